@@ -1,0 +1,49 @@
+/**
+ * Every error a user of ringtable can see is a RingtableError with a stable
+ * `code`. Codes are part of the public API: never rename one, only add.
+ * Programmer errors inside ringtable (broken invariants) use node:assert
+ * instead, so they are not confused with users' mistakes.
+ */
+export const ErrorCode = {
+  /** Key empty, of the wrong type, or longer than `keyBytesMax`. */
+  INVALID_KEY: 'ERR_INVALID_KEY',
+  /** Value not serialisable, or larger than `valueBytesMax` once encoded. */
+  INVALID_VALUE: 'ERR_INVALID_VALUE',
+  /** Store or call options out of range (for example r > n, n > nodes). */
+  INVALID_OPTIONS: 'ERR_INVALID_OPTIONS',
+  /** Fewer than R (or W) replicas answered successfully. */
+  QUORUM: 'ERR_QUORUM',
+  /** The quorum was not reached within `timeoutMs`. */
+  TIMEOUT: 'ERR_TIMEOUT',
+  /** More requests pending than `pendingMax`: the caller must slow down. */
+  OVERLOADED: 'ERR_OVERLOADED',
+  /** The store is closed or closing. */
+  CLOSED: 'ERR_CLOSED',
+  /** An opaque context that ringtable did not produce, or that is corrupt. */
+  INVALID_CONTEXT: 'ERR_INVALID_CONTEXT',
+  /** A storage node failed (LMDB error, worker exit). */
+  NODE_FAILED: 'ERR_NODE_FAILED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface QuorumDetails {
+  /** Replicas that answered successfully before the request ended. */
+  answered: number;
+  /** Answers the request needed (R or W). */
+  required: number;
+  /** Replicas the request was sent to. */
+  contacted: number;
+}
+
+export class RingtableError extends Error {
+  readonly code: ErrorCode;
+  readonly details: QuorumDetails | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: QuorumDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RingtableError';
+    this.code = code;
+    this.details = details;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Store options, their defaults and their validation: pure, so bad input
+ * fails with ERR_INVALID_OPTIONS before any thread starts.
+ */
+import { ErrorCode, RingtableError } from '../errors.js';
+import type { Durability } from '../storage/storage-engine.js';
+import type { TransportKind } from '../transport/node-link.js';
+import { isPowerOfTwo } from '../transport/wire.js';
+
+export type ConflictMode = 'siblings' | 'lww';
+export type ReadFanout = 'quorum' | 'all';
+
+/** Picks the value a get returns among concurrent siblings (newest first). */
+export type Resolver = (siblings: readonly unknown[], timestampsMs: readonly number[]) => unknown;
+
+export interface ReplicationOptions {
+  /** Replicas per key (Dynamo's N). */
+  n?: number;
+  /** Answers a get waits for (R). */
+  r?: number;
+  /** Acknowledgements a put or delete waits for (W). */
+  w?: number;
+}
+
+export interface StoreOptions {
+  /** Directory holding one LMDB environment per node: `<path>/node-<id>/`. */
+  path: string;
+  /** Storage-node worker threads. Default 4. */
+  nodes?: number;
+  /** Tokens (ring partitions) per node. Default 256. */
+  vnodes?: number;
+  replication?: ReplicationOptions;
+  /** When an acknowledged write is safe: 'sync' | 'async' | 'none'. Default 'async'. */
+  durability?: Durability;
+  /** 'siblings' keeps concurrent versions; 'lww' keeps one value per key. Default 'siblings'. */
+  conflicts?: ConflictMode;
+  /** Quorum deadline per request. Default 5000. */
+  timeoutMs?: number;
+  /** Which replicas a get asks: R of them ('quorum', spread round-robin) or all N ('all', Dynamo §4.5). Default 'quorum'. */
+  readFanout?: ReadFanout;
+  /** Chooses `value` among siblings; default: newest timestamp (last writer wins). */
+  resolve?: Resolver;
+  /** Bound on requests accepted and not yet finished; beyond it calls fail with ERR_OVERLOADED. Default 262144. */
+  pendingMax?: number;
+  /** Bytes per ring (each direction, each node); a power of two. Default 1 MiB. */
+  ringBytes?: number;
+  /** Longest key in bytes (UTF-8 for strings). Default 2048. */
+  keyBytesMax?: number;
+  /** Largest value, msgpack-encoded. Default 8 MiB. */
+  valueBytesMax?: number;
+  /** Wait after every replica holds a tombstone before purging it. Default 10000. */
+  tombstoneGraceMs?: number;
+  /** How often nodes sweep expired items. Default 1000. */
+  sweepIntervalMs?: number;
+  /** Dynamo §4.4 clock truncation threshold. Default 10. */
+  clockEntriesMax?: number;
+  /** 'sab' (default) or 'post-message' (a baseline for benchmarks only). */
+  transport?: TransportKind;
+}
+
+export interface ResolvedOptions {
+  path: string;
+  nodes: number;
+  vnodes: number;
+  n: number;
+  r: number;
+  w: number;
+  durability: Durability;
+  conflicts: ConflictMode;
+  timeoutMs: number;
+  readFanout: ReadFanout;
+  resolve: Resolver | undefined;
+  pendingMax: number;
+  ringBytes: number;
+  keyBytesMax: number;
+  valueBytesMax: number;
+  tombstoneGraceMs: number;
+  sweepIntervalMs: number;
+  clockEntriesMax: number;
+  transport: TransportKind;
+}
+
+export const NODES_MAX = 64;
+export const KEY_BYTES_LIMIT = 65_536;
+export const VALUE_BYTES_LIMIT = 256 * 1024 * 1024;
+
+function invalid(message: string): RingtableError {
+  return new RingtableError(ErrorCode.INVALID_OPTIONS, message);
+}
+
+function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) throw invalid(`${name} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+  return value as T;
+}
+
+export function resolveOptions(options: StoreOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  if (typeof options.path !== 'string' || options.path.length === 0) throw invalid('path must be a non-empty string');
+  const nodes = integer('nodes', options.nodes, 4, 1, NODES_MAX);
+  const replication = options.replication ?? {};
+  const n = integer('replication.n', replication.n, Math.min(3, nodes), 1, NODES_MAX);
+  if (n > nodes) throw invalid(`replication.n (${n}) cannot exceed nodes (${nodes})`);
+  const r = integer('replication.r', replication.r, Math.min(2, n), 1, NODES_MAX);
+  const w = integer('replication.w', replication.w, Math.min(2, n), 1, NODES_MAX);
+  if (r > n) throw invalid(`replication.r (${r}) cannot exceed replication.n (${n})`);
+  if (w > n) throw invalid(`replication.w (${w}) cannot exceed replication.n (${n})`);
+  const ringBytes = integer('ringBytes', options.ringBytes, 1 << 20, 4096, 1 << 30);
+  if (!isPowerOfTwo(ringBytes)) throw invalid(`ringBytes must be a power of two, got ${ringBytes}`);
+  if (options.resolve !== undefined && typeof options.resolve !== 'function') throw invalid('resolve must be a function');
+  return {
+    path: options.path,
+    nodes,
+    vnodes: integer('vnodes', options.vnodes, 256, 1, 65_536),
+    n,
+    r,
+    w,
+    durability: oneOf('durability', options.durability, 'async', ['sync', 'async', 'none']),
+    conflicts: oneOf('conflicts', options.conflicts, 'siblings', ['siblings', 'lww']),
+    timeoutMs: integer('timeoutMs', options.timeoutMs, 5000, 1, 3_600_000),
+    readFanout: oneOf('readFanout', options.readFanout, 'quorum', ['quorum', 'all']),
+    resolve: options.resolve,
+    pendingMax: integer('pendingMax', options.pendingMax, 262_144, 1, 1 << 24),
+    ringBytes,
+    keyBytesMax: integer('keyBytesMax', options.keyBytesMax, 2048, 1, KEY_BYTES_LIMIT),
+    valueBytesMax: integer('valueBytesMax', options.valueBytesMax, 8 * 1024 * 1024, 1, VALUE_BYTES_LIMIT),
+    tombstoneGraceMs: integer('tombstoneGraceMs', options.tombstoneGraceMs, 10_000, 0, 86_400_000),
+    sweepIntervalMs: integer('sweepIntervalMs', options.sweepIntervalMs, 1000, 10, 3_600_000),
+    clockEntriesMax: integer('clockEntriesMax', options.clockEntriesMax, 10, 1, 1000),
+    transport: oneOf('transport', options.transport, 'sab', ['sab', 'post-message']),
+  };
+}
+
+/** Per-call quorum sizes, checked against the store's N. */
+export function readQuorumFor(options: ResolvedOptions, call: { r?: number; consistent?: boolean } | undefined): number {
+  if (call?.consistent === true) {
+    // R + W > N makes every read set overlap every write set (Dynamo §4.5).
+    const r = integer('r', call.r, 1, 1, options.n);
+    return Math.max(r, options.n - options.w + 1);
+  }
+  return integer('r', call?.r, options.r, 1, options.n);
+}
+
+export function writeQuorumFor(options: ResolvedOptions, call: { w?: number } | undefined): number {
+  return integer('w', call?.w, options.w, 1, options.n);
+}

@@ -1,0 +1,11 @@
+/**
+ * ringtable's public surface. Everything not exported here is internal.
+ */
+export { Store } from './store/store.js';
+export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats } from './store/store.js';
+export { GetResult } from './store/get-result.js';
+export type { Key } from './store/value-codec.js';
+export { RingtableError, ErrorCode } from './errors.js';
+export type { QuorumDetails } from './errors.js';
+export type { StoreOptions, ReplicationOptions, ConflictMode, ReadFanout, Resolver } from './config/options.js';
+export type { Durability } from './storage/storage-engine.js';

@@ -1,0 +1,25 @@
+/**
+ * Key hashing for placement on the ring (Dynamo §4.2 hashes the key with MD5
+ * to a 128-bit identifier; ringtable only needs a uniform 32-bit position, so
+ * it uses XXH32, which is much cheaper per key and well distributed).
+ *
+ * The hash is XXH32 with seed 0, computed by the maintained `xxhash-wasm`
+ * package. It is part of the on-disk format: a ring persisted with `toJSON`
+ * maps keys to partitions through this exact function, so never change the
+ * algorithm or the seed without a migration.
+ */
+import xxhash from 'xxhash-wasm';
+
+/** Seed 0 so positions match any other XXH32 implementation's default. */
+const HASH_SEED = 0;
+
+// Top-level await: the WebAssembly module is instantiated once, at import,
+// so the per-request path below is synchronous.
+const hasher = await xxhash();
+
+/** XXH32(key, seed 0) as an unsigned 32-bit integer. */
+export function hashKey32(key: Uint8Array): number {
+  // xxhash-wasm already returns an unsigned value; `>>> 0` pins that
+  // contract here, because `partitionOf` shifts the result as a uint32.
+  return hasher.h32Raw(key, HASH_SEED) >>> 0;
+}

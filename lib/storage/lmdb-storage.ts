@@ -1,0 +1,122 @@
+/**
+ * A storage node's LMDB environment: one per node under `<path>/node-<id>/`.
+ * Two sub-databases: `objects` (raw key bytes -> encoded versioned object) and
+ * `expiry` (8-byte big-endian expiresAtMs ++ key -> empty), an index that lets
+ * the TTL sweep visit only what is due instead of scanning every key.
+ *
+ * Durability (documented in the README, acknowledged by `write()`):
+ * - 'sync':  resolve after the commit is flushed to disk (lmdb-js `flushed`);
+ *            survives power loss.
+ * - 'async': resolve after the commit; lmdb-js flushes it right after, off the
+ *            writer lock (overlappingSync). Survives a process crash; a power
+ *            loss can drop the last moments of acknowledged writes.
+ * - 'none':  noSync: LMDB never calls fsync; the OS writes pages back when it
+ *            likes. A cache mode: a process crash keeps committed data, a power
+ *            loss may lose or tear recent writes.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Durability, ExpiryCandidate, StorageEngine, WriteBatch } from './storage-engine.js';
+
+const EXPIRY_PREFIX_BYTES = 8;
+const EMPTY = new Uint8Array(0);
+
+export interface LmdbStorageOptions {
+  path: string;
+  nodeId: number;
+  durability: Durability;
+  /** LMDB map size; grows automatically in lmdb-js, this is the initial reservation. */
+  mapSizeBytes?: number;
+}
+
+export function nodeDirectory(path: string, nodeId: number): string {
+  return join(path, `node-${nodeId}`);
+}
+
+export class LmdbStorage implements StorageEngine {
+  private readonly root: RootDatabase;
+  private readonly objects: Database<Uint8Array, Uint8Array>;
+  private readonly expiry: Database<Uint8Array, Uint8Array>;
+  private readonly durability: Durability;
+
+  constructor(options: LmdbStorageOptions) {
+    const directory = nodeDirectory(options.path, options.nodeId);
+    mkdirSync(directory, { recursive: true });
+    this.durability = options.durability;
+    this.root = open({
+      path: directory,
+      maxDbs: 4,
+      noSync: options.durability === 'none',
+      mapSize: options.mapSizeBytes ?? 2 ** 30,
+      // Our values are already msgpack bytes: store them as they are.
+      encoding: 'binary',
+      keyEncoding: 'binary',
+      cache: false,
+    });
+    this.objects = this.root.openDB<Uint8Array, Uint8Array>({ name: 'objects', encoding: 'binary', keyEncoding: 'binary' });
+    this.expiry = this.root.openDB<Uint8Array, Uint8Array>({ name: 'expiry', encoding: 'binary', keyEncoding: 'binary' });
+  }
+
+  get(key: Uint8Array): Uint8Array | undefined {
+    return exact(this.objects.getBinaryFast(key as Buffer));
+  }
+
+  async write(apply: (batch: WriteBatch) => void): Promise<void> {
+    const objects = this.objects;
+    const expiry = this.expiry;
+    const batch: WriteBatch = {
+      get: (key) => exact(objects.getBinaryFast(key as Buffer)),
+      put: (key, bytes) => void objects.put(key as Buffer, bytes as Buffer),
+      remove: (key) => void objects.remove(key as Buffer),
+      indexExpiry: (key, expiresAtMs) => void expiry.put(expiryKey(key, expiresAtMs) as Buffer, EMPTY as Buffer),
+    };
+    // One asynchronous transaction per drained batch: group commit. lmdb-js runs
+    // the callback inside its write transaction, so reads in it see earlier puts.
+    await this.root.transaction(() => apply(batch));
+    if (this.durability === 'sync') await this.root.flushed;
+  }
+
+  dueExpiries(nowMs: number, limit: number): ExpiryCandidate[] {
+    const candidates: ExpiryCandidate[] = [];
+    const end = expiryKey(EMPTY, nowMs + 1);
+    for (const key of this.expiry.getKeys({ end: end as Buffer, limit }) as Iterable<Uint8Array>) {
+      const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+      const expiresAtMs = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
+      candidates.push({ key: Uint8Array.prototype.slice.call(key, EXPIRY_PREFIX_BYTES), expiresAtMs });
+    }
+    return candidates;
+  }
+
+  removeExpiry(_batch: WriteBatch, candidate: ExpiryCandidate): void {
+    void this.expiry.remove(expiryKey(candidate.key, candidate.expiresAtMs) as Buffer);
+  }
+
+  counts(): { keys: number; bytes: number } {
+    const stats = this.objects.getStats() as { entryCount: number; pageSize: number; leafPages: number; overflowPages: number; branchPages: number };
+    return { keys: stats.entryCount, bytes: stats.pageSize * (stats.leafPages + stats.overflowPages + stats.branchPages) };
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed;
+    await this.root.close();
+  }
+}
+
+/**
+ * lmdb-js returns a reused global buffer whose `length` is the value's size
+ * but whose `byteLength` is the whole 16 MiB buffer: take an exact view.
+ */
+function exact(bytes: Buffer | undefined): Uint8Array | undefined {
+  return bytes === undefined ? undefined : bytes.subarray(0, bytes.length);
+}
+
+/** Big-endian time first, so LMDB's byte order is expiry order. */
+function expiryKey(key: Uint8Array, expiresAtMs: number): Uint8Array {
+  const out = new Uint8Array(EXPIRY_PREFIX_BYTES + key.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, Math.floor(expiresAtMs / 2 ** 32));
+  view.setUint32(4, expiresAtMs >>> 0);
+  out.set(key, EXPIRY_PREFIX_BYTES);
+  return out;
+}

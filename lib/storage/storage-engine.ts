@@ -1,0 +1,35 @@
+/**
+ * What a storage node needs from its local store. LMDB implements it in the
+ * worker; the failures issue's deterministic simulation implements it in memory.
+ */
+export type Durability = 'sync' | 'async' | 'none';
+
+export interface WriteBatch {
+  /** The key's stored bytes as of this transaction, including earlier writes in it. */
+  get(key: Uint8Array): Uint8Array | undefined;
+  put(key: Uint8Array, bytes: Uint8Array): void;
+  remove(key: Uint8Array): void;
+  /** Remember that `key` may expire at `expiresAtMs`, for the background sweep. */
+  indexExpiry(key: Uint8Array, expiresAtMs: number): void;
+}
+
+export interface ExpiryCandidate {
+  key: Uint8Array;
+  expiresAtMs: number;
+}
+
+export interface StorageEngine {
+  /** Stored bytes, or undefined; the view is valid only until the next call. */
+  get(key: Uint8Array): Uint8Array | undefined;
+  /**
+   * Run `apply` inside one write transaction (group commit) and resolve once
+   * the commit is as durable as the engine's `Durability` promises.
+   */
+  write(apply: (batch: WriteBatch) => void): Promise<void>;
+  /** Up to `limit` expiry-index entries due at or before `nowMs`, oldest first. */
+  dueExpiries(nowMs: number, limit: number): ExpiryCandidate[];
+  /** Drop an expiry-index entry (inside a write batch). */
+  removeExpiry(batch: WriteBatch, candidate: ExpiryCandidate): void;
+  counts(): { keys: number; bytes: number };
+  close(): Promise<void>;
+}

@@ -1,0 +1,418 @@
+/**
+ * The coordinator: the public Store. It hashes keys onto the ring, sends each
+ * request to the key's preference list over the nodes' rings, and drives the
+ * quorum operations. Everything distributed-systems-shaped it decides by
+ * calling the pure core (ring, preference list, quorum, version vectors);
+ * what stays here is I/O, time, and bounds.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
+import { ErrorCode, RingtableError } from '../errors.js';
+import { type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
+import { hashKey32 } from '../ring/hash.js';
+import { Ring, type RingJSON } from '../ring/ring.js';
+import { PreferenceListTable } from '../ring/preference-list.js';
+import { NodeStat } from '../node/replica.js';
+import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
+import { Op, RequestFlag } from '../transport/wire.js';
+import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
+import { decodeContext, decodeObject, encodeObject } from '../version/object-codec.js';
+import { encodeContext } from '../version/object-codec.js';
+import { join as joinClock } from '../version/dotted-version-vector.js';
+import { BackgroundReply, type Coordinator, GetOperation, type Operation, PutOperation, type PutRequest } from './operations.js';
+import { type GetResult, liveSiblings, toGetResult } from './get-result.js';
+import { type Key, encodeKey, encodeValue } from './value-codec.js';
+import { TombstonePurges } from './tombstone-purges.js';
+
+export interface PutOptions {
+  /** Context from a get: the put supersedes exactly the versions it saw. Without one, the put overwrites (blind write). */
+  context?: string;
+  /** Time to live: after it the item is never returned and is swept in the background. */
+  ttlMs?: number;
+  /** Acknowledgements to wait for (default: the store's W). */
+  w?: number;
+}
+
+export interface DeleteOptions {
+  context?: string;
+  w?: number;
+}
+
+export interface GetOptions {
+  /** Answers to wait for (default: the store's R). */
+  r?: number;
+  /** Choose R so that R + W > N: the read sees every write acknowledged with the store's W. */
+  consistent?: boolean;
+}
+
+export type PutManyEntry = readonly [key: Key, value: unknown, options?: PutOptions];
+
+export interface NodeStats {
+  id: number;
+  /** Requests served: gets + puts + replicates + purges. */
+  ops: number;
+  gets: number;
+  puts: number;
+  replicates: number;
+  purges: number;
+  keys: number;
+  bytes: number;
+  /** Requests sent to the node and not yet answered, including those waiting for ring space. */
+  queueDepth: number;
+  errors: number;
+  commits: number;
+  expired: number;
+}
+
+export interface StoreStats {
+  nodes: NodeStats[];
+  /** Stale or missing replicas updated after a get (Dynamo §5). */
+  readRepairs: number;
+  /** Gets that found more than one live concurrent version. */
+  siblingsSeen: number;
+  tombstonesPurged: number;
+  timeouts: number;
+  overloaded: number;
+  /** Operations accepted and not yet settled (bounded by pendingMax). */
+  pending: number;
+}
+
+const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
+const BATCH_WINDOW_MAX = 65_536;
+const DEADLINE_TICK_MS_MAX = 100;
+
+export class Store implements Coordinator {
+  readonly options: ResolvedOptions;
+  private readonly links: NodeLink[];
+  private readonly preferenceLists: PreferenceListTable;
+  private readonly active = new Set<Operation>();
+  private readonly purges: TombstonePurges;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private readRotation = 0;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private lastTimestampMs = 0;
+  private readonly counters = { readRepairs: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0 };
+
+  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
+    this.options = options;
+    this.links = links;
+    this.preferenceLists = new PreferenceListTable(ring, options.n);
+    this.purges = new TombstonePurges(options.tombstoneGraceMs, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const resolved = resolveOptions(options);
+    mkdirSync(resolved.path, { recursive: true });
+    const ring = loadOrCreateRing(resolved);
+    const links: NodeLink[] = [];
+    for (const nodeId of ring.nodeIds()) links[nodeId] = createLink(resolved, nodeId);
+    try {
+      await Promise.all(links.map((link) => link.whenReady()));
+      const failed = links.find((link) => link.failed !== undefined);
+      if (failed) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${failed.nodeId} failed to start: ${failed.failed!.message}`, undefined, { cause: failed.failed });
+    } catch (error) {
+      await Promise.allSettled(links.map((link) => link.stop()));
+      throw error;
+    }
+    return new Store(resolved, ring, links);
+  }
+
+  // ---- public API -------------------------------------------------------
+
+  async put(key: Key, value: unknown, options?: PutOptions): Promise<string> {
+    this.assertOpen();
+    const request = this.putRequest(key, value, options, 0);
+    const objectBytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
+      this.admit(1);
+      this.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)));
+    });
+    return encodeContext(joinClock(decodeObject(objectBytes!)));
+  }
+
+  async delete(key: Key, options?: DeleteOptions): Promise<void> {
+    this.assertOpen();
+    const request = this.putRequest(key, null, options, RequestFlag.TOMBSTONE);
+    await new Promise<void>((resolve, reject) => {
+      this.admit(1);
+      this.startPut(request, writeQuorumFor(this.options, options), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  async get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
+    this.assertOpen();
+    const keyBytes = encodeKey(key, this.options.keyBytesMax);
+    const r = readQuorumFor(this.options, options);
+    const object = await new Promise<VersionedObject | undefined>((resolve, reject) => {
+      this.admit(1);
+      this.startGet(keyBytes, r, (error, found) => (error ? reject(error) : resolve(found)));
+    });
+    return this.toResult(object);
+  }
+
+  async has(key: Key, options?: GetOptions): Promise<boolean> {
+    const keyBytes = encodeKey(key, this.options.keyBytesMax);
+    this.assertOpen();
+    const r = readQuorumFor(this.options, options);
+    const object = await new Promise<VersionedObject | undefined>((resolve, reject) => {
+      this.admit(1);
+      this.startGet(keyBytes, r, (error, found) => (error ? reject(error) : resolve(found)));
+    });
+    return object !== undefined && liveSiblings(object, Date.now()).length > 0;
+  }
+
+  /** Every entry is validated before any is sent; resolves when every put met its W. */
+  async putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
+    this.assertOpen();
+    if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
+    const requests = entries.map((entry) => {
+      if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
+      return this.putRequest(entry[0], entry[1], entry[2], 0);
+    });
+    const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
+    await this.runBatch(requests.length, (i, done) => this.startPut(requests[i]!, ws[i]!, (error) => done(error)));
+  }
+
+  /** Results in the order of `keys`; undefined where a key has no live value. */
+  async getMany(keys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+    this.assertOpen();
+    if (!Array.isArray(keys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
+    const keyBytes = keys.map((key) => encodeKey(key, this.options.keyBytesMax));
+    const r = readQuorumFor(this.options, options);
+    const results: (GetResult | undefined)[] = new Array(keys.length);
+    await this.runBatch(keys.length, (i, done) =>
+      this.startGet(keyBytes[i]!, r, (error, object) => {
+        if (error === undefined) results[i] = this.toResult(object);
+        done(error);
+      }),
+    );
+    return results;
+  }
+
+  /** Node ids holding `key`, primary first (Dynamo §4.3). */
+  preferenceList(key: Key): number[] {
+    return Array.from(this.preferenceLists.forHash(hashKey32(encodeKey(key, this.options.keyBytesMax))));
+  }
+
+  stats(): StoreStats {
+    const nodes = this.links.map((link): NodeStats => {
+      const s = link.stats;
+      const gets = s[NodeStat.GETS]!;
+      const puts = s[NodeStat.PUTS]!;
+      const replicates = s[NodeStat.REPLICATES]!;
+      const purges = s[NodeStat.PURGES]!;
+      return {
+        id: link.nodeId,
+        ops: gets + puts + replicates + purges,
+        gets,
+        puts,
+        replicates,
+        purges,
+        keys: s[NodeStat.KEYS]!,
+        bytes: s[NodeStat.BYTES]!,
+        queueDepth: link.inFlight,
+        errors: s[NodeStat.ERRORS]!,
+        commits: s[NodeStat.COMMITS]!,
+        expired: s[NodeStat.EXPIRED]!,
+      };
+    });
+    return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.active.size };
+  }
+
+  /** Waits for in-flight operations, stops the nodes and closes LMDB. Later calls fail with ERR_CLOSED. */
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.purges.clear();
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    await Promise.all(this.links.map((link) => link.stop()));
+    this.state = 'closed';
+  }
+
+  // ---- the coordinator's machinery -----------------------------------------
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new RingtableError(ErrorCode.CLOSED, 'the store is closed');
+  }
+
+  /** Bounded memory: refuse work beyond pendingMax instead of queueing without limit. */
+  private admit(count: number): void {
+    if (this.active.size + count > this.options.pendingMax) {
+      this.counters.overloaded++;
+      throw new RingtableError(ErrorCode.OVERLOADED, `${this.active.size} operations pending; pendingMax is ${this.options.pendingMax}`);
+    }
+  }
+
+  private nowMs(): number {
+    // Timestamps order last-writer-wins; never let them run backwards within a process.
+    this.lastTimestampMs = Math.max(Date.now(), this.lastTimestampMs);
+    return this.lastTimestampMs;
+  }
+
+  private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
+    const keyBytes = encodeKey(key, this.options.keyBytesMax);
+    const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, this.options.valueBytesMax);
+    if (options !== undefined && (options === null || typeof options !== 'object')) {
+      throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
+    }
+    const ttlMs = options?.ttlMs;
+    if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)) {
+      throw new RingtableError(ErrorCode.INVALID_OPTIONS, `ttlMs must be a positive number, got ${String(ttlMs)}`);
+    }
+    let context: CausalContext | undefined;
+    if (options?.context !== undefined) context = decodeContext(options.context);
+    const timestampMs = this.nowMs();
+    return {
+      key: keyBytes,
+      flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
+      context,
+      value: valueBytes,
+      timestampMs,
+      expiresAtMs: ttlMs === undefined ? 0 : Math.ceil(timestampMs + ttlMs),
+    };
+  }
+
+  private startPut(request: PutRequest, w: number, callback: (error: RingtableError | undefined, objectBytes: Uint8Array | undefined) => void): void {
+    const replicas = Array.from(this.preferenceLists.forHash(hashKey32(request.key)));
+    const operation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, callback);
+    this.track(operation);
+    operation.start();
+  }
+
+  private startGet(key: Uint8Array, r: number, callback: (error: RingtableError | undefined, object: VersionedObject | undefined) => void): void {
+    const list = this.preferenceLists.forHash(hashKey32(key));
+    const replicas = this.readReplicas(list, r);
+    const operation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, callback);
+    this.track(operation);
+    operation.start();
+  }
+
+  /** 'all' asks every replica (Dynamo §4.5); 'quorum' asks R, rotating so hot keys spread over replicas. */
+  private readReplicas(list: Int32Array, r: number): number[] {
+    const n = list.length;
+    if (this.options.readFanout === 'all' || r === n) return Array.from(list);
+    const start = this.readRotation++ % n;
+    const replicas = new Array<number>(r);
+    for (let i = 0; i < r; i++) replicas[i] = list[(start + i) % n]!;
+    return replicas;
+  }
+
+  private toResult(object: VersionedObject | undefined): GetResult | undefined {
+    const result = toGetResult(object, Date.now(), this.options.resolve);
+    if (result !== undefined && result.siblings.length > 1) this.counters.siblingsSeen++;
+    return result;
+  }
+
+  /** Send a window of a batch at a time: one promise per batch, bounded in-flight work. */
+  private runBatch(count: number, start: (index: number, done: (error: RingtableError | undefined) => void) => void): Promise<void> {
+    if (count === 0) return Promise.resolve();
+    this.admit(1);
+    const window = Math.max(1, Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.active.size, count));
+    return new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const done = (error: RingtableError | undefined) => {
+        finished++;
+        if (error !== undefined && !failed) {
+          failed = true;
+          reject(error);
+        }
+        if (failed) return;
+        if (finished === count) return resolve();
+        if (next < count) start(next++, done);
+      };
+      while (next < window) start(next++, done);
+    });
+  }
+
+  send(nodeId: number, op: number, flags: number, key: Uint8Array, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply): void {
+    this.links[nodeId]!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply);
+  }
+
+  readSettled(operation: GetOperation): void {
+    if (!this.active.delete(operation)) return;
+    const repairs = operation.quorum.repairs();
+    if (repairs.length > 0) {
+      const merged = encodeObject(repairs[0]!.version);
+      for (const repair of repairs) {
+        this.counters.readRepairs++;
+        this.send(repair.node, Op.REPLICATE, 0, operation.key, undefined, merged, 0, 0, new BackgroundReply(() => {}));
+      }
+    }
+    const merged = operation.quorum.result();
+    if (merged !== undefined && operation.quorum.replicas.length === this.options.n && operation.quorum.unanimous() && isAllTombstones(merged)) {
+      this.purges.schedule(operation.key, operation.quorum.replicas, encodeObject(merged), performance.now());
+    }
+  }
+
+  writeSettled(operation: PutOperation): void {
+    if (!this.active.delete(operation)) return;
+    // Dynamo's tombstones must outlive every stale replica: purge only once all N hold it.
+    if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined) {
+      this.purges.schedule(operation.request.key, operation.quorum.replicas, operation.objectBytes, performance.now());
+    }
+  }
+
+  private sendPurge(key: Uint8Array, replicas: readonly number[], objectBytes: Uint8Array): void {
+    if (this.state !== 'open') return;
+    for (const node of replicas) this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, new BackgroundReply(() => {}));
+  }
+
+  private track(operation: Operation): void {
+    this.active.add(operation);
+    if (this.deadlineTimer === undefined) this.armDeadlines();
+  }
+
+  /** One timer for every deadline: scanning pending operations is O(pendingMax) per tick, bounded. */
+  private armDeadlines(): void {
+    const tickMs = Math.max(1, Math.min(DEADLINE_TICK_MS_MAX, Math.floor(this.options.timeoutMs / 4)));
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      const nowMs = performance.now();
+      for (const operation of this.active) {
+        if (operation.deadlineMs > nowMs) continue;
+        this.active.delete(operation);
+        this.counters.timeouts++;
+        operation.expire();
+      }
+      if (this.active.size > 0) this.armDeadlines();
+    }, tickMs);
+  }
+}
+
+function isAllTombstones(object: VersionedObject): boolean {
+  const siblings = siblingsOf(object);
+  return siblings.length > 0 && siblings.every((s) => s.tombstone);
+}
+
+function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
+  const linkOptions: NodeLinkOptions = {
+    nodeId,
+    path: options.path,
+    durability: options.durability,
+    conflicts: options.conflicts,
+    clockEntriesMax: options.clockEntriesMax,
+    messageBytesMax: options.valueBytesMax + options.keyBytesMax + 4096,
+    sweepIntervalMs: options.sweepIntervalMs,
+    transport: options.transport,
+    ringBytes: options.ringBytes,
+    workerUrl: WORKER_URL,
+  };
+  return options.transport === 'post-message' ? new PostMessageNodeLink(linkOptions) : new SabNodeLink(linkOptions);
+}
+
+/** The ring is stored with the data: reopening must route every key where it was written. */
+function loadOrCreateRing(options: ResolvedOptions): Ring {
+  const file = joinPath(options.path, 'ring.json');
+  if (existsSync(file)) {
+    const ring = Ring.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as RingJSON);
+    if (ring.nodeIds().length !== options.nodes) {
+      throw new RingtableError(ErrorCode.INVALID_OPTIONS, `the store at ${options.path} has ${ring.nodeIds().length} nodes, not ${options.nodes}`);
+    }
+    return ring;
+  }
+  const ring = Ring.create(Array.from({ length: options.nodes }, (_, i) => i), options.vnodes);
+  writeFileSync(file, JSON.stringify(ring.toJSON()));
+  return ring;
+}

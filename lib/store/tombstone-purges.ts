@@ -1,0 +1,70 @@
+/**
+ * Tombstones waiting to be purged. The rule (documented in the README): a
+ * tombstone is purged once every replica of the key's preference list is known
+ * to hold it (all N acknowledged the delete, or a read of all N found the same
+ * tombstone everywhere) and `tombstoneGraceMs` has passed, so a write still in
+ * flight cannot be resurrected by a stale replica. A node drops the key only if
+ * nothing newer than the purged version has arrived. Bounded: beyond
+ * PURGES_PENDING_MAX the tombstone simply stays (safe, only space is spent).
+ */
+const PURGES_PENDING_MAX = 65_536;
+
+interface PendingPurge {
+  dueMs: number;
+  key: Uint8Array;
+  replicas: readonly number[];
+  objectBytes: Uint8Array;
+}
+
+export class TombstonePurges {
+  private queue: PendingPurge[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  purged = 0;
+  skipped = 0;
+
+  constructor(
+    private readonly graceMs: number,
+    private readonly purge: (key: Uint8Array, replicas: readonly number[], objectBytes: Uint8Array) => void,
+  ) {}
+
+  schedule(key: Uint8Array, replicas: readonly number[], objectBytes: Uint8Array, nowMs: number): void {
+    if (this.queue.length - this.head >= PURGES_PENDING_MAX) {
+      this.skipped++;
+      return;
+    }
+    this.queue.push({ dueMs: nowMs + this.graceMs, key, replicas, objectBytes });
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined || this.head === this.queue.length) return;
+    const delayMs = Math.max(0, this.queue[this.head]!.dueMs - performance.now());
+    this.timer = setTimeout(() => this.run(), delayMs);
+    this.timer.unref();
+  }
+
+  private run(): void {
+    this.timer = undefined;
+    const nowMs = performance.now();
+    // Due times are monotonic (constant grace), so the queue is in due order.
+    while (this.head < this.queue.length && this.queue[this.head]!.dueMs <= nowMs) {
+      const due = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as PendingPurge;
+      this.purged++;
+      this.purge(due.key, due.replicas, due.objectBytes);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.arm();
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.queue = [];
+    this.head = 0;
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The coordinator's handle on one storage node: the worker thread, its two
+ * rings, and the requests awaiting its answers. Two implementations share the
+ * interface: SharedArrayBuffer rings (the product) and postMessage (a baseline
+ * for the benchmarks, one message per request as a plain design would do).
+ * postMessage otherwise carries control only: ready, stopped.
+ */
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import type { Durability } from '../storage/storage-engine.js';
+import { NodeStat } from '../node/replica.js';
+import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
+import { Response, encodeRequest, requestBytes } from './wire.js';
+
+export type TransportKind = 'sab' | 'post-message';
+
+/** What a storage-node worker receives at start (workerData). */
+export interface StorageNodeData {
+  nodeId: number;
+  path: string;
+  durability: Durability;
+  conflicts: 'siblings' | 'lww';
+  clockEntriesMax: number;
+  messageBytesMax: number;
+  sweepIntervalMs: number;
+  transport: TransportKind;
+  requestRing: SharedArrayBuffer;
+  responseRing: SharedArrayBuffer;
+  statsBuffer: SharedArrayBuffer;
+}
+
+/** A request awaiting a node's answer. */
+export interface PendingReply {
+  /** `payload` is a view valid only during the call. */
+  onReply(nodeId: number, status: number, payload: Uint8Array): void;
+  onNodeFailure(nodeId: number, error: Error): void;
+}
+
+export interface NodeLinkOptions extends Omit<StorageNodeData, 'requestRing' | 'responseRing' | 'statsBuffer'> {
+  ringBytes: number;
+  workerUrl: URL;
+}
+
+const RESPONSE_WAIT_SLICE_MS = 200;
+const SPACE_WAIT_SLICE_MS = 200;
+const READ_MESSAGES_MAX = 1 << 16;
+
+export abstract class NodeLink {
+  readonly nodeId: number;
+  readonly stats: Float64Array;
+  protected readonly pending = new Map<number, PendingReply>();
+  protected readonly worker: Worker;
+  private nextRequestId = 1;
+  private failure: Error | undefined;
+  private readonly ready: Promise<void>;
+  private readonly stopped: Promise<void>;
+
+  constructor(options: NodeLinkOptions, extraData: Partial<StorageNodeData>) {
+    this.nodeId = options.nodeId;
+    const statsBuffer = new SharedArrayBuffer(NodeStat.COUNT * 8);
+    this.stats = new Float64Array(statsBuffer);
+    const { ringBytes: _ringBytes, workerUrl, ...data } = options;
+    this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData } });
+    let onReady!: () => void;
+    let onStopped!: () => void;
+    this.ready = new Promise((resolve) => (onReady = resolve));
+    this.stopped = new Promise((resolve) => (onStopped = resolve));
+    const controlListener = (message: unknown) => {
+      const type = (message as { type?: string } | null)?.type;
+      if (type === 'ready') onReady();
+      if (type === 'stopped') onStopped();
+    };
+    this.worker.on('message', controlListener);
+    this.worker.on('error', (error) => { if (process.env.RINGTABLE_DEBUG) console.error('worker error', error); this.failAll(error); });
+    this.worker.on('exit', (code) => {
+      this.failAll(new Error(`storage node ${this.nodeId} exited with code ${code}`));
+      onReady();
+      onStopped();
+    });
+  }
+
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Send one request. Never throws for a full ring: it queues (the store bounds pending work). */
+  send(
+    op: number,
+    flags: number,
+    key: Uint8Array,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+    reply: PendingReply,
+  ): void {
+    if (this.failure !== undefined) {
+      reply.onNodeFailure(this.nodeId, this.failure);
+      return;
+    }
+    const requestId = this.nextRequestId;
+    this.nextRequestId = this.nextRequestId === 0xffffffff ? 1 : this.nextRequestId + 1;
+    assert.ok(!this.pending.has(requestId), 'request ids wrapped onto a pending request');
+    this.pending.set(requestId, reply);
+    this.transmit(op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+  }
+
+  protected abstract transmit(
+    op: number,
+    flags: number,
+    requestId: number,
+    key: Uint8Array,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+  ): void;
+
+  /** Dispatch one response message found at `at` in `bytes`. */
+  protected dispatch(bytes: Uint8Array, at: number, length: number): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, length);
+    const requestId = view.getUint32(Response.REQUEST_ID, true);
+    const payloadBytes = view.getUint32(Response.PAYLOAD_BYTES, true);
+    assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);
+    const reply = this.pending.get(requestId);
+    assert.ok(reply !== undefined, `response to unknown request ${requestId}`);
+    this.pending.delete(requestId);
+    const payloadAt = at + Response.HEADER_BYTES;
+    reply.onReply(this.nodeId, view.getUint8(Response.STATUS), bytes.subarray(payloadAt, payloadAt + payloadBytes));
+  }
+
+  protected failAll(error: Error): void {
+    this.failure ??= error;
+    const replies = [...this.pending.values()];
+    this.pending.clear();
+    for (const reply of replies) reply.onNodeFailure(this.nodeId, error);
+  }
+
+  /** Stop the node gracefully: it finishes its commits, closes LMDB and exits. */
+  async stop(): Promise<void> {
+    this.requestStop();
+    await this.stopped;
+    await this.worker.terminate();
+  }
+
+  protected abstract requestStop(): void;
+
+  /** Requests encoded but waiting for ring space (backpressure). */
+  abstract get queuedMessages(): number;
+}
+
+export class SabNodeLink extends NodeLink {
+  private readonly writer: RingWriter;
+  private readonly reader: RingReader;
+  /** Messages that did not fit in the ring, oldest first: bounded by the store's pendingMax. */
+  private readonly outbox: Uint8Array[] = [];
+  private outboxHead = 0;
+  private fragmentSentBytes = 0;
+  private publishScheduled = false;
+  private pumping = false;
+  private waitingForSpace = false;
+  private readonly dispatchBound = this.dispatch.bind(this);
+
+  constructor(options: NodeLinkOptions) {
+    const requestRing = allocateRing(options.ringBytes);
+    const responseRing = allocateRing(options.ringBytes);
+    super(options, { requestRing, responseRing, transport: 'sab' });
+    this.writer = new RingWriter(requestRing);
+    this.reader = new RingReader(responseRing, options.messageBytesMax + 1024);
+  }
+
+  protected transmit(
+    op: number,
+    flags: number,
+    requestId: number,
+    key: Uint8Array,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+  ): void {
+    const messageBytes = requestBytes(key.byteLength, context?.length ?? 0, value?.byteLength ?? 0);
+    const writer = this.writer;
+    const at = this.outboxHead === this.outbox.length && messageBytes <= writer.recordPayloadMax ? writer.reserve(messageBytes) : -1;
+    if (at >= 0) {
+      encodeRequest(writer.bytes, writer.view, at, op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+    } else {
+      const message = new Uint8Array(messageBytes);
+      encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+      this.outbox.push(message);
+    }
+    this.schedulePublish();
+  }
+
+  /** One publish (and at most one wake) per node per event-loop turn: batching. */
+  private schedulePublish(): void {
+    if (this.publishScheduled) return;
+    this.publishScheduled = true;
+    queueMicrotask(() => {
+      this.publishScheduled = false;
+      this.flushOutbox();
+      this.writer.publish();
+      this.pump();
+    });
+  }
+
+  private flushOutbox(): void {
+    const writer = this.writer;
+    while (this.outboxHead < this.outbox.length) {
+      const message = this.outbox[this.outboxHead]!;
+      if (message.byteLength <= writer.recordPayloadMax) {
+        const at = writer.reserve(message.byteLength);
+        if (at < 0) break;
+        writer.bytes.set(message, at);
+      } else {
+        this.fragmentSentBytes = writer.writeFragments(message, this.fragmentSentBytes);
+        if (this.fragmentSentBytes < message.byteLength) break;
+        this.fragmentSentBytes = 0;
+      }
+      this.outbox[this.outboxHead++] = undefined as unknown as Uint8Array;
+    }
+    if (this.outboxHead === this.outbox.length) {
+      this.outbox.length = 0;
+      this.outboxHead = 0;
+    } else {
+      this.waitForSpace();
+    }
+  }
+
+  /** The ring is full: wait (without blocking the event loop) for the node to consume. */
+  private waitForSpace(): void {
+    if (this.waitingForSpace) return;
+    const waited = this.writer.waitForSpaceAsync(this.writer.recordPayloadMax / 2, SPACE_WAIT_SLICE_MS);
+    const resume = () => {
+      this.waitingForSpace = false;
+      if (this.failed !== undefined) return;
+      this.flushOutbox();
+      this.writer.publish();
+    };
+    this.waitingForSpace = true;
+    if (waited === undefined) setImmediate(resume);
+    else void waited.then(resume);
+  }
+
+  get queuedMessages(): number {
+    return this.outbox.length - this.outboxHead;
+  }
+
+  /** Read answers while requests are in flight; sleep with Atomics.waitAsync between batches. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    const step = () => {
+      this.reader.markAwake();
+      this.reader.read(this.dispatchBound, READ_MESSAGES_MAX);
+      if (this.queuedMessages > 0) {
+        this.flushOutbox();
+        this.writer.publish();
+      }
+      if (this.pending.size === 0 || this.failed !== undefined) {
+        this.pumping = false;
+        return;
+      }
+      const waited = this.reader.waitForDataAsync(RESPONSE_WAIT_SLICE_MS);
+      // Data already there: go round again on the next macrotask so that I/O
+      // and timers interleave with a busy stream of answers.
+      if (waited === undefined) setImmediate(step);
+      else void waited.then(step);
+    };
+    step();
+  }
+
+  protected requestStop(): void {
+    this.writer.close();
+    this.reader.close();
+  }
+}
+
+export class PostMessageNodeLink extends NodeLink {
+  constructor(options: NodeLinkOptions) {
+    // The rings are allocated but unused, so workerData has one shape.
+    super(options, { requestRing: allocateRing(4096), responseRing: allocateRing(4096), transport: 'post-message' });
+    this.worker.on('message', (message: unknown) => {
+      if (message instanceof Uint8Array) this.dispatch(message, 0, message.byteLength);
+    });
+  }
+
+  protected transmit(
+    op: number,
+    flags: number,
+    requestId: number,
+    key: Uint8Array,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+  ): void {
+    const message = new Uint8Array(requestBytes(key.byteLength, context?.length ?? 0, value?.byteLength ?? 0));
+    encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+    this.worker.postMessage(message, [message.buffer]);
+  }
+
+  get queuedMessages(): number {
+    return 0;
+  }
+
+  protected requestStop(): void {
+    this.worker.postMessage({ type: 'stop' });
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The wire format between the coordinator (main thread) and storage nodes
+ * (worker threads): one home for every offset, size and code, checked at load.
+ *
+ * ## Ring buffer (one SharedArrayBuffer per direction per node)
+ *
+ *   byte 0     HEAD            u32 bytes ever written (producer-owned, wraps mod 2^32)
+ *   byte 64    TAIL            u32 bytes ever consumed (consumer-owned)
+ *   byte 128   CONSUMER_STATE  AWAKE | SLEEPING: the consumer announces it is about
+ *                              to sleep; a producer that sees SLEEPING notifies it
+ *   byte 192   PRODUCER_STATE  RUNNING | WAITING: the producer waits for space; the
+ *                              consumer notifies it after releasing bytes
+ *   byte 256   CLOSED          0 | 1: set by the coordinator to stop the node
+ *   byte 320   data region     `capacityBytes` (a power of two), records 8-aligned
+ *
+ * Each control word sits on its own 64-byte line so that the producer's and the
+ * consumer's stores do not false-share a cache line.
+ *
+ * ## Record (inside the data region)
+ *
+ *   u32 payloadBytes | u8 kind | u8[3] reserved | payload | padding to 8
+ *
+ * kind WHOLE carries a complete message. A message larger than
+ * `recordPayloadMax(capacity)` travels as FIRST, MIDDLE..., LAST fragments; a
+ * FIRST payload starts with u32 messageBytes, u32 reserved. kind PAD fills the
+ * contiguous space before the wrap: records never straddle the end of the ring.
+ *
+ * ## Request message (coordinator -> node)
+ *
+ *   0  u8  op            Op.*
+ *   1  u8  flags         RequestFlag.*
+ *   2  u16 reserved
+ *   4  u32 requestId     echoed in the response
+ *   8  u32 keyBytes
+ *   12 u32 contextPairs  causal context (PUT) as (f64 actor, f64 counter) pairs
+ *   16 u32 valueBytes    msgpack user value (PUT) or encoded object (REPLICATE, PURGE)
+ *   20 u32 reserved
+ *   24 f64 timestampMs   coordinator's wall clock (last-writer-wins, TTL)
+ *   32 f64 expiresAtMs   0 = never
+ *   40 key | context pairs (8-aligned) | value
+ *
+ * ## Response message (node -> coordinator)
+ *
+ *   0  u8  op            echo of the request's op
+ *   1  u8  status        Status.*
+ *   2  u16 reserved
+ *   4  u32 requestId
+ *   8  u32 payloadBytes  encoded object (GET found, PUT) or UTF-8 error text
+ *   12 u32 reserved
+ *   16 payload
+ */
+import assert from 'node:assert/strict';
+
+export const ControlWord = {
+  HEAD: 0,
+  TAIL: 16,
+  CONSUMER_STATE: 32,
+  PRODUCER_STATE: 48,
+  CLOSED: 64,
+} as const; // indices into an Int32Array: byte offset / 4
+
+export const CONTROL_BYTES = 320;
+export const RECORD_HEADER_BYTES = 8;
+export const FIRST_FRAGMENT_PREFIX_BYTES = 8;
+export const RECORD_ALIGN_BYTES = 8;
+export const RING_CAPACITY_MIN_BYTES = 4096;
+export const RING_CAPACITY_MAX_BYTES = 1 << 30;
+
+export const ConsumerState = { AWAKE: 0, SLEEPING: 1 } as const;
+export const ProducerState = { RUNNING: 0, WAITING: 1 } as const;
+
+export const RecordKind = { WHOLE: 1, FIRST: 2, MIDDLE: 3, LAST: 4, PAD: 5 } as const;
+
+export const Op = {
+  /** Read the stored object of a key. */
+  GET: 1,
+  /** Coordinate a write: the node is the actor of the new dot (DVVSet update). */
+  PUT: 2,
+  /** Merge a coordinator's resulting object into this replica (DVVSet sync). */
+  REPLICATE: 3,
+  /** Remove a tombstone if nothing newer than it is stored. */
+  PURGE: 4,
+  /** Transport round trip without storage work (benchmarks, health). */
+  PING: 5,
+} as const;
+export type Op = (typeof Op)[keyof typeof Op];
+
+export const RequestFlag = {
+  /** PUT writes a tombstone (delete). */
+  TOMBSTONE: 1,
+  /** PUT without a context: supersede whatever the coordinator holds (a blind overwrite). */
+  BLIND: 2,
+} as const;
+
+export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2 } as const;
+export type Status = (typeof Status)[keyof typeof Status];
+
+export const Request = {
+  OP: 0,
+  FLAGS: 1,
+  REQUEST_ID: 4,
+  KEY_BYTES: 8,
+  CONTEXT_PAIRS: 12,
+  VALUE_BYTES: 16,
+  TIMESTAMP_MS: 24,
+  EXPIRES_AT_MS: 32,
+  HEADER_BYTES: 40,
+} as const;
+
+export const Response = {
+  OP: 0,
+  STATUS: 1,
+  REQUEST_ID: 4,
+  PAYLOAD_BYTES: 8,
+  HEADER_BYTES: 16,
+} as const;
+
+export const CONTEXT_PAIR_BYTES = 16;
+
+/** Payload room of one record: a quarter of the ring, so a record always fits
+ *  once the consumer catches up, even after a PAD at the wrap. */
+export function recordPayloadMax(capacityBytes: number): number {
+  return capacityBytes / 4 - RECORD_HEADER_BYTES;
+}
+
+export function align8(bytes: number): number {
+  return (bytes + 7) & ~7;
+}
+
+export function contextOffset(keyBytes: number): number {
+  return align8(Request.HEADER_BYTES + keyBytes);
+}
+
+export function requestBytes(keyBytes: number, contextPairs: number, valueBytes: number): number {
+  return contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES + valueBytes;
+}
+
+export function valueOffset(keyBytes: number, contextPairs: number): number {
+  return contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}
+
+// Checked at load: the layout above must hold or nothing may run.
+assert.equal(ControlWord.TAIL * 4, 64);
+assert.equal(ControlWord.CLOSED * 4 + 64, CONTROL_BYTES);
+assert.equal(CONTROL_BYTES % RECORD_ALIGN_BYTES, 0);
+assert.equal(Request.HEADER_BYTES % 8, 0);
+assert.equal(Request.TIMESTAMP_MS % 8, 0);
+assert.equal(Request.EXPIRES_AT_MS, Request.TIMESTAMP_MS + 8);
+assert.equal(Request.HEADER_BYTES, Request.EXPIRES_AT_MS + 8);
+assert.equal(Response.HEADER_BYTES % 8, 0);
+assert.ok(recordPayloadMax(RING_CAPACITY_MIN_BYTES) > Request.HEADER_BYTES + FIRST_FRAGMENT_PREFIX_BYTES);
+
+/**
+ * Encode a request at `at` in `bytes` (a ring's data region or a standalone
+ * buffer). The length must equal requestBytes(...) of the same arguments.
+ */
+export function encodeRequest(
+  bytes: Uint8Array,
+  view: DataView,
+  at: number,
+  op: number,
+  flags: number,
+  requestId: number,
+  key: Uint8Array,
+  context: ReadonlyArray<readonly [number, number]> | undefined,
+  value: Uint8Array | undefined,
+  timestampMs: number,
+  expiresAtMs: number,
+): void {
+  const contextPairs = context?.length ?? 0;
+  const valueBytes = value?.byteLength ?? 0;
+  view.setUint8(at + Request.OP, op);
+  view.setUint8(at + Request.FLAGS, flags);
+  view.setUint16(at + 2, 0, true);
+  view.setUint32(at + Request.REQUEST_ID, requestId, true);
+  view.setUint32(at + Request.KEY_BYTES, key.byteLength, true);
+  view.setUint32(at + Request.CONTEXT_PAIRS, contextPairs, true);
+  view.setUint32(at + Request.VALUE_BYTES, valueBytes, true);
+  view.setUint32(at + 20, 0, true);
+  view.setFloat64(at + Request.TIMESTAMP_MS, timestampMs, true);
+  view.setFloat64(at + Request.EXPIRES_AT_MS, expiresAtMs, true);
+  bytes.set(key, at + Request.HEADER_BYTES);
+  let cursor = at + contextOffset(key.byteLength);
+  for (let i = 0; i < contextPairs; i++) {
+    const pair = context![i]!;
+    view.setFloat64(cursor, pair[0], true);
+    view.setFloat64(cursor + 8, pair[1], true);
+    cursor += CONTEXT_PAIR_BYTES;
+  }
+  if (value !== undefined) bytes.set(value, cursor);
+}

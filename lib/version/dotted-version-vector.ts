@@ -1,0 +1,367 @@
+/**
+ * Dotted version vector sets (DVVSet): the version of one key.
+ *
+ * Almeida, Baquero, Gonçalves, Preguiça, Fonte, "Scalable and Accurate
+ * Causality Tracking for Eventually Consistent Stores" (DAIS 2014), as
+ * implemented in Riak's dvvset.erl. Unlike per-client vector clocks, the
+ * actors are the storage nodes that coordinate writes, so a clock has at most
+ * one entry per coordinator; and unlike per-server vector clocks, every value
+ * keeps its own dot, so two writes through the same node with the same stale
+ * context both survive as siblings instead of one silently overwriting the
+ * other (the "lost update" of server-id clocks, §2 of the paper).
+ *
+ * An entry (actor, counter, siblings) says: this replica has seen every event
+ * of `actor` up to `counter`, and of those, only the last `siblings.length`
+ * are still current; `siblings[k]` carries the dot (actor, counter - k).
+ * Every dot at or below `counter - siblings.length` is known to be obsolete.
+ *
+ * There are no anonymous values (dvvset's second clock component): values
+ * are only ever created by `update` on a coordinator, which names itself.
+ *
+ * Pure: no clocks, no randomness. Objects are immutable and may share
+ * entries and sibling arrays with their inputs, so never mutate one.
+ */
+import assert from 'node:assert';
+
+export interface Sibling {
+  /** The user's value, already msgpack-encoded; never re-encoded here. */
+  readonly value: Uint8Array;
+  /** Coordinator's wall clock at write time; decides last-writer-wins. */
+  readonly timestampMs: number;
+  /** 0 = never expires. */
+  readonly expiresAtMs: number;
+  /** A delete: kept as a value so that it wins over what it deleted. */
+  readonly tombstone: boolean;
+}
+
+export interface ClockEntry {
+  readonly actor: number;
+  readonly counter: number;
+  /**
+   * A lower bound on the time of this actor's latest event (0 if unknown,
+   * when the entry was learnt only from a client's context). Used only by
+   * `truncate` to pick the stalest entry, never for causality.
+   */
+  readonly timestampMs: number;
+  /** Newest first: siblings[k] has the dot (actor, counter - k). */
+  readonly siblings: readonly Sibling[];
+}
+
+export interface VersionedObject {
+  /** Sorted by actor ascending, actors distinct, every counter >= 1. */
+  readonly entries: readonly ClockEntry[];
+}
+
+/** The join of a clock: what a client read, handed back on its next write. */
+export type CausalContext = ReadonlyArray<readonly [actor: number, counter: number]>;
+
+const EMPTY_SIBLINGS: readonly Sibling[] = Object.freeze([]);
+
+export const EMPTY_OBJECT: VersionedObject = Object.freeze({ entries: Object.freeze([]) });
+
+/**
+ * Merges two replicas' states (dvvset sync/2 and merge/5): per actor the
+ * higher counter wins, and a value survives only if neither side knows it to
+ * be obsolete. Commutative, associative and idempotent, given that a dot
+ * always names the same value everywhere (which `update` guarantees).
+ *
+ * Returns `a` itself when `b` teaches it nothing, so a storage node can skip
+ * the write with `sync(local, incoming) === local`.
+ */
+export function sync(a: VersionedObject, b: VersionedObject): VersionedObject {
+  if (a === b) return a;
+  const entriesA = a.entries;
+  const entriesB = b.entries;
+  const entries: ClockEntry[] = [];
+  let sameAsA = true;
+  let i = 0;
+  let j = 0;
+  while (i < entriesA.length && j < entriesB.length) {
+    const x = entriesA[i]!;
+    const y = entriesB[j]!;
+    if (x.actor < y.actor) {
+      entries.push(x);
+      i++;
+    } else if (x.actor > y.actor) {
+      entries.push(y);
+      sameAsA = false;
+      j++;
+    } else {
+      const merged = mergeEntry(x, y);
+      if (merged !== x) sameAsA = false;
+      entries.push(merged);
+      i++;
+      j++;
+    }
+  }
+  for (; i < entriesA.length; i++) entries.push(entriesA[i]!);
+  for (; j < entriesB.length; j++) {
+    entries.push(entriesB[j]!);
+    sameAsA = false;
+  }
+  return sameAsA ? a : { entries };
+}
+
+/** Two views of the same actor's history; keeps what neither knows is obsolete. */
+function mergeEntry(x: ClockEntry, y: ClockEntry): ClockEntry {
+  assert(x.actor === y.actor);
+  if (x.counter !== y.counter) {
+    return x.counter > y.counter ? mergeOrdered(x, y) : mergeOrdered(y, x);
+  }
+  // Same counter, so the same dots: the shorter list has discarded more.
+  const shorter = x.siblings.length <= y.siblings.length ? x : y;
+  // Max on ties keeps the timestamp commutative (a context-only entry has 0).
+  const timestampMs = Math.max(x.timestampMs, y.timestampMs);
+  if (shorter.timestampMs === timestampMs) return shorter;
+  return { actor: x.actor, counter: x.counter, timestampMs, siblings: shorter.siblings };
+}
+
+/** `newer.counter > older.counter`: newer has every current dot; older may know more are obsolete. */
+function mergeOrdered(newer: ClockEntry, older: ClockEntry): ClockEntry {
+  const obsoleteNewer = newer.counter - newer.siblings.length;
+  const obsoleteOlder = older.counter - older.siblings.length;
+  if (obsoleteNewer >= obsoleteOlder) return newer;
+  return {
+    actor: newer.actor,
+    counter: newer.counter,
+    timestampMs: newer.timestampMs,
+    siblings: newer.siblings.slice(0, newer.counter - obsoleteOlder),
+  };
+}
+
+/**
+ * A coordinator's write (dvvset update/3 over new/2): every local value the
+ * client's `context` covers is discarded, every value it does not cover
+ * survives as a sibling, and the new value gets the dot
+ * (actor, max(local counter, context counter) + 1).
+ *
+ * `context` must already be validated (see decodeContext); a malformed one
+ * here is a programmer error.
+ */
+export function update(
+  local: VersionedObject | undefined,
+  context: CausalContext,
+  sibling: Sibling,
+  actor: number,
+): VersionedObject {
+  assertActor(actor);
+  assertSibling(sibling);
+  const entries = discardCovered((local ?? EMPTY_OBJECT).entries, context);
+  addEvent(entries, actor, sibling);
+  return { entries };
+}
+
+/** sync(local, clock of context with no values): drops the dots the client has seen. */
+function discardCovered(local: readonly ClockEntry[], context: CausalContext): ClockEntry[] {
+  const entries: ClockEntry[] = [];
+  let i = 0;
+  let j = 0;
+  let actorPrevious = -1;
+  while (i < local.length || j < context.length) {
+    const entry = local[i];
+    const pair = context[j];
+    if (pair === undefined || (entry !== undefined && entry.actor < pair[0])) {
+      entries.push(entry!);
+      i++;
+      continue;
+    }
+    const [actor, counter] = pair;
+    assert(Number.isSafeInteger(actor) && actor > actorPrevious, 'context actors must be sorted and distinct');
+    assert(Number.isSafeInteger(counter) && counter >= 0, 'context counters must be non-negative integers');
+    actorPrevious = actor;
+    j++;
+    if (entry !== undefined && entry.actor === actor) {
+      entries.push(coverEntry(entry, counter));
+      i++;
+    } else if (counter > 0) {
+      // Learnt from the client only: the actor's event time is unknown here.
+      entries.push({ actor, counter, timestampMs: 0, siblings: EMPTY_SIBLINGS });
+    }
+  }
+  return entries;
+}
+
+/** Keeps only the siblings whose dots are above what the client has seen. */
+function coverEntry(entry: ClockEntry, counterSeen: number): ClockEntry {
+  const keep = Math.max(0, Math.min(entry.siblings.length, entry.counter - counterSeen));
+  if (keep === entry.siblings.length && entry.counter >= counterSeen) return entry;
+  return {
+    actor: entry.actor,
+    counter: Math.max(entry.counter, counterSeen),
+    timestampMs: entry.timestampMs,
+    siblings: entry.siblings.slice(0, keep),
+  };
+}
+
+/** dvvset event/3: the next dot of `actor`, as the newest value of its entry. */
+function addEvent(entries: ClockEntry[], actor: number, sibling: Sibling): void {
+  let index = 0;
+  while (index < entries.length && entries[index]!.actor < actor) index++;
+  const existing = entries[index];
+  if (existing !== undefined && existing.actor === actor) {
+    entries[index] = {
+      actor,
+      counter: existing.counter + 1,
+      timestampMs: sibling.timestampMs,
+      siblings: [sibling, ...existing.siblings],
+    };
+  } else {
+    entries.splice(index, 0, { actor, counter: 1, timestampMs: sibling.timestampMs, siblings: [sibling] });
+  }
+}
+
+/** The context a read hands to the client: every actor's counter. */
+export function join(obj: VersionedObject): CausalContext {
+  return obj.entries.map((entry) => [entry.actor, entry.counter] as const);
+}
+
+/** All current values: by actor ascending, then newest first. */
+export function siblingsOf(obj: VersionedObject): Sibling[] {
+  const siblings: Sibling[] = [];
+  for (const entry of obj.entries) {
+    for (const sibling of entry.siblings) siblings.push(sibling);
+  }
+  return siblings;
+}
+
+/** Same causal history: the same counter for every actor. Values are not compared. */
+export function equal(a: VersionedObject, b: VersionedObject): boolean {
+  if (a.entries.length !== b.entries.length) return false;
+  for (let i = 0; i < a.entries.length; i++) {
+    const x = a.entries[i]!;
+    const y = b.entries[i]!;
+    if (x.actor !== y.actor || x.counter !== y.counter) return false;
+  }
+  return true;
+}
+
+/** `a` has seen every event `b` has (a >= b; true when equal). */
+export function descends(a: VersionedObject, b: VersionedObject): boolean {
+  const entriesA = a.entries;
+  let i = 0;
+  for (const y of b.entries) {
+    while (i < entriesA.length && entriesA[i]!.actor < y.actor) i++;
+    const x = entriesA[i];
+    if (x === undefined || x.actor !== y.actor || x.counter < y.counter) return false;
+  }
+  return true;
+}
+
+/**
+ * Keeps one value (dvvset lww/2): the highest timestampMs, ties broken by the
+ * higher actor, then the higher counter, so every replica picks the same one.
+ * The clock is kept whole, so the result descends (and equals) the input.
+ *
+ * As in dvvset, the winner becomes the newest value of its entry, taking
+ * the dot (actor, counter) even if it had an older one. That is only
+ * consistent if lww is applied to every state a replica stores: a replica
+ * that still holds the plain sibling list at the same counter may, on sync,
+ * keep a different value under the same clock.
+ */
+export function lastWriterWins(obj: VersionedObject): VersionedObject {
+  const winnerIndex = indexOfNewest(obj.entries);
+  if (winnerIndex < 0) return obj;
+  let changed = false;
+  const entries = obj.entries.map((entry, index): ClockEntry => {
+    const siblings = index === winnerIndex ? keepNewest(entry) : EMPTY_SIBLINGS;
+    if (siblings.length === entry.siblings.length && siblings[0] === entry.siblings[0]) return entry;
+    changed = true;
+    return { actor: entry.actor, counter: entry.counter, timestampMs: entry.timestampMs, siblings };
+  });
+  return changed ? { entries } : obj;
+}
+
+function keepNewest(entry: ClockEntry): readonly Sibling[] {
+  return entry.siblings.length === 1 ? entry.siblings : [newestSibling(entry)];
+}
+
+/**
+ * Index of the entry holding the winning value, or -1 when there is none.
+ * Entries are sorted by actor, so on a timestamp tie the later entry wins.
+ */
+function indexOfNewest(entries: readonly ClockEntry[]): number {
+  let winnerIndex = -1;
+  let winnerTimestampMs = -1;
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    if (entry.siblings.length === 0) continue;
+    const timestampMs = newestSibling(entry).timestampMs;
+    if (timestampMs >= winnerTimestampMs) {
+      winnerIndex = index;
+      winnerTimestampMs = timestampMs;
+    }
+  }
+  return winnerIndex;
+}
+
+/** Within one actor, on a timestamp tie the higher counter (lower index) wins. */
+function newestSibling(entry: ClockEntry): Sibling {
+  let winner = entry.siblings[0]!;
+  for (const sibling of entry.siblings) {
+    if (sibling.timestampMs > winner.timestampMs) winner = sibling;
+  }
+  return winner;
+}
+
+/**
+ * Bounds the clock's size (Dynamo §4.4): while there are more than
+ * `entriesMax` entries, drops the one with the oldest timestampMs (then the
+ * lowest actor) among entries without siblings. An entry that still holds a
+ * value is never dropped, so the bound may not be reached; the result has at
+ * most max(entriesMax, entries holding values) entries.
+ *
+ * Dropping an entry forgets what this replica had seen of that actor, so a
+ * later comparison may find concurrency where there was order: descends()
+ * turns false and stale values may come back as false siblings, which the
+ * next write with a read context discards again. Truncation never drops a
+ * value by itself. The residual hazard, as with Dynamo's truncation: if the
+ * dropped actor later coordinates a write to this key from a state that has
+ * forgotten it as well, it restarts its counter and reuses dots that other
+ * replicas have seen, and those replicas may then take the new value as
+ * obsolete. Keep `entriesMax` at least the number of nodes that can
+ * coordinate writes and truncation never fires.
+ */
+export function truncate(obj: VersionedObject, entriesMax: number): VersionedObject {
+  assert(Number.isSafeInteger(entriesMax) && entriesMax >= 0, 'entriesMax must be a non-negative integer');
+  const excess = obj.entries.length - entriesMax;
+  if (excess <= 0) return obj;
+  const droppable = obj.entries
+    .filter((entry) => entry.siblings.length === 0)
+    .sort((x, y) => x.timestampMs - y.timestampMs || x.actor - y.actor);
+  if (droppable.length === 0) return obj;
+  const dropped = new Set(droppable.slice(0, excess));
+  return { entries: obj.entries.filter((entry) => !dropped.has(entry)) };
+}
+
+/**
+ * Checks every invariant of a version: before storing and after loading
+ * (see object-codec.ts), and in tests.
+ */
+export function assertWellFormed(obj: VersionedObject): void {
+  let actorPrevious = -1;
+  for (const entry of obj.entries) {
+    assertActor(entry.actor);
+    assert(entry.actor > actorPrevious, 'entries must be sorted by actor and distinct');
+    actorPrevious = entry.actor;
+    assert(Number.isSafeInteger(entry.counter) && entry.counter >= 1, 'entry counter must be a positive integer');
+    assertTimestamp(entry.timestampMs, 'entry timestampMs');
+    assert(Array.isArray(entry.siblings), 'entry siblings must be an array');
+    assert(entry.siblings.length <= entry.counter, 'an entry cannot hold more values than events');
+    for (const sibling of entry.siblings) assertSibling(sibling);
+  }
+}
+
+function assertActor(actor: number): void {
+  assert(Number.isSafeInteger(actor) && actor >= 0, 'actor must be a non-negative integer node id');
+}
+
+function assertSibling(sibling: Sibling): void {
+  assert(sibling.value instanceof Uint8Array, 'sibling value must be bytes');
+  assertTimestamp(sibling.timestampMs, 'sibling timestampMs');
+  assertTimestamp(sibling.expiresAtMs, 'sibling expiresAtMs');
+  assert(typeof sibling.tombstone === 'boolean', 'sibling tombstone must be a boolean');
+}
+
+function assertTimestamp(timestampMs: number, name: string): void {
+  assert(Number.isSafeInteger(timestampMs) && timestampMs >= 0, `${name} must be a non-negative integer`);
+}

@@ -1,0 +1,178 @@
+/**
+ * A storage node: a long-lived worker thread that owns one LMDB environment
+ * and serves requests from its request ring, answering on its response ring.
+ *
+ * The loop: drain every request available (reads are answered at once from
+ * LMDB read transactions), commit the drained writes as one transaction, then
+ * publish the answers in one go. When idle, spin briefly (adaptive), then sleep
+ * with Atomics.wait. While commits are in flight the node waits with
+ * Atomics.waitAsync instead, because lmdb-js completes commits on the event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
+import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
+import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
+import { Response } from '../lib/transport/wire.js';
+import type { StorageNodeData } from '../lib/transport/node-link.js';
+
+const data = workerData as StorageNodeData;
+const SLEEP_SLICE_MS = 100;
+const SPIN_ITERATIONS_MAX = 4000;
+const DRAIN_MESSAGES_MAX = 4096;
+const SWEEP_INTERVAL_MS = data.sweepIntervalMs;
+const SWEEP_KEYS_MAX = 1000;
+const COUNTS_INTERVAL_MS = 250;
+const COMMIT_WAIT_SLICE_MS = 50;
+const noop = () => {};
+
+const storage = new LmdbStorage({ path: data.path, nodeId: data.nodeId, durability: data.durability });
+const stats = new Float64Array(data.statsBuffer);
+
+class RingResponseSink implements ResponseSink {
+  constructor(private readonly writer: RingWriter) {}
+
+  respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
+    const payloadBytes = payload?.byteLength ?? 0;
+    const messageBytes = Response.HEADER_BYTES + payloadBytes;
+    if (messageBytes > this.writer.recordPayloadMax) return this.respondFragmented(op, status, requestId, payload!);
+    let at = this.writer.reserve(messageBytes);
+    while (at < 0) {
+      // The coordinator is behind on answers: hand it what we have and wait.
+      this.writer.publish();
+      if (this.writer.isClosed()) return;
+      this.writer.waitForSpace(messageBytes + 64, SLEEP_SLICE_MS);
+      at = this.writer.reserve(messageBytes);
+    }
+    writeResponseHeader(this.writer.view, at, op, status, requestId, payloadBytes);
+    if (payload !== undefined) this.writer.bytes.set(payload, at + Response.HEADER_BYTES);
+  }
+
+  private respondFragmented(op: number, status: number, requestId: number, payload: Uint8Array): void {
+    const message = new Uint8Array(Response.HEADER_BYTES + payload.byteLength);
+    writeResponseHeader(new DataView(message.buffer), 0, op, status, requestId, payload.byteLength);
+    message.set(payload, Response.HEADER_BYTES);
+    let sentBytes = 0;
+    for (;;) {
+      sentBytes = this.writer.writeFragments(message, sentBytes);
+      this.writer.publish();
+      if (sentBytes === message.byteLength || this.writer.isClosed()) return;
+      this.writer.waitForSpace(this.writer.recordPayloadMax, SLEEP_SLICE_MS);
+    }
+  }
+}
+
+function writeResponseHeader(view: DataView, at: number, op: number, status: number, requestId: number, payloadBytes: number): void {
+  view.setUint8(at + Response.OP, op);
+  view.setUint8(at + Response.STATUS, status);
+  view.setUint16(at + 2, 0, true);
+  view.setUint32(at + Response.REQUEST_ID, requestId, true);
+  view.setUint32(at + Response.PAYLOAD_BYTES, payloadBytes, true);
+  view.setUint32(at + 12, 0, true);
+}
+
+class PostMessageResponseSink implements ResponseSink {
+  respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
+    const message = new Uint8Array(Response.HEADER_BYTES + (payload?.byteLength ?? 0));
+    writeResponseHeader(new DataView(message.buffer), 0, op, status, requestId, payload?.byteLength ?? 0);
+    if (payload !== undefined) message.set(payload, Response.HEADER_BYTES);
+    parentPort!.postMessage(message, [message.buffer]);
+  }
+}
+
+const config = { nodeId: data.nodeId, conflicts: data.conflicts, clockEntriesMax: data.clockEntriesMax };
+let lastSweepMs = Date.now();
+let lastCountsMs = 0;
+
+function housekeeping(replica: Replica): void {
+  const nowMs = Date.now();
+  if (nowMs - lastCountsMs >= COUNTS_INTERVAL_MS) {
+    lastCountsMs = nowMs;
+    replica.refreshCounts();
+  }
+  if (nowMs - lastSweepMs >= SWEEP_INTERVAL_MS) {
+    lastSweepMs = nowMs;
+    void replica.sweepExpired(nowMs, SWEEP_KEYS_MAX);
+  }
+}
+
+async function serveRings(): Promise<void> {
+  const reader = new RingReader(data.requestRing, data.messageBytesMax + 1024);
+  const writer = new RingWriter(data.responseRing);
+  const replica = new Replica(storage, config, new RingResponseSink(writer), stats);
+  const handle = replica.handle.bind(replica);
+  let spinIterations = 64;
+  let drainsSinceYield = 0;
+  while (!reader.isClosed()) {
+    const drained = reader.read(handle, DRAIN_MESSAGES_MAX);
+    const committing = replica.commit();
+    writer.publish();
+    if (drained > 0) {
+      // Let lmdb-js run its commit callbacks now and then, even under load.
+      if (committing !== undefined || replica.hasCommitsInFlight || ++drainsSinceYield >= 64) {
+        drainsSinceYield = 0;
+        await yieldToEventLoop();
+        writer.publish();
+      }
+      continue;
+    }
+    housekeeping(replica);
+    if (replica.hasCommitsInFlight) {
+      // A pending Atomics.waitAsync does not keep a thread alive; the timer does.
+      const keepAlive = setTimeout(noop, COMMIT_WAIT_SLICE_MS);
+      await Promise.race([reader.waitForDataAsync(COMMIT_WAIT_SLICE_MS), replica.committed()]);
+      clearTimeout(keepAlive);
+      reader.markAwake();
+      writer.publish();
+      continue;
+    }
+    spinIterations = spin(reader, spinIterations);
+    if (!reader.hasData()) reader.waitForData(SLEEP_SLICE_MS);
+    // Timers (lmdb-js housekeeping) get their turn after a sleep.
+    await yieldToEventLoop();
+  }
+  await drainCommits(replica);
+}
+
+/** Adaptive spin: grow the budget when spinning catches work, shrink it when it does not. */
+function spin(reader: RingReader, budget: number): number {
+  for (let i = 0; i < budget; i++) {
+    if (reader.hasData()) return Math.min(budget * 2, SPIN_ITERATIONS_MAX);
+  }
+  return Math.max(budget >> 1, 16);
+}
+
+async function drainCommits(replica: Replica): Promise<void> {
+  while (replica.hasCommitsInFlight) await yieldToEventLoop();
+}
+
+function servePostMessage(): void {
+  const replica = new Replica(storage, config, new PostMessageResponseSink(), stats);
+  let scheduled = false;
+  parentPort!.on('message', (message: Uint8Array | { type: 'stop' }) => {
+    if (!(message instanceof Uint8Array)) {
+      void drainCommits(replica).then(() => storage.close()).then(() => parentPort!.postMessage({ type: 'stopped' }));
+      return;
+    }
+    replica.handle(message, 0, message.byteLength);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        void replica.commit();
+        housekeeping(replica);
+      });
+    }
+  });
+  parentPort!.postMessage({ type: 'ready' });
+}
+
+stats[NodeStat.KEYS] = storage.counts().keys;
+if (data.transport === 'post-message') {
+  servePostMessage();
+} else {
+  parentPort!.postMessage({ type: 'ready' });
+  await serveRings();
+  await storage.close();
+  parentPort!.postMessage({ type: 'stopped' });
+}

@@ -93,8 +93,9 @@ export class LmdbStorage implements StorageEngine {
   }
 
   counts(): { keys: number; bytes: number } {
-    const stats = this.objects.getStats() as { entryCount: number; pageSize: number; leafPages: number; overflowPages: number; branchPages: number };
-    return { keys: stats.entryCount, bytes: stats.pageSize * (stats.leafPages + stats.overflowPages + stats.branchPages) };
+    const stats = this.objects.getStats() as { entryCount: number; pageSize: number; treeLeafPageCount: number; treeBranchPageCount: number; overflowPages: number };
+    const pages = stats.treeLeafPageCount + stats.treeBranchPageCount + stats.overflowPages;
+    return { keys: stats.entryCount, bytes: stats.pageSize * pages };
   }
 
   async close(): Promise<void> {

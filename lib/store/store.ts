@@ -218,6 +218,17 @@ export class Store implements Coordinator {
     return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.active.size };
   }
 
+  /**
+   * Terminate a node's worker abruptly: nothing beyond what LMDB already
+   * committed survives, and requests waiting on it fail at once. (Restarting
+   * and routing around it come with the failures issue.)
+   */
+  crashNode(nodeId: number): void {
+    const link = this.links[nodeId];
+    if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${nodeId}`);
+    link.crash();
+  }
+
   /** Waits for in-flight operations, stops the nodes and closes LMDB. Later calls fail with ERR_CLOSED. */
   async close(): Promise<void> {
     if (this.state !== 'open') return;

@@ -145,8 +145,15 @@ export abstract class NodeLink {
     for (const reply of replies) reply.onNodeFailure(this.nodeId, error);
   }
 
+  /** Kill the worker without letting it finish anything; its pending requests fail. */
+  crash(): void {
+    this.failAll(new Error(`storage node ${this.nodeId} crashed`));
+    void this.worker.terminate();
+  }
+
   /** Stop the node gracefully: it finishes its commits, closes LMDB and exits. */
   async stop(): Promise<void> {
+    if (this.failure !== undefined) return void (await this.worker.terminate());
     this.requestStop();
     await this.stopped;
     await this.worker.terminate();

@@ -14,7 +14,7 @@ import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
 import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
 import { Response } from '../lib/transport/wire.js';
-import type { StorageNodeData } from '../lib/transport/node-link.js';
+import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
 
 const data = workerData as StorageNodeData;
 const SLEEP_SLICE_MS = 100;
@@ -46,6 +46,7 @@ class RingResponseSink implements ResponseSink {
     }
     writeResponseHeader(this.writer.view, at, op, status, requestId, payloadBytes);
     if (payload !== undefined) this.writer.bytes.set(payload, at + Response.HEADER_BYTES);
+    this.writer.publishEvery(PUBLISH_EVERY_RECORDS);
   }
 
   private respondFragmented(op: number, status: number, requestId: number, payload: Uint8Array): void {
@@ -154,7 +155,7 @@ function servePostMessage(): void {
       void drainCommits(replica).then(() => storage.close()).then(() => parentPort!.postMessage({ type: 'stopped' }));
       return;
     }
-    replica.handle(message, 0, message.byteLength);
+    replica.handle(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, message.byteLength);
     if (!scheduled) {
       scheduled = true;
       setImmediate(() => {

@@ -81,6 +81,8 @@ export interface ResolvedOptions {
 }
 
 export const NODES_MAX = 64;
+/** Replicas per key: quorum bookkeeping keeps one bit per replica. */
+export const REPLICAS_MAX = 16;
 export const KEY_BYTES_LIMIT = 65_536;
 export const VALUE_BYTES_LIMIT = 256 * 1024 * 1024;
 
@@ -107,7 +109,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
   if (typeof options.path !== 'string' || options.path.length === 0) throw invalid('path must be a non-empty string');
   const nodes = integer('nodes', options.nodes, 4, 1, NODES_MAX);
   const replication = options.replication ?? {};
-  const n = integer('replication.n', replication.n, Math.min(3, nodes), 1, NODES_MAX);
+  const n = integer('replication.n', replication.n, Math.min(3, nodes), 1, REPLICAS_MAX);
   if (n > nodes) throw invalid(`replication.n (${n}) cannot exceed nodes (${nodes})`);
   const r = integer('replication.r', replication.r, Math.min(2, n), 1, NODES_MAX);
   const w = integer('replication.w', replication.w, Math.min(2, n), 1, NODES_MAX);

@@ -21,7 +21,7 @@ import {
 } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
-import { CONTEXT_PAIR_BYTES, Op, Request, RequestFlag, Status, contextOffset, requestBytes } from '../transport/wire.js';
+import { CONTEXT_PAIR_BYTES, Op, Request, RequestFlag, Status, contextOffset, copyBytes, requestBytes } from '../transport/wire.js';
 
 export interface ResponseSink {
   /** `payload` may be a view that is only valid during the call: copy it. */
@@ -87,36 +87,35 @@ export class Replica {
   }
 
   /** Handle one request message. Reads answer at once; writes wait for `commit()`. */
-  handle(bytes: Uint8Array, offset: number, length: number): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
-    const op = view.getUint8(Request.OP);
-    const requestId = view.getUint32(Request.REQUEST_ID, true);
-    const keyBytes = view.getUint32(Request.KEY_BYTES, true);
-    const contextPairs = view.getUint32(Request.CONTEXT_PAIRS, true);
-    const valueBytes = view.getUint32(Request.VALUE_BYTES, true);
+  handle(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
+    const op = view.getUint8(offset + Request.OP);
+    const requestId = view.getUint32(offset + Request.REQUEST_ID, true);
+    const keyBytes = view.getUint32(offset + Request.KEY_BYTES, true);
+    const contextPairs = view.getUint32(offset + Request.CONTEXT_PAIRS, true);
+    const valueBytes = view.getUint32(offset + Request.VALUE_BYTES, true);
     // Check after reading (style: assert on both sides of the wire).
     assert.equal(requestBytes(keyBytes, contextPairs, valueBytes), length, `request ${requestId} length mismatch`);
     const keyAt = offset + Request.HEADER_BYTES;
     if (op === Op.GET) return this.get(requestId, bytes.subarray(keyAt, keyAt + keyBytes));
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
     assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE, `unknown op ${op}`);
-    const contextAt = contextOffset(keyBytes);
+    const contextAt = offset + contextOffset(keyBytes);
     const context: [number, number][] = [];
     for (let i = 0; i < contextPairs; i++) {
       const at = contextAt + i * CONTEXT_PAIR_BYTES;
       context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
     }
-    const valueAt = offset + contextAt + contextPairs * CONTEXT_PAIR_BYTES;
+    const valueAt = contextAt + contextPairs * CONTEXT_PAIR_BYTES;
     this.queued.push({
       op,
       requestId,
-      flags: view.getUint8(Request.FLAGS),
+      flags: view.getUint8(offset + Request.FLAGS),
       // Copies: the ring's bytes are released before the commit runs.
-      key: bytes.slice(keyAt, keyAt + keyBytes),
+      key: copyBytes(bytes, keyAt, keyAt + keyBytes),
       context,
-      value: bytes.slice(valueAt, valueAt + valueBytes),
-      timestampMs: view.getFloat64(Request.TIMESTAMP_MS, true),
-      expiresAtMs: view.getFloat64(Request.EXPIRES_AT_MS, true),
+      value: copyBytes(bytes, valueAt, valueAt + valueBytes),
+      timestampMs: view.getFloat64(offset + Request.TIMESTAMP_MS, true),
+      expiresAtMs: view.getFloat64(offset + Request.EXPIRES_AT_MS, true),
     });
   }
 
@@ -177,7 +176,7 @@ export class Replica {
   private coordinate(batch: WriteBatch, write: PendingWrite): Uint8Array {
     this.stats[NodeStat.PUTS]!++;
     const stored = batch.get(write.key);
-    const local = stored === undefined ? undefined : decodeObject(stored.slice());
+    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const sibling: Sibling = {
       value: write.value,
       timestampMs: write.timestampMs,
@@ -198,7 +197,7 @@ export class Replica {
     this.stats[NodeStat.REPLICATES]!++;
     const incoming = decodeObject(write.value);
     const stored = batch.get(write.key);
-    const local = stored === undefined ? undefined : decodeObject(stored.slice());
+    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
     batch.put(write.key, encodeObject(next));
@@ -216,7 +215,7 @@ export class Replica {
     this.stats[NodeStat.PURGES]!++;
     const stored = batch.get(write.key);
     if (stored === undefined) return undefined;
-    const local = decodeObject(stored.slice());
+    const local = decodeObject(copyBytes(stored));
     const purged = decodeObject(write.value);
     if (descends(purged, local) && siblingsOf(local).every((s) => s.tombstone)) batch.remove(write.key);
     return undefined;
@@ -253,7 +252,7 @@ export class Replica {
     this.engine.removeExpiry(batch, candidate);
     const stored = batch.get(candidate.key);
     if (stored === undefined) return 0;
-    const siblings = siblingsOf(decodeObject(stored.slice()));
+    const siblings = siblingsOf(decodeObject(copyBytes(stored)));
     const allExpired = siblings.every((s) => s.expiresAtMs > 0 && s.expiresAtMs <= nowMs);
     if (!allExpired) return 0;
     batch.remove(candidate.key);

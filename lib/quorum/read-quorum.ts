@@ -5,7 +5,7 @@
  * Generic over the version type so that it stays free of encoding concerns.
  */
 import assert from 'node:assert/strict';
-import type { QuorumStatus } from './write-quorum.js';
+import { QUORUM_REPLICAS_MAX, type QuorumStatus, positionOf } from './write-quorum.js';
 
 export interface VersionOps<T> {
   /** Least upper bound of two versions (DVVSet sync). */
@@ -21,51 +21,59 @@ export interface ReadRepair<T> {
 }
 
 export class ReadQuorum<T> {
-  readonly replicas: readonly number[];
+  readonly replicas: ArrayLike<number>;
   readonly required: number;
   private readonly ops: VersionOps<T>;
-  /** node -> its version, or null when it has no version of the key. */
-  private readonly replies = new Map<number, T | null>();
-  private readonly failed = new Set<number>();
+  /** By replica position: its version, or null when it holds nothing for the key. */
+  private readonly versions: (T | null | undefined)[];
+  private answeredMask = 0;
+  private failedMask = 0;
+  private replies = 0;
+  private failures = 0;
   private merged: T | undefined;
 
-  constructor(replicas: readonly number[], required: number, ops: VersionOps<T>) {
+  constructor(replicas: ArrayLike<number>, required: number, ops: VersionOps<T>) {
+    assert.ok(replicas.length <= QUORUM_REPLICAS_MAX, `at most ${QUORUM_REPLICAS_MAX} replicas`);
     assert.ok(required >= 1 && required <= replicas.length, `R=${required} must be within 1..${replicas.length}`);
     this.replicas = replicas;
     this.required = required;
     this.ops = ops;
+    this.versions = new Array(replicas.length);
   }
 
   /** A replica answered; `version` undefined means it holds nothing for the key. */
   reply(node: number, version: T | undefined): QuorumStatus {
-    this.settle(node);
-    this.replies.set(node, version ?? null);
+    const position = this.settle(node);
+    this.answeredMask |= 1 << position;
+    this.replies++;
+    this.versions[position] = version ?? null;
     if (version !== undefined) this.merged = this.merged === undefined ? version : this.ops.merge(this.merged, version);
     return this.status();
   }
 
   fail(node: number): QuorumStatus {
-    this.settle(node);
-    this.failed.add(node);
+    this.failedMask |= 1 << this.settle(node);
+    this.failures++;
     return this.status();
   }
 
-  private settle(node: number): void {
-    assert.ok(this.replicas.includes(node), `node ${node} was not asked`);
-    assert.ok(!this.replies.has(node) && !this.failed.has(node), `node ${node} answered twice`);
+  private settle(node: number): number {
+    const position = positionOf(this.replicas, node);
+    assert.ok(((this.answeredMask | this.failedMask) & (1 << position)) === 0, `node ${node} answered twice`);
+    return position;
   }
 
   get answered(): number {
-    return this.replies.size;
+    return this.replies;
   }
 
   get settled(): boolean {
-    return this.replies.size + this.failed.size === this.replicas.length;
+    return this.replies + this.failures === this.replicas.length;
   }
 
   status(): QuorumStatus {
-    if (this.replies.size >= this.required) return 'succeeded';
-    if (this.replicas.length - this.failed.size < this.required) return 'failed';
+    if (this.replies >= this.required) return 'succeeded';
+    if (this.replicas.length - this.failures < this.required) return 'failed';
     return 'pending';
   }
 
@@ -81,16 +89,18 @@ export class ReadQuorum<T> {
    */
   repairs(): ReadRepair<T>[] {
     const merged = this.merged;
-    if (merged === undefined) return [];
+    if (merged === undefined || this.replies < 2) return [];
     const repairs: ReadRepair<T>[] = [];
-    for (const [node, version] of this.replies) {
-      if (version === null || !this.ops.equal(version, merged)) repairs.push({ node, version: merged });
+    for (let i = 0; i < this.replicas.length; i++) {
+      if ((this.answeredMask & (1 << i)) === 0) continue;
+      const version = this.versions[i];
+      if (version === null || version === undefined || !this.ops.equal(version, merged)) repairs.push({ node: this.replicas[i]!, version: merged });
     }
     return repairs;
   }
 
   /** Every replica asked answered with the same version: they agree. */
   unanimous(): boolean {
-    return this.replies.size === this.replicas.length && this.repairs().length === 0 && this.merged !== undefined;
+    return this.replies === this.replicas.length && this.merged !== undefined && this.repairs().length === 0;
   }
 }

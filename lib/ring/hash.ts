@@ -17,9 +17,15 @@ const HASH_SEED = 0;
 // so the per-request path below is synchronous.
 const hasher = await xxhash();
 
-/** XXH32(key, seed 0) as an unsigned 32-bit integer. */
-export function hashKey32(key: Uint8Array): number {
+/**
+ * XXH32(key, seed 0) as an unsigned 32-bit integer. A string hashes as its
+ * UTF-8 bytes (xxhash-wasm encodes it straight into WebAssembly memory, so
+ * no bytes are allocated on the per-request path): "abc" and the bytes of
+ * "abc" land on the same position.
+ */
+export function hashKey32(key: Uint8Array | string): number {
   // xxhash-wasm already returns an unsigned value; `>>> 0` pins that
   // contract here, because `partitionOf` shifts the result as a uint32.
+  if (typeof key === 'string') return hasher.h32(key, HASH_SEED) >>> 0;
   return hasher.h32Raw(key, HASH_SEED) >>> 0;
 }

@@ -2,33 +2,59 @@
  * What `get` returns: the resolved value, every concurrent sibling, and the
  * opaque context that a later put or delete passes back to supersede them
  * (Dynamo §4.4: get returns the versions and a context; put takes it back).
+ * Siblings and context are computed on first access: getMany rarely needs them.
  */
 import type { Resolver } from '../config/options.js';
 import { type Sibling, type VersionedObject, join, siblingsOf } from '../version/dotted-version-vector.js';
-import { encodeContext } from '../version/object-codec.js';
+import { SIBLING_HEADER_BYTES, SiblingField, clockOf, encodeContext, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
 import { decodeValue } from './value-codec.js';
 
 export class GetResult<V = unknown> {
   /** The value chosen by the resolver (default: newest timestamp). */
   readonly value: V;
-  /** Every live concurrent version, newest first; length 1 when there is no conflict. */
-  readonly siblings: V[];
-  /** Sibling write times (ms since epoch), parallel to `siblings`. */
-  readonly timestampsMs: number[];
-  private readonly object: VersionedObject;
+  private readonly siblingValues: V[] | undefined;
+  private readonly siblingTimestampsMs: number[] | number;
+  /** Flat [actor, counter, ...] when read from bytes; otherwise derived from `object`. */
+  private readonly clock: number[] | undefined;
+  private readonly object: VersionedObject | undefined;
   private contextText: string | undefined;
 
-  constructor(value: V, siblings: V[], timestampsMs: number[], object: VersionedObject) {
+  constructor(value: V, siblings: V[] | undefined, timestampsMs: number[] | number, clock: number[] | undefined, object: VersionedObject | undefined) {
     this.value = value;
-    this.siblings = siblings;
-    this.timestampsMs = timestampsMs;
+    this.siblingValues = siblings;
+    this.siblingTimestampsMs = timestampsMs;
+    this.clock = clock;
     this.object = object;
   }
 
-  /** Opaque causal context; computed on first access (getMany rarely needs it). */
+  /** Every live concurrent version, newest first; length 1 when there is no conflict. */
+  get siblings(): V[] {
+    return this.siblingValues ?? [this.value];
+  }
+
+  /** Sibling write times (ms since epoch), parallel to `siblings`. */
+  get timestampsMs(): number[] {
+    const t = this.siblingTimestampsMs;
+    return typeof t === 'number' ? [t] : t;
+  }
+
+  /** Opaque causal context to pass to the next put or delete of this key. */
   get context(): string {
-    this.contextText ??= encodeContext(join(this.object));
+    if (this.contextText === undefined) {
+      if (this.object !== undefined) {
+        this.contextText = encodeContext(join(this.object));
+      } else {
+        const clock = this.clock!;
+        const pairs: [number, number][] = [];
+        for (let i = 0; i < clock.length; i += 2) pairs.push([clock[i]!, clock[i + 1]!]);
+        this.contextText = encodeContext(pairs);
+      }
+    }
     return this.contextText;
+  }
+
+  toJSON(): { value: V; siblings: V[]; context: string } {
+    return { value: this.value, siblings: this.siblings, context: this.context };
   }
 }
 
@@ -52,5 +78,22 @@ export function toGetResult(object: VersionedObject | undefined, nowMs: number, 
   const values = live.map((s) => decodeValue(s.value));
   const timestampsMs = live.map((s) => s.timestampMs);
   const value = resolve === undefined || values.length === 1 ? values[0] : resolve(values, timestampsMs);
-  return new GetResult(value, values, timestampsMs, object);
+  return new GetResult(value, values, timestampsMs, undefined, object);
+}
+
+/**
+ * The read fast path: one replica's bytes holding a single sibling become a
+ * result without materialising the object. Returns `null` when the object
+ * needs the full path (several siblings).
+ */
+export function resultFromBytes(bytes: Uint8Array, view: DataView, at: number, length: number, nowMs: number): GetResult | undefined | null {
+  const siblingAt = soleSiblingAt(view, at, length);
+  if (siblingAt < 0) return null;
+  if (isTombstoneAt(view, siblingAt)) return undefined;
+  const expiresAtMs = view.getFloat64(siblingAt + SiblingField.EXPIRES_AT_MS, true);
+  if (expiresAtMs !== 0 && expiresAtMs <= nowMs) return undefined;
+  const valueBytes = view.getUint32(siblingAt + SiblingField.VALUE_BYTES, true);
+  const valueAt = siblingAt + SIBLING_HEADER_BYTES;
+  const value = decodeValue(bytes, valueAt, valueAt + valueBytes);
+  return new GetResult(value, undefined, view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true), clockOf(view, at), undefined);
 }

@@ -8,22 +8,31 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { ReadQuorum } from '../quorum/read-quorum.js';
 import { WriteQuorum, type QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, Status } from '../transport/wire.js';
+import { Op, Status, type WireKey, copyBytes } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
 import { decodeObject } from '../version/object-codec.js';
+import { type GetResult, resultFromBytes } from './get-result.js';
 
 /** What operations need from the store that runs them. */
 export interface Coordinator {
-  send(nodeId: number, op: number, flags: number, key: Uint8Array, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply): void;
+  send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
+  toResult(object: VersionedObject | undefined): GetResult | undefined;
+  wallClockMs(): number;
   readSettled(operation: GetOperation): void;
   writeSettled(operation: PutOperation): void;
 }
 
 export interface Operation {
   readonly deadlineMs: number;
+  /** Requests it may have in flight: what it counts against pendingMax. */
+  readonly weight: number;
   /** The deadline passed: fail the caller if it is still waiting. */
   expire(): void;
 }
+
+/** Completion callbacks carry the caller's tag (a batch index) so a batch needs one closure, not one per item. */
+export type GetCallback = (error: RingtableError | undefined, result: GetResult | undefined, tag: number) => void;
+export type PutCallback = (error: RingtableError | undefined, objectBytes: Uint8Array | undefined, tag: number) => void;
 
 const versionOps = { merge: sync, equal };
 
@@ -37,31 +46,47 @@ function quorumError(kind: 'read' | 'write', status: QuorumStatus, answered: num
   });
 }
 
-export type GetCallback = (error: RingtableError | undefined, object: VersionedObject | undefined) => void;
-
 export class GetOperation implements PendingReply, Operation {
-  readonly key: Uint8Array;
+  readonly key: WireKey;
   readonly quorum: ReadQuorum<VersionedObject>;
   readonly deadlineMs: number;
+  readonly weight = 1;
   private readonly coordinator: Coordinator;
   private callback: GetCallback | undefined;
+  private readonly tag: number;
+  /** Set by the single-answer fast path, which skips the merge. */
+  private direct: GetResult | undefined;
 
-  constructor(coordinator: Coordinator, key: Uint8Array, replicas: number[], r: number, deadlineMs: number, callback: GetCallback) {
+  constructor(coordinator: Coordinator, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
     this.coordinator = coordinator;
     this.key = key;
     this.quorum = new ReadQuorum(replicas, r, versionOps);
     this.deadlineMs = deadlineMs;
     this.callback = callback;
+    this.tag = tag;
   }
 
   start(): void {
-    for (const node of this.quorum.replicas) this.coordinator.send(node, Op.GET, 0, this.key, undefined, undefined, 0, 0, this);
+    const replicas = this.quorum.replicas;
+    for (let i = 0; i < replicas.length; i++) this.coordinator.send(replicas[i]!, Op.GET, 0, this.key, undefined, undefined, 0, 0, this, 0);
   }
 
-  onReply(nodeId: number, status: number, payload: Uint8Array): void {
-    if (status === Status.OK) this.quorum.reply(nodeId, decodeObject(payload.slice()));
-    else if (status === Status.NOT_FOUND) this.quorum.reply(nodeId, undefined);
-    else this.quorum.fail(nodeId);
+  onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    if (status === Status.OK) {
+      // One replica asked, one answer needed: nothing to merge or repair, so
+      // read the answer in place (the common cache read, R = 1).
+      const direct = this.quorum.replicas.length === 1 ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs()) : null;
+      if (direct === null) {
+        this.quorum.reply(nodeId, decodeObject(copyBytes(bytes, at, at + length)));
+      } else {
+        this.direct = direct;
+        this.quorum.reply(nodeId, undefined);
+      }
+    } else if (status === Status.NOT_FOUND) {
+      this.quorum.reply(nodeId, undefined);
+    } else {
+      this.quorum.fail(nodeId);
+    }
     this.progress();
   }
 
@@ -85,7 +110,8 @@ export class GetOperation implements PendingReply, Operation {
     const callback = this.callback;
     if (callback === undefined) return;
     this.callback = undefined;
-    callback(error, error === undefined ? this.quorum.result() : undefined);
+    if (error !== undefined) return callback(error, undefined, this.tag);
+    callback(undefined, this.direct ?? this.coordinator.toResult(this.quorum.result()), this.tag);
   }
 
   expire(): void {
@@ -93,10 +119,8 @@ export class GetOperation implements PendingReply, Operation {
   }
 }
 
-export type PutCallback = (error: RingtableError | undefined, objectBytes: Uint8Array | undefined) => void;
-
 export interface PutRequest {
-  key: Uint8Array;
+  key: WireKey;
   flags: number;
   context: CausalContext | undefined;
   value: Uint8Array;
@@ -112,17 +136,20 @@ export class PutOperation implements PendingReply, Operation {
   readonly request: PutRequest;
   readonly quorum: WriteQuorum;
   readonly deadlineMs: number;
+  readonly weight = 1;
   /** The coordinator's resulting object, once it answered. */
   objectBytes: Uint8Array | undefined;
   private readonly coordinator: Coordinator;
   private callback: PutCallback | undefined;
+  private readonly tag: number;
 
-  constructor(coordinator: Coordinator, request: PutRequest, replicas: number[], w: number, deadlineMs: number, callback: PutCallback) {
+  constructor(coordinator: Coordinator, request: PutRequest, replicas: ArrayLike<number>, w: number, deadlineMs: number, callback: PutCallback, tag: number) {
     this.coordinator = coordinator;
     this.request = request;
     this.quorum = new WriteQuorum(replicas, w);
     this.deadlineMs = deadlineMs;
     this.callback = callback;
+    this.tag = tag;
   }
 
   get coordinatorNode(): number {
@@ -131,13 +158,14 @@ export class PutOperation implements PendingReply, Operation {
 
   start(): void {
     const q = this.request;
-    this.coordinator.send(this.coordinatorNode, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this);
+    this.coordinator.send(this.coordinatorNode, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, 0);
   }
 
-  onReply(nodeId: number, status: number, payload: Uint8Array): void {
-    if (nodeId === this.coordinatorNode && this.objectBytes === undefined && status !== Status.OK) return this.coordinatorFailed();
-    if (nodeId === this.coordinatorNode && this.objectBytes === undefined) {
-      this.objectBytes = payload.slice();
+  onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
+    const coordinating = nodeId === this.coordinatorNode && this.objectBytes === undefined;
+    if (coordinating && status !== Status.OK) return this.coordinatorFailed();
+    if (coordinating) {
+      this.objectBytes = copyBytes(bytes, at, at + length);
       this.quorum.ack(nodeId);
       this.replicate();
     } else if (status === Status.OK) {
@@ -156,7 +184,8 @@ export class PutOperation implements PendingReply, Operation {
 
   /** Without the coordinator's version there is nothing to replicate: every replica counts as failed. */
   private coordinatorFailed(): void {
-    for (const node of this.quorum.replicas) this.quorum.fail(node);
+    const replicas = this.quorum.replicas;
+    for (let i = 0; i < replicas.length; i++) if (!this.quorum.hasAnswered(replicas[i]!)) this.quorum.fail(replicas[i]!);
     this.progress();
   }
 
@@ -164,7 +193,7 @@ export class PutOperation implements PendingReply, Operation {
     const q = this.request;
     const replicas = this.quorum.replicas;
     for (let i = 1; i < replicas.length; i++) {
-      this.coordinator.send(replicas[i]!, Op.REPLICATE, 0, q.key, undefined, this.objectBytes, q.timestampMs, 0, this);
+      this.coordinator.send(replicas[i]!, Op.REPLICATE, 0, q.key, undefined, this.objectBytes, q.timestampMs, 0, this, 0);
     }
   }
 
@@ -183,7 +212,7 @@ export class PutOperation implements PendingReply, Operation {
     const callback = this.callback;
     if (callback === undefined) return;
     this.callback = undefined;
-    callback(error, this.objectBytes);
+    callback(error, this.objectBytes, this.tag);
   }
 
   expire(): void {
@@ -193,13 +222,87 @@ export class PutOperation implements PendingReply, Operation {
 
 /** Fire-and-forget messages (read repair, purge): counted, never awaited by callers. */
 export class BackgroundReply implements PendingReply {
-  constructor(private readonly onDone: (ok: boolean) => void) {}
+  onReply(): void {}
 
-  onReply(_nodeId: number, status: number): void {
-    this.onDone(status === Status.OK);
+  onNodeFailure(): void {}
+}
+
+export const backgroundReply = new BackgroundReply();
+
+/**
+ * getMany with R = 1: one replica per key and nothing to merge, so the batch
+ * is one operation (one deadline, one completion) whose items travel as tags.
+ * It keeps at most `windowMax` reads in flight, refilling as answers arrive.
+ */
+export class SingleReadBatch implements PendingReply, Operation {
+  readonly deadlineMs: number;
+  readonly windowMax: number;
+  get weight(): number {
+    return this.windowMax;
+  }
+  private readonly coordinator: Coordinator;
+  private readonly keys: readonly WireKey[];
+  private readonly route: (key: WireKey) => number;
+  private readonly results: (GetResult | undefined)[];
+  private readonly done: (error: RingtableError | undefined) => void;
+  private next = 0;
+  private finished = 0;
+  private ended = false;
+
+  constructor(
+    coordinator: Coordinator,
+    keys: readonly WireKey[],
+    route: (key: WireKey) => number,
+    windowMax: number,
+    deadlineMs: number,
+    done: (error: RingtableError | undefined, results: (GetResult | undefined)[]) => void,
+  ) {
+    this.coordinator = coordinator;
+    this.keys = keys;
+    this.route = route;
+    this.windowMax = Math.min(windowMax, keys.length);
+    this.deadlineMs = deadlineMs;
+    this.results = new Array(keys.length);
+    this.done = (error) => done(error, this.results);
+  }
+
+  get inFlight(): number {
+    return this.ended ? 0 : this.next - this.finished;
+  }
+
+  start(): void {
+    while (this.next < this.windowMax) this.sendNext();
+  }
+
+  private sendNext(): void {
+    const index = this.next++;
+    const key = this.keys[index]!;
+    this.coordinator.send(this.route(key), Op.GET, 0, key, undefined, undefined, 0, 0, this, index);
+  }
+
+  onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {
+    if (this.ended) return;
+    if (status === Status.OK) {
+      const direct = resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs());
+      this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
+    } else if (status !== Status.NOT_FOUND) {
+      return this.end(quorumError('read', 'failed', 0, 1, 1, false));
+    }
+    this.finished++;
+    if (this.finished === this.keys.length) return this.end(undefined);
+    if (this.next < this.keys.length) this.sendNext();
   }
 
   onNodeFailure(): void {
-    this.onDone(false);
+    if (!this.ended) this.end(quorumError('read', 'failed', 0, 1, 1, false));
+  }
+
+  expire(): void {
+    if (!this.ended) this.end(quorumError('read', 'pending', 0, 1, 1, true));
+  }
+
+  private end(error: RingtableError | undefined): void {
+    this.ended = true;
+    this.done(error);
   }
 }

@@ -14,14 +14,14 @@ import { Ring, type RingJSON } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { NodeStat } from '../node/replica.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
-import { Op, RequestFlag } from '../transport/wire.js';
+import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
 import { decodeContext, decodeObject, encodeObject } from '../version/object-codec.js';
 import { encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
-import { BackgroundReply, type Coordinator, GetOperation, type Operation, PutOperation, type PutRequest } from './operations.js';
-import { type GetResult, liveSiblings, toGetResult } from './get-result.js';
-import { type Key, encodeKey, encodeValue } from './value-codec.js';
+import { type Coordinator, type GetCallback, GetOperation, type Operation, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, backgroundReply } from './operations.js';
+import { type GetResult, toGetResult } from './get-result.js';
+import { type Key, encodeValue, keyByteLength } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
 
 export interface PutOptions {
@@ -78,7 +78,7 @@ export interface StoreStats {
 }
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
-const BATCH_WINDOW_MAX = 65_536;
+const BATCH_WINDOW_MAX = 8192;
 const DEADLINE_TICK_MS_MAX = 100;
 
 export class Store implements Coordinator {
@@ -86,6 +86,8 @@ export class Store implements Coordinator {
   private readonly links: NodeLink[];
   private readonly preferenceLists: PreferenceListTable;
   private readonly active = new Set<Operation>();
+  /** Sum of the active operations' weights: the quantity pendingMax bounds. */
+  private pendingCount = 0;
   private readonly purges: TombstonePurges;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readRotation = 0;
@@ -124,7 +126,7 @@ export class Store implements Coordinator {
     const request = this.putRequest(key, value, options, 0);
     const objectBytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
       this.admit(1);
-      this.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)));
+      this.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
     });
     return encodeContext(joinClock(decodeObject(objectBytes!)));
   }
@@ -134,30 +136,29 @@ export class Store implements Coordinator {
     const request = this.putRequest(key, null, options, RequestFlag.TOMBSTONE);
     await new Promise<void>((resolve, reject) => {
       this.admit(1);
-      this.startPut(request, writeQuorumFor(this.options, options), (error) => (error ? reject(error) : resolve()));
+      this.startPut(request, writeQuorumFor(this.options, options), (error) => (error ? reject(error) : resolve()), 0);
     });
   }
 
   async get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
     this.assertOpen();
-    const keyBytes = encodeKey(key, this.options.keyBytesMax);
+    keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
-    const object = await new Promise<VersionedObject | undefined>((resolve, reject) => {
+    return new Promise<GetResult | undefined>((resolve, reject) => {
       this.admit(1);
-      this.startGet(keyBytes, r, (error, found) => (error ? reject(error) : resolve(found)));
+      this.startGet(key, r, (error, result) => (error ? reject(error) : resolve(result)), 0);
     });
-    return this.toResult(object);
   }
 
   async has(key: Key, options?: GetOptions): Promise<boolean> {
-    const keyBytes = encodeKey(key, this.options.keyBytesMax);
     this.assertOpen();
+    keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
-    const object = await new Promise<VersionedObject | undefined>((resolve, reject) => {
+    const result = await new Promise<GetResult | undefined>((resolve, reject) => {
       this.admit(1);
-      this.startGet(keyBytes, r, (error, found) => (error ? reject(error) : resolve(found)));
+      this.startGet(key, r, (error, found) => (error ? reject(error) : resolve(found)), 0);
     });
-    return object !== undefined && liveSiblings(object, Date.now()).length > 0;
+    return result !== undefined;
   }
 
   /** Every entry is validated before any is sent; resolves when every put met its W. */
@@ -169,28 +170,48 @@ export class Store implements Coordinator {
       return this.putRequest(entry[0], entry[1], entry[2], 0);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
-    await this.runBatch(requests.length, (i, done) => this.startPut(requests[i]!, ws[i]!, (error) => done(error)));
+    await this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
   }
 
   /** Results in the order of `keys`; undefined where a key has no live value. */
   async getMany(keys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
     if (!Array.isArray(keys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    const keyBytes = keys.map((key) => encodeKey(key, this.options.keyBytesMax));
+    for (let i = 0; i < keys.length; i++) keyByteLength(keys[i], this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
+    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(keys);
     const results: (GetResult | undefined)[] = new Array(keys.length);
-    await this.runBatch(keys.length, (i, done) =>
-      this.startGet(keyBytes[i]!, r, (error, object) => {
-        if (error === undefined) results[i] = this.toResult(object);
-        done(error);
-      }),
-    );
+    await this.runBatch(keys.length, (i, done: GetCallback) => this.startGet(keys[i]!, r, done, i), (i, result) => {
+      results[i] = result as GetResult | undefined;
+    });
     return results;
   }
 
+  private singleReadBatch(keys: readonly WireKey[]): Promise<(GetResult | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
+    this.admit(1);
+    return new Promise((resolve, reject) => {
+      const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, performance.now() + this.options.timeoutMs, (error, results) => {
+        this.settleOperation(batch);
+        if (error) reject(error);
+        else resolve(results);
+      });
+      this.track(batch);
+      batch.start();
+    });
+  }
+
+  /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
+  private readonly routeRead = (key: WireKey): number => {
+    const list = this.preferenceLists.forHash(hashKey32(key));
+    return list[this.readRotation++ % list.length]!;
+  };
+
   /** Node ids holding `key`, primary first (Dynamo §4.3). */
   preferenceList(key: Key): number[] {
-    return Array.from(this.preferenceLists.forHash(hashKey32(encodeKey(key, this.options.keyBytesMax))));
+    keyByteLength(key, this.options.keyBytesMax);
+    return Array.from(this.preferenceLists.forHash(hashKey32(key)));
   }
 
   stats(): StoreStats {
@@ -215,7 +236,7 @@ export class Store implements Coordinator {
         expired: s[NodeStat.EXPIRED]!,
       };
     });
-    return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.active.size };
+    return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.pendingCount };
   }
 
   /**
@@ -248,9 +269,9 @@ export class Store implements Coordinator {
 
   /** Bounded memory: refuse work beyond pendingMax instead of queueing without limit. */
   private admit(count: number): void {
-    if (this.active.size + count > this.options.pendingMax) {
+    if (this.pendingCount + count > this.options.pendingMax) {
       this.counters.overloaded++;
-      throw new RingtableError(ErrorCode.OVERLOADED, `${this.active.size} operations pending; pendingMax is ${this.options.pendingMax}`);
+      throw new RingtableError(ErrorCode.OVERLOADED, `${this.pendingCount} operations pending; pendingMax is ${this.options.pendingMax}`);
     }
   }
 
@@ -261,7 +282,7 @@ export class Store implements Coordinator {
   }
 
   private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
-    const keyBytes = encodeKey(key, this.options.keyBytesMax);
+    keyByteLength(key, this.options.keyBytesMax);
     const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, this.options.valueBytesMax);
     if (options !== undefined && (options === null || typeof options !== 'object')) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
@@ -274,7 +295,7 @@ export class Store implements Coordinator {
     if (options?.context !== undefined) context = decodeContext(options.context);
     const timestampMs = this.nowMs();
     return {
-      key: keyBytes,
+      key,
       flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
       context,
       value: valueBytes,
@@ -283,53 +304,66 @@ export class Store implements Coordinator {
     };
   }
 
-  private startPut(request: PutRequest, w: number, callback: (error: RingtableError | undefined, objectBytes: Uint8Array | undefined) => void): void {
-    const replicas = Array.from(this.preferenceLists.forHash(hashKey32(request.key)));
-    const operation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, callback);
+  private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number): void {
+    const replicas = this.preferenceLists.forHash(hashKey32(request.key));
+    const operation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, callback, tag);
     this.track(operation);
     operation.start();
   }
 
-  private startGet(key: Uint8Array, r: number, callback: (error: RingtableError | undefined, object: VersionedObject | undefined) => void): void {
+  private startGet(key: WireKey, r: number, callback: GetCallback, tag: number): void {
     const list = this.preferenceLists.forHash(hashKey32(key));
     const replicas = this.readReplicas(list, r);
-    const operation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, callback);
+    const operation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, callback, tag);
     this.track(operation);
     operation.start();
   }
 
   /** 'all' asks every replica (Dynamo §4.5); 'quorum' asks R, rotating so hot keys spread over replicas. */
-  private readReplicas(list: Int32Array, r: number): number[] {
+  private readReplicas(list: Int32Array, r: number): ArrayLike<number> {
     const n = list.length;
-    if (this.options.readFanout === 'all' || r === n) return Array.from(list);
+    if (this.options.readFanout === 'all' || r === n) return list;
     const start = this.readRotation++ % n;
+    if (r === 1) return list.subarray(start, start + 1);
     const replicas = new Array<number>(r);
     for (let i = 0; i < r; i++) replicas[i] = list[(start + i) % n]!;
     return replicas;
   }
 
-  private toResult(object: VersionedObject | undefined): GetResult | undefined {
+  wallClockMs(): number {
+    return Date.now();
+  }
+
+  toResult(object: VersionedObject | undefined): GetResult | undefined {
     const result = toGetResult(object, Date.now(), this.options.resolve);
     if (result !== undefined && result.siblings.length > 1) this.counters.siblingsSeen++;
     return result;
   }
 
-  /** Send a window of a batch at a time: one promise per batch, bounded in-flight work. */
-  private runBatch(count: number, start: (index: number, done: (error: RingtableError | undefined) => void) => void): Promise<void> {
+  /**
+   * Send a window of a batch at a time: one promise per batch, one completion
+   * closure per batch (items carry their index as a tag), bounded in-flight work.
+   */
+  private runBatch<T>(
+    count: number,
+    start: (index: number, done: (error: RingtableError | undefined, result: T, tag: number) => void) => void,
+    collect?: (index: number, result: T) => void,
+  ): Promise<void> {
     if (count === 0) return Promise.resolve();
     this.admit(1);
-    const window = Math.max(1, Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.active.size, count));
+    const window = Math.max(1, Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount, count));
     return new Promise<void>((resolve, reject) => {
       let next = 0;
       let finished = 0;
       let failed = false;
-      const done = (error: RingtableError | undefined) => {
+      const done = (error: RingtableError | undefined, result: T, tag: number) => {
         finished++;
         if (error !== undefined && !failed) {
           failed = true;
           reject(error);
         }
         if (failed) return;
+        if (collect !== undefined) collect(tag, result);
         if (finished === count) return resolve();
         if (next < count) start(next++, done);
       };
@@ -337,41 +371,48 @@ export class Store implements Coordinator {
     });
   }
 
-  send(nodeId: number, op: number, flags: number, key: Uint8Array, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply): void {
-    this.links[nodeId]!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply);
+  send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+    this.links[nodeId]!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
   }
 
   readSettled(operation: GetOperation): void {
-    if (!this.active.delete(operation)) return;
+    if (!this.settleOperation(operation)) return;
     const repairs = operation.quorum.repairs();
     if (repairs.length > 0) {
       const merged = encodeObject(repairs[0]!.version);
       for (const repair of repairs) {
         this.counters.readRepairs++;
-        this.send(repair.node, Op.REPLICATE, 0, operation.key, undefined, merged, 0, 0, new BackgroundReply(() => {}));
+        this.send(repair.node, Op.REPLICATE, 0, operation.key, undefined, merged, 0, 0, backgroundReply, 0);
       }
     }
     const merged = operation.quorum.result();
     if (merged !== undefined && operation.quorum.replicas.length === this.options.n && operation.quorum.unanimous() && isAllTombstones(merged)) {
-      this.purges.schedule(operation.key, operation.quorum.replicas, encodeObject(merged), performance.now());
+      this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged), performance.now());
     }
   }
 
   writeSettled(operation: PutOperation): void {
-    if (!this.active.delete(operation)) return;
+    if (!this.settleOperation(operation)) return;
     // Dynamo's tombstones must outlive every stale replica: purge only once all N hold it.
     if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined) {
-      this.purges.schedule(operation.request.key, operation.quorum.replicas, operation.objectBytes, performance.now());
+      this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), operation.objectBytes, performance.now());
     }
   }
 
-  private sendPurge(key: Uint8Array, replicas: readonly number[], objectBytes: Uint8Array): void {
+  private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
     if (this.state !== 'open') return;
-    for (const node of replicas) this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, new BackgroundReply(() => {}));
+    for (const node of replicas) this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, backgroundReply, 0);
+  }
+
+  private settleOperation(operation: Operation): boolean {
+    if (!this.active.delete(operation)) return false;
+    this.pendingCount -= operation.weight;
+    return true;
   }
 
   private track(operation: Operation): void {
     this.active.add(operation);
+    this.pendingCount += operation.weight;
     if (this.deadlineTimer === undefined) this.armDeadlines();
   }
 
@@ -383,7 +424,7 @@ export class Store implements Coordinator {
       const nowMs = performance.now();
       for (const operation of this.active) {
         if (operation.deadlineMs > nowMs) continue;
-        this.active.delete(operation);
+        this.settleOperation(operation);
         this.counters.timeouts++;
         operation.expire();
       }

@@ -7,11 +7,13 @@
  * nothing newer than the purged version has arrived. Bounded: beyond
  * PURGES_PENDING_MAX the tombstone simply stays (safe, only space is spent).
  */
+import type { WireKey } from '../transport/wire.js';
+
 const PURGES_PENDING_MAX = 65_536;
 
 interface PendingPurge {
   dueMs: number;
-  key: Uint8Array;
+  key: WireKey;
   replicas: readonly number[];
   objectBytes: Uint8Array;
 }
@@ -25,10 +27,10 @@ export class TombstonePurges {
 
   constructor(
     private readonly graceMs: number,
-    private readonly purge: (key: Uint8Array, replicas: readonly number[], objectBytes: Uint8Array) => void,
+    private readonly purge: (key: WireKey, replicas: readonly number[], objectBytes: Uint8Array) => void,
   ) {}
 
-  schedule(key: Uint8Array, replicas: readonly number[], objectBytes: Uint8Array, nowMs: number): void {
+  schedule(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array, nowMs: number): void {
     if (this.queue.length - this.head >= PURGES_PENDING_MAX) {
       this.skipped++;
       return;

@@ -8,24 +8,28 @@
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 
-const packr = new Packr({ useRecords: false });
-const textEncoder = new TextEncoder();
+// copyBuffers: values are decoded straight from ring memory, which is reused.
+const packr = new Packr({ useRecords: false, copyBuffers: true });
 
 export type Key = string | Uint8Array;
 
-export function encodeKey(key: unknown, keyBytesMax: number): Uint8Array {
-  let bytes: Uint8Array;
+/**
+ * Check a key and return its length in bytes. Keys are not encoded here:
+ * strings travel as strings until they are written into a ring frame.
+ */
+export function keyByteLength(key: unknown, keyBytesMax: number): number {
+  let bytes: number;
   if (typeof key === 'string') {
-    // A UTF-8 string is at most 3 bytes per UTF-16 unit: reject before encoding huge input.
+    // A UTF-8 string is at most 3 bytes per UTF-16 unit: reject huge input before measuring it.
     if (key.length > keyBytesMax) throw tooLong(key.length, keyBytesMax);
-    bytes = textEncoder.encode(key);
+    bytes = Buffer.byteLength(key, 'utf8');
   } else if (key instanceof Uint8Array) {
-    bytes = key;
+    bytes = key.byteLength;
   } else {
     throw new RingtableError(ErrorCode.INVALID_KEY, `key must be a string or a Uint8Array, got ${describe(key)}`);
   }
-  if (bytes.byteLength === 0) throw new RingtableError(ErrorCode.INVALID_KEY, 'key must not be empty');
-  if (bytes.byteLength > keyBytesMax) throw tooLong(bytes.byteLength, keyBytesMax);
+  if (bytes === 0) throw new RingtableError(ErrorCode.INVALID_KEY, 'key must not be empty');
+  if (bytes > keyBytesMax) throw tooLong(bytes, keyBytesMax);
   return bytes;
 }
 
@@ -50,8 +54,20 @@ export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
   return bytes;
 }
 
-export function decodeValue(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+/**
+ * Decode `bytes[start, end)`. The bytes are first copied into one reused,
+ * unshared scratch buffer: msgpackr's native string extraction refuses
+ * SharedArrayBuffer memory (ring data), and decoding from one long-lived
+ * buffer lets msgpackr reuse the DataView it caches on it instead of building
+ * one per value. A copy of a typical value costs less than either.
+ */
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength): unknown {
+  const length = end - start;
+  if (length > scratch.byteLength) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.byteLength * 2));
+  scratch.set(bytes.subarray(start, end), 0);
+  return packr.unpack(scratch, { start: 0, end: length });
 }
 
 function describe(value: unknown): string {

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
 import { NodeStat } from '../node/replica.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Response, encodeRequest, requestBytes } from './wire.js';
+import { Response, type WireKey, encodeRequest, keyBytesOf, requestBytes } from './wire.js';
 
 export type TransportKind = 'sab' | 'post-message';
 
@@ -31,9 +31,13 @@ export interface StorageNodeData {
 
 /** A request awaiting a node's answer. */
 export interface PendingReply {
-  /** `payload` is a view valid only during the call. */
-  onReply(nodeId: number, status: number, payload: Uint8Array): void;
-  onNodeFailure(nodeId: number, error: Error): void;
+  /**
+   * The payload is `bytes[at, at + length)`, also readable through `view`;
+   * both are valid only during the call (ring memory): copy what you keep.
+   * `tag` is the number given to `send`, e.g. an index in a batch.
+   */
+  onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void;
+  onNodeFailure(nodeId: number, error: Error, tag: number): void;
 }
 
 export interface NodeLinkOptions extends Omit<StorageNodeData, 'requestRing' | 'responseRing' | 'statsBuffer'> {
@@ -44,13 +48,18 @@ export interface NodeLinkOptions extends Omit<StorageNodeData, 'requestRing' | '
 const RESPONSE_WAIT_SLICE_MS = 200;
 const SPACE_WAIT_SLICE_MS = 200;
 const READ_MESSAGES_MAX = 1 << 16;
+/** Publish within a burst so the node starts while the coordinator still writes. */
+export const PUBLISH_EVERY_RECORDS = 512;
 
 export abstract class NodeLink {
   readonly nodeId: number;
   readonly stats: Float64Array;
-  protected readonly pending = new Map<number, PendingReply>();
+  /** Pending requests by slot; the request id is the slot, recycled through `freeSlots`. */
+  private readonly replies: (PendingReply | undefined)[] = [];
+  private readonly tags: number[] = [];
+  private readonly freeSlots: number[] = [];
+  private pendingCount = 0;
   protected readonly worker: Worker;
-  private nextRequestId = 1;
   private failure: Error | undefined;
   private readonly ready: Promise<void>;
   private readonly stopped: Promise<void>;
@@ -85,7 +94,7 @@ export abstract class NodeLink {
 
   /** Requests sent and not yet answered. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.pendingCount;
   }
 
   get failed(): Error | undefined {
@@ -96,21 +105,22 @@ export abstract class NodeLink {
   send(
     op: number,
     flags: number,
-    key: Uint8Array,
+    key: WireKey,
     context: ReadonlyArray<readonly [number, number]> | undefined,
     value: Uint8Array | undefined,
     timestampMs: number,
     expiresAtMs: number,
     reply: PendingReply,
+    tag: number,
   ): void {
     if (this.failure !== undefined) {
-      reply.onNodeFailure(this.nodeId, this.failure);
+      reply.onNodeFailure(this.nodeId, this.failure, tag);
       return;
     }
-    const requestId = this.nextRequestId;
-    this.nextRequestId = this.nextRequestId === 0xffffffff ? 1 : this.nextRequestId + 1;
-    assert.ok(!this.pending.has(requestId), 'request ids wrapped onto a pending request');
-    this.pending.set(requestId, reply);
+    const requestId = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.replies.length;
+    this.replies[requestId] = reply;
+    this.tags[requestId] = tag;
+    this.pendingCount++;
     this.transmit(op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
   }
 
@@ -118,7 +128,7 @@ export abstract class NodeLink {
     op: number,
     flags: number,
     requestId: number,
-    key: Uint8Array,
+    key: WireKey,
     context: ReadonlyArray<readonly [number, number]> | undefined,
     value: Uint8Array | undefined,
     timestampMs: number,
@@ -126,23 +136,30 @@ export abstract class NodeLink {
   ): void;
 
   /** Dispatch one response message found at `at` in `bytes`. */
-  protected dispatch(bytes: Uint8Array, at: number, length: number): void {
-    const view = new DataView(bytes.buffer, bytes.byteOffset + at, length);
-    const requestId = view.getUint32(Response.REQUEST_ID, true);
-    const payloadBytes = view.getUint32(Response.PAYLOAD_BYTES, true);
+  protected dispatch(bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    const requestId = view.getUint32(at + Response.REQUEST_ID, true);
+    const payloadBytes = view.getUint32(at + Response.PAYLOAD_BYTES, true);
     assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);
-    const reply = this.pending.get(requestId);
+    const reply = this.replies[requestId];
     assert.ok(reply !== undefined, `response to unknown request ${requestId}`);
-    this.pending.delete(requestId);
-    const payloadAt = at + Response.HEADER_BYTES;
-    reply.onReply(this.nodeId, view.getUint8(Response.STATUS), bytes.subarray(payloadAt, payloadAt + payloadBytes));
+    this.replies[requestId] = undefined;
+    this.freeSlots.push(requestId);
+    this.pendingCount--;
+    reply.onReply(this.nodeId, view.getUint8(at + Response.STATUS), bytes, view, at + Response.HEADER_BYTES, payloadBytes, this.tags[requestId]!);
   }
 
   protected failAll(error: Error): void {
     this.failure ??= error;
-    const replies = [...this.pending.values()];
-    this.pending.clear();
-    for (const reply of replies) reply.onNodeFailure(this.nodeId, error);
+    const failed: [PendingReply, number][] = [];
+    for (let slot = 0; slot < this.replies.length; slot++) {
+      const reply = this.replies[slot];
+      if (reply !== undefined) failed.push([reply, this.tags[slot]!]);
+    }
+    this.replies.length = 0;
+    this.tags.length = 0;
+    this.freeSlots.length = 0;
+    this.pendingCount = 0;
+    for (const [reply, tag] of failed) reply.onNodeFailure(this.nodeId, error, tag);
   }
 
   /** Kill the worker without letting it finish anything; its pending requests fail. */
@@ -189,20 +206,22 @@ export class SabNodeLink extends NodeLink {
     op: number,
     flags: number,
     requestId: number,
-    key: Uint8Array,
+    key: WireKey,
     context: ReadonlyArray<readonly [number, number]> | undefined,
     value: Uint8Array | undefined,
     timestampMs: number,
     expiresAtMs: number,
   ): void {
-    const messageBytes = requestBytes(key.byteLength, context?.length ?? 0, value?.byteLength ?? 0);
+    const keyBytes = keyBytesOf(key);
+    const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
     const writer = this.writer;
     const at = this.outboxHead === this.outbox.length && messageBytes <= writer.recordPayloadMax ? writer.reserve(messageBytes) : -1;
     if (at >= 0) {
-      encodeRequest(writer.bytes, writer.view, at, op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+      encodeRequest(writer.bytes, writer.view, at, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
+      writer.publishEvery(PUBLISH_EVERY_RECORDS);
     } else {
-      const message = new Uint8Array(messageBytes);
-      encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+      const message = Buffer.alloc(messageBytes);
+      encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
       this.outbox.push(message);
     }
     this.schedulePublish();
@@ -273,7 +292,7 @@ export class SabNodeLink extends NodeLink {
         this.flushOutbox();
         this.writer.publish();
       }
-      if (this.pending.size === 0 || this.failed !== undefined) {
+      if (this.inFlight === 0 || this.failed !== undefined) {
         this.pumping = false;
         return;
       }
@@ -297,7 +316,7 @@ export class PostMessageNodeLink extends NodeLink {
     // The rings are allocated but unused, so workerData has one shape.
     super(options, { requestRing: allocateRing(4096), responseRing: allocateRing(4096), transport: 'post-message' });
     this.worker.on('message', (message: unknown) => {
-      if (message instanceof Uint8Array) this.dispatch(message, 0, message.byteLength);
+      if (message instanceof Uint8Array) this.dispatch(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, message.byteLength);
     });
   }
 
@@ -305,14 +324,16 @@ export class PostMessageNodeLink extends NodeLink {
     op: number,
     flags: number,
     requestId: number,
-    key: Uint8Array,
+    key: WireKey,
     context: ReadonlyArray<readonly [number, number]> | undefined,
     value: Uint8Array | undefined,
     timestampMs: number,
     expiresAtMs: number,
   ): void {
-    const message = new Uint8Array(requestBytes(key.byteLength, context?.length ?? 0, value?.byteLength ?? 0));
-    encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+    const keyBytes = keyBytesOf(key);
+    // Its own ArrayBuffer (not Buffer's pool), so that it can be transferred.
+    const message = Buffer.from(new ArrayBuffer(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0)));
+    encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
     this.worker.postMessage(message, [message.buffer]);
   }
 

@@ -30,7 +30,8 @@ export function allocateRing(capacityBytes: number): SharedArrayBuffer {
 
 class RingView {
   protected readonly control: Int32Array;
-  protected readonly data: Uint8Array;
+  /** A Buffer so that string keys can be written into frames in place. */
+  protected readonly data: Buffer;
   protected readonly dataView: DataView;
   readonly capacityBytes: number;
   protected readonly mask: number;
@@ -41,7 +42,7 @@ class RingView {
     this.capacityBytes = buffer.byteLength - CONTROL_BYTES;
     assert.ok(isPowerOfTwo(this.capacityBytes), 'ring data region must be a power of two');
     this.control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
-    this.data = new Uint8Array(buffer, CONTROL_BYTES, this.capacityBytes);
+    this.data = Buffer.from(buffer, CONTROL_BYTES, this.capacityBytes);
     this.dataView = new DataView(buffer, CONTROL_BYTES, this.capacityBytes);
     this.mask = this.capacityBytes - 1;
     this.recordPayloadMax = recordPayloadMax(this.capacityBytes);
@@ -70,6 +71,7 @@ class RingView {
 export class RingWriter extends RingView {
   private head: number;
   private publishedHead: number;
+  private recordsUnpublished = 0;
   private tailSeen: number;
 
   constructor(buffer: SharedArrayBuffer) {
@@ -80,7 +82,7 @@ export class RingWriter extends RingView {
   }
 
   /** The data region; offsets returned by `reserve` index into it. */
-  get bytes(): Uint8Array {
+  get bytes(): Buffer {
     return this.data;
   }
 
@@ -116,7 +118,17 @@ export class RingWriter extends RingView {
     this.dataView.setUint32(at, payloadBytes, true);
     this.data[at + 4] = kind;
     this.head = (this.head + recordBytes) >>> 0;
+    this.recordsUnpublished++;
     return at + RECORD_HEADER_BYTES;
+  }
+
+  /**
+   * Publish once `recordsMax` records have accumulated: during a long burst the
+   * consumer starts on the first records while the producer writes the rest,
+   * instead of the two threads taking turns. Call after a record is complete.
+   */
+  publishEvery(recordsMax: number): void {
+    if (this.recordsUnpublished >= recordsMax) this.publish();
   }
 
   /**
@@ -145,6 +157,7 @@ export class RingWriter extends RingView {
   publish(): void {
     if (this.head === this.publishedHead) return;
     this.publishedHead = this.head;
+    this.recordsUnpublished = 0;
     Atomics.store(this.control, ControlWord.HEAD, this.head | 0);
     if (Atomics.compareExchange(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, ConsumerState.AWAKE) === ConsumerState.SLEEPING) {
       Atomics.notify(this.control, ControlWord.CONSUMER_STATE, 1);
@@ -175,7 +188,8 @@ export class RingWriter extends RingView {
   }
 }
 
-export type MessageHandler = (bytes: Uint8Array, offset: number, length: number) => void;
+/** `view` covers the same memory as `bytes`; offsets index both. */
+export type MessageHandler = (bytes: Uint8Array, view: DataView, offset: number, length: number) => void;
 
 /** The consumer's half. Only one thread may own it. */
 export class RingReader extends RingView {
@@ -210,7 +224,7 @@ export class RingReader extends RingView {
       assert.ok(recordBytes <= this.capacityBytes - at, 'record straddles the end of the ring');
       const payloadAt = at + RECORD_HEADER_BYTES;
       if (kind === RecordKind.WHOLE) {
-        onMessage(this.data, payloadAt, payloadBytes);
+        onMessage(this.data, this.dataView, payloadAt, payloadBytes);
         messages++;
       } else if (kind !== RecordKind.PAD) {
         if (this.readFragment(kind!, payloadAt, payloadBytes, onMessage)) messages++;
@@ -239,7 +253,7 @@ export class RingReader extends RingView {
     if (kind !== RecordKind.LAST) return false;
     assert.equal(this.reassembledBytes, target.byteLength, 'LAST fragment before the message is complete');
     this.reassembly = undefined;
-    onMessage(target, 0, target.byteLength);
+    onMessage(target, new DataView(target.buffer), 0, target.byteLength);
     return true;
   }
 

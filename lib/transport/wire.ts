@@ -155,17 +155,28 @@ assert.equal(Response.HEADER_BYTES % 8, 0);
 assert.ok(recordPayloadMax(RING_CAPACITY_MIN_BYTES) > Request.HEADER_BYTES + FIRST_FRAGMENT_PREFIX_BYTES);
 
 /**
+ * A key as it travels to a ring frame: a string is written as UTF-8 straight
+ * into the frame, never materialised as its own byte array.
+ */
+export type WireKey = string | Uint8Array;
+
+export function keyBytesOf(key: WireKey): number {
+  return typeof key === 'string' ? Buffer.byteLength(key, 'utf8') : key.byteLength;
+}
+
+/**
  * Encode a request at `at` in `bytes` (a ring's data region or a standalone
  * buffer). The length must equal requestBytes(...) of the same arguments.
  */
 export function encodeRequest(
-  bytes: Uint8Array,
+  bytes: Buffer,
   view: DataView,
   at: number,
   op: number,
   flags: number,
   requestId: number,
-  key: Uint8Array,
+  key: WireKey,
+  keyBytes: number,
   context: ReadonlyArray<readonly [number, number]> | undefined,
   value: Uint8Array | undefined,
   timestampMs: number,
@@ -177,14 +188,19 @@ export function encodeRequest(
   view.setUint8(at + Request.FLAGS, flags);
   view.setUint16(at + 2, 0, true);
   view.setUint32(at + Request.REQUEST_ID, requestId, true);
-  view.setUint32(at + Request.KEY_BYTES, key.byteLength, true);
+  view.setUint32(at + Request.KEY_BYTES, keyBytes, true);
   view.setUint32(at + Request.CONTEXT_PAIRS, contextPairs, true);
   view.setUint32(at + Request.VALUE_BYTES, valueBytes, true);
   view.setUint32(at + 20, 0, true);
   view.setFloat64(at + Request.TIMESTAMP_MS, timestampMs, true);
   view.setFloat64(at + Request.EXPIRES_AT_MS, expiresAtMs, true);
-  bytes.set(key, at + Request.HEADER_BYTES);
-  let cursor = at + contextOffset(key.byteLength);
+  if (typeof key === 'string') {
+    const written = bytes.write(key, at + Request.HEADER_BYTES, keyBytes, 'utf8');
+    assert.equal(written, keyBytes, 'key length changed between sizing and encoding');
+  } else {
+    bytes.set(key, at + Request.HEADER_BYTES);
+  }
+  let cursor = at + contextOffset(keyBytes);
   for (let i = 0; i < contextPairs; i++) {
     const pair = context![i]!;
     view.setFloat64(cursor, pair[0], true);
@@ -192,4 +208,12 @@ export function encodeRequest(
     cursor += CONTEXT_PAIR_BYTES;
   }
   if (value !== undefined) bytes.set(value, cursor);
+}
+
+/**
+ * A copy of `bytes[start, end)` that owns its memory. Never `.slice()`: on a
+ * Buffer (ring data, lmdb-js results) it returns a view, not a copy.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
 }

@@ -2,14 +2,18 @@
  * The one home of a version's stored and wire form, and of the opaque
  * context string users hold between a read and a write.
  *
- * Object, as msgpack (plain arrays, no records, so the bytes depend only on
- * the object and stay compact):
+ * Object, binary little-endian (read on every get, written on every put, so
+ * it is laid out to be walked without materialising anything):
  *
- *   [[actor, counter, timestampMs, [[value(bin), timestampMs, expiresAtMs, tombstone 1|0], ...]], ...]
+ *   u8  FORMAT_VERSION (1)
+ *   u8  entryCount                      <= ENTRIES_MAX
+ *   entryCount x entry:
+ *     u32 actor | f64 counter | f64 timestampMs | u32 siblingCount      (ENTRY_HEADER_BYTES)
+ *     siblingCount x sibling, newest first:
+ *       f64 timestampMs | f64 expiresAtMs | u32 valueBytes | u8 flags | u8[3] 0   (SIBLING_HEADER_BYTES)
+ *       value bytes (the user's msgpack, never re-encoded)
  *
- * entries sorted by actor, siblings newest first (see dotted-version-vector.ts).
- * Values are the user's already-encoded bytes, written as bin and never
- * re-encoded.
+ * Entries sorted by actor (see dotted-version-vector.ts); flags bit 0 = tombstone.
  *
  * Context, as base64url of msgpack [[actor, counter], ...] sorted by actor.
  * It comes back from users, so anything malformed is their mistake
@@ -20,14 +24,17 @@ import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { assertWellFormed, type CausalContext, type ClockEntry, type Sibling, type VersionedObject } from './dotted-version-vector.js';
 
-// useRecords: false keeps msgpackr's record extension out, so the format is
-// plain msgpack that any decoder reads and that does not depend on state
-// shared between calls. copyBuffers: false is the default, spelled out
-// because decodeObject relies on it (see there).
 const packr = new Packr({ useRecords: false, copyBuffers: false, moreTypes: false });
 
-const ENTRY_FIELDS = 4;
-const SIBLING_FIELDS = 4;
+export const FORMAT_VERSION = 1;
+export const OBJECT_HEADER_BYTES = 2;
+export const ENTRY_HEADER_BYTES = 24;
+export const SIBLING_HEADER_BYTES = 24;
+/** Entries per object: a u8 on disk; truncation (Dynamo §4.4) keeps real clocks far below. */
+export const ENTRIES_MAX = 255;
+const TOMBSTONE_FLAG = 1;
+
+export const SiblingField = { TIMESTAMP_MS: 0, EXPIRES_AT_MS: 8, VALUE_BYTES: 16, FLAGS: 20 } as const;
 
 /**
  * A bound on what we parse from a user (TIGER_STYLE: a limit on everything):
@@ -37,19 +44,41 @@ export const CONTEXT_CHARS_MAX = 65_536;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
+export function encodedObjectBytes(obj: VersionedObject): number {
+  let bytes = OBJECT_HEADER_BYTES;
+  for (const entry of obj.entries) {
+    bytes += ENTRY_HEADER_BYTES;
+    for (const sibling of entry.siblings) bytes += SIBLING_HEADER_BYTES + sibling.value.byteLength;
+  }
+  return bytes;
+}
+
 export function encodeObject(obj: VersionedObject): Uint8Array {
   assertWellFormed(obj);
-  const entries: unknown[] = new Array(obj.entries.length);
-  for (let i = 0; i < obj.entries.length; i++) {
-    const entry = obj.entries[i]!;
-    const siblings: unknown[] = new Array(entry.siblings.length);
-    for (let k = 0; k < entry.siblings.length; k++) {
-      const sibling = entry.siblings[k]!;
-      siblings[k] = [sibling.value, sibling.timestampMs, sibling.expiresAtMs, sibling.tombstone ? 1 : 0];
+  assert(obj.entries.length <= ENTRIES_MAX, `an object may hold at most ${ENTRIES_MAX} clock entries`);
+  const out = new Uint8Array(encodedObjectBytes(obj));
+  const view = new DataView(out.buffer);
+  out[0] = FORMAT_VERSION;
+  out[1] = obj.entries.length;
+  let at = OBJECT_HEADER_BYTES;
+  for (const entry of obj.entries) {
+    view.setUint32(at, entry.actor, true);
+    view.setFloat64(at + 4, entry.counter, true);
+    view.setFloat64(at + 12, entry.timestampMs, true);
+    view.setUint32(at + 20, entry.siblings.length, true);
+    at += ENTRY_HEADER_BYTES;
+    for (const sibling of entry.siblings) {
+      view.setFloat64(at + SiblingField.TIMESTAMP_MS, sibling.timestampMs, true);
+      view.setFloat64(at + SiblingField.EXPIRES_AT_MS, sibling.expiresAtMs, true);
+      view.setUint32(at + SiblingField.VALUE_BYTES, sibling.value.byteLength, true);
+      view.setUint8(at + SiblingField.FLAGS, sibling.tombstone ? TOMBSTONE_FLAG : 0);
+      at += SIBLING_HEADER_BYTES;
+      out.set(sibling.value, at);
+      at += sibling.value.byteLength;
     }
-    entries[i] = [entry.actor, entry.counter, entry.timestampMs, siblings];
   }
-  return packr.pack(entries);
+  assert.equal(at, out.byteLength);
+  return out;
 }
 
 /**
@@ -64,35 +93,80 @@ export function encodeObject(obj: VersionedObject): Uint8Array {
  * receive ring).
  */
 export function decodeObject(bytes: Uint8Array): VersionedObject {
-  let raw: unknown;
-  try {
-    raw = packr.unpack(bytes);
-  } catch (error) {
-    assert.fail(`stored version is not valid msgpack: ${(error as Error).message}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert(bytes.byteLength >= OBJECT_HEADER_BYTES && bytes[0] === FORMAT_VERSION, 'stored version has an unknown format');
+  const entryCount = bytes[1]!;
+  const entries: ClockEntry[] = new Array(entryCount);
+  let at = OBJECT_HEADER_BYTES;
+  for (let i = 0; i < entryCount; i++) {
+    assert(at + ENTRY_HEADER_BYTES <= bytes.byteLength, 'stored version is truncated');
+    const actor = view.getUint32(at, true);
+    const counter = view.getFloat64(at + 4, true);
+    const timestampMs = view.getFloat64(at + 12, true);
+    const siblingCount = view.getUint32(at + 20, true);
+    at += ENTRY_HEADER_BYTES;
+    const siblings: Sibling[] = new Array(siblingCount);
+    for (let k = 0; k < siblingCount; k++) {
+      assert(at + SIBLING_HEADER_BYTES <= bytes.byteLength, 'stored version is truncated');
+      const valueBytes = view.getUint32(at + SiblingField.VALUE_BYTES, true);
+      const flags = view.getUint8(at + SiblingField.FLAGS);
+      assert(flags <= TOMBSTONE_FLAG, 'stored sibling has unknown flags');
+      const valueAt = at + SIBLING_HEADER_BYTES;
+      assert(valueAt + valueBytes <= bytes.byteLength, 'stored version is truncated');
+      siblings[k] = {
+        value: bytes.subarray(valueAt, valueAt + valueBytes),
+        timestampMs: view.getFloat64(at + SiblingField.TIMESTAMP_MS, true),
+        expiresAtMs: view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true),
+        tombstone: flags === TOMBSTONE_FLAG,
+      };
+      at = valueAt + valueBytes;
+    }
+    entries[i] = { actor, counter, timestampMs, siblings };
   }
-  assert(Array.isArray(raw), 'stored version must be an array of entries');
-  const entries: ClockEntry[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) entries[i] = decodeEntry(raw[i]);
+  assert.equal(at, bytes.byteLength, 'stored version has trailing bytes');
   const obj: VersionedObject = { entries };
   assertWellFormed(obj);
   return obj;
 }
 
-function decodeEntry(raw: unknown): ClockEntry {
-  assert(Array.isArray(raw) && raw.length === ENTRY_FIELDS, 'stored entry must be [actor, counter, timestampMs, siblings]');
-  const rawSiblings: unknown = raw[3];
-  assert(Array.isArray(rawSiblings), 'stored entry siblings must be an array');
-  const siblings: Sibling[] = new Array(rawSiblings.length);
-  for (let k = 0; k < rawSiblings.length; k++) siblings[k] = decodeSibling(rawSiblings[k]);
-  return { actor: raw[0], counter: raw[1], timestampMs: raw[2], siblings };
+/**
+ * The read fast path: when an object holds exactly one sibling, return the
+ * offset (within `view`) of that sibling's header, else -1. Lets a get answer
+ * from the bytes without materialising the object.
+ */
+export function soleSiblingAt(view: DataView, at: number, length: number): number {
+  if (length < OBJECT_HEADER_BYTES || view.getUint8(at) !== FORMAT_VERSION) return -1;
+  const entryCount = view.getUint8(at + 1);
+  let cursor = at + OBJECT_HEADER_BYTES;
+  let found = -1;
+  for (let i = 0; i < entryCount; i++) {
+    const siblingCount = view.getUint32(cursor + 20, true);
+    cursor += ENTRY_HEADER_BYTES;
+    if (siblingCount === 0) continue;
+    if (siblingCount > 1 || found >= 0) return -1;
+    found = cursor;
+    cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
+  }
+  return found;
 }
 
-function decodeSibling(raw: unknown): Sibling {
-  assert(Array.isArray(raw) && raw.length === SIBLING_FIELDS, 'stored sibling must be [value, timestampMs, expiresAtMs, tombstone]');
-  const tombstone: unknown = raw[3];
-  assert(tombstone === 0 || tombstone === 1, 'stored sibling tombstone must be 0 or 1');
-  // Number fields and the value's type are checked by assertWellFormed.
-  return { value: raw[0], timestampMs: raw[1], expiresAtMs: raw[2], tombstone: tombstone === 1 };
+export function isTombstoneAt(view: DataView, siblingAt: number): boolean {
+  return (view.getUint8(siblingAt + SiblingField.FLAGS) & TOMBSTONE_FLAG) !== 0;
+}
+
+/** The causal context (join) read straight from the bytes, as flat [actor, counter, ...]. */
+export function clockOf(view: DataView, at: number): number[] {
+  const entryCount = view.getUint8(at + 1);
+  const clock = new Array<number>(entryCount * 2);
+  let cursor = at + OBJECT_HEADER_BYTES;
+  for (let i = 0; i < entryCount; i++) {
+    clock[2 * i] = view.getUint32(cursor, true);
+    clock[2 * i + 1] = view.getFloat64(cursor + 4, true);
+    const siblingCount = view.getUint32(cursor + 20, true);
+    cursor += ENTRY_HEADER_BYTES;
+    for (let k = 0; k < siblingCount; k++) cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
+  }
+  return clock;
 }
 
 /** Opaque to users: they hand it back unchanged on their next write. */

@@ -18,7 +18,7 @@ import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/no
 
 const data = workerData as StorageNodeData;
 const SLEEP_SLICE_MS = 100;
-const SPIN_ITERATIONS_MAX = 4000;
+const SPIN_ITERATIONS_MAX = 1000;
 const DRAIN_MESSAGES_MAX = 4096;
 const SWEEP_INTERVAL_MS = data.sweepIntervalMs;
 const SWEEP_KEYS_MAX = 1000;

@@ -132,9 +132,20 @@ export class Replica {
     this.queued = [];
     const results: (Uint8Array | Error | undefined)[] = new Array(writes.length);
     this.commitsInFlight++;
-    const committed = this.engine.write((batch) => {
-      for (let i = 0; i < writes.length; i++) results[i] = this.applyCatching(batch, writes[i]!);
-    });
+    let committed: Promise<void> | undefined;
+    try {
+      committed = this.engine.write((batch) => {
+        for (let i = 0; i < writes.length; i++) results[i] = this.applyCatching(batch, writes[i]!);
+      });
+    } catch (error) {
+      committed = Promise.reject(error);
+    }
+    if (committed === undefined) {
+      // Committed and as durable as promised already: answer now.
+      this.commitsInFlight--;
+      this.answer(writes, results);
+      return undefined;
+    }
     const answered = committed
       .then(
         () => this.answer(writes, results),
@@ -234,18 +245,15 @@ export class Replica {
     const due = this.engine.dueExpiries(nowMs, limit);
     if (due.length === 0) return undefined;
     let removed = 0;
+    const committed = this.engine.write((batch) => {
+      for (const candidate of due) removed += this.expireOne(batch, candidate, nowMs);
+    });
+    this.stats[NodeStat.EXPIRED]! += removed;
+    if (committed === undefined) return undefined;
     this.commitsInFlight++;
-    return this.engine
-      .write((batch) => {
-        for (const candidate of due) removed += this.expireOne(batch, candidate, nowMs);
-      })
-      .then(() => {
-        this.stats[NodeStat.EXPIRED]! += removed;
-        return removed;
-      })
-      .finally(() => {
-        this.commitsInFlight--;
-      });
+    return committed.then(() => removed).finally(() => {
+      this.commitsInFlight--;
+    });
   }
 
   private expireOne(batch: WriteBatch, candidate: ExpiryCandidate, nowMs: number): number {

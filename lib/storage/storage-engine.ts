@@ -22,10 +22,11 @@ export interface StorageEngine {
   /** Stored bytes, or undefined; the view is valid only until the next call. */
   get(key: Uint8Array): Uint8Array | undefined;
   /**
-   * Run `apply` inside one write transaction (group commit) and resolve once
-   * the commit is as durable as the engine's `Durability` promises.
+   * Run `apply` inside one write transaction (group commit). Returns
+   * undefined when the commit is already as durable as the engine's
+   * `Durability` promises, or a promise that resolves when it is.
    */
-  write(apply: (batch: WriteBatch) => void): Promise<void>;
+  write(apply: (batch: WriteBatch) => void): Promise<void> | undefined;
   /** Up to `limit` expiry-index entries due at or before `nowMs`, oldest first. */
   dueExpiries(nowMs: number, limit: number): ExpiryCandidate[];
   /** Drop an expiry-index entry (inside a write batch). */

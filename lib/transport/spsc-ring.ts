@@ -123,12 +123,15 @@ export class RingWriter extends RingView {
   }
 
   /**
-   * Publish once `recordsMax` records have accumulated: during a long burst the
-   * consumer starts on the first records while the producer writes the rest,
-   * instead of the two threads taking turns. Call after a record is complete.
+   * Make records visible once `recordsMax` have accumulated, without waking
+   * the consumer: a consumer that is awake (draining or spinning) starts on
+   * them while the producer writes the rest; a sleeping one is woken once, by
+   * the `publish()` that ends the burst. Call after a record is complete.
    */
   publishEvery(recordsMax: number): void {
-    if (this.recordsUnpublished >= recordsMax) this.publish();
+    if (this.recordsUnpublished < recordsMax) return;
+    this.recordsUnpublished = 0;
+    Atomics.store(this.control, ControlWord.HEAD, this.head | 0);
   }
 
   /**
@@ -159,6 +162,8 @@ export class RingWriter extends RingView {
     this.publishedHead = this.head;
     this.recordsUnpublished = 0;
     Atomics.store(this.control, ControlWord.HEAD, this.head | 0);
+    // Every record stored before this point is visible: a consumer that
+    // announced SLEEPING after our store sees it on its re-check.
     if (Atomics.compareExchange(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, ConsumerState.AWAKE) === ConsumerState.SLEEPING) {
       Atomics.notify(this.control, ControlWord.CONSUMER_STATE, 1);
     }

@@ -52,7 +52,7 @@ export interface StoreOptions {
   tombstoneGraceMs?: number;
   /** How often nodes sweep expired items. Default 1000. */
   sweepIntervalMs?: number;
-  /** Dynamo §4.4 clock truncation threshold. Default 10. */
+  /** Dynamo §4.4 clock truncation threshold. Default max(10, nodes). */
   clockEntriesMax?: number;
   /** 'sab' (default) or 'post-message' (a baseline for benchmarks only). */
   transport?: TransportKind;
@@ -136,7 +136,8 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     valueBytesMax: integer('valueBytesMax', options.valueBytesMax, 8 * 1024 * 1024, 1, VALUE_BYTES_LIMIT),
     tombstoneGraceMs: integer('tombstoneGraceMs', options.tombstoneGraceMs, 10_000, 0, 86_400_000),
     sweepIntervalMs: integer('sweepIntervalMs', options.sweepIntervalMs, 1000, 10, 3_600_000),
-    clockEntriesMax: integer('clockEntriesMax', options.clockEntriesMax, 10, 1, 1000),
+    // Dynamo §4.4 uses 10; never below the node count, so truncation only drops actors that cannot coordinate.
+    clockEntriesMax: integer('clockEntriesMax', options.clockEntriesMax, Math.max(10, nodes), 1, 255),
     transport: oneOf('transport', options.transport, 'sab', ['sab', 'post-message']),
   };
 }

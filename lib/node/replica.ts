@@ -19,7 +19,7 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { decodeObject, encodeObject } from '../version/object-codec.js';
+import { decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { CONTEXT_PAIR_BYTES, Op, Request, RequestFlag, Status, contextOffset, copyBytes, requestBytes } from '../transport/wire.js';
 
@@ -197,6 +197,7 @@ export class Replica {
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
     const next = this.settle(update(local, context, sibling, this.config.nodeId));
+    // Kept until the commit is answered: its own buffer, not the transient one.
     const encoded = encodeObject(next);
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
@@ -211,7 +212,8 @@ export class Replica {
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
-    batch.put(write.key, encodeObject(next));
+    // A new key takes the coordinator's bytes as they are (checked by the decode above).
+    batch.put(write.key, next === incoming ? write.value : encodeObjectTransient(next));
     for (const sibling of siblingsOf(incoming)) {
       if (sibling.expiresAtMs > 0) batch.indexExpiry(write.key, sibling.expiresAtMs);
     }

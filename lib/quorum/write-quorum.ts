@@ -81,3 +81,65 @@ export class WriteQuorum {
     return 'pending';
   }
 }
+
+/**
+ * The same decision as WriteQuorum for every item of a batch at once, kept in
+ * typed arrays: a putMany of a million keys tracks its quorums without a
+ * million objects. Positions index each item's replica list.
+ */
+export class WriteQuorumTable {
+  private readonly ackedMask: Uint32Array;
+  private readonly failedMask: Uint32Array;
+  private readonly required: Uint8Array;
+  readonly replicasPerItem: number;
+
+  constructor(items: number, replicasPerItem: number) {
+    assert.ok(replicasPerItem >= 1 && replicasPerItem <= QUORUM_REPLICAS_MAX);
+    this.ackedMask = new Uint32Array(items);
+    this.failedMask = new Uint32Array(items);
+    this.required = new Uint8Array(items);
+    this.replicasPerItem = replicasPerItem;
+  }
+
+  setRequired(item: number, required: number): void {
+    assert.ok(required >= 1 && required <= this.replicasPerItem, `W=${required} must be within 1..${this.replicasPerItem}`);
+    this.required[item] = required;
+  }
+
+  ack(item: number, position: number): QuorumStatus {
+    this.ackedMask[item]! |= this.settle(item, position);
+    return this.status(item);
+  }
+
+  fail(item: number, position: number): QuorumStatus {
+    this.failedMask[item]! |= this.settle(item, position);
+    return this.status(item);
+  }
+
+  private settle(item: number, position: number): number {
+    assert.ok(position >= 0 && position < this.replicasPerItem);
+    const bit = 1 << position;
+    assert.ok(((this.ackedMask[item]! | this.failedMask[item]!) & bit) === 0, `item ${item}: replica ${position} answered twice`);
+    return bit;
+  }
+
+  hasAnswered(item: number, position: number): boolean {
+    return ((this.ackedMask[item]! | this.failedMask[item]!) & (1 << position)) !== 0;
+  }
+
+  answered(item: number): number {
+    return bitCount(this.ackedMask[item]!);
+  }
+
+  settled(item: number): boolean {
+    return bitCount(this.ackedMask[item]! | this.failedMask[item]!) === this.replicasPerItem;
+  }
+
+  status(item: number): QuorumStatus {
+    const required = this.required[item]!;
+    assert.ok(required > 0, `item ${item} has no W`);
+    if (bitCount(this.ackedMask[item]!) >= required) return 'succeeded';
+    if (this.replicasPerItem - bitCount(this.failedMask[item]!) < required) return 'failed';
+    return 'pending';
+  }
+}

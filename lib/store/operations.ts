@@ -6,7 +6,7 @@
  */
 import { ErrorCode, RingtableError } from '../errors.js';
 import { ReadQuorum } from '../quorum/read-quorum.js';
-import { WriteQuorum, type QuorumStatus } from '../quorum/write-quorum.js';
+import { WriteQuorum, WriteQuorumTable, positionOf, type QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, Status, type WireKey, copyBytes } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
@@ -20,6 +20,8 @@ export interface Coordinator {
   wallClockMs(): number;
   readSettled(operation: GetOperation): void;
   writeSettled(operation: PutOperation): void;
+  /** A batch has no request left in flight: it no longer counts against pendingMax. */
+  batchSettled(operation: Operation): void;
 }
 
 export interface Operation {
@@ -302,6 +304,148 @@ export class SingleReadBatch implements PendingReply, Operation {
   }
 
   private end(error: RingtableError | undefined): void {
+    this.ended = true;
+    this.done(error);
+  }
+}
+
+/**
+ * putMany: every item is a put coordinated by its first replica and then
+ * replicated, exactly as PutOperation, with the items' quorums in one
+ * WriteQuorumTable. At most `windowMax` items are unsettled at a time; an
+ * item settles when every replica has answered, and the next one starts.
+ * The batch resolves once every item met its W.
+ */
+export class PutBatch implements PendingReply, Operation {
+  readonly deadlineMs: number;
+  readonly windowMax: number;
+  private readonly coordinator: Coordinator;
+  private readonly requests: readonly PutRequest[];
+  private readonly lists: Int32Array[];
+  private readonly route: (key: WireKey) => Int32Array;
+  private readonly quorums: WriteQuorumTable;
+  private readonly ws: ArrayLike<number>;
+  /** 1 once an item's coordinator answered: replicas were then sent its object. */
+  private readonly coordinated: Uint8Array;
+  private readonly succeeded: Uint8Array;
+  private readonly done: (error: RingtableError | undefined) => void;
+  private next = 0;
+  private succeededCount = 0;
+  private settledCount = 0;
+  private ended = false;
+
+  constructor(
+    coordinator: Coordinator,
+    requests: readonly PutRequest[],
+    ws: ArrayLike<number>,
+    n: number,
+    route: (key: WireKey) => Int32Array,
+    windowMax: number,
+    deadlineMs: number,
+    done: (error: RingtableError | undefined) => void,
+  ) {
+    this.coordinator = coordinator;
+    this.requests = requests;
+    this.ws = ws;
+    this.route = route;
+    this.lists = new Array(requests.length);
+    this.quorums = new WriteQuorumTable(requests.length, n);
+    this.coordinated = new Uint8Array(requests.length);
+    this.succeeded = new Uint8Array(requests.length);
+    this.windowMax = Math.min(windowMax, requests.length);
+    this.deadlineMs = deadlineMs;
+    this.done = done;
+  }
+
+  get weight(): number {
+    return this.windowMax;
+  }
+
+  /** Items started and not yet settled. */
+  get inFlight(): number {
+    return this.next - this.settledCount;
+  }
+
+  get isSettled(): boolean {
+    return this.settledCount === this.next && (this.ended || this.next === this.requests.length);
+  }
+
+  start(): void {
+    while (this.next < this.windowMax) this.startNext();
+  }
+
+  private startNext(): void {
+    const item = this.next++;
+    const q = this.requests[item]!;
+    const list = this.route(q.key);
+    this.lists[item] = list;
+    this.quorums.setRequired(item, this.ws[item]!);
+    this.coordinator.send(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+  }
+
+  onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
+    const list = this.lists[item]!;
+    const position = positionOf(list, nodeId);
+    if (position === 0 && this.coordinated[item] === 0) {
+      if (status !== Status.OK) return this.coordinatorFailed(item);
+      this.coordinated[item] = 1;
+      this.quorums.ack(item, 0);
+      // Forward the coordinator's object straight from the response ring into
+      // the replicas' request rings: no intermediate copy.
+      const object = bytes.subarray(at, at + length);
+      const q = this.requests[item]!;
+      for (let i = 1; i < list.length; i++) this.coordinator.send(list[i]!, Op.REPLICATE, 0, q.key, undefined, object, q.timestampMs, 0, this, item);
+    } else if (status === Status.OK) {
+      this.quorums.ack(item, position);
+    } else {
+      this.quorums.fail(item, position);
+    }
+    this.progress(item);
+  }
+
+  onNodeFailure(nodeId: number, _error: Error, item: number): void {
+    const position = positionOf(this.lists[item]!, nodeId);
+    if (position === 0 && this.coordinated[item] === 0) return this.coordinatorFailed(item);
+    this.quorums.fail(item, position);
+    this.progress(item);
+  }
+
+  private coordinatorFailed(item: number): void {
+    for (let position = 0; position < this.quorums.replicasPerItem; position++) {
+      if (!this.quorums.hasAnswered(item, position)) this.quorums.fail(item, position);
+    }
+    this.progress(item);
+  }
+
+  private progress(item: number): void {
+    const status = this.quorums.status(item);
+    if (status === 'succeeded' && this.succeeded[item] === 0) {
+      this.succeeded[item] = 1;
+      this.succeededCount++;
+      if (this.succeededCount === this.requests.length) this.end(undefined);
+    } else if (status === 'failed') {
+      this.end(this.itemError(item, false));
+    }
+    if (!this.quorums.settled(item)) return;
+    this.settledCount++;
+    if (!this.ended && this.next < this.requests.length) this.startNext();
+    if (this.isSettled) this.coordinator.batchSettled(this);
+  }
+
+  private itemError(item: number, timedOut: boolean): RingtableError {
+    const n = this.quorums.replicasPerItem;
+    return quorumError('write', this.quorums.status(item), this.quorums.answered(item), this.ws[item]!, n, timedOut);
+  }
+
+  expire(): void {
+    if (this.ended) return;
+    let item = 0;
+    while (item < this.next && this.succeeded[item] === 1) item++;
+    this.end(this.itemError(Math.min(item, this.requests.length - 1), true));
+  }
+
+  private end(error: RingtableError | undefined): void {
+    if (this.ended) return;
     this.ended = true;
     this.done(error);
   }

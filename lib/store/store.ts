@@ -19,7 +19,7 @@ import { type CausalContext, type VersionedObject, siblingsOf } from '../version
 import { decodeContext, decodeObject, encodeObject } from '../version/object-codec.js';
 import { encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
-import { type Coordinator, type GetCallback, GetOperation, type Operation, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, backgroundReply } from './operations.js';
+import { type Coordinator, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, backgroundReply } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { type Key, encodeValue, keyByteLength } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
@@ -170,7 +170,24 @@ export class Store implements Coordinator {
       return this.putRequest(entry[0], entry[1], entry[2], 0);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
-    await this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
+    if (requests.length === 0) return;
+    const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
+    this.admit(1);
+    await new Promise<void>((resolve, reject) => {
+      const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, performance.now() + this.options.timeoutMs, (error) => {
+        if (batch.isSettled) this.settleOperation(batch);
+        if (error) reject(error);
+        else resolve();
+      });
+      this.track(batch);
+      batch.start();
+    });
+  }
+
+  private readonly routeWrite = (key: WireKey): Int32Array => this.preferenceLists.forHash(hashKey32(key));
+
+  batchSettled(operation: Operation): void {
+    this.settleOperation(operation);
   }
 
   /** Results in the order of `keys`; undefined where a key has no live value. */

@@ -54,10 +54,33 @@ export function encodedObjectBytes(obj: VersionedObject): number {
 }
 
 export function encodeObject(obj: VersionedObject): Uint8Array {
+  const out = new Uint8Array(encodedObjectBytes(obj));
+  writeObject(obj, out, new DataView(out.buffer));
+  return out;
+}
+
+let scratch = new Uint8Array(64 * 1024);
+let scratchView = new DataView(scratch.buffer);
+
+/**
+ * encodeObject into a reused buffer: the result is valid only until the next
+ * call. For a storage node, whose LMDB put and ring write both copy at once:
+ * no allocation per write.
+ */
+export function encodeObjectTransient(obj: VersionedObject): Uint8Array {
+  const bytes = encodedObjectBytes(obj);
+  if (bytes > scratch.byteLength) {
+    scratch = new Uint8Array(Math.max(bytes, scratch.byteLength * 2));
+    scratchView = new DataView(scratch.buffer);
+  }
+  const out = scratch.subarray(0, bytes);
+  writeObject(obj, out, scratchView);
+  return out;
+}
+
+function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): void {
   assertWellFormed(obj);
   assert(obj.entries.length <= ENTRIES_MAX, `an object may hold at most ${ENTRIES_MAX} clock entries`);
-  const out = new Uint8Array(encodedObjectBytes(obj));
-  const view = new DataView(out.buffer);
   out[0] = FORMAT_VERSION;
   out[1] = obj.entries.length;
   let at = OBJECT_HEADER_BYTES;
@@ -78,7 +101,6 @@ export function encodeObject(obj: VersionedObject): Uint8Array {
     }
   }
   assert.equal(at, out.byteLength);
-  return out;
 }
 
 /**

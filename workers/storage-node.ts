@@ -101,7 +101,7 @@ async function serveRings(): Promise<void> {
   const reader = new RingReader(data.requestRing, data.messageBytesMax + 1024);
   const writer = new RingWriter(data.responseRing);
   const replica = new Replica(storage, config, new RingResponseSink(writer), stats);
-  const handle = replica.handle.bind(replica);
+  const handle = replica.handleSafely.bind(replica);
   let spinIterations = 64;
   let drainsSinceYield = 0;
   while (!reader.isClosed()) {
@@ -155,7 +155,7 @@ function servePostMessage(): void {
       void drainCommits(replica).then(() => storage.close()).then(() => parentPort!.postMessage({ type: 'stopped' }));
       return;
     }
-    replica.handle(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, message.byteLength);
+    replica.handleSafely(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, message.byteLength);
     if (!scheduled) {
       scheduled = true;
       setImmediate(() => {

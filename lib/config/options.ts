@@ -44,7 +44,7 @@ export interface StoreOptions {
   pendingMax?: number;
   /** Bytes per ring (each direction, each node); a power of two. Default 1 MiB. */
   ringBytes?: number;
-  /** Longest key in bytes (UTF-8 for strings). Default 2048. */
+  /** Longest key in bytes (UTF-8 for strings). Default 1024, at most 1970 (LMDB's key limit less the TTL index prefix). */
   keyBytesMax?: number;
   /** Largest value, msgpack-encoded. Default 8 MiB. */
   valueBytesMax?: number;
@@ -83,7 +83,11 @@ export interface ResolvedOptions {
 export const NODES_MAX = 64;
 /** Replicas per key: quorum bookkeeping keeps one bit per replica. */
 export const REPLICAS_MAX = 16;
-export const KEY_BYTES_LIMIT = 65_536;
+/**
+ * lmdb-js accepts keys of at most 1978 bytes (its default page size); the TTL
+ * index prefixes keys with 8 bytes of expiry time.
+ */
+export const KEY_BYTES_LIMIT = 1978 - 8;
 export const VALUE_BYTES_LIMIT = 256 * 1024 * 1024;
 
 function invalid(message: string): RingtableError {
@@ -132,7 +136,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     resolve: options.resolve,
     pendingMax: integer('pendingMax', options.pendingMax, 262_144, 1, 1 << 24),
     ringBytes,
-    keyBytesMax: integer('keyBytesMax', options.keyBytesMax, 2048, 1, KEY_BYTES_LIMIT),
+    keyBytesMax: integer('keyBytesMax', options.keyBytesMax, 1024, 1, KEY_BYTES_LIMIT),
     valueBytesMax: integer('valueBytesMax', options.valueBytesMax, 8 * 1024 * 1024, 1, VALUE_BYTES_LIMIT),
     tombstoneGraceMs: integer('tombstoneGraceMs', options.tombstoneGraceMs, 10_000, 0, 86_400_000),
     sweepIntervalMs: integer('sweepIntervalMs', options.sweepIntervalMs, 1000, 10, 3_600_000),

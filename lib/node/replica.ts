@@ -86,6 +86,22 @@ export class Replica {
     return this.lastCommit;
   }
 
+  /**
+   * `handle`, but a request that cannot be served (a storage error, a frame
+   * that fails its checks) is answered with an error and the node goes on:
+   * one bad request never stops a node or touches stored data.
+   */
+  handleSafely(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
+    try {
+      this.handle(bytes, view, offset, length);
+    } catch (error) {
+      this.stats[NodeStat.ERRORS]!++;
+      const op = view.getUint8(offset + Request.OP);
+      const requestId = view.getUint32(offset + Request.REQUEST_ID, true);
+      this.sink.respond(op, Status.ERROR, requestId, new TextEncoder().encode(toError(error).message));
+    }
+  }
+
   /** Handle one request message. Reads answer at once; writes wait for `commit()`. */
   handle(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
     const op = view.getUint8(offset + Request.OP);

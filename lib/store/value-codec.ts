@@ -66,8 +66,17 @@ let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength): unknown {
   const length = end - start;
   if (length > scratch.byteLength) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.byteLength * 2));
-  scratch.set(bytes.subarray(start, end), 0);
+  copyInto(scratch, bytes, start, length);
   return packr.unpack(scratch, { start: 0, end: length });
+}
+
+/** Byte loop for small values: cheaper than building a subarray (a Buffer, on ring memory) to `set` from. */
+function copyInto(target: Uint8Array, source: Uint8Array, start: number, length: number): void {
+  if (length > 256) {
+    target.set(source.subarray(start, start + length), 0);
+    return;
+  }
+  for (let i = 0; i < length; i++) target[i] = source[start + i]!;
 }
 
 function describe(value: unknown): string {

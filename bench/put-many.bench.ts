@@ -1,0 +1,150 @@
+/**
+ * putMany benchmark: ringtable (N=3, W=2) against raw lmdb-js batched puts of
+ * the same data with the same durability, same run.
+ *
+ *   npm run bench:put-many
+ *   node dist/bench/put-many.bench.js --keys 100k --batch 10k --rounds 3 --durability async
+ *
+ * Every run writes `--keys` fresh 16-byte keys with 100-byte Uint8Array values
+ * (seeded, in a seeded random order) into an empty store in a new directory, in
+ * batches of `--batch`, waiting for each batch before sending the next:
+ *   - ringtable: await store.putMany(batch) (resolves when every put met W);
+ *   - raw: db.put(key, msgpack(value)) for the batch in one event turn (lmdb-js
+ *     groups them into one transaction), then await db.committed, and for
+ *     durability 'sync' also db.flushed: what a ringtable node waits for.
+ * The raw side msgpack-encodes each value with ringtable's Packr options, the
+ * same encoding work ringtable does. Runs alternate (ringtable, raw, ...);
+ * medians are reported. The issue's target: ringtable >= 0.4x raw.
+ */
+import { Store, type PutManyEntry, type StoreOptions } from '../lib/index.js';
+import { VALUE_BYTES, makeDataSet, permutation, sameBytes, uniformAccess } from './lib/data.js';
+import { type Run, formatRate, formatSeconds, interleave, settle, timed } from './lib/measure.js';
+import { choice, int, parseOptions, text } from './lib/options.js';
+import { type Report, commandLine, environment, figure, finishReport } from './lib/report.js';
+import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
+import { RAW_OPEN_OPTIONS, openRawLmdb, rawBatchSettled, valuePackr } from './lib/workloads.js';
+
+const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughput (N=3, W=2) against raw lmdb-js puts batched per event turn, same durability.', {
+  keys: int(100_000, 'keys written per timed run (each run starts from an empty store)'),
+  batch: int(10_000, 'entries per putMany call / raw puts per event turn'),
+  rounds: int(3, 'interleaved rounds (ringtable, raw)'),
+  nodes: int(4, 'storage nodes'),
+  n: int(3, 'replicas per key (N)'),
+  w: int(2, 'acknowledgements per put (W)'),
+  vnodes: int(256, 'tokens per node'),
+  durability: choice('async', ['none', 'async', 'sync'] as const, "durability of both sides ('async' is ringtable's default)"),
+  verify: int(2_000, 'keys read back after every run to check the data landed', 0),
+  dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
+});
+
+async function main(): Promise<void> {
+  const env = environment();
+  const storeOptions: Omit<StoreOptions, 'path'> = {
+    nodes: args.nodes,
+    vnodes: args.vnodes,
+    replication: { n: args.n, r: Math.min(2, args.n), w: args.w },
+    durability: args.durability,
+  };
+  const report: Report = {
+    benchmark: 'putMany vs raw lmdb-js',
+    command: commandLine('put-many.bench.js'),
+    measured: `${args.keys} new keys (16 B keys, 100 B Uint8Array values, random order) into an empty store per run, in batches of ${args.batch} awaited one after another; ringtable putMany (N=${args.n}, W=${args.w}) vs raw lmdb-js puts + committed${args.durability === 'sync' ? ' + flushed' : ''} in one environment; durability ${args.durability} on both sides; interleaved runs, median reported`,
+    environment: env,
+    config: { keys: args.keys, batch: args.batch, rounds: args.rounds, verify: args.verify, seed: args.seed },
+    storeOptions: { ...storeOptions, transport: 'sab' },
+    phases: {},
+    figures: [],
+    ratios: [],
+    notes: [
+      `raw side: ${RAW_OPEN_OPTIONS}; it writes one copy of each key, ringtable writes N=${args.n} copies (to ${args.nodes} environments) and waits for W=${args.w}`,
+      'store open/close and directory creation are outside the timed region on both sides',
+    ],
+  };
+
+  console.log(`put-many benchmark: seed=${args.seed}, ${args.keys} keys per run, batch ${args.batch}, durability ${args.durability}, ${args.rounds} rounds; generating data...`);
+  const data = makeDataSet(args.keys, args.seed);
+  // Insert in a random order: sequential keys would flatter LMDB's B-tree appends.
+  const order = permutation(args.keys, args.seed);
+  const batches: PutManyEntry[][] = [];
+  for (let start = 0; start < args.keys; start += args.batch) {
+    const batch: PutManyEntry[] = [];
+    for (let i = start; i < Math.min(args.keys, start + args.batch); i++) batch.push([data.keys[order[i]!]!, data.values[order[i]!]!]);
+    batches.push(batch);
+  }
+  const verifyOrder = uniformAccess(args.keys, args.verify, args.seed, 6);
+  const parent = makeTempDir('ringtable-bench-put-many-', args.dir);
+  const wrong: string[] = [];
+
+  const ringtableRun = async (round: number): Promise<Run> => {
+    const store = await Store.open({ ...storeOptions, path: `${parent}/ringtable-${round}` });
+    try {
+      await settle();
+      const run = await timed(args.keys, async () => {
+        for (const batch of batches) await store.putMany(batch);
+      });
+      const keys = Array.from(verifyOrder, (i) => data.keys[i]!);
+      const results = await store.getMany(keys);
+      let bad = 0;
+      results.forEach((result, j) => {
+        if (!(result?.value instanceof Uint8Array) || !sameBytes(result.value, data.values[verifyOrder[j]!]!)) bad++;
+      });
+      if (bad > 0) wrong.push(`ringtable round ${round + 1}: ${bad} of ${keys.length} keys read back wrong or missing`);
+      const stats = store.stats();
+      if (stats.timeouts > 0 || stats.overloaded > 0) wrong.push(`ringtable round ${round + 1}: ${stats.timeouts} timeouts, ${stats.overloaded} overloaded`);
+      if (round === 0) report.phases['ringtable commits per node (round 1)'] = stats.nodes.map((n) => `node ${n.id}: ${n.commits} commits, ${n.puts + n.replicates} writes`).join('; ');
+      return run;
+    } finally {
+      await store.close();
+      removeTempDir(`${parent}/ringtable-${round}`);
+    }
+  };
+
+  const rawRun = async (round: number): Promise<Run> => {
+    const dir = `${parent}/raw-${round}`;
+    const db = openRawLmdb(dir, args.durability);
+    try {
+      await settle();
+      const run = await timed(args.keys, async () => {
+        for (const batch of batches) {
+          for (let i = 0; i < batch.length; i++) {
+            const entry = batch[i]!;
+            void db.put(entry[0] as Buffer, valuePackr.pack(entry[1]) as Buffer);
+          }
+          await rawBatchSettled(db, args.durability);
+        }
+      });
+      let bad = 0;
+      for (const i of verifyOrder) {
+        const bytes = db.getBinaryFast(data.keys[i]! as Buffer);
+        const value = bytes === undefined ? undefined : (valuePackr.unpack(bytes) as Uint8Array);
+        if (value === undefined || value.byteLength !== VALUE_BYTES || !sameBytes(value, data.values[i]!)) bad++;
+      }
+      if (bad > 0) wrong.push(`raw round ${round + 1}: ${bad} of ${verifyOrder.length} keys read back wrong or missing`);
+      return run;
+    } finally {
+      await db.close();
+      removeTempDir(dir);
+    }
+  };
+
+  try {
+    const runs = await interleave(
+      args.rounds,
+      [
+        { name: 'ringtable putMany', run: ringtableRun },
+        { name: 'raw lmdb-js puts', run: rawRun },
+      ],
+      (name: string, round: number, run: Run) => console.log(`  round ${round + 1}/${args.rounds} ${name.padEnd(18)} ${formatRate(run.opsPerSecond).padStart(7)} puts/s (${formatSeconds(run.seconds)})`),
+    );
+    const ring = figure(`ringtable putMany, N=${args.n} W=${args.w}`, `one key written through putMany(${args.batch} entries), acknowledged by W=${args.w} of N=${args.n} replicas, durability ${args.durability}`, runs.get('ringtable putMany')!);
+    const raw = figure('raw lmdb-js batched puts', `one db.put(key, msgpack(value)), ${args.batch} per event turn, then await committed${args.durability === 'sync' ? ' + flushed' : ''}`, runs.get('raw lmdb-js puts')!);
+    report.figures = [ring, raw];
+    report.ratios = [{ name: 'ringtable / raw lmdb-js', value: ring.medianOpsPerSecond / raw.medianOpsPerSecond, target: 0.4 }];
+    for (const line of wrong) report.notes.push(`WRONG: ${line}`);
+  } finally {
+    removeTempDir(parent);
+  }
+  finishReport(report, args.json);
+}
+
+await main();

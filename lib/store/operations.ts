@@ -18,6 +18,8 @@ export interface Coordinator {
   send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
   toResult(object: VersionedObject | undefined): GetResult | undefined;
   wallClockMs(): number;
+  /** A monotonic clock for deadlines (performance.now in the store). */
+  monotonicMs(): number;
   readSettled(operation: GetOperation): void;
   writeSettled(operation: PutOperation): void;
   /** A batch has no request left in flight: it no longer counts against pendingMax. */
@@ -237,8 +239,9 @@ export const backgroundReply = new BackgroundReply();
  * It keeps at most `windowMax` reads in flight, refilling as answers arrive.
  */
 export class SingleReadBatch implements PendingReply, Operation {
-  readonly deadlineMs: number;
   readonly windowMax: number;
+  private readonly deadlines: ItemDeadlines;
+  private readonly finishedItems: Uint8Array;
   get weight(): number {
     return this.windowMax;
   }
@@ -256,14 +259,15 @@ export class SingleReadBatch implements PendingReply, Operation {
     keys: readonly WireKey[],
     route: (key: WireKey) => number,
     windowMax: number,
-    deadlineMs: number,
+    timeoutMs: number,
     done: (error: RingtableError | undefined, results: (GetResult | undefined)[]) => void,
   ) {
     this.coordinator = coordinator;
     this.keys = keys;
     this.route = route;
     this.windowMax = Math.min(windowMax, keys.length);
-    this.deadlineMs = deadlineMs;
+    this.finishedItems = new Uint8Array(keys.length);
+    this.deadlines = new ItemDeadlines(keys.length, timeoutMs, this.finishedItems);
     this.results = new Array(keys.length);
     this.done = (error) => done(error, this.results);
   }
@@ -276,8 +280,14 @@ export class SingleReadBatch implements PendingReply, Operation {
     while (this.next < this.windowMax) this.sendNext();
   }
 
+  /** Each item has `timeoutMs` from its own start: the batch expires with its oldest unfinished item. */
+  get deadlineMs(): number {
+    return this.deadlines.oldest(this.next);
+  }
+
   private sendNext(): void {
     const index = this.next++;
+    this.deadlines.start(index, this.coordinator.monotonicMs());
     const key = this.keys[index]!;
     this.coordinator.send(this.route(key), Op.GET, 0, key, undefined, undefined, 0, 0, this, index);
   }
@@ -290,6 +300,7 @@ export class SingleReadBatch implements PendingReply, Operation {
     } else if (status !== Status.NOT_FOUND) {
       return this.end(quorumError('read', 'failed', 0, 1, 1, false));
     }
+    this.finishedItems[tag] = 1;
     this.finished++;
     if (this.finished === this.keys.length) return this.end(undefined);
     if (this.next < this.keys.length) this.sendNext();
@@ -317,8 +328,8 @@ export class SingleReadBatch implements PendingReply, Operation {
  * The batch resolves once every item met its W.
  */
 export class PutBatch implements PendingReply, Operation {
-  readonly deadlineMs: number;
   readonly windowMax: number;
+  private readonly deadlines: ItemDeadlines;
   private readonly coordinator: Coordinator;
   private readonly requests: readonly PutRequest[];
   private readonly lists: Int32Array[];
@@ -341,7 +352,7 @@ export class PutBatch implements PendingReply, Operation {
     n: number,
     route: (key: WireKey) => Int32Array,
     windowMax: number,
-    deadlineMs: number,
+    timeoutMs: number,
     done: (error: RingtableError | undefined) => void,
   ) {
     this.coordinator = coordinator;
@@ -353,8 +364,13 @@ export class PutBatch implements PendingReply, Operation {
     this.coordinated = new Uint8Array(requests.length);
     this.succeeded = new Uint8Array(requests.length);
     this.windowMax = Math.min(windowMax, requests.length);
-    this.deadlineMs = deadlineMs;
+    this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
     this.done = done;
+  }
+
+  /** Each item has `timeoutMs` from its own start to meet its W. */
+  get deadlineMs(): number {
+    return this.deadlines.oldest(this.next);
   }
 
   get weight(): number {
@@ -376,6 +392,7 @@ export class PutBatch implements PendingReply, Operation {
 
   private startNext(): void {
     const item = this.next++;
+    this.deadlines.start(item, this.coordinator.monotonicMs());
     const q = this.requests[item]!;
     const list = this.route(q.key);
     this.lists[item] = list;
@@ -439,14 +456,45 @@ export class PutBatch implements PendingReply, Operation {
 
   expire(): void {
     if (this.ended) return;
-    let item = 0;
-    while (item < this.next && this.succeeded[item] === 1) item++;
-    this.end(this.itemError(Math.min(item, this.requests.length - 1), true));
+    this.end(this.itemError(this.deadlines.oldestItem(this.next), true));
   }
 
   private end(error: RingtableError | undefined): void {
     if (this.ended) return;
     this.ended = true;
     this.done(error);
+  }
+}
+
+/**
+ * Per-item deadlines of a batch whose items start in order: the batch's
+ * deadline is that of its oldest unfinished item, found by a cursor that only
+ * moves forward (amortised O(1)).
+ */
+class ItemDeadlines {
+  private readonly startedMs: Float64Array;
+  private cursor = 0;
+
+  constructor(
+    items: number,
+    private readonly timeoutMs: number,
+    /** 1 where an item no longer needs its deadline. */
+    private readonly finished: Uint8Array,
+  ) {
+    this.startedMs = new Float64Array(items);
+  }
+
+  start(item: number, nowMs: number): void {
+    this.startedMs[item] = nowMs;
+  }
+
+  oldestItem(started: number): number {
+    while (this.cursor < started - 1 && this.finished[this.cursor] === 1) this.cursor++;
+    return this.cursor;
+  }
+
+  oldest(started: number): number {
+    if (started === 0) return Infinity;
+    return this.startedMs[this.oldestItem(started)]! + this.timeoutMs;
   }
 }

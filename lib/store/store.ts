@@ -174,7 +174,7 @@ export class Store implements Coordinator {
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1);
     await new Promise<void>((resolve, reject) => {
-      const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, performance.now() + this.options.timeoutMs, (error) => {
+      const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, this.options.timeoutMs, (error) => {
         if (batch.isSettled) this.settleOperation(batch);
         if (error) reject(error);
         else resolve();
@@ -209,7 +209,7 @@ export class Store implements Coordinator {
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1);
     return new Promise((resolve, reject) => {
-      const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, performance.now() + this.options.timeoutMs, (error, results) => {
+      const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
         this.settleOperation(batch);
         if (error) reject(error);
         else resolve(results);
@@ -349,6 +349,10 @@ export class Store implements Coordinator {
 
   wallClockMs(): number {
     return Date.now();
+  }
+
+  monotonicMs(): number {
+    return performance.now();
   }
 
   toResult(object: VersionedObject | undefined): GetResult | undefined {

@@ -145,7 +145,23 @@ export abstract class NodeLink {
     this.replies[requestId] = undefined;
     this.freeSlots.push(requestId);
     this.pendingCount--;
-    reply.onReply(this.nodeId, view.getUint8(at + Response.STATUS), bytes, view, at + Response.HEADER_BYTES, payloadBytes, this.tags[requestId]!);
+    const tag = this.tags[requestId]!;
+    try {
+      reply.onReply(this.nodeId, view.getUint8(at + Response.STATUS), bytes, view, at + Response.HEADER_BYTES, payloadBytes, tag);
+    } catch (error) {
+      // An answer its request cannot use (say, a value that no longer decodes)
+      // fails that request, not the coordinator and every other request.
+      this.failOne(reply, tag, error);
+    }
+  }
+
+  private failOne(reply: PendingReply, tag: number, error: unknown): void {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    try {
+      reply.onNodeFailure(this.nodeId, failure, tag);
+    } catch {
+      process.emitWarning(`ringtable: node ${this.nodeId}: a reply failed and could not be failed cleanly: ${failure.message}`);
+    }
   }
 
   protected failAll(error: Error): void {

@@ -19,7 +19,7 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { CONTEXT_PAIR_BYTES, Op, Request, RequestFlag, Status, contextOffset, copyBytes, requestBytes } from '../transport/wire.js';
 
@@ -223,13 +223,19 @@ export class Replica {
   /** A replica's write: merge the coordinator's object into ours (DVVSet sync). */
   private replicate(batch: WriteBatch, write: PendingWrite): undefined {
     this.stats[NodeStat.REPLICATES]!++;
-    const incoming = decodeObject(write.value);
     const stored = batch.get(write.key);
+    if (stored === undefined && this.config.conflicts === 'siblings') {
+      // A key this replica does not hold yet: keep the coordinator's bytes as
+      // they are, once their layout is checked (the common path of a put).
+      checkObjectBytes(write.value, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
+      batch.put(write.key, write.value);
+      return undefined;
+    }
+    const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
-    // A new key takes the coordinator's bytes as they are (checked by the decode above).
-    batch.put(write.key, next === incoming ? write.value : encodeObjectTransient(next));
+    batch.put(write.key, encodeObjectTransient(next));
     for (const sibling of siblingsOf(incoming)) {
       if (sibling.expiresAtMs > 0) batch.indexExpiry(write.key, sibling.expiresAtMs);
     }

@@ -113,7 +113,8 @@ export class LmdbStorage implements StorageEngine {
  * but whose `byteLength` is the whole 16 MiB buffer: take an exact view.
  */
 function exact(bytes: Buffer | undefined): Uint8Array | undefined {
-  return bytes === undefined ? undefined : bytes.subarray(0, bytes.length);
+  // A plain Uint8Array view: cheaper to make than a Buffer (subarray's class).
+  return bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** Big-endian time first, so LMDB's byte order is expiry order. */

@@ -32,6 +32,11 @@ class RingView {
   protected readonly control: Int32Array;
   /** A Buffer so that string keys can be written into frames in place. */
   protected readonly data: Buffer;
+  /**
+   * The same memory as a plain Uint8Array, handed to readers: subarrays and
+   * copies of it are plain arrays, cheaper to make than Buffers.
+   */
+  protected readonly plain: Uint8Array;
   protected readonly dataView: DataView;
   readonly capacityBytes: number;
   protected readonly mask: number;
@@ -43,6 +48,7 @@ class RingView {
     assert.ok(isPowerOfTwo(this.capacityBytes), 'ring data region must be a power of two');
     this.control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
     this.data = Buffer.from(buffer, CONTROL_BYTES, this.capacityBytes);
+    this.plain = new Uint8Array(buffer, CONTROL_BYTES, this.capacityBytes);
     this.dataView = new DataView(buffer, CONTROL_BYTES, this.capacityBytes);
     this.mask = this.capacityBytes - 1;
     this.recordPayloadMax = recordPayloadMax(this.capacityBytes);
@@ -229,7 +235,7 @@ export class RingReader extends RingView {
       assert.ok(recordBytes <= this.capacityBytes - at, 'record straddles the end of the ring');
       const payloadAt = at + RECORD_HEADER_BYTES;
       if (kind === RecordKind.WHOLE) {
-        onMessage(this.data, this.dataView, payloadAt, payloadBytes);
+        onMessage(this.plain, this.dataView, payloadAt, payloadBytes);
         messages++;
       } else if (kind !== RecordKind.PAD) {
         if (this.readFragment(kind!, payloadAt, payloadBytes, onMessage)) messages++;
@@ -253,7 +259,7 @@ export class RingReader extends RingView {
     const target = this.reassembly;
     assert.ok(target !== undefined, `fragment kind ${kind} without FIRST`);
     assert.ok(this.reassembledBytes + payloadBytes <= target.byteLength, 'fragments overflow their message');
-    target.set(this.data.subarray(payloadAt, payloadAt + payloadBytes), this.reassembledBytes);
+    target.set(this.plain.subarray(payloadAt, payloadAt + payloadBytes), this.reassembledBytes);
     this.reassembledBytes += payloadBytes;
     if (kind !== RecordKind.LAST) return false;
     assert.equal(this.reassembledBytes, target.byteLength, 'LAST fragment before the message is complete');

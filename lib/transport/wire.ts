@@ -215,5 +215,6 @@ export function encodeRequest(
  * Buffer (ring data, lmdb-js results) it returns a view, not a copy.
  */
 export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength): Uint8Array {
-  return new Uint8Array(bytes.subarray(start, end));
+  // TypedArray.prototype.slice always copies, whatever the receiver's class.
+  return Uint8Array.prototype.slice.call(bytes, start, end);
 }

@@ -232,3 +232,35 @@ function isNonNegativeInteger(value: unknown): value is number {
 function invalidContext(message: string, cause?: unknown): RingtableError {
   return new RingtableError(ErrorCode.INVALID_CONTEXT, message, undefined, { cause });
 }
+
+/**
+ * Check the layout of encoded object bytes without materialising the object
+ * (format, bounds, flags, actors sorted, at most `counter` values per entry),
+ * and report each sibling's expiry. For a replica storing a coordinator's
+ * object for a key it does not hold yet: it keeps the bytes as they are.
+ */
+export function checkObjectBytes(bytes: Uint8Array, onExpiry: (expiresAtMs: number) => void): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert(bytes.byteLength >= OBJECT_HEADER_BYTES && bytes[0] === FORMAT_VERSION, 'object has an unknown format');
+  const entryCount = bytes[1]!;
+  let at = OBJECT_HEADER_BYTES;
+  let actorPrevious = -1;
+  for (let i = 0; i < entryCount; i++) {
+    assert(at + ENTRY_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
+    const actor = view.getUint32(at, true);
+    const counter = view.getFloat64(at + 4, true);
+    const siblingCount = view.getUint32(at + 20, true);
+    assert(actor > actorPrevious, 'object entries must be sorted by actor and distinct');
+    assert(Number.isSafeInteger(counter) && counter >= siblingCount, 'object entry holds more values than events');
+    actorPrevious = actor;
+    at += ENTRY_HEADER_BYTES;
+    for (let k = 0; k < siblingCount; k++) {
+      assert(at + SIBLING_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
+      assert(view.getUint8(at + SiblingField.FLAGS) <= TOMBSTONE_FLAG, 'object sibling has unknown flags');
+      const expiresAtMs = view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true);
+      if (expiresAtMs > 0) onExpiry(expiresAtMs);
+      at += SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
+    }
+  }
+  assert.equal(at, bytes.byteLength, 'object has trailing bytes');
+}

@@ -13,12 +13,12 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
 import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
-import { Response } from '../lib/transport/wire.js';
+import { Response, Status } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
 
 const data = workerData as StorageNodeData;
 const SLEEP_SLICE_MS = 100;
-const SPIN_ITERATIONS_MAX = 1000;
+const SPIN_ITERATIONS_MAX = 100000;
 const DRAIN_MESSAGES_MAX = 4096;
 const SWEEP_INTERVAL_MS = data.sweepIntervalMs;
 const SWEEP_KEYS_MAX = 1000;
@@ -33,6 +33,11 @@ class RingResponseSink implements ResponseSink {
   constructor(private readonly writer: RingWriter) {}
 
   respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
+    if (Response.HEADER_BYTES + (payload?.byteLength ?? 0) > data.messageBytesMax) {
+      // Never send what the coordinator refuses to reassemble: fail this request instead.
+      status = Status.ERROR;
+      payload = new TextEncoder().encode(`object of ${payload!.byteLength} bytes exceeds the transport bound`);
+    }
     const payloadBytes = payload?.byteLength ?? 0;
     const messageBytes = Response.HEADER_BYTES + payloadBytes;
     if (messageBytes > this.writer.recordPayloadMax) return this.respondFragmented(op, status, requestId, payload!);
@@ -81,7 +86,7 @@ class PostMessageResponseSink implements ResponseSink {
   }
 }
 
-const config = { nodeId: data.nodeId, conflicts: data.conflicts, clockEntriesMax: data.clockEntriesMax };
+const config = { nodeId: data.nodeId, conflicts: data.conflicts, clockEntriesMax: data.clockEntriesMax, objectBytesMax: data.objectBytesMax };
 let lastSweepMs = Date.now();
 let lastCountsMs = 0;
 
@@ -98,7 +103,7 @@ function housekeeping(replica: Replica): void {
 }
 
 async function serveRings(): Promise<void> {
-  const reader = new RingReader(data.requestRing, data.messageBytesMax + 1024);
+  const reader = new RingReader(data.requestRing, data.messageBytesMax);
   const writer = new RingWriter(data.responseRing);
   const replica = new Replica(storage, config, new RingResponseSink(writer), stats);
   const handle = replica.handleSafely.bind(replica);
@@ -152,6 +157,7 @@ function servePostMessage(): void {
   let scheduled = false;
   parentPort!.on('message', (message: Uint8Array | { type: 'stop' }) => {
     if (!(message instanceof Uint8Array)) {
+      clearInterval(housekeepingTimer);
       void drainCommits(replica).then(() => storage.close()).then(() => parentPort!.postMessage({ type: 'stopped' }));
       return;
     }
@@ -165,6 +171,9 @@ function servePostMessage(): void {
       });
     }
   });
+  // No ring to wake on: housekeeping (TTL sweep, counts) runs on a timer.
+  const housekeepingTimer = setInterval(() => housekeeping(replica), Math.min(SWEEP_INTERVAL_MS, COUNTS_INTERVAL_MS));
+  parentPort!.once('close', () => clearInterval(housekeepingTimer));
   parentPort!.postMessage({ type: 'ready' });
 }
 

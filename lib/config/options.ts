@@ -88,7 +88,18 @@ export const REPLICAS_MAX = 16;
  * index prefixes keys with 8 bytes of expiry time.
  */
 export const KEY_BYTES_LIMIT = 1978 - 8;
-export const VALUE_BYTES_LIMIT = 256 * 1024 * 1024;
+export const VALUE_BYTES_LIMIT = 64 * 1024 * 1024;
+/**
+ * A stored object holds every concurrent sibling: it may reach this many
+ * values of the largest size before writes to the key are refused (resolve
+ * the siblings with a put that carries their context).
+ */
+export const SIBLINGS_AT_MAX_SIZE = 8;
+
+/** The largest stored object (all siblings and their clock) a node accepts and sends. */
+export function objectBytesMaxOf(options: ResolvedOptions): number {
+  return options.valueBytesMax * SIBLINGS_AT_MAX_SIZE + 64 * 1024;
+}
 
 function invalid(message: string): RingtableError {
   return new RingtableError(ErrorCode.INVALID_OPTIONS, message);

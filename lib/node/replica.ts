@@ -21,6 +21,7 @@ import {
 } from '../version/dotted-version-vector.js';
 import { checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
+import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, nodeOfActor } from '../version/actor.js';
 import { CONTEXT_PAIR_BYTES, Op, Request, RequestFlag, Status, contextOffset, copyBytes, requestBytes } from '../transport/wire.js';
 
 export interface ResponseSink {
@@ -30,6 +31,8 @@ export interface ResponseSink {
 
 export interface ReplicaConfig {
   nodeId: number;
+  /** Largest encoded object this node stores: beyond it a write is refused. */
+  objectBytesMax: number;
   conflicts: 'siblings' | 'lww';
   /** Dynamo §4.4: bound on clock entries per object. */
   clockEntriesMax: number;
@@ -67,6 +70,9 @@ export class Replica {
   readonly stats: Float64Array;
   private queued: PendingWrite[] = [];
   private commitsInFlight = 0;
+  /** This node's current actor epoch (version/actor.ts); persisted with the writes that use it. */
+  private epoch: number;
+  private epochUnsaved = false;
   private lastCommit: Promise<unknown> = Promise.resolve();
 
   constructor(engine: StorageEngine, config: ReplicaConfig, sink: ResponseSink, stats: Float64Array) {
@@ -75,6 +81,9 @@ export class Replica {
     this.config = config;
     this.sink = sink;
     this.stats = stats;
+    this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
+    // Persisted before any write can use it; ordered before every later commit.
+    void engine.write((batch) => batch.writeEpoch(this.epoch));
   }
 
   get hasCommitsInFlight(): boolean {
@@ -152,6 +161,8 @@ export class Replica {
     try {
       committed = this.engine.write((batch) => {
         for (let i = 0; i < writes.length; i++) results[i] = this.applyCatching(batch, writes[i]!);
+        if (this.epochUnsaved) batch.writeEpoch(this.epoch);
+        this.epochUnsaved = false;
       });
     } catch (error) {
       committed = Promise.reject(error);
@@ -212,9 +223,10 @@ export class Replica {
     };
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
-    const next = this.settle(update(local, context, sibling, this.config.nodeId));
+    const next = this.settle(update(local, context, sibling, this.actorFor(local)));
     // Kept until the commit is answered: its own buffer, not the transient one.
     const encoded = encodeObject(next);
+    this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
     return encoded;
@@ -235,7 +247,9 @@ export class Replica {
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
-    batch.put(write.key, encodeObjectTransient(next));
+    const encoded = encodeObjectTransient(next);
+    this.checkObjectSize(encoded.byteLength);
+    batch.put(write.key, encoded);
     for (const sibling of siblingsOf(incoming)) {
       if (sibling.expiresAtMs > 0) batch.indexExpiry(write.key, sibling.expiresAtMs);
     }
@@ -254,6 +268,30 @@ export class Replica {
     const purged = decodeObject(write.value);
     if (descends(purged, local) && siblingsOf(local).every((s) => s.tombstone)) batch.remove(write.key);
     return undefined;
+  }
+
+  private checkObjectSize(bytes: number): void {
+    if (bytes > this.config.objectBytesMax) {
+      throw new Error(`the key's versions would take ${bytes} bytes, over objectBytesMax (${this.config.objectBytesMax}): resolve its siblings with a put that carries their context`);
+    }
+  }
+
+  /**
+   * Reuse this node's actor only where the key's local clock shows it;
+   * otherwise take a fresh epoch, so no dot is ever minted twice.
+   */
+  private actorFor(local: VersionedObject | undefined): number {
+    let newest = -1;
+    if (local !== undefined) {
+      for (const entry of local.entries) {
+        if (nodeOfActor(entry.actor) === this.config.nodeId && entry.actor > newest) newest = entry.actor;
+      }
+    }
+    if (newest >= 0) return newest;
+    assert.ok(this.epoch < EPOCH_MAX, 'actor epochs exhausted');
+    this.epoch++;
+    this.epochUnsaved = true;
+    return actorOf(this.config.nodeId, this.epoch);
   }
 
   private settle(object: VersionedObject): VersionedObject {

@@ -1,8 +1,9 @@
 /**
  * A storage node's LMDB environment: one per node under `<path>/node-<id>/`.
- * Two sub-databases: `objects` (raw key bytes -> encoded versioned object) and
+ * Sub-databases: `objects` (raw key bytes -> encoded versioned object),
  * `expiry` (8-byte big-endian expiresAtMs ++ key -> empty), an index that lets
- * the TTL sweep visit only what is due instead of scanning every key.
+ * the TTL sweep visit only what is due instead of scanning every key, and
+ * `meta` (the node's actor epoch).
  *
  * Durability (documented in the README, acknowledged by `write()`):
  * - 'sync':  acknowledge after the commit is flushed to disk (lmdb-js
@@ -14,12 +15,14 @@
  *            likes. A cache mode: a process crash keeps committed data, a power
  *            loss may lose or tear recent writes.
  */
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Durability, ExpiryCandidate, StorageEngine, WriteBatch } from './storage-engine.js';
 
 const EXPIRY_PREFIX_BYTES = 8;
+const EPOCH_KEY = new TextEncoder().encode('epoch');
 const EMPTY = new Uint8Array(0);
 
 export interface LmdbStorageOptions {
@@ -38,6 +41,7 @@ export class LmdbStorage implements StorageEngine {
   private readonly root: RootDatabase;
   private readonly objects: Database<Uint8Array, Uint8Array>;
   private readonly expiry: Database<Uint8Array, Uint8Array>;
+  private readonly meta: Database<Uint8Array, Uint8Array>;
   private readonly durability: Durability;
 
   constructor(options: LmdbStorageOptions) {
@@ -56,6 +60,14 @@ export class LmdbStorage implements StorageEngine {
     });
     this.objects = this.root.openDB<Uint8Array, Uint8Array>({ name: 'objects', encoding: 'binary', keyEncoding: 'binary' });
     this.expiry = this.root.openDB<Uint8Array, Uint8Array>({ name: 'expiry', encoding: 'binary', keyEncoding: 'binary' });
+    this.meta = this.root.openDB<Uint8Array, Uint8Array>({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' });
+  }
+
+  readEpoch(): number {
+    const bytes = this.meta.getBinaryFast(EPOCH_KEY as Buffer);
+    if (bytes === undefined) return 0;
+    assert.equal(bytes.length, 8, 'stored epoch must be 8 bytes');
+    return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true);
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
@@ -65,11 +77,17 @@ export class LmdbStorage implements StorageEngine {
   write(apply: (batch: WriteBatch) => void): Promise<void> | undefined {
     const objects = this.objects;
     const expiry = this.expiry;
+    const meta = this.meta;
     const batch: WriteBatch = {
       get: (key) => exact(objects.getBinaryFast(key as Buffer)),
       put: (key, bytes) => void objects.putSync(key as Buffer, bytes as Buffer),
       remove: (key) => void objects.removeSync(key as Buffer),
       indexExpiry: (key, expiresAtMs) => void expiry.putSync(expiryKey(key, expiresAtMs) as Buffer, EMPTY as Buffer),
+      writeEpoch: (epoch) => {
+        const bytes = new Uint8Array(8);
+        new DataView(bytes.buffer).setFloat64(0, epoch, true);
+        meta.putSync(EPOCH_KEY as Buffer, bytes as Buffer);
+      },
     };
     // One synchronous transaction per drained batch: group commit. The node
     // thread commits itself (no hand-off to lmdb-js's writer thread and back,

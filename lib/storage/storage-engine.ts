@@ -11,6 +11,8 @@ export interface WriteBatch {
   remove(key: Uint8Array): void;
   /** Remember that `key` may expire at `expiresAtMs`, for the background sweep. */
   indexExpiry(key: Uint8Array, expiresAtMs: number): void;
+  /** Persist the node's actor epoch with this transaction's writes (see version/actor.ts). */
+  writeEpoch(epoch: number): void;
 }
 
 export interface ExpiryCandidate {
@@ -31,6 +33,8 @@ export interface StorageEngine {
   dueExpiries(nowMs: number, limit: number): ExpiryCandidate[];
   /** Drop an expiry-index entry (inside a write batch). */
   removeExpiry(batch: WriteBatch, candidate: ExpiryCandidate): void;
+  /** The actor epoch last persisted, 0 for a new node. */
+  readEpoch(): number;
   counts(): { keys: number; bytes: number };
   close(): Promise<void>;
 }

@@ -30,6 +30,8 @@ export interface Operation {
   readonly deadlineMs: number;
   /** Requests it may have in flight: what it counts against pendingMax. */
   readonly weight: number;
+  /** Set by the store once the caller has its answer; the rest is background work. */
+  callerDone: boolean;
   /** The deadline passed: fail the caller if it is still waiting. */
   expire(): void;
 }
@@ -40,10 +42,19 @@ export type PutCallback = (error: RingtableError | undefined, objectBytes: Uint8
 
 const versionOps = { merge: sync, equal };
 
-function quorumError(kind: 'read' | 'write', status: QuorumStatus, answered: number, required: number, contacted: number, timedOut: boolean): RingtableError {
+function quorumError(
+  kind: 'read' | 'write',
+  status: QuorumStatus,
+  answered: number,
+  required: number,
+  contacted: number,
+  timedOut: boolean,
+  reason?: string,
+): RingtableError {
   const code = timedOut ? ErrorCode.TIMEOUT : ErrorCode.QUORUM;
   const what = timedOut ? 'timed out' : 'failed';
-  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})`, {
+  const because = reason === undefined ? '' : `; a node said: ${reason}`;
+  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})${because}`, {
     answered,
     required,
     contacted,
@@ -55,6 +66,7 @@ export class GetOperation implements PendingReply, Operation {
   readonly quorum: ReadQuorum<VersionedObject>;
   readonly deadlineMs: number;
   readonly weight = 1;
+  callerDone = false;
   private readonly coordinator: Coordinator;
   private callback: GetCallback | undefined;
   private readonly tag: number;
@@ -136,11 +148,20 @@ export interface PutRequest {
  * A put or delete: the first replica coordinates (it is the actor of the new
  * version, Dynamo §4.5), then its resulting object goes to the other N-1.
  */
+const textDecoder = new TextDecoder();
+
+/** The text a node sent with an ERROR status. */
+function nodeReason(bytes: Uint8Array, at: number, length: number): string {
+  return textDecoder.decode(bytes.subarray(at, at + Math.min(length, 1024)));
+}
+
 export class PutOperation implements PendingReply, Operation {
   readonly request: PutRequest;
+  private reason: string | undefined;
   readonly quorum: WriteQuorum;
   readonly deadlineMs: number;
   readonly weight = 1;
+  callerDone = false;
   /** The coordinator's resulting object, once it answered. */
   objectBytes: Uint8Array | undefined;
   private readonly coordinator: Coordinator;
@@ -167,6 +188,7 @@ export class PutOperation implements PendingReply, Operation {
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
     const coordinating = nodeId === this.coordinatorNode && this.objectBytes === undefined;
+    if (status === Status.ERROR) this.reason ??= nodeReason(bytes, at, length);
     if (coordinating && status !== Status.OK) return this.coordinatorFailed();
     if (coordinating) {
       this.objectBytes = copyBytes(bytes, at, at + length);
@@ -209,7 +231,7 @@ export class PutOperation implements PendingReply, Operation {
 
   private error(status: QuorumStatus, timedOut: boolean): RingtableError {
     const q = this.quorum;
-    return quorumError('write', status, q.answered, q.required, q.replicas.length, timedOut);
+    return quorumError('write', status, q.answered, q.required, q.replicas.length, timedOut, this.reason);
   }
 
   private finish(error: RingtableError | undefined): void {
@@ -226,12 +248,16 @@ export class PutOperation implements PendingReply, Operation {
 
 /** Fire-and-forget messages (read repair, purge): counted, never awaited by callers. */
 export class BackgroundReply implements PendingReply {
-  onReply(): void {}
+  constructor(private readonly settled: () => void) {}
 
-  onNodeFailure(): void {}
+  onReply(): void {
+    this.settled();
+  }
+
+  onNodeFailure(): void {
+    this.settled();
+  }
 }
-
-export const backgroundReply = new BackgroundReply();
 
 /**
  * getMany with R = 1: one replica per key and nothing to merge, so the batch
@@ -240,6 +266,7 @@ export const backgroundReply = new BackgroundReply();
  */
 export class SingleReadBatch implements PendingReply, Operation {
   readonly windowMax: number;
+  callerDone = false;
   private readonly deadlines: ItemDeadlines;
   private readonly finishedItems: Uint8Array;
   get weight(): number {
@@ -329,6 +356,7 @@ export class SingleReadBatch implements PendingReply, Operation {
  */
 export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
+  callerDone = false;
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: Coordinator;
   private readonly requests: readonly PutRequest[];
@@ -340,6 +368,7 @@ export class PutBatch implements PendingReply, Operation {
   private readonly coordinated: Uint8Array;
   private readonly succeeded: Uint8Array;
   private readonly done: (error: RingtableError | undefined) => void;
+  private reason: string | undefined;
   private next = 0;
   private succeededCount = 0;
   private settledCount = 0;
@@ -403,6 +432,7 @@ export class PutBatch implements PendingReply, Operation {
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
     const list = this.lists[item]!;
     const position = positionOf(list, nodeId);
+    if (status === Status.ERROR) this.reason ??= nodeReason(bytes, at, length);
     if (position === 0 && this.coordinated[item] === 0) {
       if (status !== Status.OK) return this.coordinatorFailed(item);
       this.coordinated[item] = 1;
@@ -451,7 +481,7 @@ export class PutBatch implements PendingReply, Operation {
 
   private itemError(item: number, timedOut: boolean): RingtableError {
     const n = this.quorums.replicasPerItem;
-    return quorumError('write', this.quorums.status(item), this.quorums.answered(item), this.ws[item]!, n, timedOut);
+    return quorumError('write', this.quorums.status(item), this.quorums.answered(item), this.ws[item]!, n, timedOut, this.reason);
   }
 
   expire(): void {

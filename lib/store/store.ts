@@ -8,7 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { ErrorCode, RingtableError } from '../errors.js';
-import { type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
+import { type ResolvedOptions, type StoreOptions, objectBytesMaxOf, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import { Ring, type RingJSON } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
@@ -19,7 +19,7 @@ import { type CausalContext, type VersionedObject, siblingsOf } from '../version
 import { decodeContext, decodeObject, encodeObject } from '../version/object-codec.js';
 import { encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
-import { type Coordinator, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, backgroundReply } from './operations.js';
+import { type Coordinator, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { type Key, encodeValue, keyByteLength } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
@@ -68,37 +68,52 @@ export interface StoreStats {
   nodes: NodeStats[];
   /** Stale or missing replicas updated after a get (Dynamo §5). */
   readRepairs: number;
+  /** Repairs not sent because background work was at its bound. */
+  readRepairsSkipped: number;
   /** Gets that found more than one live concurrent version. */
   siblingsSeen: number;
   tombstonesPurged: number;
   timeouts: number;
   overloaded: number;
-  /** Operations accepted and not yet settled (bounded by pendingMax). */
+  /** Operations whose callers wait (bounded by pendingMax). */
   pending: number;
+  /** Replications, repairs and purges still in flight after their callers were answered. */
+  background: number;
 }
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 const BATCH_WINDOW_MAX = 8192;
 const DEADLINE_TICK_MS_MAX = 100;
+/** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
+const BACKGROUND_PENDING_MIN = 65_536;
 
 export class Store implements Coordinator {
   readonly options: ResolvedOptions;
   private readonly links: NodeLink[];
   private readonly preferenceLists: PreferenceListTable;
   private readonly active = new Set<Operation>();
-  /** Sum of the active operations' weights: the quantity pendingMax bounds. */
+  /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
   private pendingCount = 0;
+  /**
+   * Weight of operations whose callers have their answer but whose remaining
+   * replicas have not (W < N), plus read repairs and purges in flight: bounded
+   * by backgroundMax, beyond which new work is refused and repairs skipped.
+   */
+  private backgroundCount = 0;
+  private readonly backgroundMax: number;
+  private readonly backgroundReply = new BackgroundReply(() => this.backgroundCount--);
   private readonly purges: TombstonePurges;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readRotation = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private lastTimestampMs = 0;
-  private readonly counters = { readRepairs: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0 };
+  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0 };
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
     this.options = options;
     this.links = links;
     this.preferenceLists = new PreferenceListTable(ring, options.n);
+    this.backgroundMax = Math.max(options.pendingMax, BACKGROUND_PENDING_MIN);
     this.purges = new TombstonePurges(options.tombstoneGraceMs, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
   }
 
@@ -175,6 +190,7 @@ export class Store implements Coordinator {
     this.admit(1);
     await new Promise<void>((resolve, reject) => {
       const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, this.options.timeoutMs, (error) => {
+        this.release(batch);
         if (batch.isSettled) this.settleOperation(batch);
         if (error) reject(error);
         else resolve();
@@ -210,6 +226,7 @@ export class Store implements Coordinator {
     this.admit(1);
     return new Promise((resolve, reject) => {
       const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
+        this.release(batch);
         this.settleOperation(batch);
         if (error) reject(error);
         else resolve(results);
@@ -227,11 +244,13 @@ export class Store implements Coordinator {
 
   /** Node ids holding `key`, primary first (Dynamo §4.3). */
   preferenceList(key: Key): number[] {
+    this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     return Array.from(this.preferenceLists.forHash(hashKey32(key)));
   }
 
   stats(): StoreStats {
+    this.assertOpen();
     const nodes = this.links.map((link): NodeStats => {
       const s = link.stats;
       const gets = s[NodeStat.GETS]!;
@@ -253,7 +272,7 @@ export class Store implements Coordinator {
         expired: s[NodeStat.EXPIRED]!,
       };
     });
-    return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.pendingCount };
+    return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.pendingCount, background: this.backgroundCount };
   }
 
   /**
@@ -271,7 +290,11 @@ export class Store implements Coordinator {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
-    while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Every operation ends by its deadline; repairs and purges get as long.
+    const giveUpMs = performance.now() + this.options.timeoutMs;
+    while (this.active.size > 0 || (this.backgroundCount > 0 && performance.now() < giveUpMs)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     this.purges.clear();
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     await Promise.all(this.links.map((link) => link.stop()));
@@ -286,7 +309,7 @@ export class Store implements Coordinator {
 
   /** Bounded memory: refuse work beyond pendingMax instead of queueing without limit. */
   private admit(count: number): void {
-    if (this.pendingCount + count > this.options.pendingMax) {
+    if (this.pendingCount + count > this.options.pendingMax || this.backgroundCount >= this.backgroundMax) {
       this.counters.overloaded++;
       throw new RingtableError(ErrorCode.OVERLOADED, `${this.pendingCount} operations pending; pendingMax is ${this.options.pendingMax}`);
     }
@@ -323,7 +346,10 @@ export class Store implements Coordinator {
 
   private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number): void {
     const replicas = this.preferenceLists.forHash(hashKey32(request.key));
-    const operation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, callback, tag);
+    const operation: PutOperation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, (error, bytes, t) => {
+      this.release(operation);
+      callback(error, bytes, t);
+    }, tag);
     this.track(operation);
     operation.start();
   }
@@ -331,7 +357,10 @@ export class Store implements Coordinator {
   private startGet(key: WireKey, r: number, callback: GetCallback, tag: number): void {
     const list = this.preferenceLists.forHash(hashKey32(key));
     const replicas = this.readReplicas(list, r);
-    const operation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, callback, tag);
+    const operation: GetOperation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, (error, result, t) => {
+      this.release(operation);
+      callback(error, result, t);
+    }, tag);
     this.track(operation);
     operation.start();
   }
@@ -402,8 +431,13 @@ export class Store implements Coordinator {
     if (repairs.length > 0) {
       const merged = encodeObject(repairs[0]!.version);
       for (const repair of repairs) {
+        if (this.backgroundCount >= this.backgroundMax) {
+          this.counters.readRepairsSkipped++;
+          continue;
+        }
         this.counters.readRepairs++;
-        this.send(repair.node, Op.REPLICATE, 0, operation.key, undefined, merged, 0, 0, backgroundReply, 0);
+        this.backgroundCount++;
+        this.send(repair.node, Op.REPLICATE, 0, operation.key, undefined, merged, 0, 0, this.backgroundReply, 0);
       }
     }
     const merged = operation.quorum.result();
@@ -422,13 +456,26 @@ export class Store implements Coordinator {
 
   private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
     if (this.state !== 'open') return;
-    for (const node of replicas) this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, backgroundReply, 0);
+    for (const node of replicas) {
+      this.backgroundCount++;
+      this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);
+    }
   }
 
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;
-    this.pendingCount -= operation.weight;
+    if (operation.callerDone) this.backgroundCount -= operation.weight;
+    else this.pendingCount -= operation.weight;
     return true;
+  }
+
+  /** The caller has its answer: what remains of the operation is background work. */
+  private release(operation: Operation): void {
+    if (operation.callerDone) return;
+    operation.callerDone = true;
+    if (!this.active.has(operation)) return;
+    this.pendingCount -= operation.weight;
+    this.backgroundCount += operation.weight;
   }
 
   private track(operation: Operation): void {
@@ -466,7 +513,8 @@ function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
     durability: options.durability,
     conflicts: options.conflicts,
     clockEntriesMax: options.clockEntriesMax,
-    messageBytesMax: options.valueBytesMax + options.keyBytesMax + 4096,
+    objectBytesMax: objectBytesMaxOf(options),
+    messageBytesMax: objectBytesMaxOf(options) + options.keyBytesMax + 4096,
     sweepIntervalMs: options.sweepIntervalMs,
     transport: options.transport,
     ringBytes: options.ringBytes,

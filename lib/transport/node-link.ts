@@ -21,6 +21,9 @@ export interface StorageNodeData {
   durability: Durability;
   conflicts: 'siblings' | 'lww';
   clockEntriesMax: number;
+  /** Largest encoded object a node stores or sends. */
+  objectBytesMax: number;
+  /** Largest message either side accepts on a ring (fragments reassembled). */
   messageBytesMax: number;
   sweepIntervalMs: number;
   transport: TransportKind;
@@ -43,6 +46,26 @@ export interface PendingReply {
 export interface NodeLinkOptions extends Omit<StorageNodeData, 'requestRing' | 'responseRing' | 'statsBuffer'> {
   ringBytes: number;
   workerUrl: URL;
+}
+
+/**
+ * Node flags for the node threads: the parent's, less those meant for the
+ * application's main script. `-e`, `-p` and `--input-type` make a worker
+ * started from a file fail; preloaded hooks (`--import`, `--require`,
+ * `--loader`) instrument application code a node thread never runs, and cost
+ * seconds at start (seen under a test runner's hooks: 4-5 s against 0.6 s).
+ */
+const MAIN_ONLY_FLAGS = new Set(['-e', '--eval', '-p', '--print', '--input-type', '--import', '-r', '--require', '--loader', '--experimental-loader']);
+
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const flags: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const name = flag.startsWith('--') ? flag.split('=', 1)[0]! : flag;
+    if (!MAIN_ONLY_FLAGS.has(name)) flags.push(flag);
+    else if (!flag.includes('=')) i++; // its value is the next argument
+  }
+  return flags;
 }
 
 const RESPONSE_WAIT_SLICE_MS = 200;
@@ -69,7 +92,7 @@ export abstract class NodeLink {
     const statsBuffer = new SharedArrayBuffer(NodeStat.COUNT * 8);
     this.stats = new Float64Array(statsBuffer);
     const { ringBytes: _ringBytes, workerUrl, ...data } = options;
-    this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData } });
+    this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData }, execArgv: workerExecArgv() });
     let onReady!: () => void;
     let onStopped!: () => void;
     this.ready = new Promise((resolve) => (onReady = resolve));
@@ -215,7 +238,7 @@ export class SabNodeLink extends NodeLink {
     const responseRing = allocateRing(options.ringBytes);
     super(options, { requestRing, responseRing, transport: 'sab' });
     this.writer = new RingWriter(requestRing);
-    this.reader = new RingReader(responseRing, options.messageBytesMax + 1024);
+    this.reader = new RingReader(responseRing, options.messageBytesMax);
   }
 
   protected transmit(

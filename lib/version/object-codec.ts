@@ -8,7 +8,7 @@
  *   u8  FORMAT_VERSION (1)
  *   u8  entryCount                      <= ENTRIES_MAX
  *   entryCount x entry:
- *     u32 actor | f64 counter | f64 timestampMs | u32 siblingCount      (ENTRY_HEADER_BYTES)
+ *     f64 actor | f64 counter | f64 timestampMs | u32 siblingCount | u32 0   (ENTRY_HEADER_BYTES)
  *     siblingCount x sibling, newest first:
  *       f64 timestampMs | f64 expiresAtMs | u32 valueBytes | u8 flags | u8[3] 0   (SIBLING_HEADER_BYTES)
  *       value bytes (the user's msgpack, never re-encoded)
@@ -28,7 +28,8 @@ const packr = new Packr({ useRecords: false, copyBuffers: false, moreTypes: fals
 
 export const FORMAT_VERSION = 1;
 export const OBJECT_HEADER_BYTES = 2;
-export const ENTRY_HEADER_BYTES = 24;
+export const ENTRY_HEADER_BYTES = 32;
+export const EntryField = { ACTOR: 0, COUNTER: 8, TIMESTAMP_MS: 16, SIBLING_COUNT: 24 } as const;
 export const SIBLING_HEADER_BYTES = 24;
 /** Entries per object: a u8 on disk; truncation (Dynamo §4.4) keeps real clocks far below. */
 export const ENTRIES_MAX = 255;
@@ -85,10 +86,11 @@ function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): voi
   out[1] = obj.entries.length;
   let at = OBJECT_HEADER_BYTES;
   for (const entry of obj.entries) {
-    view.setUint32(at, entry.actor, true);
-    view.setFloat64(at + 4, entry.counter, true);
-    view.setFloat64(at + 12, entry.timestampMs, true);
-    view.setUint32(at + 20, entry.siblings.length, true);
+    view.setFloat64(at + EntryField.ACTOR, entry.actor, true);
+    view.setFloat64(at + EntryField.COUNTER, entry.counter, true);
+    view.setFloat64(at + EntryField.TIMESTAMP_MS, entry.timestampMs, true);
+    view.setUint32(at + EntryField.SIBLING_COUNT, entry.siblings.length, true);
+    view.setUint32(at + EntryField.SIBLING_COUNT + 4, 0, true);
     at += ENTRY_HEADER_BYTES;
     for (const sibling of entry.siblings) {
       view.setFloat64(at + SiblingField.TIMESTAMP_MS, sibling.timestampMs, true);
@@ -122,10 +124,10 @@ export function decodeObject(bytes: Uint8Array): VersionedObject {
   let at = OBJECT_HEADER_BYTES;
   for (let i = 0; i < entryCount; i++) {
     assert(at + ENTRY_HEADER_BYTES <= bytes.byteLength, 'stored version is truncated');
-    const actor = view.getUint32(at, true);
-    const counter = view.getFloat64(at + 4, true);
-    const timestampMs = view.getFloat64(at + 12, true);
-    const siblingCount = view.getUint32(at + 20, true);
+    const actor = view.getFloat64(at + EntryField.ACTOR, true);
+    const counter = view.getFloat64(at + EntryField.COUNTER, true);
+    const timestampMs = view.getFloat64(at + EntryField.TIMESTAMP_MS, true);
+    const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
     at += ENTRY_HEADER_BYTES;
     const siblings: Sibling[] = new Array(siblingCount);
     for (let k = 0; k < siblingCount; k++) {
@@ -162,7 +164,7 @@ export function soleSiblingAt(view: DataView, at: number, length: number): numbe
   let cursor = at + OBJECT_HEADER_BYTES;
   let found = -1;
   for (let i = 0; i < entryCount; i++) {
-    const siblingCount = view.getUint32(cursor + 20, true);
+    const siblingCount = view.getUint32(cursor + EntryField.SIBLING_COUNT, true);
     cursor += ENTRY_HEADER_BYTES;
     if (siblingCount === 0) continue;
     if (siblingCount > 1 || found >= 0) return -1;
@@ -182,9 +184,9 @@ export function clockOf(view: DataView, at: number): number[] {
   const clock = new Array<number>(entryCount * 2);
   let cursor = at + OBJECT_HEADER_BYTES;
   for (let i = 0; i < entryCount; i++) {
-    clock[2 * i] = view.getUint32(cursor, true);
-    clock[2 * i + 1] = view.getFloat64(cursor + 4, true);
-    const siblingCount = view.getUint32(cursor + 20, true);
+    clock[2 * i] = view.getFloat64(cursor + EntryField.ACTOR, true);
+    clock[2 * i + 1] = view.getFloat64(cursor + EntryField.COUNTER, true);
+    const siblingCount = view.getUint32(cursor + EntryField.SIBLING_COUNT, true);
     cursor += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
   }
@@ -247,10 +249,10 @@ export function checkObjectBytes(bytes: Uint8Array, onExpiry: (expiresAtMs: numb
   let actorPrevious = -1;
   for (let i = 0; i < entryCount; i++) {
     assert(at + ENTRY_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
-    const actor = view.getUint32(at, true);
-    const counter = view.getFloat64(at + 4, true);
-    const siblingCount = view.getUint32(at + 20, true);
-    assert(actor > actorPrevious, 'object entries must be sorted by actor and distinct');
+    const actor = view.getFloat64(at + EntryField.ACTOR, true);
+    const counter = view.getFloat64(at + EntryField.COUNTER, true);
+    const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
+    assert(Number.isSafeInteger(actor) && actor > actorPrevious, 'object entries must be sorted by actor and distinct');
     assert(Number.isSafeInteger(counter) && counter >= siblingCount, 'object entry holds more values than events');
     actorPrevious = actor;
     at += ENTRY_HEADER_BYTES;

@@ -89,14 +89,22 @@ export class LmdbStorage implements StorageEngine {
         meta.putSync(EPOCH_KEY as Buffer, bytes as Buffer);
       },
     };
-    // One synchronous transaction per drained batch: group commit. The node
-    // thread commits itself (no hand-off to lmdb-js's writer thread and back,
-    // which costs more than a commit without fsync); reads inside the callback
-    // see the batch's earlier puts. With overlappingSync (lmdb-js's default on
-    // Linux) the fsync of 'sync' runs off this thread: we only wait for it.
-    this.root.transactionSync(() => apply(batch));
-    if (this.durability === 'sync') return this.root.flushed.then(() => undefined);
-    return undefined;
+    // One transaction per drained batch: group commit. Reads inside `apply`
+    // see the batch's earlier puts.
+    if (this.durability === 'none') {
+      // Without fsync a commit is cheap: the node thread commits itself,
+      // sparing the hand-off to lmdb-js's writer thread and back.
+      this.root.transactionSync(() => apply(batch));
+      return undefined;
+    }
+    // A durable commit costs milliseconds (overlappingSync's flush protocol),
+    // so it runs on lmdb-js's writer thread: the node keeps draining and
+    // answering reads meanwhile, and every batch drained during a commit
+    // joins the next one, so commits grow with the load (measured here: 1,000
+    // random puts per commit ~70K/s, 10,000 per commit ~210K/s).
+    const committed = this.root.transaction(() => apply(batch));
+    if (this.durability === 'sync') return committed.then(() => this.root.flushed).then(() => undefined);
+    return committed.then(() => undefined);
   }
 
   dueExpiries(nowMs: number, limit: number): ExpiryCandidate[] {

@@ -82,7 +82,7 @@ export interface StoreStats {
 }
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
-const BATCH_WINDOW_MAX = 8192;
+const BATCH_WINDOW_MAX = 16_384;
 const DEADLINE_TICK_MS_MAX = 100;
 /** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
 const BACKGROUND_PENDING_MIN = 65_536;

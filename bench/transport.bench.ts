@@ -6,8 +6,10 @@
  *   npm run bench:transport
  *   node dist/bench/transport.bench.js --keys 50k --gets 100k --batch-reads 200k --in-flight 1024 --rounds 3
  *
- * Two workloads, each timed per transport in interleaved rounds (sab, pm, sab,
+ * Three workloads, each timed per transport in interleaved rounds (sab, pm, sab,
  * pm, ...), summarised by the median:
+ *   - round trips: the transport alone, PING requests through the node links
+ *     with `--in-flight` outstanding (no store above them);
  *   - single gets: `store.get(key, { r: 1 })` with `--in-flight` promises outstanding;
  *   - getMany: `store.getMany(batch, { r: 1 })`, `--batch` keys per call.
  * Keys are drawn uniformly (seeded) from the preloaded set. The issue's target:
@@ -19,6 +21,8 @@ import { type Run, formatRate, formatSeconds, interleave, settle, timed } from '
 import { choice, int, parseOptions, text } from './lib/options.js';
 import { type Report, commandLine, environment, figure, finishReport } from './lib/report.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
+import { closeLinks, openLinks, roundTrips } from './lib/link-round-trips.js';
+import type { NodeLink } from '../lib/transport/node-link.js';
 import { type ReadTally, batchedGets, newTally, pipelinedGets, preloadStore } from './lib/workloads.js';
 
 const TRANSPORTS = ['sab', 'post-message'] as const;
@@ -27,6 +31,7 @@ type Transport = (typeof TRANSPORTS)[number];
 const args = parseOptions('node dist/bench/transport.bench.js', 'Pipelined get and getMany throughput: SAB ring transport vs postMessage transport.', {
   keys: int(50_000, 'keys preloaded into each store'),
   gets: int(100_000, 'single gets per timed run'),
+  'round-trips': int(1_000_000, 'transport round trips (PING) per timed run'),
   'in-flight': int(1024, 'single gets outstanding at once'),
   'batch-reads': int(200_000, 'keys read through getMany per timed run'),
   batch: int(10_000, 'keys per getMany call'),
@@ -54,9 +59,9 @@ async function main(): Promise<void> {
   const report: Report = {
     benchmark: 'transport (SAB rings vs postMessage)',
     command: commandLine('transport.bench.js'),
-    measured: `two stores differing only in transport, each preloaded with ${args.keys} keys (16 B keys, 100 B Uint8Array values); timed: pipelined get(key, { r: 1 }) with ${args['in-flight']} in flight, and getMany(${args.batch} keys, { r: 1 }); uniform random keys; runs interleaved sab/pm, median reported`,
+    measured: `the transports alone (PING round trips through ${args.nodes} node links each), then two stores differing only in transport, each preloaded with ${args.keys} keys (16 B keys, 100 B Uint8Array values); timed: pipelined get(key, { r: 1 }) with ${args['in-flight']} in flight, and getMany(${args.batch} keys, { r: 1 }); uniform random keys; runs interleaved sab/pm, median reported`,
     environment: env,
-    config: { keys: args.keys, gets: args.gets, inFlight: args['in-flight'], batchReads: args['batch-reads'], batch: args.batch, rounds: args.rounds, warmup: args.warmup, seed: args.seed },
+    config: { keys: args.keys, roundTrips: args['round-trips'], gets: args.gets, inFlight: args['in-flight'], batchReads: args['batch-reads'], batch: args.batch, rounds: args.rounds, warmup: args.warmup, seed: args.seed },
     storeOptions: { ...storeOptions, transport: 'sab | post-message' },
     phases: {},
     figures: [],
@@ -100,21 +105,41 @@ async function main(): Promise<void> {
     });
     const log = (name: string, round: number, run: Run) => console.log(`  round ${round + 1}/${args.rounds} ${name.padEnd(22)} ${formatRate(run.opsPerSecond).padStart(7)} ops/s (${formatSeconds(run.seconds)})`);
 
+    const links = new Map<Transport, NodeLink[]>();
+    for (const transport of TRANSPORTS) links.set(transport, await openLinks(transport, `${parent}/links-${transport}`, args.nodes));
+    const pingKey = data.keys[0]!;
+    const pingRuns = await interleave(
+      args.rounds,
+      TRANSPORTS.map((transport) => ({
+        name: `round trip ${transport}`,
+        run: async (): Promise<Run> => {
+          await settle();
+          return timed(args['round-trips'], () => roundTrips(links.get(transport)!, args['round-trips'], args['in-flight'], pingKey));
+        },
+      })),
+      log,
+    );
+    for (const transportLinks of links.values()) await closeLinks(transportLinks);
     const getRuns = await interleave(args.rounds, TRANSPORTS.map((t) => variant('get', t)), log);
     const manyRuns = await interleave(args.rounds, TRANSPORTS.map((t) => variant('getMany', t)), log);
 
     const singleOp = `one get(key, { r: 1 }), ${args['in-flight']} in flight`;
     const manyOp = `one key read through getMany(${args.batch} keys, { r: 1 })`;
+    const pingOp = `one PING request and its answer through the node links, ${args['in-flight']} in flight over ${args.nodes} nodes`;
     const figures = [
+      figure('round trip, sab', pingOp, pingRuns.get('round trip sab')!),
+      figure('round trip, post-message', pingOp, pingRuns.get('round trip post-message')!),
       figure('get, sab', singleOp, getRuns.get('get sab')!),
       figure('get, post-message', singleOp, getRuns.get('get post-message')!),
       figure('getMany, sab', manyOp, manyRuns.get('getMany sab')!),
       figure('getMany, post-message', manyOp, manyRuns.get('getMany post-message')!),
     ];
     report.figures = figures;
+    const ratioOf = (a: number, b: number) => figures[a]!.medianOpsPerSecond / figures[b]!.medianOpsPerSecond;
     report.ratios = [
-      { name: 'get: sab / post-message', value: figures[0]!.medianOpsPerSecond / figures[1]!.medianOpsPerSecond, target: 5 },
-      { name: 'getMany: sab / post-message', value: figures[2]!.medianOpsPerSecond / figures[3]!.medianOpsPerSecond, target: 5 },
+      { name: 'transport round trips: sab / post-message', value: ratioOf(0, 1), target: 5 },
+      { name: 'store get: sab / post-message', value: ratioOf(2, 3) },
+      { name: 'store getMany: sab / post-message', value: ratioOf(4, 5) },
     ];
     for (const [name, tally] of tallies) {
       if (tally.missing > 0 || tally.wrongLength > 0) report.notes.push(`WRONG ANSWERS in ${name}: ${tally.missing} missing, ${tally.wrongLength} of the wrong length (of ${tally.found + tally.missing + tally.wrongLength})`);

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { GetResult, Store, type PutManyEntry } from '../lib/index.js';
 import { formatRate, formatSeconds, timed } from './lib/measure.js';
 import { choice, int, parseOptions, text } from './lib/options.js';
-import { Prng } from './lib/prng.js';
+import { Prng } from '../lib/prng.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
 
 const args = parseOptions('npm start --', 'A few seconds with ringtable: quorum reads and writes, conflicts, TTL, bulk operations, statistics.', {

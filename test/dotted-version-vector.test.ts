@@ -1,5 +1,7 @@
 import { AssertionError } from 'node:assert';
 import t from 'tap';
+import { uint32Source } from '../lib/prng.js';
+
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../lib/errors.js';
 import {
@@ -19,18 +21,14 @@ import {
 } from '../lib/version/dotted-version-vector.js';
 import { decodeContext, decodeObject, encodeContext, encodeObject } from '../lib/version/object-codec.js';
 
+/** Uniform floats in [0, 1) from the project's seeded PRNG. */
+function unitSource(seed: number): () => number {
+  const next = uint32Source(seed);
+  return () => next() / 4294967296;
+}
+
 // ---------------------------------------------------------------- helpers
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sibling(name: string, timestampMs = 0, extra: Partial<Sibling> = {}): Sibling {
   return { value: new TextEncoder().encode(name), timestampMs, expiresAtMs: 0, tombstone: false, ...extra };
@@ -230,7 +228,7 @@ const CASES = 300;
  * context covered its dot.
  */
 function simulate(seed: number, check: (message: string, ok: boolean) => void): VersionedObject[] {
-  const random = mulberry32(seed);
+  const random = unitSource(seed);
   const pick = (n: number): number => Math.floor(random() * n);
   const replicas: VersionedObject[] = Array.from({ length: REPLICAS }, () => EMPTY_OBJECT);
   const contexts: CausalContext[] = [[]];

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { uint32Source } from '../lib/prng.js';
 import { ErrorCode, RingtableError } from '../lib/errors.js';
 import { hashKey32 } from '../lib/ring/hash.js';
 import { Ring, type RingJSON } from '../lib/ring/ring.js';
@@ -9,20 +10,9 @@ const KEY_COUNT = 100_000;
 const KEY_BYTES = 16;
 const SEED = 0x5eed_1234;
 
-/** mulberry32: a tiny seeded PRNG, so every run hashes the same keys. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return (x ^ (x >>> 14)) >>> 0;
-  };
-}
 
 function randomKeyHashes(count: number, seed: number): Uint32Array {
-  const next = mulberry32(seed);
+  const next = uint32Source(seed);
   const key = new Uint8Array(KEY_BYTES);
   const view = new DataView(key.buffer);
   const hashes = new Uint32Array(count);
@@ -244,7 +234,7 @@ t.test('preference lists: n distinct nodes, clockwise, table matches', async (t)
 t.test('fallbacks skip down nodes and never duplicate', async (t) => {
   const ring = Ring.create(ids(7), 16).withNodeRemoved(40).withNodeAdded(80);
   const nodeCount = ring.nodeIds().length;
-  const next = mulberry32(SEED + 1);
+  const next = uint32Source(SEED + 1);
   let failures = 0;
   let fallbacksSeen = 0;
   for (let p = 0; p < ring.partitionCount; p++) {

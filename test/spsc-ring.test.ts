@@ -5,6 +5,7 @@
  */
 import { AssertionError } from 'node:assert';
 import t from 'tap';
+import { uint32Source } from '../lib/prng.js';
 import { RingReader, RingWriter, allocateRing } from '../lib/transport/spsc-ring.js';
 import {
   CONTEXT_PAIR_BYTES,
@@ -26,17 +27,6 @@ import {
 const SEED = 0x51c0_ffee;
 t.comment(`seed=${SEED}`);
 
-/** mulberry32: a tiny seeded PRNG, so every run writes the same messages. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return (x ^ (x >>> 14)) >>> 0;
-  };
-}
 
 /** Message `index` of `bytes` length: content derived from its index, so a mix-up is visible. */
 function patterned(index: number, bytes: number): Uint8Array {
@@ -139,7 +129,7 @@ t.test('variable-size records wrap around with PAD many times over', async (t) =
   const buffer = allocateRing(4096);
   const writer = new RingWriter(buffer);
   const reader = new RingReader(buffer, 1 << 20);
-  const next = mulberry32(SEED);
+  const next = uint32Source(SEED);
   const total = 20_000;
   let written = 0;
   let read = 0;
@@ -215,7 +205,7 @@ t.test('fragmented messages larger than recordPayloadMax reassemble byte-exact',
   const buffer = allocateRing(4096);
   const writer = new RingWriter(buffer);
   const reader = new RingReader(buffer, 1 << 20);
-  const next = mulberry32(SEED + 1);
+  const next = uint32Source(SEED + 1);
   const big = new Uint8Array(100 * 1024);
   for (let i = 0; i < big.byteLength; i++) big[i] = next() & 0xff;
   const small = patterned(7, 100);

@@ -4,7 +4,7 @@
  * Keys and values are views into two large buffers, so a million of them cost
  * two allocations, not two million.
  */
-import { Prng, deriveSeed } from './prng.js';
+import { Prng, deriveSeed } from '../../lib/prng.js';
 
 export const KEY_BYTES = 16;
 export const VALUE_BYTES = 100;

@@ -1,7 +1,9 @@
 /**
- * A seeded PRNG for benchmarks (style rule 15: fixed seeds). mulberry32: one
- * 32-bit state word, fast, and good enough to pick keys and fill bytes; every
- * figure prints its seed so a run can be repeated exactly.
+ * The one seeded PRNG of the project: benchmarks (style rule 15: fixed
+ * seeds), tests, and the deterministic simulation to come all draw from it,
+ * so a seed printed by any of them replays the same run. mulberry32: one
+ * 32-bit state word, fast, good enough to pick keys, schedules and bytes;
+ * not cryptographic.
  */
 export class Prng {
   private state: number;
@@ -45,4 +47,10 @@ export class Prng {
 /** Derive independent streams (keys, values, access order) from one user-facing seed. */
 export function deriveSeed(seed: number, stream: number): number {
   return new Prng((seed ^ Math.imul(stream + 1, 0x9e3779b9)) >>> 0).nextUint32();
+}
+
+/** A plain function drawing uniform 32-bit integers, for call sites that want one. */
+export function uint32Source(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.nextUint32();
 }

@@ -83,7 +83,8 @@ export class Replica {
     this.stats = stats;
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
     // Persisted before any write can use it; ordered before every later commit.
-    void engine.write((batch) => batch.writeEpoch(this.epoch));
+    // A failure here surfaces again, as an error, on the first write's commit.
+    engine.write((batch) => batch.writeEpoch(this.epoch))?.catch(() => this.stats[NodeStat.ERRORS]!++);
   }
 
   get hasCommitsInFlight(): boolean {
@@ -304,6 +305,21 @@ export class Replica {
    * value, so every replica holding a version expires it at the same instant.
    */
   sweepExpired(nowMs: number, limit: number): Promise<number> | undefined {
+    try {
+      return this.sweepExpiredUnsafe(nowMs, limit)?.catch(() => this.sweepFailed());
+    } catch {
+      this.sweepFailed();
+      return undefined;
+    }
+  }
+
+  /** A failed sweep changes nothing stored (its transaction aborts); the next one retries. */
+  private sweepFailed(): number {
+    this.stats[NodeStat.ERRORS]!++;
+    return 0;
+  }
+
+  private sweepExpiredUnsafe(nowMs: number, limit: number): Promise<number> | undefined {
     const due = this.engine.dueExpiries(nowMs, limit);
     if (due.length === 0) return undefined;
     let removed = 0;

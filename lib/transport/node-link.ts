@@ -103,7 +103,11 @@ export abstract class NodeLink {
       if (type === 'stopped') onStopped();
     };
     this.worker.on('message', controlListener);
-    this.worker.on('error', (error) => { if (process.env.RINGTABLE_DEBUG) console.error('worker error', error); this.failAll(error); });
+    this.worker.on('error', (error) => {
+      // Requests waiting on the node fail with their own errors; the cause is worth saying once.
+      process.emitWarning(`ringtable: storage node ${this.nodeId} failed: ${error.message}`, { code: 'RINGTABLE_NODE_FAILED' });
+      this.failAll(error);
+    });
     this.worker.on('exit', (code) => {
       this.failAll(new Error(`storage node ${this.nodeId} exited with code ${code}`));
       onReady();

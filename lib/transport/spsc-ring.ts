@@ -238,7 +238,7 @@ export class RingReader extends RingView {
         onMessage(this.plain, this.dataView, payloadAt, payloadBytes);
         messages++;
       } else if (kind !== RecordKind.PAD) {
-        if (this.readFragment(kind!, payloadAt, payloadBytes, onMessage)) messages++;
+        if (this.readFragment(kind, payloadAt, payloadBytes, onMessage)) messages++;
       }
       this.tail = (this.tail + recordBytes) >>> 0;
     }

@@ -405,8 +405,7 @@ function storeTests(): void {
     const key = 'q';
     await store.put(key, 'before');
     const list = store.preferenceList(key);
-    // Not the primary: the primary coordinates every put of its keys and is
-    // not routed around yet (README: crashNode), so with it down every put fails.
+    // A replica after the primary; the primary's own case is the next test.
     const down = list[1]!;
     store.crashNode(down);
 
@@ -428,6 +427,27 @@ function storeTests(): void {
     t.pass('a put with w = 2 still succeeds');
     t.ok(await eventually(() => store.stats().pending === 0, 2000), 'failed operations do not stay pending');
     t.throws(() => store.crashNode(99), { code: ErrorCode.INVALID_OPTIONS }, 'crashNode of an unknown node');
+  });
+
+  t.test('a failed primary does not fail what the other replicas can answer (Dynamo §4.5: any of the N coordinates)', async (t) => {
+    const store = await openTemp(t, { nodes: 4, replication: { n: 3, w: 2, r: 1 } });
+    const down = 0;
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 40; i++) if (store.preferenceList(`primary:${i}`)[0] === down) keys.push(`primary:${i}`);
+    store.crashNode(down);
+
+    for (const key of keys.slice(0, 10)) await store.put(key, `v:${key}`);
+    t.pass('single puts whose primary is down are acknowledged by W = 2 of the others');
+    await store.putMany(keys.slice(10).map((key) => [key, `v:${key}`] as const));
+    t.pass('putMany of keys whose primary is down succeeds');
+
+    // R = 1 rotates over the replicas: every read must avoid the failed one.
+    const reads: unknown[] = [];
+    for (let round = 0; round < 3; round++) for (const key of keys) reads.push((await store.get(key))?.value);
+    t.same(reads, [...keys, ...keys, ...keys].map((key) => `v:${key}`), 'every single read is answered by a live replica');
+    const many = await store.getMany(keys);
+    t.same(many.map((result) => result?.value), keys.map((key) => `v:${key}`), 'getMany with R = 1 avoids the failed replica');
+    await failsWith(t, () => store.put(keys[0]!, 'w3', { w: 3 }), ErrorCode.QUORUM, 'W = 3 still needs every replica: strict quorum');
   });
 
   t.test('ERR_TIMEOUT under a storm of puts with timeoutMs 1', async (t) => {

@@ -200,7 +200,28 @@ export class Store implements Coordinator {
     });
   }
 
-  private readonly routeWrite = (key: WireKey): Int32Array => this.preferenceLists.forHash(hashKey32(key));
+  private readonly routeWrite = (key: WireKey): Int32Array => this.coordinatorFirst(this.preferenceLists.forHash(hashKey32(key)));
+
+  private isUp(nodeId: number): boolean {
+    return this.links[nodeId]!.failed === undefined;
+  }
+
+  /**
+   * The preference list with a live coordinator first: any of the key's N
+   * replicas can coordinate a write (Dynamo §4.5), so a failed primary does
+   * not fail writes that the others can still acknowledge. W still counts
+   * only these N (strict quorum; stand-ins come with hinted handoff).
+   */
+  private coordinatorFirst(list: Int32Array): Int32Array {
+    if (this.isUp(list[0]!)) return list;
+    let live = 1;
+    while (live < list.length && !this.isUp(list[live]!)) live++;
+    if (live === list.length) return list;
+    const reordered = new Int32Array(list.length);
+    reordered[0] = list[live]!;
+    for (let i = 0, j = 1; i < list.length; i++) if (i !== live) reordered[j++] = list[i]!;
+    return reordered;
+  }
 
   batchSettled(operation: Operation): void {
     this.settleOperation(operation);
@@ -239,7 +260,12 @@ export class Store implements Coordinator {
   /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
   private readonly routeRead = (key: WireKey): number => {
     const list = this.preferenceLists.forHash(hashKey32(key));
-    return list[this.readRotation++ % list.length]!;
+    const start = this.readRotation++ % list.length;
+    for (let i = 0; i < list.length; i++) {
+      const node = list[(start + i) % list.length]!;
+      if (this.isUp(node)) return node;
+    }
+    return list[start]!;
   };
 
   /** Node ids holding `key`, primary first (Dynamo §4.3). */
@@ -345,7 +371,7 @@ export class Store implements Coordinator {
   }
 
   private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number): void {
-    const replicas = this.preferenceLists.forHash(hashKey32(request.key));
+    const replicas = this.coordinatorFirst(this.preferenceLists.forHash(hashKey32(request.key)));
     const operation: PutOperation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, (error, bytes, t) => {
       this.release(operation);
       callback(error, bytes, t);
@@ -370,9 +396,16 @@ export class Store implements Coordinator {
     const n = list.length;
     if (this.options.readFanout === 'all' || r === n) return list;
     const start = this.readRotation++ % n;
-    if (r === 1) return list.subarray(start, start + 1);
-    const replicas = new Array<number>(r);
-    for (let i = 0; i < r; i++) replicas[i] = list[(start + i) % n]!;
+    const replicas: number[] = [];
+    // Live replicas first, in rotation; failed ones only if too few are live (they then fail at once).
+    for (let i = 0; i < n && replicas.length < r; i++) {
+      const node = list[(start + i) % n]!;
+      if (this.isUp(node)) replicas.push(node);
+    }
+    for (let i = 0; i < n && replicas.length < r; i++) {
+      const node = list[(start + i) % n]!;
+      if (!replicas.includes(node)) replicas.push(node);
+    }
     return replicas;
   }
 

@@ -52,6 +52,9 @@ export const NodeStat = {
   COUNT: 9,
 } as const;
 
+/** Shared by every write without a context (most of them): never mutated. */
+const NO_CONTEXT: [number, number][] = [];
+
 interface PendingWrite {
   op: number;
   requestId: number;
@@ -126,7 +129,7 @@ export class Replica {
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
     assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE, `unknown op ${op}`);
     const contextAt = offset + contextOffset(keyBytes);
-    const context: [number, number][] = [];
+    const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
     for (let i = 0; i < contextPairs; i++) {
       const at = contextAt + i * CONTEXT_PAIR_BYTES;
       context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
@@ -157,7 +160,6 @@ export class Replica {
     const writes = this.queued;
     this.queued = [];
     const results: (Uint8Array | Error | undefined)[] = new Array(writes.length);
-    this.commitsInFlight++;
     let committed: Promise<void> | undefined;
     try {
       committed = this.engine.write((batch) => {
@@ -170,20 +172,30 @@ export class Replica {
     }
     if (committed === undefined) {
       // Committed and as durable as promised already: answer now.
-      this.commitsInFlight--;
       this.answer(writes, results);
       return undefined;
     }
-    const answered = committed
-      .then(
+    return this.inFlight(
+      committed.then(
         () => this.answer(writes, results),
         (error: unknown) => this.answer(writes, writes.map(() => toError(error))),
-      )
-      .finally(() => {
-        this.commitsInFlight--;
-      });
-    this.lastCommit = answered;
-    return answered;
+      ),
+    );
+  }
+
+  /**
+   * Track a commit that completes later (on lmdb-js's writer thread): the
+   * node loop waits on `committed()` instead of sleeping, so the commit's
+   * callbacks get their event-loop turns. Commits complete in order, so the
+   * newest one settling means every earlier one has.
+   */
+  private inFlight<T>(work: Promise<T>): Promise<T> {
+    this.commitsInFlight++;
+    const tracked = work.finally(() => {
+      this.commitsInFlight--;
+    });
+    this.lastCommit = tracked;
+    return tracked;
   }
 
   private answer(writes: PendingWrite[], results: (Uint8Array | Error | undefined)[]): void {
@@ -326,16 +338,21 @@ export class Replica {
     const committed = this.engine.write((batch) => {
       for (const candidate of due) removed += this.expireOne(batch, candidate, nowMs);
     });
-    this.stats[NodeStat.EXPIRED]! += removed;
-    if (committed === undefined) return undefined;
-    this.commitsInFlight++;
-    return committed.then(() => removed).finally(() => {
-      this.commitsInFlight--;
-    });
+    // Counted once committed: with a durable engine the transaction (and so
+    // the count) runs later, on lmdb-js's writer thread.
+    const count = () => {
+      this.stats[NodeStat.EXPIRED]! += removed;
+      return removed;
+    };
+    if (committed === undefined) {
+      count();
+      return undefined;
+    }
+    return this.inFlight(committed.then(count));
   }
 
   private expireOne(batch: WriteBatch, candidate: ExpiryCandidate, nowMs: number): number {
-    this.engine.removeExpiry(batch, candidate);
+    batch.removeExpiry(candidate);
     const stored = batch.get(candidate.key);
     if (stored === undefined) return 0;
     const siblings = siblingsOf(decodeObject(copyBytes(stored)));

@@ -83,6 +83,7 @@ export class LmdbStorage implements StorageEngine {
       put: (key, bytes) => void objects.putSync(key as Buffer, bytes as Buffer),
       remove: (key) => void objects.removeSync(key as Buffer),
       indexExpiry: (key, expiresAtMs) => void expiry.putSync(expiryKey(key, expiresAtMs) as Buffer, EMPTY as Buffer),
+      removeExpiry: (candidate) => void expiry.removeSync(expiryKey(candidate.key, candidate.expiresAtMs) as Buffer),
       writeEpoch: (epoch) => {
         const bytes = new Uint8Array(8);
         new DataView(bytes.buffer).setFloat64(0, epoch, true);
@@ -116,10 +117,6 @@ export class LmdbStorage implements StorageEngine {
       candidates.push({ key: Uint8Array.prototype.slice.call(key, EXPIRY_PREFIX_BYTES), expiresAtMs });
     }
     return candidates;
-  }
-
-  removeExpiry(_batch: WriteBatch, candidate: ExpiryCandidate): void {
-    this.expiry.removeSync(expiryKey(candidate.key, candidate.expiresAtMs) as Buffer);
   }
 
   counts(): { keys: number; bytes: number } {

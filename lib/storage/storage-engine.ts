@@ -11,6 +11,8 @@ export interface WriteBatch {
   remove(key: Uint8Array): void;
   /** Remember that `key` may expire at `expiresAtMs`, for the background sweep. */
   indexExpiry(key: Uint8Array, expiresAtMs: number): void;
+  /** Forget an expiry-index entry the sweep has dealt with. */
+  removeExpiry(candidate: ExpiryCandidate): void;
   /** Persist the node's actor epoch with this transaction's writes (see version/actor.ts). */
   writeEpoch(epoch: number): void;
 }
@@ -31,8 +33,6 @@ export interface StorageEngine {
   write(apply: (batch: WriteBatch) => void): Promise<void> | undefined;
   /** Up to `limit` expiry-index entries due at or before `nowMs`, oldest first. */
   dueExpiries(nowMs: number, limit: number): ExpiryCandidate[];
-  /** Drop an expiry-index entry (inside a write batch). */
-  removeExpiry(batch: WriteBatch, candidate: ExpiryCandidate): void;
   /** The actor epoch last persisted, 0 for a new node. */
   readEpoch(): number;
   counts(): { keys: number; bytes: number };

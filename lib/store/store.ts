@@ -474,7 +474,8 @@ export class Store implements Coordinator {
       }
     }
     const merged = operation.quorum.result();
-    if (merged !== undefined && operation.quorum.replicas.length === this.options.n && operation.quorum.unanimous() && isAllTombstones(merged)) {
+    // The cheap test first: only a tombstone read asks whether all N agree.
+    if (merged !== undefined && isAllTombstones(merged) && operation.quorum.replicas.length === this.options.n && operation.quorum.unanimous()) {
       this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged), performance.now());
     }
   }

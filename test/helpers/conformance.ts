@@ -245,16 +245,19 @@ export function storeConformance(t: Test, transport: Transport): void {
     });
   });
 
-  t.test(`[${transport}] an idle store sweeps expired items (sweepIntervalMs 50)`, async (t) => {
-    const store = await openTemp(t, { transport, sweepIntervalMs: 50, replication: { n: 3, w: 3 } });
-    await store.put('idle', 'soon gone', { ttlMs: 100 });
-    // No request from here on: the nodes must sweep on their own.
-    const expired = () => store.stats().nodes.reduce((sum, node) => sum + node.expired, 0);
-    const swept = await eventually(() => expired() >= 3, 5000);
-    t.ok(swept, `stats().nodes[*].expired reaches 3 (one per replica) within 5 s without traffic (got ${expired()})`);
-    const keys = () => store.stats().nodes.reduce((sum, node) => sum + node.keys, 0);
-    t.ok(await eventually(() => keys() === 0, 2000), `and the key counts drop to 0 (got ${keys()})`);
-  });
+  // 'none' commits on the node's thread, 'async' on lmdb-js's writer thread: both paths sweep.
+  for (const durability of ['none', 'async'] as const) {
+    t.test(`[${transport}] an idle store sweeps expired items (sweepIntervalMs 50, durability ${durability})`, async (t) => {
+      const store = await openTemp(t, { transport, durability, sweepIntervalMs: 50, replication: { n: 3, w: 3 } });
+      await store.put('idle', 'soon gone', { ttlMs: 100 });
+      // No request from here on: the nodes must sweep on their own.
+      const expired = () => store.stats().nodes.reduce((sum, node) => sum + node.expired, 0);
+      const swept = await eventually(() => expired() >= 3, 5000);
+      t.ok(swept, `stats().nodes[*].expired reaches 3 (one per replica) within 5 s without traffic (got ${expired()})`);
+      const keys = () => store.stats().nodes.reduce((sum, node) => sum + node.keys, 0);
+      t.ok(await eventually(() => keys() === 0, 2000), `and the key counts drop to 0 (got ${keys()})`);
+    });
+  }
 
   t.test(`[${transport}] a 4 MB value round-trips byte-exact`, async (t) => {
     for (const ringBytes of [undefined, 65_536]) {

@@ -305,9 +305,11 @@ t.test('close is visible to both halves', async (t) => {
   t.ok(reader.isClosed());
   t.ok(writer.isClosed());
   // A closed ring must not put a waiting thread to sleep.
+  const startedMs = performance.now();
   reader.waitForData(10_000);
   writer.waitForSpace(1 << 30, 10_000);
-  t.pass('neither wait blocked');
+  const waitedMs = performance.now() - startedMs;
+  t.ok(waitedMs < 5_000, `neither wait slept out its 10 s timeout (waited ${waitedMs.toFixed(1)} ms)`);
 });
 
 t.test('encodeRequest writes exactly requestBytes, at the offsets wire.ts names', async (t) => {

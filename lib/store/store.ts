@@ -90,6 +90,7 @@ const BACKGROUND_PENDING_MIN = 65_536;
 export class Store implements Coordinator {
   readonly options: ResolvedOptions;
   private readonly links: NodeLink[];
+  private ring: Ring;
   private readonly preferenceLists: PreferenceListTable;
   private readonly active = new Set<Operation>();
   /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
@@ -112,6 +113,7 @@ export class Store implements Coordinator {
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
     this.options = options;
     this.links = links;
+    this.ring = ring;
     this.preferenceLists = new PreferenceListTable(ring, options.n);
     this.backgroundMax = Math.max(options.pendingMax, BACKGROUND_PENDING_MIN);
     this.purges = new TombstonePurges(options.tombstoneGraceMs, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
@@ -273,6 +275,19 @@ export class Store implements Coordinator {
     this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     return Array.from(this.preferenceLists.forHash(hashKey32(key)));
+  }
+
+  /** The ring partition (virtual node, Dynamo §6.2 strategy 3) that holds `key`. */
+  partitionOf(key: Key): number {
+    this.assertOpen();
+    keyByteLength(key, this.options.keyBytesMax);
+    return this.ring.partitionOf(hashKey32(key));
+  }
+
+  /** The primary node of every ring partition, indexed by partition number. */
+  partitionOwners(): number[] {
+    this.assertOpen();
+    return Array.from({ length: this.ring.partitionCount }, (_, partition) => this.ring.ownerOf(partition));
   }
 
   stats(): StoreStats {

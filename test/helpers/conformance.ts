@@ -308,6 +308,13 @@ export function storeConformance(t: Test, transport: Transport): void {
     const second = await openAt(t, path, { transport, durability: 'sync' });
     await check(second, 'none');
     t.same(second.preferenceList('none:kept'), route, 'keys route to the same nodes after reopening');
+    const owners = second.partitionOwners();
+    t.ok(owners.length >= 16 && (owners.length & (owners.length - 1)) === 0, 'the ring has a power-of-two number of partitions');
+    for (const key of ['none:kept', 'a', 'b', 'c', 'partition-check']) {
+      const partition = second.partitionOf(key);
+      t.ok(Number.isInteger(partition) && partition >= 0 && partition < owners.length, `${key}: partition in range`);
+      t.equal(owners[partition], second.preferenceList(key)[0], `${key}: its partition's owner is its primary`);
+    }
     await write(second, 'sync');
     await second.close();
 

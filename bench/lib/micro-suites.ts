@@ -284,7 +284,7 @@ function workloadSuites(config: MicroConfig): Suite[] {
     },
     {
       name: 'fnvhash64 mod',
-      op: 'fnvHash64Mod(key number, record count): YCSB fnvhash64 on uint32 halves',
+      op: 'fnvHash64Mod(key number, record count): YCSB fnvhash64 on int32 halves, no bigint',
       task: () => {
         let sum = 0;
         for (let i = 0; i < numbers.length; i++) sum += fnvHash64Mod(numbers[i]!, config.records);

@@ -26,6 +26,12 @@ export interface CrashWriterConfig {
   /** A bound on the run if no kill comes: the writer then logs `done` and exits. */
   opsMax: number;
   tombstoneGraceMs: number;
+  /**
+   * SIGKILL ourselves right after logging this many acknowledgements (0: wait
+   * for the test's kill). No gap between the last acknowledgement and the
+   * death, so a write acknowledged a moment before it was safe is caught.
+   */
+  killSelfAfterAcks: number;
 }
 
 /** The pipe the test reads; stdout and stderr stay free for diagnostics. */
@@ -53,6 +59,7 @@ const keys: string[] = [];
 const busy = new Set<string>();
 let nextOp = 0;
 let nextValue = 0;
+let acked = 0;
 
 /** Distinct bytes per value (its number first), so an older value is never mistaken for a newer one. */
 function nextValueBytes(): Uint8Array {
@@ -118,6 +125,7 @@ async function runOp(store: Store, op: number, planned: PlannedOp): Promise<void
     process.exit(1);
   }
   log({ t: 'ack', op });
+  if (++acked === config.killSelfAfterAcks) process.kill(process.pid, 'SIGKILL');
   for (const [key] of planned.writes) busy.delete(key);
 }
 

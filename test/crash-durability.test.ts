@@ -198,7 +198,7 @@ async function runWriterUntilKilled(t: Test, config: CrashWriterConfig, killAfte
   const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   // If an assertion throws midway, no writer outlives the test (and its directory is removed after it is gone).
   t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    kill(child);
     await exited;
   });
 

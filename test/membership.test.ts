@@ -110,6 +110,22 @@ t.test('addNode then removeNode with traffic: only changing ranges move, nothing
   t.equal(next, 5, 'ids are never reused');
 });
 
+t.test('removing a crashed node: its data moves from the other replicas, and hints held for it go to the new replicas', async (t) => {
+  const path = tempDir(t);
+  const store = await openAt(t, path, { nodes: 5, replication: { n: 3, r: 2, w: 3 } });
+  await store.putMany(Array.from({ length: KEYS }, (_, i) => [keyOf(i), `v:${keyOf(i)}`] as const));
+  const gone = 2;
+  store.crashNode(gone);
+  const owned = Array.from({ length: KEYS }, (_, i) => keyOf(i)).filter((key) => store.preferenceList(key).includes(gone));
+  await store.putMany(owned.slice(0, 200).map((key) => [key, 'while-down'] as const));
+  t.equal(store.nodes().find((node) => node.id === gone)!.hintsPending, 200, 'stand-ins hold hints for the crashed node');
+  await store.removeNode(gone);
+  t.ok(await eventually(() => store.nodes().every((node) => node.hintsHeld === 0), 10_000), 'the hints were handed to the keys’ new replicas and dropped');
+  const acked = new Map(owned.slice(0, 200).map((key) => [key, 'while-down']));
+  await checkAll(t, store, acked, 'after removing a crashed node');
+  t.ok(await eventually(() => store.nodes().reduce((sum, node) => sum + node.keys, 0) === 3 * KEYS, 5000), 'N copies of every key');
+});
+
 t.test('membership refusals', async (t) => {
   const store = await openAt(t, tempDir(t), { nodes: 3, replication: { n: 3, r: 2, w: 2 } });
   await failsWith(t, () => store.removeNode(0), ErrorCode.INVALID_OPTIONS, 'fewer than N nodes would remain');

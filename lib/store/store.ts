@@ -149,6 +149,8 @@ export class Store implements Coordinator {
   /** Nodes started but not yet in the ring (joining), or in it and leaving. */
   private readonly joining = new Set<number>();
   private readonly leaving = new Set<number>();
+  /** Removed nodes (this session) that stand-ins may still hold hints for. */
+  private readonly retired = new Set<number>();
   private membershipChange: Promise<unknown> | undefined;
   private lastMembershipChange: MembershipChange | undefined;
   private readonly active = new Set<Operation>();
@@ -182,9 +184,12 @@ export class Store implements Coordinator {
         isUp: (node) => this.isUp(node),
         hintsHeld: (holder, owner) => (owner < NODE_IDS_MAX ? (this.links[holder]?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
         nodeIds: () => this.ring.nodeIds(),
+        retiredIds: () => this.retired,
+        replicasOf: (key) => this.preferenceLists.forHash(hashKey32(key)),
       },
       options.handoffKeysPerSecond,
     );
+    for (const id of readMembership(options.path).retired) this.retired.add(id);
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.ring.nodeIds(), 0);
     this.watchNodes();
   }
@@ -493,7 +498,7 @@ export class Store implements Coordinator {
     if (this.ring.nodeIds().length >= NODES_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `a store has at most ${NODES_MAX} nodes`);
     return this.changeMembership(async () => {
       const nodeId = this.nextNodeId();
-      writeFileAtomic(joinPath(this.options.path, MEMBERSHIP_FILE), JSON.stringify({ nextNodeId: nodeId + 1 }));
+      writeMembership(this.options.path, { nextNodeId: nodeId + 1, retired: [...this.retired] });
       const link = createLink(this.options, nodeId);
       this.links[nodeId] = link;
       this.joining.add(nodeId);
@@ -536,6 +541,9 @@ export class Store implements Coordinator {
         this.leaving.delete(nodeId);
       }
       this.markDown(nodeId, 'removed');
+      // Hints held for it (while it was down) now go to the keys' new replicas.
+      this.retired.add(nodeId);
+      writeMembership(this.options.path, { nextNodeId: this.nextNodeId(), retired: [...this.retired] });
       await link.stop();
       this.links[nodeId] = undefined;
       this.downReasons[nodeId] = undefined;
@@ -556,9 +564,8 @@ export class Store implements Coordinator {
   }
 
   private nextNodeId(): number {
-    const file = joinPath(this.options.path, MEMBERSHIP_FILE);
-    const saved = existsSync(file) ? Number((JSON.parse(readFileSync(file, 'utf8')) as { nextNodeId?: unknown }).nextNodeId) : 0;
-    const next = Math.max(Number.isInteger(saved) ? saved : 0, ...this.ring.nodeIds().map((id) => id + 1), this.links.length);
+    const saved = readMembership(this.options.path).nextNodeId;
+    const next = Math.max(saved, ...this.ring.nodeIds().map((id) => id + 1), this.links.length);
     if (next >= NODE_IDS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ids are used up (${NODE_IDS_MAX} over the store's life)`);
     return next;
   }
@@ -971,6 +978,26 @@ function loadOrCreateRing(options: ResolvedOptions, nodesGiven: boolean): Ring {
   const ring = Ring.create(Array.from({ length: options.nodes }, (_, i) => i), options.vnodes);
   writeFileAtomic(file, JSON.stringify(ring.toJSON()));
   return ring;
+}
+
+interface Membership {
+  /** Node ids are never reused: an id's actors (version/actor.ts) belong to one node's history. */
+  nextNodeId: number;
+  /** Removed node ids; hints still held for them are handed to the keys' current replicas. */
+  retired: number[];
+}
+
+function readMembership(path: string): Membership {
+  const file = joinPath(path, MEMBERSHIP_FILE);
+  if (!existsSync(file)) return { nextNodeId: 0, retired: [] };
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<Membership>;
+  const nextNodeId = Number.isInteger(saved.nextNodeId) ? saved.nextNodeId! : 0;
+  const retired = Array.isArray(saved.retired) ? saved.retired.filter((id) => Number.isInteger(id) && id >= 0 && id < NODE_IDS_MAX) : [];
+  return { nextNodeId, retired };
+}
+
+function writeMembership(path: string, membership: Membership): void {
+  writeFileAtomic(joinPath(path, MEMBERSHIP_FILE), JSON.stringify(membership));
 }
 
 /** Write, fsync, rename: a crash leaves the old file or the new one, never a torn one. */

@@ -101,6 +101,9 @@ export interface CompareResult {
   differing: DifferingKey[];
   /** Not every difference was listed (differingMax, or listing bounds): repair these and compare again. */
   truncated: boolean;
+  /** Wall time of the tree scans (all nodes, in parallel) and of the tree comparison and key listings after them. */
+  scanMs: number;
+  listMs: number;
 }
 
 export class AntiEntropy {
@@ -151,6 +154,7 @@ export class AntiEntropy {
         throw invalid(`node ${nodeId}: ${partitions.length} partitions × 2^${this.#leafBits} leaves exceeds ${LEAVES_PER_NODE_MAX}; lower leafBits`);
       }
     }
+    const startedMs = performance.now();
     const scans = new Map<number, LeafDigestResult>();
     await Promise.all(
       [...plan.partitionsByNode].map(async ([nodeId, partitions]) => {
@@ -158,6 +162,7 @@ export class AntiEntropy {
         scans.set(nodeId, await this.#run<LeafDigestResult>('leafDigests', request));
       }),
     );
+    const scannedMs = performance.now();
     const trees = compareTrees(plan, scans);
     const result: CompareResult = {
       keysCompared: trees.keysCompared,
@@ -171,6 +176,8 @@ export class AntiEntropy {
       nodesMissing: [...scans.values()].filter((scan) => scan.nodeMissing).map((scan) => scan.nodeId).sort((a, b) => a - b),
       differing: [],
       truncated: false,
+      scanMs: scannedMs - startedMs,
+      listMs: 0,
     };
     for (const batch of batchLeaves(plan, scans, trees.leavesDiffering, this.#keysListedMax)) {
       if (result.differing.length >= this.#differingMax) {
@@ -203,6 +210,7 @@ export class AntiEntropy {
       result.truncated = true;
     }
     result.differing.sort((a, b) => a.partition - b.partition || Buffer.compare(a.key, b.key));
+    result.listMs = performance.now() - scannedMs;
     return result;
   }
 

@@ -47,6 +47,8 @@ const args = parseOptions('node dist/bench/anti-entropy.bench.js', 'Anti-entropy
 });
 
 const PRELOAD_BATCH = 10_000;
+/** W = N on a shared 2-core machine: a batch of 10,000 can wait on the slowest replica for seconds. */
+const PRELOAD_TIMEOUT_MS = 120_000;
 /** Actor of the rewrites: epoch 2^30 of the diverged node, far from any epoch the nodes use. */
 const REWRITE_EPOCH = 2 ** 30;
 
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
   const env = environment();
   const parent = makeTempDir('ringtable-anti-entropy-', args.dir);
   const storePath = path.join(parent, 'store');
-  const storeOptions: StoreOptions = { path: storePath, nodes: args.nodes, vnodes: args.vnodes, replication: { n: args.n, r: Math.min(2, args.n), w: args.n }, durability: args.durability };
+  const storeOptions: StoreOptions = { path: storePath, nodes: args.nodes, vnodes: args.vnodes, replication: { n: args.n, r: Math.min(2, args.n), w: args.n }, durability: args.durability, timeoutMs: PRELOAD_TIMEOUT_MS };
   const report: Report = {
     benchmark: 'anti-entropy compare',
     command: commandLine('anti-entropy.bench.js'),

@@ -39,7 +39,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
 import { LEAF_BITS_MAX } from './merkle-tree.js';
 import type { LeafDigestRequest, LeafDigestResult, LeafKeysRequest, LeafKeysResult } from './partition-scan.js';
-import { type DifferingKey, batchLeaves, compareKeys, compareTrees, listingRequests, planComparison } from './replica-comparison.js';
+import { type ComparisonPlan, type DifferingKey, batchLeaves, compareKeys, compareTrees, listingRequests, planComparison } from './replica-comparison.js';
 
 const TASK_URL = new URL('../../workers/anti-entropy-task.js', import.meta.url);
 
@@ -179,10 +179,22 @@ export class AntiEntropy {
       scanMs: scannedMs - startedMs,
       listMs: 0,
     };
-    for (const batch of batchLeaves(plan, scans, trees.leavesDiffering, this.#keysListedMax)) {
+    await this.#listDifferingKeys(plan, scans, trees.leavesDiffering, nowMs, result);
+    if (result.differing.length > this.#differingMax) {
+      result.differing.length = this.#differingMax;
+      result.truncated = true;
+    }
+    result.differing.sort((a, b) => a.partition - b.partition || Buffer.compare(a.key, b.key));
+    result.listMs = performance.now() - scannedMs;
+    return result;
+  }
+
+  /** Listing passes over the differing leaves (bounded per node and pass), until differingMax. */
+  async #listDifferingKeys(plan: ComparisonPlan, scans: Map<number, LeafDigestResult>, leavesDiffering: number[], nowMs: number, result: CompareResult): Promise<void> {
+    for (const batch of batchLeaves(plan, scans, leavesDiffering, this.#keysListedMax)) {
       if (result.differing.length >= this.#differingMax) {
         result.truncated = true;
-        break;
+        return;
       }
       const listings = new Map<number, LeafKeysResult>();
       await Promise.all(
@@ -190,7 +202,7 @@ export class AntiEntropy {
           const request: LeafKeysRequest = {
             path: this.#path,
             nodeId,
-            partitionBits: ring.partitionBits,
+            partitionBits: plan.partitionBits,
             leafBits: this.#leafBits,
             leaves,
             nowMs,
@@ -205,13 +217,6 @@ export class AntiEntropy {
       if (keys.leavesIncomplete > 0) result.truncated = true;
       for (const key of keys.differing) result.differing.push(key);
     }
-    if (result.differing.length > this.#differingMax) {
-      result.differing.length = this.#differingMax;
-      result.truncated = true;
-    }
-    result.differing.sort((a, b) => a.partition - b.partition || Buffer.compare(a.key, b.key));
-    result.listMs = performance.now() - scannedMs;
-    return result;
   }
 
   /**

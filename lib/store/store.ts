@@ -19,6 +19,9 @@ import { Faults } from './faults.js';
 import { planMove, type MovePlan } from '../ring/move-plan.js';
 import { type MoveCounters, copyToGainers, handOverAndDrop } from './range-move.js';
 import { nodeDirectory } from '../storage/lmdb-storage.js';
+import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
+import { equal as versionsEqual, sync } from '../version/dotted-version-vector.js';
+import { Status, copyBytes } from '../transport/wire.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
@@ -101,8 +104,25 @@ export interface MembershipChange {
   durationMs: number;
 }
 
+/** What one anti-entropy pass (`store.repair()`) did. */
+export interface RepairResult {
+  /** Key copies compared through the Merkle trees, over all replicas (about N per key). */
+  keysCompared: number;
+  /** Keys found to differ between replicas and brought to the merge of all their versions. */
+  keysRepaired: number;
+  partitionsCompared: number;
+  /** (partition, leaf) pairs whose hashes differed: only their keys were listed. */
+  leavesDiffering: number;
+  /** Replica copies rewritten. */
+  replicasRepaired: number;
+  /** Compare passes (more than one when a pass hit its listing bounds). */
+  passes: number;
+  durationMs: number;
+}
+
 export interface StoreStats {
   nodes: NodeStats[];
+  antiEntropy: { passes: number; keysRepaired: number; lastPass: RepairResult | undefined };
   membership: { nodes: number; lastChange: MembershipChange | undefined };
   /** Hints handed back to their owners, and handoff steps that failed (retried later). */
   hintsDelivered: number;
@@ -125,6 +145,10 @@ export interface StoreStats {
 }
 
 const MEMBERSHIP_FILE = 'membership.json';
+/** Compare passes per repair() when a pass hits its listing bounds. */
+const REPAIR_PASSES_MAX = 8;
+/** Differing keys being read and repaired at once. */
+const REPAIR_KEYS_IN_FLIGHT = 256;
 const HINTS_DRAIN_WAIT_MS = 10_000;
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 const BATCH_WINDOW_MAX = 16_384;
@@ -152,6 +176,11 @@ export class Store implements Coordinator {
   /** Removed nodes (this session) that stand-ins may still hold hints for. */
   private readonly retired = new Set<number>();
   private membershipChange: Promise<unknown> | undefined;
+  /** Created on the first pass: its pool threads exist only while a pass runs (and briefly after). */
+  private antiEntropy: AntiEntropy | undefined;
+  private repairRunning: Promise<RepairResult> | undefined;
+  private antiEntropyTimer: NodeJS.Timeout | undefined;
+  private readonly antiEntropyCounters = { passes: 0, keysRepaired: 0, lastPass: undefined as RepairResult | undefined };
   private lastMembershipChange: MembershipChange | undefined;
   private readonly active = new Set<Operation>();
   /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
@@ -192,6 +221,12 @@ export class Store implements Coordinator {
     for (const id of readMembership(options.path).retired) this.retired.add(id);
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.ring.nodeIds(), 0);
     this.watchNodes();
+    if (options.antiEntropyIntervalMs > 0) {
+      this.antiEntropyTimer = setInterval(() => {
+        if (this.state === 'open' && this.repairRunning === undefined && this.membershipChange === undefined) this.repair().catch(() => {});
+      }, options.antiEntropyIntervalMs);
+      this.antiEntropyTimer.unref();
+    }
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -411,6 +446,7 @@ export class Store implements Coordinator {
     return {
       nodes,
       membership: { nodes: this.ring.nodeIds().length, lastChange: this.lastMembershipChange },
+      antiEntropy: { ...this.antiEntropyCounters },
       ...this.counters,
       hintsDelivered: this.handoff.delivered,
       handoffErrors: this.handoff.errors,
@@ -474,8 +510,7 @@ export class Store implements Coordinator {
     const old = this.linkOf(nodeId);
     if (this.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is already up`);
     await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
-    const link = createLink(this.options, nodeId);
-    await link.whenReady();
+    const link = await this.startLink(nodeId);
     if (link.failed !== undefined) {
       throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
     }
@@ -499,11 +534,10 @@ export class Store implements Coordinator {
     return this.changeMembership(async () => {
       const nodeId = this.nextNodeId();
       writeMembership(this.options.path, { nextNodeId: nodeId + 1, retired: [...this.retired] });
-      const link = createLink(this.options, nodeId);
+      const link = await this.startLink(nodeId);
       this.links[nodeId] = link;
       this.joining.add(nodeId);
       try {
-        await link.whenReady();
         if (link.failed !== undefined) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
         await this.moveTo(this.ring.withNodeAdded(nodeId), 'add', nodeId);
       } catch (error) {
@@ -635,6 +669,103 @@ export class Store implements Coordinator {
     return true;
   }
 
+  // ---- anti-entropy (Dynamo §4.7) ---------------------------------------------
+
+  /**
+   * One full anti-entropy pass: Merkle trees of every partition are built on
+   * each up node's data by a piscina pool reading the LMDB environments
+   * read-only, off the nodes' request path; replicas' trees are compared,
+   * descending only where hashes differ, and only the keys of differing
+   * leaves are listed. Each differing key is read from all its up replicas,
+   * merged (DVVSet sync), and written back to every replica that lacked the
+   * merge. Runs one at a time; a call during a pass waits for that pass.
+   */
+  async repair(): Promise<RepairResult> {
+    this.assertOpen();
+    if (this.repairRunning !== undefined) return this.repairRunning;
+    const running = this.repairPass();
+    this.repairRunning = running;
+    try {
+      return await running;
+    } finally {
+      this.repairRunning = undefined;
+    }
+  }
+
+  private async repairPass(): Promise<RepairResult> {
+    const startedMs = performance.now();
+    this.antiEntropy ??= AntiEntropy.create({ path: this.options.path, threadsMax: this.options.antiEntropyThreads });
+    const result: RepairResult = { keysCompared: 0, keysRepaired: 0, partitionsCompared: 0, leavesDiffering: 0, replicasRepaired: 0, passes: 0, durationMs: 0 };
+    for (let pass = 0; pass < REPAIR_PASSES_MAX; pass++) {
+      const ring = this.ring;
+      const nodeIds = ring.nodeIds().filter((id) => this.isUp(id));
+      const compared = await this.antiEntropy.compare({ ring, n: this.options.n, nodeIds });
+      result.passes++;
+      if (pass === 0) {
+        result.keysCompared = compared.keysCompared;
+        result.partitionsCompared = compared.partitionsCompared;
+        result.leavesDiffering = compared.leavesDiffering;
+      }
+      for (let i = 0; i < compared.differing.length; i += REPAIR_KEYS_IN_FLIGHT) {
+        const repaired = await Promise.all(compared.differing.slice(i, i + REPAIR_KEYS_IN_FLIGHT).map((difference) => this.repairKey(difference.key, nodeIds)));
+        for (const copies of repaired) {
+          if (copies > 0) result.keysRepaired++;
+          result.replicasRepaired += copies;
+        }
+      }
+      if (!compared.truncated || this.state !== 'open') break;
+    }
+    result.durationMs = performance.now() - startedMs;
+    this.antiEntropyCounters.passes++;
+    this.antiEntropyCounters.keysRepaired += result.keysRepaired;
+    this.antiEntropyCounters.lastPass = result;
+    return result;
+  }
+
+  /** Read the key from its up replicas, merge, write the merge to each replica that differs. Returns copies written. */
+  private async repairKey(key: Uint8Array, upNodeIds: readonly number[]): Promise<number> {
+    const replicas = Array.from(this.preferenceLists.forHash(hashKey32(key))).filter((node) => upNodeIds.includes(node) && this.isUp(node));
+    const read = (node: number) =>
+      new Promise<VersionedObject | undefined | Error>((resolve) => {
+        this.send(node, Op.GET, 0, key, undefined, undefined, 0, 0, {
+          onReply: (_t, status, bytes, _v, at, length) => resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : status === Status.NOT_FOUND ? undefined : new Error('read failed')),
+          onNodeFailure: (_t, error) => resolve(error),
+        }, 0);
+      });
+    const versions = await Promise.all(replicas.map(read));
+    let merged: VersionedObject | undefined;
+    for (const version of versions) if (version !== undefined && !(version instanceof Error)) merged = merged === undefined ? version : sync(merged, version);
+    if (merged === undefined) return 0;
+    const bytes = encodeObject(merged);
+    const writes = replicas.filter((_, i) => {
+      const version = versions[i];
+      return !(version instanceof Error) && (version === undefined || !versionsEqual(version, merged!));
+    });
+    const written = await Promise.all(
+      writes.map(
+        (node) =>
+          new Promise<boolean>((resolve) => {
+            this.send(node, Op.REPLICATE, 0, key, undefined, bytes, 0, 0, { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) }, 0);
+          }),
+      ),
+    );
+    return written.filter(Boolean).length;
+  }
+
+  /**
+   * Start a node thread, with no anti-entropy task holding its environment:
+   * lmdb-js shares one environment per path in a process, so a node opening
+   * while a pool thread holds it read-only would get it read-only.
+   */
+  private async startLink(nodeId: number): Promise<NodeLink> {
+    const start = async () => {
+      const link = createLink(this.options, nodeId);
+      await link.whenReady();
+      return link;
+    };
+    return this.antiEntropy === undefined ? start() : this.antiEntropy.withEnvsReleased(start);
+  }
+
   private linkOf(nodeId: number): NodeLink {
     const link = Number.isInteger(nodeId) ? this.links[nodeId] : undefined;
     if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${String(nodeId)} in this store`);
@@ -698,6 +829,8 @@ export class Store implements Coordinator {
     if (this.state !== 'open') return;
     this.state = 'closing';
     clearInterval(this.failureTimer);
+    clearInterval(this.antiEntropyTimer);
+    await this.repairRunning?.catch(() => {});
     // Every operation ends by its deadline; repairs and purges get as long.
     const giveUpMs = performance.now() + this.options.timeoutMs;
     while (this.active.size > 0 || (this.backgroundCount > 0 && performance.now() < giveUpMs)) {
@@ -706,6 +839,7 @@ export class Store implements Coordinator {
     this.purges.clear();
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     await Promise.all(this.links.map((link) => link?.stop()));
+    await this.antiEntropy?.close();
     this.state = 'closed';
   }
 

@@ -143,11 +143,13 @@ t.test('baselines: every one present; one that did not run shows its note, not a
   const report = sampleBenchReport({ seed: 4 });
   const html = renderHtmlReport(report);
   const svg = chart(html, 'baselines');
-  const groups = findAll(svg, (n) => n.attrs.class === 'baseline');
-  t.same(groups.map((g) => g.attrs['data-baseline']), report.baselines.map((b) => b.name), 'a row per baseline, in order');
+  const groups = findAll(svg, (n) => n.attrs.class === 'baseline').sort((a, b) => Number(a.attrs['data-row']) - Number(b.attrs['data-row']));
+  t.same(groups.map((g) => g.attrs['data-baseline']), report.baselines.map((b) => b.name), 'a row per baseline');
+  const rowYs = groups.map((g) => Number(g.children.find((c) => c.tag === 'text')!.attrs.y));
+  t.same(rowYs, [...rowYs].sort((a, b) => a - b), 'rows top to bottom in the input order');
   groups.forEach((group, i) => {
     const baseline = report.baselines[i]!;
-    const rects = findAll(group, (n) => n.tag === 'rect');
+    const rects = findAll(group, (n) => n.attrs.class === 'bar');
     if (baseline.ran) {
       t.equal(rects.length, 1, `${baseline.name}: one bar`);
       t.match(textOf(group), formatRatio(baseline.ratioToRingtable), `${baseline.name}: ratio printed`);
@@ -157,7 +159,7 @@ t.test('baselines: every one present; one that did not run shows its note, not a
     }
   });
   const ran = report.baselines.filter((b) => b.ran);
-  const widths = ran.map((b) => Number(findAll(groups[report.baselines.indexOf(b)]!, (n) => n.tag === 'rect')[0]!.attrs.width));
+  const widths = ran.map((b) => Number(findAll(groups[report.baselines.indexOf(b)]!, (n) => n.attrs.class === 'bar')[0]!.attrs.width));
   ran.forEach((b, i) => t.ok(Math.abs(widths[i]! / b.throughputPerSec - widths[0]! / ran[0]!.throughputPerSec) < 0.01 * (widths[0]! / ran[0]!.throughputPerSec), `${b.name}: bar length in proportion`));
   const rows = bodyRows(tableOf(html, 'baselines')!);
   t.same(rows.map((r) => r[0]), report.baselines.map((b) => b.name));

@@ -36,6 +36,8 @@ export function baselinesChart(baselines: BaselineResult[], ringtableThroughputP
   const x = linearScale([0, ticks[ticks.length - 1]!], [plot.left, plot.right]);
 
   const parts: string[] = [horizontalAxis(x, ticks, plot, formatCompact, true)];
+  const ranRows: string[] = [];
+  const notRunRows: string[] = [];
   baselines.forEach((baseline, i) => {
     const top = plot.top + i * ROW_HEIGHT;
     const middle = top + ROW_HEIGHT / 2;
@@ -43,18 +45,24 @@ export function baselinesChart(baselines: BaselineResult[], ringtableThroughputP
     let body: string;
     if (!baseline.ran) {
       const note = `not run${baseline.note ? `: ${baseline.note}` : ''}`;
-      body = tooltip(`${baseline.name}: ${note}`) + label(plot.left + 8, middle + 4, shorten(note, NOTE_CHARS_MAX), { fill: INK_MUTED, 'font-style': 'italic', class: 'not-run' });
+      const shown = shorten(note, NOTE_CHARS_MAX);
+      body =
+        tooltip(`${baseline.name}: ${note}`) +
+        element('rect', { x: plot.left + 4, y: middle - 9, width: textWidth(shown) + 8, height: 18, fill: '#ffffff' }) +
+        label(plot.left + 8, middle + 4, shown, { fill: INK_MUTED, 'font-style': 'italic', class: 'not-run' });
     } else {
       const perSec = Math.max(0, finiteOr(baseline.throughputPerSec, 0));
       const end = x(perSec);
       const summary = `${formatRate(perSec)} · ${formatRatio(baseline.ratioToRingtable)}`;
       body =
         tooltip(`${baseline.name}: ${summary}${baseline.description ? ` (${baseline.description})` : ''}`) +
-        element('rect', { x: plot.left, y: top + 7, width: Math.max(0, end - plot.left), height: ROW_HEIGHT - 14, fill: baseline.name === 'ringtable' ? ACCENT : NEUTRAL, rx: 2 }) +
+        element('rect', { x: plot.left, y: top + 7, width: Math.max(0, end - plot.left), height: ROW_HEIGHT - 14, fill: baseline.name === 'ringtable' ? ACCENT : NEUTRAL, rx: 2, class: 'bar' }) +
         label(end + 8, middle + 4, summary, { fill: INK });
     }
-    parts.push(element('g', { class: 'baseline', 'data-baseline': baseline.name, 'data-ran': String(baseline.ran) }, name + body));
+    (baseline.ran ? ranRows : notRunRows).push(element('g', { class: 'baseline', 'data-baseline': baseline.name, 'data-ran': String(baseline.ran), 'data-row': String(i) }, name + body));
   });
+  parts.push(...ranRows);
+  // Above the bars, so the comparison stays visible; under the notes of baselines that did not run.
   if (reference !== undefined) {
     const rx = x(reference);
     parts.push(
@@ -66,6 +74,7 @@ export function baselinesChart(baselines: BaselineResult[], ringtableThroughputP
       ),
     );
   }
+  parts.push(...notRunRows);
   parts.push(axisTitle('operations / s', { ...plot, bottom: plot.bottom + (reference === undefined ? 0 : 18) }, 'bottom'));
   const height = plot.bottom + (reference === undefined ? 48 : 66);
   const description = `Throughput of ${baselines.length} baselines (${baselines.filter((b) => !b.ran).length} did not run), with each one's ratio to ringtable.`;

@@ -11,7 +11,7 @@ import { HALO, type LegendItem, type Plot, axisTitle, chartFrame, element, empty
 
 export const NODE_LOAD_CHART = 'node-load';
 const WIDTH = 960;
-const HEIGHT = 320;
+const HEIGHT = 340;
 const BAR_WIDTH_MAX = 72;
 
 export interface NodeBar {
@@ -44,15 +44,25 @@ export function nodeLoadChart(nodes: NodeLoad[], imbalance: number): string {
   if (nodes.length === 0) return emptyChart(NODE_LOAD_CHART, title, 'No per-node counts in this run.', WIDTH);
   const bars = nodeBars(nodes);
   const mean = meanOperations(nodes);
-  const plot: Plot = { left: 78, right: WIDTH - 96, top: 36, bottom: HEIGHT - 52 };
+  const plot: Plot = { left: 78, right: WIDTH - 96, top: 36, bottom: HEIGHT - 66 };
   const ticks = niceTicks(0, Math.max(1, ...bars.map((b) => b.total)), 5);
   const y = linearScale([0, ticks[ticks.length - 1]!], [plot.bottom, plot.top]);
   const slot = (plot.right - plot.left) / bars.length;
   const barWidth = Math.min(BAR_WIDTH_MAX, slot * 0.7);
-  const labelEvery = Math.max(1, Math.ceil(textWidth('n000') / slot));
+  const labelEvery = Math.max(1, Math.ceil((textWidth('n000 ') + 8) / slot));
 
   const parts: string[] = [verticalAxis(y, ticks, plot, formatCompact), axisTitle('requests', plot, 'left')];
   parts.push(element('line', { x1: plot.left, x2: plot.right, y1: plot.bottom, y2: plot.bottom, stroke: INK_MUTED }));
+  // Under the bars, which hide it where they rise above the mean.
+  const meanY = y(mean);
+  parts.push(
+    element(
+      'g',
+      { class: 'mean-line', 'data-mean': String(mean) },
+      element('line', { x1: plot.left, x2: plot.right, y1: meanY, y2: meanY, stroke: INK, 'stroke-width': 1.5, 'stroke-dasharray': '6 4' }) +
+        label(plot.right + 6, meanY + 4, `mean ${formatCompact(mean)}`, { fill: INK, ...HALO }),
+    ),
+  );
   bars.forEach((bar, i) => {
     const x = plot.left + slot * i + (slot - barWidth) / 2;
     const segments: string[] = [];
@@ -63,21 +73,13 @@ export function nodeLoadChart(nodes: NodeLoad[], imbalance: number): string {
       base -= height;
     }
     const text = `node ${bar.id}: ${formatCount(bar.total)} requests (${formatCount(bar.reads)} reads, ${formatCount(bar.writes)} writes, ${formatCount(bar.other)} other)`;
-    const valueLabel = barWidth >= 30 ? label(x + barWidth / 2, y(bar.total) - 5, formatCompact(bar.total), { 'text-anchor': 'middle', fill: INK, 'font-size': 11, ...HALO }) : '';
-    const nodeLabel = i % labelEvery === 0 ? label(x + barWidth / 2, plot.bottom + 17, `n${bar.id}`, { 'text-anchor': 'middle', fill: INK_MUTED }) : '';
+    // The value goes under the node's name, not on the bar's top, where the mean line would cross it.
+    const valueLabel = i % labelEvery === 0 ? label(x + barWidth / 2, plot.bottom + 31, formatCompact(bar.total), { 'text-anchor': 'middle', fill: INK_MUTED, 'font-size': 11 }) : '';
+    const nodeLabel = i % labelEvery === 0 ? label(x + barWidth / 2, plot.bottom + 17, `n${bar.id}`, { 'text-anchor': 'middle', fill: INK }) : '';
     parts.push(element('g', { class: 'node-bar', 'data-node': String(bar.id), 'data-operations': String(bar.total), 'data-bar-height': plot.bottom - y(bar.total) }, tooltip(text) + segments.join('') + valueLabel + nodeLabel));
   });
 
-  const meanY = y(mean);
-  parts.push(
-    element(
-      'g',
-      { class: 'mean-line', 'data-mean': String(mean) },
-      element('line', { x1: plot.left, x2: plot.right, y1: meanY, y2: meanY, stroke: INK, 'stroke-width': 1.5, 'stroke-dasharray': '6 4' }) +
-        label(plot.right + 6, meanY + 4, `mean ${formatCompact(mean)}`, { fill: INK, ...HALO }),
-    ),
-  );
-  parts.push(axisTitle('storage node', plot, 'bottom'));
+  parts.push(axisTitle('storage node', { ...plot, bottom: plot.bottom + 14 }, 'bottom'));
   const items: LegendItem[] = [
     { label: 'reads', colour: OP_COLOURS.read, shape: 'box' },
     { label: 'writes', colour: OP_COLOURS.update, shape: 'box' },

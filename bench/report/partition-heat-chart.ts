@@ -2,7 +2,9 @@
  * Accesses per ring partition as a heatmap, one band per owning node: the
  * cells of a node's partitions side by side in ring order, darker for more
  * accesses. A hot key shows as one dark cell; a badly placed ring as one dark
- * band. Linear colour scale from 0 to the hottest partition.
+ * band. Colour follows the square root of the count: under a zipfian load the
+ * hottest partition is tens of times the median, and a linear ramp would
+ * paint every other partition the same pale shade.
  */
 import { finiteOr, formatCompact, formatCount, formatPercent } from './format.js';
 import { HEAT_RAMP, INK, INK_MUTED, heatColour } from './palette.js';
@@ -43,7 +45,7 @@ export function partitionHeatChart(heat: number[], owners: number[]): string {
   const total = values.reduce((a, b) => a + b, 0);
   const bands = ownerBands(values, owners);
 
-  const plot: Plot = { left: 64, right: WIDTH - 120, top: 44, bottom: 0 };
+  const plot: Plot = { left: 64, right: WIDTH - 120, top: 54, bottom: 0 };
   const widest = Math.max(...bands.map((b) => b.partitions.length));
   // A band wraps onto more lines when its partitions would be thinner than
   // CELL_WIDTH_MIN, with the widest band's lines equally long.
@@ -63,7 +65,7 @@ export function partitionHeatChart(heat: number[], owners: number[]): string {
       const cy = top + Math.floor(i / columns) * rowHeight;
       const value = values[partition]!;
       const text = `partition ${partition} (node ${band.owner ?? '?'}): ${formatCount(value)} accesses, ${formatPercent(total > 0 ? value / total : 0)} of all`;
-      return element('rect', { x: cx, y: cy, width: Math.max(1, cellWidth - (cellWidth >= 6 ? 1 : 0)), height: rowHeight - 1, fill: heatColour(hottest > 0 ? value / hottest : 0), 'data-partition': String(partition), 'data-accesses': String(value) }, tooltip(text));
+      return element('rect', { x: cx, y: cy, width: Math.max(1, cellWidth - (cellWidth >= 6 ? 1 : 0)), height: rowHeight - 1, fill: heatColour(hottest > 0 ? Math.sqrt(value / hottest) : 0), 'data-partition': String(partition), 'data-accesses': String(value) }, tooltip(text));
     });
     const bandHeight = bandLines * rowHeight;
     const name = band.owner === null ? 'no owner' : `n${band.owner}`;
@@ -85,7 +87,7 @@ export function partitionHeatChart(heat: number[], owners: number[]): string {
   return chartFrame({ chart: PARTITION_HEAT_CHART, width: WIDTH, height, title, description, body: parts.join(''), data: { 'data-partitions': String(values.length) } });
 }
 
-/** A gradient bar from 0 to the hottest partition's count. */
+/** A gradient bar from 0 to the hottest partition's count, with the quarter mark where a square-root ramp puts it (halfway). */
 function heatLegend(hottest: number, x: number, y: number): string {
   const width = 180;
   const stops = HEAT_RAMP.map((colour, i) => element('stop', { offset: coord(i / (HEAT_RAMP.length - 1)), 'stop-color': colour })).join('');
@@ -93,9 +95,11 @@ function heatLegend(hottest: number, x: number, y: number): string {
     'g',
     { class: 'legend' },
     element('defs', {}, element('linearGradient', { id: 'partition-heat-ramp', x1: 0, x2: 1, y1: 0, y2: 0 }, stops)) +
-      label(x, y + 9, 'accesses', { fill: INK }) +
-      label(x + 70, y + 9, '0', { fill: INK_MUTED, 'text-anchor': 'end' }) +
-      element('rect', { x: x + 76, y, width, height: 12, fill: 'url(#partition-heat-ramp)', stroke: '#d2d6dc', rx: 2 }) +
-      label(x + 82 + width, y + 9, formatCount(hottest), { fill: INK_MUTED }),
+      label(x, y + 9, 'accesses (√ scale)', { fill: INK }) +
+      label(x + 130, y + 9, '0', { fill: INK_MUTED, 'text-anchor': 'end' }) +
+      element('rect', { x: x + 136, y, width, height: 12, fill: 'url(#partition-heat-ramp)', stroke: '#d2d6dc', rx: 2 }) +
+      element('line', { x1: x + 136 + width / 2, x2: x + 136 + width / 2, y1: y + 12, y2: y + 16, stroke: INK_MUTED }) +
+      label(x + 136 + width / 2, y + 27, formatCompact(hottest / 4), { fill: INK_MUTED, 'text-anchor': 'middle', 'font-size': 10 }) +
+      label(x + 142 + width, y + 9, formatCount(hottest), { fill: INK_MUTED }),
   );
 }

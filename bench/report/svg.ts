@@ -47,9 +47,11 @@ export function label(x: number, y: number, content: string, values: Record<stri
 /** A white outline behind a label, so a line crossing it does not make it unreadable. */
 export const HALO = { stroke: '#ffffff', 'stroke-width': 3, 'stroke-linejoin': 'round', 'paint-order': 'stroke' } as const;
 
-/** Rough width of a label, for layout decisions (no font metrics without a browser). */
+/** Rough width of a label, for layout decisions (no font metrics without a browser): narrow, wide and other characters in em. */
 export function textWidth(content: string, fontSize = FONT_SIZE): number {
-  return content.length * fontSize * 0.56;
+  let em = 0;
+  for (const c of content) em += /[ilj.,:;'|!() /\-]/.test(c) ? 0.3 : /[mwMW@%]/.test(c) ? 0.85 : /[A-Z]/.test(c) ? 0.68 : 0.58;
+  return em * fontSize;
 }
 
 /** Points as a polyline path: "M x y L x y ...". */

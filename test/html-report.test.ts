@@ -10,10 +10,11 @@ import t, { type Test } from 'tap';
 import type { BenchReport, OpKind } from '../bench/ycsb/bench-report.js';
 import { renderHtmlReport, SECTION_IDS, PERCENTILE_COLUMNS } from '../bench/report/html-report.js';
 import { escapeText } from '../bench/report/escape.js';
-import { formatCount, formatLatencyUs, formatPercent, formatRate, formatRatio, MISSING } from '../bench/report/format.js';
+import { formatCount, formatDurationMs, formatLatencyUs, formatPercent, formatRate, formatRatio, MISSING } from '../bench/report/format.js';
 import { heatColour, OP_LABELS } from '../bench/report/palette.js';
 import { reportProblems } from '../bench/report/render-report.js';
 import { logDomain, logTicks, niceTicks, percentileToNines } from '../bench/report/scale.js';
+import { bucketSamples } from '../bench/report/timeline-chart.js';
 import { sampleBenchReport } from './helpers/sample-bench-report.js';
 import { bodyRows, chartsOf, findAll, parseXml, sectionOf, tableOf, textOf, type XmlNode } from './helpers/xml-tree.js';
 
@@ -170,6 +171,17 @@ t.test('baselines: every one present; one that did not run shows its note, not a
   });
 });
 
+t.test('timeline buckets keep the mean throughput, the errors and the peaks of levels', async (t) => {
+  const timeline = sampleBenchReport({ seed: 15, timelinePoints: 10 }).run.timeline;
+  const buckets = bucketSamples(timeline, 4);
+  t.equal(buckets.length, 3);
+  t.equal(buckets[2]!.atMs, timeline[9]!.atMs, 'a bucket ends where its last sample does');
+  t.ok(Math.abs(buckets[0]!.opsPerSec - timeline.slice(0, 4).reduce((s, p) => s + p.opsPerSec, 0) / 4) < 1e-9, 'mean throughput');
+  t.equal(buckets.reduce((s, b) => s + b.errors, 0), timeline.reduce((s, p) => s + p.errors, 0), 'errors summed');
+  t.equal(buckets[1]!.nodesDown, Math.max(...timeline.slice(4, 8).map((p) => p.nodesDown)), 'levels at their highest');
+  t.equal(bucketSamples(timeline, 1), timeline, 'one per bucket is the timeline itself');
+});
+
 t.test('timeline: a point per sample, fault markers, panels only for what happened', async (t) => {
   const faults = [
     { atMs: 5000, action: 'crash', node: 2 },
@@ -295,6 +307,21 @@ t.test('degenerate inputs render without NaN or broken SVG', async (t) => {
     t.same(rows[1], [OP_LABELS.insert, '0', MISSING, MISSING, MISSING, MISSING, MISSING, MISSING]);
     t.same(findAll(chart(html, 'latency-cdf'), (n) => n.attrs.class === 'series').map((s) => s.attrs['data-series']), ['read'], 'no CDF line for it');
   });
+});
+
+t.test('a long run and a large ring render within bounds', async (t) => {
+  const report = sampleBenchReport({ seed: 14, nodes: 16, vnodes: 1024, timelinePoints: 86_400, faults: [{ atMs: 3_600_000, action: 'crash', node: 3 }] });
+  const html = renderHtmlReport(report);
+  checkPage(t, html);
+  const timeline = chart(html, 'throughput-timeline');
+  const line = findAll(timeline, (n) => n.attrs['data-series'] === 'throughput')[0]!;
+  t.equal(Number(line.attrs['data-samples']), 86_400, 'every sample counted');
+  const perPoint = Number(line.attrs['data-samples-per-point']);
+  t.ok(Number(line.attrs['data-points']) <= 2000 && Number(line.attrs['data-points']) === Math.ceil(86_400 / perPoint), `drawn from buckets of ${perPoint} samples`);
+  t.equal(findAll(findAll(timeline, (n) => n.attrs['data-series'] === 'errors')[0]!, (n) => n.tag === 'rect').length, bucketSamples(report.run.timeline, perPoint).filter((b) => b.errors > 0).length, 'an error column per bucket with errors');
+  t.match(textOf(timeline), `errors per ${formatDurationMs(perPoint * report.run.intervalMs)}`, 'the errors panel says what a column covers');
+  t.equal(findAll(chart(html, 'partition-heat'), byAttr('data-partition')).length, report.partitionHeat.length, 'a cell per partition');
+  t.ok(html.length < 16 * 2 ** 20, `page stays under 16 MiB (${(html.length / 2 ** 20).toFixed(1)} MiB)`);
 });
 
 t.test('the same seed renders the same page; another seed another', async (t) => {

@@ -6,7 +6,7 @@
 import type { BaselineResult } from '../ycsb/bench-report.js';
 import { finiteOr, formatCompact, formatRate, formatRatio } from './format.js';
 import { ACCENT, INK, INK_MUTED, NEUTRAL } from './palette.js';
-import { linearScale, niceTicks } from './scale.js';
+import { linearScale, maxOf, niceTicks } from './scale.js';
 import { type Plot, axisTitle, chartFrame, element, emptyChart, horizontalAxis, label, textWidth, tooltip } from './svg.js';
 
 export const BASELINES_CHART = 'baselines';
@@ -32,7 +32,7 @@ export function baselinesChart(baselines: BaselineResult[], ringtableThroughputP
   const plot: Plot = { left: nameWidth + 8, right: WIDTH - 170, top: 12, bottom: 12 + baselines.length * ROW_HEIGHT };
   const reference = baselines.some((b) => b.name === 'ringtable') ? undefined : Math.max(0, finiteOr(ringtableThroughputPerSec, 0));
   const ran = baselines.filter((b) => b.ran).map((b) => Math.max(0, finiteOr(b.throughputPerSec, 0)));
-  const ticks = niceTicks(0, Math.max(1, reference ?? 0, ...ran), 6);
+  const ticks = niceTicks(0, Math.max(1, reference ?? 0, maxOf(ran, 0)), 6);
   const x = linearScale([0, ticks[ticks.length - 1]!], [plot.left, plot.right]);
 
   const parts: string[] = [horizontalAxis(x, ticks, plot, formatCompact, true)];

@@ -7,7 +7,7 @@
 import type { LatencySummary, OpKind } from '../ycsb/bench-report.js';
 import { formatLatencyUs, formatPercentileLabel, isFiniteNumber } from './format.js';
 import { OP_COLOURS, OP_LABELS } from './palette.js';
-import { logDomain, logScale, logTicks, ninesScale, percentileToNines } from './scale.js';
+import { logDomain, logScale, logTicks, maxOf, minOf, ninesScale, percentileToNines } from './scale.js';
 import { type LegendItem, type Plot, axisTitle, chartFrame, element, emptyChart, horizontalAxis, legend, linePath, verticalAxis } from './svg.js';
 
 export const LATENCY_CDF_CHART = 'latency-cdf';
@@ -40,7 +40,7 @@ export function latencyCdfChart(series: LatencySeries[]): string {
 
   const plot: Plot = { left: 78, right: WIDTH - 24, top: 36, bottom: HEIGHT - 52 };
   const latencies = drawn.flatMap((s) => s.points.map(([, us]) => us));
-  const [lo, hi] = logDomain(Math.min(...latencies), Math.max(...latencies));
+  const [lo, hi] = logDomain(minOf(latencies, 1), maxOf(latencies, 1));
   const x = logScale([lo, hi], [plot.left, plot.right]);
   const top = ninesTop(drawn.map((s) => s.points));
   const y = ninesScale(top, [plot.bottom, plot.top]);

@@ -6,7 +6,7 @@
 import type { NodeLoad } from '../ycsb/bench-report.js';
 import { finiteOr, formatCompact, formatCount, formatRatio } from './format.js';
 import { INK, INK_MUTED, NEUTRAL, OP_COLOURS } from './palette.js';
-import { linearScale, niceTicks } from './scale.js';
+import { linearScale, maxOf, niceTicks } from './scale.js';
 import { HALO, type LegendItem, type Plot, axisTitle, chartFrame, element, emptyChart, label, legend, textWidth, tooltip, verticalAxis } from './svg.js';
 
 export const NODE_LOAD_CHART = 'node-load';
@@ -45,7 +45,7 @@ export function nodeLoadChart(nodes: NodeLoad[], imbalance: number): string {
   const bars = nodeBars(nodes);
   const mean = meanOperations(nodes);
   const plot: Plot = { left: 78, right: WIDTH - 96, top: 36, bottom: HEIGHT - 66 };
-  const ticks = niceTicks(0, Math.max(1, ...bars.map((b) => b.total)), 5);
+  const ticks = niceTicks(0, Math.max(1, maxOf(bars.map((b) => b.total), 0)), 5);
   const y = linearScale([0, ticks[ticks.length - 1]!], [plot.bottom, plot.top]);
   const slot = (plot.right - plot.left) / bars.length;
   const barWidth = Math.min(BAR_WIDTH_MAX, slot * 0.7);

@@ -8,6 +8,7 @@
  */
 import { finiteOr, formatCompact, formatCount, formatPercent } from './format.js';
 import { HEAT_RAMP, INK, INK_MUTED, heatColour } from './palette.js';
+import { maxOf } from './scale.js';
 import { type Plot, chartFrame, coord, element, emptyChart, label, tooltip } from './svg.js';
 
 export const PARTITION_HEAT_CHART = 'partition-heat';
@@ -15,6 +16,8 @@ const WIDTH = 960;
 const ROW_HEIGHT_MAX = 22;
 const CELL_WIDTH_MIN = 4;
 const CELL_WIDTH_MAX = 28;
+/** Past this many partitions cells get no tooltip: it would triple the page's size for a map too fine to hover. */
+const TOOLTIP_CELLS_MAX = 8192;
 
 export interface OwnerBand {
   /** Owning node id, or null for partitions the report gives no owner for. */
@@ -44,9 +47,10 @@ export function partitionHeatChart(heat: number[], owners: number[]): string {
   const hottest = values.reduce((a, b) => Math.max(a, b), 0);
   const total = values.reduce((a, b) => a + b, 0);
   const bands = ownerBands(values, owners);
+  const tooltips = values.length <= TOOLTIP_CELLS_MAX;
 
   const plot: Plot = { left: 64, right: WIDTH - 120, top: 54, bottom: 0 };
-  const widest = Math.max(...bands.map((b) => b.partitions.length));
+  const widest = maxOf(bands.map((b) => b.partitions.length), 1);
   // A band wraps onto more lines when its partitions would be thinner than
   // CELL_WIDTH_MIN, with the widest band's lines equally long.
   const linesPerBand = Math.ceil(widest / Math.max(1, Math.floor((plot.right - plot.left) / CELL_WIDTH_MIN)));
@@ -65,7 +69,7 @@ export function partitionHeatChart(heat: number[], owners: number[]): string {
       const cy = top + Math.floor(i / columns) * rowHeight;
       const value = values[partition]!;
       const text = `partition ${partition} (node ${band.owner ?? '?'}): ${formatCount(value)} accesses, ${formatPercent(total > 0 ? value / total : 0)} of all`;
-      return element('rect', { x: cx, y: cy, width: Math.max(1, cellWidth - (cellWidth >= 6 ? 1 : 0)), height: rowHeight - 1, fill: heatColour(hottest > 0 ? Math.sqrt(value / hottest) : 0), 'data-partition': String(partition), 'data-accesses': String(value) }, tooltip(text));
+      return element('rect', { x: cx, y: cy, width: Math.max(1, cellWidth - (cellWidth >= 6 ? 1 : 0)), height: rowHeight - 1, fill: heatColour(hottest > 0 ? Math.sqrt(value / hottest) : 0), 'data-partition': String(partition), 'data-accesses': String(value) }, tooltips ? tooltip(text) : undefined);
     });
     const bandHeight = bandLines * rowHeight;
     const name = band.owner === null ? 'no owner' : `n${band.owner}`;

@@ -50,6 +50,23 @@ export function ninesScale(ninesMax: number, range: [number, number]): Scale {
 }
 
 /**
+ * Largest of `values`, or `empty` when there are none. A loop, not
+ * Math.max(...values): spreading a long run's timeline (a day at one sample
+ * a second) would overflow the call's argument limit.
+ */
+export function maxOf(values: Iterable<number>, empty: number): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max === -Infinity ? empty : max;
+}
+
+export function minOf(values: Iterable<number>, empty: number): number {
+  let min = Infinity;
+  for (const v of values) if (v < min) min = v;
+  return min === Infinity ? empty : min;
+}
+
+/**
  * A "nice" number near `value`: 1, 2 or 5 times a power of ten (Heckbert,
  * "Nice Numbers for Graph Labels", Graphics Gems, 1990). `round` picks the
  * nearest; otherwise the smallest nice number at or above `value`.

@@ -7,9 +7,9 @@
  * every injected fault, so a dip can be read against its cause.
  */
 import type { FaultEvent, TimelinePoint } from '../ycsb/bench-report.js';
-import { finiteOr, formatCompact, formatCount, formatRate, formatSignificant } from './format.js';
+import { finiteOr, formatCompact, formatCount, formatDurationMs, formatRate, formatSignificant } from './format.js';
 import { ACCENT, ERROR, FAULT, INK, WARNING } from './palette.js';
-import { type Scale, linearScale, niceTicks } from './scale.js';
+import { type Scale, linearScale, maxOf, niceTicks } from './scale.js';
 import {
   type LegendItem,
   type Plot,
@@ -36,6 +36,11 @@ const PANEL_GAP = 40;
 const FAULT_ROW_HEIGHT = 15;
 /** Past this many intervals the per-interval hover targets cost more page than they are worth. */
 const HOVER_TARGETS_MAX = 2000;
+/**
+ * Most points drawn: about one per pixel column of the plot, at most two.
+ * A longer timeline is drawn from buckets of consecutive samples.
+ */
+const DRAWN_POINTS_MAX = 1600;
 
 export interface TimelineInput {
   timeline: TimelinePoint[];
@@ -59,6 +64,34 @@ function clean(point: TimelinePoint): Sample {
     hintsPending: Math.max(0, finiteOr(point.hintsPending, 0)),
     nodesDown: Math.max(0, finiteOr(point.nodesDown, 0)),
   };
+}
+
+/**
+ * Consecutive samples merged `perBucket` at a time: throughput averaged (the
+ * intervals are of equal length), errors summed, levels (hints, nodes down)
+ * at their highest, so a short outage still shows.
+ */
+export function bucketSamples<T extends Sample>(samples: T[], perBucket: number): Sample[] {
+  if (perBucket <= 1) return samples;
+  const buckets: Sample[] = [];
+  for (let start = 0; start < samples.length; start += perBucket) {
+    const group = samples.slice(start, start + perBucket);
+    buckets.push({
+      atMs: group[group.length - 1]!.atMs,
+      opsPerSec: group.reduce((sum, s) => sum + s.opsPerSec, 0) / group.length,
+      errors: group.reduce((sum, s) => sum + s.errors, 0),
+      hintsPending: maxOf(group.map((s) => s.hintsPending), 0),
+      nodesDown: maxOf(group.map((s) => s.nodesDown), 0),
+    });
+  }
+  return buckets;
+}
+
+/** The time axis counts seconds, minutes or hours, whichever keeps its labels short. */
+function timeUnit(endMs: number): { name: string; ms: number } {
+  if (endMs > 3 * 3_600_000) return { name: 'hours', ms: 3_600_000 };
+  if (endMs > 5 * 60_000) return { name: 'minutes', ms: 60_000 };
+  return { name: 'seconds', ms: 1000 };
 }
 
 /** Whole-number ticks for counts (errors, nodes): no "0.5 errors". */
@@ -108,7 +141,7 @@ function intervalBars(panel: Panel, samples: Sample[], x: Scale, y: Scale, inter
 }
 
 function drawPanel(panel: Panel, samples: Sample[], x: Scale, plot: Plot, intervalMs: number): string {
-  const max = Math.max(...samples.map(panel.values));
+  const max = maxOf(samples.map(panel.values), 0);
   const ticks = countTicks(max, 2);
   const y = linearScale([0, ticks[ticks.length - 1]!], [plot.bottom, plot.top]);
   let marks: string;
@@ -127,22 +160,25 @@ function drawPanel(panel: Panel, samples: Sample[], x: Scale, plot: Plot, interv
 
 export function timelineChart(input: TimelineInput): string {
   const title = 'Throughput over time';
-  const samples = input.timeline.map(clean).sort((a, b) => a.atMs - b.atMs);
-  if (samples.length === 0) return emptyChart(TIMELINE_CHART, title, 'No timeline samples were recorded in this run.', WIDTH);
+  const recorded = input.timeline.map(clean).sort((a, b) => a.atMs - b.atMs);
+  if (recorded.length === 0) return emptyChart(TIMELINE_CHART, title, 'No timeline samples were recorded in this run.', WIDTH);
   const faults = input.faults.filter((f) => Number.isFinite(f.atMs)).map((f) => ({ ...f, atMs: Math.max(0, f.atMs) }));
-  const intervalMs = Math.max(0, finiteOr(input.intervalMs, 0));
+  const perBucket = Math.ceil(recorded.length / DRAWN_POINTS_MAX);
+  const samples = bucketSamples(recorded, perBucket);
+  const intervalMs = Math.max(0, finiteOr(input.intervalMs, 0)) * perBucket;
+  const per = perBucket === 1 ? 'interval' : formatDurationMs(intervalMs);
 
   // Errors always get a panel (an empty one says "none"); hints and nodes down only when they happened.
-  const panels: Panel[] = [{ name: 'errors', title: 'errors per interval', colour: ERROR, shape: 'bars', values: (s) => s.errors }];
+  const panels: Panel[] = [{ name: 'errors', title: `errors per ${per}`, colour: ERROR, shape: 'bars', values: (s) => s.errors }];
   if (samples.some((s) => s.hintsPending > 0)) panels.push({ name: 'hints-pending', title: 'hints pending', colour: WARNING, shape: 'step', values: (s) => s.hintsPending });
   if (samples.some((s) => s.nodesDown > 0)) panels.push({ name: 'nodes-down', title: 'nodes down', colour: FAULT, shape: 'step', values: (s) => s.nodesDown });
 
-  const endMs = Math.max(...samples.map((s) => s.atMs), ...faults.map((f) => f.atMs), 1);
+  const endMs = Math.max(1, maxOf(samples.map((s) => s.atMs), 0), maxOf(faults.map((f) => f.atMs), 0));
   const left = 78;
   const right = WIDTH - 24;
   const xMs = linearScale([0, endMs], [left, right]);
   const rows = faultRows(faults, xMs);
-  const rowCount = faults.length === 0 ? 0 : Math.max(...rows) + 1;
+  const rowCount = faults.length === 0 ? 0 : maxOf(rows, 0) + 1;
   const top = 40 + rowCount * FAULT_ROW_HEIGHT;
   const main: Plot = { left, right, top, bottom: top + MAIN_HEIGHT };
   const panelPlots = panels.map((_, i): Plot => {
@@ -152,7 +188,7 @@ export function timelineChart(input: TimelineInput): string {
   const bottom = panelPlots.length > 0 ? panelPlots[panelPlots.length - 1]!.bottom : main.bottom;
   const height = bottom + 48;
 
-  const opsTicks = niceTicks(0, Math.max(1, ...samples.map((s) => s.opsPerSec)), 5);
+  const opsTicks = niceTicks(0, Math.max(1, maxOf(samples.map((s) => s.opsPerSec), 0)), 5);
   const y = linearScale([0, opsTicks[opsTicks.length - 1]!], [main.bottom, main.top]);
 
   const parts: string[] = [];
@@ -164,14 +200,15 @@ export function timelineChart(input: TimelineInput): string {
       ? element('circle', { cx: points[0]![0], cy: points[0]![1], r: 4, fill: ACCENT })
       : element('path', { d: `${linePath(points)} L${coord(points[points.length - 1]![0])} ${coord(main.bottom)} L${coord(points[0]![0])} ${coord(main.bottom)} Z`, fill: ACCENT, 'fill-opacity': 0.08, stroke: 'none' }) +
         element('path', { d: linePath(points), fill: 'none', stroke: ACCENT, 'stroke-width': 2, 'stroke-linejoin': 'round' });
-  parts.push(element('g', { class: 'series', 'data-series': 'throughput', 'data-points': samples.length }, line));
+  parts.push(element('g', { class: 'series', 'data-series': 'throughput', 'data-points': samples.length, 'data-samples': recorded.length, 'data-samples-per-point': perBucket }, line));
 
   panels.forEach((panel, i) => parts.push(drawPanel(panel, samples, xMs, panelPlots[i]!, intervalMs)));
 
-  // Ticks at nice seconds, placed on the millisecond scale.
-  const timeTicks = niceTicks(0, endMs / 1000, 8).filter((t) => t <= endMs / 1000 + 1e-9).map((t) => t * 1000);
-  parts.push(horizontalAxis(xMs, timeTicks, { ...main, bottom }, (v) => formatSignificant(v / 1000)));
-  parts.push(axisTitle('seconds since the measured phase started', { ...main, bottom }, 'bottom'));
+  // Ticks at nice numbers of the time unit, placed on the millisecond scale.
+  const unit = timeUnit(endMs);
+  const timeTicks = niceTicks(0, endMs / unit.ms, 8).filter((t) => t <= endMs / unit.ms + 1e-9).map((t) => t * unit.ms);
+  parts.push(horizontalAxis(xMs, timeTicks, { ...main, bottom }, (v) => formatSignificant(v / unit.ms)));
+  parts.push(axisTitle(`${unit.name} since the measured phase started`, { ...main, bottom }, 'bottom'));
 
   parts.push(faultMarkers(faults, rows, xMs, bottom));
   if (samples.length <= HOVER_TARGETS_MAX) parts.push(hoverTargets(samples, xMs, intervalMs, main.top, bottom));
@@ -182,8 +219,9 @@ export function timelineChart(input: TimelineInput): string {
   if (faults.length > 0) legendItems.push({ label: 'fault', colour: FAULT, shape: 'dash' });
   parts.push(legend(legendItems, right, 16));
 
-  const peak = Math.max(...samples.map((s) => s.opsPerSec));
-  const description = `Operations per second in each of ${samples.length} intervals (peak ${formatRate(peak)}), with panels for ${panels.map((p) => p.title).join(', ')}, and ${faults.length} fault events.`;
+  const peak = maxOf(samples.map((s) => s.opsPerSec), 0);
+  const averaged = perBucket === 1 ? '' : `, averaged over ${formatDurationMs(intervalMs)}`;
+  const description = `Operations per second in each of ${recorded.length} intervals${averaged} (peak ${formatRate(peak)}), with panels for ${panels.map((p) => p.title).join(', ')}, and ${faults.length} fault events.`;
   return chartFrame({ chart: TIMELINE_CHART, width: WIDTH, height, title, description, body: parts.join(''), data: { 'data-faults': String(faults.length) } });
 }
 

@@ -45,6 +45,7 @@ export const DEFAULTS = {
   conflicts: 'siblings' as const,
   seed: 42,
   baselines: 'none',
+  redisPort: 6379,
 };
 
 /** Operations one run may hold in its pregenerated stream (13 bytes each: 130 MB at the bound). */
@@ -113,6 +114,7 @@ export interface RawBenchOptions {
   path?: string;
   seed: number;
   baselines: BaselineName[];
+  redisPort: number;
 }
 
 function workloadOf(raw: RawBenchOptions): Pick<WorkloadConfig, 'name' | 'mix' | 'distribution'> {
@@ -173,5 +175,5 @@ export function resolveRequest(raw: RawBenchOptions, command: string): BenchRequ
     throw new UsageError((error as Error).message);
   }
   const store = storeShapeOf(raw);
-  return { workload, store, baselines: raw.baselines, path: raw.path, command };
+  return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, path: raw.path, command };
 }

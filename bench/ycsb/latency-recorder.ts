@@ -64,7 +64,9 @@ export class LatencyRecorder {
 }
 
 function summarise(histogram: Histogram): LatencySummary {
-  const at = (percentile: number) => histogram.getValueAtPercentile(percentile);
+  const maxUs = histogram.maxValue;
+  // A percentile reads as the top of its bucket (within 0.1%), which can pass the largest value recorded: clamp, so p99.9 <= max.
+  const at = (percentile: number) => Math.min(histogram.getValueAtPercentile(percentile), maxUs);
   return {
     count: histogram.totalCount,
     meanUs: Math.round(histogram.mean * 10) / 10,
@@ -72,7 +74,7 @@ function summarise(histogram: Histogram): LatencySummary {
     p90Us: at(90),
     p99Us: at(99),
     p999Us: at(99.9),
-    maxUs: histogram.maxValue,
-    cdf: CDF_PERCENTILES.map((percentile): [number, number] => [percentile, percentile === 100 ? histogram.maxValue : at(percentile)]),
+    maxUs,
+    cdf: CDF_PERCENTILES.map((percentile): [number, number] => [percentile, at(percentile)]),
   };
 }

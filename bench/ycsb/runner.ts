@@ -37,6 +37,8 @@ export interface BenchRequest {
   workload: WorkloadConfig;
   store: StoreShape;
   baselines: BaselineName[];
+  /** Port of the redis-server on 127.0.0.1 for the redis baseline. */
+  redisPort: number;
   /** Directory for the stores; a temporary one (removed at the end) when undefined. */
   path: string | undefined;
   command: string;
@@ -238,7 +240,7 @@ async function openBaseline(name: BaselineName, request: BenchRequest, keys: Key
     case 'post-message':
       return RingtableTarget.open('post-message', path.join(dir, 'post-message'), { ...request.store, transport: 'post-message' }, keys);
     case 'redis': {
-      const connection = await RedisTarget.connect(keys);
+      const connection = await RedisTarget.connect(keys, request.redisPort);
       return connection.ok ? connection.target : connection.note;
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Redis through ioredis on loopback, when a redis-server answers on
- * 127.0.0.1:6379. One connection; the driver keeps up to `concurrency`
+ * 127.0.0.1 (port 6379 unless --redis-port says otherwise). One connection; the driver keeps up to `concurrency`
  * commands outstanding on it, which ioredis writes as they come (pipelined on
  * the socket). read = GET, update/insert = SET, scan = MGET, read-modify-
  * write = GET then SET. Values are the same msgpack bytes as the other
@@ -18,7 +18,6 @@ import type { KvTarget, Outcome } from './kv-target.js';
 import { missingOrChecked } from './value-check.js';
 
 export const REDIS_HOST = '127.0.0.1';
-export const REDIS_PORT = 6379;
 /** How long to wait for a redis-server to answer before reporting it absent. */
 const CONNECT_TIMEOUT_MS = 500;
 /** Keys per MSET while loading and per DEL when cleaning up. */
@@ -26,7 +25,10 @@ const BATCH = 1000;
 /** Load batches outstanding at once. */
 const LOAD_BATCHES_IN_FLIGHT = 8;
 
-export const REDIS_START_NOTE = `no redis-server answered on ${REDIS_HOST}:${REDIS_PORT}; to include this baseline: apt-get install redis-server && redis-server --save '' --appendonly no`;
+export function redisStartNote(port: number): string {
+  const portFlag = port === 6379 ? '' : ` --port ${port}`;
+  return `no redis-server answered on ${REDIS_HOST}:${port}; to include this baseline: apt-get install redis-server && redis-server --save '' --appendonly no${portFlag}`;
+}
 
 export type RedisConnection = { ok: true; target: RedisTarget } | { ok: false; note: string };
 
@@ -37,16 +39,16 @@ export class RedisTarget implements KvTarget {
   private readonly keys: KeySpace;
   private readonly names: string[];
 
-  private constructor(client: RedisClient, keys: KeySpace, serverVersion: string) {
+  private constructor(client: RedisClient, keys: KeySpace, port: number, serverVersion: string) {
     this.client = client;
     this.keys = keys;
     const prefix = `ringtable-bench:${process.pid}:${Date.now()}:`;
     this.names = keys.names.map((name) => prefix + name);
-    this.description = `Redis ${serverVersion} via ioredis on ${REDIS_HOST}:${REDIS_PORT}, one connection, commands pipelined up to the concurrency; GET / SET / MGET / GET+SET; durability is the server's (assumed --save '' --appendonly no)`;
+    this.description = `Redis ${serverVersion} via ioredis on ${REDIS_HOST}:${port}, one connection, commands pipelined up to the concurrency; GET / SET / MGET / GET+SET; durability is the server's (assumed --save '' --appendonly no)`;
   }
 
   /** Connect, or say why not: ioredis missing or no server answering within a short timeout. */
-  static async connect(keys: KeySpace): Promise<RedisConnection> {
+  static async connect(keys: KeySpace, port: number): Promise<RedisConnection> {
     let Redis: typeof import('ioredis').Redis;
     try {
       ({ Redis } = await import('ioredis'));
@@ -55,7 +57,7 @@ export class RedisTarget implements KvTarget {
     }
     const client = new Redis({
       host: REDIS_HOST,
-      port: REDIS_PORT,
+      port,
       lazyConnect: true,
       connectTimeout: CONNECT_TIMEOUT_MS,
       enableOfflineQueue: false,
@@ -68,10 +70,10 @@ export class RedisTarget implements KvTarget {
       await client.connect();
       const info = await client.info('server');
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-      return { ok: true, target: new RedisTarget(client, keys, version) };
+      return { ok: true, target: new RedisTarget(client, keys, port, version) };
     } catch (error) {
       client.disconnect();
-      return { ok: false, note: `${REDIS_START_NOTE} (${(error as Error).message})` };
+      return { ok: false, note: `${redisStartNote(port)} (${(error as Error).message})` };
     }
   }
 

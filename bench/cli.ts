@@ -63,8 +63,8 @@ function benchCommand(): Command {
       'Run a YCSB workload against an embedded ringtable store (worker-thread nodes, one LMDB environment each, in a temporary directory unless --path is given), then optionally the same records and operation stream against baselines; print a summary and write JSON/HTML reports.',
     )
     .addOption(new Option('--workload <letter>', 'YCSB core workload: a (read 0.5, update 0.5), b (read 0.95, update 0.05), c (read 1), d (read 0.95, insert 0.05, latest), e (scan 0.95, insert 0.05), f (read 0.5, read-modify-write 0.5); default b unless --mix is given').choices(WORKLOAD_LETTERS))
-    .option('--mix <proportions>', 'custom mix instead of --workload, e.g. read=0.7,update=0.2,insert=0.05,scan=0.03,rmw=0.02 (proportions summing to 1; distribution defaults to uniform, as YCSB CoreWorkload)')
-    .addOption(new Option('--distribution <name>', "which records operations pick (default: the workload's own: latest for d, else YCSB's zipfian)").choices(DISTRIBUTIONS))
+    .option('--mix <proportions>', 'custom mix instead of --workload, e.g. read=0.7,update=0.2,insert=0.05,scan=0.03,rmw=0.02 (proportions summing to 1; names read, update, insert, scan, rmw)')
+    .addOption(new Option('--distribution <name>', "which records operations pick (default: the workload's own: latest for d, scrambled-zipfian (what YCSB calls zipfian) for the others and for --mix); zipfian is the plain, clustered one").choices(DISTRIBUTIONS))
     .option('--theta <number>', 'zipfian constant for zipfian, scrambled-zipfian and latest (0 < theta < 1)', parser(theta), DEFAULTS.theta)
     .option('--hotspot-data-fraction <fraction>', 'hotspot: fraction of the records that are hot', fraction, DEFAULTS.hotspotDataFraction)
     .option('--hotspot-op-fraction <fraction>', 'hotspot: fraction of operations that go to the hot records', fraction, DEFAULTS.hotspotOpFraction)

@@ -60,7 +60,7 @@ t.test('a small mixed run writes a report consistent with itself and with the re
   t.test('the request is echoed in full', async (t) => {
     t.equal(report.schemaVersion, 1);
     t.match(report.command, /^ringtable bench --mix/);
-    t.match(report.workload, { name: 'custom', mix: MIX, distribution: 'uniform', recordCount: RECORDS, operationCount: OPERATIONS, durationMs: 0, concurrency: 64, seed: 11, scanLengthMax: 10 });
+    t.match(report.workload, { name: 'custom', mix: MIX, distribution: 'scrambled-zipfian', recordCount: RECORDS, operationCount: OPERATIONS, durationMs: 0, concurrency: 64, seed: 11, scanLengthMax: 10 });
     t.same(report.store, { nodes: NODES, vnodes: 32, n: 3, r: 2, w: 2, durability: 'none', conflicts: 'siblings', transport: 'sab' });
     t.equal(report.machine.node, process.version);
     t.ok(report.machine.cpus >= 1);

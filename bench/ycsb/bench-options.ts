@@ -7,9 +7,9 @@
 import { RingtableError, type Durability } from '../../lib/index.js';
 import { resolveOptions } from '../../lib/config/options.js';
 import type { DistributionName, StoreShape, WorkloadConfig } from './bench-report.js';
-import { coreWorkload, parseMix } from './core-workloads.js';
+import { coreWorkload, customWorkload, parseMix } from './core-workloads.js';
 import { BASELINE_NAMES, type BaselineName, type BenchRequest } from './runner.js';
-import { validateWorkload } from './validate-workload.js';
+import { validateWorkload } from './operation-stream.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -117,21 +117,31 @@ export interface RawBenchOptions {
   redisPort: number;
 }
 
-function workloadOf(raw: RawBenchOptions): Pick<WorkloadConfig, 'name' | 'mix' | 'distribution'> {
+/** The workload: a core one (a..f) or a custom mix, with every other field from the options. */
+function workloadOf(raw: RawBenchOptions): WorkloadConfig {
   if (raw.mix !== undefined && raw.workload !== undefined) throw new UsageError('give --workload or --mix, not both');
-  if (raw.mix !== undefined) {
-    let mix;
-    try {
-      mix = parseMix(raw.mix);
-    } catch (error) {
-      throw new UsageError(`--mix: ${(error as Error).message}`);
-    }
-    // YCSB CoreWorkload's requestdistribution defaults to uniform when a workload file does not set it.
-    return { name: 'custom', mix, distribution: raw.distribution ?? 'uniform' };
+  const overrides: Partial<Omit<WorkloadConfig, 'name' | 'mix'>> = {
+    theta: raw.theta,
+    hotspotDataFraction: raw.hotspotDataFraction,
+    hotspotOpFraction: raw.hotspotOpFraction,
+    recordCount: raw.records,
+    valueBytes: raw.valueBytes,
+    scanLengthMax: raw.scanLengthMax,
+    operationCount: raw.operations,
+    durationMs: Math.round(raw.duration * 1000),
+    concurrency: raw.concurrency,
+    targetPerSec: raw.target,
+    seed: raw.seed,
+  };
+  // Without --distribution, the workload's own (latest for d, YCSB's scrambled zipfian otherwise and for custom mixes).
+  if (raw.distribution !== undefined) overrides.distribution = raw.distribution;
+  try {
+    if (raw.mix !== undefined) return customWorkload(parseMix(raw.mix), overrides);
+    return coreWorkload(parseChoice(raw.workload ?? DEFAULTS.workload, WORKLOAD_LETTERS), overrides);
+  } catch (error) {
+    if (error instanceof RingtableError) throw new UsageError(error.message);
+    throw error;
   }
-  const letter = parseChoice(raw.workload ?? DEFAULTS.workload, WORKLOAD_LETTERS);
-  const core = coreWorkload(letter);
-  return { name: letter, mix: core.mix, distribution: raw.distribution ?? core.distribution };
 }
 
 function storeShapeOf(raw: RawBenchOptions): StoreShape {
@@ -154,25 +164,12 @@ function storeShapeOf(raw: RawBenchOptions): StoreShape {
 
 /** The whole request, checked across options. `command` is the command line, for the report. */
 export function resolveRequest(raw: RawBenchOptions, command: string): BenchRequest {
-  const chosen = workloadOf(raw);
-  const workload: WorkloadConfig = {
-    ...chosen,
-    theta: raw.theta,
-    hotspotDataFraction: raw.hotspotDataFraction,
-    hotspotOpFraction: raw.hotspotOpFraction,
-    recordCount: raw.records,
-    valueBytes: raw.valueBytes,
-    scanLengthMax: raw.scanLengthMax,
-    operationCount: raw.operations,
-    durationMs: Math.round(raw.duration * 1000),
-    concurrency: raw.concurrency,
-    targetPerSec: raw.target,
-    seed: raw.seed,
-  };
+  const workload = workloadOf(raw);
   try {
     validateWorkload(workload);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    if (error instanceof RingtableError) throw new UsageError(error.message);
+    throw error;
   }
   const store = storeShapeOf(raw);
   return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, path: raw.path, command };

@@ -19,16 +19,6 @@ export function scanEnd(start: number, length: number, insertedCount: number): n
   return Math.max(start, Math.min(start + length, insertedCount));
 }
 
-/** One past the highest key number the load or `stream` touches. */
-export function keyNumberLimit(stream: OperationStream, recordCount: number): number {
-  let limit = recordCount;
-  for (let i = 0; i < stream.count; i++) {
-    const keyNumber = stream.keyNumbers[i]!;
-    if (keyNumber + 1 > limit) limit = keyNumber + 1;
-  }
-  return limit;
-}
-
 /**
  * Walk the key numbers that operations [0, operations) touch, in stream
  * order: one per read, update, insert and read-modify-write, and every record

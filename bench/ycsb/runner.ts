@@ -13,7 +13,7 @@ import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
 import { accessStats, type AccessStats } from './access-stats.js';
 import type { BaselineResult, BenchReport, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
 import { healthOf } from './health.js';
-import { KeySpace, keyNumberLimit } from './key-space.js';
+import { KeySpace } from './key-space.js';
 import { loadAverage, machineFacts } from './machine-facts.js';
 import { imbalanceOf, nodeLoads } from './node-load.js';
 import { type DriveResult, type Health, drive } from './op-driver.js';
@@ -62,7 +62,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
 
   const generatedMs = performance.now();
   const stream = generateOperations(workload);
-  const keys = new KeySpace(keyNumberLimit(stream, workload.recordCount), workload.recordCount, workload.valueBytes, workload.seed);
+  const keys = new KeySpace(stream.keyCountAfter, workload.recordCount, workload.valueBytes, workload.seed);
   context.log(`operation stream: ${stream.count} operations, ${keys.names.length} keys, generated in ${(performance.now() - generatedMs).toFixed(0)} ms (outside the measured phase)`);
 
   const dir = request.path ?? makeTempDir('ringtable-bench-');
@@ -75,6 +75,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
       for (const name of request.baselines) baselines.push(await measureBaseline(name, request, stream, keys, dir, main.throughputPerSec, context));
     }
     notes.push(...runNotes(request, main.measured.run, main.access));
+    if (stream.foldedDraws > 0) notes.push(`${stream.foldedDraws} zipfian draws found no inserted key and were folded into range (see bench/ycsb/zipfian.ts)`);
     if (!main.drainedInTime) notes.push(`replications still in flight ${DRAIN_WAIT_MS} ms after the run: node counters may be short`);
     notes.push(`versions: lmdb ${packages.lmdb}, msgpackr ${packages.msgpackr}`);
     for (const baseline of baselines) if (baseline.note !== undefined) notes.push(`${baseline.name}: ${baseline.note}`);

@@ -153,7 +153,9 @@ t.test('a small mixed run writes a report consistent with itself and with the re
     t.notMatch(exit.stdout + exit.stderr, /\x1b\[/, 'no progress bar or colours when not on a terminal');
     const html = fs.readFileSync(htmlFile, 'utf8');
     t.match(html, /^<!doctype html>/i);
-    t.match(html, 'ringtable');
+    for (const id of ['summary', 'throughput', 'latency', 'node-load', 'partition-heat', 'hot-keys', 'baselines', 'errors', 'notes']) t.match(html, `id="${id}"`, `section ${id}`);
+    t.match(html, report.hotKeys[0]!.key, 'with this run\'s figures');
+    t.notMatch(html, /<script/i, 'self-contained, no script');
     t.match(exit.stdout, `HTML report written to ${htmlFile}`);
   });
 });

@@ -134,13 +134,7 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   const workload = request.workload;
   context.progress.start(`${target.name}: load`, workload.recordCount);
   const loadStartMs = performance.now();
-  // Loaded in slices of 1% so the progress bar moves; each slice still goes out as large batches.
-  const slice = Math.max(1, Math.ceil(workload.recordCount / 100));
-  for (let from = 0; from < workload.recordCount; from += slice) {
-    const to = Math.min(workload.recordCount, from + slice);
-    await target.load(from, to);
-    context.progress.update(to, '');
-  }
+  await target.load(0, workload.recordCount, (count) => context.progress.update(count, ''));
   const loadMs = performance.now() - loadStartMs;
   context.progress.stop();
   const load = { records: workload.recordCount, durationMs: round(loadMs, 1), throughputPerSec: round(workload.recordCount / seconds(loadMs), 1) };

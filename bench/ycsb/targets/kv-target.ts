@@ -12,8 +12,8 @@ export interface KvTarget {
   readonly name: string;
   /** One line on what it is and how it is driven (BaselineResult.description). */
   readonly description: string;
-  /** Write records [from, to) with their load values; resolves when they are acknowledged. */
-  load(from: number, to: number): Promise<void>;
+  /** Write records [from, to) with their load values; resolves when they are acknowledged. `loaded` reports progress (records acknowledged so far). */
+  load(from: number, to: number, loaded?: (count: number) => void): Promise<void>;
   read(keyNumber: number): Outcome;
   /** Update and insert alike: a write without context (a blind overwrite). */
   write(keyNumber: number, value: Uint8Array): Outcome;

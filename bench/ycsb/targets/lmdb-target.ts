@@ -35,11 +35,12 @@ export class LmdbTarget implements KvTarget {
     this.description = `raw lmdb-js on the main thread, one copy, durability ${durability}; sync reads, puts batched per event turn and done when committed${durability === 'sync' ? ' and flushed' : ''}`;
   }
 
-  async load(from: number, to: number): Promise<void> {
+  async load(from: number, to: number, loaded?: (count: number) => void): Promise<void> {
     for (let start = from; start < to; start += LOAD_BATCH) {
       const end = Math.min(to, start + LOAD_BATCH);
       for (let k = start; k < end; k++) void this.db.put(this.keyBytes[k]!, valuePackr.pack(this.keys.loadValue(k)));
       await rawBatchSettled(this.db, this.durability);
+      loaded?.(end - from);
     }
   }
 

@@ -21,8 +21,9 @@ export class MapTarget implements KvTarget {
     this.keys = keys;
   }
 
-  async load(from: number, to: number): Promise<void> {
+  async load(from: number, to: number, loaded?: (count: number) => void): Promise<void> {
     for (let k = from; k < to; k++) this.map.set(this.keys.names[k]!, valuePackr.pack(this.keys.loadValue(k)));
+    loaded?.(to - from);
   }
 
   read(keyNumber: number): Outcome {

@@ -77,8 +77,9 @@ export class RedisTarget implements KvTarget {
     }
   }
 
-  async load(from: number, to: number): Promise<void> {
+  async load(from: number, to: number, loaded?: (count: number) => void): Promise<void> {
     let next = from;
+    let done = 0;
     const caller = async () => {
       while (next < to) {
         const start = next;
@@ -87,6 +88,8 @@ export class RedisTarget implements KvTarget {
         const pairs: (string | Buffer)[] = [];
         for (let k = start; k < end; k++) pairs.push(this.names[k]!, valuePackr.pack(this.keys.loadValue(k)));
         await this.client.mset(pairs);
+        done += end - start;
+        loaded?.(done);
       }
     };
     await Promise.all(Array.from({ length: LOAD_BATCHES_IN_FLIGHT }, caller));

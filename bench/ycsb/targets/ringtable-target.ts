@@ -40,8 +40,9 @@ export class RingtableTarget implements KvTarget {
     return new RingtableTarget(name, store, keys, shape);
   }
 
-  async load(from: number, to: number): Promise<void> {
+  async load(from: number, to: number, loaded?: (count: number) => void): Promise<void> {
     let next = from;
+    let done = 0;
     const caller = async () => {
       while (next < to) {
         const start = next;
@@ -50,6 +51,8 @@ export class RingtableTarget implements KvTarget {
         const entries = new Array<PutManyEntry>(end - start);
         for (let k = start; k < end; k++) entries[k - start] = [this.keys.names[k]!, this.keys.loadValue(k)];
         await this.store.putMany(entries);
+        done += end - start;
+        loaded?.(done);
       }
     };
     await Promise.all(Array.from({ length: LOAD_CALLS_IN_FLIGHT }, caller));

@@ -128,7 +128,9 @@ async function main(argv: string[]): Promise<number> {
       console.error(`error: ${error.message}\n(run \`ringtable bench --help\` for every option)`);
       return EXIT_USAGE;
     }
-    console.error(error);
+    const code = (error as { code?: unknown }).code;
+    console.error(`ringtable bench failed: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
+    if (process.env.RINGTABLE_DEBUG !== undefined) console.error(error);
     return EXIT_FAILED;
   }
 }

@@ -123,6 +123,13 @@ t.test('interval tally: completions per interval, a short last interval, health 
   const completed = points.reduce((sum, point, i) => sum + (point.opsPerSec * (point.atMs - (i === 0 ? 0 : points[i - 1]!.atMs))) / 1000, 0);
   t.equal(completed, 6, 'rates times interval lengths add up to the completions');
   t.same(new IntervalTally(1000).points(0), [], 'an empty run has no points');
+  const tail = new IntervalTally(1000);
+  for (const atMs of [100, 1100, 1200, 2000, 2003]) tail.record(atMs, atMs === 2003);
+  t.same(tail.points(2004), [
+    { atMs: 1000, opsPerSec: 1, errors: 0, hintsPending: 0, nodesDown: 0 },
+    { atMs: 2004, opsPerSec: 4000 / 1004, errors: 1, hintsPending: 0, nodesDown: 0 },
+  ], 'a 4 ms tail joins the interval before it');
+  t.throws(() => tail.points(1500), 'completions after the end are a bug');
   t.equal(new IntervalTally(250).points(1000).length, 4, 'quiet intervals still get a point');
   t.throws(() => tally.record(INTERVALS_MAX * 1000 + 1, false), 'bounded');
 });

@@ -50,24 +50,39 @@ export class IntervalTally {
   }
 
   /**
-   * The timeline of a run that lasted `durationMs`: one point per interval
-   * (the last one may be shorter, and its rate is over its own length).
+   * The timeline of a run that lasted `durationMs`: one point per interval,
+   * each rate over the interval's own length. A last interval shorter than
+   * half an interval (the tail of a run stopped by time, while the operations
+   * in flight finish) joins the one before: a rate over a few milliseconds
+   * says nothing.
    */
   points(durationMs: number): TimelinePoint[] {
     assert.ok(durationMs >= 0, 'durationMs must not be negative');
-    const count = Math.max(Math.ceil(durationMs / this.intervalMs), this.completions.length);
+    assert.ok(this.completions.length <= Math.max(1, Math.ceil(durationMs / this.intervalMs)), 'no completion after the end of the run');
+    let count = Math.ceil(durationMs / this.intervalMs);
+    const tailMs = durationMs - (count - 1) * this.intervalMs;
+    const mergeTail = count >= 2 && tailMs < this.intervalMs / 2;
+    if (mergeTail) count--;
     const points: TimelinePoint[] = [];
     for (let i = 0; i < count; i++) {
+      const last = i === count - 1;
       const startMs = i * this.intervalMs;
-      const endMs = Math.max(startMs, Math.min((i + 1) * this.intervalMs, Math.max(durationMs, startMs)));
+      const endMs = last ? durationMs : (i + 1) * this.intervalMs;
       const lengthMs = endMs - startMs;
-      const completed = this.completions[i] ?? 0;
+      let completed = this.completions[i] ?? 0;
+      let errors = this.errors[i] ?? 0;
+      let sampled = i;
+      if (last && mergeTail) {
+        completed += this.completions[i + 1] ?? 0;
+        errors += this.errors[i + 1] ?? 0;
+        if (i + 1 < this.completions.length) sampled = i + 1;
+      }
       points.push({
         atMs: endMs,
         opsPerSec: lengthMs > 0 ? (completed * 1000) / lengthMs : 0,
-        errors: this.errors[i] ?? 0,
-        hintsPending: this.hintsPending[i] ?? 0,
-        nodesDown: this.nodesDown[i] ?? 0,
+        errors,
+        hintsPending: this.hintsPending[sampled] ?? 0,
+        nodesDown: this.nodesDown[sampled] ?? 0,
       });
     }
     return points;

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { NodeStats, Store } from '../../lib/index.js';
+import type { NodeStats } from '../../lib/index.js';
 import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
 import { accessStats, type AccessStats } from './access-stats.js';
 import type { BaselineResult, BenchReport, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
@@ -23,7 +23,7 @@ import type { KvTarget } from './targets/kv-target.js';
 import { LmdbTarget } from './targets/lmdb-target.js';
 import { MapTarget } from './targets/map-target.js';
 import { RedisTarget } from './targets/redis-target.js';
-import { RingtableTarget } from './targets/ringtable-target.js';
+import { RingtableTarget, drained } from './targets/ringtable-target.js';
 
 export const BASELINE_NAMES = ['map', 'lmdb', 'post-message', 'redis'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
@@ -69,6 +69,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
   fs.mkdirSync(dir, { recursive: true });
   try {
     const main = await measureRingtable(request, stream, keys, path.join(dir, 'ringtable'), context);
+    if (main.target.loadRetries.length > 0) notes.push(`ringtable load: ${main.target.loadRetries.length} batches retried with smaller batches (machine too busy for the store's timeout): ${main.target.loadRetries.join('; ')}`);
     const baselines: BaselineResult[] = [];
     if (request.baselines.length > 0) {
       baselines.push(baselineOf(main.target, main.measured, main.throughputPerSec, main.latency));
@@ -165,17 +166,6 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   return { load, run };
 }
 
-/** Wait (bounded) until replications and repairs that outlive their callers are done, so node counters are complete. */
-async function drained(store: Store): Promise<boolean> {
-  const giveUpMs = performance.now() + DRAIN_WAIT_MS;
-  for (;;) {
-    const stats = store.stats();
-    if (stats.background === 0 && stats.pending === 0 && stats.nodes.every((node) => node.queueDepth === 0)) return true;
-    if (performance.now() >= giveUpMs) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 interface MainResult {
   target: RingtableTarget;
   measured: Measured;
@@ -200,12 +190,12 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     let drainedInTime = true;
     const measured = await measure(target, request, stream, keys, context, {
       afterLoad: async () => {
-        drainedInTime = (await drained(store)) && drainedInTime;
+        drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
         before = store.stats().nodes;
       },
       health: () => healthOf(store),
     });
-    drainedInTime = (await drained(store)) && drainedInTime;
+    drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
     const nodes = nodeLoads(before, store.stats().nodes);
     const run = measured.run;
     const access = accessStats({
@@ -271,7 +261,12 @@ async function measureBaseline(name: BaselineName, request: BenchRequest, stream
     const measured = await measure(target, request, stream, keys, context);
     const latency = measured.run.latency.summaries();
     measured.run.latency.destroy();
-    return baselineOf(target, measured, ringtablePerSec, latency);
+    const result = baselineOf(target, measured, ringtablePerSec, latency);
+    if (target instanceof RingtableTarget && target.loadRetries.length > 0) {
+      const retried = `load: ${target.loadRetries.length} batches retried with smaller batches (machine too busy for the store's timeout)`;
+      result.note = result.note === undefined ? retried : `${result.note}; ${retried}`;
+    }
+    return result;
   } finally {
     await target.close();
   }

@@ -110,7 +110,7 @@ function writeReports(report: BenchReport, jsonFile: string | undefined, htmlFil
     console.log(`${what} written to ${full}`);
   };
   if (jsonFile !== undefined) write(jsonFile, JSON.stringify(report, null, 2) + '\n', 'JSON report');
-  if (htmlFile !== undefined) write(htmlFile, renderHtmlReport(report), 'HTML report');
+  if (htmlFile !== undefined) write(htmlFile, renderHtmlReport(report), 'HTML report (open it in a browser)');
 }
 
 async function main(argv: string[]): Promise<number> {

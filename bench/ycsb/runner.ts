@@ -105,6 +105,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
       partitionOwners: main.partitionOwners,
       hotKeys: main.access.hotKeys,
       baselines,
+      // The failures work's --fault option fills this, acting through drive()'s onInterval hook.
       faults: [],
       notes,
     };

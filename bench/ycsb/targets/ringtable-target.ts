@@ -20,7 +20,7 @@ import { missingOrChecked } from './value-check.js';
  */
 const LOAD_BATCH_START = 2000;
 const LOAD_BATCH_MIN = 250;
-const LOAD_RETRIES_MAX = 4;
+const LOAD_RETRIES_MAX = 8;
 /** Longest wait for the store's background work before a retry. */
 const DRAIN_WAIT_MS = 10_000;
 

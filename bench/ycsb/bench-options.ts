@@ -8,6 +8,7 @@ import { RingtableError, type Durability } from '../../lib/index.js';
 import { resolveOptions } from '../../lib/config/options.js';
 import type { DistributionName, StoreShape, WorkloadConfig } from './bench-report.js';
 import { coreWorkload, customWorkload, parseMix } from './core-workloads.js';
+import { type FaultStep, parseFaultPlan } from './fault-plan.js';
 import { BASELINE_NAMES, type BaselineName, type BenchRequest } from './runner.js';
 import { validateWorkload } from './operation-stream.js';
 
@@ -118,6 +119,7 @@ export interface RawBenchOptions {
   seed: number;
   baselines: BaselineName[];
   redisPort: number;
+  fault?: string;
 }
 
 /** The workload: a core one (a..f) or a custom mix, with every other field from the options. */
@@ -175,5 +177,13 @@ export function resolveRequest(raw: RawBenchOptions, command: string): BenchRequ
     throw error;
   }
   const store = storeShapeOf(raw);
-  return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, path: raw.path, command };
+  let faults: FaultStep[] = [];
+  if (raw.fault !== undefined) {
+    try {
+      faults = parseFaultPlan(raw.fault, store.nodes);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, path: raw.path, command, faults };
 }

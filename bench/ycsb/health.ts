@@ -1,18 +1,16 @@
 /**
- * Cluster health for the timeline: nodes down and hints waiting. The store
- * does not report either yet (they come with the failures work); until it
- * does, both read as 0. When StoreStats gains `nodesDown` / `hintsPending`
- * numbers, they are picked up here without further change.
+ * Cluster health for the timeline: nodes down and hints waiting for handoff,
+ * from `store.nodes()`.
  */
-import type { Store, StoreStats } from '../../lib/index.js';
+import type { Store } from '../../lib/index.js';
 import type { Health } from './op-driver.js';
 
-type FutureStats = StoreStats & { nodesDown?: unknown; hintsPending?: unknown };
-
 export function healthOf(store: Store): Health {
-  const stats = store.stats() as FutureStats;
-  return {
-    nodesDown: typeof stats.nodesDown === 'number' ? stats.nodesDown : 0,
-    hintsPending: typeof stats.hintsPending === 'number' ? stats.hintsPending : 0,
-  };
+  let nodesDown = 0;
+  let hintsPending = 0;
+  for (const node of store.nodes()) {
+    if (node.status === 'down') nodesDown++;
+    hintsPending += node.hintsPending;
+  }
+  return { nodesDown, hintsPending };
 }

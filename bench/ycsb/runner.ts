@@ -8,10 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { NodeStats } from '../../lib/index.js';
+import type { NodeStats, Store } from '../../lib/index.js';
 import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
 import { accessStats, type AccessStats } from './access-stats.js';
-import type { BaselineResult, BenchReport, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
+import type { BaselineResult, BenchReport, FaultEvent, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
+import { type FaultStep, crashImpacts, dueSteps } from './fault-plan.js';
 import { healthOf } from './health.js';
 import { KeySpace } from './key-space.js';
 import { loadAverage, machineFacts } from './machine-facts.js';
@@ -42,6 +43,8 @@ export interface BenchRequest {
   /** Directory for the stores; a temporary one (removed at the end) when undefined. */
   path: string | undefined;
   command: string;
+  /** Node failures during the measured run (`--fault`), ringtable only. */
+  faults: FaultStep[];
 }
 
 export interface RunContext {
@@ -80,6 +83,10 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
     if (!main.drainedInTime) notes.push(`replications still in flight ${DRAIN_WAIT_MS} ms after the run: node counters may be short`);
     notes.push(`versions: lmdb ${packages.lmdb}, msgpackr ${packages.msgpackr}`);
     for (const baseline of baselines) if (baseline.note !== undefined) notes.push(`${baseline.name}: ${baseline.note}`);
+    for (const impact of crashImpacts(main.measured.run.timeline, main.faults)) {
+      const recovery = impact.recoveryMs === undefined ? 'not back to 90% before the run ended' : `back to 90% ${(impact.recoveryMs / 1000).toFixed(1)} s after it`;
+      notes.push(`fault on node ${impact.node} at ${(impact.crashAtMs / 1000).toFixed(1)} s: throughput ${Math.round(impact.beforePerSec)}/s before, lowest ${Math.round(impact.lowestPerSec)}/s after (a ${(impact.dip * 100).toFixed(0)}% dip), ${recovery}`);
+    }
     const run = main.measured.run;
     const report: BenchReport = {
       schemaVersion: 1,
@@ -105,8 +112,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
       partitionOwners: main.partitionOwners,
       hotKeys: main.access.hotKeys,
       baselines,
-      // The failures work's --fault option fills this, acting through drive()'s onInterval hook.
-      faults: [],
+      faults: main.faults,
       notes,
     };
     return report;
@@ -129,6 +135,8 @@ interface MeasureHooks {
   afterLoad?: () => Promise<void>;
   /** At each interval of the run: cluster health for the timeline. */
   health?: () => Health;
+  /** At each interval of the run, before health is read: apply the faults due. */
+  onRunInterval?: (elapsedMs: number) => void;
 }
 
 /** Load the records, then run the stream: the two timed phases every target goes through. */
@@ -153,6 +161,7 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
     limits: { operationCount: workload.operationCount, durationMs: workload.durationMs, concurrency: workload.concurrency, targetPerSec: workload.targetPerSec },
     intervalMs: INTERVAL_MS,
     onInterval: (elapsedMs, completed) => {
+      hooks.onRunInterval?.(elapsedMs);
       const rate = ((completed - previousCompleted) * 1000) / Math.max(1, elapsedMs - previousMs);
       previousCompleted = completed;
       previousMs = elapsedMs;
@@ -176,6 +185,7 @@ interface MainResult {
   partitionOwners: number[];
   access: AccessStats;
   drainedInTime: boolean;
+  faults: FaultEvent[];
 }
 
 async function measureRingtable(request: BenchRequest, stream: OperationStream, keys: KeySpace, dir: string, context: RunContext): Promise<MainResult> {
@@ -189,12 +199,23 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     const partitionOwners = store.partitionOwners();
     let before: NodeStats[] = [];
     let drainedInTime = true;
+    const faults: FaultEvent[] = [];
+    let faultsDone = 0;
     const measured = await measure(target, request, stream, keys, context, {
       afterLoad: async () => {
         drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
         before = store.stats().nodes;
       },
       health: () => healthOf(store),
+      onRunInterval: (elapsedMs) => {
+        // Faults act at interval boundaries (1 s): the timeline point after a step shows its effect.
+        for (const step of dueSteps(request.faults, elapsedMs, faultsDone)) {
+          faultsDone++;
+          faults.push({ atMs: Math.round(elapsedMs), action: step.action, node: step.node });
+          context.log(`fault at ${(elapsedMs / 1000).toFixed(1)} s: ${step.action} node ${step.node}`);
+          applyFault(store, step).catch((error: unknown) => context.log(`fault ${step.action} of node ${step.node} failed: ${(error as Error).message}`));
+        }
+      },
     });
     drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
     const nodes = nodeLoads(before, store.stats().nodes);
@@ -210,9 +231,27 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     });
     const latency = run.latency.summaries();
     run.latency.destroy();
-    return { target, measured, throughputPerSec: run.operations / seconds(run.durationMs), latency, nodes, partitionOwners, access, drainedInTime };
+    return { target, measured, throughputPerSec: run.operations / seconds(run.durationMs), latency, nodes, partitionOwners, access, drainedInTime, faults };
   } finally {
     await target.close();
+  }
+}
+
+async function applyFault(store: Store, step: FaultStep): Promise<void> {
+  switch (step.action) {
+    case 'crash':
+      return store.crashNode(step.node);
+    case 'restart':
+    case 'start':
+      return store.startNode(step.node);
+    case 'stop':
+      return store.stopNode(step.node);
+    case 'pause':
+      store.faults.pause(step.node);
+      return;
+    case 'resume':
+      store.faults.resume(step.node);
+      return;
   }
 }
 

@@ -84,7 +84,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
     notes.push(`versions: lmdb ${packages.lmdb}, msgpackr ${packages.msgpackr}`);
     for (const baseline of baselines) if (baseline.note !== undefined) notes.push(`${baseline.name}: ${baseline.note}`);
     for (const impact of crashImpacts(main.measured.run.timeline, main.faults)) {
-      const recovery = impact.recoveryMs === undefined ? 'not back to 90% before the run ended' : `back to 90% ${(impact.recoveryMs / 1000).toFixed(1)} s after it`;
+      const recovery = impact.recoveryMs === undefined ? 'not back to 90% before the run ended' : impact.recoveryMs === 0 ? 'never below 90% of it' : `back to 90% ${(impact.recoveryMs / 1000).toFixed(1)} s after it`;
       notes.push(`fault on node ${impact.node} at ${(impact.crashAtMs / 1000).toFixed(1)} s: throughput ${Math.round(impact.beforePerSec)}/s before, lowest ${Math.round(impact.lowestPerSec)}/s after (a ${(impact.dip * 100).toFixed(0)}% dip), ${recovery}`);
     }
     const run = main.measured.run;

@@ -332,6 +332,21 @@ export class Store implements Coordinator {
     return targetsFor(this.preferenceLists, hashKey32(key), this.isUpBound, this.options.sloppy);
   }
 
+  /**
+   * A read's targets: while R of the key's own replicas are up, only those
+   * (a stand-in that holds no hint would answer "not found" and could make
+   * up R with a stale replica); otherwise the sloppy targets, stand-ins included.
+   */
+  private readTargetsOf(key: WireKey, r: number): Int32Array {
+    const hash = hashKey32(key);
+    const list = this.preferenceLists.forHash(hash);
+    let up = 0;
+    for (let i = 0; i < list.length; i++) if (this.isUp(list[i]!)) up++;
+    if (up === list.length || !this.options.sloppy) return list;
+    if (up >= r) return list.filter((node) => this.isUp(node));
+    return targetsFor(this.preferenceLists, hash, this.isUpBound, true);
+  }
+
   /** Up: its worker runs, answers, and nobody stopped it; requests go only to up nodes. */
   private isUp(nodeId: number): boolean {
     const link = this.links[nodeId];
@@ -393,7 +408,7 @@ export class Store implements Coordinator {
 
   /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
   private readonly routeRead = (key: WireKey): number => {
-    const list = this.targetsOf(key);
+    const list = this.readTargetsOf(key, 1);
     const start = this.readRotation++ % list.length;
     for (let i = 0; i < list.length; i++) {
       const target = list[(start + i) % list.length]!;
@@ -915,7 +930,7 @@ export class Store implements Coordinator {
   }
 
   private startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs = performance.now() + this.options.timeoutMs, retried = false): void {
-    const list = this.targetsOf(key);
+    const list = this.readTargetsOf(key, r);
     const replicas = this.readReplicas(list, r);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs, (error, result, t) => {
       this.release(operation);

@@ -38,6 +38,7 @@ import { Piscina } from 'piscina';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
 import { LEAF_BITS_MAX } from './merkle-tree.js';
+import { integer } from '../config/options.js';
 import type { LeafDigestRequest, LeafDigestResult, LeafKeysRequest, LeafKeysResult } from './partition-scan.js';
 import { type ComparisonPlan, type DifferingKey, batchLeaves, compareKeys, compareTrees, listingRequests, planComparison } from './replica-comparison.js';
 
@@ -268,10 +269,3 @@ function invalid(message: string): RingtableError {
   return new RingtableError(ErrorCode.INVALID_OPTIONS, message);
 }
 
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
-  }
-  return value;
-}

@@ -124,7 +124,8 @@ function invalid(message: string): RingtableError {
   return new RingtableError(ErrorCode.INVALID_OPTIONS, message);
 }
 
-function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
+/** An optional integer option in [min, max], or its fallback; ERR_INVALID_OPTIONS otherwise. */
+export function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalid(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);

@@ -160,10 +160,25 @@ t.test('a small mixed run writes a report consistent with itself and with the re
   });
 });
 
+t.test('--fault crashes and restarts a node during the run; the timeline shows it', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-bench-fault-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const jsonFile = path.join(dir, 'report.json');
+  const exit = await runCli(['bench', '--workload', 'a', '--records', '2000', '--duration', '4', '--nodes', '4', '--durability', 'none', '--concurrency', '32', '--fault', 'crash:1@1s,restart:1@2500ms', '--json', jsonFile, '--no-progress']);
+  t.equal(exit.code, 0, exit.stderr);
+  const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
+  t.same(report.faults.map((fault) => [fault.action, fault.node]), [['crash', 1], ['restart', 1]], 'both steps ran, in order');
+  t.ok(report.faults[0]!.atMs >= 1000 && report.faults[1]!.atMs >= 2500, 'not before their times');
+  t.ok(report.run.timeline.some((point) => point.nodesDown === 1), 'the timeline shows the node down');
+  t.equal(report.run.timeline.at(-1)!.nodesDown, 0, 'and up again at the end');
+  t.ok(report.notes.some((note) => /fault on node 1/.test(note)), 'the dip and recovery are in the notes');
+  t.ok(report.run.operations > 0);
+});
+
 t.test('--help explains every option with its default', async (t) => {
   const exit = await runCli(['bench', '--help']);
   t.equal(exit.code, 0);
-  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--redis-port', '--json', '--html', '--no-progress'];
+  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--redis-port', '--fault', '--json', '--html', '--no-progress'];
   for (const option of options) t.match(exit.stdout, option, option);
   for (const fallback of ['default: 0.99', 'default: 50000', 'default: 1000000', 'default: 256', 'default: "async"', 'default: none']) t.match(exit.stdout, fallback);
 });
@@ -173,6 +188,7 @@ t.test('invalid input: a clear message and exit code 2', async (t) => {
     [['bench', '--records', 'many'], /--records.*expected a whole number/],
     [['bench', '--nodes', '2', '--n', '3'], /replication\.n \(3\) cannot exceed nodes \(2\)/],
     [['bench', '--workload', 'z'], /Allowed choices are a, b, c, d, e, f/],
+    [['bench', '--fault', 'crash:7@1s', '--nodes', '4'], /node 7 does not exist/],
     [['bench', '--workload', 'a', '--mix', 'read=1'], /--workload or --mix, not both/],
     [['bench', '--theta', '1'], /strictly between 0 and 1/],
     [['bench', '--baselines', 'map,oracle'], /unknown baseline 'oracle'/],

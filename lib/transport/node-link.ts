@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
 import { NODE_STAT_SLOTS } from '../node/replica.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Response, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
+import { Op, Response, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
 import { hintFieldOfTarget } from '../ring/replica-target.js';
 import type { Prng } from '../prng.js';
 
@@ -210,7 +210,9 @@ export abstract class NodeLink {
   ): boolean {
     const roll = () => faults.prng.nextUint32() / 4294967296;
     if (faults.dropProbability > 0 && roll() < faults.dropProbability) return true;
-    if (faults.duplicateProbability > 0 && roll() < faults.duplicateProbability) {
+    // Never a PUT: coordinating mints a new version, so a late duplicate of a
+    // blind put could overwrite a later write. Every other request is idempotent.
+    if (faults.duplicateProbability > 0 && op !== Op.PUT && roll() < faults.duplicateProbability) {
       const duplicateId = this.allocateSlot(IGNORED, 0, target);
       this.ignoredCount++;
       this.transmit(op, flags, duplicateId, key, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));

@@ -97,6 +97,9 @@ function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): voi
       view.setFloat64(at + SiblingField.EXPIRES_AT_MS, sibling.expiresAtMs, true);
       view.setUint32(at + SiblingField.VALUE_BYTES, sibling.value.byteLength, true);
       view.setUint8(at + SiblingField.FLAGS, sibling.tombstone ? TOMBSTONE_FLAG : 0);
+      // The reserved bytes too: the transient encoder reuses its buffer, and equal versions must be equal bytes.
+      view.setUint8(at + SiblingField.FLAGS + 1, 0);
+      view.setUint16(at + SiblingField.FLAGS + 2, 0, true);
       at += SIBLING_HEADER_BYTES;
       out.set(sibling.value, at);
       at += sibling.value.byteLength;

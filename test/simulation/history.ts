@@ -1,0 +1,168 @@
+/**
+ * What happened in one run, as the checkers see it: every client invocation
+ * with its outcome (the history a linearizability checker would read), and
+ * the oracle's record of which writes took effect where. A write "took
+ * effect" when a node coordinated it: the tap on the node's answers
+ * (sim-node.ts) sees the resulting object even when the network then loses
+ * the answer, so writes that failed for the client but landed are known too.
+ */
+import { type CausalContext, type VersionedObject, join } from '../../lib/version/dotted-version-vector.js';
+
+export type Dot = readonly [actor: number, counter: number];
+
+export interface Effect {
+  atMs: number;
+  node: number;
+  object: VersionedObject;
+  /** The dot the coordinator gave the write; undefined if its value lost last-writer-wins at once. */
+  dot: Dot | undefined;
+  /**
+   * What the write superseded: the client's context, or for a blind write
+   * what the coordinator held (its resulting clock less the new dot), since
+   * a blind write overwrites exactly that (replica.ts coordinate).
+   */
+  supersedes: CausalContext;
+}
+
+export interface WriteRecord {
+  id: number;
+  client: number;
+  key: string;
+  /** Unique per write (deletes carry one too), so a stored sibling names its write. */
+  value: string;
+  valueBytes: Uint8Array;
+  tombstone: boolean;
+  blind: boolean;
+  context: CausalContext | undefined;
+  w: number;
+  timestampMs: number;
+  invokedMs: number;
+  completedMs: number;
+  outcome: 'pending' | 'ok' | 'error';
+  error: string | undefined;
+  effect: Effect | undefined;
+  /** Earliest time some write that took effect superseded this one (Infinity: never). */
+  supersededAtMs: number;
+}
+
+export interface ReadRecord {
+  id: number;
+  client: number;
+  key: string;
+  r: number;
+  invokedMs: number;
+  completedMs: number;
+  outcome: 'pending' | 'ok' | 'error';
+  /** Live sibling values returned (write values), empty when not found. */
+  values: string[];
+  /** Issued after healing and repair, to check the converged state through the read path. */
+  final: boolean;
+}
+
+export class History {
+  readonly writes: WriteRecord[] = [];
+  readonly reads: ReadRecord[] = [];
+  private readonly writesByValue = new Map<string, WriteRecord>();
+  private readonly writesByBytes = new Map<string, WriteRecord>();
+  /** Coordinator request id of a PUT -> its write. */
+  private readonly putRequests = new Map<number, WriteRecord>();
+  /** Fault-free checks skip gets overlapping these [start, end] windows. */
+  readonly exemptWindows: [number, number][] = [];
+  /** Findings of the oracle itself (a PUT applied twice, an ack without an effect). */
+  readonly anomalies: string[] = [];
+
+  invokeWrite(record: Omit<WriteRecord, 'id' | 'completedMs' | 'outcome' | 'error' | 'effect' | 'supersededAtMs'>): WriteRecord {
+    const write: WriteRecord = { ...record, id: this.writes.length, completedMs: -1, outcome: 'pending', error: undefined, effect: undefined, supersededAtMs: Infinity };
+    this.writes.push(write);
+    this.writesByValue.set(write.value, write);
+    this.writesByBytes.set(valueText(write.valueBytes), write);
+    return write;
+  }
+
+  invokeRead(record: Omit<ReadRecord, 'id' | 'completedMs' | 'outcome' | 'values'>): ReadRecord {
+    const read: ReadRecord = { ...record, id: this.reads.length, completedMs: -1, outcome: 'pending', values: [] };
+    this.reads.push(read);
+    return read;
+  }
+
+  writeOfValue(value: string): WriteRecord | undefined {
+    return this.writesByValue.get(value);
+  }
+
+  putSent(requestId: number, valueBytes: Uint8Array): void {
+    const write = this.writesByBytes.get(valueText(valueBytes));
+    if (write !== undefined) this.putRequests.set(requestId, write);
+  }
+
+  /** The tap saw node `node` answer PUT `requestId` with `object`. */
+  putApplied(requestId: number, node: number, object: VersionedObject, atMs: number): void {
+    const write = this.putRequests.get(requestId);
+    if (write === undefined) return;
+    this.putRequests.delete(requestId);
+    if (write.effect !== undefined) {
+      this.anomalies.push(`write #${write.id} was coordinated twice (n${write.effect.node} and n${node})`);
+      return;
+    }
+    const dot = dotOfValue(object, write.valueBytes);
+    write.effect = { atMs, node, object, dot, supersedes: write.blind ? clockWithout(object, dot) : (write.context ?? []) };
+  }
+
+  /** Writes grouped by key, in invocation order. */
+  writesByKey(): Map<string, WriteRecord[]> {
+    const byKey = new Map<string, WriteRecord[]>();
+    for (const write of this.writes) {
+      const list = byKey.get(write.key);
+      if (list === undefined) byKey.set(write.key, [write]);
+      else list.push(write);
+    }
+    return byKey;
+  }
+
+  /** Fill in supersededAtMs: the first effect whose superseded context covers each write's dot. */
+  computeSupersession(): void {
+    for (const writes of this.writesByKey().values()) {
+      for (const a of writes) {
+        const dot = a.effect?.dot;
+        if (dot === undefined) continue;
+        for (const x of writes) {
+          if (x === a || x.effect === undefined || x.effect.atMs >= a.supersededAtMs) continue;
+          if (covers(x.effect.supersedes, dot)) a.supersededAtMs = x.effect.atMs;
+        }
+      }
+    }
+  }
+
+  isExempt(fromMs: number, toMs: number): boolean {
+    return this.exemptWindows.some(([start, end]) => start <= toMs && fromMs <= end);
+  }
+}
+
+export function valueText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+export function covers(context: CausalContext, dot: Dot): boolean {
+  for (const [actor, counter] of context) if (actor === dot[0]) return counter >= dot[1];
+  return false;
+}
+
+/** Two writes neither of which superseded the other. */
+export function concurrent(a: WriteRecord, b: WriteRecord): boolean {
+  const dotA = a.effect?.dot;
+  const dotB = b.effect?.dot;
+  if (dotA === undefined || dotB === undefined) return false;
+  return !covers(a.effect!.supersedes, dotB) && !covers(b.effect!.supersedes, dotA);
+}
+
+function dotOfValue(object: VersionedObject, valueBytes: Uint8Array): Dot | undefined {
+  for (const entry of object.entries) {
+    for (let k = 0; k < entry.siblings.length; k++) {
+      if (Buffer.compare(entry.siblings[k]!.value, valueBytes) === 0) return [entry.actor, entry.counter - k];
+    }
+  }
+  return undefined;
+}
+
+function clockWithout(object: VersionedObject, dot: Dot | undefined): CausalContext {
+  return join(object).map(([actor, counter]): readonly [number, number] => (dot !== undefined && actor === dot[0] ? [actor, counter - 1] : [actor, counter]));
+}

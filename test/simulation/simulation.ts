@@ -1,0 +1,425 @@
+/**
+ * One seeded run of the whole cluster in one thread: the real Replica on
+ * every node, the real quorum operations on the coordinator, simulated
+ * links, clock and storage. Everything random comes from Prng streams
+ * derived from the seed, and events at the same virtual instant run in the
+ * order they were scheduled, so a seed replays exactly.
+ *
+ * A run: clients work while faults strike (chaos); then the network heals,
+ * crashed nodes restart, handoffs finish, anti-entropy repairs, every key is
+ * read once more with R = N; then the checkers judge the history and the
+ * final stored state (checkers.ts).
+ */
+import { Prng, deriveSeed } from '../../lib/prng.js';
+import { Ring } from '../../lib/ring/ring.js';
+import { encodeValue } from '../../lib/store/value-codec.js';
+import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
+import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
+import { Op, Status, copyBytes } from '../../lib/transport/wire.js';
+import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
+import { EventQueue } from './event-queue.js';
+import { History } from './history.js';
+import { MembershipChange } from './membership.js';
+import type { StorageFaults } from './memory-storage.js';
+import { repairAll } from './repair.js';
+import type { Scenario } from './scenario.js';
+import { SimCoordinator } from './sim-coordinator.js';
+import { RELIABLE, SimNetwork } from './sim-network.js';
+import { type NodeFaults, SimNode } from './sim-node.js';
+import { Trace } from './trace.js';
+import type { World } from './world.js';
+
+/** Bugs planted on purpose, to show that each checker can fail. */
+export interface Bugs {
+  storage?: StorageFaults;
+  node?: NodeFaults;
+  /** Nodes run this conflict mode whatever the scenario says (the checkers keep the scenario's). */
+  replicaConflicts?: 'siblings' | 'lww';
+}
+
+export interface RunOptions {
+  trace?: boolean;
+  bugs?: Bugs;
+}
+
+export interface RunStats {
+  events: number;
+  virtualMs: number;
+  writes: number;
+  writesAcked: number;
+  reads: number;
+  readsOk: number;
+  crashes: number;
+  partitions: number;
+  membershipChanges: number;
+  messages: number;
+  lost: number;
+  siblingReads: number;
+  /** Keys whose replicas converged but keep different entry timestamps (see checkConvergence). */
+  entryTimestampsDiffer: number;
+}
+
+export interface RunResult {
+  seed: number;
+  scenario: string;
+  failures: Failure[];
+  stats: RunStats;
+  trace: string;
+}
+
+const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, NODES: 100 } as const;
+const EVENTS_PENDING_MAX = 1 << 20;
+const DRAIN_EVENTS_MAX = 5_000_000;
+const CONTEXTS_KEPT = 4;
+const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
+const NODE_IDS_MAX = 1024;
+
+export function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): RunResult {
+  const run = new Run(seed, scenario, options);
+  let failures: Failure[];
+  try {
+    failures = run.execute();
+  } catch (error) {
+    // An assertion inside the core (or the simulation) is a finding with a seed, not a crash of the runner.
+    failures = [{ kind: 'invariant', message: `threw at ${run.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }];
+  }
+  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), trace: run.trace.text() };
+}
+
+class Run implements World {
+  readonly queue = new EventQueue(EVENTS_PENDING_MAX);
+  readonly trace: Trace;
+  readonly network: SimNetwork;
+  readonly coordinator: SimCoordinator;
+  readonly nodes = new Map<number, SimNode>();
+  readonly history = new History();
+  readonly n: number;
+  readonly retryMs: number;
+  readonly invariants: Failure[] = [];
+  private readonly scenario: Scenario;
+  private readonly seed: number;
+  private readonly bugs: Bugs;
+  private readonly clientPrng: Prng;
+  private readonly faultPrng: Prng;
+  private readonly keys: string[];
+  private readonly hotKeys: string[];
+  /** Per client, per key: contexts it has seen (from reads and its own writes), newest last. */
+  private readonly contexts: Map<string, CausalContext[]>[] = [];
+  /** Bumped at every crash and restart: a detection scheduled for an older life does nothing. */
+  private readonly lives = new Map<number, number>();
+  private change: MembershipChange | undefined;
+  private nextNodeId: number;
+  private counts = { crashes: 0, partitions: 0, membershipChanges: 0, siblingReads: 0 };
+  private partitionActive = false;
+  private entryTimestampsDiffer = 0;
+
+  constructor(seed: number, scenario: Scenario, options: RunOptions) {
+    this.seed = seed;
+    this.scenario = scenario;
+    this.bugs = options.bugs ?? {};
+    this.n = scenario.n;
+    this.retryMs = Math.max(5, scenario.timeoutMs / 2);
+    this.trace = new Trace(options.trace === true, () => this.queue.nowMs);
+    this.network = new SimNetwork(scenario.network, deriveSeed(seed, Stream.NETWORK), this.queue);
+    this.clientPrng = new Prng(deriveSeed(seed, Stream.CLIENTS));
+    this.faultPrng = new Prng(deriveSeed(seed, Stream.FAULTS));
+    const ids = Array.from({ length: scenario.nodes }, (_, i) => i);
+    this.nextNodeId = scenario.nodes;
+    for (const id of ids) this.addNode(id);
+    this.coordinator = new SimCoordinator(
+      { n: scenario.n, timeoutMs: scenario.timeoutMs, readFanout: scenario.readFanout, tombstoneGraceMs: scenario.tombstoneGraceMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS },
+      Ring.create(ids, scenario.vnodes),
+      this.queue,
+      this.trace,
+      {
+        transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
+        onPutSent: (requestId, value) => this.history.putSent(requestId, value),
+        onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
+      },
+    );
+    const w = scenario.workload;
+    this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
+    this.keys = [...this.hotKeys, ...Array.from({ length: w.coldKeys }, (_, i) => `k${i}`)];
+  }
+
+  private addNode(id: number): SimNode {
+    const scenario = this.scenario;
+    const config = { nodeId: id, objectBytesMax: 1 << 20, conflicts: this.bugs.replicaConflicts ?? scenario.conflicts, clockEntriesMax: Math.max(10, scenario.nodes + scenario.faults.membershipChangesMax) };
+    // As resolveOptions: never below the nodes that can coordinate, so truncation never fires.
+    const node = new SimNode(
+      id,
+      config,
+      this.queue,
+      deriveSeed(this.seed, Stream.NODES + id),
+      scenario.timing,
+      (from, frame) => this.network.send(from, frame, false, (arrived) => this.coordinator.receive(from, arrived), this.dropLogger(from, 'response')),
+      (from, op, status, requestId, payload) => {
+        if (op === Op.PUT && status === Status.OK && payload !== undefined) {
+          this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
+        }
+      },
+      this.bugs.storage,
+      this.bugs.node,
+    );
+    this.nodes.set(id, node);
+    this.lives.set(id, 0);
+    return node;
+  }
+
+  private dropLogger(node: number, what: string): ((why: string) => void) | undefined {
+    if (!this.trace.enabled) return undefined;
+    return (why) => this.trace.log(`network: ${what} of n${node} ${why}`);
+  }
+
+  execute(): Failure[] {
+    const scenario = this.scenario;
+    this.trace.log(`seed ${this.seed}, scenario ${scenario.name}: ${scenario.nodes} nodes, N=${scenario.n}, conflicts ${scenario.conflicts}, timeout ${scenario.timeoutMs}ms`);
+    for (let client = 0; client < scenario.workload.clients; client++) {
+      this.contexts.push(new Map());
+      this.queue.after(this.uniform(this.clientPrng, 0, scenario.workload.thinkMaxMs), () => this.clientStep(client));
+    }
+    this.queue.after(this.uniform(this.faultPrng, 0, 2 * scenario.faults.meanGapMs), () => this.faultStep());
+    this.queue.runUntil(scenario.chaosMs);
+    this.heal();
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    this.trace.log(`anti-entropy: ${repairAll(this)} pushes`);
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    this.finalReads();
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    this.trace.log(`anti-entropy: ${repairAll(this)} pushes`);
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    if (this.change !== undefined) this.invariants.push({ kind: 'invariant', message: 'a membership handoff never finished' });
+    const engines = new Map(this.coordinator.ring.nodeIds().map((id) => [id, this.nodes.get(id)!.engine] as const));
+    const checkContext = { history: this.history, ring: this.coordinator.ring, n: this.n, conflicts: scenario.conflicts, engines };
+    const failures = checkAll(checkContext);
+    this.entryTimestampsDiffer = entryTimestampsDiffer(checkContext);
+    for (const failure of failures) this.trace.log(`FAILED ${failure.kind}: ${failure.message}`);
+    return failures;
+  }
+
+  // ---- clients ------------------------------------------------------------------
+
+  private clientStep(client: number): void {
+    if (this.queue.nowMs >= this.scenario.chaosMs) return;
+    const w = this.scenario.workload;
+    const prng = this.clientPrng;
+    const key = this.chance(prng, w.hotProbability) ? this.pick(prng, this.hotKeys) : this.pick(prng, this.keys.slice(w.hotKeys));
+    const quorum = this.pick(prng, w.quorums);
+    const next = () => this.queue.after(this.uniform(prng, w.thinkMinMs, w.thinkMaxMs), () => this.clientStep(client));
+    const kind = this.weighted(prng, w.mix);
+    if (kind === 'get') return this.clientGet(client, key, quorum.r, false, next);
+    const known = this.contexts[client]!.get(key) ?? [];
+    let context: CausalContext | undefined;
+    if (kind !== 'putBlind' && known.length > 0) {
+      context = this.chance(prng, w.staleContextProbability) ? this.pick(prng, known) : known[known.length - 1];
+    }
+    this.clientWrite(client, key, kind === 'delete', context, quorum.w, next);
+  }
+
+  private clientGet(client: number, key: string, r: number, final: boolean, next: () => void): void {
+    const read = this.history.invokeRead({ client, key, r, invokedMs: this.queue.nowMs, final });
+    this.trace.log(`client ${client}: get #${read.id} ${key} R=${r}${final ? ' (final)' : ''}`);
+    this.coordinator.get(key, r, (error, result) => {
+      read.completedMs = this.queue.nowMs;
+      read.outcome = error === undefined ? 'ok' : 'error';
+      if (result !== undefined) {
+        read.values = result.siblings.map((value) => String(value));
+        if (read.values.length > 1) this.counts.siblingReads++;
+        this.remember(client, key, decodeContext(result.context));
+      }
+      this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
+      next();
+    });
+  }
+
+  private clientWrite(client: number, key: string, tombstone: boolean, context: CausalContext | undefined, w: number, next: () => void): void {
+    const id = this.history.writes.length;
+    const value = `w${id}`;
+    const valueBytes = encodeValue(value, 1024);
+    const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs });
+    this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
+    write.timestampMs = this.coordinator.put(key, valueBytes, context, tombstone, w, (error, objectBytes) => {
+      write.completedMs = this.queue.nowMs;
+      write.outcome = error === undefined ? 'ok' : 'error';
+      write.error = error?.code;
+      // As Store.put returns it: the context of the new version, for the next write.
+      if (error === undefined && objectBytes !== undefined) this.remember(client, key, join(decodeObject(objectBytes)));
+      this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);
+      next();
+    });
+  }
+
+  private remember(client: number, key: string, context: CausalContext): void {
+    if (client < 0) return;
+    const known = this.contexts[client]!;
+    const list = known.get(key) ?? [];
+    list.push(context);
+    if (list.length > CONTEXTS_KEPT) list.shift();
+    known.set(key, list);
+  }
+
+  private finalReads(): void {
+    this.trace.log('final reads, R = N');
+    for (const key of this.keys) this.clientGet(-1, key, this.n, true, () => {});
+  }
+
+  // ---- faults ---------------------------------------------------------------------
+
+  private faultStep(): void {
+    const f = this.scenario.faults;
+    if (this.queue.nowMs >= this.scenario.chaosMs) return;
+    const prng = this.faultPrng;
+    this.queue.after(this.uniform(prng, 0, 2 * f.meanGapMs), () => this.faultStep());
+    const kind = this.weighted(prng, f.weights);
+    if (kind === 'crash') this.crashOne();
+    else if (kind === 'partition') this.partitionSome();
+    else if (kind === 'join') this.join();
+    else if (kind === 'leave') this.leave();
+  }
+
+  private crashOne(): void {
+    const f = this.scenario.faults;
+    const prng = this.faultPrng;
+    const up = [...this.nodes.values()].filter((node) => node.isUp);
+    if (this.nodes.size - up.length >= f.downMax || up.length === 0) return;
+    const node = this.pick(prng, up);
+    node.crash();
+    this.counts.crashes++;
+    const life = this.bumpLife(node.id);
+    this.trace.log(`fault: n${node.id} crashes`);
+    this.queue.after(this.uniform(prng, f.detectMinMs, f.detectMaxMs), () => {
+      if (this.lives.get(node.id) !== life) return;
+      this.coordinator.markDown(node.id);
+      this.trace.log(`coordinator notices n${node.id} is down`);
+    });
+    this.queue.after(this.uniform(prng, f.restartMinMs, f.restartMaxMs), () => this.restart(node.id, life));
+  }
+
+  private restart(id: number, life: number): void {
+    if (this.lives.get(id) !== life) return;
+    const node = this.nodes.get(id);
+    if (node === undefined) return;
+    node.restart();
+    this.bumpLife(id);
+    this.coordinator.markUp(id);
+    this.trace.log(`fault: n${id} restarts`);
+  }
+
+  private bumpLife(id: number): number {
+    const life = (this.lives.get(id) ?? 0) + 1;
+    this.lives.set(id, life);
+    return life;
+  }
+
+  private partitionSome(): void {
+    const f = this.scenario.faults;
+    const prng = this.faultPrng;
+    if (this.partitionActive) return;
+    const candidates = [...this.nodes.keys()].sort((a, b) => a - b);
+    const count = 1 + prng.nextBelow(Math.min(f.partitionNodesMax, candidates.length));
+    const cut: number[] = [];
+    while (cut.length < count) {
+      const node = this.pick(prng, candidates);
+      if (!cut.includes(node)) cut.push(node);
+    }
+    this.network.partition(cut);
+    this.partitionActive = true;
+    this.counts.partitions++;
+    this.trace.log(`fault: partition cuts off ${cut.map((id) => `n${id}`).join(', ')}`);
+    this.queue.after(this.uniform(prng, f.partitionMinMs, f.partitionMaxMs), () => {
+      if (!this.partitionActive) return;
+      this.network.heal();
+      this.partitionActive = false;
+      this.trace.log('fault: partition heals');
+    });
+  }
+
+  private canChangeMembership(): boolean {
+    return this.change === undefined && this.counts.membershipChanges < this.scenario.faults.membershipChangesMax;
+  }
+
+  /** Time for every operation of the old ring to end and its last messages to land. */
+  private settleMs(): number {
+    const s = this.scenario;
+    return s.timeoutMs + s.network.delayMaxMs * Math.max(1, s.network.stallFactor) + s.timing.commitMaxMs + Math.min(100, s.timeoutMs / 4) + 1;
+  }
+
+  private join(): void {
+    if (!this.canChangeMembership() || this.nextNodeId >= NODE_IDS_MAX) return;
+    const id = this.nextNodeId++;
+    this.addNode(id);
+    this.coordinator.link(id);
+    this.counts.membershipChanges++;
+    const ring = this.coordinator.ring.withNodeAdded(id);
+    this.change = new MembershipChange(this, ring, undefined, this.settleMs(), () => (this.change = undefined));
+  }
+
+  private leave(): void {
+    if (!this.canChangeMembership()) return;
+    const members = this.coordinator.ring.nodeIds();
+    // Keep more than N nodes, so N distinct replicas remain however the next change goes.
+    if (members.length <= this.n + 1) return;
+    const id = this.pick(this.faultPrng, members);
+    this.counts.membershipChanges++;
+    const ring = this.coordinator.ring.withNodeRemoved(id);
+    this.change = new MembershipChange(this, ring, id, this.settleMs(), () => (this.change = undefined));
+  }
+
+  private heal(): void {
+    this.trace.log('heal: links reliable, partition healed, every node restarted');
+    this.network.setConfig(RELIABLE);
+    this.network.heal();
+    this.partitionActive = false;
+    for (const node of [...this.nodes.values()].sort((a, b) => a.id - b.id)) {
+      if (node.isUp) continue;
+      this.restart(node.id, this.lives.get(node.id)!);
+    }
+  }
+
+  // ---- randomness ---------------------------------------------------------------------
+
+  private uniform(prng: Prng, min: number, max: number): number {
+    return min + (max - min) * (prng.nextUint32() / 4294967296);
+  }
+
+  private chance(prng: Prng, probability: number): boolean {
+    return prng.nextUint32() / 4294967296 < probability;
+  }
+
+  private pick<T>(prng: Prng, items: readonly T[]): T {
+    return items[prng.nextBelow(items.length)]!;
+  }
+
+  private weighted<K extends string>(prng: Prng, weights: Record<K, number>): K {
+    const entries = Object.entries(weights) as [K, number][];
+    const total = entries.reduce((sum, [, weight]) => sum + weight, 0);
+    let draw = this.uniform(prng, 0, total);
+    for (const [kind, weight] of entries) {
+      if (draw < weight) return kind;
+      draw -= weight;
+    }
+    return entries[entries.length - 1]![0];
+  }
+
+  stats(): RunStats {
+    const writes = this.history.writes;
+    const reads = this.history.reads;
+    let crashes = 0;
+    for (const node of this.nodes.values()) crashes += node.crashes;
+    return {
+      events: this.queue.ran,
+      virtualMs: this.queue.nowMs,
+      writes: writes.length,
+      writesAcked: writes.filter((w) => w.outcome === 'ok').length,
+      reads: reads.length,
+      readsOk: reads.filter((r) => r.outcome === 'ok').length,
+      crashes: Math.max(crashes, this.counts.crashes),
+      partitions: this.counts.partitions,
+      membershipChanges: this.counts.membershipChanges,
+      messages: this.network.stats.sent,
+      lost: this.network.stats.lost + this.network.stats.partitioned,
+      siblingReads: this.counts.siblingReads,
+      entryTimestampsDiffer: this.entryTimestampsDiffer,
+    };
+  }
+}

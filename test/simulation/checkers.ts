@@ -24,7 +24,7 @@ import { preferenceList } from '../../lib/ring/preference-list.js';
 import type { Ring } from '../../lib/ring/ring.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
 import { type VersionedObject, join, siblingsOf, sync } from '../../lib/version/dotted-version-vector.js';
-import { decodeObject } from '../../lib/version/object-codec.js';
+import { decodeObject, encodeObject } from '../../lib/version/object-codec.js';
 import { type History, type ReadRecord, type WriteRecord, concurrent, covers } from './history.js';
 import { keyText, type MemoryStorage } from './memory-storage.js';
 
@@ -116,12 +116,17 @@ export function checkConvergence(context: CheckContext): Failure[] {
   return failures;
 }
 
-/** Keys whose replicas agree on everything but entries' timestampMs. */
+/**
+ * Keys whose replicas agree on everything but entries' timestampMs. Compared
+ * in canonical encoding (encodeObject of the decoded version), not as stored:
+ * stored bytes also differ in sibling padding that object-codec.ts leaves
+ * unwritten (see the todo test in simulation.test.ts).
+ */
 export function entryTimestampsDiffer(context: CheckContext): number {
   let count = 0;
   for (const key of storedKeys(context)) {
     const stored = replicasOf(context, key).map((node) => context.engines.get(node)?.getText(key));
-    const exact = stored.map((bytes) => (bytes === undefined ? 'absent' : Buffer.from(bytes).toString('hex')));
+    const exact = stored.map((bytes) => (bytes === undefined ? 'absent' : Buffer.from(encodeObject(decodeObject(bytes))).toString('hex')));
     const semantic = stored.map((bytes) => (bytes === undefined ? 'absent' : semanticText(decodeObject(bytes))));
     if (semantic.every((text) => text === semantic[0]) && !exact.every((text) => text === exact[0])) count++;
   }
@@ -180,6 +185,7 @@ export function checkReads(context: CheckContext): Failure[] {
     const writes = byKey.get(read.key) ?? [];
     const returned = new Set(read.values);
     const mustSee = writes.filter((a) => a.outcome === 'ok' && a.completedMs < read.invokedMs && a.w + read.r > n && a.effect !== undefined);
+    if (mustSee.length > 0) history.readsChecked++;
     for (const a of mustSee) {
       const failure = missing(read, a, mustSee, writes, returned, conflicts) ?? resurrected(read, a, history, conflicts);
       if (failure === undefined) continue;

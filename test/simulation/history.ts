@@ -70,6 +70,8 @@ export class History {
   readonly exemptWindows: [number, number][] = [];
   /** Findings of the oracle itself (a PUT applied twice, an ack without an effect). */
   readonly anomalies: string[] = [];
+  /** Reads the R + W > N check applied to (set by checkers.ts). */
+  readsChecked = 0;
 
   invokeWrite(record: Omit<WriteRecord, 'id' | 'completedMs' | 'outcome' | 'error' | 'effect' | 'supersededAtMs'>): WriteRecord {
     const write: WriteRecord = { ...record, id: this.writes.length, completedMs: -1, outcome: 'pending', error: undefined, effect: undefined, supersededAtMs: Infinity };

@@ -36,6 +36,7 @@ export class MembershipChange {
   private sourcesLeft: Set<number>;
   private transfersInFlight = 0;
   private finished = false;
+  private readonly onDone: () => void;
   transfers = 0;
 
   constructor(world: World, newRing: Ring, leaving: number | undefined, settleMs: number, onDone: () => void) {
@@ -52,8 +53,6 @@ export class MembershipChange {
     world.queue.after(settleMs, () => this.scanSources());
   }
 
-  private readonly onDone: () => void;
-
   get done(): boolean {
     return this.finished;
   }
@@ -69,7 +68,7 @@ export class MembershipChange {
       this.sourcesLeft.delete(source);
       for (const key of node.engine.keys()) {
         const targets = this.targetsOf(key);
-        for (const target of targets) this.transfer(source, key, node.engine.getText(key)!, target);
+        for (const target of targets) if (target !== source) this.transfer(source, key, node.engine.getText(key)!, target);
       }
     }
     if (this.sourcesLeft.size > 0) this.world.queue.after(this.world.retryMs, () => this.scanSources());

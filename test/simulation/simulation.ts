@@ -57,6 +57,8 @@ export interface RunStats {
   siblingReads: number;
   /** Keys whose replicas converged but keep different entry timestamps (see checkConvergence). */
   entryTimestampsDiffer: number;
+  /** Gets the R + W > N check applied to. */
+  readsChecked: number;
 }
 
 export interface RunResult {
@@ -173,7 +175,7 @@ class Run implements World {
 
   execute(): Failure[] {
     const scenario = this.scenario;
-    this.trace.log(`seed ${this.seed}, scenario ${scenario.name}: ${scenario.nodes} nodes, N=${scenario.n}, conflicts ${scenario.conflicts}, timeout ${scenario.timeoutMs}ms`);
+    if (this.trace.enabled) this.trace.log(`seed ${this.seed}, scenario ${scenario.name}: ${scenario.nodes} nodes, N=${scenario.n}, conflicts ${scenario.conflicts}, timeout ${scenario.timeoutMs}ms`);
     for (let client = 0; client < scenario.workload.clients; client++) {
       this.contexts.push(new Map());
       this.queue.after(this.uniform(this.clientPrng, 0, scenario.workload.thinkMaxMs), () => this.clientStep(client));
@@ -182,11 +184,11 @@ class Run implements World {
     this.queue.runUntil(scenario.chaosMs);
     this.heal();
     this.queue.drain(DRAIN_EVENTS_MAX);
-    this.trace.log(`anti-entropy: ${repairAll(this)} pushes`);
+    this.repair();
     this.queue.drain(DRAIN_EVENTS_MAX);
     this.finalReads();
     this.queue.drain(DRAIN_EVENTS_MAX);
-    this.trace.log(`anti-entropy: ${repairAll(this)} pushes`);
+    this.repair();
     this.queue.drain(DRAIN_EVENTS_MAX);
     if (this.change !== undefined) this.invariants.push({ kind: 'invariant', message: 'a membership handoff never finished' });
     const engines = new Map(this.coordinator.ring.nodeIds().map((id) => [id, this.nodes.get(id)!.engine] as const));
@@ -195,6 +197,11 @@ class Run implements World {
     this.entryTimestampsDiffer = entryTimestampsDiffer(checkContext);
     for (const failure of failures) this.trace.log(`FAILED ${failure.kind}: ${failure.message}`);
     return failures;
+  }
+
+  private repair(): void {
+    const pushes = repairAll(this);
+    if (this.trace.enabled) this.trace.log(`anti-entropy: ${pushes} pushes`);
   }
 
   // ---- clients ------------------------------------------------------------------
@@ -218,7 +225,7 @@ class Run implements World {
 
   private clientGet(client: number, key: string, r: number, final: boolean, next: () => void): void {
     const read = this.history.invokeRead({ client, key, r, invokedMs: this.queue.nowMs, final });
-    this.trace.log(`client ${client}: get #${read.id} ${key} R=${r}${final ? ' (final)' : ''}`);
+    if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} R=${r}${final ? ' (final)' : ''}`);
     this.coordinator.get(key, r, (error, result) => {
       read.completedMs = this.queue.nowMs;
       read.outcome = error === undefined ? 'ok' : 'error';
@@ -227,7 +234,7 @@ class Run implements World {
         if (read.values.length > 1) this.counts.siblingReads++;
         this.remember(client, key, decodeContext(result.context));
       }
-      this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
+      if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
       next();
     });
   }
@@ -237,14 +244,14 @@ class Run implements World {
     const value = `w${id}`;
     const valueBytes = encodeValue(value, 1024);
     const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs });
-    this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
+    if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
     write.timestampMs = this.coordinator.put(key, valueBytes, context, tombstone, w, (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;
       write.outcome = error === undefined ? 'ok' : 'error';
       write.error = error?.code;
       // As Store.put returns it: the context of the new version, for the next write.
       if (error === undefined && objectBytes !== undefined) this.remember(client, key, join(decodeObject(objectBytes)));
-      this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);
+      if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);
       next();
     });
   }
@@ -259,7 +266,7 @@ class Run implements World {
   }
 
   private finalReads(): void {
-    this.trace.log('final reads, R = N');
+    if (this.trace.enabled) this.trace.log('final reads, R = N');
     for (const key of this.keys) this.clientGet(-1, key, this.n, true, () => {});
   }
 
@@ -286,11 +293,11 @@ class Run implements World {
     node.crash();
     this.counts.crashes++;
     const life = this.bumpLife(node.id);
-    this.trace.log(`fault: n${node.id} crashes`);
+    if (this.trace.enabled) this.trace.log(`fault: n${node.id} crashes`);
     this.queue.after(this.uniform(prng, f.detectMinMs, f.detectMaxMs), () => {
       if (this.lives.get(node.id) !== life) return;
       this.coordinator.markDown(node.id);
-      this.trace.log(`coordinator notices n${node.id} is down`);
+      if (this.trace.enabled) this.trace.log(`coordinator notices n${node.id} is down`);
     });
     this.queue.after(this.uniform(prng, f.restartMinMs, f.restartMaxMs), () => this.restart(node.id, life));
   }
@@ -302,7 +309,7 @@ class Run implements World {
     node.restart();
     this.bumpLife(id);
     this.coordinator.markUp(id);
-    this.trace.log(`fault: n${id} restarts`);
+    if (this.trace.enabled) this.trace.log(`fault: n${id} restarts`);
   }
 
   private bumpLife(id: number): number {
@@ -325,12 +332,12 @@ class Run implements World {
     this.network.partition(cut);
     this.partitionActive = true;
     this.counts.partitions++;
-    this.trace.log(`fault: partition cuts off ${cut.map((id) => `n${id}`).join(', ')}`);
+    if (this.trace.enabled) this.trace.log(`fault: partition cuts off ${cut.map((id) => `n${id}`).join(', ')}`);
     this.queue.after(this.uniform(prng, f.partitionMinMs, f.partitionMaxMs), () => {
       if (!this.partitionActive) return;
       this.network.heal();
       this.partitionActive = false;
-      this.trace.log('fault: partition heals');
+      if (this.trace.enabled) this.trace.log('fault: partition heals');
     });
   }
 
@@ -366,7 +373,7 @@ class Run implements World {
   }
 
   private heal(): void {
-    this.trace.log('heal: links reliable, partition healed, every node restarted');
+    if (this.trace.enabled) this.trace.log('heal: links reliable, partition healed, every node restarted');
     this.network.setConfig(RELIABLE);
     this.network.heal();
     this.partitionActive = false;
@@ -420,6 +427,7 @@ class Run implements World {
       lost: this.network.stats.lost + this.network.stats.partitioned,
       siblingReads: this.counts.siblingReads,
       entryTimestampsDiffer: this.entryTimestampsDiffer,
+      readsChecked: this.history.readsChecked,
     };
   }
 }

@@ -9,7 +9,7 @@
  * Atomics.waitAsync instead, because lmdb-js completes commits on the event loop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
 import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
@@ -23,7 +23,10 @@ const DRAIN_MESSAGES_MAX = 4096;
 const SWEEP_INTERVAL_MS = data.sweepIntervalMs;
 const SWEEP_KEYS_MAX = 1000;
 const COUNTS_INTERVAL_MS = 250;
+/** post-message mode has no loop turn to beat on: a timer beats. */
+const HEARTBEAT_INTERVAL_MS = 50;
 const COMMIT_WAIT_SLICE_MS = 50;
+const PAUSED_POLL_MS = 10;
 const noop = () => {};
 
 const storage = new LmdbStorage({ path: data.path, nodeId: data.nodeId, durability: data.durability });
@@ -92,6 +95,7 @@ let lastCountsMs = 0;
 
 function housekeeping(replica: Replica): void {
   const nowMs = Date.now();
+  stats[NodeStat.HEARTBEAT_MS] = nowMs;
   if (nowMs - lastCountsMs >= COUNTS_INTERVAL_MS) {
     lastCountsMs = nowMs;
     replica.refreshCounts();
@@ -110,6 +114,14 @@ async function serveRings(): Promise<void> {
   let spinIterations = 64;
   let drainsSinceYield = 0;
   while (!reader.isClosed()) {
+    if (stats[NodeStat.PAUSED] === 1) {
+      // Fault injection: a paused node neither drains nor heartbeats, like a
+      // stopped process; what is in its ring waits.
+      await sleep(PAUSED_POLL_MS);
+      continue;
+    }
+    // The failure detector's signal: one store per turn of the loop, cheap.
+    stats[NodeStat.HEARTBEAT_MS] = Date.now();
     const drained = reader.read(handle, DRAIN_MESSAGES_MAX);
     const committing = replica.commit();
     writer.publish();
@@ -155,12 +167,19 @@ async function drainCommits(replica: Replica): Promise<void> {
 function servePostMessage(): void {
   const replica = new Replica(storage, config, new PostMessageResponseSink(), stats);
   let scheduled = false;
+  /** Requests that arrived while paused (fault injection): bounded by the coordinator's pendingMax. */
+  const pausedMessages: Uint8Array[] = [];
   parentPort!.on('message', (message: Uint8Array | { type: 'stop' }) => {
     if (!(message instanceof Uint8Array)) {
       clearInterval(housekeepingTimer);
       void drainCommits(replica).then(() => storage.close()).then(() => parentPort!.postMessage({ type: 'stopped' }));
       return;
     }
+    if (stats[NodeStat.PAUSED] === 1) {
+      pausedMessages.push(message);
+      return;
+    }
+    for (const held of pausedMessages.splice(0)) replica.handleSafely(held, new DataView(held.buffer, held.byteOffset, held.byteLength), 0, held.byteLength);
     replica.handleSafely(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, message.byteLength);
     if (!scheduled) {
       scheduled = true;
@@ -172,12 +191,20 @@ function servePostMessage(): void {
     }
   });
   // No ring to wake on: housekeeping (TTL sweep, counts) runs on a timer.
-  const housekeepingTimer = setInterval(() => housekeeping(replica), Math.min(SWEEP_INTERVAL_MS, COUNTS_INTERVAL_MS));
+  const housekeepingTimer = setInterval(() => {
+    if (stats[NodeStat.PAUSED] === 1) return;
+    if (pausedMessages.length > 0) {
+      for (const held of pausedMessages.splice(0)) replica.handleSafely(held, new DataView(held.buffer, held.byteOffset, held.byteLength), 0, held.byteLength);
+      void replica.commit();
+    }
+    housekeeping(replica);
+  }, Math.min(SWEEP_INTERVAL_MS, COUNTS_INTERVAL_MS, HEARTBEAT_INTERVAL_MS));
   parentPort!.once('close', () => clearInterval(housekeepingTimer));
   parentPort!.postMessage({ type: 'ready' });
 }
 
 stats[NodeStat.KEYS] = storage.counts().keys;
+stats[NodeStat.HEARTBEAT_MS] = Date.now();
 if (data.transport === 'post-message') {
   servePostMessage();
 } else {

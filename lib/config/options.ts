@@ -56,6 +56,20 @@ export interface StoreOptions {
   clockEntriesMax?: number;
   /** 'sab' (default) or 'post-message' (a baseline for benchmarks only). */
   transport?: TransportKind;
+  /**
+   * Sloppy quorum (Dynamo §4.6): while some of a key's N nodes are down, write
+   * to and read from stand-ins (the next healthy nodes) that keep hints for
+   * them. false: strict quorums, which fail with ERR_QUORUM. Default true.
+   */
+  sloppy?: boolean;
+  /** A node whose heartbeat is older than this is marked down. Default 2000. */
+  failureTimeoutMs?: number;
+  /** Hinted handoff's pace: keys handed back per second, so it does not starve foreground traffic. Default 20000. */
+  handoffKeysPerSecond?: number;
+  /** Run an anti-entropy pass (store.repair()) this often; 0 turns it off. Default 600000 (10 minutes). */
+  antiEntropyIntervalMs?: number;
+  /** Threads of the anti-entropy pool (piscina), which hash node data off the request path. Default 2. */
+  antiEntropyThreads?: number;
 }
 
 export interface ResolvedOptions {
@@ -78,6 +92,11 @@ export interface ResolvedOptions {
   sweepIntervalMs: number;
   clockEntriesMax: number;
   transport: TransportKind;
+  sloppy: boolean;
+  failureTimeoutMs: number;
+  handoffKeysPerSecond: number;
+  antiEntropyIntervalMs: number;
+  antiEntropyThreads: number;
 }
 
 export const NODES_MAX = 64;
@@ -110,6 +129,12 @@ function integer(name: string, value: unknown, fallback: number, min: number, ma
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalid(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
   }
+  return value;
+}
+
+function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false, got ${String(value)}`);
   return value;
 }
 
@@ -154,6 +179,11 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     // Dynamo §4.4 uses 10; never below the node count, so truncation only drops actors that cannot coordinate.
     clockEntriesMax: integer('clockEntriesMax', options.clockEntriesMax, Math.max(10, nodes), 1, 255),
     transport: oneOf('transport', options.transport, 'sab', ['sab', 'post-message']),
+    sloppy: boolean('sloppy', options.sloppy, true),
+    failureTimeoutMs: integer('failureTimeoutMs', options.failureTimeoutMs, 2000, 50, 600_000),
+    handoffKeysPerSecond: integer('handoffKeysPerSecond', options.handoffKeysPerSecond, 20_000, 1, 10_000_000),
+    antiEntropyIntervalMs: integer('antiEntropyIntervalMs', options.antiEntropyIntervalMs, 600_000, 0, 86_400_000),
+    antiEntropyThreads: integer('antiEntropyThreads', options.antiEntropyThreads, 2, 1, 64),
   };
 }
 

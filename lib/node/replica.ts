@@ -22,7 +22,20 @@ import {
 import { checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, nodeOfActor } from '../version/actor.js';
-import { CONTEXT_PAIR_BYTES, Op, Request, RequestFlag, Status, contextOffset, copyBytes, requestBytes } from '../transport/wire.js';
+import {
+  CONTEXT_PAIR_BYTES,
+  Op,
+  Request,
+  RequestFlag,
+  Status,
+  contextOffset,
+  copyBytes,
+  decodeScanRequest,
+  encodeEntries,
+  encodeScanPage,
+  requestBytes,
+} from '../transport/wire.js';
+import { hashKey32 } from '../ring/hash.js';
 
 export interface ResponseSink {
   /** `payload` may be a view that is only valid during the call: copy it. */
@@ -49,8 +62,33 @@ export const NodeStat = {
   ERRORS: 6,
   COMMITS: 7,
   EXPIRED: 8,
-  COUNT: 9,
+  /** Hints this node holds for other nodes (sloppy quorum). */
+  HINTS: 9,
+  /** Date.now() of the node loop's last turn: the coordinator's failure detector reads it. */
+  HEARTBEAT_MS: 10,
+  /** Written by the coordinator (fault injection): 1 = stop draining requests and heartbeating. */
+  PAUSED: 11,
+  COUNT: 12,
 } as const;
+
+/** Node ids a store may ever use (ids are never reused: see Store.addNode). */
+export const NODE_IDS_MAX = 256;
+/** Hints held for node `owner` are at stats[HINTS_FOR_BASE + owner]. */
+export const HINTS_FOR_BASE = NodeStat.COUNT;
+export const NODE_STAT_SLOTS = HINTS_FOR_BASE + NODE_IDS_MAX;
+
+/** Entries of one HINTS or PARTITION_SCAN answer, and keys one scan request examines. */
+const LIST_ENTRIES_MAX = 1024;
+const LIST_BYTES_MAX = 1 << 20;
+const SCAN_EXAMINE_MAX = 16_384;
+
+/** Where a write lands: the node's own objects, or the hints held for one owner. */
+interface Keyspace {
+  get(key: Uint8Array): Uint8Array | undefined;
+  put(key: Uint8Array, bytes: Uint8Array): void;
+  remove(key: Uint8Array): void;
+  indexExpiry(key: Uint8Array, expiresAtMs: number): void;
+}
 
 /** Shared by every write without a context (most of them): never mutated. */
 const NO_CONTEXT: [number, number][] = [];
@@ -64,6 +102,8 @@ interface PendingWrite {
   value: Uint8Array;
   timestampMs: number;
   expiresAtMs: number;
+  /** -1: own data; else the node this write is held for (a hint). */
+  hintOwner: number;
 }
 
 export class Replica {
@@ -77,13 +117,17 @@ export class Replica {
   private epoch: number;
   private epochUnsaved = false;
   private lastCommit: Promise<unknown> = Promise.resolve();
+  /** Hints held per owner, kept current as writes commit (published in stats). */
+  private hintCounts: Map<number, number>;
 
   constructor(engine: StorageEngine, config: ReplicaConfig, sink: ResponseSink, stats: Float64Array) {
-    assert.ok(stats.length >= NodeStat.COUNT);
+    assert.ok(stats.length >= NODE_STAT_SLOTS);
     this.engine = engine;
     this.config = config;
     this.sink = sink;
     this.stats = stats;
+    this.hintCounts = engine.hintCounts();
+    this.publishHintCounts();
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
     // Persisted before any write can use it; ordered before every later commit.
     // A failure here surfaces again, as an error, on the first write's commit.
@@ -125,9 +169,16 @@ export class Replica {
     // Check after reading (style: assert on both sides of the wire).
     assert.equal(requestBytes(keyBytes, contextPairs, valueBytes), length, `request ${requestId} length mismatch`);
     const keyAt = offset + Request.HEADER_BYTES;
-    if (op === Op.GET) return this.get(requestId, bytes.subarray(keyAt, keyAt + keyBytes));
+    const hintOwner = view.getUint16(offset + Request.HINT_OWNER, true) - 1;
+    assert.ok(hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
+    if (op === Op.GET) return this.get(requestId, bytes.subarray(keyAt, keyAt + keyBytes), hintOwner);
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
-    assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE, `unknown op ${op}`);
+    const valueStart = offset + contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES;
+    if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);
+    if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
+    assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE || op === Op.HINT_DELIVERED || op === Op.DROP_IF_COVERED, `unknown op ${op}`);
+    assert.ok(hintOwner < 0 || op === Op.PUT || op === Op.REPLICATE || op === Op.HINT_DELIVERED, `op ${op} does not take a hint owner`);
+    assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
     const contextAt = offset + contextOffset(keyBytes);
     const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
     for (let i = 0; i < contextPairs; i++) {
@@ -145,13 +196,38 @@ export class Replica {
       value: copyBytes(bytes, valueAt, valueAt + valueBytes),
       timestampMs: view.getFloat64(offset + Request.TIMESTAMP_MS, true),
       expiresAtMs: view.getFloat64(offset + Request.EXPIRES_AT_MS, true),
+      hintOwner,
     });
   }
 
-  private get(requestId: number, key: Uint8Array): void {
+  private get(requestId: number, key: Uint8Array, hintOwner: number): void {
     this.stats[NodeStat.GETS]!++;
-    const stored = this.engine.get(key);
+    const stored = hintOwner < 0 ? this.engine.get(key) : this.engine.getHint(hintOwner, key);
     this.sink.respond(Op.GET, stored === undefined ? Status.NOT_FOUND : Status.OK, requestId, stored);
+  }
+
+  /** A page of the hints held for `owner`, for the coordinator to hand off (Dynamo §4.6). */
+  private listHints(requestId: number, owner: number, afterKey: Uint8Array, view: DataView, valueAt: number, valueBytes: number): void {
+    assert.ok(owner >= 0, 'HINTS needs a hint owner');
+    assert.equal(valueBytes, 4, 'HINTS takes a u32 entry limit');
+    const limit = Math.min(view.getUint32(valueAt, true), LIST_ENTRIES_MAX);
+    const entries = boundedByBytes(this.engine.hintsOf(owner, copyBytes(afterKey), limit));
+    this.sink.respond(Op.HINTS, Status.OK, requestId, encodeEntries(entries));
+  }
+
+  /** A page of own objects in the requested partitions, to stream a range to a new owner (Dynamo §4.9). */
+  private scanPartitions(requestId: number, afterKey: Uint8Array, value: Uint8Array): void {
+    const { entriesMax, partitionBits, bitmap } = decodeScanRequest(value);
+    const shift = 32 - partitionBits;
+    const accept = (key: Uint8Array) => {
+      const partition = hashKey32(key) >>> shift;
+      return (bitmap[partition >>> 3]! & (1 << (partition & 7))) !== 0;
+    };
+    const page = this.engine.scan(copyBytes(afterKey), accept, Math.min(entriesMax, LIST_ENTRIES_MAX), SCAN_EXAMINE_MAX);
+    const entries = boundedByBytes(page.entries);
+    // Cut short by bytes: continue after the last entry sent.
+    const next = entries.length < page.entries.length ? entries[entries.length - 1]!.key : page.next;
+    this.sink.respond(Op.PARTITION_SCAN, Status.OK, requestId, encodeScanPage(next, entries));
   }
 
   /** Commit every queued write in one transaction (group commit), then answer them all. */
@@ -178,7 +254,12 @@ export class Replica {
     return this.inFlight(
       committed.then(
         () => this.answer(writes, results),
-        (error: unknown) => this.answer(writes, writes.map(() => toError(error))),
+        (error: unknown) => {
+          // The transaction aborted: the hint counts it applied never happened.
+          this.hintCounts = this.engine.hintCounts();
+          this.publishHintCounts();
+          this.answer(writes, writes.map(() => toError(error)));
+        },
       ),
     );
   }
@@ -214,9 +295,12 @@ export class Replica {
 
   private applyCatching(batch: WriteBatch, write: PendingWrite): Uint8Array | Error | undefined {
     try {
-      if (write.op === Op.PUT) return this.coordinate(batch, write);
-      if (write.op === Op.REPLICATE) return this.replicate(batch, write);
-      return this.purge(batch, write);
+      if (write.op === Op.HINT_DELIVERED) return this.hintDelivered(batch, write);
+      if (write.op === Op.DROP_IF_COVERED) return this.dropIfCovered(batch, write);
+      const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
+      if (write.op === Op.PUT) return this.coordinate(space, write);
+      if (write.op === Op.REPLICATE) return this.replicate(space, write);
+      return this.purge(space, write);
     } catch (error) {
       // A bad request fails alone: the batch and the worker go on.
       return toError(error);
@@ -224,7 +308,7 @@ export class Replica {
   }
 
   /** The coordinator's write: this node is the actor of the new dot. */
-  private coordinate(batch: WriteBatch, write: PendingWrite): Uint8Array {
+  private coordinate(batch: Keyspace, write: PendingWrite): Uint8Array {
     this.stats[NodeStat.PUTS]!++;
     const stored = batch.get(write.key);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
@@ -246,7 +330,7 @@ export class Replica {
   }
 
   /** A replica's write: merge the coordinator's object into ours (DVVSet sync). */
-  private replicate(batch: WriteBatch, write: PendingWrite): undefined {
+  private replicate(batch: Keyspace, write: PendingWrite): undefined {
     this.stats[NodeStat.REPLICATES]!++;
     const stored = batch.get(write.key);
     if (stored === undefined && this.config.conflicts === 'siblings') {
@@ -273,7 +357,7 @@ export class Replica {
    * Remove a tombstone, but only if nothing newer than the purged version
    * arrived meanwhile: a concurrent put must survive the purge.
    */
-  private purge(batch: WriteBatch, write: PendingWrite): undefined {
+  private purge(batch: Keyspace, write: PendingWrite): undefined {
     this.stats[NodeStat.PURGES]!++;
     const stored = batch.get(write.key);
     if (stored === undefined) return undefined;
@@ -281,6 +365,62 @@ export class Replica {
     const purged = decodeObject(write.value);
     if (descends(purged, local) && siblingsOf(local).every((s) => s.tombstone)) batch.remove(write.key);
     return undefined;
+  }
+
+  /**
+   * The hints kept for `owner`, as a keyspace: the same coordinate/replicate
+   * code writes them. Hints carry no expiry index: an expired hint is handed
+   * off like any other and expires on its owner.
+   */
+  private hintSpace(batch: WriteBatch, owner: number): Keyspace {
+    return {
+      get: (key) => batch.getHint(owner, key),
+      put: (key, bytes) => {
+        if (batch.getHint(owner, key) === undefined) this.countHint(owner, 1);
+        batch.putHint(owner, key, bytes);
+      },
+      remove: (key) => {
+        if (batch.getHint(owner, key) !== undefined) this.countHint(owner, -1);
+        batch.removeHint(owner, key);
+      },
+      indexExpiry: () => {},
+    };
+  }
+
+  /** The owner merged the delivered object: drop the hint unless a newer write reached it since. */
+  private hintDelivered(batch: WriteBatch, write: PendingWrite): undefined {
+    const stored = batch.getHint(write.hintOwner, write.key);
+    if (stored === undefined) return undefined;
+    if (descends(decodeObject(write.value), decodeObject(copyBytes(stored)))) {
+      batch.removeHint(write.hintOwner, write.key);
+      this.countHint(write.hintOwner, -1);
+    }
+    return undefined;
+  }
+
+  /** Data that moved to other owners: remove it once they hold all of it (the given object covers ours). */
+  private dropIfCovered(batch: WriteBatch, write: PendingWrite): undefined {
+    const stored = batch.get(write.key);
+    if (stored === undefined) return undefined;
+    if (descends(decodeObject(write.value), decodeObject(copyBytes(stored)))) batch.remove(write.key);
+    return undefined;
+  }
+
+  private countHint(owner: number, delta: number): void {
+    const count = (this.hintCounts.get(owner) ?? 0) + delta;
+    if (count <= 0) this.hintCounts.delete(owner);
+    else this.hintCounts.set(owner, count);
+    this.publishHintCounts();
+  }
+
+  private publishHintCounts(): void {
+    let total = 0;
+    this.stats.fill(0, HINTS_FOR_BASE, NODE_STAT_SLOTS);
+    for (const [owner, count] of this.hintCounts) {
+      total += count;
+      if (owner < NODE_IDS_MAX) this.stats[HINTS_FOR_BASE + owner] = count;
+    }
+    this.stats[NodeStat.HINTS] = total;
   }
 
   private checkObjectSize(bytes: number): void {
@@ -367,6 +507,16 @@ export class Replica {
     this.stats[NodeStat.KEYS] = counts.keys;
     this.stats[NodeStat.BYTES] = counts.bytes;
   }
+}
+
+/** Keep a listing's answer under LIST_BYTES_MAX (at least one entry, which always fits a message). */
+function boundedByBytes<T extends { key: Uint8Array; object: Uint8Array }>(entries: T[]): T[] {
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    bytes += entries[i]!.key.byteLength + entries[i]!.object.byteLength + 8;
+    if (bytes > LIST_BYTES_MAX && i > 0) return entries.slice(0, i);
+  }
+  return entries;
 }
 
 function toError(error: unknown): Error {

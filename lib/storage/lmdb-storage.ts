@@ -3,7 +3,10 @@
  * Sub-databases: `objects` (raw key bytes -> encoded versioned object),
  * `expiry` (8-byte big-endian expiresAtMs ++ key -> empty), an index that lets
  * the TTL sweep visit only what is due instead of scanning every key, and
- * `meta` (the node's actor epoch).
+ * `meta` (the node's actor epoch), and `hints` (2-byte big-endian owner id ++
+ * key -> encoded object): replicas held for down nodes (sloppy quorum, Dynamo
+ * §4.6), apart from the node's own data so that reads, counts and
+ * anti-entropy of its own ranges never see them.
  *
  * Durability (documented in the README, acknowledged by `write()`):
  * - 'sync':  acknowledge after the commit is flushed to disk (lmdb-js
@@ -19,9 +22,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { Durability, ExpiryCandidate, StorageEngine, WriteBatch } from './storage-engine.js';
+import type { Durability, ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from './storage-engine.js';
+import { copyBytes } from '../transport/wire.js';
 
 const EXPIRY_PREFIX_BYTES = 8;
+const HINT_PREFIX_BYTES = 2;
+/** Sub-databases a node environment holds: objects, expiry, meta, hints (room to grow). */
+export const NODE_DATABASES_MAX = 8;
 const EPOCH_KEY = new TextEncoder().encode('epoch');
 const EMPTY = new Uint8Array(0);
 
@@ -42,6 +49,7 @@ export class LmdbStorage implements StorageEngine {
   private readonly objects: Database<Uint8Array, Uint8Array>;
   private readonly expiry: Database<Uint8Array, Uint8Array>;
   private readonly meta: Database<Uint8Array, Uint8Array>;
+  private readonly hints: Database<Uint8Array, Uint8Array>;
   private readonly durability: Durability;
 
   constructor(options: LmdbStorageOptions) {
@@ -50,7 +58,7 @@ export class LmdbStorage implements StorageEngine {
     this.durability = options.durability;
     this.root = open({
       path: directory,
-      maxDbs: 4,
+      maxDbs: NODE_DATABASES_MAX,
       noSync: options.durability === 'none',
       mapSize: options.mapSizeBytes ?? 2 ** 30,
       // Our values are already msgpack bytes: store them as they are.
@@ -61,6 +69,50 @@ export class LmdbStorage implements StorageEngine {
     this.objects = this.root.openDB<Uint8Array, Uint8Array>({ name: 'objects', encoding: 'binary', keyEncoding: 'binary' });
     this.expiry = this.root.openDB<Uint8Array, Uint8Array>({ name: 'expiry', encoding: 'binary', keyEncoding: 'binary' });
     this.meta = this.root.openDB<Uint8Array, Uint8Array>({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' });
+    this.hints = this.root.openDB<Uint8Array, Uint8Array>({ name: 'hints', encoding: 'binary', keyEncoding: 'binary' });
+  }
+
+  getHint(owner: number, key: Uint8Array): Uint8Array | undefined {
+    return exact(this.hints.getBinaryFast(hintKey(owner, key) as Buffer));
+  }
+
+  hintsOf(owner: number, afterKey: Uint8Array, limit: number): StoredEntry[] {
+    const entries: StoredEntry[] = [];
+    const start = hintKey(owner, afterKey);
+    const end = hintKey(owner + 1, EMPTY);
+    for (const { key, value } of this.hints.getRange({ start: start as Buffer, end: end as Buffer }) as Iterable<{ key: Uint8Array; value: Uint8Array }>) {
+      if (afterKey.byteLength > 0 && Buffer.compare(key, start) === 0) continue;
+      entries.push({ key: copyBytes(key, HINT_PREFIX_BYTES), object: copyBytes(value) });
+      if (entries.length >= limit) break;
+    }
+    return entries;
+  }
+
+  hintCounts(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const key of this.hints.getKeys() as Iterable<Uint8Array>) {
+      const owner = (key[0]! << 8) | key[1]!;
+      counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
+    const entries: StoredEntry[] = [];
+    let examined = 0;
+    let last: Uint8Array | undefined;
+    const range = afterKey.byteLength > 0 ? { start: afterKey as Buffer } : {};
+    for (const key of this.objects.getKeys(range) as Iterable<Uint8Array>) {
+      if (afterKey.byteLength > 0 && Buffer.compare(key, afterKey) === 0) continue;
+      last = copyBytes(key);
+      examined++;
+      if (accept(key)) {
+        const object = this.objects.getBinaryFast(key as Buffer);
+        if (object !== undefined) entries.push({ key: last, object: copyBytes(object) });
+      }
+      if (entries.length >= limit || examined >= examineMax) return { entries, next: last };
+    }
+    return { entries, next: undefined };
   }
 
   readEpoch(): number {
@@ -78,7 +130,11 @@ export class LmdbStorage implements StorageEngine {
     const objects = this.objects;
     const expiry = this.expiry;
     const meta = this.meta;
+    const hints = this.hints;
     const batch: WriteBatch = {
+      getHint: (owner, key) => exact(hints.getBinaryFast(hintKey(owner, key) as Buffer)),
+      putHint: (owner, key, bytes) => void hints.putSync(hintKey(owner, key) as Buffer, bytes as Buffer),
+      removeHint: (owner, key) => void hints.removeSync(hintKey(owner, key) as Buffer),
       get: (key) => exact(objects.getBinaryFast(key as Buffer)),
       put: (key, bytes) => void objects.putSync(key as Buffer, bytes as Buffer),
       remove: (key) => void objects.removeSync(key as Buffer),
@@ -138,6 +194,16 @@ export class LmdbStorage implements StorageEngine {
 function exact(bytes: Buffer | undefined): Uint8Array | undefined {
   // A plain Uint8Array view: cheaper to make than a Buffer (subarray's class).
   return bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/** Owner first, big-endian: one owner's hints are one contiguous key range. */
+function hintKey(owner: number, key: Uint8Array): Uint8Array {
+  assert.ok(Number.isInteger(owner) && owner >= 0 && owner <= 0xffff, 'hint owner out of range');
+  const out = new Uint8Array(HINT_PREFIX_BYTES + key.byteLength);
+  out[0] = owner >>> 8;
+  out[1] = owner & 0xff;
+  out.set(key, HINT_PREFIX_BYTES);
+  return out;
 }
 
 /** Big-endian time first, so LMDB's byte order is expiry order. */

@@ -15,6 +15,16 @@ export interface WriteBatch {
   removeExpiry(candidate: ExpiryCandidate): void;
   /** Persist the node's actor epoch with this transaction's writes (see version/actor.ts). */
   writeEpoch(epoch: number): void;
+  /** The hints keyspace: objects held for node `owner` while it is down (Dynamo §4.6), apart from the node's own. */
+  getHint(owner: number, key: Uint8Array): Uint8Array | undefined;
+  putHint(owner: number, key: Uint8Array, bytes: Uint8Array): void;
+  removeHint(owner: number, key: Uint8Array): void;
+}
+
+/** One stored key and its encoded object, as listed by hintsOf and scan. */
+export interface StoredEntry {
+  key: Uint8Array;
+  object: Uint8Array;
 }
 
 export interface ExpiryCandidate {
@@ -33,6 +43,18 @@ export interface StorageEngine {
   write(apply: (batch: WriteBatch) => void): Promise<void> | undefined;
   /** Up to `limit` expiry-index entries due at or before `nowMs`, oldest first. */
   dueExpiries(nowMs: number, limit: number): ExpiryCandidate[];
+  /** A stored hint, or undefined; the view is valid only until the next call. */
+  getHint(owner: number, key: Uint8Array): Uint8Array | undefined;
+  /** Up to `limit` hints for `owner` in key order, after `afterKey` (exclusive; empty = from the start). Copies. */
+  hintsOf(owner: number, afterKey: Uint8Array, limit: number): StoredEntry[];
+  /** How many hints are held for each owner (read once at start; the replica keeps the count after). */
+  hintCounts(): Map<number, number>;
+  /**
+   * Own objects in key order after `afterKey` (exclusive) that `accept` takes,
+   * up to `limit` of them, looking at no more than `examineMax` keys. Copies.
+   * `next` is where to continue; undefined when the scan reached the end.
+   */
+  scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined };
   /** The actor epoch last persisted, 0 for a new node. */
   readEpoch(): number;
   counts(): { keys: number; bytes: number };

@@ -168,6 +168,8 @@ export class PutOperation implements PendingReply, Operation {
   private callback: PutCallback | undefined;
   private readonly tag: number;
 
+  /** The coordinating node failed before it answered (not an error it returned): a retry elsewhere may succeed. */
+  coordinatorLost = false;
   constructor(coordinator: Coordinator, request: PutRequest, replicas: ArrayLike<number>, w: number, deadlineMs: number, callback: PutCallback, tag: number) {
     this.coordinator = coordinator;
     this.request = request;
@@ -203,7 +205,11 @@ export class PutOperation implements PendingReply, Operation {
   }
 
   onNodeFailure(nodeId: number): void {
-    if (nodeId === this.coordinatorNode && this.objectBytes === undefined) return this.coordinatorFailed();
+    if (nodeId === this.coordinatorNode && this.objectBytes === undefined) {
+      // The node died or was given up on before answering: the store may retry with another coordinator.
+      this.coordinatorLost = true;
+      return this.coordinatorFailed();
+    }
     this.quorum.fail(nodeId);
     this.progress();
   }

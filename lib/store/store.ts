@@ -12,7 +12,10 @@ import { type ResolvedOptions, type StoreOptions, objectBytesMaxOf, readQuorumFo
 import { hashKey32 } from '../ring/hash.js';
 import { Ring, type RingJSON } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
-import { NodeStat } from '../node/replica.js';
+import { HINTS_FOR_BASE, NODE_IDS_MAX, NodeStat } from '../node/replica.js';
+import { isHinted, nodeOfTarget, targetsFor } from '../ring/replica-target.js';
+import { HintedHandoff } from './hinted-handoff.js';
+import { Faults } from './faults.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
@@ -64,8 +67,29 @@ export interface NodeStats {
   expired: number;
 }
 
+export type NodeStatus = 'up' | 'down' | 'joining' | 'leaving';
+
+/** One storage node as `store.nodes()` reports it. */
+export interface NodeInfo {
+  id: number;
+  status: NodeStatus;
+  /** Keys in the node's own data (refreshed by the node every 250 ms). */
+  keys: number;
+  /** Hints other nodes hold for this one, waiting for handoff. */
+  hintsPending: number;
+  /** Hints this node holds for others. */
+  hintsHeld: number;
+  /** Why the node is down, when it is. */
+  reason?: string;
+}
+
 export interface StoreStats {
   nodes: NodeStats[];
+  /** Hints handed back to their owners, and handoff steps that failed (retried later). */
+  hintsDelivered: number;
+  handoffErrors: number;
+  /** Times a node was marked down: worker exit, crash, stop, or a stale heartbeat. */
+  nodesMarkedDown: number;
   /** Stale or missing replicas updated after a get (Dynamo §5). */
   readRepairs: number;
   /** Repairs not sent because background work was at its bound. */
@@ -89,7 +113,14 @@ const BACKGROUND_PENDING_MIN = 65_536;
 
 export class Store implements Coordinator {
   readonly options: ResolvedOptions;
-  private readonly links: NodeLink[];
+  /** By node id; undefined for ids not (or no longer) in the store. */
+  private readonly links: (NodeLink | undefined)[];
+  /** Why a node is down, by id; undefined while it is up. */
+  private readonly downReasons: (string | undefined)[] = [];
+  private readonly handoff: HintedHandoff;
+  /** Fault injection for tests and benchmarks: drop, delay, duplicate requests to a node, or pause it. Seeded. */
+  readonly faults: Faults;
+  private failureTimer: NodeJS.Timeout | undefined;
   private ring: Ring;
   private readonly preferenceLists: PreferenceListTable;
   private readonly active = new Set<Operation>();
@@ -108,7 +139,7 @@ export class Store implements Coordinator {
   private readRotation = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private lastTimestampMs = 0;
-  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0 };
+  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, nodesMarkedDown: 0 };
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
     this.options = options;
@@ -117,6 +148,17 @@ export class Store implements Coordinator {
     this.preferenceLists = new PreferenceListTable(ring, options.n);
     this.backgroundMax = Math.max(options.pendingMax, BACKGROUND_PENDING_MIN);
     this.purges = new TombstonePurges(options.tombstoneGraceMs, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
+    this.handoff = new HintedHandoff(
+      {
+        send: (target, op, key, value, reply) => this.send(target, op, 0, key, undefined, value, 0, 0, reply, 0),
+        isUp: (node) => this.isUp(node),
+        hintsHeld: (holder, owner) => (owner < NODE_IDS_MAX ? (this.links[holder]?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
+        nodeIds: () => this.ring.nodeIds(),
+      },
+      options.handoffKeysPerSecond,
+    );
+    this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.ring.nodeIds(), 0);
+    this.watchNodes();
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -202,11 +244,25 @@ export class Store implements Coordinator {
     });
   }
 
-  private readonly routeWrite = (key: WireKey): Int32Array => this.coordinatorFirst(this.preferenceLists.forHash(hashKey32(key)));
+  private readonly routeWrite = (key: WireKey): Int32Array => this.coordinatorFirst(this.targetsOf(key));
 
-  private isUp(nodeId: number): boolean {
-    return this.links[nodeId]!.failed === undefined;
+  /**
+   * Where a key's requests go: its preference list while those nodes are up;
+   * with some down, the up ones plus stand-ins holding hints for the others
+   * (sloppy quorum, Dynamo §4.6), or, with `sloppy: false`, the list as it is
+   * (requests to down nodes fail at once, so the quorum fails if too few are up).
+   */
+  private targetsOf(key: WireKey): Int32Array {
+    return targetsFor(this.preferenceLists, hashKey32(key), this.isUpBound, this.options.sloppy);
   }
+
+  /** Up: its worker runs, answers, and nobody stopped it; requests go only to up nodes. */
+  private isUp(nodeId: number): boolean {
+    const link = this.links[nodeId];
+    return link !== undefined && link.failed === undefined && this.downReasons[nodeId] === undefined;
+  }
+
+  private readonly isUpBound = (nodeId: number): boolean => this.isUp(nodeId);
 
   /**
    * The preference list with a live coordinator first: any of the key's N
@@ -215,9 +271,9 @@ export class Store implements Coordinator {
    * only these N (strict quorum; stand-ins come with hinted handoff).
    */
   private coordinatorFirst(list: Int32Array): Int32Array {
-    if (this.isUp(list[0]!)) return list;
+    if (list.length === 0 || this.isUp(nodeOfTarget(list[0]!))) return list;
     let live = 1;
-    while (live < list.length && !this.isUp(list[live]!)) live++;
+    while (live < list.length && !this.isUp(nodeOfTarget(list[live]!))) live++;
     if (live === list.length) return list;
     const reordered = new Int32Array(list.length);
     reordered[0] = list[live]!;
@@ -261,11 +317,11 @@ export class Store implements Coordinator {
 
   /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
   private readonly routeRead = (key: WireKey): number => {
-    const list = this.preferenceLists.forHash(hashKey32(key));
+    const list = this.targetsOf(key);
     const start = this.readRotation++ % list.length;
     for (let i = 0; i < list.length; i++) {
-      const node = list[(start + i) % list.length]!;
-      if (this.isUp(node)) return node;
+      const target = list[(start + i) % list.length]!;
+      if (this.isUp(nodeOfTarget(target))) return target;
     }
     return list[start]!;
   };
@@ -292,13 +348,15 @@ export class Store implements Coordinator {
 
   stats(): StoreStats {
     this.assertOpen();
-    const nodes = this.links.map((link): NodeStats => {
+    const nodes: NodeStats[] = [];
+    for (const link of this.links) {
+      if (link === undefined) continue;
       const s = link.stats;
       const gets = s[NodeStat.GETS]!;
       const puts = s[NodeStat.PUTS]!;
       const replicates = s[NodeStat.REPLICATES]!;
       const purges = s[NodeStat.PURGES]!;
-      return {
+      nodes.push({
         id: link.nodeId,
         ops: gets + puts + replicates + purges,
         gets,
@@ -311,26 +369,132 @@ export class Store implements Coordinator {
         errors: s[NodeStat.ERRORS]!,
         commits: s[NodeStat.COMMITS]!,
         expired: s[NodeStat.EXPIRED]!,
+      });
+    }
+    return {
+      nodes,
+      ...this.counters,
+      hintsDelivered: this.handoff.delivered,
+      handoffErrors: this.handoff.errors,
+      tombstonesPurged: this.purges.purged,
+      pending: this.pendingCount,
+      background: this.backgroundCount,
+    };
+  }
+
+  // ---- node lifecycle (Dynamo §4.6-4.8) -------------------------------------
+
+  /** Every node of the store with its status, key count and hints. */
+  nodes(): NodeInfo[] {
+    this.assertOpen();
+    const ids = this.ring.nodeIds();
+    return ids.map((id): NodeInfo => {
+      const link = this.links[id];
+      let hintsPending = 0;
+      if (id < NODE_IDS_MAX) for (const holder of ids) if (holder !== id) hintsPending += this.links[holder]?.stats[HINTS_FOR_BASE + id] ?? 0;
+      const reason = this.downReasons[id] ?? link?.failed?.message;
+      const info: NodeInfo = {
+        id,
+        status: reason === undefined ? 'up' : 'down',
+        keys: link?.stats[NodeStat.KEYS] ?? 0,
+        hintsPending,
+        hintsHeld: link?.stats[NodeStat.HINTS] ?? 0,
       };
+      if (reason !== undefined) info.reason = reason;
+      return info;
     });
-    return { nodes, ...this.counters, tombstonesPurged: this.purges.purged, pending: this.pendingCount, background: this.backgroundCount };
   }
 
   /**
    * Terminate a node's worker abruptly: nothing beyond what LMDB already
-   * committed survives, and requests waiting on it fail at once. (Restarting
-   * and routing around it come with the failures issue.)
+   * committed survives, and requests waiting on it fail at once. Its keys'
+   * requests go to the other replicas and to stand-ins (sloppy quorum) until
+   * `startNode` brings it back on its data.
    */
   crashNode(nodeId: number): void {
-    const link = this.links[nodeId];
-    if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${nodeId}`);
+    this.assertOpen();
+    const link = this.linkOf(nodeId);
+    this.markDown(nodeId, 'crashed');
     link.crash();
+  }
+
+  /** Stop a node gracefully: it finishes its commits and closes LMDB; requests move to the others meanwhile. */
+  async stopNode(nodeId: number): Promise<void> {
+    this.assertOpen();
+    const link = this.linkOf(nodeId);
+    this.markDown(nodeId, 'stopped');
+    await link.stop();
+  }
+
+  /**
+   * Restart a stopped or crashed node on its existing LMDB data. Resolves
+   * once it serves; hints held for it are then handed back in the background
+   * (watch `nodes()[i].hintsPending`).
+   */
+  async startNode(nodeId: number): Promise<void> {
+    this.assertOpen();
+    const old = this.linkOf(nodeId);
+    if (this.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is already up`);
+    await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
+    const link = createLink(this.options, nodeId);
+    await link.whenReady();
+    if (link.failed !== undefined) {
+      throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
+    }
+    this.links[nodeId] = link;
+    this.downReasons[nodeId] = undefined;
+    this.handoff.tick(performance.now());
+  }
+
+  private linkOf(nodeId: number): NodeLink {
+    const link = Number.isInteger(nodeId) ? this.links[nodeId] : undefined;
+    if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${String(nodeId)} in this store`);
+    return link;
+  }
+
+  private markDown(nodeId: number, reason: string): void {
+    if (this.downReasons[nodeId] !== undefined) return;
+    this.downReasons[nodeId] = reason;
+    this.counters.nodesMarkedDown++;
+    // Requests stop waiting for it: they fail now and their quorums move on.
+    this.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
+  }
+
+  /**
+   * The failure detector and the handoff pacer, on one timer. A node is down
+   * when its worker exited, or when its heartbeat (stats[HEARTBEAT_MS], one
+   * store per turn of its loop, and at least every 100 ms while idle) is older
+   * than failureTimeoutMs. So a failure is detected within failureTimeoutMs +
+   * one check interval (failureTimeoutMs / 4): documented in the README. A
+   * node marked down by its heartbeat alone comes back up when the heartbeat
+   * resumes; one that exited, crashed or was stopped needs startNode.
+   */
+  private watchNodes(): void {
+    const intervalMs = Math.max(10, Math.min(100, Math.floor(this.options.failureTimeoutMs / 4)));
+    this.failureTimer = setInterval(() => {
+      const nowMs = Date.now();
+      for (const id of this.ring.nodeIds()) {
+        const link = this.links[id];
+        if (link === undefined) continue;
+        const reason = this.downReasons[id];
+        if (link.failed !== undefined) {
+          if (reason === undefined) this.markDown(id, link.failed.message);
+          continue;
+        }
+        const stale = nowMs - link.stats[NodeStat.HEARTBEAT_MS]! > this.options.failureTimeoutMs;
+        if (stale && reason === undefined) this.markDown(id, `no heartbeat for ${this.options.failureTimeoutMs} ms`);
+        else if (!stale && reason !== undefined && reason.startsWith('no heartbeat')) this.downReasons[id] = undefined;
+      }
+      this.handoff.tick(performance.now());
+    }, intervalMs);
+    this.failureTimer.unref();
   }
 
   /** Waits for in-flight operations, stops the nodes and closes LMDB. Later calls fail with ERR_CLOSED. */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
+    clearInterval(this.failureTimer);
     // Every operation ends by its deadline; repairs and purges get as long.
     const giveUpMs = performance.now() + this.options.timeoutMs;
     while (this.active.size > 0 || (this.backgroundCount > 0 && performance.now() < giveUpMs)) {
@@ -338,7 +502,7 @@ export class Store implements Coordinator {
     }
     this.purges.clear();
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    await Promise.all(this.links.map((link) => link.stop()));
+    await Promise.all(this.links.map((link) => link?.stop()));
     this.state = 'closed';
   }
 
@@ -385,10 +549,18 @@ export class Store implements Coordinator {
     };
   }
 
-  private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number): void {
-    const replicas = this.coordinatorFirst(this.preferenceLists.forHash(hashKey32(request.key)));
-    const operation: PutOperation = new PutOperation(this, request, replicas, w, performance.now() + this.options.timeoutMs, (error, bytes, t) => {
+  private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs = performance.now() + this.options.timeoutMs, retried = false): void {
+    const replicas = this.coordinatorFirst(this.targetsOf(request.key));
+    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, t) => {
       this.release(operation);
+      // Its coordinator failed before minting the version (Dynamo §4.5: any
+      // node of the list can coordinate): once, try the next live one. Like a
+      // client's retry, a version the failed node did commit may then show
+      // as a sibling of this one.
+      if (error !== undefined && operation.coordinatorLost && !retried && performance.now() < deadlineMs && this.state === 'open' && !this.isUp(nodeOfTarget(replicas[0]!))) {
+        this.startPut(request, w, callback, tag, deadlineMs, true);
+        return;
+      }
       callback(error, bytes, t);
     }, tag);
     this.track(operation);
@@ -396,7 +568,7 @@ export class Store implements Coordinator {
   }
 
   private startGet(key: WireKey, r: number, callback: GetCallback, tag: number): void {
-    const list = this.preferenceLists.forHash(hashKey32(key));
+    const list = this.targetsOf(key);
     const replicas = this.readReplicas(list, r);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, (error, result, t) => {
       this.release(operation);
@@ -409,13 +581,13 @@ export class Store implements Coordinator {
   /** 'all' asks every replica (Dynamo §4.5); 'quorum' asks R, rotating so hot keys spread over replicas. */
   private readReplicas(list: Int32Array, r: number): ArrayLike<number> {
     const n = list.length;
-    if (this.options.readFanout === 'all' || r === n) return list;
+    if (this.options.readFanout === 'all' || r >= n) return list;
     const start = this.readRotation++ % n;
     const replicas: number[] = [];
     // Live replicas first, in rotation; failed ones only if too few are live (they then fail at once).
     for (let i = 0; i < n && replicas.length < r; i++) {
-      const node = list[(start + i) % n]!;
-      if (this.isUp(node)) replicas.push(node);
+      const target = list[(start + i) % n]!;
+      if (this.isUp(nodeOfTarget(target))) replicas.push(target);
     }
     for (let i = 0; i < n && replicas.length < r; i++) {
       const node = list[(start + i) % n]!;
@@ -469,8 +641,17 @@ export class Store implements Coordinator {
     });
   }
 
-  send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
-    this.links[nodeId]!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+  /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
+  send(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+    const nodeId = nodeOfTarget(target);
+    const link = this.links[nodeId];
+    const down = link === undefined ? `node ${nodeId} is not in the store` : this.downReasons[nodeId];
+    if (down !== undefined) {
+      // Requests never wait on a node marked down.
+      reply.onNodeFailure(target, new Error(`storage node ${nodeId} is down: ${down}`), tag);
+      return;
+    }
+    link!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
   }
 
   readSettled(operation: GetOperation): void {
@@ -490,7 +671,7 @@ export class Store implements Coordinator {
     }
     const merged = operation.quorum.result();
     // The cheap test first: only a tombstone read asks whether all N agree.
-    if (merged !== undefined && isAllTombstones(merged) && operation.quorum.replicas.length === this.options.n && operation.quorum.unanimous()) {
+    if (merged !== undefined && isAllTombstones(merged) && operation.quorum.replicas.length === this.options.n && !anyHinted(operation.quorum.replicas) && operation.quorum.unanimous()) {
       this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged), performance.now());
     }
   }
@@ -498,7 +679,7 @@ export class Store implements Coordinator {
   writeSettled(operation: PutOperation): void {
     if (!this.settleOperation(operation)) return;
     // Dynamo's tombstones must outlive every stale replica: purge only once all N hold it.
-    if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined) {
+    if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined && operation.quorum.replicas.length === this.options.n && !anyHinted(operation.quorum.replicas)) {
       this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), operation.objectBytes, performance.now());
     }
   }
@@ -548,6 +729,12 @@ export class Store implements Coordinator {
       if (this.active.size > 0) this.armDeadlines();
     }, tickMs);
   }
+}
+
+/** A tombstone held by a stand-in is not yet on its owner: never purge it then. */
+function anyHinted(replicas: ArrayLike<number>): boolean {
+  for (let i = 0; i < replicas.length; i++) if (isHinted(replicas[i]!)) return true;
+  return false;
 }
 
 function isAllTombstones(object: VersionedObject): boolean {

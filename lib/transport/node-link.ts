@@ -8,9 +8,32 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
-import { NodeStat } from '../node/replica.js';
+import { NODE_STAT_SLOTS } from '../node/replica.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Response, type WireKey, encodeRequest, keyBytesOf, requestBytes } from './wire.js';
+import { Response, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
+import { hintFieldOfTarget } from '../ring/replica-target.js';
+import type { Prng } from '../prng.js';
+
+/**
+ * Faults injected on the way to one node (store.faults): each request is
+ * dropped, delayed or duplicated with the given odds, drawn from a seeded
+ * PRNG so a failing test replays. Answers are not touched: a lost request
+ * and a lost answer look the same to the coordinator.
+ */
+export interface LinkFaults {
+  prng: Prng;
+  dropProbability: number;
+  duplicateProbability: number;
+  delayProbability: number;
+  delayMsMin: number;
+  delayMsMax: number;
+}
+
+/** A slot whose answer nobody waits for any more (abandoned, or a duplicate's): dropped on arrival. */
+const IGNORED: PendingReply = {
+  onReply() {},
+  onNodeFailure() {},
+};
 
 export type TransportKind = 'sab' | 'post-message';
 
@@ -80,7 +103,13 @@ export abstract class NodeLink {
   /** Pending requests by slot; the request id is the slot, recycled through `freeSlots`. */
   private readonly replies: (PendingReply | undefined)[] = [];
   private readonly tags: number[] = [];
+  /** What each request was sent to (the node, or the node as a stand-in: ring/replica-target.ts); replies name it. */
+  private readonly targets: number[] = [];
   private readonly freeSlots: number[] = [];
+  /** Slots abandoned or duplicated: their answers may still come and are dropped. */
+  private ignoredCount = 0;
+  faults: LinkFaults | undefined;
+  private readonly delayed = new Set<NodeJS.Timeout>();
   private pendingCount = 0;
   protected readonly worker: Worker;
   private failure: Error | undefined;
@@ -89,7 +118,7 @@ export abstract class NodeLink {
 
   constructor(options: NodeLinkOptions, extraData: Partial<StorageNodeData>) {
     this.nodeId = options.nodeId;
-    const statsBuffer = new SharedArrayBuffer(NodeStat.COUNT * 8);
+    const statsBuffer = new SharedArrayBuffer(NODE_STAT_SLOTS * 8);
     this.stats = new Float64Array(statsBuffer);
     const { ringBytes: _ringBytes, workerUrl, ...data } = options;
     this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData }, execArgv: workerExecArgv() });
@@ -124,6 +153,11 @@ export abstract class NodeLink {
     return this.pendingCount;
   }
 
+  /** Answers still expected for requests nobody waits on (abandoned or duplicated). */
+  get ignoredAnswers(): number {
+    return this.ignoredCount;
+  }
+
   get failed(): Error | undefined {
     return this.failure;
   }
@@ -139,16 +173,82 @@ export abstract class NodeLink {
     expiresAtMs: number,
     reply: PendingReply,
     tag: number,
+    target: number = this.nodeId,
   ): void {
     if (this.failure !== undefined) {
-      reply.onNodeFailure(this.nodeId, this.failure, tag);
+      reply.onNodeFailure(target, this.failure, tag);
       return;
     }
+    const faults = this.faults;
+    if (faults !== undefined && this.injectFault(faults, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target)) return;
+    const requestId = this.allocateSlot(reply, tag, target);
+    this.pendingCount++;
+    this.transmit(op, flags, requestId, key, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+  }
+
+  private allocateSlot(reply: PendingReply, tag: number, target: number): number {
     const requestId = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.replies.length;
     this.replies[requestId] = reply;
     this.tags[requestId] = tag;
-    this.pendingCount++;
-    this.transmit(op, flags, requestId, key, context, value, timestampMs, expiresAtMs);
+    this.targets[requestId] = target;
+    return requestId;
+  }
+
+  /** Returns true when the request was dealt with (dropped or delayed). */
+  private injectFault(
+    faults: LinkFaults,
+    op: number,
+    flags: number,
+    key: WireKey,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+    reply: PendingReply,
+    tag: number,
+    target: number,
+  ): boolean {
+    const roll = () => faults.prng.nextUint32() / 4294967296;
+    if (faults.dropProbability > 0 && roll() < faults.dropProbability) return true;
+    if (faults.duplicateProbability > 0 && roll() < faults.duplicateProbability) {
+      const duplicateId = this.allocateSlot(IGNORED, 0, target);
+      this.ignoredCount++;
+      this.transmit(op, flags, duplicateId, key, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+    }
+    if (faults.delayProbability > 0 && roll() < faults.delayProbability) {
+      const delayMs = faults.delayMsMin + roll() * (faults.delayMsMax - faults.delayMsMin);
+      // The caller's buffers may be ring memory valid only now: keep copies.
+      const keyCopy = typeof key === 'string' ? key : copyBytes(key);
+      const valueCopy = value === undefined ? undefined : copyBytes(value);
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        const saved = this.faults;
+        this.faults = undefined;
+        try {
+          this.send(op, flags, keyCopy, context, valueCopy, timestampMs, expiresAtMs, reply, tag, target);
+        } finally {
+          this.faults = saved;
+        }
+      }, delayMs);
+      this.delayed.add(timer);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The failure detector gave up on this node (no heartbeat): fail what waits
+   * on it now, and drop the answers if they come after all.
+   */
+  abandonPending(error: Error): void {
+    for (let slot = 0; slot < this.replies.length; slot++) {
+      const reply = this.replies[slot];
+      if (reply === undefined || reply === IGNORED) continue;
+      this.replies[slot] = IGNORED;
+      this.ignoredCount++;
+      this.pendingCount--;
+      this.failOne(reply, this.tags[slot]!, error, this.targets[slot]!);
+    }
   }
 
   protected abstract transmit(
@@ -160,6 +260,7 @@ export abstract class NodeLink {
     value: Uint8Array | undefined,
     timestampMs: number,
     expiresAtMs: number,
+    hintField: number,
   ): void;
 
   /** Dispatch one response message found at `at` in `bytes`. */
@@ -171,21 +272,26 @@ export abstract class NodeLink {
     assert.ok(reply !== undefined, `response to unknown request ${requestId}`);
     this.replies[requestId] = undefined;
     this.freeSlots.push(requestId);
+    if (reply === IGNORED) {
+      this.ignoredCount--;
+      return;
+    }
     this.pendingCount--;
     const tag = this.tags[requestId]!;
+    const target = this.targets[requestId]!;
     try {
-      reply.onReply(this.nodeId, view.getUint8(at + Response.STATUS), bytes, view, at + Response.HEADER_BYTES, payloadBytes, tag);
+      reply.onReply(target, view.getUint8(at + Response.STATUS), bytes, view, at + Response.HEADER_BYTES, payloadBytes, tag);
     } catch (error) {
       // An answer its request cannot use (say, a value that no longer decodes)
       // fails that request, not the coordinator and every other request.
-      this.failOne(reply, tag, error);
+      this.failOne(reply, tag, error, target);
     }
   }
 
-  private failOne(reply: PendingReply, tag: number, error: unknown): void {
+  private failOne(reply: PendingReply, tag: number, error: unknown, target: number): void {
     const failure = error instanceof Error ? error : new Error(String(error));
     try {
-      reply.onNodeFailure(this.nodeId, failure, tag);
+      reply.onNodeFailure(target, failure, tag);
     } catch {
       process.emitWarning(`ringtable: node ${this.nodeId}: a reply failed and could not be failed cleanly: ${failure.message}`);
     }
@@ -193,16 +299,20 @@ export abstract class NodeLink {
 
   protected failAll(error: Error): void {
     this.failure ??= error;
-    const failed: [PendingReply, number][] = [];
+    const failed: [PendingReply, number, number][] = [];
     for (let slot = 0; slot < this.replies.length; slot++) {
       const reply = this.replies[slot];
-      if (reply !== undefined) failed.push([reply, this.tags[slot]!]);
+      if (reply !== undefined && reply !== IGNORED) failed.push([reply, this.tags[slot]!, this.targets[slot]!]);
     }
     this.replies.length = 0;
     this.tags.length = 0;
+    this.targets.length = 0;
     this.freeSlots.length = 0;
     this.pendingCount = 0;
-    for (const [reply, tag] of failed) reply.onNodeFailure(this.nodeId, error, tag);
+    this.ignoredCount = 0;
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
+    for (const [reply, tag, target] of failed) reply.onNodeFailure(target, error, tag);
   }
 
   /** Kill the worker without letting it finish anything; its pending requests fail. */
@@ -254,17 +364,18 @@ export class SabNodeLink extends NodeLink {
     value: Uint8Array | undefined,
     timestampMs: number,
     expiresAtMs: number,
+    hintField: number,
   ): void {
     const keyBytes = keyBytesOf(key);
     const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
     const writer = this.writer;
     const at = this.outboxHead === this.outbox.length && messageBytes <= writer.recordPayloadMax ? writer.reserve(messageBytes) : -1;
     if (at >= 0) {
-      encodeRequest(writer.bytes, writer.view, at, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
+      encodeRequest(writer.bytes, writer.view, at, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintField);
       writer.publishEvery(PUBLISH_EVERY_RECORDS);
     } else {
       const message = Buffer.alloc(messageBytes);
-      encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
+      encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintField);
       this.outbox.push(message);
     }
     this.schedulePublish();
@@ -335,7 +446,7 @@ export class SabNodeLink extends NodeLink {
         this.flushOutbox();
         this.writer.publish();
       }
-      if (this.inFlight === 0 || this.failed !== undefined) {
+      if ((this.inFlight === 0 && this.ignoredAnswers === 0) || this.failed !== undefined) {
         this.pumping = false;
         return;
       }
@@ -372,11 +483,12 @@ export class PostMessageNodeLink extends NodeLink {
     value: Uint8Array | undefined,
     timestampMs: number,
     expiresAtMs: number,
+    hintField: number,
   ): void {
     const keyBytes = keyBytesOf(key);
     // Its own ArrayBuffer (not Buffer's pool), so that it can be transferred.
     const message = Buffer.from(new ArrayBuffer(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0)));
-    encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
+    encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintField);
     this.worker.postMessage(message, [message.buffer]);
   }
 

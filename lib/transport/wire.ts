@@ -29,7 +29,10 @@
  *
  *   0  u8  op            Op.*
  *   1  u8  flags         RequestFlag.*
- *   2  u16 reserved
+ *   2  u16 hintOwner     0: the node's own data; k > 0: data the node holds as a
+ *                        stand-in for node k-1 (sloppy quorum, Dynamo §4.6),
+ *                        kept apart in its hints keyspace (GET, PUT, REPLICATE,
+ *                        HINTS, HINT_DELIVERED)
  *   4  u32 requestId     echoed in the response
  *   8  u32 keyBytes
  *   12 u32 contextPairs  causal context (PUT) as (f64 actor, f64 counter) pairs
@@ -82,6 +85,23 @@ export const Op = {
   PURGE: 4,
   /** Transport round trip without storage work (benchmarks, health). */
   PING: 5,
+  /**
+   * List hints held for node hintOwner-1, in key order after the request's key
+   * (empty: from the start); the value is a u32 entry limit. Answer: an entry
+   * list (encodeEntries).
+   */
+  HINTS: 6,
+  /** The owner has merged this hint (value: the delivered object): drop it unless it changed since. */
+  HINT_DELIVERED: 7,
+  /**
+   * List own objects whose key hash falls in the given ring partitions, in key
+   * order after the request's key; value: u32 entry limit, u32 partitionBits,
+   * then a bitmap of 2^partitionBits bits. Answer: an entry list. Streams
+   * ranges to new owners when membership changes (Dynamo §4.9).
+   */
+  PARTITION_SCAN: 8,
+  /** Remove an own object if the given object (value) descends from it: data that moved away. */
+  DROP_IF_COVERED: 9,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -98,6 +118,7 @@ export type Status = (typeof Status)[keyof typeof Status];
 export const Request = {
   OP: 0,
   FLAGS: 1,
+  HINT_OWNER: 2,
   REQUEST_ID: 4,
   KEY_BYTES: 8,
   CONTEXT_PAIRS: 12,
@@ -149,6 +170,8 @@ assert.equal(ControlWord.CLOSED * 4 + 64, CONTROL_BYTES);
 assert.equal(CONTROL_BYTES % RECORD_ALIGN_BYTES, 0);
 assert.equal(Request.HEADER_BYTES % 8, 0);
 assert.equal(Request.TIMESTAMP_MS % 8, 0);
+assert.equal(Request.HINT_OWNER, Request.FLAGS + 1);
+assert.equal(Request.REQUEST_ID, Request.HINT_OWNER + 2);
 assert.equal(Request.EXPIRES_AT_MS, Request.TIMESTAMP_MS + 8);
 assert.equal(Request.HEADER_BYTES, Request.EXPIRES_AT_MS + 8);
 assert.equal(Response.HEADER_BYTES % 8, 0);
@@ -181,12 +204,13 @@ export function encodeRequest(
   value: Uint8Array | undefined,
   timestampMs: number,
   expiresAtMs: number,
+  hintOwnerField = 0,
 ): void {
   const contextPairs = context?.length ?? 0;
   const valueBytes = value?.byteLength ?? 0;
   view.setUint8(at + Request.OP, op);
   view.setUint8(at + Request.FLAGS, flags);
-  view.setUint16(at + 2, 0, true);
+  view.setUint16(at + Request.HINT_OWNER, hintOwnerField, true);
   view.setUint32(at + Request.REQUEST_ID, requestId, true);
   view.setUint32(at + Request.KEY_BYTES, keyBytes, true);
   view.setUint32(at + Request.CONTEXT_PAIRS, contextPairs, true);
@@ -208,6 +232,110 @@ export function encodeRequest(
     cursor += CONTEXT_PAIR_BYTES;
   }
   if (value !== undefined) bytes.set(value, cursor);
+}
+
+/**
+ * ## Entry list (answers of HINTS and PARTITION_SCAN)
+ *
+ *   u32 count | count x { u32 keyBytes | u32 objectBytes | key | object }
+ *
+ * Unaligned: read with a DataView. The last key is the cursor of the next page;
+ * fewer entries than asked for means the listing is complete.
+ */
+export interface Entry {
+  key: Uint8Array;
+  object: Uint8Array;
+}
+
+export const ENTRY_HEADER_BYTES = 8;
+
+export function entryBytes(keyBytes: number, objectBytes: number): number {
+  return ENTRY_HEADER_BYTES + keyBytes + objectBytes;
+}
+
+export function encodeEntries(entries: readonly Entry[]): Uint8Array {
+  let total = 4;
+  for (const entry of entries) total += entryBytes(entry.key.byteLength, entry.object.byteLength);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, entries.length, true);
+  let at = 4;
+  for (const { key, object } of entries) {
+    view.setUint32(at, key.byteLength, true);
+    view.setUint32(at + 4, object.byteLength, true);
+    out.set(key, at + ENTRY_HEADER_BYTES);
+    out.set(object, at + ENTRY_HEADER_BYTES + key.byteLength);
+    at += entryBytes(key.byteLength, object.byteLength);
+  }
+  assert.equal(at, total);
+  return out;
+}
+
+/** Copies: the result owns its memory (answers arrive in ring memory). */
+export function decodeEntries(bytes: Uint8Array, at: number, length: number): Entry[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = at + length;
+  assert.ok(length >= 4, 'entry list too short');
+  const count = view.getUint32(at, true);
+  const entries: Entry[] = [];
+  let cursor = at + 4;
+  for (let i = 0; i < count; i++) {
+    assert.ok(cursor + ENTRY_HEADER_BYTES <= end, 'entry list truncated');
+    const keyBytes = view.getUint32(cursor, true);
+    const objectBytes = view.getUint32(cursor + 4, true);
+    const keyAt = cursor + ENTRY_HEADER_BYTES;
+    assert.ok(keyAt + keyBytes + objectBytes <= end, 'entry list truncated');
+    entries.push({ key: copyBytes(bytes, keyAt, keyAt + keyBytes), object: copyBytes(bytes, keyAt + keyBytes, keyAt + keyBytes + objectBytes) });
+    cursor = keyAt + keyBytes + objectBytes;
+  }
+  assert.equal(cursor, end, 'entry list has trailing bytes');
+  return entries;
+}
+
+/**
+ * ## Scan page (answer of PARTITION_SCAN)
+ *
+ *   u32 nextKeyBytes (SCAN_END: the scan is complete) | next key | entry list
+ */
+export const SCAN_END = 0xffff_ffff;
+
+export function encodeScanPage(next: Uint8Array | undefined, entries: readonly Entry[]): Uint8Array {
+  const list = encodeEntries(entries);
+  const nextBytes = next?.byteLength ?? 0;
+  const out = new Uint8Array(4 + nextBytes + list.byteLength);
+  new DataView(out.buffer).setUint32(0, next === undefined ? SCAN_END : nextBytes, true);
+  if (next !== undefined) out.set(next, 4);
+  out.set(list, 4 + nextBytes);
+  return out;
+}
+
+export function decodeScanPage(bytes: Uint8Array, at: number, length: number): { next: Uint8Array | undefined; entries: Entry[] } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const nextBytes = view.getUint32(at, true);
+  if (nextBytes === SCAN_END) return { next: undefined, entries: decodeEntries(bytes, at + 4, length - 4) };
+  assert.ok(4 + nextBytes <= length, 'scan page truncated');
+  return { next: copyBytes(bytes, at + 4, at + 4 + nextBytes), entries: decodeEntries(bytes, at + 4 + nextBytes, length - 4 - nextBytes) };
+}
+
+/** PARTITION_SCAN's request value: u32 entriesMax | u32 partitionBits | bitmap of 2^partitionBits bits. */
+export function encodeScanRequest(entriesMax: number, partitionBits: number, partitions: Iterable<number>): Uint8Array {
+  const out = new Uint8Array(8 + Math.ceil(2 ** partitionBits / 8));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, entriesMax, true);
+  view.setUint32(4, partitionBits, true);
+  for (const p of partitions) {
+    assert.ok(Number.isInteger(p) && p >= 0 && p < 2 ** partitionBits, 'partition out of range');
+    out[8 + (p >>> 3)]! |= 1 << (p & 7);
+  }
+  return out;
+}
+
+export function decodeScanRequest(value: Uint8Array): { entriesMax: number; partitionBits: number; bitmap: Uint8Array } {
+  assert.ok(value.byteLength >= 8, 'scan request too short');
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const partitionBits = view.getUint32(4, true);
+  assert.ok(partitionBits >= 1 && partitionBits <= 20 && value.byteLength === 8 + Math.ceil(2 ** partitionBits / 8), 'scan request malformed');
+  return { entriesMax: view.getUint32(0, true), partitionBits, bitmap: value.subarray(8) };
 }
 
 /**

@@ -1,0 +1,142 @@
+/**
+ * Hinted handoff (Dynamo §4.6): a stand-in that accepted writes for a down
+ * node keeps them as hints; once the owner is back, the coordinator pages the
+ * hints out of the stand-in (Op.HINTS), merges each into the owner
+ * (Op.REPLICATE, a DVVSet sync, so order and repetition do not matter), and
+ * after the owner acknowledges, tells the stand-in to drop it
+ * (Op.HINT_DELIVERED, which keeps a hint that changed meanwhile).
+ *
+ * Bounded: at most one page in flight per (stand-in, owner) pair, pages of at
+ * most PAGE_ENTRIES_MAX, and a token bucket of `keysPerSecond` so handoff
+ * never starves foreground traffic.
+ */
+import type { PendingReply } from '../transport/node-link.js';
+import { Op, Status, decodeEntries, type Entry } from '../transport/wire.js';
+import { hintedTarget } from '../ring/replica-target.js';
+
+const PAGE_ENTRIES_MAX = 256;
+const EMPTY = new Uint8Array(0);
+
+/** What handoff needs from the store. */
+export interface HandoffHost {
+  /** Send to a target (ring/replica-target.ts); the reply names the target. */
+  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+  isUp(node: number): boolean;
+  /** Hints `holder` reports for `owner` (its shared counters). */
+  hintsHeld(holder: number, owner: number): number;
+  nodeIds(): readonly number[];
+}
+
+interface Job {
+  holder: number;
+  owner: number;
+  cursor: Uint8Array;
+  /** Entries of the current page not yet settled (delivered or failed). */
+  outstanding: number;
+  pageFull: boolean;
+  failed: boolean;
+}
+
+export class HintedHandoff {
+  private readonly host: HandoffHost;
+  private readonly keysPerSecond: number;
+  private readonly jobs = new Map<string, Job>();
+  private tokens = 0;
+  private lastRefillMs: number | undefined;
+  delivered = 0;
+  errors = 0;
+
+  constructor(host: HandoffHost, keysPerSecond: number) {
+    this.host = host;
+    this.keysPerSecond = keysPerSecond;
+  }
+
+  get active(): number {
+    return this.jobs.size;
+  }
+
+  /** Called periodically by the store: start a job for every up owner some up stand-in holds hints for. */
+  tick(nowMs: number): void {
+    if (this.lastRefillMs !== undefined) {
+      this.tokens = Math.min(this.keysPerSecond, this.tokens + ((nowMs - this.lastRefillMs) / 1000) * this.keysPerSecond);
+    }
+    this.lastRefillMs = nowMs;
+    const nodes = this.host.nodeIds();
+    for (const holder of nodes) {
+      if (!this.host.isUp(holder)) continue;
+      for (const owner of nodes) {
+        if (owner === holder || !this.host.isUp(owner) || this.host.hintsHeld(holder, owner) === 0) continue;
+        const id = `${holder}:${owner}`;
+        if (this.jobs.has(id)) continue;
+        const job: Job = { holder, owner, cursor: EMPTY, outstanding: 0, pageFull: false, failed: false };
+        this.jobs.set(id, job);
+        this.requestPage(id, job);
+      }
+    }
+  }
+
+  private requestPage(id: string, job: Job): void {
+    const limit = Math.min(PAGE_ENTRIES_MAX, Math.floor(this.tokens));
+    if (limit < 1 || !this.host.isUp(job.holder) || !this.host.isUp(job.owner)) {
+      // Out of budget or a party went down: the next tick starts over.
+      this.jobs.delete(id);
+      return;
+    }
+    this.tokens -= limit;
+    const value = new Uint8Array(4);
+    new DataView(value.buffer).setUint32(0, limit, true);
+    const reply: PendingReply = {
+      onReply: (_target, status, bytes, _view, at, length) => {
+        if (status !== Status.OK) return this.abort(id);
+        const entries = decodeEntries(bytes, at, length);
+        job.pageFull = entries.length >= limit;
+        if (entries.length === 0) return void this.jobs.delete(id);
+        job.cursor = entries[entries.length - 1]!.key;
+        job.outstanding = entries.length;
+        for (const entry of entries) this.deliver(id, job, entry);
+      },
+      onNodeFailure: () => this.abort(id),
+    };
+    this.host.send(hintedTarget(job.holder, job.owner), Op.HINTS, job.cursor, value, reply);
+  }
+
+  private deliver(id: string, job: Job, entry: Entry): void {
+    const settled = () => {
+      if (--job.outstanding > 0) return;
+      if (job.failed || !job.pageFull) this.jobs.delete(id);
+      else this.requestPage(id, job);
+    };
+    const dropped: PendingReply = {
+      onReply: (_t, status) => {
+        if (status === Status.OK) this.delivered++;
+        else this.errors++;
+        settled();
+      },
+      onNodeFailure: () => {
+        this.errors++;
+        settled();
+      },
+    };
+    const merged: PendingReply = {
+      onReply: (_t, status) => {
+        if (status !== Status.OK) {
+          this.errors++;
+          job.failed = true;
+          return settled();
+        }
+        this.host.send(hintedTarget(job.holder, job.owner), Op.HINT_DELIVERED, entry.key, entry.object, dropped);
+      },
+      onNodeFailure: () => {
+        this.errors++;
+        job.failed = true;
+        settled();
+      },
+    };
+    this.host.send(job.owner, Op.REPLICATE, entry.key, entry.object, merged);
+  }
+
+  private abort(id: string): void {
+    this.errors++;
+    this.jobs.delete(id);
+  }
+}

@@ -191,5 +191,7 @@ function zeroStats(): RunStats {
     siblingReads: 0,
     entryTimestampsDiffer: 0,
     readsChecked: 0,
+    hintsDelivered: 0,
+    putRetries: 0,
   };
 }

@@ -25,7 +25,7 @@ import type { Ring } from '../../lib/ring/ring.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
 import { type VersionedObject, join, siblingsOf, sync } from '../../lib/version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../../lib/version/object-codec.js';
-import { type History, type ReadRecord, type WriteRecord, concurrent, covers } from './history.js';
+import { type History, type ReadRecord, type WriteRecord, concurrent, whollySupersededBy } from './history.js';
 import { keyText, type MemoryStorage } from './memory-storage.js';
 
 export type FailureKind = 'lost-write' | 'divergence' | 'stale-read' | 'dropped-sibling' | 'invariant';
@@ -148,7 +148,7 @@ export function checkAcknowledgedWrites(context: CheckContext, finals: Map<strin
     const live = new Set(liveValues(final));
     const acked = writes.filter((w) => w.outcome === 'ok');
     for (const a of acked) {
-      if (a.effect === undefined) {
+      if (a.effects.length === 0) {
         failures.push({ kind: 'invariant', message: `write #${a.id} (${a.value}) was acknowledged but no node coordinated it` });
         continue;
       }
@@ -163,8 +163,7 @@ export function checkAcknowledgedWrites(context: CheckContext, finals: Map<strin
       if (conflicts === 'siblings') {
         for (const value of live) {
           const v = history.writeOfValue(value);
-          if (v === undefined || v === a || v.effect?.dot === undefined) continue;
-          if (covers(a.effect.supersedes, v.effect.dot)) {
+          if (v !== undefined && whollySupersededBy(v, a)) {
             failures.push({ kind: 'lost-write', message: `acknowledged ${writeLabel(a)} on ${key} superseded ${v.value} (#${v.id}), which is live again in the final version: the write's effect was lost; final ${describeObject(final)}` });
           }
         }
@@ -184,7 +183,7 @@ export function checkReads(context: CheckContext): Failure[] {
     if (read.outcome !== 'ok' || history.isExempt(read.invokedMs, read.completedMs)) continue;
     const writes = byKey.get(read.key) ?? [];
     const returned = new Set(read.values);
-    const mustSee = writes.filter((a) => a.outcome === 'ok' && a.completedMs < read.invokedMs && a.w + read.r > n && a.effect !== undefined);
+    const mustSee = writes.filter((a) => a.outcome === 'ok' && a.completedMs < read.invokedMs && a.w + read.r > n && a.effects.length > 0);
     if (mustSee.length > 0) history.readsChecked++;
     for (const a of mustSee) {
       const failure = missing(read, a, mustSee, writes, returned, conflicts) ?? resurrected(read, a, history, conflicts);
@@ -212,8 +211,7 @@ function resurrected(read: ReadRecord, a: WriteRecord, history: History, conflic
   if (conflicts !== 'siblings') return undefined;
   for (const value of read.values) {
     const v = history.writeOfValue(value);
-    if (v === undefined || v === a || v.effect?.dot === undefined) continue;
-    if (covers(a.effect!.supersedes, v.effect.dot)) {
+    if (v !== undefined && whollySupersededBy(v, a)) {
       return { kind: 'stale-read', message: `${read.final ? 'final ' : ''}get #${read.id} of ${read.key} (R=${read.r}) returned ${v.value} (#${v.id}), which ${writeLabel(a)} acknowledged at ${a.completedMs.toFixed(2)}ms had superseded` };
     }
   }
@@ -222,12 +220,12 @@ function resurrected(read: ReadRecord, a: WriteRecord, history: History, conflic
 
 /** Last-writer-wins: a write with a timestamp at least as new took effect by `byMs`. */
 function beaten(a: WriteRecord, writes: WriteRecord[], byMs: number): boolean {
-  return writes.some((x) => x !== a && x.effect !== undefined && x.effect.atMs <= byMs && x.timestampMs >= a.timestampMs);
+  return writes.some((x) => x !== a && x.effects.some((effect) => effect.atMs <= byMs) && x.timestampMs >= a.timestampMs);
 }
 
 function writeLabel(w: WriteRecord): string {
   const how = w.blind ? 'blind' : `context ${JSON.stringify(w.context)}`;
-  const dot = w.effect?.dot === undefined ? '' : ` dot ${JSON.stringify(w.effect.dot)} on n${w.effect.node}`;
+  const dot = w.effects.map((effect) => ` dot ${JSON.stringify(effect.dot)} on n${effect.node} at ${effect.atMs.toFixed(2)}ms`).join(',');
   return `${w.tombstone ? 'delete' : 'put'} #${w.id} (${w.value}, W=${w.w}, ${how}${dot})`;
 }
 

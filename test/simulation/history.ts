@@ -40,7 +40,18 @@ export interface WriteRecord {
   completedMs: number;
   outcome: 'pending' | 'ok' | 'error';
   error: string | undefined;
-  effect: Effect | undefined;
+  /**
+   * Every coordination of the write: usually one; two when the store retried
+   * it after its first coordinator failed (store.ts startPut), which may have
+   * committed it all the same (the version then shows as two siblings).
+   */
+  effects: Effect[];
+  /**
+   * The dot of the version the client was acknowledged with. Only that one
+   * must stay visible: a dot from a coordination the client never heard of
+   * (a retried put's first try) is like an unacknowledged write.
+   */
+  ackedDot: Dot | undefined;
   /** Earliest time some write that took effect superseded this one (Infinity: never). */
   supersededAtMs: number;
 }
@@ -68,13 +79,13 @@ export class History {
   private readonly putRequests = new Map<number, WriteRecord>();
   /** Fault-free checks skip gets overlapping these [start, end] windows. */
   readonly exemptWindows: [number, number][] = [];
-  /** Findings of the oracle itself (a PUT applied twice, an ack without an effect). */
+  /** Findings of the oracle itself (an ack without an effect). */
   readonly anomalies: string[] = [];
   /** Reads the R + W > N check applied to (set by checkers.ts). */
   readsChecked = 0;
 
-  invokeWrite(record: Omit<WriteRecord, 'id' | 'completedMs' | 'outcome' | 'error' | 'effect' | 'supersededAtMs'>): WriteRecord {
-    const write: WriteRecord = { ...record, id: this.writes.length, completedMs: -1, outcome: 'pending', error: undefined, effect: undefined, supersededAtMs: Infinity };
+  invokeWrite(record: Omit<WriteRecord, 'id' | 'completedMs' | 'outcome' | 'error' | 'effects' | 'supersededAtMs'>): WriteRecord {
+    const write: WriteRecord = { ...record, id: this.writes.length, completedMs: -1, outcome: 'pending', error: undefined, effects: [], ackedDot: undefined, supersededAtMs: Infinity };
     this.writes.push(write);
     this.writesByValue.set(write.value, write);
     this.writesByBytes.set(valueText(write.valueBytes), write);
@@ -101,12 +112,8 @@ export class History {
     const write = this.putRequests.get(requestId);
     if (write === undefined) return;
     this.putRequests.delete(requestId);
-    if (write.effect !== undefined) {
-      this.anomalies.push(`write #${write.id} was coordinated twice (n${write.effect.node} and n${node})`);
-      return;
-    }
     const dot = dotOfValue(object, write.valueBytes);
-    write.effect = { atMs, node, object, dot, supersedes: write.blind ? clockWithout(object, dot) : (write.context ?? []) };
+    write.effects.push({ atMs, node, object, dot, supersedes: write.blind ? clockWithout(object, dot) : (write.context ?? []) });
   }
 
   /** Writes grouped by key, in invocation order. */
@@ -120,16 +127,26 @@ export class History {
     return byKey;
   }
 
-  /** Fill in supersededAtMs: the first effect whose superseded context covers each write's dot. */
+  /**
+   * Fill in supersededAtMs: when the acknowledged dot (for an unacknowledged
+   * write, every dot it got) was covered by what some other write that took
+   * effect superseded (the latest of those times).
+   */
   computeSupersession(): void {
     for (const writes of this.writesByKey().values()) {
       for (const a of writes) {
-        const dot = a.effect?.dot;
-        if (dot === undefined) continue;
-        for (const x of writes) {
-          if (x === a || x.effect === undefined || x.effect.atMs >= a.supersededAtMs) continue;
-          if (covers(x.effect.supersedes, dot)) a.supersededAtMs = x.effect.atMs;
+        const dots = a.ackedDot !== undefined ? [a.ackedDot] : dotsOf(a);
+        if (dots.length === 0) continue;
+        let latestMs = -Infinity;
+        for (const dot of dots) {
+          let firstMs = Infinity;
+          for (const x of writes) {
+            if (x === a) continue;
+            for (const effect of x.effects) if (effect.atMs < firstMs && covers(effect.supersedes, dot)) firstMs = effect.atMs;
+          }
+          latestMs = Math.max(latestMs, firstMs);
         }
+        a.supersededAtMs = latestMs;
       }
     }
   }
@@ -148,15 +165,33 @@ export function covers(context: CausalContext, dot: Dot): boolean {
   return false;
 }
 
-/** Two writes neither of which superseded the other. */
-export function concurrent(a: WriteRecord, b: WriteRecord): boolean {
-  const dotA = a.effect?.dot;
-  const dotB = b.effect?.dot;
-  if (dotA === undefined || dotB === undefined) return false;
-  return !covers(a.effect!.supersedes, dotB) && !covers(b.effect!.supersedes, dotA);
+/** The dots a write got, one per coordination that kept its value. */
+export function dotsOf(write: WriteRecord): Dot[] {
+  const dots: Dot[] = [];
+  for (const effect of write.effects) if (effect.dot !== undefined) dots.push(effect.dot);
+  return dots;
 }
 
-function dotOfValue(object: VersionedObject, valueBytes: Uint8Array): Dot | undefined {
+/** Some coordination of `x` superseded `dot`. */
+export function supersededBy(x: WriteRecord, dot: Dot): boolean {
+  return x.effects.some((effect) => covers(effect.supersedes, dot));
+}
+
+/** Every dot of `v` was superseded by `a`: `v` may never be live where `a` is known. */
+export function whollySupersededBy(v: WriteRecord, a: WriteRecord): boolean {
+  const dots = dotsOf(v);
+  return v !== a && dots.length > 0 && dots.every((dot) => supersededBy(a, dot));
+}
+
+/** Two writes neither of which superseded any dot of the other. */
+export function concurrent(a: WriteRecord, b: WriteRecord): boolean {
+  const dotsA = dotsOf(a);
+  const dotsB = dotsOf(b);
+  if (dotsA.length === 0 || dotsB.length === 0) return false;
+  return !dotsB.some((dot) => supersededBy(a, dot)) && !dotsA.some((dot) => supersededBy(b, dot));
+}
+
+export function dotOfValue(object: VersionedObject, valueBytes: Uint8Array): Dot | undefined {
   for (const entry of object.entries) {
     for (let k = 0; k < entry.siblings.length; k++) {
       if (Buffer.compare(entry.siblings[k]!.value, valueBytes) === 0) return [entry.actor, entry.counter - k];

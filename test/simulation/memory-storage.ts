@@ -11,7 +11,7 @@
  * callers that need a stable order.
  */
 import assert from 'node:assert/strict';
-import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../../lib/storage/storage-engine.js';
+import type { ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from '../../lib/storage/storage-engine.js';
 import { copyBytes } from '../../lib/transport/wire.js';
 
 /** Bug injection for the checker tests: a storage engine that is wrong on purpose. */
@@ -28,6 +28,8 @@ export function keyText(key: Uint8Array): string {
 export class MemoryStorage implements StorageEngine {
   private readonly objects = new Map<string, Uint8Array>();
   private readonly expiries = new Map<string, ExpiryCandidate>();
+  /** The hints keyspace, by owner: objects held for a down node (sloppy quorum), apart from the node's own. */
+  private readonly hints = new Map<number, Map<string, Uint8Array>>();
   private epoch = 0;
   private readonly faults: StorageFaults;
   /** Transactions committed: with writeCount, what the trace reports. */
@@ -51,11 +53,58 @@ export class MemoryStorage implements StorageEngine {
     return [...this.objects.keys()].sort();
   }
 
+  /** Owners this node holds hints for, sorted, and the keys of each (the checkers look for undelivered hints). */
+  hintOwners(): number[] {
+    return [...this.hints.keys()].filter((owner) => this.hints.get(owner)!.size > 0).sort((a, b) => a - b);
+  }
+
+  hintKeys(owner: number): string[] {
+    return [...(this.hints.get(owner)?.keys() ?? [])].sort();
+  }
+
+  getHint(owner: number, key: Uint8Array): Uint8Array | undefined {
+    return this.hints.get(owner)?.get(keyText(key));
+  }
+
+  hintsOf(owner: number, afterKey: Uint8Array, limit: number): StoredEntry[] {
+    const held = this.hints.get(owner);
+    if (held === undefined) return [];
+    const after = keyText(afterKey);
+    // latin1 text compares char by char, one char per byte: LMDB's byte order.
+    return [...held.keys()]
+      .filter((text) => afterKey.byteLength === 0 || text > after)
+      .sort()
+      .slice(0, limit)
+      .map((text) => ({ key: Buffer.from(text, 'latin1'), object: copyBytes(held.get(text)!) }));
+  }
+
+  hintCounts(): Map<number, number> {
+    const counts = new Map<number, number>();
+    for (const [owner, held] of this.hints) if (held.size > 0) counts.set(owner, held.size);
+    return counts;
+  }
+
+  /** As LmdbStorage.scan: `next` is the last key examined when cut short by `limit` or `examineMax`. */
+  scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
+    const after = keyText(afterKey);
+    const keys = [...this.objects.keys()].filter((text) => afterKey.byteLength === 0 || text > after).sort();
+    const entries: StoredEntry[] = [];
+    let examined = 0;
+    for (const text of keys) {
+      const key = Buffer.from(text, 'latin1');
+      examined++;
+      if (accept(key)) entries.push({ key, object: copyBytes(this.objects.get(text)!) });
+      if (entries.length >= limit || examined >= examineMax) return { entries, next: key };
+    }
+    return { entries, next: undefined };
+  }
+
   write(apply: (batch: WriteBatch) => void): Promise<void> | undefined {
     // Writes go to an overlay and land together once `apply` returned: a
     // throwing `apply` leaves the committed state untouched, as an aborted
     // LMDB transaction does.
     const puts = new Map<string, Uint8Array | null>();
+    const hintPuts = new Map<string, { owner: number; text: string; bytes: Uint8Array | null }>();
     const expiryPuts = new Map<string, ExpiryCandidate | null>();
     let epoch: number | undefined;
     const batch: WriteBatch = {
@@ -77,6 +126,21 @@ export class MemoryStorage implements StorageEngine {
         expiryPuts.set(`${expiresAtMs}:${keyText(key)}`, candidate);
       },
       removeExpiry: (candidate) => void expiryPuts.set(`${candidate.expiresAtMs}:${keyText(candidate.key)}`, null),
+      getHint: (owner, key) => {
+        const text = keyText(key);
+        const pending = hintPuts.get(`${owner}:${text}`);
+        if (pending !== undefined) return pending.bytes ?? undefined;
+        return this.hints.get(owner)?.get(text);
+      },
+      putHint: (owner, key, bytes) => {
+        const text = keyText(key);
+        if (this.faults.dropPut?.(text, bytes) === true) return;
+        hintPuts.set(`${owner}:${text}`, { owner, text, bytes: copyBytes(bytes) });
+      },
+      removeHint: (owner, key) => {
+        const text = keyText(key);
+        hintPuts.set(`${owner}:${text}`, { owner, text, bytes: null });
+      },
       writeEpoch: (value) => {
         assert.ok(Number.isSafeInteger(value) && value >= 0);
         epoch = value;
@@ -90,6 +154,12 @@ export class MemoryStorage implements StorageEngine {
     for (const [text, candidate] of expiryPuts) {
       if (candidate === null) this.expiries.delete(text);
       else this.expiries.set(text, candidate);
+    }
+    for (const { owner, text, bytes } of hintPuts.values()) {
+      let held = this.hints.get(owner);
+      if (held === undefined) this.hints.set(owner, (held = new Map()));
+      if (bytes === null) held.delete(text);
+      else held.set(text, bytes);
     }
     if (epoch !== undefined) this.epoch = epoch;
     this.commits++;

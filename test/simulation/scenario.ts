@@ -54,6 +54,11 @@ export interface Scenario {
   vnodes: number;
   conflicts: 'siblings' | 'lww';
   readFanout: 'quorum' | 'all';
+  /** Sloppy quorum and hinted handoff (Dynamo §4.6), or strict quorums. */
+  sloppy: boolean;
+  /** A node silent (partitioned) this long is marked down; a crash is noticed within detectMaxMs. */
+  failureTimeoutMs: number;
+  handoffKeysPerSecond: number;
   timeoutMs: number;
   tombstoneGraceMs: number;
   /** How long clients run and faults strike, before healing. */
@@ -117,6 +122,9 @@ const BASE: Scenario = {
   vnodes: 4,
   conflicts: 'siblings',
   readFanout: 'quorum',
+  sloppy: false,
+  failureTimeoutMs: 40,
+  handoffKeysPerSecond: 20_000,
   timeoutMs: 60,
   tombstoneGraceMs: 150,
   chaosMs: 400,
@@ -152,6 +160,20 @@ export const SCENARIOS: readonly Scenario[] = [
     description: "conflicts 'lww': one value per key, with crashes and partitions",
     conflicts: 'lww',
     faults: { ...NO_FAULTS, meanGapMs: 60, weights: { crash: 1, partition: 1, join: 0, leave: 0 }, downMax: 1 },
+  },
+  {
+    ...BASE,
+    name: 'sloppy',
+    description: 'sloppy quorum: stand-ins take writes for crashed or cut-off nodes and hand their hints back',
+    sloppy: true,
+    faults: { ...NO_FAULTS, meanGapMs: 50, weights: { crash: 2, partition: 1, join: 0, leave: 0 }, downMax: 2, partitionNodesMax: 1 },
+  },
+  {
+    ...BASE,
+    name: 'sloppy-membership',
+    description: 'sloppy quorum with nodes joining and leaving while hints are held',
+    sloppy: true,
+    faults: { ...NO_FAULTS, meanGapMs: 50, weights: { crash: 2, partition: 1, join: 1, leave: 1 }, downMax: 1, membershipChangesMax: 2 },
   },
   {
     ...BASE,

@@ -4,20 +4,25 @@
  * the simulated network in place of the node links and the virtual clock in
  * place of Date.now, performance.now and timers. What it mirrors from Store,
  * each kept to the same rule:
- * - coordinatorFirst: a live replica coordinates a write when the primary is
- *   down; W counts only the key's N (strict quorum).
- * - readReplicas: R replicas in rotation, live ones first ('quorum'), or all N.
+ * - targetsOf: the key's preference list while its nodes are up; with some
+ *   down, the up ones plus stand-ins that keep hints for the others (sloppy
+ *   quorum, ring/replica-target.ts), or the list as it is (strict).
+ * - coordinatorFirst: a live target coordinates a write when the primary is down.
+ * - a put whose coordinator was lost before answering is retried once.
+ * - readReplicas: R targets in rotation, live ones first ('quorum'), or all N.
  * - readSettled: read repair of the replicas that answered stale, and a
- *   tombstone purge once all N were read holding the same tombstone.
- * - writeSettled: a tombstone purge once all N acknowledged the delete.
+ *   tombstone purge once all N own replicas were read holding the same tombstone.
+ * - writeSettled: a tombstone purge once all N own replicas acknowledged the delete.
+ * - markDown: requests waiting on a node marked down fail at once.
  * - deadlines: one tick scanning active operations, as armDeadlines does.
- * Node liveness is what a real coordinator can know: a crash is noticed after
- * a detection delay (the worker's exit), a partition is not noticed at all.
+ * Node liveness is what a real coordinator can know: the run (simulation.ts)
+ * marks a node down when its exit or its silent heartbeat would be noticed.
  */
 import assert from 'node:assert/strict';
 import { ErrorCode, RingtableError } from '../../lib/errors.js';
 import { hashKey32 } from '../../lib/ring/hash.js';
 import { PreferenceListTable } from '../../lib/ring/preference-list.js';
+import { hintFieldOfTarget, isHinted, nodeOfTarget, targetsFor } from '../../lib/ring/replica-target.js';
 import type { Ring } from '../../lib/ring/ring.js';
 import { type GetResult, toGetResult } from '../../lib/store/get-result.js';
 import { type Coordinator, type GetCallback, GetOperation, type Operation, type PutCallback, PutOperation, type PutRequest } from '../../lib/store/operations.js';
@@ -30,6 +35,8 @@ import type { Trace } from './trace.js';
 
 export interface CoordinatorConfig {
   n: number;
+  /** Sloppy quorum with hinted handoff (Dynamo §4.6), or strict quorums. */
+  sloppy: boolean;
   timeoutMs: number;
   readFanout: 'quorum' | 'all';
   tombstoneGraceMs: number;
@@ -39,10 +46,12 @@ export interface CoordinatorConfig {
 
 const DEADLINE_TICK_MS_MAX = 100;
 const PURGES_PENDING_MAX = 65_536;
-const OPS = ['', 'GET', 'PUT', 'REPLICATE', 'PURGE', 'PING'];
+const OPS = ['', 'GET', 'PUT', 'REPLICATE', 'PURGE', 'PING', 'HINTS', 'HINT_DELIVERED', 'PARTITION_SCAN', 'DROP_IF_COVERED'];
 
 interface PendingRequest {
   node: number;
+  /** The node, or the node as a stand-in for another: what replies name. */
+  target: number;
   op: number;
   reply: PendingReply;
   tag: number;
@@ -65,6 +74,7 @@ export interface CoordinatorCounters {
   purgesSent: number;
   purgesSkipped: number;
   staleAnswers: number;
+  putRetries: number;
 }
 
 /** A reply for background work (handoff, repair): the callback learns the status, or undefined on failure. */
@@ -101,9 +111,11 @@ export class SimCoordinator implements Coordinator {
   private lastTimestampMs = 0;
   private tickArmed = false;
   private purgesPending = 0;
+  /** When an operation last started with a stand-in among its targets (sloppy quorum). */
+  lastHintedRouteMs = -Infinity;
   /** False while a membership change is under way: its handoff could bring back what a purge removed. */
   purgesAllowed = true;
-  readonly counters: CoordinatorCounters = { timeouts: 0, readRepairs: 0, purgesScheduled: 0, purgesSent: 0, purgesSkipped: 0, staleAnswers: 0 };
+  readonly counters: CoordinatorCounters = { timeouts: 0, readRepairs: 0, purgesScheduled: 0, purgesSent: 0, purgesSkipped: 0, staleAnswers: 0, putRetries: 0 };
 
   constructor(config: CoordinatorConfig, ring: Ring, queue: EventQueue, trace: Trace, hooks: CoordinatorHooks) {
     this.config = config;
@@ -125,9 +137,15 @@ export class SimCoordinator implements Coordinator {
     this.ringVersion++;
   }
 
-  /** The key's preference list in the current ring, primary first. */
-  preferenceListOf(key: WireKey): Int32Array {
-    return this.prefs.forHash(hashKey32(key));
+  /** store.ts targetsOf: the key's preference list, with stand-ins for down nodes under sloppy quorum. */
+  targetsOf(key: WireKey): Int32Array {
+    return targetsFor(this.prefs, hashKey32(key), this.isUpBound, this.config.sloppy);
+  }
+
+  private readonly isUpBound = (node: number): boolean => this.isUp(node);
+
+  get nodeIds(): readonly number[] {
+    return this.ringValue.nodeIds();
   }
 
   link(node: number): void {
@@ -139,8 +157,19 @@ export class SimCoordinator implements Coordinator {
     this.linked.delete(node);
   }
 
+  /** store.ts markDown: what waits on the node fails now, and its quorums move on. */
   markDown(node: number): void {
+    if (this.down.has(node)) return;
     this.down.add(node);
+    for (const [requestId, entry] of this.pending) {
+      if (entry.node !== node) continue;
+      this.pending.delete(requestId);
+      try {
+        entry.reply.onNodeFailure(entry.target, new Error(`storage node ${node} is down`), entry.tag);
+      } catch (error) {
+        this.hooks.onInvariant(error);
+      }
+    }
   }
 
   markUp(node: number): void {
@@ -171,18 +200,31 @@ export class SimCoordinator implements Coordinator {
       timestampMs: this.nowMs(),
       expiresAtMs: 0,
     };
-    const replicas = this.coordinatorFirst(this.preferenceListOf(key));
-    const operation: PutOperation = new PutOperation(this, request, replicas, w, this.monotonicMs() + this.config.timeoutMs, (error, bytes, tag) => {
+    this.startPut(request, w, callback, this.monotonicMs() + this.config.timeoutMs, false);
+    return request.timestampMs;
+  }
+
+  /** store.ts startPut, with its one retry when the coordinator was lost before answering. */
+  private startPut(request: PutRequest, w: number, callback: PutCallback, deadlineMs: number, retried: boolean): void {
+    const replicas = this.coordinatorFirst(this.targetsOf(request.key));
+    this.noteRoute(replicas);
+    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, tag) => {
       operation.callerDone = true;
+      if (error !== undefined && operation.coordinatorLost && !retried && this.monotonicMs() < deadlineMs && !this.isUp(nodeOfTarget(replicas[0]!))) {
+        this.counters.putRetries++;
+        if (this.trace.enabled) this.trace.log(`coordinator: put of ${request.key as string} retried (n${nodeOfTarget(replicas[0]!)} lost)`);
+        this.startPut(request, w, callback, deadlineMs, true);
+        return;
+      }
       callback(error, bytes, tag);
     }, 0);
     this.track(operation);
     operation.start();
-    return request.timestampMs;
   }
 
   get(key: string, r: number, callback: GetCallback): void {
-    const replicas = this.readReplicas(this.preferenceListOf(key), r);
+    const replicas = this.readReplicas(this.targetsOf(key), r);
+    this.noteRoute(replicas);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, this.monotonicMs() + this.config.timeoutMs, (error, result, tag) => {
       operation.callerDone = true;
       callback(error, result, tag);
@@ -196,13 +238,17 @@ export class SimCoordinator implements Coordinator {
     this.send(node, op, 0, key, undefined, value, 0, 0, new CallbackReply(done), 0);
   }
 
+  private noteRoute(targets: ArrayLike<number>): void {
+    if (anyHinted(targets)) this.lastHintedRouteMs = this.queue.nowMs;
+  }
+
   // ---- Store's routing (store.ts), over the current ring ---------------------
 
   /** store.ts coordinatorFirst: the first live replica coordinates. */
   private coordinatorFirst(list: Int32Array): Int32Array {
-    if (this.isUp(list[0]!)) return list;
+    if (list.length === 0 || this.isUp(nodeOfTarget(list[0]!))) return list;
     let live = 1;
-    while (live < list.length && !this.isUp(list[live]!)) live++;
+    while (live < list.length && !this.isUp(nodeOfTarget(list[live]!))) live++;
     if (live === list.length) return list;
     const reordered = new Int32Array(list.length);
     reordered[0] = list[live]!;
@@ -213,12 +259,12 @@ export class SimCoordinator implements Coordinator {
   /** store.ts readReplicas. */
   private readReplicas(list: Int32Array, r: number): ArrayLike<number> {
     const n = list.length;
-    if (this.config.readFanout === 'all' || r === n) return list;
+    if (this.config.readFanout === 'all' || r >= n) return list;
     const start = this.readRotation++ % n;
     const replicas: number[] = [];
     for (let i = 0; i < n && replicas.length < r; i++) {
-      const node = list[(start + i) % n]!;
-      if (this.isUp(node)) replicas.push(node);
+      const target = list[(start + i) % n]!;
+      if (this.isUp(nodeOfTarget(target))) replicas.push(target);
     }
     for (let i = 0; i < n && replicas.length < r; i++) {
       const node = list[(start + i) % n]!;
@@ -229,20 +275,22 @@ export class SimCoordinator implements Coordinator {
 
   // ---- Coordinator ------------------------------------------------------------
 
-  send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+  /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
+  send(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+    const nodeId = nodeOfTarget(target);
     if (!this.isUp(nodeId)) {
-      // As NodeLink.send on a failed link: the request fails at once.
-      reply.onNodeFailure(nodeId, new Error(`storage node ${nodeId} is down`), tag);
+      // As store.ts send: requests never wait on a node marked down.
+      reply.onNodeFailure(target, new Error(`storage node ${nodeId} is down`), tag);
       return;
     }
     const requestId = this.nextRequestId++;
     assert.ok(requestId < 2 ** 32, 'request ids exhausted');
     const keyBytes = keyBytesOf(key);
     const frame = Buffer.alloc(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0));
-    encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs);
-    this.pending.set(requestId, { node: nodeId, op, reply, tag, deadlineMs: this.queue.nowMs + this.config.timeoutMs });
+    encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+    this.pending.set(requestId, { node: nodeId, target, op, reply, tag, deadlineMs: this.queue.nowMs + this.config.timeoutMs });
     if (op === Op.PUT) this.hooks.onPutSent(requestId, value!);
-    if (this.trace.enabled) this.trace.log(`coord -> n${nodeId}  ${OPS[op]} #${requestId} key=${keyName(key)}${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}`);
+    if (this.trace.enabled) this.trace.log(`coord -> n${nodeId}${isHinted(target) ? ` (hint for n${hintFieldOfTarget(target) - 1})` : ''}  ${OPS[op]} #${requestId} key=${keyName(key)}${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}`);
     this.hooks.transmit(nodeId, frame);
     this.armTick();
   }
@@ -263,12 +311,12 @@ export class SimCoordinator implements Coordinator {
     this.pending.delete(requestId);
     if (this.trace.enabled) this.trace.log(`n${node} -> coord  ${OPS[entry.op]} #${requestId} ${['OK', 'NOT_FOUND', 'ERROR'][status] ?? status}`);
     try {
-      entry.reply.onReply(node, status, frame, view, Response.HEADER_BYTES, payloadBytes, entry.tag);
+      entry.reply.onReply(entry.target, status, frame, view, Response.HEADER_BYTES, payloadBytes, entry.tag);
     } catch (error) {
       // NodeLink.dispatch fails that request alone; here it is also a finding.
       this.hooks.onInvariant(error);
       try {
-        entry.reply.onNodeFailure(node, error as Error, entry.tag);
+        entry.reply.onNodeFailure(entry.target, error as Error, entry.tag);
       } catch (again) {
         this.hooks.onInvariant(again);
       }
@@ -304,14 +352,14 @@ export class SimCoordinator implements Coordinator {
       }
     }
     const merged = operation.quorum.result();
-    if (merged !== undefined && isAllTombstones(merged) && operation.quorum.replicas.length === this.config.n && operation.quorum.unanimous()) {
+    if (merged !== undefined && isAllTombstones(merged) && operation.quorum.replicas.length === this.config.n && !anyHinted(operation.quorum.replicas) && operation.quorum.unanimous()) {
       this.schedulePurge(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged));
     }
   }
 
   writeSettled(operation: PutOperation): void {
     if (!this.active.delete(operation)) return;
-    if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined) {
+    if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined && operation.quorum.replicas.length === this.config.n && !anyHinted(operation.quorum.replicas)) {
       this.schedulePurge(operation.request.key, Array.from(operation.quorum.replicas), operation.objectBytes);
     }
   }
@@ -371,7 +419,7 @@ export class SimCoordinator implements Coordinator {
         if (entry.deadlineMs > nowMs) continue;
         this.pending.delete(requestId);
         try {
-          entry.reply.onNodeFailure(entry.node, new RingtableError(ErrorCode.TIMEOUT, `request ${requestId} timed out`), entry.tag);
+          entry.reply.onNodeFailure(entry.target, new RingtableError(ErrorCode.TIMEOUT, `request ${requestId} timed out`), entry.tag);
         } catch (error) {
           this.hooks.onInvariant(error);
         }
@@ -379,6 +427,12 @@ export class SimCoordinator implements Coordinator {
       if (this.active.size > 0 || this.pending.size > 0) this.armTick();
     });
   }
+}
+
+/** A tombstone held by a stand-in is not yet on its owner: never purge it then. */
+function anyHinted(replicas: ArrayLike<number>): boolean {
+  for (let i = 0; i < replicas.length; i++) if (isHinted(replicas[i]!)) return true;
+  return false;
 }
 
 function isAllTombstones(object: VersionedObject): boolean {

@@ -8,7 +8,7 @@
  * it, which takes a fresh actor epoch from `readEpoch` (version/actor.ts).
  */
 import { Prng } from '../../lib/prng.js';
-import { NodeStat, Replica, type ReplicaConfig, type ResponseSink } from '../../lib/node/replica.js';
+import { NODE_STAT_SLOTS, Replica, type ReplicaConfig, type ResponseSink } from '../../lib/node/replica.js';
 import { Op, Request, RequestFlag, Response, Status } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 import { MemoryStorage, type StorageFaults } from './memory-storage.js';
@@ -29,6 +29,8 @@ export interface NodeTiming {
   commitMaxMs: number;
 }
 
+const READ_OPS: ReadonlySet<number> = new Set([Op.GET, Op.PING, Op.HINTS, Op.PARTITION_SCAN]);
+
 export type FrameSender = (node: number, frame: Uint8Array) => void;
 /** The oracle's tap on every answer a node gives, before the network can lose it. */
 export type ResponseTap = (node: number, op: number, status: number, requestId: number, payload: Uint8Array | undefined) => void;
@@ -47,7 +49,7 @@ export class SimNode {
   private commitScheduled = false;
   /** Requests whose Replica answer is swallowed (ackReplicateEarly answered them already). */
   private readonly swallowed = new Set<number>();
-  readonly stats = new Float64Array(NodeStat.COUNT);
+  readonly stats = new Float64Array(NODE_STAT_SLOTS);
   crashes = 0;
 
   constructor(
@@ -117,7 +119,8 @@ export class SimNode {
     }
     if (op === Op.PUT && this.faults.forceBlind === true) frame[Request.FLAGS] = frame[Request.FLAGS]! | RequestFlag.BLIND;
     replica.handleSafely(frame, view, 0, frame.byteLength);
-    if (op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE) this.scheduleCommit();
+    // Everything but a read waits for the group commit (an empty commit does nothing).
+    if (!READ_OPS.has(op)) this.scheduleCommit();
   }
 
   /** The drained writes commit together after the commit latency (group commit). */

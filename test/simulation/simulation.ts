@@ -12,13 +12,15 @@
  */
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Ring } from '../../lib/ring/ring.js';
+import { HINTS_FOR_BASE, NODE_IDS_MAX as NODE_STAT_IDS_MAX } from '../../lib/node/replica.js';
+import { HintedHandoff } from '../../lib/store/hinted-handoff.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
 import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
 import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
 import { Op, Status, copyBytes } from '../../lib/transport/wire.js';
 import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
 import { EventQueue } from './event-queue.js';
-import { History } from './history.js';
+import { History, dotOfValue } from './history.js';
 import { MembershipChange } from './membership.js';
 import type { StorageFaults } from './memory-storage.js';
 import { repairAll } from './repair.js';
@@ -59,6 +61,8 @@ export interface RunStats {
   entryTimestampsDiffer: number;
   /** Gets the R + W > N check applied to. */
   readsChecked: number;
+  hintsDelivered: number;
+  putRetries: number;
 }
 
 export interface RunResult {
@@ -71,7 +75,7 @@ export interface RunResult {
 
 const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, NODES: 100 } as const;
 const EVENTS_PENDING_MAX = 1 << 20;
-const DRAIN_EVENTS_MAX = 5_000_000;
+const DRAIN_EVENTS_MAX = 200_000;
 const CONTEXTS_KEPT = 4;
 const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
 const NODE_IDS_MAX = 1024;
@@ -113,6 +117,14 @@ class Run implements World {
   private nextNodeId: number;
   private counts = { crashes: 0, partitions: 0, membershipChanges: 0, siblingReads: 0 };
   private partitionActive = false;
+  /** Why the coordinator holds a node down: its exit was noticed, or its heartbeat went silent. */
+  private readonly downReasons = new Map<number, 'crashed' | 'heartbeat'>();
+  /** When each node's heartbeats stopped reaching the coordinator (a partition). */
+  private readonly silentSince = new Map<number, number>();
+  private handoff!: HintedHandoff;
+  /** Start of the current degraded window (a node down or hints held), under sloppy quorum. */
+  private degradedSinceMs: number | undefined;
+  private watchArmed = false;
   private entryTimestampsDiffer = 0;
 
   constructor(seed: number, scenario: Scenario, options: RunOptions) {
@@ -129,7 +141,7 @@ class Run implements World {
     this.nextNodeId = scenario.nodes;
     for (const id of ids) this.addNode(id);
     this.coordinator = new SimCoordinator(
-      { n: scenario.n, timeoutMs: scenario.timeoutMs, readFanout: scenario.readFanout, tombstoneGraceMs: scenario.tombstoneGraceMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS },
+      { n: scenario.n, sloppy: scenario.sloppy, timeoutMs: scenario.timeoutMs, readFanout: scenario.readFanout, tombstoneGraceMs: scenario.tombstoneGraceMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS },
       Ring.create(ids, scenario.vnodes),
       this.queue,
       this.trace,
@@ -138,6 +150,15 @@ class Run implements World {
         onPutSent: (requestId, value) => this.history.putSent(requestId, value),
         onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
       },
+    );
+    this.handoff = new HintedHandoff(
+      {
+        send: (target, op, key, value, reply) => this.coordinator.send(target, op, 0, key, undefined, value, 0, 0, reply, 0),
+        isUp: (node) => this.coordinator.isUp(node),
+        hintsHeld: (holder, owner) => (owner < NODE_STAT_IDS_MAX ? (this.nodes.get(holder)?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
+        nodeIds: () => this.coordinator.ring.nodeIds(),
+      },
+      scenario.handoffKeysPerSecond,
     );
     const w = scenario.workload;
     this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
@@ -181,6 +202,7 @@ class Run implements World {
       this.queue.after(this.uniform(this.clientPrng, 0, scenario.workload.thinkMaxMs), () => this.clientStep(client));
     }
     this.queue.after(this.uniform(this.faultPrng, 0, 2 * scenario.faults.meanGapMs), () => this.faultStep());
+    this.armWatch();
     this.queue.runUntil(scenario.chaosMs);
     this.heal();
     this.queue.drain(DRAIN_EVENTS_MAX);
@@ -191,6 +213,8 @@ class Run implements World {
     this.repair();
     this.queue.drain(DRAIN_EVENTS_MAX);
     if (this.change !== undefined) this.invariants.push({ kind: 'invariant', message: 'a membership handoff never finished' });
+    this.invariants.push(...this.undeliveredHints());
+    this.closeDegradedWindow();
     const engines = new Map(this.coordinator.ring.nodeIds().map((id) => [id, this.nodes.get(id)!.engine] as const));
     const checkContext = { history: this.history, ring: this.coordinator.ring, n: this.n, conflicts: scenario.conflicts, engines };
     const failures = checkAll(checkContext);
@@ -243,14 +267,18 @@ class Run implements World {
     const id = this.history.writes.length;
     const value = `w${id}`;
     const valueBytes = encodeValue(value, 1024);
-    const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs });
+    const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined });
     if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
     write.timestampMs = this.coordinator.put(key, valueBytes, context, tombstone, w, (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;
       write.outcome = error === undefined ? 'ok' : 'error';
       write.error = error?.code;
       // As Store.put returns it: the context of the new version, for the next write.
-      if (error === undefined && objectBytes !== undefined) this.remember(client, key, join(decodeObject(objectBytes)));
+      if (error === undefined && objectBytes !== undefined) {
+        const object = decodeObject(copyBytes(objectBytes));
+        write.ackedDot = dotOfValue(object, valueBytes);
+        this.remember(client, key, join(object));
+      }
       if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);
       next();
     });
@@ -295,9 +323,8 @@ class Run implements World {
     const life = this.bumpLife(node.id);
     if (this.trace.enabled) this.trace.log(`fault: n${node.id} crashes`);
     this.queue.after(this.uniform(prng, f.detectMinMs, f.detectMaxMs), () => {
-      if (this.lives.get(node.id) !== life) return;
-      this.coordinator.markDown(node.id);
-      if (this.trace.enabled) this.trace.log(`coordinator notices n${node.id} is down`);
+      if (this.lives.get(node.id) !== life || !this.nodes.has(node.id)) return;
+      this.markDown(node.id, 'crashed');
     });
     this.queue.after(this.uniform(prng, f.restartMinMs, f.restartMaxMs), () => this.restart(node.id, life));
   }
@@ -308,8 +335,86 @@ class Run implements World {
     if (node === undefined) return;
     node.restart();
     this.bumpLife(id);
-    this.coordinator.markUp(id);
     if (this.trace.enabled) this.trace.log(`fault: n${id} restarts`);
+    // store.ts startNode: up again at once; a node still cut off falls silent again from now.
+    if (this.silentSince.has(id)) this.silentSince.set(id, this.queue.nowMs);
+    if (this.downReasons.get(id) === 'crashed') this.markUp(id);
+  }
+
+  private markDown(id: number, reason: 'crashed' | 'heartbeat'): void {
+    if (this.downReasons.get(id) === 'crashed') return;
+    const wasUp = !this.downReasons.has(id);
+    this.downReasons.set(id, reason);
+    if (!wasUp) return;
+    if (this.trace.enabled) this.trace.log(`coordinator marks n${id} down (${reason})`);
+    if (this.scenario.sloppy && this.degradedSinceMs === undefined) this.degradedSinceMs = this.queue.nowMs;
+    this.coordinator.markDown(id);
+    this.armWatch();
+  }
+
+  private markUp(id: number): void {
+    if (!this.downReasons.delete(id)) return;
+    if (this.trace.enabled) this.trace.log(`coordinator marks n${id} up`);
+    this.coordinator.markUp(id);
+    this.handoff.tick(this.queue.nowMs);
+  }
+
+  /**
+   * store.ts watchNodes on the virtual clock: a node whose heartbeats stop
+   * (cut off) is marked down after failureTimeoutMs and up once they resume;
+   * hinted handoff is paced on the same tick. It runs while there is
+   * anything to watch for, so that a healed run drains.
+   */
+  private armWatch(): void {
+    if (this.watchArmed) return;
+    this.watchArmed = true;
+    const intervalMs = Math.max(10, Math.min(100, Math.floor(this.scenario.failureTimeoutMs / 4)));
+    this.queue.after(intervalMs, () => {
+      this.watchArmed = false;
+      const nowMs = this.queue.nowMs;
+      for (const id of [...this.nodes.keys()].sort((a, b) => a - b)) {
+        const silentSinceMs = this.silentSince.get(id);
+        if (silentSinceMs !== undefined && this.nodes.get(id)!.isUp && nowMs - silentSinceMs > this.scenario.failureTimeoutMs) this.markDown(id, 'heartbeat');
+        if (silentSinceMs === undefined && this.downReasons.get(id) === 'heartbeat') this.markUp(id);
+      }
+      this.handoff.tick(nowMs);
+      const hintsHeld = this.hintsHeld();
+      // Over once every node is up, every hint handed back, and no operation routed to a stand-in can still write one.
+      const standInsQuiet = nowMs - this.coordinator.lastHintedRouteMs > this.settleMs();
+      if (this.degradedSinceMs !== undefined && this.downReasons.size === 0 && hintsHeld === 0 && standInsQuiet) this.closeDegradedWindow();
+      // store.ts ticks for ever; here the tick stops once nothing can need it, so that a healed run drains.
+      const busy = this.downReasons.size > 0 || this.silentSince.size > 0 || hintsHeld > 0 || this.handoff.active > 0 || this.degradedSinceMs !== undefined || this.coordinator.activeCount > 0 || this.coordinator.pendingCount > 0;
+      if (nowMs < this.scenario.chaosMs || busy) this.armWatch();
+    });
+  }
+
+  /** Hints held anywhere, as committed (a crashed holder's hints count too). */
+  private hintsHeld(): number {
+    let count = 0;
+    for (const node of this.nodes.values()) for (const held of node.engine.hintCounts().values()) count += held;
+    return count;
+  }
+
+  /** Sloppy quorum trades R + W > N for availability while degraded: reads overlapping that time are exempt. */
+  private closeDegradedWindow(): void {
+    if (this.degradedSinceMs === undefined) return;
+    this.history.exemptWindows.push([this.degradedSinceMs, this.queue.nowMs]);
+    if (this.trace.enabled) this.trace.log(`degraded since ${this.degradedSinceMs.toFixed(2)}ms ends: every node up, every hint handed back`);
+    this.degradedSinceMs = undefined;
+  }
+
+  private undeliveredHints(): Failure[] {
+    const failures: Failure[] = [];
+    for (const node of [...this.nodes.values()].sort((a, b) => a.id - b.id)) {
+      for (const owner of node.engine.hintOwners()) {
+        const inRing = this.coordinator.ring.nodeIds().includes(owner);
+        failures.push({
+          kind: 'lost-write',
+          message: `after healing, n${node.id} still holds hints for n${owner}${inRing ? '' : ' (no longer in the ring: they are never handed off)'}: ${node.engine.hintKeys(owner).join(', ')}`,
+        });
+      }
+    }
+    return failures;
   }
 
   private bumpLife(id: number): number {
@@ -330,12 +435,15 @@ class Run implements World {
       if (!cut.includes(node)) cut.push(node);
     }
     this.network.partition(cut);
+    for (const id of cut) this.silentSince.set(id, this.queue.nowMs);
+    this.armWatch();
     this.partitionActive = true;
     this.counts.partitions++;
     if (this.trace.enabled) this.trace.log(`fault: partition cuts off ${cut.map((id) => `n${id}`).join(', ')}`);
     this.queue.after(this.uniform(prng, f.partitionMinMs, f.partitionMaxMs), () => {
       if (!this.partitionActive) return;
       this.network.heal();
+      this.silentSince.clear();
       this.partitionActive = false;
       if (this.trace.enabled) this.trace.log('fault: partition heals');
     });
@@ -358,7 +466,7 @@ class Run implements World {
     this.coordinator.link(id);
     this.counts.membershipChanges++;
     const ring = this.coordinator.ring.withNodeAdded(id);
-    this.change = new MembershipChange(this, ring, undefined, this.settleMs(), () => (this.change = undefined));
+    this.change = new MembershipChange(this, ring, undefined, this.settleMs(), () => this.changeDone());
   }
 
   private leave(): void {
@@ -369,14 +477,23 @@ class Run implements World {
     const id = this.pick(this.faultPrng, members);
     this.counts.membershipChanges++;
     const ring = this.coordinator.ring.withNodeRemoved(id);
-    this.change = new MembershipChange(this, ring, id, this.settleMs(), () => (this.change = undefined));
+    this.change = new MembershipChange(this, ring, id, this.settleMs(), () => this.changeDone());
+  }
+
+  private changeDone(): void {
+    this.change = undefined;
+    // A node that left is gone: nothing to watch for it any more.
+    for (const id of [...this.downReasons.keys()]) if (!this.nodes.has(id)) this.downReasons.delete(id);
+    for (const id of [...this.silentSince.keys()]) if (!this.nodes.has(id)) this.silentSince.delete(id);
   }
 
   private heal(): void {
     if (this.trace.enabled) this.trace.log('heal: links reliable, partition healed, every node restarted');
     this.network.setConfig(RELIABLE);
     this.network.heal();
+    this.silentSince.clear();
     this.partitionActive = false;
+    this.armWatch();
     for (const node of [...this.nodes.values()].sort((a, b) => a.id - b.id)) {
       if (node.isUp) continue;
       this.restart(node.id, this.lives.get(node.id)!);
@@ -428,6 +545,8 @@ class Run implements World {
       siblingReads: this.counts.siblingReads,
       entryTimestampsDiffer: this.entryTimestampsDiffer,
       readsChecked: this.history.readsChecked,
+      hintsDelivered: this.handoff.delivered,
+      putRetries: this.coordinator.counters.putRetries,
     };
   }
 }

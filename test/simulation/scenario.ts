@@ -44,6 +44,12 @@ export interface FaultConfig {
   partitionNodesMax: number;
   /** Membership changes per run, at most. */
   membershipChangesMax: number;
+  /**
+   * Which node may leave: 'any', or only one that is up with no hints held
+   * for it ('clean'), since hints for a node that left are never handed off
+   * (see FINDING_SCENARIOS).
+   */
+  leaving: 'any' | 'clean';
 }
 
 export interface Scenario {
@@ -112,6 +118,7 @@ const NO_FAULTS: FaultConfig = {
   partitionMaxMs: 200,
   partitionNodesMax: 1,
   membershipChangesMax: 0,
+  leaving: 'clean',
 };
 
 const BASE: Scenario = {
@@ -184,9 +191,23 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
+/**
+ * Scenarios that find a known problem of the core: not in the seed cycle (CI
+ * stays green), run by name and by a todo test until the core is fixed.
+ */
+export const FINDING_SCENARIOS: readonly Scenario[] = [
+  {
+    ...BASE,
+    name: 'sloppy-leave',
+    description: 'sloppy quorum, and a node may leave while stand-ins hold hints for it: those hints are never handed off',
+    sloppy: true,
+    faults: { ...NO_FAULTS, meanGapMs: 40, weights: { crash: 3, partition: 0, join: 0, leave: 2 }, downMax: 1, membershipChangesMax: 2, leaving: 'any' },
+  },
+];
+
 export function scenarioNamed(name: string): Scenario {
-  const scenario = SCENARIOS.find((s) => s.name === name);
-  if (scenario === undefined) throw new Error(`no scenario ${name}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const scenario = [...SCENARIOS, ...FINDING_SCENARIOS].find((s) => s.name === name);
+  if (scenario === undefined) throw new Error(`no scenario ${name}; known: ${[...SCENARIOS, ...FINDING_SCENARIOS].map((s) => s.name).join(', ')}`);
   return scenario;
 }
 

@@ -388,10 +388,21 @@ class Run implements World {
     });
   }
 
-  /** Hints held anywhere, as committed (a crashed holder's hints count too). */
+  /**
+   * Hints held for nodes of the ring, as committed (a crashed holder's count
+   * too): what handoff can still deliver. Hints for a node that left are
+   * never delivered; undeliveredHints reports them.
+   */
   private hintsHeld(): number {
+    const members = new Set(this.coordinator.ring.nodeIds());
     let count = 0;
-    for (const node of this.nodes.values()) for (const held of node.engine.hintCounts().values()) count += held;
+    for (const node of this.nodes.values()) for (const [owner, held] of node.engine.hintCounts()) if (members.has(owner)) count += held;
+    return count;
+  }
+
+  private hintsHeldFor(owner: number): number {
+    let count = 0;
+    for (const node of this.nodes.values()) count += node.engine.hintCounts().get(owner) ?? 0;
     return count;
   }
 
@@ -474,7 +485,9 @@ class Run implements World {
     const members = this.coordinator.ring.nodeIds();
     // Keep more than N nodes, so N distinct replicas remain however the next change goes.
     if (members.length <= this.n + 1) return;
-    const id = this.pick(this.faultPrng, members);
+    const candidates = this.scenario.faults.leaving === 'any' ? members : members.filter((id) => this.coordinator.isUp(id) && this.hintsHeldFor(id) === 0);
+    if (candidates.length === 0) return;
+    const id = this.pick(this.faultPrng, candidates);
     this.counts.membershipChanges++;
     const ring = this.coordinator.ring.withNodeRemoved(id);
     this.change = new MembershipChange(this, ring, id, this.settleMs(), () => this.changeDone());

@@ -193,6 +193,27 @@ for (const scenario of FINDING_SCENARIOS) {
   });
 }
 
+// Found by the simulation (long run, seeds outside the CI range): an
+// acknowledged delete is undone. A put is acknowledged by two primaries and a
+// stand-in holding a hint for a down primary; the stand-in is cut off before
+// handing it back; a delete then reaches all N primaries, so its tombstone is
+// purged after tombstoneGraceMs; the stand-in comes back and hinted handoff
+// delivers the old put to its owner, where nothing stops it any more.
+// Seed 1838 step by step: n3 down at 38 ms; put w14 (W=3) acknowledged by
+// n4, n0 and n1 (hint for n3) at 55 ms; n3 up at 101 ms, n1 cut off at
+// 101.7 ms; delete w42 acknowledged by n3, n4, n0 at 232 ms; PURGE to all
+// three at 385 ms; n1 back, REPLICATE of the hint to n3 at 399.9 ms; w14 is
+// live again everywhere after repair. The purge rule (store.ts writeSettled /
+// readSettled: all N own replicas hold the tombstone) does not know about
+// hints held elsewhere for those replicas. Left to the lead; a todo so CI
+// stays green. Replay: node dist/test/simulation/long-run.js --scenario sloppy --seed 1838 --trace
+t.test('an acknowledged delete stays deleted when a stand-in hands back an older hint after the purge', { todo: 'tombstone purge ignores hints pending for the key (store.ts)' }, async (t) => {
+  for (const seed of [1838, 5149, 5233, 5415]) {
+    const result = runSeed(seed, scenarioNamed('sloppy'));
+    t.same(result.failures.map((f) => f.kind), [], `seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
+  }
+});
+
 function zeroStats(): RunStats {
   return {
     events: 0,

@@ -25,7 +25,7 @@ import type { Ring } from '../../lib/ring/ring.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
 import { type VersionedObject, join, siblingsOf, sync } from '../../lib/version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../../lib/version/object-codec.js';
-import { type History, type ReadRecord, type WriteRecord, concurrent, whollySupersededBy } from './history.js';
+import { type History, type ReadRecord, type WriteRecord, concurrent, supersededByAcknowledged, whollySupersededBy } from './history.js';
 import { keyText, type MemoryStorage } from './memory-storage.js';
 
 export type FailureKind = 'lost-write' | 'divergence' | 'stale-read' | 'dropped-sibling' | 'invariant';
@@ -211,7 +211,7 @@ function resurrected(read: ReadRecord, a: WriteRecord, history: History, conflic
   if (conflicts !== 'siblings') return undefined;
   for (const value of read.values) {
     const v = history.writeOfValue(value);
-    if (v !== undefined && whollySupersededBy(v, a)) {
+    if (v !== undefined && supersededByAcknowledged(v, a)) {
       return { kind: 'stale-read', message: `${read.final ? 'final ' : ''}get #${read.id} of ${read.key} (R=${read.r}) returned ${v.value} (#${v.id}), which ${writeLabel(a)} acknowledged at ${a.completedMs.toFixed(2)}ms had superseded` };
     }
   }

@@ -112,7 +112,11 @@ export class History {
     const write = this.putRequests.get(requestId);
     if (write === undefined) return;
     this.putRequests.delete(requestId);
-    const dot = dotOfValue(object, write.valueBytes);
+    // A retry's coordinator may already hold the first try's dot of the same
+    // value (replicated before the first coordinator was lost): the new dot
+    // is the one no earlier coordination of this write produced.
+    const known = dotsOf(write);
+    const dot = dotsOfValue(object, write.valueBytes).find((d) => !known.some((k) => k[0] === d[0] && k[1] === d[1]));
     write.effects.push({ atMs, node, object, dot, supersedes: write.blind ? clockWithout(object, dot) : (write.context ?? []) });
   }
 
@@ -183,6 +187,19 @@ export function whollySupersededBy(v: WriteRecord, a: WriteRecord): boolean {
   return v !== a && dots.length > 0 && dots.every((dot) => supersededBy(a, dot));
 }
 
+/**
+ * Every dot of `v` was superseded by the version `a` was acknowledged with.
+ * A read may still show what only an unacknowledged coordination of `a`
+ * superseded (that coordination may not have reached anyone yet).
+ */
+export function supersededByAcknowledged(v: WriteRecord, a: WriteRecord): boolean {
+  const acked = a.ackedDot;
+  if (acked === undefined) return false;
+  const effect = a.effects.find((e) => e.dot !== undefined && e.dot[0] === acked[0] && e.dot[1] === acked[1]);
+  const dots = dotsOf(v);
+  return effect !== undefined && v !== a && dots.length > 0 && dots.every((dot) => covers(effect.supersedes, dot));
+}
+
 /** Two writes neither of which superseded any dot of the other. */
 export function concurrent(a: WriteRecord, b: WriteRecord): boolean {
   const dotsA = dotsOf(a);
@@ -191,13 +208,25 @@ export function concurrent(a: WriteRecord, b: WriteRecord): boolean {
   return !dotsB.some((dot) => supersededBy(a, dot)) && !dotsA.some((dot) => supersededBy(b, dot));
 }
 
-export function dotOfValue(object: VersionedObject, valueBytes: Uint8Array): Dot | undefined {
+/** The dots under which `object` holds the value, by actor ascending. */
+export function dotsOfValue(object: VersionedObject, valueBytes: Uint8Array): Dot[] {
+  const dots: Dot[] = [];
   for (const entry of object.entries) {
     for (let k = 0; k < entry.siblings.length; k++) {
-      if (Buffer.compare(entry.siblings[k]!.value, valueBytes) === 0) return [entry.actor, entry.counter - k];
+      if (Buffer.compare(entry.siblings[k]!.value, valueBytes) === 0) dots.push([entry.actor, entry.counter - k]);
     }
   }
-  return undefined;
+  return dots;
+}
+
+/** The dot of the acknowledged version: of the value's dots there, the one its coordination produced. */
+export function ackedDotOf(write: WriteRecord, object: VersionedObject): Dot | undefined {
+  const dots = dotsOfValue(object, write.valueBytes);
+  for (let i = write.effects.length - 1; i >= 0; i--) {
+    const dot = write.effects[i]!.dot;
+    if (dot !== undefined && dots.some((d) => d[0] === dot[0] && d[1] === dot[1])) return dot;
+  }
+  return dots[0];
 }
 
 function clockWithout(object: VersionedObject, dot: Dot | undefined): CausalContext {

@@ -20,7 +20,7 @@ import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
 import { Op, Status, copyBytes } from '../../lib/transport/wire.js';
 import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
 import { EventQueue } from './event-queue.js';
-import { History, dotOfValue } from './history.js';
+import { History, ackedDotOf } from './history.js';
 import { MembershipChange } from './membership.js';
 import type { StorageFaults } from './memory-storage.js';
 import { repairAll } from './repair.js';
@@ -276,7 +276,7 @@ class Run implements World {
       // As Store.put returns it: the context of the new version, for the next write.
       if (error === undefined && objectBytes !== undefined) {
         const object = decodeObject(copyBytes(objectBytes));
-        write.ackedDot = dotOfValue(object, valueBytes);
+        write.ackedDot = ackedDotOf(write, object);
         this.remember(client, key, join(object));
       }
       if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);

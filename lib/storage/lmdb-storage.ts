@@ -82,7 +82,7 @@ export class LmdbStorage implements StorageEngine {
     const end = hintKey(owner + 1, EMPTY);
     for (const { key, value } of this.hints.getRange({ start: start as Buffer, end: end as Buffer }) as Iterable<{ key: Uint8Array; value: Uint8Array }>) {
       if (afterKey.byteLength > 0 && Buffer.compare(key, start) === 0) continue;
-      entries.push({ key: copyBytes(key, HINT_PREFIX_BYTES), object: copyBytes(value) });
+      entries.push({ key: copyBytes(key, HINT_PREFIX_BYTES, key.length), object: copyBytes(value, 0, value.length) });
       if (entries.length >= limit) break;
     }
     return entries;
@@ -98,21 +98,29 @@ export class LmdbStorage implements StorageEngine {
   }
 
   scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
-    const entries: StoredEntry[] = [];
+    // Keys first, values after: a point read inside lmdb-js's key iteration
+    // reuses the buffers the iteration runs on (seen to never finish).
+    const accepted: Uint8Array[] = [];
     let examined = 0;
     let last: Uint8Array | undefined;
+    let complete = true;
     const range = afterKey.byteLength > 0 ? { start: afterKey as Buffer } : {};
     for (const key of this.objects.getKeys(range) as Iterable<Uint8Array>) {
       if (afterKey.byteLength > 0 && Buffer.compare(key, afterKey) === 0) continue;
-      last = copyBytes(key);
+      last = copyBytes(key, 0, key.length);
       examined++;
-      if (accept(key)) {
-        const object = this.objects.getBinaryFast(key as Buffer);
-        if (object !== undefined) entries.push({ key: last, object: copyBytes(object) });
+      if (accept(last)) accepted.push(last);
+      if (accepted.length >= limit || examined >= examineMax) {
+        complete = false;
+        break;
       }
-      if (entries.length >= limit || examined >= examineMax) return { entries, next: last };
     }
-    return { entries, next: undefined };
+    const entries: StoredEntry[] = [];
+    for (const key of accepted) {
+      const object = exact(this.objects.getBinaryFast(key as Buffer));
+      if (object !== undefined) entries.push({ key, object: copyBytes(object) });
+    }
+    return { entries, next: complete ? undefined : last };
   }
 
   readEpoch(): number {

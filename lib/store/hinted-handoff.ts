@@ -25,6 +25,10 @@ export interface HandoffHost {
   /** Hints `holder` reports for `owner` (its shared counters). */
   hintsHeld(holder: number, owner: number): number;
   nodeIds(): readonly number[];
+  /** Nodes removed from the store: hints still held for them go to the key's current replicas instead. */
+  retiredIds(): Iterable<number>;
+  /** The key's current replicas (for a retired owner's hints). */
+  replicasOf(key: Uint8Array): ArrayLike<number>;
 }
 
 interface Job {
@@ -62,10 +66,12 @@ export class HintedHandoff {
     }
     this.lastRefillMs = nowMs;
     const nodes = this.host.nodeIds();
+    const owners = [...nodes, ...this.host.retiredIds()];
     for (const holder of nodes) {
       if (!this.host.isUp(holder)) continue;
-      for (const owner of nodes) {
-        if (owner === holder || !this.host.isUp(owner) || this.host.hintsHeld(holder, owner) === 0) continue;
+      for (const owner of owners) {
+        const retired = !nodes.includes(owner);
+        if (owner === holder || (!retired && !this.host.isUp(owner)) || this.host.hintsHeld(holder, owner) === 0) continue;
         const id = `${holder}:${owner}`;
         if (this.jobs.has(id)) continue;
         const job: Job = { holder, owner, cursor: EMPTY, outstanding: 0, pageFull: false, failed: false };
@@ -77,7 +83,8 @@ export class HintedHandoff {
 
   private requestPage(id: string, job: Job): void {
     const limit = Math.min(PAGE_ENTRIES_MAX, Math.floor(this.tokens));
-    if (limit < 1 || !this.host.isUp(job.holder) || !this.host.isUp(job.owner)) {
+    const retired = !this.host.nodeIds().includes(job.owner);
+    if (limit < 1 || !this.host.isUp(job.holder) || (!retired && !this.host.isUp(job.owner))) {
       // Out of budget or a party went down: the next tick starts over.
       this.jobs.delete(id);
       return;
@@ -93,14 +100,14 @@ export class HintedHandoff {
         if (entries.length === 0) return void this.jobs.delete(id);
         job.cursor = entries[entries.length - 1]!.key;
         job.outstanding = entries.length;
-        for (const entry of entries) this.deliver(id, job, entry);
+        for (const entry of entries) this.deliver(id, job, entry, retired);
       },
       onNodeFailure: () => this.abort(id),
     };
     this.host.send(hintedTarget(job.holder, job.owner), Op.HINTS, job.cursor, value, reply);
   }
 
-  private deliver(id: string, job: Job, entry: Entry): void {
+  private deliver(id: string, job: Job, entry: Entry, retired: boolean): void {
     const settled = () => {
       if (--job.outstanding > 0) return;
       if (job.failed || !job.pageFull) this.jobs.delete(id);
@@ -117,22 +124,25 @@ export class HintedHandoff {
         settled();
       },
     };
-    const merged: PendingReply = {
-      onReply: (_t, status) => {
-        if (status !== Status.OK) {
-          this.errors++;
-          job.failed = true;
-          return settled();
-        }
-        this.host.send(hintedTarget(job.holder, job.owner), Op.HINT_DELIVERED, entry.key, entry.object, dropped);
-      },
-      onNodeFailure: () => {
+    // The owner, or for a removed owner every current replica of the key (which must all merge it).
+    const recipients = retired ? Array.from(this.host.replicasOf(entry.key)) : [job.owner];
+    let waiting = recipients.length;
+    let ok = true;
+    const onMerged = (success: boolean) => {
+      if (!success) ok = false;
+      if (--waiting > 0) return;
+      if (!ok) {
         this.errors++;
         job.failed = true;
-        settled();
-      },
+        return settled();
+      }
+      this.host.send(hintedTarget(job.holder, job.owner), Op.HINT_DELIVERED, entry.key, entry.object, dropped);
     };
-    this.host.send(job.owner, Op.REPLICATE, entry.key, entry.object, merged);
+    const merged: PendingReply = {
+      onReply: (_t, status) => onMerged(status === Status.OK),
+      onNodeFailure: () => onMerged(false),
+    };
+    for (const node of recipients) this.host.send(node, Op.REPLICATE, entry.key, entry.object, merged);
   }
 
   private abort(id: string): void {

@@ -5,10 +5,10 @@
  * calling the pure core (ring, preference list, quorum, version vectors);
  * what stays here is I/O, time, and bounds.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { ErrorCode, RingtableError } from '../errors.js';
-import { type ResolvedOptions, type StoreOptions, objectBytesMaxOf, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
+import { NODES_MAX, type ResolvedOptions, type StoreOptions, objectBytesMaxOf, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import { Ring, type RingJSON } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
@@ -16,6 +16,12 @@ import { HINTS_FOR_BASE, NODE_IDS_MAX, NodeStat } from '../node/replica.js';
 import { isHinted, nodeOfTarget, targetsFor } from '../ring/replica-target.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { Faults } from './faults.js';
+import { planMove, type MovePlan } from '../ring/move-plan.js';
+import { type MoveCounters, copyToGainers, handOverAndDrop } from './range-move.js';
+import { nodeDirectory } from '../storage/lmdb-storage.js';
+import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
+import { equal as versionsEqual, sync } from '../version/dotted-version-vector.js';
+import { Status, copyBytes } from '../transport/wire.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
@@ -83,8 +89,41 @@ export interface NodeInfo {
   reason?: string;
 }
 
+/** The last addNode/removeNode, as `stats().membership` reports it. */
+export interface MembershipChange {
+  kind: 'add' | 'remove';
+  nodeId: number;
+  partitions: number;
+  /** Partitions whose replica set changed. */
+  partitionsMoved: number;
+  /** Partitions whose primary changed over all partitions: about 1/(nodes+1) for an add (Dynamo §6.2 strategy 3). */
+  movedFraction: number;
+  /** Key copies streamed to gaining nodes (a key counts once per source page it was on). */
+  keysCopied: number;
+  keysDropped: number;
+  durationMs: number;
+}
+
+/** What one anti-entropy pass (`store.repair()`) did. */
+export interface RepairResult {
+  /** Key copies compared through the Merkle trees, over all replicas (about N per key). */
+  keysCompared: number;
+  /** Keys found to differ between replicas and brought to the merge of all their versions. */
+  keysRepaired: number;
+  partitionsCompared: number;
+  /** (partition, leaf) pairs whose hashes differed: only their keys were listed. */
+  leavesDiffering: number;
+  /** Replica copies rewritten. */
+  replicasRepaired: number;
+  /** Compare passes (more than one when a pass hit its listing bounds). */
+  passes: number;
+  durationMs: number;
+}
+
 export interface StoreStats {
   nodes: NodeStats[];
+  antiEntropy: { passes: number; keysRepaired: number; lastPass: RepairResult | undefined };
+  membership: { nodes: number; lastChange: MembershipChange | undefined };
   /** Hints handed back to their owners, and handoff steps that failed (retried later). */
   hintsDelivered: number;
   handoffErrors: number;
@@ -105,6 +144,12 @@ export interface StoreStats {
   background: number;
 }
 
+const MEMBERSHIP_FILE = 'membership.json';
+/** Compare passes per repair() when a pass hits its listing bounds. */
+const REPAIR_PASSES_MAX = 8;
+/** Differing keys being read and repaired at once. */
+const REPAIR_KEYS_IN_FLIGHT = 256;
+const HINTS_DRAIN_WAIT_MS = 10_000;
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 const BATCH_WINDOW_MAX = 16_384;
 const DEADLINE_TICK_MS_MAX = 100;
@@ -122,7 +167,21 @@ export class Store implements Coordinator {
   readonly faults: Faults;
   private failureTimer: NodeJS.Timeout | undefined;
   private ring: Ring;
-  private readonly preferenceLists: PreferenceListTable;
+  private preferenceLists: PreferenceListTable;
+  /** While a membership change streams ranges: the ring it moves to, and which partitions change. */
+  private transition: { table: PreferenceListTable; changed: Uint8Array } | undefined;
+  /** Nodes started but not yet in the ring (joining), or in it and leaving. */
+  private readonly joining = new Set<number>();
+  private readonly leaving = new Set<number>();
+  /** Removed nodes (this session) that stand-ins may still hold hints for. */
+  private readonly retired = new Set<number>();
+  private membershipChange: Promise<unknown> | undefined;
+  /** Created on the first pass: its pool threads exist only while a pass runs (and briefly after). */
+  private antiEntropy: AntiEntropy | undefined;
+  private repairRunning: Promise<RepairResult> | undefined;
+  private antiEntropyTimer: NodeJS.Timeout | undefined;
+  private readonly antiEntropyCounters = { passes: 0, keysRepaired: 0, lastPass: undefined as RepairResult | undefined };
+  private lastMembershipChange: MembershipChange | undefined;
   private readonly active = new Set<Operation>();
   /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
   private pendingCount = 0;
@@ -154,22 +213,31 @@ export class Store implements Coordinator {
         isUp: (node) => this.isUp(node),
         hintsHeld: (holder, owner) => (owner < NODE_IDS_MAX ? (this.links[holder]?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
         nodeIds: () => this.ring.nodeIds(),
+        retiredIds: () => this.retired,
+        replicasOf: (key) => this.preferenceLists.forHash(hashKey32(key)),
       },
       options.handoffKeysPerSecond,
     );
+    for (const id of readMembership(options.path).retired) this.retired.add(id);
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.ring.nodeIds(), 0);
     this.watchNodes();
+    if (options.antiEntropyIntervalMs > 0) {
+      this.antiEntropyTimer = setInterval(() => {
+        if (this.state === 'open' && this.repairRunning === undefined && this.membershipChange === undefined) this.repair().catch(() => {});
+      }, options.antiEntropyIntervalMs);
+      this.antiEntropyTimer.unref();
+    }
   }
 
   static async open(options: StoreOptions): Promise<Store> {
     const resolved = resolveOptions(options);
     mkdirSync(resolved.path, { recursive: true });
-    const ring = loadOrCreateRing(resolved);
+    const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
     const links: NodeLink[] = [];
     for (const nodeId of ring.nodeIds()) links[nodeId] = createLink(resolved, nodeId);
     try {
       await Promise.all(links.map((link) => link.whenReady()));
-      const failed = links.find((link) => link.failed !== undefined);
+      const failed = links.find((link) => link !== undefined && link.failed !== undefined);
       if (failed) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${failed.nodeId} failed to start: ${failed.failed!.message}`, undefined, { cause: failed.failed });
     } catch (error) {
       await Promise.allSettled(links.map((link) => link.stop()));
@@ -230,6 +298,10 @@ export class Store implements Coordinator {
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
     if (requests.length === 0) return;
+    if (this.transition !== undefined) {
+      // Ranges are moving: each put also reaches its gaining nodes (startPut), which the batch path does not do.
+      return this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
+    }
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1);
     await new Promise<void>((resolve, reject) => {
@@ -373,6 +445,8 @@ export class Store implements Coordinator {
     }
     return {
       nodes,
+      membership: { nodes: this.ring.nodeIds().length, lastChange: this.lastMembershipChange },
+      antiEntropy: { ...this.antiEntropyCounters },
       ...this.counters,
       hintsDelivered: this.handoff.delivered,
       handoffErrors: this.handoff.errors,
@@ -387,7 +461,7 @@ export class Store implements Coordinator {
   /** Every node of the store with its status, key count and hints. */
   nodes(): NodeInfo[] {
     this.assertOpen();
-    const ids = this.ring.nodeIds();
+    const ids = [...this.ring.nodeIds(), ...[...this.joining].filter((id) => !this.ring.nodeIds().includes(id))];
     return ids.map((id): NodeInfo => {
       const link = this.links[id];
       let hintsPending = 0;
@@ -395,7 +469,7 @@ export class Store implements Coordinator {
       const reason = this.downReasons[id] ?? link?.failed?.message;
       const info: NodeInfo = {
         id,
-        status: reason === undefined ? 'up' : 'down',
+        status: reason !== undefined ? 'down' : this.joining.has(id) ? 'joining' : this.leaving.has(id) ? 'leaving' : 'up',
         keys: link?.stats[NodeStat.KEYS] ?? 0,
         hintsPending,
         hintsHeld: link?.stats[NodeStat.HINTS] ?? 0,
@@ -436,14 +510,260 @@ export class Store implements Coordinator {
     const old = this.linkOf(nodeId);
     if (this.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is already up`);
     await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
-    const link = createLink(this.options, nodeId);
-    await link.whenReady();
+    const link = await this.startLink(nodeId);
     if (link.failed !== undefined) {
       throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
     }
     this.links[nodeId] = link;
     this.downReasons[nodeId] = undefined;
     this.handoff.tick(performance.now());
+  }
+
+  // ---- membership (Dynamo §4.9) ---------------------------------------------
+
+  /**
+   * Add a storage node: it starts (status 'joining'), receives the ranges it
+   * will replicate, streamed from their current replicas while traffic goes
+   * on (writes to moving ranges reach it too), then the ring switches to
+   * include it and the nodes that lost ranges drop them. Resolves with its id
+   * once it serves. Node ids are never reused.
+   */
+  async addNode(): Promise<number> {
+    this.assertOpen();
+    if (this.ring.nodeIds().length >= NODES_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `a store has at most ${NODES_MAX} nodes`);
+    return this.changeMembership(async () => {
+      const nodeId = this.nextNodeId();
+      writeMembership(this.options.path, { nextNodeId: nodeId + 1, retired: [...this.retired] });
+      const link = await this.startLink(nodeId);
+      this.links[nodeId] = link;
+      this.joining.add(nodeId);
+      try {
+        if (link.failed !== undefined) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
+        await this.moveTo(this.ring.withNodeAdded(nodeId), 'add', nodeId);
+      } catch (error) {
+        this.links[nodeId] = undefined;
+        await link.stop();
+        throw error;
+      } finally {
+        this.joining.delete(nodeId);
+      }
+      return nodeId;
+    });
+  }
+
+  /**
+   * Remove a node: its ranges move to the nodes that take them over (streamed
+   * from every up replica, the leaving node included), the ring switches,
+   * then the node stops. Its directory is kept, renamed
+   * `node-<id>.removed`, never reopened. Refused while the node holds hints
+   * it cannot hand off, or when fewer than N nodes would remain.
+   */
+  async removeNode(nodeId: number): Promise<void> {
+    this.assertOpen();
+    const link = this.linkOf(nodeId);
+    if (this.ring.nodeIds().length - 1 < this.options.n) {
+      throw new RingtableError(ErrorCode.INVALID_OPTIONS, `removing node ${nodeId} would leave fewer than N = ${this.options.n} nodes`);
+    }
+    await this.changeMembership(async () => {
+      this.leaving.add(nodeId);
+      try {
+        // Its hints belong to others: hand them off first (owners must be up).
+        const handedOff = await this.waitFor(() => (link.stats[NodeStat.HINTS] ?? 0) === 0, HINTS_DRAIN_WAIT_MS);
+        if (!handedOff) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} still holds ${link.stats[NodeStat.HINTS]} hints for down nodes: start them first`);
+        await this.moveTo(this.ring.withNodeRemoved(nodeId), 'remove', nodeId);
+      } finally {
+        this.leaving.delete(nodeId);
+      }
+      this.markDown(nodeId, 'removed');
+      // Hints held for it (while it was down) now go to the keys' new replicas.
+      this.retired.add(nodeId);
+      writeMembership(this.options.path, { nextNodeId: this.nextNodeId(), retired: [...this.retired] });
+      await link.stop();
+      this.links[nodeId] = undefined;
+      this.downReasons[nodeId] = undefined;
+      const directory = nodeDirectory(this.options.path, nodeId);
+      if (existsSync(directory)) renameSync(directory, `${directory}.removed`);
+    });
+  }
+
+  private async changeMembership<T>(change: () => Promise<T>): Promise<T> {
+    if (this.membershipChange !== undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'a membership change is already in progress');
+    const running = change();
+    this.membershipChange = running;
+    try {
+      return await running;
+    } finally {
+      this.membershipChange = undefined;
+    }
+  }
+
+  private nextNodeId(): number {
+    const saved = readMembership(this.options.path).nextNodeId;
+    const next = Math.max(saved, ...this.ring.nodeIds().map((id) => id + 1), this.links.length);
+    if (next >= NODE_IDS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ids are used up (${NODE_IDS_MAX} over the store's life)`);
+    return next;
+  }
+
+  /** Stream the changing ranges, switch the ring, then hand over and drop what moved away. */
+  private async moveTo(next: Ring, kind: 'add' | 'remove', nodeId: number): Promise<void> {
+    const startedMs = performance.now();
+    const before = this.ring;
+    const plan: MovePlan = planMove(before, next, this.options.n);
+    const changed = new Uint8Array(before.partitionCount);
+    for (const move of plan.moves) changed[move.partition] = 1;
+    const table = new PreferenceListTable(next, this.options.n);
+    const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0 };
+    const host = { send: (target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply) => this.send(target, op, 0, key, undefined, value, 0, 0, reply, 0) };
+    const reachable = (node: number) => this.isUp(node) || this.joining.has(node);
+    this.transition = { table, changed };
+    try {
+      await copyToGainers(host, before, plan, reachable, counters);
+      // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
+      writeFileAtomic(joinPath(this.options.path, 'ring.json'), JSON.stringify(next.toJSON()));
+      this.ring = next;
+      this.preferenceLists = table;
+    } finally {
+      this.transition = undefined;
+    }
+    await handOverAndDrop(host, before, plan, reachable, counters);
+    this.lastMembershipChange = {
+      kind,
+      nodeId,
+      partitions: plan.partitionCount,
+      partitionsMoved: plan.moves.length,
+      movedFraction: plan.primariesMoved / plan.partitionCount,
+      keysCopied: counters.keysCopied,
+      keysDropped: counters.keysDropped,
+      durationMs: performance.now() - startedMs,
+    };
+  }
+
+  /** During a range move: the nodes that will replicate the key and are not among its current targets. */
+  private gainersOf(key: WireKey, targets: Int32Array): number[] | undefined {
+    const transition = this.transition;
+    if (transition === undefined) return undefined;
+    const hash = hashKey32(key);
+    if (transition.changed[this.ring.partitionOf(hash)] === 0) return undefined;
+    const gainers: number[] = [];
+    for (const node of transition.table.forHash(hash)) {
+      let listed = false;
+      for (let i = 0; i < targets.length; i++) if (nodeOfTarget(targets[i]!) === node) listed = true;
+      if (!listed) gainers.push(node);
+    }
+    return gainers.length > 0 ? gainers : undefined;
+  }
+
+  private replicateToGainers(key: WireKey, gainers: number[], objectBytes: Uint8Array): void {
+    for (const node of gainers) {
+      this.backgroundCount++;
+      this.send(node, Op.REPLICATE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);
+    }
+  }
+
+  private async waitFor(probe: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (!probe()) {
+      if (performance.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
+  // ---- anti-entropy (Dynamo §4.7) ---------------------------------------------
+
+  /**
+   * One full anti-entropy pass: Merkle trees of every partition are built on
+   * each up node's data by a piscina pool reading the LMDB environments
+   * read-only, off the nodes' request path; replicas' trees are compared,
+   * descending only where hashes differ, and only the keys of differing
+   * leaves are listed. Each differing key is read from all its up replicas,
+   * merged (DVVSet sync), and written back to every replica that lacked the
+   * merge. Runs one at a time; a call during a pass waits for that pass.
+   */
+  async repair(): Promise<RepairResult> {
+    this.assertOpen();
+    if (this.repairRunning !== undefined) return this.repairRunning;
+    const running = this.repairPass();
+    this.repairRunning = running;
+    try {
+      return await running;
+    } finally {
+      this.repairRunning = undefined;
+    }
+  }
+
+  private async repairPass(): Promise<RepairResult> {
+    const startedMs = performance.now();
+    this.antiEntropy ??= AntiEntropy.create({ path: this.options.path, threadsMax: this.options.antiEntropyThreads });
+    const result: RepairResult = { keysCompared: 0, keysRepaired: 0, partitionsCompared: 0, leavesDiffering: 0, replicasRepaired: 0, passes: 0, durationMs: 0 };
+    for (let pass = 0; pass < REPAIR_PASSES_MAX; pass++) {
+      const ring = this.ring;
+      const nodeIds = ring.nodeIds().filter((id) => this.isUp(id));
+      const compared = await this.antiEntropy.compare({ ring, n: this.options.n, nodeIds });
+      result.passes++;
+      if (pass === 0) {
+        result.keysCompared = compared.keysCompared;
+        result.partitionsCompared = compared.partitionsCompared;
+        result.leavesDiffering = compared.leavesDiffering;
+      }
+      for (let i = 0; i < compared.differing.length; i += REPAIR_KEYS_IN_FLIGHT) {
+        const repaired = await Promise.all(compared.differing.slice(i, i + REPAIR_KEYS_IN_FLIGHT).map((difference) => this.repairKey(difference.key, nodeIds)));
+        for (const copies of repaired) {
+          if (copies > 0) result.keysRepaired++;
+          result.replicasRepaired += copies;
+        }
+      }
+      if (!compared.truncated || this.state !== 'open') break;
+    }
+    result.durationMs = performance.now() - startedMs;
+    this.antiEntropyCounters.passes++;
+    this.antiEntropyCounters.keysRepaired += result.keysRepaired;
+    this.antiEntropyCounters.lastPass = result;
+    return result;
+  }
+
+  /** Read the key from its up replicas, merge, write the merge to each replica that differs. Returns copies written. */
+  private async repairKey(key: Uint8Array, upNodeIds: readonly number[]): Promise<number> {
+    const replicas = Array.from(this.preferenceLists.forHash(hashKey32(key))).filter((node) => upNodeIds.includes(node) && this.isUp(node));
+    const read = (node: number) =>
+      new Promise<VersionedObject | undefined | Error>((resolve) => {
+        this.send(node, Op.GET, 0, key, undefined, undefined, 0, 0, {
+          onReply: (_t, status, bytes, _v, at, length) => resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : status === Status.NOT_FOUND ? undefined : new Error('read failed')),
+          onNodeFailure: (_t, error) => resolve(error),
+        }, 0);
+      });
+    const versions = await Promise.all(replicas.map(read));
+    let merged: VersionedObject | undefined;
+    for (const version of versions) if (version !== undefined && !(version instanceof Error)) merged = merged === undefined ? version : sync(merged, version);
+    if (merged === undefined) return 0;
+    const bytes = encodeObject(merged);
+    const writes = replicas.filter((_, i) => {
+      const version = versions[i];
+      return !(version instanceof Error) && (version === undefined || !versionsEqual(version, merged!));
+    });
+    const written = await Promise.all(
+      writes.map(
+        (node) =>
+          new Promise<boolean>((resolve) => {
+            this.send(node, Op.REPLICATE, 0, key, undefined, bytes, 0, 0, { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) }, 0);
+          }),
+      ),
+    );
+    return written.filter(Boolean).length;
+  }
+
+  /**
+   * Start a node thread, with no anti-entropy task holding its environment:
+   * lmdb-js shares one environment per path in a process, so a node opening
+   * while a pool thread holds it read-only would get it read-only.
+   */
+  private async startLink(nodeId: number): Promise<NodeLink> {
+    const start = async () => {
+      const link = createLink(this.options, nodeId);
+      await link.whenReady();
+      return link;
+    };
+    return this.antiEntropy === undefined ? start() : this.antiEntropy.withEnvsReleased(start);
   }
 
   private linkOf(nodeId: number): NodeLink {
@@ -463,16 +783,25 @@ export class Store implements Coordinator {
   /**
    * The failure detector and the handoff pacer, on one timer. A node is down
    * when its worker exited, or when its heartbeat (stats[HEARTBEAT_MS], one
-   * store per turn of its loop, and at least every 100 ms while idle) is older
-   * than failureTimeoutMs. So a failure is detected within failureTimeoutMs +
-   * one check interval (failureTimeoutMs / 4): documented in the README. A
+   * store per turn of its loop, and at least every 100 ms while idle) has not
+   * changed for failureTimeoutMs. So a failure is detected within
+   * failureTimeoutMs + one check interval (failureTimeoutMs / 4, at most
+   * 100 ms): documented in the README. A
    * node marked down by its heartbeat alone comes back up when the heartbeat
    * resumes; one that exited, crashed or was stopped needs startNode.
    */
   private watchNodes(): void {
     const intervalMs = Math.max(10, Math.min(100, Math.floor(this.options.failureTimeoutMs / 4)));
+    // Judged on the coordinator's own clock: when did it last see each
+    // heartbeat change? And never right after the coordinator itself stalled
+    // (a whole process paused by the OS): its evidence is then stale, not the nodes.
+    const seen: number[] = [];
+    const seenAtMs: number[] = [];
+    let lastCheckMs = performance.now();
     this.failureTimer = setInterval(() => {
-      const nowMs = Date.now();
+      const nowMs = performance.now();
+      const stalled = nowMs - lastCheckMs > Math.max(4 * intervalMs, this.options.failureTimeoutMs / 2);
+      lastCheckMs = nowMs;
       for (const id of this.ring.nodeIds()) {
         const link = this.links[id];
         if (link === undefined) continue;
@@ -481,7 +810,12 @@ export class Store implements Coordinator {
           if (reason === undefined) this.markDown(id, link.failed.message);
           continue;
         }
-        const stale = nowMs - link.stats[NodeStat.HEARTBEAT_MS]! > this.options.failureTimeoutMs;
+        const heartbeat = link.stats[NodeStat.HEARTBEAT_MS]!;
+        if (heartbeat !== seen[id] || stalled || seenAtMs[id] === undefined) {
+          seen[id] = heartbeat;
+          seenAtMs[id] = nowMs;
+        }
+        const stale = nowMs - seenAtMs[id]! > this.options.failureTimeoutMs;
         if (stale && reason === undefined) this.markDown(id, `no heartbeat for ${this.options.failureTimeoutMs} ms`);
         else if (!stale && reason !== undefined && reason.startsWith('no heartbeat')) this.downReasons[id] = undefined;
       }
@@ -495,6 +829,8 @@ export class Store implements Coordinator {
     if (this.state !== 'open') return;
     this.state = 'closing';
     clearInterval(this.failureTimer);
+    clearInterval(this.antiEntropyTimer);
+    await this.repairRunning?.catch(() => {});
     // Every operation ends by its deadline; repairs and purges get as long.
     const giveUpMs = performance.now() + this.options.timeoutMs;
     while (this.active.size > 0 || (this.backgroundCount > 0 && performance.now() < giveUpMs)) {
@@ -503,6 +839,7 @@ export class Store implements Coordinator {
     this.purges.clear();
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     await Promise.all(this.links.map((link) => link?.stop()));
+    await this.antiEntropy?.close();
     this.state = 'closed';
   }
 
@@ -551,6 +888,7 @@ export class Store implements Coordinator {
 
   private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs = performance.now() + this.options.timeoutMs, retried = false): void {
     const replicas = this.coordinatorFirst(this.targetsOf(request.key));
+    const gainers = this.gainersOf(request.key, replicas);
     const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, t) => {
       this.release(operation);
       // Its coordinator failed before minting the version (Dynamo §4.5: any
@@ -561,6 +899,7 @@ export class Store implements Coordinator {
         this.startPut(request, w, callback, tag, deadlineMs, true);
         return;
       }
+      if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
       callback(error, bytes, t);
     }, tag);
     this.track(operation);
@@ -760,16 +1099,50 @@ function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
 }
 
 /** The ring is stored with the data: reopening must route every key where it was written. */
-function loadOrCreateRing(options: ResolvedOptions): Ring {
+function loadOrCreateRing(options: ResolvedOptions, nodesGiven: boolean): Ring {
   const file = joinPath(options.path, 'ring.json');
   if (existsSync(file)) {
     const ring = Ring.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as RingJSON);
-    if (ring.nodeIds().length !== options.nodes) {
+    // The stored ring is the membership (addNode/removeNode change it); a node count given to open must agree.
+    if (nodesGiven && ring.nodeIds().length !== options.nodes) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, `the store at ${options.path} has ${ring.nodeIds().length} nodes, not ${options.nodes}`);
     }
     return ring;
   }
   const ring = Ring.create(Array.from({ length: options.nodes }, (_, i) => i), options.vnodes);
-  writeFileSync(file, JSON.stringify(ring.toJSON()));
+  writeFileAtomic(file, JSON.stringify(ring.toJSON()));
   return ring;
+}
+
+interface Membership {
+  /** Node ids are never reused: an id's actors (version/actor.ts) belong to one node's history. */
+  nextNodeId: number;
+  /** Removed node ids; hints still held for them are handed to the keys' current replicas. */
+  retired: number[];
+}
+
+function readMembership(path: string): Membership {
+  const file = joinPath(path, MEMBERSHIP_FILE);
+  if (!existsSync(file)) return { nextNodeId: 0, retired: [] };
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<Membership>;
+  const nextNodeId = Number.isInteger(saved.nextNodeId) ? saved.nextNodeId! : 0;
+  const retired = Array.isArray(saved.retired) ? saved.retired.filter((id) => Number.isInteger(id) && id >= 0 && id < NODE_IDS_MAX) : [];
+  return { nextNodeId, retired };
+}
+
+function writeMembership(path: string, membership: Membership): void {
+  writeFileAtomic(joinPath(path, MEMBERSHIP_FILE), JSON.stringify(membership));
+}
+
+/** Write, fsync, rename: a crash leaves the old file or the new one, never a torn one. */
+function writeFileAtomic(file: string, text: string): void {
+  const temporary = `${file}.tmp`;
+  const fd = openSync(temporary, 'w');
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, file);
 }

@@ -343,6 +343,10 @@ export function decodeScanRequest(value: Uint8Array): { entriesMax: number; part
  * Buffer (ring data, lmdb-js results) it returns a view, not a copy.
  */
 export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength): Uint8Array {
-  // TypedArray.prototype.slice always copies, whatever the receiver's class.
-  return Uint8Array.prototype.slice.call(bytes, start, end);
+  // Always a plain Uint8Array with its own ArrayBuffer: slice() on a Buffer
+  // would make a Buffer (its species), and lmdb-js was seen to hang on reads
+  // keyed by such copies of its own key buffers.
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
 }

@@ -1,0 +1,116 @@
+/**
+ * Streams the partitions a membership change moves (lib/ring/move-plan.ts)
+ * between storage nodes while traffic continues, in bounded pages: a source
+ * node lists its keys of the moving partitions (Op.PARTITION_SCAN), and each
+ * key's object is merged into every gaining node (Op.REPLICATE: a DVVSet sync,
+ * so a copy racing a live write loses nothing). After the switch to the new
+ * ring, a losing node's keys are copied once more and then dropped
+ * (Op.DROP_IF_COVERED, which keeps anything newer than what was copied).
+ *
+ * Bounded: one page of at most PAGE_ENTRIES keys in flight per source node.
+ */
+import { ErrorCode, RingtableError } from '../errors.js';
+import { hashKey32 } from '../ring/hash.js';
+import type { MovePlan, PartitionMove } from '../ring/move-plan.js';
+import { partitionsToScan } from '../ring/move-plan.js';
+import type { Ring } from '../ring/ring.js';
+import type { PendingReply } from '../transport/node-link.js';
+import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest } from '../transport/wire.js';
+
+const PAGE_ENTRIES = 512;
+const EMPTY = new Uint8Array(0);
+
+export interface MoveHost {
+  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+}
+
+export interface MoveCounters {
+  keysCopied: number;
+  keysDropped: number;
+  pages: number;
+}
+
+/** One request as a promise: resolves with a copy of the answer's payload. */
+function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    host.send(target, op, key, value, {
+      onReply: (_target, status, bytes, _view, at, length) => {
+        if (status === Status.OK || status === Status.NOT_FOUND) resolve(copyBytes(bytes, at, at + length));
+        else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));
+      },
+      onNodeFailure: (_target, error) => reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} failed during a range move: ${error.message}`, undefined, { cause: error })),
+    });
+  });
+}
+
+/** Every key `node` holds in `partitions`, page by page. */
+async function scanPages(host: MoveHost, node: number, ring: Ring, partitions: number[], onPage: (entries: Entry[]) => Promise<void>, counters: MoveCounters): Promise<void> {
+  if (partitions.length === 0) return;
+  const request = encodeScanRequest(PAGE_ENTRIES, ring.partitionBits, partitions);
+  let cursor: Uint8Array = EMPTY;
+  for (;;) {
+    const payload = await call(host, node, Op.PARTITION_SCAN, cursor, request);
+    const page = decodeScanPage(payload, 0, payload.byteLength);
+    counters.pages++;
+    await onPage(page.entries);
+    if (page.next === undefined) return;
+    cursor = page.next;
+  }
+}
+
+function movesByPartition(plan: MovePlan): Map<number, PartitionMove> {
+  return new Map(plan.moves.map((move) => [move.partition, move]));
+}
+
+/**
+ * Copy the moving partitions from every up replica they had to the nodes
+ * that gain them. All old replicas are read, not one: with W < N, a write
+ * may sit on only some of them.
+ */
+export async function copyToGainers(host: MoveHost, ring: Ring, plan: MovePlan, isUp: (node: number) => boolean, counters: MoveCounters): Promise<void> {
+  const moves = movesByPartition(plan);
+  const sources = new Set(plan.moves.flatMap((move) => move.before));
+  await Promise.all(
+    [...sources].filter(isUp).map((source) => {
+      const partitions = partitionsToScan(plan, source, 'source').filter((p) => moves.get(p)!.gainers.length > 0);
+      return scanPages(host, source, ring, partitions, (entries) => copyEntries(host, ring, moves, entries, counters), counters);
+    }),
+  );
+}
+
+async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, PartitionMove>, entries: Entry[], counters: MoveCounters): Promise<void> {
+  const copies: Promise<Uint8Array>[] = [];
+  for (const entry of entries) {
+    const move = moves.get(ring.partitionOf(hashKey32(entry.key)));
+    if (move === undefined) continue; // the node's page filter matched: cannot happen, but never copy astray
+    for (const gainer of move.gainers) copies.push(call(host, gainer, Op.REPLICATE, entry.key, entry.object));
+  }
+  await Promise.all(copies);
+  counters.keysCopied += entries.length;
+}
+
+/**
+ * After the switch: each losing node's keys of the partitions it lost are
+ * merged into the gainers once more (writes that reached it during the copy)
+ * and then dropped, unless something newer arrived since.
+ */
+export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan, isUp: (node: number) => boolean, counters: MoveCounters): Promise<void> {
+  const moves = movesByPartition(plan);
+  const losers = new Set(plan.moves.flatMap((move) => move.losers));
+  await Promise.all(
+    [...losers].filter(isUp).map((loser) =>
+      scanPages(
+        host,
+        loser,
+        ring,
+        partitionsToScan(plan, loser, 'loser'),
+        async (entries) => {
+          await copyEntries(host, ring, moves, entries, counters);
+          await Promise.all(entries.map((entry) => call(host, loser, Op.DROP_IF_COVERED, entry.key, entry.object)));
+          counters.keysDropped += entries.length;
+        },
+        counters,
+      ),
+    ),
+  );
+}

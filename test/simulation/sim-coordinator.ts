@@ -142,6 +142,11 @@ export class SimCoordinator implements Coordinator {
     return targetsFor(this.prefs, hashKey32(key), this.isUpBound, this.config.sloppy);
   }
 
+  /** The key's preference list in the current ring (own replicas only). */
+  preferenceListOf(key: WireKey): Int32Array {
+    return this.prefs.forHash(hashKey32(key));
+  }
+
   private readonly isUpBound = (node: number): boolean => this.isUp(node);
 
   get nodeIds(): readonly number[] {

@@ -125,6 +125,8 @@ class Run implements World {
   /** Start of the current degraded window (a node down or hints held), under sloppy quorum. */
   private degradedSinceMs: number | undefined;
   private watchArmed = false;
+  /** Nodes that left the ring: hints still held for them go to the keys' current replicas. */
+  private readonly retired: number[] = [];
   private entryTimestampsDiffer = 0;
 
   constructor(seed: number, scenario: Scenario, options: RunOptions) {
@@ -157,6 +159,8 @@ class Run implements World {
         isUp: (node) => this.coordinator.isUp(node),
         hintsHeld: (holder, owner) => (owner < NODE_STAT_IDS_MAX ? (this.nodes.get(holder)?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
         nodeIds: () => this.coordinator.ring.nodeIds(),
+        retiredIds: () => this.retired,
+        replicasOf: (key) => this.coordinator.preferenceListOf(key),
       },
       scenario.handoffKeysPerSecond,
     );
@@ -394,7 +398,7 @@ class Run implements World {
    * never delivered; undeliveredHints reports them.
    */
   private hintsHeld(): number {
-    const members = new Set(this.coordinator.ring.nodeIds());
+    const members = new Set([...this.coordinator.ring.nodeIds(), ...this.retired]);
     let count = 0;
     for (const node of this.nodes.values()) for (const [owner, held] of node.engine.hintCounts()) if (members.has(owner)) count += held;
     return count;
@@ -421,7 +425,7 @@ class Run implements World {
         const inRing = this.coordinator.ring.nodeIds().includes(owner);
         failures.push({
           kind: 'lost-write',
-          message: `after healing, n${node.id} still holds hints for n${owner}${inRing ? '' : ' (no longer in the ring: they are never handed off)'}: ${node.engine.hintKeys(owner).join(', ')}`,
+          message: `after healing, n${node.id} still holds hints for n${owner}${inRing ? '' : ' (a node that left the ring)'}: ${node.engine.hintKeys(owner).join(', ')}`,
         });
       }
     }
@@ -495,6 +499,7 @@ class Run implements World {
 
   private changeDone(): void {
     this.change = undefined;
+    for (const id of this.lives.keys()) if (!this.nodes.has(id) && !this.retired.includes(id)) this.retired.push(id);
     // A node that left is gone: nothing to watch for it any more.
     for (const id of [...this.downReasons.keys()]) if (!this.nodes.has(id)) this.downReasons.delete(id);
     for (const id of [...this.silentSince.keys()]) if (!this.nodes.has(id)) this.silentSince.delete(id);

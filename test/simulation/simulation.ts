@@ -500,6 +500,8 @@ class Run implements World {
   private changeDone(): void {
     this.change = undefined;
     for (const id of this.lives.keys()) if (!this.nodes.has(id) && !this.retired.includes(id)) this.retired.push(id);
+    // Hints held for a node that just left are deliverable now (to the keys' current replicas).
+    this.armWatch();
     // A node that left is gone: nothing to watch for it any more.
     for (const id of [...this.downReasons.keys()]) if (!this.nodes.has(id)) this.downReasons.delete(id);
     for (const id of [...this.silentSince.keys()]) if (!this.nodes.has(id)) this.silentSince.delete(id);

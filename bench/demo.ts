@@ -1,11 +1,11 @@
 /**
- * `npm start`: a short tour of ringtable. Opens a store (in a temporary
+ * `npm run demo`: a short tour of ringtable. Opens a store (in a temporary
  * directory unless --path is given), then: put and get, where a key lives,
  * a conflict between two writers and its resolution, a TTL, a delete, a
  * putMany/getMany of 100k keys with throughput, and per-node statistics.
  *
- *   npm start
- *   npm start -- --path ./data --keys 100k --nodes 4
+ *   npm run demo
+ *   npm run demo -- --path ./data --keys 100k --nodes 4
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetResult, Store, type PutManyEntry } from '../lib/index.js';
@@ -14,7 +14,7 @@ import { choice, int, parseOptions, text } from './lib/options.js';
 import { Prng } from '../lib/prng.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
 
-const args = parseOptions('npm start --', 'A few seconds with ringtable: quorum reads and writes, conflicts, TTL, bulk operations, statistics.', {
+const args = parseOptions('npm run demo --', 'A few seconds with ringtable: quorum reads and writes, conflicts, TTL, bulk operations, statistics.', {
   path: text('keep the store in this directory (default: a temporary directory, removed at the end)', 'DIR'),
   nodes: int(4, 'storage nodes (worker threads)'),
   keys: int(100_000, 'keys for the putMany/getMany step'),

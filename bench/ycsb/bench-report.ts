@@ -158,6 +158,10 @@ export interface BenchReport {
     throughputPerSec: number;
     intervalMs: number;
     timeline: TimelinePoint[];
+    /** Keys touched by the run's operations (a scan touches every record it reads): what `partitionHeat` sums to. */
+    keyAccesses?: number;
+    /** Keys read that had no value (e.g. records whose insert was still in flight); such reads still count as successful. */
+    notFound?: number;
   };
   latency: Partial<Record<OpKind, LatencySummary>>;
   errors: ErrorTally;

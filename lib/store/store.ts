@@ -145,6 +145,8 @@ export interface StoreStats {
 }
 
 const MEMBERSHIP_FILE = 'membership.json';
+/** Node counters that count events (not levels): carried over a node's restarts. */
+const CUMULATIVE_STATS = [NodeStat.GETS, NodeStat.PUTS, NodeStat.REPLICATES, NodeStat.PURGES, NodeStat.ERRORS, NodeStat.COMMITS, NodeStat.EXPIRED];
 /** Compare passes per repair() when a pass hits its listing bounds. */
 const REPAIR_PASSES_MAX = 8;
 /** Differing keys being read and repaired at once. */
@@ -162,6 +164,8 @@ export class Store implements Coordinator {
   private readonly links: (NodeLink | undefined)[];
   /** Why a node is down, by id; undefined while it is up. */
   private readonly downReasons: (string | undefined)[] = [];
+  /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
+  private readonly carried: (Float64Array | undefined)[] = [];
   private readonly handoff: HintedHandoff;
   /** Fault injection for tests and benchmarks: drop, delay, duplicate requests to a node, or pause it. Seeded. */
   readonly faults: Faults;
@@ -424,10 +428,12 @@ export class Store implements Coordinator {
     for (const link of this.links) {
       if (link === undefined) continue;
       const s = link.stats;
-      const gets = s[NodeStat.GETS]!;
-      const puts = s[NodeStat.PUTS]!;
-      const replicates = s[NodeStat.REPLICATES]!;
-      const purges = s[NodeStat.PURGES]!;
+      const c = this.carried[link.nodeId];
+      const total = (counter: number) => s[counter]! + (c?.[counter] ?? 0);
+      const gets = total(NodeStat.GETS);
+      const puts = total(NodeStat.PUTS);
+      const replicates = total(NodeStat.REPLICATES);
+      const purges = total(NodeStat.PURGES);
       nodes.push({
         id: link.nodeId,
         ops: gets + puts + replicates + purges,
@@ -438,9 +444,9 @@ export class Store implements Coordinator {
         keys: s[NodeStat.KEYS]!,
         bytes: s[NodeStat.BYTES]!,
         queueDepth: link.inFlight,
-        errors: s[NodeStat.ERRORS]!,
-        commits: s[NodeStat.COMMITS]!,
-        expired: s[NodeStat.EXPIRED]!,
+        errors: total(NodeStat.ERRORS),
+        commits: total(NodeStat.COMMITS),
+        expired: total(NodeStat.EXPIRED),
       });
     }
     return {
@@ -514,6 +520,8 @@ export class Store implements Coordinator {
     if (link.failed !== undefined) {
       throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
     }
+    const carried = (this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT));
+    for (const counter of CUMULATIVE_STATS) carried[counter] = carried[counter]! + old.stats[counter]!;
     this.links[nodeId] = link;
     this.downReasons[nodeId] = undefined;
     this.handoff.tick(performance.now());
@@ -906,11 +914,17 @@ export class Store implements Coordinator {
     operation.start();
   }
 
-  private startGet(key: WireKey, r: number, callback: GetCallback, tag: number): void {
+  private startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs = performance.now() + this.options.timeoutMs, retried = false): void {
     const list = this.targetsOf(key);
     const replicas = this.readReplicas(list, r);
-    const operation: GetOperation = new GetOperation(this, key, replicas, r, performance.now() + this.options.timeoutMs, (error, result, t) => {
+    const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs, (error, result, t) => {
       this.release(operation);
+      // A replica failed under it (not a timeout): reads are idempotent, so
+      // ask again once, now that the failed node is routed around.
+      if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && performance.now() < deadlineMs && someDown(replicas, this.isUpBound)) {
+        this.startGet(key, r, callback, tag, deadlineMs, true);
+        return;
+      }
       callback(error, result, t);
     }, tag);
     this.track(operation);
@@ -1068,6 +1082,11 @@ export class Store implements Coordinator {
       if (this.active.size > 0) this.armDeadlines();
     }, tickMs);
   }
+}
+
+function someDown(targets: ArrayLike<number>, isUp: (node: number) => boolean): boolean {
+  for (let i = 0; i < targets.length; i++) if (!isUp(nodeOfTarget(targets[i]!))) return true;
+  return false;
 }
 
 /** A tombstone held by a stand-in is not yet on its owner: never purge it then. */

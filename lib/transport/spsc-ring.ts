@@ -171,7 +171,7 @@ export class RingWriter extends RingView {
     // Every record stored before this point is visible: a consumer that
     // announced SLEEPING after our store sees it on its re-check.
     if (Atomics.compareExchange(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, ConsumerState.AWAKE) === ConsumerState.SLEEPING) {
-      Atomics.notify(this.control, ControlWord.CONSUMER_STATE, 1);
+      Atomics.notify(this.control, ControlWord.CONSUMER_STATE); // all waiters: a stale waitAsync (one that lost a race) must not absorb the wake of the real sleeper
     }
   }
 
@@ -271,7 +271,7 @@ export class RingReader extends RingView {
   private release(): void {
     Atomics.store(this.control, ControlWord.TAIL, this.tail | 0);
     if (Atomics.compareExchange(this.control, ControlWord.PRODUCER_STATE, ProducerState.WAITING, ProducerState.RUNNING) === ProducerState.WAITING) {
-      Atomics.notify(this.control, ControlWord.PRODUCER_STATE, 1);
+      Atomics.notify(this.control, ControlWord.PRODUCER_STATE); // all waiters, as above
     }
   }
 

@@ -1,0 +1,167 @@
+/**
+ * Runs an operation stream against a target: the shell around OpSchedule.
+ * Keeps up to `concurrency` operations in flight (each completion launches
+ * the next), or with a target rate launches each at its intended time;
+ * records each operation's latency in the histogram of its type, counts
+ * errors by code, and tallies completions per interval.
+ *
+ * Synchronous targets (a Map, lmdb-js reads) complete inside the launch: the
+ * driver then runs operations back to back, one at a time, and yields to the
+ * event loop every SYNC_BURST of them so timers (progress, intervals, the
+ * time limit) still run.
+ */
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { OP_KINDS, type ErrorTally, type TimelinePoint } from './bench-report.js';
+import { ErrorCounter, errorCodeOf } from './error-tally.js';
+import { IntervalTally } from './interval-tally.js';
+import { KeySpace, scanEnd } from './key-space.js';
+import { LatencyRecorder } from './latency-recorder.js';
+import { OpSchedule, type ScheduleLimits, latencyUs } from './op-schedule.js';
+import { OpCode, type OperationStream } from './operation-stream.js';
+import type { KvTarget, Outcome } from './targets/kv-target.js';
+
+// The histogram of an operation is OP_KINDS[code]: both lists must keep one order.
+assert.deepEqual([OpCode.READ, OpCode.UPDATE, OpCode.INSERT, OpCode.SCAN, OpCode.READ_MODIFY_WRITE], OP_KINDS.map((_, i) => i));
+
+/** Synchronous operations run between two yields to the event loop. */
+export const SYNC_BURST = 512;
+
+export interface Health {
+  nodesDown: number;
+  hintsPending: number;
+}
+
+export interface DriveOptions {
+  stream: OperationStream;
+  keys: KeySpace;
+  target: KvTarget;
+  limits: ScheduleLimits;
+  intervalMs: number;
+  /** Called at every interval's end: progress display, health sample, and the place for fault injection. */
+  onInterval?: (elapsedMs: number, completed: number) => Health | void;
+}
+
+export interface DriveResult {
+  /** Operations launched and completed (succeeded or failed). */
+  operations: number;
+  /** Operations that failed: errors.total. */
+  errors: ErrorTally;
+  durationMs: number;
+  latency: LatencyRecorder;
+  timeline: TimelinePoint[];
+  /** Keys read that had no value (records inserted by operations still in flight). */
+  notFound: number;
+}
+
+/** Turns operation `index` of the stream into a target call; inserts are counted in launch (= stream) order for scan clipping. */
+function executor(stream: OperationStream, keys: KeySpace, target: KvTarget): (index: number) => Outcome {
+  let inserted = keys.recordCount;
+  return (index) => {
+    const keyNumber = stream.keyNumbers[index]!;
+    switch (stream.codes[index]) {
+      case OpCode.READ:
+        return target.read(keyNumber);
+      case OpCode.UPDATE:
+        return target.write(keyNumber, keys.writeValue(index));
+      case OpCode.INSERT:
+        inserted++;
+        return target.write(keyNumber, keys.writeValue(index));
+      case OpCode.SCAN:
+        return target.scan(keyNumber, scanEnd(keyNumber, stream.scanLengths[index]!, inserted));
+      case OpCode.READ_MODIFY_WRITE:
+        return target.readModifyWrite(keyNumber, keys.writeValue(index));
+      default:
+        throw new Error(`unknown operation code ${stream.codes[index]}`);
+    }
+  };
+}
+
+export function drive(options: DriveOptions): Promise<DriveResult> {
+  const { stream, limits } = options;
+  assert.ok(limits.operationCount <= stream.count, 'the stream holds every operation the run may launch');
+  const execute = executor(stream, options.keys, options.target);
+  const latency = new LatencyRecorder();
+  const errors = new ErrorCounter();
+  const tally = new IntervalTally(options.intervalMs);
+  let notFound = 0;
+
+  return new Promise<DriveResult>((resolve) => {
+    const schedule = new OpSchedule(performance.now(), limits);
+    const startMs = schedule.startMs;
+    let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+    let finished = false;
+
+    const complete = (index: number, intendedStartMs: number, missing: number, error: unknown) => {
+      const endMs = performance.now();
+      schedule.completed();
+      const failed = error !== undefined;
+      if (failed) errors.add(errorCodeOf(error));
+      else {
+        latency.record(stream.codes[index]!, latencyUs(intendedStartMs, endMs));
+        notFound += missing;
+      }
+      tally.record(endMs - startMs, failed);
+    };
+
+    const ticker = setInterval(() => {
+      const elapsedMs = performance.now() - startMs;
+      const health = options.onInterval?.(elapsedMs, schedule.launchedCount - schedule.inFlightCount);
+      tally.sample(elapsedMs, health?.nodesDown ?? 0, health?.hintsPending ?? 0);
+    }, options.intervalMs);
+
+    const finish = (nowMs: number) => {
+      finished = true;
+      clearInterval(ticker);
+      const durationMs = nowMs - startMs;
+      const counted = errors.total + OP_KINDS.reduce((sum, _, i) => sum + latency.count(i), 0);
+      assert.equal(counted, schedule.launchedCount, 'every launched operation is counted once, as a success or an error');
+      resolve({ operations: schedule.launchedCount, errors: errors.tally(), durationMs, latency, timeline: tally.points(durationMs), notFound });
+    };
+
+    const dispatch = (): void => {
+      timer = undefined;
+      let synchronous = 0;
+      for (;;) {
+        const nowMs = performance.now();
+        const decision = schedule.next(nowMs);
+        if (decision.kind === 'launch') {
+          const { index, intendedStartMs } = decision;
+          let outcome: Outcome;
+          try {
+            outcome = execute(index);
+          } catch (error) {
+            outcome = NaN;
+            complete(index, intendedStartMs, 0, error ?? new Error('thrown without a reason'));
+          }
+          if (typeof outcome === 'number') {
+            if (!Number.isNaN(outcome)) complete(index, intendedStartMs, outcome, undefined);
+            if (++synchronous >= SYNC_BURST) {
+              timer = setImmediate(dispatch);
+              return;
+            }
+          } else {
+            outcome.then(
+              (missing) => {
+                complete(index, intendedStartMs, missing, undefined);
+                if (timer === undefined) dispatch();
+              },
+              (error: unknown) => {
+                complete(index, intendedStartMs, 0, error ?? new Error('rejected without a reason'));
+                if (timer === undefined) dispatch();
+              },
+            );
+          }
+        } else if (decision.kind === 'wait') {
+          timer = setTimeout(dispatch, Math.max(0, decision.atMs - nowMs));
+          return;
+        } else {
+          // 'full': a completion calls back; 'done': the last completion finishes.
+          if (decision.kind === 'done' && schedule.isFinished(nowMs) && !finished) finish(nowMs);
+          return;
+        }
+      }
+    };
+    dispatch();
+  });
+}

@@ -1,0 +1,325 @@
+/**
+ * One `ringtable bench` run: generate the operation stream, open the store,
+ * load the records, run the stream with the requested concurrency (or target
+ * rate), then collect per-node load, partition heat and hot keys; then the
+ * same records and the same stream against each requested baseline, one
+ * after another in this process. Returns the filled BenchReport.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { NodeStats, Store } from '../../lib/index.js';
+import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
+import { accessStats, type AccessStats } from './access-stats.js';
+import type { BaselineResult, BenchReport, FaultEvent, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
+import { type FaultStep, crashImpacts, dueSteps } from './fault-plan.js';
+import { healthOf } from './health.js';
+import { KeySpace } from './key-space.js';
+import { loadAverage, machineFacts } from './machine-facts.js';
+import { imbalanceOf, nodeLoads } from './node-load.js';
+import { type DriveResult, type Health, drive } from './op-driver.js';
+import { generateOperations, type OperationStream } from './operation-stream.js';
+import type { Progress } from './progress.js';
+import type { KvTarget } from './targets/kv-target.js';
+import { LmdbTarget } from './targets/lmdb-target.js';
+import { MapTarget } from './targets/map-target.js';
+import { RedisTarget } from './targets/redis-target.js';
+import { RingtableTarget, drained } from './targets/ringtable-target.js';
+
+export const BASELINE_NAMES = ['map', 'lmdb', 'post-message', 'redis'] as const;
+export type BaselineName = (typeof BASELINE_NAMES)[number];
+
+/** Timeline resolution. */
+export const INTERVAL_MS = 1000;
+/** Longest wait for replications and repairs still in flight after callers were answered (W < N). */
+const DRAIN_WAIT_MS = 10_000;
+
+export interface BenchRequest {
+  workload: WorkloadConfig;
+  store: StoreShape;
+  baselines: BaselineName[];
+  /** Port of the redis-server on 127.0.0.1 for the redis baseline. */
+  redisPort: number;
+  /** Directory for the stores; a temporary one (removed at the end) when undefined. */
+  path: string | undefined;
+  command: string;
+  /** Node failures during the measured run (`--fault`), ringtable only. */
+  faults: FaultStep[];
+}
+
+export interface RunContext {
+  progress: Progress;
+  /** One line of narration (phase changes), not figures. */
+  log: (line: string) => void;
+}
+
+interface Measured {
+  load: { records: number; durationMs: number; throughputPerSec: number };
+  run: DriveResult;
+}
+
+export async function runBench(request: BenchRequest, context: RunContext): Promise<BenchReport> {
+  const { facts, packages } = machineFacts();
+  const notes: string[] = [];
+  const workload = request.workload;
+
+  const generatedMs = performance.now();
+  const stream = generateOperations(workload);
+  const keys = new KeySpace(stream.keyCountAfter, workload.recordCount, workload.valueBytes, workload.seed);
+  context.log(`operation stream: ${stream.count} operations, ${keys.names.length} keys, generated in ${(performance.now() - generatedMs).toFixed(0)} ms (outside the measured phase)`);
+
+  const dir = request.path ?? makeTempDir('ringtable-bench-');
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    const main = await measureRingtable(request, stream, keys, path.join(dir, 'ringtable'), context);
+    if (main.target.loadRetries.length > 0) notes.push(`ringtable load: ${main.target.loadRetries.length} batches retried with smaller batches (machine too busy for the store's timeout): ${main.target.loadRetries.join('; ')}`);
+    const baselines: BaselineResult[] = [];
+    if (request.baselines.length > 0) {
+      baselines.push(baselineOf(main.target, main.measured, main.throughputPerSec, main.latency));
+      for (const name of request.baselines) baselines.push(await measureBaseline(name, request, stream, keys, dir, main.throughputPerSec, context));
+    }
+    notes.push(...runNotes(request, main.measured.run, main.access));
+    if (stream.foldedDraws > 0) notes.push(`${stream.foldedDraws} zipfian draws found no inserted key and were folded into range (see bench/ycsb/zipfian.ts)`);
+    if (!main.drainedInTime) notes.push(`replications still in flight ${DRAIN_WAIT_MS} ms after the run: node counters may be short`);
+    notes.push(`versions: lmdb ${packages.lmdb}, msgpackr ${packages.msgpackr}`);
+    for (const baseline of baselines) if (baseline.note !== undefined) notes.push(`${baseline.name}: ${baseline.note}`);
+    for (const impact of crashImpacts(main.measured.run.timeline, main.faults)) {
+      const recovery = impact.recoveryMs === undefined ? 'not back to 90% before the run ended' : impact.recoveryMs === 0 ? 'never below 90% of it' : `back to 90% ${(impact.recoveryMs / 1000).toFixed(1)} s after it`;
+      notes.push(`fault on node ${impact.node} at ${(impact.crashAtMs / 1000).toFixed(1)} s: throughput ${Math.round(impact.beforePerSec)}/s before, lowest ${Math.round(impact.lowestPerSec)}/s after (a ${(impact.dip * 100).toFixed(0)}% dip), ${recovery}`);
+    }
+    const run = main.measured.run;
+    const report: BenchReport = {
+      schemaVersion: 1,
+      command: request.command,
+      workload,
+      store: request.store,
+      machine: { ...facts, loadAverageAtEnd: loadAverage() },
+      load: main.measured.load,
+      run: {
+        durationMs: round(run.durationMs, 1),
+        operations: run.operations,
+        throughputPerSec: round(main.throughputPerSec, 1),
+        intervalMs: INTERVAL_MS,
+        timeline: run.timeline.map((point) => ({ ...point, atMs: round(point.atMs, 1), opsPerSec: round(point.opsPerSec, 1) })),
+        keyAccesses: main.access.keyAccesses,
+        notFound: run.notFound,
+      },
+      latency: main.latency,
+      errors: run.errors,
+      nodes: main.nodes,
+      imbalance: round(imbalanceOf(main.nodes), 4),
+      partitionHeat: main.access.partitionHeat,
+      partitionOwners: main.partitionOwners,
+      hotKeys: main.access.hotKeys,
+      baselines,
+      faults: main.faults,
+      notes,
+    };
+    return report;
+  } finally {
+    if (request.path === undefined) removeTempDir(dir);
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.max(ms, 1e-3) / 1000;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+interface MeasureHooks {
+  /** After loading, before the run: settle and snapshot counters (not timed). */
+  afterLoad?: () => Promise<void>;
+  /** At each interval of the run: cluster health for the timeline. */
+  health?: () => Health;
+  /** At each interval of the run, before health is read: apply the faults due. */
+  onRunInterval?: (elapsedMs: number) => void;
+}
+
+/** Load the records, then run the stream: the two timed phases every target goes through. */
+async function measure(target: KvTarget, request: BenchRequest, stream: OperationStream, keys: KeySpace, context: RunContext, hooks: MeasureHooks = {}): Promise<Measured> {
+  const workload = request.workload;
+  context.progress.start(`${target.name}: load`, workload.recordCount);
+  const loadStartMs = performance.now();
+  await target.load(0, workload.recordCount, (count) => context.progress.update(count, ''));
+  const loadMs = performance.now() - loadStartMs;
+  context.progress.stop();
+  const load = { records: workload.recordCount, durationMs: round(loadMs, 1), throughputPerSec: round(workload.recordCount / seconds(loadMs), 1) };
+  context.log(`${target.name}: loaded ${workload.recordCount} records in ${(loadMs / 1000).toFixed(2)} s`);
+  await hooks.afterLoad?.();
+
+  context.progress.start(`${target.name}: run`, workload.operationCount);
+  let previousCompleted = 0;
+  let previousMs = 0;
+  const run = await drive({
+    stream,
+    keys,
+    target,
+    limits: { operationCount: workload.operationCount, durationMs: workload.durationMs, concurrency: workload.concurrency, targetPerSec: workload.targetPerSec },
+    intervalMs: INTERVAL_MS,
+    onInterval: (elapsedMs, completed) => {
+      hooks.onRunInterval?.(elapsedMs);
+      const rate = ((completed - previousCompleted) * 1000) / Math.max(1, elapsedMs - previousMs);
+      previousCompleted = completed;
+      previousMs = elapsedMs;
+      const limit = workload.durationMs > 0 ? `/${(workload.durationMs / 1000).toFixed(0)}` : '';
+      context.progress.update(completed, `${(elapsedMs / 1000).toFixed(0)}${limit} s | ${Math.round(rate)} ops/s`);
+      return hooks.health?.();
+    },
+  });
+  context.progress.update(run.operations, `${(run.durationMs / 1000).toFixed(1)} s`);
+  context.progress.stop();
+  context.log(`${target.name}: ran ${run.operations} operations in ${(run.durationMs / 1000).toFixed(2)} s, ${run.errors.total} errors`);
+  return { load, run };
+}
+
+interface MainResult {
+  target: RingtableTarget;
+  measured: Measured;
+  throughputPerSec: number;
+  latency: BenchReport['latency'];
+  nodes: NodeLoad[];
+  partitionOwners: number[];
+  access: AccessStats;
+  drainedInTime: boolean;
+  faults: FaultEvent[];
+}
+
+async function measureRingtable(request: BenchRequest, stream: OperationStream, keys: KeySpace, dir: string, context: RunContext): Promise<MainResult> {
+  context.log(`ringtable: opening ${request.store.nodes} storage nodes at ${dir}`);
+  const target = await RingtableTarget.open('ringtable', dir, request.store, keys);
+  const store = target.store;
+  try {
+    // Where every key lives, before the timed loop: heat is counted from it afterwards.
+    const partitionOfKey = new Int32Array(keys.names.length);
+    for (let k = 0; k < keys.names.length; k++) partitionOfKey[k] = store.partitionOf(keys.names[k]!);
+    const partitionOwners = store.partitionOwners();
+    let before: NodeStats[] = [];
+    let drainedInTime = true;
+    const faults: FaultEvent[] = [];
+    let faultsDone = 0;
+    const measured = await measure(target, request, stream, keys, context, {
+      afterLoad: async () => {
+        drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
+        before = store.stats().nodes;
+      },
+      health: () => healthOf(store),
+      onRunInterval: (elapsedMs) => {
+        // Faults act at interval boundaries (1 s): the timeline point after a step shows its effect.
+        for (const step of dueSteps(request.faults, elapsedMs, faultsDone)) {
+          faultsDone++;
+          faults.push({ atMs: Math.round(elapsedMs), action: step.action, node: step.node });
+          context.log(`fault at ${(elapsedMs / 1000).toFixed(1)} s: ${step.action} node ${step.node}`);
+          applyFault(store, step).catch((error: unknown) => context.log(`fault ${step.action} of node ${step.node} failed: ${(error as Error).message}`));
+        }
+      },
+    });
+    drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
+    const nodes = nodeLoads(before, store.stats().nodes);
+    const run = measured.run;
+    const access = accessStats({
+      stream,
+      operations: run.operations,
+      recordCount: request.workload.recordCount,
+      partitionOfKey,
+      partitionCount: partitionOwners.length,
+      names: keys.names,
+      preferenceList: (key) => store.preferenceList(key),
+    });
+    const latency = run.latency.summaries();
+    run.latency.destroy();
+    return { target, measured, throughputPerSec: run.operations / seconds(run.durationMs), latency, nodes, partitionOwners, access, drainedInTime, faults };
+  } finally {
+    await target.close();
+  }
+}
+
+async function applyFault(store: Store, step: FaultStep): Promise<void> {
+  switch (step.action) {
+    case 'crash':
+      return store.crashNode(step.node);
+    case 'restart':
+    case 'start':
+      return store.startNode(step.node);
+    case 'stop':
+      return store.stopNode(step.node);
+    case 'pause':
+      store.faults.pause(step.node);
+      return;
+    case 'resume':
+      store.faults.resume(step.node);
+      return;
+  }
+}
+
+async function openBaseline(name: BaselineName, request: BenchRequest, keys: KeySpace, dir: string): Promise<KvTarget | string> {
+  switch (name) {
+    case 'map':
+      return new MapTarget(keys);
+    case 'lmdb':
+      fs.mkdirSync(path.join(dir, 'lmdb'), { recursive: true });
+      return new LmdbTarget(path.join(dir, 'lmdb'), request.store.durability, keys);
+    case 'post-message':
+      return RingtableTarget.open('post-message', path.join(dir, 'post-message'), { ...request.store, transport: 'post-message' }, keys);
+    case 'redis': {
+      const connection = await RedisTarget.connect(keys, request.redisPort);
+      return connection.ok ? connection.target : connection.note;
+    }
+  }
+}
+
+function baselineOf(target: KvTarget, measured: Measured, ringtablePerSec: number, latency?: BenchReport['latency']): BaselineResult {
+  const throughputPerSec = measured.run.operations / seconds(measured.run.durationMs);
+  const result: BaselineResult = {
+    name: target.name,
+    description: target.description,
+    ran: true,
+    throughputPerSec: round(throughputPerSec, 1),
+    ratioToRingtable: round(throughputPerSec / ringtablePerSec, 4),
+  };
+  if (latency !== undefined) result.latency = latency;
+  const errors = measured.run.errors;
+  if (errors.total > 0) result.note = `${errors.total} of ${measured.run.operations} operations failed: ${JSON.stringify(errors.byCode)}`;
+  return result;
+}
+
+async function measureBaseline(name: BaselineName, request: BenchRequest, stream: OperationStream, keys: KeySpace, dir: string, ringtablePerSec: number, context: RunContext): Promise<BaselineResult> {
+  let target: KvTarget | string;
+  try {
+    target = await openBaseline(name, request, keys, dir);
+  } catch (error) {
+    target = `could not start: ${(error as Error).message}`;
+  }
+  if (typeof target === 'string') {
+    context.log(`${name}: skipped: ${target}`);
+    return { name, description: `${name} baseline`, ran: false, note: target, throughputPerSec: 0, ratioToRingtable: 0 };
+  }
+  try {
+    const measured = await measure(target, request, stream, keys, context);
+    const latency = measured.run.latency.summaries();
+    measured.run.latency.destroy();
+    const result = baselineOf(target, measured, ringtablePerSec, latency);
+    if (target instanceof RingtableTarget && target.loadRetries.length > 0) {
+      const retried = `load: ${target.loadRetries.length} batches retried with smaller batches (machine too busy for the store's timeout)`;
+      result.note = result.note === undefined ? retried : `${result.note}; ${retried}`;
+    }
+    return result;
+  } finally {
+    await target.close();
+  }
+}
+
+function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats): string[] {
+  const notes: string[] = [];
+  const workload = request.workload;
+  notes.push('operations counts every operation launched and completed, failed or not; latency histograms hold the successful ones, errors the others (operations = sum of latency counts + errors.total); throughput = operations / run duration');
+  if (workload.targetPerSec > 0) notes.push(`target ${workload.targetPerSec} ops/s: operation i is scheduled at start + i/target and its latency runs from that intended start (coordinated-omission correction)`);
+  else notes.push(`unthrottled: ${workload.concurrency} operations in flight, each latency from the moment the operation was launched`);
+  if (workload.mix.scan > 0) notes.push('scan: a hash-partitioned store has no key order, so a YCSB scan is a getMany of the next records in key-number order (as YCSB runs scans on hash-partitioned stores): one operation, one latency');
+  if (run.notFound > 0) notes.push(`${run.notFound} key reads found no value (records whose insert was still in flight); counted as successful reads`);
+  notes.push(`${access.keyAccesses} key accesses (a scan touches each record it reads) in partitionHeat and the hot-key sketch`);
+  return notes;
+}

@@ -1,0 +1,186 @@
+/**
+ * `ringtable bench` end to end: the built CLI as a child process, with real
+ * storage-node threads and real LMDB, on a tiny workload. The JSON report is
+ * checked against itself and against the request; no timing is asserted.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { OP_KINDS, type BenchReport, type OpKind } from '../bench/ycsb/bench-report.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'cli.js');
+
+interface Exit {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Promise<Exit> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 120_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A loopback port with nothing listening: the redis baseline must find no server there. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const MIX: Record<OpKind, number> = { read: 0.4, update: 0.2, insert: 0.1, scan: 0.1, readModifyWrite: 0.2 };
+const OPERATIONS = 5000;
+const RECORDS = 2000;
+const NODES = 3;
+
+t.test('a small mixed run writes a report consistent with itself and with the request', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-bench-cli-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const jsonFile = path.join(dir, 'report.json');
+  const htmlFile = path.join(dir, 'report.html');
+  const redisPort = await closedPort();
+  const args = ['bench', '--mix', 'read=0.4,update=0.2,insert=0.1,scan=0.1,rmw=0.2', '--scan-length-max', '10', '--records', String(RECORDS), '--operations', String(OPERATIONS), '--duration', '0', '--nodes', String(NODES), '--vnodes', '32', '--durability', 'none', '--seed', '11', '--concurrency', '64', '--baselines', 'map,lmdb,redis', '--redis-port', String(redisPort), '--json', jsonFile, '--html', htmlFile, '--no-progress'];
+  const exit = await runCli(args);
+  t.equal(exit.code, 0, exit.stderr);
+  const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
+
+  t.test('the request is echoed in full', async (t) => {
+    t.equal(report.schemaVersion, 1);
+    t.match(report.command, /^ringtable bench --mix/);
+    t.match(report.workload, { name: 'custom', mix: MIX, distribution: 'scrambled-zipfian', recordCount: RECORDS, operationCount: OPERATIONS, durationMs: 0, concurrency: 64, seed: 11, scanLengthMax: 10 });
+    t.same(report.store, { nodes: NODES, vnodes: 32, n: 3, r: 2, w: 2, durability: 'none', conflicts: 'siblings', transport: 'sab' });
+    t.equal(report.machine.node, process.version);
+    t.ok(report.machine.cpus >= 1);
+    t.match(report.machine.packageVersion, /^\d+\.\d+\.\d+/);
+    t.equal(report.load.records, RECORDS);
+    t.ok(report.load.throughputPerSec > 0);
+    t.same(report.faults, []);
+  });
+
+  t.test('every operation is counted once, and the mix holds within binomial tolerance', async (t) => {
+    const counts = Object.fromEntries(OP_KINDS.map((kind) => [kind, report.latency[kind]?.count ?? 0])) as Record<OpKind, number>;
+    t.equal(report.run.operations, OPERATIONS, 'no time limit: the whole stream ran');
+    t.equal(report.errors.total, 0, 'no errors on a healthy store');
+    t.equal(OP_KINDS.reduce((sum, kind) => sum + counts[kind], 0) + report.errors.total, report.run.operations, 'successes + errors = operations');
+    for (const kind of OP_KINDS) {
+      const p = MIX[kind];
+      const sigma = Math.sqrt((p * (1 - p)) / OPERATIONS);
+      t.ok(Math.abs(counts[kind] / OPERATIONS - p) <= 5 * sigma, `${kind}: ${counts[kind]} of ${OPERATIONS}, expected ${p} +/- 5 sigma`);
+      const l = report.latency[kind]!;
+      t.ok(l.p50Us <= l.p90Us && l.p90Us <= l.p99Us && l.p99Us <= l.p999Us && l.p999Us <= l.maxUs, `${kind}: percentiles ascend`);
+      t.equal(l.cdf.at(-1)![0], 100);
+      t.ok(l.cdf.every((point, i) => i === 0 || (point[0] > l.cdf[i - 1]![0] && point[1] >= l.cdf[i - 1]![1])), `${kind}: CDF ascends`);
+    }
+    const timeline = report.run.timeline;
+    t.ok(timeline.length >= 1);
+    const completed = timeline.reduce((sum, point, i) => sum + (point.opsPerSec * (point.atMs - (i === 0 ? 0 : timeline[i - 1]!.atMs))) / 1000, 0);
+    t.ok(Math.abs(completed - report.run.operations) < 1, `the timeline accounts for every operation (${completed})`);
+    t.equal(timeline.at(-1)!.atMs, report.run.durationMs);
+    t.ok(Math.abs(report.run.throughputPerSec - (report.run.operations * 1000) / report.run.durationMs) < 1);
+  });
+
+  t.test('nodes served what N/R/W imply, and imbalance is max/mean', async (t) => {
+    t.equal(report.nodes.length, NODES);
+    t.same(report.nodes.map((node) => node.id), [0, 1, 2]);
+    for (const node of report.nodes) t.equal(node.operations, node.reads + node.writes);
+    const c = (kind: OpKind) => report.latency[kind]?.count ?? 0;
+    const keyAccesses = report.run.keyAccesses!;
+    const scannedKeys = keyAccesses - (report.run.operations - c('scan'));
+    t.ok(scannedKeys >= c('scan'), 'every scan read at least the record it started at');
+    const reads = report.nodes.reduce((sum, node) => sum + node.reads, 0);
+    const writes = report.nodes.reduce((sum, node) => sum + node.writes, 0);
+    const { n, r } = report.store;
+    t.ok(reads >= r * (c('read') + c('readModifyWrite') + scannedKeys), `every key read asks R replicas: ${reads}`);
+    t.ok(writes >= n * (c('update') + c('insert') + c('readModifyWrite')), `every write reaches N replicas: ${writes}`);
+    const operations = report.nodes.map((node) => node.operations);
+    const mean = operations.reduce((a, b) => a + b, 0) / operations.length;
+    t.ok(report.imbalance >= 1);
+    t.ok(Math.abs(report.imbalance - Math.max(...operations) / mean) < 1e-3, 'imbalance = max/mean');
+  });
+
+  t.test('partition heat and hot keys cover the accesses', async (t) => {
+    // Q = the next power of two at or above nodes x vnodes (lib/ring/ring.ts).
+    t.equal(report.partitionHeat.length, 2 ** Math.ceil(Math.log2(NODES * 32)));
+    t.equal(report.partitionOwners.length, report.partitionHeat.length);
+    t.ok(report.partitionOwners.every((owner) => owner >= 0 && owner < NODES));
+    t.equal(report.partitionHeat.reduce((a, b) => a + b, 0), report.run.keyAccesses);
+    t.ok(report.run.keyAccesses! > report.run.operations, 'scans touch several records each');
+    t.ok(report.hotKeys.length > 0 && report.hotKeys.length <= 20);
+    for (let i = 1; i < report.hotKeys.length; i++) t.ok(report.hotKeys[i - 1]!.count >= report.hotKeys[i]!.count, 'sorted by count, descending');
+    for (const hot of report.hotKeys) {
+      t.match(hot.key, /^user\d+$/);
+      t.equal(hot.nodes.length, report.store.n);
+      t.equal(new Set(hot.nodes).size, hot.nodes.length, 'distinct replicas');
+      t.ok(hot.errorMax >= 0 && hot.errorMax <= hot.count);
+    }
+  });
+
+  t.test('baselines ran on the same stream; redis, with no server, did not, and says how to start one', async (t) => {
+    t.same(report.baselines.map((b) => b.name), ['ringtable', 'map', 'lmdb', 'redis']);
+    const ringtable = report.baselines[0]!;
+    t.equal(ringtable.ratioToRingtable, 1);
+    t.ok(Math.abs(ringtable.throughputPerSec - report.run.throughputPerSec) < 1);
+    for (const name of ['map', 'lmdb']) {
+      const b = report.baselines.find((x) => x.name === name)!;
+      t.equal(b.ran, true, name);
+      t.ok(b.throughputPerSec > 0);
+      t.ok(Math.abs(b.ratioToRingtable - b.throughputPerSec / report.run.throughputPerSec) < 1e-3, `${name}: ratio = throughput / ringtable's`);
+      const counted = Object.values(b.latency ?? {}).reduce((sum, l) => sum + l.count, 0);
+      t.equal(counted, OPERATIONS, `${name}: the same operations`);
+      t.equal(b.latency?.scan?.count, report.latency.scan?.count, `${name}: the same stream`);
+    }
+    const redis = report.baselines.find((b) => b.name === 'redis')!;
+    t.equal(redis.ran, false);
+    t.match(redis.note, /apt-get install redis-server/);
+    t.match(exit.stdout, /redis: no redis-server answered/, 'the note is printed');
+  });
+
+  t.test('terminal summary and HTML report', async (t) => {
+    for (const section of ['latency per operation type', 'requests served per node', 'hottest keys', 'baselines', 'machine:', 'store:']) t.match(exit.stdout, section);
+    t.notMatch(exit.stdout + exit.stderr, /\x1b\[/, 'no progress bar or colours when not on a terminal');
+    const html = fs.readFileSync(htmlFile, 'utf8');
+    t.match(html, /^<!doctype html>/i);
+    for (const id of ['summary', 'throughput', 'latency', 'node-load', 'partition-heat', 'hot-keys', 'baselines', 'errors', 'notes']) t.match(html, `id="${id}"`, `section ${id}`);
+    t.match(html, report.hotKeys[0]!.key, 'with this run\'s figures');
+    t.notMatch(html, /<script/i, 'self-contained, no script');
+    t.match(exit.stdout, `HTML report (open it in a browser) written to ${htmlFile}`);
+  });
+});
+
+t.test('--help explains every option with its default', async (t) => {
+  const exit = await runCli(['bench', '--help']);
+  t.equal(exit.code, 0);
+  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--redis-port', '--json', '--html', '--no-progress'];
+  for (const option of options) t.match(exit.stdout, option, option);
+  for (const fallback of ['default: 0.99', 'default: 50000', 'default: 1000000', 'default: 256', 'default: "async"', 'default: none']) t.match(exit.stdout, fallback);
+});
+
+t.test('invalid input: a clear message and exit code 2', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['bench', '--records', 'many'], /--records.*expected a whole number/],
+    [['bench', '--nodes', '2', '--n', '3'], /replication\.n \(3\) cannot exceed nodes \(2\)/],
+    [['bench', '--workload', 'z'], /Allowed choices are a, b, c, d, e, f/],
+    [['bench', '--workload', 'a', '--mix', 'read=1'], /--workload or --mix, not both/],
+    [['bench', '--theta', '1'], /strictly between 0 and 1/],
+    [['bench', '--baselines', 'map,oracle'], /unknown baseline 'oracle'/],
+    [['bench', '--frobnicate'], /unknown option '--frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const exit = await runCli(args);
+    t.equal(exit.code, 2, args.join(' '));
+    t.match(exit.stderr, message, args.join(' '));
+  }
+});

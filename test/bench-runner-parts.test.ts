@@ -1,0 +1,242 @@
+/**
+ * The pure parts of `ringtable bench`: the operation schedule (and its
+ * coordinated-omission correction), per-interval accounting, option parsing,
+ * node load and imbalance, scan clipping and access counting.
+ */
+import t from 'tap';
+import type { NodeStats } from '../lib/index.js';
+import { UsageError, parseBaselines, parseCount, parseNumber, resolveRequest, type RawBenchOptions } from '../bench/ycsb/bench-options.js';
+import { ErrorCounter } from '../bench/ycsb/error-tally.js';
+import { INTERVALS_MAX, IntervalTally } from '../bench/ycsb/interval-tally.js';
+import { forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
+import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
+import { OpSchedule, latencyUs } from '../bench/ycsb/op-schedule.js';
+import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
+
+t.test('unthrottled: up to `concurrency` in flight, each completion frees a slot, done at the count', async (t) => {
+  const schedule = new OpSchedule(1000, { operationCount: 5, durationMs: 0, concurrency: 2, targetPerSec: 0 });
+  t.same(schedule.next(1000), { kind: 'launch', index: 0, intendedStartMs: 1000 });
+  t.same(schedule.next(1001), { kind: 'launch', index: 1, intendedStartMs: 1001 }, 'unthrottled: latency runs from the launch');
+  t.same(schedule.next(1002), { kind: 'full' });
+  schedule.completed();
+  t.match(schedule.next(1003), { kind: 'launch', index: 2 });
+  schedule.completed();
+  schedule.completed();
+  t.match(schedule.next(1004), { kind: 'launch', index: 3 });
+  t.match(schedule.next(1004), { kind: 'launch', index: 4 });
+  t.same(schedule.next(1005), { kind: 'done' });
+  t.notOk(schedule.isFinished(1005), 'two still in flight');
+  schedule.completed();
+  schedule.completed();
+  t.ok(schedule.isFinished(1005));
+  t.equal(schedule.launchedCount, 5);
+  t.throws(() => schedule.completed(), 'a completion without a launch is a bug');
+});
+
+t.test('time limit: nothing is launched at or after start + duration', async (t) => {
+  const schedule = new OpSchedule(0, { operationCount: 100, durationMs: 50, concurrency: 10, targetPerSec: 0 });
+  t.match(schedule.next(49.9), { kind: 'launch', index: 0 });
+  t.same(schedule.next(50), { kind: 'done' });
+  t.notOk(schedule.isFinished(50));
+  schedule.completed();
+  t.ok(schedule.isFinished(60));
+});
+
+t.test('target rate: operation i is due at start + i/target, and waits until then', async (t) => {
+  const schedule = new OpSchedule(100, { operationCount: 10, durationMs: 0, concurrency: 4, targetPerSec: 1000 });
+  t.equal(schedule.intendedStartMs(0), 100);
+  t.equal(schedule.intendedStartMs(7), 107);
+  t.same(schedule.next(100), { kind: 'launch', index: 0, intendedStartMs: 100 });
+  t.same(schedule.next(100.5), { kind: 'wait', atMs: 101 });
+  // Late by 2.5 ms: the overdue operations go at once, each keeping its intended start.
+  t.same(schedule.next(103.5), { kind: 'launch', index: 1, intendedStartMs: 101 });
+  t.same(schedule.next(103.5), { kind: 'launch', index: 2, intendedStartMs: 102 });
+  t.same(schedule.next(103.5), { kind: 'launch', index: 3, intendedStartMs: 103 });
+  t.same(schedule.next(103.5), { kind: 'full' }, 'four in flight');
+  schedule.completed();
+  t.same(schedule.next(103.6), { kind: 'wait', atMs: 104 });
+});
+
+t.test('target rate: an operation due after the time limit ends the run instead of waiting for it', async (t) => {
+  const schedule = new OpSchedule(0, { operationCount: 100, durationMs: 25, concurrency: 4, targetPerSec: 100 });
+  t.match(schedule.next(0), { kind: 'launch', index: 0 });
+  t.same(schedule.next(1), { kind: 'wait', atMs: 10 });
+  t.match(schedule.next(10), { kind: 'launch', index: 1 });
+  t.match(schedule.next(20), { kind: 'launch', index: 2 });
+  t.same(schedule.next(21), { kind: 'done' }, 'operation 3 would start at 30 ms, past the 25 ms limit');
+});
+
+/**
+ * A server that answers in 1 ms but stalls once for 100 ms, driven at 100 ops/s
+ * with one operation in flight: the stalled operation makes the next ten late.
+ * Measured from the actual start, only one latency shows the stall
+ * (coordinated omission); measured from the intended start, every operation
+ * that should have started during the stall carries its share.
+ */
+function simulateStall(corrected: boolean): number[] {
+  const schedule = new OpSchedule(0, { operationCount: 50, durationMs: 0, concurrency: 1, targetPerSec: 100 });
+  const latencies: number[] = [];
+  let nowMs = 0;
+  for (;;) {
+    const decision = schedule.next(nowMs);
+    if (decision.kind === 'done') break;
+    if (decision.kind === 'wait') {
+      nowMs = decision.atMs;
+      continue;
+    }
+    if (decision.kind !== 'launch') throw new Error('one in flight, completed before the next');
+    const startMs = nowMs;
+    nowMs += decision.index === 5 ? 100 : 1;
+    schedule.completed();
+    latencies.push(latencyUs(corrected ? decision.intendedStartMs : startMs, nowMs));
+  }
+  return latencies;
+}
+
+t.test('coordinated omission: latency from the intended start charges the stall to every operation it delayed', async (t) => {
+  const naive = simulateStall(false);
+  const corrected = simulateStall(true);
+  t.equal(naive.length, 50);
+  t.equal(corrected.length, 50);
+  t.equal(naive.filter((us) => us > 1000).length, 1, 'uncorrected: one slow operation');
+  t.equal(naive[5], 100_000);
+  // Operation 5 starts at 50 ms and ends at 150 ms; operations 6..14 were due at 60..140 ms.
+  t.same(corrected.slice(5, 16), [100_000, 91_000, 82_000, 73_000, 64_000, 55_000, 46_000, 37_000, 28_000, 19_000, 10_000]);
+  t.same(corrected.slice(16), new Array(34).fill(1000), 'back on schedule afterwards');
+  t.same(corrected.slice(0, 5), new Array(5).fill(1000));
+});
+
+t.test('interval tally: completions per interval, a short last interval, health samples', async (t) => {
+  const tally = new IntervalTally(1000);
+  for (const atMs of [0, 10, 999, 1000]) tally.record(atMs, false);
+  tally.record(1500, true);
+  tally.record(2100, false);
+  tally.sample(1000, 1, 7);
+  tally.sample(2050, 2, 3);
+  const points = tally.points(2500);
+  t.same(points, [
+    { atMs: 1000, opsPerSec: 4, errors: 0, hintsPending: 7, nodesDown: 1 },
+    { atMs: 2000, opsPerSec: 1, errors: 1, hintsPending: 0, nodesDown: 0 },
+    { atMs: 2500, opsPerSec: 2, errors: 0, hintsPending: 3, nodesDown: 2 },
+  ]);
+  t.equal(tally.total, 6);
+  const completed = points.reduce((sum, point, i) => sum + (point.opsPerSec * (point.atMs - (i === 0 ? 0 : points[i - 1]!.atMs))) / 1000, 0);
+  t.equal(completed, 6, 'rates times interval lengths add up to the completions');
+  t.same(new IntervalTally(1000).points(0), [], 'an empty run has no points');
+  const tail = new IntervalTally(1000);
+  for (const atMs of [100, 1100, 1200, 2000, 2003]) tail.record(atMs, atMs === 2003);
+  t.same(tail.points(2004), [
+    { atMs: 1000, opsPerSec: 1, errors: 0, hintsPending: 0, nodesDown: 0 },
+    { atMs: 2004, opsPerSec: 4000 / 1004, errors: 1, hintsPending: 0, nodesDown: 0 },
+  ], 'a 4 ms tail joins the interval before it');
+  t.throws(() => tail.points(1500), 'completions after the end are a bug');
+  t.equal(new IntervalTally(250).points(1000).length, 4, 'quiet intervals still get a point');
+  t.throws(() => tally.record(INTERVALS_MAX * 1000 + 1, false), 'bounded');
+});
+
+t.test('option parsing: counts, numbers, baselines', async (t) => {
+  t.equal(parseCount('100k', 1, 1e9), 100_000);
+  t.equal(parseCount('1m', 1, 1e9), 1_000_000);
+  t.equal(parseCount('1_000', 1, 1e9), 1000);
+  t.throws(() => parseCount('0', 1, 10), UsageError);
+  t.throws(() => parseCount('1.5', 1, 10), UsageError);
+  t.throws(() => parseCount('11', 1, 10), UsageError);
+  t.equal(parseNumber('0.25', 0, 1), 0.25);
+  t.throws(() => parseNumber('', 0, 1), UsageError);
+  t.throws(() => parseNumber('2', 0, 1), UsageError);
+  t.same(parseBaselines('all'), ['map', 'lmdb', 'post-message', 'redis']);
+  t.same(parseBaselines('none'), []);
+  t.same(parseBaselines('lmdb, map,lmdb'), ['lmdb', 'map']);
+  t.throws(() => parseBaselines('map,mongodb'), UsageError);
+});
+
+const RAW: RawBenchOptions = {
+  theta: 0.99,
+  hotspotDataFraction: 0.2,
+  hotspotOpFraction: 0.8,
+  records: 1000,
+  valueBytes: 100,
+  operations: 5000,
+  duration: 2.5,
+  concurrency: 8,
+  target: 0,
+  scanLengthMax: 100,
+  nodes: 5,
+  vnodes: 16,
+  durability: 'none',
+  conflicts: 'siblings',
+  seed: 7,
+  baselines: [],
+  redisPort: 6379,
+};
+
+t.test('resolveRequest: the store defaults n/r/w from nodes, a workload brings its mix, conflicting options are refused', async (t) => {
+  const request = resolveRequest({ ...RAW, workload: 'a' }, 'ringtable bench --workload a');
+  t.match(request.store, { nodes: 5, vnodes: 16, n: 3, r: 2, w: 2, durability: 'none', transport: 'sab' });
+  t.equal(request.workload.name, 'a');
+  t.equal(request.workload.durationMs, 2500);
+  t.equal(request.workload.mix.read + request.workload.mix.update, 1);
+  t.equal(resolveRequest({ ...RAW, nodes: 1 }, '').store.n, 1, 'n shrinks with the cluster');
+  t.equal(resolveRequest({ ...RAW, workload: 'a', distribution: 'uniform' }, '').workload.distribution, 'uniform', 'an explicit distribution wins');
+  const custom = resolveRequest({ ...RAW, mix: 'read=0.5,scan=0.5' }, '');
+  t.equal(custom.workload.name, 'custom');
+  t.equal(custom.workload.distribution, 'scrambled-zipfian', "a custom mix takes YCSB's distribution");
+  t.match(custom.workload, { recordCount: 1000, valueBytes: 100, operationCount: 5000, concurrency: 8, seed: 7, theta: 0.99 }, 'the options, not the workload defaults');
+  t.throws(() => resolveRequest({ ...RAW, workload: 'a', mix: 'read=1' }, ''), UsageError);
+  t.throws(() => resolveRequest({ ...RAW, nodes: 2, n: 3 }, ''), UsageError);
+  t.throws(() => resolveRequest({ ...RAW, n: 2, r: 3 }, ''), UsageError);
+  t.throws(() => resolveRequest({ ...RAW, mix: 'read=0.5' }, ''), UsageError, 'a mix must sum to 1');
+});
+
+function stats(id: number, gets: number, puts: number, replicates: number): NodeStats {
+  return { id, ops: gets + puts + replicates, gets, puts, replicates, purges: 0, keys: 0, bytes: 0, queueDepth: 0, errors: 0, commits: 0, expired: 0 };
+}
+
+t.test('node load: counter deltas over the run, imbalance is max/mean', async (t) => {
+  const loads = nodeLoads([stats(0, 10, 5, 5), stats(1, 0, 0, 0)], [stats(0, 40, 15, 25), stats(1, 10, 0, 0)]);
+  t.same(loads, [
+    { id: 0, operations: 60, reads: 30, writes: 30 },
+    { id: 1, operations: 10, reads: 10, writes: 0 },
+  ]);
+  t.equal(imbalanceOf(loads), 60 / 35);
+  t.equal(imbalanceOf([{ id: 0, operations: 0, reads: 0, writes: 0 }]), 1, 'an idle cluster is balanced');
+  t.throws(() => nodeLoads([stats(0, 5, 0, 0)], [stats(0, 4, 0, 0)]), 'counters never go back');
+});
+
+function streamOf(ops: [code: number, keyNumber: number, scanLength?: number][]): OperationStream {
+  return {
+    count: ops.length,
+    codes: Uint8Array.from(ops.map((op) => op[0])),
+    keyNumbers: Float64Array.from(ops.map((op) => op[1])),
+    scanLengths: Uint16Array.from(ops.map((op) => op[2] ?? 0)),
+    keyCountAfter: 10 + ops.filter((op) => op[0] === OpCode.INSERT).length,
+    foldedDraws: 0,
+  };
+}
+
+t.test('accesses: scans read the next records in key order, clipped to what was inserted before them', async (t) => {
+  t.equal(scanEnd(5, 10, 100), 15);
+  t.equal(scanEnd(95, 10, 100), 100);
+  t.equal(scanEnd(100, 10, 100), 100, 'a scan past the end reads nothing');
+  const stream = streamOf([
+    [OpCode.READ, 1],
+    [OpCode.SCAN, 8, 5],
+    [OpCode.INSERT, 10],
+    [OpCode.SCAN, 8, 5],
+    [OpCode.READ_MODIFY_WRITE, 2],
+    [OpCode.UPDATE, 3],
+  ]);
+  const seen: number[] = [];
+  const accesses = forEachAccess(stream, stream.count, 10, (k) => seen.push(k));
+  t.same(seen, [1, 8, 9, 10, 8, 9, 10, 2, 3]);
+  t.equal(accesses, seen.length);
+  t.equal(forEachAccess(stream, 2, 10, () => {}), 3, 'only the operations that ran');
+});
+
+t.test('errors are counted by code, timeouts also on their own', async (t) => {
+  const counter = new ErrorCounter();
+  counter.add('ERR_TIMEOUT');
+  counter.add('ERR_QUORUM');
+  counter.add('ERR_TIMEOUT');
+  t.same(counter.tally(), { total: 3, timeouts: 2, byCode: { ERR_TIMEOUT: 2, ERR_QUORUM: 1 } });
+});

@@ -1,0 +1,219 @@
+/**
+ * The deterministic simulation (test/simulation/): the real Replica and the
+ * real quorum operations under seeded crashes, restarts, lossy and
+ * reordering links, partitions and membership changes, judged by four
+ * checkers. CI covers seeds 0-999 (each runs scenarioForSeed(seed)); a
+ * failure names its seed and the command that replays it with a trace.
+ * Planted bugs show that every checker can fail.
+ */
+import t from 'tap';
+import { Op, RequestFlag, Response, Status, encodeRequest, keyBytesOf, requestBytes } from '../lib/transport/wire.js';
+import { decodeObject, encodeObject, encodeObjectTransient } from '../lib/version/object-codec.js';
+import type { VersionedObject } from '../lib/version/dotted-version-vector.js';
+import { EPOCH_RESTART_MARGIN, epochOfActor } from '../lib/version/actor.js';
+import { encodeValue } from '../lib/store/value-codec.js';
+import { PLANTED_BUGS } from './simulation/bugs.js';
+import { EventQueue } from './simulation/event-queue.js';
+import { MemoryStorage } from './simulation/memory-storage.js';
+import { SCENARIOS, scenarioForSeed, scenarioNamed } from './simulation/scenario.js';
+import { SimNode } from './simulation/sim-node.js';
+import { type RunResult, type RunStats, runSeed } from './simulation/simulation.js';
+
+const CI_SEEDS = 1000;
+const PLANTED_SEEDS_MAX = 60;
+
+function replay(result: RunResult, bug?: string): string {
+  return `node dist/test/simulation/long-run.js --scenario ${result.scenario} --seed ${result.seed}${bug === undefined ? '' : ` --bug ${bug}`} --trace`;
+}
+
+function putFrame(requestId: number, key: string, value: string): Uint8Array {
+  const valueBytes = encodeValue(value, 1024);
+  const keyBytes = keyBytesOf(key);
+  const frame = Buffer.alloc(requestBytes(keyBytes, 0, valueBytes.byteLength));
+  encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, Op.PUT, RequestFlag.BLIND, requestId, key, keyBytes, undefined, valueBytes, 1, 0);
+  return frame;
+}
+
+t.test('the event queue runs events by time, then in the order they were scheduled', async (t) => {
+  const queue = new EventQueue(16);
+  const ran: string[] = [];
+  queue.after(5, () => ran.push('b'));
+  queue.after(1, () => ran.push('a'));
+  queue.after(5, () => {
+    ran.push('c');
+    queue.after(0, () => ran.push('d'));
+  });
+  queue.drain(100);
+  t.same(ran, ['a', 'b', 'c', 'd']);
+  t.equal(queue.nowMs, 5);
+  t.throws(() => {
+    for (let i = 0; i < 17; i++) queue.after(1, () => {});
+  }, /runaway/);
+});
+
+t.test('memory storage: a transaction that throws leaves the committed state as it was', async (t) => {
+  const storage = new MemoryStorage();
+  const key = new TextEncoder().encode('k');
+  storage.write((batch) => batch.put(key, new Uint8Array([1])));
+  t.throws(() =>
+    storage.write((batch) => {
+      batch.put(key, new Uint8Array([2]));
+      batch.writeEpoch(9);
+      throw new Error('abort');
+    }),
+  );
+  t.same([...storage.get(key)!], [1]);
+  t.equal(storage.readEpoch(), 0);
+});
+
+t.test('a node answers a write only after its group commit; a crash loses the uncommitted batch, not the committed state', async (t) => {
+  const queue = new EventQueue(1024);
+  const answers: { requestId: number; status: number; payload: Uint8Array | undefined }[] = [];
+  const node = new SimNode(
+    1,
+    { nodeId: 1, objectBytesMax: 1 << 20, conflicts: 'siblings', clockEntriesMax: 10 },
+    queue,
+    42,
+    { commitMinMs: 1, commitMaxMs: 2 },
+    (_node, frame) => {
+      const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+      answers.push({ requestId: view.getUint32(Response.REQUEST_ID, true), status: view.getUint8(Response.STATUS), payload: frame.slice(Response.HEADER_BYTES) });
+    },
+    () => {},
+  );
+  const key = new TextEncoder().encode('k');
+  node.receive(putFrame(1, 'k', 'lost'));
+  t.equal(answers.length, 0, 'no answer before the commit');
+  node.crash();
+  queue.drain(100);
+  t.equal(answers.length, 0, 'the crashed batch is never answered');
+  t.equal(node.engine.get(key), undefined, 'nor stored');
+  node.restart();
+  node.receive(putFrame(2, 'k', 'kept'));
+  queue.drain(100);
+  t.same(answers.map((a) => [a.requestId, a.status]), [[2, Status.OK]]);
+  const firstActor = decodeObject(node.engine.get(key)!).entries[0]!.actor;
+  const epochBefore = node.engine.readEpoch();
+  node.crash();
+  node.restart();
+  t.equal(node.engine.readEpoch(), epochBefore + EPOCH_RESTART_MARGIN, 'a restart persists a bumped epoch before any write');
+  t.ok(epochOfActor(firstActor) <= epochBefore, 'the first write used the epoch of its life');
+  t.ok(node.engine.get(key) !== undefined, 'committed data survives the crash');
+});
+
+t.test('a seed replays exactly', async (t) => {
+  for (const seed of [3, 1234]) {
+    const first = runSeed(seed, scenarioForSeed(seed), { trace: true });
+    const second = runSeed(seed, scenarioForSeed(seed), { trace: true });
+    t.equal(second.trace, first.trace, `seed ${seed}: the same trace`);
+    t.same(second.stats, first.stats, `seed ${seed}: the same stats`);
+    t.ok(first.trace.split('\n').length > 100, `seed ${seed}: the trace reads as a transcript`);
+  }
+});
+
+t.test(`seeds 0-${CI_SEEDS - 1}: every checker passes in every scenario`, async (t) => {
+  const totals = new Map<string, RunStats & { seeds: number }>();
+  const startedMs = performance.now();
+  let failedSeeds = 0;
+  for (let seed = 0; seed < CI_SEEDS; seed++) {
+    const scenario = scenarioForSeed(seed);
+    const result = runSeed(seed, scenario);
+    if (result.failures.length > 0) {
+      failedSeeds++;
+      const lines = result.failures.slice(0, 5).map((f) => `  ${f.kind}: ${f.message}`);
+      t.fail(`seed=${seed} scenario=${scenario.name} failed:\n${lines.join('\n')}\nreplay: ${replay(result)}`);
+    }
+    const total = totals.get(scenario.name) ?? { ...zeroStats(), seeds: 0 };
+    total.seeds++;
+    for (const field of Object.keys(result.stats) as (keyof RunStats)[]) total[field] += result.stats[field];
+    totals.set(scenario.name, total);
+  }
+  const elapsedMs = performance.now() - startedMs;
+  t.equal(failedSeeds, 0, `${CI_SEEDS} seeds, none failed`);
+  t.comment(`${CI_SEEDS} seeds in ${(elapsedMs / 1000).toFixed(1)} s (${((elapsedMs / CI_SEEDS) * 1000 / 1000).toFixed(1)} s per 1,000 seeds)`);
+  for (const scenario of SCENARIOS) {
+    const total = totals.get(scenario.name)!;
+    t.comment(`${scenario.name}: ${JSON.stringify(total)}`);
+    // The runs must exercise what their scenario names, or passing proves little.
+    t.ok(total.writesAcked > 0 && total.readsChecked > 0, `${scenario.name}: writes acknowledged and reads checked against them`);
+    if (scenario.conflicts === 'siblings') t.ok(total.siblingReads > 0, `${scenario.name}: reads met concurrent siblings`);
+    if (scenario.faults.weights.crash > 0) t.ok(total.crashes > 0, `${scenario.name}: nodes crashed`);
+    if (scenario.faults.weights.partition > 0) t.ok(total.partitions > 0, `${scenario.name}: partitions happened`);
+    if (scenario.faults.membershipChangesMax > 0) t.ok(total.membershipChanges > 0, `${scenario.name}: the ring changed`);
+    if (scenario.network.lossProbability > 0) t.ok(total.lost > 0, `${scenario.name}: messages were lost`);
+    if (scenario.sloppy) t.ok(total.hintsDelivered > 0, `${scenario.name}: stand-ins took hints and handed them back`);
+  }
+});
+
+t.test('every checker catches its planted bug', async (t) => {
+  for (const bug of PLANTED_BUGS) {
+    const scenario = scenarioNamed(bug.scenario);
+    let caught: RunResult | undefined;
+    for (let seed = 0; seed < PLANTED_SEEDS_MAX && caught === undefined; seed++) {
+      const result = runSeed(seed, scenario, { bugs: bug.bugs });
+      if (result.failures.some((f) => f.kind === bug.caughtAs)) caught = result;
+    }
+    t.ok(caught !== undefined, `${bug.name} (${bug.description}) is caught as ${bug.caughtAs}`);
+    if (caught !== undefined) {
+      const failure = caught.failures.find((f) => f.kind === bug.caughtAs)!;
+      t.comment(`${bug.name}: seed ${caught.seed}: ${failure.message.slice(0, 300)}\n  replay: ${replay(caught, bug.name)}`);
+    }
+  }
+});
+
+// Found by the simulation (a seed's stored bytes differed between a first and
+// a second run in one process): writeObject never writes the 3 reserved bytes
+// after a sibling's flags, so encodeObjectTransient's reused buffer leaves
+// bytes of an earlier object there. Equal versions then differ as bytes, on
+// disk and on the wire (a byte-level Merkle hash sees a difference that
+// repair never removes), and fragments of other keys' objects are stored.
+// Left to the lead (lib/version/object-codec.ts); a todo so CI stays green.
+t.test('equal versions encode to equal bytes, whatever was encoded before', { todo: 'object-codec.ts: sibling header padding is not written' }, async (t) => {
+  const sibling = { value: new Uint8Array([1]), timestampMs: 5, expiresAtMs: 0, tombstone: false };
+  const before: VersionedObject = { entries: [{ actor: 1, counter: 1, timestampMs: 5, siblings: [] }, { actor: 2, counter: 1, timestampMs: 1_700_000_000_123, siblings: [sibling] }] };
+  const object: VersionedObject = { entries: [{ actor: 1, counter: 1, timestampMs: 5, siblings: [sibling] }] };
+  encodeObjectTransient(before);
+  t.same([...encodeObjectTransient(object)], [...encodeObject(object)]);
+});
+
+// Found by the simulation (long run, seeds outside the CI range): an
+// acknowledged delete is undone. A put is acknowledged by two primaries and a
+// stand-in holding a hint for a down primary; the stand-in is cut off before
+// handing it back; a delete then reaches all N primaries, so its tombstone is
+// purged after tombstoneGraceMs; the stand-in comes back and hinted handoff
+// delivers the old put to its owner, where nothing stops it any more.
+// Seed 1838 step by step: n3 down at 38 ms; put w14 (W=3) acknowledged by
+// n4, n0 and n1 (hint for n3) at 55 ms; n3 up at 101 ms, n1 cut off at
+// 101.7 ms; delete w42 acknowledged by n3, n4, n0 at 232 ms; PURGE to all
+// three at 385 ms; n1 back, REPLICATE of the hint to n3 at 399.9 ms; w14 is
+// live again everywhere after repair. The purge rule (store.ts writeSettled /
+// readSettled: all N own replicas hold the tombstone) does not know about
+// hints held elsewhere for those replicas. Left to the lead; a todo so CI
+// stays green. Replay: node dist/test/simulation/long-run.js --scenario sloppy --seed 1838 --trace
+t.test('an acknowledged delete stays deleted when a stand-in hands back an older hint after the purge', { todo: 'tombstone purge ignores hints pending for the key (store.ts)' }, async (t) => {
+  for (const seed of [1838, 5149, 5233, 5415, 22985]) {
+    const result = runSeed(seed, scenarioNamed('sloppy'));
+    t.same(result.failures.map((f) => f.kind), [], `seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
+  }
+});
+
+function zeroStats(): RunStats {
+  return {
+    events: 0,
+    virtualMs: 0,
+    writes: 0,
+    writesAcked: 0,
+    reads: 0,
+    readsOk: 0,
+    crashes: 0,
+    partitions: 0,
+    membershipChanges: 0,
+    messages: 0,
+    lost: 0,
+    siblingReads: 0,
+    entryTimestampsDiffer: 0,
+    readsChecked: 0,
+    hintsDelivered: 0,
+    putRetries: 0,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Bugs planted on purpose, one per checker, to show each checker can fail
+ * (test/simulation.test.ts; `long-run.js --bug NAME` runs one by hand).
+ */
+import { decodeValue } from '../../lib/store/value-codec.js';
+import { siblingsOf } from '../../lib/version/dotted-version-vector.js';
+import { decodeObject } from '../../lib/version/object-codec.js';
+import type { FailureKind } from './checkers.js';
+import type { Bugs } from './simulation.js';
+
+export interface PlantedBug {
+  name: string;
+  description: string;
+  /** The checker that must catch it. */
+  caughtAs: FailureKind;
+  /** The scenario it is planted in. */
+  scenario: string;
+  bugs: Bugs;
+}
+
+/** Every node's storage silently skips writing objects that hold a value numbered ...3 (w3, w13, ...). */
+function dropsWritesOfValuesEndingIn3(_key: string, bytes: Uint8Array): boolean {
+  return siblingsOf(decodeObject(bytes)).some((s) => String(decodeValue(s.value)).endsWith('3'));
+}
+
+export const PLANTED_BUGS: readonly PlantedBug[] = [
+  {
+    name: 'drop-write',
+    description: 'the storage engine acknowledges a commit but drops some of its writes',
+    caughtAs: 'lost-write',
+    scenario: 'calm',
+    bugs: { storage: { dropPut: dropsWritesOfValuesEndingIn3 } },
+  },
+  {
+    name: 'ignore-replicate',
+    description: 'replicas answer REPLICATE with OK and store nothing',
+    caughtAs: 'divergence',
+    scenario: 'crashes',
+    bugs: { node: { ignoreReplicate: true } },
+  },
+  {
+    name: 'ack-early',
+    description: 'replicas acknowledge REPLICATE on arrival and apply it 30 ms later',
+    caughtAs: 'stale-read',
+    scenario: 'calm',
+    bugs: { node: { ackReplicateEarly: { applyLagMs: 30 } } },
+  },
+  {
+    name: 'force-blind',
+    description: "coordinating nodes ignore the client's context and overwrite whatever they hold",
+    caughtAs: 'dropped-sibling',
+    scenario: 'crashes',
+    bugs: { node: { forceBlind: true } },
+  },
+  {
+    name: 'lww-replicas',
+    description: "nodes resolve conflicts by last-writer-wins while the store promises siblings",
+    caughtAs: 'dropped-sibling',
+    scenario: 'partitions',
+    bugs: { replicaConflicts: 'lww' },
+  },
+];
+
+export function plantedBug(name: string): PlantedBug {
+  const bug = PLANTED_BUGS.find((b) => b.name === name);
+  if (bug === undefined) throw new Error(`no planted bug ${name}; known: ${PLANTED_BUGS.map((b) => b.name).join(', ')}`);
+  return bug;
+}

@@ -1,0 +1,89 @@
+/**
+ * The simulation from the command line (`npm run simulate -- ...`):
+ *
+ *   node dist/test/simulation/long-run.js --seconds 600           seeds from 0 for ten minutes
+ *   node dist/test/simulation/long-run.js --seeds 100000 --from 5000
+ *   node dist/test/simulation/long-run.js --seed 1234 --trace     replay one seed with its event trace
+ *   node dist/test/simulation/long-run.js --scenario lww --seeds 500
+ *   node dist/test/simulation/long-run.js --bug drop-write --seeds 50   a planted bug, to watch a checker fail
+ *
+ * Without --scenario a seed runs scenarioForSeed(seed), so a seed alone
+ * names a run. Exits 1 if any seed failed; every failure prints its seed and
+ * the command that replays it.
+ */
+import { parseArgs } from 'node:util';
+import { plantedBug } from './bugs.js';
+import { SCENARIOS, scenarioForSeed, scenarioNamed } from './scenario.js';
+import { type RunOptions, type RunResult, runSeed } from './simulation.js';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    seeds: { type: 'string' },
+    from: { type: 'string', default: '0' },
+    seconds: { type: 'string' },
+    scenario: { type: 'string' },
+    bug: { type: 'string' },
+    trace: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log('usage: long-run.js [--seed S [--trace]] [--seeds COUNT] [--from S] [--seconds T] [--scenario NAME] [--bug NAME]');
+  console.log(`scenarios: ${SCENARIOS.map((s) => `${s.name} (${s.description})`).join('\n           ')}`);
+  process.exit(0);
+}
+
+function integer(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got ${text}`);
+  return value;
+}
+
+const bug = values.bug === undefined ? undefined : plantedBug(values.bug);
+const fixedScenario = values.scenario !== undefined ? scenarioNamed(values.scenario) : bug !== undefined ? scenarioNamed(bug.scenario) : undefined;
+const options: RunOptions = { trace: values.trace, bugs: bug?.bugs };
+
+export function replayCommand(result: RunResult): string {
+  const bugFlag = bug === undefined ? '' : ` --bug ${bug.name}`;
+  return `node dist/test/simulation/long-run.js --scenario ${result.scenario} --seed ${result.seed}${bugFlag} --trace`;
+}
+
+function report(result: RunResult): void {
+  for (const failure of result.failures) console.log(`FAILED seed=${result.seed} scenario=${result.scenario} ${failure.kind}: ${failure.message}`);
+  console.log(`replay: ${replayCommand(result)}`);
+}
+
+if (values.seed !== undefined) {
+  const seed = integer('seed', values.seed);
+  const result = runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
+  if (values.trace) console.log(result.trace);
+  console.log(`seed ${seed} scenario ${result.scenario}: ${JSON.stringify(result.stats)}`);
+  if (result.failures.length > 0) report(result);
+  else console.log('all checks passed');
+  process.exit(result.failures.length > 0 ? 1 : 0);
+}
+
+const from = integer('from', values.from);
+const count = values.seeds === undefined ? Infinity : integer('seeds', values.seeds);
+const deadlineMs = values.seconds === undefined ? Infinity : performance.now() + integer('seconds', values.seconds) * 1000;
+if (count === Infinity && deadlineMs === Infinity) throw new Error('give --seeds, --seconds or --seed');
+const startedMs = performance.now();
+let ran = 0;
+let failed = 0;
+let lastReportMs = startedMs;
+for (let seed = from; ran < count && performance.now() < deadlineMs; seed++, ran++) {
+  const result = runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
+  if (result.failures.length > 0) {
+    failed++;
+    report(result);
+  }
+  if (performance.now() - lastReportMs > 10_000) {
+    lastReportMs = performance.now();
+    console.log(`... ${ran + 1} seeds (up to ${seed}), ${failed} failed`);
+  }
+}
+const elapsedMs = performance.now() - startedMs;
+console.log(`${ran} seeds from ${from} (${fixedScenario?.name ?? 'scenario by seed'}${bug ? `, planted bug ${bug.name}` : ''}): ${failed} failed; ${((elapsedMs / Math.max(1, ran)) * 1000 / 1000).toFixed(1)} s per 1,000 seeds`);
+process.exit(failed > 0 ? 1 : 0);

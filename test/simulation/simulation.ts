@@ -1,0 +1,572 @@
+/**
+ * One seeded run of the whole cluster in one thread: the real Replica on
+ * every node, the real quorum operations on the coordinator, simulated
+ * links, clock and storage. Everything random comes from Prng streams
+ * derived from the seed, and events at the same virtual instant run in the
+ * order they were scheduled, so a seed replays exactly.
+ *
+ * A run: clients work while faults strike (chaos); then the network heals,
+ * crashed nodes restart, handoffs finish, anti-entropy repairs, every key is
+ * read once more with R = N; then the checkers judge the history and the
+ * final stored state (checkers.ts).
+ */
+import { Prng, deriveSeed } from '../../lib/prng.js';
+import { Ring } from '../../lib/ring/ring.js';
+import { HINTS_FOR_BASE, NODE_IDS_MAX as NODE_STAT_IDS_MAX } from '../../lib/node/replica.js';
+import { HintedHandoff } from '../../lib/store/hinted-handoff.js';
+import { encodeValue } from '../../lib/store/value-codec.js';
+import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
+import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
+import { Op, Status, copyBytes } from '../../lib/transport/wire.js';
+import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
+import { EventQueue } from './event-queue.js';
+import { History, ackedDotOf } from './history.js';
+import { MembershipChange } from './membership.js';
+import type { StorageFaults } from './memory-storage.js';
+import { repairAll } from './repair.js';
+import type { Scenario } from './scenario.js';
+import { SimCoordinator } from './sim-coordinator.js';
+import { RELIABLE, SimNetwork } from './sim-network.js';
+import { type NodeFaults, SimNode } from './sim-node.js';
+import { Trace } from './trace.js';
+import type { World } from './world.js';
+
+/** Bugs planted on purpose, to show that each checker can fail. */
+export interface Bugs {
+  storage?: StorageFaults;
+  node?: NodeFaults;
+  /** Nodes run this conflict mode whatever the scenario says (the checkers keep the scenario's). */
+  replicaConflicts?: 'siblings' | 'lww';
+}
+
+export interface RunOptions {
+  trace?: boolean;
+  bugs?: Bugs;
+}
+
+export interface RunStats {
+  events: number;
+  virtualMs: number;
+  writes: number;
+  writesAcked: number;
+  reads: number;
+  readsOk: number;
+  crashes: number;
+  partitions: number;
+  membershipChanges: number;
+  messages: number;
+  lost: number;
+  siblingReads: number;
+  /** Keys whose replicas converged but keep different entry timestamps (see checkConvergence). */
+  entryTimestampsDiffer: number;
+  /** Gets the R + W > N check applied to. */
+  readsChecked: number;
+  hintsDelivered: number;
+  putRetries: number;
+}
+
+export interface RunResult {
+  seed: number;
+  scenario: string;
+  failures: Failure[];
+  stats: RunStats;
+  trace: string;
+}
+
+const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, NODES: 100 } as const;
+const EVENTS_PENDING_MAX = 1 << 20;
+const DRAIN_EVENTS_MAX = 200_000;
+const CONTEXTS_KEPT = 4;
+const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
+const NODE_IDS_MAX = 1024;
+
+export function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): RunResult {
+  const run = new Run(seed, scenario, options);
+  let failures: Failure[];
+  try {
+    failures = run.execute();
+  } catch (error) {
+    // An assertion inside the core (or the simulation) is a finding with a seed, not a crash of the runner.
+    failures = [{ kind: 'invariant', message: `threw at ${run.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }];
+  }
+  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), trace: run.trace.text() };
+}
+
+class Run implements World {
+  readonly queue = new EventQueue(EVENTS_PENDING_MAX);
+  readonly trace: Trace;
+  readonly network: SimNetwork;
+  readonly coordinator: SimCoordinator;
+  readonly nodes = new Map<number, SimNode>();
+  readonly history = new History();
+  readonly n: number;
+  readonly retryMs: number;
+  readonly invariants: Failure[] = [];
+  private readonly scenario: Scenario;
+  private readonly seed: number;
+  private readonly bugs: Bugs;
+  private readonly clientPrng: Prng;
+  private readonly faultPrng: Prng;
+  private readonly keys: string[];
+  private readonly hotKeys: string[];
+  /** Per client, per key: contexts it has seen (from reads and its own writes), newest last. */
+  private readonly contexts: Map<string, CausalContext[]>[] = [];
+  /** Bumped at every crash and restart: a detection scheduled for an older life does nothing. */
+  private readonly lives = new Map<number, number>();
+  private change: MembershipChange | undefined;
+  private nextNodeId: number;
+  private counts = { crashes: 0, partitions: 0, membershipChanges: 0, siblingReads: 0 };
+  private partitionActive = false;
+  /** Why the coordinator holds a node down: its exit was noticed, or its heartbeat went silent. */
+  private readonly downReasons = new Map<number, 'crashed' | 'heartbeat'>();
+  /** When each node's heartbeats stopped reaching the coordinator (a partition). */
+  private readonly silentSince = new Map<number, number>();
+  private handoff!: HintedHandoff;
+  /** Start of the current degraded window (a node down or hints held), under sloppy quorum. */
+  private degradedSinceMs: number | undefined;
+  private watchArmed = false;
+  /** Nodes that left the ring: hints still held for them go to the keys' current replicas. */
+  private readonly retired: number[] = [];
+  private entryTimestampsDiffer = 0;
+
+  constructor(seed: number, scenario: Scenario, options: RunOptions) {
+    this.seed = seed;
+    this.scenario = scenario;
+    this.bugs = options.bugs ?? {};
+    this.n = scenario.n;
+    this.retryMs = Math.max(5, scenario.timeoutMs / 2);
+    this.trace = new Trace(options.trace === true, () => this.queue.nowMs);
+    this.network = new SimNetwork(scenario.network, deriveSeed(seed, Stream.NETWORK), this.queue);
+    this.clientPrng = new Prng(deriveSeed(seed, Stream.CLIENTS));
+    this.faultPrng = new Prng(deriveSeed(seed, Stream.FAULTS));
+    const ids = Array.from({ length: scenario.nodes }, (_, i) => i);
+    this.nextNodeId = scenario.nodes;
+    for (const id of ids) this.addNode(id);
+    this.coordinator = new SimCoordinator(
+      { n: scenario.n, sloppy: scenario.sloppy, timeoutMs: scenario.timeoutMs, readFanout: scenario.readFanout, tombstoneGraceMs: scenario.tombstoneGraceMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS },
+      Ring.create(ids, scenario.vnodes),
+      this.queue,
+      this.trace,
+      {
+        transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
+        onPutSent: (requestId, value) => this.history.putSent(requestId, value),
+        onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
+      },
+    );
+    this.handoff = new HintedHandoff(
+      {
+        send: (target, op, key, value, reply) => this.coordinator.send(target, op, 0, key, undefined, value, 0, 0, reply, 0),
+        isUp: (node) => this.coordinator.isUp(node),
+        hintsHeld: (holder, owner) => (owner < NODE_STAT_IDS_MAX ? (this.nodes.get(holder)?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
+        nodeIds: () => this.coordinator.ring.nodeIds(),
+        retiredIds: () => this.retired,
+        replicasOf: (key) => this.coordinator.preferenceListOf(key),
+      },
+      scenario.handoffKeysPerSecond,
+    );
+    const w = scenario.workload;
+    this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
+    this.keys = [...this.hotKeys, ...Array.from({ length: w.coldKeys }, (_, i) => `k${i}`)];
+  }
+
+  private addNode(id: number): SimNode {
+    const scenario = this.scenario;
+    const config = { nodeId: id, objectBytesMax: 1 << 20, conflicts: this.bugs.replicaConflicts ?? scenario.conflicts, clockEntriesMax: Math.max(10, scenario.nodes + scenario.faults.membershipChangesMax) };
+    // As resolveOptions: never below the nodes that can coordinate, so truncation never fires.
+    const node = new SimNode(
+      id,
+      config,
+      this.queue,
+      deriveSeed(this.seed, Stream.NODES + id),
+      scenario.timing,
+      (from, frame) => this.network.send(from, frame, false, (arrived) => this.coordinator.receive(from, arrived), this.dropLogger(from, 'response')),
+      (from, op, status, requestId, payload) => {
+        if (op === Op.PUT && status === Status.OK && payload !== undefined) {
+          this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
+        }
+      },
+      this.bugs.storage,
+      this.bugs.node,
+    );
+    this.nodes.set(id, node);
+    this.lives.set(id, 0);
+    return node;
+  }
+
+  private dropLogger(node: number, what: string): ((why: string) => void) | undefined {
+    if (!this.trace.enabled) return undefined;
+    return (why) => this.trace.log(`network: ${what} of n${node} ${why}`);
+  }
+
+  execute(): Failure[] {
+    const scenario = this.scenario;
+    if (this.trace.enabled) this.trace.log(`seed ${this.seed}, scenario ${scenario.name}: ${scenario.nodes} nodes, N=${scenario.n}, conflicts ${scenario.conflicts}, timeout ${scenario.timeoutMs}ms`);
+    for (let client = 0; client < scenario.workload.clients; client++) {
+      this.contexts.push(new Map());
+      this.queue.after(this.uniform(this.clientPrng, 0, scenario.workload.thinkMaxMs), () => this.clientStep(client));
+    }
+    this.queue.after(this.uniform(this.faultPrng, 0, 2 * scenario.faults.meanGapMs), () => this.faultStep());
+    this.armWatch();
+    this.queue.runUntil(scenario.chaosMs);
+    this.heal();
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    this.repair();
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    this.finalReads();
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    this.repair();
+    this.queue.drain(DRAIN_EVENTS_MAX);
+    if (this.change !== undefined) this.invariants.push({ kind: 'invariant', message: 'a membership handoff never finished' });
+    this.invariants.push(...this.undeliveredHints());
+    this.closeDegradedWindow();
+    const engines = new Map(this.coordinator.ring.nodeIds().map((id) => [id, this.nodes.get(id)!.engine] as const));
+    const checkContext = { history: this.history, ring: this.coordinator.ring, n: this.n, conflicts: scenario.conflicts, engines };
+    const failures = checkAll(checkContext);
+    this.entryTimestampsDiffer = entryTimestampsDiffer(checkContext);
+    for (const failure of failures) this.trace.log(`FAILED ${failure.kind}: ${failure.message}`);
+    return failures;
+  }
+
+  private repair(): void {
+    const pushes = repairAll(this);
+    if (this.trace.enabled) this.trace.log(`anti-entropy: ${pushes} pushes`);
+  }
+
+  // ---- clients ------------------------------------------------------------------
+
+  private clientStep(client: number): void {
+    if (this.queue.nowMs >= this.scenario.chaosMs) return;
+    const w = this.scenario.workload;
+    const prng = this.clientPrng;
+    const key = this.chance(prng, w.hotProbability) ? this.pick(prng, this.hotKeys) : this.pick(prng, this.keys.slice(w.hotKeys));
+    const quorum = this.pick(prng, w.quorums);
+    const next = () => this.queue.after(this.uniform(prng, w.thinkMinMs, w.thinkMaxMs), () => this.clientStep(client));
+    const kind = this.weighted(prng, w.mix);
+    if (kind === 'get') return this.clientGet(client, key, quorum.r, false, next);
+    const known = this.contexts[client]!.get(key) ?? [];
+    let context: CausalContext | undefined;
+    if (kind !== 'putBlind' && known.length > 0) {
+      context = this.chance(prng, w.staleContextProbability) ? this.pick(prng, known) : known[known.length - 1];
+    }
+    this.clientWrite(client, key, kind === 'delete', context, quorum.w, next);
+  }
+
+  private clientGet(client: number, key: string, r: number, final: boolean, next: () => void): void {
+    const read = this.history.invokeRead({ client, key, r, invokedMs: this.queue.nowMs, final });
+    if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} R=${r}${final ? ' (final)' : ''}`);
+    this.coordinator.get(key, r, (error, result) => {
+      read.completedMs = this.queue.nowMs;
+      read.outcome = error === undefined ? 'ok' : 'error';
+      if (result !== undefined) {
+        read.values = result.siblings.map((value) => String(value));
+        if (read.values.length > 1) this.counts.siblingReads++;
+        this.remember(client, key, decodeContext(result.context));
+      }
+      if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
+      next();
+    });
+  }
+
+  private clientWrite(client: number, key: string, tombstone: boolean, context: CausalContext | undefined, w: number, next: () => void): void {
+    const id = this.history.writes.length;
+    const value = `w${id}`;
+    const valueBytes = encodeValue(value, 1024);
+    const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined });
+    if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
+    write.timestampMs = this.coordinator.put(key, valueBytes, context, tombstone, w, (error, objectBytes) => {
+      write.completedMs = this.queue.nowMs;
+      write.outcome = error === undefined ? 'ok' : 'error';
+      write.error = error?.code;
+      // As Store.put returns it: the context of the new version, for the next write.
+      if (error === undefined && objectBytes !== undefined) {
+        const object = decodeObject(copyBytes(objectBytes));
+        write.ackedDot = ackedDotOf(write, object);
+        this.remember(client, key, join(object));
+      }
+      if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);
+      next();
+    });
+  }
+
+  private remember(client: number, key: string, context: CausalContext): void {
+    if (client < 0) return;
+    const known = this.contexts[client]!;
+    const list = known.get(key) ?? [];
+    list.push(context);
+    if (list.length > CONTEXTS_KEPT) list.shift();
+    known.set(key, list);
+  }
+
+  private finalReads(): void {
+    if (this.trace.enabled) this.trace.log('final reads, R = N');
+    for (const key of this.keys) this.clientGet(-1, key, this.n, true, () => {});
+  }
+
+  // ---- faults ---------------------------------------------------------------------
+
+  private faultStep(): void {
+    const f = this.scenario.faults;
+    if (this.queue.nowMs >= this.scenario.chaosMs) return;
+    const prng = this.faultPrng;
+    this.queue.after(this.uniform(prng, 0, 2 * f.meanGapMs), () => this.faultStep());
+    const kind = this.weighted(prng, f.weights);
+    if (kind === 'crash') this.crashOne();
+    else if (kind === 'partition') this.partitionSome();
+    else if (kind === 'join') this.join();
+    else if (kind === 'leave') this.leave();
+  }
+
+  private crashOne(): void {
+    const f = this.scenario.faults;
+    const prng = this.faultPrng;
+    const up = [...this.nodes.values()].filter((node) => node.isUp);
+    if (this.nodes.size - up.length >= f.downMax || up.length === 0) return;
+    const node = this.pick(prng, up);
+    node.crash();
+    this.counts.crashes++;
+    const life = this.bumpLife(node.id);
+    if (this.trace.enabled) this.trace.log(`fault: n${node.id} crashes`);
+    this.queue.after(this.uniform(prng, f.detectMinMs, f.detectMaxMs), () => {
+      if (this.lives.get(node.id) !== life || !this.nodes.has(node.id)) return;
+      this.markDown(node.id, 'crashed');
+    });
+    this.queue.after(this.uniform(prng, f.restartMinMs, f.restartMaxMs), () => this.restart(node.id, life));
+  }
+
+  private restart(id: number, life: number): void {
+    if (this.lives.get(id) !== life) return;
+    const node = this.nodes.get(id);
+    if (node === undefined) return;
+    node.restart();
+    this.bumpLife(id);
+    if (this.trace.enabled) this.trace.log(`fault: n${id} restarts`);
+    // store.ts startNode: up again at once; a node still cut off falls silent again from now.
+    if (this.silentSince.has(id)) this.silentSince.set(id, this.queue.nowMs);
+    if (this.downReasons.get(id) === 'crashed') this.markUp(id);
+  }
+
+  private markDown(id: number, reason: 'crashed' | 'heartbeat'): void {
+    if (this.downReasons.get(id) === 'crashed') return;
+    const wasUp = !this.downReasons.has(id);
+    this.downReasons.set(id, reason);
+    if (!wasUp) return;
+    if (this.trace.enabled) this.trace.log(`coordinator marks n${id} down (${reason})`);
+    if (this.scenario.sloppy && this.degradedSinceMs === undefined) this.degradedSinceMs = this.queue.nowMs;
+    this.coordinator.markDown(id);
+    this.armWatch();
+  }
+
+  private markUp(id: number): void {
+    if (!this.downReasons.delete(id)) return;
+    if (this.trace.enabled) this.trace.log(`coordinator marks n${id} up`);
+    this.coordinator.markUp(id);
+    this.handoff.tick(this.queue.nowMs);
+  }
+
+  /**
+   * store.ts watchNodes on the virtual clock: a node whose heartbeats stop
+   * (cut off) is marked down after failureTimeoutMs and up once they resume;
+   * hinted handoff is paced on the same tick. It runs while there is
+   * anything to watch for, so that a healed run drains.
+   */
+  private armWatch(): void {
+    if (this.watchArmed) return;
+    this.watchArmed = true;
+    const intervalMs = Math.max(10, Math.min(100, Math.floor(this.scenario.failureTimeoutMs / 4)));
+    this.queue.after(intervalMs, () => {
+      this.watchArmed = false;
+      const nowMs = this.queue.nowMs;
+      for (const id of [...this.nodes.keys()].sort((a, b) => a - b)) {
+        const silentSinceMs = this.silentSince.get(id);
+        if (silentSinceMs !== undefined && this.nodes.get(id)!.isUp && nowMs - silentSinceMs > this.scenario.failureTimeoutMs) this.markDown(id, 'heartbeat');
+        if (silentSinceMs === undefined && this.downReasons.get(id) === 'heartbeat') this.markUp(id);
+      }
+      this.handoff.tick(nowMs);
+      const hintsHeld = this.hintsHeld();
+      // Over once every node is up, every hint handed back, and no operation routed to a stand-in can still write one.
+      const standInsQuiet = nowMs - this.coordinator.lastHintedRouteMs > this.settleMs();
+      if (this.degradedSinceMs !== undefined && this.downReasons.size === 0 && hintsHeld === 0 && standInsQuiet) this.closeDegradedWindow();
+      // store.ts ticks for ever; here the tick stops once nothing can need it, so that a healed run drains.
+      const busy = this.downReasons.size > 0 || this.silentSince.size > 0 || hintsHeld > 0 || this.handoff.active > 0 || this.degradedSinceMs !== undefined || this.coordinator.activeCount > 0 || this.coordinator.pendingCount > 0;
+      if (nowMs < this.scenario.chaosMs || busy) this.armWatch();
+    });
+  }
+
+  /**
+   * Hints held for nodes of the ring, as committed (a crashed holder's count
+   * too): what handoff can still deliver. Hints for a node that left are
+   * never delivered; undeliveredHints reports them.
+   */
+  private hintsHeld(): number {
+    const members = new Set([...this.coordinator.ring.nodeIds(), ...this.retired]);
+    let count = 0;
+    for (const node of this.nodes.values()) for (const [owner, held] of node.engine.hintCounts()) if (members.has(owner)) count += held;
+    return count;
+  }
+
+  private hintsHeldFor(owner: number): number {
+    let count = 0;
+    for (const node of this.nodes.values()) count += node.engine.hintCounts().get(owner) ?? 0;
+    return count;
+  }
+
+  /** Sloppy quorum trades R + W > N for availability while degraded: reads overlapping that time are exempt. */
+  private closeDegradedWindow(): void {
+    if (this.degradedSinceMs === undefined) return;
+    this.history.exemptWindows.push([this.degradedSinceMs, this.queue.nowMs]);
+    if (this.trace.enabled) this.trace.log(`degraded since ${this.degradedSinceMs.toFixed(2)}ms ends: every node up, every hint handed back`);
+    this.degradedSinceMs = undefined;
+  }
+
+  private undeliveredHints(): Failure[] {
+    const failures: Failure[] = [];
+    for (const node of [...this.nodes.values()].sort((a, b) => a.id - b.id)) {
+      for (const owner of node.engine.hintOwners()) {
+        const inRing = this.coordinator.ring.nodeIds().includes(owner);
+        failures.push({
+          kind: 'lost-write',
+          message: `after healing, n${node.id} still holds hints for n${owner}${inRing ? '' : ' (a node that left the ring)'}: ${node.engine.hintKeys(owner).join(', ')}`,
+        });
+      }
+    }
+    return failures;
+  }
+
+  private bumpLife(id: number): number {
+    const life = (this.lives.get(id) ?? 0) + 1;
+    this.lives.set(id, life);
+    return life;
+  }
+
+  private partitionSome(): void {
+    const f = this.scenario.faults;
+    const prng = this.faultPrng;
+    if (this.partitionActive) return;
+    const candidates = [...this.nodes.keys()].sort((a, b) => a - b);
+    const count = 1 + prng.nextBelow(Math.min(f.partitionNodesMax, candidates.length));
+    const cut: number[] = [];
+    while (cut.length < count) {
+      const node = this.pick(prng, candidates);
+      if (!cut.includes(node)) cut.push(node);
+    }
+    this.network.partition(cut);
+    for (const id of cut) this.silentSince.set(id, this.queue.nowMs);
+    this.armWatch();
+    this.partitionActive = true;
+    this.counts.partitions++;
+    if (this.trace.enabled) this.trace.log(`fault: partition cuts off ${cut.map((id) => `n${id}`).join(', ')}`);
+    this.queue.after(this.uniform(prng, f.partitionMinMs, f.partitionMaxMs), () => {
+      if (!this.partitionActive) return;
+      this.network.heal();
+      this.silentSince.clear();
+      this.partitionActive = false;
+      if (this.trace.enabled) this.trace.log('fault: partition heals');
+    });
+  }
+
+  private canChangeMembership(): boolean {
+    return this.change === undefined && this.counts.membershipChanges < this.scenario.faults.membershipChangesMax;
+  }
+
+  /** Time for every operation of the old ring to end and its last messages to land. */
+  private settleMs(): number {
+    const s = this.scenario;
+    return s.timeoutMs + s.network.delayMaxMs * Math.max(1, s.network.stallFactor) + s.timing.commitMaxMs + Math.min(100, s.timeoutMs / 4) + 1;
+  }
+
+  private join(): void {
+    if (!this.canChangeMembership() || this.nextNodeId >= NODE_IDS_MAX) return;
+    const id = this.nextNodeId++;
+    this.addNode(id);
+    this.coordinator.link(id);
+    this.counts.membershipChanges++;
+    const ring = this.coordinator.ring.withNodeAdded(id);
+    this.change = new MembershipChange(this, ring, undefined, this.settleMs(), () => this.changeDone());
+  }
+
+  private leave(): void {
+    if (!this.canChangeMembership()) return;
+    const members = this.coordinator.ring.nodeIds();
+    // Keep more than N nodes, so N distinct replicas remain however the next change goes.
+    if (members.length <= this.n + 1) return;
+    const candidates = this.scenario.faults.leaving === 'any' ? members : members.filter((id) => this.coordinator.isUp(id) && this.hintsHeldFor(id) === 0);
+    if (candidates.length === 0) return;
+    const id = this.pick(this.faultPrng, candidates);
+    this.counts.membershipChanges++;
+    const ring = this.coordinator.ring.withNodeRemoved(id);
+    this.change = new MembershipChange(this, ring, id, this.settleMs(), () => this.changeDone());
+  }
+
+  private changeDone(): void {
+    this.change = undefined;
+    for (const id of this.lives.keys()) if (!this.nodes.has(id) && !this.retired.includes(id)) this.retired.push(id);
+    // Hints held for a node that just left are deliverable now (to the keys' current replicas).
+    this.armWatch();
+    // A node that left is gone: nothing to watch for it any more.
+    for (const id of [...this.downReasons.keys()]) if (!this.nodes.has(id)) this.downReasons.delete(id);
+    for (const id of [...this.silentSince.keys()]) if (!this.nodes.has(id)) this.silentSince.delete(id);
+  }
+
+  private heal(): void {
+    if (this.trace.enabled) this.trace.log('heal: links reliable, partition healed, every node restarted');
+    this.network.setConfig(RELIABLE);
+    this.network.heal();
+    this.silentSince.clear();
+    this.partitionActive = false;
+    this.armWatch();
+    for (const node of [...this.nodes.values()].sort((a, b) => a.id - b.id)) {
+      if (node.isUp) continue;
+      this.restart(node.id, this.lives.get(node.id)!);
+    }
+  }
+
+  // ---- randomness ---------------------------------------------------------------------
+
+  private uniform(prng: Prng, min: number, max: number): number {
+    return min + (max - min) * (prng.nextUint32() / 4294967296);
+  }
+
+  private chance(prng: Prng, probability: number): boolean {
+    return prng.nextUint32() / 4294967296 < probability;
+  }
+
+  private pick<T>(prng: Prng, items: readonly T[]): T {
+    return items[prng.nextBelow(items.length)]!;
+  }
+
+  private weighted<K extends string>(prng: Prng, weights: Record<K, number>): K {
+    const entries = Object.entries(weights) as [K, number][];
+    const total = entries.reduce((sum, [, weight]) => sum + weight, 0);
+    let draw = this.uniform(prng, 0, total);
+    for (const [kind, weight] of entries) {
+      if (draw < weight) return kind;
+      draw -= weight;
+    }
+    return entries[entries.length - 1]![0];
+  }
+
+  stats(): RunStats {
+    const writes = this.history.writes;
+    const reads = this.history.reads;
+    let crashes = 0;
+    for (const node of this.nodes.values()) crashes += node.crashes;
+    return {
+      events: this.queue.ran,
+      virtualMs: this.queue.nowMs,
+      writes: writes.length,
+      writesAcked: writes.filter((w) => w.outcome === 'ok').length,
+      reads: reads.length,
+      readsOk: reads.filter((r) => r.outcome === 'ok').length,
+      crashes: Math.max(crashes, this.counts.crashes),
+      partitions: this.counts.partitions,
+      membershipChanges: this.counts.membershipChanges,
+      messages: this.network.stats.sent,
+      lost: this.network.stats.lost + this.network.stats.partitioned,
+      siblingReads: this.counts.siblingReads,
+      entryTimestampsDiffer: this.entryTimestampsDiffer,
+      readsChecked: this.history.readsChecked,
+      hintsDelivered: this.handoff.delivered,
+      putRetries: this.coordinator.counters.putRetries,
+    };
+  }
+}

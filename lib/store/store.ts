@@ -656,6 +656,10 @@ export class Store implements Coordinator {
     } finally {
       this.transition = undefined;
     }
+    // Requests routed by the old ring may still land on the nodes that lost
+    // ranges: let them finish (they end by their deadline) before those drop.
+    const routedBefore = [...this.active];
+    await this.waitFor(() => routedBefore.every((operation) => !this.active.has(operation)), this.options.timeoutMs);
     await handOverAndDrop(host, before, plan, reachable, counters);
     this.lastMembershipChange = {
       kind,
@@ -1067,6 +1071,8 @@ export class Store implements Coordinator {
     // value back (found by the simulation, seed 1838 of 'sloppy'). Keep the
     // tombstone until no hint is owed to them; a later read or delete purges it.
     if (replicas.some((replica) => this.hintsOwedTo(nodeOfTarget(replica)) > 0)) return;
+    // Ranges in motion: a copy of an older version may still be on its way to the key's next replicas.
+    if (this.membershipChange !== undefined) return;
     for (const node of replicas) {
       this.backgroundCount++;
       this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);

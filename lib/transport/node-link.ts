@@ -267,6 +267,7 @@ export abstract class NodeLink {
 
   /** Dispatch one response message found at `at` in `bytes`. */
   protected dispatch(bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    if (this.failure !== undefined) return; // failed already: every request it had was answered with the failure
     const requestId = view.getUint32(at + Response.REQUEST_ID, true);
     const payloadBytes = view.getUint32(at + Response.PAYLOAD_BYTES, true);
     assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);
@@ -442,6 +443,12 @@ export class SabNodeLink extends NodeLink {
     if (this.pumping) return;
     this.pumping = true;
     const step = () => {
+      // A crashed node's ring may still hold answers written before it died:
+      // their requests have already failed, so they are not read.
+      if (this.failed !== undefined) {
+        this.pumping = false;
+        return;
+      }
       this.reader.markAwake();
       this.reader.read(this.dispatchBound, READ_MESSAGES_MAX);
       if (this.queuedMessages > 0) {

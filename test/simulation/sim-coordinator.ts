@@ -65,6 +65,8 @@ export interface CoordinatorHooks {
   onPutSent(requestId: number, value: Uint8Array): void;
   /** A core assertion failed while handling an answer: a finding, not a simulation error. */
   onInvariant(error: unknown): void;
+  /** Hints the nodes report holding for `owner` (store.ts hintsOwedTo): a purge waits while any are owed. */
+  hintsOwedTo(owner: number): number;
 }
 
 export interface CoordinatorCounters {
@@ -387,6 +389,11 @@ export class SimCoordinator implements Coordinator {
       this.purgesPending--;
       // Decided under another ring: those replicas may no longer be the key's N.
       if (!this.purgesAllowed || ringVersion !== this.ringVersion) {
+        this.counters.purgesSkipped++;
+        return;
+      }
+      // store.ts sendPurge: an older version may still come back from a hint owed to one of them.
+      if (replicas.some((replica) => this.hooks.hintsOwedTo(nodeOfTarget(replica)) > 0)) {
         this.counters.purgesSkipped++;
         return;
       }

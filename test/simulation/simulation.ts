@@ -151,6 +151,11 @@ class Run implements World {
         transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
         onPutSent: (requestId, value) => this.history.putSent(requestId, value),
         onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
+        hintsOwedTo: (owner) => {
+          let owed = 0;
+          if (owner < NODE_STAT_IDS_MAX) for (const node of this.nodes.values()) owed += node.stats[HINTS_FOR_BASE + owner] ?? 0;
+          return owed;
+        },
       },
     );
     this.handoff = new HintedHandoff(

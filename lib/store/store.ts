@@ -164,6 +164,8 @@ export class Store implements Coordinator {
   private readonly links: (NodeLink | undefined)[];
   /** Why a node is down, by id; undefined while it is up. */
   private readonly downReasons: (string | undefined)[] = [];
+  /** Node threads being started (startNode, addNode): close() waits for them. */
+  private readonly starting = new Set<NodeLink>();
   /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
   private readonly carried: (Float64Array | undefined)[] = [];
   private readonly handoff: HintedHandoff;
@@ -795,7 +797,17 @@ export class Store implements Coordinator {
   private async startLink(nodeId: number): Promise<NodeLink> {
     const start = async () => {
       const link = createLink(this.options, nodeId);
-      await link.whenReady();
+      this.starting.add(link);
+      try {
+        await link.whenReady();
+      } finally {
+        this.starting.delete(link);
+      }
+      if (this.state !== 'open') {
+        // close() ran meanwhile: this thread must not outlive the store.
+        await link.stop();
+        throw new RingtableError(ErrorCode.CLOSED, 'the store closed while a node was starting');
+      }
       return link;
     };
     return this.antiEntropy === undefined ? start() : this.antiEntropy.withEnvsReleased(start);
@@ -874,6 +886,8 @@ export class Store implements Coordinator {
     this.purges.clear();
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     await Promise.all(this.links.map((link) => link?.stop()));
+    // A node start in flight stops its own thread once ready (startLink); wait for that.
+    while (this.starting.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.antiEntropy?.close();
     this.state = 'closed';
   }

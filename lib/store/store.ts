@@ -13,7 +13,7 @@ import { hashKey32 } from '../ring/hash.js';
 import { Ring, type RingJSON } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NodeStat } from '../node/replica.js';
-import { isHinted, nodeOfTarget, targetsFor } from '../ring/replica-target.js';
+import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { Faults } from './faults.js';
 import { planMove, type MovePlan } from '../ring/move-plan.js';
@@ -32,6 +32,7 @@ import { type Coordinator, type GetCallback, GetOperation, type Operation, PutBa
 import { type GetResult, toGetResult } from './get-result.js';
 import { type Key, encodeValue, keyByteLength } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
+import { anyHinted, coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 
 export interface PutOptions {
   /** Context from a get: the put supersedes exactly the versions it saw. Without one, the put overwrites (blind write). */
@@ -322,7 +323,7 @@ export class Store implements Coordinator {
     });
   }
 
-  private readonly routeWrite = (key: WireKey): Int32Array => this.coordinatorFirst(this.targetsOf(key));
+  private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);
 
   /**
    * Where a key's requests go: its preference list while those nodes are up;
@@ -334,19 +335,8 @@ export class Store implements Coordinator {
     return targetsFor(this.preferenceLists, hashKey32(key), this.isUpBound, this.options.sloppy);
   }
 
-  /**
-   * A read's targets: while R of the key's own replicas are up, only those
-   * (a stand-in that holds no hint would answer "not found" and could make
-   * up R with a stale replica); otherwise the sloppy targets, stand-ins included.
-   */
   private readTargetsOf(key: WireKey, r: number): Int32Array {
-    const hash = hashKey32(key);
-    const list = this.preferenceLists.forHash(hash);
-    let up = 0;
-    for (let i = 0; i < list.length; i++) if (this.isUp(list[i]!)) up++;
-    if (up === list.length || !this.options.sloppy) return list;
-    if (up >= r) return list.filter((node) => this.isUp(node));
-    return targetsFor(this.preferenceLists, hash, this.isUpBound, true);
+    return readTargets(this.preferenceLists, hashKey32(key), r, this.options.sloppy, this.isUpBound);
   }
 
   /** Hints the store's nodes report holding for `owner` (a crashed holder's last report counts). */
@@ -364,23 +354,6 @@ export class Store implements Coordinator {
   }
 
   private readonly isUpBound = (nodeId: number): boolean => this.isUp(nodeId);
-
-  /**
-   * The preference list with a live coordinator first: any of the key's N
-   * replicas can coordinate a write (Dynamo §4.5), so a failed primary does
-   * not fail writes that the others can still acknowledge. W still counts
-   * only these N (strict quorum; stand-ins come with hinted handoff).
-   */
-  private coordinatorFirst(list: Int32Array): Int32Array {
-    if (list.length === 0 || this.isUp(nodeOfTarget(list[0]!))) return list;
-    let live = 1;
-    while (live < list.length && !this.isUp(nodeOfTarget(list[live]!))) live++;
-    if (live === list.length) return list;
-    const reordered = new Int32Array(list.length);
-    reordered[0] = list[live]!;
-    for (let i = 0, j = 1; i < list.length; i++) if (i !== live) reordered[j++] = list[i]!;
-    return reordered;
-  }
 
   batchSettled(operation: Operation): void {
     this.settleOperation(operation);
@@ -417,15 +390,7 @@ export class Store implements Coordinator {
   }
 
   /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
-  private readonly routeRead = (key: WireKey): number => {
-    const list = this.readTargetsOf(key, 1);
-    const start = this.readRotation++ % list.length;
-    for (let i = 0; i < list.length; i++) {
-      const target = list[(start + i) % list.length]!;
-      if (this.isUp(nodeOfTarget(target))) return target;
-    }
-    return list[start]!;
-  };
+  private readonly routeRead = (key: WireKey): number => singleReadTarget(this.readTargetsOf(key, 1), this.readRotation++, this.isUpBound);
 
   /** Node ids holding `key`, primary first (Dynamo §4.3). */
   preferenceList(key: Key): number[] {
@@ -936,7 +901,7 @@ export class Store implements Coordinator {
   }
 
   private startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs = performance.now() + this.options.timeoutMs, retried = false): void {
-    const replicas = this.coordinatorFirst(this.targetsOf(request.key));
+    const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
     const gainers = this.gainersOf(request.key, replicas);
     const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, t) => {
       this.release(operation);
@@ -957,7 +922,7 @@ export class Store implements Coordinator {
 
   private startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs = performance.now() + this.options.timeoutMs, retried = false): void {
     const list = this.readTargetsOf(key, r);
-    const replicas = this.readReplicas(list, r);
+    const replicas = readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs, (error, result, t) => {
       this.release(operation);
       // A replica failed under it (not a timeout): reads are idempotent, so
@@ -970,24 +935,6 @@ export class Store implements Coordinator {
     }, tag);
     this.track(operation);
     operation.start();
-  }
-
-  /** 'all' asks every replica (Dynamo §4.5); 'quorum' asks R, rotating so hot keys spread over replicas. */
-  private readReplicas(list: Int32Array, r: number): ArrayLike<number> {
-    const n = list.length;
-    if (this.options.readFanout === 'all' || r >= n) return list;
-    const start = this.readRotation++ % n;
-    const replicas: number[] = [];
-    // Live replicas first, in rotation; failed ones only if too few are live (they then fail at once).
-    for (let i = 0; i < n && replicas.length < r; i++) {
-      const target = list[(start + i) % n]!;
-      if (this.isUp(nodeOfTarget(target))) replicas.push(target);
-    }
-    for (let i = 0; i < n && replicas.length < r; i++) {
-      const node = list[(start + i) % n]!;
-      if (!replicas.includes(node)) replicas.push(node);
-    }
-    return replicas;
   }
 
   wallClockMs(): number {
@@ -1130,17 +1077,6 @@ export class Store implements Coordinator {
       if (this.active.size > 0) this.armDeadlines();
     }, tickMs);
   }
-}
-
-function someDown(targets: ArrayLike<number>, isUp: (node: number) => boolean): boolean {
-  for (let i = 0; i < targets.length; i++) if (!isUp(nodeOfTarget(targets[i]!))) return true;
-  return false;
-}
-
-/** A tombstone held by a stand-in is not yet on its owner: never purge it then. */
-function anyHinted(replicas: ArrayLike<number>): boolean {
-  for (let i = 0; i < replicas.length; i++) if (isHinted(replicas[i]!)) return true;
-  return false;
 }
 
 function isAllTombstones(object: VersionedObject): boolean {

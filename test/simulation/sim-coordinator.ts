@@ -7,9 +7,10 @@
  * - targetsOf: the key's preference list while its nodes are up; with some
  *   down, the up ones plus stand-ins that keep hints for the others (sloppy
  *   quorum, ring/replica-target.ts), or the list as it is (strict).
- * - coordinatorFirst: a live target coordinates a write when the primary is down.
+ * - coordinatorFirst, readTargets, readReplicas: called, not copied, from
+ *   lib/store/routing.ts (a live target coordinates; reads use stand-ins only
+ *   when fewer than R owners are up; R targets in rotation, live ones first).
  * - a put whose coordinator was lost before answering is retried once.
- * - readReplicas: R targets in rotation, live ones first ('quorum'), or all N.
  * - readSettled: read repair of the replicas that answered stale, and a
  *   tombstone purge once all N own replicas were read holding the same tombstone.
  * - writeSettled: a tombstone purge once all N own replicas acknowledged the delete.
@@ -23,6 +24,7 @@ import { ErrorCode, RingtableError } from '../../lib/errors.js';
 import { hashKey32 } from '../../lib/ring/hash.js';
 import { PreferenceListTable } from '../../lib/ring/preference-list.js';
 import { hintFieldOfTarget, isHinted, nodeOfTarget, targetsFor } from '../../lib/ring/replica-target.js';
+import { anyHinted, coordinatorFirst, readReplicas, readTargets } from '../../lib/store/routing.js';
 import type { Ring } from '../../lib/ring/ring.js';
 import { type GetResult, toGetResult } from '../../lib/store/get-result.js';
 import { type Coordinator, type GetCallback, GetOperation, type Operation, type PutCallback, PutOperation, type PutRequest } from '../../lib/store/operations.js';
@@ -213,7 +215,7 @@ export class SimCoordinator implements Coordinator {
 
   /** store.ts startPut, with its one retry when the coordinator was lost before answering. */
   private startPut(request: PutRequest, w: number, callback: PutCallback, deadlineMs: number, retried: boolean): void {
-    const replicas = this.coordinatorFirst(this.targetsOf(request.key));
+    const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
     this.noteRoute(replicas);
     const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, tag) => {
       operation.callerDone = true;
@@ -230,7 +232,8 @@ export class SimCoordinator implements Coordinator {
   }
 
   get(key: string, r: number, callback: GetCallback): void {
-    const replicas = this.readReplicas(this.targetsOf(key), r);
+    // The store's routing itself (lib/store/routing.ts), over the current ring.
+    const replicas = readReplicas(readTargets(this.prefs, hashKey32(key), r, this.config.sloppy, this.isUpBound), r, this.config.readFanout, this.readRotation++, this.isUpBound);
     this.noteRoute(replicas);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, this.monotonicMs() + this.config.timeoutMs, (error, result, tag) => {
       operation.callerDone = true;
@@ -247,37 +250,6 @@ export class SimCoordinator implements Coordinator {
 
   private noteRoute(targets: ArrayLike<number>): void {
     if (anyHinted(targets)) this.lastHintedRouteMs = this.queue.nowMs;
-  }
-
-  // ---- Store's routing (store.ts), over the current ring ---------------------
-
-  /** store.ts coordinatorFirst: the first live replica coordinates. */
-  private coordinatorFirst(list: Int32Array): Int32Array {
-    if (list.length === 0 || this.isUp(nodeOfTarget(list[0]!))) return list;
-    let live = 1;
-    while (live < list.length && !this.isUp(nodeOfTarget(list[live]!))) live++;
-    if (live === list.length) return list;
-    const reordered = new Int32Array(list.length);
-    reordered[0] = list[live]!;
-    for (let i = 0, j = 1; i < list.length; i++) if (i !== live) reordered[j++] = list[i]!;
-    return reordered;
-  }
-
-  /** store.ts readReplicas. */
-  private readReplicas(list: Int32Array, r: number): ArrayLike<number> {
-    const n = list.length;
-    if (this.config.readFanout === 'all' || r >= n) return list;
-    const start = this.readRotation++ % n;
-    const replicas: number[] = [];
-    for (let i = 0; i < n && replicas.length < r; i++) {
-      const target = list[(start + i) % n]!;
-      if (this.isUp(nodeOfTarget(target))) replicas.push(target);
-    }
-    for (let i = 0; i < n && replicas.length < r; i++) {
-      const node = list[(start + i) % n]!;
-      if (!replicas.includes(node)) replicas.push(node);
-    }
-    return replicas;
   }
 
   // ---- Coordinator ------------------------------------------------------------
@@ -442,11 +414,6 @@ export class SimCoordinator implements Coordinator {
 }
 
 /** A tombstone held by a stand-in is not yet on its owner: never purge it then. */
-function anyHinted(replicas: ArrayLike<number>): boolean {
-  for (let i = 0; i < replicas.length; i++) if (isHinted(replicas[i]!)) return true;
-  return false;
-}
-
 function isAllTombstones(object: VersionedObject): boolean {
   const siblings = siblingsOf(object);
   return siblings.length > 0 && siblings.every((s) => s.tombstone);

@@ -1,0 +1,86 @@
+/**
+ * Where a coordinator sends a key's requests, given which nodes are up: the
+ * store's routing decisions as pure functions, so the store and the
+ * deterministic simulation (test/simulation/) route the same way.
+ *
+ * Targets are nodes, or nodes standing in for down owners
+ * (ring/replica-target.ts). No I/O, clocks or randomness: a rotation counter
+ * is passed in.
+ */
+import type { PreferenceListTable } from '../ring/preference-list.js';
+import { isHinted, nodeOfTarget, targetsFor } from '../ring/replica-target.js';
+import type { ReadFanout } from '../config/options.js';
+
+export type IsUp = (node: number) => boolean;
+
+/**
+ * The targets with a live coordinator first: any of the key's replicas can
+ * coordinate a write (Dynamo §4.5), so a failed primary does not fail what
+ * the others can acknowledge. The list is returned as is when its head is up.
+ */
+export function coordinatorFirst(list: Int32Array, isUp: IsUp): Int32Array {
+  if (list.length === 0 || isUp(nodeOfTarget(list[0]!))) return list;
+  let live = 1;
+  while (live < list.length && !isUp(nodeOfTarget(list[live]!))) live++;
+  if (live === list.length) return list;
+  const reordered = new Int32Array(list.length);
+  reordered[0] = list[live]!;
+  for (let i = 0, j = 1; i < list.length; i++) if (i !== live) reordered[j++] = list[i]!;
+  return reordered;
+}
+
+/**
+ * A read's targets: while R of the key's own replicas are up, only those (a
+ * stand-in that holds no hint would answer "not found" and could make up R
+ * with a stale replica); otherwise the sloppy targets, stand-ins included.
+ */
+export function readTargets(table: PreferenceListTable, hash32: number, r: number, sloppy: boolean, isUp: IsUp): Int32Array {
+  const list = table.forHash(hash32);
+  let up = 0;
+  for (let i = 0; i < list.length; i++) if (isUp(list[i]!)) up++;
+  if (up === list.length || !sloppy) return list;
+  if (up >= r) return list.filter((node) => isUp(node));
+  return targetsFor(table, hash32, isUp, true);
+}
+
+/**
+ * Which of the targets a get asks: all of them ('all', Dynamo §4.5, or when
+ * R covers them), else R starting at `rotation` so hot keys spread over
+ * replicas, live ones first; down ones only if too few are live (they fail at once).
+ */
+export function readReplicas(list: Int32Array, r: number, fanout: ReadFanout, rotation: number, isUp: IsUp): ArrayLike<number> {
+  const n = list.length;
+  if (fanout === 'all' || r >= n) return list;
+  const start = rotation % n;
+  const replicas: number[] = [];
+  for (let i = 0; i < n && replicas.length < r; i++) {
+    const target = list[(start + i) % n]!;
+    if (isUp(nodeOfTarget(target))) replicas.push(target);
+  }
+  for (let i = 0; i < n && replicas.length < r; i++) {
+    const target = list[(start + i) % n]!;
+    if (!replicas.includes(target)) replicas.push(target);
+  }
+  return replicas;
+}
+
+/** R = 1 reads of a batch: one live target, rotating; the rotation's own if none is live. */
+export function singleReadTarget(list: Int32Array, rotation: number, isUp: IsUp): number {
+  const start = rotation % list.length;
+  for (let i = 0; i < list.length; i++) {
+    const target = list[(start + i) % list.length]!;
+    if (isUp(nodeOfTarget(target))) return target;
+  }
+  return list[start]!;
+}
+
+/** A tombstone held by a stand-in is not yet on its owner: never purge it then. */
+export function anyHinted(targets: ArrayLike<number>): boolean {
+  for (let i = 0; i < targets.length; i++) if (isHinted(targets[i]!)) return true;
+  return false;
+}
+
+export function someDown(targets: ArrayLike<number>, isUp: IsUp): boolean {
+  for (let i = 0; i < targets.length; i++) if (!isUp(nodeOfTarget(targets[i]!))) return true;
+  return false;
+}

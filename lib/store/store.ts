@@ -15,6 +15,7 @@ import { PreferenceListTable } from '../ring/preference-list.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NodeStat } from '../node/replica.js';
 import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
 import { HintedHandoff } from './hinted-handoff.js';
+import { FailureDetector } from '../node/failure-detector.js';
 import { Faults } from './faults.js';
 import { planMove, type MovePlan } from '../ring/move-plan.js';
 import { type MoveCounters, copyToGainers, handOverAndDrop } from './range-move.js';
@@ -804,32 +805,22 @@ export class Store implements Coordinator {
    */
   private watchNodes(): void {
     const intervalMs = Math.max(10, Math.min(100, Math.floor(this.options.failureTimeoutMs / 4)));
-    // Judged on the coordinator's own clock: when did it last see each
-    // heartbeat change? And never right after the coordinator itself stalled
-    // (a whole process paused by the OS): its evidence is then stale, not the nodes.
-    const seen: number[] = [];
-    const seenAtMs: number[] = [];
-    let lastCheckMs = performance.now();
+    const detector = new FailureDetector(this.options.failureTimeoutMs, intervalMs);
     this.failureTimer = setInterval(() => {
       const nowMs = performance.now();
-      const stalled = nowMs - lastCheckMs > Math.max(4 * intervalMs, this.options.failureTimeoutMs / 2);
-      lastCheckMs = nowMs;
+      const judging = detector.beginRound(nowMs);
       for (const id of this.ring.nodeIds()) {
         const link = this.links[id];
         if (link === undefined) continue;
         const reason = this.downReasons[id];
         if (link.failed !== undefined) {
           if (reason === undefined) this.markDown(id, link.failed.message);
+          detector.forget(id);
           continue;
         }
-        const heartbeat = link.stats[NodeStat.HEARTBEAT_MS]!;
-        if (heartbeat !== seen[id] || stalled || seenAtMs[id] === undefined) {
-          seen[id] = heartbeat;
-          seenAtMs[id] = nowMs;
-        }
-        const stale = nowMs - seenAtMs[id]! > this.options.failureTimeoutMs;
-        if (stale && reason === undefined) this.markDown(id, `no heartbeat for ${this.options.failureTimeoutMs} ms`);
-        else if (!stale && reason !== undefined && reason.startsWith('no heartbeat')) this.downReasons[id] = undefined;
+        const heartbeat = detector.observe(id, link.stats[NodeStat.HEARTBEAT_MS]!, nowMs);
+        if (heartbeat === 'silent' && judging && reason === undefined) this.markDown(id, `no heartbeat for ${this.options.failureTimeoutMs} ms`);
+        else if (heartbeat === 'beating' && reason !== undefined && reason.startsWith('no heartbeat')) this.downReasons[id] = undefined;
       }
       this.handoff.tick(performance.now());
     }, intervalMs);

@@ -2,7 +2,8 @@
  * ringtable's public surface. Everything not exported here is internal.
  */
 export { Store } from './store/store.js';
-export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, RepairResult, MembershipChange } from './store/store.js';
+export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, MembershipChange } from './store/store.js';
+export type { RepairResult } from './store/anti-entropy-repair.js';
 export type { Faults, DelayFault } from './store/faults.js';
 export { GetResult } from './store/get-result.js';
 export type { Key } from './store/value-codec.js';

@@ -21,8 +21,7 @@ import { planMove, type MovePlan } from '../ring/move-plan.js';
 import { type MoveCounters, copyToGainers, handOverAndDrop } from './range-move.js';
 import { nodeDirectory } from '../storage/lmdb-storage.js';
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
-import { equal as versionsEqual, sync } from '../version/dotted-version-vector.js';
-import { Status, copyBytes } from '../transport/wire.js';
+import { type RepairResult, repairPass } from './anti-entropy-repair.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
@@ -106,22 +105,6 @@ export interface MembershipChange {
   durationMs: number;
 }
 
-/** What one anti-entropy pass (`store.repair()`) did. */
-export interface RepairResult {
-  /** Key copies compared through the Merkle trees, over all replicas (about N per key). */
-  keysCompared: number;
-  /** Keys found to differ between replicas and brought to the merge of all their versions. */
-  keysRepaired: number;
-  partitionsCompared: number;
-  /** (partition, leaf) pairs whose hashes differed: only their keys were listed. */
-  leavesDiffering: number;
-  /** Replica copies rewritten. */
-  replicasRepaired: number;
-  /** Compare passes (more than one when a pass hit its listing bounds). */
-  passes: number;
-  durationMs: number;
-}
-
 export interface StoreStats {
   nodes: NodeStats[];
   antiEntropy: { passes: number; keysRepaired: number; lastPass: RepairResult | undefined };
@@ -149,10 +132,6 @@ export interface StoreStats {
 const MEMBERSHIP_FILE = 'membership.json';
 /** Node counters that count events (not levels): carried over a node's restarts. */
 const CUMULATIVE_STATS = [NodeStat.GETS, NodeStat.PUTS, NodeStat.REPLICATES, NodeStat.PURGES, NodeStat.ERRORS, NodeStat.COMMITS, NodeStat.EXPIRED];
-/** Compare passes per repair() when a pass hits its listing bounds. */
-const REPAIR_PASSES_MAX = 8;
-/** Differing keys being read and repaired at once. */
-const REPAIR_KEYS_IN_FLIGHT = 256;
 const HINTS_DRAIN_WAIT_MS = 10_000;
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 const BATCH_WINDOW_MAX = 16_384;
@@ -696,63 +675,22 @@ export class Store implements Coordinator {
   }
 
   private async repairPass(): Promise<RepairResult> {
-    const startedMs = performance.now();
     this.antiEntropy ??= AntiEntropy.create({ path: this.options.path, threadsMax: this.options.antiEntropyThreads });
-    const result: RepairResult = { keysCompared: 0, keysRepaired: 0, partitionsCompared: 0, leavesDiffering: 0, replicasRepaired: 0, passes: 0, durationMs: 0 };
-    for (let pass = 0; pass < REPAIR_PASSES_MAX; pass++) {
-      const ring = this.ring;
-      const nodeIds = ring.nodeIds().filter((id) => this.isUp(id));
-      const compared = await this.antiEntropy.compare({ ring, n: this.options.n, nodeIds });
-      result.passes++;
-      if (pass === 0) {
-        result.keysCompared = compared.keysCompared;
-        result.partitionsCompared = compared.partitionsCompared;
-        result.leavesDiffering = compared.leavesDiffering;
-      }
-      for (let i = 0; i < compared.differing.length; i += REPAIR_KEYS_IN_FLIGHT) {
-        const repaired = await Promise.all(compared.differing.slice(i, i + REPAIR_KEYS_IN_FLIGHT).map((difference) => this.repairKey(difference.key, nodeIds)));
-        for (const copies of repaired) {
-          if (copies > 0) result.keysRepaired++;
-          result.replicasRepaired += copies;
-        }
-      }
-      if (!compared.truncated || this.state !== 'open') break;
-    }
-    result.durationMs = performance.now() - startedMs;
+    const result = await repairPass(
+      {
+        ring: () => this.ring,
+        n: this.options.n,
+        isUp: (node) => this.isUp(node),
+        replicasOf: (key) => this.preferenceLists.forHash(hashKey32(key)),
+        send: (target, op, key, value, reply) => this.send(target, op, 0, key, undefined, value, 0, 0, reply, 0),
+        open: () => this.state === 'open',
+      },
+      this.antiEntropy,
+    );
     this.antiEntropyCounters.passes++;
     this.antiEntropyCounters.keysRepaired += result.keysRepaired;
     this.antiEntropyCounters.lastPass = result;
     return result;
-  }
-
-  /** Read the key from its up replicas, merge, write the merge to each replica that differs. Returns copies written. */
-  private async repairKey(key: Uint8Array, upNodeIds: readonly number[]): Promise<number> {
-    const replicas = Array.from(this.preferenceLists.forHash(hashKey32(key))).filter((node) => upNodeIds.includes(node) && this.isUp(node));
-    const read = (node: number) =>
-      new Promise<VersionedObject | undefined | Error>((resolve) => {
-        this.send(node, Op.GET, 0, key, undefined, undefined, 0, 0, {
-          onReply: (_t, status, bytes, _v, at, length) => resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : status === Status.NOT_FOUND ? undefined : new Error('read failed')),
-          onNodeFailure: (_t, error) => resolve(error),
-        }, 0);
-      });
-    const versions = await Promise.all(replicas.map(read));
-    let merged: VersionedObject | undefined;
-    for (const version of versions) if (version !== undefined && !(version instanceof Error)) merged = merged === undefined ? version : sync(merged, version);
-    if (merged === undefined) return 0;
-    const bytes = encodeObject(merged);
-    const writes = replicas.filter((_, i) => {
-      const version = versions[i];
-      return !(version instanceof Error) && (version === undefined || !versionsEqual(version, merged!));
-    });
-    const written = await Promise.all(
-      writes.map(
-        (node) =>
-          new Promise<boolean>((resolve) => {
-            this.send(node, Op.REPLICATE, 0, key, undefined, bytes, 0, 0, { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) }, 0);
-          }),
-      ),
-    );
-    return written.filter(Boolean).length;
   }
 
   /**

@@ -1,0 +1,103 @@
+/**
+ * One anti-entropy pass (Dynamo §4.7) as the coordinator runs it: the
+ * Merkle comparison (lib/anti-entropy/, on a piscina pool reading the nodes'
+ * LMDB environments read-only) names the keys whose replicas differ; each is
+ * read from all its up replicas, merged (DVVSet sync), and written back to
+ * every replica that lacked the merge. Bounded: REPAIR_KEYS_IN_FLIGHT keys at
+ * a time, REPAIR_PASSES_MAX compare passes when one hits its listing bounds.
+ */
+import type { AntiEntropy } from '../anti-entropy/anti-entropy.js';
+import type { Ring } from '../ring/ring.js';
+import type { PendingReply } from '../transport/node-link.js';
+import { Op, Status, copyBytes } from '../transport/wire.js';
+import { type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
+import { decodeObject, encodeObject } from '../version/object-codec.js';
+
+/** What one anti-entropy pass (`store.repair()`) did. */
+export interface RepairResult {
+  /** Key copies compared through the Merkle trees, over all replicas (about N per key). */
+  keysCompared: number;
+  /** Keys found to differ between replicas and brought to the merge of all their versions. */
+  keysRepaired: number;
+  partitionsCompared: number;
+  /** (partition, leaf) pairs whose hashes differed: only their keys were listed. */
+  leavesDiffering: number;
+  /** Replica copies rewritten. */
+  replicasRepaired: number;
+  /** Compare passes (more than one when a pass hit its listing bounds). */
+  passes: number;
+  durationMs: number;
+}
+
+const REPAIR_PASSES_MAX = 8;
+const REPAIR_KEYS_IN_FLIGHT = 256;
+
+export interface RepairHost {
+  ring(): Ring;
+  n: number;
+  isUp(node: number): boolean;
+  /** The key's replicas, primary first. */
+  replicasOf(key: Uint8Array): ArrayLike<number>;
+  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+  /** False once the store closes: stop between passes. */
+  open(): boolean;
+}
+
+export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Promise<RepairResult> {
+  const startedMs = performance.now();
+  const result: RepairResult = { keysCompared: 0, keysRepaired: 0, partitionsCompared: 0, leavesDiffering: 0, replicasRepaired: 0, passes: 0, durationMs: 0 };
+  for (let pass = 0; pass < REPAIR_PASSES_MAX; pass++) {
+    const ring = host.ring();
+    const nodeIds = ring.nodeIds().filter((id) => host.isUp(id));
+    const compared = await antiEntropy.compare({ ring, n: host.n, nodeIds });
+    result.passes++;
+    if (pass === 0) {
+      result.keysCompared = compared.keysCompared;
+      result.partitionsCompared = compared.partitionsCompared;
+      result.leavesDiffering = compared.leavesDiffering;
+    }
+    for (let i = 0; i < compared.differing.length; i += REPAIR_KEYS_IN_FLIGHT) {
+      const batch = compared.differing.slice(i, i + REPAIR_KEYS_IN_FLIGHT);
+      const repaired = await Promise.all(batch.map((difference) => repairKey(host, difference.key, nodeIds)));
+      for (const copies of repaired) {
+        if (copies > 0) result.keysRepaired++;
+        result.replicasRepaired += copies;
+      }
+    }
+    if (!compared.truncated || !host.open()) break;
+  }
+  result.durationMs = performance.now() - startedMs;
+  return result;
+}
+
+/** Read the key from its up replicas, merge, write the merge to each replica that differs. Returns copies written. */
+async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly number[]): Promise<number> {
+  const replicas = Array.from(host.replicasOf(key)).filter((node) => upNodeIds.includes(node) && host.isUp(node));
+  const read = (node: number) =>
+    new Promise<VersionedObject | undefined | Error>((resolve) => {
+      host.send(node, Op.GET, key, undefined, {
+        onReply: (_t, status, bytes, _v, at, length) =>
+          resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : status === Status.NOT_FOUND ? undefined : new Error('read failed')),
+        onNodeFailure: (_t, error) => resolve(error),
+      });
+    });
+  const versions = await Promise.all(replicas.map(read));
+  let merged: VersionedObject | undefined;
+  for (const version of versions) if (version !== undefined && !(version instanceof Error)) merged = merged === undefined ? version : sync(merged, version);
+  if (merged === undefined) return 0;
+  const bytes = encodeObject(merged);
+  // Replicas that answered with something other than the merge (a failed read is not rewritten blind).
+  const stale = replicas.filter((_, i) => {
+    const version = versions[i];
+    return !(version instanceof Error) && (version === undefined || !equal(version, merged!));
+  });
+  const written = await Promise.all(
+    stale.map(
+      (node) =>
+        new Promise<boolean>((resolve) => {
+          host.send(node, Op.REPLICATE, key, bytes, { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) });
+        }),
+    ),
+  );
+  return written.filter(Boolean).length;
+}

@@ -5,12 +5,11 @@
  * calling the pure core (ring, preference list, quorum, version vectors);
  * what stays here is I/O, time, and bounds.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join as joinPath } from 'node:path';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { NODES_MAX, type ResolvedOptions, type StoreOptions, objectBytesMaxOf, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
-import { Ring, type RingJSON } from '../ring/ring.js';
+import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NodeStat } from '../node/replica.js';
 import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
@@ -32,6 +31,7 @@ import { type Coordinator, type GetCallback, GetOperation, type Operation, PutBa
 import { type GetResult, toGetResult } from './get-result.js';
 import { type Key, encodeValue, keyByteLength } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
+import { loadOrCreateRing, readMembership, writeMembership, writeRing } from './store-files.js';
 import { anyHinted, coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 
 export interface PutOptions {
@@ -129,7 +129,6 @@ export interface StoreStats {
   background: number;
 }
 
-const MEMBERSHIP_FILE = 'membership.json';
 /** Node counters that count events (not levels): carried over a node's restarts. */
 const CUMULATIVE_STATS = [NodeStat.GETS, NodeStat.PUTS, NodeStat.REPLICATES, NodeStat.PURGES, NodeStat.ERRORS, NodeStat.COMMITS, NodeStat.EXPIRED];
 const HINTS_DRAIN_WAIT_MS = 10_000;
@@ -597,7 +596,7 @@ export class Store implements Coordinator {
     try {
       await copyToGainers(host, before, plan, reachable, counters);
       // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
-      writeFileAtomic(joinPath(this.options.path, 'ring.json'), JSON.stringify(next.toJSON()));
+      writeRing(this.options.path, next);
       this.ring = next;
       this.preferenceLists = table;
     } finally {
@@ -1028,53 +1027,4 @@ function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
     workerUrl: WORKER_URL,
   };
   return options.transport === 'post-message' ? new PostMessageNodeLink(linkOptions) : new SabNodeLink(linkOptions);
-}
-
-/** The ring is stored with the data: reopening must route every key where it was written. */
-function loadOrCreateRing(options: ResolvedOptions, nodesGiven: boolean): Ring {
-  const file = joinPath(options.path, 'ring.json');
-  if (existsSync(file)) {
-    const ring = Ring.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as RingJSON);
-    // The stored ring is the membership (addNode/removeNode change it); a node count given to open must agree.
-    if (nodesGiven && ring.nodeIds().length !== options.nodes) {
-      throw new RingtableError(ErrorCode.INVALID_OPTIONS, `the store at ${options.path} has ${ring.nodeIds().length} nodes, not ${options.nodes}`);
-    }
-    return ring;
-  }
-  const ring = Ring.create(Array.from({ length: options.nodes }, (_, i) => i), options.vnodes);
-  writeFileAtomic(file, JSON.stringify(ring.toJSON()));
-  return ring;
-}
-
-interface Membership {
-  /** Node ids are never reused: an id's actors (version/actor.ts) belong to one node's history. */
-  nextNodeId: number;
-  /** Removed node ids; hints still held for them are handed to the keys' current replicas. */
-  retired: number[];
-}
-
-function readMembership(path: string): Membership {
-  const file = joinPath(path, MEMBERSHIP_FILE);
-  if (!existsSync(file)) return { nextNodeId: 0, retired: [] };
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<Membership>;
-  const nextNodeId = Number.isInteger(saved.nextNodeId) ? saved.nextNodeId! : 0;
-  const retired = Array.isArray(saved.retired) ? saved.retired.filter((id) => Number.isInteger(id) && id >= 0 && id < NODE_IDS_MAX) : [];
-  return { nextNodeId, retired };
-}
-
-function writeMembership(path: string, membership: Membership): void {
-  writeFileAtomic(joinPath(path, MEMBERSHIP_FILE), JSON.stringify(membership));
-}
-
-/** Write, fsync, rename: a crash leaves the old file or the new one, never a torn one. */
-function writeFileAtomic(file: string, text: string): void {
-  const temporary = `${file}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    writeFileSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, file);
 }

@@ -406,13 +406,16 @@ export class Replica {
     return undefined;
   }
 
+  /** One hint more or less: the owner's slot and the total, not a full republish (this is on the hinted-write path). */
   private countHint(owner: number, delta: number): void {
-    const count = (this.hintCounts.get(owner) ?? 0) + delta;
-    if (count <= 0) this.hintCounts.delete(owner);
+    const count = Math.max(0, (this.hintCounts.get(owner) ?? 0) + delta);
+    if (count === 0) this.hintCounts.delete(owner);
     else this.hintCounts.set(owner, count);
-    this.publishHintCounts();
+    if (owner < NODE_IDS_MAX) this.stats[HINTS_FOR_BASE + owner] = count;
+    this.stats[NodeStat.HINTS] = Math.max(0, this.stats[NodeStat.HINTS]! + delta);
   }
 
+  /** Every owner's count from `hintCounts`: at start, and after an aborted transaction reloaded them. */
   private publishHintCounts(): void {
     let total = 0;
     this.stats.fill(0, HINTS_FOR_BASE, NODE_STAT_SLOTS);

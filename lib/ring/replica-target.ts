@@ -31,11 +31,6 @@ export function hintFieldOfTarget(target: number): number {
   return target >>> NODE_BITS;
 }
 
-/** The node a hint is meant for, or -1 for a node's own data. */
-export function hintOwnerOfTarget(target: number): number {
-  return (target >>> NODE_BITS) - 1;
-}
-
 export function isHinted(target: number): boolean {
   return target >>> NODE_BITS !== 0;
 }

@@ -1,0 +1,42 @@
+/**
+ * Sloppy-quorum targets (Dynamo §4.6), pure: one integer per target, N
+ * targets always, stand-ins clockwise past the owners.
+ */
+import t from 'tap';
+import { Ring } from '../lib/ring/ring.js';
+import { PreferenceListTable, preferenceList } from '../lib/ring/preference-list.js';
+import { hintFieldOfTarget, hintedTarget, isHinted, nodeOfTarget, sloppyTargets, targetsFor } from '../lib/ring/replica-target.js';
+
+const ring = Ring.create([0, 1, 2, 3, 4], 16);
+
+t.test('a hinted target carries its node and its owner', async (t) => {
+  const target = hintedTarget(3, 1);
+  t.equal(nodeOfTarget(target), 3);
+  t.equal(hintFieldOfTarget(target), 2, 'the wire field is owner + 1');
+  t.ok(isHinted(target));
+  t.notOk(isHinted(3));
+  t.throws(() => hintedTarget(2, 2), 'a node cannot stand in for itself');
+});
+
+t.test('sloppy targets: up owners, then one stand-in per down owner, never a listed node', async (t) => {
+  for (let partition = 0; partition < ring.partitionCount; partition++) {
+    const owners = preferenceList(ring, partition, 3);
+    const down = owners[1]!;
+    const targets = Array.from(sloppyTargets(ring, partition, 3, (node) => node !== down));
+    t.equal(targets.length, 3);
+    t.same(targets.slice(0, 2).map(nodeOfTarget), owners.filter((node) => node !== down), `partition ${partition}: up owners first, in order`);
+    const standIn = targets[2]!;
+    t.ok(isHinted(standIn) && hintFieldOfTarget(standIn) - 1 === down && !owners.includes(nodeOfTarget(standIn)), `partition ${partition}: a stand-in outside the list holds the hint for node ${down}`);
+  }
+  const allDown = Array.from(sloppyTargets(ring, 0, 3, () => false));
+  t.same(allDown, preferenceList(ring, 0, 3), 'no node up: the owners stay, unhinted (their requests fail at once)');
+});
+
+t.test('targetsFor returns the shared preference list while its nodes are up, and strict mode never substitutes', async (t) => {
+  const table = new PreferenceListTable(ring, 3);
+  const hash = 0x1234_5678;
+  t.equal(targetsFor(table, hash, () => true, true), table.forHash(hash), 'the table view itself: no allocation');
+  const list = Array.from(table.forHash(hash));
+  t.same(Array.from(targetsFor(table, hash, (node) => node !== list[0], false)), list, 'sloppy: false keeps the list');
+  t.ok(Array.from(targetsFor(table, hash, (node) => node !== list[0], true)).some(isHinted), 'sloppy: true brings a stand-in');
+});

@@ -6,7 +6,7 @@
 import { AssertionError } from 'node:assert';
 import t from 'tap';
 import { ReadQuorum, type VersionOps } from '../lib/quorum/read-quorum.js';
-import { WriteQuorum } from '../lib/quorum/write-quorum.js';
+import { WriteQuorum, WriteQuorumTable } from '../lib/quorum/write-quorum.js';
 
 // ---------------------------------------------------------------- write quorum
 
@@ -51,6 +51,25 @@ t.test('WriteQuorum: success is decided by acks even with failures afterwards', 
   t.equal(q.fail(3), 'succeeded');
   t.ok(q.settled);
   t.notOk(q.allAcked, 'a failed replica does not hold the write');
+});
+
+t.test('WriteQuorumTable: one row per batch item; a reset row starts again (a put retried with another coordinator)', async (t) => {
+  const table = new WriteQuorumTable(3, 3);
+  for (let item = 0; item < 3; item++) table.setRequired(item, 2);
+  t.equal(table.ack(0, 0), 'pending');
+  t.equal(table.ack(0, 2), 'succeeded');
+  t.equal(table.fail(1, 0), 'pending');
+  t.equal(table.fail(1, 1), 'failed', 'item 1: one replica left cannot make W=2');
+  t.equal(table.status(2), 'pending', 'rows are independent');
+  t.ok(table.settled(1) === false && table.hasAnswered(1, 1) && !table.hasAnswered(1, 2));
+  table.reset(1);
+  t.equal(table.status(1), 'pending', 'a reset row is pending again');
+  t.notOk(table.hasAnswered(1, 0), 'and has no answers');
+  t.equal(table.ack(1, 0), 'pending', 'position 0 may answer again: it is the new coordinator');
+  t.equal(table.ack(1, 1), 'succeeded');
+  t.equal(table.answered(1), 2);
+  t.equal(table.status(0), 'succeeded', 'other rows untouched');
+  t.throws(() => table.ack(1, 1), /answered twice/, 'still one answer per position');
 });
 
 t.test('WriteQuorum asserts on programmer errors', async (t) => {

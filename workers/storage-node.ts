@@ -32,6 +32,22 @@ const noop = () => {};
 const storage = new LmdbStorage({ path: data.path, nodeId: data.nodeId, durability: data.durability });
 const stats = new Float64Array(data.statsBuffer);
 
+/** store.crashNode asked this node to stop as if it had crashed (NodeStat.CRASHED). */
+function crashed(): boolean {
+  return stats[NodeStat.CRASHED] === 1;
+}
+
+/**
+ * Stop as a crash would: uncommitted writes are lost, unanswered. Commits
+ * already handed to LMDB finish (a crash may land after them as well as
+ * before), so that no thread stops holding LMDB's writer lock; then the
+ * environment closes normally.
+ */
+async function crashStop(replica: Replica): Promise<void> {
+  replica.dropQueued();
+  await drainCommits(replica);
+}
+
 class RingResponseSink implements ResponseSink {
   constructor(private readonly writer: RingWriter) {}
 
@@ -48,7 +64,8 @@ class RingResponseSink implements ResponseSink {
     while (at < 0) {
       // The coordinator is behind on answers: hand it what we have and wait.
       this.writer.publish();
-      if (this.writer.isClosed()) return;
+      // A crashed node's coordinator reads no more answers: drop them.
+      if (this.writer.isClosed() || crashed()) return;
       this.writer.waitForSpace(messageBytes + 64, SLEEP_SLICE_MS);
       at = this.writer.reserve(messageBytes);
     }
@@ -65,7 +82,7 @@ class RingResponseSink implements ResponseSink {
     for (;;) {
       sentBytes = this.writer.writeFragments(message, sentBytes);
       this.writer.publish();
-      if (sentBytes === message.byteLength || this.writer.isClosed()) return;
+      if (sentBytes === message.byteLength || this.writer.isClosed() || crashed()) return;
       this.writer.waitForSpace(this.writer.recordPayloadMax, SLEEP_SLICE_MS);
     }
   }
@@ -114,6 +131,8 @@ async function serveRings(): Promise<void> {
   let spinIterations = 64;
   let drainsSinceYield = 0;
   while (!reader.isClosed()) {
+    // Checked here, outside any LMDB write transaction (see crashStop).
+    if (crashed()) return crashStop(replica);
     if (stats[NodeStat.PAUSED] === 1) {
       // Fault injection: a paused node neither drains nor heartbeats, like a
       // stopped process; what is in its ring waits.
@@ -167,9 +186,22 @@ async function drainCommits(replica: Replica): Promise<void> {
 function servePostMessage(): void {
   const replica = new Replica(storage, config, new PostMessageResponseSink(), stats);
   let scheduled = false;
+  let crashing = false;
   /** Requests that arrived while paused (fault injection): bounded by the coordinator's pendingMax. */
   const pausedMessages: Uint8Array[] = [];
-  parentPort!.on('message', (message: Uint8Array | { type: 'stop' }) => {
+  parentPort!.on('message', (message: Uint8Array | { type: 'stop' | 'crash' }) => {
+    if (crashed()) {
+      if (!(message instanceof Uint8Array) && message.type === 'crash' && !crashing) {
+        // Runs between messages, so outside any LMDB write transaction.
+        crashing = true;
+        clearInterval(housekeepingTimer);
+        pausedMessages.length = 0;
+        void crashStop(replica)
+          .then(() => storage.close())
+          .then(() => process.exit(0));
+      }
+      return;
+    }
     if (!(message instanceof Uint8Array)) {
       clearInterval(housekeepingTimer);
       void drainCommits(replica).then(() => storage.close()).then(() => parentPort!.postMessage({ type: 'stopped' }));
@@ -185,6 +217,7 @@ function servePostMessage(): void {
       scheduled = true;
       setImmediate(() => {
         scheduled = false;
+        if (crashed()) return;
         void replica.commit();
         housekeeping(replica);
       });
@@ -192,7 +225,7 @@ function servePostMessage(): void {
   });
   // No ring to wake on: housekeeping (TTL sweep, counts) runs on a timer.
   const housekeepingTimer = setInterval(() => {
-    if (stats[NodeStat.PAUSED] === 1) return;
+    if (stats[NodeStat.PAUSED] === 1 || crashed()) return;
     if (pausedMessages.length > 0) {
       for (const held of pausedMessages.splice(0)) replica.handleSafely(held, new DataView(held.buffer, held.byteOffset, held.byteLength), 0, held.byteLength);
       void replica.commit();

@@ -32,15 +32,15 @@ import {
   copyBytes,
   decodeScanRequest,
   encodeEntries,
+  forEachEnvelopeItem,
   encodeScanPage,
   requestBytes,
 } from '../transport/wire.js';
 import { hashKey32 } from '../ring/hash.js';
+import { EnvelopeAnswer } from './envelope-answer.js';
+import type { ResponseSink } from './response-sink.js';
 
-export interface ResponseSink {
-  /** `payload` may be a view that is only valid during the call: copy it. */
-  respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void;
-}
+export type { ResponseSink } from './response-sink.js';
 
 export interface ReplicaConfig {
   nodeId: number;
@@ -68,7 +68,12 @@ export const NodeStat = {
   HEARTBEAT_MS: 10,
   /** Written by the coordinator (fault injection): 1 = stop draining requests and heartbeating. */
   PAUSED: 11,
-  COUNT: 12,
+  /**
+   * Written by the coordinator (store.crashNode): 1 = stop at once, at the
+   * next point outside LMDB's write lock, dropping uncommitted writes.
+   */
+  CRASHED: 12,
+  COUNT: 13,
 } as const;
 
 /** Node ids a store may ever use (ids are never reused: see Store.addNode). */
@@ -104,6 +109,8 @@ interface PendingWrite {
   expiresAtMs: number;
   /** -1: own data; else the node this write is held for (a hint). */
   hintOwner: number;
+  /** The write envelope it came in, which answers it; undefined: it came alone. */
+  envelope: EnvelopeAnswer | undefined;
 }
 
 export class Replica {
@@ -136,6 +143,11 @@ export class Replica {
 
   get hasCommitsInFlight(): boolean {
     return this.commitsInFlight > 0;
+  }
+
+  /** A crash: writes queued for the next commit are lost, unanswered (the coordinator already failed them). */
+  dropQueued(): void {
+    this.queued = [];
   }
 
   /** Settles when the newest commit (and so, in order, every earlier one) is answered. */
@@ -174,11 +186,59 @@ export class Replica {
     if (op === Op.GET) return this.get(requestId, bytes.subarray(keyAt, keyAt + keyBytes), hintOwner);
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
     const valueStart = offset + contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES;
+    if (op === Op.WRITE_BATCH) {
+      assert.ok(keyBytes === 0 && contextPairs === 0 && hintOwner < 0, 'a write envelope has no key, context or hint owner of its own');
+      return this.handleEnvelope(requestId, bytes, valueStart, valueBytes);
+    }
     if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE || op === Op.HINT_DELIVERED || op === Op.DROP_IF_COVERED, `unknown op ${op}`);
+    this.queueWrite(bytes, view, offset, undefined);
+  }
+
+  /**
+   * A write envelope (wire.ts): its items are queued like single writes and
+   * answered through an EnvelopeAnswer. The envelope is checked whole before
+   * any item is queued; an item that fails its own checks fails alone.
+   */
+  private handleEnvelope(requestId: number, bytes: Uint8Array, valueAt: number, valueBytes: number): void {
+    // One copy for all the items, whose keys and values are views of it: the
+    // ring's bytes are released before the commit runs.
+    const owned = copyBytes(bytes, valueAt, valueAt + valueBytes);
+    const view = new DataView(owned.buffer, owned.byteOffset, owned.byteLength);
+    let answer: EnvelopeAnswer | undefined;
+    forEachEnvelopeItem(view, 0, owned.byteLength, true, (at, length, index) => {
+      answer ??= new EnvelopeAnswer(this.sink, requestId, view.getUint32(0, true));
+      const op = view.getUint8(at + Request.OP);
+      try {
+        assert.equal(requestBytes(view.getUint32(at + Request.KEY_BYTES, true), view.getUint32(at + Request.CONTEXT_PAIRS, true), view.getUint32(at + Request.VALUE_BYTES, true)), length, `envelope item ${index} length mismatch`);
+        assert.equal(view.getUint32(at + Request.REQUEST_ID, true), index, `envelope item ${index} carries another index`);
+        assert.ok(op === Op.PUT || op === Op.REPLICATE, `op ${op} cannot travel in a write envelope`);
+        assert.ok(view.getUint16(at + Request.HINT_OWNER, true) - 1 !== this.config.nodeId, 'a node cannot hold hints for itself');
+        this.queueWrite(owned, view, at, answer);
+      } catch (error) {
+        this.stats[NodeStat.ERRORS]!++;
+        answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
+      }
+    });
+    // An empty envelope is answered at once.
+    if (answer === undefined) new EnvelopeAnswer(this.sink, requestId, 0);
+  }
+
+  /**
+   * Queue a checked write request for the next commit. Within an envelope the
+   * request's bytes are the node's own copy and are kept as views; otherwise
+   * they are ring memory, copied.
+   */
+  private queueWrite(bytes: Uint8Array, view: DataView, offset: number, envelope: EnvelopeAnswer | undefined): void {
+    const op = view.getUint8(offset + Request.OP);
+    const keyBytes = view.getUint32(offset + Request.KEY_BYTES, true);
+    const contextPairs = view.getUint32(offset + Request.CONTEXT_PAIRS, true);
+    const valueBytes = view.getUint32(offset + Request.VALUE_BYTES, true);
+    const hintOwner = view.getUint16(offset + Request.HINT_OWNER, true) - 1;
     assert.ok(hintOwner < 0 || op === Op.PUT || op === Op.REPLICATE || op === Op.HINT_DELIVERED, `op ${op} does not take a hint owner`);
     assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
+    const keyAt = offset + Request.HEADER_BYTES;
     const contextAt = offset + contextOffset(keyBytes);
     const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
     for (let i = 0; i < contextPairs; i++) {
@@ -186,17 +246,18 @@ export class Replica {
       context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
     }
     const valueAt = contextAt + contextPairs * CONTEXT_PAIR_BYTES;
+    const owned = envelope !== undefined;
     this.queued.push({
       op,
-      requestId,
+      requestId: view.getUint32(offset + Request.REQUEST_ID, true),
       flags: view.getUint8(offset + Request.FLAGS),
-      // Copies: the ring's bytes are released before the commit runs.
-      key: copyBytes(bytes, keyAt, keyAt + keyBytes),
+      key: owned ? bytes.subarray(keyAt, keyAt + keyBytes) : copyBytes(bytes, keyAt, keyAt + keyBytes),
       context,
-      value: copyBytes(bytes, valueAt, valueAt + valueBytes),
+      value: owned ? bytes.subarray(valueAt, valueAt + valueBytes) : copyBytes(bytes, valueAt, valueAt + valueBytes),
       timestampMs: view.getFloat64(offset + Request.TIMESTAMP_MS, true),
       expiresAtMs: view.getFloat64(offset + Request.EXPIRES_AT_MS, true),
       hintOwner,
+      envelope,
     });
   }
 
@@ -284,12 +345,11 @@ export class Replica {
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const result = results[i];
-      if (result instanceof Error) {
-        this.stats[NodeStat.ERRORS]!++;
-        this.sink.respond(write.op, Status.ERROR, write.requestId, new TextEncoder().encode(result.message));
-      } else {
-        this.sink.respond(write.op, Status.OK, write.requestId, result);
-      }
+      const status = result instanceof Error ? Status.ERROR : Status.OK;
+      if (result instanceof Error) this.stats[NodeStat.ERRORS]!++;
+      const payload = result instanceof Error ? new TextEncoder().encode(result.message) : result;
+      if (write.envelope !== undefined) write.envelope.add(write.op, status, write.requestId, payload);
+      else this.sink.respond(write.op, status, write.requestId, payload);
     }
   }
 

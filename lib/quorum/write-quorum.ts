@@ -101,6 +101,12 @@ export class WriteQuorumTable {
     this.replicasPerItem = replicasPerItem;
   }
 
+  /** Forget every answer of an item: it starts again, with another coordinator. */
+  reset(item: number): void {
+    this.ackedMask[item] = 0;
+    this.failedMask[item] = 0;
+  }
+
   setRequired(item: number, required: number): void {
     assert.ok(required >= 1 && required <= this.replicasPerItem, `W=${required} must be within 1..${this.replicasPerItem}`);
     this.required[item] = required;

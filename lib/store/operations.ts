@@ -16,6 +16,8 @@ import { type GetResult, resultFromBytes } from './get-result.js';
 /** What operations need from the store that runs them. */
 export interface Coordinator {
   send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
+  /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
+  sendBatched(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
   toResult(object: VersionedObject | undefined): GetResult | undefined;
   wallClockMs(): number;
   /** A monotonic clock for deadlines (performance.now in the store). */
@@ -372,6 +374,8 @@ export class PutBatch implements PendingReply, Operation {
   private readonly ws: ArrayLike<number>;
   /** 1 once an item's coordinator answered: replicas were then sent its object. */
   private readonly coordinated: Uint8Array;
+  /** 1 once an item was sent to a second coordinator (its first failed before answering). */
+  private readonly retried: Uint8Array;
   private readonly succeeded: Uint8Array;
   private readonly done: (error: RingtableError | undefined) => void;
   private reason: string | undefined;
@@ -397,6 +401,7 @@ export class PutBatch implements PendingReply, Operation {
     this.lists = new Array(requests.length);
     this.quorums = new WriteQuorumTable(requests.length, n);
     this.coordinated = new Uint8Array(requests.length);
+    this.retried = new Uint8Array(requests.length);
     this.succeeded = new Uint8Array(requests.length);
     this.windowMax = Math.min(windowMax, requests.length);
     this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
@@ -432,7 +437,7 @@ export class PutBatch implements PendingReply, Operation {
     const list = this.route(q.key);
     this.lists[item] = list;
     this.quorums.setRequired(item, this.ws[item]!);
-    this.coordinator.send(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+    this.coordinator.sendBatched(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
@@ -447,7 +452,7 @@ export class PutBatch implements PendingReply, Operation {
       // the replicas' request rings: no intermediate copy.
       const object = bytes.subarray(at, at + length);
       const q = this.requests[item]!;
-      for (let i = 1; i < list.length; i++) this.coordinator.send(list[i]!, Op.REPLICATE, 0, q.key, undefined, object, q.timestampMs, 0, this, item);
+      for (let i = 1; i < list.length; i++) this.coordinator.sendBatched(list[i]!, Op.REPLICATE, 0, q.key, undefined, object, q.timestampMs, 0, this, item);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {
@@ -458,9 +463,26 @@ export class PutBatch implements PendingReply, Operation {
 
   onNodeFailure(nodeId: number, _error: Error, item: number): void {
     const position = positionOf(this.lists[item]!, nodeId);
-    if (position === 0 && this.coordinated[item] === 0) return this.coordinatorFailed(item);
+    if (position === 0 && this.coordinated[item] === 0) {
+      // The coordinator failed before minting the version. As for a single
+      // put, another node of the list coordinates instead (Dynamo §4.5), once.
+      if (this.retried[item] === 0 && !this.ended && this.retryElsewhere(item, nodeId)) return;
+      return this.coordinatorFailed(item);
+    }
     this.quorums.fail(item, position);
     this.progress(item);
+  }
+
+  /** Route the item again (the failed node is down by now, so the list changes): false if it would go to the same coordinator. */
+  private retryElsewhere(item: number, failed: number): boolean {
+    const q = this.requests[item]!;
+    const list = this.route(q.key);
+    if (list.length === 0 || list[0] === failed) return false;
+    this.retried[item] = 1;
+    this.lists[item] = list;
+    this.quorums.reset(item);
+    this.coordinator.sendBatched(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+    return true;
   }
 
   private coordinatorFailed(item: number): void {

@@ -22,7 +22,8 @@ import { nodeDirectory } from '../storage/lmdb-storage.js';
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import { type RepairResult, repairPass } from './anti-entropy-repair.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
-import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
+import { ENVELOPE_ITEM_BYTES_MAX, Op, RequestFlag, type WireKey, keyBytesOf, requestBytes } from '../transport/wire.js';
+import { ENVELOPE_ITEMS_TARGET, EnvelopeBuilder } from '../transport/write-envelope.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
 import { decodeContext, decodeObject, encodeObject } from '../version/object-codec.js';
 import { encodeContext } from '../version/object-codec.js';
@@ -120,6 +121,9 @@ export interface StoreStats {
   readRepairsSkipped: number;
   /** Gets that found more than one live concurrent version. */
   siblingsSeen: number;
+  /** Write envelopes sent (putMany packs the copies bound for one node together), and the writes they carried. */
+  writeEnvelopes: number;
+  writeEnvelopeItems: number;
   tombstonesPurged: number;
   timeouts: number;
   overloaded: number;
@@ -134,6 +138,8 @@ const CUMULATIVE_STATS = [NodeStat.GETS, NodeStat.PUTS, NodeStat.REPLICATES, Nod
 const HINTS_DRAIN_WAIT_MS = 10_000;
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 const BATCH_WINDOW_MAX = 16_384;
+/** A write envelope's own key: none (its items carry theirs). */
+const NO_KEY = new Uint8Array(0);
 const DEADLINE_TICK_MS_MAX = 100;
 /** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
 const BACKGROUND_PENDING_MIN = 65_536;
@@ -183,8 +189,11 @@ export class Store implements Coordinator {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readRotation = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Write envelopes being filled, by node id (sendBatched); sent when full or at the end of the turn. */
+  private readonly envelopes: (EnvelopeBuilder | undefined)[] = [];
+  private envelopeFlushScheduled = false;
   private lastTimestampMs = 0;
-  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, nodesMarkedDown: 0 };
+  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, nodesMarkedDown: 0, writeEnvelopes: 0, writeEnvelopeItems: 0 };
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
     this.options = options;
@@ -922,6 +931,44 @@ export class Store implements Coordinator {
     }
     link!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
   }
+
+  /**
+   * `send`, packed with other writes to the same node into a write envelope
+   * (wire.ts): one message, one slot and one wake for up to
+   * ENVELOPE_ITEMS_TARGET copies. For PUT and REPLICATE; an item too large
+   * for an envelope goes alone.
+   */
+  sendBatched(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+    const messageBytes = requestBytes(keyBytesOf(key), context?.length ?? 0, value?.byteLength ?? 0);
+    const nodeId = nodeOfTarget(target);
+    if (messageBytes > ENVELOPE_ITEM_BYTES_MAX || this.links[nodeId] === undefined || this.downReasons[nodeId] !== undefined) {
+      return this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+    }
+    let builder = this.envelopes[nodeId];
+    if (builder === undefined) builder = this.envelopes[nodeId] = new EnvelopeBuilder();
+    if (!builder.fits(messageBytes)) this.flushEnvelope(nodeId);
+    builder.add(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
+    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flushEnvelope(nodeId);
+    else if (!this.envelopeFlushScheduled) {
+      this.envelopeFlushScheduled = true;
+      queueMicrotask(this.flushEnvelopesBound);
+    }
+  }
+
+  private flushEnvelope(nodeId: number): void {
+    const builder = this.envelopes[nodeId];
+    if (builder === undefined || builder.itemCount === 0) return;
+    const { body, flags, envelope } = builder.take();
+    this.counters.writeEnvelopes++;
+    this.counters.writeEnvelopeItems += envelope.itemCount;
+    // Through send: a node marked down since its items were packed fails them all at once.
+    this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0);
+  }
+
+  private readonly flushEnvelopesBound = (): void => {
+    this.envelopeFlushScheduled = false;
+    for (let nodeId = 0; nodeId < this.envelopes.length; nodeId++) this.flushEnvelope(nodeId);
+  };
 
   readSettled(operation: GetOperation): void {
     if (!this.settleOperation(operation)) return;

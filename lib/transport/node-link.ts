@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
-import { NODE_STAT_SLOTS } from '../node/replica.js';
+import { NODE_STAT_SLOTS, NodeStat } from '../node/replica.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Op, Response, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
+import { Op, RequestFlag, Response, Status, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
 import { hintFieldOfTarget } from '../ring/replica-target.js';
 import type { Prng } from '../prng.js';
 
@@ -92,6 +92,8 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
 }
 
 const RESPONSE_WAIT_SLICE_MS = 200;
+/** How long a crashed node may take to reach its exit before it is terminated regardless. */
+const CRASH_EXIT_WAIT_MS = 10_000;
 const SPACE_WAIT_SLICE_MS = 200;
 const READ_MESSAGES_MAX = 1 << 16;
 /** Publish within a burst so the node starts while the coordinator still writes. */
@@ -115,6 +117,7 @@ export abstract class NodeLink {
   private failure: Error | undefined;
   private readonly ready: Promise<void>;
   private readonly stopped: Promise<void>;
+  private readonly exited: Promise<void>;
 
   constructor(options: NodeLinkOptions, extraData: Partial<StorageNodeData>) {
     this.nodeId = options.nodeId;
@@ -124,6 +127,8 @@ export abstract class NodeLink {
     this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData }, execArgv: workerExecArgv() });
     let onReady!: () => void;
     let onStopped!: () => void;
+    let onExited!: () => void;
+    this.exited = new Promise((resolve) => (onExited = resolve));
     this.ready = new Promise((resolve) => (onReady = resolve));
     this.stopped = new Promise((resolve) => (onStopped = resolve));
     const controlListener = (message: unknown) => {
@@ -138,6 +143,7 @@ export abstract class NodeLink {
       this.failAll(error);
     });
     this.worker.on('exit', (code) => {
+      onExited();
       this.failAll(new Error(`storage node ${this.nodeId} exited with code ${code}`));
       onReady();
       onStopped();
@@ -210,9 +216,11 @@ export abstract class NodeLink {
   ): boolean {
     const roll = () => faults.prng.nextUint32() / 4294967296;
     if (faults.dropProbability > 0 && roll() < faults.dropProbability) return true;
-    // Never a PUT: coordinating mints a new version, so a late duplicate of a
-    // blind put could overwrite a later write. Every other request is idempotent.
-    if (faults.duplicateProbability > 0 && op !== Op.PUT && roll() < faults.duplicateProbability) {
+    // Never a PUT (nor an envelope, which may carry PUTs): coordinating mints a
+    // new version, so a late duplicate of a blind put could overwrite a later
+    // write. Every other request is idempotent.
+    const mints = op === Op.PUT || (op === Op.WRITE_BATCH && (flags & RequestFlag.MINTS) !== 0);
+    if (faults.duplicateProbability > 0 && !mints && roll() < faults.duplicateProbability) {
       const duplicateId = this.allocateSlot(IGNORED, 0, target);
       this.ignoredCount++;
       this.transmit(op, flags, duplicateId, key, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
@@ -273,6 +281,19 @@ export abstract class NodeLink {
     assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);
     const reply = this.replies[requestId];
     assert.ok(reply !== undefined, `response to unknown request ${requestId}`);
+    const status = view.getUint8(at + Response.STATUS);
+    if (status === Status.PARTIAL) {
+      // Part of a write envelope's answers: the request stays pending for the rest.
+      if (reply === IGNORED) return;
+      const tag = this.tags[requestId]!;
+      const target = this.targets[requestId]!;
+      try {
+        reply.onReply(target, status, bytes, view, at + Response.HEADER_BYTES, payloadBytes, tag);
+      } catch (error) {
+        this.failOne(reply, tag, error, target);
+      }
+      return;
+    }
     this.replies[requestId] = undefined;
     this.freeSlots.push(requestId);
     if (reply === IGNORED) {
@@ -283,7 +304,7 @@ export abstract class NodeLink {
     const tag = this.tags[requestId]!;
     const target = this.targets[requestId]!;
     try {
-      reply.onReply(target, view.getUint8(at + Response.STATUS), bytes, view, at + Response.HEADER_BYTES, payloadBytes, tag);
+      reply.onReply(target, status, bytes, view, at + Response.HEADER_BYTES, payloadBytes, tag);
     } catch (error) {
       // An answer its request cannot use (say, a value that no longer decodes)
       // fails that request, not the coordinator and every other request.
@@ -318,15 +339,33 @@ export abstract class NodeLink {
     for (const [reply, tag, target] of failed) reply.onNodeFailure(target, error, tag);
   }
 
-  /** Kill the worker without letting it finish anything; its pending requests fail. */
+  /**
+   * Crash the node: its pending requests fail now, and it stops at once,
+   * dropping the writes it had not committed. Not worker.terminate(): a
+   * thread stopped inside an LMDB write transaction leaves lmdb-js's writer
+   * lock held, and its environment then never closes (seen as close() hanging
+   * forever). The node stops itself at its next point outside the lock.
+   */
   crash(): void {
     this.failAll(new Error(`storage node ${this.nodeId} crashed`));
-    void this.worker.terminate();
+    this.stats[NodeStat.CRASHED] = 1;
+    this.wakeNode();
   }
+
+  /** Wake the node wherever it sleeps, so that it sees CRASHED. */
+  protected abstract wakeNode(): void;
 
   /** Stop the node gracefully: it finishes its commits, closes LMDB and exits. */
   async stop(): Promise<void> {
-    if (this.failure !== undefined) return void (await this.worker.terminate());
+    if (this.failure !== undefined) {
+      if (this.stats[NodeStat.CRASHED] === 1) {
+        // Bounded: a node that does not get to its exit is terminated after all.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.exited, new Promise((resolve) => (timer = setTimeout(resolve, CRASH_EXIT_WAIT_MS)))]);
+        clearTimeout(timer);
+      }
+      return void (await this.worker.terminate());
+    }
     this.requestStop();
     await this.stopped;
     await this.worker.terminate();
@@ -472,6 +511,11 @@ export class SabNodeLink extends NodeLink {
     this.writer.close();
     this.reader.close();
   }
+
+  protected wakeNode(): void {
+    this.writer.wake();
+    this.reader.wake();
+  }
 }
 
 export class PostMessageNodeLink extends NodeLink {
@@ -507,5 +551,9 @@ export class PostMessageNodeLink extends NodeLink {
 
   protected requestStop(): void {
     this.worker.postMessage({ type: 'stop' });
+  }
+
+  protected wakeNode(): void {
+    this.worker.postMessage({ type: 'crash' });
   }
 }

@@ -63,6 +63,12 @@ class RingView {
     return Atomics.load(this.control, ControlWord.CLOSED) === 1;
   }
 
+  /** Wake whoever sleeps on this ring, changing nothing: they re-check their own state (store.crashNode). */
+  wake(): void {
+    Atomics.notify(this.control, ControlWord.CONSUMER_STATE);
+    Atomics.notify(this.control, ControlWord.PRODUCER_STATE);
+  }
+
   /** Ask the consumer to stop; wakes it if it sleeps. */
   close(): void {
     Atomics.store(this.control, ControlWord.CLOSED, 1);

@@ -51,6 +51,25 @@
  *   8  u32 payloadBytes  encoded object (GET found, PUT) or UTF-8 error text
  *   12 u32 reserved
  *   16 payload
+ *
+ * ## Write envelope (Op.WRITE_BATCH)
+ *
+ * putMany sends the copies bound for one node together, so that the costs paid
+ * per message (a request slot, a header, a ring record, a wake, a dispatch, a
+ * copy out of the ring on the node) are paid per envelope, not per copy.
+ *
+ *   request value    u32 itemCount | u32 reserved
+ *                    itemCount x ( u32 messageBytes | u32 reserved |
+ *                                  request message, PUT or REPLICATE, whose
+ *                                  requestId is the item's index | pad to 8 )
+ *   answer payload   u32 answerCount | u32 reserved
+ *                    answerCount x ( response message whose requestId is the
+ *                                    item's index | pad to 8 )
+ *
+ * A node answers an envelope in one or more responses: PARTIAL ones, then a
+ * last OK, so that no answer grows past a bound however large the items'
+ * objects. Every item is answered exactly once across them. An ERROR response
+ * (no answer list) refuses the whole envelope: its unanswered items fail.
  */
 import assert from 'node:assert/strict';
 
@@ -102,6 +121,12 @@ export const Op = {
   PARTITION_SCAN: 8,
   /** Remove an own object if the given object (value) descends from it: data that moved away. */
   DROP_IF_COVERED: 9,
+  /**
+   * A write envelope: many PUT and REPLICATE requests to one node in one
+   * message (value: see "Write envelope" above). Answered by PARTIAL
+   * responses and a last OK, each carrying some items' answers.
+   */
+  WRITE_BATCH: 10,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -110,9 +135,15 @@ export const RequestFlag = {
   TOMBSTONE: 1,
   /** PUT without a context: supersede whatever the coordinator holds (a blind overwrite). */
   BLIND: 2,
+  /** WRITE_BATCH holding at least one PUT: like a PUT, it mints versions, so it is never sent twice. */
+  MINTS: 4,
 } as const;
 
-export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2 } as const;
+/**
+ * PARTIAL answers part of a write envelope; more answers to the same request
+ * follow, and the request stays pending until its last (OK or ERROR) answer.
+ */
+export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2, PARTIAL: 3 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
 export const Request = {
@@ -176,6 +207,47 @@ assert.equal(Request.EXPIRES_AT_MS, Request.TIMESTAMP_MS + 8);
 assert.equal(Request.HEADER_BYTES, Request.EXPIRES_AT_MS + 8);
 assert.equal(Response.HEADER_BYTES % 8, 0);
 assert.ok(recordPayloadMax(RING_CAPACITY_MIN_BYTES) > Request.HEADER_BYTES + FIRST_FRAGMENT_PREFIX_BYTES);
+
+export const ENVELOPE_HEADER_BYTES = 8;
+export const ENVELOPE_ITEM_PREFIX_BYTES = 8;
+/** Items per envelope: a u32 on the wire; bounded far lower by the builder. */
+export const ENVELOPE_ITEMS_MAX = 65_536;
+
+/** Items whose request message is larger travel alone: an envelope never needs fragmenting for one item. */
+export const ENVELOPE_ITEM_BYTES_MAX = 64 * 1024;
+
+/**
+ * Walk an envelope's request items (node side) or answers (coordinator side):
+ * `visit(at, length, index)` gets each message's place in `bytes`. Throws on
+ * a malformed envelope before visiting anything, so a bad envelope is refused whole.
+ */
+export function forEachEnvelopeItem(view: DataView, at: number, length: number, prefixed: boolean, visit: (at: number, length: number, index: number) => void): number {
+  const end = at + length;
+  assert.ok(length >= ENVELOPE_HEADER_BYTES, 'envelope too short');
+  const count = view.getUint32(at, true);
+  assert.ok(count <= ENVELOPE_ITEMS_MAX, `envelope of ${count} items`);
+  // First pass: bounds only.
+  const places = new Array<number>(count * 2);
+  let cursor = at + ENVELOPE_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    let messageBytes: number;
+    if (prefixed) {
+      assert.ok(cursor + ENVELOPE_ITEM_PREFIX_BYTES <= end, 'envelope truncated');
+      messageBytes = view.getUint32(cursor, true);
+      cursor += ENVELOPE_ITEM_PREFIX_BYTES;
+    } else {
+      assert.ok(cursor + Response.HEADER_BYTES <= end, 'envelope answer truncated');
+      messageBytes = Response.HEADER_BYTES + view.getUint32(cursor + Response.PAYLOAD_BYTES, true);
+    }
+    assert.ok(cursor + messageBytes <= end, 'envelope truncated');
+    places[2 * i] = cursor;
+    places[2 * i + 1] = messageBytes;
+    cursor += align8(messageBytes);
+  }
+  assert.equal(cursor, end, 'envelope has trailing bytes');
+  for (let i = 0; i < count; i++) visit(places[2 * i]!, places[2 * i + 1]!, i);
+  return count;
+}
 
 /**
  * A key as it travels to a ring frame: a string is written as UTF-8 straight

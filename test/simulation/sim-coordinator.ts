@@ -255,6 +255,11 @@ export class SimCoordinator implements Coordinator {
   // ---- Coordinator ------------------------------------------------------------
 
   /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
+  /** The simulation sends every write alone: envelopes are exercised against real nodes (test/write-envelope.test.ts). */
+  sendBatched(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+    this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+  }
+
   send(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
     const nodeId = nodeOfTarget(target);
     if (!this.isUp(nodeId)) {

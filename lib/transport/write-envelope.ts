@@ -1,0 +1,168 @@
+/**
+ * The coordinator's side of a write envelope (wire.ts, Op.WRITE_BATCH).
+ * EnvelopeBuilder packs the writes bound for one node; the WriteEnvelope it
+ * hands out is that request's PendingReply, and gives each item's answer to
+ * the operation that sent the item, with the item's own target and tag.
+ */
+import assert from 'node:assert/strict';
+import type { PendingReply } from './node-link.js';
+import {
+  ENVELOPE_HEADER_BYTES,
+  ENVELOPE_ITEM_PREFIX_BYTES,
+  ENVELOPE_ITEMS_MAX,
+  Op,
+  RequestFlag,
+  Response,
+  Status,
+  type WireKey,
+  align8,
+  encodeRequest,
+  forEachEnvelopeItem,
+  keyBytesOf,
+  requestBytes,
+} from './wire.js';
+import { hintFieldOfTarget } from '../ring/replica-target.js';
+
+/** An envelope is sent once it holds this many items or bytes (or at the end of the event-loop turn). */
+export const ENVELOPE_ITEMS_TARGET = 512;
+export const ENVELOPE_BYTES_TARGET = 128 * 1024;
+
+const textDecoder = new TextDecoder();
+
+export class WriteEnvelope implements PendingReply {
+  private readonly replies: PendingReply[] = [];
+  private readonly tags: number[] = [];
+  private readonly targets: number[] = [];
+  /** 1 where an item has had its answer (or its failure). */
+  private answered = new Uint8Array(0);
+  private answeredCount = 0;
+
+  get itemCount(): number {
+    return this.replies.length;
+  }
+
+  /** Builder side: one more item, whose index is its place. */
+  push(reply: PendingReply, tag: number, target: number): number {
+    this.replies.push(reply);
+    this.tags.push(tag);
+    this.targets.push(target);
+    return this.replies.length - 1;
+  }
+
+  seal(): void {
+    this.answered = new Uint8Array(this.replies.length);
+  }
+
+  onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    if (status === Status.ERROR) {
+      // The node refused the envelope whole (a malformed envelope: our bug).
+      return this.failUnanswered(new Error(`write envelope refused: ${textDecoder.decode(bytes.subarray(at, at + Math.min(length, 1024)))}`));
+    }
+    forEachEnvelopeItem(view, at, length, false, (itemAt, itemLength) => {
+      const index = view.getUint32(itemAt + Response.REQUEST_ID, true);
+      assert.ok(index < this.answered.length && this.answered[index] === 0, `envelope answer for item ${index}: unknown or answered twice`);
+      this.answered[index] = 1;
+      this.answeredCount++;
+      const reply = this.replies[index]!;
+      try {
+        reply.onReply(this.targets[index]!, view.getUint8(itemAt + Response.STATUS), bytes, view, itemAt + Response.HEADER_BYTES, itemLength - Response.HEADER_BYTES, this.tags[index]!);
+      } catch (error) {
+        // An answer its operation cannot use fails that item, not the envelope.
+        reply.onNodeFailure(this.targets[index]!, error instanceof Error ? error : new Error(String(error)), this.tags[index]!);
+      }
+    });
+    if (status === Status.OK && this.answeredCount < this.answered.length) {
+      this.failUnanswered(new Error(`write envelope closed with ${this.answered.length - this.answeredCount} items unanswered`));
+    }
+  }
+
+  onNodeFailure(_nodeId: number, error: Error): void {
+    this.failUnanswered(error);
+  }
+
+  private failUnanswered(error: Error): void {
+    for (let i = 0; i < this.answered.length; i++) {
+      if (this.answered[i] === 1) continue;
+      this.answered[i] = 1;
+      this.answeredCount++;
+      this.replies[i]!.onNodeFailure(this.targets[i]!, error, this.tags[i]!);
+    }
+  }
+}
+
+/**
+ * Packs requests bound for one node into a reusable buffer. `take()` seals
+ * the envelope; its body is valid until the next `add` (NodeLink.send copies
+ * it into the ring, or into its outbox, at once).
+ */
+export class EnvelopeBuilder {
+  private bytes = Buffer.alloc(ENVELOPE_BYTES_TARGET + 4096);
+  private view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  private length = ENVELOPE_HEADER_BYTES;
+  private envelope = new WriteEnvelope();
+  /** Whether the envelope being filled holds a PUT (RequestFlag.MINTS). */
+  private mints = false;
+
+  get itemCount(): number {
+    return this.envelope.itemCount;
+  }
+
+  get byteLength(): number {
+    return this.length;
+  }
+
+  /** Whether an item of `messageBytes` still belongs in this envelope (an empty one takes anything). */
+  fits(messageBytes: number): boolean {
+    if (this.itemCount === 0) return true;
+    return this.itemCount < ENVELOPE_ITEMS_MAX && this.length + ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes) <= ENVELOPE_BYTES_TARGET;
+  }
+
+  add(
+    op: number,
+    flags: number,
+    key: WireKey,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+    reply: PendingReply,
+    tag: number,
+    target: number,
+  ): void {
+    assert.ok(this.itemCount < ENVELOPE_ITEMS_MAX, 'write envelope full');
+    const keyBytes = keyBytesOf(key);
+    const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
+    const itemBytes = ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes);
+    if (this.length + itemBytes > this.bytes.byteLength) this.grow(this.length + itemBytes);
+    const at = this.length;
+    this.view.setUint32(at, messageBytes, true);
+    this.view.setUint32(at + 4, 0, true);
+    const index = this.envelope.push(reply, tag, target);
+    if (op === Op.PUT) this.mints = true;
+    encodeRequest(this.bytes, this.view, at + ENVELOPE_ITEM_PREFIX_BYTES, op, flags, index, key, keyBytes, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+    // Padding is zeroed: equal envelopes are equal bytes.
+    this.bytes.fill(0, at + ENVELOPE_ITEM_PREFIX_BYTES + messageBytes, at + itemBytes);
+    this.length += itemBytes;
+  }
+
+  /** The envelope to send: its body, its request flags, and the reply that routes its answers. */
+  take(): { body: Uint8Array; flags: number; envelope: WriteEnvelope } {
+    this.view.setUint32(0, this.itemCount, true);
+    this.view.setUint32(4, 0, true);
+    const body = this.bytes.subarray(0, this.length);
+    const envelope = this.envelope;
+    const flags = this.mints ? RequestFlag.MINTS : 0;
+    envelope.seal();
+    this.envelope = new WriteEnvelope();
+    this.length = ENVELOPE_HEADER_BYTES;
+    this.mints = false;
+    return { body, flags, envelope };
+  }
+
+  private grow(bytesMin: number): void {
+    const next = Buffer.alloc(Math.max(bytesMin, this.bytes.byteLength * 2));
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * Write envelopes (wire.ts, Op.WRITE_BATCH): putMany packs the copies bound
+ * for one node into one message. Pure tests of the format, of the builder and
+ * of the answers' routing on both sides; a Replica over in-memory storage; and
+ * putMany against real nodes, with large items, faults and a crash.
+ */
+import t from 'tap';
+import { NODE_STAT_SLOTS, Replica } from '../lib/node/replica.js';
+import { CHUNK_BYTES_TARGET, EnvelopeAnswer } from '../lib/node/envelope-answer.js';
+import type { PendingReply } from '../lib/transport/node-link.js';
+import { EnvelopeBuilder, ENVELOPE_BYTES_TARGET } from '../lib/transport/write-envelope.js';
+import {
+  CONTEXT_PAIR_BYTES,
+  ENVELOPE_HEADER_BYTES,
+  ENVELOPE_ITEM_BYTES_MAX,
+  Op,
+  Request,
+  RequestFlag,
+  Response,
+  Status,
+  contextOffset,
+  forEachEnvelopeItem,
+} from '../lib/transport/wire.js';
+import { hintedTarget } from '../lib/ring/replica-target.js';
+import { decodeObject, encodeObject } from '../lib/version/object-codec.js';
+import { siblingsOf } from '../lib/version/dotted-version-vector.js';
+import { MemoryStorage } from './simulation/memory-storage.js';
+import { ErrorCode, RingtableError } from '../lib/index.js';
+import { eventually, openTemp } from './helpers/temp-store.js';
+
+const text = new TextEncoder();
+const untext = new TextDecoder();
+
+/** A PendingReply that records what reached it. */
+class Recorder implements PendingReply {
+  readonly replies: { target: number; status: number; payload: string; tag: number }[] = [];
+  readonly failures: { target: number; message: string; tag: number }[] = [];
+  throwOnTag = -1;
+
+  onReply(target: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, tag: number): void {
+    if (tag === this.throwOnTag) throw new Error(`item ${tag} cannot use its answer`);
+    this.replies.push({ target, status, payload: untext.decode(bytes.subarray(at, at + length)), tag });
+  }
+
+  onNodeFailure(target: number, error: Error, tag: number): void {
+    this.failures.push({ target, message: error.message, tag });
+  }
+}
+
+/** The node side's answers, as the coordinator would read them off the response ring. */
+class CapturingSink {
+  readonly responses: { op: number; status: number; requestId: number; payload: Uint8Array }[] = [];
+  respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
+    this.responses.push({ op, status, requestId, payload: payload === undefined ? new Uint8Array(0) : payload.slice() });
+  }
+}
+
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+t.test('an envelope carries each item as a whole request message, in order, 8-aligned', async (t) => {
+  const builder = new EnvelopeBuilder();
+  const reply = new Recorder();
+  const items = [
+    { op: Op.PUT, flags: RequestFlag.BLIND, key: 'alpha', context: undefined, value: text.encode('one'), target: 2 },
+    { op: Op.REPLICATE, flags: 0, key: new Uint8Array([0, 255, 7]), context: undefined, value: new Uint8Array(13).fill(9), target: hintedTarget(1, 3) },
+    { op: Op.PUT, flags: 0, key: 'ключ', context: [[5, 6]] as [number, number][], value: new Uint8Array(0), target: 2 },
+  ];
+  items.forEach((item, i) => builder.add(item.op, item.flags, item.key, item.context, item.value, 1000 + i, i === 0 ? 5000 : 0, reply, 10 + i, item.target));
+  t.equal(builder.itemCount, 3);
+  const { body, flags, envelope } = builder.take();
+  t.equal(flags, RequestFlag.MINTS, 'an envelope holding a PUT is marked as minting');
+  t.equal(envelope.itemCount, 3);
+  t.equal(builder.itemCount, 0, 'the builder starts a new envelope');
+  const view = viewOf(body);
+  const seen: number[] = [];
+  const count = forEachEnvelopeItem(view, 0, body.byteLength, true, (at, length, index) => {
+    seen.push(index);
+    t.equal(at % 8, 0, `item ${index} starts 8-aligned`);
+    const item = items[index]!;
+    t.equal(view.getUint8(at + Request.OP), item.op);
+    t.equal(view.getUint8(at + Request.FLAGS), item.flags);
+    t.equal(view.getUint32(at + Request.REQUEST_ID, true), index, 'requestId is the item index');
+    t.equal(view.getFloat64(at + Request.TIMESTAMP_MS, true), 1000 + index);
+    const keyBytes = view.getUint32(at + Request.KEY_BYTES, true);
+    const key = body.subarray(at + Request.HEADER_BYTES, at + Request.HEADER_BYTES + keyBytes);
+    t.same(Buffer.from(key), typeof item.key === 'string' ? Buffer.from(item.key) : Buffer.from(item.key), `item ${index} key`);
+    const pairs = view.getUint32(at + Request.CONTEXT_PAIRS, true);
+    t.equal(pairs, item.context?.length ?? 0);
+    const valueAt = at + contextOffset(keyBytes) + pairs * CONTEXT_PAIR_BYTES;
+    t.same(Buffer.from(body.subarray(valueAt, valueAt + view.getUint32(at + Request.VALUE_BYTES, true))), Buffer.from(item.value));
+    t.equal(valueAt + item.value.byteLength, at + length, 'the message ends with its value');
+    t.equal(view.getUint16(at + Request.HINT_OWNER, true), index === 1 ? 4 : 0, 'a hinted target travels as its hint owner field');
+  });
+  t.equal(count, 3);
+  t.same(seen, [0, 1, 2]);
+
+  builder.add(Op.REPLICATE, 0, 'k', undefined, new Uint8Array(4), 0, 0, reply, 0, 1);
+  t.equal(builder.take().flags, 0, 'replication alone may be duplicated by fault injection');
+});
+
+t.test('a malformed envelope is refused whole, before any item is visited', async (t) => {
+  const builder = new EnvelopeBuilder();
+  const reply = new Recorder();
+  for (let i = 0; i < 3; i++) builder.add(Op.REPLICATE, 0, `k${i}`, undefined, new Uint8Array(10), 0, 0, reply, i, 0);
+  const body = builder.take().body.slice();
+  const visits = (bytes: Uint8Array) => {
+    let visited = 0;
+    const outcome = (() => {
+      try {
+        forEachEnvelopeItem(viewOf(bytes), 0, bytes.byteLength, true, () => visited++);
+        return 'accepted';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    return { visited, outcome };
+  };
+  t.same(visits(body), { visited: 3, outcome: 'accepted' });
+  const truncated = visits(body.subarray(0, body.byteLength - 8));
+  t.equal(truncated.visited, 0, 'truncated: nothing visited');
+  t.match(truncated.outcome, /truncated/);
+  const trailing = new Uint8Array(body.byteLength + 8);
+  trailing.set(body);
+  t.match(visits(trailing).outcome, /trailing/);
+  const lying = body.slice();
+  viewOf(lying).setUint32(ENVELOPE_HEADER_BYTES, 1 << 20, true);
+  t.match(visits(lying).outcome, /truncated/, 'an item length past the end');
+  const tooMany = body.slice();
+  viewOf(tooMany).setUint32(0, 1 << 30, true);
+  t.match(visits(tooMany).outcome, /envelope of/);
+  t.match(visits(new Uint8Array(4)).outcome, /too short/);
+});
+
+t.test('the builder sends an envelope once it holds ENVELOPE_BYTES_TARGET, and an oversized item alone', async (t) => {
+  const builder = new EnvelopeBuilder();
+  t.ok(builder.fits(ENVELOPE_ITEM_BYTES_MAX * 4), 'an empty envelope takes anything');
+  const reply = new Recorder();
+  const value = new Uint8Array(4000);
+  let added = 0;
+  while (builder.fits(Request.HEADER_BYTES + 8 + value.byteLength)) {
+    builder.add(Op.REPLICATE, 0, `key-${added}`, undefined, value, 0, 0, reply, added, 0);
+    added++;
+  }
+  t.ok(builder.byteLength <= ENVELOPE_BYTES_TARGET, `${added} items, ${builder.byteLength} bytes: within the target`);
+  t.ok(builder.byteLength + 4096 > ENVELOPE_BYTES_TARGET, 'and full');
+  const big = new Uint8Array(ENVELOPE_BYTES_TARGET * 2);
+  const fresh = new EnvelopeBuilder();
+  fresh.add(Op.REPLICATE, 0, 'big', undefined, big, 0, 0, reply, 0, 0);
+  const { body } = fresh.take();
+  t.ok(body.byteLength > big.byteLength, 'the buffer grows for an item larger than the target');
+});
+
+t.test('answers reach the item that asked, in PARTIAL chunks and a last OK', async (t) => {
+  const builder = new EnvelopeBuilder();
+  const reply = new Recorder();
+  const itemCount = 40;
+  for (let i = 0; i < itemCount; i++) builder.add(Op.PUT, 0, `k${i}`, undefined, new Uint8Array(1), 0, 0, reply, 100 + i, i % 2 === 0 ? 1 : hintedTarget(1, 0));
+  const { envelope } = builder.take();
+  // The node side: answers come in any order, some large, so they split into chunks.
+  const sink = new CapturingSink();
+  const answer = new EnvelopeAnswer(sink, 77, itemCount);
+  const order = Array.from({ length: itemCount }, (_, i) => (i * 7) % itemCount);
+  for (const index of order) {
+    const payload = index % 10 === 0 ? new Uint8Array(CHUNK_BYTES_TARGET / 3).fill(65) : text.encode(`answer ${index}`);
+    answer.add(Op.PUT, index === 13 ? Status.ERROR : Status.OK, index, payload);
+  }
+  t.ok(answer.done);
+  t.ok(sink.responses.length >= 2, `${sink.responses.length} responses`);
+  t.ok(sink.responses.slice(0, -1).every((r) => r.status === Status.PARTIAL), 'PARTIAL chunks first');
+  t.equal(sink.responses.at(-1)!.status, Status.OK, 'then a last OK');
+  t.ok(sink.responses.every((r) => r.requestId === 77 && r.op === Op.WRITE_BATCH));
+  t.ok(sink.responses.every((r) => r.payload.byteLength <= CHUNK_BYTES_TARGET), 'no chunk over the target');
+  for (const response of sink.responses) envelope.onReply(1, response.status, response.payload, viewOf(response.payload), 0, response.payload.byteLength);
+  t.equal(reply.replies.length, itemCount, 'every item answered once');
+  t.equal(reply.failures.length, 0);
+  const byTag = new Map(reply.replies.map((r) => [r.tag, r]));
+  for (let i = 0; i < itemCount; i++) {
+    const got = byTag.get(100 + i)!;
+    t.equal(got.target, i % 2 === 0 ? 1 : hintedTarget(1, 0), `item ${i} answered with its own target`);
+    t.equal(got.status, i === 13 ? Status.ERROR : Status.OK);
+    if (i % 10 !== 0) t.equal(got.payload, `answer ${i}`);
+  }
+  t.throws(() => answer.add(Op.PUT, Status.OK, 3, undefined), /answered twice/, 'an item cannot be answered twice');
+
+  const empty = new CapturingSink();
+  new EnvelopeAnswer(empty, 5, 0);
+  t.equal(empty.responses.length, 1, 'an empty envelope is answered at once');
+  t.equal(empty.responses[0]!.status, Status.OK);
+});
+
+t.test('items left unanswered fail: by an early OK, an ERROR, a node failure, or an answer their operation rejects', async (t) => {
+  const make = (count: number) => {
+    const builder = new EnvelopeBuilder();
+    const reply = new Recorder();
+    for (let i = 0; i < count; i++) builder.add(Op.REPLICATE, 0, `k${i}`, undefined, new Uint8Array(1), 0, 0, reply, i, 3);
+    return { reply, envelope: builder.take().envelope };
+  };
+  const answerFor = (status: number, indexes: number[]) => {
+    const sink = new CapturingSink();
+    const answer = new EnvelopeAnswer(sink, 1, indexes.length);
+    for (const index of indexes) {
+      // EnvelopeAnswer numbers answers by item; re-label them to the given indexes.
+      answer.add(Op.REPLICATE, Status.OK, indexes.indexOf(index), undefined);
+    }
+    const payload = sink.responses[0]!.payload;
+    const view = viewOf(payload);
+    forEachEnvelopeItem(view, 0, payload.byteLength, false, (at, _length, i) => view.setUint32(at + Response.REQUEST_ID, indexes[i]!, true));
+    return { status, payload };
+  };
+
+  {
+    const { reply, envelope } = make(4);
+    const { payload } = answerFor(Status.OK, [0, 2]);
+    envelope.onReply(3, Status.OK, payload, viewOf(payload), 0, payload.byteLength);
+    t.same(reply.replies.map((r) => r.tag), [0, 2]);
+    t.same(reply.failures.map((f) => f.tag), [1, 3], 'an OK that leaves items unanswered fails them');
+    t.match(reply.failures[0]!.message, /unanswered/);
+  }
+  {
+    const { reply, envelope } = make(3);
+    const partial = answerFor(Status.PARTIAL, [1]);
+    envelope.onReply(3, Status.PARTIAL, partial.payload, viewOf(partial.payload), 0, partial.payload.byteLength);
+    envelope.onNodeFailure(3, new Error('node 3 crashed'));
+    t.same(reply.replies.map((r) => r.tag), [1]);
+    t.same(reply.failures.map((f) => f.tag), [0, 2], 'a node failure fails only what was not answered');
+    envelope.onNodeFailure(3, new Error('again'));
+    t.equal(reply.failures.length, 2, 'and never twice');
+  }
+  {
+    const { reply, envelope } = make(2);
+    const refusal = text.encode('malformed');
+    envelope.onReply(3, Status.ERROR, refusal, viewOf(refusal), 0, refusal.byteLength);
+    t.same(reply.failures.map((f) => f.tag), [0, 1]);
+    t.match(reply.failures[0]!.message, /refused: malformed/);
+  }
+  {
+    const { reply, envelope } = make(3);
+    reply.throwOnTag = 1;
+    const { payload } = answerFor(Status.OK, [0, 1, 2]);
+    envelope.onReply(3, Status.OK, payload, viewOf(payload), 0, payload.byteLength);
+    t.same(reply.replies.map((r) => r.tag), [0, 2], 'the others are delivered');
+    t.same(reply.failures.map((f) => f.tag), [1], 'an answer its operation rejects fails that item alone');
+  }
+});
+
+t.test('a node queues an envelope\u2019s items like single writes; a bad item fails alone, a bad envelope whole', async (t) => {
+  const engine = new MemoryStorage();
+  const sink = new CapturingSink();
+  const replica = new Replica(engine, { nodeId: 1, conflicts: 'siblings', clockEntriesMax: 10, objectBytesMax: 1 << 20 }, sink, new Float64Array(NODE_STAT_SLOTS));
+  const coordinatorSide = new Recorder();
+  const builder = new EnvelopeBuilder();
+  const foreign = encodeObject({ entries: [{ actor: 5 * 1024 + 2, counter: 1, timestampMs: 10, siblings: [{ value: text.encode('from node 2'), timestampMs: 10, expiresAtMs: 0, tombstone: false }] }] });
+  builder.add(Op.PUT, RequestFlag.BLIND, 'put-me', undefined, text.encode('v1'), 20, 0, coordinatorSide, 0, 1);
+  builder.add(Op.REPLICATE, 0, 'replicated', undefined, foreign, 20, 0, coordinatorSide, 1, 1);
+  builder.add(Op.GET, 0, 'not-a-write', undefined, undefined, 0, 0, coordinatorSide, 2, 1);
+  // A target naming node 1 as its own hint owner (hintedTarget refuses to make one): (owner + 1) << 16 | node.
+  builder.add(Op.PUT, RequestFlag.BLIND, 'self-hinted', undefined, text.encode('x'), 20, 0, coordinatorSide, 3, (2 << 16) | 1);
+  builder.add(Op.REPLICATE, 0, 'hinted', undefined, foreign, 20, 0, coordinatorSide, 4, hintedTarget(1, 3));
+  const { body, flags } = builder.take();
+  const frame = new Uint8Array(contextOffset(0) + body.byteLength);
+  const frameView = viewOf(frame);
+  frameView.setUint8(Request.OP, Op.WRITE_BATCH);
+  frameView.setUint8(Request.FLAGS, flags);
+  frameView.setUint32(Request.REQUEST_ID, 900, true);
+  frameView.setUint32(Request.VALUE_BYTES, body.byteLength, true);
+  frame.set(body, contextOffset(0));
+  replica.handleSafely(frame, frameView, 0, frame.byteLength);
+  t.equal(sink.responses.length, 0, 'nothing is answered before its commit, not even the refused items');
+  frame.fill(0xee); // the ring's bytes are reused once read: the node must own what it queued
+  await replica.commit();
+  t.equal(sink.responses.length, 1);
+  const response = sink.responses[0]!;
+  t.same([response.op, response.status, response.requestId], [Op.WRITE_BATCH, Status.OK, 900]);
+  const answers = new Map<number, { status: number; payload: Uint8Array }>();
+  const view = viewOf(response.payload);
+  forEachEnvelopeItem(view, 0, response.payload.byteLength, false, (at, length) => {
+    answers.set(view.getUint32(at + Response.REQUEST_ID, true), { status: view.getUint8(at + Response.STATUS), payload: response.payload.subarray(at + Response.HEADER_BYTES, at + length) });
+  });
+  t.same([...answers.keys()].sort(), [0, 1, 2, 3, 4], 'every item answered');
+  t.equal(answers.get(0)!.status, Status.OK);
+  t.same(siblingsOf(decodeObject(answers.get(0)!.payload)).map((s) => untext.decode(s.value)), ['v1'], 'a PUT is answered with the object it minted');
+  t.equal(answers.get(1)!.status, Status.OK);
+  t.equal(answers.get(2)!.status, Status.ERROR);
+  t.match(untext.decode(answers.get(2)!.payload), /cannot travel in a write envelope/);
+  t.equal(answers.get(3)!.status, Status.ERROR);
+  t.match(untext.decode(answers.get(3)!.payload), /hints for itself/);
+  t.equal(answers.get(4)!.status, Status.OK);
+  t.ok(engine.get(text.encode('put-me')), 'the PUT is stored');
+  t.same(Buffer.from(engine.get(text.encode('replicated'))!), Buffer.from(foreign), 'the replicated object is stored as sent');
+  t.notOk(engine.get(text.encode('not-a-write')));
+  t.notOk(engine.get(text.encode('self-hinted')));
+  t.notOk(engine.get(text.encode('hinted')), 'a hinted item goes to the hints keyspace');
+  t.ok(engine.hintOwners().includes(3));
+
+  const broken = frame.slice();
+  broken.set(body, contextOffset(0));
+  viewOf(broken).setUint32(Request.VALUE_BYTES, body.byteLength - 8, true);
+  const brokenLength = broken.byteLength - 8;
+  sink.responses.length = 0;
+  replica.handleSafely(broken, viewOf(broken), 0, brokenLength);
+  await replica.commit();
+  t.equal(sink.responses.length, 1, 'a truncated envelope gets one answer');
+  t.equal(sink.responses[0]!.status, Status.ERROR, 'an ERROR for the envelope');
+  t.match(untext.decode(sink.responses[0]!.payload), /truncated|length/);
+});
+
+t.test('putMany through envelopes against real nodes: every copy lands, large items travel alone', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 } });
+  const entries = Array.from({ length: 3000 }, (_, i) => {
+    // Mostly small; some past ENVELOPE_ITEM_BYTES_MAX, which go as single requests.
+    const value = i % 500 === 7 ? new Uint8Array(ENVELOPE_ITEM_BYTES_MAX + 100).fill(i % 251) : new Uint8Array(20 + (i % 90)).fill(i % 251);
+    return [`env:${i}`, value] as const;
+  });
+  const before = store.stats();
+  await store.putMany(entries);
+  const after = store.stats();
+  const sent = after.writeEnvelopes - before.writeEnvelopes;
+  const items = after.writeEnvelopeItems - before.writeEnvelopeItems;
+  t.ok(sent > 0 && sent < items / 20, `${items} copies in ${sent} envelopes`);
+  t.equal(items, 3 * 3000 - 3 * 6, 'every copy but the six large items\u2019 went in an envelope');
+  const read = await store.getMany(entries.map(([key]) => key), { r: 3 });
+  const wrong = read.filter((result, i) => !(result?.value instanceof Uint8Array) || Buffer.compare(result.value, entries[i]![1]) !== 0).length;
+  t.equal(wrong, 0, 'all three replicas of every key hold its value');
+  t.equal(store.stats().nodes.reduce((sum, n) => sum + n.keys, 0), 3 * 3000, 'exactly N copies');
+});
+
+t.test('putMany envelopes under faults and a crash', async (t) => {
+  const store = await openTemp(t, { nodes: 4, timeoutMs: 1500, replication: { n: 3, r: 2, w: 2 } });
+  const keys = Array.from({ length: 600 }, (_, i) => `fault:${i}`);
+
+  store.faults.seed(3).duplicate(1, 1);
+  await store.putMany(keys.map((key) => [key, 'dup'] as const));
+  t.ok(await eventually(() => store.stats().nodes.every((n) => n.queueDepth === 0), 3000), 'duplicated replication envelopes are answered and consumed');
+  t.same(new Set((await store.getMany(keys, { r: 3 })).map((result) => result?.value)), new Set(['dup']), 'duplicates change nothing');
+  const siblings = (await store.getMany(keys, { r: 3 })).filter((result) => result!.siblings.length !== 1).length;
+  t.equal(siblings, 0, 'no envelope holding a PUT was duplicated (that would mint a second version)');
+
+  store.faults.clear().drop(2, 1);
+  const dropped = await store.putMany(keys.map((key) => [key, 'w3'] as const), { w: 3 }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.ok(dropped instanceof RingtableError && dropped.code === ErrorCode.TIMEOUT, 'W = 3 cannot be met while node 2 loses every envelope: ERR_TIMEOUT');
+  store.faults.clear();
+
+  // A node crashes while a large putMany is in flight: W = 2 is met by the others (sloppy quorum).
+  const big = Array.from({ length: 20_000 }, (_, i) => [`crash:${i}`, i] as const);
+  const writing = store.putMany(big);
+  setTimeout(() => store.crashNode(3), 5);
+  await writing;
+  t.pass('putMany completed through a node crash');
+  const read = await store.getMany(big.map(([key]) => key));
+  t.equal(read.filter((result, i) => result?.value !== i).length, 0, 'every key readable with its value');
+});

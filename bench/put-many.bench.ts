@@ -15,6 +15,14 @@
  * The raw side msgpack-encodes each value with ringtable's Packr options, the
  * same encoding work ringtable does. Runs alternate (ringtable, raw, ...);
  * medians are reported. The issue's target: ringtable >= 0.4x raw.
+ *
+ * A third series bounds what any N-copy design can reach with this storage:
+ * "raw lmdb-js, N copies" (lib/copy-writer.ts) writes, without any
+ * coordination, the very records ringtable's nodes write: each key's stored
+ * object (a one-version object around the msgpack value) into the N
+ * environments of its preference list (same ring, same `--nodes`), one
+ * worker thread per environment, each one read-then-write transaction per
+ * batch, as a node does.
  */
 import { Store, type PutManyEntry, type StoreOptions } from '../lib/index.js';
 import { VALUE_BYTES, makeDataSet, permutation, sameBytes, uniformAccess } from './lib/data.js';
@@ -23,6 +31,12 @@ import { choice, int, parseOptions, text } from './lib/options.js';
 import { type Report, commandLine, environment, figure, finishReport } from './lib/report.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
 import { RAW_OPEN_OPTIONS, openRawLmdb, rawBatchSettled, valuePackr } from './lib/workloads.js';
+import { Ring } from '../lib/ring/ring.js';
+import { PreferenceListTable } from '../lib/ring/preference-list.js';
+import { hashKey32 } from '../lib/ring/hash.js';
+import { encodeObject } from '../lib/version/object-codec.js';
+import { mkdirSync } from 'node:fs';
+import { CopyWriters } from './lib/copy-writer.js';
 
 const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughput (N=3, W=2) against raw lmdb-js puts batched per event turn, same durability.', {
   keys: int(100_000, 'keys written per timed run (each run starts from an empty store)'),
@@ -34,6 +48,7 @@ const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughp
   vnodes: int(256, 'tokens per node'),
   durability: choice('async', ['none', 'async', 'sync'] as const, "durability of both sides ('async' is ringtable's default)"),
   verify: int(2_000, 'keys read back after every run to check the data landed', 0),
+  'ceiling-commits': int(1, 'sequential commits each environment splits a batch into, in the storage-ceiling series (ringtable\'s nodes make about 3: see "commits per node")', 1),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
 });
 
@@ -50,7 +65,7 @@ async function main(): Promise<void> {
     command: commandLine('put-many.bench.js'),
     measured: `${args.keys} new keys (16 B keys, 100 B Uint8Array values, random order) into an empty store per run, in batches of ${args.batch} awaited one after another; ringtable putMany (N=${args.n}, W=${args.w}) vs raw lmdb-js puts + committed${args.durability === 'sync' ? ' + flushed' : ''} in one environment; durability ${args.durability} on both sides; interleaved runs, median reported`,
     environment: env,
-    config: { keys: args.keys, batch: args.batch, rounds: args.rounds, verify: args.verify, seed: args.seed },
+    config: { keys: args.keys, batch: args.batch, rounds: args.rounds, verify: args.verify, seed: args.seed, ceilingCommits: args['ceiling-commits'] },
     storeOptions: { ...storeOptions, transport: 'sab' },
     phases: {},
     figures: [],
@@ -99,6 +114,39 @@ async function main(): Promise<void> {
     }
   };
 
+  // The records ringtable's nodes store, placed as its ring places them.
+  const lists = new PreferenceListTable(Ring.create(Array.from({ length: args.nodes }, (_, i) => i), args.vnodes), args.n);
+  const copyPlan = batches.map((batch) => {
+    const perNode: { keys: Uint8Array[]; records: Uint8Array[] }[] = Array.from({ length: args.nodes }, () => ({ keys: [], records: [] }));
+    for (const [key, value] of batch) {
+      const record = encodeObject({ entries: [{ actor: 1024, counter: 1, timestampMs: 1, siblings: [{ value: valuePackr.pack(value) as Uint8Array, timestampMs: 1, expiresAtMs: 0, tombstone: false }] }] });
+      for (const node of lists.forHash(hashKey32(key as Uint8Array))) {
+        perNode[node]!.keys.push(key as Uint8Array);
+        perNode[node]!.records.push(record);
+      }
+    }
+    return perNode;
+  });
+  report.notes.push(
+    `raw lmdb-js, N copies (the storage ceiling): the records ringtable stores (${copyPlan[0]!.find((share) => share.records.length > 0)!.records[0]!.byteLength} B, prepared outside the timed region) placed by the preference lists of N=${args.n} over ${args.nodes} environments; one worker thread per environment, as one storage node each, writing its share of every batch in ${args['ceiling-commits'] === 1 ? 'one transaction' : `${args['ceiling-commits']} sequential transactions`} that read(s) then write(s) each key, as a node merges; no versions minted, no messages, no quorum`,
+  );
+
+  const copiesRun = async (round: number): Promise<Run> => {
+    const dirs = Array.from({ length: args.nodes }, (_, i) => `${parent}/copies-${round}/node-${i}`);
+    for (const dir of dirs) mkdirSync(dir, { recursive: true });
+    const writers = new CopyWriters(dirs, args.durability, copyPlan, args['ceiling-commits']);
+    try {
+      await writers.whenReady();
+      await settle();
+      return await timed(args.keys, async () => {
+        for (let b = 0; b < copyPlan.length; b++) await writers.writeBatch(b);
+      });
+    } finally {
+      await writers.close();
+      removeTempDir(`${parent}/copies-${round}`);
+    }
+  };
+
   const rawRun = async (round: number): Promise<Run> => {
     const dir = `${parent}/raw-${round}`;
     const db = openRawLmdb(dir, args.durability);
@@ -133,13 +181,19 @@ async function main(): Promise<void> {
       [
         { name: 'ringtable putMany', run: ringtableRun },
         { name: 'raw lmdb-js puts', run: rawRun },
+        { name: `raw, ${args.n} copies`, run: copiesRun },
       ],
       (name: string, round: number, run: Run) => console.log(`  round ${round + 1}/${args.rounds} ${name.padEnd(18)} ${formatRate(run.opsPerSecond).padStart(7)} puts/s (${formatSeconds(run.seconds)})`),
     );
     const ring = figure(`ringtable putMany, N=${args.n} W=${args.w}`, `one key written through putMany(${args.batch} entries), acknowledged by W=${args.w} of N=${args.n} replicas, durability ${args.durability}`, runs.get('ringtable putMany')!);
     const raw = figure('raw lmdb-js batched puts', `one db.put(key, msgpack(value)), ${args.batch} per event turn, then await committed${args.durability === 'sync' ? ' + flushed' : ''}`, runs.get('raw lmdb-js puts')!);
-    report.figures = [ring, raw];
-    report.ratios = [{ name: 'ringtable / raw lmdb-js', value: ring.medianOpsPerSecond / raw.medianOpsPerSecond, target: 0.4 }];
+    const copies = figure(`raw lmdb-js, ${args.n} copies in ${args.nodes} environments`, `one key's ${args.n} stored records written by ${args.nodes} threads, one per environment, as ringtable's nodes would, without coordination`, runs.get(`raw, ${args.n} copies`)!);
+    report.figures = [ring, raw, copies];
+    report.ratios = [
+      { name: 'ringtable / raw lmdb-js', value: ring.medianOpsPerSecond / raw.medianOpsPerSecond, target: 0.4 },
+      { name: `raw ${args.n} copies / raw lmdb-js (the storage ceiling)`, value: copies.medianOpsPerSecond / raw.medianOpsPerSecond },
+      { name: `ringtable / raw ${args.n} copies`, value: ring.medianOpsPerSecond / copies.medianOpsPerSecond },
+    ];
     for (const line of wrong) report.notes.push(`WRONG: ${line}`);
   } finally {
     removeTempDir(parent);

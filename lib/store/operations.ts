@@ -187,7 +187,7 @@ export class PutOperation implements PendingReply, Operation {
 
   start(): void {
     const q = this.request;
-    this.coordinator.send(this.coordinatorNode, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, 0);
+    this.coordinator.sendBatched(this.coordinatorNode, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, 0);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
@@ -227,7 +227,7 @@ export class PutOperation implements PendingReply, Operation {
     const q = this.request;
     const replicas = this.quorum.replicas;
     for (let i = 1; i < replicas.length; i++) {
-      this.coordinator.send(replicas[i]!, Op.REPLICATE, 0, q.key, undefined, this.objectBytes, q.timestampMs, 0, this, 0);
+      this.coordinator.sendBatched(replicas[i]!, Op.REPLICATE, 0, q.key, undefined, this.objectBytes, q.timestampMs, 0, this, 0);
     }
   }
 

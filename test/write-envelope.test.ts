@@ -324,6 +324,15 @@ t.test('putMany through envelopes against real nodes: every copy lands, large it
   const wrong = read.filter((result, i) => !(result?.value instanceof Uint8Array) || Buffer.compare(result.value, entries[i]![1]) !== 0).length;
   t.equal(wrong, 0, 'all three replicas of every key hold its value');
   t.equal(store.stats().nodes.reduce((sum, n) => sum + n.keys, 0), 3 * 3000, 'exactly N copies');
+
+  const beforePuts = store.stats();
+  const contexts = await Promise.all(Array.from({ length: 200 }, (_, i) => store.put(`single:${i}`, i)));
+  const afterPuts = store.stats();
+  t.equal(afterPuts.writeEnvelopeItems - beforePuts.writeEnvelopeItems, 3 * 200, 'concurrent single puts travel in envelopes too');
+  t.ok(afterPuts.writeEnvelopes - beforePuts.writeEnvelopes < 3 * 200 / 4, `sharing them: ${afterPuts.writeEnvelopes - beforePuts.writeEnvelopes} envelopes`);
+  const updated = await store.put('single:7', 'seven', { context: contexts[7] });
+  t.same((await store.get('single:7', { r: 3 }))?.siblings, ['seven'], 'the context a put returned supersedes its version');
+  t.ok(updated.length > 0);
 });
 
 t.test('putMany envelopes under faults and a crash', async (t) => {

@@ -121,7 +121,7 @@ export interface StoreStats {
   readRepairsSkipped: number;
   /** Gets that found more than one live concurrent version. */
   siblingsSeen: number;
-  /** Write envelopes sent (putMany packs the copies bound for one node together), and the writes they carried. */
+  /** Write envelopes sent (puts issued together, and putMany, pack the copies bound for one node into one), and the writes they carried. */
   writeEnvelopes: number;
   writeEnvelopeItems: number;
   tombstonesPurged: number;

@@ -29,7 +29,22 @@ import type { Ring } from '../../lib/ring/ring.js';
 import { type GetResult, toGetResult } from '../../lib/store/get-result.js';
 import { type Coordinator, type GetCallback, GetOperation, type Operation, type PutCallback, PutOperation, type PutRequest } from '../../lib/store/operations.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
-import { Op, RequestFlag, Response, type WireKey, encodeRequest, keyBytesOf, requestBytes } from '../../lib/transport/wire.js';
+import {
+  ENVELOPE_ITEM_BYTES_MAX,
+  ENVELOPE_ITEMS_MAX,
+  Op,
+  Request,
+  RequestFlag,
+  Response,
+  Status,
+  type WireKey,
+  encodeRequest,
+  forEachEnvelopeItem,
+  keyBytesOf,
+  requestBytes,
+  valueOffset,
+} from '../../lib/transport/wire.js';
+import { ENVELOPE_ITEMS_TARGET, EnvelopeBuilder } from '../../lib/transport/write-envelope.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../../lib/version/dotted-version-vector.js';
 import { encodeObject } from '../../lib/version/object-codec.js';
 import type { EventQueue } from './event-queue.js';
@@ -44,11 +59,24 @@ export interface CoordinatorConfig {
   tombstoneGraceMs: number;
   /** Wall clock at virtual time 0: timestamps are integers, as Date.now() gives. */
   wallClockOriginMs: number;
+  /** Writes travel in write envelopes, as store.ts sends them (sendBatched), or each alone. */
+  envelopes: boolean;
+}
+
+/**
+ * The id the history knows an enveloped PUT by: its envelope's request id and
+ * its index in it, negative so that it never meets a single request's id.
+ */
+export function envelopeItemId(requestId: number, index: number): number {
+  return -(requestId * ENVELOPE_ITEMS_MAX + index) - 1;
 }
 
 const DEADLINE_TICK_MS_MAX = 100;
 const PURGES_PENDING_MAX = 65_536;
-const OPS = ['', 'GET', 'PUT', 'REPLICATE', 'PURGE', 'PING', 'HINTS', 'HINT_DELIVERED', 'PARTITION_SCAN', 'DROP_IF_COVERED'];
+const OPS = ['', 'GET', 'PUT', 'REPLICATE', 'PURGE', 'PING', 'HINTS', 'HINT_DELIVERED', 'PARTITION_SCAN', 'DROP_IF_COVERED', 'WRITE_BATCH'];
+const STATUSES = ['OK', 'NOT_FOUND', 'ERROR', 'PARTIAL'];
+/** A write envelope's own key: none (its items carry theirs). */
+const NO_KEY = new Uint8Array(0);
 
 interface PendingRequest {
   node: number;
@@ -110,6 +138,8 @@ export class SimCoordinator implements Coordinator {
   private readonly pending = new Map<number, PendingRequest>();
   private readonly active = new Set<Operation>();
   private readonly backgroundReply = new CallbackReply(() => {});
+  private readonly envelopes = new Map<number, EnvelopeBuilder>();
+  private envelopeFlushArmed = false;
   private nextRequestId = 1;
   private readRotation = 0;
   private lastTimestampMs = 0;
@@ -255,9 +285,38 @@ export class SimCoordinator implements Coordinator {
   // ---- Coordinator ------------------------------------------------------------
 
   /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
-  /** The simulation sends every write alone: envelopes are exercised against real nodes (test/write-envelope.test.ts). */
+  /**
+   * As store.ts sendBatched: with `envelopes`, writes to one node made at the
+   * same virtual instant share a write envelope, sent when full or once the
+   * events of that instant have run.
+   */
   sendBatched(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
-    this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+    const nodeId = nodeOfTarget(target);
+    const messageBytes = requestBytes(keyBytesOf(key), context?.length ?? 0, value?.byteLength ?? 0);
+    if (!this.config.envelopes || !this.isUp(nodeId) || messageBytes > ENVELOPE_ITEM_BYTES_MAX) {
+      this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+      return;
+    }
+    let builder = this.envelopes.get(nodeId);
+    if (builder === undefined) this.envelopes.set(nodeId, (builder = new EnvelopeBuilder()));
+    if (!builder.fits(messageBytes)) this.flushEnvelope(nodeId);
+    builder.add(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
+    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flushEnvelope(nodeId);
+    else if (!this.envelopeFlushArmed) {
+      this.envelopeFlushArmed = true;
+      this.queue.after(0, () => {
+        this.envelopeFlushArmed = false;
+        for (const nodeId of [...this.envelopes.keys()].sort((a, b) => a - b)) this.flushEnvelope(nodeId);
+      });
+    }
+  }
+
+  private flushEnvelope(nodeId: number): void {
+    const builder = this.envelopes.get(nodeId);
+    if (builder === undefined || builder.itemCount === 0) return;
+    const { body, flags, envelope } = builder.take();
+    // Through send: a node marked down since its items were packed fails them all at once.
+    this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0);
   }
 
   send(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
@@ -275,8 +334,26 @@ export class SimCoordinator implements Coordinator {
     this.pending.set(requestId, { node: nodeId, target, op, reply, tag, deadlineMs: this.queue.nowMs + this.config.timeoutMs });
     if (op === Op.PUT) this.hooks.onPutSent(requestId, value!);
     if (this.trace.enabled) this.trace.log(`coord -> n${nodeId}${isHinted(target) ? ` (hint for n${hintFieldOfTarget(target) - 1})` : ''}  ${OPS[op]} #${requestId} key=${keyName(key)}${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}`);
+    if (op === Op.WRITE_BATCH) this.envelopeSent(nodeId, requestId, value!);
     this.hooks.transmit(nodeId, frame);
     this.armTick();
+  }
+
+  /** The history learns each enveloped PUT, and the trace shows every item. */
+  private envelopeSent(nodeId: number, requestId: number, body: Uint8Array): void {
+    const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    forEachEnvelopeItem(view, 0, body.byteLength, true, (at, _length, index) => {
+      const op = view.getUint8(at + Request.OP);
+      const keyBytes = view.getUint32(at + Request.KEY_BYTES, true);
+      const valueAt = at + valueOffset(keyBytes, view.getUint32(at + Request.CONTEXT_PAIRS, true));
+      if (op === Op.PUT) this.hooks.onPutSent(envelopeItemId(requestId, index), body.subarray(valueAt, valueAt + view.getUint32(at + Request.VALUE_BYTES, true)));
+      if (this.trace.enabled) {
+        const hint = view.getUint16(at + Request.HINT_OWNER, true);
+        const flags = view.getUint8(at + Request.FLAGS);
+        const key = Buffer.from(body.subarray(at + Request.HEADER_BYTES, at + Request.HEADER_BYTES + keyBytes)).toString('latin1');
+        this.trace.log(`    #${requestId}.${index} -> n${nodeId}${hint > 0 ? ` (hint for n${hint - 1})` : ''}  ${OPS[op]} key=${key}${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}`);
+      }
+    });
   }
 
   /** A response frame arrived from `node`. */
@@ -292,8 +369,9 @@ export class SimCoordinator implements Coordinator {
       this.counters.staleAnswers++;
       return;
     }
-    this.pending.delete(requestId);
-    if (this.trace.enabled) this.trace.log(`n${node} -> coord  ${OPS[entry.op]} #${requestId} ${['OK', 'NOT_FOUND', 'ERROR'][status] ?? status}`);
+    // A PARTIAL answer leaves its request pending for the rest (write envelopes).
+    if (status !== Status.PARTIAL) this.pending.delete(requestId);
+    if (this.trace.enabled) this.trace.log(`n${node} -> coord  ${OPS[entry.op]} #${requestId} ${STATUSES[status] ?? status}`);
     try {
       entry.reply.onReply(entry.target, status, frame, view, Response.HEADER_BYTES, payloadBytes, entry.tag);
     } catch (error) {

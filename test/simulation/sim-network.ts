@@ -6,14 +6,15 @@
  * partition makes a set of nodes unreachable from the coordinator: whatever
  * crosses it is dropped, in both directions.
  *
- * PUT requests are never duplicated: a PUT mints a new dot each time it is
- * applied (it is not idempotent), and the real transports (SharedArrayBuffer
- * rings, postMessage) deliver each message once. Everything else the
- * coordinator sends is idempotent (GET, REPLICATE = DVVSet sync, PURGE), and
- * a duplicated or late response meets a request id that is no longer pending.
+ * PUT requests (and write envelopes holding one) are never duplicated: a PUT
+ * mints a new dot each time it is applied (it is not idempotent), and the real
+ * transports (SharedArrayBuffer rings, postMessage) deliver each message once.
+ * Everything else the coordinator sends is idempotent (GET, REPLICATE = DVVSet
+ * sync, PURGE), and a duplicated or late response meets a request id that is
+ * no longer pending; an envelope's answers are not duplicated (see duplicable).
  */
 import { Prng } from '../../lib/prng.js';
-import { Op, Request } from '../../lib/transport/wire.js';
+import { Op, Request, RequestFlag, Response } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 
 export interface NetworkConfig {
@@ -95,7 +96,7 @@ export class SimNetwork {
       onDrop?.('lost');
       return;
     }
-    const copies = !(isRequest && frame[Request.OP] === Op.PUT) && this.chance(config.duplicateProbability) ? 2 : 1;
+    const copies = duplicable(frame, isRequest) && this.chance(config.duplicateProbability) ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
     for (let i = 0; i < copies; i++) {
       this.queue.after(this.delayMs(), () => {
@@ -123,4 +124,17 @@ export class SimNetwork {
   private chance(probability: number): boolean {
     return probability > 0 && this.uniform() < probability;
   }
+}
+
+/**
+ * Every message may arrive twice but these: a PUT, or an envelope holding one,
+ * mints a new dot each time it is applied (store.ts never sends one twice
+ * either); and an envelope's answers, which come in several chunks on one
+ * pending request, so that a second copy would answer items twice (the rings
+ * deliver each answer once).
+ */
+function duplicable(frame: Uint8Array, isRequest: boolean): boolean {
+  if (!isRequest) return frame[Response.OP] !== Op.WRITE_BATCH;
+  const op = frame[Request.OP];
+  return op !== Op.PUT && !(op === Op.WRITE_BATCH && (frame[Request.FLAGS]! & RequestFlag.MINTS) !== 0);
 }

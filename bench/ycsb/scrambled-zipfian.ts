@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import type { Prng } from '../../lib/prng.js';
 import { FNV_MODULUS_MAX, fnvHash64Mod } from './fnv-hash.js';
 import type { KeyChooser } from './key-chooser.js';
-import { REDRAWS_MAX, ZIPFIAN_THETA_DEFAULT, ZipfianGenerator } from './zipfian.js';
+import { ZIPFIAN_THETA_DEFAULT, ZipfianGenerator, drawInserted } from './zipfian.js';
 
 /** YCSB ScrambledZipfianGenerator.ITEM_COUNT. */
 export const SCRAMBLED_ZIPFIAN_ITEM_COUNT = 10_000_000_000;
@@ -60,11 +60,6 @@ export class ScrambledZipfianGenerator implements KeyChooser {
   }
 
   next(prng: Prng, insertedCount: number): number {
-    for (let attempt = 0; attempt < REDRAWS_MAX; attempt++) {
-      const item = this.draw(prng);
-      if (item < insertedCount) return item;
-    }
-    this.foldedDraws++;
-    return this.draw(prng) % insertedCount;
+    return drawInserted(this, prng, insertedCount);
   }
 }

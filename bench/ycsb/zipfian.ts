@@ -32,6 +32,20 @@ export const ZIPFIAN_THETA_DEFAULT = 0.99;
  */
 export const REDRAWS_MAX = 10_000;
 
+/**
+ * A KeyChooser draw from a generator over the whole key space while only
+ * `insertedCount` keys exist: redraw until an inserted item comes up, at
+ * most REDRAWS_MAX times, then fold the draw into range (counted).
+ */
+export function drawInserted(generator: { draw(prng: Prng): number; foldedDraws: number }, prng: Prng, insertedCount: number): number {
+  for (let attempt = 0; attempt < REDRAWS_MAX; attempt++) {
+    const item = generator.draw(prng);
+    if (item < insertedCount) return item;
+  }
+  generator.foldedDraws++;
+  return generator.draw(prng) % insertedCount;
+}
+
 export class ZipfianGenerator implements KeyChooser {
   readonly theta: number;
   readonly #alpha: number;
@@ -99,11 +113,6 @@ export class ZipfianGenerator implements KeyChooser {
   }
 
   next(prng: Prng, insertedCount: number): number {
-    for (let attempt = 0; attempt < REDRAWS_MAX; attempt++) {
-      const item = this.draw(prng);
-      if (item < insertedCount) return item;
-    }
-    this.foldedDraws++;
-    return this.draw(prng) % insertedCount;
+    return drawInserted(this, prng, insertedCount);
   }
 }

@@ -8,7 +8,7 @@ import t from 'tap';
 import { NODE_STAT_SLOTS, Replica } from '../lib/node/replica.js';
 import { CHUNK_BYTES_TARGET, EnvelopeAnswer } from '../lib/node/envelope-answer.js';
 import type { PendingReply } from '../lib/transport/node-link.js';
-import { EnvelopeBuilder, ENVELOPE_BYTES_TARGET } from '../lib/transport/write-envelope.js';
+import { EnvelopeBatcher, EnvelopeBuilder, ENVELOPE_BYTES_TARGET, ENVELOPE_ITEMS_TARGET } from '../lib/transport/write-envelope.js';
 import {
   CONTEXT_PAIR_BYTES,
   ENVELOPE_HEADER_BYTES,
@@ -20,6 +20,7 @@ import {
   Status,
   contextOffset,
   forEachEnvelopeItem,
+  keyBytesOf,
 } from '../lib/transport/wire.js';
 import { hintedTarget } from '../lib/ring/replica-target.js';
 import { decodeObject, encodeObject } from '../lib/version/object-codec.js';
@@ -55,6 +56,23 @@ class CapturingSink {
   }
 }
 
+/** EnvelopeBuilder.add, measuring the key as EnvelopeBatcher does. */
+function pack(
+  builder: EnvelopeBuilder,
+  op: number,
+  flags: number,
+  key: string | Uint8Array,
+  context: [number, number][] | undefined,
+  value: Uint8Array | undefined,
+  timestampMs: number,
+  expiresAtMs: number,
+  reply: PendingReply,
+  tag: number,
+  target: number,
+): void {
+  builder.add(op, flags, key, keyBytesOf(key), context, value, timestampMs, expiresAtMs, reply, tag, target);
+}
+
 function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -67,7 +85,7 @@ t.test('an envelope carries each item as a whole request message, in order, 8-al
     { op: Op.REPLICATE, flags: 0, key: new Uint8Array([0, 255, 7]), context: undefined, value: new Uint8Array(13).fill(9), target: hintedTarget(1, 3) },
     { op: Op.PUT, flags: 0, key: 'ключ', context: [[5, 6]] as [number, number][], value: new Uint8Array(0), target: 2 },
   ];
-  items.forEach((item, i) => builder.add(item.op, item.flags, item.key, item.context, item.value, 1000 + i, i === 0 ? 5000 : 0, reply, 10 + i, item.target));
+  items.forEach((item, i) => pack(builder, item.op, item.flags, item.key, item.context, item.value, 1000 + i, i === 0 ? 5000 : 0, reply, 10 + i, item.target));
   t.equal(builder.itemCount, 3);
   const { body, flags, envelope } = builder.take();
   t.equal(flags, RequestFlag.MINTS, 'an envelope holding a PUT is marked as minting');
@@ -96,14 +114,14 @@ t.test('an envelope carries each item as a whole request message, in order, 8-al
   t.equal(count, 3);
   t.same(seen, [0, 1, 2]);
 
-  builder.add(Op.REPLICATE, 0, 'k', undefined, new Uint8Array(4), 0, 0, reply, 0, 1);
+  pack(builder, Op.REPLICATE, 0, 'k', undefined, new Uint8Array(4), 0, 0, reply, 0, 1);
   t.equal(builder.take().flags, 0, 'replication alone may be duplicated by fault injection');
 });
 
 t.test('a malformed envelope is refused whole, before any item is visited', async (t) => {
   const builder = new EnvelopeBuilder();
   const reply = new Recorder();
-  for (let i = 0; i < 3; i++) builder.add(Op.REPLICATE, 0, `k${i}`, undefined, new Uint8Array(10), 0, 0, reply, i, 0);
+  for (let i = 0; i < 3; i++) pack(builder, Op.REPLICATE, 0, `k${i}`, undefined, new Uint8Array(10), 0, 0, reply, i, 0);
   const body = builder.take().body.slice();
   const visits = (bytes: Uint8Array) => {
     let visited = 0;
@@ -140,23 +158,60 @@ t.test('the builder sends an envelope once it holds ENVELOPE_BYTES_TARGET, and a
   const value = new Uint8Array(4000);
   let added = 0;
   while (builder.fits(Request.HEADER_BYTES + 8 + value.byteLength)) {
-    builder.add(Op.REPLICATE, 0, `key-${added}`, undefined, value, 0, 0, reply, added, 0);
+    pack(builder, Op.REPLICATE, 0, `key-${added}`, undefined, value, 0, 0, reply, added, 0);
     added++;
   }
   t.ok(builder.byteLength <= ENVELOPE_BYTES_TARGET, `${added} items, ${builder.byteLength} bytes: within the target`);
   t.ok(builder.byteLength + 4096 > ENVELOPE_BYTES_TARGET, 'and full');
   const big = new Uint8Array(ENVELOPE_BYTES_TARGET * 2);
   const fresh = new EnvelopeBuilder();
-  fresh.add(Op.REPLICATE, 0, 'big', undefined, big, 0, 0, reply, 0, 0);
+  pack(fresh, Op.REPLICATE, 0, 'big', undefined, big, 0, 0, reply, 0, 0);
   const { body } = fresh.take();
   t.ok(body.byteLength > big.byteLength, 'the buffer grows for an item larger than the target');
+});
+
+t.test('the batcher: one envelope per node, sent when full or when the scheduled flush runs; oversized requests refused', async (t) => {
+  const sent: { nodeId: number; flags: number; items: number; ops: number[] }[] = [];
+  const flushes: (() => void)[] = [];
+  const batcher = new EnvelopeBatcher(
+    (nodeId, flags, body, envelope) => {
+      const view = viewOf(body);
+      const ops: number[] = [];
+      forEachEnvelopeItem(view, 0, body.byteLength, true, (at) => ops.push(view.getUint8(at + Request.OP)));
+      sent.push({ nodeId, flags, items: envelope.itemCount, ops });
+    },
+    (flush) => flushes.push(flush),
+  );
+  const reply = new Recorder();
+  const small = new Uint8Array(10);
+  let packed = 0;
+  for (let i = 0; i < ENVELOPE_ITEMS_TARGET + 3; i++) if (batcher.add(2, Op.REPLICATE, 0, `r${i}`, undefined, small, 0, 0, reply, i)) packed++;
+  t.equal(packed, ENVELOPE_ITEMS_TARGET + 3, 'small requests are all packed');
+  t.same(sent.map((s) => [s.nodeId, s.items]), [[2, ENVELOPE_ITEMS_TARGET]], 'a full envelope goes at once');
+  t.ok(batcher.add(hintedTarget(1, 3), Op.PUT, 0, 'p', undefined, small, 0, 0, reply, 0), 'a hinted target packs for its node');
+  t.equal(flushes.length, 1, 'one flush scheduled per turn');
+  t.notOk(batcher.add(1, Op.REPLICATE, 0, 'huge', undefined, new Uint8Array(ENVELOPE_ITEM_BYTES_MAX), 0, 0, reply, 0), 'too large for an envelope: refused, to travel alone');
+  flushes.shift()!();
+  t.same(
+    sent.slice(1).map((s) => [s.nodeId, s.items, s.flags]),
+    [
+      [1, 1, RequestFlag.MINTS],
+      [2, 3, 0],
+    ],
+    'the flush sends every node\u2019s envelope, in node order, each flagged by what it holds',
+  );
+  t.equal(batcher.envelopesSent, 3);
+  t.equal(batcher.itemsSent, ENVELOPE_ITEMS_TARGET + 4);
+  flushes.length = 0;
+  batcher.add(0, Op.REPLICATE, 0, 'again', undefined, small, 0, 0, reply, 0);
+  t.equal(flushes.length, 1, 'the next turn schedules its own flush');
 });
 
 t.test('answers reach the item that asked, in PARTIAL chunks and a last OK', async (t) => {
   const builder = new EnvelopeBuilder();
   const reply = new Recorder();
   const itemCount = 40;
-  for (let i = 0; i < itemCount; i++) builder.add(Op.PUT, 0, `k${i}`, undefined, new Uint8Array(1), 0, 0, reply, 100 + i, i % 2 === 0 ? 1 : hintedTarget(1, 0));
+  for (let i = 0; i < itemCount; i++) pack(builder, Op.PUT, 0, `k${i}`, undefined, new Uint8Array(1), 0, 0, reply, 100 + i, i % 2 === 0 ? 1 : hintedTarget(1, 0));
   const { envelope } = builder.take();
   // The node side: answers come in any order, some large, so they split into chunks.
   const sink = new CapturingSink();
@@ -194,7 +249,7 @@ t.test('items left unanswered fail: by an early OK, an ERROR, a node failure, or
   const make = (count: number) => {
     const builder = new EnvelopeBuilder();
     const reply = new Recorder();
-    for (let i = 0; i < count; i++) builder.add(Op.REPLICATE, 0, `k${i}`, undefined, new Uint8Array(1), 0, 0, reply, i, 3);
+    for (let i = 0; i < count; i++) pack(builder, Op.REPLICATE, 0, `k${i}`, undefined, new Uint8Array(1), 0, 0, reply, i, 3);
     return { reply, envelope: builder.take().envelope };
   };
   const answerFor = (status: number, indexes: number[]) => {
@@ -252,12 +307,12 @@ t.test('a node queues an envelope\u2019s items like single writes; a bad item fa
   const coordinatorSide = new Recorder();
   const builder = new EnvelopeBuilder();
   const foreign = encodeObject({ entries: [{ actor: 5 * 1024 + 2, counter: 1, timestampMs: 10, siblings: [{ value: text.encode('from node 2'), timestampMs: 10, expiresAtMs: 0, tombstone: false }] }] });
-  builder.add(Op.PUT, RequestFlag.BLIND, 'put-me', undefined, text.encode('v1'), 20, 0, coordinatorSide, 0, 1);
-  builder.add(Op.REPLICATE, 0, 'replicated', undefined, foreign, 20, 0, coordinatorSide, 1, 1);
-  builder.add(Op.GET, 0, 'not-a-write', undefined, undefined, 0, 0, coordinatorSide, 2, 1);
+  pack(builder, Op.PUT, RequestFlag.BLIND, 'put-me', undefined, text.encode('v1'), 20, 0, coordinatorSide, 0, 1);
+  pack(builder, Op.REPLICATE, 0, 'replicated', undefined, foreign, 20, 0, coordinatorSide, 1, 1);
+  pack(builder, Op.GET, 0, 'not-a-write', undefined, undefined, 0, 0, coordinatorSide, 2, 1);
   // A target naming node 1 as its own hint owner (hintedTarget refuses to make one): (owner + 1) << 16 | node.
-  builder.add(Op.PUT, RequestFlag.BLIND, 'self-hinted', undefined, text.encode('x'), 20, 0, coordinatorSide, 3, (2 << 16) | 1);
-  builder.add(Op.REPLICATE, 0, 'hinted', undefined, foreign, 20, 0, coordinatorSide, 4, hintedTarget(1, 3));
+  pack(builder, Op.PUT, RequestFlag.BLIND, 'self-hinted', undefined, text.encode('x'), 20, 0, coordinatorSide, 3, (2 << 16) | 1);
+  pack(builder, Op.REPLICATE, 0, 'hinted', undefined, foreign, 20, 0, coordinatorSide, 4, hintedTarget(1, 3));
   const { body, flags } = builder.take();
   const frame = new Uint8Array(contextOffset(0) + body.byteLength);
   const frameView = viewOf(frame);

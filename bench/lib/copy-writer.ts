@@ -57,10 +57,19 @@ export class CopyWriters {
   }
 }
 
+/** The worker's next message; its error listener goes with it (one pair per call, never piling up). */
 function nextMessage(worker: Worker): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
+    const onMessage = (message: unknown) => {
+      worker.off('error', onError);
+      resolve(message);
+    };
+    const onError = (error: Error) => {
+      worker.off('message', onMessage);
+      reject(error);
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
   });
 }
 

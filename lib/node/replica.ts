@@ -206,9 +206,13 @@ export class Replica {
     // ring's bytes are released before the commit runs.
     const owned = copyBytes(bytes, valueAt, valueAt + valueBytes);
     const view = new DataView(owned.buffer, owned.byteOffset, owned.byteLength);
-    let answer: EnvelopeAnswer | undefined;
-    forEachEnvelopeItem(view, 0, owned.byteLength, true, (at, length, index) => {
-      answer ??= new EnvelopeAnswer(this.sink, requestId, view.getUint32(0, true));
+    const places: number[] = [];
+    forEachEnvelopeItem(view, 0, owned.byteLength, true, (at, length) => places.push(at, length));
+    // An empty envelope is answered at once.
+    const answer = new EnvelopeAnswer(this.sink, requestId, places.length / 2);
+    for (let index = 0; index < places.length / 2; index++) {
+      const at = places[2 * index]!;
+      const length = places[2 * index + 1]!;
       const op = view.getUint8(at + Request.OP);
       try {
         assert.equal(requestBytes(view.getUint32(at + Request.KEY_BYTES, true), view.getUint32(at + Request.CONTEXT_PAIRS, true), view.getUint32(at + Request.VALUE_BYTES, true)), length, `envelope item ${index} length mismatch`);
@@ -220,9 +224,7 @@ export class Replica {
         this.stats[NodeStat.ERRORS]!++;
         answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
       }
-    });
-    // An empty envelope is answered at once.
-    if (answer === undefined) new EnvelopeAnswer(this.sink, requestId, 0);
+    }
   }
 
   /**
@@ -345,9 +347,10 @@ export class Replica {
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const result = results[i];
-      const status = result instanceof Error ? Status.ERROR : Status.OK;
-      if (result instanceof Error) this.stats[NodeStat.ERRORS]!++;
-      const payload = result instanceof Error ? new TextEncoder().encode(result.message) : result;
+      const failed = result instanceof Error;
+      if (failed) this.stats[NodeStat.ERRORS]!++;
+      const status = failed ? Status.ERROR : Status.OK;
+      const payload = failed ? new TextEncoder().encode(result.message) : result;
       if (write.envelope !== undefined) write.envelope.add(write.op, status, write.requestId, payload);
       else this.sink.respond(write.op, status, write.requestId, payload);
     }

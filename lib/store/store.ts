@@ -22,8 +22,8 @@ import { nodeDirectory } from '../storage/lmdb-storage.js';
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import { type RepairResult, repairPass } from './anti-entropy-repair.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
-import { ENVELOPE_ITEM_BYTES_MAX, Op, RequestFlag, type WireKey, keyBytesOf, requestBytes } from '../transport/wire.js';
-import { ENVELOPE_ITEMS_TARGET, EnvelopeBuilder } from '../transport/write-envelope.js';
+import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
+import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
 import { decodeContext, decodeObject, encodeObject } from '../version/object-codec.js';
 import { encodeContext } from '../version/object-codec.js';
@@ -189,11 +189,17 @@ export class Store implements Coordinator {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private readRotation = 0;
   private deadlineTimer: NodeJS.Timeout | undefined;
-  /** Write envelopes being filled, by node id (sendBatched); sent when full or at the end of the turn. */
-  private readonly envelopes: (EnvelopeBuilder | undefined)[] = [];
-  private envelopeFlushScheduled = false;
+  /**
+   * Write envelopes being filled (sendBatched), sent when full or at the end
+   * of the turn; through send, so that a node marked down since its items
+   * were packed fails them all at once.
+   */
+  private readonly envelopes = new EnvelopeBatcher(
+    (nodeId, flags, body, envelope) => this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0),
+    (flush) => queueMicrotask(flush),
+  );
   private lastTimestampMs = 0;
-  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, nodesMarkedDown: 0, writeEnvelopes: 0, writeEnvelopeItems: 0 };
+  private readonly counters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, nodesMarkedDown: 0 };
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
     this.options = options;
@@ -432,6 +438,8 @@ export class Store implements Coordinator {
       membership: { nodes: this.ring.nodeIds().length, lastChange: this.lastMembershipChange },
       antiEntropy: { ...this.antiEntropyCounters },
       ...this.counters,
+      writeEnvelopes: this.envelopes.envelopesSent,
+      writeEnvelopeItems: this.envelopes.itemsSent,
       hintsDelivered: this.handoff.delivered,
       handoffErrors: this.handoff.errors,
       tombstonesPurged: this.purges.purged,
@@ -939,36 +947,13 @@ export class Store implements Coordinator {
    * for an envelope goes alone.
    */
   sendBatched(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
-    const messageBytes = requestBytes(keyBytesOf(key), context?.length ?? 0, value?.byteLength ?? 0);
     const nodeId = nodeOfTarget(target);
-    if (messageBytes > ENVELOPE_ITEM_BYTES_MAX || this.links[nodeId] === undefined || this.downReasons[nodeId] !== undefined) {
-      return this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
-    }
-    let builder = this.envelopes[nodeId];
-    if (builder === undefined) builder = this.envelopes[nodeId] = new EnvelopeBuilder();
-    if (!builder.fits(messageBytes)) this.flushEnvelope(nodeId);
-    builder.add(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
-    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flushEnvelope(nodeId);
-    else if (!this.envelopeFlushScheduled) {
-      this.envelopeFlushScheduled = true;
-      queueMicrotask(this.flushEnvelopesBound);
+    // A node down or gone fails the request at once, through send; so does nothing wait in an envelope for it.
+    const packable = this.links[nodeId] !== undefined && this.downReasons[nodeId] === undefined;
+    if (!packable || !this.envelopes.add(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag)) {
+      this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
     }
   }
-
-  private flushEnvelope(nodeId: number): void {
-    const builder = this.envelopes[nodeId];
-    if (builder === undefined || builder.itemCount === 0) return;
-    const { body, flags, envelope } = builder.take();
-    this.counters.writeEnvelopes++;
-    this.counters.writeEnvelopeItems += envelope.itemCount;
-    // Through send: a node marked down since its items were packed fails them all at once.
-    this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0);
-  }
-
-  private readonly flushEnvelopesBound = (): void => {
-    this.envelopeFlushScheduled = false;
-    for (let nodeId = 0; nodeId < this.envelopes.length; nodeId++) this.flushEnvelope(nodeId);
-  };
 
   readSettled(operation: GetOperation): void {
     if (!this.settleOperation(operation)) return;

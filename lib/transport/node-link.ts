@@ -66,6 +66,19 @@ export interface PendingReply {
   onNodeFailure(nodeId: number, error: Error, tag: number): void;
 }
 
+/**
+ * Fail one request. One that cannot take its failure is a bug worth a
+ * warning, not the loss of the other requests being failed with it.
+ */
+export function failReply(reply: PendingReply, target: number, error: unknown, tag: number, where: string): void {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  try {
+    reply.onNodeFailure(target, failure, tag);
+  } catch {
+    process.emitWarning(`ringtable: ${where}: a reply failed and could not be failed cleanly: ${failure.message}`);
+  }
+}
+
 export interface NodeLinkOptions extends Omit<StorageNodeData, 'requestRing' | 'responseRing' | 'statsBuffer'> {
   ringBytes: number;
   workerUrl: URL;
@@ -313,12 +326,7 @@ export abstract class NodeLink {
   }
 
   private failOne(reply: PendingReply, tag: number, error: unknown, target: number): void {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    try {
-      reply.onNodeFailure(target, failure, tag);
-    } catch {
-      process.emitWarning(`ringtable: node ${this.nodeId}: a reply failed and could not be failed cleanly: ${failure.message}`);
-    }
+    failReply(reply, target, error, tag, `node ${this.nodeId}`);
   }
 
   protected failAll(error: Error): void {

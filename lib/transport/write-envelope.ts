@@ -5,9 +5,10 @@
  * the operation that sent the item, with the item's own target and tag.
  */
 import assert from 'node:assert/strict';
-import type { PendingReply } from './node-link.js';
+import { type PendingReply, failReply } from './node-link.js';
 import {
   ENVELOPE_HEADER_BYTES,
+  ENVELOPE_ITEM_BYTES_MAX,
   ENVELOPE_ITEM_PREFIX_BYTES,
   ENVELOPE_ITEMS_MAX,
   Op,
@@ -21,7 +22,7 @@ import {
   keyBytesOf,
   requestBytes,
 } from './wire.js';
-import { hintFieldOfTarget } from '../ring/replica-target.js';
+import { hintFieldOfTarget, nodeOfTarget } from '../ring/replica-target.js';
 
 /** An envelope is sent once it holds this many items or bytes (or at the end of the event-loop turn). */
 export const ENVELOPE_ITEMS_TARGET = 512;
@@ -68,7 +69,7 @@ export class WriteEnvelope implements PendingReply {
         reply.onReply(this.targets[index]!, view.getUint8(itemAt + Response.STATUS), bytes, view, itemAt + Response.HEADER_BYTES, itemLength - Response.HEADER_BYTES, this.tags[index]!);
       } catch (error) {
         // An answer its operation cannot use fails that item, not the envelope.
-        reply.onNodeFailure(this.targets[index]!, error instanceof Error ? error : new Error(String(error)), this.tags[index]!);
+        failReply(reply, this.targets[index]!, error, this.tags[index]!, `write envelope item ${index}`);
       }
     });
     if (status === Status.OK && this.answeredCount < this.answered.length) {
@@ -85,7 +86,7 @@ export class WriteEnvelope implements PendingReply {
       if (this.answered[i] === 1) continue;
       this.answered[i] = 1;
       this.answeredCount++;
-      this.replies[i]!.onNodeFailure(this.targets[i]!, error, this.tags[i]!);
+      failReply(this.replies[i]!, this.targets[i]!, error, this.tags[i]!, `write envelope item ${i}`);
     }
   }
 }
@@ -117,10 +118,12 @@ export class EnvelopeBuilder {
     return this.itemCount < ENVELOPE_ITEMS_MAX && this.length + ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes) <= ENVELOPE_BYTES_TARGET;
   }
 
+  /** `keyBytes`: keyBytesOf(key), which the caller measured already. */
   add(
     op: number,
     flags: number,
     key: WireKey,
+    keyBytes: number,
     context: ReadonlyArray<readonly [number, number]> | undefined,
     value: Uint8Array | undefined,
     timestampMs: number,
@@ -130,7 +133,6 @@ export class EnvelopeBuilder {
     target: number,
   ): void {
     assert.ok(this.itemCount < ENVELOPE_ITEMS_MAX, 'write envelope full');
-    const keyBytes = keyBytesOf(key);
     const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
     const itemBytes = ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes);
     if (this.length + itemBytes > this.bytes.byteLength) this.grow(this.length + itemBytes);
@@ -164,5 +166,66 @@ export class EnvelopeBuilder {
     next.set(this.bytes.subarray(0, this.length));
     this.bytes = next;
     this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+}
+
+/**
+ * The coordinator's packing policy, shared by the store and the simulation:
+ * one envelope filling per node, sent once it holds ENVELOPE_ITEMS_TARGET
+ * items or ENVELOPE_BYTES_TARGET bytes, or when the flush `scheduleFlush`
+ * was handed runs (the end of the event-loop turn, or of the virtual instant).
+ */
+export class EnvelopeBatcher {
+  private readonly builders: (EnvelopeBuilder | undefined)[] = [];
+  private flushScheduled = false;
+  /** Envelopes sent, and the requests they carried. */
+  envelopesSent = 0;
+  itemsSent = 0;
+
+  constructor(
+    private readonly sendEnvelope: (nodeId: number, flags: number, body: Uint8Array, envelope: WriteEnvelope) => void,
+    private readonly scheduleFlush: (flush: () => void) => void,
+  ) {}
+
+  /** Pack a request for `target`'s node. False, and nothing packed, when it is too large for an envelope: it goes alone. */
+  add(
+    target: number,
+    op: number,
+    flags: number,
+    key: WireKey,
+    context: ReadonlyArray<readonly [number, number]> | undefined,
+    value: Uint8Array | undefined,
+    timestampMs: number,
+    expiresAtMs: number,
+    reply: PendingReply,
+    tag: number,
+  ): boolean {
+    const keyBytes = keyBytesOf(key);
+    const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
+    if (messageBytes > ENVELOPE_ITEM_BYTES_MAX) return false;
+    const nodeId = nodeOfTarget(target);
+    const builder = (this.builders[nodeId] ??= new EnvelopeBuilder());
+    if (!builder.fits(messageBytes)) this.flush(nodeId);
+    builder.add(op, flags, key, keyBytes, context, value, timestampMs, expiresAtMs, reply, tag, target);
+    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flush(nodeId);
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.scheduleFlush(this.flushAll);
+    }
+    return true;
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    for (let nodeId = 0; nodeId < this.builders.length; nodeId++) this.flush(nodeId);
+  };
+
+  private flush(nodeId: number): void {
+    const builder = this.builders[nodeId];
+    if (builder === undefined || builder.itemCount === 0) return;
+    const { body, flags, envelope } = builder.take();
+    this.envelopesSent++;
+    this.itemsSent += envelope.itemCount;
+    this.sendEnvelope(nodeId, flags, body, envelope);
   }
 }

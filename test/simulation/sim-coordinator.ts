@@ -30,7 +30,6 @@ import { type GetResult, toGetResult } from '../../lib/store/get-result.js';
 import { type Coordinator, type GetCallback, GetOperation, type Operation, type PutCallback, PutOperation, type PutRequest } from '../../lib/store/operations.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
 import {
-  ENVELOPE_ITEM_BYTES_MAX,
   ENVELOPE_ITEMS_MAX,
   Op,
   Request,
@@ -44,7 +43,7 @@ import {
   requestBytes,
   valueOffset,
 } from '../../lib/transport/wire.js';
-import { ENVELOPE_ITEMS_TARGET, EnvelopeBuilder } from '../../lib/transport/write-envelope.js';
+import { EnvelopeBatcher } from '../../lib/transport/write-envelope.js';
 import { type CausalContext, type VersionedObject, siblingsOf } from '../../lib/version/dotted-version-vector.js';
 import { encodeObject } from '../../lib/version/object-codec.js';
 import type { EventQueue } from './event-queue.js';
@@ -138,8 +137,11 @@ export class SimCoordinator implements Coordinator {
   private readonly pending = new Map<number, PendingRequest>();
   private readonly active = new Set<Operation>();
   private readonly backgroundReply = new CallbackReply(() => {});
-  private readonly envelopes = new Map<number, EnvelopeBuilder>();
-  private envelopeFlushArmed = false;
+  /** As store.ts: the same packing policy, the end of a virtual instant for the end of a turn. */
+  private readonly envelopes = new EnvelopeBatcher(
+    (nodeId, flags, body, envelope) => this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0),
+    (flush) => this.queue.after(0, flush),
+  );
   private nextRequestId = 1;
   private readRotation = 0;
   private lastTimestampMs = 0;
@@ -291,32 +293,10 @@ export class SimCoordinator implements Coordinator {
    * events of that instant have run.
    */
   sendBatched(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
-    const nodeId = nodeOfTarget(target);
-    const messageBytes = requestBytes(keyBytesOf(key), context?.length ?? 0, value?.byteLength ?? 0);
-    if (!this.config.envelopes || !this.isUp(nodeId) || messageBytes > ENVELOPE_ITEM_BYTES_MAX) {
+    const packable = this.config.envelopes && this.isUp(nodeOfTarget(target));
+    if (!packable || !this.envelopes.add(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag)) {
       this.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
-      return;
     }
-    let builder = this.envelopes.get(nodeId);
-    if (builder === undefined) this.envelopes.set(nodeId, (builder = new EnvelopeBuilder()));
-    if (!builder.fits(messageBytes)) this.flushEnvelope(nodeId);
-    builder.add(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
-    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flushEnvelope(nodeId);
-    else if (!this.envelopeFlushArmed) {
-      this.envelopeFlushArmed = true;
-      this.queue.after(0, () => {
-        this.envelopeFlushArmed = false;
-        for (const nodeId of [...this.envelopes.keys()].sort((a, b) => a - b)) this.flushEnvelope(nodeId);
-      });
-    }
-  }
-
-  private flushEnvelope(nodeId: number): void {
-    const builder = this.envelopes.get(nodeId);
-    if (builder === undefined || builder.itemCount === 0) return;
-    const { body, flags, envelope } = builder.take();
-    // Through send: a node marked down since its items were packed fails them all at once.
-    this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0);
   }
 
   send(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {

@@ -1,0 +1,58 @@
+/**
+ * The one error type of the tables layer. `name` is DynamoDB's exception name
+ * and `message` DynamoDB's message text, so the endpoint can put an error on
+ * the wire unchanged (DynamoDB API reference: Common Errors, and each
+ * operation's Errors section). Users' tests assert on both, so neither is
+ * ever reworded here: take the text from the reference (../shared or
+ * DynamoDB's documentation), not from memory.
+ */
+import type { AttributeMap } from './attribute-value.js';
+
+/** DynamoDB's exception names that the tables layer raises. */
+export type DynamoDbErrorName =
+  | 'ValidationException'
+  | 'SerializationException'
+  | 'ConditionalCheckFailedException'
+  | 'ResourceNotFoundException'
+  | 'ResourceInUseException'
+  | 'LimitExceededException'
+  | 'ItemCollectionSizeLimitExceededException'
+  | 'TransactionCanceledException'
+  | 'TransactionConflictException'
+  | 'TransactionInProgressException'
+  | 'IdempotentParameterMismatchException'
+  | 'ProvisionedThroughputExceededException'
+  | 'ThrottlingException'
+  | 'RequestLimitExceeded'
+  | 'InternalServerError'
+  | 'UnknownOperationException'
+  | 'MissingAuthenticationTokenException'
+  | 'IncompleteSignatureException'
+  | 'InvalidSignatureException'
+  | 'UnrecognizedClientException'
+  | 'AccessDeniedException';
+
+export interface DynamoDbErrorDetails {
+  /** ConditionalCheckFailedException with ReturnValuesOnConditionCheckFailure: ALL_OLD. */
+  item?: AttributeMap;
+  /** TransactionCanceledException: one reason per action, in action order. */
+  cancellationReasons?: Array<{ Code: string; Message?: string; Item?: AttributeMap }>;
+}
+
+export class DynamoDbError extends Error {
+  override readonly name: DynamoDbErrorName;
+  readonly item: AttributeMap | undefined;
+  readonly cancellationReasons: DynamoDbErrorDetails['cancellationReasons'];
+
+  constructor(name: DynamoDbErrorName, message: string, details: DynamoDbErrorDetails = {}) {
+    super(message);
+    this.name = name;
+    this.item = details.item;
+    this.cancellationReasons = details.cancellationReasons;
+  }
+}
+
+/** The commonest one: DynamoDB answers most bad input with a ValidationException. */
+export function validationError(message: string): DynamoDbError {
+  return new DynamoDbError('ValidationException', message);
+}

@@ -11,3 +11,4 @@ export { RingtableError, ErrorCode } from './errors.js';
 export type { QuorumDetails } from './errors.js';
 export type { StoreOptions, ReplicationOptions, ConflictMode, ReadFanout, Resolver } from './config/options.js';
 export type { Durability } from './storage/storage-engine.js';
+export { partitionedKey, partitionPrefix } from './ring/partitioned-key.js';

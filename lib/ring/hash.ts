@@ -9,6 +9,7 @@
  * algorithm or the seed without a migration.
  */
 import xxhash from 'xxhash-wasm';
+import { PARTITIONED_KEY_MARKER, placementBytes } from './partitioned-key.js';
 
 /** Seed 0 so positions match any other XXH32 implementation's default. */
 const HASH_SEED = 0;
@@ -27,5 +28,8 @@ export function hashKey32(key: Uint8Array | string): number {
   // xxhash-wasm already returns an unsigned value; `>>> 0` pins that
   // contract here, because `partitionOf` shifts the result as a uint32.
   if (typeof key === 'string') return hasher.h32(key, HASH_SEED) >>> 0;
+  // A key with a partition part (partitioned-key.ts) is placed by that part
+  // alone. A malformed one hashes whole; the Store never lets one in.
+  if (key[0] === PARTITIONED_KEY_MARKER) return hasher.h32Raw(placementBytes(key) ?? key, HASH_SEED) >>> 0;
   return hasher.h32Raw(key, HASH_SEED) >>> 0;
 }

@@ -228,6 +228,35 @@ t.test('truncated sort keys: DynamoDB order except inside a tie group, which is 
   t.pass('300 runs');
 });
 
+t.test('long partition values: each partition still one contiguous range in sort order; decode reports truncation', async (t) => {
+  const longPartition = longStrings(PARTITION_BODY_BYTES_MAX - 20);
+  fc.assert(
+    fc.property(
+      fc.array(longPartition, { minLength: 1, maxLength: 4 }).chain((pool) => fc.array(fc.tuple(fc.constantFrom(...pool), longStrings(SORT_BODY_BYTES_MAX - 20)), { minLength: 2, maxLength: 20 })),
+      (pairs) => {
+        const keys = pairs.map(([p, s]) => ({ p, s, encoded: encodeItemKey(11, p, s) }));
+        for (const { encoded } of keys) {
+          const decoded = decodeItemKey(encoded.key, 'S', 'S');
+          if (decoded.partitionTruncated !== encoded.partitionTruncated || decoded.sortTruncated !== encoded.sortTruncated) return false;
+          if (encoded.key.byteLength > ENGINE_KEY_BYTES_MAX || encoded.partitionPart.byteLength > PARTITION_PART_BYTES_MAX) return false;
+        }
+        for (const a of keys) {
+          for (const b of keys) {
+            const samePartition = referenceCompare(a.p, b.p) === 0;
+            if (samePartition !== inRange(b.encoded.key, partitionRange(a.encoded.partitionPart))) return false;
+            // Inside a partition, memcmp order is DynamoDB order except within one tie group.
+            const tied = a.encoded.sortTruncated && b.encoded.sortTruncated && memcmp(tieGroupOf(a.encoded.key), tieGroupOf(b.encoded.key)) === 0;
+            if (samePartition && !tied && memcmp(a.encoded.key, b.encoded.key) !== referenceCompare(a.s, b.s)) return false;
+          }
+        }
+        return true;
+      },
+    ),
+    { numRuns: 200 },
+  );
+  t.pass('200 runs');
+});
+
 t.test('sortValueRange and sortPrefixRange bound every matching key, truncated or not', async (t) => {
   const partitionPart = encodePartitionPart(9, { N: '1' }).partitionPart;
   fc.assert(

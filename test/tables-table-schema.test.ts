@@ -209,6 +209,13 @@ t.test('global secondary indexes', async (t) => {
     failure(make([gsi('abc')], { BillingMode: 'PAY_PER_REQUEST', ProvisionedThroughput: undefined })),
     `${PREFIX}ProvisionedThroughput should not be specified for index: abc when BillingMode is PAY_PER_REQUEST`,
   );
+  t.equal(failure(make([gsi('abc', { ProvisionedThroughput: undefined })])), `${PREFIX}ProvisionedThroughput is not specified for index: abc`);
+  t.equal(failure(make([gsi('abc', { Projection: { ProjectionType: 'INCLUDE' } })])), `${PREFIX}ProjectionType is INCLUDE, but NonKeyAttributes is not specified`);
+  t.equal(failure(make([gsi('abc', { Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['x', 'y', 'x'] } })])), `${PREFIX}Duplicate element in NonKeyAttributes: x`);
+  t.equal(
+    failure(() => validateCreateTable({ TableName: 'abc', AttributeDefinitions: [AB[0], AB[0]], KeySchema: [{ KeyType: 'HASH', AttributeName: 'a' }, { KeyType: 'RANGE', AttributeName: 'b' }], ProvisionedThroughput: PT })),
+    'Attribute Name is duplicated: a',
+  );
   const twentyOne = Array.from({ length: 21 }, (_, i) => gsi(`index${i}`));
   t.equal(failure(make(twentyOne)), `${PREFIX}GlobalSecondaryIndex count exceeds the per-table limit of 20`);
   t.equal(validateCreateTable({ TableName: 'abc', AttributeDefinitions: AB, KeySchema: [{ KeyType: 'HASH', AttributeName: 'a' }], GlobalSecondaryIndexes: twentyOne.slice(1), ProvisionedThroughput: PT }).globalSecondaryIndexes.length, 20);

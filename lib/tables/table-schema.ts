@@ -254,6 +254,9 @@ function checkBillingMode(request: CreateTableInput): string | undefined {
 
 function checkTableKeySchema(request: CreateTableInput): string | undefined {
   const definitions = request.AttributeDefinitions.map((definition) => definition.AttributeName);
+  // Live DynamoDB text from a message catalogue (see the report); its place in the order is ours.
+  const duplicated = definitions.find((name, i) => definitions.indexOf(name) !== i);
+  if (duplicated !== undefined) return `Attribute Name is duplicated: ${duplicated}`;
   const keys = request.KeySchema.map((element) => element.AttributeName);
   if (keys.length > definitions.length) return 'Invalid KeySchema: Some index key attribute have no definition';
   if (keys.some((key) => !definitions.includes(key))) return undefinedKeysMessage(keys, definitions);
@@ -296,11 +299,18 @@ function checkIndexCommon(request: CreateTableInput, index: LocalSecondaryIndex,
   }
   const projectionType = index.Projection.ProjectionType;
   if (projectionType === undefined || projectionType === null) return `${PREFIX}Unknown ProjectionType: null`;
-  if (index.Projection.NonKeyAttributes !== undefined && index.Projection.NonKeyAttributes !== null && projectionType !== 'INCLUDE') {
-    return `${PREFIX}ProjectionType is ${projectionType}, but NonKeyAttributes is specified`;
-  }
-  if (!local && request.BillingMode === 'PAY_PER_REQUEST' && (index as GlobalSecondaryIndex).ProvisionedThroughput) {
-    return `${PREFIX}ProvisionedThroughput should not be specified for index: ${index.IndexName} when BillingMode is PAY_PER_REQUEST`;
+  const nonKeyAttributes = index.Projection.NonKeyAttributes ?? null;
+  if (nonKeyAttributes !== null && projectionType !== 'INCLUDE') return `${PREFIX}ProjectionType is ${projectionType}, but NonKeyAttributes is specified`;
+  // The next three are live DynamoDB texts from a message catalogue (see the report); their place in the order is ours.
+  if (nonKeyAttributes === null && projectionType === 'INCLUDE') return `${PREFIX}ProjectionType is INCLUDE, but NonKeyAttributes is not specified`;
+  const duplicate = nonKeyAttributes?.find((name, i) => nonKeyAttributes.indexOf(name) !== i);
+  if (duplicate !== undefined) return `${PREFIX}Duplicate element in NonKeyAttributes: ${duplicate}`;
+  if (!local) {
+    const throughput = (index as GlobalSecondaryIndex).ProvisionedThroughput;
+    if (request.BillingMode === 'PAY_PER_REQUEST' && throughput) {
+      return `${PREFIX}ProvisionedThroughput should not be specified for index: ${index.IndexName} when BillingMode is PAY_PER_REQUEST`;
+    }
+    if (request.BillingMode !== 'PAY_PER_REQUEST' && !throughput) return `${PREFIX}ProvisionedThroughput is not specified for index: ${index.IndexName}`;
   }
   if (seen.has(index.IndexName)) return `${PREFIX}Duplicate index name: ${index.IndexName}`;
   seen.add(index.IndexName);

@@ -11,4 +11,5 @@ export { RingtableError, ErrorCode } from './errors.js';
 export type { QuorumDetails } from './errors.js';
 export type { StoreOptions, ReplicationOptions, ConflictMode, ReadFanout, Resolver } from './config/options.js';
 export type { Durability } from './storage/storage-engine.js';
-export { partitionedKey, partitionPrefix } from './ring/partitioned-key.js';
+export { partitionedKey, partitionPrefix } from './ring/hash.js';
+export { spacePrefix, tokenBound, splitPartitionedKey } from './ring/partitioned-key.js';

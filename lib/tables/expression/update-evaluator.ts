@@ -44,12 +44,17 @@ export function applyUpdate(
   // Every SET value first, from the item as it was.
   const setValues = resolved.map(({ action }) => (action.kind === 'SET' ? operandValue(action.value, before, attributes) : undefined));
   const item = structuredClone(before) as AttributeMap;
-  resolved.forEach(({ action, path }, index) => {
-    if (action.kind === 'SET') setAt(item, path, setValues[index]!);
-  });
+  // Several SETs past the end of one list append in the order of their indexes (Alternator
+  // test_update_expression.py `test_nested_attribute_update_array_out_of_bounds`), so indexed
+  // targets go last and in ascending order; other targets cannot overlap, so their order is free.
+  const sets = resolved.map((entry, index) => ({ ...entry, value: setValues[index] })).filter(({ action }) => action.kind === 'SET');
+  const lastIndex = (path: ResolvedPath): number => (typeof path[path.length - 1] === 'number' ? (path[path.length - 1] as number) : -1);
+  sets.sort((a, b) => lastIndex(a.path) - lastIndex(b.path));
+  for (const { path, value } of sets) setAt(item, path, value!);
   removePaths(
     item,
     resolved.filter(({ action }) => action.kind === 'REMOVE').map(({ path }) => path),
+    oldItem !== undefined,
   );
   for (const { action, path } of resolved) {
     if (action.kind === 'ADD') addAt(item, path, lookupValue(attributes, action.valueRef)!);
@@ -115,8 +120,14 @@ function setAt(item: AttributeMap, path: ResolvedPath, value: AttributeValue): v
   }
 }
 
-/** All REMOVEs at once: list indexes refer to the original list, so each list loses its indexes from the highest down. */
-function removePaths(item: AttributeMap, paths: readonly ResolvedPath[]): void {
+/**
+ * All REMOVEs at once: list indexes refer to the original list, so each list
+ * loses its indexes from the highest down. An index past the end is ignored;
+ * a missing or non-container parent is an error, except on an item that does
+ * not exist, where DynamoDB ignores it (Alternator test_update_expression.py
+ * `test_nested_attribute_update_bad_path_dot`, `..._remove_from_missing_item`).
+ */
+function removePaths(item: AttributeMap, paths: readonly ResolvedPath[], itemExists: boolean): void {
   const lastStep = (path: ResolvedPath): string | number => path[path.length - 1]!;
   const named = paths.filter((path) => typeof lastStep(path) === 'string');
   const indexed = paths.filter((path) => typeof lastStep(path) === 'number');
@@ -125,7 +136,8 @@ function removePaths(item: AttributeMap, paths: readonly ResolvedPath[]): void {
     const parent = parentOf(item, path);
     const last = path[path.length - 1]!;
     if (parent === item) delete item[last as string];
-    else if (parent === undefined) continue;
+    else if (parent === undefined && !itemExists) continue;
+    else if (parent === undefined) throw validationError(INVALID_PATH_MESSAGE);
     else if (typeof last === 'string' && 'M' in parent) delete (parent.M as AttributeMap)[last];
     else if (typeof last === 'number' && 'L' in parent) (parent.L as AttributeValue[]).splice(last, 1);
     else throw validationError(INVALID_PATH_MESSAGE);
@@ -148,7 +160,7 @@ function deleteAt(item: AttributeMap, path: ResolvedPath, operand: AttributeValu
   if (current === undefined) return;
   if (typeOf(current) !== typeOf(operand) || !isSet(current)) throw validationError(INCORRECT_DATA_TYPE_MESSAGE);
   const remaining = difference(current, operand);
-  if (remaining === undefined) removePaths(item, [path]);
+  if (remaining === undefined) removePaths(item, [path], true);
   else setAt(item, path, remaining);
 }
 

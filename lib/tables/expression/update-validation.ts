@@ -102,6 +102,12 @@ class UpdateCheck {
       }
       case 'call': {
         const types = operand.args.map((arg) => this.operand(arg));
+        // "list_append(list_append(:a, :b), :c)" is refused (Alternator test_update_expression.py
+        // `test_update_expression_function_nesting`, recording DynamoDB's message).
+        const nested = operand.args.find((arg) => arg.kind === 'call' && arg.name === 'list_append');
+        if (nested !== undefined) {
+          this.functionError ??= 'The function is not allowed to be used this way in an expression; function: list_append';
+        }
         if (operand.args.length !== UPDATE_FUNCTIONS[operand.name]) {
           this.functionError ??=
             `Incorrect number of operands for operator or function; operator or function: ${operand.name}, number of operands: ${operand.args.length}`;

@@ -63,13 +63,14 @@ export function keyConditionFor(condition: Condition, attributes: ExpressionAttr
   checkTypes(hash, partitionKey);
   const range = sortKey === undefined ? undefined : parts.get(sortKey.name);
   if (range !== undefined && sortKey !== undefined) {
-    checkTypes(range, sortKey);
     if (range.operator === 'BEGINS_WITH' && sortKey.type === 'N') {
-      // API: Query: begins_with is not for N sort keys; the operand's own type is checked the same way.
+      // API: Query: begins_with is not for N sort keys. The wording is the operand-type check's
+      // (an N value gives it at validation); which check DynamoDB runs first is not recorded.
       throw validationError(
         'Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N',
       );
     }
+    checkTypes(range, sortKey);
   }
   return {
     partitionKey: { name: hash.name, value: hash.values[0]! },

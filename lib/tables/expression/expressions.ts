@@ -33,14 +33,21 @@ export const EXPRESSION_BYTES_MAX = 4096;
 
 type Parsed = ParsedCondition | ParsedUpdate | ParsedProjection;
 
+/** A cache of parses (or of the messages of expressions that do not parse). */
+export type ParseCache = ExpressionCache<Parsed | string>;
+
+export function newParseCache(entriesMax?: number): ParseCache {
+  return new ExpressionCache<Parsed | string>(entriesMax);
+}
+
 /** One cache for every kind; the key starts with the kind, so equal texts of two kinds never mix. */
-const defaultCache = new ExpressionCache<Parsed | string>();
+const defaultCache: ParseCache = newParseCache();
 
 function compile<T extends Parsed>(
   kind: ExpressionKind,
   source: string,
   parse: (source: string) => T | string,
-  cache: ExpressionCache<Parsed | string>,
+  cache: ParseCache,
 ): T {
   const result = cache.get(`${kind}\u0000${source}`, () => checkSource(source) ?? parse(source));
   if (typeof result === 'string') throw validationError(`Invalid ${kind}: ${result}`);
@@ -63,16 +70,16 @@ function checkSource(source: string): string | undefined {
 export function compileCondition(
   kind: 'ConditionExpression' | 'FilterExpression' | 'KeyConditionExpression',
   source: string,
-  cache: ExpressionCache<Parsed | string> = defaultCache,
+  cache: ParseCache = defaultCache,
 ): ParsedCondition {
   return compile(kind, source, parseCondition, cache);
 }
 
-export function compileUpdate(source: string, cache: ExpressionCache<Parsed | string> = defaultCache): ParsedUpdate {
+export function compileUpdate(source: string, cache: ParseCache = defaultCache): ParsedUpdate {
   return compile('UpdateExpression', source, parseUpdate, cache);
 }
 
-export function compileProjection(source: string, cache: ExpressionCache<Parsed | string> = defaultCache): ParsedProjection {
+export function compileProjection(source: string, cache: ParseCache = defaultCache): ParsedProjection {
   return compile('ProjectionExpression', source, parseProjection, cache);
 }
 
@@ -110,7 +117,7 @@ export interface PreparedExpressions {
  */
 export function prepareExpressions(
   request: ExpressionRequest,
-  cache: ExpressionCache<Parsed | string> = defaultCache,
+  cache: ParseCache = defaultCache,
 ): PreparedExpressions {
   const attributes: ExpressionAttributes = { names: request.ExpressionAttributeNames, values: request.ExpressionAttributeValues };
   checkExpressionAttributeMaps(attributes);

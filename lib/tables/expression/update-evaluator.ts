@@ -12,8 +12,9 @@
  *   unlike dynalite's one-by-one splice, reference §18); removing something
  *   absent does nothing;
  * - ADD: a missing attribute counts as 0 or the empty set; numbers add
- *   exactly (number.ts), sets union; DELETE takes a set difference and
- *   removes a set left empty.
+ *   exactly (number.ts), sets union (and lists append, for the legacy
+ *   AttributeUpdates); DELETE takes a set difference and removes a set left
+ *   empty.
  */
 import { typeOf, type AttributeMap, type AttributeValue } from '../attribute-value.js';
 import { validationError } from '../dynamodb-error.js';
@@ -151,6 +152,8 @@ function addAt(item: AttributeMap, path: ResolvedPath, operand: AttributeValue):
     return;
   }
   if ('N' in current && 'N' in operand) return setAt(item, path, { N: addNumbers(current.N, operand.N) });
+  // Only AttributeUpdates' ADD takes a list (appending); UpdateExpression's ADD refuses one at validation.
+  if ('L' in current && 'L' in operand) return setAt(item, path, { L: [...current.L, ...structuredClone(operand.L)] });
   if (typeOf(current) !== typeOf(operand) || !isSet(current)) throw validationError(INCORRECT_DATA_TYPE_MESSAGE);
   setAt(item, path, union(current, operand));
 }

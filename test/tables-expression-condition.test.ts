@@ -130,6 +130,20 @@ t.test('IN takes at most 100 operands (DG: ServiceQuotas)', async (t) => {
   t.match(messageOf(C(`a IN (${refs.join(', ')})`, values)), /^Invalid ConditionExpression: .*IN.*101/, '101 operands');
 });
 
+t.test('at most 300 operators and functions; AND, OR, NOT do not count (ScyllaDB issue 14473 quoting DynamoDB)', async (t) => {
+  const v = { ':v': N('1') };
+  t.equal(messageOf(C(Array.from({ length: 300 }, () => 'a = :v').join(' AND '), v)), undefined, '300 comparisons joined by 299 ANDs');
+  t.equal(
+    messageOf(C(Array.from({ length: 301 }, () => 'a = :v').join(' AND '), v)),
+    'Invalid ConditionExpression: The expression contains too many operators; operator count: 301',
+  );
+  t.equal(
+    messageOf(C(Array.from({ length: 151 }, () => 'size(a) = :v').join(' OR '), v)),
+    'Invalid ConditionExpression: The expression contains too many operators; operator count: 302',
+    'functions count',
+  );
+});
+
 t.test('valid forms parse: keywords in any case, spaces, placeholders of any [0-9a-zA-Z_]', async (t) => {
   const valid: ExpressionRequest[] = [
     C('a < b aNd b < c'),

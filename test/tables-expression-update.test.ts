@@ -109,6 +109,12 @@ t.test('update errors: DynamoDB messages', async (t) => {
   for (const [request, message, source] of errorCases) t.equal(messageOf(request), message, `${request.UpdateExpression} (${source})`);
 });
 
+t.test('at most 300 operators and functions in an UpdateExpression (DG: ServiceQuotas)', async (t) => {
+  const sets = (count: number): string => `SET ${Array.from({ length: count }, (_, index) => `a${index}=:v+:v`).join(',')}`;
+  t.equal(messageOf(U(sets(300), one)), undefined);
+  t.equal(messageOf(U(sets(301), one)), 'Invalid UpdateExpression: The expression contains too many operators; operator count: 301');
+});
+
 t.test('valid update forms', async (t) => {
   const valid: ExpressionRequest[] = [
     U('set b = :v', one),

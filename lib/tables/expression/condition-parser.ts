@@ -62,7 +62,7 @@ class ConditionParser extends ParserBase {
       return condition;
     });
     if (typeof result === 'string') return result;
-    const error = this.firstError(['parens', 'unknownFunction', 'misusedFunction', 'reserved']);
+    const error = this.operatorLimitError() ?? this.firstError(['parens', 'unknownFunction', 'misusedFunction', 'reserved']);
     if (error !== undefined) return error;
     return { condition: result, operandError: this.errors['operand'] };
   }
@@ -120,12 +120,14 @@ class ConditionParser extends ParserBase {
     const token = this.peek();
     if (token.type === 'operator' && COMPARATORS.has(token.text)) {
       this.index++;
+      this.operatorCount++;
       const right = this.parseOperand();
       this.checkMisused([left, right]);
       return { kind: 'compare', operator: token.text as Comparator, left, right };
     }
     if (this.isKeyword('BETWEEN')) {
       this.index++;
+      this.operatorCount++;
       const lower = this.parseOperand();
       if (!this.isKeyword('AND')) this.fail();
       this.index++;
@@ -135,6 +137,7 @@ class ConditionParser extends ParserBase {
     }
     if (this.isKeyword('IN')) {
       this.index++;
+      this.operatorCount++;
       this.expectOperator('(');
       const list = [this.parseOperand()];
       while (this.isOperator(',')) {

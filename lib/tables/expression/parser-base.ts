@@ -9,6 +9,8 @@ import type { Operand, PathStep } from './ast.js';
 import { isReservedWord } from './reserved-words.js';
 import { syntaxErrorText, tokenize, type Token } from './tokenizer.js';
 
+export const OPERATORS_MAX = 300;
+
 /** Thrown inside a parse attempt; caught by a backtracking point or turned into the syntax error at the end. */
 class ParseFailure {
   static readonly instance = new ParseFailure();
@@ -25,6 +27,8 @@ export class ParserBase {
   protected errors: ParseErrors = {};
   /** Nodes that were written inside their own parentheses, to find "((x))". */
   protected parenthesized = new Set<object>();
+  /** Comparators, BETWEEN, IN, functions, + and -: what DynamoDB's 300-operator limit counts (AND, OR, NOT are not). */
+  protected operatorCount = 0;
 
   constructor(
     protected readonly source: string,
@@ -88,6 +92,7 @@ export class ParserBase {
     const index = this.index;
     const errors = { ...this.errors };
     const parenthesized = new Set(this.parenthesized);
+    const operatorCount = this.operatorCount;
     try {
       return attempt();
     } catch (error) {
@@ -95,6 +100,7 @@ export class ParserBase {
       this.index = index;
       this.errors = errors;
       this.parenthesized = parenthesized;
+      this.operatorCount = operatorCount;
       return undefined;
     }
   }
@@ -148,6 +154,7 @@ export class ParserBase {
   protected parseCall(parseArgument: () => Operand): Operand & { kind: 'call' } {
     const name = this.next().text;
     this.expectOperator('(');
+    this.operatorCount++;
     const args = [parseArgument()];
     while (this.isOperator(',')) {
       this.index++;
@@ -155,6 +162,19 @@ export class ParserBase {
     }
     this.expectOperator(')');
     return { kind: 'call', name, args };
+  }
+
+  /**
+   * DynamoDB's limit of 300 operators and functions in one expression (DG:
+   * ServiceQuotas says UpdateExpression; DynamoDB applies it to conditions
+   * too, and does not count AND: "Invalid ConditionExpression: The expression
+   * contains too many operators; operator count: 301", quoted in ScyllaDB
+   * issue 14473 and aws-sdk-js issue 3721).
+   */
+  protected operatorLimitError(): string | undefined {
+    return this.operatorCount > OPERATORS_MAX
+      ? `The expression contains too many operators; operator count: ${this.operatorCount}`
+      : undefined;
   }
 
   /** The first collected error in `order`, or undefined. */

@@ -53,7 +53,7 @@ class UpdateParser extends ParserBase {
       return actions;
     });
     if (typeof result === 'string') return result;
-    const error = this.firstError(['reserved', 'unknownFunction', 'misusedFunction', 'section']);
+    const error = this.operatorLimitError() ?? this.firstError(['reserved', 'unknownFunction', 'misusedFunction', 'section']);
     return error ?? { actions: result };
   }
 
@@ -115,6 +115,7 @@ class UpdateParser extends ParserBase {
     const left = this.parseOperand();
     if (this.isOperator('+') || this.isOperator('-')) {
       const operator = this.next().text as '+' | '-';
+      this.operatorCount++;
       return { kind: 'arithmetic', operator, left, right: this.parseOperand() };
     }
     return left;

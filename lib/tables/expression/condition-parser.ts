@@ -62,7 +62,7 @@ class ConditionParser extends ParserBase {
       return condition;
     });
     if (typeof result === 'string') return result;
-    const error = this.operatorLimitError() ?? this.firstError(['parens', 'unknownFunction', 'misusedFunction', 'reserved']);
+    const error = this.operatorLimitError() ?? this.firstError(['inOperands', 'parens', 'unknownFunction', 'misusedFunction', 'reserved']);
     if (error !== undefined) return error;
     return { condition: result, operandError: this.errors['operand'] };
   }
@@ -146,6 +146,10 @@ class ConditionParser extends ParserBase {
       }
       this.expectOperator(')');
       this.checkMisused([left, ...list]);
+      if (list.length > IN_OPERANDS_MAX) {
+        // The wording as DynamoDB logged it (reapit/foundations issue 8255: "Invalid FilterExpression: ...: 163").
+        this.note('inOperands', `The IN operator is provided with too many operands; number of operands: ${list.length}`);
+      }
       return { kind: 'in', operand: left, list };
     }
     if (left.kind === 'call' && !parenthesized) {

@@ -16,7 +16,7 @@ import {
   type ExpressionAttributes,
   type PlaceholderUse,
 } from './expression-attributes.js';
-import { IN_OPERANDS_MAX, type ParsedCondition } from './condition-parser.js';
+import type { ParsedCondition } from './condition-parser.js';
 import { compareScalars } from './value-compare.js';
 
 /** Returns the message (without "Invalid XExpression: ") of the first error, or undefined. */
@@ -27,12 +27,11 @@ export function validateCondition(
 ): string | undefined {
   const check = new ConditionCheck(attributes, use);
   check.condition(parsed.condition);
-  return check.placeholder ?? parsed.operandError ?? check.inOperands ?? check.distinct ?? check.operandType;
+  return check.placeholder ?? parsed.operandError ?? check.distinct ?? check.operandType;
 }
 
 class ConditionCheck {
   placeholder: string | undefined;
-  inOperands: string | undefined;
   distinct: string | undefined;
   operandType: string | undefined;
 
@@ -61,10 +60,6 @@ class ConditionCheck {
         return;
       case 'in':
         this.operands([condition.operand, ...condition.list]);
-        if (condition.list.length > IN_OPERANDS_MAX && this.inOperands === undefined) {
-          // DynamoDB's limit (DG: ServiceQuotas); the message's wording is not from a recorded suite.
-          this.inOperands = `Too many operands for IN operator; operator: IN, number of operands: ${condition.list.length}, maximum: ${IN_OPERANDS_MAX}`;
-        }
         return;
       case 'call':
         this.call(condition.name, condition.args);

@@ -49,7 +49,7 @@ function compile<T extends Parsed>(
   parse: (source: string) => T | string,
   cache: ParseCache,
 ): T {
-  const result = cache.get(`${kind}\u0000${source}`, () => checkSource(source) ?? parse(source));
+  const result = cache.get(`${kind}\u0000${source}`, () => checkSource(kind, source) ?? parse(source));
   if (typeof result === 'string') throw validationError(`Invalid ${kind}: ${result}`);
   return result as T;
 }
@@ -57,14 +57,18 @@ function compile<T extends Parsed>(
 /**
  * "The expression can not be empty;" (dyn:validations/index.js `parse`;
  * whitespace only counts as empty, as the emulators that match DynamoDB's
- * messages treat it) and the 4 KB limit, whose message DynamoDB words
- * "Expression size has exceeded the maximum allowed size;" (reported by
- * clients of DynamoDB; not in a recorded suite).
+ * messages treat it) and the 4 KB limit on the raw text. DynamoDB words it
+ * "Expression size has exceeded the maximum allowed size;" and adds
+ * " expression size: N" for FilterExpression and ConditionExpression only
+ * (aws-sdk-java-v2 issue 4597 for UpdateExpression, PynamoDB issue 979 for
+ * FilterExpression, both quoting DynamoDB; ExtendDB's notes on captured messages).
  */
-function checkSource(source: string): string | undefined {
+function checkSource(kind: ExpressionKind, source: string): string | undefined {
   if (source.trim() === '') return 'The expression can not be empty;';
-  if (Buffer.byteLength(source, 'utf8') > EXPRESSION_BYTES_MAX) return 'Expression size has exceeded the maximum allowed size;';
-  return undefined;
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes <= EXPRESSION_BYTES_MAX) return undefined;
+  const withSize = kind === 'FilterExpression' || kind === 'ConditionExpression';
+  return `Expression size has exceeded the maximum allowed size;${withSize ? ` expression size: ${bytes}` : ''}`;
 }
 
 export function compileCondition(

@@ -184,6 +184,13 @@ t.test('precedence: NOT over AND over OR; parentheses group', async (t) => {
   t.notOk(holds('NOT a < b', item));
   t.ok(holds('(a < b OR b < a) AND (b < c AND (a < b OR b < c))', item), 'Alternator test_update_condition_parentheses');
   t.ok(holds('a < b AND b < c OR c < a AND b < a', item));
+  const all = { ':x': N('1'), ':y': N('5'), ':d': N('3') };
+  const range = (expression: string): Record<string, AttributeValue> =>
+    Object.fromEntries(Object.entries(all).filter(([ref]) => expression.includes(ref)));
+  t.ok(holds('a BETWEEN :x AND :y AND c = :d', item, range('a BETWEEN :x AND :y AND c = :d')), "BETWEEN's AND is its own; the next AND joins");
+  t.ok(holds('NOT a BETWEEN :d AND :y OR c = :d', item, range('NOT a BETWEEN :d AND :y OR c = :d')), '(NOT (a BETWEEN)) OR c = 3');
+  t.notOk(holds('c = :d AND a BETWEEN :y AND :y OR a IN (:d, :y)', item, range('c = :d AND a BETWEEN :y AND :y OR a IN (:d, :y)')), '(c=3 AND false) OR a IN (3, 5)');
+  t.ok(holds('a between :x and :y and not c <> :d', item, range('a between :x and :y and not c <> :d')), 'lower-case keywords');
   t.notOk(holds('c < a AND b < a OR a > b', item));
 });
 

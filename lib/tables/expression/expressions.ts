@@ -8,6 +8,12 @@
  * KeyConditionExpression, FilterExpression, ProjectionExpression (each:
  * empty, size, syntax, grammar errors, placeholder and type errors), then
  * unused names, then unused values. Messages are "Invalid <Kind>: <message>".
+ *
+ * The operation layer's order: legacy-parameters.ts `checkExpressionParameters`
+ * (mixing rules), then the attribute validation of ExpressionAttributeValues,
+ * then `prepareExpressions`; then, per item, the evaluators
+ * (condition-evaluator.ts, key-condition.ts `keyConditionFor`, projection.ts
+ * `projectItem`, update-evaluator.ts `applyUpdate`) with `attributes`.
  */
 import { Buffer } from 'node:buffer';
 import type { AttributeMap } from '../attribute-value.js';

@@ -49,6 +49,8 @@ t.test('key conditions: the result', async (t) => {
     ['pk = :p AND begins_with(sk, :s)', stringSort, { partitionKey: { name: 'pk', value: S('x') }, sortKey: { name: 'sk', operator: 'BEGINS_WITH', values: [S('ab')] } }],
     ['(pk = :p) AND (sk = :s)', stringSort, { partitionKey: { name: 'pk', value: S('x') }, sortKey: { name: 'sk', operator: 'EQ', values: [S('ab')] } }],
     ['pk = :p', hashOnly, { partitionKey: { name: 'pk', value: S('x') }, sortKey: undefined }],
+    ['((sk = :n) AND (pk = :p))', schema, { partitionKey: { name: 'pk', value: S('x') }, sortKey: { name: 'sk', operator: 'EQ', values: [N('5')] } }],
+    ['pk = :p AnD sk BeTwEeN :n aNd :m', schema, { partitionKey: { name: 'pk', value: S('x') }, sortKey: { name: 'sk', operator: 'BETWEEN', values: [N('5'), N('9')] } }],
   ];
   for (const [expression, keySchema, expected] of cases) t.same(keyCondition(expression, keySchema), expected, expression);
   t.same(keyCondition('#k = :p', schema, { '#k': 'pk' }), { partitionKey: { name: 'pk', value: S('x') }, sortKey: undefined }, 'a #name for the key');
@@ -78,6 +80,12 @@ t.test('key conditions: DynamoDB messages', async (t) => {
     ['pk = :p AND begins_with(sk, :n)', schema, 'Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N', 'operand check (ref §17 #38)'],
     ['pk = :n', schema, 'One or more parameter values were invalid: Condition parameter type does not match schema type', 'dynalite actions/query.js (unconfirmed wording)'],
     ['pk = :p AND begins_with(sk, :s)', schema, 'Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N', 'begins_with on an N sort key (API: Query)'],
+    ['((sk = :n) AND ((pk = :p)))', schema, 'Invalid KeyConditionExpression: The expression has redundant parentheses;', 'Alternator test_key_condition_expression_parser (DynamoDB refuses a second pair)'],
+    ['pk', schema, 'Invalid KeyConditionExpression: Syntax error; token: "<EOF>", near: "pk"', 'Alternator test_key_condition_expression_bad_value'],
+    ['pk = :p AND sk != :n', schema, 'Invalid KeyConditionExpression: Syntax error; token: "!", near: "sk !="', 'Alternator test_key_condition_expression_syntax'],
+    ['pk = :p AND dog(sk, :n)', schema, 'Invalid KeyConditionExpression: Invalid function name; function: dog', 'Alternator test_key_condition_expression_unknown'],
+    ['pk = :p AND BEGINS_WITH(sk, :n)', schema, 'Invalid KeyConditionExpression: Invalid function name; function: BEGINS_WITH', 'Alternator test_key_condition_expression_str_begins_case'],
+    ['pk = :p AND sk = :s', schema, 'One or more parameter values were invalid: Condition parameter type does not match schema type', 'Alternator test_key_condition_expression_wrong_type ("type")'],
   ];
   for (const [expression, keySchema, message, source] of cases) t.equal(keyCondition(expression, keySchema), message, `${expression} (${source})`);
 });

@@ -2,6 +2,7 @@
  * Logical partitions, adaptive capacity, UpdateTable and capacityScale,
  * against DynamoDB's documented rules (pure, virtual clock).
  */
+import fc from 'fast-check';
 import t from 'tap';
 import { CapacityModel, PROVISIONED_TABLE_MESSAGE, throttleError, type ChargeResult } from '../lib/tables/capacity/capacity-model.js';
 import {
@@ -141,4 +142,27 @@ t.test('capacityScale scales every limit consistently', async (t) => {
     // One second at t = 300 s, one key: the partition maximum (scaled) is all it gets.
     t.equal(admittedCount(writes(model, 'T', hashIn(0, partitions), 2000, BURST_SECONDS * 1000)), PARTITION_WRITE_UNITS_MAX * scale, `scale ${scale}: hot-key ceiling`);
   }
+});
+
+t.test('property: splits and growth keep the partitions contiguous, covering, and every key found in its own range', async (t) => {
+  const point = fc.tuple(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.option(fc.string({ maxLength: 3 }), { nil: undefined }));
+  fc.assert(fc.property(fc.integer({ min: 1, max: 8 }), fc.array(point, { maxLength: 40 }), fc.array(point, { maxLength: 20 }), fc.integer({ min: 1, max: 64 }), (count, splits, probes, grow) => {
+    const set = new LogicalPartitionSet({ limits: scaledPartitionLimits(1), shared: { readUnitsPerSecond: 3000, writeUnitsPerSecond: 1000 }, count, nowMs: 0 });
+    for (const [hash, sortKey] of splits) {
+      const key = sortKey === undefined ? { hash } : { hash, sortKey };
+      const partition = set.find(key);
+      if (compareKey(partition.start, key) < 0) set.split(partition, key, 0);
+    }
+    set.growTo(set.count + grow, 0);
+    const list = set.list();
+    if (list[0]!.start.hash !== 0 || list[0]!.start.sortKey !== undefined || list.at(-1)!.end.hash !== HASH_SPACE) return false;
+    for (let i = 1; i < list.length; i++) if (compareKey(list[i - 1]!.end, list[i]!.start) !== 0) return false;
+    for (const [hash, sortKey] of [...splits, ...probes]) {
+      const key = sortKey === undefined ? { hash } : { hash, sortKey };
+      if (!set.find(key).contains(key)) return false;
+    }
+    // Shares always divide the provisioned throughput evenly (to the bucket's 0.001 resolution).
+    return list.every((p) => Math.abs(p.write.share!.ratePerSecond - 1000 / list.length) <= 0.0005);
+  }), { seed: 20261206, numRuns: 200 });
+  t.pass('held for 200 runs (seed 20261206)');
 });

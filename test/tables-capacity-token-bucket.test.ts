@@ -2,6 +2,7 @@
  * Token buckets and burst capacity against DynamoDB's published numbers
  * (pure, virtual clock).
  */
+import fc from 'fast-check';
 import t from 'tap';
 import { TokenBucket } from '../lib/tables/capacity/token-bucket.js';
 import { BURST_SECONDS } from '../lib/tables/capacity/logical-partitions.js';
@@ -89,4 +90,27 @@ t.test('time running backwards refills nothing', async (t) => {
   const bucket = new TokenBucket({ ratePerSecond: 10, burstSeconds: 1, initialUnits: 0, nowMs: 5000 });
   t.equal(bucket.availableUnits(4000), 0);
   t.equal(bucket.availableUnits(5500), 5);
+});
+
+t.test('property: a bucket never admits more than its initial units plus its refill, nor banks more than its capacity', async (t) => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 50_000 }).map((milli) => milli / 1000),
+    fc.integer({ min: 1, max: BURST_SECONDS }),
+    fc.array(fc.tuple(fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 1, max: 8 }).map((halves) => halves / 2)), { maxLength: 200 }),
+    (ratePerSecond, burstSeconds, steps) => {
+      const bucket = new TokenBucket({ ratePerSecond, burstSeconds, initialUnits: 0, nowMs: 0 });
+      let nowMs = 0;
+      let taken = 0;
+      for (const [advanceMs, units] of steps) {
+        nowMs += advanceMs;
+        if (bucket.tryTake(units, nowMs)) taken += units;
+        const available = bucket.availableUnits(nowMs);
+        if (available > bucket.capacityUnits) return false;
+      }
+      // Overdraft aside (units above the capacity), the admitted total is bounded by the refill.
+      const overdraftMax = Math.max(0, 4 - bucket.capacityUnits);
+      return taken <= bucket.ratePerSecond * (nowMs / 1000) + overdraftMax + 1e-9;
+    },
+  ), { seed: 20261206, numRuns: 300 });
+  t.pass('held for 300 runs (seed 20261206)');
 });

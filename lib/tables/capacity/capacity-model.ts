@@ -32,7 +32,7 @@ import assert from 'node:assert/strict';
 import { DynamoDbError } from '../dynamodb-error.js';
 import { checkPartition, commitPartition, type PartitionLimitType } from './adaptive-capacity.js';
 import { CapacityMetrics, resourceKey, type CapacityEvent, type CapacityMetricsOptions, type ResourceMetricsView, type ResourceRef } from './capacity-metrics.js';
-import { BURST_SECONDS, LogicalPartitionSet, PARTITIONS_MAX, partitionCountFor, scaledPartitionLimits, type KeyBound, type LogicalPartition, type Operation, type SharedThroughput } from './logical-partitions.js';
+import { LogicalPartitionSet, PARTITIONS_MAX, partitionCountFor, scaledPartitionLimits, type KeyBound, type LogicalPartition, type Operation, type SharedThroughput } from './logical-partitions.js';
 import { ON_DEMAND_INITIAL_READ_UNITS, ON_DEMAND_INITIAL_WRITE_UNITS, OnDemandThroughput, TABLE_THROUGHPUT_QUOTA_UNITS, type OnDemandLimitType } from './on-demand.js';
 import { HeatTracker, SPLIT_FOR_HEAT_DEFAULTS, decideSplit, type SplitForHeatOptions } from './split-for-heat.js';
 import { TokenBucket } from './token-bucket.js';
@@ -321,7 +321,11 @@ export class CapacityModel {
     assert.ok(request.indexWrites === undefined || (operation === 'write' && request.index === undefined), 'charge: indexWrites come with a base-table write');
     const state = this.tableState(request.table);
     const legs: Leg[] = [this.leg(request.index === undefined ? state.table : this.indexOf(state, request.index), request, request.readUnits ?? request.writeUnits!)];
-    for (const write of request.indexWrites ?? []) legs.push(this.leg(this.indexOf(state, write.index), write, write.writeUnits));
+    for (const write of request.indexWrites ?? []) {
+      // One entry per index: two legs on one index would each be checked against the same buckets.
+      assert.ok(legs.every((leg) => leg.resource.ref.index !== write.index), `charge: index ${write.index} appears twice in indexWrites`);
+      legs.push(this.leg(this.indexOf(state, write.index), write, write.writeUnits));
+    }
 
     const decisions = legs.map((leg) => this.check(leg, operation, nowMs));
     const failed = decisions.some((d) => !d.admitted);
@@ -608,6 +612,3 @@ export class CapacityModel {
 export function throttleError(throttle: Throttle): DynamoDbError {
   return new DynamoDbError(throttle.name, throttle.message, { throttlingReasons: throttle.throttlingReasons });
 }
-
-/** Burst is 300 s of a partition's share (DG burst-adaptive-capacity); exported for the inspector's labels. */
-export const CAPACITY_BURST_SECONDS = BURST_SECONDS;

@@ -164,3 +164,31 @@ t.test('metrics: one-second series, bounded top-K and a bounded event ring', asy
   t.ok(events.every((e) => e.kind === 'adaptive-boost'));
   t.same(events.map((e) => Math.floor(e.atMs / 1000)), [4, 5, 6, 7], 'oldest first');
 });
+
+t.test('GSI reads are limited by the index\'s own read capacity, with the index\'s reason', async (t) => {
+  const model = gsiModel('enforce');
+  const indexRcu = 5;
+  const results = Array.from({ length: 2 * indexRcu }, () => model.charge({ table: 'Orders', index: 'byStatus', partitionKeyHash: 111, readUnits: 1, nowMs: 0 }));
+  t.equal(results.filter((r) => r.admitted).length, indexRcu);
+  const refused = results.at(-1)!;
+  t.ok(!refused.admitted && refused.throttle.throttlingReasons[0]!.reason === 'IndexReadProvisionedThroughputExceeded');
+  t.ok(!refused.admitted && refused.throttle.message === PROVISIONED_INDEX_MESSAGE);
+});
+
+t.test('UpdateTable switches billing mode: partitions are kept, on-demand serves the provisioned rate at once', async (t) => {
+  const model = new CapacityModel({ mode: 'enforce' });
+  model.defineTable({ table: 'T', billingMode: 'PROVISIONED', provisioned: { readCapacityUnits: 30_000, writeCapacityUnits: 10_000 } }, 0);
+  const provisionedPartitions = model.describe('T', 0).partitions.length;
+  model.updateTable('T', { billingMode: 'PAY_PER_REQUEST' }, 1000);
+  const onDemand = model.describe('T', 1000);
+  t.equal(onDemand.billingMode, 'PAY_PER_REQUEST');
+  t.equal(onDemand.provisioned, null);
+  t.ok(onDemand.partitions.length >= provisionedPartitions, 'partitions are never merged (AWS Database Blog, Scaling DynamoDB Part 3)');
+  // Pre-warming: provision the capacity, then switch (DG pre-warming-on-demand-capacity-mode).
+  t.ok(onDemand.onDemand!.writeLimitUnits >= 10_000 && onDemand.onDemand!.readLimitUnits >= 30_000);
+  model.updateTable('T', { billingMode: 'PROVISIONED', provisioned: { readCapacityUnits: 100, writeCapacityUnits: 100 } }, 2000);
+  const back = model.describe('T', 2000);
+  t.equal(back.billingMode, 'PROVISIONED');
+  t.equal(back.partitions.length, onDemand.partitions.length);
+  t.equal(back.partitions[0]!.writeShareUnitsPerSecond, Math.round((100 / back.partitions.length) * 1000) / 1000, 'the provisioned throughput shared over the kept partitions');
+});

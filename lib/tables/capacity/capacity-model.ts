@@ -29,39 +29,18 @@
  * Pure: no timers or clock; every call carries `nowMs`.
  */
 import assert from 'node:assert/strict';
-import { DynamoDbError } from '../dynamodb-error.js';
 import { checkPartition, commitPartition, type PartitionLimitType } from './adaptive-capacity.js';
 import { CapacityMetrics, resourceKey, type CapacityEvent, type CapacityMetricsOptions, type ResourceMetricsView, type ResourceRef } from './capacity-metrics.js';
 import { LogicalPartitionSet, PARTITIONS_MAX, partitionCountFor, scaledPartitionLimits, type KeyBound, type LogicalPartition, type Operation, type SharedThroughput } from './logical-partitions.js';
 import { ON_DEMAND_INITIAL_READ_UNITS, ON_DEMAND_INITIAL_WRITE_UNITS, OnDemandThroughput, TABLE_THROUGHPUT_QUOTA_UNITS, type OnDemandLimitType } from './on-demand.js';
 import { HeatTracker, SPLIT_FOR_HEAT_DEFAULTS, decideSplit, type SplitForHeatOptions } from './split-for-heat.js';
+import { throttleFor, throttlingReasonOf, type Throttle, type ThrottlingReason } from './throttling-exception.js';
 import { TokenBucket } from './token-bucket.js';
+
+export { ON_DEMAND_INDEX_MESSAGE, ON_DEMAND_TABLE_MESSAGE, PROVISIONED_INDEX_MESSAGE, PROVISIONED_TABLE_MESSAGE, throttleError, type Throttle, type ThrottlingReason } from './throttling-exception.js';
 
 export type CapacityMode = 'observe' | 'enforce';
 export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
-
-/**
- * DynamoDB's messages, word for word.
- * Provisioned table: API reference TransactWriteItems / TransactionCanceledException
- * (CancellationReasons, "ProvisionedThroughputExceeded"), as real responses carry it
- * (AWS SDK for Java and Lambda logs quoting the service, e.g. in GitHub issues).
- */
-export const PROVISIONED_TABLE_MESSAGE = 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.';
-/**
- * Provisioned GSI: the same API reference lists it ending in "API."; real responses
- * quoted by botocore users (ProvisionedThroughputExceededException on PutItem and
- * BatchWriteItem, in two unrelated write-ups) end without the period, and DynamoDB
- * wins over its documentation.
- */
-export const PROVISIONED_INDEX_MESSAGE = 'The level of configured provisioned throughput for one or more global secondary indexes of the table was exceeded. Consider increasing your provisioning level for the under-provisioned global secondary indexes with the UpdateTable API';
-/**
- * On-demand table: API reference (CancellationReasons, "ThrottlingError") adds a period
- * after the URL; ThrottlingException bodies quoted from the service (aws-appsync-community
- * #336, cowinapi/developer.cowin #151, praetorian-inc/chariot-ui #684) have none.
- */
-export const ON_DEMAND_TABLE_MESSAGE = 'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or index so please try again shortly. If exceptions persist, check if you have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html';
-/** On-demand GSI: API reference (CancellationReasons, "ThrottlingError"). */
-export const ON_DEMAND_INDEX_MESSAGE = 'Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly.';
 
 /** Bound on the tables one model tracks (ringtable's; DynamoDB's default quota is 2,500 per Region, DG ServiceQuotas). */
 export const CAPACITY_TABLES_MAX = 10_000;
@@ -133,25 +112,6 @@ export interface ChargeRequest extends ChargedKey {
    */
   indexWrites?: Array<ChargedKey & { index: string; writeUnits: number }> | undefined;
   nowMs: number;
-}
-
-export interface ThrottlingReason {
-  reason: string;
-  resource: string;
-}
-
-export interface Throttle {
-  name: 'ProvisionedThroughputExceededException' | 'ThrottlingException';
-  message: string;
-  throttlingReasons: ThrottlingReason[];
-  /**
-   * The member that carries the list on the wire: ThrottlingReasons on
-   * ProvisionedThroughputExceededException, throttlingReasons (lower case)
-   * on ThrottlingException (@aws-sdk/client-dynamodb 3.1178.0, models/errors.d.ts).
-   */
-  throttlingReasonsMember: 'ThrottlingReasons' | 'throttlingReasons';
-  /** The CancellationReason Code a transaction reports for it (API reference: TransactWriteItems). */
-  cancellationCode: 'ProvisionedThroughputExceeded' | 'ThrottlingError';
 }
 
 export type ChargeResult =
@@ -419,15 +379,11 @@ export class CapacityModel {
       if (decision.admitted) continue;
       const resource = legs[i]!.resource;
       first ??= resource;
-      const reason = `${resource.ref.index === undefined ? 'Table' : 'Index'}${operation === 'read' ? 'Read' : 'Write'}${decision.limit}`;
+      const reason = throttlingReasonOf(resource.ref.index === undefined ? 'Table' : 'Index', operation, decision.limit);
       if (!reasons.some((r) => r.reason === reason && r.resource === resource.arn)) reasons.push({ reason, resource: resource.arn });
     }
     assert.ok(first !== undefined);
-    const onIndex = first.ref.index !== undefined;
-    if (first.billingMode === 'PROVISIONED') {
-      return { name: 'ProvisionedThroughputExceededException', message: onIndex ? PROVISIONED_INDEX_MESSAGE : PROVISIONED_TABLE_MESSAGE, throttlingReasons: reasons, throttlingReasonsMember: 'ThrottlingReasons', cancellationCode: 'ProvisionedThroughputExceeded' };
-    }
-    return { name: 'ThrottlingException', message: onIndex ? ON_DEMAND_INDEX_MESSAGE : ON_DEMAND_TABLE_MESSAGE, throttlingReasons: reasons, throttlingReasonsMember: 'throttlingReasons', cancellationCode: 'ThrottlingError' };
+    return throttleFor(first.billingMode, first.ref.index !== undefined, reasons);
   }
 
   private recordHeat(leg: Leg, operation: Operation, partition: LogicalPartition, nowMs: number): void {
@@ -606,9 +562,4 @@ export class CapacityModel {
     const state = this.tableState(table);
     return index === undefined ? state.table : this.indexOf(state, index);
   }
-}
-
-/** The DynamoDbError for a throttle, for the tables layer to throw. */
-export function throttleError(throttle: Throttle): DynamoDbError {
-  return new DynamoDbError(throttle.name, throttle.message, { throttlingReasons: throttle.throttlingReasons });
 }

@@ -234,7 +234,7 @@ t.test('comparators on each orderable type', async (t) => {
 t.test('missing attributes: comparisons false, <> true', async (t) => {
   const v = { ':v': N('1') };
   t.notOk(holds('a = :v', {}, v));
-  t.ok(holds('a <> :v', {}, v), 'a <> :v holds when a is missing (Alternator conditions.cc check_NE)');
+  t.ok(holds('a <> :v', {}, v), 'a <> :v holds when a is missing (Alternator test_filter_expression_r_neq)');
   t.notOk(holds('a < :v', {}, v));
   t.notOk(holds('a >= :v', undefined, v), 'no item at all');
   t.notOk(holds('b.z < b.y[100]', { b: { M: { y: { L: [N('1')] } } } }), 'Alternator test_update_condition_nested_attributes');

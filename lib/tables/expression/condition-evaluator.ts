@@ -3,7 +3,8 @@
  * against an item, purely. Missing attributes and type mismatches make a
  * comparison false, never an error (reference §6 "Comparisons"); `<>` is the
  * negation of `=`, so it holds when the attribute is missing or of another
- * type (Alternator's conditions.cc `check_NE`, checked against DynamoDB).
+ * type (Alternator test_filter_expression.py `test_filter_expression_r_neq`,
+ * recorded against DynamoDB).
  */
 import { typeOf, type AttributeMap, type AttributeValue } from '../attribute-value.js';
 import type { Comparator, Condition, Operand } from './ast.js';

@@ -183,6 +183,9 @@ t.test('precedence: NOT over AND over OR; parentheses group', async (t) => {
   t.ok(holds('NOT NOT NOT NOT a < b', item), 'Alternator test_update_condition_not');
   t.notOk(holds('NOT a < b', item));
   t.ok(holds('(a < b OR b < a) AND (b < c AND (a < b OR b < c))', item), 'Alternator test_update_condition_parentheses');
+  const complex = '(((a=:a) AND b=:b) OR a=:c oR a=:c) or NoT a<:c';
+  t.ok(holds(complex, item, { ':a': N('1'), ':b': N('2'), ':c': N('9') }), 'Alternator test_filter_expression_complex');
+  t.notOk(holds(complex, item, { ':a': N('0'), ':b': N('2'), ':c': N('9') }));
   t.ok(holds('a < b AND b < c OR c < a AND b < a', item));
   const all = { ':x': N('1'), ':y': N('5'), ':d': N('3') };
   const range = (expression: string): Record<string, AttributeValue> =>
@@ -300,6 +303,12 @@ t.test('functions', async (t) => {
     ['contains(l, :p)', { ':p': S('dog') }, true, 'list element'],
     ['contains(l, :p)', { ':p': { M: { k: S('v') } } }, true, 'list element that is a map'],
     ['contains(n, :p)', { ':p': N('5') }, false, 'N has no contains'],
+    ['contains(b, :p)', { ':p': B(2, 3) }, true, 'binary substring (Alternator test_filter_expression_bytes_contains)'],
+    ['contains(b, :p)', { ':p': B(3, 2) }, false, ''],
+    ['contains(m, :p)', { ':p': S('x') }, false, 'not a map key (Alternator test_filter_expression_map_contains)'],
+    ['contains(m, :p)', { ':p': N('2') }, false, 'not a map value'],
+    ['contains(t, :p)', { ':p': { BOOL: true } }, false, 'not an equality (Alternator test_filter_expression_bool_contains)'],
+    ['contains(ns, :p)', { ':p': { NS: ['1', '20'] } }, false, 'a set is not its own member (Alternator test_filter_expression_set_contains)'],
     ['contains(ss, :p)', { ':p': N('1') }, false, 'wrong element type'],
     ['size(s) = :n', { ':n': N('11') }, true, 'S length'],
     ['size(u) = :n', { ':n': N('3') }, true, 'UTF-16 code units (ExtendDB PR 67, checked against DynamoDB)'],

@@ -6,6 +6,7 @@
  * type (Alternator test_filter_expression.py `test_filter_expression_r_neq`,
  * recorded against DynamoDB).
  */
+import { Buffer } from 'node:buffer';
 import { typeOf, type AttributeMap, type AttributeValue } from '../attribute-value.js';
 import type { Comparator, Condition, Operand } from './ast.js';
 import { valueAtPath } from './document-path.js';
@@ -80,7 +81,10 @@ function evaluateFunction(name: string, args: ReadonlyArray<AttributeValue | und
       return false;
     case 'contains':
       if (first === undefined || second === undefined) return false;
+      // A substring of an S or a B, or a member of a set or L; never a map's key or value
+      // (Alternator test_filter_expression.py `..._contains` tests, recorded against DynamoDB).
       if ('S' in first) return 'S' in second && first.S.includes(second.S);
+      if ('B' in first) return 'B' in second && Buffer.from(first.B).includes(Buffer.from(second.B));
       if ('L' in first) return first.L.some((element) => valuesEqual(element, second));
       return setHas(first, second);
     default:

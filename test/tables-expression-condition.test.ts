@@ -105,6 +105,9 @@ const errorCases: ErrorCase[] = [
   { request: C('size(size(a)) > :m', { ':m': N('1') }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: size, operand type: N', source: 'Alternator issue 14592' },
   { request: C('a BETWEEN :h AND :l', { ':h': N('5'), ':l': N('1') }), message: 'Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {N:1}', source: 'ref §17 #43' },
   { request: C('a BETWEEN :s AND :n', { ':s': S('a'), ':n': N('1') }), message: 'Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {S:a}, upper bound operand: AttributeValue: {N:1}', source: 'dyn `checkBetweenArgs`' },
+  { request: C('a >= :v', { ':v': { L: [N('1')] } }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: >=, operand type: L', source: 'Alternator test_update_condition_ge: a list value is a ValidationException (wording unconfirmed)' },
+  { request: C(':v < a', { ':v': { SS: ['x'] } }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: <, operand type: SS', source: 'as above, value on the left' },
+  { request: C('a BETWEEN :l AND :h', { ':l': { L: [N('1')] }, ':h': { L: [N('2')] } }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: BETWEEN, operand type: L', source: 'Alternator test_update_condition_between (wording unconfirmed)' },
   // Unused placeholders, after every expression is valid: names before values.
   { request: C('a = :v', { ':v': N('1'), ':x': N('2') }), message: 'Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}', source: 'ref §17 #30; brief' },
   { request: C('a = :v', { ':v': N('1'), ':x': N('2') }, { '#a': 'a', '#b': 'b' }), message: 'Value provided in ExpressionAttributeNames unused in expressions: keys: {#a, #b}', source: 'dyn `validateExpressions` (names first)' },
@@ -167,6 +170,9 @@ t.test('valid forms parse: keywords in any case, spaces, placeholders of any [0-
     C('a.b[3].c = :v', { ':v': N('1') }),
     C('size(:s) = :n', { ':s': S('abc'), ':n': N('3') }),
     C('#name1.#name2 = :two', { ':two': N('2') }, { '#name1': 'and', '#name2': 'or' }),
+    C('a = :l', { ':l': { L: [N('1')] } }),
+    C('a IN (:x, :y)', { ':x': S('dog'), ':y': N('174') }),
+    C('attribute_type(:v, :t)', { ':v': N('0'), ':t': S('N') }),
   ];
   for (const request of valid) t.equal(messageOf(request), undefined, request.ConditionExpression!);
 });
@@ -217,7 +223,7 @@ t.test('comparators on each orderable type', async (t) => {
     ['a > :v', S('1'), N('0'), false],
     ['a = :v', S('1'), N('1'), false],
     ['a <> :v', S('1'), N('1'), true],
-    ['a < :v', { BOOL: false }, { BOOL: true }, false], // BOOL is not ordered
+    ['a < :v', { BOOL: false }, N('1'), false], // a BOOL read from the item is not ordered: false
     ['a = :v', { BOOL: true }, { BOOL: true }, true],
     ['a = :v', { NULL: true }, { NULL: true }, true],
     ['a = :v', { SS: ['x', 'y'] }, { SS: ['y', 'x'] }, true], // sets ignore order
@@ -254,6 +260,9 @@ t.test('BETWEEN and IN', async (t) => {
   t.notOk(holds('a BETWEEN :lo AND :hi', { a: S('5') }, bounds), 'type mismatch');
   t.ok(holds('a BETWEEN :lo AND :hi', { a: S('b') }, { ':lo': S('a'), ':hi': S('c') }));
   t.notOk(holds('a BETWEEN b AND c', { a: N('5'), b: N('6'), c: N('4') }), 'bounds out of order at run time: false');
+  t.notOk(holds('a BETWEEN x AND y', { a: N('1'), x: { L: [] }, y: { L: [] } }), 'list bounds from the item: false, not an error');
+  t.notOk(holds('x >= :v', { x: { L: [N('1')] } }, { ':v': N('1') }), 'a list read from the item: false');
+  t.ok(holds('attribute_type(:v, :t)', {}, { ':v': N('0'), ':t': S('N') }), 'attribute_type of a value (Alternator test_update_condition_attribute_type)');
   const list = { ':x': S('x'), ':n': N('2') };
   t.ok(holds('a IN (:x, :n)', { a: N('2.0') }, list));
   t.ok(holds('a IN (:x, :n)', { a: S('x') }, list));

@@ -193,6 +193,9 @@ t.test('precedence: NOT over AND over OR; parentheses group', async (t) => {
   t.ok(holds(complex, item, { ':a': N('1'), ':b': N('2'), ':c': N('9') }), 'Alternator test_filter_expression_complex');
   t.notOk(holds(complex, item, { ':a': N('0'), ':b': N('2'), ':c': N('9') }));
   t.ok(holds('a < b AND b < c OR c < a AND b < a', item));
+  t.ok(holds('a < b OR c < b AND b < c', item), 'Alternator test_update_condition_and_before_or');
+  t.notOk(holds('NOT a < b AND c < b', item), 'Alternator test_update_condition_not_before_and');
+  t.ok(holds('b BETWEEN a AND c AND a < b', item), 'Alternator test_update_condition_between_before_and');
   const all = { ':x': N('1'), ':y': N('5'), ':d': N('3') };
   const range = (expression: string): Record<string, AttributeValue> =>
     Object.fromEntries(Object.entries(all).filter(([ref]) => expression.includes(ref)));
@@ -240,7 +243,20 @@ t.test('comparators on each orderable type', async (t) => {
   }
 });
 
+t.test('placeholders count as used when parsed, not when evaluated (Alternator test_update_condition_unused_entries_short_circuit)', async (t) => {
+  const prepared = prepareExpressions({
+    ConditionExpression: '#name1 = :val1 OR #name2 = :val2',
+    UpdateExpression: 'SET #name1 = :val3',
+    ExpressionAttributeValues: { ':val1': N('1'), ':val2': N('2'), ':val3': N('3') },
+    ExpressionAttributeNames: { '#name1': 'a', '#name2': 'b' },
+  });
+  t.ok(evaluateCondition(prepared.condition!, { a: N('1') }, prepared.attributes));
+});
+
 t.test('missing attributes: comparisons false, <> true', async (t) => {
+  t.ok(holds('p <> :p', undefined, { ':p': S('k') }), 'the create-unless-exists idiom (Alternator test_update_item_condition_key_ne)');
+  t.notOk(holds('p <> :p', { p: S('k') }, { ':p': S('k') }));
+  t.ok(holds('attribute_not_exists(p)', undefined));
   const v = { ':v': N('1') };
   t.notOk(holds('a = :v', {}, v));
   t.ok(holds('a <> :v', {}, v), 'a <> :v holds when a is missing (Alternator test_filter_expression_r_neq)');

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import type { AttributeValue } from '../lib/tables/attribute-value.js';
-import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
+import { dynamoDbFailure } from './helpers/dynamodb-failure.js';
 import {
   NESTING_LEVELS_MAX,
   validateAttributeMap,
@@ -22,15 +22,7 @@ const EMPTY = 'Supplied AttributeValue is empty, must contain exactly one of the
 const MANY = 'Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes';
 const NESTING = 'Nesting Levels have exceeded supported limits: Attributes in the item have nested levels beyond supported limit';
 
-function failure(run: () => unknown): { name: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DynamoDbError) return { name: error.name, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a DynamoDbError');
-}
+const failure = dynamoDbFailure;
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 

@@ -5,18 +5,10 @@
  */
 import t from 'tap';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
-import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
+import { dynamoDbFailure } from './helpers/dynamodb-failure.js';
 import { ITEM_SIZE_BYTES_MAX, attributeValueSize, checkItemSize, itemSize, numberSize } from '../lib/tables/item-size.js';
 
-function failure(run: () => unknown): { name: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DynamoDbError) return { name: error.name, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a DynamoDbError');
-}
+const failure = dynamoDbFailure;
 
 const PUT_MESSAGE = 'Item size has exceeded the maximum allowed size';
 const UPDATE_MESSAGE = 'Item size to update has exceeded the maximum allowed size';

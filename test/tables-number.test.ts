@@ -7,7 +7,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
-import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
+import { dynamoDbFailure } from './helpers/dynamodb-failure.js';
 import { addNumbers, compareNumbers, numberParts, parseNumber, subtractNumbers } from '../lib/tables/number.js';
 
 const NOT_NUMERIC = 'The parameter cannot be converted to a numeric value';
@@ -15,15 +15,7 @@ const OVERFLOW = 'Number overflow. Attempting to store a number with magnitude l
 const UNDERFLOW = 'Number underflow. Attempting to store a number with magnitude smaller than supported range';
 const DIGITS = 'Attempting to store more than 38 significant digits in a Number';
 
-function rejection(run: () => unknown): { name: string; message: string } {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DynamoDbError) return { name: error.name, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a DynamoDbError');
-}
+const rejection = dynamoDbFailure;
 
 t.test('accepts Java BigDecimal syntax and returns plain canonical notation', async (t) => {
   // Alternator test_invalid_numbers' accepted list, and dynalite's "really long numbers".

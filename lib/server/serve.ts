@@ -1,0 +1,209 @@
+/**
+ * DynamoDB's wire API over HTTP on node:http: `POST /` with DynamoDB's JSON
+ * 1.0 protocol (lib/dynamodb/protocol.ts), keep-alive, the 413 answer for
+ * bodies over DynamoDB's limit, and a graceful close.
+ *
+ * Security: it binds 127.0.0.1 by default. Any other address exposes the
+ * database beyond this machine, so it then needs credentials (options, or
+ * RINGTABLE_ACCESS_KEY_ID and RINGTABLE_SECRET_ACCESS_KEY) and verifies
+ * every request's SigV4 signature; without them it refuses to start.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorCode, RingtableError } from '../errors.js';
+import type { DynamoDbDispatcher } from '../dynamodb/dispatcher.js';
+import { errorBody } from '../dynamodb/error-body.js';
+import { encodeJsonBody } from '../dynamodb/json-body.js';
+import { answerRequest, INTERNAL_ERROR_MESSAGE, REQUEST_BYTES_MAX } from '../dynamodb/protocol.js';
+import { newRequestId } from '../dynamodb/request-id.js';
+import type { SigningCredentials, WireRequest, WireResponse } from '../dynamodb/wire-message.js';
+
+/** DynamoDB Local's port, so that tools configured for it find ringtable. */
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+export const ACCESS_KEY_ID_ENV = 'RINGTABLE_ACCESS_KEY_ID';
+export const SECRET_ACCESS_KEY_ENV = 'RINGTABLE_SECRET_ACCESS_KEY';
+
+export interface ServeOptions {
+  /** What executes operations: a Database, or any DynamoDbDispatcher. */
+  database?: DynamoDbDispatcher;
+  dispatcher?: DynamoDbDispatcher;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** Verify every request's signature against these. Required off loopback. */
+  credentials?: SigningCredentials;
+  /** Where RINGTABLE_ACCESS_KEY_ID and RINGTABLE_SECRET_ACCESS_KEY are read; process.env by default. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** How long close() waits for requests in flight before it cuts connections. */
+  closeTimeoutMs?: number;
+  /** A request that has not arrived whole by then is cut (node:http requestTimeout). */
+  requestTimeoutMs?: number;
+  clockMs?: () => number;
+  onInternalError?: (error: unknown) => void;
+}
+
+export interface DynamoDbServer {
+  /** http://host:port, for the SDK's `endpoint`. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Whether signatures are verified. */
+  readonly verifiesSignatures: boolean;
+  /** Stops accepting, answers what is in flight, then resolves. */
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/** The credentials to verify with, from the options or the environment; throws when only half are given. */
+export function resolveCredentials(options: ServeOptions): SigningCredentials | undefined {
+  if (options.credentials !== undefined) {
+    if (!options.credentials.accessKeyId || !options.credentials.secretAccessKey) {
+      throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'serve: credentials need both accessKeyId and secretAccessKey');
+    }
+    return options.credentials;
+  }
+  const env = options.env ?? process.env;
+  const accessKeyId = env[ACCESS_KEY_ID_ENV];
+  const secretAccessKey = env[SECRET_ACCESS_KEY_ENV];
+  if (!accessKeyId && !secretAccessKey) return undefined;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS,
+      `serve: set both ${ACCESS_KEY_ID_ENV} and ${SECRET_ACCESS_KEY_ENV}, or neither`);
+  }
+  return { accessKeyId, secretAccessKey };
+}
+
+function wireHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return flat;
+}
+
+function internalErrorResponse(): WireResponse {
+  const body = encodeJsonBody(errorBody('InternalServerError', INTERNAL_ERROR_MESSAGE));
+  return {
+    statusCode: 500,
+    headers: { 'x-amzn-RequestId': newRequestId(), 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': String(body.byteLength) },
+    body,
+  };
+}
+
+export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
+  const dispatcher = options.database ?? options.dispatcher;
+  if (dispatcher === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'serve: give a database (or a dispatcher)');
+  const host = options.host ?? DEFAULT_HOST;
+  const credentials = resolveCredentials(options);
+  if (!isLoopback(host) && credentials === undefined) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS,
+      `serve: refusing to bind ${host} without credentials: any machine that reaches it could read and write the ` +
+      `database. Give --access-key-id and --secret-access-key (or set ${ACCESS_KEY_ID_ENV} and ` +
+      `${SECRET_ACCESS_KEY_ENV}) so that every request's signature is verified, or bind 127.0.0.1.`);
+  }
+  const clockMs = options.clockMs ?? Date.now;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+  let closing = false;
+
+  function send(res: http.ServerResponse, answer: WireResponse): void {
+    if (res.destroyed) return;
+    const headers: Record<string, string> = { ...answer.headers };
+    if (closing) headers['Connection'] = 'close';
+    res.writeHead(answer.statusCode, headers);
+    res.end(answer.body);
+  }
+
+  function tooLarge(res: http.ServerResponse): void {
+    // DynamoDB answers 413 with an empty chunked body (dynalite test/connection.js
+    // 'should return 413 if request too large'); the rest of the upload is not read.
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(413, { 'Transfer-Encoding': 'chunked', Connection: 'close' });
+    res.end();
+  }
+
+  async function answer(req: http.IncomingMessage, res: http.ServerResponse, body: Uint8Array): Promise<void> {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const wire: WireRequest = {
+      method: req.method ?? 'GET',
+      path: queryAt < 0 ? url : url.slice(0, queryAt),
+      query: queryAt < 0 ? '' : url.slice(queryAt + 1),
+      headers: wireHeaders(req.headers),
+      body,
+    };
+    let response: WireResponse;
+    try {
+      response = await answerRequest(wire, {
+        dispatcher: dispatcher!, requestId: newRequestId(), nowMs: clockMs(), credentials, onInternalError: options.onInternalError,
+      });
+    } catch (error) {
+      options.onInternalError?.(error);
+      response = internalErrorResponse();
+    }
+    send(res, response);
+  }
+
+  function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.on('error', () => {}); // a client that goes away mid-body; its socket is closed by node:http
+    const declaredBytes = Number(req.headers['content-length']);
+    if (declaredBytes > REQUEST_BYTES_MAX) {
+      req.resume();
+      tooLarge(res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let rejected = false;
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      bytes += chunk.length;
+      if (bytes > REQUEST_BYTES_MAX) {
+        rejected = true;
+        chunks.length = 0;
+        tooLarge(res);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!rejected) void answer(req, res, Buffer.concat(chunks, bytes));
+    });
+  }
+
+  const server = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 120_000 }, onRequest);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  let closed: Promise<void> | undefined;
+
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    verifiesSignatures: credentials !== undefined,
+    close() {
+      if (closed !== undefined) return closed;
+      closing = true;
+      closed = new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), closeTimeoutMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closed;
+    },
+  };
+}

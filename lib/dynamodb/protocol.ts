@@ -85,7 +85,8 @@ function preflight(request: WireRequest, headers: Record<string, string>): WireR
 
 export async function answerRequest(request: WireRequest, context: ProtocolContext): Promise<WireResponse> {
   if (request.body.byteLength > REQUEST_BYTES_MAX) return respond(413, {}, new Uint8Array(0), false);
-  const headers: Record<string, string> = { 'x-amzn-RequestId': context.requestId };
+  // The Date header lets the SDK correct a skewed clock after a "Signature expired" answer, as with DynamoDB.
+  const headers: Record<string, string> = { 'x-amzn-RequestId': context.requestId, Date: new Date(context.nowMs).toUTCString() };
   if (request.headers['origin']) {
     headers['Access-Control-Allow-Origin'] = '*';
     if (request.method === 'OPTIONS') return preflight(request, headers);

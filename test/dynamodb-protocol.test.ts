@@ -305,6 +305,14 @@ t.test('dispatch: success, DynamoDB errors, internal errors', async (t) => {
   t.equal(internal.statusCode, 500);
   t.same(json(internal), { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
   t.equal(logged.length, 1);
+  dispatcher.answer = () => ({});
+  for (const operation of ['TagResource', 'UntagResource']) {
+    const tagged = await answerRequest(request({ body: '{"ResourceArn":"arn"}', headers: { ...headers, 'x-amz-target': `DynamoDB_20120810.${operation}` } }), context);
+    t.equal(tagged.statusCode, 200);
+    t.equal(tagged.body.byteLength, 0, `${operation} answers an empty body, as DynamoDB does`);
+    t.equal(tagged.headers['Content-Length'], '0');
+    t.equal(tagged.headers['x-amz-crc32'], '0');
+  }
   dispatcher.answer = () => ({ n: 1n });
   t.equal((await answerRequest(request({ body, headers }), context)).statusCode, 500, 'an unserialisable answer is an internal error');
   dispatcher.answer = () => ({});

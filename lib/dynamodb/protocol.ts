@@ -28,6 +28,12 @@ export const NOT_FOUND_BODY = '<UnknownOperationException/>\n';
 const JSON_CONTENT_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/x-amz-json-1.0']);
 /** Seconds a browser may cache a CORS preflight answer (dynalite index.js, as DynamoDB answers). */
 const CORS_MAX_AGE_S = 172800;
+/**
+ * Operations whose success DynamoDB answers with an empty body, not "{}"
+ * (scylladb test/alternator/test_manual_requests.py
+ * `test_tags_return_empty_body`, which runs against DynamoDB too).
+ */
+const EMPTY_BODY_OPERATIONS: ReadonlySet<string> = new Set(['TagResource', 'UntagResource']);
 /** DynamoDB does not document the message of its InternalServerError; this one says nothing of ringtable's internals. */
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
 
@@ -120,6 +126,10 @@ export async function answerRequest(request: WireRequest, context: ProtocolConte
   try {
     const input = readRequest(operation, json);
     const output = await context.dispatcher.dispatch(operation, input);
+    if (EMPTY_BODY_OPERATIONS.has(operation)) {
+      headers['Content-Type'] = responseType;
+      return respond(200, headers, new Uint8Array(0));
+    }
     return jsonResponse(200, headers, responseType, output);
   } catch (error) {
     if (error instanceof DynamoDbError) return fail(error);

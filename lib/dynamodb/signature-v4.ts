@@ -161,8 +161,18 @@ export function stringsToSign(request: WireRequest, parts: { signedHeaders: stri
   return { canonicalRequest, stringToSign };
 }
 
+/** Signing keys change once a day per region: a few are kept, so a request costs one HMAC, not five. */
+const SIGNING_KEYS_MAX = 16;
+const signingKeys = new Map<string, Buffer>();
+
 export function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
-  return hmac(hmac(hmac(hmac('AWS4' + secretAccessKey, date), region), service), 'aws4_request');
+  const cacheKey = [secretAccessKey, date, region, service].join('\n');
+  const cached = signingKeys.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const key = hmac(hmac(hmac(hmac('AWS4' + secretAccessKey, date), region), service), 'aws4_request');
+  if (signingKeys.size >= SIGNING_KEYS_MAX) signingKeys.delete(signingKeys.keys().next().value!);
+  signingKeys.set(cacheKey, key);
+  return key;
 }
 
 function credentialScopeErrors(pieces: string[], amzDate: string): string {

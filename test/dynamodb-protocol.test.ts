@@ -278,6 +278,14 @@ t.test('request reading: body order, unknown members, nulls, binaries', async (t
   'a body that is not UTF-8 is not JSON');
 });
 
+t.test('every operation\'s shape resolves (no type missing from shapes.ts)', async (t) => {
+  const { OPERATION_INPUTS } = await import('../lib/dynamodb/shapes.js');
+  for (const operation of Object.keys(OPERATION_INPUTS) as Array<keyof typeof OPERATION_INPUTS>) {
+    t.same(readRequest(operation, {}), {}, operation);
+  }
+  t.equal(Object.keys(OPERATION_INPUTS).length, 22);
+});
+
 t.test('dispatch: success, DynamoDB errors, internal errors', async (t) => {
   const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.DeleteItem', ...AUTH };
   const body = JSON.stringify({ TableName: 't', Key: { k: { S: 'a' } } });

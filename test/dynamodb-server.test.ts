@@ -126,3 +126,19 @@ t.test('close() answers requests in flight, then stops', async (t) => {
   await closed;
   await t.rejects(rawHttp(server, { headers: GET_ITEM, body: GET_BODY }), { code: 'ECONNREFUSED' });
 });
+
+t.test('a bound on request bytes held at once: 503 ServiceUnavailable past it, then recovery', async (t) => {
+  const dispatcher = new ScriptedDispatcher();
+  const server = await serve({ dispatcher, port: 0, env: {}, bufferedBytesMax: 4096 });
+  t.teardown(() => server.close());
+  const big = JSON.stringify({ TableName: 'table', Key: { k: { S: 'x'.repeat(8000) } } });
+  const busy = await rawHttp(server, { headers: GET_ITEM, body: big });
+  t.equal(busy.statusCode, 503);
+  t.same(JSON.parse(busy.body.toString()), {
+    __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', message: 'The service is currently unavailable or busy.' });
+  t.equal(dispatcher.calls.length, 0);
+  for (let i = 0; i < 3; i++) {
+    const answer = await rawHttp(server, { headers: GET_ITEM, body: GET_BODY });
+    t.equal(answer.statusCode, 200, 'the budget is released after each request');
+  }
+});

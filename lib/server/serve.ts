@@ -35,6 +35,14 @@ export interface ServeOptions {
   credentials?: SigningCredentials;
   /** Where RINGTABLE_ACCESS_KEY_ID and RINGTABLE_SECRET_ACCESS_KEY are read; process.env by default. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Bound on the request bytes held in memory at once across all connections
+   * (each body may be up to DynamoDB's 16 MB). Past it, requests are answered
+   * 503 ServiceUnavailable, which the SDK retries after a backoff.
+   */
+  bufferedBytesMax?: number;
+  /** Bound on open connections (node:http maxConnections). */
+  connectionsMax?: number;
   /** How long close() waits for requests in flight before it cuts connections. */
   closeTimeoutMs?: number;
   /** A request that has not arrived whole by then is cut (node:http requestTimeout). */
@@ -85,13 +93,22 @@ function wireHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
   return flat;
 }
 
-function internalErrorResponse(): WireResponse {
-  const body = encodeJsonBody(errorBody('InternalServerError', INTERNAL_ERROR_MESSAGE));
+export const DEFAULT_BUFFERED_BYTES_MAX = 16 * REQUEST_BYTES_MAX;
+export const DEFAULT_CONNECTIONS_MAX = 1024;
+/** DynamoDB's 503 (Developer Guide: Programming.Errors, "ServiceUnavailable"). */
+const SERVICE_UNAVAILABLE_MESSAGE = 'The service is currently unavailable or busy.';
+
+function jsonErrorResponse(statusCode: number, name: string, message: string): WireResponse {
+  const body = encodeJsonBody(errorBody(name, message));
   return {
-    statusCode: 500,
+    statusCode,
     headers: { 'x-amzn-RequestId': newRequestId(), 'Content-Type': 'application/x-amz-json-1.0', 'Content-Length': String(body.byteLength) },
     body,
   };
+}
+
+function internalErrorResponse(): WireResponse {
+  return jsonErrorResponse(500, 'InternalServerError', INTERNAL_ERROR_MESSAGE);
 }
 
 export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
@@ -107,12 +124,14 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
   }
   const clockMs = options.clockMs ?? Date.now;
   const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+  const bufferedBytesMax = options.bufferedBytesMax ?? DEFAULT_BUFFERED_BYTES_MAX;
+  let bufferedBytes = 0;
   let closing = false;
 
-  function send(res: http.ServerResponse, answer: WireResponse): void {
+  function send(res: http.ServerResponse, answer: WireResponse, closeConnection = false): void {
     if (res.destroyed) return;
     const headers: Record<string, string> = { ...answer.headers };
-    if (closing) headers['Connection'] = 'close';
+    if (closing || closeConnection) headers['Connection'] = 'close';
     res.writeHead(answer.statusCode, headers);
     res.end(answer.body);
   }
@@ -158,23 +177,39 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
     const chunks: Buffer[] = [];
     let bytes = 0;
     let rejected = false;
+    const release = (): void => {
+      bufferedBytes -= bytes;
+      bytes = 0;
+      chunks.length = 0;
+    };
     req.on('data', (chunk: Buffer) => {
       if (rejected) return;
-      bytes += chunk.length;
-      if (bytes > REQUEST_BYTES_MAX) {
+      if (bytes + chunk.length > REQUEST_BYTES_MAX) {
         rejected = true;
-        chunks.length = 0;
+        release();
         tooLarge(res);
         return;
       }
+      if (bufferedBytes + chunk.length > bufferedBytesMax) {
+        rejected = true;
+        release();
+        if (!res.headersSent) send(res, { ...jsonErrorResponse(503, 'ServiceUnavailable', SERVICE_UNAVAILABLE_MESSAGE) }, true);
+        return;
+      }
+      bytes += chunk.length;
+      bufferedBytes += chunk.length;
       chunks.push(chunk);
     });
+    req.on('close', () => { if (!rejected) release(); });
     req.on('end', () => {
-      if (!rejected) void answer(req, res, Buffer.concat(chunks, bytes));
+      if (rejected) return;
+      const body = Buffer.concat(chunks, bytes);
+      void answer(req, res, body).finally(release);
     });
   }
 
   const server = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 120_000 }, onRequest);
+  server.maxConnections = options.connectionsMax ?? DEFAULT_CONNECTIONS_MAX;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? DEFAULT_PORT, host, () => {

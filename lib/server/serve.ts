@@ -111,32 +111,64 @@ function internalErrorResponse(): WireResponse {
   return jsonErrorResponse(500, 'InternalServerError', INTERNAL_ERROR_MESSAGE);
 }
 
-export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
-  const dispatcher = options.database ?? options.dispatcher;
-  if (dispatcher === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'serve: give a database (or a dispatcher)');
-  const host = options.host ?? DEFAULT_HOST;
-  const credentials = resolveCredentials(options);
-  if (!isLoopback(host) && credentials === undefined) {
-    throw new RingtableError(ErrorCode.INVALID_OPTIONS,
-      `serve: refusing to bind ${host} without credentials: any machine that reaches it could read and write the ` +
-      `database. Give --access-key-id and --secret-access-key (or set ${ACCESS_KEY_ID_ENV} and ` +
-      `${SECRET_ACCESS_KEY_ENV}) so that every request's signature is verified, or bind 127.0.0.1.`);
-  }
-  const clockMs = options.clockMs ?? Date.now;
-  const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
-  const bufferedBytesMax = options.bufferedBytesMax ?? DEFAULT_BUFFERED_BYTES_MAX;
-  let bufferedBytes = 0;
-  let closing = false;
+/** The node:http request listener: reads bodies within their bounds and answers through the protocol core. */
+class HttpEndpoint {
+  /** Request bytes held by all connections now; bounded by bufferedBytesMax. */
+  private bufferedBytes = 0;
+  closing = false;
 
-  function send(res: http.ServerResponse, answer: WireResponse, closeConnection = false): void {
-    if (res.destroyed) return;
-    const headers: Record<string, string> = { ...answer.headers };
-    if (closing || closeConnection) headers['Connection'] = 'close';
-    res.writeHead(answer.statusCode, headers);
-    res.end(answer.body);
+  constructor(
+    private readonly dispatcher: DynamoDbDispatcher,
+    private readonly credentials: SigningCredentials | undefined,
+    private readonly bufferedBytesMax: number,
+    private readonly clockMs: () => number,
+    private readonly onInternalError: ((error: unknown) => void) | undefined,
+  ) {}
+
+  readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    req.on('error', () => {}); // a client gone mid-body; node:http closes its socket
+    if (Number(req.headers['content-length']) > REQUEST_BYTES_MAX) {
+      req.resume();
+      this.tooLarge(res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let rejected = false;
+    const release = (): void => {
+      this.bufferedBytes -= bytes;
+      bytes = 0;
+      chunks.length = 0;
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (rejected) return;
+      const refusal = this.refusal(bytes + chunk.length, chunk.length);
+      if (refusal !== undefined) {
+        rejected = true;
+        release();
+        refusal(res);
+        return;
+      }
+      bytes += chunk.length;
+      this.bufferedBytes += chunk.length;
+      chunks.push(chunk);
+    });
+    req.on('close', () => { if (!rejected) release(); });
+    req.on('end', () => {
+      if (!rejected) void this.answer(req, res, Buffer.concat(chunks, bytes)).finally(release);
+    });
+  };
+
+  /** Why a body that has grown to `requestBytes` cannot be read further, as the answer to give. */
+  private refusal(requestBytes: number, chunkBytes: number): ((res: http.ServerResponse) => void) | undefined {
+    if (requestBytes > REQUEST_BYTES_MAX) return (res) => this.tooLarge(res);
+    if (this.bufferedBytes + chunkBytes > this.bufferedBytesMax) {
+      return (res) => this.send(res, jsonErrorResponse(503, 'ServiceUnavailable', SERVICE_UNAVAILABLE_MESSAGE), true);
+    }
+    return undefined;
   }
 
-  function tooLarge(res: http.ServerResponse): void {
+  private tooLarge(res: http.ServerResponse): void {
     // DynamoDB answers 413 with an empty chunked body (dynalite test/connection.js
     // 'should return 413 if request too large'); the rest of the upload is not read.
     if (res.headersSent || res.destroyed) return;
@@ -144,7 +176,15 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
     res.end();
   }
 
-  async function answer(req: http.IncomingMessage, res: http.ServerResponse, body: Uint8Array): Promise<void> {
+  private send(res: http.ServerResponse, answer: WireResponse, closeConnection = false): void {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { ...answer.headers };
+    if (this.closing || closeConnection) headers['Connection'] = 'close';
+    res.writeHead(answer.statusCode, headers);
+    res.end(answer.body);
+  }
+
+  private async answer(req: http.IncomingMessage, res: http.ServerResponse, body: Uint8Array): Promise<void> {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const wire: WireRequest = {
@@ -157,58 +197,50 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
     let response: WireResponse;
     try {
       response = await answerRequest(wire, {
-        dispatcher: dispatcher!, requestId: newRequestId(), nowMs: clockMs(), credentials, onInternalError: options.onInternalError,
+        dispatcher: this.dispatcher, requestId: newRequestId(), nowMs: this.clockMs(), credentials: this.credentials,
+        onInternalError: this.onInternalError,
       });
     } catch (error) {
-      options.onInternalError?.(error);
+      this.onInternalError?.(error);
       response = internalErrorResponse();
     }
-    send(res, response);
+    this.send(res, response);
   }
+}
 
-  function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    req.on('error', () => {}); // a client that goes away mid-body; its socket is closed by node:http
-    const declaredBytes = Number(req.headers['content-length']);
-    if (declaredBytes > REQUEST_BYTES_MAX) {
-      req.resume();
-      tooLarge(res);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    let rejected = false;
-    const release = (): void => {
-      bufferedBytes -= bytes;
-      bytes = 0;
-      chunks.length = 0;
-    };
-    req.on('data', (chunk: Buffer) => {
-      if (rejected) return;
-      if (bytes + chunk.length > REQUEST_BYTES_MAX) {
-        rejected = true;
-        release();
-        tooLarge(res);
-        return;
-      }
-      if (bufferedBytes + chunk.length > bufferedBytesMax) {
-        rejected = true;
-        release();
-        if (!res.headersSent) send(res, { ...jsonErrorResponse(503, 'ServiceUnavailable', SERVICE_UNAVAILABLE_MESSAGE) }, true);
-        return;
-      }
-      bytes += chunk.length;
-      bufferedBytes += chunk.length;
-      chunks.push(chunk);
-    });
-    req.on('close', () => { if (!rejected) release(); });
-    req.on('end', () => {
-      if (rejected) return;
-      const body = Buffer.concat(chunks, bytes);
-      void answer(req, res, body).finally(release);
-    });
+function checkedOptions(options: ServeOptions): { dispatcher: DynamoDbDispatcher; host: string; credentials: SigningCredentials | undefined } {
+  const dispatcher = options.database ?? options.dispatcher;
+  if (dispatcher === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'serve: give a database (or a dispatcher)');
+  const host = options.host ?? DEFAULT_HOST;
+  const credentials = resolveCredentials(options);
+  if (!isLoopback(host) && credentials === undefined) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS,
+      `serve: refusing to bind ${host} without credentials: any machine that reaches it could read and write the ` +
+      `database. Give --access-key-id and --secret-access-key (or set ${ACCESS_KEY_ID_ENV} and ` +
+      `${SECRET_ACCESS_KEY_ENV}) so that every request's signature is verified, or bind 127.0.0.1.`);
   }
+  return { dispatcher, host, credentials };
+}
 
-  const server = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 120_000 }, onRequest);
+/** Closes gracefully: stop accepting, let requests in flight finish, cut what is left after the timeout. */
+function closeServer(server: http.Server, endpoint: HttpEndpoint, closeTimeoutMs: number): Promise<void> {
+  endpoint.closing = true;
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), closeTimeoutMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
+  const { dispatcher, host, credentials } = checkedOptions(options);
+  const endpoint = new HttpEndpoint(dispatcher, credentials, options.bufferedBytesMax ?? DEFAULT_BUFFERED_BYTES_MAX,
+    options.clockMs ?? Date.now, options.onInternalError);
+  const server = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 120_000 }, endpoint.onRequest);
   server.maxConnections = options.connectionsMax ?? DEFAULT_CONNECTIONS_MAX;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -218,26 +250,15 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
     });
   });
   const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   let closed: Promise<void> | undefined;
-
   return {
     url: `http://${urlHost}:${address.port}`,
     host: address.address,
     port: address.port,
     verifiesSignatures: credentials !== undefined,
     close() {
-      if (closed !== undefined) return closed;
-      closing = true;
-      closed = new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), closeTimeoutMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      closed ??= closeServer(server, endpoint, options.closeTimeoutMs ?? 5000);
       return closed;
     },
   };

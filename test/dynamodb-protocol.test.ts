@@ -16,7 +16,8 @@ import { decodeBase64, encodeBase64 } from '../lib/dynamodb/base64.js';
 import { readSignature, verifySignature, basicDate } from '../lib/dynamodb/signature-v4.js';
 import { readRequest } from '../lib/dynamodb/serialization.js';
 import { operationOf } from '../lib/dynamodb/target.js';
-import { requestIdFrom } from '../lib/dynamodb/request-id.js';
+import { newRequestId, requestIdFrom } from '../lib/dynamodb/request-id.js';
+import { toWireJson } from '../lib/dynamodb/json-body.js';
 import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
 import { ScriptedDispatcher } from './helpers/dynamodb-transports.js';
 import { Sha256 } from './helpers/sha256.js';
@@ -343,7 +344,21 @@ t.test('base64: strict as DynamoDB', async (t) => {
   }));
 });
 
+t.test('response JSON: binaries to base64, dates to epoch seconds, other branches shared', async (t) => {
+  const plain = { Items: [{ a: { S: 'x' } }], Count: 1 };
+  t.equal(toWireJson(plain), plain, 'nothing to convert: the same object');
+  const mixed = { Items: [{ a: { S: 'x' } }, { b: { B: Buffer.from([1]) }, bs: { BS: [new Uint8Array([2]), new Uint8Array(0)] } }],
+    Table: { CreationDateTime: new Date(1_500_000_000_250) } };
+  const converted = toWireJson(mixed) as any;
+  t.same(converted, { Items: [{ a: { S: 'x' } }, { b: { B: 'AQ==' }, bs: { BS: ['Ag==', ''] } }], Table: { CreationDateTime: 1_500_000_000.25 } });
+  t.equal(converted.Items[0], mixed.Items[0], 'an unchanged branch is shared');
+  t.ok(Buffer.isBuffer(mixed.Items[1]!.b!.B), 'the input is not modified');
+});
+
 t.test('request ids: 52 of A-Z and 0-9', async (t) => {
+  const ids = new Set(Array.from({ length: 200 }, () => newRequestId()));
+  t.equal(ids.size, 200, 'pooled random bytes still give distinct ids');
+  for (const id of ids) if (!/^[0-9A-Z]{52}$/.test(id)) t.fail(id);
   t.match(requestIdFrom(new Uint8Array(52).map((_, i) => i * 5)), /^[0-9A-Z]{52}$/);
   t.throws(() => requestIdFrom(new Uint8Array(10)));
 });

@@ -70,10 +70,12 @@ function errorResponse(error: DynamoDbError, headers: Record<string, string>, co
   return jsonResponse(errorStatus(error.name), headers, contentType, errorBody(error.name, error.message, extra));
 }
 
+/** fatal: a body that is not UTF-8 is not JSON, as for DynamoDB's parser. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(body: Uint8Array): { value: unknown } | undefined {
   try {
-    // fatal: a body that is not UTF-8 is not JSON, as for DynamoDB's parser.
-    return { value: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) };
+    return { value: JSON.parse(utf8.decode(body)) };
   } catch {
     return undefined;
   }

@@ -322,6 +322,8 @@ t.test('dispatch: success, DynamoDB errors, internal errors', async (t) => {
     t.equal(tagged.headers['Content-Length'], '0');
     t.equal(tagged.headers['x-amz-crc32'], '0');
   }
+  dispatcher.answer = () => { throw new DynamoDbError('ConditionalCheckFailedException', 'The conditional request failed', { item: { n: 1n } as any }); };
+  t.equal((await answerRequest(request({ body, headers }), context)).statusCode, 500, 'an unserialisable error is an internal error');
   dispatcher.answer = () => ({ n: 1n });
   t.equal((await answerRequest(request({ body, headers }), context)).statusCode, 500, 'an unserialisable answer is an internal error');
   dispatcher.answer = () => ({});

@@ -134,8 +134,19 @@ export async function answerRequest(request: WireRequest, context: ProtocolConte
     }
     return jsonResponse(200, headers, responseType, output);
   } catch (error) {
-    if (error instanceof DynamoDbError) return fail(error);
-    context.onInternalError?.(error);
-    return fail(new DynamoDbError('InternalServerError', INTERNAL_ERROR_MESSAGE));
+    return failure(error, fail, context);
   }
+}
+
+/** A thrown error as DynamoDB's answer; anything but a well-formed DynamoDbError is an InternalServerError. */
+function failure(error: unknown, fail: (error: DynamoDbError) => WireResponse, context: ProtocolContext): WireResponse {
+  if (error instanceof DynamoDbError) {
+    try {
+      return fail(error);
+    } catch (unserialisable) {
+      error = unserialisable; // details the wire cannot carry, such as a bigint in its Item
+    }
+  }
+  context.onInternalError?.(error);
+  return fail(new DynamoDbError('InternalServerError', INTERNAL_ERROR_MESSAGE));
 }

@@ -379,6 +379,10 @@ async function signed(body: string, signingMs: number, extraHeaders: Record<stri
   return request({ body, headers });
 }
 
+function lowerCaseHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
 function verify(wire: WireRequest, nowMs = NOW_MS, credentials = SECRET): DynamoDbError | undefined {
   const parts = readSignature(wire);
   if (parts instanceof DynamoDbError) return parts;
@@ -421,9 +425,27 @@ t.test('SigV4 verification, in DynamoDB\'s order of checks (dynalite index.js co
     "'dynamodb'. Credential should be scoped with a valid terminator: 'aws4_request', not 'e'. Date in Credential scope does not match " +
     "YYYYMMDD from ISO-8601 version of date from HTTP: 'b' != '20130609', from '20130609T095204Z'."));
 
+  const presigner = new SignatureV4({ credentials: SECRET, region: 'us-east-1', service: 'dynamodb', sha256: Sha256 as any });
+  const presigned = await presigner.presign({
+    method: 'POST', protocol: 'http:', hostname: 'localhost', path: '/', query: {},
+    headers: { host: 'localhost:8000', 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': LIST_TABLES }, body: '{}',
+  } as any, { signingDate: new Date(NOW_MS), expiresIn: 300 }) as any;
+  const presignedQuery = new URLSearchParams(presigned.query as Record<string, string>).toString();
+  const presignedRequest = request({ body: '{}', query: presignedQuery, headers: lowerCaseHeaders(presigned.headers) });
+  t.equal(verify(presignedRequest), undefined, 'a presigned (query-string) request verifies');
+  t.equal(verify({ ...presignedRequest, body: Buffer.from('{"Limit":1}') })!.name, 'InvalidSignatureException');
+
   const strict = { ...context, credentials: SECRET };
   const answered = await answerRequest(await signed('{}', NOW_MS), strict);
   t.equal(answered.statusCode, 200, 'the protocol verifies before it dispatches');
   const refused = await answerRequest({ ...good, body: Buffer.from('{"Limit":1}') }, strict);
   t.equal((json(refused) as any).__type, 'com.amazon.coral.service#InvalidSignatureException');
+});
+
+t.test('lib/dynamodb/shapes.ts is what the generator makes from the pinned SDK\'s model', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const root = new URL('../../', import.meta.url);
+  const generated = execFileSync(process.execPath, [new URL('tools/generate-dynamodb-shapes.mjs', root).pathname], { encoding: 'utf8' });
+  t.equal(generated, readFileSync(new URL('lib/dynamodb/shapes.ts', root), 'utf8'), 'regenerate with: node tools/generate-dynamodb-shapes.mjs > lib/dynamodb/shapes.ts');
 });

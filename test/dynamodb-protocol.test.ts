@@ -312,7 +312,7 @@ t.test('dispatch: success, DynamoDB errors, internal errors', async (t) => {
   dispatcher.answer = () => { throw new TypeError('cannot read x of undefined at /srv/ringtable/lib/store.ts'); };
   const internal = await answerRequest(request({ body, headers }), { ...context, onInternalError: (e) => logged.push(e) });
   t.equal(internal.statusCode, 500);
-  t.same(json(internal), { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
+  t.same(json(internal), { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'DynamoDB could not process your request.' });
   t.equal(logged.length, 1);
   dispatcher.answer = () => ({});
   for (const operation of ['TagResource', 'UntagResource']) {

@@ -135,7 +135,7 @@ t.test('a bound on request bytes held at once: 503 ServiceUnavailable past it, t
   const busy = await rawHttp(server, { headers: GET_ITEM, body: big });
   t.equal(busy.statusCode, 503);
   t.same(JSON.parse(busy.body.toString()), {
-    __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', message: 'The service is currently unavailable or busy.' });
+    __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailable', message: 'DynamoDB is currently unavailable. (This should be a temporary state.)' });
   t.equal(dispatcher.calls.length, 0);
   for (let i = 0; i < 3; i++) {
     const answer = await rawHttp(server, { headers: GET_ITEM, body: GET_BODY });

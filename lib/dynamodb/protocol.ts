@@ -34,8 +34,11 @@ const CORS_MAX_AGE_S = 172800;
  * `test_tags_return_empty_body`, which runs against DynamoDB too).
  */
 const EMPTY_BODY_OPERATIONS: ReadonlySet<string> = new Set(['TagResource', 'UntagResource']);
-/** DynamoDB does not document the message of its InternalServerError; this one says nothing of ringtable's internals. */
-export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+/**
+ * The Developer Guide's description of InternalServerError (Programming.Errors, "Internal Server Error (HTTP
+ * 500)"); the wire text itself is not recorded anywhere. It says nothing of ringtable's internals.
+ */
+export const INTERNAL_ERROR_MESSAGE = 'DynamoDB could not process your request.';
 
 export interface ProtocolContext {
   dispatcher: DynamoDbDispatcher;

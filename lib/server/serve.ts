@@ -95,8 +95,8 @@ function wireHeaders(headers: http.IncomingHttpHeaders): Record<string, string> 
 
 export const DEFAULT_BUFFERED_BYTES_MAX = 16 * REQUEST_BYTES_MAX;
 export const DEFAULT_CONNECTIONS_MAX = 1024;
-/** DynamoDB's 503 (Developer Guide: Programming.Errors, "ServiceUnavailable"). */
-const SERVICE_UNAVAILABLE_MESSAGE = 'The service is currently unavailable or busy.';
+/** DynamoDB's 503 and its description (Developer Guide: Programming.Errors, "Service Unavailable (HTTP 503)"). */
+const SERVICE_UNAVAILABLE_MESSAGE = 'DynamoDB is currently unavailable. (This should be a temporary state.)';
 
 function jsonErrorResponse(statusCode: number, name: string, message: string): WireResponse {
   const body = encodeJsonBody(errorBody(name, message));

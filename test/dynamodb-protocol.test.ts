@@ -18,6 +18,7 @@ import { readRequest } from '../lib/dynamodb/serialization.js';
 import { operationOf } from '../lib/dynamodb/target.js';
 import { newRequestId, requestIdFrom } from '../lib/dynamodb/request-id.js';
 import { toWireJson } from '../lib/dynamodb/json-body.js';
+import { bodyBytes, createRequestHandler } from '../lib/dynamodb/request-handler.js';
 import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
 import { ScriptedDispatcher } from './helpers/dynamodb-transports.js';
 import { Sha256 } from './helpers/sha256.js';
@@ -448,4 +449,30 @@ t.test('lib/dynamodb/shapes.ts is what the generator makes from the pinned SDK\'
   const root = new URL('../../', import.meta.url);
   const generated = execFileSync(process.execPath, [new URL('tools/generate-dynamodb-shapes.mjs', root).pathname], { encoding: 'utf8' });
   t.equal(generated, readFileSync(new URL('lib/dynamodb/shapes.ts', root), 'utf8'), 'regenerate with: node tools/generate-dynamodb-shapes.mjs > lib/dynamodb/shapes.ts');
+});
+
+t.test('in-process handler: string and Uint8Array-subclass bodies, abort, lower-case headers', async (t) => {
+  class ShimmedBody extends Uint8Array {
+    // What SDK 3.1178's JsonBytesStringAdapter does: string methods warn. The handler must not call them.
+    override toString(): string { throw new Error('a string method was called on the body'); }
+  }
+  t.same(bodyBytes('{"a":1}'), Buffer.from('{"a":1}'));
+  const shimmed = new ShimmedBody(Buffer.from('{"TableName":"t"}'));
+  t.same(Buffer.from(bodyBytes(shimmed)).toString('utf8'), '{"TableName":"t"}');
+  t.same(bodyBytes(undefined), new Uint8Array(0));
+  t.throws(() => bodyBytes(42), TypeError);
+  const recorder = new ScriptedDispatcher();
+  const handler = createRequestHandler({ dispatcher: recorder });
+  const headers = { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': 'DynamoDB_20120810.DescribeTable', ...AUTH };
+  for (const body of ['{"TableName":"t"}', shimmed]) {
+    const { response } = await handler.handle({ method: 'POST', path: '/', headers, body });
+    t.equal(response.statusCode, 200);
+    t.ok(response.body instanceof Uint8Array, 'the body is bytes, never a string');
+    t.match(response.headers['x-amzn-requestid'], /^[0-9A-Z]{52}$/, 'header names are lower case for the SDK');
+    t.equal(response.headers['x-amz-crc32'], String(crc32(response.body)));
+    t.same(recorder.last().input, { TableName: 't' });
+  }
+  await t.rejects(handler.handle({ method: 'POST', path: '/', headers, body: '{}' }, { abortSignal: { aborted: true } }), { name: 'AbortError' });
+  t.same(handler.httpHandlerConfigs(), {});
+  handler.destroy();
 });

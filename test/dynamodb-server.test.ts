@@ -142,3 +142,11 @@ t.test('a bound on request bytes held at once: 503 ServiceUnavailable past it, t
     t.equal(answer.statusCode, 200, 'the budget is released after each request');
   }
 });
+
+t.test('IPv6 loopback: bound without credentials, URL in brackets', async (t) => {
+  const server = await serve({ dispatcher: new ScriptedDispatcher(), port: 0, host: '::1', env: {} });
+  t.teardown(() => server.close());
+  t.match(server.url, /^http:\/\/\[::1\]:\d+$/);
+  const health = await rawHttp(server, { method: 'GET' });
+  t.equal(health.statusCode, 200);
+});

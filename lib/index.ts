@@ -13,3 +13,9 @@ export type { StoreOptions, ReplicationOptions, ConflictMode, ReadFanout, Resolv
 export type { Durability } from './storage/storage-engine.js';
 export { partitionedKey, partitionPrefix } from './ring/hash.js';
 export { spacePrefix, tokenBound, splitPartitionedKey } from './ring/partitioned-key.js';
+export type { DynamoDbDispatcher } from './dynamodb/dispatcher.js';
+export { createRequestHandler } from './dynamodb/request-handler.js';
+export type { InProcessRequestHandler, RequestHandlerOptions } from './dynamodb/request-handler.js';
+export type { SigningCredentials } from './dynamodb/wire-message.js';
+export { serve } from './server/serve.js';
+export type { ServeOptions, DynamoDbServer } from './server/serve.js';

@@ -103,8 +103,8 @@ t.test('a node answers a write only after its group commit; a crash loses the un
 
 t.test('a seed replays exactly', async (t) => {
   for (const seed of [3, 1234]) {
-    const first = runSeed(seed, scenarioForSeed(seed), { trace: true });
-    const second = runSeed(seed, scenarioForSeed(seed), { trace: true });
+    const first = await runSeed(seed, scenarioForSeed(seed), { trace: true });
+    const second = await runSeed(seed, scenarioForSeed(seed), { trace: true });
     t.equal(second.trace, first.trace, `seed ${seed}: the same trace`);
     t.same(second.stats, first.stats, `seed ${seed}: the same stats`);
     t.ok(first.trace.split('\n').length > 100, `seed ${seed}: the trace reads as a transcript`);
@@ -117,7 +117,7 @@ t.test(`seeds 0-${CI_SEEDS - 1}: every checker passes in every scenario`, async 
   let failedSeeds = 0;
   for (let seed = 0; seed < CI_SEEDS; seed++) {
     const scenario = scenarioForSeed(seed);
-    const result = runSeed(seed, scenario);
+    const result = await runSeed(seed, scenario);
     if (result.failures.length > 0) {
       failedSeeds++;
       const lines = result.failures.slice(0, 5).map((f) => `  ${f.kind}: ${f.message}`);
@@ -150,7 +150,7 @@ t.test('every checker catches its planted bug', async (t) => {
     const scenario = scenarioNamed(bug.scenario);
     let caught: RunResult | undefined;
     for (let seed = 0; seed < PLANTED_SEEDS_MAX && caught === undefined; seed++) {
-      const result = runSeed(seed, scenario, { bugs: bug.bugs });
+      const result = await runSeed(seed, scenario, { bugs: bug.bugs });
       if (result.failures.some((f) => f.kind === bug.caughtAs)) caught = result;
     }
     t.ok(caught !== undefined, `${bug.name} (${bug.description}) is caught as ${bug.caughtAs}`);
@@ -192,7 +192,7 @@ t.test('equal versions encode to equal bytes, whatever was encoded before', asyn
 // simulated coordinator) purge only while no hint is owed to them. Replay: node dist/test/simulation/long-run.js --scenario sloppy --seed 1838 --trace
 t.test('an acknowledged delete stays deleted when a stand-in hands back an older hint after the purge', async (t) => {
   for (const seed of [1838, 5149, 5233, 5415, 22985]) {
-    const result = runSeed(seed, scenarioNamed('sloppy'));
+    const result = await runSeed(seed, scenarioNamed('sloppy'));
     t.same(result.failures.map((f) => f.kind), [], `seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
   }
 });
@@ -215,5 +215,6 @@ function zeroStats(): RunStats {
     readsChecked: 0,
     hintsDelivered: 0,
     putRetries: 0,
+    membershipChangesFailed: 0,
   };
 }

@@ -13,8 +13,8 @@ import { type CausalContext, type VersionedObject, equal, sync } from '../versio
 import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
 
-/** What operations need from the store that runs them. */
-export interface Coordinator {
+/** What operations need from the coordinator that runs them (coordinator.ts). */
+export interface OperationHost {
   send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
   /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
   sendBatched(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
@@ -69,13 +69,13 @@ export class GetOperation implements PendingReply, Operation {
   readonly deadlineMs: number;
   readonly weight = 1;
   callerDone = false;
-  private readonly coordinator: Coordinator;
+  private readonly coordinator: OperationHost;
   private callback: GetCallback | undefined;
   private readonly tag: number;
   /** Set by the single-answer fast path, which skips the merge. */
   private direct: GetResult | undefined;
 
-  constructor(coordinator: Coordinator, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
+  constructor(coordinator: OperationHost, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
     this.coordinator = coordinator;
     this.key = key;
     this.quorum = new ReadQuorum(replicas, r, versionOps);
@@ -166,13 +166,13 @@ export class PutOperation implements PendingReply, Operation {
   callerDone = false;
   /** The coordinator's resulting object, once it answered. */
   objectBytes: Uint8Array | undefined;
-  private readonly coordinator: Coordinator;
+  private readonly coordinator: OperationHost;
   private callback: PutCallback | undefined;
   private readonly tag: number;
 
   /** The coordinating node failed before it answered (not an error it returned): a retry elsewhere may succeed. */
   coordinatorLost = false;
-  constructor(coordinator: Coordinator, request: PutRequest, replicas: ArrayLike<number>, w: number, deadlineMs: number, callback: PutCallback, tag: number) {
+  constructor(coordinator: OperationHost, request: PutRequest, replicas: ArrayLike<number>, w: number, deadlineMs: number, callback: PutCallback, tag: number) {
     this.coordinator = coordinator;
     this.request = request;
     this.quorum = new WriteQuorum(replicas, w);
@@ -280,7 +280,7 @@ export class SingleReadBatch implements PendingReply, Operation {
   get weight(): number {
     return this.windowMax;
   }
-  private readonly coordinator: Coordinator;
+  private readonly coordinator: OperationHost;
   private readonly keys: readonly WireKey[];
   private readonly route: (key: WireKey) => number;
   private readonly results: (GetResult | undefined)[];
@@ -290,7 +290,7 @@ export class SingleReadBatch implements PendingReply, Operation {
   private ended = false;
 
   constructor(
-    coordinator: Coordinator,
+    coordinator: OperationHost,
     keys: readonly WireKey[],
     route: (key: WireKey) => number,
     windowMax: number,
@@ -366,7 +366,7 @@ export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
-  private readonly coordinator: Coordinator;
+  private readonly coordinator: OperationHost;
   private readonly requests: readonly PutRequest[];
   private readonly lists: Int32Array[];
   private readonly route: (key: WireKey) => Int32Array;
@@ -385,7 +385,7 @@ export class PutBatch implements PendingReply, Operation {
   private ended = false;
 
   constructor(
-    coordinator: Coordinator,
+    coordinator: OperationHost,
     requests: readonly PutRequest[],
     ws: ArrayLike<number>,
     n: number,

@@ -14,14 +14,15 @@ import { hashKey32 } from '../ring/hash.js';
 import type { MovePlan, PartitionMove } from '../ring/move-plan.js';
 import { partitionsToScan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
-import type { PendingReply } from '../transport/node-link.js';
+import type { Send } from './coordinator-host.js';
 import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest } from '../transport/wire.js';
 
 const PAGE_ENTRIES = 512;
+const CALL_ATTEMPTS_MAX = 3;
 const EMPTY = new Uint8Array(0);
 
 export interface MoveHost {
-  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+  send: Send;
 }
 
 export interface MoveCounters {
@@ -30,16 +31,25 @@ export interface MoveCounters {
   pages: number;
 }
 
-/** One request as a promise: resolves with a copy of the answer's payload. */
-function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<Uint8Array> {
+/**
+ * One request as a promise: resolves with a copy of the answer's payload.
+ * Every step is idempotent (a scan, a DVVSet merge, a drop that keeps
+ * anything newer), so a request the node did not answer (lost, or the node
+ * failed) is sent again, up to CALL_ATTEMPTS_MAX times in all: found by the
+ * simulation, where one lost request failed most membership changes.
+ */
+function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    host.send(target, op, key, value, {
+    host.send(target, op, 0, key, undefined, value, 0, 0, {
       onReply: (_target, status, bytes, _view, at, length) => {
         if (status === Status.OK || status === Status.NOT_FOUND) resolve(copyBytes(bytes, at, at + length));
         else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));
       },
-      onNodeFailure: (_target, error) => reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} failed during a range move: ${error.message}`, undefined, { cause: error })),
-    });
+      onNodeFailure: (_target, error) => {
+        if (attempt < CALL_ATTEMPTS_MAX) return resolve(call(host, target, op, key, value, attempt + 1));
+        reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} failed during a range move: ${error.message}`, undefined, { cause: error }));
+      },
+    }, 0);
   });
 }
 

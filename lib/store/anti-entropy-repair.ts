@@ -8,7 +8,8 @@
  */
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import type { Ring } from '../ring/ring.js';
-import type { Send } from './coordinator-host.js';
+import type { CoordinatorHost, Send } from './coordinator-host.js';
+import type { Coordinator } from './coordinator.js';
 import { Op, Status, copyBytes } from '../transport/wire.js';
 import { type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
@@ -42,6 +43,19 @@ export interface RepairHost {
   monotonicMs(): number;
   /** False once the store closes: stop between passes. */
   open(): boolean;
+}
+
+/** The repair's view of the coordinator and its host; `open` is false once the store closes. */
+export function repairHostOf(coordinator: Coordinator, host: CoordinatorHost, open: () => boolean): RepairHost {
+  return {
+    ring: () => coordinator.ring,
+    n: coordinator.options.n,
+    isUp: (node) => host.isUp(node),
+    replicasOf: (key) => coordinator.preferenceListOf(key),
+    send: host.send,
+    monotonicMs: () => host.monotonicMs(),
+    open,
+  };
 }
 
 export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Promise<RepairResult> {

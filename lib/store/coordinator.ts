@@ -26,6 +26,7 @@ import { HintedHandoff } from './hinted-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
+import type { StoreStats } from './store-types.js';
 import { anyHinted, coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
@@ -131,6 +132,25 @@ export class Coordinator implements OperationHost {
   /** Operations in flight (their callers waiting or not). */
   get activeCount(): number {
     return this.active.size;
+  }
+
+  /** What stats() reports of the coordinator. */
+  stats(): Omit<StoreStats, 'nodes' | 'membership' | 'antiEntropy' | 'nodesMarkedDown'> {
+    const counters = this.counters;
+    return {
+      readRepairs: counters.readRepairs,
+      readRepairsSkipped: counters.readRepairsSkipped,
+      siblingsSeen: counters.siblingsSeen,
+      timeouts: counters.timeouts,
+      overloaded: counters.overloaded,
+      writeEnvelopes: this.envelopes.envelopesSent,
+      writeEnvelopeItems: this.envelopes.itemsSent,
+      hintsDelivered: this.handoff.delivered,
+      handoffErrors: this.handoff.errors,
+      tombstonesPurged: this.purges.purged,
+      pending: this.pendingCount,
+      background: this.backgroundCount,
+    };
   }
 
   // ---- admission and the caller's entry points ------------------------------

@@ -4,6 +4,7 @@
  * node threads. The only place in lib/store/ that reads a clock or sets a
  * timer; the simulation has its own (test/simulation/sim-host.ts).
  */
+import { ErrorCode, RingtableError } from '../errors.js';
 import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
 import { nodeOfTarget } from '../ring/replica-target.js';
@@ -118,4 +119,19 @@ export function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
     workerUrl: WORKER_URL,
   };
   return options.transport === 'post-message' ? new PostMessageNodeLink(linkOptions) : new SabNodeLink(linkOptions);
+}
+
+/** The threads of a store that opens: all serving, or none left running. */
+export async function startLinks(options: ResolvedOptions, nodeIds: readonly number[]): Promise<NodeLink[]> {
+  const links: NodeLink[] = [];
+  for (const nodeId of nodeIds) links[nodeId] = createLink(options, nodeId);
+  try {
+    await Promise.all(links.map((link) => link.whenReady()));
+    const failed = links.find((link) => link !== undefined && link.failed !== undefined);
+    if (failed) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${failed.nodeId} failed to start: ${failed.failed!.message}`, undefined, { cause: failed.failed });
+  } catch (error) {
+    await Promise.allSettled(links.map((link) => link.stop()));
+    throw error;
+  }
+  return links;
 }

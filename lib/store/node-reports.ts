@@ -8,6 +8,14 @@ import type { NodeLink } from '../transport/node-link.js';
 import type { NodeHost } from './node-host.js';
 import type { NodeInfo, NodeStats, NodeStatus } from './store-types.js';
 
+/** Node counters that count events (not levels): carried over a node's restarts. */
+const CUMULATIVE_STATS = [NodeStat.GETS, NodeStat.PUTS, NodeStat.REPLICATES, NodeStat.PURGES, NodeStat.ERRORS, NodeStat.COMMITS, NodeStat.EXPIRED];
+
+/** Add the event counters of a node's thread that ends (a restart) to those carried over. */
+export function carryCounters(carried: Float64Array, old: NodeLink): void {
+  for (const counter of CUMULATIVE_STATS) carried[counter] = carried[counter]! + old.stats[counter]!;
+}
+
 export function nodeStatsOf(link: NodeLink, carried: Float64Array | undefined): NodeStats {
   const s = link.stats;
   const total = (counter: number) => s[counter]! + (carried?.[counter] ?? 0);

@@ -17,7 +17,7 @@ export function putRequest(
   options: PutOptions | undefined,
   flags: number,
   bounds: { keyBytesMax: number; valueBytesMax: number },
-  nowMs: () => number,
+  clock: { nowMs(): number },
 ): PutRequest {
   keyByteLength(key, bounds.keyBytesMax);
   const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax);
@@ -30,7 +30,7 @@ export function putRequest(
   }
   let context: CausalContext | undefined;
   if (options?.context !== undefined) context = decodeContext(options.context);
-  const timestampMs = nowMs();
+  const timestampMs = clock.nowMs();
   return {
     key,
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),

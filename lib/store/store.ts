@@ -11,11 +11,11 @@ import { NODES_MAX, type ResolvedOptions, type StoreOptions, readQuorumFor, reso
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
 import { NODE_IDS_MAX, NodeStat } from '../node/replica.js';
-import { nodeInfoOf, nodeStatsOf } from './node-reports.js';
+import { carryCounters, nodeInfoOf, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
 import { nodeDirectory } from '../storage/lmdb-storage.js';
-import { AntiEntropyRepairs, type RepairResult } from './anti-entropy-repair.js';
+import { AntiEntropyRepairs, type RepairResult, repairHostOf } from './anti-entropy-repair.js';
 import type { NodeLink } from '../transport/node-link.js';
 import { RequestFlag } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
@@ -26,15 +26,13 @@ import { type Key, keyByteLength } from './value-codec.js';
 import { putRequest } from './put-request.js';
 import { loadOrCreateRing, readMembership, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
-import { NodeHost, createLink } from './node-host.js';
+import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 
 export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 export type { MembershipChange } from './membership-change.js';
 
-/** Node counters that count events (not levels): carried over a node's restarts. */
-const CUMULATIVE_STATS = [NodeStat.GETS, NodeStat.PUTS, NodeStat.REPLICATES, NodeStat.PURGES, NodeStat.ERRORS, NodeStat.COMMITS, NodeStat.EXPIRED];
 const HINTS_DRAIN_WAIT_MS = 10_000;
 const CLOSE_POLL_MS = 5;
 
@@ -64,17 +62,10 @@ export class Store {
     this.host = new NodeHost(links);
     this.coordinator = new Coordinator(options, ring, this.host);
     for (const id of readMembership(options.path).retired) this.host.retired.add(id);
-    this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, {
-      ring: () => this.coordinator.ring,
-      n: options.n,
-      isUp: (node) => this.host.isUp(node),
-      replicasOf: (key) => this.coordinator.preferenceListOf(key),
-      send: this.host.send,
-      monotonicMs: () => this.host.monotonicMs(),
-      open: () => this.state === 'open',
-    });
+    this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
-    this.watchNodes();
+    // The failure detector and the handoff pacer, on one timer.
+    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.handoff.tick(this.host.monotonicMs()));
     if (options.antiEntropyIntervalMs > 0) {
       this.antiEntropyTimer = this.host.repeat(options.antiEntropyIntervalMs, () => {
         if (this.state === 'open' && !this.repairs.isRunning && this.coordinator.membershipChange === undefined) this.repair().catch(() => {});
@@ -86,17 +77,7 @@ export class Store {
     const resolved = resolveOptions(options);
     mkdirSync(resolved.path, { recursive: true });
     const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
-    const links: NodeLink[] = [];
-    for (const nodeId of ring.nodeIds()) links[nodeId] = createLink(resolved, nodeId);
-    try {
-      await Promise.all(links.map((link) => link.whenReady()));
-      const failed = links.find((link) => link !== undefined && link.failed !== undefined);
-      if (failed) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${failed.nodeId} failed to start: ${failed.failed!.message}`, undefined, { cause: failed.failed });
-    } catch (error) {
-      await Promise.allSettled(links.map((link) => link.stop()));
-      throw error;
-    }
-    return new Store(resolved, ring, links);
+    return new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()));
   }
 
   // ---- public API -------------------------------------------------------
@@ -185,25 +166,12 @@ export class Store {
   stats(): StoreStats {
     this.assertOpen();
     const nodes = this.host.links.flatMap((link) => (link === undefined ? [] : [nodeStatsOf(link, this.carried[link.nodeId])]));
-    const coordinator = this.coordinator;
-    const counters = coordinator.counters;
     return {
       nodes,
       membership: { nodes: this.coordinator.ring.nodeIds().length, lastChange: this.lastMembershipChange },
       antiEntropy: { ...this.repairs.counters },
-      readRepairs: counters.readRepairs,
-      readRepairsSkipped: counters.readRepairsSkipped,
-      siblingsSeen: counters.siblingsSeen,
-      timeouts: counters.timeouts,
-      overloaded: counters.overloaded,
+      ...this.coordinator.stats(),
       nodesMarkedDown: this.nodesMarkedDown,
-      writeEnvelopes: coordinator.envelopes.envelopesSent,
-      writeEnvelopeItems: coordinator.envelopes.itemsSent,
-      hintsDelivered: coordinator.handoff.delivered,
-      handoffErrors: coordinator.handoff.errors,
-      tombstonesPurged: coordinator.purges.purged,
-      pending: coordinator.pending,
-      background: coordinator.background,
     };
   }
 
@@ -251,8 +219,7 @@ export class Store {
     if (link.failed !== undefined) {
       throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
     }
-    const carried = (this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT));
-    for (const counter of CUMULATIVE_STATS) carried[counter] = carried[counter]! + old.stats[counter]!;
+    carryCounters((this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT)), old);
     this.host.links[nodeId] = link;
     this.host.downReasons[nodeId] = undefined;
     this.coordinator.handoff.tick(this.host.monotonicMs());
@@ -396,11 +363,6 @@ export class Store {
     this.host.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
   }
 
-  /** The failure detector and the handoff pacer, on one timer (node-watch.ts). */
-  private watchNodes(): void {
-    this.failureTimer = watchNodes(this.host, this.options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.handoff.tick(this.host.monotonicMs()));
-  }
-
   /** Waits for in-flight operations, stops the nodes and closes LMDB. Later calls fail with ERR_CLOSED. */
   async close(): Promise<void> {
     if (this.state !== 'open') return;
@@ -427,7 +389,7 @@ export class Store {
   }
 
   private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
-    return putRequest(key, value, options, flags, this.options, () => this.coordinator.nowMs());
+    return putRequest(key, value, options, flags, this.options, this.coordinator);
   }
 
 

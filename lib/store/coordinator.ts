@@ -26,8 +26,9 @@ import { HintedHandoff } from './hinted-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
+import { shouldSchedulePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
-import { anyHinted, coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
   /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
@@ -364,33 +365,32 @@ export class Coordinator implements OperationHost {
     }
     const merged = operation.quorum.result();
     // The cheap test first: only a tombstone read asks whether all N agree.
-    if (merged !== undefined && isAllTombstones(merged) && operation.quorum.replicas.length === this.options.n && !anyHinted(operation.quorum.replicas) && operation.quorum.unanimous()) {
-      this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged), this.host.monotonicMs());
+    const tombstoneEverywhere = merged !== undefined && isAllTombstones(merged) && operation.quorum.unanimous();
+    if (shouldSchedulePurge(tombstoneEverywhere, operation.quorum.replicas, this.options.n)) {
+      this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged!), this.host.monotonicMs());
     }
   }
 
   writeSettled(operation: PutOperation): void {
     if (!this.settleOperation(operation)) return;
-    // Dynamo's tombstones must outlive every stale replica: purge only once all N hold it.
-    if (operation.request.flags & RequestFlag.TOMBSTONE && operation.quorum.allAcked && operation.objectBytes !== undefined && operation.quorum.replicas.length === this.options.n && !anyHinted(operation.quorum.replicas)) {
-      this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), operation.objectBytes, this.host.monotonicMs());
+    // Dynamo's tombstones must outlive every stale replica: purge only once all N hold it (purge-rule.ts).
+    const tombstoneEverywhere = (operation.request.flags & RequestFlag.TOMBSTONE) !== 0 && operation.quorum.allAcked && operation.objectBytes !== undefined;
+    if (shouldSchedulePurge(tombstoneEverywhere, operation.quorum.replicas, this.options.n)) {
+      this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), operation.objectBytes!, this.host.monotonicMs());
     }
   }
 
   private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
     if (this.state !== 'open') return;
-    // A hint held anywhere for one of these replicas may be an older version
-    // of this key: handed off after the purge, it would bring the deleted
-    // value back (found by the simulation, seed 1838 of 'sloppy'). Keep the
-    // tombstone until no hint is owed to them; a later read or delete purges it.
-    if (replicas.some((replica) => this.host.hintsOwedTo(nodeOfTarget(replica)) > 0)) return;
-    // Ranges in motion: a copy of an older version may still be on its way to the key's next replicas.
-    if (this.membershipChange !== undefined) return;
+    // Not now (a hint owed to a replica, or ranges moving): the tombstone stays; a later read or delete purges it.
+    if (!shouldSendPurge(replicas, this.hostHintsOwedTo, this.membershipChange !== undefined)) return;
     for (const node of replicas) {
       this.backgroundCount++;
       this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);
     }
   }
+
+  private readonly hostHintsOwedTo = (node: number): number => this.host.hintsOwedTo(node);
 
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;

@@ -1,0 +1,28 @@
+/**
+ * When a tombstone may be purged (Dynamo keeps deletes as versions; they must
+ * outlive every stale replica, or a stale copy brings the value back). The
+ * rule, in one place, documented in the README:
+ * - at settle time, a purge is scheduled once every replica of the key's
+ *   preference list is known to hold the tombstone: all N acknowledged the
+ *   delete, or a read of all N found that same tombstone everywhere; none of
+ *   them a stand-in (a hint is not yet on its owner);
+ * - when it is due (tombstoneGraceMs later, tombstone-purges.ts), it is sent
+ *   only while no hint is owed to those replicas (a hint may hold an older
+ *   version: found by the simulation, seed 1838 of 'sloppy') and no
+ *   membership change is moving ranges (a stream may carry an older version).
+ * Pure: what the nodes report and whether ranges move are passed in.
+ */
+import { isHinted, nodeOfTarget } from '../ring/replica-target.js';
+
+/** A settled delete or read: schedule a purge of its tombstone? */
+export function shouldSchedulePurge(tombstoneOnEveryReplicaAsked: boolean, replicas: ArrayLike<number>, n: number): boolean {
+  if (!tombstoneOnEveryReplicaAsked || replicas.length !== n) return false;
+  for (let i = 0; i < replicas.length; i++) if (isHinted(replicas[i]!)) return false;
+  return true;
+}
+
+/** A purge is due: send it now? */
+export function shouldSendPurge(replicas: readonly number[], hintsOwedTo: (node: number) => number, rangesMoving: boolean): boolean {
+  if (replicas.some((replica) => hintsOwedTo(nodeOfTarget(replica)) > 0)) return false;
+  return !rangesMoving;
+}

@@ -4,8 +4,13 @@
  */
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Durability } from '../storage/storage-engine.js';
-import type { TransportKind } from '../transport/node-link.js';
-import { isPowerOfTwo } from '../transport/wire.js';
+import { isPowerOfTwo } from '../bytes.js';
+import { integer } from '../option-checks.js';
+
+export { integer };
+
+/** How the coordinator reaches its storage nodes: SharedArrayBuffer rings, or postMessage. */
+export type TransportKind = 'sab' | 'post-message';
 
 export type ConflictMode = 'siblings' | 'lww';
 export type ReadFanout = 'quorum' | 'all';
@@ -122,15 +127,6 @@ export function objectBytesMaxOf(options: ResolvedOptions): number {
 
 function invalid(message: string): RingtableError {
   return new RingtableError(ErrorCode.INVALID_OPTIONS, message);
-}
-
-/** An optional integer option in [min, max], or its fallback; ERR_INVALID_OPTIONS otherwise. */
-export function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {

@@ -39,6 +39,7 @@ import {
 import { hashKey32 } from '../ring/hash.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
 import type { ResponseSink } from './response-sink.js';
+import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
 export type { ResponseSink } from './response-sink.js';
 
@@ -51,36 +52,8 @@ export interface ReplicaConfig {
   clockEntriesMax: number;
 }
 
-/** Counters shared with the coordinator for `store.stats()` (order fixed by NodeStat). */
-export const NodeStat = {
-  GETS: 0,
-  PUTS: 1,
-  REPLICATES: 2,
-  PURGES: 3,
-  KEYS: 4,
-  BYTES: 5,
-  ERRORS: 6,
-  COMMITS: 7,
-  EXPIRED: 8,
-  /** Hints this node holds for other nodes (sloppy quorum). */
-  HINTS: 9,
-  /** Date.now() of the node loop's last turn: the coordinator's failure detector reads it. */
-  HEARTBEAT_MS: 10,
-  /** Written by the coordinator (fault injection): 1 = stop draining requests and heartbeating. */
-  PAUSED: 11,
-  /**
-   * Written by the coordinator (store.crashNode): 1 = stop at once, at the
-   * next point outside LMDB's write lock, dropping uncommitted writes.
-   */
-  CRASHED: 12,
-  COUNT: 13,
-} as const;
-
-/** Node ids a store may ever use (ids are never reused: see Store.addNode). */
-export const NODE_IDS_MAX = 256;
-/** Hints held for node `owner` are at stats[HINTS_FOR_BASE + owner]. */
-export const HINTS_FOR_BASE = NodeStat.COUNT;
-export const NODE_STAT_SLOTS = HINTS_FOR_BASE + NODE_IDS_MAX;
+// The stats layout shared with the coordinator lives in the transport (transport/node-stats.ts).
+export { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
 /** Entries of one HINTS or PARTITION_SCAN answer, and keys one scan request examines. */
 const LIST_ENTRIES_MAX = 1024;

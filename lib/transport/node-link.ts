@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
-import { NODE_STAT_SLOTS, NodeStat } from '../node/replica.js';
+import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
+import type { TransportKind } from '../config/options.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
 import { Op, RequestFlag, Response, Status, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
 import { hintFieldOfTarget } from '../ring/replica-target.js';
@@ -35,7 +36,7 @@ const IGNORED: PendingReply = {
   onNodeFailure() {},
 };
 
-export type TransportKind = 'sab' | 'post-message';
+export type { TransportKind };
 
 /** What a storage-node worker receives at start (workerData). */
 export interface StorageNodeData {

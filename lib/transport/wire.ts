@@ -72,6 +72,10 @@
  * (no answer list) refuses the whole envelope: its unanswered items fail.
  */
 import assert from 'node:assert/strict';
+import { copyBytes, isPowerOfTwo } from '../bytes.js';
+
+// Byte helpers moved to lib/bytes.ts; re-exported for the modules that read them here.
+export { copyBytes, isPowerOfTwo };
 
 export const ControlWord = {
   HEAD: 0,
@@ -191,9 +195,6 @@ export function valueOffset(keyBytes: number, contextPairs: number): number {
   return contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES;
 }
 
-export function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
-}
 
 // Checked at load: the layout above must hold or nothing may run.
 assert.equal(ControlWord.TAIL * 4, 64);
@@ -410,15 +411,3 @@ export function decodeScanRequest(value: Uint8Array): { entriesMax: number; part
   return { entriesMax: view.getUint32(0, true), partitionBits, bitmap: value.subarray(8) };
 }
 
-/**
- * A copy of `bytes[start, end)` that owns its memory. Never `.slice()`: on a
- * Buffer (ring data, lmdb-js results) it returns a view, not a copy.
- */
-export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength): Uint8Array {
-  // Always a plain Uint8Array with its own ArrayBuffer: slice() on a Buffer
-  // would make a Buffer (its species), and lmdb-js was seen to hang on reads
-  // keyed by such copies of its own key buffers.
-  const out = new Uint8Array(end - start);
-  out.set(bytes.subarray(start, end));
-  return out;
-}

@@ -9,23 +9,32 @@ import { Ring } from '../lib/ring/ring.js';
 import { Coordinator } from '../lib/store/coordinator.js';
 import type { CoordinatorHost, Send } from '../lib/store/coordinator-host.js';
 import { moveTo } from '../lib/store/membership-change.js';
-import { Op, Status, encodeScanPage } from '../lib/transport/wire.js';
+import { type Entry, Op, Status, encodeScanPage } from '../lib/transport/wire.js';
 
 const OPTIONS = { n: 3, sloppy: true, readFanout: 'quorum' as const, timeoutMs: 20, pendingMax: 100, tombstoneGraceMs: 10, resolve: undefined, handoffKeysPerSecond: 100 };
 
-/** Nodes with no data: every scan answers an empty last page; `fails` decides which requests get no answer. */
-function scriptedHost(fails: (op: number, target: number) => boolean): CoordinatorHost & { sent: number[] } {
+/**
+ * Nodes with no data (every scan answers an empty last page) but what `held`
+ * gives a node's first scan; `fails` decides which requests get no answer.
+ */
+function scriptedHost(fails: (op: number, target: number) => boolean, held: (target: number) => Entry[] = () => []): CoordinatorHost & { sent: number[]; log: string[] } {
   const sent: number[] = [];
+  const log: string[] = [];
+  const scanned = new Set<number>();
   const send: Send = (target, op, _flags, _key, _context, _value, _timestampMs, _expiresAtMs, reply, tag) => {
     sent.push(op);
+    log.push(`${op}:${target}`);
     queueMicrotask(() => {
       if (fails(op, target)) return reply.onNodeFailure(target, new Error('no answer'), tag);
-      const payload = op === Op.PARTITION_SCAN ? encodeScanPage(undefined, []) : new Uint8Array(0);
+      const first = op === Op.PARTITION_SCAN && !scanned.has(target);
+      if (first) scanned.add(target);
+      const payload = op === Op.PARTITION_SCAN ? encodeScanPage(undefined, first ? held(target) : []) : new Uint8Array(0);
       reply.onReply(target, Status.OK, payload, new DataView(payload.buffer, payload.byteOffset, payload.byteLength), 0, payload.byteLength, tag);
     });
   };
   return {
     sent,
+    log,
     wallClockMs: () => Date.now(),
     monotonicMs: () => performance.now(),
     setTimer: (delayMs, run) => setTimeout(run, delayMs),
@@ -81,4 +90,19 @@ t.test('a copy that keeps failing before the switch rejects with the ring unchan
   const coordinator = new Coordinator(OPTIONS, ring, host);
   await t.rejects(moveTo(coordinator, host, ring.withNodeAdded(4), 'add', 4, () => true, () => t.fail('the ring must not be persisted')), { code: 'ERR_NODE_FAILED' });
   t.same(coordinator.ring.nodeIds(), [0, 1, 2, 3], 'before the switch nothing changed: Store.addNode stops the node');
+});
+
+t.test('a gaining node drops what it still holds of the gained ranges before the copy', async (t) => {
+  // Left over from an earlier time it replicated them (it was down when that
+  // change dropped them): older than a tombstone purged since, it must not
+  // come back (found by the simulation, seed 400969 of 'membership').
+  const ring = Ring.create([0, 1, 2, 3], 16);
+  const stale: Entry = { key: new TextEncoder().encode('k8'), object: new Uint8Array([1, 2, 3]) };
+  const host = scriptedHost(() => false, (target) => (target === 4 ? [stale] : []));
+  const coordinator = new Coordinator(OPTIONS, ring, host);
+  await moveTo(coordinator, host, ring.withNodeAdded(4), 'add', 4, () => true, () => {});
+  const drop = host.log.indexOf(`${Op.DROP_IF_COVERED}:4`);
+  const firstCopy = host.log.indexOf(`${Op.REPLICATE}:4`);
+  t.ok(drop >= 0, 'the stale copy on the gainer was dropped');
+  t.ok(firstCopy === -1 || drop < firstCopy, 'before anything was copied to it');
 });

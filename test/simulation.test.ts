@@ -213,6 +213,23 @@ t.test('a membership change that fails after its ring switch still completes the
   }
 });
 
+// Found by the long simulation once it ran the real membership change:
+// - membership seed 400969: a node down while a change dropped the ranges it
+//   lost kept its copies; a delete was purged from the new replicas; when a
+//   later change gave the node the range again, its old copy came back.
+//   Fixed: a gaining node drops what it holds of the gained ranges before the
+//   copy (range-move.ts dropStaleOnGainers).
+// - sloppy-membership seed 1139: a stand-in held a hint for a node that was
+//   then removed; the delete's tombstone was purged from the key's replicas,
+//   and the hint, handed to those replicas, brought the old value back.
+//   Fixed: no purge while hints are owed to a removed node (purge-rule.ts).
+t.test('an acknowledged delete stays deleted across membership changes', async (t) => {
+  for (const [scenario, seed] of [['membership', 400969], ['sloppy-membership', 1139]] as const) {
+    const result = await runSeed(seed, scenarioNamed(scenario));
+    t.same(result.failures.map((f) => f.kind), [], `${scenario} seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
+  }
+});
+
 function zeroStats(): RunStats {
   return {
     events: 0,

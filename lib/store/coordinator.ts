@@ -382,8 +382,8 @@ export class Coordinator implements OperationHost {
 
   private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
     if (this.state !== 'open') return;
-    // Not now (a hint owed to a replica, or ranges moving): the tombstone stays; a later read or delete purges it.
-    if (!shouldSendPurge(replicas, this.hostHintsOwedTo, this.membershipChange !== undefined)) return;
+    // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
+    if (!shouldSendPurge(replicas, this.hostHintsOwedTo, this.membershipChange !== undefined, this.host.retiredIds())) return;
     for (const node of replicas) {
       this.backgroundCount++;
       this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);

@@ -13,7 +13,7 @@ import { planMove, type MovePlan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
 import type { Coordinator } from './coordinator.js';
 import type { CoordinatorHost } from './coordinator-host.js';
-import { type MoveCounters, copyToGainers, handOverAndDrop } from './range-move.js';
+import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAndDrop } from './range-move.js';
 
 /** The last addNode/removeNode, as `stats().membership` reports it. */
 export interface MembershipChange {
@@ -68,7 +68,8 @@ export async function moveTo(
   const changed = new Uint8Array(before.partitionCount);
   for (const move of plan.moves) changed[move.partition] = 1;
   const table = new PreferenceListTable(next, n);
-  const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0 };
+  const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
+  await dropStaleOnGainers(host, before, plan, counters);
   coordinator.beginTransition(table, changed);
   try {
     await copyToGainers(host, before, plan, reachable, counters);

@@ -8,7 +8,8 @@
  *   them a stand-in (a hint is not yet on its owner);
  * - when it is due (tombstoneGraceMs later, tombstone-purges.ts), it is sent
  *   only while no hint is owed to those replicas (a hint may hold an older
- *   version: found by the simulation, seed 1838 of 'sloppy') and no
+ *   version: found by the simulation, seed 1838 of 'sloppy'), nor to a
+ *   removed node (its hints go to the keys' current replicas), and no
  *   membership change is moving ranges (a stream may carry an older version).
  * Pure: what the nodes report and whether ranges move are passed in.
  */
@@ -21,8 +22,14 @@ export function shouldSchedulePurge(tombstoneOnEveryReplicaAsked: boolean, repli
   return true;
 }
 
-/** A purge is due: send it now? */
-export function shouldSendPurge(replicas: readonly number[], hintsOwedTo: (node: number) => number, rangesMoving: boolean): boolean {
+/**
+ * A purge is due: send it now? Hints held for a removed node count too: they
+ * are handed to the keys' current replicas (hinted-handoff.ts), these among
+ * them (found by the simulation, seed 1139 of 'sloppy-membership').
+ */
+export function shouldSendPurge(replicas: readonly number[], hintsOwedTo: (node: number) => number, rangesMoving: boolean, retired: Iterable<number>): boolean {
+  if (rangesMoving) return false;
   if (replicas.some((replica) => hintsOwedTo(nodeOfTarget(replica)) > 0)) return false;
-  return !rangesMoving;
+  for (const node of retired) if (hintsOwedTo(node) > 0) return false;
+  return true;
 }

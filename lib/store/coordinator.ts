@@ -10,6 +10,7 @@
  * links): the Store gives it the Node one (node-host.ts), the simulation a
  * virtual one, so the simulation runs this code, not a copy of it.
  */
+import assert from 'node:assert/strict';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
@@ -17,16 +18,15 @@ import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
+import { Op, type WireKey } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
-import { type CausalContext, type VersionedObject, siblingsOf } from '../version/dotted-version-vector.js';
-import { encodeObject } from '../version/object-codec.js';
+import type { CausalContext, VersionedObject } from '../version/dotted-version-vector.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
-import { shouldSchedulePurge, shouldSendPurge } from './purge-rule.js';
+import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 
@@ -72,7 +72,10 @@ export class Coordinator implements OperationHost {
    */
   private backgroundCount = 0;
   private readonly backgroundMax: number;
-  private readonly backgroundReply = new BackgroundReply(() => this.backgroundCount--);
+  private readonly backgroundReply = new BackgroundReply(() => {
+    this.backgroundCount--;
+    assert.ok(this.backgroundCount >= 0, 'background work went negative');
+  });
   readonly purges: TombstonePurges;
   private state: 'open' | 'closing' = 'open';
   private readRotation = 0;
@@ -350,34 +353,23 @@ export class Coordinator implements OperationHost {
 
   readSettled(operation: GetOperation): void {
     if (!this.settleOperation(operation)) return;
-    const repairs = operation.quorum.repairs();
-    if (repairs.length > 0) {
-      const merged = encodeObject(repairs[0]!.version);
-      for (const repair of repairs) {
-        if (this.backgroundCount >= this.backgroundMax) {
-          this.counters.readRepairsSkipped++;
-          continue;
-        }
-        this.counters.readRepairs++;
-        this.backgroundCount++;
-        this.send(repair.node, Op.REPLICATE, 0, operation.key, undefined, merged, 0, 0, this.backgroundReply, 0);
+    const { repairTargets, repairBytes, purgeBytes } = operation.settledActions(this.options.n);
+    for (const node of repairTargets) {
+      if (this.backgroundCount >= this.backgroundMax) {
+        this.counters.readRepairsSkipped++;
+        continue;
       }
+      this.counters.readRepairs++;
+      this.backgroundCount++;
+      this.send(node, Op.REPLICATE, 0, operation.key, undefined, repairBytes, 0, 0, this.backgroundReply, 0);
     }
-    const merged = operation.quorum.result();
-    // The cheap test first: only a tombstone read asks whether all N agree.
-    const tombstoneEverywhere = merged !== undefined && isAllTombstones(merged) && operation.quorum.unanimous();
-    if (shouldSchedulePurge(tombstoneEverywhere, operation.quorum.replicas, this.options.n)) {
-      this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), encodeObject(merged!), this.host.monotonicMs());
-    }
+    if (purgeBytes !== undefined) this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
   }
 
   writeSettled(operation: PutOperation): void {
     if (!this.settleOperation(operation)) return;
-    // Dynamo's tombstones must outlive every stale replica: purge only once all N hold it (purge-rule.ts).
-    const tombstoneEverywhere = (operation.request.flags & RequestFlag.TOMBSTONE) !== 0 && operation.quorum.allAcked && operation.objectBytes !== undefined;
-    if (shouldSchedulePurge(tombstoneEverywhere, operation.quorum.replicas, this.options.n)) {
-      this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), operation.objectBytes!, this.host.monotonicMs());
-    }
+    const { purgeBytes } = operation.settledActions(this.options.n);
+    if (purgeBytes !== undefined) this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
   }
 
   private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
@@ -392,10 +384,12 @@ export class Coordinator implements OperationHost {
 
   private readonly hostHintsOwedTo = (node: number): number => this.host.hintsOwedTo(node);
 
+  /** An operation settles once (false on a later call); the counts it held are released. */
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;
     if (operation.callerDone) this.backgroundCount -= operation.weight;
     else this.pendingCount -= operation.weight;
+    assert.ok(this.pendingCount >= 0 && this.backgroundCount >= 0, 'operation accounting went negative');
     return true;
   }
 
@@ -406,9 +400,11 @@ export class Coordinator implements OperationHost {
     if (!this.active.has(operation)) return;
     this.pendingCount -= operation.weight;
     this.backgroundCount += operation.weight;
+    assert.ok(this.pendingCount >= 0, 'pending operations went negative');
   }
 
   private track(operation: Operation): void {
+    assert.ok(!this.active.has(operation), 'an operation is tracked once');
     this.active.add(operation);
     this.pendingCount += operation.weight;
     if (!this.deadlineArmed) this.armDeadlines();
@@ -494,7 +490,3 @@ export class Coordinator implements OperationHost {
   }
 }
 
-function isAllTombstones(object: VersionedObject): boolean {
-  const siblings = siblingsOf(object);
-  return siblings.length > 0 && siblings.every((s) => s.tombstone);
-}

@@ -166,10 +166,63 @@ export const Request = {
 export const Response = {
   OP: 0,
   STATUS: 1,
+  RESERVED_16: 2,
   REQUEST_ID: 4,
   PAYLOAD_BYTES: 8,
+  RESERVED_32: 12,
   HEADER_BYTES: 16,
 } as const;
+
+/** A request message's header as a node reads it, and where its parts lie (absolute offsets). */
+export interface RequestHeader {
+  op: number;
+  flags: number;
+  /** The node the data is held for as a stand-in; -1: the node's own data. */
+  hintOwner: number;
+  requestId: number;
+  keyBytes: number;
+  contextPairs: number;
+  valueBytes: number;
+  timestampMs: number;
+  expiresAtMs: number;
+  keyAt: number;
+  contextAt: number;
+  valueAt: number;
+}
+
+/** A header to decode into, again and again: the node's request path allocates none per request. */
+export function newRequestHeader(): RequestHeader {
+  return { op: 0, flags: 0, hintOwner: -1, requestId: 0, keyBytes: 0, contextPairs: 0, valueBytes: 0, timestampMs: 0, expiresAtMs: 0, keyAt: 0, contextAt: 0, valueAt: 0 };
+}
+
+/** Read the request message of `length` bytes at `at` into `into`, checking that its parts add up to its length. */
+export function decodeRequestHeader(view: DataView, at: number, length: number, into: RequestHeader): RequestHeader {
+  into.op = view.getUint8(at + Request.OP);
+  into.flags = view.getUint8(at + Request.FLAGS);
+  into.hintOwner = view.getUint16(at + Request.HINT_OWNER, true) - 1;
+  into.requestId = view.getUint32(at + Request.REQUEST_ID, true);
+  into.keyBytes = view.getUint32(at + Request.KEY_BYTES, true);
+  into.contextPairs = view.getUint32(at + Request.CONTEXT_PAIRS, true);
+  into.valueBytes = view.getUint32(at + Request.VALUE_BYTES, true);
+  into.timestampMs = view.getFloat64(at + Request.TIMESTAMP_MS, true);
+  into.expiresAtMs = view.getFloat64(at + Request.EXPIRES_AT_MS, true);
+  // Check after reading (style: assert on both sides of the wire).
+  assert.equal(requestBytes(into.keyBytes, into.contextPairs, into.valueBytes), length, `request ${into.requestId} length mismatch`);
+  into.keyAt = at + Request.HEADER_BYTES;
+  into.contextAt = at + contextOffset(into.keyBytes);
+  into.valueAt = into.contextAt + into.contextPairs * CONTEXT_PAIR_BYTES;
+  return into;
+}
+
+/** Write a response message's header at `at` (its payload follows at `at + Response.HEADER_BYTES`). */
+export function encodeResponseHeader(view: DataView, at: number, op: number, status: number, requestId: number, payloadBytes: number): void {
+  view.setUint8(at + Response.OP, op);
+  view.setUint8(at + Response.STATUS, status);
+  view.setUint16(at + Response.RESERVED_16, 0, true);
+  view.setUint32(at + Response.REQUEST_ID, requestId, true);
+  view.setUint32(at + Response.PAYLOAD_BYTES, payloadBytes, true);
+  view.setUint32(at + Response.RESERVED_32, 0, true);
+}
 
 export const CONTEXT_PAIR_BYTES = 16;
 

@@ -18,6 +18,7 @@ const RANKS: Record<string, number> = {
   'lib/prng.ts': 0,
   'lib/bytes.ts': 0,
   'lib/option-checks.ts': 0,
+  'lib/bounds.ts': 0,
   // the pure core
   'lib/version': 1,
   'lib/ring': 1,

@@ -6,6 +6,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import type { Durability } from '../storage/storage-engine.js';
 import { isPowerOfTwo } from '../bytes.js';
 import { integer } from '../option-checks.js';
+import { KEY_BYTES_LIMIT, NODES_MAX, REPLICAS_MAX } from '../bounds.js';
 
 export { integer };
 
@@ -104,14 +105,8 @@ export interface ResolvedOptions {
   antiEntropyThreads: number;
 }
 
-export const NODES_MAX = 64;
-/** Replicas per key: quorum bookkeeping keeps one bit per replica. */
-export const REPLICAS_MAX = 16;
-/**
- * lmdb-js accepts keys of at most 1978 bytes (its default page size); the TTL
- * index prefixes keys with 8 bytes of expiry time.
- */
-export const KEY_BYTES_LIMIT = 1978 - 8;
+// The bounds live in lib/bounds.ts, checked together there.
+export { KEY_BYTES_LIMIT, NODES_MAX, REPLICAS_MAX };
 export const VALUE_BYTES_LIMIT = 64 * 1024 * 1024;
 /**
  * A stored object holds every concurrent sibling: it may reach this many

@@ -5,6 +5,7 @@
  * writes them (node/replica.ts), the coordinator reads them (store.stats(),
  * the failure detector, hinted handoff) and writes PAUSED and CRASHED.
  */
+import { NODE_IDS_MAX } from '../bounds.js';
 
 /** Counters shared with the coordinator for `store.stats()` (order fixed by NodeStat). */
 export const NodeStat = {
@@ -31,8 +32,8 @@ export const NodeStat = {
   COUNT: 13,
 } as const;
 
-/** Node ids a store may ever use (ids are never reused: see Store.addNode). */
-export const NODE_IDS_MAX = 256;
+/** Node ids a store may ever use (ids are never reused: see Store.addNode): lib/bounds.ts. */
+export { NODE_IDS_MAX };
 /** Hints held for node `owner` are at stats[HINTS_FOR_BASE + owner]. */
 export const HINTS_FOR_BASE = NodeStat.COUNT;
 export const NODE_STAT_SLOTS = HINTS_FOR_BASE + NODE_IDS_MAX;

@@ -21,7 +21,7 @@ function scriptedHost(fails: (op: number, target: number) => boolean, held: (tar
   const sent: number[] = [];
   const log: string[] = [];
   const scanned = new Set<number>();
-  const send: Send = (target, op, _flags, _key, _context, _value, _timestampMs, _expiresAtMs, reply, tag) => {
+  const send: Send = (target, { op }, reply, tag) => {
     sent.push(op);
     log.push(`${op}:${target}`);
     queueMicrotask(() => {

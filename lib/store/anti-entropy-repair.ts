@@ -10,7 +10,7 @@ import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import type { Ring } from '../ring/ring.js';
 import type { CoordinatorHost, Send } from './coordinator-host.js';
 import type { Coordinator } from './coordinator.js';
-import { Op, Status, copyBytes } from '../transport/wire.js';
+import { Op, Status, copyBytes, requestOf } from '../transport/wire.js';
 import { type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 
@@ -90,7 +90,7 @@ async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly 
   const replicas = Array.from(host.replicasOf(key)).filter((node) => upNodeIds.includes(node) && host.isUp(node));
   const read = (node: number) =>
     new Promise<VersionedObject | undefined | Error>((resolve) => {
-      host.send(node, Op.GET, 0, key, undefined, undefined, 0, 0, {
+      host.send(node, requestOf(Op.GET, key, undefined), {
         onReply: (_t, status, bytes, _v, at, length) =>
           resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : status === Status.NOT_FOUND ? undefined : new Error('read failed')),
         onNodeFailure: (_t, error) => resolve(error),
@@ -110,7 +110,7 @@ async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly 
     stale.map(
       (node) =>
         new Promise<boolean>((resolve) => {
-          host.send(node, Op.REPLICATE, 0, key, undefined, bytes, 0, 0, { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) }, 0);
+          host.send(node, requestOf(Op.REPLICATE, key, bytes), { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) }, 0);
         }),
     ),
   );

@@ -8,8 +8,7 @@
  * same in both (FoundationDB, TigerBeetle: simulate the code you ship).
  */
 import type { PendingReply } from '../transport/node-link.js';
-import type { WireKey } from '../transport/wire.js';
-import type { CausalContext } from '../version/dotted-version-vector.js';
+import type { RequestRecord } from '../transport/wire.js';
 
 /**
  * Send one request to `target`: a node, or a node standing in for another
@@ -17,18 +16,7 @@ import type { CausalContext } from '../version/dotted-version-vector.js';
  * `reply` with the target and `tag`. A node marked down fails the request at
  * once: requests never wait on it.
  */
-export type Send = (
-  target: number,
-  op: number,
-  flags: number,
-  key: WireKey,
-  context: CausalContext | undefined,
-  value: Uint8Array | undefined,
-  timestampMs: number,
-  expiresAtMs: number,
-  reply: PendingReply,
-  tag: number,
-) => void;
+export type Send = (target: number, request: RequestRecord, reply: PendingReply, tag: number) => void;
 
 /** An armed timer, as setTimer returned it. */
 export type TimerHandle = unknown;

@@ -18,9 +18,9 @@ import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, type WireKey } from '../transport/wire.js';
+import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
-import type { CausalContext, VersionedObject } from '../version/dotted-version-vector.js';
+import type { VersionedObject } from '../version/dotted-version-vector.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
@@ -99,7 +99,7 @@ export class Coordinator implements OperationHost {
     this.backgroundMax = Math.max(options.pendingMax, BACKGROUND_PENDING_MIN);
     this.writeEnvelopes = options.writeEnvelopes ?? true;
     this.envelopes = new EnvelopeBatcher(
-      (nodeId, flags, body, envelope) => this.send(nodeId, Op.WRITE_BATCH, flags, NO_KEY, undefined, body, 0, 0, envelope, 0),
+      (nodeId, flags, body, envelope) => this.send(nodeId, { op: Op.WRITE_BATCH, flags, key: NO_KEY, context: undefined, value: body, timestampMs: 0, expiresAtMs: 0 }, envelope, 0),
       (flush) => host.scheduleFlush(flush),
     );
     this.purges = new TombstonePurges(options.tombstoneGraceMs, host, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
@@ -331,8 +331,8 @@ export class Coordinator implements OperationHost {
   // ---- the links -------------------------------------------------------------
 
   /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
-  send(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
-    this.host.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+  send(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
+    this.host.send(target, request, reply, tag);
   }
 
   /**
@@ -341,11 +341,11 @@ export class Coordinator implements OperationHost {
    * ENVELOPE_ITEMS_TARGET copies. For PUT and REPLICATE; an item too large
    * for an envelope goes alone.
    */
-  sendBatched(target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void {
+  sendBatched(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
     // A node down or gone fails the request at once, through send; so does nothing wait in an envelope for it.
     const packable = this.writeEnvelopes && !this.host.isDown(nodeOfTarget(target));
-    if (!packable || !this.envelopes.add(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag)) {
-      this.host.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag);
+    if (!packable || !this.envelopes.addRequest(target, request, reply, tag)) {
+      this.host.send(target, request, reply, tag);
     }
   }
 
@@ -354,6 +354,7 @@ export class Coordinator implements OperationHost {
   readSettled(operation: GetOperation): void {
     if (!this.settleOperation(operation)) return;
     const { repairTargets, repairBytes, purgeBytes } = operation.settledActions(this.options.n);
+    const repair = repairTargets.length > 0 ? requestOf(Op.REPLICATE, operation.key, repairBytes) : undefined;
     for (const node of repairTargets) {
       if (this.backgroundCount >= this.backgroundMax) {
         this.counters.readRepairsSkipped++;
@@ -361,7 +362,7 @@ export class Coordinator implements OperationHost {
       }
       this.counters.readRepairs++;
       this.backgroundCount++;
-      this.send(node, Op.REPLICATE, 0, operation.key, undefined, repairBytes, 0, 0, this.backgroundReply, 0);
+      this.send(node, repair!, this.backgroundReply, 0);
     }
     if (purgeBytes !== undefined) this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
   }
@@ -376,9 +377,10 @@ export class Coordinator implements OperationHost {
     if (this.state !== 'open') return;
     // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
     if (!shouldSendPurge(replicas, this.hostHintsOwedTo, this.membershipChange !== undefined, this.host.retiredIds())) return;
+    const purge = requestOf(Op.PURGE, key, objectBytes);
     for (const node of replicas) {
       this.backgroundCount++;
-      this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);
+      this.send(node, purge, this.backgroundReply, 0);
     }
   }
 
@@ -469,9 +471,10 @@ export class Coordinator implements OperationHost {
   }
 
   private replicateToGainers(key: WireKey, gainers: number[], objectBytes: Uint8Array): void {
+    const copy = requestOf(Op.REPLICATE, key, objectBytes);
     for (const node of gainers) {
       this.backgroundCount++;
-      this.send(node, Op.REPLICATE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);
+      this.send(node, copy, this.backgroundReply, 0);
     }
   }
 

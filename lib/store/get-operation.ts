@@ -7,7 +7,7 @@
 import { ReadQuorum } from '../quorum/read-quorum.js';
 import type { QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, Status, type WireKey, copyBytes } from '../transport/wire.js';
+import { Op, type RequestRecord, Status, type WireKey, copyBytes } from '../transport/wire.js';
 import { type VersionedObject, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
@@ -26,8 +26,15 @@ export interface ReadSettledActions {
   purgeBytes: Uint8Array | undefined;
 }
 
-export class GetOperation implements PendingReply, Operation {
+export class GetOperation implements PendingReply, Operation, RequestRecord {
   readonly key: WireKey;
+  // The GET it sends: the operation is its own request record (no allocation per request).
+  readonly op = Op.GET;
+  readonly flags = 0;
+  readonly context = undefined;
+  readonly value = undefined;
+  readonly timestampMs = 0;
+  readonly expiresAtMs = 0;
   readonly quorum: ReadQuorum<VersionedObject>;
   readonly deadlineMs: number;
   readonly weight = 1;
@@ -49,7 +56,7 @@ export class GetOperation implements PendingReply, Operation {
 
   start(): void {
     const replicas = this.quorum.replicas;
-    for (let i = 0; i < replicas.length; i++) this.coordinator.send(replicas[i]!, Op.GET, 0, this.key, undefined, undefined, 0, 0, this, 0);
+    for (let i = 0; i < replicas.length; i++) this.coordinator.send(replicas[i]!, this, this, 0);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {

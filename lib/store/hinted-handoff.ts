@@ -12,7 +12,7 @@
  */
 import type { PendingReply } from '../transport/node-link.js';
 import type { Send } from './coordinator-host.js';
-import { Op, Status, decodeEntries, type Entry } from '../transport/wire.js';
+import { Op, Status, decodeEntries, type Entry, requestOf } from '../transport/wire.js';
 import { hintedTarget } from '../ring/replica-target.js';
 
 const PAGE_ENTRIES_MAX = 256;
@@ -105,7 +105,7 @@ export class HintedHandoff {
       },
       onNodeFailure: () => this.abort(id),
     };
-    this.host.send(hintedTarget(job.holder, job.owner), Op.HINTS, 0, job.cursor, undefined, value, 0, 0, reply, 0);
+    this.host.send(hintedTarget(job.holder, job.owner), requestOf(Op.HINTS, job.cursor, value), reply, 0);
   }
 
   private deliver(id: string, job: Job, entry: Entry, retired: boolean): void {
@@ -137,13 +137,14 @@ export class HintedHandoff {
         job.failed = true;
         return settled();
       }
-      this.host.send(hintedTarget(job.holder, job.owner), Op.HINT_DELIVERED, 0, entry.key, undefined, entry.object, 0, 0, dropped, 0);
+      this.host.send(hintedTarget(job.holder, job.owner), requestOf(Op.HINT_DELIVERED, entry.key, entry.object), dropped, 0);
     };
     const merged: PendingReply = {
       onReply: (_t, status) => onMerged(status === Status.OK),
       onNodeFailure: () => onMerged(false),
     };
-    for (const node of recipients) this.host.send(node, Op.REPLICATE, 0, entry.key, undefined, entry.object, 0, 0, merged, 0);
+    const replicate = requestOf(Op.REPLICATE, entry.key, entry.object);
+    for (const node of recipients) this.host.send(node, replicate, merged, 0);
   }
 
   private abort(id: string): void {

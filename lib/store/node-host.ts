@@ -9,8 +9,7 @@ import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
 import { nodeOfTarget } from '../ring/replica-target.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
-import type { WireKey } from '../transport/wire.js';
-import type { CausalContext } from '../version/dotted-version-vector.js';
+import type { RequestRecord } from '../transport/wire.js';
 import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
@@ -65,7 +64,7 @@ export class NodeHost implements CoordinatorHost {
   }
 
   /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
-  readonly send = (target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void => {
+  readonly send = (target: number, request: RequestRecord, reply: PendingReply, tag: number): void => {
     const nodeId = nodeOfTarget(target);
     const link = this.links[nodeId];
     const down = link === undefined ? `node ${nodeId} is not in the store` : this.downReasons[nodeId];
@@ -74,7 +73,7 @@ export class NodeHost implements CoordinatorHost {
       reply.onNodeFailure(target, new Error(`storage node ${nodeId} is down: ${down}`), tag);
       return;
     }
-    link!.send(op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target);
+    link!.send(request, reply, tag, target);
   };
 
   isDown(nodeId: number): boolean {

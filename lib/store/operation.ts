@@ -7,17 +7,17 @@
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import type { WireKey } from '../transport/wire.js';
-import type { CausalContext, VersionedObject } from '../version/dotted-version-vector.js';
+import type { RequestRecord } from '../transport/wire.js';
+import type { VersionedObject } from '../version/dotted-version-vector.js';
 import type { GetResult } from './get-result.js';
 import type { GetOperation } from './get-operation.js';
 import type { PutOperation } from './put-operation.js';
 
 /** What operations need from the coordinator that runs them (coordinator.ts). */
 export interface OperationHost {
-  send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
+  send(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
-  sendBatched(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
+  sendBatched(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   toResult(object: VersionedObject | undefined): GetResult | undefined;
   wallClockMs(): number;
   /** A monotonic clock for deadlines (performance.now in the store). */

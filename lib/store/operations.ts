@@ -7,7 +7,7 @@
 import type { RingtableError } from '../errors.js';
 import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, Status, type WireKey, copyBytes } from '../transport/wire.js';
+import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
@@ -34,6 +34,7 @@ export class SingleReadBatch implements PendingReply, Operation {
   private readonly keys: readonly WireKey[];
   private readonly route: (key: WireKey) => number;
   private readonly results: (GetResult | undefined)[];
+  private readonly get: RequestRecord = requestOf(Op.GET, '', undefined);
   private readonly done: (error: RingtableError | undefined) => void;
   private next = 0;
   private finished = 0;
@@ -74,7 +75,10 @@ export class SingleReadBatch implements PendingReply, Operation {
     const index = this.next++;
     this.deadlines.start(index, this.coordinator.monotonicMs());
     const key = this.keys[index]!;
-    this.coordinator.send(this.route(key), Op.GET, 0, key, undefined, undefined, 0, 0, this, index);
+    // One record for the batch: each send encodes it before returning.
+    const get = this.get;
+    get.key = key;
+    this.coordinator.send(this.route(key), get, this, index);
   }
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {
@@ -127,6 +131,7 @@ export class PutBatch implements PendingReply, Operation {
   /** 1 once an item was sent to a second coordinator (its first failed before answering). */
   private readonly retried: Uint8Array;
   private readonly succeeded: Uint8Array;
+  private readonly replicate: RequestRecord = requestOf(Op.REPLICATE, '', undefined);
   private readonly done: (error: RingtableError | undefined) => void;
   private reason: string | undefined;
   private next = 0;
@@ -187,7 +192,7 @@ export class PutBatch implements PendingReply, Operation {
     const list = this.route(q.key);
     this.lists[item] = list;
     this.quorums.setRequired(item, this.ws[item]!);
-    this.coordinator.sendBatched(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+    this.coordinator.sendBatched(list[0]!, q, this, item);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
@@ -202,7 +207,12 @@ export class PutBatch implements PendingReply, Operation {
       // the replicas' request rings: no intermediate copy.
       const object = bytes.subarray(at, at + length);
       const q = this.requests[item]!;
-      for (let i = 1; i < list.length; i++) this.coordinator.sendBatched(list[i]!, Op.REPLICATE, 0, q.key, undefined, object, q.timestampMs, 0, this, item);
+      // One record for the batch: each send encodes it before returning.
+      const replicate = this.replicate;
+      replicate.key = q.key;
+      replicate.value = object;
+      replicate.timestampMs = q.timestampMs;
+      for (let i = 1; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {
@@ -231,7 +241,7 @@ export class PutBatch implements PendingReply, Operation {
     this.retried[item] = 1;
     this.lists[item] = list;
     this.quorums.reset(item);
-    this.coordinator.sendBatched(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+    this.coordinator.sendBatched(list[0]!, q, this, item);
     return true;
   }
 

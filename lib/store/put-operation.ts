@@ -8,13 +8,15 @@
 import type { RingtableError } from '../errors.js';
 import { WriteQuorum, type QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, RequestFlag, Status, type WireKey, copyBytes } from '../transport/wire.js';
+import { Op, RequestFlag, type RequestRecord, Status, type WireKey, copyBytes } from '../transport/wire.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
 import { type Operation, type OperationHost, type PutCallback, nodeReason, quorumError } from './operation.js';
 import { shouldSchedulePurge } from './purge-rule.js';
 
 /** A put or delete as the coordinator sends it: one record per request, reused for its retry. */
-export interface PutRequest {
+export interface PutRequest extends RequestRecord {
+  /** Op.PUT. */
+  op: number;
   key: WireKey;
   flags: number;
   context: CausalContext | undefined;
@@ -53,7 +55,7 @@ export class PutOperation implements PendingReply, Operation {
 
   start(): void {
     const q = this.request;
-    this.coordinator.sendBatched(this.coordinatorNode, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, 0);
+    this.coordinator.sendBatched(this.coordinatorNode, q, this, 0);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
@@ -92,9 +94,8 @@ export class PutOperation implements PendingReply, Operation {
   private replicate(): void {
     const q = this.request;
     const replicas = this.quorum.replicas;
-    for (let i = 1; i < replicas.length; i++) {
-      this.coordinator.sendBatched(replicas[i]!, Op.REPLICATE, 0, q.key, undefined, this.objectBytes, q.timestampMs, 0, this, 0);
-    }
+    const replicate: RequestRecord = { op: Op.REPLICATE, flags: 0, key: q.key, context: undefined, value: this.objectBytes, timestampMs: q.timestampMs, expiresAtMs: 0 };
+    for (let i = 1; i < replicas.length; i++) this.coordinator.sendBatched(replicas[i]!, replicate, this, 0);
   }
 
   private progress(): void {

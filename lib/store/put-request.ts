@@ -4,7 +4,7 @@
  * the value encoded, and the new version's timestamp taken last.
  */
 import { ErrorCode, RingtableError } from '../errors.js';
-import { RequestFlag } from '../transport/wire.js';
+import { Op, RequestFlag } from '../transport/wire.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
 import { decodeContext } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
@@ -32,6 +32,7 @@ export function putRequest(
   if (options?.context !== undefined) context = decodeContext(options.context);
   const timestampMs = clock.nowMs();
   return {
+    op: Op.PUT,
     key,
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
     context,

@@ -15,7 +15,7 @@ import type { MovePlan, PartitionMove } from '../ring/move-plan.js';
 import { partitionsToScan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
 import type { Send } from './coordinator-host.js';
-import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest } from '../transport/wire.js';
+import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest, requestOf } from '../transport/wire.js';
 
 const PAGE_ENTRIES = 512;
 const CALL_ATTEMPTS_MAX = 3;
@@ -42,7 +42,7 @@ export interface MoveCounters {
  */
 function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    host.send(target, op, 0, key, undefined, value, 0, 0, {
+    host.send(target, requestOf(op, key, value), {
       onReply: (_target, status, bytes, _view, at, length) => {
         if (status === Status.OK || status === Status.NOT_FOUND) resolve(copyBytes(bytes, at, at + length));
         else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));

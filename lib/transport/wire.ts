@@ -317,6 +317,40 @@ export function keyBytesOf(key: WireKey): number {
  * Encode a request at `at` in `bytes` (a ring's data region or a standalone
  * buffer). The length must equal requestBytes(...) of the same arguments.
  */
+/**
+ * One request as the coordinator sends it (issue 10: one record instead of
+ * ten positional arguments through every layer): the fields of its message
+ * but the request id and the hint owner, which the link and the target give.
+ * A put's record (store/put-operation.ts PutRequest) and a get in flight
+ * (store/get-operation.ts GetOperation) are records themselves, so the
+ * per-request path allocates none; batches reuse one, as every send encodes
+ * its record before it returns.
+ */
+export interface RequestRecord {
+  op: number;
+  flags: number;
+  key: WireKey;
+  context: ReadonlyArray<readonly [number, number]> | undefined;
+  value: Uint8Array | undefined;
+  timestampMs: number;
+  expiresAtMs: number;
+}
+
+/** A record for a request that carries no flags, context, timestamp or expiry (background work). */
+export function requestOf(op: number, key: WireKey, value: Uint8Array | undefined): RequestRecord {
+  return { op, flags: 0, key, context: undefined, value, timestampMs: 0, expiresAtMs: 0 };
+}
+
+/** The bytes of `request`'s message. */
+export function requestBytesOf(request: RequestRecord, keyBytes: number): number {
+  return requestBytes(keyBytes, request.context?.length ?? 0, request.value?.byteLength ?? 0);
+}
+
+/** encodeRequest from a record. */
+export function encodeRequestRecord(bytes: Buffer, view: DataView, at: number, requestId: number, request: RequestRecord, keyBytes: number, hintOwnerField: number): void {
+  encodeRequest(bytes, view, at, request.op, request.flags, requestId, request.key, keyBytes, request.context, request.value, request.timestampMs, request.expiresAtMs, hintOwnerField);
+}
+
 export function encodeRequest(
   bytes: Buffer,
   view: DataView,

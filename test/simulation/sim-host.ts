@@ -19,8 +19,7 @@ import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../../lib/node/replica.js';
 import { hintFieldOfTarget, isHinted, nodeOfTarget } from '../../lib/ring/replica-target.js';
 import type { CoordinatorHost, TimerHandle } from '../../lib/store/coordinator-host.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
-import { ENVELOPE_ITEMS_MAX, Op, Request, RequestFlag, Response, Status, type WireKey, encodeRequest, forEachEnvelopeItem, keyBytesOf, requestBytes, valueOffset } from '../../lib/transport/wire.js';
-import type { CausalContext } from '../../lib/version/dotted-version-vector.js';
+import { ENVELOPE_ITEMS_MAX, Op, Request, RequestFlag, type RequestRecord, Response, Status, type WireKey, encodeRequestRecord, forEachEnvelopeItem, keyBytesOf, requestBytes, requestOf, valueOffset } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNode } from './sim-node.js';
 import type { Trace } from './trace.js';
@@ -199,10 +198,11 @@ export class SimHost implements CoordinatorHost {
 
   /** A background request (repair); `done` gets the status, or undefined if it failed or timed out. */
   sendBackground(node: number, op: number, key: WireKey, value: Uint8Array | undefined, done: (status: number | undefined, payload: Uint8Array | undefined) => void): void {
-    this.send(node, op, 0, key, undefined, value, 0, 0, new CallbackReply(done), 0);
+    this.send(node, requestOf(op, key, value), new CallbackReply(done), 0);
   }
 
-  readonly send = (target: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void => {
+  readonly send = (target: number, request: RequestRecord, reply: PendingReply, tag: number): void => {
+    const { op, flags, key, context, value } = request;
     const nodeId = nodeOfTarget(target);
     if (!this.isUp(nodeId)) {
       // As NodeHost.send: requests never wait on a node marked down.
@@ -213,7 +213,7 @@ export class SimHost implements CoordinatorHost {
     assert.ok(requestId < 2 ** 32, 'request ids exhausted');
     const keyBytes = keyBytesOf(key);
     const frame = Buffer.alloc(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0));
-    encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+    encodeRequestRecord(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, requestId, request, keyBytes, hintFieldOfTarget(target));
     this.pending.set(requestId, { node: nodeId, target, op, reply, tag, deadlineMs: this.queue.nowMs + this.config.timeoutMs });
     if (op === Op.PUT) this.hooks.onPutSent(requestId, value!);
     if (isHinted(target) && (op === Op.PUT || op === Op.REPLICATE || op === Op.GET)) this.lastHintedRouteMs = this.queue.nowMs;

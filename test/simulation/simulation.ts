@@ -20,7 +20,7 @@ import type { PendingReply } from '../../lib/transport/node-link.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
 import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
 import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
-import { Op, RequestFlag, Response, Status, copyBytes, forEachEnvelopeItem } from '../../lib/transport/wire.js';
+import { Op, RequestFlag, type RequestRecord, Response, Status, copyBytes, forEachEnvelopeItem } from '../../lib/transport/wire.js';
 import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
 import { EventQueue } from './event-queue.js';
 import { History, ackedDotOf } from './history.js';
@@ -300,6 +300,7 @@ class Run implements World {
     const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined });
     if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
     const request: PutRequest = {
+      op: Op.PUT,
       key,
       flags: (tombstone ? RequestFlag.TOMBSTONE : 0) | (context === undefined ? RequestFlag.BLIND : 0),
       context,
@@ -573,7 +574,7 @@ class Run implements World {
     const host = this.host;
     const counted = Object.create(host) as SimHost;
     Object.defineProperty(counted, 'send', {
-      value: (target: number, op: number, flags: number, key: Uint8Array | string, context: undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number) => {
+      value: (target: number, request: RequestRecord, reply: PendingReply, tag: number) => {
         this.changeRequests++;
         let settled = false;
         const settle = () => {
@@ -581,7 +582,7 @@ class Run implements World {
           settled = true;
           this.changeRequests--;
         };
-        host.send(target, op, flags, key, context, value, timestampMs, expiresAtMs, {
+        host.send(target, request, {
           onReply: (t, status, bytes, view, at, length, replyTag) => {
             settle();
             reply.onReply(t, status, bytes, view, at, length, replyTag);

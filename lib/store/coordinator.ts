@@ -376,7 +376,7 @@ export class Coordinator implements OperationHost {
   private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
     if (this.state !== 'open') return;
     // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
-    if (!shouldSendPurge(replicas, this.hostHintsOwedTo, this.membershipChange !== undefined, this.host.retiredIds())) return;
+    if (!shouldSendPurge(replicas, this.preferenceListOf(key), this.hostHintsOwedTo, this.membershipChange !== undefined, this.host.retiredIds())) return;
     const purge = requestOf(Op.PURGE, key, objectBytes);
     for (const node of replicas) {
       this.backgroundCount++;

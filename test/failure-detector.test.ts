@@ -3,7 +3,7 @@
  * and no verdict right after the coordinator itself stalled.
  */
 import t from 'tap';
-import { FailureDetector } from '../lib/node/failure-detector.js';
+import { FailureDetector } from '../lib/store/failure-detector.js';
 
 t.test('a heartbeat that stops changing is silent after timeoutMs, and beats again when it changes', async (t) => {
   const detector = new FailureDetector(1000, 100);

@@ -13,7 +13,7 @@ import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:time
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
 import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
-import { Response, Status } from '../lib/transport/wire.js';
+import { Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
 
 const data = workerData as StorageNodeData;
@@ -69,14 +69,14 @@ class RingResponseSink implements ResponseSink {
       this.writer.waitForSpace(messageBytes + 64, SLEEP_SLICE_MS);
       at = this.writer.reserve(messageBytes);
     }
-    writeResponseHeader(this.writer.view, at, op, status, requestId, payloadBytes);
+    encodeResponseHeader(this.writer.view, at, op, status, requestId, payloadBytes);
     if (payload !== undefined) this.writer.bytes.set(payload, at + Response.HEADER_BYTES);
     this.writer.publishEvery(PUBLISH_EVERY_RECORDS);
   }
 
   private respondFragmented(op: number, status: number, requestId: number, payload: Uint8Array): void {
     const message = new Uint8Array(Response.HEADER_BYTES + payload.byteLength);
-    writeResponseHeader(new DataView(message.buffer), 0, op, status, requestId, payload.byteLength);
+    encodeResponseHeader(new DataView(message.buffer), 0, op, status, requestId, payload.byteLength);
     message.set(payload, Response.HEADER_BYTES);
     let sentBytes = 0;
     for (;;) {
@@ -88,19 +88,10 @@ class RingResponseSink implements ResponseSink {
   }
 }
 
-function writeResponseHeader(view: DataView, at: number, op: number, status: number, requestId: number, payloadBytes: number): void {
-  view.setUint8(at + Response.OP, op);
-  view.setUint8(at + Response.STATUS, status);
-  view.setUint16(at + 2, 0, true);
-  view.setUint32(at + Response.REQUEST_ID, requestId, true);
-  view.setUint32(at + Response.PAYLOAD_BYTES, payloadBytes, true);
-  view.setUint32(at + 12, 0, true);
-}
-
 class PostMessageResponseSink implements ResponseSink {
   respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
     const message = new Uint8Array(Response.HEADER_BYTES + (payload?.byteLength ?? 0));
-    writeResponseHeader(new DataView(message.buffer), 0, op, status, requestId, payload?.byteLength ?? 0);
+    encodeResponseHeader(new DataView(message.buffer), 0, op, status, requestId, payload?.byteLength ?? 0);
     if (payload !== undefined) message.set(payload, Response.HEADER_BYTES);
     parentPort!.postMessage(message, [message.buffer]);
   }

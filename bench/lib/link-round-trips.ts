@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { type NodeLink, type PendingReply, PostMessageNodeLink, SabNodeLink, type TransportKind } from '../../lib/transport/node-link.js';
-import { Op } from '../../lib/transport/wire.js';
+import { Op, requestOf } from '../../lib/transport/wire.js';
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 
@@ -49,10 +49,11 @@ export function roundTrips(links: readonly NodeLink[], count: number, inFlight: 
       },
       onNodeFailure: (_node, error) => reject(error),
     };
+    const ping = requestOf(Op.PING, key, undefined);
     const send = () => {
       const link = links[sent % links.length]!;
       sent++;
-      link.send(Op.PING, 0, key, undefined, undefined, 0, 0, reply, 0);
+      link.send(ping, reply, 0);
     };
     while (sent < Math.min(inFlight, count)) send();
   });

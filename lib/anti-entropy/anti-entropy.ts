@@ -38,7 +38,7 @@ import { Piscina } from 'piscina';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
 import { LEAF_BITS_MAX } from './merkle-tree.js';
-import { integer } from '../config/options.js';
+import { integer } from '../option-checks.js';
 import type { LeafDigestRequest, LeafDigestResult, LeafKeysRequest, LeafKeysResult } from './partition-scan.js';
 import { type ComparisonPlan, type DifferingKey, batchLeaves, compareKeys, compareTrees, listingRequests, planComparison } from './replica-comparison.js';
 

@@ -4,8 +4,14 @@
  */
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Durability } from '../storage/storage-engine.js';
-import type { TransportKind } from '../transport/node-link.js';
-import { isPowerOfTwo } from '../transport/wire.js';
+import { isPowerOfTwo } from '../bytes.js';
+import { integer } from '../option-checks.js';
+import { KEY_BYTES_LIMIT, NODES_MAX, REPLICAS_MAX } from '../bounds.js';
+
+export { integer };
+
+/** How the coordinator reaches its storage nodes: SharedArrayBuffer rings, or postMessage. */
+export type TransportKind = 'sab' | 'post-message';
 
 export type ConflictMode = 'siblings' | 'lww';
 export type ReadFanout = 'quorum' | 'all';
@@ -99,14 +105,8 @@ export interface ResolvedOptions {
   antiEntropyThreads: number;
 }
 
-export const NODES_MAX = 64;
-/** Replicas per key: quorum bookkeeping keeps one bit per replica. */
-export const REPLICAS_MAX = 16;
-/**
- * lmdb-js accepts keys of at most 1978 bytes (its default page size); the TTL
- * index prefixes keys with 8 bytes of expiry time.
- */
-export const KEY_BYTES_LIMIT = 1978 - 8;
+// The bounds live in lib/bounds.ts, checked together there.
+export { KEY_BYTES_LIMIT, NODES_MAX, REPLICAS_MAX };
 export const VALUE_BYTES_LIMIT = 64 * 1024 * 1024;
 /**
  * A stored object holds every concurrent sibling: it may reach this many
@@ -122,15 +122,6 @@ export function objectBytesMaxOf(options: ResolvedOptions): number {
 
 function invalid(message: string): RingtableError {
   return new RingtableError(ErrorCode.INVALID_OPTIONS, message);
-}
-
-/** An optional integer option in [min, max], or its fallback; ERR_INVALID_OPTIONS otherwise. */
-export function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
-  }
-  return value;
 }
 
 function boolean(name: string, value: unknown, fallback: boolean): boolean {

@@ -6,7 +6,7 @@
  * item's answer needs, so no answer outgrows what a single request's would.
  */
 import assert from 'node:assert/strict';
-import { ENVELOPE_HEADER_BYTES, Op, Response, Status, align8 } from '../transport/wire.js';
+import { ENVELOPE_HEADER_BYTES, Op, Response, Status, align8, encodeResponseHeader } from '../transport/wire.js';
 import type { ResponseSink } from './response-sink.js';
 
 /** Keeps a chunk well inside a ring record (a quarter of a 1 MiB ring): no fragmenting in the common case. */
@@ -60,10 +60,7 @@ export class EnvelopeAnswer {
     for (let i = 0; i < this.ops.length; i++) {
       const payload = this.payloads[i];
       const payloadBytes = payload?.byteLength ?? 0;
-      view.setUint8(at + Response.OP, this.ops[i]!);
-      view.setUint8(at + Response.STATUS, this.statuses[i]!);
-      view.setUint32(at + Response.REQUEST_ID, this.indexes[i]!, true);
-      view.setUint32(at + Response.PAYLOAD_BYTES, payloadBytes, true);
+      encodeResponseHeader(view, at, this.ops[i]!, this.statuses[i]!, this.indexes[i]!, payloadBytes);
       if (payload !== undefined) body.set(payload, at + Response.HEADER_BYTES);
       at += align8(Response.HEADER_BYTES + payloadBytes);
     }

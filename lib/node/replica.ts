@@ -28,17 +28,18 @@ import {
   Request,
   RequestFlag,
   Status,
-  contextOffset,
   copyBytes,
+  decodeRequestHeader,
   decodeScanRequest,
   encodeEntries,
   forEachEnvelopeItem,
   encodeScanPage,
-  requestBytes,
+  newRequestHeader,
 } from '../transport/wire.js';
 import { hashKey32 } from '../ring/hash.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
 import type { ResponseSink } from './response-sink.js';
+import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
 export type { ResponseSink } from './response-sink.js';
 
@@ -51,36 +52,8 @@ export interface ReplicaConfig {
   clockEntriesMax: number;
 }
 
-/** Counters shared with the coordinator for `store.stats()` (order fixed by NodeStat). */
-export const NodeStat = {
-  GETS: 0,
-  PUTS: 1,
-  REPLICATES: 2,
-  PURGES: 3,
-  KEYS: 4,
-  BYTES: 5,
-  ERRORS: 6,
-  COMMITS: 7,
-  EXPIRED: 8,
-  /** Hints this node holds for other nodes (sloppy quorum). */
-  HINTS: 9,
-  /** Date.now() of the node loop's last turn: the coordinator's failure detector reads it. */
-  HEARTBEAT_MS: 10,
-  /** Written by the coordinator (fault injection): 1 = stop draining requests and heartbeating. */
-  PAUSED: 11,
-  /**
-   * Written by the coordinator (store.crashNode): 1 = stop at once, at the
-   * next point outside LMDB's write lock, dropping uncommitted writes.
-   */
-  CRASHED: 12,
-  COUNT: 13,
-} as const;
-
-/** Node ids a store may ever use (ids are never reused: see Store.addNode). */
-export const NODE_IDS_MAX = 256;
-/** Hints held for node `owner` are at stats[HINTS_FOR_BASE + owner]. */
-export const HINTS_FOR_BASE = NodeStat.COUNT;
-export const NODE_STAT_SLOTS = HINTS_FOR_BASE + NODE_IDS_MAX;
+// The stats layout shared with the coordinator lives in the transport (transport/node-stats.ts).
+export { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
 /** Entries of one HINTS or PARTITION_SCAN answer, and keys one scan request examines. */
 const LIST_ENTRIES_MAX = 1024;
@@ -117,6 +90,9 @@ export class Replica {
   private readonly engine: StorageEngine;
   private readonly config: ReplicaConfig;
   private readonly sink: ResponseSink;
+  /** Decoded headers, reused: one for the request being handled, one for a write (or envelope item) being queued. */
+  private readonly header = newRequestHeader();
+  private readonly itemHeader = newRequestHeader();
   readonly stats: Float64Array;
   private queued: PendingWrite[] = [];
   private commitsInFlight = 0;
@@ -173,19 +149,10 @@ export class Replica {
 
   /** Handle one request message. Reads answer at once; writes wait for `commit()`. */
   handle(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
-    const op = view.getUint8(offset + Request.OP);
-    const requestId = view.getUint32(offset + Request.REQUEST_ID, true);
-    const keyBytes = view.getUint32(offset + Request.KEY_BYTES, true);
-    const contextPairs = view.getUint32(offset + Request.CONTEXT_PAIRS, true);
-    const valueBytes = view.getUint32(offset + Request.VALUE_BYTES, true);
-    // Check after reading (style: assert on both sides of the wire).
-    assert.equal(requestBytes(keyBytes, contextPairs, valueBytes), length, `request ${requestId} length mismatch`);
-    const keyAt = offset + Request.HEADER_BYTES;
-    const hintOwner = view.getUint16(offset + Request.HINT_OWNER, true) - 1;
+    const { op, requestId, keyBytes, contextPairs, valueBytes, keyAt, hintOwner, valueAt: valueStart } = decodeRequestHeader(view, offset, length, this.header);
     assert.ok(hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
     if (op === Op.GET) return this.get(requestId, bytes.subarray(keyAt, keyAt + keyBytes), hintOwner);
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
-    const valueStart = offset + contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES;
     if (op === Op.WRITE_BATCH) {
       assert.ok(keyBytes === 0 && contextPairs === 0 && hintOwner < 0, 'a write envelope has no key, context or hint owner of its own');
       return this.handleEnvelope(requestId, bytes, valueStart, valueBytes);
@@ -193,7 +160,7 @@ export class Replica {
     if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE || op === Op.HINT_DELIVERED || op === Op.DROP_IF_COVERED, `unknown op ${op}`);
-    this.queueWrite(bytes, view, offset, undefined);
+    this.queueWrite(bytes, view, offset, length, undefined);
   }
 
   /**
@@ -215,11 +182,11 @@ export class Replica {
       const length = places[2 * index + 1]!;
       const op = view.getUint8(at + Request.OP);
       try {
-        assert.equal(requestBytes(view.getUint32(at + Request.KEY_BYTES, true), view.getUint32(at + Request.CONTEXT_PAIRS, true), view.getUint32(at + Request.VALUE_BYTES, true)), length, `envelope item ${index} length mismatch`);
-        assert.equal(view.getUint32(at + Request.REQUEST_ID, true), index, `envelope item ${index} carries another index`);
+        const item = decodeRequestHeader(view, at, length, this.itemHeader);
+        assert.equal(item.requestId, index, `envelope item ${index} carries another index`);
         assert.ok(op === Op.PUT || op === Op.REPLICATE, `op ${op} cannot travel in a write envelope`);
-        assert.ok(view.getUint16(at + Request.HINT_OWNER, true) - 1 !== this.config.nodeId, 'a node cannot hold hints for itself');
-        this.queueWrite(owned, view, at, answer);
+        assert.ok(item.hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
+        this.queueWrite(owned, view, at, length, answer);
       } catch (error) {
         this.stats[NodeStat.ERRORS]!++;
         answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
@@ -232,32 +199,25 @@ export class Replica {
    * request's bytes are the node's own copy and are kept as views; otherwise
    * they are ring memory, copied.
    */
-  private queueWrite(bytes: Uint8Array, view: DataView, offset: number, envelope: EnvelopeAnswer | undefined): void {
-    const op = view.getUint8(offset + Request.OP);
-    const keyBytes = view.getUint32(offset + Request.KEY_BYTES, true);
-    const contextPairs = view.getUint32(offset + Request.CONTEXT_PAIRS, true);
-    const valueBytes = view.getUint32(offset + Request.VALUE_BYTES, true);
-    const hintOwner = view.getUint16(offset + Request.HINT_OWNER, true) - 1;
+  private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number, envelope: EnvelopeAnswer | undefined): void {
+    const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = decodeRequestHeader(view, offset, length, this.itemHeader);
     assert.ok(hintOwner < 0 || op === Op.PUT || op === Op.REPLICATE || op === Op.HINT_DELIVERED, `op ${op} does not take a hint owner`);
     assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
-    const keyAt = offset + Request.HEADER_BYTES;
-    const contextAt = offset + contextOffset(keyBytes);
     const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
     for (let i = 0; i < contextPairs; i++) {
       const at = contextAt + i * CONTEXT_PAIR_BYTES;
       context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
     }
-    const valueAt = contextAt + contextPairs * CONTEXT_PAIR_BYTES;
     const owned = envelope !== undefined;
     this.queued.push({
       op,
-      requestId: view.getUint32(offset + Request.REQUEST_ID, true),
-      flags: view.getUint8(offset + Request.FLAGS),
+      requestId,
+      flags,
       key: owned ? bytes.subarray(keyAt, keyAt + keyBytes) : copyBytes(bytes, keyAt, keyAt + keyBytes),
       context,
       value: owned ? bytes.subarray(valueAt, valueAt + valueBytes) : copyBytes(bytes, valueAt, valueAt + valueBytes),
-      timestampMs: view.getFloat64(offset + Request.TIMESTAMP_MS, true),
-      expiresAtMs: view.getFloat64(offset + Request.EXPIRES_AT_MS, true),
+      timestampMs,
+      expiresAtMs,
       hintOwner,
       envelope,
     });

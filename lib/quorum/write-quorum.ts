@@ -6,11 +6,12 @@
  * answer on the per-request path.
  */
 import assert from 'node:assert/strict';
+import { QUORUM_REPLICAS_MAX } from '../bounds.js';
 
 export type QuorumStatus = 'pending' | 'succeeded' | 'failed';
 
-/** Bitmasks by replica position bound the replica count. */
-export const QUORUM_REPLICAS_MAX = 30;
+/** Bitmasks by replica position bound the replica count (lib/bounds.ts). */
+export { QUORUM_REPLICAS_MAX };
 
 export function positionOf(replicas: ArrayLike<number>, node: number): number {
   for (let i = 0; i < replicas.length; i++) if (replicas[i] === node) return i;

@@ -45,6 +45,7 @@ export function planMove(before: Ring, after: Ring, n: number): MovePlan {
 }
 
 /** Partitions in which `node` is a replica before the change and that move, grouped for scanning that node. */
-export function partitionsToScan(plan: MovePlan, node: number, role: 'source' | 'loser'): number[] {
-  return plan.moves.filter((move) => (role === 'source' ? move.before.includes(node) : move.losers.includes(node))).map((move) => move.partition);
+export function partitionsToScan(plan: MovePlan, node: number, role: 'source' | 'loser' | 'gainer'): number[] {
+  const holds = (move: PartitionMove) => (role === 'source' ? move.before : role === 'loser' ? move.losers : move.gainers).includes(node);
+  return plan.moves.filter(holds).map((move) => move.partition);
 }

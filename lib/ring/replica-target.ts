@@ -8,13 +8,15 @@
  * Pure: no threads, clocks or storage.
  */
 import assert from 'node:assert/strict';
+import { NODE_ID_LIMIT } from '../bounds.js';
 import type { Ring } from './ring.js';
 import { type PreferenceListTable, preferenceListWithFallbacks } from './preference-list.js';
 
-/** Node ids are below this bound (they also travel in the wire's u16 hintOwner field as id + 1). */
-export const NODE_ID_LIMIT = 1 << 15;
+/** Node ids are below this bound (they also travel in the wire's u16 hintOwner field as id + 1): lib/bounds.ts. */
+export { NODE_ID_LIMIT };
 const NODE_BITS = 16;
 const NODE_MASK = (1 << NODE_BITS) - 1;
+assert.ok(NODE_ID_LIMIT <= NODE_MASK, 'a node id fits the low bits of a target');
 
 export function hintedTarget(node: number, owner: number): number {
   assert.ok(Number.isInteger(node) && node >= 0 && node < NODE_ID_LIMIT, `node id ${node} out of range`);

@@ -23,7 +23,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Durability, ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from './storage-engine.js';
-import { copyBytes } from '../transport/wire.js';
+import { copyBytes } from '../bytes.js';
 
 const EXPIRY_PREFIX_BYTES = 8;
 const HINT_PREFIX_BYTES = 2;

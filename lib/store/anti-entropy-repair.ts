@@ -6,10 +6,11 @@
  * every replica that lacked the merge. Bounded: REPAIR_KEYS_IN_FLIGHT keys at
  * a time, REPAIR_PASSES_MAX compare passes when one hits its listing bounds.
  */
-import type { AntiEntropy } from '../anti-entropy/anti-entropy.js';
+import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import type { Ring } from '../ring/ring.js';
-import type { PendingReply } from '../transport/node-link.js';
-import { Op, Status, copyBytes } from '../transport/wire.js';
+import type { CoordinatorHost, Send } from './coordinator-host.js';
+import type { Coordinator } from './coordinator.js';
+import { Op, Status, copyBytes, requestOf } from '../transport/wire.js';
 import { type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 
@@ -38,13 +39,27 @@ export interface RepairHost {
   isUp(node: number): boolean;
   /** The key's replicas, primary first. */
   replicasOf(key: Uint8Array): ArrayLike<number>;
-  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+  send: Send;
+  monotonicMs(): number;
   /** False once the store closes: stop between passes. */
   open(): boolean;
 }
 
+/** The repair's view of the coordinator and its host; `open` is false once the store closes. */
+export function repairHostOf(coordinator: Coordinator, host: CoordinatorHost, open: () => boolean): RepairHost {
+  return {
+    ring: () => coordinator.ring,
+    n: coordinator.options.n,
+    isUp: (node) => host.isUp(node),
+    replicasOf: (key) => coordinator.preferenceListOf(key),
+    send: host.send,
+    monotonicMs: () => host.monotonicMs(),
+    open,
+  };
+}
+
 export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Promise<RepairResult> {
-  const startedMs = performance.now();
+  const startedMs = host.monotonicMs();
   const result: RepairResult = { keysCompared: 0, keysRepaired: 0, partitionsCompared: 0, leavesDiffering: 0, replicasRepaired: 0, passes: 0, durationMs: 0 };
   for (let pass = 0; pass < REPAIR_PASSES_MAX; pass++) {
     const ring = host.ring();
@@ -66,7 +81,7 @@ export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Pr
     }
     if (!compared.truncated || !host.open()) break;
   }
-  result.durationMs = performance.now() - startedMs;
+  result.durationMs = host.monotonicMs() - startedMs;
   return result;
 }
 
@@ -75,11 +90,11 @@ async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly 
   const replicas = Array.from(host.replicasOf(key)).filter((node) => upNodeIds.includes(node) && host.isUp(node));
   const read = (node: number) =>
     new Promise<VersionedObject | undefined | Error>((resolve) => {
-      host.send(node, Op.GET, key, undefined, {
+      host.send(node, requestOf(Op.GET, key, undefined), {
         onReply: (_t, status, bytes, _v, at, length) =>
           resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : status === Status.NOT_FOUND ? undefined : new Error('read failed')),
         onNodeFailure: (_t, error) => resolve(error),
-      });
+      }, 0);
     });
   const versions = await Promise.all(replicas.map(read));
   let merged: VersionedObject | undefined;
@@ -95,9 +110,67 @@ async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly 
     stale.map(
       (node) =>
         new Promise<boolean>((resolve) => {
-          host.send(node, Op.REPLICATE, key, bytes, { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) });
+          host.send(node, requestOf(Op.REPLICATE, key, bytes), { onReply: (_t, status) => resolve(status === Status.OK), onNodeFailure: () => resolve(false) }, 0);
         }),
     ),
   );
   return written.filter(Boolean).length;
+}
+
+/**
+ * The Store's anti-entropy: one pass at a time (a call during a pass waits
+ * for that pass), the counters stats() reports, and the piscina pool, created
+ * on the first pass.
+ */
+export class AntiEntropyRepairs {
+  private antiEntropy: AntiEntropy | undefined;
+  private running: Promise<RepairResult> | undefined;
+  readonly counters = { passes: 0, keysRepaired: 0, lastPass: undefined as RepairResult | undefined };
+
+  constructor(
+    private readonly pool: { path: string; threadsMax: number },
+    private readonly host: RepairHost,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  async repair(): Promise<RepairResult> {
+    if (this.running !== undefined) return this.running;
+    const running = this.pass();
+    this.running = running;
+    try {
+      return await running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async pass(): Promise<RepairResult> {
+    this.antiEntropy ??= AntiEntropy.create({ path: this.pool.path, threadsMax: this.pool.threadsMax });
+    const result = await repairPass(this.host, this.antiEntropy);
+    this.counters.passes++;
+    this.counters.keysRepaired += result.keysRepaired;
+    this.counters.lastPass = result;
+    return result;
+  }
+
+  /**
+   * Run `start` with no anti-entropy task holding a node's environment:
+   * lmdb-js shares one environment per path in a process, so a node opening
+   * while a pool thread holds it read-only would get it read-only.
+   */
+  withEnvsReleased<T>(start: () => Promise<T>): Promise<T> {
+    return this.antiEntropy === undefined ? start() : this.antiEntropy.withEnvsReleased(start);
+  }
+
+  /** The pass under way, if any, to its end (failed or not). */
+  async settled(): Promise<void> {
+    await this.running?.catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.antiEntropy?.close();
+  }
 }

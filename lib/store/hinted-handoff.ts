@@ -11,7 +11,8 @@
  * never starves foreground traffic.
  */
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, Status, decodeEntries, type Entry } from '../transport/wire.js';
+import type { Send } from './coordinator-host.js';
+import { Op, Status, decodeEntries, type Entry, requestOf } from '../transport/wire.js';
 import { hintedTarget } from '../ring/replica-target.js';
 
 const PAGE_ENTRIES_MAX = 256;
@@ -20,7 +21,7 @@ const EMPTY = new Uint8Array(0);
 /** What handoff needs from the store. */
 export interface HandoffHost {
   /** Send to a target (ring/replica-target.ts); the reply names the target. */
-  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+  send: Send;
   isUp(node: number): boolean;
   /** Hints `holder` reports for `owner` (its shared counters). */
   hintsHeld(holder: number, owner: number): number;
@@ -104,7 +105,7 @@ export class HintedHandoff {
       },
       onNodeFailure: () => this.abort(id),
     };
-    this.host.send(hintedTarget(job.holder, job.owner), Op.HINTS, job.cursor, value, reply);
+    this.host.send(hintedTarget(job.holder, job.owner), requestOf(Op.HINTS, job.cursor, value), reply, 0);
   }
 
   private deliver(id: string, job: Job, entry: Entry, retired: boolean): void {
@@ -136,13 +137,14 @@ export class HintedHandoff {
         job.failed = true;
         return settled();
       }
-      this.host.send(hintedTarget(job.holder, job.owner), Op.HINT_DELIVERED, entry.key, entry.object, dropped);
+      this.host.send(hintedTarget(job.holder, job.owner), requestOf(Op.HINT_DELIVERED, entry.key, entry.object), dropped, 0);
     };
     const merged: PendingReply = {
       onReply: (_t, status) => onMerged(status === Status.OK),
       onNodeFailure: () => onMerged(false),
     };
-    for (const node of recipients) this.host.send(node, Op.REPLICATE, entry.key, entry.object, merged);
+    const replicate = requestOf(Op.REPLICATE, entry.key, entry.object);
+    for (const node of recipients) this.host.send(node, replicate, merged, 0);
   }
 
   private abort(id: string): void {

@@ -1,271 +1,21 @@
 /**
- * In-flight requests on the coordinator: a get waiting for R answers, a put
- * waiting for W acknowledgements. They feed node answers into the pure quorum
- * state machines and hand the decisions (result, repairs, purge) back to the
- * coordinator, which does the messaging.
+ * The coordinator's batches: getMany with R = 1 (SingleReadBatch) and putMany
+ * (PutBatch), each one operation for many keys. The single operations live in
+ * get-operation.ts and put-operation.ts, what they share in operation.ts
+ * (re-exported here for the modules that import them from this file).
  */
-import { ErrorCode, RingtableError } from '../errors.js';
-import { ReadQuorum } from '../quorum/read-quorum.js';
-import { WriteQuorum, WriteQuorumTable, positionOf, type QuorumStatus } from '../quorum/write-quorum.js';
+import type { RingtableError } from '../errors.js';
+import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, Status, type WireKey, copyBytes } from '../transport/wire.js';
-import { type CausalContext, type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
+import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
+import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
+import type { PutRequest } from './put-operation.js';
 
-/** What operations need from the store that runs them. */
-export interface Coordinator {
-  send(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
-  /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
-  sendBatched(nodeId: number, op: number, flags: number, key: WireKey, context: CausalContext | undefined, value: Uint8Array | undefined, timestampMs: number, expiresAtMs: number, reply: PendingReply, tag: number): void;
-  toResult(object: VersionedObject | undefined): GetResult | undefined;
-  wallClockMs(): number;
-  /** A monotonic clock for deadlines (performance.now in the store). */
-  monotonicMs(): number;
-  readSettled(operation: GetOperation): void;
-  writeSettled(operation: PutOperation): void;
-  /** A batch has no request left in flight: it no longer counts against pendingMax. */
-  batchSettled(operation: Operation): void;
-}
-
-export interface Operation {
-  readonly deadlineMs: number;
-  /** Requests it may have in flight: what it counts against pendingMax. */
-  readonly weight: number;
-  /** Set by the store once the caller has its answer; the rest is background work. */
-  callerDone: boolean;
-  /** The deadline passed: fail the caller if it is still waiting. */
-  expire(): void;
-}
-
-/** Completion callbacks carry the caller's tag (a batch index) so a batch needs one closure, not one per item. */
-export type GetCallback = (error: RingtableError | undefined, result: GetResult | undefined, tag: number) => void;
-export type PutCallback = (error: RingtableError | undefined, objectBytes: Uint8Array | undefined, tag: number) => void;
-
-const versionOps = { merge: sync, equal };
-
-function quorumError(
-  kind: 'read' | 'write',
-  status: QuorumStatus,
-  answered: number,
-  required: number,
-  contacted: number,
-  timedOut: boolean,
-  reason?: string,
-): RingtableError {
-  const code = timedOut ? ErrorCode.TIMEOUT : ErrorCode.QUORUM;
-  const what = timedOut ? 'timed out' : 'failed';
-  const because = reason === undefined ? '' : `; a node said: ${reason}`;
-  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})${because}`, {
-    answered,
-    required,
-    contacted,
-  });
-}
-
-export class GetOperation implements PendingReply, Operation {
-  readonly key: WireKey;
-  readonly quorum: ReadQuorum<VersionedObject>;
-  readonly deadlineMs: number;
-  readonly weight = 1;
-  callerDone = false;
-  private readonly coordinator: Coordinator;
-  private callback: GetCallback | undefined;
-  private readonly tag: number;
-  /** Set by the single-answer fast path, which skips the merge. */
-  private direct: GetResult | undefined;
-
-  constructor(coordinator: Coordinator, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
-    this.coordinator = coordinator;
-    this.key = key;
-    this.quorum = new ReadQuorum(replicas, r, versionOps);
-    this.deadlineMs = deadlineMs;
-    this.callback = callback;
-    this.tag = tag;
-  }
-
-  start(): void {
-    const replicas = this.quorum.replicas;
-    for (let i = 0; i < replicas.length; i++) this.coordinator.send(replicas[i]!, Op.GET, 0, this.key, undefined, undefined, 0, 0, this, 0);
-  }
-
-  onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
-    if (status === Status.OK) {
-      // One replica asked, one answer needed: nothing to merge or repair, so
-      // read the answer in place (the common cache read, R = 1).
-      const direct = this.quorum.replicas.length === 1 ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs()) : null;
-      if (direct === null) {
-        this.quorum.reply(nodeId, decodeObject(copyBytes(bytes, at, at + length)));
-      } else {
-        this.direct = direct;
-        this.quorum.reply(nodeId, undefined);
-      }
-    } else if (status === Status.NOT_FOUND) {
-      this.quorum.reply(nodeId, undefined);
-    } else {
-      this.quorum.fail(nodeId);
-    }
-    this.progress();
-  }
-
-  onNodeFailure(nodeId: number): void {
-    this.quorum.fail(nodeId);
-    this.progress();
-  }
-
-  private progress(): void {
-    const status = this.quorum.status();
-    if (status !== 'pending') this.finish(status === 'succeeded' ? undefined : this.error(status, false));
-    if (this.quorum.settled) this.coordinator.readSettled(this);
-  }
-
-  private error(status: QuorumStatus, timedOut: boolean): RingtableError {
-    const q = this.quorum;
-    return quorumError('read', status, q.answered, q.required, q.replicas.length, timedOut);
-  }
-
-  private finish(error: RingtableError | undefined): void {
-    const callback = this.callback;
-    if (callback === undefined) return;
-    this.callback = undefined;
-    if (error !== undefined) return callback(error, undefined, this.tag);
-    callback(undefined, this.direct ?? this.coordinator.toResult(this.quorum.result()), this.tag);
-  }
-
-  expire(): void {
-    this.finish(this.error(this.quorum.status(), true));
-  }
-}
-
-export interface PutRequest {
-  key: WireKey;
-  flags: number;
-  context: CausalContext | undefined;
-  value: Uint8Array;
-  timestampMs: number;
-  expiresAtMs: number;
-}
-
-/**
- * A put or delete: the first replica coordinates (it is the actor of the new
- * version, Dynamo §4.5), then its resulting object goes to the other N-1.
- */
-const textDecoder = new TextDecoder();
-
-/** The text a node sent with an ERROR status. */
-function nodeReason(bytes: Uint8Array, at: number, length: number): string {
-  return textDecoder.decode(bytes.subarray(at, at + Math.min(length, 1024)));
-}
-
-export class PutOperation implements PendingReply, Operation {
-  readonly request: PutRequest;
-  private reason: string | undefined;
-  readonly quorum: WriteQuorum;
-  readonly deadlineMs: number;
-  readonly weight = 1;
-  callerDone = false;
-  /** The coordinator's resulting object, once it answered. */
-  objectBytes: Uint8Array | undefined;
-  private readonly coordinator: Coordinator;
-  private callback: PutCallback | undefined;
-  private readonly tag: number;
-
-  /** The coordinating node failed before it answered (not an error it returned): a retry elsewhere may succeed. */
-  coordinatorLost = false;
-  constructor(coordinator: Coordinator, request: PutRequest, replicas: ArrayLike<number>, w: number, deadlineMs: number, callback: PutCallback, tag: number) {
-    this.coordinator = coordinator;
-    this.request = request;
-    this.quorum = new WriteQuorum(replicas, w);
-    this.deadlineMs = deadlineMs;
-    this.callback = callback;
-    this.tag = tag;
-  }
-
-  get coordinatorNode(): number {
-    return this.quorum.replicas[0]!;
-  }
-
-  start(): void {
-    const q = this.request;
-    this.coordinator.sendBatched(this.coordinatorNode, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, 0);
-  }
-
-  onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
-    const coordinating = nodeId === this.coordinatorNode && this.objectBytes === undefined;
-    if (status === Status.ERROR) this.reason ??= nodeReason(bytes, at, length);
-    if (coordinating && status !== Status.OK) return this.coordinatorFailed();
-    if (coordinating) {
-      this.objectBytes = copyBytes(bytes, at, at + length);
-      this.quorum.ack(nodeId);
-      this.replicate();
-    } else if (status === Status.OK) {
-      this.quorum.ack(nodeId);
-    } else {
-      this.quorum.fail(nodeId);
-    }
-    this.progress();
-  }
-
-  onNodeFailure(nodeId: number): void {
-    if (nodeId === this.coordinatorNode && this.objectBytes === undefined) {
-      // The node died or was given up on before answering: the store may retry with another coordinator.
-      this.coordinatorLost = true;
-      return this.coordinatorFailed();
-    }
-    this.quorum.fail(nodeId);
-    this.progress();
-  }
-
-  /** Without the coordinator's version there is nothing to replicate: every replica counts as failed. */
-  private coordinatorFailed(): void {
-    const replicas = this.quorum.replicas;
-    for (let i = 0; i < replicas.length; i++) if (!this.quorum.hasAnswered(replicas[i]!)) this.quorum.fail(replicas[i]!);
-    this.progress();
-  }
-
-  private replicate(): void {
-    const q = this.request;
-    const replicas = this.quorum.replicas;
-    for (let i = 1; i < replicas.length; i++) {
-      this.coordinator.sendBatched(replicas[i]!, Op.REPLICATE, 0, q.key, undefined, this.objectBytes, q.timestampMs, 0, this, 0);
-    }
-  }
-
-  private progress(): void {
-    const status = this.quorum.status();
-    if (status !== 'pending') this.finish(status === 'succeeded' ? undefined : this.error(status, false));
-    if (this.quorum.settled) this.coordinator.writeSettled(this);
-  }
-
-  private error(status: QuorumStatus, timedOut: boolean): RingtableError {
-    const q = this.quorum;
-    return quorumError('write', status, q.answered, q.required, q.replicas.length, timedOut, this.reason);
-  }
-
-  private finish(error: RingtableError | undefined): void {
-    const callback = this.callback;
-    if (callback === undefined) return;
-    this.callback = undefined;
-    callback(error, this.objectBytes, this.tag);
-  }
-
-  expire(): void {
-    this.finish(this.error(this.quorum.status(), true));
-  }
-}
-
-/** Fire-and-forget messages (read repair, purge): counted, never awaited by callers. */
-export class BackgroundReply implements PendingReply {
-  constructor(private readonly settled: () => void) {}
-
-  onReply(): void {
-    this.settled();
-  }
-
-  onNodeFailure(): void {
-    this.settled();
-  }
-}
+export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
+export { GetOperation } from './get-operation.js';
+export { PutOperation, type PutRequest } from './put-operation.js';
 
 /**
  * getMany with R = 1: one replica per key and nothing to merge, so the batch
@@ -280,17 +30,18 @@ export class SingleReadBatch implements PendingReply, Operation {
   get weight(): number {
     return this.windowMax;
   }
-  private readonly coordinator: Coordinator;
+  private readonly coordinator: OperationHost;
   private readonly keys: readonly WireKey[];
   private readonly route: (key: WireKey) => number;
   private readonly results: (GetResult | undefined)[];
+  private readonly get: RequestRecord = requestOf(Op.GET, '', undefined);
   private readonly done: (error: RingtableError | undefined) => void;
   private next = 0;
   private finished = 0;
   private ended = false;
 
   constructor(
-    coordinator: Coordinator,
+    coordinator: OperationHost,
     keys: readonly WireKey[],
     route: (key: WireKey) => number,
     windowMax: number,
@@ -324,7 +75,10 @@ export class SingleReadBatch implements PendingReply, Operation {
     const index = this.next++;
     this.deadlines.start(index, this.coordinator.monotonicMs());
     const key = this.keys[index]!;
-    this.coordinator.send(this.route(key), Op.GET, 0, key, undefined, undefined, 0, 0, this, index);
+    // One record for the batch: each send encodes it before returning.
+    const get = this.get;
+    get.key = key;
+    this.coordinator.send(this.route(key), get, this, index);
   }
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {
@@ -366,7 +120,7 @@ export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
-  private readonly coordinator: Coordinator;
+  private readonly coordinator: OperationHost;
   private readonly requests: readonly PutRequest[];
   private readonly lists: Int32Array[];
   private readonly route: (key: WireKey) => Int32Array;
@@ -377,6 +131,7 @@ export class PutBatch implements PendingReply, Operation {
   /** 1 once an item was sent to a second coordinator (its first failed before answering). */
   private readonly retried: Uint8Array;
   private readonly succeeded: Uint8Array;
+  private readonly replicate: RequestRecord = requestOf(Op.REPLICATE, '', undefined);
   private readonly done: (error: RingtableError | undefined) => void;
   private reason: string | undefined;
   private next = 0;
@@ -385,7 +140,7 @@ export class PutBatch implements PendingReply, Operation {
   private ended = false;
 
   constructor(
-    coordinator: Coordinator,
+    coordinator: OperationHost,
     requests: readonly PutRequest[],
     ws: ArrayLike<number>,
     n: number,
@@ -437,7 +192,7 @@ export class PutBatch implements PendingReply, Operation {
     const list = this.route(q.key);
     this.lists[item] = list;
     this.quorums.setRequired(item, this.ws[item]!);
-    this.coordinator.sendBatched(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+    this.coordinator.sendBatched(list[0]!, q, this, item);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
@@ -452,7 +207,12 @@ export class PutBatch implements PendingReply, Operation {
       // the replicas' request rings: no intermediate copy.
       const object = bytes.subarray(at, at + length);
       const q = this.requests[item]!;
-      for (let i = 1; i < list.length; i++) this.coordinator.sendBatched(list[i]!, Op.REPLICATE, 0, q.key, undefined, object, q.timestampMs, 0, this, item);
+      // One record for the batch: each send encodes it before returning.
+      const replicate = this.replicate;
+      replicate.key = q.key;
+      replicate.value = object;
+      replicate.timestampMs = q.timestampMs;
+      for (let i = 1; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {
@@ -481,7 +241,7 @@ export class PutBatch implements PendingReply, Operation {
     this.retried[item] = 1;
     this.lists[item] = list;
     this.quorums.reset(item);
-    this.coordinator.sendBatched(list[0]!, Op.PUT, q.flags, q.key, q.context, q.value, q.timestampMs, q.expiresAtMs, this, item);
+    this.coordinator.sendBatched(list[0]!, q, this, item);
     return true;
   }
 

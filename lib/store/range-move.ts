@@ -14,32 +14,44 @@ import { hashKey32 } from '../ring/hash.js';
 import type { MovePlan, PartitionMove } from '../ring/move-plan.js';
 import { partitionsToScan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
-import type { PendingReply } from '../transport/node-link.js';
-import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest } from '../transport/wire.js';
+import type { Send } from './coordinator-host.js';
+import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest, requestOf } from '../transport/wire.js';
 
 const PAGE_ENTRIES = 512;
+const CALL_ATTEMPTS_MAX = 3;
 const EMPTY = new Uint8Array(0);
 
 export interface MoveHost {
-  send(target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, reply: PendingReply): void;
+  send: Send;
 }
 
 export interface MoveCounters {
   keysCopied: number;
   keysDropped: number;
   pages: number;
+  /** Stale copies a gaining node still held from an earlier time it replicated the range, dropped before the copy. */
+  staleDropped: number;
 }
 
-/** One request as a promise: resolves with a copy of the answer's payload. */
-function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<Uint8Array> {
+/**
+ * One request as a promise: resolves with a copy of the answer's payload.
+ * Every step is idempotent (a scan, a DVVSet merge, a drop that keeps
+ * anything newer), so a request the node did not answer (lost, or the node
+ * failed) is sent again, up to CALL_ATTEMPTS_MAX times in all: found by the
+ * simulation, where one lost request failed most membership changes.
+ */
+function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    host.send(target, op, key, value, {
+    host.send(target, requestOf(op, key, value), {
       onReply: (_target, status, bytes, _view, at, length) => {
         if (status === Status.OK || status === Status.NOT_FOUND) resolve(copyBytes(bytes, at, at + length));
         else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));
       },
-      onNodeFailure: (_target, error) => reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} failed during a range move: ${error.message}`, undefined, { cause: error })),
-    });
+      onNodeFailure: (_target, error) => {
+        if (attempt < CALL_ATTEMPTS_MAX) return resolve(call(host, target, op, key, value, attempt + 1));
+        reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} failed during a range move: ${error.message}`, undefined, { cause: error }));
+      },
+    }, 0);
   });
 }
 
@@ -60,6 +72,35 @@ async function scanPages(host: MoveHost, node: number, ring: Ring, partitions: n
 
 function movesByPartition(plan: MovePlan): Map<number, PartitionMove> {
   return new Map(plan.moves.map((move) => [move.partition, move]));
+}
+
+/**
+ * Before the copy: what a gaining node still holds of the partitions it
+ * gains is left over from an earlier time it replicated them, when it was
+ * down as that change dropped them (handOverAndDrop skips a node that is
+ * down). Such a copy may be older than a tombstone since purged: merged
+ * into the range now, it would bring the deleted value back (found by the
+ * simulation, seed 400969 of 'membership'). Each is dropped unless something
+ * newer reached it (Op.DROP_IF_COVERED). No write reaches a gainer for these
+ * partitions before the copy starts, so nothing current is lost.
+ */
+export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MovePlan, counters: MoveCounters): Promise<void> {
+  const gainers = new Set(plan.moves.flatMap((move) => move.gainers));
+  await Promise.all(
+    [...gainers].map((gainer) =>
+      scanPages(
+        host,
+        gainer,
+        ring,
+        partitionsToScan(plan, gainer, 'gainer'),
+        async (entries) => {
+          await Promise.all(entries.map((entry) => call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object)));
+          counters.staleDropped += entries.length;
+        },
+        counters,
+      ),
+    ),
+  );
 }
 
 /**

@@ -8,6 +8,7 @@
  * PURGES_PENDING_MAX the tombstone simply stays (safe, only space is spent).
  */
 import type { WireKey } from '../transport/wire.js';
+import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
 
 const PURGES_PENDING_MAX = 65_536;
 
@@ -21,12 +22,13 @@ interface PendingPurge {
 export class TombstonePurges {
   private queue: PendingPurge[] = [];
   private head = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   purged = 0;
   skipped = 0;
 
   constructor(
     private readonly graceMs: number,
+    private readonly host: Pick<CoordinatorHost, 'monotonicMs' | 'setTimer' | 'clearTimer'>,
     private readonly purge: (key: WireKey, replicas: readonly number[], objectBytes: Uint8Array) => void,
   ) {}
 
@@ -41,14 +43,13 @@ export class TombstonePurges {
 
   private arm(): void {
     if (this.timer !== undefined || this.head === this.queue.length) return;
-    const delayMs = Math.max(0, this.queue[this.head]!.dueMs - performance.now());
-    this.timer = setTimeout(() => this.run(), delayMs);
-    this.timer.unref();
+    const delayMs = Math.max(0, this.queue[this.head]!.dueMs - this.host.monotonicMs());
+    this.timer = this.host.setTimer(delayMs, () => this.run());
   }
 
   private run(): void {
     this.timer = undefined;
-    const nowMs = performance.now();
+    const nowMs = this.host.monotonicMs();
     // Due times are monotonic (constant grace), so the queue is in due order.
     while (this.head < this.queue.length && this.queue[this.head]!.dueMs <= nowMs) {
       const due = this.queue[this.head]!;
@@ -64,7 +65,7 @@ export class TombstonePurges {
   }
 
   clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.host.clearTimer(this.timer);
     this.timer = undefined;
     this.queue = [];
     this.head = 0;

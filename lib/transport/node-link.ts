@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
-import { NODE_STAT_SLOTS, NodeStat } from '../node/replica.js';
+import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
+import type { TransportKind } from '../config/options.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Op, RequestFlag, Response, Status, type WireKey, encodeRequest, keyBytesOf, requestBytes, copyBytes } from './wire.js';
+import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequestRecord, keyBytesOf, requestBytesOf, copyBytes } from './wire.js';
 import { hintFieldOfTarget } from '../ring/replica-target.js';
 import type { Prng } from '../prng.js';
 
@@ -35,7 +36,7 @@ const IGNORED: PendingReply = {
   onNodeFailure() {},
 };
 
-export type TransportKind = 'sab' | 'post-message';
+export type { TransportKind };
 
 /** What a storage-node worker receives at start (workerData). */
 export interface StorageNodeData {
@@ -182,27 +183,16 @@ export abstract class NodeLink {
   }
 
   /** Send one request. Never throws for a full ring: it queues (the store bounds pending work). */
-  send(
-    op: number,
-    flags: number,
-    key: WireKey,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    reply: PendingReply,
-    tag: number,
-    target: number = this.nodeId,
-  ): void {
+  send(request: RequestRecord, reply: PendingReply, tag: number, target: number = this.nodeId): void {
     if (this.failure !== undefined) {
       reply.onNodeFailure(target, this.failure, tag);
       return;
     }
     const faults = this.faults;
-    if (faults !== undefined && this.injectFault(faults, op, flags, key, context, value, timestampMs, expiresAtMs, reply, tag, target)) return;
+    if (faults !== undefined && this.injectFault(faults, request, reply, tag, target)) return;
     const requestId = this.allocateSlot(reply, tag, target);
     this.pendingCount++;
-    this.transmit(op, flags, requestId, key, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+    this.transmit(request, requestId, hintFieldOfTarget(target));
   }
 
   private allocateSlot(reply: PendingReply, tag: number, target: number): number {
@@ -214,19 +204,8 @@ export abstract class NodeLink {
   }
 
   /** Returns true when the request was dealt with (dropped or delayed). */
-  private injectFault(
-    faults: LinkFaults,
-    op: number,
-    flags: number,
-    key: WireKey,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    reply: PendingReply,
-    tag: number,
-    target: number,
-  ): boolean {
+  private injectFault(faults: LinkFaults, request: RequestRecord, reply: PendingReply, tag: number, target: number): boolean {
+    const { op, flags, key, value } = request;
     const roll = () => faults.prng.nextUint32() / 4294967296;
     if (faults.dropProbability > 0 && roll() < faults.dropProbability) return true;
     // Never a PUT (nor an envelope, which may carry PUTs): coordinating mints a
@@ -236,19 +215,18 @@ export abstract class NodeLink {
     if (faults.duplicateProbability > 0 && !mints && roll() < faults.duplicateProbability) {
       const duplicateId = this.allocateSlot(IGNORED, 0, target);
       this.ignoredCount++;
-      this.transmit(op, flags, duplicateId, key, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+      this.transmit(request, duplicateId, hintFieldOfTarget(target));
     }
     if (faults.delayProbability > 0 && roll() < faults.delayProbability) {
       const delayMs = faults.delayMsMin + roll() * (faults.delayMsMax - faults.delayMsMin);
       // The caller's buffers may be ring memory valid only now: keep copies.
-      const keyCopy = typeof key === 'string' ? key : copyBytes(key);
-      const valueCopy = value === undefined ? undefined : copyBytes(value);
+      const copy: RequestRecord = { ...request, key: typeof key === 'string' ? key : copyBytes(key), value: value === undefined ? undefined : copyBytes(value) };
       const timer = setTimeout(() => {
         this.delayed.delete(timer);
         const saved = this.faults;
         this.faults = undefined;
         try {
-          this.send(op, flags, keyCopy, context, valueCopy, timestampMs, expiresAtMs, reply, tag, target);
+          this.send(copy, reply, tag, target);
         } finally {
           this.faults = saved;
         }
@@ -274,17 +252,7 @@ export abstract class NodeLink {
     }
   }
 
-  protected abstract transmit(
-    op: number,
-    flags: number,
-    requestId: number,
-    key: WireKey,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    hintField: number,
-  ): void;
+  protected abstract transmit(request: RequestRecord, requestId: number, hintField: number): void;
 
   /** Dispatch one response message found at `at` in `bytes`. */
   protected dispatch(bytes: Uint8Array, view: DataView, at: number, length: number): void {
@@ -405,27 +373,17 @@ export class SabNodeLink extends NodeLink {
     this.reader = new RingReader(responseRing, options.messageBytesMax);
   }
 
-  protected transmit(
-    op: number,
-    flags: number,
-    requestId: number,
-    key: WireKey,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    hintField: number,
-  ): void {
-    const keyBytes = keyBytesOf(key);
-    const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
+  protected transmit(request: RequestRecord, requestId: number, hintField: number): void {
+    const keyBytes = keyBytesOf(request.key);
+    const messageBytes = requestBytesOf(request, keyBytes);
     const writer = this.writer;
     const at = this.outboxHead === this.outbox.length && messageBytes <= writer.recordPayloadMax ? writer.reserve(messageBytes) : -1;
     if (at >= 0) {
-      encodeRequest(writer.bytes, writer.view, at, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintField);
+      encodeRequestRecord(writer.bytes, writer.view, at, requestId, request, keyBytes, hintField);
       writer.publishEvery(PUBLISH_EVERY_RECORDS);
     } else {
       const message = Buffer.alloc(messageBytes);
-      encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintField);
+      encodeRequestRecord(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, requestId, request, keyBytes, hintField);
       this.outbox.push(message);
     }
     this.schedulePublish();
@@ -535,21 +493,11 @@ export class PostMessageNodeLink extends NodeLink {
     });
   }
 
-  protected transmit(
-    op: number,
-    flags: number,
-    requestId: number,
-    key: WireKey,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    hintField: number,
-  ): void {
-    const keyBytes = keyBytesOf(key);
+  protected transmit(request: RequestRecord, requestId: number, hintField: number): void {
+    const keyBytes = keyBytesOf(request.key);
     // Its own ArrayBuffer (not Buffer's pool), so that it can be transferred.
-    const message = Buffer.from(new ArrayBuffer(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0)));
-    encodeRequest(message, new DataView(message.buffer), 0, op, flags, requestId, key, keyBytes, context, value, timestampMs, expiresAtMs, hintField);
+    const message = Buffer.from(new ArrayBuffer(requestBytesOf(request, keyBytes)));
+    encodeRequestRecord(message, new DataView(message.buffer), 0, requestId, request, keyBytes, hintField);
     this.worker.postMessage(message, [message.buffer]);
   }
 

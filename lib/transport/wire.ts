@@ -72,6 +72,10 @@
  * (no answer list) refuses the whole envelope: its unanswered items fail.
  */
 import assert from 'node:assert/strict';
+import { copyBytes, isPowerOfTwo } from '../bytes.js';
+
+// Byte helpers moved to lib/bytes.ts; re-exported for the modules that read them here.
+export { copyBytes, isPowerOfTwo };
 
 export const ControlWord = {
   HEAD: 0,
@@ -162,10 +166,63 @@ export const Request = {
 export const Response = {
   OP: 0,
   STATUS: 1,
+  RESERVED_16: 2,
   REQUEST_ID: 4,
   PAYLOAD_BYTES: 8,
+  RESERVED_32: 12,
   HEADER_BYTES: 16,
 } as const;
+
+/** A request message's header as a node reads it, and where its parts lie (absolute offsets). */
+export interface RequestHeader {
+  op: number;
+  flags: number;
+  /** The node the data is held for as a stand-in; -1: the node's own data. */
+  hintOwner: number;
+  requestId: number;
+  keyBytes: number;
+  contextPairs: number;
+  valueBytes: number;
+  timestampMs: number;
+  expiresAtMs: number;
+  keyAt: number;
+  contextAt: number;
+  valueAt: number;
+}
+
+/** A header to decode into, again and again: the node's request path allocates none per request. */
+export function newRequestHeader(): RequestHeader {
+  return { op: 0, flags: 0, hintOwner: -1, requestId: 0, keyBytes: 0, contextPairs: 0, valueBytes: 0, timestampMs: 0, expiresAtMs: 0, keyAt: 0, contextAt: 0, valueAt: 0 };
+}
+
+/** Read the request message of `length` bytes at `at` into `into`, checking that its parts add up to its length. */
+export function decodeRequestHeader(view: DataView, at: number, length: number, into: RequestHeader): RequestHeader {
+  into.op = view.getUint8(at + Request.OP);
+  into.flags = view.getUint8(at + Request.FLAGS);
+  into.hintOwner = view.getUint16(at + Request.HINT_OWNER, true) - 1;
+  into.requestId = view.getUint32(at + Request.REQUEST_ID, true);
+  into.keyBytes = view.getUint32(at + Request.KEY_BYTES, true);
+  into.contextPairs = view.getUint32(at + Request.CONTEXT_PAIRS, true);
+  into.valueBytes = view.getUint32(at + Request.VALUE_BYTES, true);
+  into.timestampMs = view.getFloat64(at + Request.TIMESTAMP_MS, true);
+  into.expiresAtMs = view.getFloat64(at + Request.EXPIRES_AT_MS, true);
+  // Check after reading (style: assert on both sides of the wire).
+  assert.equal(requestBytes(into.keyBytes, into.contextPairs, into.valueBytes), length, `request ${into.requestId} length mismatch`);
+  into.keyAt = at + Request.HEADER_BYTES;
+  into.contextAt = at + contextOffset(into.keyBytes);
+  into.valueAt = into.contextAt + into.contextPairs * CONTEXT_PAIR_BYTES;
+  return into;
+}
+
+/** Write a response message's header at `at` (its payload follows at `at + Response.HEADER_BYTES`). */
+export function encodeResponseHeader(view: DataView, at: number, op: number, status: number, requestId: number, payloadBytes: number): void {
+  view.setUint8(at + Response.OP, op);
+  view.setUint8(at + Response.STATUS, status);
+  view.setUint16(at + Response.RESERVED_16, 0, true);
+  view.setUint32(at + Response.REQUEST_ID, requestId, true);
+  view.setUint32(at + Response.PAYLOAD_BYTES, payloadBytes, true);
+  view.setUint32(at + Response.RESERVED_32, 0, true);
+}
 
 export const CONTEXT_PAIR_BYTES = 16;
 
@@ -191,9 +248,6 @@ export function valueOffset(keyBytes: number, contextPairs: number): number {
   return contextOffset(keyBytes) + contextPairs * CONTEXT_PAIR_BYTES;
 }
 
-export function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
-}
 
 // Checked at load: the layout above must hold or nothing may run.
 assert.equal(ControlWord.TAIL * 4, 64);
@@ -263,6 +317,40 @@ export function keyBytesOf(key: WireKey): number {
  * Encode a request at `at` in `bytes` (a ring's data region or a standalone
  * buffer). The length must equal requestBytes(...) of the same arguments.
  */
+/**
+ * One request as the coordinator sends it (issue 10: one record instead of
+ * ten positional arguments through every layer): the fields of its message
+ * but the request id and the hint owner, which the link and the target give.
+ * A put's record (store/put-operation.ts PutRequest) and a get in flight
+ * (store/get-operation.ts GetOperation) are records themselves, so the
+ * per-request path allocates none; batches reuse one, as every send encodes
+ * its record before it returns.
+ */
+export interface RequestRecord {
+  op: number;
+  flags: number;
+  key: WireKey;
+  context: ReadonlyArray<readonly [number, number]> | undefined;
+  value: Uint8Array | undefined;
+  timestampMs: number;
+  expiresAtMs: number;
+}
+
+/** A record for a request that carries no flags, context, timestamp or expiry (background work). */
+export function requestOf(op: number, key: WireKey, value: Uint8Array | undefined): RequestRecord {
+  return { op, flags: 0, key, context: undefined, value, timestampMs: 0, expiresAtMs: 0 };
+}
+
+/** The bytes of `request`'s message. */
+export function requestBytesOf(request: RequestRecord, keyBytes: number): number {
+  return requestBytes(keyBytes, request.context?.length ?? 0, request.value?.byteLength ?? 0);
+}
+
+/** encodeRequest from a record. */
+export function encodeRequestRecord(bytes: Buffer, view: DataView, at: number, requestId: number, request: RequestRecord, keyBytes: number, hintOwnerField: number): void {
+  encodeRequest(bytes, view, at, request.op, request.flags, requestId, request.key, keyBytes, request.context, request.value, request.timestampMs, request.expiresAtMs, hintOwnerField);
+}
+
 export function encodeRequest(
   bytes: Buffer,
   view: DataView,
@@ -410,15 +498,3 @@ export function decodeScanRequest(value: Uint8Array): { entriesMax: number; part
   return { entriesMax: view.getUint32(0, true), partitionBits, bitmap: value.subarray(8) };
 }
 
-/**
- * A copy of `bytes[start, end)` that owns its memory. Never `.slice()`: on a
- * Buffer (ring data, lmdb-js results) it returns a view, not a copy.
- */
-export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength): Uint8Array {
-  // Always a plain Uint8Array with its own ArrayBuffer: slice() on a Buffer
-  // would make a Buffer (its species), and lmdb-js was seen to hang on reads
-  // keyed by such copies of its own key buffers.
-  const out = new Uint8Array(end - start);
-  out.set(bytes.subarray(start, end));
-  return out;
-}

@@ -15,6 +15,7 @@ import {
   RequestFlag,
   Response,
   Status,
+  type RequestRecord,
   type WireKey,
   align8,
   encodeRequest,
@@ -213,6 +214,11 @@ export class EnvelopeBatcher {
       this.scheduleFlush(this.flushAll);
     }
     return true;
+  }
+
+  /** `add`, from a request record (the coordinator's path). */
+  addRequest(target: number, request: RequestRecord, reply: PendingReply, tag: number): boolean {
+    return this.add(target, request.op, request.flags, request.key, request.context, request.value, request.timestampMs, request.expiresAtMs, reply, tag);
   }
 
   private readonly flushAll = (): void => {

@@ -87,6 +87,30 @@ export class EventQueue {
     if (Number.isFinite(untilMs) && untilMs > this.nowMsValue) this.nowMsValue = untilMs;
   }
 
+  /**
+   * runUntil for a run whose code under test also awaits promises (a
+   * membership change): after each event, `pause()` may return a promise to
+   * await, during which that code's continuations run. They run in the order
+   * the events resolved them, so a seed still replays exactly.
+   */
+  async runUntilAsync(untilMs: number, pause: () => Promise<void> | undefined): Promise<void> {
+    while (this.step(untilMs)) {
+      const paused = pause();
+      if (paused !== undefined) await paused;
+    }
+    if (Number.isFinite(untilMs) && untilMs > this.nowMsValue) this.nowMsValue = untilMs;
+  }
+
+  /** drain, with runUntilAsync's pauses. */
+  async drainAsync(eventsBudget: number, pause: () => Promise<void> | undefined): Promise<void> {
+    let budget = eventsBudget;
+    while (this.step()) {
+      assert.ok(--budget > 0, `still busy after ${eventsBudget} events: a livelock`);
+      const paused = pause();
+      if (paused !== undefined) await paused;
+    }
+  }
+
   /** Run until nothing is scheduled; bounded by `eventsBudget` so a livelock fails instead of hanging. */
   drain(eventsBudget: number): void {
     let budget = eventsBudget;

@@ -57,7 +57,7 @@ function report(result: RunResult): void {
 
 if (values.seed !== undefined) {
   const seed = integer('seed', values.seed);
-  const result = runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
+  const result = await runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
   if (values.trace) console.log(result.trace);
   console.log(`seed ${seed} scenario ${result.scenario}: ${JSON.stringify(result.stats)}`);
   if (result.failures.length > 0) report(result);
@@ -74,7 +74,7 @@ let ran = 0;
 let failed = 0;
 let lastReportMs = startedMs;
 for (let seed = from; ran < count && performance.now() < deadlineMs; seed++, ran++) {
-  const result = runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
+  const result = await runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
   if (result.failures.length > 0) {
     failed++;
     report(result);

@@ -36,7 +36,7 @@ export function repairAll(world: World): number {
       pushes++;
       if (world.trace.enabled) world.trace.log(`repair: ${key} -> n${node}`);
       const attempt = (): void => {
-        world.coordinator.sendBackground(node, Op.REPLICATE, keyBytes, mergedBytes, (status) => {
+        world.host.sendBackground(node, Op.REPLICATE, keyBytes, mergedBytes, (status) => {
           if (status !== Status.OK) world.queue.after(world.retryMs, attempt);
         });
       };

@@ -12,20 +12,22 @@
  */
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Ring } from '../../lib/ring/ring.js';
-import { HINTS_FOR_BASE, NODE_IDS_MAX as NODE_STAT_IDS_MAX } from '../../lib/node/replica.js';
-import { HintedHandoff } from '../../lib/store/hinted-handoff.js';
+import { Coordinator } from '../../lib/store/coordinator.js';
+import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
+import { changeMembership, moveTo } from '../../lib/store/membership-change.js';
+import type { PutRequest } from '../../lib/store/operations.js';
+import type { PendingReply } from '../../lib/transport/node-link.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
 import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
 import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
-import { Op, Response, Status, copyBytes, forEachEnvelopeItem } from '../../lib/transport/wire.js';
+import { Op, RequestFlag, type RequestRecord, Response, Status, copyBytes, forEachEnvelopeItem } from '../../lib/transport/wire.js';
 import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
 import { EventQueue } from './event-queue.js';
 import { History, ackedDotOf } from './history.js';
-import { MembershipChange } from './membership.js';
 import type { StorageFaults } from './memory-storage.js';
 import { repairAll } from './repair.js';
 import type { Scenario } from './scenario.js';
-import { SimCoordinator, envelopeItemId } from './sim-coordinator.js';
+import { SimHost, envelopeItemId } from './sim-host.js';
 import { RELIABLE, SimNetwork } from './sim-network.js';
 import { type NodeFaults, SimNode } from './sim-node.js';
 import { Trace } from './trace.js';
@@ -63,6 +65,8 @@ export interface RunStats {
   readsChecked: number;
   hintsDelivered: number;
   putRetries: number;
+  /** Membership changes that failed (a node they streamed from or to failed): the ring stayed as it was, or the change ended early. */
+  membershipChangesFailed: number;
 }
 
 export interface RunResult {
@@ -80,11 +84,11 @@ const CONTEXTS_KEPT = 4;
 const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
 const NODE_IDS_MAX = 1024;
 
-export function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): RunResult {
+export async function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const run = new Run(seed, scenario, options);
   let failures: Failure[];
   try {
-    failures = run.execute();
+    failures = await run.execute();
   } catch (error) {
     // An assertion inside the core (or the simulation) is a finding with a seed, not a crash of the runner.
     failures = [{ kind: 'invariant', message: `threw at ${run.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }];
@@ -96,7 +100,8 @@ class Run implements World {
   readonly queue = new EventQueue(EVENTS_PENDING_MAX);
   readonly trace: Trace;
   readonly network: SimNetwork;
-  readonly coordinator: SimCoordinator;
+  readonly coordinator: Coordinator;
+  readonly host: SimHost;
   readonly nodes = new Map<number, SimNode>();
   readonly history = new History();
   readonly n: number;
@@ -113,20 +118,20 @@ class Run implements World {
   private readonly contexts: Map<string, CausalContext[]>[] = [];
   /** Bumped at every crash and restart: a detection scheduled for an older life does nothing. */
   private readonly lives = new Map<number, number>();
-  private change: MembershipChange | undefined;
+  /** The membership change under way: when it started. */
+  private change: { startedMs: number } | undefined;
+  /** Requests of membership changes still waiting for an answer (one may outlive its change's failure). */
+  private changeRequests = 0;
   private nextNodeId: number;
-  private counts = { crashes: 0, partitions: 0, membershipChanges: 0, siblingReads: 0 };
+  private counts = { crashes: 0, partitions: 0, membershipChanges: 0, membershipChangesFailed: 0, siblingReads: 0 };
   private partitionActive = false;
   /** Why the coordinator holds a node down: its exit was noticed, or its heartbeat went silent. */
   private readonly downReasons = new Map<number, 'crashed' | 'heartbeat'>();
   /** When each node's heartbeats stopped reaching the coordinator (a partition). */
   private readonly silentSince = new Map<number, number>();
-  private handoff!: HintedHandoff;
   /** Start of the current degraded window (a node down or hints held), under sloppy quorum. */
   private degradedSinceMs: number | undefined;
   private watchArmed = false;
-  /** Nodes that left the ring: hints still held for them go to the keys' current replicas. */
-  private readonly retired: number[] = [];
   private entryTimestampsDiffer = 0;
 
   constructor(seed: number, scenario: Scenario, options: RunOptions) {
@@ -142,42 +147,29 @@ class Run implements World {
     const ids = Array.from({ length: scenario.nodes }, (_, i) => i);
     this.nextNodeId = scenario.nodes;
     for (const id of ids) this.addNode(id);
-    this.coordinator = new SimCoordinator(
+    this.host = new SimHost({ timeoutMs: scenario.timeoutMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS }, this.queue, this.trace, this.nodes, {
+      transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
+      onPutSent: (requestId, value) => this.history.putSent(requestId, value),
+      onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
+    });
+    for (const id of ids) this.host.link(id);
+    this.coordinator = new Coordinator(
       {
         n: scenario.n,
         sloppy: scenario.sloppy,
-        timeoutMs: scenario.timeoutMs,
         readFanout: scenario.readFanout,
+        timeoutMs: scenario.timeoutMs,
+        // Clients await each call: admission never refuses them here.
+        pendingMax: 1 << 20,
         tombstoneGraceMs: scenario.tombstoneGraceMs,
-        wallClockOriginMs: WALL_CLOCK_ORIGIN_MS,
+        resolve: undefined,
+        handoffKeysPerSecond: scenario.handoffKeysPerSecond,
         // Odd seeds send writes in envelopes, as the store does; even seeds
         // alone. The planted node bugs act on single frames: none with them.
-        envelopes: (seed & 1) === 1 && this.bugs.node === undefined,
+        writeEnvelopes: (seed & 1) === 1 && this.bugs.node === undefined,
       },
       Ring.create(ids, scenario.vnodes),
-      this.queue,
-      this.trace,
-      {
-        transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
-        onPutSent: (requestId, value) => this.history.putSent(requestId, value),
-        onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
-        hintsOwedTo: (owner) => {
-          let owed = 0;
-          if (owner < NODE_STAT_IDS_MAX) for (const node of this.nodes.values()) owed += node.stats[HINTS_FOR_BASE + owner] ?? 0;
-          return owed;
-        },
-      },
-    );
-    this.handoff = new HintedHandoff(
-      {
-        send: (target, op, key, value, reply) => this.coordinator.send(target, op, 0, key, undefined, value, 0, 0, reply, 0),
-        isUp: (node) => this.coordinator.isUp(node),
-        hintsHeld: (holder, owner) => (owner < NODE_STAT_IDS_MAX ? (this.nodes.get(holder)?.stats[HINTS_FOR_BASE + owner] ?? 0) : 0),
-        nodeIds: () => this.coordinator.ring.nodeIds(),
-        retiredIds: () => this.retired,
-        replicasOf: (key) => this.coordinator.preferenceListOf(key),
-      },
-      scenario.handoffKeysPerSecond,
+      this.host,
     );
     const w = scenario.workload;
     this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
@@ -194,7 +186,7 @@ class Run implements World {
       this.queue,
       deriveSeed(this.seed, Stream.NODES + id),
       scenario.timing,
-      (from, frame) => this.network.send(from, frame, false, (arrived) => this.coordinator.receive(from, arrived), this.dropLogger(from, 'response')),
+      (from, frame) => this.network.send(from, frame, false, (arrived) => this.host.receive(from, arrived), this.dropLogger(from, 'response')),
       (from, op, status, requestId, payload) => {
         if (op === Op.PUT && status === Status.OK && payload !== undefined) {
           this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
@@ -222,7 +214,7 @@ class Run implements World {
     return (why) => this.trace.log(`network: ${what} of n${node} ${why}`);
   }
 
-  execute(): Failure[] {
+  async execute(): Promise<Failure[]> {
     const scenario = this.scenario;
     if (this.trace.enabled) this.trace.log(`seed ${this.seed}, scenario ${scenario.name}: ${scenario.nodes} nodes, N=${scenario.n}, conflicts ${scenario.conflicts}, timeout ${scenario.timeoutMs}ms`);
     for (let client = 0; client < scenario.workload.clients; client++) {
@@ -231,15 +223,15 @@ class Run implements World {
     }
     this.queue.after(this.uniform(this.faultPrng, 0, 2 * scenario.faults.meanGapMs), () => this.faultStep());
     this.armWatch();
-    this.queue.runUntil(scenario.chaosMs);
+    await this.queue.runUntilAsync(scenario.chaosMs, this.pause);
     this.heal();
-    this.queue.drain(DRAIN_EVENTS_MAX);
+    await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.repair();
-    this.queue.drain(DRAIN_EVENTS_MAX);
+    await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.finalReads();
-    this.queue.drain(DRAIN_EVENTS_MAX);
+    await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.repair();
-    this.queue.drain(DRAIN_EVENTS_MAX);
+    await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     if (this.change !== undefined) this.invariants.push({ kind: 'invariant', message: 'a membership handoff never finished' });
     this.invariants.push(...this.undeliveredHints());
     this.closeDegradedWindow();
@@ -250,6 +242,16 @@ class Run implements World {
     for (const failure of failures) this.trace.log(`FAILED ${failure.kind}: ${failure.message}`);
     return failures;
   }
+
+  /**
+   * The membership change is promise-based code (lib/store/membership-change.ts):
+   * while one runs, or its requests are out, each event is followed by a turn
+   * of the real event loop in which its continuations run.
+   */
+  private readonly pause = (): Promise<void> | undefined => {
+    if (this.change === undefined && this.changeRequests === 0) return undefined;
+    return new Promise((resolve) => setImmediate(resolve));
+  };
 
   private repair(): void {
     const pushes = repairAll(this);
@@ -278,7 +280,7 @@ class Run implements World {
   private clientGet(client: number, key: string, r: number, final: boolean, next: () => void): void {
     const read = this.history.invokeRead({ client, key, r, invokedMs: this.queue.nowMs, final });
     if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} R=${r}${final ? ' (final)' : ''}`);
-    this.coordinator.get(key, r, (error, result) => {
+    this.coordinator.startGet(key, r, (error, result) => {
       read.completedMs = this.queue.nowMs;
       read.outcome = error === undefined ? 'ok' : 'error';
       if (result !== undefined) {
@@ -288,7 +290,7 @@ class Run implements World {
       }
       if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
       next();
-    });
+    }, 0);
   }
 
   private clientWrite(client: number, key: string, tombstone: boolean, context: CausalContext | undefined, w: number, next: () => void): void {
@@ -297,7 +299,17 @@ class Run implements World {
     const valueBytes = encodeValue(value, 1024);
     const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined });
     if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
-    write.timestampMs = this.coordinator.put(key, valueBytes, context, tombstone, w, (error, objectBytes) => {
+    const request: PutRequest = {
+      op: Op.PUT,
+      key,
+      flags: (tombstone ? RequestFlag.TOMBSTONE : 0) | (context === undefined ? RequestFlag.BLIND : 0),
+      context,
+      value: valueBytes,
+      timestampMs: this.coordinator.nowMs(),
+      expiresAtMs: 0,
+    };
+    write.timestampMs = request.timestampMs;
+    this.coordinator.startPut(request, w, (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;
       write.outcome = error === undefined ? 'ok' : 'error';
       write.error = error?.code;
@@ -309,7 +321,7 @@ class Run implements World {
       }
       if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key} -> ${error === undefined ? 'ok' : error.code}`);
       next();
-    });
+    }, 0);
   }
 
   private remember(client: number, key: string, context: CausalContext): void {
@@ -376,15 +388,15 @@ class Run implements World {
     if (!wasUp) return;
     if (this.trace.enabled) this.trace.log(`coordinator marks n${id} down (${reason})`);
     if (this.scenario.sloppy && this.degradedSinceMs === undefined) this.degradedSinceMs = this.queue.nowMs;
-    this.coordinator.markDown(id);
+    this.host.markDown(id);
     this.armWatch();
   }
 
   private markUp(id: number): void {
     if (!this.downReasons.delete(id)) return;
     if (this.trace.enabled) this.trace.log(`coordinator marks n${id} up`);
-    this.coordinator.markUp(id);
-    this.handoff.tick(this.queue.nowMs);
+    this.host.markUp(id);
+    this.coordinator.handoff.tick(this.queue.nowMs);
   }
 
   /**
@@ -405,13 +417,13 @@ class Run implements World {
         if (silentSinceMs !== undefined && this.nodes.get(id)!.isUp && nowMs - silentSinceMs > this.scenario.failureTimeoutMs) this.markDown(id, 'heartbeat');
         if (silentSinceMs === undefined && this.downReasons.get(id) === 'heartbeat') this.markUp(id);
       }
-      this.handoff.tick(nowMs);
+      this.coordinator.handoff.tick(nowMs);
       const hintsHeld = this.hintsHeld();
       // Over once every node is up, every hint handed back, and no operation routed to a stand-in can still write one.
-      const standInsQuiet = nowMs - this.coordinator.lastHintedRouteMs > this.settleMs();
+      const standInsQuiet = nowMs - this.host.lastHintedRouteMs > this.settleMs();
       if (this.degradedSinceMs !== undefined && this.downReasons.size === 0 && hintsHeld === 0 && standInsQuiet) this.closeDegradedWindow();
       // store.ts ticks for ever; here the tick stops once nothing can need it, so that a healed run drains.
-      const busy = this.downReasons.size > 0 || this.silentSince.size > 0 || hintsHeld > 0 || this.handoff.active > 0 || this.degradedSinceMs !== undefined || this.coordinator.activeCount > 0 || this.coordinator.pendingCount > 0;
+      const busy = this.downReasons.size > 0 || this.silentSince.size > 0 || hintsHeld > 0 || this.coordinator.handoff.active > 0 || this.degradedSinceMs !== undefined || this.coordinator.activeCount > 0 || this.host.pendingCount > 0;
       if (nowMs < this.scenario.chaosMs || busy) this.armWatch();
     });
   }
@@ -422,7 +434,7 @@ class Run implements World {
    * never delivered; undeliveredHints reports them.
    */
   private hintsHeld(): number {
-    const members = new Set([...this.coordinator.ring.nodeIds(), ...this.retired]);
+    const members = new Set([...this.coordinator.ring.nodeIds(), ...this.host.retired]);
     let count = 0;
     for (const node of this.nodes.values()) for (const [owner, held] of node.engine.hintCounts()) if (members.has(owner)) count += held;
     return count;
@@ -502,10 +514,9 @@ class Run implements World {
     if (!this.canChangeMembership() || this.nextNodeId >= NODE_IDS_MAX) return;
     const id = this.nextNodeId++;
     this.addNode(id);
-    this.coordinator.link(id);
+    this.host.link(id);
     this.counts.membershipChanges++;
-    const ring = this.coordinator.ring.withNodeAdded(id);
-    this.change = new MembershipChange(this, ring, undefined, this.settleMs(), () => this.changeDone());
+    this.startChange('add', id, this.coordinator.ring.withNodeAdded(id));
   }
 
   private leave(): void {
@@ -513,17 +524,83 @@ class Run implements World {
     const members = this.coordinator.ring.nodeIds();
     // Keep more than N nodes, so N distinct replicas remain however the next change goes.
     if (members.length <= this.n + 1) return;
-    const candidates = this.scenario.faults.leaving === 'any' ? members : members.filter((id) => this.coordinator.isUp(id) && this.hintsHeldFor(id) === 0);
+    const candidates = this.scenario.faults.leaving === 'any' ? members : members.filter((id) => this.host.isUp(id) && this.hintsHeldFor(id) === 0);
     if (candidates.length === 0) return;
     const id = this.pick(this.faultPrng, candidates);
     this.counts.membershipChanges++;
-    const ring = this.coordinator.ring.withNodeRemoved(id);
-    this.change = new MembershipChange(this, ring, id, this.settleMs(), () => this.changeDone());
+    this.startChange('remove', id, this.coordinator.ring.withNodeRemoved(id));
   }
 
-  private changeDone(): void {
+  /**
+   * The store's membership change itself (lib/store/membership-change.ts,
+   * as Store.addNode and removeNode run it), on the virtual clock. What the
+   * Store does around it, here too: a joining node is reachable before it is
+   * in the ring; a node that failed to join, or that left, is stopped.
+   */
+  private startChange(kind: 'add' | 'remove', id: number, ring: Ring): void {
+    const change = { startedMs: this.queue.nowMs };
+    this.change = change;
+    if (this.trace.enabled) this.trace.log(`ring: ${kind === 'add' ? `n${id} joins` : `n${id} leaves`}; nodes to be ${ring.nodeIds().join(',')}`);
+    const reachable = (node: number) => this.host.isUp(node) || (kind === 'add' && node === id);
+    changeMembership(this.coordinator, () => moveTo(this.coordinator, this.countedHost(), ring, kind, id, reachable, () => {})).then(
+      (result) => {
+        if (this.trace.enabled) this.trace.log(`membership: ${kind} n${id} done: ${result.keysCopied} keys copied, ${result.keysDropped} dropped`);
+        if (kind === 'remove') this.stopNode(id, true);
+        this.changeDone(change);
+      },
+      (error: Error) => {
+        this.counts.membershipChangesFailed++;
+        if (this.trace.enabled) this.trace.log(`membership: ${kind} n${id} failed: ${error.message}`);
+        // As Store.addNode and removeNode: the ring switch is the commit point. A node that did not join stops; one that left is removed.
+        const inRing = this.coordinator.ring.nodeIds().includes(id);
+        if (kind === 'add' && !inRing) this.stopNode(id, false);
+        if (kind === 'remove' && !inRing) this.stopNode(id, true);
+        this.changeDone(change);
+      },
+    );
+  }
+
+  /** Store.removeNode's end (and addNode's on failure): the node is marked down, stopped, and forgotten. */
+  private stopNode(id: number, retire: boolean): void {
+    this.host.markDown(id);
+    this.nodes.get(id)?.crash();
+    this.nodes.delete(id);
+    this.host.unlink(id);
+    if (retire && !this.host.retired.includes(id)) this.host.retired.push(id);
+  }
+
+  /** The host, counting the membership change's requests still out (the run awaits their continuations). */
+  private countedHost(): CoordinatorHost {
+    const host = this.host;
+    const counted = Object.create(host) as SimHost;
+    Object.defineProperty(counted, 'send', {
+      value: (target: number, request: RequestRecord, reply: PendingReply, tag: number) => {
+        this.changeRequests++;
+        let settled = false;
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          this.changeRequests--;
+        };
+        host.send(target, request, {
+          onReply: (t, status, bytes, view, at, length, replyTag) => {
+            settle();
+            reply.onReply(t, status, bytes, view, at, length, replyTag);
+          },
+          onNodeFailure: (t, error, replyTag) => {
+            settle();
+            reply.onNodeFailure(t, error, replyTag);
+          },
+        }, tag);
+      },
+    });
+    return counted;
+  }
+
+  private changeDone(change: { startedMs: number }): void {
     this.change = undefined;
-    for (const id of this.lives.keys()) if (!this.nodes.has(id) && !this.retired.includes(id)) this.retired.push(id);
+    // Until the handoff ends, new replicas may lack data: reads overlapping a change are exempt from R + W > N.
+    this.history.exemptWindows.push([change.startedMs, this.queue.nowMs]);
     // Hints held for a node that just left are deliverable now (to the keys' current replicas).
     this.armWatch();
     // A node that left is gone: nothing to watch for it any more.
@@ -589,8 +666,9 @@ class Run implements World {
       siblingReads: this.counts.siblingReads,
       entryTimestampsDiffer: this.entryTimestampsDiffer,
       readsChecked: this.history.readsChecked,
-      hintsDelivered: this.handoff.delivered,
+      hintsDelivered: this.coordinator.handoff.delivered,
       putRetries: this.coordinator.counters.putRetries,
+      membershipChangesFailed: this.counts.membershipChangesFailed,
     };
   }
 }

@@ -4,7 +4,8 @@
  */
 import type { EventQueue } from './event-queue.js';
 import type { History } from './history.js';
-import type { SimCoordinator } from './sim-coordinator.js';
+import type { Coordinator } from '../../lib/store/coordinator.js';
+import type { SimHost } from './sim-host.js';
 import type { SimNetwork } from './sim-network.js';
 import type { SimNode } from './sim-node.js';
 import type { Trace } from './trace.js';
@@ -12,7 +13,9 @@ import type { Trace } from './trace.js';
 export interface World {
   readonly queue: EventQueue;
   readonly network: SimNetwork;
-  readonly coordinator: SimCoordinator;
+  /** The real coordinator (lib/store/coordinator.ts), on the simulation's host. */
+  readonly coordinator: Coordinator;
+  readonly host: SimHost;
   /** Every node that exists, in the ring or leaving it. */
   readonly nodes: Map<number, SimNode>;
   readonly history: History;

@@ -1,0 +1,20 @@
+/**
+ * Byte helpers every layer may use (the bottom layer: no imports).
+ */
+
+/**
+ * A copy of `bytes[start, end)` that owns its memory. Never `.slice()`: on a
+ * Buffer (ring data, lmdb-js results) it returns a view, not a copy.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength): Uint8Array {
+  // Always a plain Uint8Array with its own ArrayBuffer: slice() on a Buffer
+  // would make a Buffer (its species), and lmdb-js was seen to hang on reads
+  // keyed by such copies of its own key buffers.
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
+}
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+}

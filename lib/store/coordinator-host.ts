@@ -1,0 +1,47 @@
+/**
+ * The coordinator's world, as one injected object: its clocks, its timers,
+ * the end of a turn (when write envelopes are flushed), and its links to the
+ * storage nodes. The Store hands it the Node one (node-host.ts: Date.now,
+ * performance.now, setTimeout, the nodes' rings); the simulation hands it a
+ * virtual clock, virtual timers and a simulated network (test/simulation/).
+ * So the code between "a request is admitted" and "its quorum settled" is the
+ * same in both (FoundationDB, TigerBeetle: simulate the code you ship).
+ */
+import type { PendingReply } from '../transport/node-link.js';
+import type { RequestRecord } from '../transport/wire.js';
+
+/**
+ * Send one request to `target`: a node, or a node standing in for another
+ * (ring/replica-target.ts). The answer, or the node's failure, reaches
+ * `reply` with the target and `tag`. A node marked down fails the request at
+ * once: requests never wait on it.
+ */
+export type Send = (target: number, request: RequestRecord, reply: PendingReply, tag: number) => void;
+
+/** An armed timer, as setTimer returned it. */
+export type TimerHandle = unknown;
+
+export interface CoordinatorHost {
+  /** Milliseconds since the epoch: version timestamps and expiry. */
+  wallClockMs(): number;
+  /** A monotonic clock: deadlines, grace periods, durations. */
+  monotonicMs(): number;
+  /** Run `run` once, `delayMs` from now. The timer never keeps the process alive. */
+  setTimer(delayMs: number, run: () => void): TimerHandle;
+  clearTimer(timer: TimerHandle): void;
+  /** A pause that a caller awaits (it keeps the process alive meanwhile). */
+  sleep(delayMs: number): Promise<void>;
+  /** Run `flush` once the work of the current turn is done (write envelopes fill within a turn). */
+  scheduleFlush(flush: () => void): void;
+  send: Send;
+  /** Marked down, or not in the store: what `send` fails at once. */
+  isDown(node: number): boolean;
+  /** Routable: its thread runs and nobody marked it down. */
+  isUp(node: number): boolean;
+  /** Hints `holder` reports holding for `owner`. */
+  hintsHeld(holder: number, owner: number): number;
+  /** Hints every node reports holding for `owner` (a crashed holder's last report counts). */
+  hintsOwedTo(owner: number): number;
+  /** Removed nodes that stand-ins may still hold hints for. */
+  retiredIds(): Iterable<number>;
+}

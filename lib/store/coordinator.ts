@@ -1,0 +1,495 @@
+/**
+ * The coordinator (Dynamo §4.5): everything between "a request is admitted"
+ * and "its quorum settled". It hashes keys onto the ring, routes each request
+ * to the key's preference list (sloppy quorum, stand-ins for down nodes),
+ * bounds the work in flight, runs the quorum operations (operations.ts) with
+ * their deadlines and retry rules, and does what their settling decides: read
+ * repair, tombstone purges, copies to the nodes gaining a range that moves.
+ *
+ * Its world is one injected CoordinatorHost (clock, timers, end of turn,
+ * links): the Store gives it the Node one (node-host.ts), the simulation a
+ * virtual one, so the simulation runs this code, not a copy of it.
+ */
+import assert from 'node:assert/strict';
+import { ErrorCode, RingtableError } from '../errors.js';
+import type { ResolvedOptions } from '../config/options.js';
+import { hashKey32 } from '../ring/hash.js';
+import type { Ring } from '../ring/ring.js';
+import { PreferenceListTable } from '../ring/preference-list.js';
+import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
+import type { PendingReply } from '../transport/node-link.js';
+import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
+import { EnvelopeBatcher } from '../transport/write-envelope.js';
+import type { VersionedObject } from '../version/dotted-version-vector.js';
+import type { CoordinatorHost } from './coordinator-host.js';
+import { HintedHandoff } from './hinted-handoff.js';
+import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
+import { type GetResult, toGetResult } from './get-result.js';
+import { TombstonePurges } from './tombstone-purges.js';
+import { shouldSendPurge } from './purge-rule.js';
+import type { StoreStats } from './store-types.js';
+import { coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+
+export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
+  /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
+  writeEnvelopes?: boolean;
+};
+
+export interface CoordinatorCounters {
+  readRepairs: number;
+  readRepairsSkipped: number;
+  siblingsSeen: number;
+  timeouts: number;
+  overloaded: number;
+  /** Puts sent to a second coordinator after the first failed before answering. */
+  putRetries: number;
+}
+
+const BATCH_WINDOW_MAX = 16_384;
+/** A write envelope's own key: none (its items carry theirs). */
+const NO_KEY = new Uint8Array(0);
+const DEADLINE_TICK_MS_MAX = 100;
+/** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
+const BACKGROUND_PENDING_MIN = 65_536;
+
+export class Coordinator implements OperationHost {
+  readonly options: CoordinatorOptions;
+  private readonly host: CoordinatorHost;
+  private ringValue: Ring;
+  private preferenceLists: PreferenceListTable;
+  /** While a membership change streams ranges: the ring it moves to, and which partitions change. */
+  private transition: { table: PreferenceListTable; changed: Uint8Array } | undefined;
+  /** Set while a membership change runs (membership-change.ts): purges wait, a stream may bring back an older version. */
+  membershipChange: Promise<unknown> | undefined;
+  readonly handoff: HintedHandoff;
+  private readonly active = new Set<Operation>();
+  /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
+  private pendingCount = 0;
+  /**
+   * Weight of operations whose callers have their answer but whose remaining
+   * replicas have not (W < N), plus read repairs and purges in flight: bounded
+   * by backgroundMax, beyond which new work is refused and repairs skipped.
+   */
+  private backgroundCount = 0;
+  private readonly backgroundMax: number;
+  private readonly backgroundReply = new BackgroundReply(() => {
+    this.backgroundCount--;
+    assert.ok(this.backgroundCount >= 0, 'background work went negative');
+  });
+  readonly purges: TombstonePurges;
+  private state: 'open' | 'closing' = 'open';
+  private readRotation = 0;
+  private deadlineTimer: unknown;
+  private deadlineArmed = false;
+  /**
+   * Write envelopes being filled (sendBatched), sent when full or at the end
+   * of the turn; through send, so that a node marked down since its items
+   * were packed fails them all at once.
+   */
+  readonly envelopes: EnvelopeBatcher;
+  private readonly writeEnvelopes: boolean;
+  private lastTimestampMs = 0;
+  readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
+
+  constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
+    this.options = options;
+    this.host = host;
+    this.ringValue = ring;
+    this.preferenceLists = new PreferenceListTable(ring, options.n);
+    this.backgroundMax = Math.max(options.pendingMax, BACKGROUND_PENDING_MIN);
+    this.writeEnvelopes = options.writeEnvelopes ?? true;
+    this.envelopes = new EnvelopeBatcher(
+      (nodeId, flags, body, envelope) => this.send(nodeId, { op: Op.WRITE_BATCH, flags, key: NO_KEY, context: undefined, value: body, timestampMs: 0, expiresAtMs: 0 }, envelope, 0),
+      (flush) => host.scheduleFlush(flush),
+    );
+    this.purges = new TombstonePurges(options.tombstoneGraceMs, host, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
+    this.handoff = new HintedHandoff(
+      {
+        send: host.send,
+        isUp: (node) => host.isUp(node),
+        hintsHeld: (holder, owner) => host.hintsHeld(holder, owner),
+        nodeIds: () => this.ringValue.nodeIds(),
+        retiredIds: () => host.retiredIds(),
+        replicasOf: (key) => this.preferenceLists.forHash(hashKey32(key)),
+      },
+      options.handoffKeysPerSecond,
+    );
+  }
+
+  get ring(): Ring {
+    return this.ringValue;
+  }
+
+  /** The key's own replicas in the current ring, primary first (Dynamo §4.3). */
+  preferenceListOf(key: WireKey): Int32Array {
+    return this.preferenceLists.forHash(hashKey32(key));
+  }
+
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  get background(): number {
+    return this.backgroundCount;
+  }
+
+  /** Operations in flight (their callers waiting or not). */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  /** What stats() reports of the coordinator. */
+  stats(): Omit<StoreStats, 'nodes' | 'membership' | 'antiEntropy' | 'nodesMarkedDown'> {
+    const counters = this.counters;
+    return {
+      readRepairs: counters.readRepairs,
+      readRepairsSkipped: counters.readRepairsSkipped,
+      siblingsSeen: counters.siblingsSeen,
+      timeouts: counters.timeouts,
+      overloaded: counters.overloaded,
+      writeEnvelopes: this.envelopes.envelopesSent,
+      writeEnvelopeItems: this.envelopes.itemsSent,
+      hintsDelivered: this.handoff.delivered,
+      handoffErrors: this.handoff.errors,
+      tombstonesPurged: this.purges.purged,
+      pending: this.pendingCount,
+      background: this.backgroundCount,
+    };
+  }
+
+  // ---- admission and the caller's entry points ------------------------------
+
+  /** Bounded memory: refuse work beyond pendingMax instead of queueing without limit. */
+  admit(count: number): void {
+    if (this.pendingCount + count > this.options.pendingMax || this.backgroundCount >= this.backgroundMax) {
+      this.counters.overloaded++;
+      throw new RingtableError(ErrorCode.OVERLOADED, `${this.pendingCount} operations pending; pendingMax is ${this.options.pendingMax}`);
+    }
+  }
+
+  /** A new version's timestamp: last-writer-wins orders by it, so it never runs backwards within a process. */
+  nowMs(): number {
+    this.lastTimestampMs = Math.max(this.host.wallClockMs(), this.lastTimestampMs);
+    return this.lastTimestampMs;
+  }
+
+  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs = this.host.monotonicMs() + this.options.timeoutMs, retried = false): void {
+    const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
+    const gainers = this.gainersOf(request.key, replicas);
+    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, t) => {
+      this.release(operation);
+      // Its coordinator failed before minting the version (Dynamo §4.5: any
+      // node of the list can coordinate): once, try the next live one. Like a
+      // client's retry, a version the failed node did commit may then show
+      // as a sibling of this one.
+      if (error !== undefined && operation.coordinatorLost && !retried && this.host.monotonicMs() < deadlineMs && this.state === 'open' && !this.host.isUp(nodeOfTarget(replicas[0]!))) {
+        this.counters.putRetries++;
+        this.startPut(request, w, callback, tag, deadlineMs, true);
+        return;
+      }
+      if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
+      callback(error, bytes, t);
+    }, tag);
+    this.track(operation);
+    operation.start();
+  }
+
+  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs = this.host.monotonicMs() + this.options.timeoutMs, retried = false): void {
+    const list = this.readTargetsOf(key, r);
+    const replicas = readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
+    const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs, (error, result, t) => {
+      this.release(operation);
+      // A replica failed under it (not a timeout): reads are idempotent, so
+      // ask again once, now that the failed node is routed around.
+      if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < deadlineMs && someDown(replicas, this.isUpBound)) {
+        this.startGet(key, r, callback, tag, deadlineMs, true);
+        return;
+      }
+      callback(error, result, t);
+    }, tag);
+    this.track(operation);
+    operation.start();
+  }
+
+  /** putMany's requests, already validated: resolves when every put met its W. */
+  async putMany(requests: readonly PutRequest[], ws: readonly number[]): Promise<void> {
+    if (requests.length === 0) return;
+    if (this.transition !== undefined) {
+      // Ranges are moving: each put also reaches its gaining nodes (startPut), which the batch path does not do.
+      return this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
+    }
+    const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
+    this.admit(1);
+    await new Promise<void>((resolve, reject) => {
+      const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, this.options.timeoutMs, (error) => {
+        this.release(batch);
+        if (batch.isSettled) this.settleOperation(batch);
+        if (error) reject(error);
+        else resolve();
+      });
+      this.track(batch);
+      batch.start();
+    });
+  }
+
+  /** getMany's keys, already validated: results in their order. */
+  async getMany(keys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
+    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(keys);
+    const results: (GetResult | undefined)[] = new Array(keys.length);
+    await this.runBatch(keys.length, (i, done: GetCallback) => this.startGet(keys[i]!, r, done, i), (i, result) => {
+      results[i] = result as GetResult | undefined;
+    });
+    return results;
+  }
+
+  private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);
+
+  /**
+   * Where a key's requests go: its preference list while those nodes are up;
+   * with some down, the up ones plus stand-ins holding hints for the others
+   * (sloppy quorum, Dynamo §4.6), or, with `sloppy: false`, the list as it is
+   * (requests to down nodes fail at once, so the quorum fails if too few are up).
+   */
+  private targetsOf(key: WireKey): Int32Array {
+    return targetsFor(this.preferenceLists, hashKey32(key), this.isUpBound, this.options.sloppy);
+  }
+
+  private readTargetsOf(key: WireKey, r: number): Int32Array {
+    return readTargets(this.preferenceLists, hashKey32(key), r, this.options.sloppy, this.isUpBound);
+  }
+
+  private readonly isUpBound = (nodeId: number): boolean => this.host.isUp(nodeId);
+
+  batchSettled(operation: Operation): void {
+    this.settleOperation(operation);
+  }
+
+  private singleReadBatch(keys: readonly WireKey[]): Promise<(GetResult | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
+    this.admit(1);
+    return new Promise((resolve, reject) => {
+      const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
+        this.release(batch);
+        this.settleOperation(batch);
+        if (error) reject(error);
+        else resolve(results);
+      });
+      this.track(batch);
+      batch.start();
+    });
+  }
+
+  /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
+  private readonly routeRead = (key: WireKey): number => singleReadTarget(this.readTargetsOf(key, 1), this.readRotation++, this.isUpBound);
+
+  wallClockMs(): number {
+    return this.host.wallClockMs();
+  }
+
+  monotonicMs(): number {
+    return this.host.monotonicMs();
+  }
+
+  toResult(object: VersionedObject | undefined): GetResult | undefined {
+    const result = toGetResult(object, this.host.wallClockMs(), this.options.resolve);
+    if (result !== undefined && result.siblings.length > 1) this.counters.siblingsSeen++;
+    return result;
+  }
+
+  /**
+   * Send a window of a batch at a time: one promise per batch, one completion
+   * closure per batch (items carry their index as a tag), bounded in-flight work.
+   */
+  private runBatch<T>(
+    count: number,
+    start: (index: number, done: (error: RingtableError | undefined, result: T, tag: number) => void) => void,
+    collect?: (index: number, result: T) => void,
+  ): Promise<void> {
+    if (count === 0) return Promise.resolve();
+    this.admit(1);
+    const window = Math.max(1, Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount, count));
+    return new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let failed = false;
+      const done = (error: RingtableError | undefined, result: T, tag: number) => {
+        finished++;
+        if (error !== undefined && !failed) {
+          failed = true;
+          reject(error);
+        }
+        if (failed) return;
+        if (collect !== undefined) collect(tag, result);
+        if (finished === count) return resolve();
+        if (next < count) start(next++, done);
+      };
+      while (next < window) start(next++, done);
+    });
+  }
+
+  // ---- the links -------------------------------------------------------------
+
+  /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
+  send(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
+    this.host.send(target, request, reply, tag);
+  }
+
+  /**
+   * `send`, packed with other writes to the same node into a write envelope
+   * (wire.ts): one message, one slot and one wake for up to
+   * ENVELOPE_ITEMS_TARGET copies. For PUT and REPLICATE; an item too large
+   * for an envelope goes alone.
+   */
+  sendBatched(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
+    // A node down or gone fails the request at once, through send; so does nothing wait in an envelope for it.
+    const packable = this.writeEnvelopes && !this.host.isDown(nodeOfTarget(target));
+    if (!packable || !this.envelopes.addRequest(target, request, reply, tag)) {
+      this.host.send(target, request, reply, tag);
+    }
+  }
+
+  // ---- settling ----------------------------------------------------------------
+
+  readSettled(operation: GetOperation): void {
+    if (!this.settleOperation(operation)) return;
+    const { repairTargets, repairBytes, purgeBytes } = operation.settledActions(this.options.n);
+    const repair = repairTargets.length > 0 ? requestOf(Op.REPLICATE, operation.key, repairBytes) : undefined;
+    for (const node of repairTargets) {
+      if (this.backgroundCount >= this.backgroundMax) {
+        this.counters.readRepairsSkipped++;
+        continue;
+      }
+      this.counters.readRepairs++;
+      this.backgroundCount++;
+      this.send(node, repair!, this.backgroundReply, 0);
+    }
+    if (purgeBytes !== undefined) this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
+  }
+
+  writeSettled(operation: PutOperation): void {
+    if (!this.settleOperation(operation)) return;
+    const { purgeBytes } = operation.settledActions(this.options.n);
+    if (purgeBytes !== undefined) this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
+  }
+
+  private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
+    if (this.state !== 'open') return;
+    // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
+    if (!shouldSendPurge(replicas, this.preferenceListOf(key), this.hostHintsOwedTo, this.membershipChange !== undefined, this.host.retiredIds())) return;
+    const purge = requestOf(Op.PURGE, key, objectBytes);
+    for (const node of replicas) {
+      this.backgroundCount++;
+      this.send(node, purge, this.backgroundReply, 0);
+    }
+  }
+
+  private readonly hostHintsOwedTo = (node: number): number => this.host.hintsOwedTo(node);
+
+  /** An operation settles once (false on a later call); the counts it held are released. */
+  private settleOperation(operation: Operation): boolean {
+    if (!this.active.delete(operation)) return false;
+    if (operation.callerDone) this.backgroundCount -= operation.weight;
+    else this.pendingCount -= operation.weight;
+    assert.ok(this.pendingCount >= 0 && this.backgroundCount >= 0, 'operation accounting went negative');
+    return true;
+  }
+
+  /** The caller has its answer: what remains of the operation is background work. */
+  private release(operation: Operation): void {
+    if (operation.callerDone) return;
+    operation.callerDone = true;
+    if (!this.active.has(operation)) return;
+    this.pendingCount -= operation.weight;
+    this.backgroundCount += operation.weight;
+    assert.ok(this.pendingCount >= 0, 'pending operations went negative');
+  }
+
+  private track(operation: Operation): void {
+    assert.ok(!this.active.has(operation), 'an operation is tracked once');
+    this.active.add(operation);
+    this.pendingCount += operation.weight;
+    if (!this.deadlineArmed) this.armDeadlines();
+  }
+
+  /** One timer for every deadline: scanning pending operations is O(pendingMax) per tick, bounded. */
+  private armDeadlines(): void {
+    const tickMs = Math.max(1, Math.min(DEADLINE_TICK_MS_MAX, Math.floor(this.options.timeoutMs / 4)));
+    this.deadlineArmed = true;
+    this.deadlineTimer = this.host.setTimer(tickMs, () => {
+      this.deadlineArmed = false;
+      const nowMs = this.host.monotonicMs();
+      for (const operation of this.active) {
+        if (operation.deadlineMs > nowMs) continue;
+        this.settleOperation(operation);
+        this.counters.timeouts++;
+        operation.expire();
+      }
+      if (this.active.size > 0) this.armDeadlines();
+    });
+  }
+
+  // ---- membership changes (membership-change.ts drives them) ------------------
+
+  /** Operations in flight now: a membership change waits for those routed by the old ring. */
+  activeOperations(): Operation[] {
+    return [...this.active];
+  }
+
+  isActive(operation: Operation): boolean {
+    return this.active.has(operation);
+  }
+
+  /** Ranges start moving to `table`'s ring: puts to the changing partitions also reach their gaining nodes. */
+  beginTransition(table: PreferenceListTable, changed: Uint8Array): void {
+    this.transition = { table, changed };
+  }
+
+  endTransition(): void {
+    this.transition = undefined;
+  }
+
+  /** The switch: from here requests route by `ring`. */
+  switchRing(ring: Ring, table: PreferenceListTable): void {
+    this.ringValue = ring;
+    this.preferenceLists = table;
+  }
+
+  /** During a range move: the nodes that will replicate the key and are not among its current targets. */
+  private gainersOf(key: WireKey, targets: Int32Array): number[] | undefined {
+    const transition = this.transition;
+    if (transition === undefined) return undefined;
+    const hash = hashKey32(key);
+    if (transition.changed[this.ringValue.partitionOf(hash)] === 0) return undefined;
+    const gainers: number[] = [];
+    for (const node of transition.table.forHash(hash)) {
+      let listed = false;
+      for (let i = 0; i < targets.length; i++) if (nodeOfTarget(targets[i]!) === node) listed = true;
+      if (!listed) gainers.push(node);
+    }
+    return gainers.length > 0 ? gainers : undefined;
+  }
+
+  private replicateToGainers(key: WireKey, gainers: number[], objectBytes: Uint8Array): void {
+    const copy = requestOf(Op.REPLICATE, key, objectBytes);
+    for (const node of gainers) {
+      this.backgroundCount++;
+      this.send(node, copy, this.backgroundReply, 0);
+    }
+  }
+
+  // ---- closing -------------------------------------------------------------------
+
+  /** No retries and no purges from now on: the store is closing. */
+  beginClose(): void {
+    this.state = 'closing';
+  }
+
+  /** After the operations ended: drop pending purges and the deadline timer. */
+  close(): void {
+    this.purges.clear();
+    if (this.deadlineArmed) this.host.clearTimer(this.deadlineTimer);
+    this.deadlineArmed = false;
+  }
+}
+

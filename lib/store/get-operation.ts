@@ -1,0 +1,124 @@
+/**
+ * A get in flight (riak_kv's get_fsm): asks its replicas, feeds their
+ * decoded answers to the pure read quorum (quorum/read-quorum.ts), answers
+ * the caller at R, and once every replica answered hands the coordinator what
+ * to do next as data (settledActions: read repairs, a tombstone purge).
+ */
+import { ReadQuorum } from '../quorum/read-quorum.js';
+import type { QuorumStatus } from '../quorum/write-quorum.js';
+import type { PendingReply } from '../transport/node-link.js';
+import { Op, type RequestRecord, Status, type WireKey, copyBytes } from '../transport/wire.js';
+import { type VersionedObject, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
+import { decodeObject, encodeObject } from '../version/object-codec.js';
+import { type GetResult, resultFromBytes } from './get-result.js';
+import type { RingtableError } from '../errors.js';
+import { type GetCallback, type Operation, type OperationHost, quorumError } from './operation.js';
+import { shouldSchedulePurge } from './purge-rule.js';
+
+const versionOps = { merge: sync, equal };
+
+/** What a settled read leaves to do: repair these replicas with the merge, and purge a tombstone every replica holds. */
+export interface ReadSettledActions {
+  repairTargets: number[];
+  /** The merge to write to each repair target (undefined: none). */
+  repairBytes: Uint8Array | undefined;
+  /** The tombstone to purge from the replicas (purge-rule.ts), or undefined. */
+  purgeBytes: Uint8Array | undefined;
+}
+
+export class GetOperation implements PendingReply, Operation, RequestRecord {
+  readonly key: WireKey;
+  // The GET it sends: the operation is its own request record (no allocation per request).
+  readonly op = Op.GET;
+  readonly flags = 0;
+  readonly context = undefined;
+  readonly value = undefined;
+  readonly timestampMs = 0;
+  readonly expiresAtMs = 0;
+  readonly quorum: ReadQuorum<VersionedObject>;
+  readonly deadlineMs: number;
+  readonly weight = 1;
+  callerDone = false;
+  private readonly coordinator: OperationHost;
+  private callback: GetCallback | undefined;
+  private readonly tag: number;
+  /** Set by the single-answer fast path, which skips the merge. */
+  private direct: GetResult | undefined;
+
+  constructor(coordinator: OperationHost, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
+    this.coordinator = coordinator;
+    this.key = key;
+    this.quorum = new ReadQuorum(replicas, r, versionOps);
+    this.deadlineMs = deadlineMs;
+    this.callback = callback;
+    this.tag = tag;
+  }
+
+  start(): void {
+    const replicas = this.quorum.replicas;
+    for (let i = 0; i < replicas.length; i++) this.coordinator.send(replicas[i]!, this, this, 0);
+  }
+
+  onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    if (status === Status.OK) {
+      // One replica asked, one answer needed: nothing to merge or repair, so
+      // read the answer in place (the common cache read, R = 1).
+      const direct = this.quorum.replicas.length === 1 ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs()) : null;
+      if (direct === null) {
+        this.quorum.reply(nodeId, decodeObject(copyBytes(bytes, at, at + length)));
+      } else {
+        this.direct = direct;
+        this.quorum.reply(nodeId, undefined);
+      }
+    } else if (status === Status.NOT_FOUND) {
+      this.quorum.reply(nodeId, undefined);
+    } else {
+      this.quorum.fail(nodeId);
+    }
+    this.progress();
+  }
+
+  onNodeFailure(nodeId: number): void {
+    this.quorum.fail(nodeId);
+    this.progress();
+  }
+
+  private progress(): void {
+    const status = this.quorum.status();
+    if (status !== 'pending') this.finish(status === 'succeeded' ? undefined : this.error(status, false));
+    if (this.quorum.settled) this.coordinator.readSettled(this);
+  }
+
+  private error(status: QuorumStatus, timedOut: boolean): RingtableError {
+    const q = this.quorum;
+    return quorumError('read', status, q.answered, q.required, q.replicas.length, timedOut);
+  }
+
+  private finish(error: RingtableError | undefined): void {
+    const callback = this.callback;
+    if (callback === undefined) return;
+    this.callback = undefined;
+    if (error !== undefined) return callback(error, undefined, this.tag);
+    callback(undefined, this.direct ?? this.coordinator.toResult(this.quorum.result()), this.tag);
+  }
+
+  expire(): void {
+    this.finish(this.error(this.quorum.status(), true));
+  }
+
+  /** Once every replica answered: the repairs and the purge it decided (coordinator.ts readSettled sends them). */
+  settledActions(n: number): ReadSettledActions {
+    const repairs = this.quorum.repairs();
+    const repairBytes = repairs.length > 0 ? encodeObject(repairs[0]!.version) : undefined;
+    const merged = this.quorum.result();
+    // The cheap test first: only a tombstone read asks whether all N agree.
+    const tombstoneEverywhere = merged !== undefined && isAllTombstones(merged) && this.quorum.unanimous();
+    const purgeBytes = shouldSchedulePurge(tombstoneEverywhere, this.quorum.replicas, n) ? encodeObject(merged!) : undefined;
+    return { repairTargets: repairs.map((repair) => repair.node), repairBytes, purgeBytes };
+  }
+}
+
+function isAllTombstones(object: VersionedObject): boolean {
+  const siblings = siblingsOf(object);
+  return siblings.length > 0 && siblings.every((s) => s.tombstone);
+}

@@ -1,0 +1,120 @@
+/**
+ * A membership change (Dynamo §4.9) as the coordinator runs it: stream the
+ * ranges that move to the nodes that gain them while traffic goes on (puts to
+ * those ranges reach the gainers too), switch the ring (persisted first, so a
+ * restart routes the same way), let the requests routed by the old ring end,
+ * then hand over what reached the losers meanwhile and drop it there
+ * (range-move.ts). The Store runs it around starting or stopping a node's
+ * thread; the simulation runs the same sequence on its virtual clock.
+ */
+import { ErrorCode, RingtableError } from '../errors.js';
+import { PreferenceListTable } from '../ring/preference-list.js';
+import { planMove, type MovePlan } from '../ring/move-plan.js';
+import type { Ring } from '../ring/ring.js';
+import type { Coordinator } from './coordinator.js';
+import type { CoordinatorHost } from './coordinator-host.js';
+import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAndDrop } from './range-move.js';
+
+/** The last addNode/removeNode, as `stats().membership` reports it. */
+export interface MembershipChange {
+  kind: 'add' | 'remove';
+  nodeId: number;
+  partitions: number;
+  /** Partitions whose replica set changed. */
+  partitionsMoved: number;
+  /** Partitions whose primary changed over all partitions: about 1/(nodes+1) for an add (Dynamo §6.2 strategy 3). */
+  movedFraction: number;
+  /** Key copies streamed to gaining nodes (a key counts once per source page it was on). */
+  keysCopied: number;
+  keysDropped: number;
+  durationMs: number;
+}
+
+const WAIT_POLL_MS = 20;
+const HANDOVER_ATTEMPTS_MAX = 5;
+
+/** One change at a time: while it runs, `coordinator.membershipChange` holds it (purges wait, anti-entropy waits). */
+export async function changeMembership<T>(coordinator: Coordinator, change: () => Promise<T>): Promise<T> {
+  if (coordinator.membershipChange !== undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'a membership change is already in progress');
+  const running = change();
+  coordinator.membershipChange = running;
+  try {
+    return await running;
+  } finally {
+    coordinator.membershipChange = undefined;
+  }
+}
+
+/**
+ * Stream the changing ranges, switch the ring, then hand over and drop what
+ * moved away. `persistRing` runs just before the switch; `reachable` says
+ * which nodes may be streamed from or to (up ones, and a joining one).
+ * The switch is the commit point: if this throws, `coordinator.ring` says
+ * whether the change happened (the caller finishes or undoes it by that).
+ */
+export async function moveTo(
+  coordinator: Coordinator,
+  host: CoordinatorHost,
+  next: Ring,
+  kind: 'add' | 'remove',
+  nodeId: number,
+  reachable: (node: number) => boolean,
+  persistRing: (ring: Ring) => void,
+): Promise<MembershipChange> {
+  const startedMs = host.monotonicMs();
+  const n = coordinator.options.n;
+  const before = coordinator.ring;
+  const plan: MovePlan = planMove(before, next, n);
+  const changed = new Uint8Array(before.partitionCount);
+  for (const move of plan.moves) changed[move.partition] = 1;
+  const table = new PreferenceListTable(next, n);
+  const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
+  await dropStaleOnGainers(host, before, plan, counters);
+  coordinator.beginTransition(table, changed);
+  try {
+    await copyToGainers(host, before, plan, reachable, counters);
+    // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
+    persistRing(next);
+    coordinator.switchRing(next, table);
+  } finally {
+    coordinator.endTransition();
+  }
+  // Requests routed by the old ring may still land on the nodes that lost
+  // ranges: let them finish (they end by their deadline) before those drop.
+  const routedBefore = coordinator.activeOperations();
+  await waitFor(host, () => routedBefore.every((operation) => !coordinator.isActive(operation)), coordinator.options.timeoutMs);
+  // The switch committed the change: a step that fails now (a node down for
+  // a moment) is tried again, the whole hand-over being idempotent (a merge,
+  // then a drop that keeps anything newer). Found by the simulation: giving
+  // up at the first failure left the new ring without its node's link
+  // (addNode) or a removed node neither retired nor stopped (removeNode).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handOverAndDrop(host, before, plan, reachable, counters);
+      break;
+    } catch (error) {
+      if (attempt >= HANDOVER_ATTEMPTS_MAX) throw error;
+      await host.sleep(coordinator.options.timeoutMs);
+    }
+  }
+  return {
+    kind,
+    nodeId,
+    partitions: plan.partitionCount,
+    partitionsMoved: plan.moves.length,
+    movedFraction: plan.primariesMoved / plan.partitionCount,
+    keysCopied: counters.keysCopied,
+    keysDropped: counters.keysDropped,
+    durationMs: host.monotonicMs() - startedMs,
+  };
+}
+
+/** Poll `probe` on the host's clock until it holds (true) or `timeoutMs` passed (false). */
+export async function waitFor(host: Pick<CoordinatorHost, 'monotonicMs' | 'sleep'>, probe: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = host.monotonicMs() + timeoutMs;
+  while (!probe()) {
+    if (host.monotonicMs() > deadline) return false;
+    await host.sleep(WAIT_POLL_MS);
+  }
+  return true;
+}

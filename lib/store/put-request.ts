@@ -1,0 +1,43 @@
+/**
+ * A put or delete as the coordinator sends it (operations.ts PutRequest):
+ * the caller's key, value and options checked against the store's bounds,
+ * the value encoded, and the new version's timestamp taken last.
+ */
+import { ErrorCode, RingtableError } from '../errors.js';
+import { Op, RequestFlag } from '../transport/wire.js';
+import type { CausalContext } from '../version/dotted-version-vector.js';
+import { decodeContext } from '../version/object-codec.js';
+import type { PutRequest } from './operations.js';
+import type { PutOptions } from './store-types.js';
+import { type Key, encodeValue, keyByteLength } from './value-codec.js';
+
+export function putRequest(
+  key: Key,
+  value: unknown,
+  options: PutOptions | undefined,
+  flags: number,
+  bounds: { keyBytesMax: number; valueBytesMax: number },
+  clock: { nowMs(): number },
+): PutRequest {
+  keyByteLength(key, bounds.keyBytesMax);
+  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax);
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
+  }
+  const ttlMs = options?.ttlMs;
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `ttlMs must be a positive number, got ${String(ttlMs)}`);
+  }
+  let context: CausalContext | undefined;
+  if (options?.context !== undefined) context = decodeContext(options.context);
+  const timestampMs = clock.nowMs();
+  return {
+    op: Op.PUT,
+    key,
+    flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
+    context,
+    value: valueBytes,
+    timestampMs,
+    expiresAtMs: ttlMs === undefined ? 0 : Math.ceil(timestampMs + ttlMs),
+  };
+}

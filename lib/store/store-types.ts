@@ -1,0 +1,90 @@
+/**
+ * The Store's public types: the options of its calls and what stats() and
+ * nodes() report.
+ */
+import type { RepairResult } from './anti-entropy-repair.js';
+import type { MembershipChange } from './membership-change.js';
+import type { Key } from './value-codec.js';
+
+export interface PutOptions {
+  /** Context from a get: the put supersedes exactly the versions it saw. Without one, the put overwrites (blind write). */
+  context?: string;
+  /** Time to live: after it the item is never returned and is swept in the background. */
+  ttlMs?: number;
+  /** Acknowledgements to wait for (default: the store's W). */
+  w?: number;
+}
+
+export interface DeleteOptions {
+  context?: string;
+  w?: number;
+}
+
+export interface GetOptions {
+  /** Answers to wait for (default: the store's R). */
+  r?: number;
+  /** Choose R so that R + W > N: the read sees every write acknowledged with the store's W. */
+  consistent?: boolean;
+}
+
+export type PutManyEntry = readonly [key: Key, value: unknown, options?: PutOptions];
+
+export interface NodeStats {
+  id: number;
+  /** Requests served: gets + puts + replicates + purges. */
+  ops: number;
+  gets: number;
+  puts: number;
+  replicates: number;
+  purges: number;
+  keys: number;
+  bytes: number;
+  /** Requests sent to the node and not yet answered, including those waiting for ring space. */
+  queueDepth: number;
+  errors: number;
+  commits: number;
+  expired: number;
+}
+
+export type NodeStatus = 'up' | 'down' | 'joining' | 'leaving';
+
+/** One storage node as `store.nodes()` reports it. */
+export interface NodeInfo {
+  id: number;
+  status: NodeStatus;
+  /** Keys in the node's own data (refreshed by the node every 250 ms). */
+  keys: number;
+  /** Hints other nodes hold for this one, waiting for handoff. */
+  hintsPending: number;
+  /** Hints this node holds for others. */
+  hintsHeld: number;
+  /** Why the node is down, when it is. */
+  reason?: string;
+}
+
+export interface StoreStats {
+  nodes: NodeStats[];
+  antiEntropy: { passes: number; keysRepaired: number; lastPass: RepairResult | undefined };
+  membership: { nodes: number; lastChange: MembershipChange | undefined };
+  /** Hints handed back to their owners, and handoff steps that failed (retried later). */
+  hintsDelivered: number;
+  handoffErrors: number;
+  /** Times a node was marked down: worker exit, crash, stop, or a stale heartbeat. */
+  nodesMarkedDown: number;
+  /** Stale or missing replicas updated after a get (Dynamo §5). */
+  readRepairs: number;
+  /** Repairs not sent because background work was at its bound. */
+  readRepairsSkipped: number;
+  /** Gets that found more than one live concurrent version. */
+  siblingsSeen: number;
+  /** Write envelopes sent (puts issued together, and putMany, pack the copies bound for one node into one), and the writes they carried. */
+  writeEnvelopes: number;
+  writeEnvelopeItems: number;
+  tombstonesPurged: number;
+  timeouts: number;
+  overloaded: number;
+  /** Operations whose callers wait (bounded by pendingMax). */
+  pending: number;
+  /** Replications, repairs and purges still in flight after their callers were answered. */
+  background: number;
+}

@@ -23,6 +23,7 @@ const RANKS: Record<string, number> = {
   'lib/version': 1,
   'lib/ring': 1,
   'lib/quorum': 1,
+  'lib/stats': 1,
   'lib/storage': 2,
   'lib/anti-entropy': 3,
   'lib/config': 4,

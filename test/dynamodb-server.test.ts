@@ -12,9 +12,13 @@ import { crc32 } from '../lib/dynamodb/crc32.js';
 import { isLoopback, serve, ACCESS_KEY_ID_ENV, SECRET_ACCESS_KEY_ENV } from '../lib/server/serve.js';
 import { ScriptedDispatcher, rawHttp } from './helpers/dynamodb-transports.js';
 
+// The signature's date must be current: DynamoDB checks expiry (15 minutes)
+// before it looks the key up, so a fixed date turns these answers into
+// "Signature expired" a quarter of an hour after it was written.
+const AMZ_DATE = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 const AUTH = {
-  authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20261206/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
-  'x-amz-date': '20261206T030000Z',
+  authorization: `AWS4-HMAC-SHA256 Credential=AKID/${AMZ_DATE.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00`,
+  'x-amz-date': AMZ_DATE,
 };
 const GET_ITEM = { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'DynamoDB_20120810.GetItem', ...AUTH };
 const GET_BODY = JSON.stringify({ TableName: 'table', Key: { k: { S: 'a' } } });

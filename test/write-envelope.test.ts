@@ -408,7 +408,13 @@ t.test('putMany envelopes under faults and a crash', async (t) => {
   );
   t.ok(dropped instanceof RingtableError && dropped.code === ErrorCode.TIMEOUT, 'W = 3 cannot be met while node 2 loses every envelope: ERR_TIMEOUT');
   store.faults.clear();
+});
 
+t.test('a putMany of 20,000 items completes through a node crash', async (t) => {
+  // Its own store with the default deadline: the 1.5 s above is there to make
+  // the dropped-envelope case fail fast, and 20,000 items on a loaded 2-core
+  // machine can take longer than that without anything being wrong.
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 } });
   // A node crashes while a large putMany is in flight: W = 2 is met by the others (sloppy quorum).
   const big = Array.from({ length: 20_000 }, (_, i) => [`crash:${i}`, i] as const);
   const writing = store.putMany(big);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { OP_KINDS, type BenchReport, type OpKind } from '../bench/ycsb/bench-report.js';
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'cli.js');
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'cli', 'ringtable.js');
 
 interface Exit {
   code: number;

@@ -1,15 +1,15 @@
-#!/usr/bin/env node
 /**
  * `ringtable bench`: YCSB-style workloads against an embedded ringtable, with
  * baselines in the same run. The command line is parsed by commander (the
  * most used, maintained Node CLI library: subcommands, typed option parsers,
  * generated --help with defaults and choices, no dependencies of its own).
  *
- * Exit codes: 0 done, 1 the run failed, 2 invalid command line.
+ * The `ringtable` bin (lib/cli/ringtable.ts) mounts it beside `serve`, so
+ * that the server never depends on the benchmarks or they on it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { renderHtmlReport } from './report/html-report.js';
 import type { BenchReport } from './ycsb/bench-report.js';
 import {
@@ -33,9 +33,6 @@ import { progressDisplay } from './ycsb/progress.js';
 import { runBench } from './ycsb/runner.js';
 import { formatSummary } from './ycsb/summary-table.js';
 
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
-
 /** Adapts a pure parser to commander: a UsageError becomes commander's invalid-argument error (exit 2). */
 function parser<T>(parse: (text: string) => T): (text: string) => T {
   return (text) => {
@@ -57,7 +54,7 @@ function theta(text: string): number {
   return value;
 }
 
-function benchCommand(): Command {
+export function benchCommand(): Command {
   const command = new Command('bench')
     .description(
       'Run a YCSB workload against an embedded ringtable store (worker-thread nodes, one LMDB environment each, in a temporary directory unless --path is given), then optionally the same records and operation stream against baselines; print a summary and write JSON/HTML reports.',
@@ -113,36 +110,3 @@ function writeReports(report: BenchReport, jsonFile: string | undefined, htmlFil
   if (jsonFile !== undefined) write(jsonFile, JSON.stringify(report, null, 2) + '\n', 'JSON report');
   if (htmlFile !== undefined) write(htmlFile, renderHtmlReport(report), 'HTML report (open it in a browser)');
 }
-
-async function main(argv: string[]): Promise<number> {
-  const program = new Command('ringtable').description('ringtable: an embedded Dynamo-style replicated key-value store').exitOverride();
-  program.addCommand(benchCommand().exitOverride());
-  try {
-    await program.parseAsync(argv);
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // commander has already printed the message or the help.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : EXIT_USAGE;
-    }
-    if (error instanceof UsageError) {
-      console.error(`error: ${error.message}\n(run \`ringtable bench --help\` for every option)`);
-      return EXIT_USAGE;
-    }
-    const code = (error as { code?: unknown }).code;
-    console.error(`ringtable bench failed: ${(error as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`);
-    if (process.env.RINGTABLE_DEBUG !== undefined) console.error(error);
-    return EXIT_FAILED;
-  }
-}
-
-// `ringtable bench --help | head` closes the pipe early: that is the reader's
-// choice, not a failure, so end quietly instead of with an EPIPE stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? 0);
-  });
-}
-
-process.exitCode = await main(process.argv);

@@ -65,7 +65,9 @@ export class Store {
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     // The failure detector and the handoff pacer, on one timer.
-    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.handoff.tick(this.host.monotonicMs()));
+    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
+    // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
+    for (const id of ring.nodeIds()) this.coordinator.oweSweep(id);
     if (options.antiEntropyIntervalMs > 0) {
       this.antiEntropyTimer = this.host.repeat(options.antiEntropyIntervalMs, () => {
         if (this.state === 'open' && !this.repairs.isRunning && this.coordinator.membershipChange === undefined) this.repair().catch(() => {});
@@ -222,7 +224,8 @@ export class Store {
     carryCounters((this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT)), old);
     this.host.links[nodeId] = link;
     this.host.downReasons[nodeId] = undefined;
-    this.coordinator.handoff.tick(this.host.monotonicMs());
+    // Hints held for it go back; what it holds of ranges that moved while it was down goes to their replicas.
+    this.coordinator.nodeStarted(nodeId);
   }
 
   // ---- membership (Dynamo §4.9) ---------------------------------------------
@@ -269,10 +272,14 @@ export class Store {
    */
   async removeNode(nodeId: number): Promise<void> {
     this.assertOpen();
-    const link = this.linkOf(nodeId);
+    this.linkOf(nodeId);
     if (this.coordinator.ring.nodeIds().length - 1 < this.options.n) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, `removing node ${nodeId} would leave fewer than N = ${this.options.n} nodes`);
     }
+    // A node that is down holds data nobody else may have (W < N, or it was down through earlier changes):
+    // start it on its data first, so that it hands everything over before it leaves (issue 9).
+    if (!this.host.isUp(nodeId)) await this.startNode(nodeId);
+    const link = this.linkOf(nodeId);
     await changeMembership(this.coordinator, async () => {
       let failure: unknown;
       this.leaving.add(nodeId);
@@ -291,6 +298,7 @@ export class Store {
       this.markDown(nodeId, 'removed');
       // Hints held for it (while it was down) now go to the keys' new replicas.
       this.host.retired.add(nodeId);
+      this.coordinator.ownership.forget(nodeId);
       writeMembership(this.options.path, { nextNodeId: this.nextNodeId(), retired: [...this.host.retired] });
       await link.stop();
       this.host.links[nodeId] = undefined;

@@ -9,6 +9,12 @@
  */
 import t from 'tap';
 import type { Store } from '../lib/index.js';
+import { hashKey32 } from '../lib/ring/hash.js';
+import { PreferenceListTable } from '../lib/ring/preference-list.js';
+import { Ring } from '../lib/ring/ring.js';
+import { OwnershipHandoff } from '../lib/store/ownership-handoff.js';
+import type { PendingReply } from '../lib/transport/node-link.js';
+import { Op, Status, encodeScanPage } from '../lib/transport/wire.js';
 import { eventually, openAt, tempDir } from './helpers/temp-store.js';
 
 const HANDOFF_WAIT_MS = 30_000;
@@ -84,4 +90,61 @@ t.test('removeNode of a node that is down starts it first, so its data is handed
   const missing = await missingKeys(store, keys, 1);
   t.same(missing, [], `${missing.length} of ${keys.length} acknowledged keys missing`);
   t.notOk(store.nodes().some((node) => node.id === 1), 'node 1 left');
+});
+
+/** A scripted cluster for the sweep: node 0 holds `held` (all outside its ranges); `down` refuse everything. */
+function scripted(ring: Ring, held: Uint8Array[], down: Set<number>) {
+  const table = new PreferenceListTable(ring, 3);
+  const replicated = new Map<number, string[]>();
+  const dropped: string[] = [];
+  const answer = (reply: PendingReply, target: number, status: number, payload: Uint8Array = new Uint8Array(0)) =>
+    reply.onReply(target, status, payload, new DataView(payload.buffer), 0, payload.byteLength, 0);
+  const handoff = new OwnershipHandoff(
+    {
+      isUp: (node) => !down.has(node),
+      ring: () => ring,
+      table: () => table,
+      paused: () => false,
+      send: (target, op, _flags, key, _context, _value, _ts, _exp, reply) => {
+        if (down.has(target)) return reply.onNodeFailure(target, new Error('down'), 0);
+        if (op === Op.PARTITION_SCAN) {
+          const remaining = held.filter((k) => !dropped.includes(Buffer.from(k).toString()));
+          return answer(reply, target, Status.OK, encodeScanPage(undefined, remaining.map((k) => ({ key: k, object: new Uint8Array([1]) }))));
+        }
+        const text = Buffer.from(key as Uint8Array).toString();
+        if (op === Op.REPLICATE) replicated.set(target, [...(replicated.get(target) ?? []), text]);
+        if (op === Op.DROP_IF_COVERED) dropped.push(text);
+        answer(reply, target, Status.OK);
+      },
+    },
+    10_000,
+  );
+  return { handoff, table, replicated, dropped };
+}
+
+t.test('a sweep drops a key only once all N current replicas merged it, and retries when one was down', async (t) => {
+  const ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
+  const table = new PreferenceListTable(ring, 3);
+  const encoder = new TextEncoder();
+  const held = Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(0)).slice(0, 20);
+  const down = new Set<number>([table.forHash(hashKey32(held[0]!))[2]!]);
+  const { handoff, replicated, dropped } = scripted(ring, held, down);
+  handoff.owe(0);
+  handoff.tick(0);
+  handoff.tick(1000); // tokens refilled: the sweep starts
+  const blocked = held.filter((key) => table.forHash(hashKey32(key)).some((node) => down.has(node))).map((key) => Buffer.from(key).toString());
+  t.ok(blocked.length > 0, 'some keys have a replica down');
+  t.same(dropped.filter((key) => blocked.includes(key)), [], 'no key with a replica down is dropped');
+  t.same(dropped.length, held.length - blocked.length, 'every key whose N replicas are up is dropped');
+  for (const key of dropped) {
+    const replicas = Array.from(table.forHash(hashKey32(encoder.encode(key))));
+    t.ok(replicas.every((node) => replicated.get(node)?.includes(key)), `${key} merged into all of [${replicas.join(',')}] before the drop`);
+  }
+  t.ok(handoff.pending, 'the node is still owed a sweep');
+  down.clear();
+  handoff.tick(1500);
+  t.equal(dropped.length, held.length - blocked.length, 'no retry before a second passed');
+  handoff.tick(2100);
+  t.equal(dropped.length, held.length, 'the retry hands over the rest');
+  t.notOk(handoff.pending, 'nothing owed once everything was handed over');
 });

@@ -59,6 +59,8 @@ const NO_KEY = new Uint8Array(0);
 const DEADLINE_TICK_MS_MAX = 100;
 /** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
 const BACKGROUND_PENDING_MIN = 65_536;
+/** A purge held back by a pending ownership sweep is tried again this much later (late, never early). */
+const PURGE_RETRY_MS = 100;
 
 export class Coordinator implements OperationHost {
   readonly options: CoordinatorOptions;
@@ -433,7 +435,14 @@ export class Coordinator implements OperationHost {
     if (this.state !== 'open') return;
     // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
     const rangesMoving = this.membershipChange !== undefined;
-    if (!shouldSendPurge(replicas, this.hostHintsOwedTo, rangesMoving, this.host.retiredIds(), this.ringValue.nodeIds(), this.ownership.pending)) return;
+    if (!shouldSendPurge(replicas, this.hostHintsOwedTo, rangesMoving, this.host.retiredIds(), this.ringValue.nodeIds(), false)) return;
+    if (this.ownership.pending) {
+      // A node owed an ownership sweep (it just started, or was down through a
+      // change) may hold an older version outside its ranges: try again once
+      // the sweeps are done, rather than drop the purge (sweeps follow every start).
+      this.purges.schedule(key, replicas, objectBytes, this.host.monotonicMs() + PURGE_RETRY_MS);
+      return;
+    }
     for (const node of replicas) {
       this.backgroundCount++;
       this.send(node, Op.PURGE, 0, key, undefined, objectBytes, 0, 0, this.backgroundReply, 0);

@@ -14,7 +14,7 @@ import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Ring } from '../../lib/ring/ring.js';
 import { Coordinator } from '../../lib/store/coordinator.js';
 import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
-import { changeMembership, moveTo } from '../../lib/store/membership-change.js';
+import { changeMembership, moveTo, waitFor } from '../../lib/store/membership-change.js';
 import type { PutRequest } from '../../lib/store/operations.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
@@ -90,6 +90,8 @@ const DRAIN_EVENTS_MAX = 200_000;
 const CONTEXTS_KEPT = 4;
 const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
 const NODE_IDS_MAX = 1024;
+/** Store.removeNode's wait for the leaving node's hints to drain (store.ts HINTS_DRAIN_WAIT_MS). */
+const HINTS_DRAIN_WAIT_MS = 10_000;
 
 export async function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const run = new Run(seed, scenario, options);
@@ -459,6 +461,13 @@ class Run implements World {
     return count;
   }
 
+  /** Hints `holder` keeps for others, as committed. */
+  private hintsHeldBy(holder: number): number {
+    let count = 0;
+    for (const held of this.nodes.get(holder)?.engine.hintCounts().values() ?? []) count += held;
+    return count;
+  }
+
   private hintsHeldFor(owner: number): number {
     let count = 0;
     for (const node of this.nodes.values()) count += node.engine.hintCounts().get(owner) ?? 0;
@@ -563,7 +572,16 @@ class Run implements World {
     this.change = change;
     if (this.trace.enabled) this.trace.log(`ring: ${kind === 'add' ? `n${id} joins` : `n${id} leaves`}; nodes to be ${ring.nodeIds().join(',')}`);
     const reachable = (node: number) => this.host.isUp(node) || (kind === 'add' && node === id);
-    changeMembership(this.coordinator, () => moveTo(this.coordinator, this.countedHost(), ring, kind, id, reachable, () => {})).then(
+    const host = this.countedHost();
+    const move = async () => {
+      if (kind === 'remove') {
+        // As Store.removeNode: the leaving node's own hints are handed off first (their owners must be up), or it is refused.
+        const handedOff = await waitFor(host, () => this.hintsHeldBy(id) === 0, HINTS_DRAIN_WAIT_MS);
+        if (!handedOff) throw new Error(`n${id} still holds hints for down nodes`);
+      }
+      return moveTo(this.coordinator, host, ring, kind, id, reachable, () => {});
+    };
+    changeMembership(this.coordinator, move).then(
       (result) => {
         if (this.trace.enabled) this.trace.log(`membership: ${kind} n${id} done: ${result.keysCopied} keys copied, ${result.keysDropped} dropped`);
         if (kind === 'remove') this.stopNode(id, true);

@@ -77,28 +77,30 @@ function movesByPartition(plan: MovePlan): Map<number, PartitionMove> {
 /**
  * Before the copy: what a gaining node still holds of the partitions it
  * gains is left over from an earlier time it replicated them, when it was
- * down as that change dropped them (handOverAndDrop skips a node that is
- * down). Such a copy may be older than a tombstone since purged: merged
- * into the range now, it would bring the deleted value back (found by the
- * simulation, seed 400969 of 'membership'). Each is dropped unless something
- * newer reached it (Op.DROP_IF_COVERED). No write reaches a gainer for these
- * partitions before the copy starts, so nothing current is lost.
+ * down as that change moved them (handOverAndDrop skips a node that is
+ * down). It may be stale (older than a tombstone: merged into the range it
+ * would bring the deleted value back, found by the simulation, seed 400969
+ * of 'membership'), or the only copy of an acknowledged write (issue 9:
+ * the simulation's membership-outage seed 11134 lost one when it was dropped
+ * here). So it is handed over as ownership-handoff.ts does: merged into all
+ * the partition's current replicas, and dropped only once all acknowledged
+ * (Op.DROP_IF_COVERED keeps anything newer); otherwise it stays, and merges
+ * with the copy. Tombstones are not purged while such a node is owed a sweep
+ * (purge-rule.ts), so a stale copy meets its tombstone, which covers it.
  */
 export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MovePlan, counters: MoveCounters): Promise<void> {
+  const moves = movesByPartition(plan);
   const gainers = new Set(plan.moves.flatMap((move) => move.gainers));
+  const handOver = async (gainer: number, entry: Entry): Promise<void> => {
+    const current = moves.get(ring.partitionOf(hashKey32(entry.key)))?.before ?? [];
+    const merged = await Promise.all(current.map((node) => call(host, node, Op.REPLICATE, entry.key, entry.object).then(() => true, () => false)));
+    if (current.length === 0 || merged.includes(false)) return;
+    await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
+    counters.staleDropped++;
+  };
   await Promise.all(
     [...gainers].map((gainer) =>
-      scanPages(
-        host,
-        gainer,
-        ring,
-        partitionsToScan(plan, gainer, 'gainer'),
-        async (entries) => {
-          await Promise.all(entries.map((entry) => call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object)));
-          counters.staleDropped += entries.length;
-        },
-        counters,
-      ),
+      scanPages(host, gainer, ring, partitionsToScan(plan, gainer, 'gainer'), async (entries) => void (await Promise.all(entries.map((entry) => handOver(gainer, entry)))), counters),
     ),
   );
 }

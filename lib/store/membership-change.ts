@@ -13,7 +13,7 @@ import { planMove, type MovePlan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
 import type { Coordinator } from './coordinator.js';
 import type { CoordinatorHost } from './coordinator-host.js';
-import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAndDrop } from './range-move.js';
+import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAll, handOverAndDrop } from './range-move.js';
 
 /** The last addNode/removeNode, as `stats().membership` reports it. */
 export interface MembershipChange {
@@ -104,6 +104,7 @@ export async function moveTo(
   for (let attempt = 1; ; attempt++) {
     try {
       await handOverAndDrop(host, before, plan, reachable, counters);
+      if (kind === 'remove' && reachable(nodeId)) await handOverAll(host, table, nodeId, counters);
       break;
     } catch (error) {
       if (attempt >= HANDOVER_ATTEMPTS_MAX) throw error;

@@ -13,6 +13,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { MovePlan, PartitionMove } from '../ring/move-plan.js';
 import { partitionsToScan } from '../ring/move-plan.js';
+import type { PreferenceListTable } from '../ring/preference-list.js';
 import type { Ring } from '../ring/ring.js';
 import type { Send } from './coordinator-host.js';
 import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest } from '../transport/wire.js';
@@ -155,5 +156,34 @@ export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan
         counters,
       ),
     ),
+  );
+}
+
+/**
+ * A node that leaves hands over everything it still holds, not only the
+ * partitions it replicated just before: it may hold keys of ranges it lost
+ * in an earlier change while it was down (issue 9; the simulation's
+ * membership-outage seed 2445 lost such a write when the node left before
+ * its ownership sweep). Each key is merged into all its replicas in the new
+ * ring, then dropped; a step that fails throws, and the caller tries again.
+ */
+export async function handOverAll(host: MoveHost, next: PreferenceListTable, node: number, counters: MoveCounters): Promise<void> {
+  const ring = next.ring;
+  const partitions = Array.from({ length: ring.partitionCount }, (_, p) => p);
+  await scanPages(
+    host,
+    node,
+    ring,
+    partitions,
+    async (entries) => {
+      await Promise.all(
+        entries.map(async (entry) => {
+          await Promise.all(Array.from(next.forHash(hashKey32(entry.key)), (replica) => call(host, replica, Op.REPLICATE, entry.key, entry.object)));
+          await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
+        }),
+      );
+      counters.keysDropped += entries.length;
+    },
+    counters,
   );
 }

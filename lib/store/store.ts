@@ -224,8 +224,7 @@ export class Store {
     carryCounters((this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT)), old);
     this.host.links[nodeId] = link;
     this.host.downReasons[nodeId] = undefined;
-    // Hints held for it go back; what it holds of ranges that moved while it was down goes to their replicas.
-    this.coordinator.nodeStarted(nodeId);
+    this.coordinator.nodeStarted(nodeId); // hints for it go back; its keys of ranges that moved meanwhile go to their replicas
   }
 
   // ---- membership (Dynamo §4.9) ---------------------------------------------
@@ -264,9 +263,9 @@ export class Store {
   }
 
   /**
-   * Remove a node: its ranges move to the nodes that take them over (streamed
-   * from every up replica, the leaving node included), the ring switches,
-   * then the node stops. Its directory is kept, renamed
+   * Remove a node (started first if it is down): its ranges move to the nodes
+   * that take them over (streamed from every up replica, the leaving node
+   * included), the ring switches, then the node stops. Its directory is kept, renamed
    * `node-<id>.removed`, never reopened. Refused while the node holds hints
    * it cannot hand off, or when fewer than N nodes would remain.
    */
@@ -276,8 +275,7 @@ export class Store {
     if (this.coordinator.ring.nodeIds().length - 1 < this.options.n) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, `removing node ${nodeId} would leave fewer than N = ${this.options.n} nodes`);
     }
-    // A node that is down holds data nobody else may have (W < N, or it was down through earlier changes):
-    // start it on its data first, so that it hands everything over before it leaves (issue 9).
+    // A down node may hold data nobody else has (W < N, or down through earlier changes): it starts and hands it over (issue 9).
     if (!this.host.isUp(nodeId)) await this.startNode(nodeId);
     const link = this.linkOf(nodeId);
     await changeMembership(this.coordinator, async () => {
@@ -399,6 +397,4 @@ export class Store {
   private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
     return putRequest(key, value, options, flags, this.options, this.coordinator);
   }
-
-
 }

@@ -3,13 +3,16 @@
  * Merkle comparison (lib/anti-entropy/, on a piscina pool reading the nodes'
  * LMDB environments read-only) names the keys whose replicas differ; each is
  * read from all its up replicas, merged (DVVSet sync), and written back to
- * every replica that lacked the merge. Bounded: REPAIR_KEYS_IN_FLIGHT keys at
+ * every replica that lacked the merge. First, every node is swept for keys
+ * it holds outside its ranges (ownership-handoff.ts), which the comparison
+ * of current replicas cannot see. Bounded: REPAIR_KEYS_IN_FLIGHT keys at
  * a time, REPAIR_PASSES_MAX compare passes when one hits its listing bounds.
  */
 import { AntiEntropy } from '../anti-entropy/anti-entropy.js';
 import type { Ring } from '../ring/ring.js';
 import type { CoordinatorHost, Send } from './coordinator-host.js';
 import type { Coordinator } from './coordinator.js';
+import { waitFor } from './membership-change.js';
 import { Op, Status, copyBytes, requestOf } from '../transport/wire.js';
 import { type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
@@ -31,6 +34,8 @@ export interface RepairResult {
 }
 
 const REPAIR_PASSES_MAX = 8;
+/** How long a repair waits for the ownership sweeps it asked for (they go on in the background after). */
+const FOREIGN_SWEEP_WAIT_MS = 60_000;
 const REPAIR_KEYS_IN_FLIGHT = 256;
 
 export interface RepairHost {
@@ -43,6 +48,13 @@ export interface RepairHost {
   monotonicMs(): number;
   /** False once the store closes: stop between passes. */
   open(): boolean;
+  /**
+   * Sweep every node for keys it holds outside its ranges and hand them to
+   * their current replicas (ownership-handoff.ts); resolves once the sweeps
+   * that could run have ended. The Merkle comparison only sees each key's
+   * current replicas: this is how anti-entropy finds the rest (issue 9).
+   */
+  handOffForeign(): Promise<void>;
 }
 
 /** The repair's view of the coordinator and its host; `open` is false once the store closes. */
@@ -55,12 +67,18 @@ export function repairHostOf(coordinator: Coordinator, host: CoordinatorHost, op
     send: host.send,
     monotonicMs: () => host.monotonicMs(),
     open,
+    handOffForeign: async () => {
+      coordinator.oweSweepAll();
+      coordinator.tickHandoffs(host.monotonicMs());
+      await waitFor(host, () => !open() || !coordinator.ownership.runnable(host.monotonicMs()), FOREIGN_SWEEP_WAIT_MS);
+    },
   };
 }
 
 export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Promise<RepairResult> {
   const startedMs = host.monotonicMs();
   const result: RepairResult = { keysCompared: 0, keysRepaired: 0, partitionsCompared: 0, leavesDiffering: 0, replicasRepaired: 0, passes: 0, durationMs: 0 };
+  await host.handOffForeign();
   for (let pass = 0; pass < REPAIR_PASSES_MAX; pass++) {
     const ring = host.ring();
     const nodeIds = ring.nodeIds().filter((id) => host.isUp(id));

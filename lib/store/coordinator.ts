@@ -23,6 +23,7 @@ import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
+import { OwnershipHandoff } from './ownership-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
@@ -33,6 +34,13 @@ import { coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
   /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
   writeEnvelopes?: boolean;
+  /**
+   * Hand data held outside a node's ranges to its keys' current replicas, and
+   * hints to the current replicas when their owner no longer replicates the
+   * key (issue 9). Default true; false only plants the bug back for the
+   * simulation (test/simulation/bugs.ts 'strand-foreign').
+   */
+  ownershipHandoff?: boolean;
 };
 
 export interface CoordinatorCounters {
@@ -51,6 +59,8 @@ const NO_KEY = new Uint8Array(0);
 const DEADLINE_TICK_MS_MAX = 100;
 /** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
 const BACKGROUND_PENDING_MIN = 65_536;
+/** A purge held back by a pending ownership sweep is tried again this much later (late, never early). */
+const PURGE_RETRY_MS = 100;
 
 export class Coordinator implements OperationHost {
   readonly options: CoordinatorOptions;
@@ -62,6 +72,9 @@ export class Coordinator implements OperationHost {
   /** Set while a membership change runs (membership-change.ts): purges wait, a stream may bring back an older version. */
   membershipChange: Promise<unknown> | undefined;
   readonly handoff: HintedHandoff;
+  /** Data a node holds outside its ranges, handed to the keys' current replicas (ownership-handoff.ts). */
+  readonly ownership: OwnershipHandoff;
+  private readonly ownershipEnabled: boolean;
   private readonly active = new Set<Operation>();
   /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
   private pendingCount = 0;
@@ -111,9 +124,47 @@ export class Coordinator implements OperationHost {
         nodeIds: () => this.ringValue.nodeIds(),
         retiredIds: () => host.retiredIds(),
         replicasOf: (key) => this.preferenceLists.forHash(hashKey32(key)),
+        followReplicas: options.ownershipHandoff ?? true,
       },
       options.handoffKeysPerSecond,
     );
+    this.ownershipEnabled = options.ownershipHandoff ?? true;
+    this.ownership = new OwnershipHandoff(
+      {
+        send: host.send,
+        isUp: (node) => host.isUp(node),
+        ring: () => this.ringValue,
+        table: () => this.preferenceLists,
+        paused: () => this.membershipChange !== undefined || this.transition !== undefined,
+      },
+      options.handoffKeysPerSecond,
+    );
+  }
+
+  /** The handoff pacer (the store's watch timer): hints, and data held outside a node's ranges. */
+  tickHandoffs(nowMs: number): void {
+    this.handoff.tick(nowMs);
+    if (this.ownershipEnabled) this.ownership.tick(nowMs);
+  }
+
+  /**
+   * A node (re)started on its data: it may have been down through a
+   * membership change and hold keys of ranges it no longer replicates.
+   * Every start, not only during a move (issue 9).
+   */
+  nodeStarted(node: number): void {
+    this.oweSweep(node);
+    this.tickHandoffs(this.host.monotonicMs());
+  }
+
+  /** `node` may hold keys outside its ranges: sweep it once it is up (ownership-handoff.ts). */
+  oweSweep(node: number): void {
+    if (this.ownershipEnabled) this.ownership.owe(node);
+  }
+
+  /** Every node of the ring is swept (with each anti-entropy pass). */
+  oweSweepAll(): void {
+    if (this.ownershipEnabled) this.ownership.oweAll();
   }
 
   get ring(): Ring {
@@ -376,7 +427,22 @@ export class Coordinator implements OperationHost {
   private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
     if (this.state !== 'open') return;
     // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
-    if (!shouldSendPurge(replicas, this.preferenceListOf(key), this.hostHintsOwedTo, this.membershipChange !== undefined, this.host.retiredIds())) return;
+    const due = {
+      replicas,
+      currentReplicas: this.preferenceListOf(key),
+      hintsOwedTo: this.hostHintsOwedTo,
+      rangesMoving: this.membershipChange !== undefined,
+      retired: this.host.retiredIds(),
+      others: this.ringValue.nodeIds(),
+    };
+    if (!shouldSendPurge(due)) return;
+    if (this.ownership.pending) {
+      // A node owed an ownership sweep (it just started, or was down through a
+      // change) may hold an older version outside its ranges: try again once
+      // the sweeps are done, rather than drop the purge (sweeps follow every start).
+      this.purges.schedule(key, replicas, objectBytes, this.host.monotonicMs() + PURGE_RETRY_MS);
+      return;
+    }
     const purge = requestOf(Op.PURGE, key, objectBytes);
     for (const node of replicas) {
       this.backgroundCount++;

@@ -4,7 +4,10 @@
  * hints out of the stand-in (Op.HINTS), merges each into the owner
  * (Op.REPLICATE, a DVVSet sync, so order and repetition do not matter), and
  * after the owner acknowledges, tells the stand-in to drop it
- * (Op.HINT_DELIVERED, which keeps a hint that changed meanwhile).
+ * (Op.HINT_DELIVERED, which keeps a hint that changed meanwhile). A hint
+ * follows its key's current replicas: if the owner no longer replicates the
+ * key (removed, or a membership change moved the key while it was down), it
+ * is merged into every current replica instead, and dropped once all did.
  *
  * Bounded: at most one page in flight per (stand-in, owner) pair, pages of at
  * most PAGE_ENTRIES_MAX, and a token bucket of `keysPerSecond` so handoff
@@ -28,8 +31,14 @@ export interface HandoffHost {
   nodeIds(): readonly number[];
   /** Nodes removed from the store: hints still held for them go to the key's current replicas instead. */
   retiredIds(): Iterable<number>;
-  /** The key's current replicas (for a retired owner's hints). */
+  /** The key's current replicas (for a hint whose owner no longer replicates its key). */
   replicasOf(key: Uint8Array): ArrayLike<number>;
+  /**
+   * Hints follow the key's current replicas (issue 9). False only for the
+   * simulation's planted bug: a hint goes to its named owner even when a
+   * membership change moved its key elsewhere, and is stranded there.
+   */
+  followReplicas?: boolean;
 }
 
 interface Job {
@@ -125,8 +134,13 @@ export class HintedHandoff {
         settled();
       },
     };
-    // The owner, or for a removed owner every current replica of the key (which must all merge it).
-    const recipients = retired ? Array.from(this.host.replicasOf(entry.key)) : [job.owner];
+    // The owner while it still replicates the key. Otherwise (it was removed,
+    // or a membership change moved the key while it was down) every current
+    // replica of the key, which must all merge it before the hint is dropped:
+    // delivered to its named owner, it would sit where no read looks (issue 9).
+    const current = Array.from(this.host.replicasOf(entry.key));
+    const followReplicas = this.host.followReplicas ?? true;
+    const recipients = retired ? current : !followReplicas || current.includes(job.owner) ? [job.owner] : current;
     let waiting = recipients.length;
     let ok = true;
     const onMerged = (success: boolean) => {

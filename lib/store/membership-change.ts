@@ -13,7 +13,7 @@ import { planMove, type MovePlan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
 import type { Coordinator } from './coordinator.js';
 import type { CoordinatorHost } from './coordinator-host.js';
-import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAndDrop } from './range-move.js';
+import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAll, handOverAndDrop } from './range-move.js';
 
 /** The last addNode/removeNode, as `stats().membership` reports it. */
 export interface MembershipChange {
@@ -69,15 +69,28 @@ export async function moveTo(
   for (const move of plan.moves) changed[move.partition] = 1;
   const table = new PreferenceListTable(next, n);
   const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
-  await dropStaleOnGainers(host, before, plan, counters);
-  coordinator.beginTransition(table, changed);
+  // Ownership sweeps pause while a change runs (its copies to gainers lie
+  // outside their ranges on purpose): let those in flight stop first.
+  await waitFor(host, () => coordinator.ownership.active === 0, coordinator.options.timeoutMs);
   try {
-    await copyToGainers(host, before, plan, reachable, counters);
-    // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
-    persistRing(next);
-    coordinator.switchRing(next, table);
+    await dropStaleOnGainers(host, before, plan, counters);
+    coordinator.beginTransition(table, changed);
+    try {
+      await copyToGainers(host, before, plan, reachable, counters);
+      // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
+      persistRing(next);
+      coordinator.switchRing(next, table);
+    } finally {
+      coordinator.endTransition();
+    }
   } finally {
-    coordinator.endTransition();
+    // Whatever happened, a node may now hold keys outside its ranges: a loser
+    // that was down (skipped by the copy and the drop below) or whose
+    // hand-over fails, a source that was down, a gainer of a change that
+    // failed before the switch. Each is swept when it is up (ownership-handoff.ts):
+    // never strand an acknowledged write on a node no read looks at (issue 9).
+    const members = coordinator.ring.nodeIds();
+    for (const move of plan.moves) for (const node of [...move.before, ...move.gainers]) if (members.includes(node)) coordinator.oweSweep(node);
   }
   // Requests routed by the old ring may still land on the nodes that lost
   // ranges: let them finish (they end by their deadline) before those drop.
@@ -91,6 +104,7 @@ export async function moveTo(
   for (let attempt = 1; ; attempt++) {
     try {
       await handOverAndDrop(host, before, plan, reachable, counters);
+      if (kind === 'remove' && reachable(nodeId)) await handOverAll(host, table, nodeId, counters);
       break;
     } catch (error) {
       if (attempt >= HANDOVER_ATTEMPTS_MAX) throw error;

@@ -13,6 +13,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { MovePlan, PartitionMove } from '../ring/move-plan.js';
 import { partitionsToScan } from '../ring/move-plan.js';
+import type { PreferenceListTable } from '../ring/preference-list.js';
 import type { Ring } from '../ring/ring.js';
 import type { Send } from './coordinator-host.js';
 import { type Entry, Op, Status, copyBytes, decodeScanPage, encodeScanRequest, requestOf } from '../transport/wire.js';
@@ -77,28 +78,30 @@ function movesByPartition(plan: MovePlan): Map<number, PartitionMove> {
 /**
  * Before the copy: what a gaining node still holds of the partitions it
  * gains is left over from an earlier time it replicated them, when it was
- * down as that change dropped them (handOverAndDrop skips a node that is
- * down). Such a copy may be older than a tombstone since purged: merged
- * into the range now, it would bring the deleted value back (found by the
- * simulation, seed 400969 of 'membership'). Each is dropped unless something
- * newer reached it (Op.DROP_IF_COVERED). No write reaches a gainer for these
- * partitions before the copy starts, so nothing current is lost.
+ * down as that change moved them (handOverAndDrop skips a node that is
+ * down). It may be stale (older than a tombstone: merged into the range it
+ * would bring the deleted value back, found by the simulation, seed 400969
+ * of 'membership'), or the only copy of an acknowledged write (issue 9:
+ * the simulation's membership-outage seed 11134 lost one when it was dropped
+ * here). So it is handed over as ownership-handoff.ts does: merged into all
+ * the partition's current replicas, and dropped only once all acknowledged
+ * (Op.DROP_IF_COVERED keeps anything newer); otherwise it stays, and merges
+ * with the copy. Tombstones are not purged while such a node is owed a sweep
+ * (purge-rule.ts), so a stale copy meets its tombstone, which covers it.
  */
 export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MovePlan, counters: MoveCounters): Promise<void> {
+  const moves = movesByPartition(plan);
   const gainers = new Set(plan.moves.flatMap((move) => move.gainers));
+  const handOver = async (gainer: number, entry: Entry): Promise<void> => {
+    const current = moves.get(ring.partitionOf(hashKey32(entry.key)))?.before ?? [];
+    const merged = await Promise.all(current.map((node) => call(host, node, Op.REPLICATE, entry.key, entry.object).then(() => true, () => false)));
+    if (current.length === 0 || merged.includes(false)) return;
+    await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
+    counters.staleDropped++;
+  };
   await Promise.all(
     [...gainers].map((gainer) =>
-      scanPages(
-        host,
-        gainer,
-        ring,
-        partitionsToScan(plan, gainer, 'gainer'),
-        async (entries) => {
-          await Promise.all(entries.map((entry) => call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object)));
-          counters.staleDropped += entries.length;
-        },
-        counters,
-      ),
+      scanPages(host, gainer, ring, partitionsToScan(plan, gainer, 'gainer'), async (entries) => void (await Promise.all(entries.map((entry) => handOver(gainer, entry)))), counters),
     ),
   );
 }
@@ -153,5 +156,34 @@ export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan
         counters,
       ),
     ),
+  );
+}
+
+/**
+ * A node that leaves hands over everything it still holds, not only the
+ * partitions it replicated just before: it may hold keys of ranges it lost
+ * in an earlier change while it was down (issue 9; the simulation's
+ * membership-outage seed 2445 lost such a write when the node left before
+ * its ownership sweep). Each key is merged into all its replicas in the new
+ * ring, then dropped; a step that fails throws, and the caller tries again.
+ */
+export async function handOverAll(host: MoveHost, next: PreferenceListTable, node: number, counters: MoveCounters): Promise<void> {
+  const ring = next.ring;
+  const partitions = Array.from({ length: ring.partitionCount }, (_, p) => p);
+  await scanPages(
+    host,
+    node,
+    ring,
+    partitions,
+    async (entries) => {
+      await Promise.all(
+        entries.map(async (entry) => {
+          await Promise.all(Array.from(next.forHash(hashKey32(entry.key)), (replica) => call(host, replica, Op.REPLICATE, entry.key, entry.object)));
+          await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
+        }),
+      );
+      counters.keysDropped += entries.length;
+    },
+    counters,
   );
 }

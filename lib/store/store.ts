@@ -65,7 +65,9 @@ export class Store {
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     // The failure detector and the handoff pacer, on one timer.
-    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.handoff.tick(this.host.monotonicMs()));
+    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
+    // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
+    for (const id of ring.nodeIds()) this.coordinator.oweSweep(id);
     if (options.antiEntropyIntervalMs > 0) {
       this.antiEntropyTimer = this.host.repeat(options.antiEntropyIntervalMs, () => {
         if (this.state === 'open' && !this.repairs.isRunning && this.coordinator.membershipChange === undefined) this.repair().catch(() => {});
@@ -222,7 +224,7 @@ export class Store {
     carryCounters((this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT)), old);
     this.host.links[nodeId] = link;
     this.host.downReasons[nodeId] = undefined;
-    this.coordinator.handoff.tick(this.host.monotonicMs());
+    this.coordinator.nodeStarted(nodeId); // hints for it go back; its keys of ranges that moved meanwhile go to their replicas
   }
 
   // ---- membership (Dynamo §4.9) ---------------------------------------------
@@ -261,18 +263,21 @@ export class Store {
   }
 
   /**
-   * Remove a node: its ranges move to the nodes that take them over (streamed
-   * from every up replica, the leaving node included), the ring switches,
-   * then the node stops. Its directory is kept, renamed
+   * Remove a node (started first if it is down): its ranges move to the nodes
+   * that take them over (streamed from every up replica, the leaving node
+   * included), the ring switches, then the node stops. Its directory is kept, renamed
    * `node-<id>.removed`, never reopened. Refused while the node holds hints
    * it cannot hand off, or when fewer than N nodes would remain.
    */
   async removeNode(nodeId: number): Promise<void> {
     this.assertOpen();
-    const link = this.linkOf(nodeId);
+    this.linkOf(nodeId);
     if (this.coordinator.ring.nodeIds().length - 1 < this.options.n) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, `removing node ${nodeId} would leave fewer than N = ${this.options.n} nodes`);
     }
+    // A down node may hold data nobody else has (W < N, or down through earlier changes): it starts and hands it over (issue 9).
+    if (!this.host.isUp(nodeId)) await this.startNode(nodeId);
+    const link = this.linkOf(nodeId);
     await changeMembership(this.coordinator, async () => {
       let failure: unknown;
       this.leaving.add(nodeId);
@@ -291,6 +296,7 @@ export class Store {
       this.markDown(nodeId, 'removed');
       // Hints held for it (while it was down) now go to the keys' new replicas.
       this.host.retired.add(nodeId);
+      this.coordinator.ownership.forget(nodeId);
       writeMembership(this.options.path, { nextNodeId: this.nextNodeId(), retired: [...this.host.retired] });
       await link.stop();
       this.host.links[nodeId] = undefined;
@@ -391,6 +397,4 @@ export class Store {
   private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
     return putRequest(key, value, options, flags, this.options, this.coordinator);
   }
-
-
 }

@@ -59,6 +59,13 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     scenario: 'partitions',
     bugs: { replicaConflicts: 'lww' },
   },
+  {
+    name: 'strand-foreign',
+    description: 'issue 9 planted back: no ownership handoff, and hints go to their named owner even when a membership change moved the key',
+    caughtAs: 'lost-write',
+    scenario: 'membership-outage',
+    bugs: { strandForeign: true },
+  },
 ];
 
 export function plantedBug(name: string): PlantedBug {

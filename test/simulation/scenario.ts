@@ -183,6 +183,18 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     ...BASE,
+    name: 'membership-outage',
+    description: 'nodes join and leave while replicas stay down through the changes (issue 9), sloppy quorum, long outages',
+    nodes: 4,
+    vnodes: 2,
+    sloppy: true,
+    chaosMs: 800,
+    // More cold keys: a write stranded on a node no read looks at is then often its key's last.
+    workload: { ...WORKLOAD, coldKeys: 40, hotProbability: 0.3 },
+    faults: { ...NO_FAULTS, meanGapMs: 25, weights: { crash: 4, partition: 0, join: 3, leave: 1 }, downMax: 3, restartMinMs: 100, restartMaxMs: 400, membershipChangesMax: 6, leaving: 'any' },
+  },
+  {
+    ...BASE,
     name: 'calm',
     description: 'no faults, reliable links, every read fans out to all N: the baseline',
     network: { ...LOSSY, lossProbability: 0, duplicateProbability: 0, stallProbability: 0 },

@@ -14,7 +14,7 @@ import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Ring } from '../../lib/ring/ring.js';
 import { Coordinator } from '../../lib/store/coordinator.js';
 import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
-import { changeMembership, moveTo } from '../../lib/store/membership-change.js';
+import { changeMembership, moveTo, waitFor } from '../../lib/store/membership-change.js';
 import type { PutRequest } from '../../lib/store/operations.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
@@ -39,6 +39,13 @@ export interface Bugs {
   node?: NodeFaults;
   /** Nodes run this conflict mode whatever the scenario says (the checkers keep the scenario's). */
   replicaConflicts?: 'siblings' | 'lww';
+  /**
+   * The coordinator as before issue 9's fix: no ownership handoff (a node
+   * that was down through a membership change keeps its data of the ranges
+   * that moved, where no read looks) and hints go to their named owner even
+   * when it no longer replicates the key.
+   */
+  strandForeign?: boolean;
 }
 
 export interface RunOptions {
@@ -83,6 +90,8 @@ const DRAIN_EVENTS_MAX = 200_000;
 const CONTEXTS_KEPT = 4;
 const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
 const NODE_IDS_MAX = 1024;
+/** Store.removeNode's wait for the leaving node's hints to drain (store.ts HINTS_DRAIN_WAIT_MS). */
+const HINTS_DRAIN_WAIT_MS = 10_000;
 
 export async function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const run = new Run(seed, scenario, options);
@@ -167,6 +176,7 @@ class Run implements World {
         // Odd seeds send writes in envelopes, as the store does; even seeds
         // alone. The planted node bugs act on single frames: none with them.
         writeEnvelopes: (seed & 1) === 1 && this.bugs.node === undefined,
+        ownershipHandoff: this.bugs.strandForeign !== true,
       },
       Ring.create(ids, scenario.vnodes),
       this.host,
@@ -226,6 +236,8 @@ class Run implements World {
     await this.queue.runUntilAsync(scenario.chaosMs, this.pause);
     this.heal();
     await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
+    this.sweepAll();
+    await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.repair();
     await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.finalReads();
@@ -252,6 +264,13 @@ class Run implements World {
     if (this.change === undefined && this.changeRequests === 0) return undefined;
     return new Promise((resolve) => setImmediate(resolve));
   };
+
+  /** As each anti-entropy pass of the store: every node hands over what it holds outside its ranges (ownership-handoff.ts). */
+  private sweepAll(): void {
+    if (this.trace.enabled) this.trace.log('ownership handoff: every node swept');
+    this.coordinator.oweSweepAll();
+    this.armWatch();
+  }
 
   private repair(): void {
     const pushes = repairAll(this);
@@ -379,6 +398,9 @@ class Run implements World {
     // store.ts startNode: up again at once; a node still cut off falls silent again from now.
     if (this.silentSince.has(id)) this.silentSince.set(id, this.queue.nowMs);
     if (this.downReasons.get(id) === 'crashed') this.markUp(id);
+    // store.ts startNode: every start owes an ownership sweep (it may have been down through a change).
+    if (this.coordinator.ring.nodeIds().includes(id)) this.coordinator.nodeStarted(id);
+    this.armWatch();
   }
 
   private markDown(id: number, reason: 'crashed' | 'heartbeat'): void {
@@ -396,7 +418,7 @@ class Run implements World {
     if (!this.downReasons.delete(id)) return;
     if (this.trace.enabled) this.trace.log(`coordinator marks n${id} up`);
     this.host.markUp(id);
-    this.coordinator.handoff.tick(this.queue.nowMs);
+    this.coordinator.tickHandoffs(this.queue.nowMs);
   }
 
   /**
@@ -417,13 +439,13 @@ class Run implements World {
         if (silentSinceMs !== undefined && this.nodes.get(id)!.isUp && nowMs - silentSinceMs > this.scenario.failureTimeoutMs) this.markDown(id, 'heartbeat');
         if (silentSinceMs === undefined && this.downReasons.get(id) === 'heartbeat') this.markUp(id);
       }
-      this.coordinator.handoff.tick(nowMs);
+      this.coordinator.tickHandoffs(nowMs);
       const hintsHeld = this.hintsHeld();
       // Over once every node is up, every hint handed back, and no operation routed to a stand-in can still write one.
       const standInsQuiet = nowMs - this.host.lastHintedRouteMs > this.settleMs();
       if (this.degradedSinceMs !== undefined && this.downReasons.size === 0 && hintsHeld === 0 && standInsQuiet) this.closeDegradedWindow();
       // store.ts ticks for ever; here the tick stops once nothing can need it, so that a healed run drains.
-      const busy = this.downReasons.size > 0 || this.silentSince.size > 0 || hintsHeld > 0 || this.coordinator.handoff.active > 0 || this.degradedSinceMs !== undefined || this.coordinator.activeCount > 0 || this.host.pendingCount > 0;
+      const busy = this.downReasons.size > 0 || this.silentSince.size > 0 || hintsHeld > 0 || this.coordinator.handoff.active > 0 || this.coordinator.ownership.pending || this.degradedSinceMs !== undefined || this.coordinator.activeCount > 0 || this.host.pendingCount > 0;
       if (nowMs < this.scenario.chaosMs || busy) this.armWatch();
     });
   }
@@ -437,6 +459,13 @@ class Run implements World {
     const members = new Set([...this.coordinator.ring.nodeIds(), ...this.host.retired]);
     let count = 0;
     for (const node of this.nodes.values()) for (const [owner, held] of node.engine.hintCounts()) if (members.has(owner)) count += held;
+    return count;
+  }
+
+  /** Hints `holder` keeps for others, as committed. */
+  private hintsHeldBy(holder: number): number {
+    let count = 0;
+    for (const held of this.nodes.get(holder)?.engine.hintCounts().values() ?? []) count += held;
     return count;
   }
 
@@ -528,6 +557,8 @@ class Run implements World {
     if (candidates.length === 0) return;
     const id = this.pick(this.faultPrng, candidates);
     this.counts.membershipChanges++;
+    // store.ts removeNode: a crashed node starts on its data first, so that it hands everything over before it leaves.
+    if (!this.nodes.get(id)!.isUp) this.restart(id, this.lives.get(id)!);
     this.startChange('remove', id, this.coordinator.ring.withNodeRemoved(id));
   }
 
@@ -542,7 +573,16 @@ class Run implements World {
     this.change = change;
     if (this.trace.enabled) this.trace.log(`ring: ${kind === 'add' ? `n${id} joins` : `n${id} leaves`}; nodes to be ${ring.nodeIds().join(',')}`);
     const reachable = (node: number) => this.host.isUp(node) || (kind === 'add' && node === id);
-    changeMembership(this.coordinator, () => moveTo(this.coordinator, this.countedHost(), ring, kind, id, reachable, () => {})).then(
+    const host = this.countedHost();
+    const move = async () => {
+      if (kind === 'remove') {
+        // As Store.removeNode: the leaving node's own hints are handed off first (their owners must be up), or it is refused.
+        const handedOff = await waitFor(host, () => this.hintsHeldBy(id) === 0, HINTS_DRAIN_WAIT_MS);
+        if (!handedOff) throw new Error(`n${id} still holds hints for down nodes`);
+      }
+      return moveTo(this.coordinator, host, ring, kind, id, reachable, () => {});
+    };
+    changeMembership(this.coordinator, move).then(
       (result) => {
         if (this.trace.enabled) this.trace.log(`membership: ${kind} n${id} done: ${result.keysCopied} keys copied, ${result.keysDropped} dropped`);
         if (kind === 'remove') this.stopNode(id, true);

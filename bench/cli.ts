@@ -84,7 +84,7 @@ function benchCommand(): Command {
     .addOption(new Option('--conflicts <mode>', 'siblings (keep concurrent versions) or lww (last writer wins)').choices(CONFLICT_MODES).default(DEFAULTS.conflicts))
     .option('--path <dir>', 'directory for the stores (use an empty one; kept afterwards) (default: a temporary directory, removed at the end)')
     .option('--seed <number>', 'seed of the operation stream and the values', count(0, 2 ** 32 - 1), DEFAULTS.seed)
-    .addOption(new Option('--baselines <list>', 'baselines to run after ringtable on the same records and stream: all, none, or a comma list of map, lmdb, post-message, redis').argParser(parser(parseBaselines)).default(parseBaselines(DEFAULTS.baselines), DEFAULTS.baselines))
+    .addOption(new Option('--baselines [list]', 'baselines to run after ringtable on the same records and stream: all, none, or a comma list of map, lmdb, post-message, redis (the flag alone means all)').preset('all').argParser(parser(parseBaselines)).default(parseBaselines(DEFAULTS.baselines), DEFAULTS.baselines))
     .option('--redis-port <port>', 'port of the redis-server on 127.0.0.1 for the redis baseline', count(1, 65_535), DEFAULTS.redisPort)
     .option('--fault <plan>', 'node failures during the run, ringtable only: action:node@time[,...] with actions crash, restart, stop, start, pause, resume and times like 5s or 1500ms (applied at the next 1 s interval), e.g. crash:2@5s,restart:2@12s')
     .option('--json <file>', 'write the full report (every figure, configuration, machine) as JSON to FILE')
@@ -134,6 +134,15 @@ async function main(argv: string[]): Promise<number> {
     if (process.env.RINGTABLE_DEBUG !== undefined) console.error(error);
     return EXIT_FAILED;
   }
+}
+
+// `ringtable bench --help | head` closes the pipe early: that is the reader's
+// choice, not a failure, so end quietly instead of with an EPIPE stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
 }
 
 process.exitCode = await main(process.argv);

@@ -3,7 +3,7 @@
  * storage-node threads and real LMDB, on a tiny workload. The JSON report is
  * checked against itself and against the request; no timing is asserted.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -192,6 +192,8 @@ t.test('invalid input: a clear message and exit code 2', async (t) => {
     [['bench', '--workload', 'a', '--mix', 'read=1'], /--workload or --mix, not both/],
     [['bench', '--theta', '1'], /strictly between 0 and 1/],
     [['bench', '--baselines', 'map,oracle'], /unknown baseline 'oracle'/],
+    // --baselines alone means all and must not swallow the next option as its list.
+    [['bench', '--baselines', '--theta', '1'], /strictly between 0 and 1/],
     [['bench', '--frobnicate'], /unknown option '--frobnicate'/],
   ];
   for (const [args, message] of cases) {
@@ -199,4 +201,15 @@ t.test('invalid input: a clear message and exit code 2', async (t) => {
     t.equal(exit.code, 2, args.join(' '));
     t.match(exit.stderr, message, args.join(' '));
   }
+});
+
+t.test('--help piped into a reader that stops early (| head) ends quietly, without an EPIPE trace', async (t) => {
+  const child = spawn(process.execPath, [CLI, 'bench', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  // Close our end at the first chunk, as `head -1` does; the rest of the help then meets a closed pipe.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  t.equal(code, 0, 'exit code 0');
+  t.notMatch(stderr, /EPIPE|Error/, 'nothing on stderr about the closed pipe');
 });

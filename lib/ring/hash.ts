@@ -9,6 +9,7 @@
  * algorithm or the seed without a migration.
  */
 import xxhash from 'xxhash-wasm';
+import { PARTITIONED_KEY_MARKER, encodePartitionedKey, isWellFormedPartitionedKey, tokenOf } from './partitioned-key.js';
 
 /** Seed 0 so positions match any other XXH32 implementation's default. */
 const HASH_SEED = 0;
@@ -27,5 +28,25 @@ export function hashKey32(key: Uint8Array | string): number {
   // xxhash-wasm already returns an unsigned value; `>>> 0` pins that
   // contract here, because `partitionOf` shifts the result as a uint32.
   if (typeof key === 'string') return hasher.h32(key, HASH_SEED) >>> 0;
+  // A key with a partition part (partitioned-key.ts) carries its token, the
+  // hash of that part. A malformed one hashes whole; the Store never lets one in.
+  if (key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(key)) return tokenOf(key);
   return hasher.h32Raw(key, HASH_SEED) >>> 0;
+}
+
+/**
+ * A key placed by `partitionPart` alone, in keyspace `space`, ordered after
+ * it by `rest` (partitioned-key.ts has the layout and why).
+ */
+export function partitionedKey(space: number, partitionPart: Uint8Array, rest: Uint8Array = new Uint8Array(0)): Uint8Array {
+  return encodePartitionedKey(hashPart, space, partitionPart, rest);
+}
+
+/** Every key of one partition begins with this: the bounds of a range read within one placement. */
+export function partitionPrefix(space: number, partitionPart: Uint8Array): Uint8Array {
+  return encodePartitionedKey(hashPart, space, partitionPart, new Uint8Array(0));
+}
+
+function hashPart(part: Uint8Array): number {
+  return hasher.h32Raw(part, HASH_SEED) >>> 0;
 }

@@ -7,6 +7,7 @@
  */
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
+import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
 const packr = new Packr({ useRecords: false, copyBuffers: true });
@@ -25,6 +26,11 @@ export function keyByteLength(key: unknown, keyBytesMax: number): number {
     bytes = Buffer.byteLength(key, 'utf8');
   } else if (key instanceof Uint8Array) {
     bytes = key.byteLength;
+    // Byte 0xFF starts a key with a partition part (ring/partitioned-key.ts);
+    // a malformed one would be placed differently from what its bytes say.
+    if (bytes > 0 && key[0] === PARTITIONED_KEY_MARKER && !isWellFormedPartitionedKey(key)) {
+      throw new RingtableError(ErrorCode.INVALID_KEY, 'a binary key beginning with byte 0xFF must be a partitioned key (partitionedKey(space, partitionPart, rest))');
+    }
   } else {
     throw new RingtableError(ErrorCode.INVALID_KEY, `key must be a string or a Uint8Array, got ${describe(key)}`);
   }

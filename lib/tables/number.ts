@@ -34,6 +34,8 @@ export const NUMBER_EXPONENT_MIN = -130;
 
 /** Java BigDecimal's literal syntax, which DynamoDB accepts: "+3", ".123", "5.", "1e+5". No spaces, no NaN or Infinity. */
 const NUMBER_SYNTAX = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** The same syntax, split: sign, integer digits, fraction digits, exponent. */
+const NUMBER_PARTS = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 const MESSAGE_NOT_NUMERIC = 'The parameter cannot be converted to a numeric value';
 const MESSAGE_DIGITS = 'Attempting to store more than 38 significant digits in a Number';
@@ -42,18 +44,34 @@ const MESSAGE_UNDERFLOW = 'Number underflow. Attempting to store a number with m
 
 /**
  * Validates a number as a client sent it and returns its canonical form.
- * Checks in DynamoDB's order: syntax, then significant digits, then range
- * (dynalite's and Alternator's suites, both recorded against DynamoDB).
+ * Checks in dynalite's order (validations/index.js `checkNum`, recorded
+ * against DynamoDB): syntax, then overflow, then underflow, then
+ * significant digits.
+ *
+ * Digits and magnitude are read from the text itself, before decimal.js
+ * sees it: an exponent such as 1e2147483648 would otherwise become Infinity
+ * (accepted), 1e-99999999999999999 would become 0 (accepted), and a
+ * plain-notation expansion of a huge exponent would exhaust memory.
  */
 export function parseNumber(text: string): string {
-  if (typeof text !== 'string' || !NUMBER_SYNTAX.test(text)) {
+  const match = typeof text === 'string' ? NUMBER_PARTS.exec(text) : null;
+  if (match === null || !NUMBER_SYNTAX.test(text)) {
     // An empty number gets the message without the ": " suffix.
     throw validationError(text === '' || typeof text !== 'string' ? MESSAGE_NOT_NUMERIC : `${MESSAGE_NOT_NUMERIC}: ${text}`);
   }
-  const value = new Decimal(text);
-  if (significantDigits(value) > NUMBER_DIGITS_MAX) throw validationError(MESSAGE_DIGITS);
-  checkRange(value, MESSAGE_OVERFLOW);
-  return canonical(value);
+  const integerDigits = match[2] ?? '';
+  const allDigits = integerDigits + (match[3] ?? '');
+  const leadingZeros = allDigits.length - allDigits.replace(/^0+/, '').length;
+  if (leadingZeros === allDigits.length) return '0'; // zero in any notation, 0e1000 included
+  // Number() of a very long exponent is +-Infinity, which still compares correctly below.
+  const exponentLiteral = match[4] === undefined ? 0 : Number(match[4]);
+  // Exponent of the leading significant digit (1 -> 0, 0.05 -> -2, 11e125 -> 126).
+  const leadingExponent = integerDigits.length - leadingZeros - 1 + exponentLiteral;
+  if (leadingExponent > NUMBER_EXPONENT_MAX) throw validationError(MESSAGE_OVERFLOW);
+  if (leadingExponent < NUMBER_EXPONENT_MIN) throw validationError(MESSAGE_UNDERFLOW);
+  const significant = allDigits.slice(leadingZeros).replace(/0+$/, '');
+  if (significant.length > NUMBER_DIGITS_MAX) throw validationError(MESSAGE_DIGITS);
+  return canonical(new Decimal(text));
 }
 
 /** Numeric order of two canonical (or at least valid) numbers: -1, 0 or 1. */

@@ -1,0 +1,102 @@
+/**
+ * An AWS SDK for JavaScript v3 request handler that answers in process:
+ * `new DynamoDBClient({ region, credentials, requestHandler })`. The SDK
+ * serialises, signs and retries as usual; instead of opening a socket, the
+ * handler runs DynamoDB's protocol (./protocol.ts) against the dispatcher and
+ * returns DynamoDB's exact HTTP response, so DocumentClient, paginators and
+ * error classes work unchanged.
+ *
+ * The contract (/work/shared/aws-sdk-in-process.md §1, measured on SDK
+ * 3.1178.0): any object with `handle(request, options?) => Promise<{ response }>`
+ * (@smithy/types RequestHandler); the response body must be bytes, never a
+ * string. ringtable imports nothing from the SDK: the user's SDK is used.
+ */
+import type { DynamoDbDispatcher } from './dispatcher.js';
+import { answerRequest } from './protocol.js';
+import { newRequestId } from './request-id.js';
+import type { SigningCredentials, WireRequest } from './wire-message.js';
+
+/** The parts of the SDK's HttpRequest (@smithy/protocol-http) the handler reads. */
+export interface SdkHttpRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string | Array<string | null> | null> | undefined;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+export interface SdkHttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface InProcessRequestHandler {
+  readonly metadata: { handlerProtocol: string };
+  handle(request: SdkHttpRequest, options?: { abortSignal?: { aborted: boolean } }): Promise<{ response: SdkHttpResponse }>;
+  updateHttpClientConfig(key: string, value: unknown): void;
+  httpHandlerConfigs(): Record<string, unknown>;
+  destroy(): void;
+}
+
+export interface RequestHandlerOptions {
+  dispatcher: DynamoDbDispatcher;
+  /** When set, every request's SigV4 signature is verified against these. */
+  credentials?: SigningCredentials | undefined;
+  /** The clock signatures are checked against; Date.now by default. */
+  clockMs?: () => number;
+  onInternalError?: (error: unknown) => void;
+}
+
+/**
+ * The request body as bytes. SDK 3.x sent a string, newer releases a
+ * Uint8Array subclass whose string methods log a deprecation warning (and
+ * Buffer.from(body) calls them), so the bytes are viewed, not copied.
+ */
+export function bodyBytes(body: unknown): Uint8Array {
+  if (body === undefined || body === null) return new Uint8Array(0);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError('ringtable request handler: the request body is neither a string nor a Uint8Array');
+}
+
+function queryString(query: SdkHttpRequest['query']): string {
+  if (query === undefined || query === null) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (Array.isArray(value)) for (const v of value) params.append(key, v ?? '');
+    else params.append(key, value ?? '');
+  }
+  return params.toString();
+}
+
+export function createRequestHandler(options: RequestHandlerOptions): InProcessRequestHandler {
+  const clockMs = options.clockMs ?? Date.now;
+  return {
+    metadata: { handlerProtocol: 'http/1.1' },
+    async handle(request, handleOptions) {
+      if (handleOptions?.abortSignal?.aborted) {
+        const abort = new Error('Request aborted');
+        abort.name = 'AbortError';
+        throw abort;
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+      const wire: WireRequest = {
+        method: request.method, path: request.path, query: queryString(request.query), headers, body: bodyBytes(request.body),
+      };
+      const answer = await answerRequest(wire, {
+        dispatcher: options.dispatcher, requestId: newRequestId(), nowMs: clockMs(),
+        credentials: options.credentials, onInternalError: options.onInternalError,
+      });
+      const responseHeaders: Record<string, string> = {};
+      for (const [name, value] of Object.entries(answer.headers)) responseHeaders[name.toLowerCase()] = value;
+      return { response: { statusCode: answer.statusCode, headers: responseHeaders, body: answer.body } };
+    },
+    updateHttpClientConfig() {},
+    httpHandlerConfigs() {
+      return {};
+    },
+    destroy() {},
+  };
+}

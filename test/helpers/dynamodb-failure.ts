@@ -1,0 +1,17 @@
+/**
+ * What a DynamoDB-layer call threw, as `{ name, message }`, so table-driven
+ * tests compare DynamoDB's exception name and exact text in one assertion.
+ * Anything other than a DynamoDbError is a bug in the code under test and is
+ * rethrown; not throwing at all fails the test.
+ */
+import { DynamoDbError } from '../../lib/tables/dynamodb-error.js';
+
+export function dynamoDbFailure(run: () => unknown): { name: string; message: string } {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof DynamoDbError) return { name: error.name, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a DynamoDbError');
+}

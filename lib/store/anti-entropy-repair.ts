@@ -43,6 +43,8 @@ export interface RepairHost {
   monotonicMs(): number;
   /** False once the store closes: stop between passes. */
   open(): boolean;
+  /** A key of a dropped space (dropSpace): never copied back. */
+  isDropped?(key: Uint8Array): boolean;
 }
 
 /** The repair's view of the coordinator and its host; `open` is false once the store closes. */
@@ -55,6 +57,7 @@ export function repairHostOf(coordinator: Coordinator, host: CoordinatorHost, op
     send: host.send,
     monotonicMs: () => host.monotonicMs(),
     open,
+    isDropped: (key) => coordinator.isDroppedKey(key),
   };
 }
 
@@ -87,6 +90,7 @@ export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Pr
 
 /** Read the key from its up replicas, merge, write the merge to each replica that differs. Returns copies written. */
 async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly number[]): Promise<number> {
+  if (host.isDropped?.(key) === true) return 0;
   const replicas = Array.from(host.replicasOf(key)).filter((node) => upNodeIds.includes(node) && host.isUp(node));
   const read = (node: number) =>
     new Promise<VersionedObject | undefined | Error>((resolve) => {

@@ -30,6 +30,8 @@ export interface HandoffHost {
   retiredIds(): Iterable<number>;
   /** The key's current replicas (for a retired owner's hints). */
   replicasOf(key: Uint8Array): ArrayLike<number>;
+  /** A key of a dropped space: not handed off (its holder drops the hint with the space). */
+  isDropped?(key: Uint8Array): boolean;
 }
 
 interface Job {
@@ -125,6 +127,7 @@ export class HintedHandoff {
         settled();
       },
     };
+    if (this.host.isDropped?.(entry.key) === true) return settled();
     // The owner, or for a removed owner every current replica of the key (which must all merge it).
     const recipients = retired ? Array.from(this.host.replicasOf(entry.key)) : [job.owner];
     let waiting = recipients.length;

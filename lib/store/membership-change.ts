@@ -69,10 +69,12 @@ export async function moveTo(
   for (const move of plan.moves) changed[move.partition] = 1;
   const table = new PreferenceListTable(next, n);
   const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
-  await dropStaleOnGainers(host, before, plan, counters);
+  // Keys of dropped spaces are not streamed anywhere (DESIGN.md §5 dropSpace).
+  const moveHost = { send: host.send, isDropped: (key: Uint8Array) => coordinator.isDroppedKey(key) };
+  await dropStaleOnGainers(moveHost, before, plan, counters);
   coordinator.beginTransition(table, changed);
   try {
-    await copyToGainers(host, before, plan, reachable, counters);
+    await copyToGainers(moveHost, before, plan, reachable, counters);
     // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
     persistRing(next);
     coordinator.switchRing(next, table);
@@ -90,7 +92,7 @@ export async function moveTo(
   // (addNode) or a removed node neither retired nor stopped (removeNode).
   for (let attempt = 1; ; attempt++) {
     try {
-      await handOverAndDrop(host, before, plan, reachable, counters);
+      await handOverAndDrop(moveHost, before, plan, reachable, counters);
       break;
     } catch (error) {
       if (attempt >= HANDOVER_ATTEMPTS_MAX) throw error;

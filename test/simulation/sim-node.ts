@@ -29,7 +29,7 @@ export interface NodeTiming {
   commitMaxMs: number;
 }
 
-const READ_OPS: ReadonlySet<number> = new Set([Op.GET, Op.PING, Op.HINTS, Op.PARTITION_SCAN]);
+const READ_OPS: ReadonlySet<number> = new Set([Op.GET, Op.PING, Op.HINTS, Op.PARTITION_SCAN, Op.ORDERED_GET, Op.RANGE]);
 
 export type FrameSender = (node: number, frame: Uint8Array) => void;
 /** The oracle's tap on every answer a node gives, before the network can lose it. */

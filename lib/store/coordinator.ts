@@ -103,6 +103,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   readonly droppedSpaces = new Set<number>();
   /** The store's W: a new leader catches up from N - W + 1 replicas, itself included. */
   orderedW = 2;
+  /** Catch-ups under way (the simulation yields event-loop turns while there are any: they are promise-based). */
+  electionsInFlight = 0;
 
   constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
     this.options = options;
@@ -391,8 +393,10 @@ export class Coordinator implements OperationHost, OrderedHost {
       partitionOf: (hash32: number) => this.ringValue.partitionOf(hash32),
       isDropped: (key: Uint8Array) => this.isDroppedKey(key),
     };
+    this.electionsInFlight++;
     electLeader(electionHost, leadership, list, needed).then(
       (result) => {
+        this.electionsInFlight--;
         if (result.outcome === 'ready') {
           for (const ready of this.leaders.ready(leadership)) ready.leaderReady(leadership.leader, leadership.term);
           return;
@@ -407,6 +411,7 @@ export class Coordinator implements OperationHost, OrderedHost {
         for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(error);
       },
       (error: unknown) => {
+        this.electionsInFlight--;
         const failure = new RingtableError(ErrorCode.NODE_FAILED, `partition ${partition}'s leader could not catch up: ${(error as Error).message}`);
         for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(failure);
       },

@@ -56,8 +56,12 @@ const DEADLINE_TICK_MS_MAX = 100;
 /** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
 const BACKGROUND_PENDING_MIN = 65_536;
 
-/** Spaces dropped over a store's life (each one a table id, never reused): the set's bound. */
-export const DROPPED_SPACES_MAX = 1 << 20;
+/**
+ * Spaces dropped over a store's life (each one a table id, never reused): the
+ * set's bound. Every node is asked to drop each of them again when it starts
+ * (an empty drop is one small request), which this keeps to seconds.
+ */
+export const DROPPED_SPACES_MAX = 65_536;
 
 export class Coordinator implements OperationHost, OrderedHost {
   readonly options: CoordinatorOptions;

@@ -95,7 +95,7 @@ export class Store {
     const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
     const store = new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()));
     // A node down when a space was dropped drops it now (and one that was up finds nothing).
-    for (const nodeId of ring.nodeIds()) await store.dropSpacesOn(nodeId);
+    await Promise.all(ring.nodeIds().map((nodeId) => store.dropSpacesOn(nodeId)));
     return store;
   }
 

@@ -23,6 +23,8 @@ export const ErrorCode = {
   INVALID_CONTEXT: 'ERR_INVALID_CONTEXT',
   /** A storage node failed (LMDB error, worker exit). */
   NODE_FAILED: 'ERR_NODE_FAILED',
+  /** A leader-ordered write's `expect` did not hold at the leader (details.current: the version found, or 'absent'). */
+  CONFLICT: 'ERR_CONFLICT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -36,11 +38,20 @@ export interface QuorumDetails {
   contacted: number;
 }
 
+/**
+ * ERR_CONFLICT's details: what the leader holds instead of what writeOrdered
+ * expected (with the write's quorum counts, so `details` keeps one shape).
+ */
+export interface ConflictDetails extends QuorumDetails {
+  /** The key's current version (an OrderedVersion), or 'absent' when it has no live value. */
+  current: string;
+}
+
 export class RingtableError extends Error {
   readonly code: ErrorCode;
-  readonly details: QuorumDetails | undefined;
+  readonly details: QuorumDetails | ConflictDetails | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: QuorumDetails, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, details?: QuorumDetails | ConflictDetails, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RingtableError';
     this.code = code;

@@ -3,12 +3,13 @@
  */
 export { Store } from './store/store.js';
 export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, MembershipChange } from './store/store.js';
+export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './store/store.js';
 export type { RepairResult } from './store/anti-entropy-repair.js';
 export type { Faults, DelayFault } from './store/faults.js';
 export { GetResult } from './store/get-result.js';
 export type { Key } from './store/value-codec.js';
 export { RingtableError, ErrorCode } from './errors.js';
-export type { QuorumDetails } from './errors.js';
+export type { QuorumDetails, ConflictDetails } from './errors.js';
 export type { StoreOptions, ReplicationOptions, ConflictMode, ReadFanout, Resolver } from './config/options.js';
 export type { Durability } from './storage/storage-engine.js';
 export { partitionedKey, partitionPrefix } from './ring/hash.js';

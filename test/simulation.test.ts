@@ -142,6 +142,10 @@ t.test(`seeds 0-${CI_SEEDS - 1}: every checker passes in every scenario`, async 
     if (scenario.faults.membershipChangesMax > 0) t.ok(total.membershipChanges > 0, `${scenario.name}: the ring changed`);
     if (scenario.network.lossProbability > 0) t.ok(total.lost > 0, `${scenario.name}: messages were lost`);
     if (scenario.sloppy) t.ok(total.hintsDelivered > 0, `${scenario.name}: stand-ins took hints and handed them back`);
+    if (scenario.ordered !== undefined) {
+      t.ok(total.orderedAcked > 0 && total.consistentReadsOk > 0 && total.racesWon > 0, `${scenario.name}: ordered writes acknowledged, consistent reads answered, races won`);
+      t.ok(total.elections > total.seeds, `${scenario.name}: leaders changed (${total.elections} elections in ${total.seeds} seeds)`);
+    }
   }
 });
 
@@ -253,5 +257,9 @@ function zeroStats(): RunStats {
     hintsDelivered: 0,
     putRetries: 0,
     membershipChangesFailed: 0,
+    orderedAcked: 0,
+    consistentReadsOk: 0,
+    racesWon: 0,
+    elections: 0,
   };
 }

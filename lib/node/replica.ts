@@ -20,6 +20,7 @@ import {
   update,
 } from '../version/dotted-version-vector.js';
 import { checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, nodeOfActor } from '../version/actor.js';
 import {
@@ -31,6 +32,14 @@ import {
   copyBytes,
   decodeRequestHeader,
   decodeScanRequest,
+  decodeDropSpace,
+  decodeOrderedFields,
+  decodeRangePayload,
+  encodeRangePage,
+  ExpectKind,
+  ORDERED_FIELDS_BYTES,
+  OrderedFlag,
+  type OrderedFields,
   encodeEntries,
   forEachEnvelopeItem,
   encodeScanPage,
@@ -68,6 +77,17 @@ interface Keyspace {
   indexExpiry(key: Uint8Array, expiresAtMs: number): void;
 }
 
+/** Keys one RANGE answer may list, whatever the request asks (DESIGN.md §5's bound). */
+export const RANGE_ENTRIES_MAX = 10_000;
+
+/** A write or read this node refuses with a status of its own (CONFLICT, STALE_TERM) and a payload. */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly payload: Uint8Array | undefined,
+  ) {}
+}
+
 /** Shared by every write without a context (most of them): never mutated. */
 const NO_CONTEXT: [number, number][] = [];
 
@@ -102,6 +122,15 @@ export class Replica {
   private lastCommit: Promise<unknown> = Promise.resolve();
   /** Hints held per owner, kept current as writes commit (published in stats). */
   private hintCounts: Map<number, number>;
+  /** The highest leader term told for each ring partition (persisted with the write that learnt it). */
+  private readonly terms: Map<number, number>;
+  /**
+   * Partitions this node leads, with the term and the sequence of its last
+   * version. In memory only: a restarted node has forgotten its sequence, so
+   * it refuses leader writes until the coordinator makes it leader again under
+   * a new term (whose versions exceed every one it ordered before).
+   */
+  private readonly leading = new Map<number, { term: number; sequence: number }>();
 
   constructor(engine: StorageEngine, config: ReplicaConfig, sink: ResponseSink, stats: Float64Array) {
     assert.ok(stats.length >= NODE_STAT_SLOTS);
@@ -111,6 +140,7 @@ export class Replica {
     this.stats = stats;
     this.hintCounts = engine.hintCounts();
     this.publishHintCounts();
+    this.terms = engine.readTerms();
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
     // Persisted before any write can use it; ordered before every later commit.
     // A failure here surfaces again, as an error, on the first write's commit.
@@ -159,7 +189,9 @@ export class Replica {
     }
     if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
-    assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.PURGE || op === Op.HINT_DELIVERED || op === Op.DROP_IF_COVERED, `unknown op ${op}`);
+    if (op === Op.ORDERED_GET) return this.orderedGet(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
+    if (op === Op.RANGE) return this.range(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes), timestampMsOf(view, offset));
+    assert.ok(WRITE_OPS.has(op), `unknown op ${op}`);
     this.queueWrite(bytes, view, offset, length, undefined);
   }
 
@@ -238,6 +270,41 @@ export class Replica {
     this.sink.respond(Op.HINTS, Status.OK, requestId, encodeEntries(entries));
   }
 
+  /** A consistent read: only the leader of the request's term answers (a deposed one would be stale). */
+  private orderedGet(requestId: number, key: Uint8Array, value: Uint8Array): void {
+    this.stats[NodeStat.GETS]!++;
+    const fields = decodeOrderedFields(value);
+    const refusal = this.leaderRefusal(fields);
+    if (refusal !== undefined) return this.sink.respond(Op.ORDERED_GET, refusal.status, requestId, refusal.payload);
+    const stored = this.engine.get(key);
+    this.sink.respond(Op.ORDERED_GET, stored === undefined ? Status.NOT_FOUND : Status.OK, requestId, stored);
+  }
+
+  /** One replica's live ordered values in [start, end): a Query's or Scan's page (DESIGN.md §2). */
+  private range(requestId: number, start: Uint8Array, value: Uint8Array, nowMs: number): void {
+    this.stats[NodeStat.GETS]!++;
+    const fields = decodeOrderedFields(value);
+    // A term asks for the leader's copy (a consistent range); 0 for any replica's.
+    const refusal = fields.term > 0 ? this.leaderRefusal(fields) : undefined;
+    if (refusal !== undefined) return this.sink.respond(Op.RANGE, refusal.status, requestId, refusal.payload);
+    const { limit, bytesMax, reverse, end } = decodeRangePayload(value.subarray(ORDERED_FIELDS_BYTES));
+    // The page's bytes are the values' (DESIGN.md §5: the 1 MB page counts item bytes).
+    const live = (object: Uint8Array) => {
+      const entry = orderedEntryOf(decodeObject(object));
+      return entry !== undefined && isLive(entry.sibling, nowMs) ? entry.sibling.value.byteLength : -1;
+    };
+    const page = this.engine.range(copyBytes(start), copyBytes(end), reverse, Math.max(1, Math.min(limit, RANGE_ENTRIES_MAX)), Math.max(1, Math.min(bytesMax, LIST_BYTES_MAX)), live);
+    this.sink.respond(Op.RANGE, Status.OK, requestId, encodeRangePage(page.more, page.entries));
+  }
+
+  /** Why this node cannot serve as the partition's leader in the request's term, or undefined if it can. */
+  private leaderRefusal(fields: OrderedFields): Refusal | undefined {
+    const known = this.terms.get(fields.partition) ?? 0;
+    const leading = this.leading.get(fields.partition);
+    if (fields.term < known || leading === undefined || leading.term !== fields.term) return staleTerm(known);
+    return undefined;
+  }
+
   /** A page of own objects in the requested partitions, to stream a range to a new owner (Dynamo §4.9). */
   private scanPartitions(requestId: number, afterKey: Uint8Array, value: Uint8Array): void {
     const { entriesMax, partitionBits, bitmap } = decodeScanRequest(value);
@@ -258,7 +325,7 @@ export class Replica {
     if (this.queued.length === 0) return undefined;
     const writes = this.queued;
     this.queued = [];
-    const results: (Uint8Array | Error | undefined)[] = new Array(writes.length);
+    const results: (Uint8Array | Error | Refusal | undefined)[] = new Array(writes.length);
     let committed: Promise<void> | undefined;
     try {
       committed = this.engine.write((batch) => {
@@ -270,13 +337,17 @@ export class Replica {
       committed = Promise.reject(error);
     }
     if (committed === undefined) {
+      this.afterSpaceDrops(writes);
       // Committed and as durable as promised already: answer now.
       this.answer(writes, results);
       return undefined;
     }
     return this.inFlight(
       committed.then(
-        () => this.answer(writes, results),
+        () => {
+          this.afterSpaceDrops(writes);
+          this.answer(writes, results);
+        },
         (error: unknown) => {
           // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
@@ -302,22 +373,34 @@ export class Replica {
     return tracked;
   }
 
-  private answer(writes: PendingWrite[], results: (Uint8Array | Error | undefined)[]): void {
+  /** A dropped space took hints with it: recount them (rare: once per dropped table). */
+  private afterSpaceDrops(writes: PendingWrite[]): void {
+    if (!writes.some((write) => write.op === Op.DROP_SPACE)) return;
+    this.hintCounts = this.engine.hintCounts();
+    this.publishHintCounts();
+  }
+
+  private answer(writes: PendingWrite[], results: (Uint8Array | Error | Refusal | undefined)[]): void {
     this.stats[NodeStat.COMMITS]!++;
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const result = results[i];
       const failed = result instanceof Error;
       if (failed) this.stats[NodeStat.ERRORS]!++;
-      const status = failed ? Status.ERROR : Status.OK;
-      const payload = failed ? new TextEncoder().encode(result.message) : result;
+      const refused = result instanceof Refusal;
+      const status = failed ? Status.ERROR : refused ? result.status : Status.OK;
+      const payload = failed ? new TextEncoder().encode(result.message) : refused ? result.payload : result;
       if (write.envelope !== undefined) write.envelope.add(write.op, status, write.requestId, payload);
       else this.sink.respond(write.op, status, write.requestId, payload);
     }
   }
 
-  private applyCatching(batch: WriteBatch, write: PendingWrite): Uint8Array | Error | undefined {
+  private applyCatching(batch: WriteBatch, write: PendingWrite): Uint8Array | Error | Refusal | undefined {
     try {
+      if (write.op === Op.TERM) return this.term(batch, write);
+      if (write.op === Op.ORDERED_WRITE) return this.orderedWrite(batch, write);
+      if (write.op === Op.ORDERED_REPLICATE) return this.orderedReplicate(batch, write);
+      if (write.op === Op.DROP_SPACE) return this.dropSpace(batch, write);
       if (write.op === Op.HINT_DELIVERED) return this.hintDelivered(batch, write);
       if (write.op === Op.DROP_IF_COVERED) return this.dropIfCovered(batch, write);
       const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
@@ -374,6 +457,80 @@ export class Replica {
       if (sibling.expiresAtMs > 0) batch.indexExpiry(write.key, sibling.expiresAtMs);
     }
     return undefined;
+  }
+
+  /**
+   * The coordinator tells the partition's term (DESIGN.md §3): an older one is
+   * refused; a newer one is persisted in this transaction, so a restart
+   * cannot forget it, and from now on writes, replications and consistent
+   * reads of older terms are refused: a deposed leader gathers no more acknowledgements.
+   */
+  private term(batch: WriteBatch, write: PendingWrite): Refusal | undefined {
+    const fields = decodeOrderedFields(write.value);
+    const refusal = this.learnTerm(batch, fields);
+    if (refusal !== undefined) return refusal;
+    if ((fields.flags & OrderedFlag.LEADS) !== 0) this.leading.set(fields.partition, { term: fields.term, sequence: 0 });
+    return undefined;
+  }
+
+  /** Refuse an older term; persist a newer one (and stop leading under an older one). */
+  private learnTerm(batch: WriteBatch, fields: OrderedFields): Refusal | undefined {
+    const known = this.terms.get(fields.partition) ?? 0;
+    if (fields.term < known) return staleTerm(known);
+    if (fields.term > known) {
+      this.terms.set(fields.partition, fields.term);
+      batch.writeTerm(fields.partition, fields.term);
+      const leading = this.leading.get(fields.partition);
+      if (leading !== undefined && leading.term < fields.term) this.leading.delete(fields.partition);
+    }
+    return undefined;
+  }
+
+  /**
+   * The leader's write: compare-and-set inside this transaction (so of
+   * concurrent writers exactly one sees its expectation hold), then the next
+   * version of the leader's order. Answers the stored object, which the
+   * coordinator replicates.
+   */
+  private orderedWrite(batch: WriteBatch, write: PendingWrite): Uint8Array | Refusal {
+    this.stats[NodeStat.PUTS]!++;
+    const fields = decodeOrderedFields(write.value);
+    const refusal = this.leaderRefusal(fields);
+    if (refusal !== undefined) return refusal;
+    const leading = this.leading.get(fields.partition)!;
+    if (leading.sequence + 1 >= TERM_SPAN) return staleTerm(this.terms.get(fields.partition) ?? 0);
+    const stored = batch.get(write.key);
+    const local = stored === undefined ? undefined : orderedEntryOf(decodeObject(copyBytes(stored)));
+    if (stored !== undefined && local === undefined) throw new Error('the key holds a value written by put: leader-ordered and plain writes never mix on one key');
+    const live = local !== undefined && isLive(local.sibling, write.timestampMs);
+    const holds = fields.expect === ExpectKind.NONE || (fields.expect === ExpectKind.ABSENT ? !live : live && local!.version === fields.expectVersion);
+    if (!holds) return new Refusal(Status.CONFLICT, live ? copyBytes(stored!) : undefined);
+    leading.sequence++;
+    const version = nextVersion(local?.version ?? 0, fields.term, leading.sequence);
+    const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
+    const value = write.value.subarray(ORDERED_FIELDS_BYTES);
+    const encoded = encodeObject(orderedObject(version, { value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone }));
+    this.checkObjectSize(encoded.byteLength);
+    batch.put(write.key, encoded);
+    if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
+    return encoded;
+  }
+
+  /** A replica's copy of the leader's write, fenced by term: the greater version stays (DVVSet sync of one-entry objects). */
+  private orderedReplicate(batch: WriteBatch, write: PendingWrite): Refusal | undefined {
+    const fields = decodeOrderedFields(write.value);
+    const refusal = this.learnTerm(batch, fields);
+    if (refusal !== undefined) return refusal;
+    const object = write.value.subarray(ORDERED_FIELDS_BYTES);
+    assert.ok(orderedEntryOf(decodeObject(object)) !== undefined, 'ORDERED_REPLICATE carries a leader-ordered object');
+    return this.replicate(batch, { ...write, value: object });
+  }
+
+  /** Part of a dropped space: up to keysMax keys, no tombstones (spaces are never reused). */
+  private dropSpace(batch: WriteBatch, write: PendingWrite): Uint8Array {
+    const { space, keysMax } = decodeDropSpace(write.value);
+    const more = batch.removeSpace(space, Math.max(1, Math.min(keysMax, LIST_ENTRIES_MAX * 16)));
+    return new Uint8Array([more ? 1 : 0, 0, 0, 0]);
   }
 
   /**
@@ -543,6 +700,19 @@ function boundedByBytes<T extends { key: Uint8Array; object: Uint8Array }>(entri
     if (bytes > LIST_BYTES_MAX && i > 0) return entries.slice(0, i);
   }
   return entries;
+}
+
+/** Ops answered after the group commit. */
+const WRITE_OPS: ReadonlySet<number> = new Set([Op.PUT, Op.REPLICATE, Op.PURGE, Op.HINT_DELIVERED, Op.DROP_IF_COVERED, Op.TERM, Op.ORDERED_WRITE, Op.ORDERED_REPLICATE, Op.DROP_SPACE]);
+
+function staleTerm(known: number): Refusal {
+  const payload = new Uint8Array(8);
+  new DataView(payload.buffer).setFloat64(0, known, true);
+  return new Refusal(Status.STALE_TERM, payload);
+}
+
+function timestampMsOf(view: DataView, offset: number): number {
+  return view.getFloat64(offset + Request.TIMESTAMP_MS, true);
 }
 
 function toError(error: unknown): Error {

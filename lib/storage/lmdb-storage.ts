@@ -30,6 +30,8 @@ const HINT_PREFIX_BYTES = 2;
 /** Sub-databases a node environment holds: objects, expiry, meta, hints (room to grow). */
 export const NODE_DATABASES_MAX = 8;
 const EPOCH_KEY = new TextEncoder().encode('epoch');
+/** Leader terms in `meta`: 'term' ++ u32 big-endian partition -> f64. */
+const TERM_PREFIX = new TextEncoder().encode('term');
 const EMPTY = new Uint8Array(0);
 
 export interface LmdbStorageOptions {
@@ -123,6 +125,36 @@ export class LmdbStorage implements StorageEngine {
     return { entries, next: complete ? undefined : last };
   }
 
+  range(start: Uint8Array, end: Uint8Array, reverse: boolean, limit: number, bytesMax: number, measure: (object: Uint8Array) => number): { entries: StoredEntry[]; more: boolean } {
+    const entries: StoredEntry[] = [];
+    if (Buffer.compare(start, end) >= 0) return { entries, more: false };
+    // Reverse from `end` (lmdb-js starts at it, inclusive): the bound is exclusive, and `start` inclusive, so both are checked here.
+    const options = reverse ? { start: end as Buffer, reverse: true } : { start: start as Buffer, end: end as Buffer };
+    let bytes = 0;
+    for (const { key, value } of this.objects.getRange(options) as Iterable<{ key: Uint8Array; value: Uint8Array }>) {
+      if (reverse && Buffer.compare(key, end) >= 0) continue;
+      if (reverse && Buffer.compare(key, start) < 0) break;
+      const valueBytes = measure(value);
+      if (valueBytes < 0) continue;
+      if (entries.length >= limit || (bytes >= bytesMax && entries.length > 0)) return { entries, more: true };
+      entries.push({ key: copyBytes(key, 0, key.length), object: copyBytes(value, 0, value.length) });
+      bytes += valueBytes;
+    }
+    return { entries, more: false };
+  }
+
+  readTerms(): Map<number, number> {
+    const terms = new Map<number, number>();
+    const end = new Uint8Array(TERM_PREFIX.length + 5).fill(0xff);
+    end.set(TERM_PREFIX);
+    for (const { key, value } of this.meta.getRange({ start: TERM_PREFIX as Buffer, end: end as Buffer }) as Iterable<{ key: Uint8Array; value: Uint8Array }>) {
+      if (key.length !== TERM_PREFIX.length + 4 || value.length !== 8) continue;
+      const partition = new DataView(key.buffer, key.byteOffset + TERM_PREFIX.length, 4).getUint32(0);
+      terms.set(partition, new DataView(value.buffer, value.byteOffset, 8).getFloat64(0, true));
+    }
+    return terms;
+  }
+
   readEpoch(): number {
     const bytes = this.meta.getBinaryFast(EPOCH_KEY as Buffer);
     if (bytes === undefined) return 0;
@@ -148,6 +180,12 @@ export class LmdbStorage implements StorageEngine {
       remove: (key) => void objects.removeSync(key as Buffer),
       indexExpiry: (key, expiresAtMs) => void expiry.putSync(expiryKey(key, expiresAtMs) as Buffer, EMPTY as Buffer),
       removeExpiry: (candidate) => void expiry.removeSync(expiryKey(candidate.key, candidate.expiresAtMs) as Buffer),
+      writeTerm: (partition, term) => {
+        const bytes = new Uint8Array(8);
+        new DataView(bytes.buffer).setFloat64(0, term, true);
+        meta.putSync(termKey(partition) as Buffer, bytes as Buffer);
+      },
+      removeSpace: (space, keysMax) => removeSpaceIn(objects, hints, space, keysMax),
       writeEpoch: (epoch) => {
         const bytes = new Uint8Array(8);
         new DataView(bytes.buffer).setFloat64(0, epoch, true);
@@ -222,4 +260,42 @@ function expiryKey(key: Uint8Array, expiresAtMs: number): Uint8Array {
   view.setUint32(4, expiresAtMs >>> 0);
   out.set(key, EXPIRY_PREFIX_BYTES);
   return out;
+}
+
+function termKey(partition: number): Uint8Array {
+  const key = new Uint8Array(TERM_PREFIX.length + 4);
+  key.set(TERM_PREFIX);
+  new DataView(key.buffer).setUint32(TERM_PREFIX.length, partition);
+  return key;
+}
+
+/** [0xFF][space u32]: the keys of one space (ring/partitioned-key.ts's layout), and the first key after them. */
+function spaceBounds(space: number): { start: Uint8Array; end: Uint8Array } {
+  const start = new Uint8Array(5);
+  start[0] = 0xff;
+  new DataView(start.buffer).setUint32(1, space);
+  const end = space === 0xffff_ffff ? new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) : new Uint8Array(5);
+  if (space !== 0xffff_ffff) {
+    end[0] = 0xff;
+    new DataView(end.buffer).setUint32(1, space + 1);
+  }
+  return { start, end };
+}
+
+function removeSpaceIn(objects: Database<Uint8Array, Uint8Array>, hints: Database<Uint8Array, Uint8Array>, space: number, keysMax: number): boolean {
+  const { start, end } = spaceBounds(space);
+  const doomed: Uint8Array[] = [];
+  for (const key of objects.getKeys({ start: start as Buffer, end: end as Buffer, limit: keysMax + 1 }) as Iterable<Uint8Array>) doomed.push(copyBytes(key, 0, key.length));
+  const more = doomed.length > keysMax;
+  for (const key of doomed.slice(0, keysMax)) objects.removeSync(key as Buffer);
+  if (more) return true;
+  // Hints: owner ++ key, so the space is one range per owner.
+  const hinted: Uint8Array[] = [];
+  for (const key of hints.getKeys() as Iterable<Uint8Array>) {
+    const inner = key.subarray(HINT_PREFIX_BYTES);
+    if (Buffer.compare(inner, start) >= 0 && Buffer.compare(inner, end) < 0) hinted.push(copyBytes(key, 0, key.length));
+    if (hinted.length > keysMax) break;
+  }
+  for (const key of hinted.slice(0, keysMax)) hints.removeSync(key as Buffer);
+  return hinted.length > keysMax;
 }

@@ -19,6 +19,10 @@ export interface WriteBatch {
   getHint(owner: number, key: Uint8Array): Uint8Array | undefined;
   putHint(owner: number, key: Uint8Array, bytes: Uint8Array): void;
   removeHint(owner: number, key: Uint8Array): void;
+  /** Persist the highest leader term this node was told for a ring partition (a restart must not forget it). */
+  writeTerm(partition: number, term: number): void;
+  /** Remove up to `keysMax` keys of `space` (objects, then hints of every owner): true if some remain. */
+  removeSpace(space: number, keysMax: number): boolean;
 }
 
 /** One stored key and its encoded object, as listed by hintsOf and scan. */
@@ -55,6 +59,16 @@ export interface StorageEngine {
    * `next` is where to continue; undefined when the scan reached the end.
    */
   scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined };
+  /**
+   * Own objects with keys in [start, end) in key order (descending from just
+   * below `end` when `reverse`), at most `limit`, stopping after the entry
+   * whose value bytes (as `measure` counts them) reach `bytesMax`; an object
+   * `measure` counts as negative is skipped (a tombstone, an expired value).
+   * Copies. `more`: counted keys remain after the last.
+   */
+  range(start: Uint8Array, end: Uint8Array, reverse: boolean, limit: number, bytesMax: number, measure: (object: Uint8Array) => number): { entries: StoredEntry[]; more: boolean };
+  /** The leader terms persisted by writeTerm, by partition. */
+  readTerms(): Map<number, number>;
   /** The actor epoch last persisted, 0 for a new node. */
   readEpoch(): number;
   counts(): { keys: number; bytes: number };

@@ -55,6 +55,8 @@ export interface RepairHost {
    * current replicas: this is how anti-entropy finds the rest (issue 9).
    */
   handOffForeign(): Promise<void>;
+  /** A key of a dropped space (dropSpace): never copied back. */
+  isDropped?(key: Uint8Array): boolean;
 }
 
 /** The repair's view of the coordinator and its host; `open` is false once the store closes. */
@@ -72,6 +74,7 @@ export function repairHostOf(coordinator: Coordinator, host: CoordinatorHost, op
       coordinator.tickHandoffs(host.monotonicMs());
       await waitFor(host, () => !open() || !coordinator.ownership.runnable(host.monotonicMs()), FOREIGN_SWEEP_WAIT_MS);
     },
+    isDropped: (key) => coordinator.isDroppedKey(key),
   };
 }
 
@@ -105,6 +108,7 @@ export async function repairPass(host: RepairHost, antiEntropy: AntiEntropy): Pr
 
 /** Read the key from its up replicas, merge, write the merge to each replica that differs. Returns copies written. */
 async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly number[]): Promise<number> {
+  if (host.isDropped?.(key) === true) return 0;
   const replicas = Array.from(host.replicasOf(key)).filter((node) => upNodeIds.includes(node) && host.isUp(node));
   const read = (node: number) =>
     new Promise<VersionedObject | undefined | Error>((resolve) => {

@@ -30,6 +30,10 @@ import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
+import { electLeader } from './leader-election.js';
+import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type OrderedWriteCallback, OrderedWriteOperation, type OrderedWriteRequest } from './ordered-operation.js';
+import { isWellFormedPartitionedKey, splitPartitionedKey, PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
 
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
   /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
@@ -62,7 +66,14 @@ const BACKGROUND_PENDING_MIN = 65_536;
 /** A purge held back by a pending ownership sweep is tried again this much later (late, never early). */
 const PURGE_RETRY_MS = 100;
 
-export class Coordinator implements OperationHost {
+/**
+ * Spaces dropped over a store's life (each one a table id, never reused): the
+ * set's bound. Every node is asked to drop each of them again when it starts
+ * (an empty drop is one small request), which this keeps to seconds.
+ */
+export const DROPPED_SPACES_MAX = 65_536;
+
+export class Coordinator implements OperationHost, OrderedHost {
   readonly options: CoordinatorOptions;
   private readonly host: CoordinatorHost;
   private ringValue: Ring;
@@ -103,6 +114,14 @@ export class Coordinator implements OperationHost {
   private readonly writeEnvelopes: boolean;
   private lastTimestampMs = 0;
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
+  /** Each ring partition's leader and term for leader-ordered keys (DESIGN.md §3). */
+  readonly leaders = new PartitionLeaders();
+  /** Spaces dropped (dropSpace): anti-entropy, handoff, range moves and catch-up skip their keys. */
+  readonly droppedSpaces = new Set<number>();
+  /** The store's W: a new leader catches up from N - W + 1 replicas, itself included. */
+  orderedW = 2;
+  /** Catch-ups under way (the simulation yields event-loop turns while there are any: they are promise-based). */
+  electionsInFlight = 0;
 
   constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
     this.options = options;
@@ -125,6 +144,7 @@ export class Coordinator implements OperationHost {
         retiredIds: () => host.retiredIds(),
         replicasOf: (key) => this.preferenceLists.forHash(hashKey32(key)),
         followReplicas: options.ownershipHandoff ?? true,
+        isDropped: (key) => this.isDroppedKey(key),
       },
       options.handoffKeysPerSecond,
     );
@@ -377,6 +397,116 @@ export class Coordinator implements OperationHost {
       };
       while (next < window) start(next++, done);
     });
+  }
+
+  // ---- leader-ordered keys (DESIGN.md §3, §5) ----------------------------------
+
+  /** The key's ring partition and its own replicas (no stand-ins: an ordered write needs the real ones). */
+  orderedPlacement(key: WireKey, hash = hashKey32(key)): { partition: number; list: Int32Array } {
+    return { partition: this.ringValue.partitionOf(hash), list: this.preferenceLists.forHash(hash) };
+  }
+
+  startOrderedWrite(request: OrderedWriteRequest, w: number, callback: OrderedWriteCallback): void {
+    const { list } = this.orderedPlacement(request.key);
+    const gainers = this.gainersOf(request.key, list);
+    const operation: OrderedWriteOperation = new OrderedWriteOperation(this, request, list, Math.min(w, list.length), this.host.monotonicMs() + this.options.timeoutMs, (error, bytes) => {
+      this.release(operation);
+      if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
+      callback(error, bytes);
+    });
+    this.track(operation);
+    operation.start();
+  }
+
+  /** A key (kind 'get') or a range from `key` (kind 'range', `payload` its RANGE fields), from one replica. */
+  startOrderedRead(kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, consistent: boolean, callback: OrderedReadCallback, hash32?: number): void {
+    const { partition, list } = this.orderedPlacement(key, hash32);
+    const operation: OrderedReadOperation = new OrderedReadOperation(this, kind, key, payload, partition, list, consistent, this.host.monotonicMs() + this.options.timeoutMs, (error, status, bytes, replica) => {
+      this.release(operation);
+      callback(error, status, bytes, replica);
+    });
+    this.track(operation);
+    operation.start();
+  }
+
+  withLeader(partition: number, list: Int32Array, waiter: LeaderWaiter): void {
+    let route;
+    try {
+      route = this.leaders.route(partition, list, this.isUpBound, waiter);
+    } catch (error) {
+      return waiter.leaderFailed(error as RingtableError);
+    }
+    if (route.action === 'unavailable') return waiter.leaderFailed(new RingtableError(ErrorCode.QUORUM, `no replica of partition ${partition} is up to lead it`, { answered: 0, required: 1, contacted: list.length }));
+    if (route.action === 'serve') return waiter.leaderReady(route.leadership.leader, route.leadership.term);
+    if (route.action === 'wait') return;
+    const leadership = route.leadership;
+    const needed = Math.max(1, list.length - this.orderedW + 1);
+    const electionHost = {
+      send: this.host.send,
+      isUp: this.isUpBound,
+      partitionBits: this.ringValue.partitionBits,
+      partitionOf: (hash32: number) => this.ringValue.partitionOf(hash32),
+      isDropped: (key: Uint8Array) => this.isDroppedKey(key),
+    };
+    this.electionsInFlight++;
+    electLeader(electionHost, leadership, list, needed).then(
+      (result) => {
+        this.electionsInFlight--;
+        if (result.outcome === 'ready') {
+          for (const ready of this.leaders.ready(leadership)) ready.leaderReady(leadership.leader, leadership.term);
+          return;
+        }
+        if (result.outcome === 'stale') {
+          // A node knows a newer term (this coordinator restarted): take terms above it, and elect again.
+          this.leaders.learnTerm(result.knownTerm);
+          for (const again of this.leaders.failed(leadership)) this.withLeader(partition, list, again);
+          return;
+        }
+        const error = new RingtableError(ErrorCode.QUORUM, result.reason, { answered: 0, required: needed, contacted: list.length });
+        for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(error);
+      },
+      (error: unknown) => {
+        this.electionsInFlight--;
+        const failure = new RingtableError(ErrorCode.NODE_FAILED, `partition ${partition}'s leader could not catch up: ${(error as Error).message}`);
+        for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(failure);
+      },
+    );
+  }
+
+  leaderRefused(partition: number, term: number, knownTerm: number): void {
+    this.leaders.learnTerm(knownTerm);
+    this.leaders.forget(partition, term);
+  }
+
+  stopWaiting(partition: number, waiter: LeaderWaiter): void {
+    this.leaders.removeWaiter(partition, waiter);
+  }
+
+  anyUpReplica(list: Int32Array): number {
+    return singleReadTarget(list, this.readRotation++, this.isUpBound);
+  }
+
+  isUp(node: number): boolean {
+    return this.host.isUp(node);
+  }
+
+  orderedSettled(operation: OrderedWriteOperation | OrderedReadOperation): void {
+    if (!this.settleOperation(operation)) return;
+    if (!(operation instanceof OrderedWriteOperation) || !operation.request.tombstone || !operation.allAcked) return;
+    // A delete every replica acknowledged: its tombstone goes by the purge rule, as a put's does.
+    if (operation.list.length >= this.options.n) this.purges.schedule(operation.request.key, Array.from(operation.list), operation.objectBytes!, this.host.monotonicMs());
+  }
+
+  /** A key of a dropped space: nothing copies it anywhere again. */
+  isDroppedKey(key: WireKey): boolean {
+    if (this.droppedSpaces.size === 0 || typeof key === 'string' || key[0] !== PARTITIONED_KEY_MARKER || !isWellFormedPartitionedKey(key)) return false;
+    return this.droppedSpaces.has(splitPartitionedKey(key).space);
+  }
+
+  dropSpaceLocally(space: number): void {
+    if (this.droppedSpaces.has(space)) return;
+    if (this.droppedSpaces.size >= DROPPED_SPACES_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `at most ${DROPPED_SPACES_MAX} spaces can be dropped over a store's life`);
+    this.droppedSpaces.add(space);
   }
 
   // ---- the links -------------------------------------------------------------

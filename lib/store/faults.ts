@@ -42,7 +42,7 @@ export class Faults {
     return this;
   }
 
-  /** Send this share of requests twice, PUTs excepted (they mint a version; merges, reads and purges are idempotent). */
+  /** Send this share of requests twice, PUTs and leader-ordered writes excepted (they mint a version; merges, reads and purges are idempotent). */
   duplicate(nodeId: number, probability: number): this {
     this.plan(nodeId).duplicateProbability = checkProbability(probability);
     return this;

@@ -39,6 +39,8 @@ export interface HandoffHost {
    * membership change moved its key elsewhere, and is stranded there.
    */
   followReplicas?: boolean;
+  /** A key of a dropped space: not handed off (its holder drops the hint with the space). */
+  isDropped?(key: Uint8Array): boolean;
 }
 
 interface Job {
@@ -134,6 +136,7 @@ export class HintedHandoff {
         settled();
       },
     };
+    if (this.host.isDropped?.(entry.key) === true) return settled();
     // The owner while it still replicates the key. Otherwise (it was removed,
     // or a membership change moved the key while it was down) every current
     // replica of the key, which must all merge it before the hint is dropped:

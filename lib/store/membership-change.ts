@@ -69,14 +69,16 @@ export async function moveTo(
   for (const move of plan.moves) changed[move.partition] = 1;
   const table = new PreferenceListTable(next, n);
   const counters: MoveCounters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
+  // Keys of dropped spaces are not streamed anywhere (DESIGN.md §5 dropSpace).
+  const moveHost = { send: host.send, isDropped: (key: Uint8Array) => coordinator.isDroppedKey(key) };
   // Ownership sweeps pause while a change runs (its copies to gainers lie
   // outside their ranges on purpose): let those in flight stop first.
   await waitFor(host, () => coordinator.ownership.active === 0, coordinator.options.timeoutMs);
   try {
-    await dropStaleOnGainers(host, before, plan, counters);
+    await dropStaleOnGainers(moveHost, before, plan, counters);
     coordinator.beginTransition(table, changed);
     try {
-      await copyToGainers(host, before, plan, reachable, counters);
+      await copyToGainers(moveHost, before, plan, reachable, counters);
       // The switch: from here requests route by the new ring; it is persisted first, so a restart does too.
       persistRing(next);
       coordinator.switchRing(next, table);
@@ -103,8 +105,8 @@ export async function moveTo(
   // (addNode) or a removed node neither retired nor stopped (removeNode).
   for (let attempt = 1; ; attempt++) {
     try {
-      await handOverAndDrop(host, before, plan, reachable, counters);
-      if (kind === 'remove' && reachable(nodeId)) await handOverAll(host, table, nodeId, counters);
+      await handOverAndDrop(moveHost, before, plan, reachable, counters);
+      if (kind === 'remove' && reachable(nodeId)) await handOverAll(moveHost, table, nodeId, counters);
       break;
     } catch (error) {
       if (attempt >= HANDOVER_ATTEMPTS_MAX) throw error;

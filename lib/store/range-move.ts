@@ -24,6 +24,8 @@ const EMPTY = new Uint8Array(0);
 
 export interface MoveHost {
   send: Send;
+  /** A key of a dropped space (dropSpace): never copied to a gainer. */
+  isDropped?(key: Uint8Array): boolean;
 }
 
 export interface MoveCounters {
@@ -125,6 +127,7 @@ export async function copyToGainers(host: MoveHost, ring: Ring, plan: MovePlan, 
 async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, PartitionMove>, entries: Entry[], counters: MoveCounters): Promise<void> {
   const copies: Promise<Uint8Array>[] = [];
   for (const entry of entries) {
+    if (host.isDropped?.(entry.key) === true) continue;
     const move = moves.get(ring.partitionOf(hashKey32(entry.key)));
     if (move === undefined) continue; // the node's page filter matched: cannot happen, but never copy astray
     for (const gainer of move.gainers) copies.push(call(host, gainer, Op.REPLICATE, entry.key, entry.object));

@@ -12,6 +12,19 @@ import { Ring, type RingJSON } from '../ring/ring.js';
 
 const RING_FILE = 'ring.json';
 const MEMBERSHIP_FILE = 'membership.json';
+const DROPPED_SPACES_FILE = 'dropped-spaces.json';
+
+/** Spaces dropped (Store.dropSpace), kept beside the ring: a node down during the drop drops them when it starts. */
+export function readDroppedSpaces(path: string): number[] {
+  const file = joinPath(path, DROPPED_SPACES_FILE);
+  if (!existsSync(file)) return [];
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  return Array.isArray(saved) ? saved.filter((space): space is number => Number.isInteger(space) && space >= 0 && space <= 0xffff_ffff) : [];
+}
+
+export function writeDroppedSpaces(path: string, spaces: readonly number[]): void {
+  writeFileAtomic(joinPath(path, DROPPED_SPACES_FILE), JSON.stringify(spaces));
+}
 
 export function writeRing(path: string, ring: Ring): void {
   writeFileAtomic(joinPath(path, RING_FILE), JSON.stringify(ring.toJSON()));

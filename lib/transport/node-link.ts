@@ -211,7 +211,7 @@ export abstract class NodeLink {
     // Never a PUT (nor an envelope, which may carry PUTs): coordinating mints a
     // new version, so a late duplicate of a blind put could overwrite a later
     // write. Every other request is idempotent.
-    const mints = op === Op.PUT || (op === Op.WRITE_BATCH && (flags & RequestFlag.MINTS) !== 0);
+    const mints = op === Op.PUT || op === Op.ORDERED_WRITE || (op === Op.WRITE_BATCH && (flags & RequestFlag.MINTS) !== 0);
     if (faults.duplicateProbability > 0 && !mints && roll() < faults.duplicateProbability) {
       const duplicateId = this.allocateSlot(IGNORED, 0, target);
       this.ignoredCount++;

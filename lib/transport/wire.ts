@@ -70,6 +70,31 @@
  * last OK, so that no answer grows past a bound however large the items'
  * objects. Every item is answered exactly once across them. An ERROR response
  * (no answer list) refuses the whole envelope: its unanswered items fail.
+ *
+ * ## Leader-ordered requests (TERM, ORDERED_WRITE, ORDERED_REPLICATE, ORDERED_GET, RANGE)
+ *
+ * Their value begins with the ordered fields (one record, OrderedFields, encoded by
+ * encodeOrderedValue), then the op's own payload:
+ *
+ *   0  u32 partition     the ring partition the key lies in
+ *   4  u8  expect        ExpectKind.*: ORDERED_WRITE's compare-and-set
+ *   5  u8  orderedFlags  OrderedFlag.*
+ *   6  u16 reserved
+ *   8  f64 term          the partition's leader term the coordinator routed by (0: none, RANGE eventual)
+ *   16 f64 expectVersion the version expected (ExpectKind.VERSION)
+ *   24 payload           ORDERED_WRITE: msgpack value; ORDERED_REPLICATE: encoded object;
+ *                        RANGE: u32 limit | u32 bytesMax | u8 reverse | u8[7] reserved | end key
+ *                        (the request's key is the range's start); TERM, ORDERED_GET: none
+ *
+ * Answers: OK with the encoded object (ORDERED_WRITE, ORDERED_GET), an entry
+ * list after a u32 more flag (RANGE); CONFLICT with the current object (empty:
+ * absent); STALE_TERM with the f64 term the node knows (the request's is older,
+ * or the node does not lead the partition in it).
+ *
+ * ## DROP_SPACE
+ *
+ *   request value    u32 space | u32 keysMax
+ *   answer payload   u32 more (1: keys of the space remain; send again)
  */
 import assert from 'node:assert/strict';
 import { copyBytes, isPowerOfTwo } from '../bytes.js';
@@ -131,6 +156,18 @@ export const Op = {
    * responses and a last OK, each carrying some items' answers.
    */
   WRITE_BATCH: 10,
+  /** Tell a node the partition's leader term (persisted; refused if older than it knows); OrderedFlag.LEADS: it leads. */
+  TERM: 11,
+  /** The partition leader's write: check `expect`, order (version), store; answers the object. */
+  ORDERED_WRITE: 12,
+  /** Merge the leader's object into this replica (the greater version stays), fenced by term. */
+  ORDERED_REPLICATE: 13,
+  /** A consistent read at the leader of the given term. */
+  ORDERED_GET: 14,
+  /** One replica's keys in [key, end) in order, bounded by count and bytes. */
+  RANGE: 15,
+  /** Delete up to keysMax keys (and hints) of a space; answers whether more remain. */
+  DROP_SPACE: 16,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -147,7 +184,7 @@ export const RequestFlag = {
  * PARTIAL answers part of a write envelope; more answers to the same request
  * follow, and the request stays pending until its last (OK or ERROR) answer.
  */
-export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2, PARTIAL: 3 } as const;
+export const Status = { OK: 0, NOT_FOUND: 1, ERROR: 2, PARTIAL: 3, CONFLICT: 4, STALE_TERM: 5 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
 export const Request = {
@@ -498,3 +535,102 @@ export function decodeScanRequest(value: Uint8Array): { entriesMax: number; part
   return { entriesMax: view.getUint32(0, true), partitionBits, bitmap: value.subarray(8) };
 }
 
+
+// ---- leader-ordered requests (see the header comment) ----------------------
+
+export const ORDERED_FIELDS_BYTES = 24;
+export const OrderedField = { PARTITION: 0, EXPECT: 4, FLAGS: 5, TERM: 8, EXPECT_VERSION: 16 } as const;
+export const ExpectKind = { NONE: 0, ABSENT: 1, VERSION: 2 } as const;
+export const OrderedFlag = { LEADS: 1 } as const;
+export const RANGE_FIELDS_BYTES = 16;
+export const DROP_SPACE_REQUEST_BYTES = 8;
+
+/** The fields every leader-ordered request carries: one record, not positional arguments. */
+export interface OrderedFields {
+  partition: number;
+  term: number;
+  expect: number;
+  expectVersion: number;
+  flags: number;
+}
+
+export function encodeOrderedValue(fields: OrderedFields, payload: Uint8Array | undefined): Uint8Array {
+  assert.ok(Number.isInteger(fields.partition) && fields.partition >= 0 && fields.partition <= 0xffff_ffff, 'partition is a u32');
+  assert.ok(Number.isSafeInteger(fields.term) && fields.term >= 0, 'term is a safe integer');
+  const out = new Uint8Array(ORDERED_FIELDS_BYTES + (payload?.byteLength ?? 0));
+  const view = new DataView(out.buffer);
+  view.setUint32(OrderedField.PARTITION, fields.partition, true);
+  view.setUint8(OrderedField.EXPECT, fields.expect);
+  view.setUint8(OrderedField.FLAGS, fields.flags);
+  view.setFloat64(OrderedField.TERM, fields.term, true);
+  view.setFloat64(OrderedField.EXPECT_VERSION, fields.expectVersion, true);
+  if (payload !== undefined) out.set(payload, ORDERED_FIELDS_BYTES);
+  return out;
+}
+
+export function decodeOrderedFields(value: Uint8Array): OrderedFields {
+  assert.ok(value.byteLength >= ORDERED_FIELDS_BYTES, 'ordered request too short');
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const fields = {
+    partition: view.getUint32(OrderedField.PARTITION, true),
+    expect: view.getUint8(OrderedField.EXPECT),
+    flags: view.getUint8(OrderedField.FLAGS),
+    term: view.getFloat64(OrderedField.TERM, true),
+    expectVersion: view.getFloat64(OrderedField.EXPECT_VERSION, true),
+  };
+  assert.ok(fields.expect <= ExpectKind.VERSION && Number.isSafeInteger(fields.term) && fields.term >= 0, 'ordered fields malformed');
+  return fields;
+}
+
+/** RANGE's payload after the ordered fields. */
+export function encodeRangePayload(limit: number, bytesMax: number, reverse: boolean, end: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RANGE_FIELDS_BYTES + end.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, limit, true);
+  view.setUint32(4, bytesMax, true);
+  view.setUint8(8, reverse ? 1 : 0);
+  out.set(end, RANGE_FIELDS_BYTES);
+  return out;
+}
+
+export function decodeRangePayload(payload: Uint8Array): { limit: number; bytesMax: number; reverse: boolean; end: Uint8Array } {
+  assert.ok(payload.byteLength >= RANGE_FIELDS_BYTES, 'range request too short');
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const reverse = view.getUint8(8);
+  assert.ok(reverse <= 1, 'range direction malformed');
+  return { limit: view.getUint32(0, true), bytesMax: view.getUint32(4, true), reverse: reverse === 1, end: payload.subarray(RANGE_FIELDS_BYTES) };
+}
+
+/** RANGE's answer: u32 more | entry list. */
+export function encodeRangePage(more: boolean, entries: readonly Entry[]): Uint8Array {
+  const list = encodeEntries(entries);
+  const out = new Uint8Array(4 + list.byteLength);
+  new DataView(out.buffer).setUint32(0, more ? 1 : 0, true);
+  out.set(list, 4);
+  return out;
+}
+
+export function decodeRangePage(bytes: Uint8Array, at: number, length: number): { more: boolean; entries: Entry[] } {
+  assert.ok(length >= 4, 'range page too short');
+  const more = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at, true);
+  assert.ok(more <= 1, 'range page malformed');
+  return { more: more === 1, entries: decodeEntries(bytes, at + 4, length - 4) };
+}
+
+export function encodeDropSpace(space: number, keysMax: number): Uint8Array {
+  const out = new Uint8Array(DROP_SPACE_REQUEST_BYTES);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, space, true);
+  view.setUint32(4, keysMax, true);
+  return out;
+}
+
+export function decodeDropSpace(value: Uint8Array): { space: number; keysMax: number } {
+  assert.equal(value.byteLength, DROP_SPACE_REQUEST_BYTES, 'DROP_SPACE takes u32 space, u32 keysMax');
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  return { space: view.getUint32(0, true), keysMax: view.getUint32(4, true) };
+}
+
+assert.equal(OrderedField.EXPECT_VERSION + 8, ORDERED_FIELDS_BYTES);
+assert.equal(OrderedField.TERM % 8, 0);
+assert.equal(ORDERED_FIELDS_BYTES % 8, 0);

@@ -6,6 +6,7 @@ import { decodeValue } from '../../lib/store/value-codec.js';
 import { siblingsOf } from '../../lib/version/dotted-version-vector.js';
 import { decodeObject } from '../../lib/version/object-codec.js';
 import type { FailureKind } from './checkers.js';
+import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import type { Bugs } from './simulation.js';
 
 export interface PlantedBug {
@@ -21,6 +22,12 @@ export interface PlantedBug {
 /** Every node's storage silently skips writing objects that hold a value numbered ...3 (w3, w13, ...). */
 function dropsWritesOfValuesEndingIn3(_key: string, bytes: Uint8Array): boolean {
   return siblingsOf(decodeObject(bytes)).some((s) => String(decodeValue(s.value)).endsWith('3'));
+}
+
+/** Every node's storage silently skips writing leader-ordered objects whose value is numbered ...3 (o3, o13, ...). */
+function dropsOrderedWritesEndingIn3(_key: string, bytes: Uint8Array): boolean {
+  const entry = orderedEntryOf(decodeObject(bytes));
+  return entry !== undefined && String(decodeValue(entry.sibling.value)).endsWith('3');
 }
 
 export const PLANTED_BUGS: readonly PlantedBug[] = [
@@ -51,6 +58,27 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     caughtAs: 'dropped-sibling',
     scenario: 'crashes',
     bugs: { node: { forceBlind: true } },
+  },
+  {
+    name: 'drop-ordered-write',
+    description: 'the storage engine acknowledges a commit but drops some leader-ordered writes',
+    caughtAs: 'lost-ordered-write',
+    scenario: 'ordered',
+    bugs: { storage: { dropPut: dropsOrderedWritesEndingIn3 } },
+  },
+  {
+    name: 'ignore-ordered-replicate',
+    description: "replicas (and new leaders catching up) answer ORDERED_REPLICATE with OK and store nothing",
+    caughtAs: 'stale-consistent-read',
+    scenario: 'ordered',
+    bugs: { node: { ignoreOrderedReplicate: true } },
+  },
+  {
+    name: 'skip-expect',
+    description: "the leader ignores a write's compare-and-set expectation",
+    caughtAs: 'cas-race',
+    scenario: 'ordered',
+    bugs: { node: { skipExpect: true } },
   },
   {
     name: 'lww-replicas',

@@ -31,6 +31,7 @@ export class MemoryStorage implements StorageEngine {
   /** The hints keyspace, by owner: objects held for a down node (sloppy quorum), apart from the node's own. */
   private readonly hints = new Map<number, Map<string, Uint8Array>>();
   private epoch = 0;
+  private readonly terms = new Map<number, number>();
   private readonly faults: StorageFaults;
   /** Transactions committed: with writeCount, what the trace reports. */
   commits = 0;
@@ -107,6 +108,7 @@ export class MemoryStorage implements StorageEngine {
     const hintPuts = new Map<string, { owner: number; text: string; bytes: Uint8Array | null }>();
     const expiryPuts = new Map<string, ExpiryCandidate | null>();
     let epoch: number | undefined;
+    const terms = new Map<number, number>();
     const batch: WriteBatch = {
       get: (key) => {
         const text = keyText(key);
@@ -145,6 +147,16 @@ export class MemoryStorage implements StorageEngine {
         assert.ok(Number.isSafeInteger(value) && value >= 0);
         epoch = value;
       },
+      writeTerm: (partition, term) => void terms.set(partition, term),
+      removeSpace: (space, keysMax) => {
+        const [start, end] = spaceRange(space);
+        const doomed = [...this.objects.keys()].filter((text) => text >= start && text < end && puts.get(text) !== null);
+        for (const text of doomed.slice(0, keysMax)) puts.set(text, null);
+        if (doomed.length > keysMax) return true;
+        const hinted = [...this.hints].flatMap(([owner, held]) => [...held.keys()].filter((text) => text >= start && text < end).map((text) => ({ owner, text })));
+        for (const { owner, text } of hinted.slice(0, keysMax)) hintPuts.set(`${owner}:${text}`, { owner, text, bytes: null });
+        return hinted.length > keysMax;
+      },
     };
     apply(batch);
     for (const [text, bytes] of puts) {
@@ -162,6 +174,7 @@ export class MemoryStorage implements StorageEngine {
       else held.set(text, bytes);
     }
     if (epoch !== undefined) this.epoch = epoch;
+    for (const [partition, term] of terms) this.terms.set(partition, term);
     this.commits++;
     return undefined;
   }
@@ -177,6 +190,29 @@ export class MemoryStorage implements StorageEngine {
     return this.epoch;
   }
 
+  readTerms(): Map<number, number> {
+    return new Map(this.terms);
+  }
+
+  /** As LmdbStorage.range: latin1 text order is byte order. */
+  range(start: Uint8Array, end: Uint8Array, reverse: boolean, limit: number, bytesMax: number, measure: (object: Uint8Array) => number): { entries: StoredEntry[]; more: boolean } {
+    const low = keyText(start);
+    const high = keyText(end);
+    const keys = [...this.objects.keys()].filter((text) => text >= low && text < high).sort();
+    if (reverse) keys.reverse();
+    const entries: StoredEntry[] = [];
+    let bytes = 0;
+    for (const text of keys) {
+      const object = this.objects.get(text)!;
+      const valueBytes = measure(object);
+      if (valueBytes < 0) continue;
+      if (entries.length >= limit || (bytes >= bytesMax && entries.length > 0)) return { entries, more: true };
+      entries.push({ key: Buffer.from(text, 'latin1'), object: copyBytes(object) });
+      bytes += valueBytes;
+    }
+    return { entries, more: false };
+  }
+
   counts(): { keys: number; bytes: number } {
     let bytes = 0;
     for (const value of this.objects.values()) bytes += value.byteLength;
@@ -186,4 +222,15 @@ export class MemoryStorage implements StorageEngine {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** A space's keys as map text: [0xFF][space u32] up to the next space (ring/partitioned-key.ts). */
+function spaceRange(space: number): [string, string] {
+  const bound = (value: number) => {
+    const bytes = new Uint8Array(5);
+    bytes[0] = 0xff;
+    new DataView(bytes.buffer).setUint32(1, value);
+    return keyText(bytes);
+  };
+  return [bound(space), space === 0xffff_ffff ? keyText(new Uint8Array(6).fill(0xff)) : bound(space + 1)];
 }

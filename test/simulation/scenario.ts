@@ -26,6 +26,19 @@ export interface WorkloadConfig {
   quorums: QuorumChoice[];
 }
 
+/** Clients of leader-ordered keys (Store.writeOrdered / getOrdered, DESIGN.md §3). */
+export interface OrderedWorkload {
+  clients: number;
+  keys: number;
+  thinkMinMs: number;
+  thinkMaxMs: number;
+  /** Relative weights: unconditional writes, read-then-compare-and-set, deletes, consistent and eventual reads. */
+  mix: { write: number; cas: number; delete: number; read: number; eventualRead: number };
+  /** Every so often `racers` clients race to create one new key, each expecting 'absent'. */
+  raceEveryMs: number;
+  racers: number;
+}
+
 export interface FaultConfig {
   /** Mean time between fault events. */
   meanGapMs: number;
@@ -72,6 +85,8 @@ export interface Scenario {
   timing: NodeTiming;
   workload: WorkloadConfig;
   faults: FaultConfig;
+  /** Leader-ordered clients besides the put/get ones. */
+  ordered?: OrderedWorkload;
 }
 
 const QUORUMS: QuorumChoice[] = [
@@ -103,6 +118,16 @@ const WORKLOAD: WorkloadConfig = {
   mix: { get: 40, putWithContext: 30, putBlind: 18, delete: 12 },
   staleContextProbability: 0.25,
   quorums: QUORUMS,
+};
+
+const ORDERED_WORKLOAD: OrderedWorkload = {
+  clients: 3,
+  keys: 4,
+  thinkMinMs: 0,
+  thinkMaxMs: 10,
+  mix: { write: 20, cas: 30, delete: 5, read: 35, eventualRead: 10 },
+  raceEveryMs: 25,
+  racers: 5,
 };
 
 const NO_FAULTS: FaultConfig = {
@@ -192,6 +217,13 @@ export const SCENARIOS: readonly Scenario[] = [
     // More cold keys: a write stranded on a node no read looks at is then often its key's last.
     workload: { ...WORKLOAD, coldKeys: 40, hotProbability: 0.3 },
     faults: { ...NO_FAULTS, meanGapMs: 25, weights: { crash: 4, partition: 0, join: 3, leave: 1 }, downMax: 3, restartMinMs: 100, restartMaxMs: 400, membershipChangesMax: 6, leaving: 'any' },
+  },
+  {
+    ...BASE,
+    name: 'ordered',
+    description: 'leader-ordered keys: compare-and-set races, consistent reads, leaders crashing, cut off (and coming back) and restarting; lossy links',
+    faults: { ...NO_FAULTS, meanGapMs: 50, weights: { crash: 2, partition: 2, join: 0, leave: 0 }, downMax: 1, partitionNodesMax: 2 },
+    ordered: ORDERED_WORKLOAD,
   },
   {
     ...BASE,

@@ -48,8 +48,8 @@ export function envelopeItemId(requestId: number, index: number): number {
   return -(requestId * ENVELOPE_ITEMS_MAX + index) - 1;
 }
 
-const OPS = ['', 'GET', 'PUT', 'REPLICATE', 'PURGE', 'PING', 'HINTS', 'HINT_DELIVERED', 'PARTITION_SCAN', 'DROP_IF_COVERED', 'WRITE_BATCH'];
-const STATUSES = ['OK', 'NOT_FOUND', 'ERROR', 'PARTIAL'];
+const OPS = ['', 'GET', 'PUT', 'REPLICATE', 'PURGE', 'PING', 'HINTS', 'HINT_DELIVERED', 'PARTITION_SCAN', 'DROP_IF_COVERED', 'WRITE_BATCH', 'TERM', 'ORDERED_WRITE', 'ORDERED_REPLICATE', 'ORDERED_GET', 'RANGE', 'DROP_SPACE'];
+const STATUSES = ['OK', 'NOT_FOUND', 'ERROR', 'PARTIAL', 'CONFLICT', 'STALE_TERM'];
 const REQUEST_TICK_MS_MAX = 100;
 
 interface PendingRequest {

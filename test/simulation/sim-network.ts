@@ -6,7 +6,8 @@
  * partition makes a set of nodes unreachable from the coordinator: whatever
  * crosses it is dropped, in both directions.
  *
- * PUT requests (and write envelopes holding one) are never duplicated: a PUT
+ * PUT and ORDERED_WRITE requests (and write envelopes holding a PUT) are never
+ * duplicated: a PUT (or a leader-ordered write: a new version each time)
  * mints a new dot each time it is applied (it is not idempotent), and the real
  * transports (SharedArrayBuffer rings, postMessage) deliver each message once.
  * Everything else the coordinator sends is idempotent (GET, REPLICATE = DVVSet
@@ -136,5 +137,5 @@ export class SimNetwork {
 function duplicable(frame: Uint8Array, isRequest: boolean): boolean {
   if (!isRequest) return frame[Response.OP] !== Op.WRITE_BATCH;
   const op = frame[Request.OP];
-  return op !== Op.PUT && !(op === Op.WRITE_BATCH && (frame[Request.FLAGS]! & RequestFlag.MINTS) !== 0);
+  return op !== Op.PUT && op !== Op.ORDERED_WRITE && !(op === Op.WRITE_BATCH && (frame[Request.FLAGS]! & RequestFlag.MINTS) !== 0);
 }

@@ -9,7 +9,7 @@
  */
 import { Prng } from '../../lib/prng.js';
 import { NODE_STAT_SLOTS, Replica, type ReplicaConfig, type ResponseSink } from '../../lib/node/replica.js';
-import { Op, Request, RequestFlag, Response, Status } from '../../lib/transport/wire.js';
+import { ExpectKind, Op, OrderedField, Request, RequestFlag, Response, Status, decodeRequestHeader, newRequestHeader } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 import { MemoryStorage, type StorageFaults } from './memory-storage.js';
 
@@ -21,6 +21,10 @@ export interface NodeFaults {
   ackReplicateEarly?: { applyLagMs: number };
   /** Treat every PUT as blind: the client's context is ignored, concurrent siblings are overwritten. */
   forceBlind?: boolean;
+  /** Answer ORDERED_REPLICATE with OK and never store it (a replica, or a new leader's catch-up, that keeps nothing). */
+  ignoreOrderedReplicate?: boolean;
+  /** The leader ignores a write's compare-and-set expectation (applies it whatever is stored). */
+  skipExpect?: boolean;
 }
 
 export interface NodeTiming {
@@ -29,7 +33,7 @@ export interface NodeTiming {
   commitMaxMs: number;
 }
 
-const READ_OPS: ReadonlySet<number> = new Set([Op.GET, Op.PING, Op.HINTS, Op.PARTITION_SCAN]);
+const READ_OPS: ReadonlySet<number> = new Set([Op.GET, Op.PING, Op.HINTS, Op.PARTITION_SCAN, Op.ORDERED_GET, Op.RANGE]);
 
 export type FrameSender = (node: number, frame: Uint8Array) => void;
 /** The oracle's tap on every answer a node gives, before the network can lose it. */
@@ -118,6 +122,14 @@ export class SimNode {
       return;
     }
     if (op === Op.PUT && this.faults.forceBlind === true) frame[Request.FLAGS] = frame[Request.FLAGS]! | RequestFlag.BLIND;
+    if (op === Op.ORDERED_REPLICATE && this.faults.ignoreOrderedReplicate === true) {
+      this.later(() => this.respond(op, Status.OK, view.getUint32(Request.REQUEST_ID, true), undefined));
+      return;
+    }
+    if (op === Op.ORDERED_WRITE && this.faults.skipExpect === true) {
+      const header = decodeRequestHeader(view, 0, frame.byteLength, newRequestHeader());
+      frame[header.valueAt + OrderedField.EXPECT] = ExpectKind.NONE;
+    }
     replica.handleSafely(frame, view, 0, frame.byteLength);
     // Everything but a read waits for the group commit (an empty commit does nothing).
     if (!READ_OPS.has(op)) this.scheduleCommit();

@@ -31,6 +31,10 @@ import { SimHost, envelopeItemId } from './sim-host.js';
 import { RELIABLE, SimNetwork } from './sim-network.js';
 import { type NodeFaults, SimNode } from './sim-node.js';
 import { Trace } from './trace.js';
+import { OrderedHistory } from './ordered-history.js';
+import { ExpectKind } from '../../lib/transport/wire.js';
+import { orderedEntryOf } from '../../lib/version/ordered-version.js';
+import { decodeValue } from '../../lib/store/value-codec.js';
 import type { World } from './world.js';
 
 /** Bugs planted on purpose, to show that each checker can fail. */
@@ -74,6 +78,11 @@ export interface RunStats {
   putRetries: number;
   /** Membership changes that failed (a node they streamed from or to failed): the ring stayed as it was, or the change ended early. */
   membershipChangesFailed: number;
+  /** Leader-ordered writes acknowledged, consistent reads that answered, races with a winner, leader elections. */
+  orderedAcked: number;
+  consistentReadsOk: number;
+  racesWon: number;
+  elections: number;
 }
 
 export interface RunResult {
@@ -84,7 +93,7 @@ export interface RunResult {
   trace: string;
 }
 
-const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, NODES: 100 } as const;
+const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, NODES: 100 } as const;
 const EVENTS_PENDING_MAX = 1 << 20;
 const DRAIN_EVENTS_MAX = 200_000;
 const CONTEXTS_KEPT = 4;
@@ -113,6 +122,7 @@ class Run implements World {
   readonly host: SimHost;
   readonly nodes = new Map<number, SimNode>();
   readonly history = new History();
+  readonly ordered = new OrderedHistory();
   readonly n: number;
   readonly retryMs: number;
   readonly invariants: Failure[] = [];
@@ -121,6 +131,8 @@ class Run implements World {
   private readonly bugs: Bugs;
   private readonly clientPrng: Prng;
   private readonly faultPrng: Prng;
+  private readonly orderedPrng: Prng;
+  private races = 0;
   private readonly keys: string[];
   private readonly hotKeys: string[];
   /** Per client, per key: contexts it has seen (from reads and its own writes), newest last. */
@@ -153,6 +165,7 @@ class Run implements World {
     this.network = new SimNetwork(scenario.network, deriveSeed(seed, Stream.NETWORK), this.queue);
     this.clientPrng = new Prng(deriveSeed(seed, Stream.CLIENTS));
     this.faultPrng = new Prng(deriveSeed(seed, Stream.FAULTS));
+    this.orderedPrng = new Prng(deriveSeed(seed, Stream.ORDERED));
     const ids = Array.from({ length: scenario.nodes }, (_, i) => i);
     this.nextNodeId = scenario.nodes;
     for (const id of ids) this.addNode(id);
@@ -198,6 +211,7 @@ class Run implements World {
       scenario.timing,
       (from, frame) => this.network.send(from, frame, false, (arrived) => this.host.receive(from, arrived), this.dropLogger(from, 'response')),
       (from, op, status, requestId, payload) => {
+        if (op === Op.ORDERED_WRITE && status === Status.OK && payload !== undefined) this.ordered.leaderApplied(copyBytes(payload));
         if (op === Op.PUT && status === Status.OK && payload !== undefined) {
           this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
         }
@@ -232,6 +246,10 @@ class Run implements World {
       this.queue.after(this.uniform(this.clientPrng, 0, scenario.workload.thinkMaxMs), () => this.clientStep(client));
     }
     this.queue.after(this.uniform(this.faultPrng, 0, 2 * scenario.faults.meanGapMs), () => this.faultStep());
+    if (scenario.ordered !== undefined) {
+      for (let client = 0; client < scenario.ordered.clients; client++) this.queue.after(this.uniform(this.orderedPrng, 0, scenario.ordered.thinkMaxMs), () => this.orderedStep(client));
+      this.queue.after(scenario.ordered.raceEveryMs, () => this.raceStep());
+    }
     this.armWatch();
     await this.queue.runUntilAsync(scenario.chaosMs, this.pause);
     this.heal();
@@ -250,6 +268,7 @@ class Run implements World {
     const engines = new Map(this.coordinator.ring.nodeIds().map((id) => [id, this.nodes.get(id)!.engine] as const));
     const checkContext = { history: this.history, ring: this.coordinator.ring, n: this.n, conflicts: scenario.conflicts, engines };
     const failures = checkAll(checkContext);
+    failures.push(...this.ordered.check(this.coordinator.ring, this.n, engines));
     this.entryTimestampsDiffer = entryTimestampsDiffer(checkContext);
     for (const failure of failures) this.trace.log(`FAILED ${failure.kind}: ${failure.message}`);
     return failures;
@@ -261,7 +280,8 @@ class Run implements World {
    * of the real event loop in which its continuations run.
    */
   private readonly pause = (): Promise<void> | undefined => {
-    if (this.change === undefined && this.changeRequests === 0) return undefined;
+    // Leader catch-ups are promise-based too (lib/store/leader-election.ts).
+    if (this.change === undefined && this.changeRequests === 0 && this.coordinator.electionsInFlight === 0) return undefined;
     return new Promise((resolve) => setImmediate(resolve));
   };
 
@@ -275,6 +295,72 @@ class Run implements World {
   private repair(): void {
     const pushes = repairAll(this);
     if (this.trace.enabled) this.trace.log(`anti-entropy: ${pushes} pushes`);
+  }
+
+  // ---- leader-ordered clients (DESIGN.md §3) -------------------------------------
+
+  private orderedStep(client: number): void {
+    const w = this.scenario.ordered!;
+    if (this.queue.nowMs >= this.scenario.chaosMs) return;
+    const prng = this.orderedPrng;
+    const key = `ok${prng.nextBelow(w.keys)}`;
+    const next = () => this.queue.after(this.uniform(prng, w.thinkMinMs, w.thinkMaxMs), () => this.orderedStep(client));
+    const kind = this.weighted(prng, w.mix);
+    if (kind === 'read' || kind === 'eventualRead') return this.orderedRead(client, key, kind === 'read', next);
+    if (kind !== 'cas') return this.orderedWrite(client, key, kind === 'delete', 'none', -1, next);
+    // Read-then-compare-and-set, as the tables layer's conditional writes do.
+    this.orderedRead(client, key, true, (version) => this.orderedWrite(client, key, false, version === undefined ? 'none' : version === 0 ? 'absent' : version, -1, next));
+  }
+
+  /** A new key, and `racers` clients creating it at the same instant, each expecting 'absent'. */
+  private raceStep(): void {
+    const w = this.scenario.ordered!;
+    if (this.queue.nowMs >= this.scenario.chaosMs) return;
+    const race = this.races++;
+    for (let i = 0; i < w.racers; i++) this.orderedWrite(-1 - i, `race${race}`, false, 'absent', race, () => {});
+    this.queue.after(w.raceEveryMs, () => this.raceStep());
+  }
+
+  private orderedWrite(client: number, key: string, tombstone: boolean, expect: 'none' | 'absent' | number, race: number, next: () => void): void {
+    const value = `o${this.ordered.writes.length}`;
+    const write = this.ordered.invokeWrite({ client, key, value, tombstone, expect, race, invokedMs: this.queue.nowMs });
+    if (this.trace.enabled) this.trace.log(`client o${client}: ordered ${tombstone ? 'delete' : 'write'} #${write.id} ${key}=${value} expect ${expect}`);
+    const request = {
+      key,
+      partition: this.coordinator.orderedPlacement(key).partition,
+      // A delete carries its value too, so the oracle can tell which write a tombstone is.
+      value: encodeValue(value, 1024),
+      tombstone,
+      expect: expect === 'none' ? ExpectKind.NONE : expect === 'absent' ? ExpectKind.ABSENT : ExpectKind.VERSION,
+      expectVersion: typeof expect === 'number' ? expect : 0,
+      timestampMs: this.coordinator.nowMs(),
+      expiresAtMs: 0,
+    };
+    this.coordinator.startOrderedWrite(request, Math.min(2, this.n), (error, objectBytes) => {
+      write.completedMs = this.queue.nowMs;
+      write.outcome = error === undefined ? 'ok' : error.code === 'ERR_CONFLICT' ? 'conflict' : 'error';
+      if (objectBytes !== undefined) write.version = orderedEntryOf(decodeObject(objectBytes))!.version;
+      if (this.trace.enabled) this.trace.log(`client o${client}: ordered #${write.id} ${key} -> ${error === undefined ? `version ${write.version}` : error.code}`);
+      next();
+    });
+  }
+
+  /** `next` gets the version read (0: absent), or undefined if the read failed. */
+  private orderedRead(client: number, key: string, consistent: boolean, next: (version: number | undefined) => void): void {
+    const read = consistent ? this.ordered.invokeRead({ client, key, invokedMs: this.queue.nowMs }) : undefined;
+    this.coordinator.startOrderedRead('get', key, undefined, consistent, (error, status, payload) => {
+      const entry = error === undefined && status === Status.OK ? orderedEntryOf(decodeObject(payload!)) : undefined;
+      const live = entry !== undefined && !entry.sibling.tombstone;
+      const version = error !== undefined ? undefined : live ? entry.version : 0;
+      if (read !== undefined) {
+        read.completedMs = this.queue.nowMs;
+        read.outcome = error === undefined ? 'ok' : 'error';
+        read.version = version ?? 0;
+        read.value = live ? String(decodeValue(entry.sibling.value)) : undefined;
+      }
+      if (this.trace.enabled) this.trace.log(`client o${client}: ${consistent ? 'consistent' : 'eventual'} read ${key} -> ${error === undefined ? (live ? `${String(decodeValue(entry.sibling.value))} at ${entry.version}` : 'absent') : error.code}`);
+      next(version);
+    });
   }
 
   // ---- clients ------------------------------------------------------------------
@@ -709,6 +795,10 @@ class Run implements World {
       hintsDelivered: this.coordinator.handoff.delivered,
       putRetries: this.coordinator.counters.putRetries,
       membershipChangesFailed: this.counts.membershipChangesFailed,
+      orderedAcked: this.ordered.acknowledged,
+      consistentReadsOk: this.ordered.reads.filter((read) => read.outcome === 'ok').length,
+      racesWon: new Set(this.ordered.writes.filter((write) => write.race >= 0 && write.outcome === 'ok').map((write) => write.race)).size,
+      elections: this.coordinator.leaders.elections,
     };
   }
 }

@@ -1,0 +1,126 @@
+/**
+ * Which node leads each ring partition, under which term (lib/tables/DESIGN.md
+ * §3): the first up node of the partition's preference list, with a term that
+ * grows on every change (Raft's term, used here only as a fence: nodes refuse
+ * requests of older terms). A new leader serves only once it caught up
+ * (leader-election.ts); requests that arrive meanwhile wait here, bounded.
+ *
+ * Pure: the coordinator passes in the preference list and who is up, and runs
+ * the catch-up this decides; the simulation runs this code.
+ */
+import assert from 'node:assert/strict';
+import { ErrorCode, RingtableError } from '../errors.js';
+import { TERM_MAX } from '../version/ordered-version.js';
+
+/** Requests one partition may hold while its leader catches up; beyond, ERR_OVERLOADED. */
+export const LEADER_WAITERS_MAX = 4096;
+
+/** A request waiting for its partition's leader: started once it serves, failed if catch-up fails. */
+export interface LeaderWaiter {
+  leaderReady(leader: number, term: number): void;
+  leaderFailed(error: RingtableError): void;
+}
+
+export interface Leadership {
+  readonly partition: number;
+  readonly leader: number;
+  readonly term: number;
+  ready: boolean;
+  readonly waiters: LeaderWaiter[];
+}
+
+export type LeaderRoute =
+  | { action: 'serve'; leadership: Leadership }
+  | { action: 'wait'; leadership: Leadership }
+  /** A new term was opened: the caller runs its catch-up, then calls ready() or failed(). */
+  | { action: 'elect'; leadership: Leadership }
+  | { action: 'unavailable' };
+
+export class PartitionLeaders {
+  private readonly states = new Map<number, Leadership>();
+  /** The last term handed out; every new leadership takes the next one. */
+  private lastTerm: number;
+  elections = 0;
+
+  constructor(lastTerm = 0) {
+    this.lastTerm = lastTerm;
+  }
+
+  /** The first up node of the list: the partition's leader. */
+  static leaderOf(list: ArrayLike<number>, isUp: (node: number) => boolean): number | undefined {
+    for (let i = 0; i < list.length; i++) if (isUp(list[i]!)) return list[i]!;
+    return undefined;
+  }
+
+  get(partition: number): Leadership | undefined {
+    return this.states.get(partition);
+  }
+
+  /**
+   * Where a request for `partition` goes. The leader is recomputed on every
+   * request, so a leader marked down, a node back up ahead of it in the list,
+   * or a ring switch opens a new term at the next request.
+   */
+  route(partition: number, list: ArrayLike<number>, isUp: (node: number) => boolean, waiter: LeaderWaiter | undefined): LeaderRoute {
+    const leader = PartitionLeaders.leaderOf(list, isUp);
+    if (leader === undefined) return { action: 'unavailable' };
+    let state = this.states.get(partition);
+    let action: 'serve' | 'wait' | 'elect' = 'serve';
+    if (state === undefined || state.leader !== leader) {
+      const superseded = state;
+      state = this.open(partition, leader);
+      // Requests waiting on the superseded term wait on this one.
+      if (superseded !== undefined) state.waiters.push(...superseded.waiters.splice(0));
+      action = 'elect';
+    } else if (!state.ready) {
+      action = 'wait';
+    }
+    if (action !== 'serve' && waiter !== undefined) {
+      if (state.waiters.length >= LEADER_WAITERS_MAX) {
+        throw new RingtableError(ErrorCode.OVERLOADED, `${state.waiters.length} requests wait for partition ${partition}'s leader to catch up`);
+      }
+      state.waiters.push(waiter);
+    }
+    return { action, leadership: state };
+  }
+
+  private open(partition: number, leader: number): Leadership {
+    assert.ok(this.lastTerm < TERM_MAX, 'leader terms exhausted');
+    this.elections++;
+    const state: Leadership = { partition, leader, term: ++this.lastTerm, ready: false, waiters: [] };
+    this.states.set(partition, state);
+    return state;
+  }
+
+  /** A node knows a newer term (another coordinator's, or this one's before a restart): later terms exceed it. */
+  learnTerm(term: number): void {
+    if (term > this.lastTerm) this.lastTerm = Math.min(term, TERM_MAX - 1);
+  }
+
+  /** Catch-up done: the waiters start, if this leadership is still the current one. */
+  ready(leadership: Leadership): LeaderWaiter[] {
+    if (this.states.get(leadership.partition) !== leadership) return [];
+    leadership.ready = true;
+    return leadership.waiters.splice(0);
+  }
+
+  /** Catch-up failed: the waiters fail and the next request elects again. */
+  failed(leadership: Leadership): LeaderWaiter[] {
+    if (this.states.get(leadership.partition) === leadership) this.states.delete(leadership.partition);
+    return leadership.waiters.splice(0);
+  }
+
+  /** The leader refused its term (it restarted, or a newer term exists): the next request elects again. */
+  forget(partition: number, term: number): void {
+    const state = this.states.get(partition);
+    if (state !== undefined && state.term === term && state.ready) this.states.delete(partition);
+  }
+
+  /** A waiter whose deadline passed leaves its queue. */
+  removeWaiter(partition: number, waiter: LeaderWaiter): void {
+    const state = this.states.get(partition);
+    if (state === undefined) return;
+    const index = state.waiters.indexOf(waiter);
+    if (index >= 0) state.waiters.splice(index, 1);
+  }
+}

@@ -9,7 +9,7 @@ import type { CausalContext } from '../version/dotted-version-vector.js';
 import { decodeContext } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
-import { type Key, encodeValue, keyByteLength } from './value-codec.js';
+import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
 
 export function putRequest(
   key: Key,
@@ -33,7 +33,7 @@ export function putRequest(
   const timestampMs = clock.nowMs();
   return {
     op: Op.PUT,
-    key,
+    key: ownKey(key),
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
     context,
     value: valueBytes,

@@ -22,7 +22,7 @@ import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
 import type { PutRequest } from './operations.js';
 import type { GetResult } from './get-result.js';
-import { type Key, keyByteLength } from './value-codec.js';
+import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
 import { loadOrCreateRing, readMembership, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
@@ -105,9 +105,10 @@ export class Store {
     this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
+    const owned = ownKey(key);
     return new Promise<GetResult | undefined>((resolve, reject) => {
       this.coordinator.admit(1);
-      this.coordinator.startGet(key, r, (error, result) => (error ? reject(error) : resolve(result)), 0);
+      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0);
     });
   }
 
@@ -115,9 +116,10 @@ export class Store {
     this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
+    const owned = ownKey(key);
     const result = await new Promise<GetResult | undefined>((resolve, reject) => {
       this.coordinator.admit(1);
-      this.coordinator.startGet(key, r, (error, found) => (error ? reject(error) : resolve(found)), 0);
+      this.coordinator.startGet(owned, r, (error, found) => (error ? reject(error) : resolve(found)), 0);
     });
     return result !== undefined;
   }
@@ -135,10 +137,12 @@ export class Store {
   }
 
   /** Results in the order of `keys`; undefined where a key has no live value. */
-  async getMany(keys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+  async getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
-    if (!Array.isArray(keys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    for (let i = 0; i < keys.length; i++) keyByteLength(keys[i], this.options.keyBytesMax);
+    if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
+    for (let i = 0; i < callerKeys.length; i++) keyByteLength(callerKeys[i], this.options.keyBytesMax);
+    // Keys are sent a window at a time: the caller may change its array or buffers meanwhile.
+    const keys = callerKeys.map(ownKey);
     const r = readQuorumFor(this.options, options);
     return this.coordinator.getMany(keys, r);
   }

@@ -39,6 +39,15 @@ export function keyByteLength(key: unknown, keyBytesMax: number): number {
   return bytes;
 }
 
+/**
+ * The key a request keeps: a Uint8Array is copied at the call, because the
+ * request sends it again later (replication, retries, read repair) and the
+ * caller may reuse its buffer as soon as the call returns.
+ */
+export function ownKey(key: Key): Key {
+  return typeof key === 'string' ? key : new Uint8Array(key);
+}
+
 function tooLong(bytes: number, keyBytesMax: number): RingtableError {
   return new RingtableError(ErrorCode.INVALID_KEY, `key of ${bytes} bytes exceeds keyBytesMax (${keyBytesMax})`);
 }

@@ -1,0 +1,34 @@
+/**
+ * Regression tests for the reliability findings of issue 9
+ * (/work/shared/reliability-findings.md), one per finding, each named after
+ * it, against real storage-node workers and LMDB. Each test opens its own
+ * small store with anti-entropy off, so that it fails only for its finding.
+ */
+import t from 'tap';
+import { eventually, openTemp } from './helpers/temp-store.js';
+
+/** An 8-byte key holding `i` in its first four bytes, as a caller reusing a scratch buffer writes it. */
+function numberedKey(i: number, into = new Uint8Array(8)): Uint8Array {
+  new DataView(into.buffer, into.byteOffset, into.byteLength).setUint32(0, i);
+  return into;
+}
+
+t.test('finding 4: a Uint8Array key is copied at the call, so reusing its buffer cannot write under other keys', async (t) => {
+  const store = await openTemp(t, { nodes: 3, antiEntropyIntervalMs: 0 });
+  const scratch = new Uint8Array(8);
+  const puts: Promise<string>[] = [];
+  for (let i = 0; i < 64; i++) puts.push(store.put(numberedKey(i, scratch), i)); // not awaited one by one
+  await Promise.all(puts);
+  // Before any read repairs: every key on its 3 replicas, not 64 keys' copies piled under the last one.
+  const copies = () => store.stats().nodes.reduce((sum, node) => sum + node.keys, 0);
+  t.ok(await eventually(() => copies() === 64 * 3, 5000), 'the nodes hold 3 copies of each of the 64 keys', { copies: copies() });
+  for (let i = 0; i < 64; i++) {
+    const got = await store.get(numberedKey(i), { r: 3 });
+    t.same(got?.siblings, [i], `key ${i} holds its own value alone on all 3 replicas`);
+  }
+  // Reads too: a getMany's keys travel a window at a time.
+  const keys = Array.from({ length: 64 }, (_, i) => numberedKey(i));
+  const reading = store.getMany(keys, { r: 2 });
+  for (const key of keys) key.fill(0xff);
+  t.same((await reading).map((got) => got?.value), Array.from({ length: 64 }, (_, i) => i), 'getMany reads the keys as they were at the call');
+});

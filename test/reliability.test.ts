@@ -5,7 +5,8 @@
  * small store with anti-entropy off, so that it fails only for its finding.
  */
 import t from 'tap';
-import { eventually, openTemp } from './helpers/temp-store.js';
+import { ErrorCode } from '../lib/index.js';
+import { eventually, failsWith, openTemp } from './helpers/temp-store.js';
 
 /** An 8-byte key holding `i` in its first four bytes, as a caller reusing a scratch buffer writes it. */
 function numberedKey(i: number, into = new Uint8Array(8)): Uint8Array {
@@ -31,4 +32,17 @@ t.test('finding 4: a Uint8Array key is copied at the call, so reusing its buffer
   const reading = store.getMany(keys, { r: 2 });
   for (const key of keys) key.fill(0xff);
   t.same((await reading).map((got) => got?.value), Array.from({ length: 64 }, (_, i) => i), 'getMany reads the keys as they were at the call');
+});
+
+t.test('finding 13: a key holding a lone surrogate is refused with ERR_INVALID_KEY instead of aliasing other keys', async (t) => {
+  const store = await openTemp(t, { nodes: 3, antiEntropyIntervalMs: 0 });
+  for (const key of ['a\uD800', 'a\uDC00', '\uDC00a\uD800']) {
+    await failsWith(t, () => store.put(key, 'x'), ErrorCode.INVALID_KEY, `put(${JSON.stringify(key)})`);
+    await failsWith(t, () => store.get(key), ErrorCode.INVALID_KEY, `get(${JSON.stringify(key)})`);
+    await failsWith(t, () => store.getMany(['ok', key]), ErrorCode.INVALID_KEY, `getMany with ${JSON.stringify(key)}`);
+  }
+  await store.put('a\uFFFD', 'replacement character');
+  await store.put('a\uD83D\uDE00', 'a surrogate pair');
+  t.equal((await store.get('a\uFFFD'))?.value, 'replacement character', 'U+FFFD itself is an ordinary key');
+  t.equal((await store.get('a\uD83D\uDE00'))?.value, 'a surrogate pair', 'a well-formed pair is an ordinary key');
 });

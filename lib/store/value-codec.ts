@@ -23,6 +23,8 @@ export function keyByteLength(key: unknown, keyBytesMax: number): number {
   if (typeof key === 'string') {
     // A UTF-8 string is at most 3 bytes per UTF-16 unit: reject huge input before measuring it.
     if (key.length > keyBytesMax) throw tooLong(key.length, keyBytesMax);
+    // UTF-8 turns every lone surrogate into U+FFFD: 'a\uD800', 'a\uDC00' and 'a\uFFFD' would be one key.
+    if (!key.isWellFormed()) throw new RingtableError(ErrorCode.INVALID_KEY, 'key must be a well-formed string (it holds a lone surrogate)');
     bytes = Buffer.byteLength(key, 'utf8');
   } else if (key instanceof Uint8Array) {
     bytes = key.byteLength;

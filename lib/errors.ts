@@ -23,6 +23,8 @@ export const ErrorCode = {
   INVALID_CONTEXT: 'ERR_INVALID_CONTEXT',
   /** A storage node failed (LMDB error, worker exit). */
   NODE_FAILED: 'ERR_NODE_FAILED',
+  /** The store's `resolve` option threw while choosing a value among siblings; `cause` is what it threw. */
+  RESOLVE: 'ERR_RESOLVE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -46,3 +46,31 @@ t.test('finding 13: a key holding a lone surrogate is refused with ERR_INVALID_K
   t.equal((await store.get('a\uFFFD'))?.value, 'replacement character', 'U+FFFD itself is an ordinary key');
   t.equal((await store.get('a\uD83D\uDE00'))?.value, 'a surrogate pair', 'a well-formed pair is an ordinary key');
 });
+
+t.test('finding 5: a resolve callback that throws rejects get() and getMany() with ERR_RESOLVE', async (t) => {
+  const bug = new Error('resolver bug');
+  const store = await openTemp(t, {
+    nodes: 3,
+    timeoutMs: 1000,
+    antiEntropyIntervalMs: 0,
+    resolve: (siblings) => {
+      if (siblings.length > 1) throw bug;
+      return siblings[0];
+    },
+  });
+  await store.put('a', 'x');
+  const { context } = (await store.get('a'))!;
+  await store.put('a', 'p', { context });
+  await store.put('a', 'q', { context }); // two siblings now
+  for (const [name, read] of [
+    ['get()', () => store.get('a')],
+    ['get({ r: 3 })', () => store.get('a', { r: 3 })],
+    ['getMany({ r: 1 })', () => store.getMany(['a'], { r: 1 })],
+    ['getMany({ r: 2 })', () => store.getMany(['a'], { r: 2 })],
+  ] as const) {
+    const error = await failsWith(t, read, ErrorCode.RESOLVE, name);
+    t.equal(error?.cause, bug, `${name}: the resolver's error is the cause`);
+  }
+  t.equal(store.stats().pending, 0, 'nothing left pending');
+  t.equal((await store.get('b')) ?? 'absent', 'absent', 'other reads go on');
+});

@@ -9,7 +9,7 @@ import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
-import { type GetResult, resultFromBytes } from './get-result.js';
+import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import type { PutRequest } from './put-operation.js';
 
@@ -84,8 +84,12 @@ export class SingleReadBatch implements PendingReply, Operation {
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {
     if (this.ended) return;
     if (status === Status.OK) {
-      const direct = resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs());
-      this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
+      try {
+        const direct = resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs());
+        this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
+      } catch (thrown) {
+        return this.end(resultError(thrown));
+      }
     } else if (status !== Status.NOT_FOUND) {
       return this.end(quorumError('read', 'failed', 0, 1, 1, false));
     }

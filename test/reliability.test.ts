@@ -4,8 +4,10 @@
  * it, against real storage-node workers and LMDB. Each test opens its own
  * small store with anti-entropy off, so that it fails only for its finding.
  */
+import { Packr } from 'msgpackr';
 import t from 'tap';
 import { ErrorCode } from '../lib/index.js';
+import { CONTEXT_COUNTER_MAX } from '../lib/version/object-codec.js';
 import { eventually, failsWith, openTemp } from './helpers/temp-store.js';
 
 /** An 8-byte key holding `i` in its first four bytes, as a caller reusing a scratch buffer writes it. */
@@ -73,4 +75,30 @@ t.test('finding 5: a resolve callback that throws rejects get() and getMany() wi
   }
   t.equal(store.stats().pending, 0, 'nothing left pending');
   t.equal((await store.get('b')) ?? 'absent', 'absent', 'other reads go on');
+});
+
+t.test('finding 6: a forged context counter is refused with ERR_INVALID_CONTEXT, and any context that passes keeps the key writable', async (t) => {
+  const store = await openTemp(t, { nodes: 3, antiEntropyIntervalMs: 0 });
+  const packr = new Packr({ useRecords: false });
+  const forge = (pairs: [number, number][]) => packr.pack(pairs).toString('base64url');
+  await store.put('user:42', 'v1');
+  const [[actor]] = packr.unpack(Buffer.from((await store.get('user:42'))!.context, 'base64url')) as [number, number][];
+  for (const counter of [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1, CONTEXT_COUNTER_MAX + 1]) {
+    await failsWith(t, () => store.put('user:42', 'forged', { context: forge([[actor!, counter]]) }), ErrorCode.INVALID_CONTEXT, `put with counter ${counter}`);
+    await failsWith(t, () => store.delete('user:42', { context: forge([[actor!, counter]]) }), ErrorCode.INVALID_CONTEXT, `delete with counter ${counter}`);
+  }
+  const tooMany = Array.from({ length: 256 }, (_, i): [number, number] => [i, 1]);
+  await failsWith(t, () => store.put('user:42', 'forged', { context: forge(tooMany) }), ErrorCode.INVALID_CONTEXT, 'a context of 256 entries');
+
+  // The largest context that passes: the key stays writable and deletable.
+  await store.put('user:42', 'v2', { context: forge([[actor!, CONTEXT_COUNTER_MAX]]) });
+  await store.put('user:42', 'v3');
+  const read = await store.get('user:42', { r: 3 });
+  t.same(read?.siblings, ['v3'], 'a blind put after it supersedes it');
+  await store.put('user:42', 'v4', { context: read!.context });
+  await store.delete('user:42', { context: (await store.get('user:42'))!.context });
+  t.equal(await store.get('user:42', { r: 3 }), undefined, 'deleted');
+  await store.put('user:42', 'v5', { context: forge(tooMany.slice(1)) });
+  await store.put('user:42', 'v6');
+  t.same((await store.get('user:42', { r: 3 }))?.siblings, ['v6'], 'a context of 255 forged actors leaves the key writable too');
 });

@@ -25,6 +25,8 @@ export const ErrorCode = {
   NODE_FAILED: 'ERR_NODE_FAILED',
   /** The store's `resolve` option threw while choosing a value among siblings; `cause` is what it threw. */
   RESOLVE: 'ERR_RESOLVE',
+  /** A write refused by the key's replicas because its siblings would exceed their size bound: resolve them with a put carrying their context. */
+  SIBLINGS_FULL: 'ERR_SIBLINGS_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -102,3 +102,27 @@ t.test('finding 6: a forged context counter is refused with ERR_INVALID_CONTEXT,
   await store.put('user:42', 'v6');
   t.same((await store.get('user:42', { r: 3 }))?.siblings, ['v6'], 'a context of 255 forged actors leaves the key writable too');
 });
+
+t.test('finding 12: input the nodes would refuse fails with its own code, not a retryable ERR_QUORUM', async (t) => {
+  const store = await openTemp(t, { nodes: 3, valueBytesMax: 8000, antiEntropyIntervalMs: 0 });
+  for (const ttlMs of [1e16, 2 ** 53, 1e300, 2 ** 52 + 1]) {
+    await failsWith(t, () => store.put('t', 1, { ttlMs }), ErrorCode.INVALID_OPTIONS, `put with ttlMs ${ttlMs}`);
+    await failsWith(t, () => store.putMany([['t', 1, { ttlMs }]]), ErrorCode.INVALID_OPTIONS, `putMany with ttlMs ${ttlMs}`);
+  }
+  await store.put('t', 1, { ttlMs: 2 ** 52 });
+  t.equal((await store.get('t'))?.value, 1, 'the longest ttlMs is accepted');
+
+  // Siblings pile up under one stale context until the replicas refuse to hold more.
+  await store.put('s', 'first');
+  const { context } = (await store.get('s'))!;
+  const big = (i: number) => `${i}:`.padEnd(7900, 'x');
+  let refused: unknown;
+  for (let i = 0; i < 40 && refused === undefined; i++) {
+    await store.put('s', big(i), { context }).catch((error: unknown) => (refused = error));
+  }
+  await failsWith(t, () => Promise.reject(refused ?? new Error('never refused')), ErrorCode.SIBLINGS_FULL, 'the write past the sibling bound');
+  await failsWith(t, () => store.putMany([['s', big(99), { context }]]), ErrorCode.SIBLINGS_FULL, 'the same through putMany');
+  const all = await store.get('s', { r: 3 });
+  await store.put('s', 'resolved', { context: all!.context });
+  t.same((await store.get('s', { r: 3 }))?.siblings, ['resolved'], 'a put with the siblings\' context resolves them');
+});

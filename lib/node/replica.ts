@@ -6,6 +6,7 @@
  * a worker over SharedArrayBuffer rings, over postMessage, or in a simulation.
  */
 import assert from 'node:assert/strict';
+import { ErrorCode } from '../errors.js';
 import {
   type CausalContext,
   type Sibling,
@@ -451,7 +452,8 @@ export class Replica {
 
   private checkObjectSize(bytes: number): void {
     if (bytes > this.config.objectBytesMax) {
-      throw new Error(`the key's versions would take ${bytes} bytes, over objectBytesMax (${this.config.objectBytesMax}): resolve its siblings with a put that carries their context`);
+      // The code leads the text the coordinator receives: a deterministic refusal, not a failure to retry (operations.ts).
+      throw new Error(`${ErrorCode.SIBLINGS_FULL}: the key's versions would take ${bytes} bytes, over objectBytesMax (${this.config.objectBytesMax}): resolve its siblings with a put that carries their context`);
     }
   }
 

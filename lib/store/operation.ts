@@ -51,14 +51,15 @@ export function quorumError(
   timedOut: boolean,
   reason?: string,
 ): RingtableError {
+  const details = { answered, required, contacted };
+  // A node's deterministic refusal keeps its own code: retrying cannot help, unlike a quorum that failed.
+  if (!timedOut && reason !== undefined && reason.startsWith(`${ErrorCode.SIBLINGS_FULL}: `)) {
+    return new RingtableError(ErrorCode.SIBLINGS_FULL, reason.slice(ErrorCode.SIBLINGS_FULL.length + 2), details);
+  }
   const code = timedOut ? ErrorCode.TIMEOUT : ErrorCode.QUORUM;
   const what = timedOut ? 'timed out' : 'failed';
   const because = reason === undefined ? '' : `; a node said: ${reason}`;
-  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})${because}`, {
-    answered,
-    required,
-    contacted,
-  });
+  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})${because}`, details);
 }
 
 const textDecoder = new TextDecoder();

@@ -126,3 +126,81 @@ t.test('finding 12: input the nodes would refuse fails with its own code, not a 
   await store.put('s', 'resolved', { context: all!.context });
   t.same((await store.get('s', { r: 3 }))?.siblings, ['resolved'], 'a put with the siblings\' context resolves them');
 });
+
+/** A value as comparable data: every ArrayBuffer view and ArrayBuffer as its type and its bytes in hex, recursively. */
+function shape(value: unknown): unknown {
+  if (ArrayBuffer.isView(value)) return { type: value.constructor.name, hex: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') };
+  if (value instanceof ArrayBuffer) return { type: 'ArrayBuffer', hex: Buffer.from(value).toString('hex') };
+  if (value instanceof Set) return { type: 'Set', items: [...value].map(shape) };
+  if (value instanceof Date) return { type: 'Date', ms: value.getTime() };
+  if (value instanceof RegExp) return { type: 'RegExp', text: String(value) };
+  if (value instanceof Error) return { type: 'Error', name: value.name, message: value.message };
+  if (Array.isArray(value)) return value.map(shape);
+  if (value !== null && typeof value === 'object') return { type: value.constructor?.name ?? 'null-prototype', entries: Object.entries(value).map(([k, v]) => [k, shape(v)]) };
+  return value;
+}
+
+t.test('finding 3: typed arrays other than Uint8Array keep their type and bytes; every value kind the README promises round-trips', async (t) => {
+  const store = await openTemp(t, { nodes: 3, antiEntropyIntervalMs: 0 });
+  const offsetView = new Uint8Array(16).fill(1).subarray(4, 12).fill(9); // a view with a byte offset
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
+  }
+  const cases: [name: string, put: unknown, expected: unknown][] = [
+    ['Int32Array', new Int32Array([1, -2, 0x7fffffff]), new Int32Array([1, -2, 0x7fffffff])],
+    ['Int32Array(16) of zeros', new Int32Array(16), new Int32Array(16)],
+    ['Float64Array', new Float64Array([1.5, 2.25, -0.125]), new Float64Array([1.5, 2.25, -0.125])],
+    ['Float32Array', new Float32Array([0.5, 3]), new Float32Array([0.5, 3])],
+    ['Int8Array', new Int8Array([-1, 127]), new Int8Array([-1, 127])],
+    ['Int16Array', new Int16Array([-300, 300]), new Int16Array([-300, 300])],
+    ['Uint16Array', new Uint16Array([65535]), new Uint16Array([65535])],
+    ['Uint32Array', new Uint32Array([0xffffffff]), new Uint32Array([0xffffffff])],
+    ['Uint8ClampedArray', new Uint8ClampedArray([0, 255]), new Uint8ClampedArray([0, 255])],
+    ['BigInt64Array', new BigInt64Array([-5n, 2n ** 62n]), new BigInt64Array([-5n, 2n ** 62n])],
+    ['BigUint64Array', new BigUint64Array([2n ** 64n - 1n]), new BigUint64Array([2n ** 64n - 1n])],
+    ['a Float64Array view with an offset', new Float64Array(new Float64Array([7, 8, 9]).buffer, 8, 2), new Float64Array([8, 9])],
+    ['Uint8Array', new Uint8Array([1, 2, 3]), new Uint8Array([1, 2, 3])],
+    ['a Uint8Array view with an offset', offsetView, new Uint8Array(8).fill(9)],
+    ['Buffer', Buffer.from('bytes'), Buffer.from('bytes')],
+    ['ArrayBuffer', new Uint16Array([1, 2]).buffer, new Uint16Array([1, 2]).buffer],
+    ['DataView', new DataView(new Uint8Array([5, 6, 7]).buffer), new DataView(new Uint8Array([5, 6, 7]).buffer)],
+    ['typed arrays nested in an object', { a: new Int16Array([7]), b: [new Float32Array([1.25])] }, { a: new Int16Array([7]), b: [new Float32Array([1.25])] }],
+    ['string', 'héllo 😀', 'héllo 😀'],
+    ['empty string', '', ''],
+    ['true', true, true],
+    ['false', false, false],
+    ['null', null, null],
+    ['integer', 42, 42],
+    ['negative integer', -7, -7],
+    ['float', 1.5, 1.5],
+    ['large integer', 2 ** 53 - 1, 2 ** 53 - 1],
+    ['NaN', NaN, NaN],
+    ['Infinity', Infinity, Infinity],
+    ['-Infinity', -Infinity, -Infinity],
+    ['small bigint', 12n, 12n],
+    ['bigint over 64 bits', 2n ** 70n + 1n, 2n ** 70n + 1n],
+    ['negative bigint over 64 bits', -(2n ** 70n), -(2n ** 70n)],
+    ['Date', new Date(1_700_000_000_123), new Date(1_700_000_000_123)],
+    ['Set', new Set([1, 'two']), new Set([1, 'two'])],
+    ['RegExp', /ab+c/gi, /ab+c/gi],
+    ['Error', new Error('boom'), new Error('boom')],
+    ['array', [1, 'a', [2]], [1, 'a', [2]]],
+    ['array with a hole', [1, , 3], [1, undefined, 3]], // eslint-disable-line no-sparse-arrays
+    ['object', { a: 1, b: { c: [true] } }, { a: 1, b: { c: [true] } }],
+    ['Map', new Map<string, number>([['a', 1]]), { a: 1 }],
+    ['class instance', new Point(1, 2), { x: 1, y: 2 }],
+    ['object with undefined and function properties', { a: 1, u: undefined, f() {} }, { a: 1, u: undefined, f: undefined }],
+  ];
+  for (const [name, value] of cases) await store.put(`v:${name}`, value);
+  for (const [name, , expected] of cases) {
+    for (const r of [1, 3]) {
+      const got = await store.get(`v:${name}`, { r });
+      t.same(shape(got?.value), shape(expected), `${name} (r=${r})`);
+    }
+  }
+  const many = await store.getMany(cases.map(([name]) => `v:${name}`));
+  t.same(many.map((got) => shape(got?.value)), cases.map(([, , expected]) => shape(expected)), 'getMany returns the same');
+});

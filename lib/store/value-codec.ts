@@ -2,15 +2,24 @@
  * Keys and values at the API boundary. Keys are bytes on the ring: a string is
  * its UTF-8 encoding, so "abc" and the bytes of "abc" are the same key. Values
  * are msgpack (msgpackr, which lmdb already ships): objects, arrays, strings,
- * numbers, booleans, null, Uint8Array, Date and bigint round-trip; a Map comes
- * back as a plain object; nested functions and undefined properties are dropped.
+ * numbers, booleans, null, Uint8Array and Buffer, every other typed array,
+ * ArrayBuffer, DataView, Date, Set, RegExp, Error and bigint of any size
+ * round-trip with their types; a Map comes back as a plain object; nested
+ * functions come back as undefined. The README's "Values"
+ * section is the contract, and test/reliability.test.ts checks it.
  */
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
-const packr = new Packr({ useRecords: false, copyBuffers: true });
+// moreTypes: typed arrays other than Uint8Array travel as msgpackr's typed-array
+// extension, their bytes exactly; without it msgpackr wrote a bin of byteLength
+// bytes and copied the *elements* into it, truncated to bytes, leaving the rest
+// of the region as stale pack-buffer memory (Int32Array(16) came back as 64
+// bytes of garbage). It also keeps Set, RegExp, Error, ArrayBuffer, DataView
+// and bigints over 64 bits. Values stored without it decode as before.
+const packr = new Packr({ useRecords: false, copyBuffers: true, moreTypes: true });
 
 export type Key = string | Uint8Array;
 

@@ -27,6 +27,8 @@ export const ErrorCode = {
   RESOLVE: 'ERR_RESOLVE',
   /** A write refused by the key's replicas because its siblings would exceed their size bound: resolve them with a put carrying their context. */
   SIBLINGS_FULL: 'ERR_SIBLINGS_FULL',
+  /** A file the store keeps beside its data (ring.json, membership.json) cannot be read or parsed. */
+  CORRUPT: 'ERR_CORRUPT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

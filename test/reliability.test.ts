@@ -4,11 +4,13 @@
  * it, against real storage-node workers and LMDB. Each test opens its own
  * small store with anti-entropy off, so that it fails only for its finding.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import t from 'tap';
-import { ErrorCode } from '../lib/index.js';
+import { ErrorCode, Store } from '../lib/index.js';
 import { CONTEXT_COUNTER_MAX } from '../lib/version/object-codec.js';
-import { eventually, failsWith, openTemp } from './helpers/temp-store.js';
+import { eventually, failsWith, openAt, openTemp, tempDir } from './helpers/temp-store.js';
 
 /** An 8-byte key holding `i` in its first four bytes, as a caller reusing a scratch buffer writes it. */
 function numberedKey(i: number, into = new Uint8Array(8)): Uint8Array {
@@ -203,4 +205,49 @@ t.test('finding 3: typed arrays other than Uint8Array keep their type and bytes;
   }
   const many = await store.getMany(cases.map(([name]) => `v:${name}`));
   t.same(many.map((got) => shape(got?.value)), cases.map(([, , expected]) => shape(expected)), 'getMany returns the same');
+});
+
+t.test('finding 14: rough edges (dense getMany, thenables, -0, node ids, unusable paths and store files)', async (t) => {
+  const path = tempDir(t);
+  const store = await openAt(t, path, { nodes: 3, antiEntropyIntervalMs: 0 });
+  await store.put('here', 1, { w: 3 }); // on every replica: an R=1 read finds it wherever it goes
+  for (const r of [1, 2]) {
+    const got = await store.getMany(['nope', 'here', 'nope2'], { r });
+    t.ok(0 in got && 2 in got, `getMany r=${r}: missing keys are explicit entries, not holes`);
+    t.equal(got.filter((x) => x === undefined).length, 2, `getMany r=${r}: filter sees both missing keys`);
+  }
+
+  const thenable = { then: (resolve: (v: number) => void) => resolve(1) };
+  for (const [name, value] of [
+    ['a Promise', Promise.resolve(42)],
+    ['a thenable', thenable],
+    ['a Promise inside an object', { user: Promise.resolve('ada') }],
+    ['a Promise inside an array', [1, Promise.resolve(2)]],
+    ['a Promise inside a Map', new Map([['k', Promise.resolve(3)]])],
+    ['a lone surrogate in a string value', 'a\uD800'],
+    ['a lone surrogate in a property name', { ['\uDC00']: 1 }],
+  ] as const) {
+    await failsWith(t, () => store.put('p', value), ErrorCode.INVALID_VALUE, `put of ${name}`);
+    await failsWith(t, () => store.putMany([['p', value]]), ErrorCode.INVALID_VALUE, `putMany of ${name}`);
+  }
+  t.equal(await store.get('p'), undefined, 'nothing was stored');
+
+  await store.put('z', -0);
+  t.ok(Object.is((await store.get('z'))?.value, 0), '-0 comes back as 0, as the README says');
+
+  for (const id of ['1', NaN, 1.5] as unknown as number[]) {
+    const error = await failsWith(t, () => store.crashNode(id), ErrorCode.INVALID_OPTIONS, `crashNode(${typeof id === 'string' ? `'${id}'` : id})`);
+    t.match(error?.message, /node id is an integer/, 'says what is wrong with the id');
+  }
+  t.equal(store.nodes().filter((node) => node.status === 'up').length, 3, 'no node was crashed');
+
+  await failsWith(t, () => Store.open({ path: join(path, 'ring.json'), antiEntropyIntervalMs: 0 }), ErrorCode.INVALID_OPTIONS, 'a path that is a file');
+  await failsWith(t, () => Store.open({ path: join(path, 'ring.json', 'below'), antiEntropyIntervalMs: 0 }), ErrorCode.INVALID_OPTIONS, 'a path under a file');
+  for (const file of ['ring.json', 'membership.json']) {
+    const other = tempDir(t);
+    await (await Store.open({ path: other, nodes: 3, antiEntropyIntervalMs: 0 })).close();
+    writeFileSync(join(other, file), '{"partitionBits":');
+    const error = await failsWith(t, () => Store.open({ path: other, antiEntropyIntervalMs: 0 }), ErrorCode.CORRUPT, `a truncated ${file}`);
+    t.match(error?.message, file, 'names the file');
+  }
 });

@@ -235,7 +235,8 @@ export class Coordinator implements OperationHost {
   /** getMany's keys, already validated: results in their order. */
   async getMany(keys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
     if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(keys);
-    const results: (GetResult | undefined)[] = new Array(keys.length);
+    // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
+    const results: (GetResult | undefined)[] = new Array<GetResult | undefined>(keys.length).fill(undefined);
     await this.runBatch(keys.length, (i, done: GetCallback) => this.startGet(keys[i]!, r, done, i), (i, result) => {
       results[i] = result as GetResult | undefined;
     });

@@ -54,7 +54,8 @@ export class SingleReadBatch implements PendingReply, Operation {
     this.windowMax = Math.min(windowMax, keys.length);
     this.finishedItems = new Uint8Array(keys.length);
     this.deadlines = new ItemDeadlines(keys.length, timeoutMs, this.finishedItems);
-    this.results = new Array(keys.length);
+    // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
+    this.results = new Array<GetResult | undefined>(keys.length).fill(undefined);
     this.done = (error) => done(error, this.results);
   }
 

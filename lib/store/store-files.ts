@@ -3,7 +3,7 @@
  * store reopens with the same routing) and `membership.json` (the next node
  * id, never reused, and removed node ids). Written atomically.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
@@ -18,10 +18,19 @@ export function writeRing(path: string, ring: Ring): void {
 }
 
 /** The ring is stored with the data: reopening must route every key where it was written. */
+/** The store's directory, created if missing: a path that is a file, under a file, or not writable is a RingtableError like every other. */
+export function makeStoreDirectory(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `path ${path} cannot be the store's directory: ${(error as Error).message}`, undefined, { cause: error });
+  }
+}
+
 export function loadOrCreateRing(options: ResolvedOptions, nodesGiven: boolean): Ring {
   const file = joinPath(options.path, RING_FILE);
   if (existsSync(file)) {
-    const ring = Ring.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as RingJSON);
+    const ring = readStoreFile(file, (json) => Ring.fromJSON(json as RingJSON));
     // The stored ring is the membership (addNode/removeNode change it); a node count given to open must agree.
     if (nodesGiven && ring.nodeIds().length !== options.nodes) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, `the store at ${options.path} has ${ring.nodeIds().length} nodes, not ${options.nodes}`);
@@ -43,7 +52,7 @@ export interface Membership {
 export function readMembership(path: string): Membership {
   const file = joinPath(path, MEMBERSHIP_FILE);
   if (!existsSync(file)) return { nextNodeId: 0, retired: [] };
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<Membership>;
+  const saved = readStoreFile(file, (json) => json as Partial<Membership>);
   const nextNodeId = Number.isInteger(saved.nextNodeId) ? saved.nextNodeId! : 0;
   const retired = Array.isArray(saved.retired) ? saved.retired.filter((id) => Number.isInteger(id) && id >= 0 && id < NODE_IDS_MAX) : [];
   return { nextNodeId, retired };
@@ -51,6 +60,17 @@ export function readMembership(path: string): Membership {
 
 export function writeMembership(path: string, membership: Membership): void {
   writeFileAtomic(joinPath(path, MEMBERSHIP_FILE), JSON.stringify(membership));
+}
+
+/** Parse a store file: a torn, truncated or hand-edited one is ERR_CORRUPT, naming the file, not a raw SyntaxError. */
+function readStoreFile<T>(file: string, parse: (json: unknown) => T): T {
+  try {
+    const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    if (json === null || typeof json !== 'object') throw new Error('not a JSON object');
+    return parse(json);
+  } catch (error) {
+    throw new RingtableError(ErrorCode.CORRUPT, `${file} cannot be read: ${(error as Error).message}`, undefined, { cause: error });
+  }
 }
 
 /** Write, fsync, rename: a crash leaves the old file or the new one, never a torn one. */

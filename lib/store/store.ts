@@ -5,7 +5,7 @@
  * coordinator's (coordinator.ts), which the Store holds privately and runs
  * on the Node host (node-host.ts: real clocks, timers and node links).
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { NODES_MAX, type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
@@ -24,7 +24,7 @@ import type { PutRequest } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadOrCreateRing, readMembership, writeMembership, writeRing } from './store-files.js';
+import { loadOrCreateRing, makeStoreDirectory, readMembership, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
@@ -57,11 +57,11 @@ export class Store {
   private state: 'open' | 'closing' | 'closed' = 'open';
   private nodesMarkedDown = 0;
 
-  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
+  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[]) {
     this.options = options;
     this.host = new NodeHost(links);
     this.coordinator = new Coordinator(options, ring, this.host);
-    for (const id of readMembership(options.path).retired) this.host.retired.add(id);
+    for (const id of retired) this.host.retired.add(id);
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     // The failure detector and the handoff pacer, on one timer.
@@ -75,9 +75,11 @@ export class Store {
 
   static async open(options: StoreOptions): Promise<Store> {
     const resolved = resolveOptions(options);
-    mkdirSync(resolved.path, { recursive: true });
+    makeStoreDirectory(resolved.path);
     const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
-    return new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()));
+    // Read before any thread starts: a store file that cannot be read must not leave threads behind.
+    const { retired } = readMembership(resolved.path);
+    return new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()), retired);
   }
 
   // ---- public API -------------------------------------------------------
@@ -354,7 +356,8 @@ export class Store {
   }
 
   private linkOf(nodeId: number): NodeLink {
-    const link = Number.isInteger(nodeId) ? this.host.links[nodeId] : undefined;
+    if (!Number.isInteger(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `a node id is an integer, got ${typeof nodeId === 'string' ? `the string '${nodeId}'` : String(nodeId)}`);
+    const link = this.host.links[nodeId];
     if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${String(nodeId)} in this store`);
     return link;
   }
@@ -395,6 +398,4 @@ export class Store {
   private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
     return putRequest(key, value, options, flags, this.options, this.coordinator);
   }
-
-
 }

@@ -70,14 +70,51 @@ export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
   }
   let bytes: Uint8Array;
   try {
+    checkContents(value, 0);
     bytes = packr.pack(value);
   } catch (error) {
+    if (error instanceof RingtableError) throw error;
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });
   }
   if (bytes.byteLength > valueBytesMax) {
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value of ${bytes.byteLength} bytes (encoded) exceeds valueBytesMax (${valueBytesMax})`);
   }
   return bytes;
+}
+
+/** Beyond this depth the walk stops; msgpackr still refuses cycles and stack-deep values. */
+const CONTENTS_DEPTH_MAX = 512;
+
+/**
+ * What msgpack would store silently wrong: a thenable (a forgotten `await`:
+ * msgpackr packs a Promise as `{}`) and strings that are not well formed
+ * (UTF-8 turns a lone surrogate into U+FFFD). One walk over what pack visits.
+ */
+function checkContents(value: unknown, depth: number): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw new RingtableError(ErrorCode.INVALID_VALUE, 'value holds a string with a lone surrogate (not well-formed UTF-16)');
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (typeof (value as { then?: unknown }).then === 'function') {
+    throw new RingtableError(ErrorCode.INVALID_VALUE, `value holds a thenable (${describe(value)}): await it before storing its result`);
+  }
+  if (depth >= CONTENTS_DEPTH_MAX || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkContents(value[i], depth + 1);
+  } else if (value instanceof Map) {
+    for (const [key, item] of value) {
+      checkContents(key, depth + 1);
+      checkContents(item, depth + 1);
+    }
+  } else if (value instanceof Set) {
+    for (const item of value) checkContents(item, depth + 1);
+  } else {
+    for (const key in value) {
+      checkContents(key, depth + 1);
+      checkContents((value as Record<string, unknown>)[key], depth + 1);
+    }
+  }
 }
 
 /**

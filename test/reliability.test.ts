@@ -251,3 +251,29 @@ t.test('finding 14: rough edges (dense getMany, thenables, -0, node ids, unusabl
     t.match(error?.message, file, 'names the file');
   }
 });
+
+t.test('finding 11: replication settings persist with the ring; a conflicting N is refused at reopen', async (t) => {
+  const path = tempDir(t);
+  const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+  const one = await Store.open({ path, nodes: 3, replication: { n: 1, r: 1, w: 1 }, antiEntropyIntervalMs: 0 });
+  await one.putMany(keys.map((k, i) => [k, i]));
+  await one.close();
+
+  const again = await openAt(t, path, { nodes: undefined, antiEntropyIntervalMs: 0 }); // forgot `replication`
+  t.same([again.options.n, again.options.r, again.options.w], [1, 1, 1], 'the stored N, R, W are used');
+  const got = await again.getMany(keys);
+  t.equal(got.filter((x) => x !== undefined).length, keys.length, 'every key is found');
+  await again.close();
+
+  await failsWith(t, () => Store.open({ path, replication: { n: 3 }, antiEntropyIntervalMs: 0 }), ErrorCode.INVALID_OPTIONS, 'reopening with another N');
+  await failsWith(t, () => Store.open({ path, replication: { n: 2, r: 1, w: 1 }, antiEntropyIntervalMs: 0 }), ErrorCode.INVALID_OPTIONS, 'reopening with N = 2');
+  const same = await Store.open({ path, replication: { n: 1, r: 1, w: 1 }, antiEntropyIntervalMs: 0 });
+  t.equal((await same.getMany(keys)).filter((x) => x !== undefined).length, keys.length, 'reopening with the same N finds every key');
+  await same.close();
+
+  // N above the default node count: the stored ring's node count is what N is checked against.
+  const wide = tempDir(t);
+  await (await Store.open({ path: wide, nodes: 5, replication: { n: 5, r: 1, w: 1 }, durability: 'none', antiEntropyIntervalMs: 0 })).close();
+  const reopened = await openAt(t, wide, { nodes: undefined, antiEntropyIntervalMs: 0 });
+  t.equal(reopened.options.n, 5, 'a 5-node store with N = 5 reopens without options');
+});

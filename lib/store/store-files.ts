@@ -1,30 +1,82 @@
 /**
  * What a store keeps beside its nodes' data: `ring.json` (the ring, so a
- * store reopens with the same routing) and `membership.json` (the next node
- * id, never reused, and removed node ids). Written atomically.
+ * store reopens with the same routing), `replication.json` (N, which places
+ * keys on the ring as much as the ring does, and the default R and W), and
+ * `membership.json` (the next node id, never reused, and removed node ids).
+ * Written atomically.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { ErrorCode, RingtableError } from '../errors.js';
-import type { ResolvedOptions } from '../config/options.js';
+import type { ReplicationOptions, ResolvedOptions, StoreOptions } from '../config/options.js';
 import { NODE_IDS_MAX } from '../node/replica.js';
 import { Ring, type RingJSON } from '../ring/ring.js';
 
 const RING_FILE = 'ring.json';
 const MEMBERSHIP_FILE = 'membership.json';
+const REPLICATION_FILE = 'replication.json';
+
+export interface StoredReplication {
+  n: number;
+  r: number;
+  w: number;
+}
+
+/**
+ * The options to open an existing store with: N as the store was created
+ * with it (a different N would look for keys on other nodes: reopening an
+ * n=1 store with the default n=3 found 2/3 of its keys), R and W as stored
+ * unless given, and the stored ring's node count unless `nodes` is given.
+ * A conflicting N is refused.
+ */
+export function withStoredPlacement(options: StoreOptions): StoreOptions {
+  const saved = readReplication(options.path);
+  const nodes = options.nodes ?? storedNodeCount(options.path);
+  if (saved === undefined) return nodes === options.nodes ? options : { ...options, nodes };
+  const given: ReplicationOptions = options.replication ?? {};
+  if (given.n !== undefined && given.n !== saved.n) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `the store at ${options.path} keeps ${saved.n} replicas of each key; it cannot be reopened with replication.n = ${String(given.n)}`);
+  }
+  return { ...options, nodes, replication: { n: saved.n, r: given.r ?? saved.r, w: given.w ?? saved.w } };
+}
+
+export function readReplication(path: string): StoredReplication | undefined {
+  const file = joinPath(path, REPLICATION_FILE);
+  if (!existsSync(file)) return undefined;
+  return readStoreFile(file, (json) => {
+    const { n, r, w } = json as Partial<StoredReplication>;
+    if (![n, r, w].every((x) => Number.isInteger(x) && x! >= 1)) throw new Error('n, r and w must be positive integers');
+    return { n: n!, r: r!, w: w! };
+  });
+}
+
+/** Written when a store is created (and when a store made before this file existed is first opened). */
+export function writeReplication(path: string, options: ResolvedOptions): void {
+  writeFileAtomic(joinPath(path, REPLICATION_FILE), JSON.stringify({ n: options.n, r: options.r, w: options.w } satisfies StoredReplication));
+}
+
+function storedNodeCount(path: string): number | undefined {
+  const file = joinPath(path, RING_FILE);
+  return existsSync(file) ? readStoreFile(file, (json) => Ring.fromJSON(json as RingJSON)).nodeIds().length : undefined;
+}
 
 export function writeRing(path: string, ring: Ring): void {
   writeFileAtomic(joinPath(path, RING_FILE), JSON.stringify(ring.toJSON()));
 }
 
 /** The ring is stored with the data: reopening must route every key where it was written. */
-/** The store's directory, created if missing: a path that is a file, under a file, or not writable is a RingtableError like every other. */
-export function makeStoreDirectory(path: string): void {
+/**
+ * The store's directory, created if missing (a path that is a file, under a
+ * file, or not writable is a RingtableError like every other), with its
+ * replication.json when the store is new.
+ */
+export function makeStoreDirectory(options: ResolvedOptions): void {
   try {
-    mkdirSync(path, { recursive: true });
+    mkdirSync(options.path, { recursive: true });
   } catch (error) {
-    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `path ${path} cannot be the store's directory: ${(error as Error).message}`, undefined, { cause: error });
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `path ${options.path} cannot be the store's directory: ${(error as Error).message}`, undefined, { cause: error });
   }
+  if (readReplication(options.path) === undefined) writeReplication(options.path, options);
 }
 
 export function loadOrCreateRing(options: ResolvedOptions, nodesGiven: boolean): Ring {

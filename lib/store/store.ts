@@ -24,7 +24,7 @@ import type { PutRequest } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadOrCreateRing, makeStoreDirectory, readMembership, writeMembership, writeRing } from './store-files.js';
+import { loadOrCreateRing, makeStoreDirectory, readMembership, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
@@ -74,8 +74,9 @@ export class Store {
   }
 
   static async open(options: StoreOptions): Promise<Store> {
-    const resolved = resolveOptions(options);
-    makeStoreDirectory(resolved.path);
+    resolveOptions(options); // what was given, checked before the path is used
+    const resolved = resolveOptions(withStoredPlacement(options));
+    makeStoreDirectory(resolved);
     const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
     // Read before any thread starts: a store file that cannot be read must not leave threads behind.
     const { retired } = readMembership(resolved.path);

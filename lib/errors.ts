@@ -29,6 +29,8 @@ export const ErrorCode = {
   SIBLINGS_FULL: 'ERR_SIBLINGS_FULL',
   /** A file the store keeps beside its data (ring.json, membership.json) cannot be read or parsed. */
   CORRUPT: 'ERR_CORRUPT',
+  /** The store's directory is open in another Store, in this process or another one. */
+  IN_USE: 'ERR_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

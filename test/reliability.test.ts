@@ -4,13 +4,17 @@
  * it, against real storage-node workers and LMDB. Each test opens its own
  * small store with anti-entropy off, so that it fails only for its finding.
  */
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Packr } from 'msgpackr';
 import t from 'tap';
 import { ErrorCode, Store } from '../lib/index.js';
 import { CONTEXT_COUNTER_MAX } from '../lib/version/object-codec.js';
 import { eventually, failsWith, openAt, openTemp, tempDir } from './helpers/temp-store.js';
+
+const execFileAsync = promisify(execFile);
 
 /** An 8-byte key holding `i` in its first four bytes, as a caller reusing a scratch buffer writes it. */
 function numberedKey(i: number, into = new Uint8Array(8)): Uint8Array {
@@ -276,4 +280,38 @@ t.test('finding 11: replication settings persist with the ring; a conflicting N 
   await (await Store.open({ path: wide, nodes: 5, replication: { n: 5, r: 1, w: 1 }, durability: 'none', antiEntropyIntervalMs: 0 })).close();
   const reopened = await openAt(t, wide, { nodes: undefined, antiEntropyIntervalMs: 0 });
   t.equal(reopened.options.n, 5, 'a 5-node store with N = 5 reopens without options');
+});
+
+t.test('finding 10: one Store per directory (ERR_IN_USE, across processes, stale locks taken over); close() is shared by every caller', async (t) => {
+  const path = tempDir(t);
+  const setup = { path, nodes: 3, durability: 'none', antiEntropyIntervalMs: 0 } as const;
+  const store = await Store.open(setup);
+  await store.put('a', 1);
+  await failsWith(t, () => Store.open(setup), ErrorCode.IN_USE, 'a second Store in this process');
+
+  // Another process: it must be refused too.
+  const indexUrl = new URL('../lib/index.js', import.meta.url).href;
+  const script = `const { Store } = await import(${JSON.stringify(indexUrl)});
+    await Store.open(${JSON.stringify(setup)}).then((s) => s.close().then(() => console.log('opened')), (e) => console.log(e.code));`;
+  const child = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+  t.equal(child.stdout.trim(), 'ERR_IN_USE', 'a Store in another process is refused');
+
+  // close() twice at once: the second resolves only when the directory is free again.
+  const first = store.close();
+  const second = store.close();
+  await second;
+  const reopened = await Store.open(setup);
+  t.same((await reopened.get('a'))?.value, 1, 'after the second close() resolved, the directory reopens');
+  await first;
+  await reopened.close();
+  await failsWith(t, () => reopened.put('b', 2), ErrorCode.CLOSED, 'closed for good');
+  await reopened.close(); // idempotent
+
+  // A lock left by a process that is gone (killed) is taken over.
+  const gone = await execFileAsync(process.execPath, ['-e', 'console.log(process.pid)']);
+  writeFileSync(join(path, 'store.lock'), gone.stdout.trim());
+  const afterCrash = await Store.open(setup);
+  t.same((await afterCrash.get('a'))?.value, 1, "a dead owner's lock is stale: the store opens");
+  await afterCrash.close();
+  t.notOk(existsSync(join(path, 'store.lock')), 'close() removes the lock');
 });

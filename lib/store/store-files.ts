@@ -65,18 +65,25 @@ export function writeRing(path: string, ring: Ring): void {
 }
 
 /** The ring is stored with the data: reopening must route every key where it was written. */
-/**
- * The store's directory, created if missing (a path that is a file, under a
- * file, or not writable is a RingtableError like every other), with its
- * replication.json when the store is new.
- */
-export function makeStoreDirectory(options: ResolvedOptions): void {
+/** The store's directory, created if missing: a path that is a file, under a file, or not writable is a RingtableError like every other. */
+export function makeStoreDirectory(path: string): void {
   try {
-    mkdirSync(options.path, { recursive: true });
+    mkdirSync(path, { recursive: true });
   } catch (error) {
-    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `path ${options.path} cannot be the store's directory: ${(error as Error).message}`, undefined, { cause: error });
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `path ${path} cannot be the store's directory: ${(error as Error).message}`, undefined, { cause: error });
   }
+}
+
+/**
+ * What opening reads (and, for a new store, writes) under the directory's
+ * lock (store-lock.ts): replication.json when missing, the ring, the removed
+ * nodes. Read before any thread starts: a store file that cannot be read
+ * must not leave threads behind.
+ */
+export function loadStoreFiles(options: ResolvedOptions, nodesGiven: boolean): { ring: Ring; retired: number[] } {
   if (readReplication(options.path) === undefined) writeReplication(options.path, options);
+  const ring = loadOrCreateRing(options, nodesGiven);
+  return { ring, retired: readMembership(options.path).retired };
 }
 
 export function loadOrCreateRing(options: ResolvedOptions, nodesGiven: boolean): Ring {

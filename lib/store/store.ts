@@ -24,8 +24,9 @@ import type { PutRequest } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadOrCreateRing, makeStoreDirectory, readMembership, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
+import { loadStoreFiles, makeStoreDirectory, readMembership, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
+import { lockStoreDirectory } from './store-lock.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
@@ -55,9 +56,11 @@ export class Store {
   private antiEntropyTimer: unknown;
   private lastMembershipChange: MembershipChange | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
+  /** close() in progress or done: every caller awaits the same one. */
+  private closing: Promise<void> | undefined;
   private nodesMarkedDown = 0;
 
-  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[]) {
+  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
     this.options = options;
     this.host = new NodeHost(links);
     this.coordinator = new Coordinator(options, ring, this.host);
@@ -76,11 +79,15 @@ export class Store {
   static async open(options: StoreOptions): Promise<Store> {
     resolveOptions(options); // what was given, checked before the path is used
     const resolved = resolveOptions(withStoredPlacement(options));
-    makeStoreDirectory(resolved);
-    const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
-    // Read before any thread starts: a store file that cannot be read must not leave threads behind.
-    const { retired } = readMembership(resolved.path);
-    return new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()), retired);
+    makeStoreDirectory(resolved.path);
+    const unlock = lockStoreDirectory(resolved.path);
+    try {
+      const { ring, retired } = loadStoreFiles(resolved, options.nodes !== undefined);
+      return new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()), retired, unlock);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   }
 
   // ---- public API -------------------------------------------------------
@@ -371,9 +378,16 @@ export class Store {
     this.host.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
   }
 
-  /** Waits for in-flight operations, stops the nodes and closes LMDB. Later calls fail with ERR_CLOSED. */
-  async close(): Promise<void> {
-    if (this.state !== 'open') return;
+  /**
+   * Waits for in-flight operations, stops the nodes and closes LMDB, then
+   * releases the directory. Later calls fail with ERR_CLOSED; a second
+   * close() resolves when the first has finished.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeOnce());
+  }
+
+  private async closeOnce(): Promise<void> {
     this.state = 'closing';
     this.coordinator.beginClose();
     this.host.clearRepeat(this.failureTimer);
@@ -390,6 +404,7 @@ export class Store {
     while (this.starting.size > 0) await this.host.sleep(CLOSE_POLL_MS);
     await this.repairs.close();
     this.state = 'closed';
+    this.unlock();
   }
 
   private assertOpen(): void {

@@ -315,3 +315,37 @@ t.test('finding 10: one Store per directory (ERR_IN_USE, across processes, stale
   await afterCrash.close();
   t.notOk(existsSync(join(path, 'store.lock')), 'close() removes the lock');
 });
+
+t.test('finding 7: one lifecycle change per node at a time, and close() leaves no thread behind', async (t) => {
+  // In a child process: an orphan thread shows as a process that does not exit after close().
+  const directory = tempDir(t);
+  const indexUrl = new URL('../lib/index.js', import.meta.url).href;
+  // A script file, not `node -e`: workers inherit the parent's exec options, and a worker cannot start with --input-type.
+  const scriptPath = join(directory, 'lifecycle.mjs');
+  writeFileSync(
+    scriptPath,
+    `const { Store } = await import(${JSON.stringify(indexUrl)});
+    const store = await Store.open({ path: ${JSON.stringify(join(directory, 'store'))}, nodes: 4, durability: 'none', antiEntropyIntervalMs: 0 });
+    await store.putMany(Array.from({ length: 3000 }, (_, i) => ['k' + i, i]));
+    const outcome = (p) => p.then(() => 'ok', (e) => e.code);
+    store.crashNode(1);
+    const starts = await Promise.all([outcome(store.startNode(1)), outcome(store.startNode(1))]);
+    store.crashNode(2);
+    const removeAndStart = await Promise.all([outcome(store.removeNode(2)), outcome(store.startNode(2))]);
+    store.crashNode(3);
+    const startAndStop = await Promise.all([outcome(store.startNode(3)), outcome(store.stopNode(3))]);
+    const nodes = store.nodes().map((n) => n.id + ':' + n.status).join(' ');
+    await store.close();
+    console.log(JSON.stringify({ starts, removeAndStart, startAndStop, nodes }));
+    setTimeout(() => { console.log('still alive: ' + process.getActiveResourcesInfo().join(',')); process.exit(3); }, 10_000).unref();
+    `,
+  );
+  const run = await execFileAsync(process.execPath, [scriptPath], { timeout: 60_000 }).catch((error: { stdout?: string; code?: unknown }) => ({ stdout: error.stdout ?? '', exitCode: error.code }));
+  const lines = run.stdout.trim().split('\n');
+  t.equal(lines.length, 1, 'the process exits by itself after close()', { stdout: run.stdout });
+  const report = JSON.parse(lines[0]!) as { starts: string[]; removeAndStart: string[]; startAndStop: string[]; nodes: string };
+  t.same([...report.starts].sort(), ['ERR_INVALID_OPTIONS', 'ok'], 'two concurrent startNode(1): one starts it, the other is refused');
+  t.same(report.removeAndStart, ['ok', 'ERR_INVALID_OPTIONS'], 'startNode(2) during removeNode(2) is refused');
+  t.same(report.startAndStop, ['ok', 'ERR_INVALID_OPTIONS'], 'stopNode(3) during startNode(3) is refused');
+  t.equal(report.nodes, '0:up 1:up 3:up', 'nodes 1 and 3 up, node 2 removed');
+});

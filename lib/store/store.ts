@@ -27,6 +27,7 @@ import { putRequest } from './put-request.js';
 import { loadStoreFiles, makeStoreDirectory, readMembership, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
 import { lockStoreDirectory } from './store-lock.js';
+import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
@@ -44,6 +45,8 @@ export class Store {
   private readonly coordinator: Coordinator;
   /** Node threads being started (startNode, addNode): close() waits for them. */
   private readonly starting = new Set<NodeLink>();
+  /** Every thread started, and one lifecycle change per node at a time. */
+  private readonly lifecycles = new NodeLifecycles();
   /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
   private readonly carried: (Float64Array | undefined)[] = [];
   /** Fault injection for tests and benchmarks: drop, delay, duplicate requests to a node, or pause it. Seeded. */
@@ -63,6 +66,7 @@ export class Store {
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
     this.options = options;
     this.host = new NodeHost(links);
+    for (const link of links) if (link !== undefined) this.lifecycles.started(link);
     this.coordinator = new Coordinator(options, ring, this.host);
     for (const id of retired) this.host.retired.add(id);
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
@@ -215,8 +219,10 @@ export class Store {
   async stopNode(nodeId: number): Promise<void> {
     this.assertOpen();
     const link = this.linkOf(nodeId);
-    this.markDown(nodeId, 'stopped');
-    await link.stop();
+    await this.lifecycles.run(nodeId, 'stopping', async () => {
+      this.markDown(nodeId, 'stopped');
+      await link.stop();
+    });
   }
 
   /**
@@ -227,9 +233,12 @@ export class Store {
   async startNode(nodeId: number): Promise<void> {
     this.assertOpen();
     const old = this.linkOf(nodeId);
+    this.lifecycles.assertIdle(nodeId);
     if (this.host.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is already up`);
-    await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
-    const link = await this.startLink(nodeId);
+    const link = await this.lifecycles.run(nodeId, 'starting', async () => {
+      await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
+      return this.startLink(nodeId);
+    });
     if (link.failed !== undefined) {
       throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
     }
@@ -287,6 +296,10 @@ export class Store {
     if (this.coordinator.ring.nodeIds().length - 1 < this.options.n) {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, `removing node ${nodeId} would leave fewer than N = ${this.options.n} nodes`);
     }
+    await this.lifecycles.run(nodeId, 'leaving', () => this.removeMember(nodeId, link));
+  }
+
+  private async removeMember(nodeId: number, link: NodeLink): Promise<void> {
     await changeMembership(this.coordinator, async () => {
       let failure: unknown;
       this.leaving.add(nodeId);
@@ -347,6 +360,7 @@ export class Store {
   private async startLink(nodeId: number): Promise<NodeLink> {
     const start = async () => {
       const link = createLink(this.options, nodeId);
+      this.lifecycles.started(link);
       this.starting.add(link);
       try {
         await link.whenReady();
@@ -402,6 +416,7 @@ export class Store {
     await Promise.all(this.host.links.map((link) => link?.stop()));
     // A node start in flight stops its own thread once ready (startLink); wait for that.
     while (this.starting.size > 0) await this.host.sleep(CLOSE_POLL_MS);
+    await this.lifecycles.stopStrays(this.host.links);
     await this.repairs.close();
     this.state = 'closed';
     this.unlock();

@@ -1,0 +1,42 @@
+/**
+ * The node threads a Store started, and the lifecycle change each node has
+ * under way (startNode, stopNode, removeNode). One change per node at a
+ * time: two startNode calls each started a thread on the node's environment,
+ * and the one overwritten kept running outside the store's control (the
+ * process never exited after close()).
+ */
+import { ErrorCode, RingtableError } from '../errors.js';
+import type { NodeLink } from '../transport/node-link.js';
+
+export type LifecycleChange = 'starting' | 'stopping' | 'leaving';
+
+export class NodeLifecycles {
+  /** Every node thread the store started: close() stops each, whatever became of it. */
+  private readonly threads = new Set<NodeLink>();
+  private readonly running = new Map<number, LifecycleChange>();
+
+  started(link: NodeLink): void {
+    this.threads.add(link);
+  }
+
+  assertIdle(nodeId: number): void {
+    const running = this.running.get(nodeId);
+    if (running !== undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is ${running}: wait for that to finish`);
+  }
+
+  /** Run `change` as the node's one lifecycle change (ERR_INVALID_OPTIONS if another runs). Stopping twice is harmless. */
+  async run<T>(nodeId: number, change: LifecycleChange, body: () => Promise<T>): Promise<T> {
+    if (change !== 'stopping' || this.running.get(nodeId) !== 'stopping') this.assertIdle(nodeId);
+    this.running.set(nodeId, change);
+    try {
+      return await body();
+    } finally {
+      if (this.running.get(nodeId) === change) this.running.delete(nodeId);
+    }
+  }
+
+  /** At close: stop every thread no longer among `links` (replaced, or dropped by a failed change): none may outlive the store. */
+  async stopStrays(links: readonly (NodeLink | undefined)[]): Promise<void> {
+    await Promise.all([...this.threads].filter((link) => !links.includes(link)).map((link) => link.stop().catch(() => {})));
+  }
+}

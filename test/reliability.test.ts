@@ -349,3 +349,22 @@ t.test('finding 7: one lifecycle change per node at a time, and close() leaves n
   t.same(report.startAndStop, ['ok', 'ERR_INVALID_OPTIONS'], 'stopNode(3) during startNode(3) is refused');
   t.equal(report.nodes, '0:up 1:up 3:up', 'nodes 1 and 3 up, node 2 removed');
 });
+
+t.test('finding 2: a node failing after the ring switched completes addNode instead of leaving a phantom node', async (t) => {
+  const store = await openTemp(t, { nodes: 4, antiEntropyIntervalMs: 0 });
+  await store.putMany(Array.from({ length: 4000 }, (_, i) => [`k${i}`, i]));
+  store.faults.delay(0, { minMs: 2, maxMs: 4 }); // node 0 answers slowly, so its hand-over is still running when it crashes
+  const adding = store.addNode();
+  t.ok(await eventually(() => store.partitionOwners().includes(4), 30_000, 1), 'the ring switched to include node 4');
+  store.crashNode(0); // a losing node fails during the hand-over
+  t.equal(await adding, 4, 'addNode resolves with the new node: the switch is the point of no return');
+  t.match(store.stats().membership.lastChange, { kind: 'add', nodeId: 4, handOverFailure: /node 0/ }, "the loser's failure is reported with the change");
+  t.same(store.nodes().map((node) => `${node.id}:${node.status}`), ['0:down', '1:up', '2:up', '3:up', '4:up'], 'node 4 is a member like the others');
+  store.faults.clear();
+  await store.startNode(0);
+  store.crashNode(4);
+  await store.startNode(4);
+  t.equal((await store.getMany(Array.from({ length: 4000 }, (_, i) => `k${i}`))).filter((got) => got === undefined).length, 0, 'every key is readable');
+  await store.removeNode(4);
+  t.notOk(store.nodes().some((node) => node.id === 4), 'and it can be removed');
+});

@@ -11,7 +11,7 @@ import type { CoordinatorHost, Send } from '../lib/store/coordinator-host.js';
 import { moveTo } from '../lib/store/membership-change.js';
 import { type Entry, Op, Status, encodeScanPage } from '../lib/transport/wire.js';
 
-const OPTIONS = { n: 3, sloppy: true, readFanout: 'quorum' as const, timeoutMs: 20, pendingMax: 100, tombstoneGraceMs: 10, resolve: undefined, handoffKeysPerSecond: 100 };
+const OPTIONS = { n: 3, sloppy: true, readFanout: 'quorum' as const, timeoutMs: 20, pendingMax: 100, pendingBytesMax: 1 << 20, tombstoneGraceMs: 10, resolve: undefined, handoffKeysPerSecond: 100 };
 
 /**
  * Nodes with no data (every scan answers an empty last page) but what `held`

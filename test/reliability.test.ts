@@ -368,3 +368,23 @@ t.test('finding 2: a node failing after the ring switched completes addNode inst
   await store.removeNode(4);
   t.notOk(store.nodes().some((node) => node.id === 4), 'and it can be removed');
 });
+
+t.test('finding 8: pendingBytesMax bounds the bytes of writes in flight, not only their number', async (t) => {
+  const store = await openTemp(t, { nodes: 3, pendingBytesMax: 1024 * 1024, antiEntropyIntervalMs: 0 });
+  const value = new Uint8Array(100_000).fill(7);
+  const puts = Array.from({ length: 40 }, (_, i) => store.put(`k${i}`, value)); // 4 MB issued at once, pendingMax far away
+  const settled = await Promise.allSettled(puts);
+  const ok = settled.filter((s) => s.status === 'fulfilled').length;
+  const overloaded = settled.filter((s) => s.status === 'rejected' && (s.reason as { code?: unknown }).code === ErrorCode.OVERLOADED);
+  t.ok(ok >= 1 && ok <= 11, `only about 1 MB of them is accepted (${ok} puts)`);
+  t.equal(ok + overloaded.length, 40, 'the others fail with ERR_OVERLOADED');
+  t.match((overloaded[0] as PromiseRejectedResult | undefined)?.reason.message, /pendingBytesMax/, 'naming the bound');
+  t.ok(await eventually(() => store.stats().pendingBytes === 0, 10_000), 'the bytes are released when the writes settle');
+  // Alone, a batch over the budget still runs; beside pending writes it is refused.
+  const batch = Array.from({ length: 20 }, (_, i): [string, Uint8Array] => [`b${i}`, value]);
+  await store.putMany(batch);
+  t.equal((await store.getMany(batch.map(([key]) => key))).filter((got) => got !== undefined).length, 20, 'a 2 MB putMany alone is accepted');
+  const pending = store.put('x', value);
+  await failsWith(t, () => store.putMany(batch), ErrorCode.OVERLOADED, 'the same putMany beside a pending put');
+  await pending;
+});

@@ -32,6 +32,8 @@ export interface Operation {
   readonly deadlineMs: number;
   /** Requests it may have in flight: what it counts against pendingMax. */
   readonly weight: number;
+  /** Encoded bytes it holds until it settles (writes): what it counts against pendingBytesMax. */
+  readonly bytes?: number;
   /** Set by the store once the caller has its answer; the rest is background work. */
   callerDone: boolean;
   /** The deadline passed: fail the caller if it is still waiting. */

@@ -11,11 +11,11 @@ import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } fr
 import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
-import type { PutRequest } from './put-operation.js';
+import { type PutRequest, requestBytesOf } from './put-operation.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
-export { PutOperation, type PutRequest } from './put-operation.js';
+export { PutOperation, type PutRequest, requestBytesOf } from './put-operation.js';
 
 /**
  * getMany with R = 1: one replica per key and nothing to merge, so the batch
@@ -123,6 +123,8 @@ export class SingleReadBatch implements PendingReply, Operation {
  */
 export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
+  /** Every item is encoded before the batch starts, and held until it ends. */
+  readonly bytes: number;
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: OperationHost;
@@ -166,6 +168,9 @@ export class PutBatch implements PendingReply, Operation {
     this.windowMax = Math.min(windowMax, requests.length);
     this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
     this.done = done;
+    let bytes = 0;
+    for (const request of requests) bytes += requestBytesOf(request);
+    this.bytes = bytes;
   }
 
   /** Each item has `timeoutMs` from its own start to meet its W. */

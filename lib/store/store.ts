@@ -20,7 +20,7 @@ import type { NodeLink } from '../transport/node-link.js';
 import { RequestFlag } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
-import type { PutRequest } from './operations.js';
+import { type PutRequest, requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
@@ -100,7 +100,7 @@ export class Store {
     this.assertOpen();
     const request = this.putRequest(key, value, options, 0);
     const objectBytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
-      this.coordinator.admit(1);
+      this.coordinator.admit(1, requestBytesOf(request));
       this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
     });
     return encodeContext(joinClock(decodeObject(objectBytes!)));
@@ -110,7 +110,7 @@ export class Store {
     this.assertOpen();
     const request = this.putRequest(key, null, options, RequestFlag.TOMBSTONE);
     await new Promise<void>((resolve, reject) => {
-      this.coordinator.admit(1);
+      this.coordinator.admit(1, requestBytesOf(request));
       this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error) => (error ? reject(error) : resolve()), 0);
     });
   }

@@ -388,3 +388,30 @@ t.test('finding 8: pendingBytesMax bounds the bytes of writes in flight, not onl
   await failsWith(t, () => store.putMany(batch), ErrorCode.OVERLOADED, 'the same putMany beside a pending put');
   await pending;
 });
+
+t.test('finding 9: under an overload burst, refused calls cost no encoding and admitted work completes', async (t) => {
+  const store = await openTemp(t, { nodes: 3, pendingMax: 200, timeoutMs: 2000, antiEntropyIntervalMs: 0 });
+  const touched = new Uint32Array(2000);
+  const valueOf = (i: number) => ({
+    get payload() {
+      touched[i]!++; // read by the encoder: counts the calls that paid for encoding
+      return i;
+    },
+  });
+  const puts: Promise<string>[] = [];
+  for (let i = 0; i < 2000; i++) puts.push(store.put(`k${i}`, valueOf(i)));
+  // The caller's burst keeps the event loop busy past timeoutMs before anything can be sent.
+  const busyUntil = performance.now() + 2500;
+  while (performance.now() < busyUntil);
+  const settled = await Promise.allSettled(puts);
+  const codes = settled.map((s) => (s.status === 'fulfilled' ? 'ok' : String((s.reason as { code?: unknown }).code)));
+  const ok = codes.filter((code) => code === 'ok').length;
+  t.equal(ok, 200, 'every admitted put (pendingMax of them) succeeds');
+  t.equal(codes.filter((code) => code === ErrorCode.OVERLOADED).length, 1800, 'the rest are refused with ERR_OVERLOADED');
+  t.equal(
+    codes.findIndex((code, i) => (code === 'ok') !== (touched[i]! > 0)),
+    -1,
+    'exactly the admitted puts encoded their values',
+  );
+  t.same((await store.get('k199', { r: 2 }))?.value, { payload: 199 }, 'and their values are stored');
+});

@@ -91,6 +91,8 @@ export class Coordinator implements OperationHost {
   readonly envelopes: EnvelopeBatcher;
   private readonly writeEnvelopes: boolean;
   private lastTimestampMs = 0;
+  /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
+  private readonly unstamped: (GetOperation | PutOperation)[] = [];
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
 
   constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
@@ -186,43 +188,66 @@ export class Coordinator implements OperationHost {
     return this.lastTimestampMs;
   }
 
-  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs = this.host.monotonicMs() + this.options.timeoutMs, retried = false): void {
+  /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
+  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs?: number, retried = false): void {
     const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
     const gainers = this.gainersOf(request.key, replicas);
-    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, t) => {
+    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs ?? Infinity, (error, bytes, t) => {
       this.release(operation);
       // Its coordinator failed before minting the version (Dynamo §4.5: any
       // node of the list can coordinate): once, try the next live one. Like a
       // client's retry, a version the failed node did commit may then show
       // as a sibling of this one.
-      if (error !== undefined && operation.coordinatorLost && !retried && this.host.monotonicMs() < deadlineMs && this.state === 'open' && !this.host.isUp(nodeOfTarget(replicas[0]!))) {
+      if (error !== undefined && operation.coordinatorLost && !retried && this.host.monotonicMs() < operation.deadlineMs && this.state === 'open' && !this.host.isUp(nodeOfTarget(replicas[0]!))) {
         this.counters.putRetries++;
-        this.startPut(request, w, callback, tag, deadlineMs, true);
+        this.startPut(request, w, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
         return;
       }
       if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
       callback(error, bytes, t);
     }, tag);
+    if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
     operation.start();
   }
 
-  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs = this.host.monotonicMs() + this.options.timeoutMs, retried = false): void {
+  /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
+  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false): void {
     const list = this.readTargetsOf(key, r);
     const replicas = readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
-    const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs, (error, result, t) => {
+    const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs ?? Infinity, (error, result, t) => {
       this.release(operation);
       // A replica failed under it (not a timeout): reads are idempotent, so
       // ask again once, now that the failed node is routed around.
-      if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < deadlineMs && someDown(replicas, this.isUpBound)) {
-        this.startGet(key, r, callback, tag, deadlineMs, true);
+      if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < operation.deadlineMs && someDown(replicas, this.isUpBound)) {
+        this.startGet(key, r, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
         return;
       }
       callback(error, result, t);
     }, tag);
+    if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
     operation.start();
   }
+
+  /**
+   * A request's deadline starts when it goes out, not when it was called: a
+   * caller's synchronous burst holds the event loop, and the turn's requests
+   * are sent (envelopes flushed) only after it. With deadlines from the call,
+   * a burst of a million puts that took 8.5 s to issue timed out every one of
+   * the 262,144 it admitted (timeoutMs 5 s). The turn's operations get their
+   * deadline at the end of the turn (the host's scheduleFlush), beside the flush.
+   */
+  private stampWhenSent(operation: GetOperation | PutOperation): void {
+    if (this.unstamped.length === 0) this.host.scheduleFlush(this.stampDeadlines);
+    this.unstamped.push(operation);
+  }
+
+  private readonly stampDeadlines = (): void => {
+    const deadlineMs = this.host.monotonicMs() + this.options.timeoutMs;
+    for (const operation of this.unstamped) if (operation.deadlineMs === Infinity) operation.deadlineMs = deadlineMs;
+    this.unstamped.length = 0;
+  };
 
   /** putMany's requests, already validated: resolves when every put met its W. */
   async putMany(requests: readonly PutRequest[], ws: readonly number[]): Promise<void> {
@@ -512,3 +537,7 @@ export class Coordinator implements OperationHost {
   }
 }
 
+/** A retry keeps its first attempt's deadline, once that has started. */
+function stampedOrUndefined(deadlineMs: number): number | undefined {
+  return deadlineMs === Infinity ? undefined : deadlineMs;
+}

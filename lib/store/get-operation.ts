@@ -36,7 +36,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   readonly timestampMs = 0;
   readonly expiresAtMs = 0;
   readonly quorum: ReadQuorum<VersionedObject>;
-  readonly deadlineMs: number;
+  /** Infinity until its request goes out (Coordinator.stampWhenSent). */
+  deadlineMs: number;
   readonly weight = 1;
   callerDone = false;
   private readonly coordinator: OperationHost;

@@ -34,7 +34,8 @@ export class PutOperation implements PendingReply, Operation {
   readonly request: PutRequest;
   private reason: string | undefined;
   readonly quorum: WriteQuorum;
-  readonly deadlineMs: number;
+  /** Infinity until its request goes out (Coordinator.stampWhenSent). */
+  deadlineMs: number;
   readonly weight = 1;
   readonly bytes: number;
   callerDone = false;

@@ -98,6 +98,8 @@ export class Store {
 
   async put(key: Key, value: unknown, options?: PutOptions): Promise<string> {
     this.assertOpen();
+    // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
+    this.coordinator.admit(1);
     const request = this.putRequest(key, value, options, 0);
     const objectBytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
       this.coordinator.admit(1, requestBytesOf(request));
@@ -108,6 +110,7 @@ export class Store {
 
   async delete(key: Key, options?: DeleteOptions): Promise<void> {
     this.assertOpen();
+    this.coordinator.admit(1);
     const request = this.putRequest(key, null, options, RequestFlag.TOMBSTONE);
     await new Promise<void>((resolve, reject) => {
       this.coordinator.admit(1, requestBytesOf(request));
@@ -142,6 +145,7 @@ export class Store {
   async putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
+    if (entries.length > 0) this.coordinator.admit(1);
     const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
       return this.putRequest(entry[0], entry[1], entry[2], 0);

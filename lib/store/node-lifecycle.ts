@@ -14,9 +14,32 @@ export class NodeLifecycles {
   /** Every node thread the store started: close() stops each, whatever became of it. */
   private readonly threads = new Set<NodeLink>();
   private readonly running = new Map<number, LifecycleChange>();
+  /** Node threads being started (startNode, addNode): close() waits for them. */
+  private readonly starting = new Set<NodeLink>();
 
   started(link: NodeLink): void {
     this.threads.add(link);
+  }
+
+  get startingCount(): number {
+    return this.starting.size;
+  }
+
+  /** Start a node thread and wait until it serves; if the store closed meanwhile, stop it (ERR_CLOSED): it must not outlive the store. */
+  async start(createLink: () => NodeLink, isOpen: () => boolean): Promise<NodeLink> {
+    const link = createLink();
+    this.started(link);
+    this.starting.add(link);
+    try {
+      await link.whenReady();
+    } finally {
+      this.starting.delete(link);
+    }
+    if (!isOpen()) {
+      await link.stop();
+      throw new RingtableError(ErrorCode.CLOSED, 'the store closed while a node was starting');
+    }
+    return link;
   }
 
   assertIdle(nodeId: number): void {

@@ -117,6 +117,13 @@ export function readMembership(path: string): Membership {
   return { nextNodeId, retired };
 }
 
+/** The id the next added node takes: never one used before (saved), in the ring, or with a thread. */
+export function nextNodeId(path: string, ringNodeIds: readonly number[], linksLength: number): number {
+  const next = Math.max(readMembership(path).nextNodeId, ...ringNodeIds.map((id) => id + 1), linksLength);
+  if (next >= NODE_IDS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ids are used up (${NODE_IDS_MAX} over the store's life)`);
+  return next;
+}
+
 export function writeMembership(path: string, membership: Membership): void {
   writeFileAtomic(joinPath(path, MEMBERSHIP_FILE), JSON.stringify(membership));
 }

@@ -10,7 +10,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { NODES_MAX, type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
-import { NODE_IDS_MAX, NodeStat } from '../node/replica.js';
+import { NodeStat } from '../node/replica.js';
 import { carryCounters, nodeInfoOf, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
@@ -20,11 +20,11 @@ import type { NodeLink } from '../transport/node-link.js';
 import { RequestFlag } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
-import { type PutRequest, requestBytesOf } from './operations.js';
+import { requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadStoreFiles, makeStoreDirectory, readMembership, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
+import { loadStoreFiles, makeStoreDirectory, nextNodeId, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
 import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
@@ -43,8 +43,6 @@ export class Store {
   /** The clocks, timers and node links the coordinator runs on. */
   private readonly host: NodeHost;
   private readonly coordinator: Coordinator;
-  /** Node threads being started (startNode, addNode): close() waits for them. */
-  private readonly starting = new Set<NodeLink>();
   /** Every thread started, and one lifecycle change per node at a time. */
   private readonly lifecycles = new NodeLifecycles();
   /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
@@ -61,7 +59,6 @@ export class Store {
   private state: 'open' | 'closing' | 'closed' = 'open';
   /** close() in progress or done: every caller awaits the same one. */
   private closing: Promise<void> | undefined;
-  private nodesMarkedDown = 0;
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
     this.options = options;
@@ -72,7 +69,7 @@ export class Store {
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     // The failure detector and the handoff pacer, on one timer.
-    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.handoff.tick(this.host.monotonicMs()));
+    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), () => this.coordinator.handoff.tick(this.host.monotonicMs()));
     if (options.antiEntropyIntervalMs > 0) {
       this.antiEntropyTimer = this.host.repeat(options.antiEntropyIntervalMs, () => {
         if (this.state === 'open' && !this.repairs.isRunning && this.coordinator.membershipChange === undefined) this.repair().catch(() => {});
@@ -97,28 +94,35 @@ export class Store {
   // ---- public API -------------------------------------------------------
 
   async put(key: Key, value: unknown, options?: PutOptions): Promise<string> {
-    this.assertOpen();
-    // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
-    this.coordinator.admit(1);
-    const request = this.putRequest(key, value, options, 0);
-    const objectBytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
-      this.coordinator.admit(1, requestBytesOf(request));
-      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
-    });
+    const objectBytes = await this.write(key, value, options, 0);
     return encodeContext(joinClock(decodeObject(objectBytes!)));
   }
 
   async delete(key: Key, options?: DeleteOptions): Promise<void> {
-    this.assertOpen();
-    this.coordinator.admit(1);
-    const request = this.putRequest(key, null, options, RequestFlag.TOMBSTONE);
-    await new Promise<void>((resolve, reject) => {
-      this.coordinator.admit(1, requestBytesOf(request));
-      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error) => (error ? reject(error) : resolve()), 0);
-    });
+    await this.write(key, null, options, RequestFlag.TOMBSTONE);
   }
 
   async get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
+    return this.read(key, options);
+  }
+
+  async has(key: Key, options?: GetOptions): Promise<boolean> {
+    return (await this.read(key, options)) !== undefined;
+  }
+
+  /** A put or delete: resolves with the coordinating node's object once W replicas acknowledged. */
+  private write(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
+    this.coordinator.admit(1);
+    const request = putRequest(key, value, options, flags, this.options, this.coordinator);
+    return new Promise<Uint8Array | undefined>((resolve, reject) => {
+      this.coordinator.admit(1, requestBytesOf(request));
+      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
+    });
+  }
+
+  private read(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
     this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
@@ -129,18 +133,6 @@ export class Store {
     });
   }
 
-  async has(key: Key, options?: GetOptions): Promise<boolean> {
-    this.assertOpen();
-    keyByteLength(key, this.options.keyBytesMax);
-    const r = readQuorumFor(this.options, options);
-    const owned = ownKey(key);
-    const result = await new Promise<GetResult | undefined>((resolve, reject) => {
-      this.coordinator.admit(1);
-      this.coordinator.startGet(owned, r, (error, found) => (error ? reject(error) : resolve(found)), 0);
-    });
-    return result !== undefined;
-  }
-
   /** Every entry is validated before any is sent; resolves when every put met its W. */
   async putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
     this.assertOpen();
@@ -148,7 +140,7 @@ export class Store {
     if (entries.length > 0) this.coordinator.admit(1);
     const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return this.putRequest(entry[0], entry[1], entry[2], 0);
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
     return this.coordinator.putMany(requests, ws);
@@ -193,7 +185,7 @@ export class Store {
       membership: { nodes: this.coordinator.ring.nodeIds().length, lastChange: this.lastMembershipChange },
       antiEntropy: { ...this.repairs.counters },
       ...this.coordinator.stats(),
-      nodesMarkedDown: this.nodesMarkedDown,
+      nodesMarkedDown: this.host.nodesMarkedDown,
     };
   }
 
@@ -215,7 +207,7 @@ export class Store {
   crashNode(nodeId: number): void {
     this.assertOpen();
     const link = this.linkOf(nodeId);
-    this.markDown(nodeId, 'crashed');
+    this.host.markDown(nodeId, 'crashed');
     link.crash();
   }
 
@@ -224,7 +216,7 @@ export class Store {
     this.assertOpen();
     const link = this.linkOf(nodeId);
     await this.lifecycles.run(nodeId, 'stopping', async () => {
-      this.markDown(nodeId, 'stopped');
+      this.host.markDown(nodeId, 'stopped');
       await link.stop();
     });
   }
@@ -319,7 +311,7 @@ export class Store {
       } finally {
         this.leaving.delete(nodeId);
       }
-      this.markDown(nodeId, 'removed');
+      this.host.markDown(nodeId, 'removed');
       // Hints held for it (while it was down) now go to the keys' new replicas.
       this.host.retired.add(nodeId);
       writeMembership(this.options.path, { nextNodeId: this.nextNodeId(), retired: [...this.host.retired] });
@@ -338,10 +330,7 @@ export class Store {
   }
 
   private nextNodeId(): number {
-    const saved = readMembership(this.options.path).nextNodeId;
-    const next = Math.max(saved, ...this.coordinator.ring.nodeIds().map((id) => id + 1), this.host.links.length);
-    if (next >= NODE_IDS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ids are used up (${NODE_IDS_MAX} over the store's life)`);
-    return next;
+    return nextNodeId(this.options.path, this.coordinator.ring.nodeIds(), this.host.links.length);
   }
 
   // ---- anti-entropy (Dynamo §4.7) ---------------------------------------------
@@ -361,24 +350,8 @@ export class Store {
   }
 
   /** Start a node thread, with no anti-entropy task holding its environment (AntiEntropyRepairs.withEnvsReleased). */
-  private async startLink(nodeId: number): Promise<NodeLink> {
-    const start = async () => {
-      const link = createLink(this.options, nodeId);
-      this.lifecycles.started(link);
-      this.starting.add(link);
-      try {
-        await link.whenReady();
-      } finally {
-        this.starting.delete(link);
-      }
-      if (this.state !== 'open') {
-        // close() ran meanwhile: this thread must not outlive the store.
-        await link.stop();
-        throw new RingtableError(ErrorCode.CLOSED, 'the store closed while a node was starting');
-      }
-      return link;
-    };
-    return this.repairs.withEnvsReleased(start);
+  private startLink(nodeId: number): Promise<NodeLink> {
+    return this.repairs.withEnvsReleased(() => this.lifecycles.start(() => createLink(this.options, nodeId), () => this.state === 'open'));
   }
 
   private linkOf(nodeId: number): NodeLink {
@@ -386,14 +359,6 @@ export class Store {
     const link = this.host.links[nodeId];
     if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${String(nodeId)} in this store`);
     return link;
-  }
-
-  private markDown(nodeId: number, reason: string): void {
-    if (this.host.downReasons[nodeId] !== undefined) return;
-    this.host.downReasons[nodeId] = reason;
-    this.nodesMarkedDown++;
-    // Requests stop waiting for it: they fail now and their quorums move on.
-    this.host.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
   }
 
   /**
@@ -418,8 +383,8 @@ export class Store {
     }
     this.coordinator.close();
     await Promise.all(this.host.links.map((link) => link?.stop()));
-    // A node start in flight stops its own thread once ready (startLink); wait for that.
-    while (this.starting.size > 0) await this.host.sleep(CLOSE_POLL_MS);
+    // A node start in flight stops its own thread once ready (NodeLifecycles.start); wait for that.
+    while (this.lifecycles.startingCount > 0) await this.host.sleep(CLOSE_POLL_MS);
     await this.lifecycles.stopStrays(this.host.links);
     await this.repairs.close();
     this.state = 'closed';
@@ -428,9 +393,5 @@ export class Store {
 
   private assertOpen(): void {
     if (this.state !== 'open') throw new RingtableError(ErrorCode.CLOSED, 'the store is closed');
-  }
-
-  private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
-    return putRequest(key, value, options, flags, this.options, this.coordinator);
   }
 }

@@ -25,6 +25,14 @@ export const ErrorCode = {
   NODE_FAILED: 'ERR_NODE_FAILED',
   /** A leader-ordered write's `expect` did not hold at the leader (details.current: the version found, or 'absent'). */
   CONFLICT: 'ERR_CONFLICT',
+  /** The store's `resolve` option threw while choosing a value among siblings; `cause` is what it threw. */
+  RESOLVE: 'ERR_RESOLVE',
+  /** A write refused by the key's replicas because its siblings would exceed their size bound: resolve them with a put carrying their context. */
+  SIBLINGS_FULL: 'ERR_SIBLINGS_FULL',
+  /** A file the store keeps beside its data (ring.json, membership.json) cannot be read or parsed. */
+  CORRUPT: 'ERR_CORRUPT',
+  /** The store's directory is open in another Store, in this process or another one. */
+  IN_USE: 'ERR_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

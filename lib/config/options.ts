@@ -48,6 +48,13 @@ export interface StoreOptions {
   resolve?: Resolver;
   /** Bound on requests accepted and not yet finished; beyond it calls fail with ERR_OVERLOADED. Default 262144. */
   pendingMax?: number;
+  /**
+   * Bound on the encoded bytes (values and keys) of writes accepted and not
+   * yet finished on every replica; beyond it writes fail with ERR_OVERLOADED.
+   * A write is always accepted when no other write's bytes are pending.
+   * Default 256 MiB.
+   */
+  pendingBytesMax?: number;
   /** Bytes per ring (each direction, each node); a power of two. Default 1 MiB. */
   ringBytes?: number;
   /** Longest key in bytes (UTF-8 for strings). Default 1024, at most 1970 (LMDB's key limit less the TTL index prefix). */
@@ -91,6 +98,7 @@ export interface ResolvedOptions {
   readFanout: ReadFanout;
   resolve: Resolver | undefined;
   pendingMax: number;
+  pendingBytesMax: number;
   ringBytes: number;
   keyBytesMax: number;
   valueBytesMax: number;
@@ -163,6 +171,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     readFanout: oneOf('readFanout', options.readFanout, 'quorum', ['quorum', 'all']),
     resolve: options.resolve,
     pendingMax: integer('pendingMax', options.pendingMax, 262_144, 1, 1 << 24),
+    pendingBytesMax: integer('pendingBytesMax', options.pendingBytesMax, 256 * 1024 * 1024, 1, 2 ** 42),
     ringBytes,
     keyBytesMax: integer('keyBytesMax', options.keyBytesMax, 1024, 1, KEY_BYTES_LIMIT),
     valueBytesMax: integer('valueBytesMax', options.valueBytesMax, 8 * 1024 * 1024, 1, VALUE_BYTES_LIMIT),

@@ -6,6 +6,7 @@
  * a worker over SharedArrayBuffer rings, over postMessage, or in a simulation.
  */
 import assert from 'node:assert/strict';
+import { ErrorCode } from '../errors.js';
 import {
   type CausalContext,
   type Sibling,
@@ -19,7 +20,7 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, nodeOfActor } from '../version/actor.js';
@@ -426,7 +427,7 @@ export class Replica {
     };
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
-    const next = this.settle(update(local, context, sibling, this.actorFor(local)));
+    const next = this.settle(update(local, context, sibling, this.actorFor(local, context)));
     // Kept until the commit is answered: its own buffer, not the transient one.
     const encoded = encodeObject(next);
     this.checkObjectSize(encoded.byteLength);
@@ -608,7 +609,8 @@ export class Replica {
 
   private checkObjectSize(bytes: number): void {
     if (bytes > this.config.objectBytesMax) {
-      throw new Error(`the key's versions would take ${bytes} bytes, over objectBytesMax (${this.config.objectBytesMax}): resolve its siblings with a put that carries their context`);
+      // The code leads the text the coordinator receives: a deterministic refusal, not a failure to retry (operations.ts).
+      throw new Error(`${ErrorCode.SIBLINGS_FULL}: the key's versions would take ${bytes} bytes, over objectBytesMax (${this.config.objectBytesMax}): resolve its siblings with a put that carries their context`);
     }
   }
 
@@ -616,18 +618,25 @@ export class Replica {
    * Reuse this node's actor only where the key's local clock shows it;
    * otherwise take a fresh epoch, so no dot is ever minted twice.
    */
-  private actorFor(local: VersionedObject | undefined): number {
+  private actorFor(local: VersionedObject | undefined, context: CausalContext): number {
     let newest = -1;
     if (local !== undefined) {
       for (const entry of local.entries) {
         if (nodeOfActor(entry.actor) === this.config.nodeId && entry.actor > newest) newest = entry.actor;
       }
     }
-    if (newest >= 0) return newest;
-    assert.ok(this.epoch < EPOCH_MAX, 'actor epochs exhausted');
-    this.epoch++;
-    this.epochUnsaved = true;
-    return actorOf(this.config.nodeId, this.epoch);
+    if (newest >= 0 && !counterExhausted(newest, local, context)) return newest;
+    // A new key here, or an actor whose counter a context (forged: contexts
+    // come from users) pushed to the bound: a fresh epoch's counter starts
+    // over, so the next event is always a safe integer.
+    let actor: number;
+    do {
+      assert.ok(this.epoch < EPOCH_MAX, 'actor epochs exhausted');
+      this.epoch++;
+      this.epochUnsaved = true;
+      actor = actorOf(this.config.nodeId, this.epoch);
+    } while (counterExhausted(actor, local, context));
+    return actor;
   }
 
   private settle(object: VersionedObject): VersionedObject {
@@ -717,4 +726,11 @@ function timestampMsOf(view: DataView, offset: number): number {
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Whether `actor`'s counter, as `local` or `context` knows it, leaves no room for another event within CONTEXT_COUNTER_MAX. */
+function counterExhausted(actor: number, local: VersionedObject | undefined, context: CausalContext): boolean {
+  for (const pair of context) if (pair[0] === actor && pair[1] >= CONTEXT_COUNTER_MAX) return true;
+  if (local !== undefined) for (const entry of local.entries) if (entry.actor === actor && entry.counter >= CONTEXT_COUNTER_MAX) return true;
+  return false;
 }

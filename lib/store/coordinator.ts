@@ -24,7 +24,7 @@ import type { VersionedObject } from '../version/dotted-version-vector.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
-import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply } from './operations.js';
+import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import { type GetResult, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
@@ -35,7 +35,7 @@ import { electLeader } from './leader-election.js';
 import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type OrderedWriteCallback, OrderedWriteOperation, type OrderedWriteRequest } from './ordered-operation.js';
 import { isWellFormedPartitionedKey, splitPartitionedKey, PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
 
-export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
+export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'pendingBytesMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
   /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
   writeEnvelopes?: boolean;
   /**
@@ -96,6 +96,8 @@ export class Coordinator implements OperationHost, OrderedHost {
    */
   private backgroundCount = 0;
   private readonly backgroundMax: number;
+  /** Encoded bytes of the writes that have not settled (their callers may have their answers): what pendingBytesMax bounds. */
+  private pendingBytesCount = 0;
   private readonly backgroundReply = new BackgroundReply(() => {
     this.backgroundCount--;
     assert.ok(this.backgroundCount >= 0, 'background work went negative');
@@ -113,6 +115,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   readonly envelopes: EnvelopeBatcher;
   private readonly writeEnvelopes: boolean;
   private lastTimestampMs = 0;
+  /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
+  private readonly unstamped: (GetOperation | PutOperation)[] = [];
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
   /** Each ring partition's leader and term for leader-ordered keys (DESIGN.md §3). */
   readonly leaders = new PartitionLeaders();
@@ -224,17 +228,28 @@ export class Coordinator implements OperationHost, OrderedHost {
       handoffErrors: this.handoff.errors,
       tombstonesPurged: this.purges.purged,
       pending: this.pendingCount,
+      pendingBytes: this.pendingBytesCount,
       background: this.backgroundCount,
     };
   }
 
   // ---- admission and the caller's entry points ------------------------------
 
-  /** Bounded memory: refuse work beyond pendingMax instead of queueing without limit. */
-  admit(count: number): void {
+  /**
+   * Bounded memory: refuse work beyond pendingMax, or writes beyond
+   * pendingBytesMax, instead of queueing without limit. Counting requests
+   * alone let 10k puts of 100 KB reach 5.4 GiB. A write is accepted when no
+   * other write's bytes are pending, so a batch larger than the budget can
+   * still run alone.
+   */
+  admit(count: number, bytes = 0): void {
     if (this.pendingCount + count > this.options.pendingMax || this.backgroundCount >= this.backgroundMax) {
       this.counters.overloaded++;
       throw new RingtableError(ErrorCode.OVERLOADED, `${this.pendingCount} operations pending; pendingMax is ${this.options.pendingMax}`);
+    }
+    if (bytes > 0 && this.pendingBytesCount > 0 && this.pendingBytesCount + bytes > this.options.pendingBytesMax) {
+      this.counters.overloaded++;
+      throw new RingtableError(ErrorCode.OVERLOADED, `${this.pendingBytesCount} bytes of writes pending; pendingBytesMax is ${this.options.pendingBytesMax}`);
     }
   }
 
@@ -244,53 +259,79 @@ export class Coordinator implements OperationHost, OrderedHost {
     return this.lastTimestampMs;
   }
 
-  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs = this.host.monotonicMs() + this.options.timeoutMs, retried = false): void {
+  /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
+  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs?: number, retried = false): void {
     const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
     const gainers = this.gainersOf(request.key, replicas);
-    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs, (error, bytes, t) => {
+    const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs ?? Infinity, (error, bytes, t) => {
       this.release(operation);
       // Its coordinator failed before minting the version (Dynamo §4.5: any
       // node of the list can coordinate): once, try the next live one. Like a
       // client's retry, a version the failed node did commit may then show
       // as a sibling of this one.
-      if (error !== undefined && operation.coordinatorLost && !retried && this.host.monotonicMs() < deadlineMs && this.state === 'open' && !this.host.isUp(nodeOfTarget(replicas[0]!))) {
+      if (error !== undefined && operation.coordinatorLost && !retried && this.host.monotonicMs() < operation.deadlineMs && this.state === 'open' && !this.host.isUp(nodeOfTarget(replicas[0]!))) {
         this.counters.putRetries++;
-        this.startPut(request, w, callback, tag, deadlineMs, true);
+        this.startPut(request, w, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
         return;
       }
       if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
       callback(error, bytes, t);
     }, tag);
+    if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
     operation.start();
   }
 
-  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs = this.host.monotonicMs() + this.options.timeoutMs, retried = false): void {
+  /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
+  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false): void {
     const list = this.readTargetsOf(key, r);
     const replicas = readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
-    const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs, (error, result, t) => {
+    const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs ?? Infinity, (error, result, t) => {
       this.release(operation);
       // A replica failed under it (not a timeout): reads are idempotent, so
       // ask again once, now that the failed node is routed around.
-      if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < deadlineMs && someDown(replicas, this.isUpBound)) {
-        this.startGet(key, r, callback, tag, deadlineMs, true);
+      if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < operation.deadlineMs && someDown(replicas, this.isUpBound)) {
+        this.startGet(key, r, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
         return;
       }
       callback(error, result, t);
     }, tag);
+    if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
     operation.start();
   }
 
+  /**
+   * A request's deadline starts when it goes out, not when it was called: a
+   * caller's synchronous burst holds the event loop, and the turn's requests
+   * are sent (envelopes flushed) only after it. With deadlines from the call,
+   * a burst of a million puts that took 8.5 s to issue timed out every one of
+   * the 262,144 it admitted (timeoutMs 5 s). The turn's operations get their
+   * deadline at the end of the turn (the host's scheduleFlush), beside the flush.
+   */
+  private stampWhenSent(operation: GetOperation | PutOperation): void {
+    if (this.unstamped.length === 0) this.host.scheduleFlush(this.stampDeadlines);
+    this.unstamped.push(operation);
+  }
+
+  private readonly stampDeadlines = (): void => {
+    const deadlineMs = this.host.monotonicMs() + this.options.timeoutMs;
+    for (const operation of this.unstamped) if (operation.deadlineMs === Infinity) operation.deadlineMs = deadlineMs;
+    this.unstamped.length = 0;
+  };
+
   /** putMany's requests, already validated: resolves when every put met its W. */
   async putMany(requests: readonly PutRequest[], ws: readonly number[]): Promise<void> {
     if (requests.length === 0) return;
+    let bytes = 0;
+    for (const request of requests) bytes += requestBytesOf(request);
     if (this.transition !== undefined) {
+      this.admit(1, bytes);
       // Ranges are moving: each put also reaches its gaining nodes (startPut), which the batch path does not do.
       return this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
     }
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
-    this.admit(1);
+    this.admit(1, bytes);
     await new Promise<void>((resolve, reject) => {
       const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, this.options.timeoutMs, (error) => {
         this.release(batch);
@@ -306,7 +347,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** getMany's keys, already validated: results in their order. */
   async getMany(keys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
     if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(keys);
-    const results: (GetResult | undefined)[] = new Array(keys.length);
+    // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
+    const results: (GetResult | undefined)[] = new Array<GetResult | undefined>(keys.length).fill(undefined);
     await this.runBatch(keys.length, (i, done: GetCallback) => this.startGet(keys[i]!, r, done, i), (i, result) => {
       results[i] = result as GetResult | undefined;
     });
@@ -585,6 +627,7 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** An operation settles once (false on a later call); the counts it held are released. */
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;
+    this.pendingBytesCount -= operation.bytes ?? 0;
     if (operation.callerDone) this.backgroundCount -= operation.weight;
     else this.pendingCount -= operation.weight;
     assert.ok(this.pendingCount >= 0 && this.backgroundCount >= 0, 'operation accounting went negative');
@@ -605,6 +648,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     assert.ok(!this.active.has(operation), 'an operation is tracked once');
     this.active.add(operation);
     this.pendingCount += operation.weight;
+    this.pendingBytesCount += operation.bytes ?? 0;
     if (!this.deadlineArmed) this.armDeadlines();
   }
 
@@ -689,3 +733,7 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 }
 
+/** A retry keeps its first attempt's deadline, once that has started. */
+function stampedOrUndefined(deadlineMs: number): number | undefined {
+  return deadlineMs === Infinity ? undefined : deadlineMs;
+}

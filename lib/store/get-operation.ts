@@ -10,7 +10,7 @@ import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes } from '../transport/wire.js';
 import { type VersionedObject, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
-import { type GetResult, resultFromBytes } from './get-result.js';
+import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import type { RingtableError } from '../errors.js';
 import { type GetCallback, type Operation, type OperationHost, quorumError } from './operation.js';
 import { shouldSchedulePurge } from './purge-rule.js';
@@ -36,7 +36,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   readonly timestampMs = 0;
   readonly expiresAtMs = 0;
   readonly quorum: ReadQuorum<VersionedObject>;
-  readonly deadlineMs: number;
+  /** Infinity until its request goes out (Coordinator.stampWhenSent). */
+  deadlineMs: number;
   readonly weight = 1;
   callerDone = false;
   private readonly coordinator: OperationHost;
@@ -99,7 +100,14 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     if (callback === undefined) return;
     this.callback = undefined;
     if (error !== undefined) return callback(error, undefined, this.tag);
-    callback(undefined, this.direct ?? this.coordinator.toResult(this.quorum.result()), this.tag);
+    // The result runs the user's resolver: evaluated before the callback, so that a throw rejects the caller instead of escaping.
+    let result: GetResult | undefined;
+    try {
+      result = this.direct ?? this.coordinator.toResult(this.quorum.result());
+    } catch (thrown) {
+      return callback(resultError(thrown), undefined, this.tag);
+    }
+    callback(undefined, result, this.tag);
   }
 
   expire(): void {

@@ -5,6 +5,7 @@
  * Siblings and context are computed on first access: getMany rarely needs them.
  */
 import type { Resolver } from '../config/options.js';
+import { ErrorCode, RingtableError } from '../errors.js';
 import { type Sibling, type VersionedObject, join, siblingsOf } from '../version/dotted-version-vector.js';
 import { SIBLING_HEADER_BYTES, SiblingField, clockOf, encodeContext, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
 import { decodeValue } from './value-codec.js';
@@ -77,8 +78,23 @@ export function toGetResult(object: VersionedObject | undefined, nowMs: number, 
   if (live.length === 0) return undefined;
   const values = live.map((s) => decodeValue(s.value));
   const timestampsMs = live.map((s) => s.timestampMs);
-  const value = resolve === undefined || values.length === 1 ? values[0] : resolve(values, timestampsMs);
+  const value = resolve === undefined || values.length === 1 ? values[0] : callResolver(resolve, values, timestampsMs);
   return new GetResult(value, values, timestampsMs, undefined, object);
+}
+
+/** A user's resolver that throws fails the read under its own code: it is neither a replica's failure nor a transient one. */
+function callResolver(resolve: Resolver, values: unknown[], timestampsMs: number[]): unknown {
+  try {
+    return resolve(values, timestampsMs);
+  } catch (error) {
+    throw new RingtableError(ErrorCode.RESOLVE, `the resolve option threw: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
+  }
+}
+
+/** An error raised while building a read's result, as the caller sees it: a resolver's (ERR_RESOLVE), or a stored value that cannot be decoded. */
+export function resultError(error: unknown): RingtableError {
+  if (error instanceof RingtableError) return error;
+  return new RingtableError(ErrorCode.INVALID_VALUE, `a stored value could not be decoded: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
 }
 
 /**

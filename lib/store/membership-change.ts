@@ -13,7 +13,7 @@ import { planMove, type MovePlan } from '../ring/move-plan.js';
 import type { Ring } from '../ring/ring.js';
 import type { Coordinator } from './coordinator.js';
 import type { CoordinatorHost } from './coordinator-host.js';
-import { type MoveCounters, copyToGainers, dropStaleOnGainers, handOverAll, handOverAndDrop } from './range-move.js';
+import { type MoveCounters, type MoveHost, copyToGainers, dropStaleOnGainers, handOverAll, handOverAndDrop } from './range-move.js';
 
 /** The last addNode/removeNode, as `stats().membership` reports it. */
 export interface MembershipChange {
@@ -28,6 +28,12 @@ export interface MembershipChange {
   keysCopied: number;
   keysDropped: number;
   durationMs: number;
+  /**
+   * Set when a losing node failed while it handed over and dropped its moved
+   * ranges and had not handed over everything at the end (after the ring
+   * switched, so the change completed): what it kept stays on its disk.
+   */
+  handOverFailure?: string;
 }
 
 const WAIT_POLL_MS = 20;
@@ -49,8 +55,9 @@ export async function changeMembership<T>(coordinator: Coordinator, change: () =
  * Stream the changing ranges, switch the ring, then hand over and drop what
  * moved away. `persistRing` runs just before the switch; `reachable` says
  * which nodes may be streamed from or to (up ones, and a joining one).
- * The switch is the commit point: if this throws, `coordinator.ring` says
- * whether the change happened (the caller finishes or undoes it by that).
+ * The switch is the commit point: if this throws (before it), nothing
+ * changed; past it the change completes, and a hand-over that failed is
+ * reported in the result's `handOverFailure`.
  */
 export async function moveTo(
   coordinator: Coordinator,
@@ -98,21 +105,10 @@ export async function moveTo(
   // ranges: let them finish (they end by their deadline) before those drop.
   const routedBefore = coordinator.activeOperations();
   await waitFor(host, () => routedBefore.every((operation) => !coordinator.isActive(operation)), coordinator.options.timeoutMs);
-  // The switch committed the change: a step that fails now (a node down for
-  // a moment) is tried again, the whole hand-over being idempotent (a merge,
-  // then a drop that keeps anything newer). Found by the simulation: giving
-  // up at the first failure left the new ring without its node's link
-  // (addNode) or a removed node neither retired nor stopped (removeNode).
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await handOverAndDrop(moveHost, before, plan, reachable, counters);
-      if (kind === 'remove' && reachable(nodeId)) await handOverAll(moveHost, table, nodeId, counters);
-      break;
-    } catch (error) {
-      if (attempt >= HANDOVER_ATTEMPTS_MAX) throw error;
-      await host.sleep(coordinator.options.timeoutMs);
-    }
-  }
+  // A removal also hands over everything the leaving node holds, not only the
+  // ranges it replicated just before leaving (found by the simulation, seed 2445).
+  const leaving = kind === 'remove' ? { table, nodeId } : undefined;
+  const handOverFailure = await handOver(host, moveHost, coordinator.options.timeoutMs, before, plan, reachable, counters, leaving);
   return {
     kind,
     nodeId,
@@ -122,7 +118,43 @@ export async function moveTo(
     keysCopied: counters.keysCopied,
     keysDropped: counters.keysDropped,
     durationMs: host.monotonicMs() - startedMs,
+    ...(handOverFailure === undefined ? {} : { handOverFailure }),
   };
+}
+
+/**
+ * The switch committed the change: whatever happens now, it completes (a
+ * loser failing here used to fail addNode, which stopped the new node and
+ * left it in the ring as a phantom). A step that fails (a node down for a
+ * moment) is tried again, the whole hand-over being idempotent (a merge, then
+ * a drop that keeps anything newer); found by the simulation. Returns what
+ * went wrong when a loser failed and, still down at the end, kept what it
+ * did not hand over.
+ */
+async function handOver(
+  host: CoordinatorHost,
+  moveHost: MoveHost,
+  retryDelayMs: number,
+  before: Ring,
+  plan: MovePlan,
+  reachable: (node: number) => boolean,
+  counters: MoveCounters,
+  leaving: { table: PreferenceListTable; nodeId: number } | undefined,
+): Promise<string | undefined> {
+  const losers = new Set(plan.moves.flatMap((move) => move.losers));
+  let failure: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await handOverAndDrop(moveHost, before, plan, reachable, counters);
+      if (leaving !== undefined && reachable(leaving.nodeId)) await handOverAll(moveHost, leaving.table, leaving.nodeId, counters);
+      // A loser down during the last attempt was skipped: it kept its moved ranges.
+      return [...losers].every(reachable) ? undefined : failure;
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+      if (attempt >= HANDOVER_ATTEMPTS_MAX) return failure;
+      await host.sleep(retryDelayMs);
+    }
+  }
 }
 
 /** Poll `probe` on the host's clock until it holds (true) or `timeoutMs` passed (false). */

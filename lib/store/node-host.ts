@@ -21,9 +21,19 @@ export class NodeHost implements CoordinatorHost {
   readonly downReasons: (string | undefined)[] = [];
   /** Removed nodes (this session) that stand-ins may still hold hints for. */
   readonly retired = new Set<number>();
+  /** Times a node was marked down (stats().nodesMarkedDown). */
+  nodesMarkedDown = 0;
 
   constructor(links: (NodeLink | undefined)[]) {
     this.links = links;
+  }
+
+  /** Requests stop waiting for the node: they fail now and their quorums move on. */
+  markDown(nodeId: number, reason: string): void {
+    if (this.downReasons[nodeId] !== undefined) return;
+    this.downReasons[nodeId] = reason;
+    this.nodesMarkedDown++;
+    this.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
   }
 
   wallClockMs(): number {

@@ -32,6 +32,8 @@ export interface Operation {
   readonly deadlineMs: number;
   /** Requests it may have in flight: what it counts against pendingMax. */
   readonly weight: number;
+  /** Encoded bytes it holds until it settles (writes): what it counts against pendingBytesMax. */
+  readonly bytes?: number;
   /** Set by the store once the caller has its answer; the rest is background work. */
   callerDone: boolean;
   /** The deadline passed: fail the caller if it is still waiting. */
@@ -51,14 +53,15 @@ export function quorumError(
   timedOut: boolean,
   reason?: string,
 ): RingtableError {
+  const details = { answered, required, contacted };
+  // A node's deterministic refusal keeps its own code: retrying cannot help, unlike a quorum that failed.
+  if (!timedOut && reason !== undefined && reason.startsWith(`${ErrorCode.SIBLINGS_FULL}: `)) {
+    return new RingtableError(ErrorCode.SIBLINGS_FULL, reason.slice(ErrorCode.SIBLINGS_FULL.length + 2), details);
+  }
   const code = timedOut ? ErrorCode.TIMEOUT : ErrorCode.QUORUM;
   const what = timedOut ? 'timed out' : 'failed';
   const because = reason === undefined ? '' : `; a node said: ${reason}`;
-  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})${because}`, {
-    answered,
-    required,
-    contacted,
-  });
+  return new RingtableError(code, `${kind} ${what}: ${answered} of ${contacted} replicas answered, ${required} required (${status})${because}`, details);
 }
 
 const textDecoder = new TextDecoder();

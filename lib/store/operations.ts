@@ -9,13 +9,13 @@ import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
-import { type GetResult, resultFromBytes } from './get-result.js';
+import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
-import type { PutRequest } from './put-operation.js';
+import { type PutRequest, requestBytesOf } from './put-operation.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
-export { PutOperation, type PutRequest } from './put-operation.js';
+export { PutOperation, type PutRequest, requestBytesOf } from './put-operation.js';
 
 /**
  * getMany with R = 1: one replica per key and nothing to merge, so the batch
@@ -54,7 +54,8 @@ export class SingleReadBatch implements PendingReply, Operation {
     this.windowMax = Math.min(windowMax, keys.length);
     this.finishedItems = new Uint8Array(keys.length);
     this.deadlines = new ItemDeadlines(keys.length, timeoutMs, this.finishedItems);
-    this.results = new Array(keys.length);
+    // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
+    this.results = new Array<GetResult | undefined>(keys.length).fill(undefined);
     this.done = (error) => done(error, this.results);
   }
 
@@ -84,8 +85,12 @@ export class SingleReadBatch implements PendingReply, Operation {
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {
     if (this.ended) return;
     if (status === Status.OK) {
-      const direct = resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs());
-      this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
+      try {
+        const direct = resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs());
+        this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
+      } catch (thrown) {
+        return this.end(resultError(thrown));
+      }
     } else if (status !== Status.NOT_FOUND) {
       return this.end(quorumError('read', 'failed', 0, 1, 1, false));
     }
@@ -118,6 +123,8 @@ export class SingleReadBatch implements PendingReply, Operation {
  */
 export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
+  /** Every item is encoded before the batch starts, and held until it ends. */
+  readonly bytes: number;
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: OperationHost;
@@ -161,6 +168,9 @@ export class PutBatch implements PendingReply, Operation {
     this.windowMax = Math.min(windowMax, requests.length);
     this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
     this.done = done;
+    let bytes = 0;
+    for (const request of requests) bytes += requestBytesOf(request);
+    this.bytes = bytes;
   }
 
   /** Each item has `timeoutMs` from its own start to meet its W. */

@@ -25,12 +25,19 @@ export interface PutRequest extends RequestRecord {
   expiresAtMs: number;
 }
 
+/** What a write holds while it runs, for pendingBytesMax: its encoded value and its key (UTF-16 units for a string: close enough for a bound). */
+export function requestBytesOf(request: PutRequest): number {
+  return request.value.byteLength + request.key.length;
+}
+
 export class PutOperation implements PendingReply, Operation {
   readonly request: PutRequest;
   private reason: string | undefined;
   readonly quorum: WriteQuorum;
-  readonly deadlineMs: number;
+  /** Infinity until its request goes out (Coordinator.stampWhenSent). */
+  deadlineMs: number;
   readonly weight = 1;
+  readonly bytes: number;
   callerDone = false;
   /** The coordinator's resulting object, once it answered. */
   objectBytes: Uint8Array | undefined;
@@ -43,6 +50,7 @@ export class PutOperation implements PendingReply, Operation {
   constructor(coordinator: OperationHost, request: PutRequest, replicas: ArrayLike<number>, w: number, deadlineMs: number, callback: PutCallback, tag: number) {
     this.coordinator = coordinator;
     this.request = request;
+    this.bytes = requestBytesOf(request);
     this.quorum = new WriteQuorum(replicas, w);
     this.deadlineMs = deadlineMs;
     this.callback = callback;

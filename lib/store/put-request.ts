@@ -9,7 +9,10 @@ import type { CausalContext } from '../version/dotted-version-vector.js';
 import { decodeContext } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
-import { type Key, encodeValue, keyByteLength } from './value-codec.js';
+import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
+
+/** Longest time to live (about 142,000 years): now + ttlMs stays a safe integer, which nodes require of an expiry. */
+const TTL_MS_MAX = 2 ** 52;
 
 export function putRequest(
   key: Key,
@@ -25,15 +28,15 @@ export function putRequest(
     throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
   }
   const ttlMs = options?.ttlMs;
-  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)) {
-    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `ttlMs must be a positive number, got ${String(ttlMs)}`);
+  if (ttlMs !== undefined && (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > TTL_MS_MAX)) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `ttlMs must be a positive number up to ${TTL_MS_MAX}, got ${String(ttlMs)}`);
   }
   let context: CausalContext | undefined;
   if (options?.context !== undefined) context = decodeContext(options.context);
   const timestampMs = clock.nowMs();
   return {
     op: Op.PUT,
-    key,
+    key: ownKey(key),
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
     context,
     value: valueBytes,

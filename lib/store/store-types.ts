@@ -85,6 +85,8 @@ export interface StoreStats {
   overloaded: number;
   /** Operations whose callers wait (bounded by pendingMax). */
   pending: number;
+  /** Encoded bytes of writes not yet settled on every replica (bounded by pendingBytesMax). */
+  pendingBytes: number;
   /** Replications, repairs and purges still in flight after their callers were answered. */
   background: number;
 }

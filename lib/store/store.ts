@@ -5,12 +5,12 @@
  * coordinator's (coordinator.ts), which the Store holds privately and runs
  * on the Node host (node-host.ts: real clocks, timers and node links).
  */
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { NODES_MAX, type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
-import { NODE_IDS_MAX, NodeStat } from '../node/replica.js';
+import { NodeStat } from '../node/replica.js';
 import { carryCounters, nodeInfoOf, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
@@ -20,12 +20,14 @@ import type { NodeLink } from '../transport/node-link.js';
 import { RequestFlag } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
-import type { PutRequest } from './operations.js';
+import { requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
-import { type Key, keyByteLength } from './value-codec.js';
+import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadOrCreateRing, readMembership, writeMembership, writeRing } from './store-files.js';
+import { loadStoreFiles, makeStoreDirectory, nextNodeId, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
+import { lockStoreDirectory } from './store-lock.js';
+import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
@@ -55,8 +57,8 @@ export class Store {
   /** The clocks, timers and node links the coordinator runs on. */
   private readonly host: NodeHost;
   private readonly coordinator: Coordinator;
-  /** Node threads being started (startNode, addNode): close() waits for them. */
-  private readonly starting = new Set<NodeLink>();
+  /** Every thread started, and one lifecycle change per node at a time. */
+  private readonly lifecycles = new NodeLifecycles();
   /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
   private readonly carried: (Float64Array | undefined)[] = [];
   /** Fault injection for tests and benchmarks: drop, delay, duplicate requests to a node, or pause it. Seeded. */
@@ -69,19 +71,21 @@ export class Store {
   private antiEntropyTimer: unknown;
   private lastMembershipChange: MembershipChange | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
-  private nodesMarkedDown = 0;
+  /** close() in progress or done: every caller awaits the same one. */
+  private closing: Promise<void> | undefined;
 
-  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[]) {
+  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
     this.options = options;
     this.host = new NodeHost(links);
+    for (const link of links) if (link !== undefined) this.lifecycles.started(link);
     this.coordinator = new Coordinator(options, ring, this.host);
     this.coordinator.orderedW = options.w;
     for (const space of readDroppedSpaces(options.path)) this.coordinator.dropSpaceLocally(space);
-    for (const id of readMembership(options.path).retired) this.host.retired.add(id);
+    for (const id of retired) this.host.retired.add(id);
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     // The failure detector and the handoff pacer, on one timer.
-    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
+    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
     // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
     for (const id of ring.nodeIds()) this.coordinator.oweSweep(id);
     if (options.antiEntropyIntervalMs > 0) {
@@ -92,74 +96,85 @@ export class Store {
   }
 
   static async open(options: StoreOptions): Promise<Store> {
-    const resolved = resolveOptions(options);
-    mkdirSync(resolved.path, { recursive: true });
-    const ring = loadOrCreateRing(resolved, options.nodes !== undefined);
-    const store = new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()));
+    resolveOptions(options); // what was given, checked before the path is used
+    const resolved = resolveOptions(withStoredPlacement(options));
+    makeStoreDirectory(resolved.path);
+    const unlock = lockStoreDirectory(resolved.path);
+    let store: Store;
+    try {
+      const { ring, retired } = loadStoreFiles(resolved, options.nodes !== undefined);
+      store = new Store(resolved, ring, await startLinks(resolved, ring.nodeIds()), retired, unlock);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
     // A node down when a space was dropped drops it now (and one that was up finds nothing).
-    await Promise.all(ring.nodeIds().map((nodeId) => store.dropSpacesOn(nodeId)));
+    await Promise.all(store.coordinator.ring.nodeIds().map((nodeId) => store.dropSpacesOn(nodeId)));
     return store;
   }
 
   // ---- public API -------------------------------------------------------
 
   async put(key: Key, value: unknown, options?: PutOptions): Promise<string> {
-    this.assertOpen();
-    const request = this.putRequest(key, value, options, 0);
-    const objectBytes = await new Promise<Uint8Array | undefined>((resolve, reject) => {
-      this.coordinator.admit(1);
-      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
-    });
+    const objectBytes = await this.write(key, value, options, 0);
     return encodeContext(joinClock(decodeObject(objectBytes!)));
   }
 
   async delete(key: Key, options?: DeleteOptions): Promise<void> {
-    this.assertOpen();
-    const request = this.putRequest(key, null, options, RequestFlag.TOMBSTONE);
-    await new Promise<void>((resolve, reject) => {
-      this.coordinator.admit(1);
-      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error) => (error ? reject(error) : resolve()), 0);
-    });
+    await this.write(key, null, options, RequestFlag.TOMBSTONE);
   }
 
   async get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
-    this.assertOpen();
-    keyByteLength(key, this.options.keyBytesMax);
-    const r = readQuorumFor(this.options, options);
-    return new Promise<GetResult | undefined>((resolve, reject) => {
-      this.coordinator.admit(1);
-      this.coordinator.startGet(key, r, (error, result) => (error ? reject(error) : resolve(result)), 0);
-    });
+    return this.read(key, options);
   }
 
   async has(key: Key, options?: GetOptions): Promise<boolean> {
+    return (await this.read(key, options)) !== undefined;
+  }
+
+  /** A put or delete: resolves with the coordinating node's object once W replicas acknowledged. */
+  private write(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
+    this.coordinator.admit(1);
+    const request = putRequest(key, value, options, flags, this.options, this.coordinator);
+    return new Promise<Uint8Array | undefined>((resolve, reject) => {
+      this.coordinator.admit(1, requestBytesOf(request));
+      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
+    });
+  }
+
+  private read(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
     this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
-    const result = await new Promise<GetResult | undefined>((resolve, reject) => {
+    const owned = ownKey(key);
+    return new Promise<GetResult | undefined>((resolve, reject) => {
       this.coordinator.admit(1);
-      this.coordinator.startGet(key, r, (error, found) => (error ? reject(error) : resolve(found)), 0);
+      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0);
     });
-    return result !== undefined;
   }
 
   /** Every entry is validated before any is sent; resolves when every put met its W. */
   async putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
+    if (entries.length > 0) this.coordinator.admit(1);
     const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return this.putRequest(entry[0], entry[1], entry[2], 0);
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
     return this.coordinator.putMany(requests, ws);
   }
 
   /** Results in the order of `keys`; undefined where a key has no live value. */
-  async getMany(keys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+  async getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
-    if (!Array.isArray(keys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    for (let i = 0; i < keys.length; i++) keyByteLength(keys[i], this.options.keyBytesMax);
+    if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
+    for (let i = 0; i < callerKeys.length; i++) keyByteLength(callerKeys[i], this.options.keyBytesMax);
+    // Keys are sent a window at a time: the caller may change its array or buffers meanwhile.
+    const keys = callerKeys.map(ownKey);
     const r = readQuorumFor(this.options, options);
     return this.coordinator.getMany(keys, r);
   }
@@ -302,7 +317,7 @@ export class Store {
       membership: { nodes: this.coordinator.ring.nodeIds().length, lastChange: this.lastMembershipChange },
       antiEntropy: { ...this.repairs.counters },
       ...this.coordinator.stats(),
-      nodesMarkedDown: this.nodesMarkedDown,
+      nodesMarkedDown: this.host.nodesMarkedDown,
     };
   }
 
@@ -324,7 +339,7 @@ export class Store {
   crashNode(nodeId: number): void {
     this.assertOpen();
     const link = this.linkOf(nodeId);
-    this.markDown(nodeId, 'crashed');
+    this.host.markDown(nodeId, 'crashed');
     link.crash();
   }
 
@@ -332,8 +347,10 @@ export class Store {
   async stopNode(nodeId: number): Promise<void> {
     this.assertOpen();
     const link = this.linkOf(nodeId);
-    this.markDown(nodeId, 'stopped');
-    await link.stop();
+    await this.lifecycles.run(nodeId, 'stopping', async () => {
+      this.host.markDown(nodeId, 'stopped');
+      await link.stop();
+    });
   }
 
   /**
@@ -344,9 +361,12 @@ export class Store {
   async startNode(nodeId: number): Promise<void> {
     this.assertOpen();
     const old = this.linkOf(nodeId);
+    this.lifecycles.assertIdle(nodeId);
     if (this.host.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is already up`);
-    await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
-    const link = await this.startLink(nodeId);
+    const link = await this.lifecycles.run(nodeId, 'starting', async () => {
+      await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
+      return this.startLink(nodeId);
+    });
     if (link.failed !== undefined) {
       throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
     }
@@ -408,6 +428,10 @@ export class Store {
     // A down node may hold data nobody else has (W < N, or down through earlier changes): it starts and hands it over (issue 9).
     if (!this.host.isUp(nodeId)) await this.startNode(nodeId);
     const link = this.linkOf(nodeId);
+    await this.lifecycles.run(nodeId, 'leaving', () => this.removeMember(nodeId, link));
+  }
+
+  private async removeMember(nodeId: number, link: NodeLink): Promise<void> {
     await changeMembership(this.coordinator, async () => {
       let failure: unknown;
       this.leaving.add(nodeId);
@@ -423,7 +447,7 @@ export class Store {
       } finally {
         this.leaving.delete(nodeId);
       }
-      this.markDown(nodeId, 'removed');
+      this.host.markDown(nodeId, 'removed');
       // Hints held for it (while it was down) now go to the keys' new replicas.
       this.host.retired.add(nodeId);
       this.coordinator.ownership.forget(nodeId);
@@ -443,10 +467,7 @@ export class Store {
   }
 
   private nextNodeId(): number {
-    const saved = readMembership(this.options.path).nextNodeId;
-    const next = Math.max(saved, ...this.coordinator.ring.nodeIds().map((id) => id + 1), this.host.links.length);
-    if (next >= NODE_IDS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ids are used up (${NODE_IDS_MAX} over the store's life)`);
-    return next;
+    return nextNodeId(this.options.path, this.coordinator.ring.nodeIds(), this.host.links.length);
   }
 
   // ---- anti-entropy (Dynamo §4.7) ---------------------------------------------
@@ -466,42 +487,27 @@ export class Store {
   }
 
   /** Start a node thread, with no anti-entropy task holding its environment (AntiEntropyRepairs.withEnvsReleased). */
-  private async startLink(nodeId: number): Promise<NodeLink> {
-    const start = async () => {
-      const link = createLink(this.options, nodeId);
-      this.starting.add(link);
-      try {
-        await link.whenReady();
-      } finally {
-        this.starting.delete(link);
-      }
-      if (this.state !== 'open') {
-        // close() ran meanwhile: this thread must not outlive the store.
-        await link.stop();
-        throw new RingtableError(ErrorCode.CLOSED, 'the store closed while a node was starting');
-      }
-      return link;
-    };
-    return this.repairs.withEnvsReleased(start);
+  private startLink(nodeId: number): Promise<NodeLink> {
+    return this.repairs.withEnvsReleased(() => this.lifecycles.start(() => createLink(this.options, nodeId), () => this.state === 'open'));
   }
 
   private linkOf(nodeId: number): NodeLink {
-    const link = Number.isInteger(nodeId) ? this.host.links[nodeId] : undefined;
+    if (!Number.isInteger(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `a node id is an integer, got ${typeof nodeId === 'string' ? `the string '${nodeId}'` : String(nodeId)}`);
+    const link = this.host.links[nodeId];
     if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${String(nodeId)} in this store`);
     return link;
   }
 
-  private markDown(nodeId: number, reason: string): void {
-    if (this.host.downReasons[nodeId] !== undefined) return;
-    this.host.downReasons[nodeId] = reason;
-    this.nodesMarkedDown++;
-    // Requests stop waiting for it: they fail now and their quorums move on.
-    this.host.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
+  /**
+   * Waits for in-flight operations, stops the nodes and closes LMDB, then
+   * releases the directory. Later calls fail with ERR_CLOSED; a second
+   * close() resolves when the first has finished.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeOnce());
   }
 
-  /** Waits for in-flight operations, stops the nodes and closes LMDB. Later calls fail with ERR_CLOSED. */
-  async close(): Promise<void> {
-    if (this.state !== 'open') return;
+  private async closeOnce(): Promise<void> {
     this.state = 'closing';
     this.coordinator.beginClose();
     this.host.clearRepeat(this.failureTimer);
@@ -514,19 +520,18 @@ export class Store {
     }
     this.coordinator.close();
     await Promise.all(this.host.links.map((link) => link?.stop()));
-    // A node start in flight stops its own thread once ready (startLink); wait for that.
-    while (this.starting.size > 0) await this.host.sleep(CLOSE_POLL_MS);
+    // A node start in flight stops its own thread once ready (NodeLifecycles.start); wait for that.
+    while (this.lifecycles.startingCount > 0) await this.host.sleep(CLOSE_POLL_MS);
+    await this.lifecycles.stopStrays(this.host.links);
     await this.repairs.close();
     this.state = 'closed';
+    this.unlock();
   }
 
   private assertOpen(): void {
     if (this.state !== 'open') throw new RingtableError(ErrorCode.CLOSED, 'the store is closed');
   }
 
-  private putRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
-    return putRequest(key, value, options, flags, this.options, this.coordinator);
-  }
 }
 
 function consistentOption(options: { consistent?: boolean } | undefined): boolean {

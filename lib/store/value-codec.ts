@@ -2,15 +2,24 @@
  * Keys and values at the API boundary. Keys are bytes on the ring: a string is
  * its UTF-8 encoding, so "abc" and the bytes of "abc" are the same key. Values
  * are msgpack (msgpackr, which lmdb already ships): objects, arrays, strings,
- * numbers, booleans, null, Uint8Array, Date and bigint round-trip; a Map comes
- * back as a plain object; nested functions and undefined properties are dropped.
+ * numbers, booleans, null, Uint8Array and Buffer, every other typed array,
+ * ArrayBuffer, DataView, Date, Set, RegExp, Error and bigint of any size
+ * round-trip with their types; a Map comes back as a plain object; nested
+ * functions come back as undefined. The README's "Values"
+ * section is the contract, and test/reliability.test.ts checks it.
  */
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
-const packr = new Packr({ useRecords: false, copyBuffers: true });
+// moreTypes: typed arrays other than Uint8Array travel as msgpackr's typed-array
+// extension, their bytes exactly; without it msgpackr wrote a bin of byteLength
+// bytes and copied the *elements* into it, truncated to bytes, leaving the rest
+// of the region as stale pack-buffer memory (Int32Array(16) came back as 64
+// bytes of garbage). It also keeps Set, RegExp, Error, ArrayBuffer, DataView
+// and bigints over 64 bits. Values stored without it decode as before.
+const packr = new Packr({ useRecords: false, copyBuffers: true, moreTypes: true });
 
 export type Key = string | Uint8Array;
 
@@ -23,6 +32,8 @@ export function keyByteLength(key: unknown, keyBytesMax: number): number {
   if (typeof key === 'string') {
     // A UTF-8 string is at most 3 bytes per UTF-16 unit: reject huge input before measuring it.
     if (key.length > keyBytesMax) throw tooLong(key.length, keyBytesMax);
+    // UTF-8 turns every lone surrogate into U+FFFD: 'a\uD800', 'a\uDC00' and 'a\uFFFD' would be one key.
+    if (!key.isWellFormed()) throw new RingtableError(ErrorCode.INVALID_KEY, 'key must be a well-formed string (it holds a lone surrogate)');
     bytes = Buffer.byteLength(key, 'utf8');
   } else if (key instanceof Uint8Array) {
     bytes = key.byteLength;
@@ -39,6 +50,15 @@ export function keyByteLength(key: unknown, keyBytesMax: number): number {
   return bytes;
 }
 
+/**
+ * The key a request keeps: a Uint8Array is copied at the call, because the
+ * request sends it again later (replication, retries, read repair) and the
+ * caller may reuse its buffer as soon as the call returns.
+ */
+export function ownKey(key: Key): Key {
+  return typeof key === 'string' ? key : new Uint8Array(key);
+}
+
 function tooLong(bytes: number, keyBytesMax: number): RingtableError {
   return new RingtableError(ErrorCode.INVALID_KEY, `key of ${bytes} bytes exceeds keyBytesMax (${keyBytesMax})`);
 }
@@ -50,14 +70,51 @@ export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
   }
   let bytes: Uint8Array;
   try {
+    checkContents(value, 0);
     bytes = packr.pack(value);
   } catch (error) {
+    if (error instanceof RingtableError) throw error;
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });
   }
   if (bytes.byteLength > valueBytesMax) {
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value of ${bytes.byteLength} bytes (encoded) exceeds valueBytesMax (${valueBytesMax})`);
   }
   return bytes;
+}
+
+/** Beyond this depth the walk stops; msgpackr still refuses cycles and stack-deep values. */
+const CONTENTS_DEPTH_MAX = 512;
+
+/**
+ * What msgpack would store silently wrong: a thenable (a forgotten `await`:
+ * msgpackr packs a Promise as `{}`) and strings that are not well formed
+ * (UTF-8 turns a lone surrogate into U+FFFD). One walk over what pack visits.
+ */
+function checkContents(value: unknown, depth: number): void {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw new RingtableError(ErrorCode.INVALID_VALUE, 'value holds a string with a lone surrogate (not well-formed UTF-16)');
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  if (typeof (value as { then?: unknown }).then === 'function') {
+    throw new RingtableError(ErrorCode.INVALID_VALUE, `value holds a thenable (${describe(value)}): await it before storing its result`);
+  }
+  if (depth >= CONTENTS_DEPTH_MAX || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkContents(value[i], depth + 1);
+  } else if (value instanceof Map) {
+    for (const [key, item] of value) {
+      checkContents(key, depth + 1);
+      checkContents(item, depth + 1);
+    }
+  } else if (value instanceof Set) {
+    for (const item of value) checkContents(item, depth + 1);
+  } else {
+    for (const key in value) {
+      checkContents(key, depth + 1);
+      checkContents((value as Record<string, unknown>)[key], depth + 1);
+    }
+  }
 }
 
 /**

@@ -125,7 +125,8 @@ export abstract class NodeLink {
   /** Slots abandoned or duplicated: their answers may still come and are dropped. */
   private ignoredCount = 0;
   faults: LinkFaults | undefined;
-  private readonly delayed = new Set<NodeJS.Timeout>();
+  /** Requests held back by a delay fault, with whom to answer if the node fails first. */
+  private readonly delayed = new Map<NodeJS.Timeout, [reply: PendingReply, tag: number, target: number]>();
   private pendingCount = 0;
   protected readonly worker: Worker;
   private failure: Error | undefined;
@@ -231,7 +232,7 @@ export abstract class NodeLink {
           this.faults = saved;
         }
       }, delayMs);
-      this.delayed.add(timer);
+      this.delayed.set(timer, [reply, tag, target]);
       return true;
     }
     return false;
@@ -310,7 +311,12 @@ export abstract class NodeLink {
     this.freeSlots.length = 0;
     this.pendingCount = 0;
     this.ignoredCount = 0;
-    for (const timer of this.delayed) clearTimeout(timer);
+    // Delayed requests fail with the rest: they have no slot, and a caller
+    // without a deadline of its own (a range move's step) would wait forever.
+    for (const [timer, waiting] of this.delayed) {
+      clearTimeout(timer);
+      failed.push(waiting);
+    }
     this.delayed.clear();
     for (const [reply, tag, target] of failed) reply.onNodeFailure(target, error, tag);
   }

@@ -42,6 +42,14 @@ export const SiblingField = { TIMESTAMP_MS: 0, EXPIRES_AT_MS: 8, VALUE_BYTES: 16
  * far above a real context, whose size `truncate` bounds in entries.
  */
 export const CONTEXT_CHARS_MAX = 65_536;
+/**
+ * The largest counter a context from a user may carry, and the largest a node
+ * mints: a node whose actor reached it on a key takes a fresh epoch
+ * (node/replica.ts), so counter + 1 is always a safe integer. A forged counter
+ * near 2^53 used to make every later write to the key fail on every replica.
+ * 2^52 events of one actor on one key is 140 years at a million writes a second.
+ */
+export const CONTEXT_COUNTER_MAX = 2 ** 52;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
@@ -198,7 +206,7 @@ export function clockOf(view: DataView, at: number): number[] {
 
 /** Opaque to users: they hand it back unchanged on their next write. */
 export function encodeContext(ctx: CausalContext): string {
-  assert(isValidContext(ctx), 'context must be sorted, distinct, non-negative integer pairs');
+  assert(isValidContext(ctx, Number.MAX_SAFE_INTEGER), 'context must be sorted, distinct, non-negative integer pairs');
   return packr.pack(ctx).toString('base64url');
 }
 
@@ -213,17 +221,20 @@ export function decodeContext(text: string): CausalContext {
   } catch (error) {
     throw invalidContext('context is not valid msgpack', error);
   }
-  if (!isValidContext(raw)) throw invalidContext('context is not a sorted list of [actor, counter] pairs');
+  if (!isValidContext(raw, Number.MAX_SAFE_INTEGER)) throw invalidContext('context is not a sorted list of [actor, counter] pairs');
+  // An object has at most ENTRIES_MAX entries, and so has a context read from one.
+  if (raw.length > ENTRIES_MAX) throw invalidContext(`context has ${raw.length} entries; a context ringtable produced has at most ${ENTRIES_MAX}`);
+  if (raw.some(([, counter]) => counter > CONTEXT_COUNTER_MAX)) throw invalidContext(`context counter over ${CONTEXT_COUNTER_MAX}`);
   return raw;
 }
 
-function isValidContext(raw: unknown): raw is CausalContext {
+function isValidContext(raw: unknown, counterMax: number): raw is CausalContext {
   if (!Array.isArray(raw)) return false;
   let actorPrevious = -1;
   for (const pair of raw) {
     if (!Array.isArray(pair) || pair.length !== 2) return false;
     const [actor, counter] = pair as unknown[];
-    if (!isNonNegativeInteger(actor) || !isNonNegativeInteger(counter)) return false;
+    if (!isNonNegativeInteger(actor) || !isNonNegativeInteger(counter) || counter > counterMax) return false;
     if (actor <= actorPrevious) return false;
     actorPrevious = actor;
   }

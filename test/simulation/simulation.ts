@@ -183,6 +183,7 @@ class Run implements World {
         timeoutMs: scenario.timeoutMs,
         // Clients await each call: admission never refuses them here.
         pendingMax: 1 << 20,
+        pendingBytesMax: 2 ** 42,
         tombstoneGraceMs: scenario.tombstoneGraceMs,
         resolve: undefined,
         handoffKeysPerSecond: scenario.handoffKeysPerSecond,

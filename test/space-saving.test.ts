@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { Prng, deriveSeed } from '../lib/prng.js';
 import { keyName } from '../bench/ycsb/key-name.js';
 import { ScrambledZipfianGenerator } from '../bench/ycsb/scrambled-zipfian.js';
-import { SpaceSaving } from '../bench/ycsb/space-saving.js';
+import { SpaceSaving } from '../lib/stats/space-saving.js';
 import { ZipfianGenerator } from '../bench/ycsb/zipfian.js';
 
 const SEED = 0x5ace_5a7e;

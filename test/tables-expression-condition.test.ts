@@ -105,6 +105,9 @@ const errorCases: ErrorCase[] = [
   { request: C('size(size(a)) > :m', { ':m': N('1') }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: size, operand type: N', source: 'Alternator issue 14592' },
   { request: C('a BETWEEN :h AND :l', { ':h': N('5'), ':l': N('1') }), message: 'Invalid ConditionExpression: The BETWEEN operator requires upper bound to be greater than or equal to lower bound; lower bound operand: AttributeValue: {N:5}, upper bound operand: AttributeValue: {N:1}', source: 'ref §17 #43' },
   { request: C('a BETWEEN :s AND :n', { ':s': S('a'), ':n': N('1') }), message: 'Invalid ConditionExpression: The BETWEEN operator requires same data type for lower and upper bounds; lower bound operand: AttributeValue: {S:a}, upper bound operand: AttributeValue: {N:1}', source: 'dyn `checkBetweenArgs`' },
+  { request: C('a >= :v', { ':v': { L: [N('1')] } }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: >=, operand type: L', source: 'Alternator test_update_condition_ge: a list value is a ValidationException (wording unconfirmed)' },
+  { request: C(':v < a', { ':v': { SS: ['x'] } }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: <, operand type: SS', source: 'as above, value on the left' },
+  { request: C('a BETWEEN :l AND :h', { ':l': { L: [N('1')] }, ':h': { L: [N('2')] } }), message: 'Invalid ConditionExpression: Incorrect operand type for operator or function; operator or function: BETWEEN, operand type: L', source: 'Alternator test_update_condition_between (wording unconfirmed)' },
   // Unused placeholders, after every expression is valid: names before values.
   { request: C('a = :v', { ':v': N('1'), ':x': N('2') }), message: 'Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}', source: 'ref §17 #30; brief' },
   { request: C('a = :v', { ':v': N('1'), ':x': N('2') }, { '#a': 'a', '#b': 'b' }), message: 'Value provided in ExpressionAttributeNames unused in expressions: keys: {#a, #b}', source: 'dyn `validateExpressions` (names first)' },
@@ -167,6 +170,9 @@ t.test('valid forms parse: keywords in any case, spaces, placeholders of any [0-
     C('a.b[3].c = :v', { ':v': N('1') }),
     C('size(:s) = :n', { ':s': S('abc'), ':n': N('3') }),
     C('#name1.#name2 = :two', { ':two': N('2') }, { '#name1': 'and', '#name2': 'or' }),
+    C('a = :l', { ':l': { L: [N('1')] } }),
+    C('a IN (:x, :y)', { ':x': S('dog'), ':y': N('174') }),
+    C('attribute_type(:v, :t)', { ':v': N('0'), ':t': S('N') }),
   ];
   for (const request of valid) t.equal(messageOf(request), undefined, request.ConditionExpression!);
 });
@@ -183,7 +189,13 @@ t.test('precedence: NOT over AND over OR; parentheses group', async (t) => {
   t.ok(holds('NOT NOT NOT NOT a < b', item), 'Alternator test_update_condition_not');
   t.notOk(holds('NOT a < b', item));
   t.ok(holds('(a < b OR b < a) AND (b < c AND (a < b OR b < c))', item), 'Alternator test_update_condition_parentheses');
+  const complex = '(((a=:a) AND b=:b) OR a=:c oR a=:c) or NoT a<:c';
+  t.ok(holds(complex, item, { ':a': N('1'), ':b': N('2'), ':c': N('9') }), 'Alternator test_filter_expression_complex');
+  t.notOk(holds(complex, item, { ':a': N('0'), ':b': N('2'), ':c': N('9') }));
   t.ok(holds('a < b AND b < c OR c < a AND b < a', item));
+  t.ok(holds('a < b OR c < b AND b < c', item), 'Alternator test_update_condition_and_before_or');
+  t.notOk(holds('NOT a < b AND c < b', item), 'Alternator test_update_condition_not_before_and');
+  t.ok(holds('b BETWEEN a AND c AND a < b', item), 'Alternator test_update_condition_between_before_and');
   const all = { ':x': N('1'), ':y': N('5'), ':d': N('3') };
   const range = (expression: string): Record<string, AttributeValue> =>
     Object.fromEntries(Object.entries(all).filter(([ref]) => expression.includes(ref)));
@@ -214,7 +226,7 @@ t.test('comparators on each orderable type', async (t) => {
     ['a > :v', S('1'), N('0'), false],
     ['a = :v', S('1'), N('1'), false],
     ['a <> :v', S('1'), N('1'), true],
-    ['a < :v', { BOOL: false }, { BOOL: true }, false], // BOOL is not ordered
+    ['a < :v', { BOOL: false }, N('1'), false], // a BOOL read from the item is not ordered: false
     ['a = :v', { BOOL: true }, { BOOL: true }, true],
     ['a = :v', { NULL: true }, { NULL: true }, true],
     ['a = :v', { SS: ['x', 'y'] }, { SS: ['y', 'x'] }, true], // sets ignore order
@@ -231,10 +243,23 @@ t.test('comparators on each orderable type', async (t) => {
   }
 });
 
+t.test('placeholders count as used when parsed, not when evaluated (Alternator test_update_condition_unused_entries_short_circuit)', async (t) => {
+  const prepared = prepareExpressions({
+    ConditionExpression: '#name1 = :val1 OR #name2 = :val2',
+    UpdateExpression: 'SET #name1 = :val3',
+    ExpressionAttributeValues: { ':val1': N('1'), ':val2': N('2'), ':val3': N('3') },
+    ExpressionAttributeNames: { '#name1': 'a', '#name2': 'b' },
+  });
+  t.ok(evaluateCondition(prepared.condition!, { a: N('1') }, prepared.attributes));
+});
+
 t.test('missing attributes: comparisons false, <> true', async (t) => {
+  t.ok(holds('p <> :p', undefined, { ':p': S('k') }), 'the create-unless-exists idiom (Alternator test_update_item_condition_key_ne)');
+  t.notOk(holds('p <> :p', { p: S('k') }, { ':p': S('k') }));
+  t.ok(holds('attribute_not_exists(p)', undefined));
   const v = { ':v': N('1') };
   t.notOk(holds('a = :v', {}, v));
-  t.ok(holds('a <> :v', {}, v), 'a <> :v holds when a is missing (Alternator conditions.cc check_NE)');
+  t.ok(holds('a <> :v', {}, v), 'a <> :v holds when a is missing (Alternator test_filter_expression_r_neq)');
   t.notOk(holds('a < :v', {}, v));
   t.notOk(holds('a >= :v', undefined, v), 'no item at all');
   t.notOk(holds('b.z < b.y[100]', { b: { M: { y: { L: [N('1')] } } } }), 'Alternator test_update_condition_nested_attributes');
@@ -251,6 +276,9 @@ t.test('BETWEEN and IN', async (t) => {
   t.notOk(holds('a BETWEEN :lo AND :hi', { a: S('5') }, bounds), 'type mismatch');
   t.ok(holds('a BETWEEN :lo AND :hi', { a: S('b') }, { ':lo': S('a'), ':hi': S('c') }));
   t.notOk(holds('a BETWEEN b AND c', { a: N('5'), b: N('6'), c: N('4') }), 'bounds out of order at run time: false');
+  t.notOk(holds('a BETWEEN x AND y', { a: N('1'), x: { L: [] }, y: { L: [] } }), 'list bounds from the item: false, not an error');
+  t.notOk(holds('x >= :v', { x: { L: [N('1')] } }, { ':v': N('1') }), 'a list read from the item: false');
+  t.ok(holds('attribute_type(:v, :t)', {}, { ':v': N('0'), ':t': S('N') }), 'attribute_type of a value (Alternator test_update_condition_attribute_type)');
   const list = { ':x': S('x'), ':n': N('2') };
   t.ok(holds('a IN (:x, :n)', { a: N('2.0') }, list));
   t.ok(holds('a IN (:x, :n)', { a: S('x') }, list));
@@ -300,6 +328,12 @@ t.test('functions', async (t) => {
     ['contains(l, :p)', { ':p': S('dog') }, true, 'list element'],
     ['contains(l, :p)', { ':p': { M: { k: S('v') } } }, true, 'list element that is a map'],
     ['contains(n, :p)', { ':p': N('5') }, false, 'N has no contains'],
+    ['contains(b, :p)', { ':p': B(2, 3) }, true, 'binary substring (Alternator test_filter_expression_bytes_contains)'],
+    ['contains(b, :p)', { ':p': B(3, 2) }, false, ''],
+    ['contains(m, :p)', { ':p': S('x') }, false, 'not a map key (Alternator test_filter_expression_map_contains)'],
+    ['contains(m, :p)', { ':p': N('2') }, false, 'not a map value'],
+    ['contains(t, :p)', { ':p': { BOOL: true } }, false, 'not an equality (Alternator test_filter_expression_bool_contains)'],
+    ['contains(ns, :p)', { ':p': { NS: ['1', '20'] } }, false, 'a set is not its own member (Alternator test_filter_expression_set_contains)'],
     ['contains(ss, :p)', { ':p': N('1') }, false, 'wrong element type'],
     ['size(s) = :n', { ':n': N('11') }, true, 'S length'],
     ['size(u) = :n', { ':n': N('3') }, true, 'UTF-16 code units (ExtendDB PR 67, checked against DynamoDB)'],

@@ -19,7 +19,7 @@ import { type VersionedObject, descends, join, sync, update } from '../../lib/ve
 import { fnvHash64Mod } from '../ycsb/fnv-hash.js';
 import { keyName } from '../ycsb/key-name.js';
 import { ScrambledZipfianGenerator } from '../ycsb/scrambled-zipfian.js';
-import { SpaceSaving } from '../ycsb/space-saving.js';
+import { SpaceSaving } from '../../lib/stats/space-saving.js';
 import { ZipfianGenerator } from '../ycsb/zipfian.js';
 
 export interface MicroConfig {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { HotKey } from './bench-report.js';
 import { forEachAccess } from './key-space.js';
 import type { OperationStream } from './operation-stream.js';
-import { SpaceSaving } from './space-saving.js';
+import { SpaceSaving } from '../../lib/stats/space-saving.js';
 
 /** Counters Space-Saving keeps: its counts are exact for any key with more than total/capacity accesses. */
 export const HOT_KEY_CAPACITY = 1000;

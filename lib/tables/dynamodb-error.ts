@@ -37,18 +37,25 @@ export interface DynamoDbErrorDetails {
   item?: AttributeMap;
   /** TransactionCanceledException: one reason per action, in action order. */
   cancellationReasons?: Array<{ Code: string; Message?: string; Item?: AttributeMap }>;
+  /**
+   * ProvisionedThroughputExceededException, ThrottlingException and
+   * RequestLimitExceeded: why and where (API reference: ThrottlingReason).
+   */
+  throttlingReasons?: Array<{ reason: string; resource: string }>;
 }
 
 export class DynamoDbError extends Error {
   override readonly name: DynamoDbErrorName;
   readonly item: AttributeMap | undefined;
   readonly cancellationReasons: DynamoDbErrorDetails['cancellationReasons'];
+  readonly throttlingReasons: DynamoDbErrorDetails['throttlingReasons'];
 
   constructor(name: DynamoDbErrorName, message: string, details: DynamoDbErrorDetails = {}) {
     super(message);
     this.name = name;
     this.item = details.item;
     this.cancellationReasons = details.cancellationReasons;
+    this.throttlingReasons = details.throttlingReasons;
   }
 }
 

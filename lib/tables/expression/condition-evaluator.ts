@@ -3,8 +3,10 @@
  * against an item, purely. Missing attributes and type mismatches make a
  * comparison false, never an error (reference §6 "Comparisons"); `<>` is the
  * negation of `=`, so it holds when the attribute is missing or of another
- * type (Alternator's conditions.cc `check_NE`, checked against DynamoDB).
+ * type (Alternator test_filter_expression.py `test_filter_expression_r_neq`,
+ * recorded against DynamoDB).
  */
+import { Buffer } from 'node:buffer';
 import { typeOf, type AttributeMap, type AttributeValue } from '../attribute-value.js';
 import type { Comparator, Condition, Operand } from './ast.js';
 import { valueAtPath } from './document-path.js';
@@ -79,7 +81,10 @@ function evaluateFunction(name: string, args: ReadonlyArray<AttributeValue | und
       return false;
     case 'contains':
       if (first === undefined || second === undefined) return false;
+      // A substring of an S or a B, or a member of a set or L; never a map's key or value
+      // (Alternator test_filter_expression.py `..._contains` tests, recorded against DynamoDB).
       if ('S' in first) return 'S' in second && first.S.includes(second.S);
+      if ('B' in first) return 'B' in second && Buffer.from(first.B).includes(Buffer.from(second.B));
       if ('L' in first) return first.L.some((element) => valuesEqual(element, second));
       return setHas(first, second);
     default:

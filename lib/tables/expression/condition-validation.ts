@@ -53,9 +53,13 @@ class ConditionCheck {
       case 'compare':
         this.operands([condition.left, condition.right]);
         this.checkDistinct(condition.operator, condition.left, condition.right);
+        if (condition.operator !== '=' && condition.operator !== '<>') {
+          this.checkOrderable(condition.operator, [condition.left, condition.right]);
+        }
         return;
       case 'between':
         this.operands([condition.operand, condition.lower, condition.upper]);
+        this.checkOrderable('BETWEEN', [condition.operand, condition.lower, condition.upper]);
         this.checkBetween(condition.lower, condition.upper);
         return;
       case 'in':
@@ -172,6 +176,24 @@ class ConditionCheck {
     this.distinct =
       'The first operand must be distinct from the remaining operands for this operator or function; ' +
       `operator: ${operator}, first operand: ${pathText(a as ResolvedPath)}`;
+  }
+
+  /**
+   * An ordering operand that the request itself gives (a `:value`) must be S,
+   * N or B: a list there is a ValidationException, while a list read from the
+   * item only makes the comparison false (Alternator test_condition_expression.py
+   * `test_update_condition_ge`, `_between`, recorded against DynamoDB). The
+   * wording follows the functions' operand-type message; not recorded.
+   */
+  private checkOrderable(operator: string, operands: readonly Operand[]): void {
+    if (this.operandType !== undefined) return;
+    for (const operand of operands) {
+      const type = this.staticType(operand);
+      if (type !== undefined && type !== 'S' && type !== 'N' && type !== 'B') {
+        this.operandType = incorrectOperandType(operator, type);
+        return;
+      }
+    }
   }
 
   /** Two value bounds must have one type and be in order (dyn:db/conditionParser.pegjs `checkBetweenArgs`). */

@@ -90,10 +90,9 @@ export class Database {
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(store: Store, directory: string, arn: ArnContext) {
+  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
     this.store = store;
-    // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
-    this.engine = store as unknown as TableEngine;
+    this.engine = engine;
     this.directory = directory;
     this.arn = arn;
   }
@@ -103,7 +102,21 @@ export class Database {
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
-    const database = new Database(store, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
+    // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
+    const engine = store as unknown as TableEngine;
+    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
+    database.catalog = readCatalog(options.path);
+    return database;
+  }
+
+  /**
+   * A Database over another implementation of the engine contract (an
+   * in-memory one in tests, the simulation's): `store` is then that engine.
+   */
+  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string }): Database {
+    mkdirSync(options.path, { recursive: true });
+    const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
+    const database = new Database(engine as unknown as Store, engine, options.path, arn);
     database.catalog = readCatalog(options.path);
     return database;
   }
@@ -113,7 +126,7 @@ export class Database {
     this.closed = true;
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
-    await this.store.close();
+    await this.engine.close();
   }
 
   // ------------------------------------------------------------------ dispatcher

@@ -33,7 +33,7 @@ import {
   validatedExpressionValues,
   type Request,
 } from './item-request.js';
-import { encodeItemKey, prefixEnd, type KeyValue } from './key-encoding.js';
+import { encodeItemKey, type KeyValue } from './key-encoding.js';
 import { checkIndex, legacyFilter, validatedStartKey } from './query.js';
 import { PAGE_BYTES_MAX, selectOf, type PageAnswer, type Select } from './read-page.js';
 import {
@@ -50,7 +50,7 @@ import type { TableRecord } from './table-catalog.js';
 import type { TokenRange } from './table-engine.js';
 import { TOKEN_SPACE } from './table-engine.js';
 import { extractKey } from './table-schema.js';
-import { spacePrefix, tokenBound, splitPartitionedKey } from '../ring/partitioned-key.js';
+import { tokenBound, splitPartitionedKey } from '../ring/partitioned-key.js';
 
 export const TOTAL_SEGMENTS_MAX = 1_000_000;
 
@@ -79,8 +79,9 @@ export function segmentOfToken(token: number, total: number): number {
 
 /** A segment's token interval cut along the ring's partitions, ascending: the engine ranges a segment reads. */
 export function segmentRanges(space: number, ringRanges: readonly TokenRange[], segment: { tokenStart: number; tokenEnd: number }): Array<{ start: Uint8Array; end: Uint8Array }> {
-  const spaceEnd = prefixEnd(spacePrefix(space));
-  if (spaceEnd === undefined) throw new Error('the last space has no end bound');
+  // Above every key of the space and still in it (same space, the last token): a key's part
+  // length is at most 1013 (key-encoding.ts), so its bytes 9..10 are below 0xFF 0xFF.
+  const spaceEnd = Uint8Array.from([...tokenBound(space, TOKEN_SPACE - 1), 0xff, 0xff]);
   const ranges: Array<{ tokenStart: number; tokenEnd: number }> = [];
   for (const ring of [...ringRanges].sort((a, b) => a.tokenStart - b.tokenStart)) {
     const tokenStart = Math.max(ring.tokenStart, segment.tokenStart);

@@ -302,6 +302,20 @@ t.test('the catalog and item counts survive close and reopen', async (t) => {
   t.same(await reopened.getItem({ TableName: 'orders', Key: { pk: { S: 'k' }, sk: { N: '1' } } }), { Item: { pk: { S: 'k' }, sk: { N: '1' }, v: { S: 'abc' } } });
 });
 
+t.test('a table without a sort key: one item per partition', async (t) => {
+  const { db } = await openDatabase(t);
+  await db.createTable({ TableName: 'users', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'B' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 5 } } as never);
+  const described = await db.describeTable({ TableName: 'users' });
+  t.same([described.Table.ProvisionedThroughput, described.Table.BillingModeSummary], [{ NumberOfDecreasesToday: 0, ReadCapacityUnits: 5, WriteCapacityUnits: 5 }, undefined]);
+  const id = { B: Uint8Array.of(0, 0, 1) };
+  await db.putItem({ TableName: 'users', Item: { id, name: { S: 'x' } } });
+  await db.putItem({ TableName: 'users', Item: { id: { B: Uint8Array.of(0, 0) }, name: { S: 'y' } } });
+  const page = await db.query({ TableName: 'users', KeyConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': id }, Limit: 1 });
+  t.same([page.Count, page.LastEvaluatedKey], [1, { id }]);
+  const next = await db.query({ TableName: 'users', KeyConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': id }, ExclusiveStartKey: page.LastEvaluatedKey! });
+  t.same([next.Count, next.LastEvaluatedKey], [0, undefined]);
+});
+
 t.test('dispatch: operations by DynamoDB name', async (t) => {
   const { db } = await openDatabase(t);
   await db.dispatch('CreateTable', structuredClone(COMPOSITE) as never);

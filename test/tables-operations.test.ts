@@ -266,6 +266,12 @@ t.test('batches: limits, duplicates, whole-batch refusal, unprocessed parts', as
   });
   t.throws(() => plan.answer([{ failed: new Error('a') }, { failed: new Error('b') }, { failed: new Error('c') }]), /a/, 'nothing read: the failure is the answer');
 
+  // API: BatchGetItem's example: 100 items of 300 KB, 52 returned, the rest unprocessed.
+  const hundred = prepareBatchGetItem({ RequestItems: { tbl: { Keys: keys(100) } } }, table);
+  const bigItem = (i: number): AttributeMap => ({ pk: { S: 'a' }, sk: { N: String(i) }, v: { S: 'x'.repeat(307_200 - 2 - 1 - 2 - 1 - 1 - String(i).length) } });
+  t.equal(hundred.answer(keys(100).map((_, i) => ({ item: bigItem(i) }))).Responses['tbl']!.length, 52);
+  t.equal(Object.values(hundred.answer(keys(100).map((_, i) => ({ item: bigItem(i) }))).UnprocessedKeys['tbl']!['Keys'] as unknown[]).length, 48);
+
   const puts = (count: number) => keys(count).map((item) => ({ PutRequest: { Item: item } }));
   t.equal(message(() => prepareBatchWriteItem({ RequestItems: { tbl: [{}] } }, table)), 'ValidationException: Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes');
   t.equal(message(() => prepareBatchWriteItem({ RequestItems: { tbl: [{ PutRequest: { Item: { pk: { S: 'a' }, sk: { S: '1' } } } }] } }, table)), 'ValidationException: The provided key element does not match the schema');

@@ -361,20 +361,19 @@ async function boundedAll<T, R>(items: readonly T[], concurrency: number, task: 
 }
 
 // The wire layer checked the input's shape against DynamoDB's (lib/dynamodb/shapes.ts); the cores check the rest.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Handler = (database: Database, input: any) => Promise<unknown>;
+type Handler = (database: Database, input: Record<string, unknown>) => Promise<unknown>;
 
 const OPERATIONS: Readonly<Record<string, Handler>> = {
-  CreateTable: (database, input) => database.createTable(input),
-  DeleteTable: (database, input) => database.deleteTable(input),
-  DescribeTable: (database, input) => database.describeTable(input),
-  ListTables: (database, input) => database.listTables(input),
-  PutItem: (database, input) => database.putItem(input),
-  GetItem: (database, input) => database.getItem(input),
-  UpdateItem: (database, input) => database.updateItem(input),
-  DeleteItem: (database, input) => database.deleteItem(input),
-  Query: (database, input) => database.query(input),
-  Scan: (database, input) => database.scan(input),
-  BatchGetItem: (database, input) => database.batchGetItem(input),
-  BatchWriteItem: (database, input) => database.batchWriteItem(input),
+  CreateTable: (database, input) => database.createTable(input as unknown as CreateTableInput),
+  DeleteTable: (database, input) => database.deleteTable(input as unknown as DeleteTableInput),
+  DescribeTable: (database, input) => database.describeTable(input as unknown as DescribeTableInput),
+  ListTables: (database, input) => database.listTables(input as unknown as ListTablesInput),
+  PutItem: (database, input) => database.putItem(input as unknown as PutItemInput),
+  GetItem: (database, input) => database.getItem(input as unknown as GetItemInput),
+  UpdateItem: (database, input) => database.updateItem(input as unknown as UpdateItemInput),
+  DeleteItem: (database, input) => database.deleteItem(input as unknown as DeleteItemInput),
+  Query: (database, input) => database.query(input as unknown as QueryInput),
+  Scan: (database, input) => database.scan(input as unknown as ScanInput),
+  BatchGetItem: (database, input) => database.batchGetItem(input as unknown as BatchGetItemInput),
+  BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
 };

@@ -6,7 +6,7 @@
  * against real storage nodes are test/tables-database.test.ts.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../lib/tables/database.js';
@@ -14,6 +14,7 @@ import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
 import { SORT_BODY_BYTES_MAX } from '../lib/tables/key-encoding.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
+import { CATALOG_FILE_NAME } from '../lib/tables/catalog-file.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'ringtable-tables-'));
@@ -292,8 +293,12 @@ t.test('the catalog and item counts survive close and reopen', async (t) => {
   const { db, dir } = await openDatabase(t, engine);
   await db.createTable(structuredClone(COMPOSITE) as never);
   await db.putItem({ TableName: 'orders', Item: { pk: { S: 'k' }, sk: { N: '1' }, v: { S: 'abc' } } });
+  // The catalog is written whole to a temporary file and renamed over the old one.
+  t.ok(existsSync(join(dir, CATALOG_FILE_NAME)));
+  t.notOk(existsSync(join(dir, `${CATALOG_FILE_NAME}.tmp`)));
   await db.close();
   t.ok(engine.closed);
+  t.equal(JSON.parse(readFileSync(join(dir, CATALOG_FILE_NAME), 'utf8')).tables[0].itemCount, 1, 'counts are saved on close');
   const reopened = Database.openOnEngine(engine, { path: dir });
   const described = await reopened.describeTable({ TableName: 'orders' });
   // pk + 'k' (3) + sk + N 1 (2 + 2: one byte and one digit pair) + v + 'abc' (4) = 11 bytes (item-size.ts).

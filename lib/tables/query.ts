@@ -242,7 +242,32 @@ export function prepareQuery(request: Request, table: (name: string) => TableRec
   );
 
   const reverse = request['ScanIndexForward'] === false;
-  const partition = encodePartitionPart(record.id, keyCondition.partitionKey.value as KeyValue);
+  return {
+    answer: {
+      tableName: schema.tableName,
+      keyNames: [schema.partitionKey.name, ...(schema.sortKey === undefined ? [] : [schema.sortKey.name])],
+      filter: filter === undefined ? undefined : (item) => evaluateCondition(filter.condition, item, filter.attributes),
+      projection,
+      select,
+      consistent,
+      capacityMode: capacityMode(request),
+    },
+    limit: request['Limit'] as number | undefined,
+    bytesMax: PAGE_BYTES_MAX,
+    consistent,
+    ...partitionRead(record.id, schema, keyCondition, startKey, reverse),
+  };
+}
+
+/** The one range read of a Query and the full-value checks of what it returns. */
+function partitionRead(
+  tableId: number,
+  schema: TableSchema,
+  keyCondition: KeyCondition,
+  startKey: AttributeMap | undefined,
+  reverse: boolean,
+): Pick<QueryPlan, 'range' | 'accepts' | 'compareInGroup' | 'reverse' | 'schema'> {
+  const partition = encodePartitionPart(tableId, keyCondition.partitionKey.value as KeyValue);
   let range = sortConditionRange(partition.partitionPrefix, keyCondition.sortKey);
   const startSort = startKey === undefined ? undefined : sortValueOf(startKey, schema);
   if (startSort !== undefined) {
@@ -262,22 +287,10 @@ export function prepareQuery(request: Request, table: (name: string) => TableRec
     return compareKeyValues(sort, startSort) * direction > 0;
   };
   return {
-    answer: {
-      tableName: schema.tableName,
-      keyNames: [schema.partitionKey.name, ...(schema.sortKey === undefined ? [] : [schema.sortKey.name])],
-      filter: filter === undefined ? undefined : (item) => evaluateCondition(filter.condition, item, filter.attributes),
-      projection,
-      select,
-      consistent,
-      capacityMode: capacityMode(request),
-    },
-    limit: request['Limit'] as number | undefined,
-    bytesMax: PAGE_BYTES_MAX,
-    reverse,
-    consistent,
     range,
     accepts,
     compareInGroup: (a, b) => compareKeyValues(sortValueOf(a, schema)!, sortValueOf(b, schema)!) * direction,
+    reverse,
     schema,
   };
 }

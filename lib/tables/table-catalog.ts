@@ -15,7 +15,9 @@
  * - ResourceInUseException "Attempt to change a resource which is still in
  *   use: Table is being created: X" (dyn:actions/deleteTable.js) and
  *   "Table already exists: X" for CreateTable of an existing name (reference
- *   §14: the form DynamoDB gives for ImportTable; unverified for CreateTable).
+ *   §14; user code that compares DynamoDB's answer to CreateTable with
+ *   exactly this text, found with the search tool; dynalite answers with an
+ *   empty message, reference §18).
  */
 import { DynamoDbError } from './dynamodb-error.js';
 import { validateCreateTable, type CreateTableInput, type TableSchema } from './table-schema.js';

@@ -50,7 +50,7 @@ import {
 } from './table-catalog.js';
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, describeTable, type ArnContext, type TableDescription } from './table-description.js';
 import { isConflict, RANGE_LIMIT_MAX, type TableEngine } from './table-engine.js';
-import { ENGINE_KEY_BYTES_MAX } from './key-encoding.js';
+import { ENGINE_KEY_BYTES_MAX, SORT_PART_BYTES_MAX } from './key-encoding.js';
 import type { PrimaryKeyValues, CreateTableInput } from './table-schema.js';
 import type { Request } from './item-request.js';
 import type {
@@ -239,8 +239,11 @@ export class Database {
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
     const partitionType = plan.schema.partitionKey.type;
     const sortType = plan.schema.sortKey?.type;
+    // A truncated sort part is at least the cut body less one byte plus marker and digest long (key-encoding.ts).
     const tieGroup = (key: Uint8Array): string | undefined =>
-      sortType !== undefined && isTruncatedSortKey(key, partitionType, sortType) ? Buffer.from(tieGroupOf(key)).toString('latin1') : undefined;
+      sortType !== undefined && key.byteLength - plan.partitionPrefixBytes >= SORT_PART_BYTES_MAX - 1 && isTruncatedSortKey(key, partitionType, sortType)
+        ? Buffer.from(tieGroupOf(key)).toString('latin1')
+        : undefined;
     let { start, end } = plan.range;
     for (;;) {
       if (Buffer.compare(start, end) >= 0) {

@@ -69,6 +69,8 @@ export interface QueryPlan {
   readonly accepts: (item: AttributeMap) => boolean;
   readonly compareInGroup: (a: AttributeMap, b: AttributeMap) => number;
   readonly schema: PrimaryKeySchema;
+  /** Bytes of the partition prefix: a key whose sort part is shorter than a truncated one needs no decoding. */
+  readonly partitionPrefixBytes: number;
 }
 
 /** The index a Query or Scan names: not in the table → "The table does not have the specified index: I"; a GSI with ConsistentRead → refused. */
@@ -266,7 +268,7 @@ function partitionRead(
   keyCondition: KeyCondition,
   startKey: AttributeMap | undefined,
   reverse: boolean,
-): Pick<QueryPlan, 'range' | 'accepts' | 'compareInGroup' | 'reverse' | 'schema'> {
+): Pick<QueryPlan, 'range' | 'accepts' | 'compareInGroup' | 'reverse' | 'schema' | 'partitionPrefixBytes'> {
   const partition = encodePartitionPart(tableId, keyCondition.partitionKey.value as KeyValue);
   let range = sortConditionRange(partition.partitionPrefix, keyCondition.sortKey);
   const startSort = startKey === undefined ? undefined : sortValueOf(startKey, schema);
@@ -292,6 +294,7 @@ function partitionRead(
     compareInGroup: (a, b) => compareKeyValues(sortValueOf(a, schema)!, sortValueOf(b, schema)!) * direction,
     reverse,
     schema,
+    partitionPrefixBytes: partition.partitionPrefix.byteLength,
   };
 }
 

@@ -163,6 +163,8 @@ t.test('Query: validation order and messages', async (t) => {
   t.equal(message(() => query({ ...base, Select: 'COUNT', AttributesToGet: ['a'], ExpressionAttributeValues: undefined, KeyConditionExpression: undefined, KeyConditions: { pk: { ComparisonOperator: 'EQ', AttributeValueList: [{ S: 'a' }] } } })), 'ValidationException: 1 validation error detected: Cannot specify the AttributesToGet when choosing to get only the Count');
   t.equal(message(() => query({ ...base, Select: 'SPECIFIC_ATTRIBUTES', ProjectionExpression: 'a' })), 'no error');
   t.equal(message(() => query({ ...base, QueryFilter: { a: { ComparisonOperator: 'EQ', AttributeValueList: [{ S: 'x' }] } } })), 'ValidationException: Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {QueryFilter} Expression parameters: {KeyConditionExpression}');
+  // KeyConditions' operand counts are checked before the table is looked up (dyn:validations/query.js).
+  t.equal(message(() => prepareQuery({ TableName: 'missing', KeyConditions: { pk: { ComparisonOperator: 'EQ', AttributeValueList: [] } } }, table)), 'ValidationException: One or more parameter values were invalid: Invalid number of argument(s) for the EQ ComparisonOperator');
   t.equal(message(() => query({ KeyConditions: { pk: { ComparisonOperator: 'EQ', AttributeValueList: [{ S: 'a' }] } }, QueryFilter: { sk: { ComparisonOperator: 'GT', AttributeValueList: [{ N: '1' }] } } })), 'ValidationException: QueryFilter can only contain non-primary key attributes: Primary key attribute: sk');
 });
 

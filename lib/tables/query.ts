@@ -26,6 +26,7 @@ import { conditionAttributeNames } from './expression/expressions.js';
 import { keyConditionFor, type KeyCondition, type SortKeyCondition } from './expression/key-condition.js';
 import {
   checkExpressionParameters,
+  checkLegacyConditions,
   conditionFromFilter,
   keyConditionFromKeyConditions,
   type ConditionalOperator,
@@ -219,6 +220,8 @@ export function prepareQuery(request: Request, table: (name: string) => TableRec
   const prepared = requestExpressions(request, validatedExpressionValues(request['ExpressionAttributeValues']));
   const legacyKeyConditions = request['KeyConditionExpression'] === undefined ? validatedKeyConditions(request['KeyConditions']) : undefined;
   if (legacyKeyConditions !== undefined) {
+    // Operand counts and types before the table is looked up (dyn:validations/query.js `validateConditions`).
+    checkLegacyConditions(legacyKeyConditions);
     const count = Object.keys(legacyKeyConditions).length;
     if (count !== 1 && count !== 2) throw validationError('Conditions can be of length 1 or 2 only');
   }

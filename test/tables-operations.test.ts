@@ -105,6 +105,26 @@ t.test('PutItem decisions: condition, ReturnValues, capacity', async (t) => {
   });
 });
 
+t.test('UpdateItem: Coral errors in the member order live DynamoDB gives', async (t) => {
+  // Recorded against eu-west-2 and us-east-1 (2026) by a conformance suite: ReturnConsumedCapacity, tableName, ReturnValues, key.
+  const update = { UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': { S: 'x' } } };
+  const emptyName = "Value '' at 'tableName' failed to satisfy constraint: Member must have length greater than or equal to 1";
+  const noKey = "Value null at 'key' failed to satisfy constraint: Member must not be null";
+  t.equal(message(() => prepareUpdateItem({ TableName: '', ...update }, table)), `ValidationException: 2 validation errors detected: ${emptyName}; ${noKey}`);
+  t.equal(
+    message(() => prepareUpdateItem({ TableName: '', ...update, ReturnConsumedCapacity: 'INVALID', ReturnValues: 'INVALID' }, table)),
+    'ValidationException: 4 validation errors detected: ' +
+      "Value 'INVALID' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]; " +
+      `${emptyName}; ` +
+      "Value 'INVALID' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]; " +
+      noKey,
+  );
+  t.equal(
+    message(() => prepareUpdateItem({ TableName: 'absent', AttributeUpdates: { x: { Action: 'PUT', Value: { S: '1' } } }, Expected: { a: { Exists: false }, b: { Exists: false } }, ConditionalOperator: 'XOR' }, table)),
+    "ValidationException: 2 validation errors detected: Value 'XOR' at 'conditionalOperator' failed to satisfy constraint: Member must satisfy enum value set: [OR, AND]; " + noKey,
+  );
+});
+
 t.test('UpdateItem: key attributes, nested key paths, size after update, every ReturnValues', async (t) => {
   const update = (extra: Record<string, unknown>) => prepareUpdateItem({ TableName: 'tbl', Key: key, ...extra }, table);
   // dyn:db/index.js validateUpdates / validateKeyPaths (reference §17 #22, #23).

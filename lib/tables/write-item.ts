@@ -83,7 +83,8 @@ export interface WritePlan {
 
 /** The shared constraint fields of the three writes, in dyn:validations' order for each. */
 const PUT_RULES = [RETURN_CONSUMED_CAPACITY, TABLE_NAME, { field: 'Item', notNull: true }, CONDITIONAL_OPERATOR, RETURN_VALUES, RETURN_ITEM_COLLECTION_METRICS, RETURN_VALUES_ON_CONDITION_CHECK_FAILURE];
-const UPDATE_RULES = [RETURN_CONSUMED_CAPACITY, TABLE_NAME, RETURN_ITEM_COLLECTION_METRICS, RETURN_VALUES, { field: 'Key', notNull: true }, CONDITIONAL_OPERATOR, RETURN_VALUES_ON_CONDITION_CHECK_FAILURE];
+// Live order for UpdateItem (same conformance suite): ReturnConsumedCapacity, tableName, ReturnValues, conditionalOperator, key.
+const UPDATE_RULES = [RETURN_CONSUMED_CAPACITY, TABLE_NAME, RETURN_ITEM_COLLECTION_METRICS, RETURN_VALUES, CONDITIONAL_OPERATOR, { field: 'Key', notNull: true }, RETURN_VALUES_ON_CONDITION_CHECK_FAILURE];
 const DELETE_RULES = UPDATE_RULES;
 
 function checkOldOrNone(request: Request): void {

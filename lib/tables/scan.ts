@@ -13,6 +13,14 @@
  * is not less than TotalSegments: T"); the expressions; then the table, the
  * index, the start key against the schema and against the segment, Select.
  *
+ * A regional split (recorded against live DynamoDB by a conformance suite
+ * found with the search tool, September 2026): a few regions moved Scan's
+ * parameter checks to a new validation framework ("Value at 'Limit'" without
+ * the value, no "Segment: S is not less than TotalSegments: T" suffix, the
+ * short "The provided starting key is invalid", Select's message in Coral's
+ * envelope); 29 of the 33 regions that answered keep the older wording
+ * dynalite records, which is what this reproduces.
+ *
  * Segments: segment s of T owns the tokens [floor(s·2^32/T),
  * floor((s+1)·2^32/T)); the intervals of 0..T-1 tile [0, 2^32) exactly, so
  * parallel segments see every item exactly once whatever the ring looks like

@@ -22,14 +22,14 @@ import { mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Store } from '../store/store.js';
 import type { StoreOptions } from '../config/options.js';
-import type { AttributeMap } from './attribute-value.js';
+import type { AttributeMap, AttributeValue } from './attribute-value.js';
 import { prepareBatchGetItem, type BatchGetItemOutput, type BatchGetResult } from './batch-get-item.js';
 import { prepareBatchWriteItem, type BatchWriteItemOutput, type BatchWriteResult } from './batch-write-item.js';
 import { readCatalog, writeCatalog } from './catalog-file.js';
 import { DynamoDbError } from './dynamodb-error.js';
 import { prepareGetItem, type GetItemOutput } from './get-item.js';
 import { itemSize } from './item-size.js';
-import { encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
+import { compareKeyValues, encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
 import { prepareQuery } from './query.js';
 import { PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
 import { prepareScan, segmentRanges } from './scan.js';
@@ -205,7 +205,7 @@ export class Database {
     const plan = prepareGetItem(input as unknown as Request, this.activeTable);
     const record = this.activeTable(plan.tableName);
     const current = await this.engine.getOrdered(this.itemKey(record, plan.key), { consistent: plan.consistent });
-    return plan.answer(current === undefined ? undefined : (current.value as AttributeMap));
+    return plan.answer(storedItem(current, record, plan.key));
   }
 
   private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {
@@ -217,7 +217,7 @@ export class Database {
     const key = this.itemKey(record, plan.key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
-      const decision = plan.decide(current === undefined ? undefined : (current.value as AttributeMap));
+      const decision = plan.decide(storedItem(current, record, plan.key));
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
       try {
@@ -298,7 +298,7 @@ export class Database {
       try {
         const record = this.activeTable(read.tableName);
         const current = await this.engine.getOrdered(this.itemKey(record, read.key), { consistent: read.consistent });
-        return { item: current === undefined ? undefined : (current.value as AttributeMap) };
+        return { item: storedItem(current, record, read.key) };
       } catch (failed) {
         if (failed instanceof DynamoDbError) throw failed;
         return { failed };
@@ -315,7 +315,8 @@ export class Database {
         const key = this.itemKey(record, write.key);
         for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
           const current = await this.engine.getOrdered(key, { consistent: true });
-          const oldBytes = current === undefined ? undefined : itemSize(current.value as AttributeMap);
+          const old = storedItem(current, record, write.key);
+          const oldBytes = old === undefined ? undefined : itemSize(old);
           if (current === undefined && write.item === undefined) return { oldBytes };
           try {
             await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });
@@ -334,6 +335,22 @@ export class Database {
     });
     return plan.answer(results);
   }
+}
+
+/**
+ * The item stored at an engine key, checked against the full key asked for:
+ * a truncated engine key (key-encoding.ts) is unique barring a digest
+ * collision, and this comparison is what makes it exact.
+ */
+function storedItem(stored: { value: unknown } | undefined, record: TableRecord, key: PrimaryKeyValues): AttributeMap | undefined {
+  if (stored === undefined) return undefined;
+  const item = stored.value as AttributeMap;
+  const { partitionKey, sortKey } = record.schema;
+  const same = (value: AttributeValue | undefined, expected: KeyValue | undefined): boolean =>
+    value !== undefined && expected !== undefined && Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0;
+  if (!same(item[partitionKey.name], key.partition)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
+  if (sortKey !== undefined && !same(item[sortKey.name], key.sort as KeyValue | undefined)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
+  return item;
 }
 
 /** The first key after `key` in byte order. */

@@ -16,7 +16,7 @@ import { prepareGetItem } from '../lib/tables/get-item.js';
 import { prepareQuery } from '../lib/tables/query.js';
 import { PageAssembler, pageOutput, selectOf } from '../lib/tables/read-page.js';
 import { prepareScan, segmentOfToken, segmentRanges, segmentTokens } from '../lib/tables/scan.js';
-import { activeTable, createTable, EMPTY_CATALOG, listTables, withStatus, type CatalogState } from '../lib/tables/table-catalog.js';
+import { activeTable, checkDeleteTable, createTable, EMPTY_CATALOG, listTables, withStatus, type CatalogState } from '../lib/tables/table-catalog.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem } from '../lib/tables/write-item.js';
 import { TOKEN_SPACE } from '../lib/tables/table-engine.js';
 import { tokenBound } from '../lib/ring/partitioned-key.js';
@@ -311,4 +311,10 @@ t.test('catalog: ListTables paging and limits', async (t) => {
   t.same(listTables(catalog, { Limit: 2, ExclusiveStartTableName: sorted[1] }), { TableNames: sorted.slice(2, 4), LastEvaluatedTableName: sorted[3] });
   t.equal(message(() => listTables(catalog, { Limit: 0 })), "ValidationException: 1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1");
   t.equal(catalogWith(TABLE, { ...TABLE, TableName: 'two' }).tables['two']!.id, 2, 'ids only grow');
+  // A table being created cannot be deleted, and data operations do not see it (dyn:actions/deleteTable.js, dyn:db/index.js getTable).
+  const creating = createTable(EMPTY_CATALOG, TABLE, { nowMs: 0, tableUuid: 'u' }).state;
+  t.equal(message(() => checkDeleteTable(creating, { TableName: 'tbl' })), 'ResourceInUseException: Attempt to change a resource which is still in use: Table is being created: tbl');
+  t.equal(message(() => activeTable(creating, 'tbl')), 'ResourceNotFoundException: Requested resource not found');
+  t.equal(message(() => activeTable(withStatus(state, 'tbl', 'DELETING'), 'tbl')), 'ResourceNotFoundException: Requested resource not found');
+  t.equal(message(() => checkDeleteTable(state, { TableName: 'nope' })), 'ResourceNotFoundException: Requested resource not found: Table: nope not found');
 });

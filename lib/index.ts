@@ -20,3 +20,32 @@ export type { InProcessRequestHandler, RequestHandlerOptions } from './dynamodb/
 export type { SigningCredentials } from './dynamodb/wire-message.js';
 export { serve } from './server/serve.js';
 export type { ServeOptions, DynamoDbServer } from './server/serve.js';
+export { Database } from './tables/database.js';
+export type { DatabaseOptions } from './tables/database.js';
+export { DynamoDbError } from './tables/dynamodb-error.js';
+export type { DynamoDbErrorName } from './tables/dynamodb-error.js';
+export type { AttributeValue, AttributeMap } from './tables/attribute-value.js';
+export type {
+  CreateTableInput,
+  DescribeTableInput,
+  DeleteTableInput,
+  ListTablesInput,
+  PutItemInput,
+  GetItemInput,
+  UpdateItemInput,
+  DeleteItemInput,
+  QueryInput,
+  ScanInput,
+  BatchGetItemInput,
+  BatchWriteItemInput,
+  KeysAndAttributes,
+  WriteRequest,
+} from './tables/operation-shapes.js';
+export type { WriteItemOutput as PutItemOutput, WriteItemOutput as UpdateItemOutput, WriteItemOutput as DeleteItemOutput, ReturnValue } from './tables/write-item.js';
+export type { GetItemOutput } from './tables/get-item.js';
+export type { ReadOutput as QueryOutput, ReadOutput as ScanOutput, Select } from './tables/read-page.js';
+export type { BatchGetItemOutput } from './tables/batch-get-item.js';
+export type { BatchWriteItemOutput } from './tables/batch-write-item.js';
+export type { ListTablesOutput, TableStatus } from './tables/table-catalog.js';
+export type { TableDescription } from './tables/table-description.js';
+export type { ConsumedCapacity, ReturnConsumedCapacity } from './tables/capacity-units.js';

@@ -153,8 +153,8 @@ t.test('item keys round-trip exactly and start with their partition part', async
           if (sort !== undefined && referenceCompare(decoded.sort!, sort) !== 0) return false;
           if ('S' in partition && (decoded.partition as { S: string }).S !== partition.S) return false;
           if ('N' in partition && (decoded.partition as { N: string }).N !== partition.N) return false;
-          if (!inRange(encoded.key, partitionRange(encoded.partitionPart)) || !inRange(encoded.key, tableRange(id))) return false;
-          return memcmp(encoded.key.subarray(0, encoded.partitionPart.byteLength), encoded.partitionPart) === 0;
+          if (!inRange(encoded.key, partitionRange(encoded.partitionPrefix)) || !inRange(encoded.key, tableRange(id))) return false;
+          return memcmp(encoded.key.subarray(0, encoded.partitionPrefix.byteLength), encoded.partitionPrefix) === 0;
         }),
         { numRuns: 300 },
       );
@@ -247,7 +247,7 @@ t.test('long partition values: each partition still one contiguous range in sort
         for (const a of keys) {
           for (const b of keys) {
             const samePartition = referenceCompare(a.p, b.p) === 0;
-            if (samePartition !== inRange(b.encoded.key, partitionRange(a.encoded.partitionPart))) return false;
+            if (samePartition !== inRange(b.encoded.key, partitionRange(a.encoded.partitionPrefix))) return false;
             // Inside a partition, memcmp order is DynamoDB order except within one tie group.
             const tied = a.encoded.sortTruncated && b.encoded.sortTruncated && memcmp(tieGroupOf(a.encoded.key), tieGroupOf(b.encoded.key)) === 0;
             if (samePartition && !tied && memcmp(a.encoded.key, b.encoded.key) !== referenceCompare(a.s, b.s)) return false;
@@ -262,7 +262,7 @@ t.test('long partition values: each partition still one contiguous range in sort
 });
 
 t.test('sortValueRange and sortPrefixRange bound every matching key, truncated or not', async (t) => {
-  const partitionPart = encodePartitionPart(9, { N: '1' }).partitionPart;
+  const partitionPart = encodePartitionPart(9, { N: '1' }).partitionPrefix;
   fc.assert(
     fc.property(longStrings(SORT_BODY_BYTES_MAX - 8), longStrings(SORT_BODY_BYTES_MAX - 8), (u, v) => {
       const key = encodeItemKey(9, { N: '1' }, u).key;
@@ -290,10 +290,10 @@ t.test('sort part: whole up to the limit, truncated one byte beyond it', async (
   const atLimit = encodeItemKey(1, { S: 'pk' }, { S: 'a'.repeat(SORT_BODY_BYTES_MAX) });
   const beyond = encodeItemKey(1, { S: 'pk' }, { S: 'a'.repeat(SORT_BODY_BYTES_MAX + 1) });
   t.equal(atLimit.sortTruncated, false);
-  t.equal(atLimit.key.byteLength - atLimit.partitionPart.byteLength, SORT_BODY_BYTES_MAX + 2);
+  t.equal(atLimit.key.byteLength - atLimit.partitionPrefix.byteLength, SORT_BODY_BYTES_MAX + 2);
   t.same(decodeItemKey(atLimit.key, 'S', 'S').sort, { S: 'a'.repeat(SORT_BODY_BYTES_MAX) });
   t.equal(beyond.sortTruncated, true);
-  t.equal(beyond.key.byteLength - beyond.partitionPart.byteLength, SORT_PART_BYTES_MAX);
+  t.equal(beyond.key.byteLength - beyond.partitionPrefix.byteLength, SORT_PART_BYTES_MAX);
   const decoded = decodeItemKey(beyond.key, 'S', 'S');
   t.same([decoded.sort, decoded.sortTruncated, decoded.partition], [undefined, true, { S: 'pk' }]);
   t.equal(memcmp(atLimit.key, beyond.key), -1, 'a prefix sorts first even when the other is truncated');
@@ -311,7 +311,7 @@ t.test('sort part: whole up to the limit, truncated one byte beyond it', async (
 t.test('partition part: whole up to the limit, truncated one byte beyond it', async (t) => {
   const atLimit = encodePartitionPart(1, { B: new Uint8Array(PARTITION_BODY_BYTES_MAX).fill(7) });
   const beyond = encodePartitionPart(1, { B: new Uint8Array(PARTITION_BODY_BYTES_MAX + 1).fill(7) });
-  t.same([atLimit.truncated, atLimit.partitionPart.byteLength], [false, PARTITION_BODY_BYTES_MAX + 6]);
+  t.same([atLimit.truncated, atLimit.partitionPart.byteLength], [false, PARTITION_BODY_BYTES_MAX + 2]);
   t.same([beyond.truncated, beyond.partitionPart.byteLength], [true, PARTITION_PART_BYTES_MAX]);
   // A truncated partition keeps its items contiguous and its sort order.
   const long = { S: 'q'.repeat(2048) };
@@ -321,19 +321,24 @@ t.test('partition part: whole up to the limit, truncated one byte beyond it', as
   const other = encodeItemKey(1, longer, { N: '1' });
   t.equal(a.partitionTruncated, true);
   t.equal(memcmp(a.key, b.key), -1);
-  t.ok(inRange(b.key, partitionRange(a.partitionPart)));
-  t.notOk(inRange(other.key, partitionRange(a.partitionPart)), 'another long partition value is another range');
+  t.ok(inRange(b.key, partitionRange(a.partitionPrefix)));
+  t.notOk(inRange(other.key, partitionRange(a.partitionPrefix)), 'another long partition value is another range');
   t.same(decodeItemKey(b.key, 'S', 'N'), { tableId: 1, partition: undefined, sort: { N: '2' }, partitionTruncated: true, sortTruncated: false });
 });
 
 t.test("DynamoDB's largest keys fit the engine's 1970 bytes", async (t) => {
-  // 2048-byte partition key and 1024-byte sort key, all NUL bytes: escaping doubles them.
-  const worst = encodeItemKey(0xffff_ffff, { B: new Uint8Array(2048) }, { B: new Uint8Array(1024) });
+  // 2048-byte partition key and 1024-byte sort key, (nearly) all NUL bytes: escaping doubles them.
+  // The partition value's leading 1 puts its cut between escape pairs, so neither cut is shortened.
+  const worst = encodeItemKey(0xffff_ffff, { B: Uint8Array.from({ length: 2048 }, (_, i) => (i === 0 ? 1 : 0)) }, { B: new Uint8Array(1024) });
   t.equal(worst.key.byteLength, ENGINE_KEY_BYTES_MAX);
   t.same([worst.partitionTruncated, worst.sortTruncated], [true, true]);
-  // A cut that would split an escape pair is one byte shorter, and still decodes.
+  // A cut that would split an escape pair is one byte shorter, and still decodes. The two
+  // bodies' bounds (995 and 928) differ in parity, so with a NUL after one leading 'a' the
+  // sort cut (at an odd offset, splitting a pair) is one byte short and the partition's is not.
   const odd = encodeItemKey(5, { S: 'a' + '\u0000'.repeat(2000) }, { S: 'a' + '\u0000'.repeat(1000) });
-  t.equal(odd.key.byteLength, ENGINE_KEY_BYTES_MAX - 2);
+  t.equal(odd.key.byteLength, ENGINE_KEY_BYTES_MAX - 1);
+  const oddPartition = encodeItemKey(5, { S: 'aa' + '\u0000'.repeat(2000) }, { S: 'a' + '\u0000'.repeat(1000) });
+  t.equal(oddPartition.key.byteLength, ENGINE_KEY_BYTES_MAX - 2, 'both cuts one byte short');
   t.same(decodeItemKey(odd.key, 'S', 'S').tableId, 5);
   const largestS = encodeItemKey(1, { S: '😀'.repeat(512) }, { S: '😀'.repeat(256) });
   t.ok(largestS.key.byteLength <= ENGINE_KEY_BYTES_MAX);

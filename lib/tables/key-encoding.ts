@@ -16,30 +16,33 @@
  *   negative number is 0x7F and the same bytes of its magnitude, each
  *   complemented (255 - b), so larger magnitudes sort first. At most 22 bytes.
  *
- * ## An item key
- * `tableId (4 bytes, big-endian) ‖ partition value ‖ sort value`. The
- * partition part (`tableId ‖ partition value`) is what the engine hashes to
- * place an item; every key of one partition value starts with it, and no
- * other partition's keys do, so a partition is one contiguous range ordered
- * by sort key.
+ * ## An item key (the engine's partitioned key, DESIGN.md §1)
+ * `[0xFF][space = table id][token][part length] ‖ partition value ‖ sort value`
+ * (lib/ring/partitioned-key.ts): the partition part is the encoded partition
+ * value, hashed to the token that places the item; the rest is the encoded
+ * sort value. Every key of one partition value starts with the same
+ * partition prefix (header and part), and no other partition's keys do, so
+ * a partition is one contiguous range ordered by sort key, and a table (a
+ * space) is one contiguous range.
  *
  * ## Long keys (the engine's keys are at most 1970 bytes: LMDB's 1978 less 8)
  * DynamoDB allows a 2048-byte partition key and a 1024-byte sort key, and
- * escaping can double their length. So the partition part is at most
- * PARTITION_PART_BYTES_MAX (1024) bytes and the sort part at most
- * SORT_PART_BYTES_MAX (946). An S or B value whose escaped body would leave
- * no room is truncated: the body is cut to a fixed length (one byte less if
- * the cut would split an escape pair), followed by the marker 0x00 0x01 and
- * the first 16 bytes of the SHA-256 of the value's full encoding. A body is
- * truncated exactly when it is longer than the cut length, so every
- * truncated value has the same cut length within a table.
+ * escaping can double their length. So the partition prefix (the 11-byte
+ * header and the partition part) is at most PARTITION_PREFIX_BYTES_MAX
+ * (1024) bytes and the sort part at most SORT_PART_BYTES_MAX (946). An S or
+ * B value whose escaped body would leave no room is truncated: the body is
+ * cut to a fixed length (one byte less if the cut would split an escape
+ * pair), followed by the marker 0x00 0x01 and the first 16 bytes of the
+ * SHA-256 of the value's full encoding. A body is truncated exactly when it
+ * is longer than the cut length, so every truncated value has the same cut
+ * length within a table.
  * Guarantees (for values whose digests differ, i.e. barring a 2^-128 event):
  * - Uniqueness: distinct values give distinct keys. The caller keeps the full
  *   key beside the item anyway and compares it on read.
  * - Partitions: a truncated partition value still gives a prefix-free
  *   partition part, so each partition is one contiguous range. Partitions
- *   are ordered by value only up to the cut (Scan order is unspecified in
- *   DynamoDB, so nothing depends on it).
+ *   are in token order (Scan order is unspecified in DynamoDB, so nothing
+ *   depends on it).
  * - Sort order: memcmp order is DynamoDB's order between any two keys,
  *   except between two truncated sort values with the same cut body (a "tie
  *   group"): those are adjacent (no other key sorts between them) and
@@ -54,6 +57,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { partitionPrefix } from '../ring/hash.js';
+import { PARTITIONED_KEY_HEADER_BYTES, SPACE_MAX, spacePrefix, splitPartitionedKey } from '../ring/partitioned-key.js';
 import { numberParts, parseNumber } from './number.js';
 
 export type KeyAttributeType = 'S' | 'N' | 'B';
@@ -61,16 +66,19 @@ export type KeyValue = { S: string } | { N: string } | { B: Uint8Array };
 
 /** lmdb-js's key limit (1978) less the 8 bytes the engine's TTL index prefixes (lib/config/options.ts KEY_BYTES_LIMIT). */
 export const ENGINE_KEY_BYTES_MAX = 1970;
-export const TABLE_ID_BYTES = 4;
-export const TABLE_ID_MAX = 0xffff_ffff;
-/** The partition part (table id and partition value) never exceeds this. */
-export const PARTITION_PART_BYTES_MAX = 1024;
+/** The engine's header before the partition part: marker, space (the table id), token, part length. */
+export const KEY_HEADER_BYTES = PARTITIONED_KEY_HEADER_BYTES;
+export const TABLE_ID_MAX = SPACE_MAX;
+/** The partition prefix (header and partition part) never exceeds this. */
+export const PARTITION_PREFIX_BYTES_MAX = 1024;
+/** The partition part (the encoded partition value, the placement hash input) never exceeds this. */
+export const PARTITION_PART_BYTES_MAX = PARTITION_PREFIX_BYTES_MAX - KEY_HEADER_BYTES;
 /** The sort part never exceeds this, so a whole key fits the engine. */
-export const SORT_PART_BYTES_MAX = ENGINE_KEY_BYTES_MAX - PARTITION_PART_BYTES_MAX;
+export const SORT_PART_BYTES_MAX = ENGINE_KEY_BYTES_MAX - PARTITION_PREFIX_BYTES_MAX;
 export const DIGEST_BYTES = 16;
 const MARKER_BYTES = 2;
 /** Longest escaped body kept whole; a longer one is cut to this length (or one less). */
-export const PARTITION_BODY_BYTES_MAX = PARTITION_PART_BYTES_MAX - TABLE_ID_BYTES - MARKER_BYTES - DIGEST_BYTES;
+export const PARTITION_BODY_BYTES_MAX = PARTITION_PART_BYTES_MAX - MARKER_BYTES - DIGEST_BYTES;
 export const SORT_BODY_BYTES_MAX = SORT_PART_BYTES_MAX - MARKER_BYTES - DIGEST_BYTES;
 
 const ZERO_TAG = 0x80;
@@ -98,24 +106,34 @@ export function compareKeyValues(a: KeyValue, b: KeyValue): -1 | 0 | 1 {
 export interface EncodedItemKey {
   /** The whole engine key. */
   key: Uint8Array;
-  /** tableId ‖ partition value: the placement hash input and the partition's key prefix. */
+  /** The encoded partition value: the engine's partition part, which it hashes to place the item. */
   partitionPart: Uint8Array;
+  /** Header ‖ partition part: every key of the partition begins with it. */
+  partitionPrefix: Uint8Array;
   partitionTruncated: boolean;
   sortTruncated: boolean;
 }
 
-export function encodePartitionPart(tableId: number, partitionValue: KeyValue): { partitionPart: Uint8Array; truncated: boolean } {
-  const value = boundedValue(encodeKeyValue(partitionValue), PARTITION_BODY_BYTES_MAX);
-  return { partitionPart: concat([tableIdBytes(tableId), value.bytes]), truncated: value.truncated };
+export interface EncodedPartition {
+  partitionPart: Uint8Array;
+  partitionPrefix: Uint8Array;
+  truncated: boolean;
 }
 
+export function encodePartitionPart(tableId: number, partitionValue: KeyValue): EncodedPartition {
+  assert.ok(Number.isInteger(tableId) && tableId >= 0 && tableId <= TABLE_ID_MAX, 'table id is a uint32');
+  const value = boundedValue(encodeKeyValue(partitionValue), PARTITION_BODY_BYTES_MAX);
+  return { partitionPart: value.bytes, partitionPrefix: partitionPrefix(tableId, value.bytes), truncated: value.truncated };
+}
+
+/** The engine key of an item's primary key: space = table id, partition part = partition value, rest = sort value. */
 export function encodeItemKey(tableId: number, partitionValue: KeyValue, sortValue?: KeyValue): EncodedItemKey {
-  const { partitionPart, truncated: partitionTruncated } = encodePartitionPart(tableId, partitionValue);
-  if (sortValue === undefined) return { key: partitionPart, partitionPart, partitionTruncated, sortTruncated: false };
+  const { partitionPart, partitionPrefix: prefix, truncated: partitionTruncated } = encodePartitionPart(tableId, partitionValue);
+  if (sortValue === undefined) return { key: prefix, partitionPart, partitionPrefix: prefix, partitionTruncated, sortTruncated: false };
   const sort = boundedValue(encodeKeyValue(sortValue), SORT_BODY_BYTES_MAX);
-  const key = concat([partitionPart, sort.bytes]);
+  const key = concat([prefix, sort.bytes]);
   assert.ok(key.byteLength <= ENGINE_KEY_BYTES_MAX, 'item key within the engine limit');
-  return { key, partitionPart, partitionTruncated, sortTruncated: sort.truncated };
+  return { key, partitionPart, partitionPrefix: prefix, partitionTruncated, sortTruncated: sort.truncated };
 }
 
 export interface DecodedItemKey {
@@ -129,9 +147,9 @@ export interface DecodedItemKey {
 
 /** Decodes an item key; exact for every part that is not truncated. */
 export function decodeItemKey(key: Uint8Array, partitionType: KeyAttributeType, sortType?: KeyAttributeType): DecodedItemKey {
-  assert.ok(key.byteLength >= TABLE_ID_BYTES, 'item key has a table id');
-  const tableId = Buffer.from(key.buffer, key.byteOffset, key.byteLength).readUInt32BE(0);
-  const partition = decodeValue(key, TABLE_ID_BYTES, partitionType);
+  const { space: tableId, partitionPart } = splitPartitionedKey(key);
+  const partition = decodeValue(key, KEY_HEADER_BYTES, partitionType);
+  assert.equal(partition.end, KEY_HEADER_BYTES + partitionPart.byteLength, 'the partition value is the whole partition part');
   let sort: DecodedValue | undefined;
   if (sortType !== undefined) sort = decodeValue(key, partition.end, sortType);
   assert.equal(sort?.end ?? partition.end, key.byteLength, 'item key has no trailing bytes');
@@ -152,13 +170,13 @@ export interface KeyRange {
 
 /** Every key of one table. */
 export function tableRange(tableId: number): KeyRange {
-  const start = tableIdBytes(tableId);
+  const start = spacePrefix(tableId);
   return { start, end: prefixEnd(start) };
 }
 
 /** Every key of one partition, in sort-key order (tie groups aside). */
-export function partitionRange(partitionPart: Uint8Array): KeyRange {
-  return { start: partitionPart, end: prefixEnd(partitionPart) };
+export function partitionRange(partitionPrefix: Uint8Array): KeyRange {
+  return { start: partitionPrefix, end: prefixEnd(partitionPrefix) };
 }
 
 /**
@@ -168,14 +186,14 @@ export function partitionRange(partitionPart: Uint8Array): KeyRange {
  * range. So `>= v` reads from start, `> v` reads from start and drops v,
  * `< v` reads to end and filters, `<= v` reads to end.
  */
-export function sortValueRange(partitionPart: Uint8Array, sortValue: KeyValue): KeyRange {
+export function sortValueRange(partitionPrefix: Uint8Array, sortValue: KeyValue): KeyRange {
   const full = encodeKeyValue(sortValue);
   const body = full.subarray(0, full.byteLength - 1 - ('N' in sortValue ? 0 : 1));
   if ('N' in sortValue || body.byteLength <= SORT_BODY_BYTES_MAX) {
-    const start = concat([partitionPart, full]);
+    const start = concat([partitionPrefix, full]);
     return { start, end: concat([start, Uint8Array.of(0)]) };
   }
-  const groupStart = concat([partitionPart, cutBody(body, SORT_BODY_BYTES_MAX), Uint8Array.of(TERMINATOR, TRUNCATION_MARKER)]);
+  const groupStart = concat([partitionPrefix, cutBody(body, SORT_BODY_BYTES_MAX), Uint8Array.of(TERMINATOR, TRUNCATION_MARKER)]);
   return { start: groupStart, end: prefixEnd(groupStart) };
 }
 
@@ -184,10 +202,10 @@ export function sortValueRange(partitionPart: Uint8Array, sortValue: KeyValue): 
  * an S or B sort key). All of them are in the range; the caller still
  * compares full values when the prefix is longer than the cut.
  */
-export function sortPrefixRange(partitionPart: Uint8Array, prefix: { S: string } | { B: Uint8Array }): KeyRange {
+export function sortPrefixRange(partitionPrefix: Uint8Array, prefix: { S: string } | { B: Uint8Array }): KeyRange {
   const body = escapeBytes('S' in prefix ? utf8Encoder.encode(prefix.S) : prefix.B);
   const kept = body.byteLength <= SORT_BODY_BYTES_MAX ? body : cutBody(body, SORT_BODY_BYTES_MAX);
-  const start = concat([partitionPart, kept]);
+  const start = concat([partitionPrefix, kept]);
   return { start, end: prefixEnd(start) };
 }
 
@@ -306,13 +324,6 @@ function decodeValue(key: Uint8Array, offset: number, type: KeyAttributeType): D
       return { value: undefined, end };
     }
   }
-}
-
-function tableIdBytes(tableId: number): Uint8Array {
-  assert.ok(Number.isInteger(tableId) && tableId >= 0 && tableId <= TABLE_ID_MAX, 'table id is a uint32');
-  const bytes = new Uint8Array(TABLE_ID_BYTES);
-  new DataView(bytes.buffer).setUint32(0, tableId, false);
-  return bytes;
 }
 
 /** The first key after every key that starts with `prefix`, or undefined when there is none. */

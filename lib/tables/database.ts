@@ -1,0 +1,399 @@
+/**
+ * The Database: DynamoDB's operations over a ring of storage nodes. This is
+ * the thin shell around the pure operation cores (write-item.ts,
+ * get-item.ts, query.ts, scan.ts, batch-*.ts, table-catalog.ts): it looks
+ * tables up, reads and writes through the engine's leader-ordered API
+ * (DESIGN.md §5) and persists the catalog. It decides nothing itself.
+ *
+ * - Items are stored whole (the item is the value; its key attributes are
+ *   its full key, so truncated engine keys are resolved by reading them).
+ * - A write is: read the item at the partition's leader (consistent), let
+ *   the core decide, write with compare-and-set on the version read; on
+ *   ERR_CONFLICT another writer won, so read and decide again, at most
+ *   WRITE_ATTEMPTS_MAX times. Of concurrent conditional writes exactly one
+ *   wins; the others see its item and fail their condition.
+ * - Query is one range read within the partition prefix, repeated while the
+ *   page is not complete; Scan walks its segment's token interval ring
+ *   partition by ring partition (engine.tokenRanges()).
+ * - DeleteTable marks the table DELETING, drops its space on every node
+ *   (no tombstone per item; table ids are never reused) and forgets it.
+ */
+import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { Store } from '../store/store.js';
+import type { StoreOptions } from '../config/options.js';
+import type { AttributeMap, AttributeValue } from './attribute-value.js';
+import { prepareBatchGetItem, type BatchGetItemOutput, type BatchGetResult } from './batch-get-item.js';
+import { prepareBatchWriteItem, type BatchWriteItemOutput, type BatchWriteResult } from './batch-write-item.js';
+import { readCatalog, writeCatalog } from './catalog-file.js';
+import { DynamoDbError } from './dynamodb-error.js';
+import { prepareGetItem, type GetItemOutput } from './get-item.js';
+import { itemSize } from './item-size.js';
+import { compareKeyValues, encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
+import { prepareQuery } from './query.js';
+import { PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
+import { prepareScan, segmentRanges } from './scan.js';
+import {
+  activeTable,
+  anyTable,
+  checkDeleteTable,
+  checkTableNameRequest,
+  createTable,
+  EMPTY_CATALOG,
+  listTables,
+  withItemChange,
+  withoutTable,
+  withStatus,
+  type CatalogState,
+  type ListTablesOutput,
+  type TableRecord,
+} from './table-catalog.js';
+import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, describeTable, type ArnContext, type TableDescription } from './table-description.js';
+import { isConflict, RANGE_LIMIT_MAX, type TableEngine } from './table-engine.js';
+import { ENGINE_KEY_BYTES_MAX, SORT_PART_BYTES_MAX } from './key-encoding.js';
+import type { PrimaryKeyValues, CreateTableInput } from './table-schema.js';
+import type { Request } from './item-request.js';
+import type {
+  BatchGetItemInput,
+  BatchWriteItemInput,
+  DeleteItemInput,
+  DeleteTableInput,
+  DescribeTableInput,
+  GetItemInput,
+  ListTablesInput,
+  PutItemInput,
+  QueryInput,
+  ScanInput,
+  UpdateItemInput,
+} from './operation-shapes.js';
+import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+
+export interface DatabaseOptions extends StoreOptions {
+  /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
+  region?: string;
+  /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
+  accountId?: string;
+}
+
+/** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
+export const WRITE_ATTEMPTS_MAX = 256;
+/** Reads BatchGetItem and writes BatchWriteItem run at once. */
+const BATCH_CONCURRENCY_MAX = 25;
+
+export class Database {
+  readonly store: Store;
+  private readonly engine: TableEngine;
+  private readonly directory: string;
+  private readonly arn: ArnContext;
+  private catalog: CatalogState = EMPTY_CATALOG;
+  /** Catalog changes run one at a time (create, delete, persistence). */
+  private catalogQueue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
+    this.store = store;
+    this.engine = engine;
+    this.directory = directory;
+    this.arn = arn;
+  }
+
+  static async open(options: DatabaseOptions): Promise<Database> {
+    const { region, accountId, ...storeOptions } = options;
+    mkdirSync(options.path, { recursive: true });
+    // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
+    const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
+    // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
+    const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
+    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
+    database.catalog = readCatalog(options.path);
+    return database;
+  }
+
+  /**
+   * A Database over another implementation of the engine contract (an
+   * in-memory one in tests, the simulation's): `store` is then that engine.
+   */
+  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string }): Database {
+    mkdirSync(options.path, { recursive: true });
+    const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
+    const database = new Database(engine as unknown as Store, engine, options.path, arn);
+    database.catalog = readCatalog(options.path);
+    return database;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.catalogQueue;
+    writeCatalog(this.directory, this.catalog);
+    await this.engine.close();
+  }
+
+  // ------------------------------------------------------------------ dispatcher
+
+  /** The wire layer's seam (lib/dynamodb/dispatcher.ts): one operation by DynamoDB's name. */
+  async dispatch(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const handler = OPERATIONS[operation];
+    // The wire layer only passes operations DynamoDB has; these are the ones served here.
+    if (handler === undefined) throw new DynamoDbError('UnknownOperationException', '');
+    return (await handler(this, input)) as unknown as Record<string, unknown>;
+  }
+
+  // ------------------------------------------------------------------ tables
+
+  async createTable(input: CreateTableInput): Promise<{ TableDescription: TableDescription }> {
+    return this.changeCatalog(() => {
+      const decision = createTable(this.catalog, input, { nowMs: Date.now(), tableUuid: randomUUID() });
+      // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
+      // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
+      const state = withStatus(decision.state, decision.record.schema.tableName, 'ACTIVE');
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };
+    });
+  }
+
+  async describeTable(input: DescribeTableInput): Promise<{ Table: TableDescription }> {
+    checkTableNameRequest(input as unknown as Request);
+    return { Table: describeTable(anyTable(this.catalog, input.TableName), this.arn) };
+  }
+
+  async listTables(input: ListTablesInput = {}): Promise<ListTablesOutput> {
+    return listTables(this.catalog, input as unknown as Request);
+  }
+
+  async deleteTable(input: DeleteTableInput): Promise<{ TableDescription: TableDescription }> {
+    const record = await this.changeCatalog(() => {
+      const found = checkDeleteTable(this.catalog, input as unknown as Request);
+      const state = withStatus(this.catalog, found.schema.tableName, 'DELETING');
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return found;
+    });
+    await this.engine.dropSpace(record.id);
+    await this.changeCatalog(() => {
+      const state = withoutTable(this.catalog, record.schema.tableName);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+    });
+    return { TableDescription: describeTable(record, this.arn, 'DELETING') };
+  }
+
+  private changeCatalog<T>(change: () => T): Promise<T> {
+    const next = this.catalogQueue.then(change);
+    this.catalogQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  private readonly activeTable = (name: string): TableRecord => activeTable(this.catalog, name);
+
+  // ------------------------------------------------------------------ items
+
+  async putItem(input: PutItemInput): Promise<WriteItemOutput> {
+    return this.write(preparePutItem(input as unknown as Request, this.activeTable));
+  }
+
+  async updateItem(input: UpdateItemInput): Promise<WriteItemOutput> {
+    return this.write(prepareUpdateItem(input as unknown as Request, this.activeTable));
+  }
+
+  async deleteItem(input: DeleteItemInput): Promise<WriteItemOutput> {
+    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable));
+  }
+
+  async getItem(input: GetItemInput): Promise<GetItemOutput> {
+    const plan = prepareGetItem(input as unknown as Request, this.activeTable);
+    const record = this.activeTable(plan.tableName);
+    const current = await this.engine.getOrdered(this.itemKey(record, plan.key), { consistent: plan.consistent });
+    return plan.answer(storedItem(current, record, plan.key));
+  }
+
+  private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {
+    return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
+  }
+
+  private async write(plan: WritePlan): Promise<WriteItemOutput> {
+    const record = this.activeTable(plan.tableName);
+    const key = this.itemKey(record, plan.key);
+    for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
+      const current = await this.engine.getOrdered(key, { consistent: true });
+      const decision = plan.decide(storedItem(current, record, plan.key));
+      if (decision.kind === 'conditionFailed') throw decision.error;
+      if (decision.kind === 'none') return decision.output;
+      try {
+        await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
+      } catch (error) {
+        if (isConflict(error)) continue;
+        throw error;
+      }
+      this.catalog = withItemChange(this.catalog, plan.tableName, decision.oldBytes, decision.newBytes);
+      return decision.output;
+    }
+    throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
+  }
+
+  // ------------------------------------------------------------------ reads of many items
+
+  async query(input: QueryInput): Promise<ReadOutput> {
+    const plan = prepareQuery(input as unknown as Request, this.activeTable);
+    const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
+    const partitionType = plan.schema.partitionKey.type;
+    const sortType = plan.schema.sortKey?.type;
+    // A truncated sort part is at least the cut body less one byte plus marker and digest long (key-encoding.ts).
+    const tieGroup = (key: Uint8Array): string | undefined =>
+      sortType !== undefined && key.byteLength - plan.partitionPrefixBytes >= SORT_PART_BYTES_MAX - 1 && isTruncatedSortKey(key, partitionType, sortType)
+        ? Buffer.from(tieGroupOf(key)).toString('latin1')
+        : undefined;
+    let { start, end } = plan.range;
+    for (;;) {
+      if (Buffer.compare(start, end) >= 0) {
+        page.end();
+        break;
+      }
+      const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
+      for (const entry of chunk.entries) {
+        const item = entry.value as AttributeMap;
+        if (plan.accepts(item)) page.offer(item, tieGroup(entry.key));
+        if (page.full) break;
+      }
+      if (page.full) break;
+      const last = chunk.entries[chunk.entries.length - 1];
+      if (!chunk.more || last === undefined) {
+        page.end();
+        break;
+      }
+      if (plan.reverse) end = last.key;
+      else start = after(last.key);
+    }
+    return pageOutput(plan.answer, page);
+  }
+
+  async scan(input: ScanInput): Promise<ReadOutput> {
+    const plan = prepareScan(input as unknown as Request, this.activeTable);
+    const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
+    for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
+      let start = range.start;
+      if (plan.startAfter !== undefined) {
+        if (Buffer.compare(plan.startAfter, range.end) >= 0) continue;
+        if (Buffer.compare(plan.startAfter, start) >= 0) start = after(plan.startAfter);
+      }
+      while (!page.full && Buffer.compare(start, range.end) < 0) {
+        const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
+        for (const entry of chunk.entries) {
+          page.offer(entry.value as AttributeMap, undefined);
+          if (page.full) break;
+        }
+        const last = chunk.entries[chunk.entries.length - 1];
+        if (!chunk.more || last === undefined) break;
+        start = after(last.key);
+      }
+      if (page.full) break;
+    }
+    return pageOutput(plan.answer, page);
+  }
+
+  async batchGetItem(input: BatchGetItemInput): Promise<BatchGetItemOutput> {
+    const plan = prepareBatchGetItem(input as unknown as Request, this.activeTable);
+    const results = await boundedAll(plan.reads, BATCH_CONCURRENCY_MAX, async (read): Promise<BatchGetResult> => {
+      try {
+        const record = this.activeTable(read.tableName);
+        const current = await this.engine.getOrdered(this.itemKey(record, read.key), { consistent: read.consistent });
+        return { item: storedItem(current, record, read.key) };
+      } catch (failed) {
+        if (failed instanceof DynamoDbError) throw failed;
+        return { failed };
+      }
+    });
+    return plan.answer(results);
+  }
+
+  async batchWriteItem(input: BatchWriteItemInput): Promise<BatchWriteItemOutput> {
+    const plan = prepareBatchWriteItem(input as unknown as Request, this.activeTable);
+    const results = await boundedAll(plan.writes, BATCH_CONCURRENCY_MAX, async (write): Promise<BatchWriteResult> => {
+      try {
+        const record = this.activeTable(write.tableName);
+        const key = this.itemKey(record, write.key);
+        for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
+          const current = await this.engine.getOrdered(key, { consistent: true });
+          const old = storedItem(current, record, write.key);
+          const oldBytes = old === undefined ? undefined : itemSize(old);
+          if (current === undefined && write.item === undefined) return { oldBytes };
+          try {
+            await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });
+          } catch (error) {
+            if (isConflict(error)) continue;
+            throw error;
+          }
+          this.catalog = withItemChange(this.catalog, write.tableName, oldBytes, write.item === undefined ? undefined : itemSize(write.item));
+          return { oldBytes };
+        }
+        return { failed: new DynamoDbError('InternalServerError', 'compare-and-set contention') };
+      } catch (failed) {
+        if (failed instanceof DynamoDbError && failed.name !== 'InternalServerError') throw failed;
+        return { failed };
+      }
+    });
+    return plan.answer(results);
+  }
+}
+
+/**
+ * The item stored at an engine key, checked against the full key asked for:
+ * a truncated engine key (key-encoding.ts) is unique barring a digest
+ * collision, and this comparison is what makes it exact.
+ */
+function storedItem(stored: { value: unknown } | undefined, record: TableRecord, key: PrimaryKeyValues): AttributeMap | undefined {
+  if (stored === undefined) return undefined;
+  const item = stored.value as AttributeMap;
+  const { partitionKey, sortKey } = record.schema;
+  const same = (value: AttributeValue | undefined, expected: KeyValue | undefined): boolean =>
+    value !== undefined && expected !== undefined && Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0;
+  if (!same(item[partitionKey.name], key.partition)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
+  if (sortKey !== undefined && !same(item[sortKey.name], key.sort as KeyValue | undefined)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
+  return item;
+}
+
+/** The first key after `key` in byte order. */
+function after(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.byteLength + 1);
+  next.set(key, 0);
+  return next;
+}
+
+/** How many entries to ask the engine for: what Limit still allows (filtered-out entries cost another round), within its bound. */
+function chunkLimit(limit: number | undefined, page: PageAssembler): number {
+  const remaining = limit === undefined ? RANGE_LIMIT_MAX : limit - page.evaluated.length;
+  return Math.max(1, Math.min(RANGE_LIMIT_MAX, remaining + 1));
+}
+
+/** Runs `task` over `items` with at most `concurrency` at once, results in input order. */
+async function boundedAll<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+// The wire layer checked the input's shape against DynamoDB's (lib/dynamodb/shapes.ts); the cores check the rest.
+type Handler = (database: Database, input: Record<string, unknown>) => Promise<unknown>;
+
+const OPERATIONS: Readonly<Record<string, Handler>> = {
+  CreateTable: (database, input) => database.createTable(input as unknown as CreateTableInput),
+  DeleteTable: (database, input) => database.deleteTable(input as unknown as DeleteTableInput),
+  DescribeTable: (database, input) => database.describeTable(input as unknown as DescribeTableInput),
+  ListTables: (database, input) => database.listTables(input as unknown as ListTablesInput),
+  PutItem: (database, input) => database.putItem(input as unknown as PutItemInput),
+  GetItem: (database, input) => database.getItem(input as unknown as GetItemInput),
+  UpdateItem: (database, input) => database.updateItem(input as unknown as UpdateItemInput),
+  DeleteItem: (database, input) => database.deleteItem(input as unknown as DeleteItemInput),
+  Query: (database, input) => database.query(input as unknown as QueryInput),
+  Scan: (database, input) => database.scan(input as unknown as ScanInput),
+  BatchGetItem: (database, input) => database.batchGetItem(input as unknown as BatchGetItemInput),
+  BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
+};

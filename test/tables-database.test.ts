@@ -63,7 +63,7 @@ t.test('every operation against real nodes', async (t) => {
   t.same(await db.getItem({ TableName: 'items', Key: key, ConsistentRead: true, ProjectionExpression: 'v' }), { Item: { v: { S: 'two' } } });
   for (const [returnValues, expected] of [
     ['NONE', undefined],
-    ['UPDATED_OLD', { v: { S: 'two' } }],
+    ['UPDATED_OLD', { v: { S: 'NONE' } }], // the value the NONE update above wrote
     ['ALL_OLD', { ...key, v: { S: 'UPDATED_OLD' } }],
     ['UPDATED_NEW', { v: { S: 'UPDATED_NEW' } }],
     ['ALL_NEW', { ...key, v: { S: 'ALL_NEW' } }],

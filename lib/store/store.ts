@@ -24,32 +24,21 @@ import { requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadStoreFiles, makeStoreDirectory, nextNodeId, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
+import { loadStoreFiles, makeStoreDirectory, nextNodeId, readDroppedSpaces, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
 import { Coordinator } from './coordinator.js';
+import { OrderedKeys } from './ordered-keys.js';
 import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
-import { ExpectKind, Status, decodeRangePage, encodeRangePayload } from '../transport/wire.js';
-import { isLive, orderedEntryOf, parseVersion, versionText } from '../version/ordered-version.js';
-import { decodeValue } from './value-codec.js';
-import { PARTITIONED_KEY_MARKER, SPACE_MAX, spacePrefix, tokenBound, tokenOf } from '../ring/partitioned-key.js';
-import { readDroppedSpaces, writeDroppedSpaces } from './store-files.js';
-import { dropSpaceOn } from './space-drop.js';
-import { RANGE_ENTRIES_MAX } from '../node/replica.js';
 
 export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 export type { MembershipChange } from './membership-change.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
 const HINTS_DRAIN_WAIT_MS = 10_000;
-const RANGE_LIMIT_DEFAULT = 1000;
-const RANGE_BYTES_DEFAULT = 1 << 20;
-/** A range's start must reach the token: marker, space, token (partitioned-key.ts). */
-const RANGE_START_BYTES_MIN = 9;
-const TOKEN_SPACE = 2 ** 32;
 const CLOSE_POLL_MS = 5;
 
 export class Store {
@@ -57,6 +46,7 @@ export class Store {
   /** The clocks, timers and node links the coordinator runs on. */
   private readonly host: NodeHost;
   private readonly coordinator: Coordinator;
+  private readonly ordered: OrderedKeys;
   /** Every thread started, and one lifecycle change per node at a time. */
   private readonly lifecycles = new NodeLifecycles();
   /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
@@ -80,6 +70,7 @@ export class Store {
     for (const link of links) if (link !== undefined) this.lifecycles.started(link);
     this.coordinator = new Coordinator(options, ring, this.host);
     this.coordinator.orderedW = options.w;
+    this.ordered = new OrderedKeys(options, this.coordinator, this.host);
     for (const space of readDroppedSpaces(options.path)) this.coordinator.dropSpaceLocally(space);
     for (const id of retired) this.host.retired.add(id);
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
@@ -109,7 +100,7 @@ export class Store {
       throw error;
     }
     // A node down when a space was dropped drops it now (and one that was up finds nothing).
-    await Promise.all(store.coordinator.ring.nodeIds().map((nodeId) => store.dropSpacesOn(nodeId)));
+    await Promise.all(store.coordinator.ring.nodeIds().map((nodeId) => store.ordered.dropSpacesOn(nodeId)));
     return store;
   }
 
@@ -179,19 +170,12 @@ export class Store {
     return this.coordinator.getMany(keys, r);
   }
 
-  // ---- leader-ordered keys, ranges and spaces (lib/tables/DESIGN.md §5) ---------
+  // ---- leader-ordered keys, ranges and spaces (lib/tables/DESIGN.md §5; ordered-keys.ts) ----
 
   /** Read one leader-ordered key: from its partition's leader (consistent) or any up replica (may be stale). */
-  async getOrdered(key: Key, options?: GetOrderedOptions): Promise<OrderedValue | undefined> {
+  getOrdered(key: Key, options?: GetOrderedOptions): Promise<OrderedValue | undefined> {
     this.assertOpen();
-    keyByteLength(key, this.options.keyBytesMax);
-    const consistent = consistentOption(options);
-    const { status, payload, replica } = await this.orderedRead('get', key, undefined, consistent);
-    if (status === Status.NOT_FOUND) return undefined;
-    const entry = orderedEntryOf(decodeObject(payload));
-    if (entry === undefined) throw new RingtableError(ErrorCode.INVALID_KEY, 'the key was written with put: read it with get (leader-ordered and plain keys never mix)');
-    if (!isLive(entry.sibling, this.coordinator.wallClockMs())) return undefined;
-    return { value: decodeValue(entry.sibling.value), version: versionText(entry.version), replica };
+    return this.ordered.get(key, options);
   }
 
   /**
@@ -201,93 +185,34 @@ export class Store {
    * replicas (the leader among them) made it durable; ERR_CONFLICT (details.current)
    * when `expect` does not hold, so of concurrent compare-and-sets exactly one wins.
    */
-  async writeOrdered(write: OrderedWrite): Promise<{ version: OrderedVersion }> {
+  writeOrdered(write: OrderedWrite): Promise<{ version: OrderedVersion }> {
     this.assertOpen();
-    if (write === null || typeof write !== 'object') throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'writeOrdered takes { key, value?, expect?, ttlMs? }');
-    const tombstone = write.value === undefined;
-    const request = putRequest(write.key, tombstone ? null : write.value, write.ttlMs === undefined ? undefined : { ttlMs: write.ttlMs }, tombstone ? RequestFlag.TOMBSTONE : 0, this.options, this.coordinator);
-    const expect = expectOf(write.expect);
-    const { partition } = this.coordinator.orderedPlacement(write.key);
-    const orderedRequest = { key: write.key, partition, value: request.value, tombstone, ...expect, timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs };
-    const objectBytes = await new Promise<Uint8Array>((resolve, reject) => {
-      this.coordinator.admit(1);
-      this.coordinator.startOrderedWrite(orderedRequest, this.options.w, (error, bytes) => (error ? reject(error) : resolve(bytes!)));
-    });
-    return { version: versionText(orderedEntryOf(decodeObject(objectBytes))!.version) };
+    return this.ordered.write(write);
   }
 
   /** One replica's live leader-ordered keys in [start, end), within one ring partition: Query's and Scan's one range read. */
-  async range(request: RangeRequest): Promise<RangePage> {
+  range(request: RangeRequest): Promise<RangePage> {
     this.assertOpen();
-    const { start, end, reverse, limit, bytesMax, consistent } = this.checkRange(request);
-    const payload = encodeRangePayload(limit, bytesMax, reverse, end);
-    const answer = await this.orderedRead('range', start, payload, consistent, tokenOf(start));
-    const page = decodeRangePage(answer.payload, 0, answer.payload.byteLength);
-    const entries = page.entries.map(({ key, object }) => {
-      const entry = orderedEntryOf(decodeObject(object))!;
-      return { key, value: decodeValue(entry.sibling.value), version: versionText(entry.version), valueBytes: entry.sibling.value.byteLength };
-    });
-    return { entries, more: page.more, replica: answer.replica };
+    return this.ordered.range(request);
   }
 
   /** The ring's partitions as token ranges: Scan walks them, Segment/TotalSegments split them. */
   tokenRanges(): TokenRange[] {
     this.assertOpen();
-    const ring = this.coordinator.ring;
-    const span = TOKEN_SPACE / ring.partitionCount;
-    return Array.from({ length: ring.partitionCount }, (_, partition) => ({ partition, tokenStart: partition * span, tokenEnd: (partition + 1) * span }));
+    return this.ordered.tokenRanges();
   }
 
   /**
    * Delete every key of `space` on every node, without a tombstone per key
-   * (spaces are never reused). The drop is persisted first, beside the ring:
-   * a node down now drops the space when it starts, and anti-entropy,
-   * handoff, range moves and a leader's catch-up ignore the space from now on.
+   * (spaces are never reused); persisted first, so a node down now drops it
+   * when it starts, and anti-entropy, handoff, range moves and a leader's
+   * catch-up ignore the space from now on.
    */
-  async dropSpace(space: number): Promise<void> {
+  dropSpace(space: number): Promise<void> {
     this.assertOpen();
-    if (!Number.isInteger(space) || space < 0 || space > SPACE_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `space must be an integer in 0..${SPACE_MAX}, got ${String(space)}`);
-    if (!this.coordinator.droppedSpaces.has(space)) {
-      this.coordinator.dropSpaceLocally(space);
-      writeDroppedSpaces(this.options.path, [...this.coordinator.droppedSpaces]);
-    }
-    await Promise.all(this.coordinator.ring.nodeIds().filter((id) => this.host.isUp(id)).map((id) => dropSpaceOn(this.host.send, id, space)));
+    return this.ordered.dropSpace(space);
   }
 
-  /** Every dropped space, on one node (at open and when it starts again). */
-  private async dropSpacesOn(nodeId: number): Promise<void> {
-    for (const space of this.coordinator.droppedSpaces) await dropSpaceOn(this.host.send, nodeId, space);
-  }
-
-  private orderedRead(kind: 'get' | 'range', key: Key, payload: Uint8Array | undefined, consistent: boolean, hash32?: number): Promise<{ status: number; payload: Uint8Array; replica: number }> {
-    return new Promise((resolve, reject) => {
-      this.coordinator.admit(1);
-      this.coordinator.startOrderedRead(kind, key, payload, consistent, (error, status, bytes, replica) => (error ? reject(error) : resolve({ status, payload: bytes!, replica })), hash32);
-    });
-  }
-
-  private checkRange(request: RangeRequest): { start: Uint8Array; end: Uint8Array; reverse: boolean; limit: number; bytesMax: number; consistent: boolean } {
-    if (request === null || typeof request !== 'object') throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'range takes { start, end, reverse?, limit?, bytesMax?, consistent? }');
-    const { start, end } = request;
-    if (!(start instanceof Uint8Array) || start.byteLength < RANGE_START_BYTES_MIN || start[0] !== PARTITIONED_KEY_MARKER) {
-      throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'range start must be a partitioned key, or a prefix of one through its token (at least 9 bytes)');
-    }
-    if (!(end instanceof Uint8Array)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'range end must be a Uint8Array');
-    if (start.byteLength > this.options.keyBytesMax || end.byteLength > this.options.keyBytesMax) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `range bounds are keys: at most keyBytesMax (${this.options.keyBytesMax}) bytes`);
-    // Every key in [start, end) must lie in start's ring partition (so one replica set holds them all).
-    const ring = this.coordinator.ring;
-    const partition = ring.partitionOf(tokenOf(start));
-    const space = new DataView(start.buffer, start.byteOffset, start.byteLength).getUint32(1);
-    const nextToken = (partition + 1) * (TOKEN_SPACE / ring.partitionCount);
-    const limitKey = nextToken < TOKEN_SPACE ? tokenBound(space, nextToken) : space < SPACE_MAX ? spacePrefix(space + 1) : new Uint8Array(6).fill(0xff);
-    if (Buffer.compare(end, limitKey) > 0) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `range end lies beyond start's ring partition (${partition})`);
-    const limit = request.limit ?? RANGE_LIMIT_DEFAULT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > RANGE_ENTRIES_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `range limit must be an integer in 1..${RANGE_ENTRIES_MAX}, got ${String(limit)}`);
-    const bytesMax = request.bytesMax ?? RANGE_BYTES_DEFAULT;
-    if (!Number.isInteger(bytesMax) || bytesMax < 1 || bytesMax > 0xffff_ffff) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `range bytesMax must be a positive integer, got ${String(bytesMax)}`);
-    if (request.reverse !== undefined && typeof request.reverse !== 'boolean') throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'range reverse must be a boolean');
-    return { start, end, reverse: request.reverse === true, limit, bytesMax, consistent: consistentOption(request) };
-  }
 
   /** Node ids holding `key`, primary first (Dynamo §4.3). */
   preferenceList(key: Key): number[] {
@@ -373,7 +298,7 @@ export class Store {
     carryCounters((this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT)), old);
     this.host.links[nodeId] = link;
     this.host.downReasons[nodeId] = undefined;
-    await this.dropSpacesOn(nodeId); // a space dropped while it was down goes first, so nothing of it is handed on
+    await this.ordered.dropSpacesOn(nodeId); // a space dropped while it was down goes first, so nothing of it is handed on
     this.coordinator.nodeStarted(nodeId); // hints for it go back; its keys of ranges that moved meanwhile go to their replicas
   }
 
@@ -532,19 +457,4 @@ export class Store {
     if (this.state !== 'open') throw new RingtableError(ErrorCode.CLOSED, 'the store is closed');
   }
 
-}
-
-function consistentOption(options: { consistent?: boolean } | undefined): boolean {
-  if (options !== undefined && (options === null || typeof options !== 'object')) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
-  const consistent = options?.consistent;
-  if (consistent !== undefined && typeof consistent !== 'boolean') throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'consistent must be a boolean');
-  return consistent === true;
-}
-
-function expectOf(expect: OrderedVersion | 'absent' | undefined): { expect: number; expectVersion: number } {
-  if (expect === undefined) return { expect: ExpectKind.NONE, expectVersion: 0 };
-  if (expect === 'absent') return { expect: ExpectKind.ABSENT, expectVersion: 0 };
-  const version = parseVersion(expect);
-  if (version === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `expect must be 'absent' or a version writeOrdered or getOrdered returned, got ${String(expect)}`);
-  return { expect: ExpectKind.VERSION, expectVersion: version };
 }

@@ -12,6 +12,7 @@
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from '../../bench/bench-command.js';
 import { UsageError } from '../../bench/ycsb/bench-options.js';
+import { serveCommand } from './serve-command.js';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('ringtable: an embedded Dynamo-style replicated key-value and table store')
     .exitOverride();
   program.addCommand(benchCommand().exitOverride());
+  program.addCommand(serveCommand().exitOverride());
   try {
     await program.parseAsync(argv);
     return 0;

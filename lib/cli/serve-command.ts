@@ -1,0 +1,71 @@
+/**
+ * `ringtable serve`: DynamoDB's API over HTTP on a Database of this machine,
+ * for code written against the AWS SDK (port 8000 and region-free endpoint,
+ * as DynamoDB Local). The server (lib/server/serve.ts) binds 127.0.0.1 unless
+ * told otherwise, and refuses any other address without credentials, whose
+ * signatures it then verifies on every request.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { Database } from '../tables/database.js';
+import { DEFAULT_HOST, DEFAULT_PORT, serve } from '../server/serve.js';
+
+interface ServeCommandOptions {
+  port: number;
+  host: string;
+  path?: string;
+  nodes: number;
+  durability: 'sync' | 'async' | 'none';
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  region?: string;
+}
+
+function integer(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got '${text}'`);
+    return value;
+  };
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description("Serve DynamoDB's API (JSON 1.0 over HTTP, as the AWS SDKs speak it) from a ringtable database on this machine. Ctrl-C closes the database cleanly.")
+    .option('--port <port>', 'TCP port (0 picks a free one)', integer(0, 65535), DEFAULT_PORT)
+    .option('--host <address>', 'address to bind; anything but loopback requires credentials', DEFAULT_HOST)
+    .option('--path <dir>', 'database directory (created if missing); default: a temporary directory removed on exit')
+    .option('--nodes <count>', 'storage-node threads of a new database', integer(1, 64), 4)
+    .addOption(new Option('--durability <mode>', 'when a write is acknowledged: after fsync, after commit, or never synced').choices(['sync', 'async', 'none']).default('async'))
+    .option('--access-key-id <id>', `access key whose SigV4 signatures are verified (or ${'$'}RINGTABLE_ACCESS_KEY_ID)`)
+    .option('--secret-access-key <secret>', `its secret (or ${'$'}RINGTABLE_SECRET_ACCESS_KEY)`)
+    .option('--region <name>', 'region in table ARNs (default: ddblocal, as DynamoDB Local)')
+    .addHelpText('after', ['', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret'].join('\n'))
+    .action(async (options: ServeCommandOptions) => {
+      const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'ringtable-serve-')) : undefined;
+      const path = options.path ?? temporary!;
+      const database = await Database.open({ path, nodes: options.nodes, durability: options.durability, ...(options.region === undefined ? {} : { region: options.region }) });
+      const credentials = options.accessKeyId !== undefined || options.secretAccessKey !== undefined ? { accessKeyId: options.accessKeyId ?? '', secretAccessKey: options.secretAccessKey ?? '' } : undefined;
+      let server;
+      try {
+        server = await serve({ database, port: options.port, host: options.host, ...(credentials === undefined ? {} : { credentials }) });
+      } catch (error) {
+        await database.close();
+        if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
+        throw error;
+      }
+      console.log(`ringtable serving DynamoDB's API at ${server.url} (data in ${path}${temporary === undefined ? '' : ', temporary'})`);
+      console.log(`  new DynamoDBClient({ endpoint: '${server.url}', region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      console.log('closing: finishing requests in flight, then the database');
+      await server.close();
+      await database.close();
+      if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
+    });
+}

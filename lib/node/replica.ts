@@ -19,9 +19,9 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
-import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, nodeOfActor } from '../version/actor.js';
+import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, adoptVersion, clockNamesNode } from '../version/actor.js';
 import {
   CONTEXT_PAIR_BYTES,
   Op,
@@ -356,7 +356,10 @@ export class Replica {
   private replicate(batch: Keyspace, write: PendingWrite): undefined {
     this.stats[NodeStat.REPLICATES]!++;
     const stored = batch.get(write.key);
-    if (stored === undefined && this.config.conflicts === 'siblings') {
+    // A key not held here that names one of this node's actors came back
+    // from elsewhere after this node forgot it: see actor.ts adoptVersion.
+    const returning = stored === undefined && clockNamesNode(clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0), this.config.nodeId);
+    if (stored === undefined && !returning && this.config.conflicts === 'siblings') {
       // A key this replica does not hold yet: keep the coordinator's bytes as
       // they are, once their layout is checked (the common path of a put).
       checkObjectBytes(write.value, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
@@ -365,7 +368,8 @@ export class Replica {
     }
     const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    const next = this.settle(local === undefined ? incoming : sync(local, incoming));
+    const merged = this.settle(local === undefined ? incoming : sync(local, incoming));
+    const next = returning ? adoptVersion(merged, this.config.nodeId, () => this.freshActor()) : merged;
     if (local !== undefined && equal(local, next)) return undefined;
     const encoded = encodeObjectTransient(next);
     this.checkObjectSize(encoded.byteLength);
@@ -460,13 +464,11 @@ export class Replica {
    * otherwise take a fresh epoch, so no dot is ever minted twice.
    */
   private actorFor(local: VersionedObject | undefined): number {
-    let newest = -1;
-    if (local !== undefined) {
-      for (const entry of local.entries) {
-        if (nodeOfActor(entry.actor) === this.config.nodeId && entry.actor > newest) newest = entry.actor;
-      }
-    }
-    if (newest >= 0) return newest;
+    const reused = actorToReuse(local, this.config.nodeId);
+    return reused >= 0 ? reused : this.freshActor();
+  }
+
+  private freshActor(): number {
     assert.ok(this.epoch < EPOCH_MAX, 'actor epochs exhausted');
     this.epoch++;
     this.epochUnsaved = true;

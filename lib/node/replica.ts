@@ -21,7 +21,7 @@ import {
 } from '../version/dotted-version-vector.js';
 import { checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
-import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, adoptVersion, clockNamesNode } from '../version/actor.js';
+import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, namesForgottenActor } from '../version/actor.js';
 import {
   CONTEXT_PAIR_BYTES,
   Op,
@@ -99,6 +99,12 @@ export class Replica {
   /** This node's current actor epoch (version/actor.ts); persisted with the writes that use it. */
   private epoch: number;
   private epochUnsaved = false;
+  /**
+   * Actors of an older epoch are never reused (version/actor.ts): raised
+   * past every epoch used so far at start, in case commits were lost or the
+   * store restored, and whenever a key comes back after this node forgot it.
+   */
+  private epochMin: number;
   private lastCommit: Promise<unknown> = Promise.resolve();
   /** Hints held per owner, kept current as writes commit (published in stats). */
   private hintCounts: Map<number, number>;
@@ -112,6 +118,7 @@ export class Replica {
     this.hintCounts = engine.hintCounts();
     this.publishHintCounts();
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
+    this.epochMin = this.epoch + 1;
     // Persisted before any write can use it; ordered before every later commit.
     // A failure here surfaces again, as an error, on the first write's commit.
     engine.write((batch) => batch.writeEpoch(this.epoch))?.catch(() => this.stats[NodeStat.ERRORS]!++);
@@ -343,6 +350,7 @@ export class Replica {
     };
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
+    this.checkForgotten(local, context.map(([actor]) => actor));
     const next = this.settle(update(local, context, sibling, this.actorFor(local)));
     // Kept until the commit is answered: its own buffer, not the transient one.
     const encoded = encodeObject(next);
@@ -356,10 +364,11 @@ export class Replica {
   private replicate(batch: Keyspace, write: PendingWrite): undefined {
     this.stats[NodeStat.REPLICATES]!++;
     const stored = batch.get(write.key);
-    // A key not held here that names one of this node's actors came back
-    // from elsewhere after this node forgot it: see actor.ts adoptVersion.
-    const returning = stored === undefined && clockNamesNode(clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0), this.config.nodeId);
-    if (stored === undefined && !returning && this.config.conflicts === 'siblings') {
+    if (stored === undefined) {
+      const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
+      this.checkForgotten(undefined, clock.filter((_, index) => index % 2 === 0));
+    }
+    if (stored === undefined && this.config.conflicts === 'siblings') {
       // A key this replica does not hold yet: keep the coordinator's bytes as
       // they are, once their layout is checked (the common path of a put).
       checkObjectBytes(write.value, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
@@ -368,8 +377,8 @@ export class Replica {
     }
     const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    const merged = this.settle(local === undefined ? incoming : sync(local, incoming));
-    const next = returning ? adoptVersion(merged, this.config.nodeId, () => this.freshActor()) : merged;
+    if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
+    const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
     const encoded = encodeObjectTransient(next);
     this.checkObjectSize(encoded.byteLength);
@@ -463,8 +472,16 @@ export class Replica {
    * Reuse this node's actor only where the key's local clock shows it;
    * otherwise take a fresh epoch, so no dot is ever minted twice.
    */
+  /**
+   * A key that comes back after this node forgot it may carry the node's
+   * actors behind the dots they minted: none of them is reused (actor.ts).
+   */
+  private checkForgotten(local: VersionedObject | undefined, actors: readonly number[]): void {
+    if (namesForgottenActor(local, actors, this.config.nodeId, this.epochMin)) this.epochMin = this.epoch + 1;
+  }
+
   private actorFor(local: VersionedObject | undefined): number {
-    const reused = actorToReuse(local, this.config.nodeId);
+    const reused = actorToReuse(local, this.config.nodeId, this.epochMin);
     return reused >= 0 ? reused : this.freshActor();
   }
 

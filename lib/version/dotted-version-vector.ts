@@ -210,24 +210,6 @@ function addEvent(entries: ClockEntry[], actor: number, sibling: Sibling): void 
   }
 }
 
-/**
- * Opens a new `actor` on the clock with one event that left no value: the
- * entry (actor, 1) with no siblings. The dot (actor, 1) names nothing, so it
- * can never disagree with another replica's; the entry only makes `actor` the
- * newest of its node in this clock (see actor.ts `adoptVersion`).
- * `actor` must not be on the clock yet.
- */
-export function openActor(obj: VersionedObject, actor: number, timestampMs: number): VersionedObject {
-  assertActor(actor);
-  assertTimestamp(timestampMs, 'timestampMs');
-  let index = 0;
-  while (index < obj.entries.length && obj.entries[index]!.actor < actor) index++;
-  assert(obj.entries[index]?.actor !== actor, 'openActor: the actor is already on the clock');
-  const entries = obj.entries.slice();
-  entries.splice(index, 0, { actor, counter: 1, timestampMs, siblings: EMPTY_SIBLINGS });
-  return { entries };
-}
-
 /** The context a read hands to the client: every actor's counter. */
 export function join(obj: VersionedObject): CausalContext {
   return obj.entries.map((entry) => [entry.actor, entry.counter] as const);

@@ -469,10 +469,6 @@ export class Replica {
   }
 
   /**
-   * Reuse this node's actor only where the key's local clock shows it;
-   * otherwise take a fresh epoch, so no dot is ever minted twice.
-   */
-  /**
    * A key that comes back after this node forgot it may carry the node's
    * actors behind the dots they minted: none of them is reused (actor.ts).
    */
@@ -480,6 +476,11 @@ export class Replica {
     if (namesForgottenActor(local, actors, this.config.nodeId, this.epochMin)) this.epochMin = this.epoch + 1;
   }
 
+  /**
+   * Reuse this node's actor only where the key's local clock shows it with
+   * every dot it minted (epoch at least epochMin); otherwise take a fresh
+   * epoch, so no dot is ever minted twice.
+   */
   private actorFor(local: VersionedObject | undefined): number {
     const reused = actorToReuse(local, this.config.nodeId, this.epochMin);
     return reused >= 0 ? reused : this.freshActor();

@@ -201,6 +201,20 @@ t.test('an acknowledged delete stays deleted when a stand-in hands back an older
   }
 });
 
+// Found by the long simulation (scenario lww, seed 603431): after a purge
+// that n0 missed, n4 took hot1 back from n1, whose clock held n4's actor at a
+// lower counter planted by a client's stale context, and minted again dots
+// that n0 held for the tombstone; replicas then held equal clocks with
+// different values (w56, and the tombstone w24), which no merge separates.
+// Fixed in lib/version/actor.ts (actorToReuse, namesForgottenActor) and
+// lib/node/replica.ts (epochMin). Replay: node dist/test/simulation/long-run.js --scenario lww --seed 603431 --trace
+t.test('a node that took a purged key back does not mint again its old dots (lww)', async (t) => {
+  for (const seed of [603431]) {
+    const result = await runSeed(seed, scenarioNamed('lww'));
+    t.same(result.failures.map((f) => f.kind), [], `seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
+  }
+});
+
 // Found by the simulation once it ran the real membership change
 // (lib/store/membership-change.ts) instead of its own copy: in
 // sloppy-membership, a removal whose hand-over failed after the ring switch

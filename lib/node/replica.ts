@@ -20,10 +20,10 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, checkObjectBytes, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
-import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, nodeOfActor } from '../version/actor.js';
+import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, namesForgottenActor } from '../version/actor.js';
 import {
   CONTEXT_PAIR_BYTES,
   Op,
@@ -120,6 +120,12 @@ export class Replica {
   /** This node's current actor epoch (version/actor.ts); persisted with the writes that use it. */
   private epoch: number;
   private epochUnsaved = false;
+  /**
+   * Actors of an older epoch are never reused (version/actor.ts): raised
+   * past every epoch used so far at start, in case commits were lost or the
+   * store restored, and whenever a key comes back after this node forgot it.
+   */
+  private epochMin: number;
   private lastCommit: Promise<unknown> = Promise.resolve();
   /** Hints held per owner, kept current as writes commit (published in stats). */
   private hintCounts: Map<number, number>;
@@ -143,6 +149,7 @@ export class Replica {
     this.publishHintCounts();
     this.terms = engine.readTerms();
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
+    this.epochMin = this.epoch + 1;
     // Persisted before any write can use it; ordered before every later commit.
     // A failure here surfaces again, as an error, on the first write's commit.
     engine.write((batch) => batch.writeEpoch(this.epoch))?.catch(() => this.stats[NodeStat.ERRORS]!++);
@@ -427,6 +434,7 @@ export class Replica {
     };
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
+    this.checkForgotten(local, context.map(([actor]) => actor));
     const next = this.settle(update(local, context, sibling, this.actorFor(local, context)));
     // Kept until the commit is answered: its own buffer, not the transient one.
     const encoded = encodeObject(next);
@@ -440,6 +448,10 @@ export class Replica {
   private replicate(batch: Keyspace, write: PendingWrite): undefined {
     this.stats[NodeStat.REPLICATES]!++;
     const stored = batch.get(write.key);
+    if (stored === undefined) {
+      const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
+      this.checkForgotten(undefined, clock.filter((_, index) => index % 2 === 0));
+    }
     if (stored === undefined && this.config.conflicts === 'siblings') {
       // A key this replica does not hold yet: keep the coordinator's bytes as
       // they are, once their layout is checked (the common path of a put).
@@ -449,6 +461,7 @@ export class Replica {
     }
     const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
+    if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
     const encoded = encodeObjectTransient(next);
@@ -615,28 +628,36 @@ export class Replica {
   }
 
   /**
-   * Reuse this node's actor only where the key's local clock shows it;
-   * otherwise take a fresh epoch, so no dot is ever minted twice.
+   * A key that comes back after this node forgot it may carry the node's
+   * actors behind the dots they minted: none of them is reused (actor.ts).
+   */
+  private checkForgotten(local: VersionedObject | undefined, actors: readonly number[]): void {
+    if (namesForgottenActor(local, actors, this.config.nodeId, this.epochMin)) this.epochMin = this.epoch + 1;
+  }
+
+  /**
+   * Reuse this node's actor only where the key's local clock shows it with
+   * every dot it minted (epoch at least epochMin); otherwise take a fresh
+   * epoch, so no dot is ever minted twice.
    */
   private actorFor(local: VersionedObject | undefined, context: CausalContext): number {
-    let newest = -1;
-    if (local !== undefined) {
-      for (const entry of local.entries) {
-        if (nodeOfActor(entry.actor) === this.config.nodeId && entry.actor > newest) newest = entry.actor;
-      }
-    }
-    if (newest >= 0 && !counterExhausted(newest, local, context)) return newest;
-    // A new key here, or an actor whose counter a context (forged: contexts
-    // come from users) pushed to the bound: a fresh epoch's counter starts
-    // over, so the next event is always a safe integer.
+    const reused = actorToReuse(local, this.config.nodeId, this.epochMin);
+    if (reused >= 0 && !counterExhausted(reused, local, context)) return reused;
+    // A new key here, an actor this node may no longer reuse (actor.ts), or
+    // one whose counter a context (forged: contexts come from users) pushed to
+    // the bound: a fresh epoch's counter starts over, so the next event is
+    // always a safe integer.
     let actor: number;
-    do {
-      assert.ok(this.epoch < EPOCH_MAX, 'actor epochs exhausted');
-      this.epoch++;
-      this.epochUnsaved = true;
-      actor = actorOf(this.config.nodeId, this.epoch);
-    } while (counterExhausted(actor, local, context));
+    do actor = this.freshActor();
+    while (counterExhausted(actor, local, context));
     return actor;
+  }
+
+  private freshActor(): number {
+    assert.ok(this.epoch < EPOCH_MAX, 'actor epochs exhausted');
+    this.epoch++;
+    this.epochUnsaved = true;
+    return actorOf(this.config.nodeId, this.epoch);
   }
 
   private settle(object: VersionedObject): VersionedObject {

@@ -45,16 +45,18 @@ export class MemoryTableEngine implements TableEngine {
   }
 
   async writeOrdered(write: OrderedWrite): Promise<{ version: string }> {
-    if (!isWellFormedPartitionedKey(write.key) || write.key.byteLength > 1970) throw new Error('malformed table key');
+    // The tables layer only writes partitioned (binary) keys.
+    if (!(write.key instanceof Uint8Array) || !isWellFormedPartitionedKey(write.key) || write.key.byteLength > 1970) throw new Error('malformed table key');
+    const key = write.key;
     await this.writeDelay();
-    const id = MemoryTableEngine.id(write.key);
+    const id = MemoryTableEngine.id(key);
     const current = this.entries.get(id);
     if (write.expect !== undefined && write.expect !== (current?.version ?? 'absent')) {
       throw Object.assign(new Error('compare-and-set failed'), { code: 'ERR_CONFLICT', details: { current: current?.version ?? 'absent' } });
     }
     const version = `v${++this.sequence}`;
     if (write.value === undefined) this.entries.delete(id);
-    else this.entries.set(id, { key: Uint8Array.from(write.key), value: structuredClone(write.value), version });
+    else this.entries.set(id, { key: Uint8Array.from(key), value: structuredClone(write.value), version });
     this.sorted = undefined;
     return { version };
   }

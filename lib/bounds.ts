@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 
 /** Node ids a store may ever use (ids are never reused: Store.addNode); the nodes report hints per id (transport/node-stats.ts). */
 export const NODE_IDS_MAX = 256;
-/** Node ids travel in the wire's u16 hintOwner field as id + 1, and in the low 16 bits of a replica target (ring/replica-target.ts). */
+/** Node ids travel in the wire's u16 hintOwner field as id + 1, and in the low 16 bits of a replica target (ring/sloppy-quorum.ts). */
 export const NODE_ID_LIMIT = 1 << 15;
 /** Nodes in a store at once. */
 export const NODES_MAX = 64;

@@ -11,6 +11,8 @@ export const ErrorCode = {
   INVALID_VALUE: 'ERR_INVALID_VALUE',
   /** Store or call options out of range (for example r > n, n > nodes). */
   INVALID_OPTIONS: 'ERR_INVALID_OPTIONS',
+  /** The call conflicts with the store's state right now (a node already up, another change to that node or to the membership running): retry once that ended. */
+  INVALID_STATE: 'ERR_INVALID_STATE',
   /** Fewer than R (or W) replicas answered successfully. */
   QUORUM: 'ERR_QUORUM',
   /** The quorum was not reached within `timeoutMs`. */

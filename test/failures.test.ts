@@ -24,7 +24,7 @@ t.test('nodes() lists every node up, with keys and no hints', async (t) => {
   t.same(nodes.map((node) => node.id), [0, 1, 2, 3]);
   t.ok(nodes.every((node) => node.status === 'up' && node.hintsPending === 0 && node.hintsHeld === 0), 'all up, no hints');
   t.throws(() => store.crashNode(7), { code: ErrorCode.INVALID_OPTIONS }, 'crashNode of an unknown node');
-  await failsWith(t, () => store.startNode(1), ErrorCode.INVALID_OPTIONS, 'startNode of a node that is up');
+  await failsWith(t, () => store.startNode(1), ErrorCode.INVALID_STATE, 'startNode of a node that is up');
   await failsWith(t, () => store.stopNode(-1), ErrorCode.INVALID_OPTIONS, 'stopNode of an unknown node');
 });
 

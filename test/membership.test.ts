@@ -140,7 +140,7 @@ t.test('membership refusals', async (t) => {
   await failsWith(t, () => store.removeNode(0), ErrorCode.INVALID_OPTIONS, 'fewer than N nodes would remain');
   await failsWith(t, () => store.removeNode(9), ErrorCode.INVALID_OPTIONS, 'unknown node');
   const adding = store.addNode();
-  await failsWith(t, () => store.addNode(), ErrorCode.INVALID_OPTIONS, 'one change at a time');
+  await failsWith(t, () => store.addNode(), ErrorCode.INVALID_STATE, 'one change at a time');
   t.equal(await adding, 3);
   t.equal(store.nodes().length, 4);
 });

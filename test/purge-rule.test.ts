@@ -1,6 +1,6 @@
 /** The tombstone purge rule (lib/store/purge-rule.ts), as pure functions. */
 import t from 'tap';
-import { hintedTarget } from '../lib/ring/replica-target.js';
+import { hintedTarget } from '../lib/ring/sloppy-quorum.js';
 import { shouldSchedulePurge, shouldSendPurge } from '../lib/store/purge-rule.js';
 
 t.test('a purge is scheduled only when all N own replicas hold the tombstone', async (t) => {

@@ -344,9 +344,9 @@ t.test('finding 7: one lifecycle change per node at a time, and close() leaves n
   const lines = run.stdout.trim().split('\n');
   t.equal(lines.length, 1, 'the process exits by itself after close()', { stdout: run.stdout });
   const report = JSON.parse(lines[0]!) as { starts: string[]; removeAndStart: string[]; startAndStop: string[]; nodes: string };
-  t.same([...report.starts].sort(), ['ERR_INVALID_OPTIONS', 'ok'], 'two concurrent startNode(1): one starts it, the other is refused');
-  t.same(report.removeAndStart, ['ok', 'ERR_INVALID_OPTIONS'], 'startNode(2) during removeNode(2) is refused');
-  t.same(report.startAndStop, ['ok', 'ERR_INVALID_OPTIONS'], 'stopNode(3) during startNode(3) is refused');
+  t.same([...report.starts].sort(), ['ERR_INVALID_STATE', 'ok'], 'two concurrent startNode(1): one starts it, the other is refused');
+  t.same(report.removeAndStart, ['ok', 'ERR_INVALID_STATE'], 'startNode(2) during removeNode(2) is refused');
+  t.same(report.startAndStop, ['ok', 'ERR_INVALID_STATE'], 'stopNode(3) during startNode(3) is refused');
   t.equal(report.nodes, '0:up 1:up 3:up', 'nodes 1 and 3 up, node 2 removed');
 });
 

@@ -22,7 +22,7 @@ import {
   forEachEnvelopeItem,
   keyBytesOf,
 } from '../lib/transport/wire.js';
-import { hintedTarget } from '../lib/ring/replica-target.js';
+import { hintedTarget } from '../lib/ring/sloppy-quorum.js';
 import { decodeObject, encodeObject } from '../lib/version/object-codec.js';
 import { siblingsOf } from '../lib/version/dotted-version-vector.js';
 import { MemoryStorage } from './simulation/memory-storage.js';

@@ -12,7 +12,7 @@ import type { RequestRecord } from '../transport/wire.js';
 
 /**
  * Send one request to `target`: a node, or a node standing in for another
- * (ring/replica-target.ts). The answer, or the node's failure, reaches
+ * (ring/sloppy-quorum.ts). The answer, or the node's failure, reaches
  * `reply` with the target and `tag`. A node marked down fails the request at
  * once: requests never wait on it.
  */

@@ -16,7 +16,7 @@ import type { ResolvedOptions } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
-import { nodeOfTarget, targetsFor } from '../ring/replica-target.js';
+import { nodeOfTarget, targetsFor } from '../ring/sloppy-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
@@ -553,7 +553,7 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   // ---- the links -------------------------------------------------------------
 
-  /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
+  /** `target` is a node, or a node standing in for another (ring/sloppy-quorum.ts). */
   send(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
     this.host.send(target, request, reply, tag);
   }

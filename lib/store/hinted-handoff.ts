@@ -16,14 +16,14 @@
 import type { PendingReply } from '../transport/node-link.js';
 import type { Send } from './coordinator-host.js';
 import { Op, Status, decodeEntries, type Entry, requestOf } from '../transport/wire.js';
-import { hintedTarget } from '../ring/replica-target.js';
+import { hintedTarget } from '../ring/sloppy-quorum.js';
 
 const PAGE_ENTRIES_MAX = 256;
 const EMPTY = new Uint8Array(0);
 
 /** What handoff needs from the store. */
 export interface HandoffHost {
-  /** Send to a target (ring/replica-target.ts); the reply names the target. */
+  /** Send to a target (ring/sloppy-quorum.ts); the reply names the target. */
   send: Send;
   isUp(node: number): boolean;
   /** Hints `holder` reports for `owner` (its shared counters). */

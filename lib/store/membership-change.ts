@@ -41,7 +41,7 @@ const HANDOVER_ATTEMPTS_MAX = 5;
 
 /** One change at a time: while it runs, `coordinator.membershipChange` holds it (purges wait, anti-entropy waits). */
 export async function changeMembership<T>(coordinator: Coordinator, change: () => Promise<T>): Promise<T> {
-  if (coordinator.membershipChange !== undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'a membership change is already in progress');
+  if (coordinator.membershipChange !== undefined) throw new RingtableError(ErrorCode.INVALID_STATE, 'a membership change is already in progress');
   const running = change();
   coordinator.membershipChange = running;
   try {

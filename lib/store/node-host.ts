@@ -7,7 +7,7 @@
 import { ErrorCode, RingtableError } from '../errors.js';
 import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
-import { nodeOfTarget } from '../ring/replica-target.js';
+import { nodeOfTarget } from '../ring/sloppy-quorum.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import type { RequestRecord } from '../transport/wire.js';
 import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
@@ -73,7 +73,7 @@ export class NodeHost implements CoordinatorHost {
     queueMicrotask(flush);
   }
 
-  /** `target` is a node, or a node standing in for another (ring/replica-target.ts). */
+  /** `target` is a node, or a node standing in for another (ring/sloppy-quorum.ts). */
   readonly send = (target: number, request: RequestRecord, reply: PendingReply, tag: number): void => {
     const nodeId = nodeOfTarget(target);
     const link = this.links[nodeId];

@@ -44,10 +44,10 @@ export class NodeLifecycles {
 
   assertIdle(nodeId: number): void {
     const running = this.running.get(nodeId);
-    if (running !== undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is ${running}: wait for that to finish`);
+    if (running !== undefined) throw new RingtableError(ErrorCode.INVALID_STATE, `node ${nodeId} is ${running}: wait for that to finish`);
   }
 
-  /** Run `change` as the node's one lifecycle change (ERR_INVALID_OPTIONS if another runs). Stopping twice is harmless. */
+  /** Run `change` as the node's one lifecycle change (ERR_INVALID_STATE if another runs). Stopping twice is harmless. */
   async run<T>(nodeId: number, change: LifecycleChange, body: () => Promise<T>): Promise<T> {
     if (change !== 'stopping' || this.running.get(nodeId) !== 'stopping') this.assertIdle(nodeId);
     this.running.set(nodeId, change);

@@ -18,7 +18,7 @@
  *   N (no change ran in between).
  * Pure: what the nodes report and whether ranges move are passed in.
  */
-import { isHinted, nodeOfTarget } from '../ring/replica-target.js';
+import { isHinted, nodeOfTarget } from '../ring/sloppy-quorum.js';
 
 /** A settled delete or read: schedule a purge of its tombstone? */
 export function shouldSchedulePurge(tombstoneOnEveryReplicaAsked: boolean, replicas: ArrayLike<number>, n: number): boolean {

@@ -4,11 +4,11 @@
  * deterministic simulation (test/simulation/) route the same way.
  *
  * Targets are nodes, or nodes standing in for down owners
- * (ring/replica-target.ts). No I/O, clocks or randomness: a rotation counter
+ * (ring/sloppy-quorum.ts). No I/O, clocks or randomness: a rotation counter
  * is passed in.
  */
 import type { PreferenceListTable } from '../ring/preference-list.js';
-import { isHinted, nodeOfTarget, targetsFor } from '../ring/replica-target.js';
+import { isHinted, nodeOfTarget, targetsFor } from '../ring/sloppy-quorum.js';
 import type { ReadFanout } from '../config/options.js';
 
 export type IsUp = (node: number) => boolean;

@@ -287,7 +287,7 @@ export class Store {
     this.assertOpen();
     const old = this.linkOf(nodeId);
     this.lifecycles.assertIdle(nodeId);
-    if (this.host.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} is already up`);
+    if (this.host.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_STATE, `node ${nodeId} is already up`);
     const link = await this.lifecycles.run(nodeId, 'starting', async () => {
       await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
       return this.startLink(nodeId);

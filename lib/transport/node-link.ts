@@ -12,7 +12,7 @@ import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
 import type { TransportKind } from '../config/options.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
 import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequestRecord, keyBytesOf, requestBytesOf, copyBytes } from './wire.js';
-import { hintFieldOfTarget } from '../ring/replica-target.js';
+import { hintFieldOfTarget } from '../ring/sloppy-quorum.js';
 import type { Prng } from '../prng.js';
 
 /**
@@ -119,7 +119,7 @@ export abstract class NodeLink {
   /** Pending requests by slot; the request id is the slot, recycled through `freeSlots`. */
   private readonly replies: (PendingReply | undefined)[] = [];
   private readonly tags: number[] = [];
-  /** What each request was sent to (the node, or the node as a stand-in: ring/replica-target.ts); replies name it. */
+  /** What each request was sent to (the node, or the node as a stand-in: ring/sloppy-quorum.ts); replies name it. */
   private readonly targets: number[] = [];
   private readonly freeSlots: number[] = [];
   /** Slots abandoned or duplicated: their answers may still come and are dropped. */

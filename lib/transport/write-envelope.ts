@@ -23,7 +23,7 @@ import {
   keyBytesOf,
   requestBytes,
 } from './wire.js';
-import { hintFieldOfTarget, nodeOfTarget } from '../ring/replica-target.js';
+import { hintFieldOfTarget, nodeOfTarget } from '../ring/sloppy-quorum.js';
 
 /** An envelope is sent once it holds this many items or bytes (or at the end of the event-loop turn). */
 export const ENVELOPE_ITEMS_TARGET = 512;

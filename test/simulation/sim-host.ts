@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, RingtableError } from '../../lib/errors.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../../lib/node/replica.js';
-import { hintFieldOfTarget, isHinted, nodeOfTarget } from '../../lib/ring/replica-target.js';
+import { hintFieldOfTarget, isHinted, nodeOfTarget } from '../../lib/ring/sloppy-quorum.js';
 import type { CoordinatorHost, TimerHandle } from '../../lib/store/coordinator-host.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
 import { ENVELOPE_ITEMS_MAX, Op, Request, RequestFlag, type RequestRecord, Response, Status, type WireKey, encodeRequestRecord, forEachEnvelopeItem, keyBytesOf, requestBytes, requestOf, valueOffset } from '../../lib/transport/wire.js';

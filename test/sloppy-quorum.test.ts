@@ -5,7 +5,7 @@
 import t from 'tap';
 import { Ring } from '../lib/ring/ring.js';
 import { PreferenceListTable, preferenceList } from '../lib/ring/preference-list.js';
-import { hintFieldOfTarget, hintedTarget, isHinted, nodeOfTarget, sloppyTargets, targetsFor } from '../lib/ring/replica-target.js';
+import { hintFieldOfTarget, hintedTarget, isHinted, nodeOfTarget, sloppyTargets, targetsFor } from '../lib/ring/sloppy-quorum.js';
 
 const ring = Ring.create([0, 1, 2, 3, 4], 16);
 

@@ -15,6 +15,7 @@ import type { AttributeMap } from '../lib/tables/attribute-value.js';
 import { SORT_BODY_BYTES_MAX } from '../lib/tables/key-encoding.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 import { CATALOG_FILE_NAME } from '../lib/tables/catalog-file.js';
+import { dynamoDbRejection } from './helpers/dynamodb-failure.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'ringtable-tables-'));
@@ -22,15 +23,7 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DynamoDbError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DynamoDbError) return error;
-    throw error;
-  }
-  throw new Error('expected a DynamoDbError');
-}
+const rejection = dynamoDbRejection;
 
 const COMPOSITE = {
   TableName: 'orders',

@@ -10,6 +10,7 @@
 import t, { type Test } from 'tap';
 import { Database, DynamoDbError, type AttributeMap } from '../lib/index.js';
 import { tempDir } from './helpers/temp-store.js';
+import { dynamoDbRejection } from './helpers/dynamodb-failure.js';
 
 const TABLE = {
   TableName: 'items',
@@ -38,15 +39,7 @@ async function open(t: Test, path: string): Promise<Database> {
   return db;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<DynamoDbError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof DynamoDbError) return error;
-    throw error;
-  }
-  throw new Error('expected a DynamoDbError');
-}
+const rejection = dynamoDbRejection;
 
 const skOf = (item: AttributeMap): string => (item['sk'] as { N: string }).N;
 

@@ -15,3 +15,14 @@ export function dynamoDbFailure(run: () => unknown): { name: string; message: st
   }
   throw new Error('expected a DynamoDbError');
 }
+
+/** The DynamoDbError an async DynamoDB-layer call rejects with; anything else is rethrown, resolving fails the test. */
+export async function dynamoDbRejection(promise: Promise<unknown>): Promise<DynamoDbError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof DynamoDbError) return error;
+    throw error;
+  }
+  throw new Error('expected a DynamoDbError');
+}

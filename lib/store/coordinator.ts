@@ -21,6 +21,7 @@ import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
+import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
@@ -128,7 +129,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    */
   readonly envelopes: EnvelopeBatcher;
   private readonly writeEnvelopes: boolean;
-  private lastTimestampMs = 0;
+  private readonly clock = new HybridLogicalClock();
   /** Puts and gets sent (first attempts and their retries) whose callers wait: at most sendWindow. */
   private sentCount = 0;
   private sendWindow = SEND_WINDOW_START;
@@ -281,10 +282,12 @@ export class Coordinator implements OperationHost, OrderedHost {
     }
   }
 
-  /** A new version's timestamp: last-writer-wins orders by it, so it never runs backwards within a process. */
+  /**
+   * A new version's timestamp: last-writer-wins orders by it, so each is
+   * later than every timestamp handed out or read before (hybrid-logical-clock.ts).
+   */
   nowMs(): number {
-    this.lastTimestampMs = Math.max(this.host.wallClockMs(), this.lastTimestampMs);
-    return this.lastTimestampMs;
+    return this.clock.next(this.host.wallClockMs());
   }
 
   /**
@@ -494,6 +497,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   toResult(object: VersionedObject | undefined): GetResult | undefined {
+    // A write made with this read's context must come after what it read, whatever the wall clock says.
+    if (object !== undefined) for (const entry of object.entries) for (const sibling of entry.siblings) this.clock.observe(sibling.timestampMs);
     const result = toGetResult(object, this.host.wallClockMs(), this.options.resolve);
     if (result !== undefined && result.siblings.length > 1) this.counters.siblingsSeen++;
     return result;

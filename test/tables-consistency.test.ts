@@ -9,7 +9,7 @@
 import t, { type Test } from 'tap';
 import { Database, DynamoDbError, type AttributeMap } from '../lib/index.js';
 import { encodeItemKey } from '../lib/tables/key-encoding.js';
-import { outcome, tempDir } from './helpers/temp-store.js';
+import { eventually, outcome, tempDir } from './helpers/temp-store.js';
 import type { DatabaseOptions } from '../lib/index.js';
 
 const TABLE = {
@@ -72,6 +72,12 @@ t.test('an eventually consistent read is stale under replica lag; ConsistentRead
   t.equal(replicas.length, 3, 'three replicas');
   // The leader is the first up node of the preference list (DESIGN.md §3); the last replica lags.
   const lagging = replicas[2]!;
+  // Every replica holds 'old' before the fault (three eventual reads in a row ask each replica once).
+  const everywhere = await eventually(async () => {
+    const reads = await Promise.all([0, 1, 2].map(() => db.getItem({ TableName: 'items', Key: key })));
+    return reads.every((read) => valueOf(read.Item) === 'old');
+  }, 10_000);
+  t.ok(everywhere, "every replica holds 'old'");
 
   // Every request to the lagging replica is lost while the write is made: the leader and the
   // other replica acknowledge it (W = 2), the lagging replica never receives it.

@@ -67,12 +67,31 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+import {
+  describeTimeToLive,
+  sweptAttribute,
+  TIME_TO_LIVE_COOLDOWN_MS_DEFAULT,
+  updateTimeToLive,
+  withTimeToLive,
+  type TimeToLiveDescription,
+  type TimeToLiveSpecification,
+} from './time-to-live.js';
+import { TIME_TO_LIVE_SWEEP_DEFAULTS, TimeToLiveSweeper, type SweptTable } from './time-to-live-sweeper.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
   accountId?: string;
+  /** Time to Live: the background sweep's pace and UpdateTimeToLive's cooldown (time-to-live.ts). */
+  timeToLive?: {
+    /** Pause between sweeps for expired items (default 10,000). */
+    sweepIntervalMs?: number;
+    /** At most this many TTL deletions per second (default 1,000), so foreground traffic keeps its share. */
+    deletesPerSecondMax?: number;
+    /** A second UpdateTimeToLive on one table within this is refused, as DynamoDB does (default one hour). */
+    changeCooldownMs?: number;
+  };
 }
 
 /** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
@@ -89,6 +108,8 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private timeToLiveCooldownMs = TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
+  private sweeper: TimeToLiveSweeper | undefined;
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
     this.store = store;
@@ -97,8 +118,37 @@ export class Database {
     this.arn = arn;
   }
 
+  /** Starts the TTL sweep (after the catalog is read). */
+  private startTimeToLive(options: DatabaseOptions['timeToLive']): void {
+    this.timeToLiveCooldownMs = options?.changeCooldownMs ?? TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
+    this.sweeper = new TimeToLiveSweeper(
+      {
+        sweptTables: () => this.sweptTables(),
+        scan: (input) => this.scan(input),
+        deleteItem: (input) => this.deleteItem(input),
+        nowMs: () => Date.now(),
+      },
+      {
+        intervalMs: options?.sweepIntervalMs ?? TIME_TO_LIVE_SWEEP_DEFAULTS.intervalMs,
+        deletesPerSecondMax: options?.deletesPerSecondMax ?? TIME_TO_LIVE_SWEEP_DEFAULTS.deletesPerSecondMax,
+      },
+    );
+    this.sweeper.start();
+  }
+
+  private sweptTables(): SweptTable[] {
+    const tables: SweptTable[] = [];
+    for (const record of Object.values(this.catalog.tables)) {
+      const attributeName = sweptAttribute(record);
+      if (attributeName === undefined) continue;
+      const keyNames = [record.schema.partitionKey.name, ...(record.schema.sortKey === undefined ? [] : [record.schema.sortKey.name])];
+      tables.push({ tableName: record.schema.tableName, attributeName, keyNames });
+    }
+    return tables;
+  }
+
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, ...storeOptions } = options;
+    const { region, accountId, timeToLive, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
@@ -106,6 +156,7 @@ export class Database {
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
     const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
     database.catalog = readCatalog(options.path);
+    database.startTimeToLive(timeToLive);
     return database;
   }
 
@@ -113,17 +164,19 @@ export class Database {
    * A Database over another implementation of the engine contract (an
    * in-memory one in tests, the simulation's): `store` is then that engine.
    */
-  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string }): Database {
+  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string; timeToLive?: DatabaseOptions['timeToLive'] }): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
     const database = new Database(engine as unknown as Store, engine, options.path, arn);
     database.catalog = readCatalog(options.path);
+    database.startTimeToLive(options.timeToLive);
     return database;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.sweeper?.stop();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
     await this.engine.close();
@@ -177,6 +230,20 @@ export class Database {
       this.catalog = state;
     });
     return { TableDescription: describeTable(record, this.arn, 'DELETING') };
+  }
+
+  async updateTimeToLive(input: { TableName: string; TimeToLiveSpecification: TimeToLiveSpecification }): Promise<{ TimeToLiveSpecification: TimeToLiveSpecification }> {
+    return this.changeCatalog(() => {
+      const decision = updateTimeToLive(this.catalog, input as unknown as Request, { nowMs: Date.now(), cooldownMs: this.timeToLiveCooldownMs });
+      const state = withTimeToLive(this.catalog, decision);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return decision.output;
+    });
+  }
+
+  async describeTimeToLive(input: { TableName: string }): Promise<{ TimeToLiveDescription: TimeToLiveDescription }> {
+    return describeTimeToLive(this.catalog, input as unknown as Request);
   }
 
   private changeCatalog<T>(change: () => T): Promise<T> {
@@ -396,4 +463,6 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   Scan: (database, input) => database.scan(input as unknown as ScanInput),
   BatchGetItem: (database, input) => database.batchGetItem(input as unknown as BatchGetItemInput),
   BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
+  UpdateTimeToLive: (database, input) => database.updateTimeToLive(input as unknown as { TableName: string; TimeToLiveSpecification: TimeToLiveSpecification }),
+  DescribeTimeToLive: (database, input) => database.describeTimeToLive(input as unknown as { TableName: string }),
 };

@@ -67,6 +67,8 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+import { listTagsOfResource, tagResource, untagResource, withCreationTags, type Tag } from './resource-tags.js';
+import { describeEndpoints, type DescribeEndpointsOutput } from './describe-endpoints.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -132,7 +134,8 @@ export class Database {
   // ------------------------------------------------------------------ dispatcher
 
   /** The wire layer's seam (lib/dynamodb/dispatcher.ts): one operation by DynamoDB's name. */
-  async dispatch(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async dispatch(operation: string, input: Record<string, unknown>, context: { host?: string | undefined } = {}): Promise<Record<string, unknown>> {
+    if (operation === 'DescribeEndpoints') return this.describeEndpoints(context.host) as unknown as Record<string, unknown>;
     const handler = OPERATIONS[operation];
     // The wire layer only passes operations DynamoDB has; these are the ones served here.
     if (handler === undefined) throw new DynamoDbError('UnknownOperationException', '');
@@ -146,7 +149,7 @@ export class Database {
       const decision = createTable(this.catalog, input, { nowMs: Date.now(), tableUuid: randomUUID() });
       // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
       // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
-      const state = withStatus(decision.state, decision.record.schema.tableName, 'ACTIVE');
+      const state = withStatus(withCreationTags(decision.state, decision.record.schema.tableName, input as unknown as Request), decision.record.schema.tableName, 'ACTIVE');
       writeCatalog(this.directory, state);
       this.catalog = state;
       return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };
@@ -177,6 +180,33 @@ export class Database {
       this.catalog = state;
     });
     return { TableDescription: describeTable(record, this.arn, 'DELETING') };
+  }
+
+  /** DescribeEndpoints: `host` is the one the request came to, when the wire layer knows it (describe-endpoints.ts). */
+  describeEndpoints(host?: string): DescribeEndpointsOutput {
+    return describeEndpoints(host, this.arn.region);
+  }
+
+  async tagResource(input: { ResourceArn: string; Tags: Tag[] }): Promise<Record<string, never>> {
+    return this.changeCatalog(() => {
+      const state = tagResource(this.catalog, input, this.arn);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return {};
+    });
+  }
+
+  async untagResource(input: { ResourceArn: string; TagKeys: string[] }): Promise<Record<string, never>> {
+    return this.changeCatalog(() => {
+      const state = untagResource(this.catalog, input, this.arn);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return {};
+    });
+  }
+
+  async listTagsOfResource(input: { ResourceArn: string; NextToken?: string }): Promise<{ Tags: Tag[] }> {
+    return listTagsOfResource(this.catalog, input, this.arn);
   }
 
   private changeCatalog<T>(change: () => T): Promise<T> {
@@ -396,4 +426,7 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   Scan: (database, input) => database.scan(input as unknown as ScanInput),
   BatchGetItem: (database, input) => database.batchGetItem(input as unknown as BatchGetItemInput),
   BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
+  TagResource: (database, input) => database.tagResource(input as unknown as { ResourceArn: string; Tags: Tag[] }),
+  UntagResource: (database, input) => database.untagResource(input as unknown as { ResourceArn: string; TagKeys: string[] }),
+  ListTagsOfResource: (database, input) => database.listTagsOfResource(input as unknown as { ResourceArn: string }),
 };

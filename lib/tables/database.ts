@@ -69,6 +69,7 @@ import type {
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
 import { listTagsOfResource, tagResource, untagResource, withCreationTags, type Tag } from './resource-tags.js';
 import { describeEndpoints, type DescribeEndpointsOutput } from './describe-endpoints.js';
+import { KeyWriteQueue } from './key-write-queue.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -91,6 +92,7 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly keyWrites = new KeyWriteQueue();
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
     this.store = store;
@@ -242,7 +244,12 @@ export class Database {
     return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
   }
 
-  private async write(plan: WritePlan): Promise<WriteItemOutput> {
+  /** One write at a time per item from this process (key-write-queue.ts), then read, decide, compare-and-set. */
+  private write(plan: WritePlan): Promise<WriteItemOutput> {
+    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan));
+  }
+
+  private async writeNow(plan: WritePlan): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {

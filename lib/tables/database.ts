@@ -77,6 +77,9 @@ import {
   type TimeToLiveSpecification,
 } from './time-to-live.js';
 import { TIME_TO_LIVE_SWEEP_DEFAULTS, TimeToLiveSweeper, type SweptTable } from './time-to-live-sweeper.js';
+import { listTagsOfResource, tagResource, untagResource, withCreationTags, type Tag } from './resource-tags.js';
+import { describeEndpoints, type DescribeEndpointsOutput } from './describe-endpoints.js';
+import { KeyWriteQueue } from './key-write-queue.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -110,6 +113,7 @@ export class Database {
   private closed = false;
   private timeToLiveCooldownMs = TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
   private sweeper: TimeToLiveSweeper | undefined;
+  private readonly keyWrites = new KeyWriteQueue();
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
     this.store = store;
@@ -185,7 +189,8 @@ export class Database {
   // ------------------------------------------------------------------ dispatcher
 
   /** The wire layer's seam (lib/dynamodb/dispatcher.ts): one operation by DynamoDB's name. */
-  async dispatch(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async dispatch(operation: string, input: Record<string, unknown>, context: { host?: string | undefined } = {}): Promise<Record<string, unknown>> {
+    if (operation === 'DescribeEndpoints') return this.describeEndpoints(context.host) as unknown as Record<string, unknown>;
     const handler = OPERATIONS[operation];
     // The wire layer only passes operations DynamoDB has; these are the ones served here.
     if (handler === undefined) throw new DynamoDbError('UnknownOperationException', '');
@@ -199,7 +204,7 @@ export class Database {
       const decision = createTable(this.catalog, input, { nowMs: Date.now(), tableUuid: randomUUID() });
       // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
       // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
-      const state = withStatus(decision.state, decision.record.schema.tableName, 'ACTIVE');
+      const state = withStatus(withCreationTags(decision.state, decision.record.schema.tableName, input as unknown as Request), decision.record.schema.tableName, 'ACTIVE');
       writeCatalog(this.directory, state);
       this.catalog = state;
       return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };
@@ -246,6 +251,33 @@ export class Database {
     return describeTimeToLive(this.catalog, input as unknown as Request);
   }
 
+  /** DescribeEndpoints: `host` is the one the request came to, when the wire layer knows it (describe-endpoints.ts). */
+  describeEndpoints(host?: string): DescribeEndpointsOutput {
+    return describeEndpoints(host, this.arn.region);
+  }
+
+  async tagResource(input: { ResourceArn: string; Tags: Tag[] }): Promise<Record<string, never>> {
+    return this.changeCatalog(() => {
+      const state = tagResource(this.catalog, input, this.arn);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return {};
+    });
+  }
+
+  async untagResource(input: { ResourceArn: string; TagKeys: string[] }): Promise<Record<string, never>> {
+    return this.changeCatalog(() => {
+      const state = untagResource(this.catalog, input, this.arn);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return {};
+    });
+  }
+
+  async listTagsOfResource(input: { ResourceArn: string; NextToken?: string }): Promise<{ Tags: Tag[] }> {
+    return listTagsOfResource(this.catalog, input, this.arn);
+  }
+
   private changeCatalog<T>(change: () => T): Promise<T> {
     const next = this.catalogQueue.then(change);
     this.catalogQueue = next.catch(() => undefined);
@@ -279,7 +311,12 @@ export class Database {
     return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
   }
 
-  private async write(plan: WritePlan): Promise<WriteItemOutput> {
+  /** One write at a time per item from this process (key-write-queue.ts), then read, decide, compare-and-set. */
+  private write(plan: WritePlan): Promise<WriteItemOutput> {
+    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan));
+  }
+
+  private async writeNow(plan: WritePlan): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
@@ -465,4 +502,7 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
   UpdateTimeToLive: (database, input) => database.updateTimeToLive(input as unknown as { TableName: string; TimeToLiveSpecification: TimeToLiveSpecification }),
   DescribeTimeToLive: (database, input) => database.describeTimeToLive(input as unknown as { TableName: string }),
+  TagResource: (database, input) => database.tagResource(input as unknown as { ResourceArn: string; Tags: Tag[] }),
+  UntagResource: (database, input) => database.untagResource(input as unknown as { ResourceArn: string; TagKeys: string[] }),
+  ListTagsOfResource: (database, input) => database.listTagsOfResource(input as unknown as { ResourceArn: string }),
 };

@@ -67,12 +67,20 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+import { committedItem } from './transactions/prepared-item.js';
+import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
+import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
+import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
+import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
+import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
   accountId?: string;
+  /** Age after which an unfinished transaction's items may be taken back by anyone who meets them (transactions/transaction-coordinator.ts). */
+  transactionTimeoutMs?: number;
 }
 
 /** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
@@ -89,22 +97,33 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly transactions: TransactionCoordinator;
 
-  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
+  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext, transactionTimeoutMs = TRANSACTION_TIMEOUT_MS_DEFAULT) {
     this.store = store;
     this.engine = engine;
     this.directory = directory;
     this.arn = arn;
+    this.transactions = new TransactionCoordinator({
+      engine,
+      nowMs: () => Date.now(),
+      newTransactionId: () => randomUUID(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
+      onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
+      timeoutMs: transactionTimeoutMs,
+    });
+    this.transactions.start();
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, ...storeOptions } = options;
+    const { region, accountId, transactionTimeoutMs, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
     // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
-    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
+    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID }, transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
     return database;
   }
@@ -113,10 +132,10 @@ export class Database {
    * A Database over another implementation of the engine contract (an
    * in-memory one in tests, the simulation's): `store` is then that engine.
    */
-  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string }): Database {
+  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number }): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
-    const database = new Database(engine as unknown as Store, engine, options.path, arn);
+    const database = new Database(engine as unknown as Store, engine, options.path, arn, options.transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
     return database;
   }
@@ -124,6 +143,7 @@ export class Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.transactions.stop();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
     await this.engine.close();
@@ -217,6 +237,7 @@ export class Database {
     const key = this.itemKey(record, plan.key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
+      if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const decision = plan.decide(storedItem(current, record, plan.key));
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
@@ -230,6 +251,21 @@ export class Database {
       return decision.output;
     }
     throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
+  }
+
+  // ------------------------------------------------------------------ transactions (transactions/transaction-coordinator.ts)
+
+  async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
+    return this.transactions.transactWrite(prepareTransactWriteItems(input as unknown as Request, this.activeTable));
+  }
+
+  async transactGetItems(input: TransactGetItemsInput): Promise<TransactGetItemsOutput> {
+    return this.transactions.transactGet(prepareTransactGetItems(input as unknown as Request, this.activeTable));
+  }
+
+  /** Finishes every transaction whose coordinator is gone (also run every transactionTimeoutMs); returns how many were open. */
+  async recoverTransactions(): Promise<number> {
+    return this.transactions.recover();
   }
 
   // ------------------------------------------------------------------ reads of many items
@@ -252,7 +288,8 @@ export class Database {
       }
       const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
       for (const entry of chunk.entries) {
-        const item = entry.value as AttributeMap;
+        const item = committedItem(entry.value);
+        if (item === undefined) continue;
         if (plan.accepts(item)) page.offer(item, tieGroup(entry.key));
         if (page.full) break;
       }
@@ -280,7 +317,9 @@ export class Database {
       while (!page.full && Buffer.compare(start, range.end) < 0) {
         const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
         for (const entry of chunk.entries) {
-          page.offer(entry.value as AttributeMap, undefined);
+          const item = committedItem(entry.value);
+          if (item === undefined) continue;
+          page.offer(item, undefined);
           if (page.full) break;
         }
         const last = chunk.entries[chunk.entries.length - 1];
@@ -315,6 +354,7 @@ export class Database {
         const key = this.itemKey(record, write.key);
         for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
           const current = await this.engine.getOrdered(key, { consistent: true });
+          if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           if (current === undefined && write.item === undefined) return { oldBytes };
@@ -343,8 +383,8 @@ export class Database {
  * collision, and this comparison is what makes it exact.
  */
 function storedItem(stored: { value: unknown } | undefined, record: TableRecord, key: PrimaryKeyValues): AttributeMap | undefined {
-  if (stored === undefined) return undefined;
-  const item = stored.value as AttributeMap;
+  const item = committedItem(stored?.value);
+  if (item === undefined) return undefined;
   const { partitionKey, sortKey } = record.schema;
   const same = (value: AttributeValue | undefined, expected: KeyValue | undefined): boolean =>
     value !== undefined && expected !== undefined && Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0;
@@ -396,4 +436,6 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   Scan: (database, input) => database.scan(input as unknown as ScanInput),
   BatchGetItem: (database, input) => database.batchGetItem(input as unknown as BatchGetItemInput),
   BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
+  TransactWriteItems: (database, input) => database.transactWriteItems(input as unknown as TransactWriteItemsInput),
+  TransactGetItems: (database, input) => database.transactGetItems(input as unknown as TransactGetItemsInput),
 };

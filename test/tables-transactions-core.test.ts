@@ -224,9 +224,9 @@ t.test('TransactWriteItems: decisions, reasons and doubled capacity', async (t) 
   });
 });
 
-t.test('the request digest ignores the token and member order, and sees every value', async (t) => {
+t.test('the request digest ignores the token, capacity options and member order, and sees every value', async (t) => {
   const one = { TransactItems: [put('a')], ClientRequestToken: 't1' };
-  const reordered = { ClientRequestToken: 't2', TransactItems: [{ Put: { Item: { id: { S: 'a' } }, TableName: 'accounts' } }] };
+  const reordered = { ClientRequestToken: 't2', ReturnConsumedCapacity: 'TOTAL', TransactItems: [{ Put: { Item: { id: { S: 'a' } }, TableName: 'accounts' } }] };
   t.equal(requestDigest(one), requestDigest(reordered));
   t.not(requestDigest(one), requestDigest({ TransactItems: [put('b')] }));
   t.not(requestDigest({ TransactItems: [{ Put: { TableName: 'accounts', Item: { id: { S: 'a' }, b: { B: Uint8Array.of(1) } } } }] }), requestDigest({ TransactItems: [{ Put: { TableName: 'accounts', Item: { id: { S: 'a' }, b: { B: Uint8Array.of(2) } } } }] }));

@@ -289,10 +289,15 @@ function keyMapOf(key: PrimaryKeyValues): AttributeMap {
   return key.sort === undefined ? { p: key.partition } : { p: key.partition, s: key.sort };
 }
 
-/** SHA-256 of the request without its token, members in sorted order and binary values in base64: equal for identical requests. */
+/**
+ * SHA-256 of the request's TransactItems, members in sorted order and binary
+ * values in base64: equal for requests that would make the same changes.
+ * ReturnConsumedCapacity and ReturnItemCollectionMetrics only shape the
+ * answer, and a repeat may ask for capacity to see the read units it costs
+ * (DG:transaction-apis#transaction-capacity-handling), so they are left out.
+ */
 export function requestDigest(request: Request): string {
-  const { ClientRequestToken: _token, ...rest } = request as Record<string, unknown>;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex');
+  return createHash('sha256').update(canonicalJson(request['TransactItems'])).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

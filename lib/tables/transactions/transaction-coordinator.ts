@@ -61,6 +61,7 @@ import {
 } from './transact-write-items.js';
 import {
   inFlightDecision,
+  isStale,
   LEDGER_SPACE,
   ledgerKey,
   resolutionOf,
@@ -79,8 +80,12 @@ const ENGINE_RETRIES_MAX = 8;
 const ENGINE_RETRY_DELAY_MS = 50;
 /** Rounds of TransactGetItems' read-and-verify before it reports a conflict. */
 const GET_ROUNDS_MAX = 8;
+/** A CANCELLED record a recoverer finished is kept until the transaction is this many timeouts old. */
+const CANCELLED_LEDGER_KEPT_TIMEOUTS = 10;
 /** Ledger records the sweep reads per engine call. */
 const SWEEP_PAGE_ENTRIES = 100;
+/** The sweep runs every timeoutMs, but not more often than this (a short timeout must not make it a busy loop). */
+const SWEEP_INTERVAL_MS_MIN = 1000;
 
 export interface TransactionHost {
   readonly engine: TableEngine;
@@ -170,13 +175,25 @@ export class TransactionCoordinator {
     if (decision === 'inProgress') throw new DynamoDbError('TransactionInProgressException', 'Transaction is in progress');
     if (decision === 'mismatch') throw idempotentParameterMismatch();
     await this.recoverLedger(ledgerName, existing);
-    return undefined;
+    // A CANCELLED record a recoverer keeps (finish) is over: the new attempt takes its place.
+    const after = await this.read(ledgerKey(ledgerName));
+    if (after === undefined || (after.value as LedgerRecord).state !== 'CANCELLED') return undefined;
+    try {
+      return (await this.write({ key: ledgerKey(ledgerName), value: ledger, expect: after.version })).version;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      return undefined;
+    }
   }
 
   private async run(plan: TransactWritePlan, keys: readonly Uint8Array[], ledgerName: string, ledger: LedgerRecord, ledgerVersion: string): Promise<TransactWriteItemsOutput> {
     let results: PrepareResult[];
     try {
-      results = await Promise.all(plan.actions.map((_, i) => this.prepare(plan, i, keys[i]!, ledgerName, ledger)));
+      // allSettled: on a failure, no prepare of ours may still be in flight when the ledger is finished.
+      const settled = await Promise.allSettled(plan.actions.map((_, i) => this.prepare(plan, i, keys[i]!, ledgerName, ledger)));
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      results = settled.map((result) => (result as PromiseFulfilledResult<PrepareResult>).value);
     } catch (error) {
       // An engine failure in prepare: cancel what was prepared (finish re-reads every item of the ledger).
       await this.decide(ledgerName, ledger, ledgerVersion, 'CANCELLED').catch(() => undefined);
@@ -246,25 +263,32 @@ export class TransactionCoordinator {
       if (!isConflict(error)) throw error;
       const current = await this.read(key);
       const found = current?.value as LedgerRecord | undefined;
-      if (found === undefined || found.transactionId !== record.transactionId) return 'CANCELLED';
+      if (found === undefined || found.transactionId !== record.transactionId) {
+        // A recoverer cancelled and finished it while we still prepared: take back what we prepared after its pass.
+        await this.resolveItems(record, false);
+        return 'CANCELLED';
+      }
       if (found.state === 'PENDING') throw error; // not ours to take over: only a recoverer moves it, and it did not
-      await this.finish(ledgerName, current!);
+      await this.finish(ledgerName, current!, true);
       return found.state;
     }
-    await this.finish(ledgerName, { value: record, version, replica: 0 });
+    await this.finish(ledgerName, { value: record, version, replica: 0 }, true);
     return state;
   }
 
   /** Step 4 for a decided ledger record: resolve every item still prepared by it, write the token record, delete the ledger. */
-  private async finish(ledgerName: string, stored: OrderedValue): Promise<void> {
+  private async finish(ledgerName: string, stored: OrderedValue, byCoordinator: boolean): Promise<void> {
     const ledger = stored.value as LedgerRecord;
     const committed = ledger.state === 'COMMITTED';
-    await Promise.all(ledger.items.map((item) => this.resolveItem(item.key, item.tableName, ledger.transactionId, committed)));
+    await this.resolveItems(ledger, committed);
     if (committed && ledger.token !== null) {
       const token: TokenRecord = { digest: ledger.digest, completedMs: this.host.nowMs(), readUnits: ledger.readUnits };
       await this.write({ key: tokenKey(ledger.token), value: token, ttlMs: TOKEN_WINDOW_MS });
     }
-    await this.deleteLedger(ledgerName, stored.version);
+    // A recoverer that cancelled keeps the record a while: its coordinator may still be preparing
+    // (slow, not dead), and a prepare that lands after this pass is then found by the next sweep.
+    const keep = !byCoordinator && !committed && !isStale(ledger.startedMs, this.host.nowMs(), this.host.timeoutMs * CANCELLED_LEDGER_KEPT_TIMEOUTS);
+    if (!keep) await this.deleteLedger(ledgerName, stored.version);
   }
 
   private async deleteLedger(ledgerName: string, version: string): Promise<void> {
@@ -273,6 +297,10 @@ export class TransactionCoordinator {
     } catch (error) {
       if (!isConflict(error)) throw error; // someone else finished it
     }
+  }
+
+  private async resolveItems(ledger: LedgerRecord, committed: boolean): Promise<void> {
+    await Promise.all(ledger.items.map((item) => this.resolveItem(item.key, item.tableName, ledger.transactionId, committed)));
   }
 
   /** Rewrites one item to its resolved image if `transactionId` still holds it. */
@@ -338,13 +366,13 @@ export class TransactionCoordinator {
   /** Finishes a decided ledger record, or cancels a stale PENDING one and finishes it. */
   private async recoverLedger(ledgerName: string, stored: OrderedValue): Promise<void> {
     const ledger = stored.value as LedgerRecord;
-    if (ledger.state !== 'PENDING') return this.finish(ledgerName, stored);
+    if (ledger.state !== 'PENDING') return this.finish(ledgerName, stored, false);
     const resolution = resolutionOf(ledger.transactionId, ledger, this.host.nowMs(), this.host.timeoutMs);
     if (resolution.kind !== 'cancel') return;
     const cancelled = withState(ledger, 'CANCELLED');
     try {
       const { version } = await this.write({ key: ledgerKey(ledgerName), value: cancelled, expect: stored.version });
-      await this.finish(ledgerName, { value: cancelled, version, replica: stored.replica });
+      await this.finish(ledgerName, { value: cancelled, version, replica: stored.replica }, false);
     } catch (error) {
       if (!isConflict(error)) throw error; // its coordinator decided first; whoever meets it next finishes it
     }
@@ -399,7 +427,7 @@ export class TransactionCoordinator {
   }
 
   /** Runs `recover` every `intervalMs` until `stop` (its timer does not keep the process alive). */
-  start(intervalMs = this.host.timeoutMs): void {
+  start(intervalMs = Math.max(this.host.timeoutMs, SWEEP_INTERVAL_MS_MIN)): void {
     if (this.sweepTimer !== undefined) return;
     this.sweepTimer = setInterval(() => {
       if (this.sweeping !== undefined) return;

@@ -80,6 +80,12 @@ import { TIME_TO_LIVE_SWEEP_DEFAULTS, TimeToLiveSweeper, type SweptTable } from 
 import { listTagsOfResource, tagResource, untagResource, withCreationTags, type Tag } from './resource-tags.js';
 import { describeEndpoints, type DescribeEndpointsOutput } from './describe-endpoints.js';
 import { KeyWriteQueue } from './key-write-queue.js';
+import { committedItem } from './transactions/prepared-item.js';
+import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
+import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
+import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
+import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
+import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -95,6 +101,8 @@ export interface DatabaseOptions extends StoreOptions {
     /** A second UpdateTimeToLive on one table within this is refused, as DynamoDB does (default one hour). */
     changeCooldownMs?: number;
   };
+  /** Age after which an unfinished transaction's items may be taken back by anyone who meets them (transactions/transaction-coordinator.ts). */
+  transactionTimeoutMs?: number;
 }
 
 /** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
@@ -114,12 +122,23 @@ export class Database {
   private timeToLiveCooldownMs = TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
   private sweeper: TimeToLiveSweeper | undefined;
   private readonly keyWrites = new KeyWriteQueue();
+  private readonly transactions: TransactionCoordinator;
 
-  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
+  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext, transactionTimeoutMs = TRANSACTION_TIMEOUT_MS_DEFAULT) {
     this.store = store;
     this.engine = engine;
     this.directory = directory;
     this.arn = arn;
+    this.transactions = new TransactionCoordinator({
+      engine,
+      nowMs: () => Date.now(),
+      newTransactionId: () => randomUUID(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
+      onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
+      timeoutMs: transactionTimeoutMs,
+    });
+    this.transactions.start();
   }
 
   /** Starts the TTL sweep (after the catalog is read). */
@@ -152,13 +171,13 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, timeToLive, ...storeOptions } = options;
+    const { region, accountId, timeToLive, transactionTimeoutMs, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
     // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
-    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
+    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID }, transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
     database.startTimeToLive(timeToLive);
     return database;
@@ -168,10 +187,13 @@ export class Database {
    * A Database over another implementation of the engine contract (an
    * in-memory one in tests, the simulation's): `store` is then that engine.
    */
-  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string; timeToLive?: DatabaseOptions['timeToLive'] }): Database {
+  static openOnEngine(
+    engine: TableEngine,
+    options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number; timeToLive?: DatabaseOptions['timeToLive'] },
+  ): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
-    const database = new Database(engine as unknown as Store, engine, options.path, arn);
+    const database = new Database(engine as unknown as Store, engine, options.path, arn, options.transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
     database.startTimeToLive(options.timeToLive);
     return database;
@@ -181,6 +203,7 @@ export class Database {
     if (this.closed) return;
     this.closed = true;
     await this.sweeper?.stop();
+    await this.transactions.stop();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
     await this.engine.close();
@@ -321,6 +344,7 @@ export class Database {
     const key = this.itemKey(record, plan.key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
+      if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const decision = plan.decide(storedItem(current, record, plan.key));
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
@@ -334,6 +358,21 @@ export class Database {
       return decision.output;
     }
     throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
+  }
+
+  // ------------------------------------------------------------------ transactions (transactions/transaction-coordinator.ts)
+
+  async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
+    return this.transactions.transactWrite(prepareTransactWriteItems(input as unknown as Request, this.activeTable));
+  }
+
+  async transactGetItems(input: TransactGetItemsInput): Promise<TransactGetItemsOutput> {
+    return this.transactions.transactGet(prepareTransactGetItems(input as unknown as Request, this.activeTable));
+  }
+
+  /** Finishes every transaction whose coordinator is gone (also run every transactionTimeoutMs); returns how many were open. */
+  async recoverTransactions(): Promise<number> {
+    return this.transactions.recover();
   }
 
   // ------------------------------------------------------------------ reads of many items
@@ -356,7 +395,8 @@ export class Database {
       }
       const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
       for (const entry of chunk.entries) {
-        const item = entry.value as AttributeMap;
+        const item = committedItem(entry.value);
+        if (item === undefined) continue;
         if (plan.accepts(item)) page.offer(item, tieGroup(entry.key));
         if (page.full) break;
       }
@@ -384,7 +424,9 @@ export class Database {
       while (!page.full && Buffer.compare(start, range.end) < 0) {
         const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
         for (const entry of chunk.entries) {
-          page.offer(entry.value as AttributeMap, undefined);
+          const item = committedItem(entry.value);
+          if (item === undefined) continue;
+          page.offer(item, undefined);
           if (page.full) break;
         }
         const last = chunk.entries[chunk.entries.length - 1];
@@ -419,6 +461,7 @@ export class Database {
         const key = this.itemKey(record, write.key);
         for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
           const current = await this.engine.getOrdered(key, { consistent: true });
+          if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           if (current === undefined && write.item === undefined) return { oldBytes };
@@ -447,8 +490,8 @@ export class Database {
  * collision, and this comparison is what makes it exact.
  */
 function storedItem(stored: { value: unknown } | undefined, record: TableRecord, key: PrimaryKeyValues): AttributeMap | undefined {
-  if (stored === undefined) return undefined;
-  const item = stored.value as AttributeMap;
+  const item = committedItem(stored?.value);
+  if (item === undefined) return undefined;
   const { partitionKey, sortKey } = record.schema;
   const same = (value: AttributeValue | undefined, expected: KeyValue | undefined): boolean =>
     value !== undefined && expected !== undefined && Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0;
@@ -505,4 +548,6 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   TagResource: (database, input) => database.tagResource(input as unknown as { ResourceArn: string; Tags: Tag[] }),
   UntagResource: (database, input) => database.untagResource(input as unknown as { ResourceArn: string; TagKeys: string[] }),
   ListTagsOfResource: (database, input) => database.listTagsOfResource(input as unknown as { ResourceArn: string }),
+  TransactWriteItems: (database, input) => database.transactWriteItems(input as unknown as TransactWriteItemsInput),
+  TransactGetItems: (database, input) => database.transactGetItems(input as unknown as TransactGetItemsInput),
 };

@@ -21,6 +21,14 @@ interface ServeCommandOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   region?: string;
+  capacity: 'off' | 'observe' | 'enforce';
+  capacityScale?: number;
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`expected a positive number, got '${text}'`);
+  return value;
 }
 
 function integer(min: number, max: number): (text: string) => number {
@@ -42,11 +50,17 @@ export function serveCommand(): Command {
     .option('--access-key-id <id>', `access key whose SigV4 signatures are verified (or ${'$'}RINGTABLE_ACCESS_KEY_ID)`)
     .option('--secret-access-key <secret>', `its secret (or ${'$'}RINGTABLE_SECRET_ACCESS_KEY)`)
     .option('--region <name>', 'region in table ARNs (default: ddblocal, as DynamoDB Local)')
-    .addHelpText('after', ['', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret'].join('\n'))
+    .addOption(new Option('--capacity <mode>', "DynamoDB's throughput model: off, observe (report would-be throttles) or enforce (throttle as DynamoDB)").choices(['off', 'observe', 'enforce']).default('off'))
+    .option('--capacity-scale <factor>', 'multiply every throughput limit (0.01 makes a partition\'s 1,000 WCU into 10)', positiveNumber)
+    .addHelpText('after', ['', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret', '  ringtable serve --capacity enforce --capacity-scale 0.01'].join('\n'))
     .action(async (options: ServeCommandOptions) => {
       const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'ringtable-serve-')) : undefined;
       const path = options.path ?? temporary!;
-      const database = await Database.open({ path, nodes: options.nodes, durability: options.durability, ...(options.region === undefined ? {} : { region: options.region }) });
+      const database = await Database.open({
+        path, nodes: options.nodes, durability: options.durability, capacity: options.capacity,
+        ...(options.region === undefined ? {} : { region: options.region }),
+        ...(options.capacityScale === undefined ? {} : { capacityScale: options.capacityScale }),
+      });
       const credentials = options.accessKeyId !== undefined || options.secretAccessKey !== undefined ? { accessKeyId: options.accessKeyId ?? '', secretAccessKey: options.secretAccessKey ?? '' } : undefined;
       let server;
       try {

@@ -67,12 +67,22 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+import { batchWriteItemCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
+import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
   accountId?: string;
+  /** DynamoDB's throughput model (table-capacity.ts): 'off' (the default), 'observe' (report would-be throttles) or 'enforce' (throttle). */
+  capacity?: CapacitySetting;
+  /** Multiplies every throughput limit: 0.01 makes a partition's 3,000 RCU / 1,000 WCU into 30 / 10. */
+  capacityScale?: number;
+  /** The capacity model's clock (default Date.now), for tests that control time. */
+  capacityClock?: () => number;
+  /** Metrics bounds and split-for-heat thresholds (capacity/capacity-metrics.ts, capacity/split-for-heat.ts). */
+  capacityTuning?: Pick<TableCapacityOptions, 'metrics' | 'splitForHeat'>;
 }
 
 /** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
@@ -89,6 +99,8 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** The capacity model's shell; undefined when capacity is 'off'. */
+  private capacity: TableCapacity | undefined;
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
     this.store = store;
@@ -98,7 +110,7 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, ...storeOptions } = options;
+    const { region, accountId, capacity, capacityScale, capacityClock, capacityTuning, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
@@ -106,6 +118,9 @@ export class Database {
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
     const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
     database.catalog = readCatalog(options.path);
+    database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
+      mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(database.catalog.tables),
+    });
     return database;
   }
 
@@ -124,6 +139,7 @@ export class Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.capacity?.close();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
     await this.engine.close();
@@ -137,6 +153,19 @@ export class Database {
     // The wire layer only passes operations DynamoDB has; these are the ones served here.
     if (handler === undefined) throw new DynamoDbError('UnknownOperationException', '');
     return (await handler(this, input)) as unknown as Record<string, unknown>;
+  }
+
+  // ------------------------------------------------------------------ capacity
+
+  /** What the capacity model saw: per table, GSI and logical partition (capacity/README.md). */
+  capacityMetrics(options: { sinceEventSeq?: number; topKeys?: number } = {}): CapacitySnapshot {
+    return this.capacity?.snapshot(options) ?? offSnapshot(Date.now());
+  }
+
+  /** capacityMetrics() every intervalMs (default 1 s), until the signal aborts or the database closes. */
+  capacityUpdates(options: CapacityUpdatesOptions = {}): AsyncGenerator<CapacitySnapshot, void, undefined> {
+    const capacity = this.capacity;
+    return capacityUpdates((o) => capacity?.snapshot(o) ?? offSnapshot(Date.now()), capacity?.closingSignal, options);
   }
 
   // ------------------------------------------------------------------ tables
@@ -204,8 +233,11 @@ export class Database {
   async getItem(input: GetItemInput): Promise<GetItemOutput> {
     const plan = prepareGetItem(input as unknown as Request, this.activeTable);
     const record = this.activeTable(plan.tableName);
-    const current = await this.engine.getOrdered(this.itemKey(record, plan.key), { consistent: plan.consistent });
-    return plan.answer(storedItem(current, record, plan.key));
+    const key = this.itemKey(record, plan.key);
+    const current = await this.engine.getOrdered(key, { consistent: plan.consistent });
+    const item = storedItem(current, record, plan.key);
+    this.capacity?.chargeRead(record, key, keyLabel(plan.key), getItemCapacity(item === undefined ? undefined : itemSize(item), plan.consistent ? 'strong' : 'eventual'));
+    return plan.answer(item);
   }
 
   private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {
@@ -220,6 +252,8 @@ export class Database {
       const decision = plan.decide(storedItem(current, record, plan.key));
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
+      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
+      this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
       } catch (error) {
@@ -265,6 +299,7 @@ export class Database {
       if (plan.reverse) end = last.key;
       else start = after(last.key);
     }
+    this.capacity?.chargeRead(this.activeTable(plan.answer.tableName), plan.range.start, partitionLabel(this.activeTable(plan.answer.tableName), page.evaluated, plan.range.start), queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
   }
 
@@ -289,6 +324,7 @@ export class Database {
       }
       if (page.full) break;
     }
+    this.capacity?.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
   }
 
@@ -297,10 +333,14 @@ export class Database {
     const results = await boundedAll(plan.reads, BATCH_CONCURRENCY_MAX, async (read): Promise<BatchGetResult> => {
       try {
         const record = this.activeTable(read.tableName);
-        const current = await this.engine.getOrdered(this.itemKey(record, read.key), { consistent: read.consistent });
-        return { item: storedItem(current, record, read.key) };
+        const key = this.itemKey(record, read.key);
+        const current = await this.engine.getOrdered(key, { consistent: read.consistent });
+        const item = storedItem(current, record, read.key);
+        // A throttled key comes back in UnprocessedKeys; only a batch of throttled keys throws (batch-get-item.ts).
+        this.capacity?.chargeRead(record, key, keyLabel(read.key), getItemCapacity(item === undefined ? undefined : itemSize(item), read.consistent ? 'strong' : 'eventual'));
+        return { item };
       } catch (failed) {
-        if (failed instanceof DynamoDbError) throw failed;
+        if (failed instanceof DynamoDbError && !isThrottle(failed)) throw failed;
         return { failed };
       }
     });
@@ -317,6 +357,8 @@ export class Database {
           const current = await this.engine.getOrdered(key, { consistent: true });
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
+          // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
+          this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
           if (current === undefined && write.item === undefined) return { oldBytes };
           try {
             await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });
@@ -329,7 +371,7 @@ export class Database {
         }
         return { failed: new DynamoDbError('InternalServerError', 'compare-and-set contention') };
       } catch (failed) {
-        if (failed instanceof DynamoDbError && failed.name !== 'InternalServerError') throw failed;
+        if (failed instanceof DynamoDbError && failed.name !== 'InternalServerError' && !isThrottle(failed)) throw failed;
         return { failed };
       }
     });

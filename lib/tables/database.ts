@@ -247,13 +247,15 @@ export class Database {
   private async write(plan: WritePlan): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
+    let charged = false; // once per request, not per compare-and-set round
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
       const decision = plan.decide(storedItem(current, record, plan.key));
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
       // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
+      if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
+      charged = true;
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
       } catch (error) {
@@ -353,12 +355,14 @@ export class Database {
       try {
         const record = this.activeTable(write.tableName);
         const key = this.itemKey(record, write.key);
+        let charged = false;
         for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
           const current = await this.engine.getOrdered(key, { consistent: true });
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
-          this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
+          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
+          charged = true;
           if (current === undefined && write.item === undefined) return { oldBytes };
           try {
             await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });

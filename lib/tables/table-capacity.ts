@@ -235,9 +235,14 @@ export function offSnapshot(nowMs: number): CapacitySnapshot {
   return emptySnapshot(nowMs, CAPACITY_METRICS_DEFAULTS.windowSeconds);
 }
 
-/** The top-K lists' name for an item: its partition key value, and its sort key value after " / ". */
+/**
+ * The top-K lists' name for a request's key: its partition key value
+ * (Contributor Insights' "most accessed partition keys"), so that the items
+ * of one collection add up to the partition key they share: the view that
+ * shows a hot partition key.
+ */
 export function keyLabel(key: PrimaryKeyValues): string {
-  return key.sort === undefined ? keyValueText(key.partition) : `${keyValueText(key.partition)} / ${keyValueText(key.sort as KeyValue)}`;
+  return keyValueText(key.partition);
 }
 
 /** The partition key's label for a read of many items (Query): from an item read, else the hash. */

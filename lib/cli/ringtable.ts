@@ -20,7 +20,9 @@ const EXIT_USAGE = 2;
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('ringtable')
     .description('ringtable: an embedded Dynamo-style replicated key-value and table store')
-    .exitOverride();
+    .exitOverride()
+    // Options after a subcommand's name are that subcommand's (`bench tables --nodes 2` is not bench's --nodes).
+    .enablePositionalOptions();
   program.addCommand(benchCommand().exitOverride());
   program.addCommand(serveCommand().exitOverride());
   try {

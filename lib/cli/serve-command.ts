@@ -21,6 +21,14 @@ interface ServeCommandOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   region?: string;
+  capacity: 'off' | 'observe' | 'enforce';
+  capacityScale?: number;
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(`expected a positive number, got '${text}'`);
+  return value;
 }
 
 function integer(min: number, max: number): (text: string) => number {
@@ -46,13 +54,20 @@ export function serveCommand(): Command {
       '', 'Environment:',
       '  RINGTABLE_ACCESS_KEY_ID, RINGTABLE_SECRET_ACCESS_KEY   credentials, instead of the two options',
       '', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret',
+      '  ringtable serve --capacity enforce --capacity-scale 0.01',
       '', 'Then, with the AWS SDK for JavaScript v3:',
       "  new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000', region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })",
     ].join('\n'))
+    .addOption(new Option('--capacity <mode>', "DynamoDB's throughput model: off, observe (report would-be throttles) or enforce (throttle as DynamoDB)").choices(['off', 'observe', 'enforce']).default('off'))
+    .option('--capacity-scale <factor>', 'multiply every throughput limit (0.01 makes a partition\'s 1,000 WCU into 10)', positiveNumber)
     .action(async (options: ServeCommandOptions) => {
       const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'ringtable-serve-')) : undefined;
       const path = options.path ?? temporary!;
-      const database = await Database.open({ path, nodes: options.nodes, durability: options.durability, ...(options.region === undefined ? {} : { region: options.region }) });
+      const database = await Database.open({
+        path, nodes: options.nodes, durability: options.durability, capacity: options.capacity,
+        ...(options.region === undefined ? {} : { region: options.region }),
+        ...(options.capacityScale === undefined ? {} : { capacityScale: options.capacityScale }),
+      });
       const credentials = options.accessKeyId !== undefined || options.secretAccessKey !== undefined ? { accessKeyId: options.accessKeyId ?? '', secretAccessKey: options.secretAccessKey ?? '' } : undefined;
       let server;
       try {

@@ -70,6 +70,9 @@ function errorResponse(error: DynamoDbError, headers: Record<string, string>, co
   const extra: Record<string, unknown> = {};
   if (error.item !== undefined) extra['Item'] = error.item;
   if (error.cancellationReasons !== undefined) extra['CancellationReasons'] = error.cancellationReasons;
+  // ThrottlingReasons on ProvisionedThroughputExceededException, throttlingReasons (lower case) on
+  // ThrottlingException: the members of @aws-sdk/client-dynamodb 3.1178.0's model (API reference: ThrottlingReason).
+  if (error.throttlingReasons !== undefined) extra[error.name === 'ThrottlingException' ? 'throttlingReasons' : 'ThrottlingReasons'] = error.throttlingReasons;
   return jsonResponse(errorStatus(error.name), headers, contentType, errorBody(error.name, error.message, extra));
 }
 

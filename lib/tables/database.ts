@@ -86,6 +86,8 @@ import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './tran
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
+import { batchWriteItemCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
+import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -103,7 +105,22 @@ export interface DatabaseOptions extends StoreOptions {
   };
   /** Age after which an unfinished transaction's items may be taken back by anyone who meets them (transactions/transaction-coordinator.ts). */
   transactionTimeoutMs?: number;
+  /** DynamoDB's throughput model (table-capacity.ts): 'off' (the default), 'observe' (report would-be throttles) or 'enforce' (throttle). */
+  capacity?: CapacitySetting;
+  /** Multiplies every throughput limit: 0.01 makes a partition's 3,000 RCU / 1,000 WCU into 30 / 10. */
+  capacityScale?: number;
+  /** The capacity model's clock (default Date.now), for tests that control time. */
+  capacityClock?: () => number;
+  /** Metrics bounds and split-for-heat thresholds (capacity/capacity-metrics.ts, capacity/split-for-heat.ts). */
+  capacityTuning?: Pick<TableCapacityOptions, 'metrics' | 'splitForHeat'>;
 }
+
+/** Who asked: a user's request, or DynamoDB's own work (the TTL sweep), which consumes no capacity. */
+interface RequestOrigin {
+  readonly free: boolean;
+}
+const USER_REQUEST: RequestOrigin = { free: false };
+const SERVICE_REQUEST: RequestOrigin = { free: true };
 
 /** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
 export const WRITE_ATTEMPTS_MAX = 256;
@@ -123,6 +140,8 @@ export class Database {
   private sweeper: TimeToLiveSweeper | undefined;
   private readonly keyWrites = new KeyWriteQueue();
   private readonly transactions: TransactionCoordinator;
+  /** The capacity model's shell; undefined when capacity is 'off'. */
+  private capacity: TableCapacity | undefined;
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext, transactionTimeoutMs = TRANSACTION_TIMEOUT_MS_DEFAULT) {
     this.store = store;
@@ -147,8 +166,8 @@ export class Database {
     this.sweeper = new TimeToLiveSweeper(
       {
         sweptTables: () => this.sweptTables(),
-        scan: (input) => this.scan(input),
-        deleteItem: (input) => this.deleteItem(input),
+        scan: (input) => this.scanFor(input, SERVICE_REQUEST),
+        deleteItem: (input) => this.deleteExpired(input),
         nowMs: () => Date.now(),
       },
       {
@@ -171,7 +190,7 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, timeToLive, transactionTimeoutMs, ...storeOptions } = options;
+    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
@@ -180,6 +199,9 @@ export class Database {
     const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID }, transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
     database.startTimeToLive(timeToLive);
+    database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
+      mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(database.catalog.tables),
+    });
     return database;
   }
 
@@ -204,6 +226,7 @@ export class Database {
     this.closed = true;
     await this.sweeper?.stop();
     await this.transactions.stop();
+    this.capacity?.close();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
     await this.engine.close();
@@ -218,6 +241,19 @@ export class Database {
     // The wire layer only passes operations DynamoDB has; these are the ones served here.
     if (handler === undefined) throw new DynamoDbError('UnknownOperationException', '');
     return (await handler(this, input)) as unknown as Record<string, unknown>;
+  }
+
+  // ------------------------------------------------------------------ capacity
+
+  /** What the capacity model saw: per table, GSI and logical partition (capacity/README.md). */
+  capacityMetrics(options: { sinceEventSeq?: number; topKeys?: number } = {}): CapacitySnapshot {
+    return this.capacity?.snapshot(options) ?? offSnapshot(Date.now());
+  }
+
+  /** capacityMetrics() every intervalMs (default 1 s), until the signal aborts or the database closes. */
+  capacityUpdates(options: CapacityUpdatesOptions = {}): AsyncGenerator<CapacitySnapshot, void, undefined> {
+    const capacity = this.capacity;
+    return capacityUpdates((o) => capacity?.snapshot(o) ?? offSnapshot(Date.now()), capacity?.closingSignal, options);
   }
 
   // ------------------------------------------------------------------ tables
@@ -323,11 +359,19 @@ export class Database {
     return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable));
   }
 
+  /** The TTL sweep's delete: DynamoDB's own, so it consumes no capacity (DG: TTL, "deletes are free"). */
+  private async deleteExpired(input: DeleteItemInput): Promise<WriteItemOutput> {
+    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable), SERVICE_REQUEST);
+  }
+
   async getItem(input: GetItemInput): Promise<GetItemOutput> {
     const plan = prepareGetItem(input as unknown as Request, this.activeTable);
     const record = this.activeTable(plan.tableName);
-    const current = await this.engine.getOrdered(this.itemKey(record, plan.key), { consistent: plan.consistent });
-    return plan.answer(storedItem(current, record, plan.key));
+    const key = this.itemKey(record, plan.key);
+    const current = await this.engine.getOrdered(key, { consistent: plan.consistent });
+    const item = storedItem(current, record, plan.key);
+    this.capacity?.chargeRead(record, key, keyLabel(plan.key), getItemCapacity(item === undefined ? undefined : itemSize(item), plan.consistent ? 'strong' : 'eventual'));
+    return plan.answer(item);
   }
 
   private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {
@@ -335,19 +379,23 @@ export class Database {
   }
 
   /** One write at a time per item from this process (key-write-queue.ts), then read, decide, compare-and-set. */
-  private write(plan: WritePlan): Promise<WriteItemOutput> {
-    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan));
+  private write(plan: WritePlan, origin: RequestOrigin = USER_REQUEST): Promise<WriteItemOutput> {
+    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan, origin));
   }
 
-  private async writeNow(plan: WritePlan): Promise<WriteItemOutput> {
+  private async writeNow(plan: WritePlan, origin: RequestOrigin): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
+    let charged = false; // once per request, not per compare-and-set round
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
       if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const decision = plan.decide(storedItem(current, record, plan.key));
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
+      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
+      charged = true;
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
       } catch (error) {
@@ -409,10 +457,15 @@ export class Database {
       if (plan.reverse) end = last.key;
       else start = after(last.key);
     }
+    this.capacity?.chargeRead(this.activeTable(plan.answer.tableName), plan.range.start, partitionLabel(this.activeTable(plan.answer.tableName), page.evaluated, plan.range.start), queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
   }
 
   async scan(input: ScanInput): Promise<ReadOutput> {
+    return this.scanFor(input, USER_REQUEST);
+  }
+
+  private async scanFor(input: ScanInput, origin: RequestOrigin): Promise<ReadOutput> {
     const plan = prepareScan(input as unknown as Request, this.activeTable);
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
@@ -435,6 +488,7 @@ export class Database {
       }
       if (page.full) break;
     }
+    if (!origin.free) this.capacity?.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
   }
 
@@ -443,10 +497,14 @@ export class Database {
     const results = await boundedAll(plan.reads, BATCH_CONCURRENCY_MAX, async (read): Promise<BatchGetResult> => {
       try {
         const record = this.activeTable(read.tableName);
-        const current = await this.engine.getOrdered(this.itemKey(record, read.key), { consistent: read.consistent });
-        return { item: storedItem(current, record, read.key) };
+        const key = this.itemKey(record, read.key);
+        const current = await this.engine.getOrdered(key, { consistent: read.consistent });
+        const item = storedItem(current, record, read.key);
+        // A throttled key comes back in UnprocessedKeys; only a batch of throttled keys throws (batch-get-item.ts).
+        this.capacity?.chargeRead(record, key, keyLabel(read.key), getItemCapacity(item === undefined ? undefined : itemSize(item), read.consistent ? 'strong' : 'eventual'));
+        return { item };
       } catch (failed) {
-        if (failed instanceof DynamoDbError) throw failed;
+        if (failed instanceof DynamoDbError && !isThrottle(failed)) throw failed;
         return { failed };
       }
     });
@@ -459,11 +517,15 @@ export class Database {
       try {
         const record = this.activeTable(write.tableName);
         const key = this.itemKey(record, write.key);
+        let charged = false;
         for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
           const current = await this.engine.getOrdered(key, { consistent: true });
           if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
+          // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
+          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
+          charged = true;
           if (current === undefined && write.item === undefined) return { oldBytes };
           try {
             await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });
@@ -476,7 +538,7 @@ export class Database {
         }
         return { failed: new DynamoDbError('InternalServerError', 'compare-and-set contention') };
       } catch (failed) {
-        if (failed instanceof DynamoDbError && failed.name !== 'InternalServerError') throw failed;
+        if (failed instanceof DynamoDbError && failed.name !== 'InternalServerError' && !isThrottle(failed)) throw failed;
         return { failed };
       }
     });

@@ -14,7 +14,9 @@
  * createTableMs: 0 }) in memory. Data: one table (pk S, sk S), --items items
  * of about 100 bytes in one partition; GetItem reads one of them, PutItem
  * overwrites one item, Query reads the first 10 of the partition.
- * Target: ringtable >= 10x dynalite's requests/s, for every operation.
+ * Target: ringtable >= 10x dynalite's requests/s, for every operation. A
+ * third server, node:http answering a constant (bench/dynamodb/constant-server.ts),
+ * shows the ceiling that the machine, node:http and autocannon allow.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -122,6 +124,8 @@ async function main(): Promise<void> {
     servers.push({ name: 'dynalite', server: dynalite });
     const startMs = Date.now();
     for (const { server } of servers) await prepare(server.url, args.items);
+    const ceiling = await startChild(join(here, 'dynamodb', 'constant-server.js'), [], /listening (\d+)/, (port) => `http://127.0.0.1:${port}`);
+    servers.push({ name: 'node:http ceiling', server: ceiling });
     report.phases['preload'] = `${Date.now() - startMs} ms for both servers`;
 
     const operations = args.operations === 'all' ? ['GetItem', 'PutItem', 'Query'] : [args.operations];
@@ -142,8 +146,10 @@ async function main(): Promise<void> {
         medians[name] = median(measured.map((m) => m.opsPerSecond));
       }
       report.ratios.push({ name: `${operation}: ringtable / dynalite`, value: medians['ringtable']! / medians['dynalite']!, target: 10 });
+      report.ratios.push({ name: `${operation}: ringtable / node:http ceiling`, value: medians['ringtable']! / medians['node:http ceiling']! });
     }
     report.notes.push('ringtable serve binds loopback without credentials: signatures are checked for form, not verified (dynalite does not verify either).');
+    report.notes.push('node:http ceiling: a node:http server answering a constant GetItem response, in its own process; no DynamoDB server in Node answers faster on this machine and load generator.');
     report.notes.push('The load generator shares the machine with both servers (one server runs at a time); on 2 cores it takes most of one.');
   } finally {
     for (const { server } of servers) await server.stop();

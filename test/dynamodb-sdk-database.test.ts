@@ -313,6 +313,16 @@ async function suite(t: Test, transport: Transport): Promise<void> {
     const tooMany = await rejection(client.send(new TagResourceCommand({ ResourceArn: ordersArn, Tags: fifty })));
     t.equal(tooMany.name, 'ValidationException', 'env and 50 more exceed 50 tags');
     t.same((await client.send(new ListTagsOfResourceCommand({ ResourceArn: ordersArn }))).Tags, [{ Key: 'env', Value: 'prod' }], 'a refused TagResource changes nothing');
+
+    const hundred = Array.from({ length: 100 }, (_, i) => ({ Key: String(i), Value: String(i) }));
+    const refusedCreate = await rejection(client.send(new CreateTableCommand({ ...USERS, TableName: 'over-tagged', Tags: hundred })));
+    t.equal(refusedCreate.name, 'ValidationException');
+    t.equal((await rejection(client.send(new DescribeTableCommand({ TableName: 'over-tagged' })))).name, 'ResourceNotFoundException', 'a refused CreateTable creates nothing');
+    await client.send(new CreateTableCommand({ ...USERS, TableName: 'tagged-once', Tags: [{ Key: 'a', Value: 'b' }] }));
+    await client.send(new DeleteTableCommand({ TableName: 'tagged-once' }));
+    await client.send(new CreateTableCommand({ ...USERS, TableName: 'tagged-once' }));
+    const recreatedArn = (await client.send(new DescribeTableCommand({ TableName: 'tagged-once' }))).Table!.TableArn!;
+    t.same((await client.send(new ListTagsOfResourceCommand({ ResourceArn: recreatedArn }))).Tags, [], 'tags go with the deleted table');
   });
 
   t.test('DescribeEndpoints answers the host the request came to', async (t) => {

@@ -67,8 +67,9 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 
-export interface DatabaseOptions extends StoreOptions {
+export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
@@ -89,6 +90,17 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Secondary indexes, change logs and UpdateTable (indexes/secondary-indexes.ts). */
+  indexes!: SecondaryIndexes;
+  private readonly catalogAccess: CatalogAccess = {
+    state: () => this.catalog,
+    change: (change) => this.changeCatalog(() => {
+      const { state, result } = change(this.catalog);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return result;
+    }),
+  };
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
     this.store = store;
@@ -98,7 +110,7 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, ...storeOptions } = options;
+    const { region, accountId, gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
@@ -106,26 +118,34 @@ export class Database {
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
     const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
     database.catalog = readCatalog(options.path);
+    database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
     return database;
+  }
+
+  private startIndexes(options: SecondaryIndexOptions): void {
+    this.indexes = new SecondaryIndexes(this.engine, this.catalogAccess, options);
+    this.indexes.start();
   }
 
   /**
    * A Database over another implementation of the engine contract (an
    * in-memory one in tests, the simulation's): `store` is then that engine.
    */
-  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string }): Database {
+  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string } & SecondaryIndexOptions): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
     const database = new Database(engine as unknown as Store, engine, options.path, arn);
     database.catalog = readCatalog(options.path);
+    database.startIndexes(options);
     return database;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.indexes.close();
     await this.catalogQueue;
-    writeCatalog(this.directory, this.catalog);
+    writeCatalog(this.directory, this.indexes.withCounts(this.catalog));
     await this.engine.close();
   }
 
@@ -146,7 +166,7 @@ export class Database {
       const decision = createTable(this.catalog, input, { nowMs: Date.now(), tableUuid: randomUUID() });
       // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
       // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
-      const state = withStatus(decision.state, decision.record.schema.tableName, 'ACTIVE');
+      const state = this.indexes.withNewTable(withStatus(decision.state, decision.record.schema.tableName, 'ACTIVE'), decision.record.schema.tableName);
       writeCatalog(this.directory, state);
       this.catalog = state;
       return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };
@@ -155,7 +175,8 @@ export class Database {
 
   async describeTable(input: DescribeTableInput): Promise<{ Table: TableDescription }> {
     checkTableNameRequest(input as unknown as Request);
-    return { Table: describeTable(anyTable(this.catalog, input.TableName), this.arn) };
+    const record = anyTable(this.catalog, input.TableName);
+    return { Table: this.indexes.describe(describeTable(record, this.arn), record) };
   }
 
   async listTables(input: ListTablesInput = {}): Promise<ListTablesOutput> {
@@ -171,6 +192,7 @@ export class Database {
       return found;
     });
     await this.engine.dropSpace(record.id);
+    await this.indexes.dropTable(record);
     await this.changeCatalog(() => {
       const state = withoutTable(this.catalog, record.schema.tableName);
       writeCatalog(this.directory, state);
@@ -190,15 +212,15 @@ export class Database {
   // ------------------------------------------------------------------ items
 
   async putItem(input: PutItemInput): Promise<WriteItemOutput> {
-    return this.write(preparePutItem(input as unknown as Request, this.activeTable));
+    return this.write(preparePutItem(input as unknown as Request, this.activeTable), input as unknown as Request);
   }
 
   async updateItem(input: UpdateItemInput): Promise<WriteItemOutput> {
-    return this.write(prepareUpdateItem(input as unknown as Request, this.activeTable));
+    return this.write(prepareUpdateItem(input as unknown as Request, this.activeTable), input as unknown as Request);
   }
 
   async deleteItem(input: DeleteItemInput): Promise<WriteItemOutput> {
-    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable));
+    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable), input as unknown as Request);
   }
 
   async getItem(input: GetItemInput): Promise<GetItemOutput> {
@@ -212,22 +234,26 @@ export class Database {
     return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
   }
 
-  private async write(plan: WritePlan): Promise<WriteItemOutput> {
+  private async write(plan: WritePlan, request: Request): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
-      const decision = plan.decide(storedItem(current, record, plan.key));
+      const old = storedItem(current, record, plan.key);
+      const decision = plan.decide(old);
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
+      const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item);
       try {
-        await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
+        await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent', also: indexed.also });
       } catch (error) {
         if (isConflict(error)) continue;
         throw error;
       }
+      indexed.committed();
       this.catalog = withItemChange(this.catalog, plan.tableName, decision.oldBytes, decision.newBytes);
-      return decision.output;
+      const metrics = await this.indexes.collectionMetrics(request, plan.tableName, plan.key.partition);
+      return metrics === undefined ? decision.output : { ...decision.output, ItemCollectionMetrics: metrics };
     }
     throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
   }
@@ -236,6 +262,7 @@ export class Database {
 
   async query(input: QueryInput): Promise<ReadOutput> {
     const plan = prepareQuery(input as unknown as Request, this.activeTable);
+    if (plan.index !== undefined) return this.indexes.query(plan);
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
     const partitionType = plan.schema.partitionKey.type;
     const sortType = plan.schema.sortKey?.type;
@@ -270,6 +297,7 @@ export class Database {
 
   async scan(input: ScanInput): Promise<ReadOutput> {
     const plan = prepareScan(input as unknown as Request, this.activeTable);
+    if (plan.index !== undefined) return this.indexes.scan(plan);
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
       let start = range.start;
@@ -290,6 +318,16 @@ export class Database {
       if (page.full) break;
     }
     return pageOutput(plan.answer, page);
+  }
+
+  /** UpdateTable (indexes/update-table.ts): a GSI created or deleted on the live table, billing, throughput, stream. */
+  async updateTable(input: Record<string, unknown>): Promise<{ TableDescription: TableDescription }> {
+    return this.indexes.updateTable(input as Request, (record) => this.indexes.describe(describeTable(record, this.arn), record));
+  }
+
+  /** The database's own statistics: each GSI's lag (pending changes, the oldest one's age). The engine's are `store.stats()`. */
+  stats(): { indexes: IndexStats } {
+    return { indexes: this.indexes.stats() };
   }
 
   async batchGetItem(input: BatchGetItemInput): Promise<BatchGetItemOutput> {
@@ -318,12 +356,14 @@ export class Database {
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           if (current === undefined && write.item === undefined) return { oldBytes };
+          const indexed = await this.indexes.prepareWrite(write.tableName, write.key, old, write.item);
           try {
-            await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });
+            await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent', also: indexed.also });
           } catch (error) {
             if (isConflict(error)) continue;
             throw error;
           }
+          indexed.committed();
           this.catalog = withItemChange(this.catalog, write.tableName, oldBytes, write.item === undefined ? undefined : itemSize(write.item));
           return { oldBytes };
         }
@@ -387,6 +427,7 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   CreateTable: (database, input) => database.createTable(input as unknown as CreateTableInput),
   DeleteTable: (database, input) => database.deleteTable(input as unknown as DeleteTableInput),
   DescribeTable: (database, input) => database.describeTable(input as unknown as DescribeTableInput),
+  UpdateTable: (database, input) => database.updateTable(input),
   ListTables: (database, input) => database.listTables(input as unknown as ListTablesInput),
   PutItem: (database, input) => database.putItem(input as unknown as PutItemInput),
   GetItem: (database, input) => database.getItem(input as unknown as GetItemInput),

@@ -23,6 +23,7 @@ import { DynamoDbError } from './dynamodb-error.js';
 import { validateCreateTable, type CreateTableInput, type TableSchema } from './table-schema.js';
 import { checkConstraints, constraintMessages, throwConstraintErrors } from './request-constraints.js';
 import { TABLE_ID_MAX } from './key-encoding.js';
+import type { TableIndexes } from './indexes/index-catalog.js';
 
 export type TableStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
 
@@ -39,6 +40,8 @@ export interface TableRecord {
   /** Kept by the writes this process made (DynamoDB updates these about every six hours: approximate by design). */
   readonly itemCount: number;
   readonly sizeBytes: number;
+  /** Engine spaces and states of the table's secondary indexes and change logs (indexes/index-catalog.ts). */
+  readonly indexes?: TableIndexes;
 }
 
 export interface CatalogState {

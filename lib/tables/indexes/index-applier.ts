@@ -83,6 +83,8 @@ export class IndexApplier {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastSweepMs = -Infinity;
   private ranges: TokenRange[] | undefined;
+  /** The drain running per queue partition ("Table/Index/partition"). */
+  private readonly draining = new Map<string, Promise<number>>();
 
   constructor(private readonly host: ApplierHost) {}
 
@@ -191,8 +193,25 @@ export class IndexApplier {
     return work.length > 0;
   }
 
-  /** Applies what is due of one queue partition; the records left. */
-  private async drain(record: TableRecord, index: IndexSchema, queue: QueueState, partition: number): Promise<number> {
+  /**
+   * Applies what is due of one queue partition; the records left. One drain
+   * of a partition at a time (the loop, a sweep, a backfill's wait): two
+   * would interleave one item's changes, and an older one could then land
+   * where a newer one had removed an entry.
+   */
+  private drain(record: TableRecord, index: IndexSchema, queue: QueueState, partition: number): Promise<number> {
+    const name = `${record.schema.tableName}/${index.indexName}/${partition}`;
+    const previous = this.draining.get(name) ?? Promise.resolve(0);
+    const next = previous.then(() => this.drainAlone(record, index, queue, partition));
+    // The chain never rejects (the caller gets the failure from `next`).
+    const settled: Promise<number> = next.catch(() => 0).finally(() => {
+      if (this.draining.get(name) === settled) this.draining.delete(name);
+    });
+    this.draining.set(name, settled);
+    return next;
+  }
+
+  private async drainAlone(record: TableRecord, index: IndexSchema, queue: QueueState, partition: number): Promise<number> {
     const spaces = record.indexes?.spaces[index.indexName];
     const range = this.tokenRanges().find((candidate) => candidate.partition === partition);
     if (spaces?.queueSpace === undefined || range === undefined) return 0;

@@ -144,10 +144,16 @@ export class TransactionCoordinator {
       };
       const created = await this.createLedger(ledgerName, ledger, plan.digest);
       if (created === undefined) continue; // an earlier attempt under the token was recovered: look again
-      if (plan.token !== undefined && (await this.tokenReplay(plan)) !== undefined) {
-        // That earlier attempt committed between the first look and the ledger: undo ours, answer as a repeat.
-        await this.deleteLedger(ledgerName, created);
-        continue;
+      if (plan.token !== undefined) {
+        // An earlier attempt that committed between the first look and our ledger: undo ours, answer as a repeat.
+        const again = await this.tokenReplay(plan).catch(async (error: unknown) => {
+          await this.deleteLedger(ledgerName, created);
+          throw error;
+        });
+        if (again !== undefined) {
+          await this.deleteLedger(ledgerName, created);
+          return again;
+        }
       }
       return this.run(plan, keys, ledgerName, ledger, created);
     }
@@ -171,6 +177,8 @@ export class TransactionCoordinator {
     }
     const existing = await this.read(ledgerKey(ledgerName));
     if (existing === undefined) return undefined;
+    // Our own write, whose answer was lost and whose retry then met it.
+    if ((existing.value as LedgerRecord).transactionId === ledger.transactionId) return existing.version;
     const decision = inFlightDecision(existing.value as LedgerRecord, digest, this.host.nowMs(), this.host.timeoutMs);
     if (decision === 'inProgress') throw new DynamoDbError('TransactionInProgressException', 'Transaction is in progress');
     if (decision === 'mismatch') throw idempotentParameterMismatch();

@@ -2,7 +2,7 @@
  * ringtable's public surface. Everything not exported here is internal.
  */
 export { Store } from './store/store.js';
-export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, MembershipChange } from './store/store.js';
+export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, PartitionInfo, MembershipChange } from './store/store.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './store/store.js';
 export type { RepairResult } from './store/anti-entropy-repair.js';
 export type { Faults, DelayFault } from './store/faults.js';
@@ -20,6 +20,9 @@ export type { InProcessRequestHandler, RequestHandlerOptions } from './dynamodb/
 export type { SigningCredentials } from './dynamodb/wire-message.js';
 export { serve } from './server/serve.js';
 export type { ServeOptions, DynamoDbServer } from './server/serve.js';
+export { inspector } from './server/inspector.js';
+export type { InspectorOptions, InspectorServer, StandaloneInspectorOptions } from './server/inspector.js';
+export type { InspectorSnapshot, RingSnapshot, NodeSnapshot, PartitionSnapshot, TableSnapshot, CapacitySnapshot, IndexLag } from './server/inspector-snapshot.js';
 export { Database } from './tables/database.js';
 export type { DatabaseOptions } from './tables/database.js';
 export { DynamoDbError } from './tables/dynamodb-error.js';

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Database } from '../tables/database.js';
-import { DEFAULT_HOST, DEFAULT_PORT, serve } from '../server/serve.js';
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, serve } from '../server/serve.js';
+import { INSPECTOR_PATH, inspectorRoutes } from '../server/inspector.js';
+import { sourcesOf } from '../server/inspector-snapshot.js';
 
 interface ServeCommandOptions {
   port: number;
@@ -21,6 +23,7 @@ interface ServeCommandOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   region?: string;
+  inspector: boolean;
 }
 
 function integer(min: number, max: number): (text: string) => number {
@@ -42,15 +45,18 @@ export function serveCommand(): Command {
     .option('--access-key-id <id>', `access key whose SigV4 signatures are verified (or ${'$'}RINGTABLE_ACCESS_KEY_ID)`)
     .option('--secret-access-key <secret>', `its secret (or ${'$'}RINGTABLE_SECRET_ACCESS_KEY)`)
     .option('--region <name>', 'region in table ARNs (default: ddblocal, as DynamoDB Local)')
+    .option('--no-inspector', `do not serve the live inspector page at ${INSPECTOR_PATH} (it is served on loopback only)`)
     .addHelpText('after', ['', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret'].join('\n'))
     .action(async (options: ServeCommandOptions) => {
       const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'ringtable-serve-')) : undefined;
       const path = options.path ?? temporary!;
       const database = await Database.open({ path, nodes: options.nodes, durability: options.durability, ...(options.region === undefined ? {} : { region: options.region }) });
       const credentials = options.accessKeyId !== undefined || options.secretAccessKey !== undefined ? { accessKeyId: options.accessKeyId ?? '', secretAccessKey: options.secretAccessKey ?? '' } : undefined;
+      // The inspector has no authentication: mounted on loopback only (serve() refuses it elsewhere).
+      const inspector = options.inspector && isLoopback(options.host) ? inspectorRoutes(sourcesOf(database)) : undefined;
       let server;
       try {
-        server = await serve({ database, port: options.port, host: options.host, ...(credentials === undefined ? {} : { credentials }) });
+        server = await serve({ database, port: options.port, host: options.host, ...(credentials === undefined ? {} : { credentials }), ...(inspector === undefined ? {} : { inspector }) });
       } catch (error) {
         await database.close();
         if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
@@ -58,6 +64,8 @@ export function serveCommand(): Command {
       }
       console.log(`ringtable serving DynamoDB's API at ${server.url} (data in ${path}${temporary === undefined ? '' : ', temporary'})`);
       console.log(`  new DynamoDBClient({ endpoint: '${server.url}', region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })`);
+      if (inspector !== undefined) console.log(`inspector at ${server.url}${INSPECTOR_PATH}`);
+      else if (options.inspector) console.log(`inspector off: it has no authentication, so it is served on loopback only`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -10,6 +10,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { NODES_MAX, type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
+import { preferenceList } from '../ring/preference-list.js';
 import { NodeStat } from '../node/replica.js';
 import { carryCounters, nodeInfoOf, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
@@ -31,10 +32,10 @@ import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
-import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
+import type { DeleteOptions, GetOptions, NodeInfo, PartitionInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
-export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
+export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PartitionInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 export type { MembershipChange } from './membership-change.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
@@ -232,6 +233,24 @@ export class Store {
   partitionOwners(): number[] {
     this.assertOpen();
     return Array.from({ length: this.coordinator.ring.partitionCount }, (_, partition) => this.coordinator.ring.ownerOf(partition));
+  }
+
+  /**
+   * Every ring partition's replicas (its preference list, primary first) and
+   * its leader for leader-ordered keys as the coordinator knows it now
+   * (partition-leaders.ts): the inspector draws the ring from this.
+   */
+  partitions(): PartitionInfo[] {
+    this.assertOpen();
+    const ring = this.coordinator.ring;
+    return Array.from({ length: ring.partitionCount }, (_, partition) => {
+      const leadership = this.coordinator.leaders.get(partition);
+      return {
+        partition,
+        replicas: preferenceList(ring, partition, this.options.n),
+        leader: leadership === undefined ? undefined : { node: leadership.leader, term: leadership.term, ready: leadership.ready },
+      };
+    });
   }
 
   stats(): StoreStats {

@@ -28,6 +28,7 @@ import { prepareBatchWriteItem, type BatchWriteItemOutput, type BatchWriteResult
 import { readCatalog, writeCatalog } from './catalog-file.js';
 import { DynamoDbError } from './dynamodb-error.js';
 import { prepareGetItem, type GetItemOutput } from './get-item.js';
+import { inspectorFactory, type InspectorOptions, type InspectorServer } from './inspector-factory.js';
 import { itemSize } from './item-size.js';
 import { compareKeyValues, encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
 import { prepareQuery } from './query.js';
@@ -206,6 +207,24 @@ export class Database {
     const record = this.activeTable(plan.tableName);
     const current = await this.engine.getOrdered(this.itemKey(record, plan.key), { consistent: plan.consistent });
     return plan.answer(storedItem(current, record, plan.key));
+  }
+
+  /**
+   * GetItem as the inspector shows it: the same read and answer, plus the
+   * replica that answered and the item's version (undefined when there is
+   * no item). DynamoDB's responses never carry these; only the inspector calls this.
+   */
+  async inspectItem(input: GetItemInput): Promise<GetItemOutput & { replica?: number; version?: string }> {
+    const plan = prepareGetItem(input as unknown as Request, this.activeTable);
+    const record = this.activeTable(plan.tableName);
+    const current = await this.engine.getOrdered(this.itemKey(record, plan.key), { consistent: plan.consistent });
+    const output = plan.answer(storedItem(current, record, plan.key));
+    return current === undefined ? output : { ...output, replica: current.replica, version: current.version };
+  }
+
+  /** The live inspector on this database (lib/server/inspector.ts), on loopback: `(await db.inspector({ port: 0 })).url`. */
+  inspector(options: InspectorOptions = {}): Promise<InspectorServer> {
+    return inspectorFactory()(this, options);
   }
 
   private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {

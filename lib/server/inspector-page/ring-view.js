@@ -56,6 +56,9 @@ function ringChart(chart, ring, statusOf) {
   const up = ring.nodes.filter((n) => n.status === 'up').length;
   children.push(svg('text', { x: CENTRE, y: CENTRE - 6, 'text-anchor': 'middle', class: 'ring-centre' }, `${up} of ${ring.nodes.length} up`));
   children.push(svg('text', { x: CENTRE, y: CENTRE + 14, 'text-anchor': 'middle', class: 'muted' }, `${formatCount(ring.partitionCount)} partitions, N = ${ring.n}`));
+  // Past a few hundred partitions an arc is under a pixel wide: without anti-aliasing each keeps its node's colour.
+  if (count > 256) chart.setAttribute('shape-rendering', 'crispEdges');
+  else chart.removeAttribute('shape-rendering');
   replaceChildren(chart, children);
 }
 

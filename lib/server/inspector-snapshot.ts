@@ -29,6 +29,8 @@ export const PARTITIONS_SHOWN_MAX = 4096;
 export const TABLES_SHOWN_MAX = 100;
 /** Capacity events sent per snapshot: the newest. */
 export const CAPACITY_EVENTS_SHOWN_MAX = 50;
+/** Tables and indexes whose capacity view is sent per snapshot (each carries a minute of series per partition). */
+export const CAPACITY_RESOURCES_SHOWN_MAX = 20;
 
 export interface NodeSnapshot {
   id: number;
@@ -91,7 +93,7 @@ export interface TableSnapshot {
 /** The capacity model's view, as `CapacityModel.describe()` and `events()` give it. */
 export interface CapacitySnapshot {
   mode: CapacityMode;
-  /** One per table and per global secondary index under the model. */
+  /** One per table and per global secondary index under the model (the first CAPACITY_RESOURCES_SHOWN_MAX are sent). */
   resources: ResourceView[];
   /** The newest events (adaptive boosts, splits, refused splits, partitions added), oldest first. */
   events: CapacityEvent[];
@@ -141,7 +143,11 @@ export async function takeSnapshot(sources: SnapshotSources, nowMs: number): Pro
     atMs: nowMs,
     ring: ringSnapshot(sources.database),
     tables: await tableSnapshots(sources.database),
-    capacity: capacity === undefined ? null : { ...capacity, events: capacity.events.slice(-CAPACITY_EVENTS_SHOWN_MAX) },
+    capacity: capacity === undefined ? null : {
+      mode: capacity.mode,
+      resources: capacity.resources.slice(0, CAPACITY_RESOURCES_SHOWN_MAX),
+      events: capacity.events.slice(-CAPACITY_EVENTS_SHOWN_MAX),
+    },
     indexLag: lag === undefined || lag.length === 0 ? null : lag,
   };
 }

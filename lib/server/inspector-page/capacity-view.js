@@ -9,6 +9,8 @@ const LABEL_WIDTH = 56;
 const SIDE_WIDTH = 150;
 const CELL_HEIGHT_MAX = 18;
 const CHART_WIDTH = 900;
+/** Rows drawn per heat map: past it, the partitions that consumed most over the window (in key order). */
+const ROWS_MAX = 64;
 
 function resourceName(resource) {
   return resource.index === undefined || resource.index === null ? resource.table : `${resource.table} / ${resource.index}`;
@@ -27,7 +29,12 @@ function heatMap(resource) {
   const limits = new Map(resource.partitions.map((p) => [p.partitionId, p]));
   const seriesById = new Map(resource.metrics.partitions.map((p) => [p.partitionId, p]));
   // Every current partition has a row, traffic or not; split parents are gone from both.
-  const ids = [...new Set([...limits.keys(), ...seriesById.keys()])].sort((a, b) => a - b);
+  let ids = [...new Set([...limits.keys(), ...seriesById.keys()])].sort((a, b) => a - b);
+  if (ids.length > ROWS_MAX) {
+    const sum = (id) => { const s = seriesById.get(id); return s ? [...s.consumedReadUnits, ...s.consumedWriteUnits].reduce((a, b) => a + b, 0) : 0; };
+    const hottest = new Set([...ids].sort((a, b) => sum(b) - sum(a)).slice(0, ROWS_MAX));
+    ids = ids.filter((id) => hottest.has(id));
+  }
   const seconds = resource.metrics.consumedReadUnits.length;
   const cellWidth = (CHART_WIDTH - LABEL_WIDTH - SIDE_WIDTH) / Math.max(1, seconds);
   const cellHeight = Math.max(6, Math.min(CELL_HEIGHT_MAX, 360 / Math.max(1, ids.length)));
@@ -98,7 +105,7 @@ export function renderCapacity(capacity) {
   }
   const sections = capacity.resources.map((resource) => el('div', { class: 'resource', 'data-resource': resourceName(resource) },
     el('h3', {}, resourceName(resource)),
-    el('p', { class: 'totals' }, `${throughputText(resource)} · ${resource.partitions.length} logical partitions · throttled ${formatCount(resource.metrics.throttledTotal)} · splits ${resource.metrics.splits} (refused ${resource.metrics.refusedSplits})`),
+    el('p', { class: 'totals' }, `${throughputText(resource)} · ${resource.partitions.length} logical partitions${resource.partitions.length > ROWS_MAX ? ` (the ${ROWS_MAX} hottest drawn)` : ''} · throttled ${formatCount(resource.metrics.throttledTotal)} · splits ${resource.metrics.splits} (refused ${resource.metrics.refusedSplits})`),
     heatMap(resource)));
   const events = capacity.events.slice(-10).reverse();
   replaceChildren(body,

@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { Database, ErrorCode, inspector, serve } from '../lib/index.js';
-import { inspectorRoutes } from '../lib/server/inspector.js';
+import { inspectorRoutes, STREAMS_MAX } from '../lib/server/inspector.js';
 import { ringSnapshot, sourcesOf, type InspectorSnapshot } from '../lib/server/inspector-snapshot.js';
 import { compareReads } from '../lib/server/inspector-actions.js';
 import type { OrderedValue, OrderedWrite } from '../lib/tables/table-engine.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
+import { eventually } from './helpers/temp-store.js';
 
 process.env['AWS_EC2_METADATA_DISABLED'] = 'true';
 const TABLE = 'orders';
@@ -144,6 +145,30 @@ t.test('the inspector binds loopback only', async (t) => {
   t.match(own.url, /^http:\/\/127\.0\.0\.1:\d+\/inspector\/$/, 'db.inspector() serves on 127.0.0.1');
   t.equal((await request(own.url, { path: '/inspector/' })).status, 200, 'the page');
   await own.close();
+});
+
+t.test(`at most ${STREAMS_MAX} pages stream at once`, async (t) => {
+  const db = await openDatabase(t);
+  const server = await inspector({ database: db, port: 0 });
+  t.teardown(() => server.close());
+  const { hostname, port } = new URL(server.url);
+  const streams: http.IncomingMessage[] = [];
+  for (let i = 0; i < STREAMS_MAX; i++) {
+    streams.push(await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ hostname, port, path: '/inspector/events' }, resolve).on('error', reject)));
+  }
+  t.same(streams.map((res) => res.statusCode), streams.map(() => 200), `${STREAMS_MAX} streams open`);
+  for (const res of streams) res.resume();
+  t.equal((await request(server.url, { path: '/inspector/events' })).status, 503, 'one more is refused');
+  streams.pop()!.destroy();
+  const opensStream = (): Promise<boolean> => new Promise((resolve) => {
+    http.get({ hostname, port, path: '/inspector/events' }, (res) => {
+      resolve(res.statusCode === 200);
+      res.destroy();
+    }).on('error', () => resolve(false));
+  });
+  t.ok(await eventually(opensStream, 10_000, 50), 'a page that went away frees its place');
+  await server.close();
+  t.pass('close() ends every stream');
 });
 
 t.test('the ring snapshot agrees with the Store', async (t) => {

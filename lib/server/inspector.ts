@@ -135,7 +135,7 @@ export class InspectorRoutes {
       return;
     }
     const rest = path.slice(INSPECTOR_PATH.length);
-    if (req.method === 'GET' && rest === 'events') return this.openStream(req, res);
+    if (req.method === 'GET' && rest === 'events') return this.openStream(res);
     if (req.method === 'POST' && rest.startsWith('api/')) return this.action(req, res, rest.slice('api/'.length));
     const file = this.page.get(rest === '' ? 'index.html' : rest);
     if ((req.method === 'GET' || req.method === 'HEAD') && file !== undefined) {
@@ -160,13 +160,14 @@ export class InspectorRoutes {
     res.end(message);
   }
 
-  private openStream(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private openStream(res: http.ServerResponse): void {
     if (this.closed) return this.plain(res, 503, 'closing');
     if (this.streams.size >= STREAMS_MAX) return this.plain(res, 503, `${STREAMS_MAX} inspector pages are open already`);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', ...SECURITY_HEADERS });
     res.write('retry: 2000\n\n');
     this.streams.add(res);
-    req.on('close', () => {
+    // The response's close: the page went away (or the stream was ended here).
+    res.on('close', () => {
       this.streams.delete(res);
       if (this.streams.size === 0 && this.timer !== undefined) {
         clearInterval(this.timer);

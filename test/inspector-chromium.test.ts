@@ -185,6 +185,11 @@ t.test('the inspector in headless Chromium', { skip: missing ?? false }, async (
     await page.locator(`[data-table-name="${TABLE}"]`).click();
     await waitFor(t, 'the scan shows items', async () => (await page.locator('#items-body table[data-table="items"] tbody tr').count()) === 16);
     t.match(await page.locator('#query-summary [data-field="capacity"]').textContent(), /consumed capacity \(orders\)/, 'the scan shows its consumed capacity');
+    // One partition key's items in sort order, from a row of the scan.
+    await page.locator('#items-body tbody tr', { has: page.locator('td.key', { hasText: /^bob$/ }) }).first().locator('button.partition-button').click();
+    await waitFor(t, "a row's partition key queries its items", async () => /query: 4 items/.test((await page.locator('#query-summary').textContent()) ?? ''));
+    const bobKeys = await page.locator('#items-body tbody tr').evaluateAll((rows) => rows.map((row) => (row as unknown as { cells: ArrayLike<{ textContent: string }> }).cells[1]!.textContent));
+    t.same(bobKeys, ['0', '1', '2', '3'], 'in sort order');
     // Query: one partition key, a sort key condition, descending.
     await page.locator('#query-form input[name="partitionKey"]').fill('alice');
     await page.locator('#query-form select[name="sortCondition"]').selectOption('between');

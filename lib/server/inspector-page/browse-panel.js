@@ -63,18 +63,22 @@ export function followTable(form) {
   update();
 }
 
-function itemsTable(tableName, answer, onRead) {
+function itemsTable(tableName, answer, onRead, onPartition) {
   const table = tableNamed(tableName);
   const keyNames = table ? [table.partitionKey.name, ...(table.sortKey ? [table.sortKey.name] : [])] : [];
   if (answer.items.length === 0) return empty('items', 'no items');
   return el('table', { class: 'data', 'data-table': 'items' },
-    el('thead', {}, el('tr', {}, keyNames.map((k) => el('th', {}, k)), el('th', {}, 'other attributes'))),
+    el('thead', {}, el('tr', {}, keyNames.map((k) => el('th', {}, k)), el('th', {}, 'other attributes'), el('th', {}, ''))),
     el('tbody', {}, answer.items.map((item) => {
       const rest = Object.fromEntries(Object.entries(item).filter(([name]) => !keyNames.includes(name)));
       const keyTexts = keyNames.map((k) => valueText(item[k]));
       return el('tr', { class: 'clickable', title: 'read it consistently and eventually', onclick: () => onRead(tableName, keyTexts[0], keyTexts[1]) },
         keyTexts.map((text) => el('td', { class: 'key' }, text)),
-        el('td', { class: 'mono' }, itemText(rest)));
+        el('td', { class: 'mono' }, itemText(rest)),
+        el('td', {}, el('button', { type: 'button', class: 'partition-button', title: 'every item of this partition key, in sort order', onclick: (event) => {
+          event.stopPropagation();
+          onPartition(tableName, keyTexts[0]);
+        } }, 'its partition')));
     })));
 }
 
@@ -88,13 +92,22 @@ export function setUpBrowsePanel(form, onRead) {
       summary.dataset.state = 'done';
       replaceChildren(summary, el('span', { 'data-field': 'count' }, `${name}: ${answer.count} items (${answer.scannedCount} evaluated)${answer.lastEvaluatedKey ? ', more after the last' : ''}`),
         ' · ', el('span', { class: 'capacity', 'data-field': 'capacity' }, formatCapacity(answer.consumedCapacity)));
-      replaceChildren(document.getElementById('items-body'), itemsTable(input.table, answer, onRead));
+      replaceChildren(document.getElementById('items-body'), itemsTable(input.table, answer, onRead, queryPartition));
     } catch (error) {
       summary.dataset.state = 'error';
       replaceChildren(summary, `${error.name}: ${error.message}`);
     }
   };
   const limit = () => Number(form.elements.limit.value) || 25;
+  // The items of one partition key in sort order: a Query with no sort key condition.
+  const queryPartition = (tableName, partitionKey) => {
+    form.elements.table.value = tableName;
+    form.elements.table.dispatchEvent(new Event('change'));
+    form.elements.partitionKey.value = partitionKey;
+    form.elements.sortCondition.value = '';
+    form.elements.descending.checked = false;
+    void run('query', { table: tableName, partitionKey, limit: limit() });
+  };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const data = new FormData(form);

@@ -32,6 +32,7 @@ import {
 import { progressDisplay } from './ycsb/progress.js';
 import { runBench } from './ycsb/runner.js';
 import { formatSummary } from './ycsb/summary-table.js';
+import { tablesCommand } from './tables-workload/tables-command.js';
 
 /** Adapts a pure parser to commander: a UsageError becomes commander's invalid-argument error (exit 2). */
 function parser<T>(parse: (text: string) => T): (text: string) => T {
@@ -96,6 +97,8 @@ export function benchCommand(): Command {
       console.log(formatSummary(report));
       writeReports(report, options.json, options.html);
     });
+  // `ringtable bench tables`: the DynamoDB tables workload; its options come after its name, not bench's.
+  command.enablePositionalOptions().addCommand(tablesCommand().exitOverride());
   command.addHelpText('after', ['', 'Examples:', '  ringtable bench --workload a --distribution zipfian --nodes 8', '  ringtable bench --workload c --records 1m --duration 30 --baselines all --json out.json --html out.html', '  ringtable bench --mix read=0.9,update=0.1 --target 20000 --concurrency 512'].join('\n'));
   return command;
 }

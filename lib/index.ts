@@ -22,8 +22,9 @@ export { serve } from './server/serve.js';
 export type { ServeOptions, DynamoDbServer } from './server/serve.js';
 export { inspector } from './server/inspector.js';
 export type { InspectorOptions, InspectorServer, StandaloneInspectorOptions } from './server/inspector.js';
-export type { InspectorSnapshot, RingSnapshot, NodeSnapshot, PartitionSnapshot, TableSnapshot, CapacitySnapshot, IndexLag } from './server/inspector-snapshot.js';
-export { Database } from './tables/database.js';
+export type { InspectorSnapshot, RingSnapshot, NodeSnapshot, RingPartitionSnapshot, TableSnapshot, IndexLag } from './server/inspector-snapshot.js';
+// Through lib/server, then lib/dynamodb: they add db.inspector() and db.requestHandler to the Database (ARCHITECTURE.md, "db.requestHandler").
+export { Database } from './server/database-inspector.js';
 export type { DatabaseOptions } from './tables/database.js';
 export { DynamoDbError } from './tables/dynamodb-error.js';
 export type { DynamoDbErrorName } from './tables/dynamodb-error.js';
@@ -52,3 +53,5 @@ export type { BatchWriteItemOutput } from './tables/batch-write-item.js';
 export type { ListTablesOutput, TableStatus } from './tables/table-catalog.js';
 export type { TableDescription } from './tables/table-description.js';
 export type { ConsumedCapacity, ReturnConsumedCapacity } from './tables/capacity-units.js';
+export type { CapacitySetting, CapacitySnapshot, ResourceSnapshot, PartitionSnapshot, SequencedEvent } from './tables/capacity/capacity-snapshot.js';
+export type { CapacityUpdatesOptions } from './tables/table-capacity.js';

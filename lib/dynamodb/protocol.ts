@@ -70,6 +70,9 @@ function errorResponse(error: DynamoDbError, headers: Record<string, string>, co
   const extra: Record<string, unknown> = {};
   if (error.item !== undefined) extra['Item'] = error.item;
   if (error.cancellationReasons !== undefined) extra['CancellationReasons'] = error.cancellationReasons;
+  // ThrottlingReasons on ProvisionedThroughputExceededException, throttlingReasons (lower case) on
+  // ThrottlingException: the members of @aws-sdk/client-dynamodb 3.1178.0's model (API reference: ThrottlingReason).
+  if (error.throttlingReasons !== undefined) extra[error.name === 'ThrottlingException' ? 'throttlingReasons' : 'ThrottlingReasons'] = error.throttlingReasons;
   return jsonResponse(errorStatus(error.name), headers, contentType, errorBody(error.name, error.message, extra));
 }
 
@@ -130,7 +133,7 @@ export async function answerRequest(request: WireRequest, context: ProtocolConte
 
   try {
     const input = readRequest(operation, json);
-    const output = await context.dispatcher.dispatch(operation, input);
+    const output = await context.dispatcher.dispatch(operation, input, { host: request.headers['host'] });
     if (EMPTY_BODY_OPERATIONS.has(operation)) {
       headers['Content-Type'] = responseType;
       return respond(200, headers, new Uint8Array(0));

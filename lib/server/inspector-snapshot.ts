@@ -7,9 +7,11 @@
  * - The ring, nodes, partitions, leaders and hints come from the Store
  *   (`nodes()`, `partitions()`, `stats()`).
  * - Tables come from the catalog (ListTables, DescribeTable).
- * - Capacity is the capacity model's own view (lib/tables/capacity:
- *   `CapacityModel.describe()` per table and index, `events()`): `null` when
- *   no capacity source is given, which the page shows as "capacity model off".
+ * - Capacity is the Database's capacity metrics (`db.capacityMetrics()`,
+ *   lib/tables/capacity/capacity-snapshot.ts and its README), bounded to
+ *   CAPACITY_RESOURCES_SHOWN_MAX tables and indexes and the newest
+ *   CAPACITY_EVENTS_SHOWN_MAX events: `null` when the model is off, which the
+ *   page shows as "capacity model off".
  * - Index lag is one `IndexLag` per global secondary index: `null` when no
  *   index-lag source is given or it reports no index ("no indexes").
  *
@@ -19,8 +21,7 @@
  */
 import type { Database } from '../tables/database.js';
 import type { NodeInfo, NodeStatus } from '../store/store-types.js';
-import type { CapacityMode, ResourceView } from '../tables/capacity/capacity-model.js';
-import type { CapacityEvent } from '../tables/capacity/capacity-metrics.js';
+import type { CapacitySnapshot } from '../tables/capacity/capacity-snapshot.js';
 import type { TableDescription } from '../tables/table-description.js';
 
 /** Per-partition detail is sent for rings up to this many partitions; larger rings send per-node totals only. */
@@ -50,7 +51,7 @@ export interface NodeSnapshot {
   partitionsLed: number;
 }
 
-export interface PartitionSnapshot {
+export interface RingPartitionSnapshot {
   partition: number;
   /** Preference list, primary first. */
   replicas: number[];
@@ -67,7 +68,7 @@ export interface RingSnapshot {
   partitionCount: number;
   nodes: NodeSnapshot[];
   /** Every partition, or [] when partitionCount exceeds PARTITIONS_SHOWN_MAX. */
-  partitions: PartitionSnapshot[];
+  partitions: RingPartitionSnapshot[];
   /** Store-wide counters since it opened. */
   readRepairs: number;
   hintsDelivered: number;
@@ -90,15 +91,6 @@ export interface TableSnapshot {
   indexes: string[];
 }
 
-/** The capacity model's view, as `CapacityModel.describe()` and `events()` give it. */
-export interface CapacitySnapshot {
-  mode: CapacityMode;
-  /** One per table and per global secondary index under the model (the first CAPACITY_RESOURCES_SHOWN_MAX are sent). */
-  resources: ResourceView[];
-  /** The newest events (adaptive boosts, splits, refused splits, partitions added), oldest first. */
-  events: CapacityEvent[];
-}
-
 /** One global secondary index's replication lag behind its base table. */
 export interface IndexLag {
   table: string;
@@ -113,7 +105,7 @@ export interface InspectorSnapshot {
   atMs: number;
   ring: RingSnapshot;
   tables: TableSnapshot[];
-  /** null: the capacity model is off. */
+  /** db.capacityMetrics(), bounded; null: the capacity model is off. */
   capacity: CapacitySnapshot | null;
   /** null: no index reports lag (no indexes). */
   indexLag: IndexLag[] | null;
@@ -128,12 +120,18 @@ export interface SnapshotSources {
 }
 
 /**
- * The sources of one Database. On main the Database exposes neither a
- * capacity view nor index lag yet, so both are left out; the branches that
- * add them connect them here (see the README's "The inspector").
+ * The sources of one Database: its capacity metrics while the model is on.
+ * Index lag is not reported by the Database yet; the secondary indexes
+ * connect theirs here (see the README's "The inspector").
  */
 export function sourcesOf(database: Database): SnapshotSources {
-  return { database };
+  return {
+    database,
+    capacity: () => {
+      const metrics = database.capacityMetrics();
+      return metrics.mode === 'off' ? undefined : metrics;
+    },
+  };
 }
 
 export async function takeSnapshot(sources: SnapshotSources, nowMs: number): Promise<InspectorSnapshot> {
@@ -144,7 +142,7 @@ export async function takeSnapshot(sources: SnapshotSources, nowMs: number): Pro
     ring: ringSnapshot(sources.database),
     tables: await tableSnapshots(sources.database),
     capacity: capacity === undefined ? null : {
-      mode: capacity.mode,
+      ...capacity,
       resources: capacity.resources.slice(0, CAPACITY_RESOURCES_SHOWN_MAX),
       events: capacity.events.slice(-CAPACITY_EVENTS_SHOWN_MAX),
     },

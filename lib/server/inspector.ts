@@ -23,12 +23,23 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Database } from '../tables/database.js';
-import { registerInspectorFactory, type InspectorOptions, type InspectorServer } from '../tables/inspector-factory.js';
 import { actionError, compareReads, queryItems, scanItems } from './inspector-actions.js';
 import { sourcesOf, takeSnapshot, type SnapshotSources } from './inspector-snapshot.js';
 import { DEFAULT_HOST, isLoopback } from './serve.js';
 
-export type { InspectorOptions, InspectorServer } from '../tables/inspector-factory.js';
+export interface InspectorOptions {
+  /** TCP port; 0 picks a free one (default DEFAULT_INSPECTOR_PORT). */
+  port?: number;
+  /** Loopback only (the inspector has no authentication); default 127.0.0.1. */
+  host?: string;
+}
+
+export interface InspectorServer {
+  /** The page: http://host:port/inspector/ */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
 
 export const INSPECTOR_PATH = '/inspector/';
 /** One snapshot a second: the capacity model's resolution. */
@@ -302,6 +313,3 @@ export async function inspector(options: StandaloneInspectorOptions): Promise<In
     },
   };
 }
-
-// db.inspector() (lib/tables/inspector-factory.ts): the tables layer cannot import this one.
-registerInspectorFactory((database, options) => inspector({ ...options, database: database as Database }));

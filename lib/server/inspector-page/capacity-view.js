@@ -1,5 +1,5 @@
-// The capacity model's view (CapacitySnapshot: one ResourceView per table
-// and index, as CapacityModel.describe() gives it): a heat map per table and
+// The capacity model's view (db.capacityMetrics(): one ResourceSnapshot per
+// table and index, lib/tables/capacity/README.md): a heat map per table and
 // index, one row per logical partition and one column per second, darker
 // closer to the partition's limit, red where requests were throttled; the
 // model's events; and the hottest keys by consumed capacity and throttles.
@@ -26,29 +26,27 @@ function loadShare(readUnits, writeUnits, partition) {
 }
 
 function heatMap(resource) {
-  const limits = new Map(resource.partitions.map((p) => [p.partitionId, p]));
-  const seriesById = new Map(resource.metrics.partitions.map((p) => [p.partitionId, p]));
-  // Every current partition has a row, traffic or not; split parents are gone from both.
-  let ids = [...new Set([...limits.keys(), ...seriesById.keys()])].sort((a, b) => a - b);
-  if (ids.length > ROWS_MAX) {
-    const sum = (id) => { const s = seriesById.get(id); return s ? [...s.consumedReadUnits, ...s.consumedWriteUnits].reduce((a, b) => a + b, 0) : 0; };
-    const hottest = new Set([...ids].sort((a, b) => sum(b) - sum(a)).slice(0, ROWS_MAX));
-    ids = ids.filter((id) => hottest.has(id));
+  // Every current partition has a row, traffic or not, in key order.
+  let rows = resource.partitions;
+  if (rows.length > ROWS_MAX) {
+    const sum = (p) => [...p.consumedReadUnits, ...p.consumedWriteUnits].reduce((a, b) => a + b, 0);
+    const hottest = new Set([...rows].sort((a, b) => sum(b) - sum(a)).slice(0, ROWS_MAX));
+    rows = rows.filter((p) => hottest.has(p));
   }
-  const seconds = resource.metrics.consumedReadUnits.length;
+  const seconds = resource.consumedReadUnits.length;
   const cellWidth = (CHART_WIDTH - LABEL_WIDTH - SIDE_WIDTH) / Math.max(1, seconds);
-  const cellHeight = Math.max(6, Math.min(CELL_HEIGHT_MAX, 360 / Math.max(1, ids.length)));
+  const cellHeight = Math.max(6, Math.min(CELL_HEIGHT_MAX, 360 / Math.max(1, rows.length)));
   const top = 18;
-  const height = top + ids.length * cellHeight + 22;
+  const height = top + rows.length * cellHeight + 22;
   const children = [
     svg('text', { x: LABEL_WIDTH, y: 12, class: 'axis-label' }, `${seconds} s ago`),
     svg('text', { x: CHART_WIDTH - SIDE_WIDTH, y: 12, 'text-anchor': 'end', class: 'axis-label' }, 'now'),
     svg('text', { x: CHART_WIDTH - SIDE_WIDTH + 8, y: 12, class: 'axis-label' }, 'burst balance R / W'),
   ];
-  ids.forEach((id, row) => {
+  rows.forEach((partition, row) => {
     const y = top + row * cellHeight;
-    const series = seriesById.get(id);
-    const partition = limits.get(id);
+    const id = partition.partitionId;
+    const series = partition;
     const cells = [];
     for (let s = 0; s < seconds; s++) {
       const read = series?.consumedReadUnits[s] ?? 0;
@@ -59,7 +57,7 @@ function heatMap(resource) {
         svg('title', {}, `partition ${id}, ${seconds - s - 1} s ago: ${formatUnits(read)} RCU, ${formatUnits(write)} WCU${throttled > 0 ? `, ${throttled} throttled` : ''}`)));
       if (throttled > 0) cells.push(svg('rect', { x: x.toFixed(1), y: (y + cellHeight - 4).toFixed(1), width: (cellWidth + 0.3).toFixed(1), height: 3, class: 'throttle-mark' }));
     }
-    const burst = partition === undefined || partition.readBurstBalanceUnits === null
+    const burst = partition.readBurstBalanceUnits === null
       ? 'on-demand'
       : `${formatUnits(partition.readBurstBalanceUnits)} / ${formatUnits(partition.writeBurstBalanceUnits)}`;
     children.push(svg('g', { class: 'heat-row', 'data-partition': id },
@@ -67,7 +65,7 @@ function heatMap(resource) {
       cells,
       svg('text', { x: CHART_WIDTH - SIDE_WIDTH + 8, y: (y + cellHeight * 0.75).toFixed(1), class: 'row-label' }, burst)));
   });
-  const legendY = top + ids.length * cellHeight + 16;
+  const legendY = top + rows.length * cellHeight + 16;
   children.push(svg('g', { class: 'legend' },
     [0, 0.25, 0.5, 0.75, 1].map((share, i) => svg('rect', { x: LABEL_WIDTH + i * 18, y: legendY - 9, width: 18, height: 10, fill: heatColour(share) })),
     svg('text', { x: LABEL_WIDTH + 96, y: legendY, class: 'axis-label' }, '0 to 100% of the partition\'s limit'),
@@ -81,7 +79,7 @@ function throughputText(resource) {
     return `provisioned ${formatCount(resource.provisioned.readCapacityUnits)} RCU / ${formatCount(resource.provisioned.writeCapacityUnits)} WCU`;
   }
   if (resource.onDemand !== null && resource.onDemand !== undefined) {
-    return `on-demand: admits ${formatUnits(resource.onDemand.readLimitUnits)} RCU / ${formatUnits(resource.onDemand.writeLimitUnits)} WCU per second now`;
+    return `on-demand: admits ${formatUnits(resource.readUnitsPerSecond)} RCU / ${formatUnits(resource.writeUnitsPerSecond)} WCU per second now`;
   }
   return resource.billingMode;
 }
@@ -105,11 +103,11 @@ export function renderCapacity(capacity) {
   }
   const sections = capacity.resources.map((resource) => el('div', { class: 'resource', 'data-resource': resourceName(resource) },
     el('h3', {}, resourceName(resource)),
-    el('p', { class: 'totals' }, `${throughputText(resource)} · ${resource.partitions.length} logical partitions${resource.partitions.length > ROWS_MAX ? ` (the ${ROWS_MAX} hottest drawn)` : ''} · throttled ${formatCount(resource.metrics.throttledTotal)} · splits ${resource.metrics.splits} (refused ${resource.metrics.refusedSplits})`),
+    el('p', { class: 'totals' }, `${throughputText(resource)} · ${resource.partitions.length} logical partitions${resource.partitions.length > ROWS_MAX ? ` (the ${ROWS_MAX} hottest drawn)` : ''} · throttled ${formatCount(resource.throttledTotal)} · splits ${resource.splits} (refused ${resource.refusedSplits})`),
     heatMap(resource)));
   const events = capacity.events.slice(-10).reverse();
   replaceChildren(body,
-    el('p', { class: 'totals' }, `mode: ${capacity.mode}`),
+    el('p', { class: 'totals' }, `mode: ${capacity.mode}${capacity.capacityScale === 1 ? '' : `, capacityScale ${capacity.capacityScale}`}`),
     sections.length === 0 ? empty('capacity-resources', 'no tables under the capacity model') : sections,
     el('h3', {}, 'Events'),
     events.length === 0 ? empty('capacity-events', 'no events yet') : el('ul', { class: 'events' },
@@ -133,6 +131,6 @@ export function renderHotKeys(capacity) {
   replaceChildren(body, capacity.resources.length === 0 ? empty('hot-keys', 'no tables under the capacity model') : capacity.resources.map((resource) => el('div', { class: 'resource' },
     el('h3', {}, resourceName(resource)),
     el('div', { class: 'two-columns' },
-      keyTable('Most consumed', resource.metrics.mostConsumedKeys.slice(0, 10), 'units'),
-      keyTable('Most throttled', resource.metrics.mostThrottledKeys.slice(0, 10), 'throttles')))));
+      keyTable('Most consumed', resource.mostConsumedKeys.slice(0, 10), 'units'),
+      keyTable('Most throttled', resource.mostThrottledKeys.slice(0, 10), 'throttles')))));
 }

@@ -143,6 +143,8 @@ export class CapacityMetrics {
   readonly #resources = new Map<string, ResourceMetrics>();
   readonly #events: CapacityEvent[] = [];
   #eventsHead = 0;
+  /** Events recorded since the start, dropped ones included: the sequence number of the newest. */
+  #eventsTotal = 0;
   /** The adaptive-boost event of the current second, per partition, to sum into. */
   readonly #openBoosts = new Map<string, Extract<CapacityEvent, { kind: 'adaptive-boost' }>>();
 
@@ -197,6 +199,7 @@ export class CapacityMetrics {
   }
 
   event(event: CapacityEvent): void {
+    this.#eventsTotal++;
     if (this.#events.length < this.options.eventsMax) {
       this.#events.push(event);
       return;
@@ -208,6 +211,11 @@ export class CapacityMetrics {
   /** Events, oldest first. */
   events(): CapacityEvent[] {
     return [...this.#events.slice(this.#eventsHead), ...this.#events.slice(0, this.#eventsHead)];
+  }
+
+  /** How many events were ever recorded: the newest event's sequence number (the first is 1); events() ends with it. */
+  get eventsTotal(): number {
+    return this.#eventsTotal;
   }
 
   /** Drop the series of partitions that no longer exist (after partitions were added by splitting). */

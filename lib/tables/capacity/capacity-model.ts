@@ -240,6 +240,16 @@ export class CapacityModel {
     return this.#tables.has(table);
   }
 
+  /** Every table and global secondary index the model tracks, each table followed by its indexes. */
+  resources(): ResourceRef[] {
+    const refs: ResourceRef[] = [];
+    for (const state of this.#tables.values()) {
+      refs.push(state.table.ref);
+      for (const index of state.indexes.values()) refs.push(index.ref);
+    }
+    return refs;
+  }
+
   /** UpdateTable: billing mode, provisioned throughput, on-demand maximums, GSIs created, updated or deleted. */
   updateTable(table: string, update: CapacityTableUpdate, nowMs: number): void {
     const state = this.tableState(table);

@@ -398,6 +398,23 @@ export class Database {
     return plan.answer(item);
   }
 
+  /**
+   * GetItem as the inspector shows it: the same read and answer, plus the
+   * replica that answered and the item's version (undefined when there is
+   * no item). DynamoDB's responses never carry these; only the inspector calls this.
+   */
+  async inspectItem(input: GetItemInput): Promise<GetItemOutput & { replica?: number; version?: string }> {
+    const plan = prepareGetItem(input as unknown as Request, this.activeTable);
+    const record = this.activeTable(plan.tableName);
+    const key = this.itemKey(record, plan.key);
+    const current = await this.engine.getOrdered(key, { consistent: plan.consistent });
+    const item = storedItem(current, record, plan.key);
+    // The inspector's reads are reads: they consume capacity as GetItem does.
+    this.capacity?.chargeRead(record, key, keyLabel(plan.key), getItemCapacity(item === undefined ? undefined : itemSize(item), plan.consistent ? 'strong' : 'eventual'));
+    const output = plan.answer(item);
+    return current === undefined ? output : { ...output, replica: current.replica, version: current.version };
+  }
+
   private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {
     return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
   }

@@ -30,6 +30,7 @@ import { OrderedKeys } from './ordered-keys.js';
 import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
+import { DirectReads } from './direct-reads.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
@@ -66,7 +67,7 @@ export class Store {
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
     this.options = options;
-    this.host = new NodeHost(links);
+    this.host = new NodeHost(links, options.readPath === 'direct' ? new DirectReads(options.path, options.durability) : undefined);
     for (const link of links) if (link !== undefined) this.lifecycles.started(link);
     this.coordinator = new Coordinator(options, ring, this.host);
     this.coordinator.orderedW = options.w;
@@ -243,6 +244,7 @@ export class Store {
       antiEntropy: { ...this.repairs.counters },
       ...this.coordinator.stats(),
       nodesMarkedDown: this.host.nodesMarkedDown,
+      readsInPlace: this.host.directReads?.served ?? 0,
     };
   }
 
@@ -444,6 +446,7 @@ export class Store {
       await this.host.sleep(CLOSE_POLL_MS);
     }
     this.coordinator.close();
+    await this.host.directReads?.close(); // before the nodes: the last to close an environment is its node
     await Promise.all(this.host.links.map((link) => link?.stop()));
     // A node start in flight stops its own thread once ready (NodeLifecycles.start); wait for that.
     while (this.lifecycles.startingCount > 0) await this.host.sleep(CLOSE_POLL_MS);

@@ -1,0 +1,112 @@
+/**
+ * Reads without messages (readPath 'direct', issue 15): a get served in the
+ * calling thread straight from a replica's LMDB environment, which is
+ * memory-mapped in this process anyway. The coordinator decides which
+ * replicas to read this way (read-path.ts); this is the host's half: a
+ * read-only handle per node, opened once the node serves and dropped when it
+ * goes down, and the answer delivered as the node would have sent it (GET's
+ * OK with the stored object, or NOT_FOUND), so GetOperation and
+ * SingleReadBatch merge, answer and repair exactly as before.
+ *
+ * A node whose requests are fault-injected (dropped, delayed, duplicated) or
+ * paused is asked by message, so that faults act as they always did.
+ */
+import { NodeStat } from '../transport/node-stats.js';
+import { LmdbReader } from '../storage/lmdb-reader.js';
+import type { Durability } from '../storage/storage-engine.js';
+import { type NodeLink, type PendingReply, failReply } from '../transport/node-link.js';
+import { Status, type WireKey } from '../transport/wire.js';
+
+interface OpenReader {
+  /** The thread it was opened for: a restarted node is a new link, and gets a new handle. */
+  link: NodeLink;
+  reader: LmdbReader;
+  /** link.answersDispatched when its snapshot was last renewed. */
+  answersSeen: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+
+export class DirectReads {
+  private readonly path: string;
+  private readonly durability: Durability;
+  private readonly readers: (OpenReader | undefined)[] = [];
+  /** Handles being closed: close() waits for them. */
+  private readonly closing = new Set<Promise<void>>();
+  /** A view on lmdb-js's read buffer, made again only when that buffer changes. */
+  private lastBuffer: ArrayBufferLike = EMPTY.buffer;
+  private lastBytes: Uint8Array = EMPTY;
+  private lastView: DataView = EMPTY_VIEW;
+  /** Reads served in place (stats). */
+  served = 0;
+
+  constructor(path: string, durability: Durability) {
+    this.path = path;
+    this.durability = durability;
+  }
+
+  /**
+   * Answer a GET for `key` to `reply` from `link`'s environment, as its node
+   * would; false when the node is to be asked by message instead.
+   */
+  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number): boolean {
+    if (link.failed !== undefined || link.faults !== undefined || link.stats[NodeStat.PAUSED] === 1) return false;
+    let stored: Buffer | undefined;
+    try {
+      const open = this.readerOf(link);
+      // The node's commits this thread has heard of must be visible: a get after an acknowledged put sees it.
+      if (open.answersSeen !== link.answersDispatched) {
+        open.reader.renew();
+        open.answersSeen = link.answersDispatched;
+      }
+      stored = open.reader.get(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+    } catch {
+      // An environment that cannot be read here (closing, or failing to open): the node answers instead.
+      this.release(link.nodeId);
+      return false;
+    }
+    this.served++;
+    try {
+      if (stored === undefined) {
+        reply.onReply(target, Status.NOT_FOUND, EMPTY, EMPTY_VIEW, 0, 0, tag);
+        return true;
+      }
+      if (stored.buffer !== this.lastBuffer) {
+        this.lastBuffer = stored.buffer;
+        this.lastBytes = new Uint8Array(stored.buffer);
+        this.lastView = new DataView(stored.buffer);
+      }
+      reply.onReply(target, Status.OK, this.lastBytes, this.lastView, stored.byteOffset, stored.length, tag);
+    } catch (error) {
+      // As a node link does: an answer its request cannot use fails that request only.
+      failReply(reply, target, error, tag, `node ${link.nodeId} (read in place)`);
+    }
+    return true;
+  }
+
+  /** The node went down (crashed, stopped, removed, marked down): its handle goes, so its environment can close. */
+  release(nodeId: number): void {
+    const open = this.readers[nodeId];
+    if (open === undefined) return;
+    this.readers[nodeId] = undefined;
+    const closed = open.reader.close().catch(() => {});
+    this.closing.add(closed);
+    void closed.then(() => this.closing.delete(closed));
+  }
+
+  /** Every handle closed: before the nodes stop, so that the last to close an environment is its node. */
+  async close(): Promise<void> {
+    for (let nodeId = 0; nodeId < this.readers.length; nodeId++) this.release(nodeId);
+    await Promise.all(this.closing);
+  }
+
+  private readerOf(link: NodeLink): OpenReader {
+    const open = this.readers[link.nodeId];
+    if (open !== undefined && open.link === link) return open;
+    if (open !== undefined) this.release(link.nodeId);
+    const opened: OpenReader = { link, reader: new LmdbReader(this.path, link.nodeId, this.durability), answersSeen: -1 };
+    this.readers[link.nodeId] = opened;
+    return opened;
+  }
+}

@@ -32,6 +32,12 @@ t.test("readPath 'direct' is the default and answers as 'messages' does", async 
   t.same(many.map((r) => r?.value), fromMessages.map((r) => r?.value), 'getMany R = 1 answers the same');
   const manyR2 = await direct.getMany(keys, { r: 2 });
   t.same(manyR2.map((r) => r?.value), fromMessages.map((r) => r?.value), 'getMany R = 2 answers the same');
+  const binaryKey = new Uint8Array([0, 1, 2, 250]);
+  await direct.put('ключ-é-🔑', 'utf-8 key');
+  await direct.put(binaryKey, 'binary key');
+  t.equal((await direct.get('ключ-é-🔑', { r: 1 }))?.value, 'utf-8 key', 'a non-ASCII string key, read in place');
+  t.equal((await direct.get(binaryKey, { r: 1 }))?.value, 'binary key', 'a byte key, read in place');
+  t.equal(await direct.get('ключ-é', { r: 1 }), undefined, 'a prefix of it is another key');
   await failsWith(t, () => openTemp(t, { readPath: 'mmap' as never }), ErrorCode.INVALID_OPTIONS, 'an unknown readPath');
 });
 

@@ -60,7 +60,7 @@ export class DirectReads {
         open.reader.renew();
         open.answersSeen = link.answersDispatched;
       }
-      stored = open.reader.get(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+      stored = open.reader.get(key);
     } catch {
       // An environment that cannot be read here (closing, or failing to open): the node answers instead.
       this.release(link.nodeId);

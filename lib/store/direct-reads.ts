@@ -25,6 +25,17 @@ interface OpenReader {
   answersSeen: number;
 }
 
+/**
+ * Reads served in place within one macrotask, at most; past it, reads go by
+ * message until the next turn. A read in place answers synchronously, so a
+ * caller that issues the next get when one resolves never leaves the
+ * microtask queue: the answers of its writes (on the response rings) wait
+ * until every caller is blocked on a write. Measured, YCSB-B at 256 in flight
+ * without this bound: update p50 907 ms against 45 ms with every read a
+ * message. The reads past the bound also put the node threads' core to work.
+ */
+export const READS_IN_PLACE_PER_TURN_MAX = 512;
+
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
@@ -40,6 +51,11 @@ export class DirectReads {
   private lastView: DataView = EMPTY_VIEW;
   /** Reads served in place (stats). */
   served = 0;
+  /** Reads served in place in this macrotask (READS_IN_PLACE_PER_TURN_MAX). */
+  private servedThisTurn = 0;
+  private readonly newTurn = (): void => {
+    this.servedThisTurn = 0;
+  };
 
   constructor(path: string, durability: Durability) {
     this.path = path;
@@ -52,6 +68,9 @@ export class DirectReads {
    */
   read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number): boolean {
     if (link.failed !== undefined || link.faults !== undefined || link.stats[NodeStat.PAUSED] === 1) return false;
+    if (this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) return false;
+    // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
+    if (this.servedThisTurn++ === 0) setImmediate(this.newTurn);
     let stored: Buffer | undefined;
     try {
       const open = this.readerOf(link);

@@ -39,8 +39,9 @@ export interface CoordinatorHost {
    * storage in this thread, as its node would, synchronously; false when it
    * cannot be read that way now (paused, fault-injected, not open): then it
    * is sent. Hosts without it send every read (readPath 'direct', read-path.ts).
+   * `batch`: a read of a getMany (the host may let a batch read more per turn).
    */
-  readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number): boolean;
+  readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean;
   /** Marked down, or not in the store: what `send` fails at once. */
   isDown(node: number): boolean;
   /** Routable: its thread runs and nobody marked it down. */

@@ -572,8 +572,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /** A GET: read in place where read-path.ts allows it and the host can (answered before this returns), else sent. */
-  sendRead(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
-    if (readsInPlace(this.readPath, target, this.isUpBound) && this.host.readInPlace?.(target, request.key, reply, tag) === true) return;
+  sendRead(target: number, request: RequestRecord, reply: PendingReply, tag: number, batch = false): void {
+    if (readsInPlace(this.readPath, target, this.isUpBound) && this.host.readInPlace?.(target, request.key, reply, tag, batch) === true) return;
     this.host.send(target, request, reply, tag);
   }
 

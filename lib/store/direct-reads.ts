@@ -35,6 +35,12 @@ interface OpenReader {
  * message. The reads past the bound also put the node threads' core to work.
  */
 export const READS_IN_PLACE_PER_TURN_MAX = 512;
+/**
+ * The same bound for the reads of batches (getMany): a batch is one promise,
+ * not a chain, so it may read more in one turn, but not without limit (a
+ * getMany of a million keys would hold the event loop for seconds).
+ */
+export const BATCH_READS_IN_PLACE_PER_TURN_MAX = 16_384;
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
@@ -51,10 +57,14 @@ export class DirectReads {
   private lastView: DataView = EMPTY_VIEW;
   /** Reads served in place (stats). */
   served = 0;
-  /** Reads served in place in this macrotask (READS_IN_PLACE_PER_TURN_MAX). */
+  /** Reads served in place in this macrotask (READS_IN_PLACE_PER_TURN_MAX), and those of batches. */
   private servedThisTurn = 0;
+  private batchServedThisTurn = 0;
+  private turnScheduled = false;
   private readonly newTurn = (): void => {
     this.servedThisTurn = 0;
+    this.batchServedThisTurn = 0;
+    this.turnScheduled = false;
   };
 
   constructor(path: string, durability: Durability) {
@@ -66,11 +76,16 @@ export class DirectReads {
    * Answer a GET for `key` to `reply` from `link`'s environment, as its node
    * would; false when the node is to be asked by message instead.
    */
-  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number): boolean {
+  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false): boolean {
     if (link.failed !== undefined || link.faults !== undefined || link.stats[NodeStat.PAUSED] === 1) return false;
-    if (this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) return false;
-    // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
-    if (this.servedThisTurn++ === 0) setImmediate(this.newTurn);
+    if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) return false;
+    if (batch) this.batchServedThisTurn++;
+    else this.servedThisTurn++;
+    if (!this.turnScheduled) {
+      // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
+      this.turnScheduled = true;
+      setImmediate(this.newTurn);
+    }
     let stored: Buffer | undefined;
     try {
       const open = this.readerOf(link);

@@ -33,11 +33,11 @@ export class NodeHost implements CoordinatorHost {
     this.directReads = directReads;
   }
 
-  readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number): boolean {
+  readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean {
     const nodeId = nodeOfTarget(target);
     const link = this.links[nodeId];
     if (link === undefined || this.directReads === undefined || this.downReasons[nodeId] !== undefined) return false;
-    return this.directReads.read(link, target, key, reply, tag);
+    return this.directReads.read(link, target, key, reply, tag, batch);
   }
 
   /** Requests stop waiting for the node: they fail now and their quorums move on. */

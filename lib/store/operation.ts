@@ -17,7 +17,7 @@ import type { PutOperation } from './put-operation.js';
 export interface OperationHost {
   send(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   /** A GET: possibly answered in place, before this returns (read-path.ts). */
-  sendRead(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
+  sendRead(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number, batch?: boolean): void;
   /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
   sendBatched(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   toResult(object: VersionedObject | undefined): GetResult | undefined;

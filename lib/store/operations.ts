@@ -88,7 +88,7 @@ export class SingleReadBatch implements PendingReply, Operation {
     // One record for the batch: each send encodes it before returning.
     const get = this.get;
     get.key = key;
-    this.coordinator.sendRead(this.route(key), get, this, index);
+    this.coordinator.sendRead(this.route(key), get, this, index, true);
   }
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {

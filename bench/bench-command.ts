@@ -15,6 +15,7 @@ import type { BenchReport } from './ycsb/bench-report.js';
 import {
   CONCURRENCY_MAX,
   CONFLICT_MODES,
+  READ_PATHS,
   DEFAULTS,
   DISTRIBUTIONS,
   DURABILITIES,
@@ -80,6 +81,7 @@ export function benchCommand(): Command {
     .option('--w <count>', 'acknowledgements a write waits for (default: min(2, n))', count(1, 16))
     .addOption(new Option('--durability <mode>', 'when a write is acknowledged: none (no fsync), async (committed, flushed in the background), sync (flushed)').choices(DURABILITIES).default(DEFAULTS.durability))
     .addOption(new Option('--conflicts <mode>', 'siblings (keep concurrent versions) or lww (last writer wins)').choices(CONFLICT_MODES).default(DEFAULTS.conflicts))
+    .addOption(new Option('--read-path <path>', 'direct (gets read up replicas in place, in this thread) or messages (every read a message to a node thread)').choices(READ_PATHS).default(DEFAULTS.readPath))
     .option('--path <dir>', 'directory for the stores (use an empty one; kept afterwards) (default: a temporary directory, removed at the end)')
     .option('--seed <number>', 'seed of the operation stream and the values', count(0, 2 ** 32 - 1), DEFAULTS.seed)
     .addOption(new Option('--baselines [list]', 'baselines to run after ringtable on the same records and stream: all, none, or a comma list of map, lmdb, post-message, redis (the flag alone means all)').preset('all').argParser(parser(parseBaselines)).default(parseBaselines(DEFAULTS.baselines), DEFAULTS.baselines))

@@ -37,6 +37,7 @@ const args = parseOptions('node dist/bench/get-many.bench.js', 'getMany throughp
   'preload-batch': int(50_000, 'entries per putMany call while preloading'),
   'preload-concurrency': int(1, 'putMany calls in flight while preloading (timeoutMs bounds a whole putMany batch: keep batch x concurrency modest)'),
   durability: choice('none', ['none', 'async', 'sync'] as const, 'durability of both sides (affects the preload only)'),
+  'read-path': choice('direct', ['direct', 'messages'] as const, "ringtable's readPath: replicas read in place in this thread, or by message to the node threads"),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
 });
 
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     vnodes: args.vnodes,
     replication: { n: args.n, r: 1, w: args.w },
     durability: args.durability,
+    readPath: args['read-path'],
   };
   const report: Report = {
     benchmark: 'getMany vs raw lmdb-js',

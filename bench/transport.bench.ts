@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     durability: args.durability,
     // A pipelined benchmark keeps many requests pending; make sure none is refused.
     pendingMax: Math.max(262_144, args['in-flight'] * 2, args.batch * 2),
+    // This measures the transports: every read is a message (readPath 'direct' would bypass both).
+    readPath: 'messages',
   };
   const report: Report = {
     benchmark: 'transport (SAB rings vs postMessage)',

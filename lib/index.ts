@@ -11,6 +11,7 @@ export type { Key } from './store/value-codec.js';
 export { RingtableError, ErrorCode } from './errors.js';
 export type { QuorumDetails, ConflictDetails } from './errors.js';
 export type { StoreOptions, ReplicationOptions, ConflictMode, ReadFanout, Resolver } from './config/options.js';
+export type { ReadPath } from './config/options.js';
 export type { Durability } from './storage/storage-engine.js';
 export { partitionedKey, partitionPrefix } from './ring/hash.js';
 export { spacePrefix, tokenBound, splitPartitionedKey } from './ring/partitioned-key.js';

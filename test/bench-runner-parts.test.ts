@@ -165,6 +165,7 @@ const RAW: RawBenchOptions = {
   vnodes: 16,
   durability: 'none',
   conflicts: 'siblings',
+  readPath: 'direct',
   seed: 7,
   baselines: [],
   redisPort: 6379,

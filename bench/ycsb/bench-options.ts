@@ -20,6 +20,7 @@ export const WORKLOAD_LETTERS = ['a', 'b', 'c', 'd', 'e', 'f'] as const;
 export const DISTRIBUTIONS: readonly DistributionName[] = ['uniform', 'zipfian', 'scrambled-zipfian', 'hotspot', 'latest'];
 export const DURABILITIES: readonly Durability[] = ['none', 'async', 'sync'];
 export const CONFLICT_MODES = ['siblings', 'lww'] as const;
+export const READ_PATHS = ['direct', 'messages'] as const;
 
 /**
  * Defaults, chosen so that a bare `ringtable bench` (and `npm start`, 8
@@ -47,6 +48,7 @@ export const DEFAULTS = {
   vnodes: 256,
   durability: 'async' as Durability,
   conflicts: 'siblings' as const,
+  readPath: 'direct' as const,
   seed: 42,
   baselines: 'none',
   redisPort: 6379,
@@ -115,6 +117,7 @@ export interface RawBenchOptions {
   w?: number;
   durability: Durability;
   conflicts: 'siblings' | 'lww';
+  readPath: 'direct' | 'messages';
   path?: string;
   seed: number;
   baselines: BaselineName[];
@@ -159,8 +162,9 @@ function storeShapeOf(raw: RawBenchOptions): StoreShape {
       replication: { n: raw.n, r: raw.r, w: raw.w },
       durability: raw.durability,
       conflicts: raw.conflicts,
+      readPath: raw.readPath,
     });
-    return { nodes: resolved.nodes, vnodes: resolved.vnodes, n: resolved.n, r: resolved.r, w: resolved.w, durability: resolved.durability, conflicts: resolved.conflicts, transport: 'sab' };
+    return { nodes: resolved.nodes, vnodes: resolved.vnodes, n: resolved.n, r: resolved.r, w: resolved.w, durability: resolved.durability, conflicts: resolved.conflicts, transport: 'sab', readPath: resolved.readPath };
   } catch (error) {
     if (error instanceof RingtableError) throw new UsageError(`store shape: ${error.message}`);
     throw error;

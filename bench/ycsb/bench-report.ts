@@ -52,6 +52,8 @@ export interface StoreShape {
   durability: 'sync' | 'async' | 'none';
   conflicts: 'siblings' | 'lww';
   transport: 'sab' | 'post-message';
+  /** How gets reach replicas (StoreOptions.readPath); absent in reports from before it existed. */
+  readPath?: 'direct' | 'messages';
 }
 
 export interface MachineFacts {

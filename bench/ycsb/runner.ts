@@ -263,7 +263,7 @@ async function openBaseline(name: BaselineName, request: BenchRequest, keys: Key
       fs.mkdirSync(path.join(dir, 'lmdb'), { recursive: true });
       return new LmdbTarget(path.join(dir, 'lmdb'), request.store.durability, keys);
     case 'post-message':
-      return RingtableTarget.open('post-message', path.join(dir, 'post-message'), { ...request.store, transport: 'post-message' }, keys);
+      return RingtableTarget.open('post-message', path.join(dir, 'post-message'), { ...request.store, transport: 'post-message', readPath: 'messages' }, keys);
     case 'redis': {
       const connection = await RedisTarget.connect(keys, request.redisPort);
       return connection.ok ? connection.target : connection.note;

@@ -15,6 +15,8 @@ export type TransportKind = 'sab' | 'post-message';
 
 export type ConflictMode = 'siblings' | 'lww';
 export type ReadFanout = 'quorum' | 'all';
+/** How a get reaches an up replica: its LMDB environment read in place in the calling thread, or a message to its node thread. */
+export type ReadPath = 'direct' | 'messages';
 
 /** Picks the value a get returns among concurrent siblings (newest first). */
 export type Resolver = (siblings: readonly unknown[], timestampsMs: readonly number[]) => unknown;
@@ -44,6 +46,14 @@ export interface StoreOptions {
   timeoutMs?: number;
   /** Which replicas a get asks: R of them ('quorum', spread round-robin) or all N ('all', Dynamo §4.5). Default 'quorum'. */
   readFanout?: ReadFanout;
+  /**
+   * 'direct' (default): a get reads each up replica's LMDB environment in
+   * place, in the calling thread (the environments are memory-mapped in this
+   * process), with the same R, version merge and read repair; down, paused,
+   * crashed or fault-injected nodes, and stand-ins, are asked by message as
+   * before. 'messages': every read is a message to the node thread.
+   */
+  readPath?: ReadPath;
   /** Chooses `value` among siblings; default: newest timestamp (last writer wins). */
   resolve?: Resolver;
   /** Bound on requests accepted and not yet finished; beyond it calls fail with ERR_OVERLOADED. Default 262144. */
@@ -96,6 +106,7 @@ export interface ResolvedOptions {
   conflicts: ConflictMode;
   timeoutMs: number;
   readFanout: ReadFanout;
+  readPath: ReadPath;
   resolve: Resolver | undefined;
   pendingMax: number;
   pendingBytesMax: number;
@@ -169,6 +180,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     conflicts: oneOf('conflicts', options.conflicts, 'siblings', ['siblings', 'lww']),
     timeoutMs: integer('timeoutMs', options.timeoutMs, 5000, 1, 3_600_000),
     readFanout: oneOf('readFanout', options.readFanout, 'quorum', ['quorum', 'all']),
+    readPath: oneOf('readPath', options.readPath, 'direct', ['direct', 'messages']),
     resolve: options.resolve,
     pendingMax: integer('pendingMax', options.pendingMax, 262_144, 1, 1 << 24),
     pendingBytesMax: integer('pendingBytesMax', options.pendingBytesMax, 256 * 1024 * 1024, 1, 2 ** 42),

@@ -46,6 +46,24 @@ export function nodeDirectory(path: string, nodeId: number): string {
   return join(path, `node-${nodeId}`);
 }
 
+/**
+ * How a node opens its environment. Also how another thread of the process
+ * opens it to read in place (lmdb-reader.ts): lmdb-js shares one environment
+ * per file and the first opener's flags win, so every opener passes these.
+ */
+export function lmdbOpenOptions(directory: string, durability: Durability, mapSizeBytes = 2 ** 30) {
+  return {
+    path: directory,
+    maxDbs: NODE_DATABASES_MAX,
+    noSync: durability === 'none',
+    mapSize: mapSizeBytes,
+    // Our values are already msgpack bytes: store them as they are.
+    encoding: 'binary' as const,
+    keyEncoding: 'binary' as const,
+    cache: false,
+  };
+}
+
 export class LmdbStorage implements StorageEngine {
   private readonly root: RootDatabase;
   private readonly objects: Database<Uint8Array, Uint8Array>;
@@ -58,16 +76,7 @@ export class LmdbStorage implements StorageEngine {
     const directory = nodeDirectory(options.path, options.nodeId);
     mkdirSync(directory, { recursive: true });
     this.durability = options.durability;
-    this.root = open({
-      path: directory,
-      maxDbs: NODE_DATABASES_MAX,
-      noSync: options.durability === 'none',
-      mapSize: options.mapSizeBytes ?? 2 ** 30,
-      // Our values are already msgpack bytes: store them as they are.
-      encoding: 'binary',
-      keyEncoding: 'binary',
-      cache: false,
-    });
+    this.root = open(lmdbOpenOptions(directory, options.durability, options.mapSizeBytes));
     this.objects = this.root.openDB<Uint8Array, Uint8Array>({ name: 'objects', encoding: 'binary', keyEncoding: 'binary' });
     this.expiry = this.root.openDB<Uint8Array, Uint8Array>({ name: 'expiry', encoding: 'binary', keyEncoding: 'binary' });
     this.meta = this.root.openDB<Uint8Array, Uint8Array>({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' });

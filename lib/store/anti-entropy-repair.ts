@@ -158,6 +158,13 @@ export class AntiEntropyRepairs {
     return this.running !== undefined;
   }
 
+  /** A pass every `intervalMs` while `canStart` allows one and none runs (Dynamo §4.7: anti-entropy in the background). */
+  schedule<Handle>(timers: { repeat(intervalMs: number, run: () => void): Handle }, intervalMs: number, canStart: () => boolean): Handle {
+    return timers.repeat(intervalMs, () => {
+      if (canStart() && !this.isRunning) this.repair().catch(() => {});
+    });
+  }
+
   async repair(): Promise<RepairResult> {
     if (this.running !== undefined) return this.running;
     const running = this.pass();

@@ -8,7 +8,7 @@
  * same in both (FoundationDB, TigerBeetle: simulate the code you ship).
  */
 import type { PendingReply } from '../transport/node-link.js';
-import type { RequestRecord } from '../transport/wire.js';
+import type { RequestRecord, WireKey } from '../transport/wire.js';
 
 /**
  * Send one request to `target`: a node, or a node standing in for another
@@ -34,6 +34,14 @@ export interface CoordinatorHost {
   /** Run `flush` once the work of the current turn is done (write envelopes fill within a turn). */
   scheduleFlush(flush: () => void): void;
   send: Send;
+  /**
+   * Answer a GET to `target` (one of the key's own replicas, up) from its
+   * storage in this thread, as its node would, synchronously; false when it
+   * cannot be read that way now (paused, fault-injected, not open): then it
+   * is sent. Hosts without it send every read (readPath 'direct', read-path.ts).
+   * `batch`: a read of a getMany (the host may let a batch read more per turn).
+   */
+  readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean;
   /** Marked down, or not in the store: what `send` fails at once. */
   isDown(node: number): boolean;
   /** Routable: its thread runs and nobody marked it down. */

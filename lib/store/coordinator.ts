@@ -12,7 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode, RingtableError } from '../errors.js';
-import type { ResolvedOptions } from '../config/options.js';
+import type { ReadPath, ResolvedOptions } from '../config/options.js';
+import { readsInPlace } from './read-path.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
@@ -37,6 +38,8 @@ import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type 
 import { isWellFormedPartitionedKey, splitPartitionedKey, PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
 
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'pendingBytesMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
+  /** Read up replicas in place when the host can (read-path.ts). Default 'messages'. */
+  readPath?: ReadPath;
   /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
   writeEnvelopes?: boolean;
   /**
@@ -140,6 +143,7 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** The encoded bytes of each unsent write (0 for a get), counted against pendingBytesMax while it waits. */
   private readonly unsentBytes: number[] = [];
   private unsentHead = 0;
+  private readonly readPath: ReadPath;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
@@ -154,6 +158,7 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
     this.options = options;
+    this.readPath = options.readPath ?? 'messages';
     this.host = host;
     this.ringValue = ring;
     this.preferenceLists = new PreferenceListTable(ring, options.n);
@@ -243,7 +248,7 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /** What stats() reports of the coordinator. */
-  stats(): Omit<StoreStats, 'nodes' | 'membership' | 'antiEntropy' | 'nodesMarkedDown'> {
+  stats(): Omit<StoreStats, 'nodes' | 'membership' | 'antiEntropy' | 'nodesMarkedDown' | 'readsInPlace'> {
     const counters = this.counters;
     return {
       readRepairs: counters.readRepairs,
@@ -520,6 +525,14 @@ export class Coordinator implements OperationHost, OrderedHost {
       let next = 0;
       let finished = 0;
       let failed = false;
+      // Items may finish inside start (reads in place): the loop, not recursion, starts the next ones.
+      let starting = false;
+      const fill = () => {
+        if (starting) return;
+        starting = true;
+        while (!failed && next < count && next - finished < window) start(next++, done);
+        starting = false;
+      };
       const done = (error: RingtableError | undefined, result: T, tag: number) => {
         finished++;
         if (error !== undefined && !failed) {
@@ -529,9 +542,9 @@ export class Coordinator implements OperationHost, OrderedHost {
         if (failed) return;
         if (collect !== undefined) collect(tag, result);
         if (finished === count) return resolve();
-        if (next < count) start(next++, done);
+        fill();
       };
-      while (next < window) start(next++, done);
+      fill();
     });
   }
 
@@ -653,6 +666,12 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   /** `target` is a node, or a node standing in for another (ring/sloppy-quorum.ts). */
   send(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
+    this.host.send(target, request, reply, tag);
+  }
+
+  /** A GET: read in place where read-path.ts allows it and the host can (answered before this returns), else sent. */
+  sendRead(target: number, request: RequestRecord, reply: PendingReply, tag: number, batch = false): void {
+    if (readsInPlace(this.readPath, target, this.isUpBound) && this.host.readInPlace?.(target, request.key, reply, tag, batch) === true) return;
     this.host.send(target, request, reply, tag);
   }
 

@@ -57,7 +57,7 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
 
   start(): void {
     const replicas = this.quorum.replicas;
-    for (let i = 0; i < replicas.length; i++) this.coordinator.send(replicas[i]!, this, this, 0);
+    for (let i = 0; i < replicas.length; i++) this.coordinator.sendRead(replicas[i]!, this, this, 0);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {

@@ -17,6 +17,8 @@ import type { NodeHost } from './node-host.js';
 import type { NodeLifecycles } from './node-lifecycle.js';
 import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
 import { nextNodeId, writeMembership, writeRing } from './store-files.js';
+import { nodeInfoOf } from './node-reports.js';
+import type { NodeInfo } from './store-types.js';
 
 const HINTS_DRAIN_WAIT_MS = 10_000;
 
@@ -44,6 +46,13 @@ export class Membership {
     private readonly host: NodeHost,
     private readonly nodes: MembershipNodes,
   ) {}
+
+  /** Store.nodes(): the ring's nodes and the joining ones, each with its status (node-reports.ts). */
+  nodeInfos(): NodeInfo[] {
+    const ringIds = this.coordinator.ring.nodeIds();
+    const ids = [...ringIds, ...[...this.joining].filter((id) => !ringIds.includes(id))];
+    return ids.map((id) => nodeInfoOf(id, ids, this.host, this.joining.has(id) ? 'joining' : this.leaving.has(id) ? 'leaving' : 'up'));
+  }
 
   /** Store.addNode: start a node, stream it the ranges it gains, switch the ring. */
   async addNode(): Promise<number> {

@@ -9,7 +9,8 @@ import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
 import { nodeOfTarget } from '../ring/sloppy-quorum.js';
 import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
-import type { RequestRecord } from '../transport/wire.js';
+import type { RequestRecord, WireKey } from '../transport/wire.js';
+import { DirectReads } from './direct-reads.js';
 import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
@@ -24,8 +25,20 @@ export class NodeHost implements CoordinatorHost {
   /** Times a node was marked down (stats().nodesMarkedDown). */
   nodesMarkedDown = 0;
 
-  constructor(links: (NodeLink | undefined)[]) {
+  /** Reads served in the calling thread (readPath 'direct'), or undefined. */
+  readonly directReads: DirectReads | undefined;
+
+  /** With `readPath: 'direct'`, reads of up replicas are served from their LMDB environments in this thread (direct-reads.ts). */
+  constructor(links: (NodeLink | undefined)[], options?: Pick<ResolvedOptions, 'readPath' | 'path' | 'durability'>) {
     this.links = links;
+    this.directReads = options?.readPath === 'direct' ? new DirectReads(options.path, options.durability) : undefined;
+  }
+
+  readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean {
+    const nodeId = nodeOfTarget(target);
+    const link = this.links[nodeId];
+    if (link === undefined || this.directReads === undefined || this.downReasons[nodeId] !== undefined) return false;
+    return this.directReads.read(link, target, key, reply, tag, batch);
   }
 
   /** Requests stop waiting for the node: they fail now and their quorums move on. */
@@ -33,6 +46,7 @@ export class NodeHost implements CoordinatorHost {
     if (this.downReasons[nodeId] !== undefined) return;
     this.downReasons[nodeId] = reason;
     this.nodesMarkedDown++;
+    this.directReads?.release(nodeId);
     this.links[nodeId]?.abandonPending(new Error(`storage node ${nodeId} is down: ${reason}`));
   }
 

@@ -16,6 +16,8 @@ import type { PutOperation } from './put-operation.js';
 /** What operations need from the coordinator that runs them (coordinator.ts). */
 export interface OperationHost {
   send(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
+  /** A GET: possibly answered in place, before this returns (read-path.ts). */
+  sendRead(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number, batch?: boolean): void;
   /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
   sendBatched(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   toResult(object: VersionedObject | undefined): GetResult | undefined;

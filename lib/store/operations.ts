@@ -39,6 +39,7 @@ export class SingleReadBatch implements PendingReply, Operation {
   private next = 0;
   private finished = 0;
   private ended = false;
+  private filling = false;
 
   constructor(
     coordinator: OperationHost,
@@ -64,7 +65,15 @@ export class SingleReadBatch implements PendingReply, Operation {
   }
 
   start(): void {
-    while (this.next < this.windowMax) this.sendNext();
+    this.fill();
+  }
+
+  /** Keep windowMax in flight. Items may be answered inside sendNext (reads in place): a loop, not recursion, sends the next. */
+  private fill(): void {
+    if (this.filling) return;
+    this.filling = true;
+    while (!this.ended && this.next < this.keys.length && this.next - this.finished < this.windowMax) this.sendNext();
+    this.filling = false;
   }
 
   /** Each item has `timeoutMs` from its own start: the batch expires with its oldest unfinished item. */
@@ -79,7 +88,7 @@ export class SingleReadBatch implements PendingReply, Operation {
     // One record for the batch: each send encodes it before returning.
     const get = this.get;
     get.key = key;
-    this.coordinator.send(this.route(key), get, this, index);
+    this.coordinator.sendRead(this.route(key), get, this, index, true);
   }
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, tag: number): void {
@@ -97,7 +106,7 @@ export class SingleReadBatch implements PendingReply, Operation {
     this.finishedItems[tag] = 1;
     this.finished++;
     if (this.finished === this.keys.length) return this.end(undefined);
-    if (this.next < this.keys.length) this.sendNext();
+    this.fill();
   }
 
   onNodeFailure(): void {

@@ -84,6 +84,8 @@ export interface StoreStats {
   readRepairs: number;
   /** Repairs not sent because background work was at its bound. */
   readRepairsSkipped: number;
+  /** Replica reads a get served in the calling thread from the replica's LMDB environment (readPath 'direct'), not by message. */
+  readsInPlace: number;
   /** Gets that found more than one live concurrent version. */
   siblingsSeen: number;
   /** Write envelopes sent (puts issued together, and putMany, pack the copies bound for one node into one), and the writes they carried. */

@@ -10,7 +10,7 @@ import { type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions,
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
 import { NodeStat } from '../node/replica.js';
-import { carryCounters, nodeInfoOf, nodeStatsOf } from './node-reports.js';
+import { carryCounters, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
 import { AntiEntropyRepairs, type RepairResult, repairHostOf } from './anti-entropy-repair.js';
@@ -62,7 +62,7 @@ export class Store {
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
     this.options = options;
-    this.host = new NodeHost(links);
+    this.host = new NodeHost(links, options);
     for (const link of links) if (link !== undefined) this.lifecycles.started(link);
     this.coordinator = new Coordinator(options, ring, this.host);
     this.coordinator.orderedW = options.w;
@@ -81,11 +81,8 @@ export class Store {
     this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
     // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
     for (const id of ring.nodeIds()) this.coordinator.oweSweep(id);
-    if (options.antiEntropyIntervalMs > 0) {
-      this.antiEntropyTimer = this.host.repeat(options.antiEntropyIntervalMs, () => {
-        if (this.state === 'open' && !this.repairs.isRunning && this.coordinator.membershipChange === undefined) this.repair().catch(() => {});
-      });
-    }
+    const canRepair = () => this.state === 'open' && this.coordinator.membershipChange === undefined;
+    if (options.antiEntropyIntervalMs > 0) this.antiEntropyTimer = this.repairs.schedule(this.host, options.antiEntropyIntervalMs, canRepair);
   }
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -251,6 +248,7 @@ export class Store {
       antiEntropy: { ...this.repairs.counters },
       ...this.coordinator.stats(),
       nodesMarkedDown: this.host.nodesMarkedDown,
+      readsInPlace: this.host.directReads?.served ?? 0,
     };
   }
 
@@ -259,9 +257,7 @@ export class Store {
   /** Every node of the store with its status, key count and hints. */
   nodes(): NodeInfo[] {
     this.assertOpen();
-    const { joining, leaving } = this.membership;
-    const ids = [...this.coordinator.ring.nodeIds(), ...[...joining].filter((id) => !this.coordinator.ring.nodeIds().includes(id))];
-    return ids.map((id) => nodeInfoOf(id, ids, this.host, joining.has(id) ? 'joining' : leaving.has(id) ? 'leaving' : 'up'));
+    return this.membership.nodeInfos();
   }
 
   /**
@@ -386,6 +382,7 @@ export class Store {
       await this.host.sleep(CLOSE_POLL_MS);
     }
     this.coordinator.close();
+    await this.host.directReads?.close(); // before the nodes: the last to close an environment is its node
     await Promise.all(this.host.links.map((link) => link?.stop()));
     // A node start in flight stops its own thread once ready (NodeLifecycles.start); wait for that.
     while (this.lifecycles.startingCount > 0) await this.host.sleep(CLOSE_POLL_MS);

@@ -128,6 +128,12 @@ export abstract class NodeLink {
   /** Requests held back by a delay fault, with whom to answer if the node fails first. */
   private readonly delayed = new Map<NodeJS.Timeout, [reply: PendingReply, tag: number, target: number]>();
   private pendingCount = 0;
+  /**
+   * Answers read from the node so far: a reader of its environment in this
+   * thread renews its snapshot when this moved, so that what the node
+   * acknowledged is visible to it (store/direct-reads.ts).
+   */
+  answersDispatched = 0;
   protected readonly worker: Worker;
   private failure: Error | undefined;
   private readonly ready: Promise<void>;
@@ -258,6 +264,7 @@ export abstract class NodeLink {
   /** Dispatch one response message found at `at` in `bytes`. */
   protected dispatch(bytes: Uint8Array, view: DataView, at: number, length: number): void {
     if (this.failure !== undefined) return; // failed already: every request it had was answered with the failure
+    this.answersDispatched++;
     const requestId = view.getUint32(at + Response.REQUEST_ID, true);
     const payloadBytes = view.getUint32(at + Response.PAYLOAD_BYTES, true);
     assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);

@@ -74,6 +74,8 @@ export interface Scenario {
   vnodes: number;
   conflicts: 'siblings' | 'lww';
   readFanout: 'quorum' | 'all';
+  /** Gets read up replicas in place (lib/store/read-path.ts); default 'messages'. */
+  readPath?: 'direct' | 'messages';
   /** Sloppy quorum and hinted handoff (Dynamo §4.6), or strict quorums. */
   sloppy: boolean;
   /** A node silent (partitioned) this long is marked down; a crash is noticed within detectMaxMs. */

@@ -38,6 +38,8 @@ export interface SimHostHooks {
   onPutSent(requestId: number, value: Uint8Array): void;
   /** A core assertion failed while handling an answer: a finding, not a simulation error. */
   onInvariant(error: unknown): void;
+  /** The network cuts the node off (a partition): it is not read in place either. */
+  isCut(node: number): boolean;
 }
 
 /**
@@ -222,6 +224,27 @@ export class SimHost implements CoordinatorHost {
     this.hooks.transmit(nodeId, frame);
     this.armTick();
   };
+
+  /**
+   * readPath 'direct' (lib/store/read-path.ts decides, this only serves): the
+   * node's committed storage read at this instant, without the network, as
+   * the store reads an up node's LMDB environment in its own thread. A node
+   * crashed or cut off is asked by message (and fails or is lost as before).
+   */
+  readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number): boolean {
+    const nodeId = nodeOfTarget(target);
+    const node = this.nodes.get(nodeId);
+    if (node === undefined || !node.isUp || !this.isUp(nodeId) || this.hooks.isCut(nodeId)) return false;
+    const stored = node.engine.get(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+    if (this.trace.enabled) this.trace.log(`coord reads n${nodeId} in place  GET key=${keyName(key)} -> ${stored === undefined ? 'NOT_FOUND' : 'OK'}`);
+    const bytes = stored === undefined ? new Uint8Array(0) : stored.slice();
+    try {
+      reply.onReply(target, stored === undefined ? Status.NOT_FOUND : Status.OK, bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength, tag);
+    } catch (error) {
+      this.hooks.onInvariant(error);
+    }
+    return true;
+  }
 
   /** The history learns each enveloped PUT, and the trace shows every item. */
   private envelopeSent(nodeId: number, requestId: number, body: Uint8Array): void {

@@ -181,6 +181,7 @@ class Run implements World {
       transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
       onPutSent: (requestId, value) => this.history.putSent(requestId, value),
       onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
+      isCut: (node) => this.network.isCut(node),
     });
     for (const id of ids) this.host.link(id);
     this.coordinator = new Coordinator(
@@ -188,6 +189,7 @@ class Run implements World {
         n: scenario.n,
         sloppy: scenario.sloppy,
         readFanout: scenario.readFanout,
+        readPath: scenario.readPath ?? 'messages',
         timeoutMs: scenario.timeoutMs,
         // Clients await each call: admission never refuses them here.
         pendingMax: 1 << 20,

@@ -50,6 +50,7 @@ export class RingtableTarget implements KvTarget {
       durability: shape.durability,
       conflicts: shape.conflicts,
       transport: shape.transport,
+      readPath: shape.readPath,
     });
     return new RingtableTarget(name, store, keys, shape);
   }

@@ -798,7 +798,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     const gainers: number[] = [];
     for (const node of transition.table.forHash(hash)) {
       let listed = false;
-      for (let i = 0; i < targets.length; i++) if (nodeOfTarget(targets[i]!) === node) listed = true;
+      for (const target of targets) if (nodeOfTarget(target) === node) listed = true;
       if (!listed) gainers.push(node);
     }
     return gainers.length > 0 ? gainers : undefined;

@@ -116,7 +116,7 @@ export function pageOutput(answer: PageAnswer, page: PageAssembler): ReadOutput 
   const matched = answer.filter === undefined ? page.evaluated : page.evaluated.filter(answer.filter);
   const output: ReadOutput = { Count: matched.length, ScannedCount: page.evaluated.length };
   if (answer.select !== 'COUNT') {
-    output.Items = matched.map((item) => (answer.projection === undefined ? structuredClone(item) : projectItem(item, answer.projection!)));
+    output.Items = matched.map((item) => (answer.projection === undefined ? structuredClone(item) : projectItem(item, answer.projection)));
   }
   const last = page.lastEvaluated;
   if (last !== undefined) {

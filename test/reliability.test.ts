@@ -433,3 +433,16 @@ t.test('finding 9: admitted puts beyond what the store completes in timeoutMs wa
   t.equal(admitted.findIndex((i, at) => got[at]?.value !== i), -1, 'every admitted put is readable with its value');
   t.equal(store.stats().pending, 0, 'nothing left pending');
 });
+
+t.test('finding 9: admitted puts that fail as they are sent (every node down) end one after another, not one stack frame deeper each', async (t) => {
+  const count = 200_000;
+  const store = await openTemp(t, { nodes: 3, sloppy: false, pendingMax: count, antiEntropyIntervalMs: 0 });
+  const puts: Promise<string>[] = [];
+  for (let i = 0; i < count; i++) puts.push(store.put(`k${i}`, i));
+  // Most are still unsent: each fails at once when its turn comes.
+  for (const node of [0, 1, 2]) store.crashNode(node);
+  const settled = await Promise.allSettled(puts);
+  const codes = new Set(settled.map((s) => (s.status === 'fulfilled' ? 'ok' : String((s.reason as { code?: unknown }).code))));
+  t.same([...codes], [ErrorCode.QUORUM], 'every put fails with ERR_QUORUM (no stack overflow, none left waiting)');
+  t.equal(store.stats().pending, 0, 'nothing left pending');
+});

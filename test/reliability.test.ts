@@ -88,16 +88,16 @@ t.test('finding 6: a forged context counter is refused with ERR_INVALID_CONTEXT,
   const packr = new Packr({ useRecords: false });
   const forge = (pairs: [number, number][]) => packr.pack(pairs).toString('base64url');
   await store.put('user:42', 'v1');
-  const [[actor]] = packr.unpack(Buffer.from((await store.get('user:42'))!.context, 'base64url')) as [number, number][];
+  const [[actor]] = packr.unpack(Buffer.from((await store.get('user:42'))!.context, 'base64url')) as [[number, number]];
   for (const counter of [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER - 1, CONTEXT_COUNTER_MAX + 1]) {
-    await failsWith(t, () => store.put('user:42', 'forged', { context: forge([[actor!, counter]]) }), ErrorCode.INVALID_CONTEXT, `put with counter ${counter}`);
-    await failsWith(t, () => store.delete('user:42', { context: forge([[actor!, counter]]) }), ErrorCode.INVALID_CONTEXT, `delete with counter ${counter}`);
+    await failsWith(t, () => store.put('user:42', 'forged', { context: forge([[actor, counter]]) }), ErrorCode.INVALID_CONTEXT, `put with counter ${counter}`);
+    await failsWith(t, () => store.delete('user:42', { context: forge([[actor, counter]]) }), ErrorCode.INVALID_CONTEXT, `delete with counter ${counter}`);
   }
   const tooMany = Array.from({ length: 256 }, (_, i): [number, number] => [i, 1]);
   await failsWith(t, () => store.put('user:42', 'forged', { context: forge(tooMany) }), ErrorCode.INVALID_CONTEXT, 'a context of 256 entries');
 
   // The largest context that passes: the key stays writable and deletable.
-  await store.put('user:42', 'v2', { context: forge([[actor!, CONTEXT_COUNTER_MAX]]) });
+  await store.put('user:42', 'v2', { context: forge([[actor, CONTEXT_COUNTER_MAX]]) });
   await store.put('user:42', 'v3');
   const read = await store.get('user:42', { r: 3 });
   t.same(read?.siblings, ['v3'], 'a blind put after it supersedes it');
@@ -431,5 +431,18 @@ t.test('finding 9: admitted puts beyond what the store completes in timeoutMs wa
   const admitted = codes.flatMap((code, i) => (code === 'ok' ? [i] : []));
   const got = await store.getMany(admitted.map((i) => `k${i}`));
   t.equal(admitted.findIndex((i, at) => got[at]?.value !== i), -1, 'every admitted put is readable with its value');
+  t.equal(store.stats().pending, 0, 'nothing left pending');
+});
+
+t.test('finding 9: admitted puts that fail as they are sent (every node down) end one after another, not one stack frame deeper each', async (t) => {
+  const count = 200_000;
+  const store = await openTemp(t, { nodes: 3, sloppy: false, pendingMax: count, antiEntropyIntervalMs: 0 });
+  const puts: Promise<string>[] = [];
+  for (let i = 0; i < count; i++) puts.push(store.put(`k${i}`, i));
+  // Most are still unsent: each fails at once when its turn comes.
+  for (const node of [0, 1, 2]) store.crashNode(node);
+  const settled = await Promise.allSettled(puts);
+  const codes = new Set(settled.map((s) => (s.status === 'fulfilled' ? 'ok' : String((s.reason as { code?: unknown }).code))));
+  t.same([...codes], [ErrorCode.QUORUM], 'every put fails with ERR_QUORUM (no stack overflow, none left waiting)');
   t.equal(store.stats().pending, 0, 'nothing left pending');
 });

@@ -158,7 +158,16 @@ export class Replica {
     this.epochMin = this.epoch + 1;
     // Persisted before any write can use it; ordered before every later commit.
     // A failure here surfaces again, as an error, on the first write's commit.
-    engine.write((batch) => batch.writeEpoch(this.epoch))?.catch(() => this.stats[NodeStat.ERRORS]!++);
+    engine.write((batch) => batch.writeEpoch(this.epoch))?.catch(() => this.count(NodeStat.ERRORS));
+  }
+
+  /** One of the counters shared with the coordinator (node-stats.ts; the constructor checked every slot exists). */
+  private counter(stat: number): number {
+    return this.stats[stat]!;
+  }
+
+  private count(stat: number, by = 1): void {
+    this.stats[stat] = this.counter(stat) + by;
   }
 
   get hasCommitsInFlight(): boolean {
@@ -184,7 +193,7 @@ export class Replica {
     try {
       this.handle(bytes, view, offset, length);
     } catch (error) {
-      this.stats[NodeStat.ERRORS]!++;
+      this.count(NodeStat.ERRORS);
       const op = view.getUint8(offset + Request.OP);
       const requestId = view.getUint32(offset + Request.REQUEST_ID, true);
       this.sink.respond(op, Status.ERROR, requestId, new TextEncoder().encode(toError(error).message));
@@ -234,7 +243,7 @@ export class Replica {
         assert.ok(item.hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
         this.queueWrite(owned, view, at, length, answer);
       } catch (error) {
-        this.stats[NodeStat.ERRORS]!++;
+        this.count(NodeStat.ERRORS);
         answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
       }
     }
@@ -270,7 +279,7 @@ export class Replica {
   }
 
   private get(requestId: number, key: Uint8Array, hintOwner: number): void {
-    this.stats[NodeStat.GETS]!++;
+    this.count(NodeStat.GETS);
     const stored = hintOwner < 0 ? this.engine.get(key) : this.engine.getHint(hintOwner, key);
     this.sink.respond(Op.GET, stored === undefined ? Status.NOT_FOUND : Status.OK, requestId, stored);
   }
@@ -286,7 +295,7 @@ export class Replica {
 
   /** A consistent read: only the leader of the request's term answers (a deposed one would be stale). */
   private orderedGet(requestId: number, key: Uint8Array, value: Uint8Array): void {
-    this.stats[NodeStat.GETS]!++;
+    this.count(NodeStat.GETS);
     const fields = decodeOrderedFields(value);
     const refusal = this.leaderRefusal(fields);
     if (refusal !== undefined) return this.sink.respond(Op.ORDERED_GET, refusal.status, requestId, refusal.payload);
@@ -296,7 +305,7 @@ export class Replica {
 
   /** One replica's live ordered values in [start, end): a Query's or Scan's page (DESIGN.md §2). */
   private range(requestId: number, start: Uint8Array, value: Uint8Array, nowMs: number): void {
-    this.stats[NodeStat.GETS]!++;
+    this.count(NodeStat.GETS);
     const fields = decodeOrderedFields(value);
     // A term asks for the leader's copy (a consistent range); 0 for any replica's.
     const refusal = fields.term > 0 ? this.leaderRefusal(fields) : undefined;
@@ -395,12 +404,12 @@ export class Replica {
   }
 
   private answer(writes: PendingWrite[], results: (Uint8Array | Error | Refusal | undefined)[]): void {
-    this.stats[NodeStat.COMMITS]!++;
+    this.count(NodeStat.COMMITS);
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       const result = results[i];
       const failed = result instanceof Error;
-      if (failed) this.stats[NodeStat.ERRORS]!++;
+      if (failed) this.count(NodeStat.ERRORS);
       const refused = result instanceof Refusal;
       const status = failed ? Status.ERROR : refused ? result.status : Status.OK;
       const payload = failed ? new TextEncoder().encode(result.message) : refused ? result.payload : result;
@@ -429,7 +438,7 @@ export class Replica {
 
   /** The coordinator's write: this node is the actor of the new dot. */
   private coordinate(batch: Keyspace, write: PendingWrite): Uint8Array {
-    this.stats[NodeStat.PUTS]!++;
+    this.count(NodeStat.PUTS);
     const stored = batch.get(write.key);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const sibling: Sibling = {
@@ -452,7 +461,7 @@ export class Replica {
 
   /** A replica's write: merge the coordinator's object into ours (DVVSet sync). */
   private replicate(batch: Keyspace, write: PendingWrite): undefined {
-    this.stats[NodeStat.REPLICATES]!++;
+    this.count(NodeStat.REPLICATES);
     const stored = batch.get(write.key);
     if (stored === undefined) {
       const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
@@ -513,7 +522,7 @@ export class Replica {
    * coordinator replicates.
    */
   private orderedWrite(batch: WriteBatch, write: PendingWrite): Uint8Array | Refusal {
-    this.stats[NodeStat.PUTS]!++;
+    this.count(NodeStat.PUTS);
     const fields = decodeOrderedFields(write.value);
     const refusal = this.leaderRefusal(fields);
     if (refusal !== undefined) return refusal;
@@ -522,7 +531,7 @@ export class Replica {
     const stored = batch.get(write.key);
     const local = this.orderedLocal(stored);
     const live = local !== undefined && isLive(local.sibling, write.timestampMs);
-    const holds = fields.expect === ExpectKind.NONE || (fields.expect === ExpectKind.ABSENT ? !live : live && local!.version === fields.expectVersion);
+    const holds = fields.expect === ExpectKind.NONE || (fields.expect === ExpectKind.ABSENT ? !live : live && local.version === fields.expectVersion);
     if (!holds) return new Refusal(Status.CONFLICT, live ? copyBytes(stored!) : undefined);
     const multi = (fields.flags & OrderedFlag.ALSO) !== 0;
     const payload = write.value.subarray(ORDERED_FIELDS_BYTES);
@@ -592,7 +601,7 @@ export class Replica {
    * arrived meanwhile: a concurrent put must survive the purge.
    */
   private purge(batch: Keyspace, write: PendingWrite): undefined {
-    this.stats[NodeStat.PURGES]!++;
+    this.count(NodeStat.PURGES);
     const stored = batch.get(write.key);
     if (stored === undefined) return undefined;
     const local = decodeObject(copyBytes(stored));
@@ -646,7 +655,7 @@ export class Replica {
     if (count === 0) this.hintCounts.delete(owner);
     else this.hintCounts.set(owner, count);
     if (owner < NODE_IDS_MAX) this.stats[HINTS_FOR_BASE + owner] = count;
-    this.stats[NodeStat.HINTS] = Math.max(0, this.stats[NodeStat.HINTS]! + delta);
+    this.stats[NodeStat.HINTS] = Math.max(0, this.counter(NodeStat.HINTS) + delta);
   }
 
   /** Every owner's count from `hintCounts`: at start, and after an aborted transaction reloaded them. */
@@ -720,7 +729,7 @@ export class Replica {
 
   /** A failed sweep changes nothing stored (its transaction aborts); the next one retries. */
   private sweepFailed(): number {
-    this.stats[NodeStat.ERRORS]!++;
+    this.count(NodeStat.ERRORS);
     return 0;
   }
 
@@ -734,7 +743,7 @@ export class Replica {
     // Counted once committed: with a durable engine the transaction (and so
     // the count) runs later, on lmdb-js's writer thread.
     const count = () => {
-      this.stats[NodeStat.EXPIRED]! += removed;
+      this.count(NodeStat.EXPIRED, removed);
       return removed;
     };
     if (committed === undefined) {

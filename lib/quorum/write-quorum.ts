@@ -114,39 +114,52 @@ export class WriteQuorumTable {
   }
 
   ack(item: number, position: number): QuorumStatus {
-    this.ackedMask[item]! |= this.settle(item, position);
+    this.ackedMask[item] = this.acked(item) | this.settle(item, position);
     return this.status(item);
   }
 
   fail(item: number, position: number): QuorumStatus {
-    this.failedMask[item]! |= this.settle(item, position);
+    this.failedMask[item] = this.failed(item) | this.settle(item, position);
     return this.status(item);
+  }
+
+  /** The replicas of `item` that acknowledged, one bit each. */
+  private acked(item: number): number {
+    const mask = this.ackedMask[item];
+    assert.ok(mask !== undefined, `no item ${item} in this batch`);
+    return mask;
+  }
+
+  private failed(item: number): number {
+    const mask = this.failedMask[item];
+    assert.ok(mask !== undefined, `no item ${item} in this batch`);
+    return mask;
   }
 
   private settle(item: number, position: number): number {
     assert.ok(position >= 0 && position < this.replicasPerItem);
     const bit = 1 << position;
-    assert.ok(((this.ackedMask[item]! | this.failedMask[item]!) & bit) === 0, `item ${item}: replica ${position} answered twice`);
+    assert.ok(((this.acked(item) | this.failed(item)) & bit) === 0, `item ${item}: replica ${position} answered twice`);
     return bit;
   }
 
   hasAnswered(item: number, position: number): boolean {
-    return ((this.ackedMask[item]! | this.failedMask[item]!) & (1 << position)) !== 0;
+    return ((this.acked(item) | this.failed(item)) & (1 << position)) !== 0;
   }
 
   answered(item: number): number {
-    return bitCount(this.ackedMask[item]!);
+    return bitCount(this.acked(item));
   }
 
   settled(item: number): boolean {
-    return bitCount(this.ackedMask[item]! | this.failedMask[item]!) === this.replicasPerItem;
+    return bitCount(this.acked(item) | this.failed(item)) === this.replicasPerItem;
   }
 
   status(item: number): QuorumStatus {
-    const required = this.required[item]!;
-    assert.ok(required > 0, `item ${item} has no W`);
-    if (bitCount(this.ackedMask[item]!) >= required) return 'succeeded';
-    if (this.replicasPerItem - bitCount(this.failedMask[item]!) < required) return 'failed';
+    const required = this.required[item];
+    assert.ok(required !== undefined && required > 0, `item ${item} has no W`);
+    if (bitCount(this.acked(item)) >= required) return 'succeeded';
+    if (this.replicasPerItem - bitCount(this.failed(item)) < required) return 'failed';
     return 'pending';
   }
 }

@@ -114,8 +114,8 @@ export class SpaceSaving {
     const error = errors[i]!;
     errors[i] = errors[j]!;
     errors[j] = error;
-    this.#slotOf.set(keys[i]!, i);
-    this.#slotOf.set(keys[j]!, j);
+    this.#slotOf.set(keys[i], i);
+    this.#slotOf.set(keys[j], j);
   }
 
   private siftUp(slot: number): void {

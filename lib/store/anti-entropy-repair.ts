@@ -126,7 +126,7 @@ async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly 
   // Replicas that answered with something other than the merge (a failed read is not rewritten blind).
   const stale = replicas.filter((_, i) => {
     const version = versions[i];
-    return !(version instanceof Error) && (version === undefined || !equal(version, merged!));
+    return !(version instanceof Error) && (version === undefined || !equal(version, merged));
   });
   const written = await Promise.all(
     stale.map(

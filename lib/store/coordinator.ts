@@ -144,6 +144,7 @@ export class Coordinator implements OperationHost, OrderedHost {
   private readonly unsentBytes: number[] = [];
   private unsentHead = 0;
   private readonly readPath: ReadPath;
+  private sendingUnsent = false;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
@@ -325,6 +326,19 @@ export class Coordinator implements OperationHost, OrderedHost {
     assert.ok(this.sentCount >= 0, 'sent operations went negative');
     // Infinity: it failed before its turn's requests went out (a node down), which says nothing of latency.
     if (deadlineMs !== Infinity) this.adjustSendWindow(this.host.monotonicMs() - (deadlineMs - this.options.timeoutMs));
+    // A request that fails as it is sent (its nodes down) ends inside the loop
+    // below: the loop, further up the stack, sends the next ones, rather than
+    // one more level of recursion per unsent request.
+    if (this.sendingUnsent) return;
+    this.sendingUnsent = true;
+    try {
+      this.sendUnsent();
+    } finally {
+      this.sendingUnsent = false;
+    }
+  }
+
+  private sendUnsent(): void {
     while (this.sentCount < this.sendWindow && this.unsentCount > 0) {
       const send = this.unsent[this.unsentHead]!;
       // Counted again when tracked.
@@ -821,7 +835,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     const gainers: number[] = [];
     for (const node of transition.table.forHash(hash)) {
       let listed = false;
-      for (let i = 0; i < targets.length; i++) if (nodeOfTarget(targets[i]!) === node) listed = true;
+      for (const target of targets) if (nodeOfTarget(target) === node) listed = true;
       if (!listed) gainers.push(node);
     }
     return gainers.length > 0 ? gainers : undefined;

@@ -37,7 +37,7 @@ export function coordinatorFirst(list: Int32Array, isUp: IsUp): Int32Array {
 export function readTargets(table: PreferenceListTable, hash32: number, r: number, sloppy: boolean, isUp: IsUp): Int32Array {
   const list = table.forHash(hash32);
   let up = 0;
-  for (let i = 0; i < list.length; i++) if (isUp(list[i]!)) up++;
+  for (const node of list) if (isUp(node)) up++;
   if (up === list.length || !sloppy) return list;
   if (up >= r) return list.filter((node) => isUp(node));
   return targetsFor(table, hash32, isUp, true);

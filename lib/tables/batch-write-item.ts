@@ -90,7 +90,7 @@ export function prepareBatchWriteItem(request: Request, table: (name: string) =>
       const del = write.DeleteRequest !== undefined && write.DeleteRequest !== null;
       if (put === del) throw validationError(MORE_THAN_ONE_DATATYPE);
       if (put) {
-        const item = validatedItem(write.PutRequest!.Item, 'bare');
+        const item = validatedItem(write.PutRequest.Item, 'bare');
         checkItemSize(item, 'put');
         parsed.push({ name, original: write, item, key: undefined });
       } else {

@@ -236,7 +236,7 @@ export class RingReader extends RingView {
     while (this.tail !== head && messages < messagesMax) {
       const at = this.tail & this.mask;
       const payloadBytes = this.dataView.getUint32(at, true);
-      const kind = this.data[at + 4];
+      const kind = this.dataView.getUint8(at + 4);
       const recordBytes = align8(RECORD_HEADER_BYTES + payloadBytes);
       assert.ok(recordBytes <= this.capacityBytes - at, 'record straddles the end of the ring');
       const payloadAt = at + RECORD_HEADER_BYTES;

@@ -217,7 +217,7 @@ t.test('the inspector in headless Chromium', { skip: missing ?? false }, async (
     // 3,000 RCU/WCU scaled by 0.01: four logical partitions of 7.5 WCU each, one of them written hot.
     const hotDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-inspector-hot-'));
     t.teardown(() => fs.rmSync(hotDir, { recursive: true, force: true }));
-    const hotDb = await Database.open({ path: hotDir, nodes: 3, antiEntropyIntervalMs: 0, capacity: 'observe', capacityScale: 0.01 });
+    const hotDb = await Database.open({ path: hotDir, nodes: 3, vnodes: 32, antiEntropyIntervalMs: 0, capacity: 'observe', capacityScale: 0.01 });
     t.teardown(() => hotDb.close());
     await hotDb.createTable({
       TableName: TABLE,

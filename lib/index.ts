@@ -53,5 +53,8 @@ export type { BatchWriteItemOutput } from './tables/batch-write-item.js';
 export type { ListTablesOutput, TableStatus } from './tables/table-catalog.js';
 export type { TableDescription } from './tables/table-description.js';
 export type { ConsumedCapacity, ReturnConsumedCapacity } from './tables/capacity-units.js';
+export type { TransactWriteItemsInput, TransactWriteItem, TransactGetItemsInput, TransactGetItem } from './tables/transactions/transaction-shapes.js';
+export type { TransactWriteItemsOutput } from './tables/transactions/transact-write-items.js';
+export type { TransactGetItemsOutput } from './tables/transactions/transact-get-items.js';
 export type { CapacitySetting, CapacitySnapshot, ResourceSnapshot, PartitionSnapshot, SequencedEvent } from './tables/capacity/capacity-snapshot.js';
 export type { CapacityUpdatesOptions } from './tables/table-capacity.js';

@@ -67,8 +67,8 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
-import { batchWriteItemCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
-import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
+import { batchWriteItemCapacity, getItemCapacity, queryCapacity } from './capacity-units.js';
+import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, writeDecisionUnits, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 
 export interface DatabaseOptions extends StoreOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -250,12 +250,14 @@ export class Database {
     let charged = false; // once per request, not per compare-and-set round
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
-      const decision = plan.decide(storedItem(current, record, plan.key));
+      const stored = storedItem(current, record, plan.key);
+      const decision = plan.decide(stored);
+      // Charged before the condition's answer too: a throttle comes first, and a failed condition consumes capacity.
+      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
+      if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, stored));
+      charged = true;
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
-      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
-      charged = true;
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
       } catch (error) {

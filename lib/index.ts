@@ -20,7 +20,8 @@ export type { InProcessRequestHandler, RequestHandlerOptions } from './dynamodb/
 export type { SigningCredentials } from './dynamodb/wire-message.js';
 export { serve } from './server/serve.js';
 export type { ServeOptions, DynamoDbServer } from './server/serve.js';
-export { Database } from './tables/database.js';
+// Through lib/dynamodb: it adds db.requestHandler to the Database (ARCHITECTURE.md, "db.requestHandler").
+export { Database } from './dynamodb/database-request-handler.js';
 export type { DatabaseOptions } from './tables/database.js';
 export { DynamoDbError } from './tables/dynamodb-error.js';
 export type { DynamoDbErrorName } from './tables/dynamodb-error.js';

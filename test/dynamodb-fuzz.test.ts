@@ -218,7 +218,9 @@ t.test('concurrent requests on a closing server', async (t) => {
       : mutate(prng);
     return send(server, request, agent).then((response) => ({ request, response }), (error: NodeJS.ErrnoException) => ({ request, error }));
   });
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  // Close once requests are in flight (at least one dispatched), not after a fixed delay: on a loaded machine
+  // 10 ms could pass before any connection was accepted, and then nothing was answered before the close.
+  for (let waitedMs = 0; dispatcher.calls.length === 0 && waitedMs < 5000; waitedMs += 1) await new Promise((resolve) => setTimeout(resolve, 1));
   const closed = server.close();
   const timer = new Promise<'hang'>((resolve) => setTimeout(() => resolve('hang'), 20_000).unref());
   const settled = await Promise.race([Promise.all(outcomes), timer]);

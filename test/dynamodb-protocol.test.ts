@@ -263,6 +263,9 @@ t.test('request reading: body order, unknown members, nulls, binaries', async (t
   t.equal(operationOf('DynamoDB_20120810.GetItem.x'), undefined);
   t.equal(operationOf('DynamoDB_20120810.toString'), undefined);
   t.equal(operationOf(undefined), undefined);
+  t.equal(operationOf('DynamoDBStreams_20120810.GetRecords'), 'GetRecords', 'DynamoDB Streams under its own prefix');
+  t.equal(operationOf('DynamoDB_20120810.GetRecords'), undefined, 'not under DynamoDB\'s');
+  t.equal(operationOf('DynamoDBStreams_20120810.GetItem'), undefined, 'nor DynamoDB\'s operations under Streams\' prefix');
   let deep: unknown = { S: 'x' };
   for (let i = 0; i < 2000; i++) deep = { L: [deep] };
   t.throws(() => readRequest('PutItem', { TableName: 't', Item: { a: deep } }), { name: 'ValidationException' }, 'deep nesting is bounded');
@@ -285,7 +288,7 @@ t.test('every operation\'s shape resolves (no type missing from shapes.ts)', asy
   for (const operation of Object.keys(OPERATION_INPUTS) as Array<keyof typeof OPERATION_INPUTS>) {
     t.same(readRequest(operation, {}), {}, operation);
   }
-  t.equal(Object.keys(OPERATION_INPUTS).length, 22);
+  t.equal(Object.keys(OPERATION_INPUTS).length, 26, 'the 22 of DynamoDB and the 4 of DynamoDB Streams');
 });
 
 t.test('dispatch: success, DynamoDB errors, internal errors', async (t) => {

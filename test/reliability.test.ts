@@ -415,3 +415,21 @@ t.test('finding 9: under an overload burst, refused calls cost no encoding and a
   );
   t.same((await store.get('k199', { r: 2 }))?.value, { payload: 199 }, 'and their values are stored');
 });
+
+t.test('finding 9: admitted puts beyond what the store completes in timeoutMs wait their turn unsent, so none times out behind the others', async (t) => {
+  const admittedMax = 100_000;
+  const store = await openTemp(t, { nodes: 3, pendingMax: admittedMax, timeoutMs: 2000, antiEntropyIntervalMs: 0 });
+  const puts: Promise<string>[] = [];
+  for (let i = 0; i < 2 * admittedMax; i++) puts.push(store.put(`k${i}`, i)); // not awaited: all issued in one burst
+  const settled = await Promise.allSettled(puts);
+  const codes = settled.map((s) => (s.status === 'fulfilled' ? 'ok' : String((s.reason as { code?: unknown }).code)));
+  const tally: Record<string, number> = {};
+  for (const code of codes) tally[code] = (tally[code] ?? 0) + 1;
+  t.equal(tally[ErrorCode.TIMEOUT], undefined, 'no admitted put timed out', tally);
+  t.equal(tally.ok, admittedMax, 'every admitted put (pendingMax of them) succeeded', tally);
+  t.equal(tally[ErrorCode.OVERLOADED], admittedMax, 'the rest were refused with ERR_OVERLOADED', tally);
+  const admitted = codes.flatMap((code, i) => (code === 'ok' ? [i] : []));
+  const got = await store.getMany(admitted.map((i) => `k${i}`));
+  t.equal(admitted.findIndex((i, at) => got[at]?.value !== i), -1, 'every admitted put is readable with its value');
+  t.equal(store.stats().pending, 0, 'nothing left pending');
+});

@@ -144,6 +144,7 @@ t.test(`seeds 0-${CI_SEEDS - 1}: every checker passes in every scenario`, async 
     if (scenario.sloppy) t.ok(total.hintsDelivered > 0, `${scenario.name}: stand-ins took hints and handed them back`);
     if (scenario.ordered !== undefined) {
       t.ok(total.orderedAcked > 0 && total.consistentReadsOk > 0 && total.racesWon > 0, `${scenario.name}: ordered writes acknowledged, consistent reads answered, races won`);
+      t.ok(total.consistentRangeReadsOk > 0, `${scenario.name}: consistent range reads answered (${total.consistentRangeReadsOk} keys observed)`);
       t.ok(total.elections > total.seeds, `${scenario.name}: leaders changed (${total.elections} elections in ${total.seeds} seeds)`);
     }
   }
@@ -273,6 +274,7 @@ function zeroStats(): RunStats {
     membershipChangesFailed: 0,
     orderedAcked: 0,
     consistentReadsOk: 0,
+    consistentRangeReadsOk: 0,
     racesWon: 0,
     elections: 0,
   };

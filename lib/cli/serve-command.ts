@@ -42,17 +42,24 @@ function integer(min: number, max: number): (text: string) => number {
 export function serveCommand(): Command {
   return new Command('serve')
     .description("Serve DynamoDB's API (JSON 1.0 over HTTP, as the AWS SDKs speak it) from a ringtable database on this machine. Ctrl-C closes the database cleanly.")
-    .option('--port <port>', 'TCP port (0 picks a free one)', integer(0, 65535), DEFAULT_PORT)
-    .option('--host <address>', 'address to bind; anything but loopback requires credentials', DEFAULT_HOST)
+    .option('--port <port>', 'TCP port to listen on, 8000 as DynamoDB Local (0 picks a free one)', integer(0, 65535), DEFAULT_PORT)
+    .option('--host <address>', 'address to bind; anything but loopback (127.0.0.1, ::1, localhost) requires credentials, and then every request\'s SigV4 signature is verified', DEFAULT_HOST)
     .option('--path <dir>', 'database directory (created if missing); default: a temporary directory removed on exit')
-    .option('--nodes <count>', 'storage-node threads of a new database', integer(1, 64), 4)
+    .option('--nodes <count>', 'storage-node threads (one LMDB environment each) of a new database; an existing one keeps its own', integer(1, 64), 4)
     .addOption(new Option('--durability <mode>', 'when a write is acknowledged: after fsync, after commit, or never synced').choices(['sync', 'async', 'none']).default('async'))
     .option('--access-key-id <id>', `access key whose SigV4 signatures are verified (or ${'$'}RINGTABLE_ACCESS_KEY_ID)`)
     .option('--secret-access-key <secret>', `its secret (or ${'$'}RINGTABLE_SECRET_ACCESS_KEY)`)
-    .option('--region <name>', 'region in table ARNs (default: ddblocal, as DynamoDB Local)')
+    .option('--region <name>', 'region in table ARNs and in DescribeEndpoints (default: ddblocal, as DynamoDB Local); clients may use any region')
+    .addHelpText('after', [
+      '', 'Environment:',
+      '  RINGTABLE_ACCESS_KEY_ID, RINGTABLE_SECRET_ACCESS_KEY   credentials, instead of the two options',
+      '', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret',
+      '  ringtable serve --capacity enforce --capacity-scale 0.01',
+      '', 'Then, with the AWS SDK for JavaScript v3:',
+      "  new DynamoDBClient({ endpoint: 'http://127.0.0.1:8000', region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })",
+    ].join('\n'))
     .addOption(new Option('--capacity <mode>', "DynamoDB's throughput model: off, observe (report would-be throttles) or enforce (throttle as DynamoDB)").choices(['off', 'observe', 'enforce']).default('off'))
     .option('--capacity-scale <factor>', 'multiply every throughput limit (0.01 makes a partition\'s 1,000 WCU into 10)', positiveNumber)
-    .addHelpText('after', ['', 'Examples:', '  ringtable serve --path ./data', '  ringtable serve --host 0.0.0.0 --access-key-id AKID --secret-access-key s3cret', '  ringtable serve --capacity enforce --capacity-scale 0.01'].join('\n'))
     .action(async (options: ServeCommandOptions) => {
       const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'ringtable-serve-')) : undefined;
       const path = options.path ?? temporary!;

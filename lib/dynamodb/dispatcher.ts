@@ -9,5 +9,11 @@
  * the wire unchanged. Any other rejection is answered as InternalServerError.
  */
 export interface DynamoDbDispatcher {
-  dispatch(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>>;
+  dispatch(operation: string, input: Record<string, unknown>, context?: DispatchContext): Promise<Record<string, unknown>>;
+}
+
+/** What the protocol layer knows of a request beyond its input. */
+export interface DispatchContext {
+  /** The request's Host header (DescribeEndpoints answers it). */
+  host?: string | undefined;
 }

@@ -133,7 +133,7 @@ export async function answerRequest(request: WireRequest, context: ProtocolConte
 
   try {
     const input = readRequest(operation, json);
-    const output = await context.dispatcher.dispatch(operation, input);
+    const output = await context.dispatcher.dispatch(operation, input, { host: request.headers['host'] });
     if (EMPTY_BODY_OPERATIONS.has(operation)) {
       headers['Content-Type'] = responseType;
       return respond(200, headers, new Uint8Array(0));

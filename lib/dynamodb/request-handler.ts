@@ -62,12 +62,37 @@ export function bodyBytes(body: unknown): Uint8Array {
 
 function queryString(query: SdkHttpRequest['query']): string {
   if (query === undefined || query === null) return '';
+  // The SDK sends DynamoDB's POSTs with an empty query object: skip URLSearchParams for them.
+  let empty = true;
+  for (const _ in query) {
+    empty = false;
+    break;
+  }
+  if (empty) return '';
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (Array.isArray(value)) for (const v of value) params.append(key, v ?? '');
     else params.append(key, value ?? '');
   }
   return params.toString();
+}
+
+/** Header names in lower case; the SDK's already are, so most calls return the object itself (the protocol only reads it). */
+function lowerCaseHeaders(headers: Record<string, string>): Record<string, string> {
+  let lower: Record<string, string> | undefined;
+  for (const name in headers) {
+    const folded = name.toLowerCase();
+    if (lower === undefined && folded === name) continue;
+    if (lower === undefined) {
+      lower = {};
+      for (const earlier in headers) {
+        if (earlier === name) break;
+        lower[earlier] = headers[earlier]!;
+      }
+    }
+    lower[folded] = headers[name]!;
+  }
+  return lower ?? headers;
 }
 
 export function createRequestHandler(options: RequestHandlerOptions): InProcessRequestHandler {
@@ -80,8 +105,7 @@ export function createRequestHandler(options: RequestHandlerOptions): InProcessR
         abort.name = 'AbortError';
         throw abort;
       }
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
+      const headers = lowerCaseHeaders(request.headers);
       const wire: WireRequest = {
         method: request.method, path: request.path, query: queryString(request.query), headers, body: bodyBytes(request.body),
       };
@@ -89,9 +113,7 @@ export function createRequestHandler(options: RequestHandlerOptions): InProcessR
         dispatcher: options.dispatcher, requestId: newRequestId(), nowMs: clockMs(),
         credentials: options.credentials, onInternalError: options.onInternalError,
       });
-      const responseHeaders: Record<string, string> = {};
-      for (const [name, value] of Object.entries(answer.headers)) responseHeaders[name.toLowerCase()] = value;
-      return { response: { statusCode: answer.statusCode, headers: responseHeaders, body: answer.body } };
+      return { response: { statusCode: answer.statusCode, headers: lowerCaseHeaders(answer.headers), body: answer.body } };
     },
     updateHttpClientConfig() {},
     httpHandlerConfigs() {

@@ -6,14 +6,18 @@
  * (architect/dynalite index.js; test/connection.js 'should return
  * UnknownOperationException if incorrect target', recorded against DynamoDB).
  */
-import { OPERATION_INPUTS, type OperationName } from './shapes.js';
+import { OPERATION_INPUTS, STREAMS_OPERATIONS, type OperationName } from './shapes.js';
 
 export const API_VERSION = 'DynamoDB_20120810';
+/** DynamoDB Streams' operations travel under their own prefix (the DynamoDBStreamsClient sends it). */
+export const STREAMS_API_VERSION = 'DynamoDBStreams_20120810';
 
 export function operationOf(target: string | undefined): OperationName | undefined {
   if (target === undefined) return undefined;
   const parts = target.split('.');
-  if (parts.length !== 2 || parts[0] !== API_VERSION) return undefined;
+  if (parts.length !== 2) return undefined;
   const operation = parts[1]!;
-  return Object.hasOwn(OPERATION_INPUTS, operation) ? (operation as OperationName) : undefined;
+  if (!Object.hasOwn(OPERATION_INPUTS, operation)) return undefined;
+  const expected = STREAMS_OPERATIONS.has(operation as OperationName) ? STREAMS_API_VERSION : API_VERSION;
+  return parts[0] === expected ? (operation as OperationName) : undefined;
 }

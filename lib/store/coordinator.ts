@@ -21,6 +21,7 @@ import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
+import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
@@ -63,6 +64,20 @@ const NO_KEY = new Uint8Array(0);
 const DEADLINE_TICK_MS_MAX = 100;
 /** Background work allowed however small pendingMax is: a client that awaits each call is never refused for it. */
 const BACKGROUND_PENDING_MIN = 65_536;
+/**
+ * Puts and gets sent at once whose callers still wait (the send window),
+ * between these bounds; admitted ones beyond it wait their turn unsent,
+ * without a deadline (pendingMax bounds them). So a request's deadline covers
+ * its own trip behind at most a window of others, not behind everything
+ * admitted: with all of pendingMax sent at once, a burst of 262,144 admitted
+ * puts ran past timeoutMs behind each other (issue 9 finding 8). The window
+ * follows the answers' latency (adjustSendWindow): it grows while answers come
+ * within an eighth of timeoutMs and halves when one takes over a quarter, so
+ * a slower machine keeps fewer requests out and none times out in the queue.
+ */
+export const SEND_WINDOW_MIN = 64;
+export const SEND_WINDOW_MAX = 16_384;
+const SEND_WINDOW_START = 1_024;
 /** A purge held back by a pending ownership sweep is tried again this much later (late, never early). */
 const PURGE_RETRY_MS = 100;
 
@@ -114,7 +129,17 @@ export class Coordinator implements OperationHost, OrderedHost {
    */
   readonly envelopes: EnvelopeBatcher;
   private readonly writeEnvelopes: boolean;
-  private lastTimestampMs = 0;
+  private readonly clock = new HybridLogicalClock();
+  /** Puts and gets sent (first attempts and their retries) whose callers wait: at most sendWindow. */
+  private sentCount = 0;
+  private sendWindow = SEND_WINDOW_START;
+  /** The window halves at most once per this long (the latency that halved it), as TCP's congestion window does once per round trip. */
+  private sendWindowHeldUntilMs = 0;
+  /** Puts and gets admitted but not sent yet, oldest first (they are routed when sent); bounded by pendingMax. */
+  private readonly unsent: (() => void)[] = [];
+  /** The encoded bytes of each unsent write (0 for a get), counted against pendingBytesMax while it waits. */
+  private readonly unsentBytes: number[] = [];
+  private unsentHead = 0;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
@@ -208,9 +233,13 @@ export class Coordinator implements OperationHost, OrderedHost {
     return this.backgroundCount;
   }
 
-  /** Operations in flight (their callers waiting or not). */
+  /** Operations in flight (their callers waiting or not), and those admitted but not sent yet. */
   get activeCount(): number {
-    return this.active.size;
+    return this.active.size + this.unsentCount;
+  }
+
+  private get unsentCount(): number {
+    return this.unsent.length - this.unsentHead;
   }
 
   /** What stats() reports of the coordinator. */
@@ -253,14 +282,74 @@ export class Coordinator implements OperationHost, OrderedHost {
     }
   }
 
-  /** A new version's timestamp: last-writer-wins orders by it, so it never runs backwards within a process. */
+  /**
+   * A new version's timestamp: last-writer-wins orders by it, so each is
+   * later than every timestamp handed out or read before (hybrid-logical-clock.ts).
+   */
   nowMs(): number {
-    this.lastTimestampMs = Math.max(this.host.wallClockMs(), this.lastTimestampMs);
-    return this.lastTimestampMs;
+    return this.clock.next(this.host.wallClockMs());
+  }
+
+  /**
+   * A put or delete, admitted: sent now when fewer than the send window's puts and gets
+   * are out, else once earlier ones answered (routed then, by the ring and
+   * the nodes up at that time). Its deadline starts when it is sent.
+   */
+  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number): void {
+    if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendPut(request, w, callback, tag), requestBytesOf(request));
+    this.sendPut(request, w, callback, tag);
+  }
+
+  /** A get, admitted: sent now or in its turn, as startPut. */
+  startGet(key: WireKey, r: number, callback: GetCallback, tag: number): void {
+    if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendGet(key, r, callback, tag), 0);
+    this.sendGet(key, r, callback, tag);
+  }
+
+  /** Counted as pending while it waits (pendingMax, and a write's bytes pendingBytesMax). */
+  private holdUnsent(send: () => void, bytes: number): void {
+    this.pendingCount++;
+    this.pendingBytesCount += bytes;
+    this.unsentBytes.push(bytes);
+    this.unsent.push(send);
+  }
+
+  /** A sent put or get has its answer: the window follows its latency, and the oldest unsent ones take its place. */
+  private sentEnded(deadlineMs: number): void {
+    this.sentCount--;
+    assert.ok(this.sentCount >= 0, 'sent operations went negative');
+    // Infinity: it failed before its turn's requests went out (a node down), which says nothing of latency.
+    if (deadlineMs !== Infinity) this.adjustSendWindow(this.host.monotonicMs() - (deadlineMs - this.options.timeoutMs));
+    while (this.sentCount < this.sendWindow && this.unsentCount > 0) {
+      const send = this.unsent[this.unsentHead]!;
+      // Counted again when tracked.
+      this.pendingCount--;
+      this.pendingBytesCount -= this.unsentBytes[this.unsentHead]!;
+      this.unsent[this.unsentHead++] = undefined as unknown as () => void;
+      if (this.unsentHead === this.unsent.length) {
+        this.unsent.length = 0;
+        this.unsentBytes.length = 0;
+        this.unsentHead = 0;
+      }
+      send();
+    }
+  }
+
+  private adjustSendWindow(latencyMs: number): void {
+    const timeoutMs = this.options.timeoutMs;
+    if (latencyMs > timeoutMs / 4) {
+      const nowMs = this.host.monotonicMs();
+      if (nowMs < this.sendWindowHeldUntilMs) return;
+      this.sendWindow = Math.max(SEND_WINDOW_MIN, this.sendWindow >> 1);
+      this.sendWindowHeldUntilMs = nowMs + latencyMs;
+    } else if (latencyMs < timeoutMs / 8 && this.unsentCount > 0) {
+      this.sendWindow = Math.min(SEND_WINDOW_MAX, this.sendWindow + 1);
+    }
   }
 
   /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
-  startPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs?: number, retried = false): void {
+  private sendPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs?: number, retried = false): void {
+    if (!retried) this.sentCount++;
     const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
     const gainers = this.gainersOf(request.key, replicas);
     const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs ?? Infinity, (error, bytes, t) => {
@@ -271,10 +360,11 @@ export class Coordinator implements OperationHost, OrderedHost {
       // as a sibling of this one.
       if (error !== undefined && operation.coordinatorLost && !retried && this.host.monotonicMs() < operation.deadlineMs && this.state === 'open' && !this.host.isUp(nodeOfTarget(replicas[0]!))) {
         this.counters.putRetries++;
-        this.startPut(request, w, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
+        this.sendPut(request, w, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
         return;
       }
       if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
+      this.sentEnded(operation.deadlineMs);
       callback(error, bytes, t);
     }, tag);
     if (deadlineMs === undefined) this.stampWhenSent(operation);
@@ -283,7 +373,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
-  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false): void {
+  private sendGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false): void {
+    if (!retried) this.sentCount++;
     const list = this.readTargetsOf(key, r);
     const replicas = readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs ?? Infinity, (error, result, t) => {
@@ -291,9 +382,10 @@ export class Coordinator implements OperationHost, OrderedHost {
       // A replica failed under it (not a timeout): reads are idempotent, so
       // ask again once, now that the failed node is routed around.
       if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < operation.deadlineMs && someDown(replicas, this.isUpBound)) {
-        this.startGet(key, r, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
+        this.sendGet(key, r, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
         return;
       }
+      this.sentEnded(operation.deadlineMs);
       callback(error, result, t);
     }, tag);
     if (deadlineMs === undefined) this.stampWhenSent(operation);
@@ -405,6 +497,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   toResult(object: VersionedObject | undefined): GetResult | undefined {
+    // A write made with this read's context must come after what it read, whatever the wall clock says.
+    if (object !== undefined) for (const entry of object.entries) for (const sibling of entry.siblings) this.clock.observe(sibling.timestampMs);
     const result = toGetResult(object, this.host.wallClockMs(), this.options.resolve);
     if (result !== undefined && result.siblings.length > 1) this.counters.siblingsSeen++;
     return result;

@@ -5,16 +5,14 @@
  * coordinator's (coordinator.ts), which the Store holds privately and runs
  * on the Node host (node-host.ts: real clocks, timers and node links).
  */
-import { existsSync, renameSync } from 'node:fs';
 import { ErrorCode, RingtableError } from '../errors.js';
-import { NODES_MAX, type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
+import { type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
 import { NodeStat } from '../node/replica.js';
 import { carryCounters, nodeInfoOf, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
-import { nodeDirectory } from '../storage/lmdb-storage.js';
 import { AntiEntropyRepairs, type RepairResult, repairHostOf } from './anti-entropy-repair.js';
 import type { NodeLink } from '../transport/node-link.js';
 import { RequestFlag } from '../transport/wire.js';
@@ -24,13 +22,13 @@ import { requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
-import { loadStoreFiles, makeStoreDirectory, nextNodeId, readDroppedSpaces, withStoredPlacement, writeMembership, writeRing } from './store-files.js';
+import { loadStoreFiles, makeStoreDirectory, readDroppedSpaces, withStoredPlacement } from './store-files.js';
 import { Coordinator } from './coordinator.js';
 import { OrderedKeys } from './ordered-keys.js';
 import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
-import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
+import { Membership } from './membership.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
@@ -38,7 +36,6 @@ export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PutMan
 export type { MembershipChange } from './membership-change.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
-const HINTS_DRAIN_WAIT_MS = 10_000;
 const CLOSE_POLL_MS = 5;
 
 export class Store {
@@ -54,12 +51,10 @@ export class Store {
   /** Fault injection for tests and benchmarks: drop, delay, duplicate requests to a node, or pause it. Seeded. */
   readonly faults: Faults;
   private failureTimer: unknown;
-  /** Nodes started but not yet in the ring (joining), or in it and leaving. */
-  private readonly joining = new Set<number>();
-  private readonly leaving = new Set<number>();
+  /** Adding and removing nodes (membership.ts). */
+  private readonly membership: Membership;
   private readonly repairs: AntiEntropyRepairs;
   private antiEntropyTimer: unknown;
-  private lastMembershipChange: MembershipChange | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   /** close() in progress or done: every caller awaits the same one. */
   private closing: Promise<void> | undefined;
@@ -75,6 +70,12 @@ export class Store {
     for (const id of retired) this.host.retired.add(id);
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
+    this.membership = new Membership(options, this.coordinator, this.host, {
+      lifecycles: this.lifecycles,
+      startLink: (nodeId) => this.startLink(nodeId),
+      startNode: (nodeId) => this.startNode(nodeId),
+      linkOf: (nodeId) => this.linkOf(nodeId),
+    });
     // The failure detector and the handoff pacer, on one timer.
     this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
     // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
@@ -239,7 +240,7 @@ export class Store {
     const nodes = this.host.links.flatMap((link) => (link === undefined ? [] : [nodeStatsOf(link, this.carried[link.nodeId])]));
     return {
       nodes,
-      membership: { nodes: this.coordinator.ring.nodeIds().length, lastChange: this.lastMembershipChange },
+      membership: { nodes: this.coordinator.ring.nodeIds().length, lastChange: this.membership.lastChange },
       antiEntropy: { ...this.repairs.counters },
       ...this.coordinator.stats(),
       nodesMarkedDown: this.host.nodesMarkedDown,
@@ -251,8 +252,9 @@ export class Store {
   /** Every node of the store with its status, key count and hints. */
   nodes(): NodeInfo[] {
     this.assertOpen();
-    const ids = [...this.coordinator.ring.nodeIds(), ...[...this.joining].filter((id) => !this.coordinator.ring.nodeIds().includes(id))];
-    return ids.map((id) => nodeInfoOf(id, ids, this.host, this.joining.has(id) ? 'joining' : this.leaving.has(id) ? 'leaving' : 'up'));
+    const { joining, leaving } = this.membership;
+    const ids = [...this.coordinator.ring.nodeIds(), ...[...joining].filter((id) => !this.coordinator.ring.nodeIds().includes(id))];
+    return ids.map((id) => nodeInfoOf(id, ids, this.host, joining.has(id) ? 'joining' : leaving.has(id) ? 'leaving' : 'up'));
   }
 
   /**
@@ -302,7 +304,7 @@ export class Store {
     this.coordinator.nodeStarted(nodeId); // hints for it go back; its keys of ranges that moved meanwhile go to their replicas
   }
 
-  // ---- membership (Dynamo §4.9) ---------------------------------------------
+  // ---- membership (Dynamo §4.9; membership.ts) -----------------------------
 
   /**
    * Add a storage node: it starts (status 'joining'), receives the ranges it
@@ -311,30 +313,9 @@ export class Store {
    * include it and the nodes that lost ranges drop them. Resolves with its id
    * once it serves. Node ids are never reused.
    */
-  async addNode(): Promise<number> {
+  addNode(): Promise<number> {
     this.assertOpen();
-    if (this.coordinator.ring.nodeIds().length >= NODES_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `a store has at most ${NODES_MAX} nodes`);
-    return changeMembership(this.coordinator, async () => {
-      const nodeId = this.nextNodeId();
-      writeMembership(this.options.path, { nextNodeId: nodeId + 1, retired: [...this.host.retired] });
-      const link = await this.startLink(nodeId);
-      this.host.links[nodeId] = link;
-      this.joining.add(nodeId);
-      try {
-        if (link.failed !== undefined) throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
-        await this.moveTo(this.coordinator.ring.withNodeAdded(nodeId), 'add', nodeId);
-      } catch (error) {
-        // Past the ring switch the node has joined (membership-change.ts): it stays, whatever failed after.
-        if (!this.coordinator.ring.nodeIds().includes(nodeId)) {
-          this.host.links[nodeId] = undefined;
-          await link.stop();
-        }
-        throw error;
-      } finally {
-        this.joining.delete(nodeId);
-      }
-      return nodeId;
-    });
+    return this.membership.addNode();
   }
 
   /**
@@ -344,55 +325,9 @@ export class Store {
    * `node-<id>.removed`, never reopened. Refused while the node holds hints
    * it cannot hand off, or when fewer than N nodes would remain.
    */
-  async removeNode(nodeId: number): Promise<void> {
+  removeNode(nodeId: number): Promise<void> {
     this.assertOpen();
-    this.linkOf(nodeId);
-    if (this.coordinator.ring.nodeIds().length - 1 < this.options.n) {
-      throw new RingtableError(ErrorCode.INVALID_OPTIONS, `removing node ${nodeId} would leave fewer than N = ${this.options.n} nodes`);
-    }
-    // A down node may hold data nobody else has (W < N, or down through earlier changes): it starts and hands it over (issue 9).
-    if (!this.host.isUp(nodeId)) await this.startNode(nodeId);
-    const link = this.linkOf(nodeId);
-    await this.lifecycles.run(nodeId, 'leaving', () => this.removeMember(nodeId, link));
-  }
-
-  private async removeMember(nodeId: number, link: NodeLink): Promise<void> {
-    await changeMembership(this.coordinator, async () => {
-      let failure: unknown;
-      this.leaving.add(nodeId);
-      try {
-        // Its hints belong to others: hand them off first (owners must be up).
-        const handedOff = await waitFor(this.host, () => (link.stats[NodeStat.HINTS] ?? 0) === 0, HINTS_DRAIN_WAIT_MS);
-        if (!handedOff) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} still holds ${link.stats[NodeStat.HINTS]} hints for down nodes: start them first`);
-        await this.moveTo(this.coordinator.ring.withNodeRemoved(nodeId), 'remove', nodeId);
-      } catch (error) {
-        // Before the ring switch nothing changed; past it the node has left (membership-change.ts): finish its removal.
-        if (this.coordinator.ring.nodeIds().includes(nodeId)) throw error;
-        failure = error;
-      } finally {
-        this.leaving.delete(nodeId);
-      }
-      this.host.markDown(nodeId, 'removed');
-      // Hints held for it (while it was down) now go to the keys' new replicas.
-      this.host.retired.add(nodeId);
-      this.coordinator.ownership.forget(nodeId);
-      writeMembership(this.options.path, { nextNodeId: this.nextNodeId(), retired: [...this.host.retired] });
-      await link.stop();
-      this.host.links[nodeId] = undefined;
-      this.host.downReasons[nodeId] = undefined;
-      const directory = nodeDirectory(this.options.path, nodeId);
-      if (existsSync(directory)) renameSync(directory, `${directory}.removed`);
-      if (failure !== undefined) throw failure;
-    });
-  }
-
-  private async moveTo(next: Ring, kind: 'add' | 'remove', nodeId: number): Promise<void> {
-    const reachable = (node: number) => this.host.isUp(node) || this.joining.has(node);
-    this.lastMembershipChange = await moveTo(this.coordinator, this.host, next, kind, nodeId, reachable, (ring) => writeRing(this.options.path, ring));
-  }
-
-  private nextNodeId(): number {
-    return nextNodeId(this.options.path, this.coordinator.ring.nodeIds(), this.host.links.length);
+    return this.membership.removeNode(nodeId);
   }
 
   // ---- anti-entropy (Dynamo §4.7) ---------------------------------------------

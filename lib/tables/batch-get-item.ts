@@ -141,7 +141,8 @@ export function prepareBatchGetItem(request: Request, table: (name: string) => T
         units.set(read.tableName, units.get(read.tableName)! + getItemCapacity(size, read.consistent ? 'strong' : 'eventual'));
         if (result.item === undefined) return;
         bytes += size!;
-        output.Responses[read.tableName]!.push(table.projection === undefined ? structuredClone(result.item) : projectItem(result.item, table.projection));
+        // Each item is its read's own copy (table-engine.ts), and a batch reads no key twice.
+        output.Responses[read.tableName]!.push(table.projection === undefined ? result.item : projectItem(result.item, table.projection));
       });
       // Only when nothing could be read is the failure itself the answer (API: BatchGetItem).
       if (processed === 0 && firstFailure !== undefined) throw firstFailure;

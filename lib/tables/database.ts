@@ -67,6 +67,25 @@ import type {
   UpdateItemInput,
 } from './operation-shapes.js';
 import { prepareDeleteItem, preparePutItem, prepareUpdateItem, type WriteItemOutput, type WritePlan } from './write-item.js';
+import {
+  describeTimeToLive,
+  sweptAttribute,
+  TIME_TO_LIVE_COOLDOWN_MS_DEFAULT,
+  updateTimeToLive,
+  withTimeToLive,
+  type TimeToLiveDescription,
+  type TimeToLiveSpecification,
+} from './time-to-live.js';
+import { TIME_TO_LIVE_SWEEP_DEFAULTS, TimeToLiveSweeper, type SweptTable } from './time-to-live-sweeper.js';
+import { listTagsOfResource, tagResource, untagResource, withCreationTags, type Tag } from './resource-tags.js';
+import { describeEndpoints, type DescribeEndpointsOutput } from './describe-endpoints.js';
+import { KeyWriteQueue } from './key-write-queue.js';
+import { committedItem } from './transactions/prepared-item.js';
+import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
+import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
+import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
+import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
+import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 import { batchWriteItemCapacity, getItemCapacity, queryCapacity } from './capacity-units.js';
 import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, writeDecisionUnits, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 
@@ -75,6 +94,17 @@ export interface DatabaseOptions extends StoreOptions {
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
   accountId?: string;
+  /** Time to Live: the background sweep's pace and UpdateTimeToLive's cooldown (time-to-live.ts). */
+  timeToLive?: {
+    /** Pause between sweeps for expired items (default 10,000). */
+    sweepIntervalMs?: number;
+    /** At most this many TTL deletions per second (default 1,000), so foreground traffic keeps its share. */
+    deletesPerSecondMax?: number;
+    /** A second UpdateTimeToLive on one table within this is refused, as DynamoDB does (default one hour). */
+    changeCooldownMs?: number;
+  };
+  /** Age after which an unfinished transaction's items may be taken back by anyone who meets them (transactions/transaction-coordinator.ts). */
+  transactionTimeoutMs?: number;
   /** DynamoDB's throughput model (table-capacity.ts): 'off' (the default), 'observe' (report would-be throttles) or 'enforce' (throttle). */
   capacity?: CapacitySetting;
   /** Multiplies every throughput limit: 0.01 makes a partition's 3,000 RCU / 1,000 WCU into 30 / 10. */
@@ -84,6 +114,13 @@ export interface DatabaseOptions extends StoreOptions {
   /** Metrics bounds and split-for-heat thresholds (capacity/capacity-metrics.ts, capacity/split-for-heat.ts). */
   capacityTuning?: Pick<TableCapacityOptions, 'metrics' | 'splitForHeat'>;
 }
+
+/** Who asked: a user's request, or DynamoDB's own work (the TTL sweep), which consumes no capacity. */
+interface RequestOrigin {
+  readonly free: boolean;
+}
+const USER_REQUEST: RequestOrigin = { free: false };
+const SERVICE_REQUEST: RequestOrigin = { free: true };
 
 /** Compare-and-set rounds before a write gives up under contention (a bound on the retry loop). */
 export const WRITE_ATTEMPTS_MAX = 256;
@@ -99,25 +136,69 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private timeToLiveCooldownMs = TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
+  private sweeper: TimeToLiveSweeper | undefined;
+  private readonly keyWrites = new KeyWriteQueue();
+  private readonly transactions: TransactionCoordinator;
   /** The capacity model's shell; undefined when capacity is 'off'. */
   private capacity: TableCapacity | undefined;
 
-  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext) {
+  private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext, transactionTimeoutMs = TRANSACTION_TIMEOUT_MS_DEFAULT) {
     this.store = store;
     this.engine = engine;
     this.directory = directory;
     this.arn = arn;
+    this.transactions = new TransactionCoordinator({
+      engine,
+      nowMs: () => Date.now(),
+      newTransactionId: () => randomUUID(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
+      onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
+      timeoutMs: transactionTimeoutMs,
+    });
+    this.transactions.start();
+  }
+
+  /** Starts the TTL sweep (after the catalog is read). */
+  private startTimeToLive(options: DatabaseOptions['timeToLive']): void {
+    this.timeToLiveCooldownMs = options?.changeCooldownMs ?? TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
+    this.sweeper = new TimeToLiveSweeper(
+      {
+        sweptTables: () => this.sweptTables(),
+        scan: (input) => this.scanFor(input, SERVICE_REQUEST),
+        deleteItem: (input) => this.deleteExpired(input),
+        nowMs: () => Date.now(),
+      },
+      {
+        intervalMs: options?.sweepIntervalMs ?? TIME_TO_LIVE_SWEEP_DEFAULTS.intervalMs,
+        deletesPerSecondMax: options?.deletesPerSecondMax ?? TIME_TO_LIVE_SWEEP_DEFAULTS.deletesPerSecondMax,
+      },
+    );
+    this.sweeper.start();
+  }
+
+  private sweptTables(): SweptTable[] {
+    const tables: SweptTable[] = [];
+    for (const record of Object.values(this.catalog.tables)) {
+      const attributeName = sweptAttribute(record);
+      if (attributeName === undefined) continue;
+      const keyNames = [record.schema.partitionKey.name, ...(record.schema.sortKey === undefined ? [] : [record.schema.sortKey.name])];
+      tables.push({ tableName: record.schema.tableName, attributeName, keyNames });
+    }
+    return tables;
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, capacity, capacityScale, capacityClock, capacityTuning, ...storeOptions } = options;
+    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, ...storeOptions } = options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
     // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
-    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID });
+    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID }, transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
+    database.startTimeToLive(timeToLive);
     database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
       mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(database.catalog.tables),
     });
@@ -128,17 +209,23 @@ export class Database {
    * A Database over another implementation of the engine contract (an
    * in-memory one in tests, the simulation's): `store` is then that engine.
    */
-  static openOnEngine(engine: TableEngine, options: { path: string; region?: string; accountId?: string }): Database {
+  static openOnEngine(
+    engine: TableEngine,
+    options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number; timeToLive?: DatabaseOptions['timeToLive'] },
+  ): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
-    const database = new Database(engine as unknown as Store, engine, options.path, arn);
+    const database = new Database(engine as unknown as Store, engine, options.path, arn, options.transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
+    database.startTimeToLive(options.timeToLive);
     return database;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.sweeper?.stop();
+    await this.transactions.stop();
     this.capacity?.close();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
@@ -148,7 +235,8 @@ export class Database {
   // ------------------------------------------------------------------ dispatcher
 
   /** The wire layer's seam (lib/dynamodb/dispatcher.ts): one operation by DynamoDB's name. */
-  async dispatch(operation: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  async dispatch(operation: string, input: Record<string, unknown>, context: { host?: string | undefined } = {}): Promise<Record<string, unknown>> {
+    if (operation === 'DescribeEndpoints') return this.describeEndpoints(context.host) as unknown as Record<string, unknown>;
     const handler = OPERATIONS[operation];
     // The wire layer only passes operations DynamoDB has; these are the ones served here.
     if (handler === undefined) throw new DynamoDbError('UnknownOperationException', '');
@@ -175,7 +263,7 @@ export class Database {
       const decision = createTable(this.catalog, input, { nowMs: Date.now(), tableUuid: randomUUID() });
       // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
       // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
-      const state = withStatus(decision.state, decision.record.schema.tableName, 'ACTIVE');
+      const state = withStatus(withCreationTags(decision.state, decision.record.schema.tableName, input as unknown as Request), decision.record.schema.tableName, 'ACTIVE');
       writeCatalog(this.directory, state);
       this.catalog = state;
       return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };
@@ -208,6 +296,47 @@ export class Database {
     return { TableDescription: describeTable(record, this.arn, 'DELETING') };
   }
 
+  async updateTimeToLive(input: { TableName: string; TimeToLiveSpecification: TimeToLiveSpecification }): Promise<{ TimeToLiveSpecification: TimeToLiveSpecification }> {
+    return this.changeCatalog(() => {
+      const decision = updateTimeToLive(this.catalog, input as unknown as Request, { nowMs: Date.now(), cooldownMs: this.timeToLiveCooldownMs });
+      const state = withTimeToLive(this.catalog, decision);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return decision.output;
+    });
+  }
+
+  async describeTimeToLive(input: { TableName: string }): Promise<{ TimeToLiveDescription: TimeToLiveDescription }> {
+    return describeTimeToLive(this.catalog, input as unknown as Request);
+  }
+
+  /** DescribeEndpoints: `host` is the one the request came to, when the wire layer knows it (describe-endpoints.ts). */
+  describeEndpoints(host?: string): DescribeEndpointsOutput {
+    return describeEndpoints(host, this.arn.region);
+  }
+
+  async tagResource(input: { ResourceArn: string; Tags: Tag[] }): Promise<Record<string, never>> {
+    return this.changeCatalog(() => {
+      const state = tagResource(this.catalog, input, this.arn);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return {};
+    });
+  }
+
+  async untagResource(input: { ResourceArn: string; TagKeys: string[] }): Promise<Record<string, never>> {
+    return this.changeCatalog(() => {
+      const state = untagResource(this.catalog, input, this.arn);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return {};
+    });
+  }
+
+  async listTagsOfResource(input: { ResourceArn: string; NextToken?: string }): Promise<{ Tags: Tag[] }> {
+    return listTagsOfResource(this.catalog, input, this.arn);
+  }
+
   private changeCatalog<T>(change: () => T): Promise<T> {
     const next = this.catalogQueue.then(change);
     this.catalogQueue = next.catch(() => undefined);
@@ -230,6 +359,11 @@ export class Database {
     return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable));
   }
 
+  /** The TTL sweep's delete: DynamoDB's own, so it consumes no capacity (DG: TTL, "deletes are free"). */
+  private async deleteExpired(input: DeleteItemInput): Promise<WriteItemOutput> {
+    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable), SERVICE_REQUEST);
+  }
+
   async getItem(input: GetItemInput): Promise<GetItemOutput> {
     const plan = prepareGetItem(input as unknown as Request, this.activeTable);
     const record = this.activeTable(plan.tableName);
@@ -244,17 +378,23 @@ export class Database {
     return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
   }
 
-  private async write(plan: WritePlan): Promise<WriteItemOutput> {
+  /** One write at a time per item from this process (key-write-queue.ts), then read, decide, compare-and-set. */
+  private write(plan: WritePlan, origin: RequestOrigin = USER_REQUEST): Promise<WriteItemOutput> {
+    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan, origin));
+  }
+
+  private async writeNow(plan: WritePlan, origin: RequestOrigin): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
     let charged = false; // once per request, not per compare-and-set round
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
+      if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const stored = storedItem(current, record, plan.key);
       const decision = plan.decide(stored);
       // Charged before the condition's answer too: a throttle comes first, and a failed condition consumes capacity.
       // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, stored));
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, stored));
       charged = true;
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
@@ -268,6 +408,21 @@ export class Database {
       return decision.output;
     }
     throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
+  }
+
+  // ------------------------------------------------------------------ transactions (transactions/transaction-coordinator.ts)
+
+  async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
+    return this.transactions.transactWrite(prepareTransactWriteItems(input as unknown as Request, this.activeTable));
+  }
+
+  async transactGetItems(input: TransactGetItemsInput): Promise<TransactGetItemsOutput> {
+    return this.transactions.transactGet(prepareTransactGetItems(input as unknown as Request, this.activeTable));
+  }
+
+  /** Finishes every transaction whose coordinator is gone (also run every transactionTimeoutMs); returns how many were open. */
+  async recoverTransactions(): Promise<number> {
+    return this.transactions.recover();
   }
 
   // ------------------------------------------------------------------ reads of many items
@@ -290,7 +445,8 @@ export class Database {
       }
       const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
       for (const entry of chunk.entries) {
-        const item = entry.value as AttributeMap;
+        const item = committedItem(entry.value);
+        if (item === undefined) continue;
         if (plan.accepts(item)) page.offer(item, tieGroup(entry.key));
         if (page.full) break;
       }
@@ -308,6 +464,10 @@ export class Database {
   }
 
   async scan(input: ScanInput): Promise<ReadOutput> {
+    return this.scanFor(input, USER_REQUEST);
+  }
+
+  private async scanFor(input: ScanInput, origin: RequestOrigin): Promise<ReadOutput> {
     const plan = prepareScan(input as unknown as Request, this.activeTable);
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
@@ -319,7 +479,9 @@ export class Database {
       while (!page.full && Buffer.compare(start, range.end) < 0) {
         const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
         for (const entry of chunk.entries) {
-          page.offer(entry.value as AttributeMap, undefined);
+          const item = committedItem(entry.value);
+          if (item === undefined) continue;
+          page.offer(item, undefined);
           if (page.full) break;
         }
         const last = chunk.entries[chunk.entries.length - 1];
@@ -328,7 +490,7 @@ export class Database {
       }
       if (page.full) break;
     }
-    this.capacity?.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
+    if (!origin.free) this.capacity?.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
   }
 
@@ -360,6 +522,7 @@ export class Database {
         let charged = false;
         for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
           const current = await this.engine.getOrdered(key, { consistent: true });
+          if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
@@ -391,8 +554,8 @@ export class Database {
  * collision, and this comparison is what makes it exact.
  */
 function storedItem(stored: { value: unknown } | undefined, record: TableRecord, key: PrimaryKeyValues): AttributeMap | undefined {
-  if (stored === undefined) return undefined;
-  const item = stored.value as AttributeMap;
+  const item = committedItem(stored?.value);
+  if (item === undefined) return undefined;
   const { partitionKey, sortKey } = record.schema;
   const same = (value: AttributeValue | undefined, expected: KeyValue | undefined): boolean =>
     value !== undefined && expected !== undefined && Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0;
@@ -444,4 +607,11 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   Scan: (database, input) => database.scan(input as unknown as ScanInput),
   BatchGetItem: (database, input) => database.batchGetItem(input as unknown as BatchGetItemInput),
   BatchWriteItem: (database, input) => database.batchWriteItem(input as unknown as BatchWriteItemInput),
+  UpdateTimeToLive: (database, input) => database.updateTimeToLive(input as unknown as { TableName: string; TimeToLiveSpecification: TimeToLiveSpecification }),
+  DescribeTimeToLive: (database, input) => database.describeTimeToLive(input as unknown as { TableName: string }),
+  TagResource: (database, input) => database.tagResource(input as unknown as { ResourceArn: string; Tags: Tag[] }),
+  UntagResource: (database, input) => database.untagResource(input as unknown as { ResourceArn: string; TagKeys: string[] }),
+  ListTagsOfResource: (database, input) => database.listTagsOfResource(input as unknown as { ResourceArn: string }),
+  TransactWriteItems: (database, input) => database.transactWriteItems(input as unknown as TransactWriteItemsInput),
+  TransactGetItems: (database, input) => database.transactGetItems(input as unknown as TransactGetItemsInput),
 };

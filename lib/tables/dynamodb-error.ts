@@ -30,7 +30,10 @@ export type DynamoDbErrorName =
   | 'IncompleteSignatureException'
   | 'InvalidSignatureException'
   | 'UnrecognizedClientException'
-  | 'AccessDeniedException';
+  | 'AccessDeniedException'
+  // DynamoDB Streams (Streams API reference: Errors).
+  | 'ExpiredIteratorException'
+  | 'TrimmedDataAccessException';
 
 export interface DynamoDbErrorDetails {
   /** ConditionalCheckFailedException with ReturnValuesOnConditionCheckFailure: ALL_OLD. */

@@ -54,7 +54,8 @@ export function prepareGetItem(request: Request, table: (name: string) => TableR
     consistent,
     answer(item) {
       const output: GetItemOutput = {};
-      if (item !== undefined) output.Item = projection === undefined ? structuredClone(item) : projectItem(item, projection);
+      // The item is this read's own copy (table-engine.ts): handed out as it is.
+      if (item !== undefined) output.Item = projection === undefined ? item : projectItem(item, projection);
       const units = getItemCapacity(item === undefined ? undefined : itemSize(item), consistent ? 'strong' : 'eventual');
       const capacity = consumedCapacity(capacityMode(request), tableName, { table: units });
       if (capacity !== undefined) output.ConsumedCapacity = capacity;

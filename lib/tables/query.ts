@@ -41,7 +41,7 @@ import {
   type BoundCondition,
   type Request,
 } from './item-request.js';
-import { compareKeyValues, encodePartitionPart, prefixEnd, sortPrefixRange, sortValueRange, type KeyRange, type KeyValue } from './key-encoding.js';
+import { compareKeyValues, encodeKeyValue, encodePartitionPart, prefixEnd, sortPrefixRange, sortValueRange, type KeyRange, type KeyValue } from './key-encoding.js';
 import { PAGE_BYTES_MAX, selectOf, type PageAnswer, type Select } from './read-page.js';
 import {
   ATTRIBUTES_TO_GET,
@@ -115,30 +115,46 @@ function bytesOf(value: { S: string } | { B: Uint8Array }): Buffer {
 
 /** The sort-key condition on a full value (DynamoDB's order: key-encoding.ts `compareKeyValues`). */
 export function sortConditionHolds(condition: SortKeyCondition | undefined, value: KeyValue | undefined): boolean {
-  if (condition === undefined) return true;
-  if (value === undefined) return false;
+  return sortConditionTest(condition)(value);
+}
+
+/**
+ * `sortConditionHolds` for one condition and many values: the condition's
+ * operands are encoded once, not once per item a Query reads.
+ */
+function sortConditionTest(condition: SortKeyCondition | undefined): (value: KeyValue | undefined) => boolean {
+  if (condition === undefined) return () => true;
   const [first, second] = condition.values as KeyValue[];
-  const order = compareKeyValues(value, first!);
-  switch (condition.operator) {
-    case 'EQ':
-      return order === 0;
-    case 'LT':
-      return order < 0;
-    case 'LE':
-      return order <= 0;
-    case 'GT':
-      return order > 0;
-    case 'GE':
-      return order >= 0;
-    case 'BETWEEN':
-      return order >= 0 && compareKeyValues(value, second!) <= 0;
-    case 'BEGINS_WITH': {
-      if ('N' in value || 'N' in first!) return false;
+  if (condition.operator === 'BEGINS_WITH') {
+    const prefix = 'N' in first! ? undefined : bytesOf(first as { S: string } | { B: Uint8Array });
+    return (value) => {
+      if (value === undefined || prefix === undefined || 'N' in value) return false;
       const bytes = bytesOf(value);
-      const prefix = bytesOf(first as { S: string } | { B: Uint8Array });
       return bytes.length >= prefix.length && bytes.subarray(0, prefix.length).equals(prefix);
-    }
+    };
   }
+  const firstBytes = encodeKeyValue(first!);
+  const secondBytes = second === undefined ? undefined : encodeKeyValue(second);
+  const operator = condition.operator;
+  return (value) => {
+    if (value === undefined) return false;
+    const bytes = encodeKeyValue(value);
+    const order = Buffer.compare(bytes, firstBytes);
+    switch (operator) {
+      case 'EQ':
+        return order === 0;
+      case 'LT':
+        return order < 0;
+      case 'LE':
+        return order <= 0;
+      case 'GT':
+        return order > 0;
+      case 'GE':
+        return order >= 0;
+      case 'BETWEEN':
+        return order >= 0 && Buffer.compare(bytes, secondBytes!) <= 0;
+    }
+  };
 }
 
 /** The engine range of the sort-key condition within a partition prefix (whole tie groups; the caller checks full values). */
@@ -281,15 +297,24 @@ function partitionRead(
     range = reverse ? { start: range.start, end: minBytes(range.end, at.end ?? range.end) } : { start: maxBytes(range.start, at.start), end: range.end };
   }
   const direction = reverse ? -1 : 1;
-  const partitionValue = keyCondition.partitionKey.value;
+  // The constants of the checks encoded once per Query, not once per item read.
+  const partitionValue = keyCondition.partitionKey.value as KeyValue;
+  const partitionType = Object.keys(partitionValue)[0];
+  const partitionBytes = encodeKeyValue(partitionValue);
+  const sortHolds = sortConditionTest(keyCondition.sortKey);
+  const startBytes = startSort === undefined ? undefined : encodeKeyValue(startSort);
   const accepts = (item: AttributeMap): boolean => {
-    if (!valuesEqual(item[schema.partitionKey.name], partitionValue)) return false;
+    const partition = item[schema.partitionKey.name];
+    if (partition === undefined || Object.keys(partition)[0] !== partitionType) return false;
+    // Equal strings are equal bytes; anything else is compared as DynamoDB compares it, by its encoding.
+    const samePartition = 'S' in partition && 'S' in partitionValue && partition.S === partitionValue.S;
+    if (!samePartition && !Buffer.from(encodeKeyValue(partition as KeyValue)).equals(partitionBytes)) return false;
     const sort = sortValueOf(item, schema);
-    if (!sortConditionHolds(keyCondition.sortKey, sort)) return false;
+    if (!sortHolds(sort)) return false;
     if (startKey === undefined) return true;
     // A table without a sort key has one item per partition: the start key was it.
-    if (sort === undefined || startSort === undefined) return false;
-    return compareKeyValues(sort, startSort) * direction > 0;
+    if (sort === undefined || startBytes === undefined) return false;
+    return Math.sign(Buffer.compare(encodeKeyValue(sort), startBytes)) * direction > 0;
   };
   return {
     range,

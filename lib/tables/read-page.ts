@@ -113,10 +113,11 @@ export interface PageAnswer {
 
 /** The Query or Scan response for the items a page evaluated. */
 export function pageOutput(answer: PageAnswer, page: PageAssembler): ReadOutput {
-  const matched = answer.filter === undefined ? page.evaluated : page.evaluated.filter(answer.filter);
+  const matched = answer.filter === undefined ? page.evaluated.slice() : page.evaluated.filter(answer.filter);
   const output: ReadOutput = { Count: matched.length, ScannedCount: page.evaluated.length };
   if (answer.select !== 'COUNT') {
-    output.Items = matched.map((item) => (answer.projection === undefined ? structuredClone(item) : projectItem(item, answer.projection!)));
+    // The items are this read's own (table-engine.ts): no copy, unless projected.
+    output.Items = answer.projection === undefined ? matched : matched.map((item) => projectItem(item, answer.projection!));
   }
   const last = page.lastEvaluated;
   if (last !== undefined) {

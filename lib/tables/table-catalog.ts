@@ -39,6 +39,10 @@ export interface TableRecord {
   /** Kept by the writes this process made (DynamoDB updates these about every six hours: approximate by design). */
   readonly itemCount: number;
   readonly sizeBytes: number;
+  /** UpdateTimeToLive's setting (time-to-live.ts); absent until the first one. */
+  readonly timeToLive?: { readonly attributeName: string; readonly enabled: boolean; readonly changedAtMs: number };
+  /** TagResource's and CreateTable's tags (resource-tags.ts); absent when none were ever set. */
+  readonly tags?: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
 }
 
 export interface CatalogState {

@@ -11,7 +11,12 @@ import { ErrorCode } from '../errors.js';
 
 export type { OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from '../store/ordered-types.js';
 
-/** The Store methods the tables layer calls (DESIGN.md §5). */
+/**
+ * The Store methods the tables layer calls (DESIGN.md §5). Values read
+ * (getOrdered, range) belong to the caller: each read decodes its own copy
+ * (the Store decodes msgpack per read), so a Query's page hands its items
+ * out without copying them again.
+ */
 export interface TableEngine {
   getOrdered(key: Uint8Array, options?: { consistent?: boolean }): Promise<OrderedValue | undefined>;
   writeOrdered(write: OrderedWrite): Promise<{ version: OrderedVersion }>;

@@ -26,7 +26,7 @@ import assert from 'node:assert';
 export interface Sibling {
   /** The user's value, already msgpack-encoded; never re-encoded here. */
   readonly value: Uint8Array;
-  /** Coordinator's wall clock at write time; decides last-writer-wins. */
+  /** Coordinator's hybrid logical clock at write time (hybrid-logical-clock.ts: wall-clock milliseconds, a fraction apart within one); decides last-writer-wins. */
   readonly timestampMs: number;
   /** 0 = never expires. */
   readonly expiresAtMs: number;
@@ -249,7 +249,13 @@ export function descends(a: VersionedObject, b: VersionedObject): boolean {
 
 /**
  * Keeps one value (dvvset lww/2): the highest timestampMs, ties broken by the
- * higher actor, then the higher counter, so every replica picks the same one.
+ * higher actor, then the higher counter, so every replica picks the same one:
+ * a total order, since a dot names one value. It extends causality (and so
+ * the merge lastWriterWins(sync(a, b)) is commutative, associative and
+ * idempotent) when a write's timestamp is later than every value its context
+ * covers, which the coordinator's hybrid logical clock gives
+ * (hybrid-logical-clock.ts); equal timestamps then come only from clocks of
+ * different processes, and the tie-break still picks one value everywhere.
  * The clock is kept whole, so the result descends (and equals) the input.
  *
  * As in dvvset, the winner becomes the newest value of its entry, taking
@@ -358,10 +364,11 @@ function assertActor(actor: number): void {
 function assertSibling(sibling: Sibling): void {
   assert(sibling.value instanceof Uint8Array, 'sibling value must be bytes');
   assertTimestamp(sibling.timestampMs, 'sibling timestampMs');
-  assertTimestamp(sibling.expiresAtMs, 'sibling expiresAtMs');
+  assert(Number.isSafeInteger(sibling.expiresAtMs) && sibling.expiresAtMs >= 0, 'sibling expiresAtMs must be a non-negative integer');
   assert(typeof sibling.tombstone === 'boolean', 'sibling tombstone must be a boolean');
 }
 
+/** Milliseconds, with a fraction when one clock gave several in one millisecond (hybrid-logical-clock.ts). */
 function assertTimestamp(timestampMs: number, name: string): void {
-  assert(Number.isSafeInteger(timestampMs) && timestampMs >= 0, `${name} must be a non-negative integer`);
+  assert(Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= Number.MAX_SAFE_INTEGER, `${name} must be a non-negative number of milliseconds`);
 }

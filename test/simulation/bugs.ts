@@ -81,6 +81,13 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     bugs: { node: { skipExpect: true } },
   },
   {
+    name: 'range-drops-last',
+    description: 'range pages leave out their last key yet say the range is complete (an off-by-one at the end of a page)',
+    caughtAs: 'stale-consistent-read',
+    scenario: 'ordered',
+    bugs: { node: { rangeDropsLast: true } },
+  },
+  {
     name: 'lww-replicas',
     description: "nodes resolve conflicts by last-writer-wins while the store promises siblings",
     caughtAs: 'dropped-sibling',

@@ -9,7 +9,10 @@
  *     land), or absent after an applied delete at least as great.
  * (b) stale-consistent-read: a consistent read invoked after a write was
  *     acknowledged returns that write's version or a greater one, and the
- *     value the leader applied with the version it returns.
+ *     value the leader applied with the version it returns. A consistent
+ *     range read counts as a read of every key of its range: a key it lists
+ *     at the version it lists, a key it leaves out (of a complete page) as
+ *     absent, so a leader's range that misses an acknowledged write fails.
  * (c) cas-race: of concurrent compare-and-sets expecting 'absent' on one key,
  *     at most one is acknowledged (exactly one when none failed otherwise).
  */
@@ -40,6 +43,8 @@ export interface OrderedWriteRecord {
 
 export interface OrderedReadRecord {
   client: number;
+  /** A getOrdered of the key, or a range read whose page covered it. */
+  via: 'get' | 'range';
   key: string;
   invokedMs: number;
   completedMs: number;
@@ -57,6 +62,12 @@ export class OrderedHistory {
   /** Every leader-applied write, by its (unique) value. */
   private readonly applied = new Map<string, { version: number; tombstone: boolean }>();
   private readonly byValue = new Map<string, OrderedWriteRecord>();
+  /** The engine key of a key's name (a plain key is its name's UTF-8; range keys are partitioned keys). */
+  private readonly keyBytes: (key: string) => Uint8Array;
+
+  constructor(keyBytes: (key: string) => Uint8Array = (key) => Buffer.from(key, 'utf8')) {
+    this.keyBytes = keyBytes;
+  }
 
   invokeWrite(record: Omit<OrderedWriteRecord, 'id' | 'completedMs' | 'outcome' | 'version'>): OrderedWriteRecord {
     const write: OrderedWriteRecord = { ...record, id: this.writes.length, completedMs: -1, outcome: 'pending', version: 0 };
@@ -65,7 +76,7 @@ export class OrderedHistory {
     return write;
   }
 
-  invokeRead(record: Pick<OrderedReadRecord, 'client' | 'key' | 'invokedMs'>): OrderedReadRecord {
+  invokeRead(record: Pick<OrderedReadRecord, 'client' | 'key' | 'invokedMs' | 'via'>): OrderedReadRecord {
     const read: OrderedReadRecord = { ...record, completedMs: -1, outcome: 'pending', version: 0, value: undefined };
     this.reads.push(read);
     return read;
@@ -111,7 +122,7 @@ export class OrderedHistory {
     for (const key of [...new Set(this.writes.map((write) => write.key))].sort()) {
       const acked = this.greatestAcked(key, Infinity);
       if (acked === undefined) continue;
-      const keyBytes = Buffer.from(key, 'utf8');
+      const keyBytes = this.keyBytes(key);
       const replicas = preferenceList(ring, ring.partitionOf(hashKey32(keyBytes)), n);
       let merged: VersionedObject | undefined;
       for (const node of replicas) {
@@ -152,7 +163,7 @@ export class OrderedHistory {
         if (applied === undefined || applied.version !== read.version) why = `version ${read.version} with ${read.value}, which no leader applied at that version`;
         else if (acked !== undefined && read.version < acked.version) why = `version ${read.version} (${read.value}), older than write #${acked.id} (${acked.value}) acknowledged at ${acked.completedMs.toFixed(2)}ms at version ${acked.version}`;
       }
-      if (why !== undefined) failures.push({ kind: 'stale-consistent-read', message: `consistent read of ${read.key} invoked at ${read.invokedMs.toFixed(2)}ms returned ${why}` });
+      if (why !== undefined) failures.push({ kind: 'stale-consistent-read', message: `consistent ${read.via === 'range' ? 'range read' : 'read'} of ${read.key} invoked at ${read.invokedMs.toFixed(2)}ms returned ${why}` });
       if (failures.length >= FAILURES_PER_CHECK_MAX) break;
     }
     return failures;

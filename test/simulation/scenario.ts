@@ -30,10 +30,12 @@ export interface WorkloadConfig {
 export interface OrderedWorkload {
   clients: number;
   keys: number;
+  /** Keys of one partition (partitioned keys), also read whole by consistent range reads (Query's one range read). */
+  rangeKeys: number;
   thinkMinMs: number;
   thinkMaxMs: number;
-  /** Relative weights: unconditional writes, read-then-compare-and-set, deletes, consistent and eventual reads. */
-  mix: { write: number; cas: number; delete: number; read: number; eventualRead: number };
+  /** Relative weights: unconditional writes, read-then-compare-and-set, deletes, consistent and eventual reads, consistent range reads of the range keys. */
+  mix: { write: number; cas: number; delete: number; read: number; eventualRead: number; rangeRead: number };
   /** Every so often `racers` clients race to create one new key, each expecting 'absent'. */
   raceEveryMs: number;
   racers: number;
@@ -123,9 +125,10 @@ const WORKLOAD: WorkloadConfig = {
 const ORDERED_WORKLOAD: OrderedWorkload = {
   clients: 3,
   keys: 4,
+  rangeKeys: 3,
   thinkMinMs: 0,
   thinkMaxMs: 10,
-  mix: { write: 20, cas: 30, delete: 5, read: 35, eventualRead: 10 },
+  mix: { write: 20, cas: 30, delete: 5, read: 35, eventualRead: 10, rangeRead: 15 },
   raceEveryMs: 25,
   racers: 5,
 };

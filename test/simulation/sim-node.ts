@@ -9,7 +9,7 @@
  */
 import { Prng } from '../../lib/prng.js';
 import { NODE_STAT_SLOTS, Replica, type ReplicaConfig, type ResponseSink } from '../../lib/node/replica.js';
-import { ExpectKind, Op, OrderedField, Request, RequestFlag, Response, Status, decodeRequestHeader, newRequestHeader } from '../../lib/transport/wire.js';
+import { ExpectKind, Op, OrderedField, Request, RequestFlag, Response, Status, decodeRangePage, decodeRequestHeader, encodeRangePage, newRequestHeader } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 import { MemoryStorage, type StorageFaults } from './memory-storage.js';
 
@@ -25,6 +25,8 @@ export interface NodeFaults {
   ignoreOrderedReplicate?: boolean;
   /** The leader ignores a write's compare-and-set expectation (applies it whatever is stored). */
   skipExpect?: boolean;
+  /** RANGE pages leave out their last key but still say the range is complete (an off-by-one at the page's end). */
+  rangeDropsLast?: boolean;
 }
 
 export interface NodeTiming {
@@ -158,6 +160,10 @@ export class SimNode {
   private respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
     // An early ack already went out for it: the Replica's own answer is not sent twice.
     if (op === Op.REPLICATE && this.swallowed.delete(requestId)) return;
+    if (op === Op.RANGE && status === Status.OK && payload !== undefined && this.faults.rangeDropsLast === true) {
+      const page = decodeRangePage(payload, 0, payload.byteLength);
+      payload = encodeRangePage(page.more, page.entries.slice(0, -1));
+    }
     this.tap(this.id, op, status, requestId, payload);
     const frame = new Uint8Array(Response.HEADER_BYTES + (payload?.byteLength ?? 0));
     const view = new DataView(frame.buffer);

@@ -32,7 +32,8 @@ import { RELIABLE, SimNetwork } from './sim-network.js';
 import { type NodeFaults, SimNode } from './sim-node.js';
 import { Trace } from './trace.js';
 import { OrderedHistory } from './ordered-history.js';
-import { ExpectKind } from '../../lib/transport/wire.js';
+import { ExpectKind, decodeRangePage, encodeRangePayload } from '../../lib/transport/wire.js';
+import { hashKey32, partitionedKey } from '../../lib/ring/hash.js';
 import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
 import type { World } from './world.js';
@@ -81,6 +82,8 @@ export interface RunStats {
   /** Leader-ordered writes acknowledged, consistent reads that answered, races with a winner, leader elections. */
   orderedAcked: number;
   consistentReadsOk: number;
+  /** Keys observed by consistent range reads that answered (each key of a page counts once). */
+  consistentRangeReadsOk: number;
   racesWon: number;
   elections: number;
 }
@@ -101,6 +104,11 @@ const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
 const NODE_IDS_MAX = 1024;
 /** Store.removeNode's wait for the leaving node's hints to drain (store.ts HINTS_DRAIN_WAIT_MS). */
 const HINTS_DRAIN_WAIT_MS = 10_000;
+/** The ordered range keys: partitioned keys of one partition of this space (the tables layer's item keys are such keys). */
+const RANGE_SPACE = 7;
+const RANGE_PARTITION = new TextEncoder().encode('rp');
+/** More than the scenario's range keys, so a range page is complete. */
+const RANGE_LIMIT = 100;
 
 export async function runSeed(seed: number, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const run = new Run(seed, scenario, options);
@@ -122,7 +130,7 @@ class Run implements World {
   readonly host: SimHost;
   readonly nodes = new Map<number, SimNode>();
   readonly history = new History();
-  readonly ordered = new OrderedHistory();
+  readonly ordered = new OrderedHistory((key) => orderedKeyBytes(key));
   readonly n: number;
   readonly retryMs: number;
   readonly invariants: Failure[] = [];
@@ -304,9 +312,11 @@ class Run implements World {
     const w = this.scenario.ordered!;
     if (this.queue.nowMs >= this.scenario.chaosMs) return;
     const prng = this.orderedPrng;
-    const key = `ok${prng.nextBelow(w.keys)}`;
+    const index = prng.nextBelow(w.keys + w.rangeKeys);
+    const key = index < w.keys ? `ok${index}` : `rk${index - w.keys}`;
     const next = () => this.queue.after(this.uniform(prng, w.thinkMinMs, w.thinkMaxMs), () => this.orderedStep(client));
     const kind = this.weighted(prng, w.mix);
+    if (kind === 'rangeRead') return this.orderedRangeRead(client, next);
     if (kind === 'read' || kind === 'eventualRead') return this.orderedRead(client, key, kind === 'read', next);
     if (kind !== 'cas') return this.orderedWrite(client, key, kind === 'delete', 'none', -1, next);
     // Read-then-compare-and-set, as the tables layer's conditional writes do.
@@ -326,9 +336,10 @@ class Run implements World {
     const value = `o${this.ordered.writes.length}`;
     const write = this.ordered.invokeWrite({ client, key, value, tombstone, expect, race, invokedMs: this.queue.nowMs });
     if (this.trace.enabled) this.trace.log(`client o${client}: ordered ${tombstone ? 'delete' : 'write'} #${write.id} ${key}=${value} expect ${expect}`);
+    const wireKey = orderedWireKey(key);
     const request = {
-      key,
-      partition: this.coordinator.orderedPlacement(key).partition,
+      key: wireKey,
+      partition: this.coordinator.orderedPlacement(wireKey).partition,
       // A delete carries its value too, so the oracle can tell which write a tombstone is.
       value: encodeValue(value, 1024),
       tombstone,
@@ -348,8 +359,8 @@ class Run implements World {
 
   /** `next` gets the version read (0: absent), or undefined if the read failed. */
   private orderedRead(client: number, key: string, consistent: boolean, next: (version: number | undefined) => void): void {
-    const read = consistent ? this.ordered.invokeRead({ client, key, invokedMs: this.queue.nowMs }) : undefined;
-    this.coordinator.startOrderedRead('get', key, undefined, consistent, (error, status, payload) => {
+    const read = consistent ? this.ordered.invokeRead({ client, key, invokedMs: this.queue.nowMs, via: 'get' }) : undefined;
+    this.coordinator.startOrderedRead('get', orderedWireKey(key), undefined, consistent, (error, status, payload) => {
       const entry = error === undefined && status === Status.OK ? orderedEntryOf(decodeObject(payload!)) : undefined;
       const live = entry !== undefined && !entry.sibling.tombstone;
       const version = error !== undefined ? undefined : live ? entry.version : 0;
@@ -362,6 +373,40 @@ class Run implements World {
       if (this.trace.enabled) this.trace.log(`client o${client}: ${consistent ? 'consistent' : 'eventual'} read ${key} -> ${error === undefined ? (live ? `${String(decodeValue(entry.sibling.value))} at ${entry.version}` : 'absent') : error.code}`);
       next(version);
     });
+  }
+
+  /**
+   * A consistent range read of the range keys' whole partition (Query's one
+   * range read, DESIGN.md §2): a read of every range key, at the version the
+   * page lists it, or absent when a complete page leaves it out.
+   */
+  private orderedRangeRead(client: number, next: () => void): void {
+    const names = Array.from({ length: this.scenario.ordered!.rangeKeys }, (_, i) => `rk${i}`);
+    const reads = names.map((key) => this.ordered.invokeRead({ client, key, invokedMs: this.queue.nowMs, via: 'range' }));
+    const start = partitionedKey(RANGE_SPACE, RANGE_PARTITION);
+    const end = new Uint8Array(start.byteLength + 1);
+    end.set(start);
+    end[start.byteLength] = 0xff;
+    this.coordinator.startOrderedRead('range', start, encodeRangePayload(RANGE_LIMIT, 1 << 20, false, end), true, (error, status, payload) => {
+      const page = error === undefined && status === Status.OK ? decodeRangePage(payload!, 0, payload!.byteLength) : undefined;
+      const listed = new Map<string, { version: number; value: string | undefined }>();
+      for (const entry of page?.entries ?? []) {
+        const ordered = orderedEntryOf(decodeObject(entry.object));
+        const name = names.find((key) => Buffer.from(orderedKeyBytes(key)).equals(Buffer.from(entry.key)));
+        if (ordered === undefined || name === undefined) continue;
+        listed.set(name, ordered.sibling.tombstone ? { version: 0, value: undefined } : { version: ordered.version, value: String(decodeValue(ordered.sibling.value)) });
+      }
+      for (const read of reads) {
+        read.completedMs = this.queue.nowMs;
+        const seen = listed.get(read.key);
+        // A key after the last entry of an incomplete page was not observed.
+        read.outcome = page === undefined || (page.more && seen === undefined) ? 'error' : 'ok';
+        read.version = seen?.version ?? 0;
+        read.value = seen?.value;
+      }
+      if (this.trace.enabled) this.trace.log(`client o${client}: consistent range read -> ${page === undefined ? (error?.code ?? `status ${status}`) : [...listed].map(([key, seen]) => `${key}=${seen.value ?? 'deleted'} at ${seen.version}`).join(', ') || 'empty'}`);
+      next();
+    }, hashKey32(start));
   }
 
   // ---- clients ------------------------------------------------------------------
@@ -797,9 +842,19 @@ class Run implements World {
       putRetries: this.coordinator.counters.putRetries,
       membershipChangesFailed: this.counts.membershipChangesFailed,
       orderedAcked: this.ordered.acknowledged,
-      consistentReadsOk: this.ordered.reads.filter((read) => read.outcome === 'ok').length,
+      consistentReadsOk: this.ordered.reads.filter((read) => read.outcome === 'ok' && read.via === 'get').length,
+      consistentRangeReadsOk: this.ordered.reads.filter((read) => read.outcome === 'ok' && read.via === 'range').length,
       racesWon: new Set(this.ordered.writes.filter((write) => write.race >= 0 && write.outcome === 'ok').map((write) => write.race)).size,
       elections: this.coordinator.leaders.elections,
     };
   }
+}
+
+/** The key a leader-ordered key's name stands for: range keys are partitioned keys of one partition, others plain. */
+function orderedWireKey(name: string): string | Uint8Array {
+  return name.startsWith('rk') ? orderedKeyBytes(name) : name;
+}
+
+function orderedKeyBytes(name: string): Uint8Array {
+  return name.startsWith('rk') ? partitionedKey(RANGE_SPACE, RANGE_PARTITION, new TextEncoder().encode(name)) : Buffer.from(name, 'utf8');
 }

@@ -1,0 +1,161 @@
+/**
+ * `ringtable serve` against dynalite over HTTP (issue 12 §4): the same fixed,
+ * signed GetItem, PutItem and Query requests, replayed by autocannon at 64
+ * connections (keep-alive, one request in flight per connection), one server
+ * at a time, interleaved (ringtable, dynalite, ringtable, ...).
+ *
+ *   npm run bench:serve
+ *   node dist/bench/dynamodb-serve.bench.js --duration 10 --rounds 3
+ *
+ * Both servers run in their own child process, so each has a thread of its
+ * own beside the load generator: `ringtable serve --durability none` (the
+ * bin, loopback, so signatures are checked for form but not verified, as
+ * dynalite does) with --nodes storage-node threads, and dynalite({
+ * createTableMs: 0 }) in memory. Data: one table (pk S, sk S), --items items
+ * of about 100 bytes in one partition; GetItem reads one of them, PutItem
+ * overwrites one item, Query reads the first 10 of the partition.
+ * Target: ringtable >= 10x dynalite's requests/s, for every operation. A
+ * third server, node:http answering a constant (bench/dynamodb/constant-server.ts),
+ * shows the ceiling that the machine, node:http and autocannon allow.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startChild, type ChildServer } from './dynamodb/child-server.js';
+import { send, signedRequest } from './dynamodb/signed-request.js';
+import { median, type Run } from './lib/measure.js';
+import { choice, int, parseOptions } from './lib/options.js';
+import { type Report, commandLine, environment, figure, finishReport } from './lib/report.js';
+
+const args = parseOptions('node dist/bench/dynamodb-serve.bench.js', "ringtable serve vs dynalite: autocannon replaying signed GetItem, PutItem and Query bodies at 64 connections.", {
+  duration: int(5, 'seconds per run'),
+  rounds: int(2, 'interleaved rounds per operation and server'),
+  connections: int(64, 'autocannon connections (one request in flight on each)'),
+  nodes: int(3, 'storage-node threads of the ringtable database'),
+  items: int(100, 'items preloaded in the one partition'),
+  operations: choice('all', ['all', 'GetItem', 'PutItem', 'Query'] as const, 'which operations to measure'),
+});
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon') as Autocannon;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const TABLE = 'bench';
+const PARTITION = 'partition-0';
+const sortKey = (i: number): string => String(i).padStart(6, '0');
+const payload = 'x'.repeat(64);
+
+function operationInput(operation: string, items: number): unknown {
+  switch (operation) {
+    case 'GetItem': return { TableName: TABLE, Key: { pk: { S: PARTITION }, sk: { S: sortKey(items >> 1) } } };
+    case 'PutItem': return { TableName: TABLE, Item: { pk: { S: 'written' }, sk: { S: sortKey(0) }, payload: { S: payload }, n: { N: '42' } } };
+    case 'Query': return { TableName: TABLE, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: PARTITION } }, Limit: 10 };
+    default: throw new Error(operation);
+  }
+}
+
+async function prepare(url: string, items: number): Promise<void> {
+  await send(url, 'CreateTable', {
+    TableName: TABLE, BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'S' }],
+  });
+  for (let start = 0; start < items; start += 25) {
+    const puts = [];
+    for (let i = start; i < Math.min(items, start + 25); i++) {
+      puts.push({ PutRequest: { Item: { pk: { S: PARTITION }, sk: { S: sortKey(i) }, payload: { S: payload }, n: { N: String(i) } } } });
+    }
+    const answer = await send(url, 'BatchWriteItem', { RequestItems: { [TABLE]: puts } });
+    if (Object.keys((answer['UnprocessedItems'] as object | undefined) ?? {}).length > 0) throw new Error('preload: unprocessed items');
+  }
+  // Every body the benchmark replays must succeed once before it is timed.
+  const got = await send(url, 'GetItem', operationInput('GetItem', items));
+  if (got['Item'] === undefined) throw new Error('preload: the GetItem target is missing');
+  const queried = await send(url, 'Query', operationInput('Query', items));
+  if (queried['Count'] !== Math.min(10, items)) throw new Error(`preload: Query counted ${String(queried['Count'])}`);
+}
+
+interface Measured extends Run {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+async function load(url: string, operation: string): Promise<Measured> {
+  const request = signedRequest(new URL(url).host, operation, operationInput(operation, args.items), Date.now());
+  const result = await autocannon({
+    url, method: 'POST', headers: request.headers, body: request.body,
+    connections: args.connections, pipelining: 1, duration: args.duration,
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(`${url} ${operation}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`);
+  }
+  return { ops: result.requests.total, seconds: result.duration, opsPerSecond: result.requests.average, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
+}
+
+async function main(): Promise<void> {
+  const report: Report = {
+    benchmark: 'dynamodb-serve', command: commandLine('dynamodb-serve.bench.js'),
+    measured: 'HTTP requests per second answered 200 (autocannon average over the run), latency p50/p99 in ms',
+    environment: environment(),
+    config: { duration: args.duration, rounds: args.rounds, connections: args.connections, nodes: args.nodes, items: args.items, durability: 'none' },
+    phases: {}, figures: [], ratios: [], notes: [],
+  };
+  report.environment.packages['autocannon'] = require('autocannon/package.json').version as string;
+  report.environment.packages['dynalite'] = require('dynalite/package.json').version as string;
+  const path = mkdtempSync(join(tmpdir(), 'ringtable-bench-serve-'));
+  const servers: Array<{ name: string; server: ChildServer }> = [];
+  try {
+    const ringtable = await startChild(join(here, '..', 'lib', 'cli', 'ringtable.js'),
+      ['serve', '--port', '0', '--path', path, '--nodes', String(args.nodes), '--durability', 'none'],
+      /at (http:\/\/127\.0\.0\.1:\d+)/, (url) => url);
+    servers.push({ name: 'ringtable', server: ringtable });
+    const dynalite = await startChild(join(here, 'dynamodb', 'dynalite-server.js'), [], /listening (\d+)/, (port) => `http://127.0.0.1:${port}`);
+    servers.push({ name: 'dynalite', server: dynalite });
+    const startMs = Date.now();
+    for (const { server } of servers) await prepare(server.url, args.items);
+    const ceiling = await startChild(join(here, 'dynamodb', 'constant-server.js'), [], /listening (\d+)/, (port) => `http://127.0.0.1:${port}`);
+    servers.push({ name: 'node:http ceiling', server: ceiling });
+    report.phases['preload'] = `${Date.now() - startMs} ms for both servers`;
+
+    const operations = args.operations === 'all' ? ['GetItem', 'PutItem', 'Query'] : [args.operations];
+    for (const operation of operations) {
+      const runs = new Map<string, Measured[]>(servers.map(({ name }) => [name, []]));
+      for (let round = 0; round < args.rounds; round++) {
+        for (const { name, server } of servers) {
+          const run = await load(server.url, operation);
+          runs.get(name)!.push(run);
+          console.log(`${operation} ${name} round ${round + 1}: ${run.opsPerSecond.toFixed(0)} req/s, p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms`);
+        }
+      }
+      const medians: Record<string, number> = {};
+      for (const [name, measured] of runs) {
+        const p50 = median(measured.map((m) => m.p50Ms));
+        const p99 = median(measured.map((m) => m.p99Ms));
+        report.figures.push(figure(`${operation} ${name} (p50 ${p50} ms, p99 ${p99} ms)`, `one signed ${operation} over HTTP, ${args.connections} connections`, measured));
+        medians[name] = median(measured.map((m) => m.opsPerSecond));
+      }
+      report.ratios.push({ name: `${operation}: ringtable / dynalite`, value: medians['ringtable']! / medians['dynalite']!, target: 10 });
+      report.ratios.push({ name: `${operation}: ringtable / node:http ceiling`, value: medians['ringtable']! / medians['node:http ceiling']! });
+    }
+    report.notes.push('ringtable serve binds loopback without credentials: signatures are checked for form, not verified (dynalite does not verify either).');
+    report.notes.push('node:http ceiling: a node:http server answering a constant GetItem response, in its own process; no DynamoDB server in Node answers faster on this machine and load generator.');
+    report.notes.push('The load generator shares the machine with both servers (one server runs at a time); on 2 cores it takes most of one.');
+  } finally {
+    for (const { server } of servers) await server.stop();
+    rmSync(path, { recursive: true, force: true });
+  }
+  finishReport(report, args.json);
+}
+
+await main();

@@ -1,0 +1,479 @@
+/**
+ * The transaction coordinator: TransactWriteItems and TransactGetItems over
+ * the engine's leader-ordered compare-and-set (DESIGN.md §3, §5), with no
+ * engine change. The protocol is DynamoDB's two-phase commit with a durable
+ * ledger ("Distributed Transactions at Scale in Amazon DynamoDB", Idziorek et
+ * al., USENIX ATC 2023, §3-§4):
+ *
+ * 1. Ledger: write the transaction's record, PENDING, listing every item
+ *    (compare-and-set on 'absent': two attempts under one ClientRequestToken
+ *    meet here).
+ * 2. Prepare, all items at once: read the item at its leader; an item another
+ *    transaction holds is a TransactionConflict (resolved first if that one is
+ *    stale or decided); evaluate the action's condition on the committed item;
+ *    then compare-and-set the item, on the version read, into its prepared
+ *    form (prepared-item.ts: prior image, next image, transaction). The
+ *    version check is the paper's "the item has not been written since"
+ *    test, done by the leader (§3.2); a lost race re-reads and decides again.
+ * 3. Commit point: compare-and-set the ledger PENDING -> COMMITTED. Or, if any
+ *    action failed, PENDING -> CANCELLED.
+ * 4. Resolve: rewrite each prepared item to its next image (committed) or its
+ *    prior one (cancelled), each a compare-and-set on the prepared version;
+ *    write the token record; delete the ledger record.
+ *
+ * Recovery (§4.3's recovery manager): whoever meets a prepared item (a single
+ * write, a transaction, TransactGetItems, the sweep) reads its ledger record
+ * and asks transaction-ledger.ts `resolutionOf`: a decided transaction is
+ * finished by step 4; a PENDING one older than `timeoutMs` is cancelled by
+ * compare-and-set on its ledger (never rolled forward: only its coordinator
+ * knows that every item prepared), then finished. The ledger's
+ * compare-and-set makes the coordinator's commit and a recoverer's cancel
+ * mutually exclusive, so a transaction is all or nothing whoever dies when.
+ * The sweep (`recover`) walks the ledger space for transactions whose
+ * coordinator died (a crash, kill -9), every `timeoutMs` while the database
+ * is open.
+ *
+ * Isolation: an item prepared by a transaction reads as its prior image
+ * (committedItem), single writes and other transactions meet it as locked
+ * (TransactionConflictException / reason TransactionConflict), and
+ * TransactGetItems reads every item twice, answering only when no version
+ * changed in between, so its items held those values at one instant.
+ */
+import type { AttributeMap } from '../attribute-value.js';
+import { DynamoDbError } from '../dynamodb-error.js';
+import { itemSize } from '../item-size.js';
+import { segmentRanges } from '../scan.js';
+import { isConflict, TOKEN_SPACE as TOKEN_VALUES, type OrderedValue, type TableEngine } from '../table-engine.js';
+import type { PrimaryKeyValues } from '../table-schema.js';
+import { committedItem, preparedOf, preparedValue, resolvedImage, type PreparedItem } from './prepared-item.js';
+import type { TransactGetItemsOutput, TransactGetPlan } from './transact-get-items.js';
+import {
+  allReady,
+  decideAction,
+  replayAnswer,
+  replayReadUnits,
+  TRANSACTION_IS_ONGOING,
+  transactionCanceled,
+  transactWriteAnswer,
+  type ActionOutcome,
+  type TransactWriteItemsOutput,
+  type TransactWritePlan,
+} from './transact-write-items.js';
+import {
+  inFlightDecision,
+  isStale,
+  LEDGER_SPACE,
+  ledgerKey,
+  resolutionOf,
+  tokenDecision,
+  tokenKey,
+  TOKEN_WINDOW_MS,
+  withState,
+  type LedgerRecord,
+  type TokenRecord,
+} from './transaction-ledger.js';
+
+/** Rounds of one item's prepare (read, decide, compare-and-set) before giving up under contention. */
+const PREPARE_ATTEMPTS_MAX = 32;
+/** Retries of an engine call that failed for another reason than a lost compare-and-set (a node down, a leader change). */
+const ENGINE_RETRIES_MAX = 8;
+const ENGINE_RETRY_DELAY_MS = 50;
+/** Rounds of TransactGetItems' read-and-verify before it reports a conflict. */
+const GET_ROUNDS_MAX = 8;
+/** A CANCELLED record a recoverer finished is kept until the transaction is this many timeouts old. */
+const CANCELLED_LEDGER_KEPT_TIMEOUTS = 10;
+/** Ledger records the sweep reads per engine call. */
+const SWEEP_PAGE_ENTRIES = 100;
+/** The sweep runs every timeoutMs, but not more often than this (a short timeout must not make it a busy loop). */
+const SWEEP_INTERVAL_MS_MIN = 1000;
+
+export interface TransactionHost {
+  readonly engine: TableEngine;
+  nowMs(): number;
+  /** A fresh unique id for each transaction attempt. */
+  newTransactionId(): string;
+  sleep(ms: number): Promise<void>;
+  /** An item's engine key. */
+  itemKey(tableName: string, key: PrimaryKeyValues): Uint8Array;
+  /** An item's committed change, for the catalog's item count and size. */
+  onItemChange(tableName: string, oldBytes: number | undefined, newBytes: number | undefined): void;
+  /** Age after which a PENDING transaction's items may be taken back by anyone. */
+  readonly timeoutMs: number;
+}
+
+interface PrepareResult {
+  readonly outcome: ActionOutcome;
+  /** The prepared item's version, when it was prepared. */
+  readonly version: string | undefined;
+}
+
+export function transactionConflict(): DynamoDbError {
+  return new DynamoDbError('TransactionConflictException', TRANSACTION_IS_ONGOING);
+}
+
+export class TransactionCoordinator {
+  private readonly host: TransactionHost;
+  private readonly engine: TableEngine;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private sweeping: Promise<unknown> | undefined;
+
+  constructor(host: TransactionHost) {
+    this.host = host;
+    this.engine = host.engine;
+  }
+
+  // ------------------------------------------------------------------ TransactWriteItems
+
+  async transactWrite(plan: TransactWritePlan): Promise<TransactWriteItemsOutput> {
+    const keys = plan.actions.map((action) => this.host.itemKey(action.tableName, action.key));
+    for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
+      if (plan.token !== undefined) {
+        const replay = await this.tokenReplay(plan);
+        if (replay !== undefined) return replay;
+      }
+      const transactionId = this.host.newTransactionId();
+      const ledgerName = plan.token ?? transactionId;
+      const ledger: LedgerRecord = {
+        transactionId,
+        state: 'PENDING',
+        startedMs: this.host.nowMs(),
+        items: plan.actions.map((action, i) => ({ key: keys[i]!, tableName: action.tableName })),
+        token: plan.token ?? null,
+        digest: plan.digest,
+        readUnits: {},
+      };
+      const created = await this.createLedger(ledgerName, ledger, plan.digest);
+      if (created === undefined) continue; // an earlier attempt under the token was recovered: look again
+      if (plan.token !== undefined && (await this.tokenReplay(plan)) !== undefined) {
+        // That earlier attempt committed between the first look and the ledger: undo ours, answer as a repeat.
+        await this.deleteLedger(ledgerName, created);
+        continue;
+      }
+      return this.run(plan, keys, ledgerName, ledger, created);
+    }
+    throw new DynamoDbError('TransactionInProgressException', 'Transaction is in progress');
+  }
+
+  /** The answer to a repeat of a committed request, or undefined to run it. */
+  private async tokenReplay(plan: TransactWritePlan): Promise<TransactWriteItemsOutput | undefined> {
+    const stored = await this.read(tokenKey(plan.token!));
+    const decision = tokenDecision(stored?.value as TokenRecord | undefined, plan.digest, this.host.nowMs());
+    if (decision.kind === 'mismatch') throw idempotentParameterMismatch();
+    return decision.kind === 'replay' ? replayAnswer(plan, decision.record.readUnits) : undefined;
+  }
+
+  /** Writes the PENDING record; undefined when another attempt's record had to be recovered first. */
+  private async createLedger(ledgerName: string, ledger: LedgerRecord, digest: string): Promise<string | undefined> {
+    try {
+      return (await this.write({ key: ledgerKey(ledgerName), value: ledger, expect: 'absent' })).version;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+    }
+    const existing = await this.read(ledgerKey(ledgerName));
+    if (existing === undefined) return undefined;
+    const decision = inFlightDecision(existing.value as LedgerRecord, digest, this.host.nowMs(), this.host.timeoutMs);
+    if (decision === 'inProgress') throw new DynamoDbError('TransactionInProgressException', 'Transaction is in progress');
+    if (decision === 'mismatch') throw idempotentParameterMismatch();
+    await this.recoverLedger(ledgerName, existing);
+    // A CANCELLED record a recoverer keeps (finish) is over: the new attempt takes its place.
+    const after = await this.read(ledgerKey(ledgerName));
+    if (after === undefined || (after.value as LedgerRecord).state !== 'CANCELLED') return undefined;
+    try {
+      return (await this.write({ key: ledgerKey(ledgerName), value: ledger, expect: after.version })).version;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      return undefined;
+    }
+  }
+
+  private async run(plan: TransactWritePlan, keys: readonly Uint8Array[], ledgerName: string, ledger: LedgerRecord, ledgerVersion: string): Promise<TransactWriteItemsOutput> {
+    let results: PrepareResult[];
+    try {
+      // allSettled: on a failure, no prepare of ours may still be in flight when the ledger is finished.
+      const settled = await Promise.allSettled(plan.actions.map((_, i) => this.prepare(plan, i, keys[i]!, ledgerName, ledger)));
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      results = settled.map((result) => (result as PromiseFulfilledResult<PrepareResult>).value);
+    } catch (error) {
+      // An engine failure in prepare: cancel what was prepared (finish re-reads every item of the ledger).
+      await this.decide(ledgerName, ledger, ledgerVersion, 'CANCELLED').catch(() => undefined);
+      throw error;
+    }
+    const outcomes = results.map((result) => result.outcome);
+    if (!allReady(outcomes)) {
+      await this.decide(ledgerName, ledger, ledgerVersion, 'CANCELLED');
+      throw transactionCanceled(outcomes.map((outcome) => (outcome.kind === 'ready' ? undefined : outcome)));
+    }
+    const committed = { ...withState(ledger, 'COMMITTED'), readUnits: replayReadUnits(plan, outcomes) };
+    const decided = await this.decide(ledgerName, committed, ledgerVersion, 'COMMITTED');
+    if (decided !== 'COMMITTED') {
+      // A recoverer found this transaction stale and cancelled it first: nothing was applied.
+      throw transactionCanceled(outcomes.map(() => ({ kind: 'conflict' }) as const));
+    }
+    return transactWriteAnswer(plan, outcomes);
+  }
+
+  /** Phase one for one action: read, decide on the committed item, and compare-and-set it into its prepared form. */
+  private async prepare(plan: TransactWritePlan, index: number, key: Uint8Array, ledgerName: string, ledger: LedgerRecord): Promise<PrepareResult> {
+    const action = plan.actions[index]!;
+    for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
+      const current = await this.read(key);
+      const held = preparedOf(current?.value);
+      if (held !== undefined && held.transactionId === ledger.transactionId) {
+        // Our own write, whose answer was lost: decide again on the same prior image.
+        return { outcome: decideAction(action, held.prior ?? undefined), version: current!.version };
+      }
+      if (held !== undefined) {
+        if ((await this.meet(held, key, current!)) === 'locked') return { outcome: { kind: 'conflict' }, version: undefined };
+        continue;
+      }
+      const item = committedItem(current?.value);
+      const outcome = decideAction(action, item);
+      if (outcome.kind !== 'ready') return { outcome, version: undefined };
+      const prepared: PreparedItem = {
+        transactionId: ledger.transactionId,
+        ledgerName,
+        startedMs: ledger.startedMs,
+        action: action.kind,
+        prior: item ?? null,
+        next: outcome.next ?? null,
+      };
+      try {
+        const { version } = await this.write({ key, value: preparedValue(prepared), expect: current?.version ?? 'absent' });
+        return { outcome, version };
+      } catch (error) {
+        if (!isConflict(error)) throw error;
+      }
+    }
+    return { outcome: { kind: 'conflict' }, version: undefined };
+  }
+
+  /**
+   * The commit point (or the cancel): compare-and-set the ledger from PENDING,
+   * then finish. Returns the state the transaction ended in, which is not
+   * `state` when a recoverer decided first.
+   */
+  private async decide(ledgerName: string, next: LedgerRecord, pendingVersion: string, state: 'COMMITTED' | 'CANCELLED'): Promise<'COMMITTED' | 'CANCELLED'> {
+    const record: LedgerRecord = { ...next, state };
+    const key = ledgerKey(ledgerName);
+    let version: string;
+    try {
+      version = (await this.write({ key, value: record, expect: pendingVersion })).version;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      const current = await this.read(key);
+      const found = current?.value as LedgerRecord | undefined;
+      if (found === undefined || found.transactionId !== record.transactionId) {
+        // A recoverer cancelled and finished it while we still prepared: take back what we prepared after its pass.
+        await this.resolveItems(record, false);
+        return 'CANCELLED';
+      }
+      if (found.state === 'PENDING') throw error; // not ours to take over: only a recoverer moves it, and it did not
+      await this.finish(ledgerName, current!, true);
+      return found.state;
+    }
+    await this.finish(ledgerName, { value: record, version, replica: 0 }, true);
+    return state;
+  }
+
+  /** Step 4 for a decided ledger record: resolve every item still prepared by it, write the token record, delete the ledger. */
+  private async finish(ledgerName: string, stored: OrderedValue, byCoordinator: boolean): Promise<void> {
+    const ledger = stored.value as LedgerRecord;
+    const committed = ledger.state === 'COMMITTED';
+    await this.resolveItems(ledger, committed);
+    if (committed && ledger.token !== null) {
+      const token: TokenRecord = { digest: ledger.digest, completedMs: this.host.nowMs(), readUnits: ledger.readUnits };
+      await this.write({ key: tokenKey(ledger.token), value: token, ttlMs: TOKEN_WINDOW_MS });
+    }
+    // A recoverer that cancelled keeps the record a while: its coordinator may still be preparing
+    // (slow, not dead), and a prepare that lands after this pass is then found by the next sweep.
+    const keep = !byCoordinator && !committed && !isStale(ledger.startedMs, this.host.nowMs(), this.host.timeoutMs * CANCELLED_LEDGER_KEPT_TIMEOUTS);
+    if (!keep) await this.deleteLedger(ledgerName, stored.version);
+  }
+
+  private async deleteLedger(ledgerName: string, version: string): Promise<void> {
+    try {
+      await this.write({ key: ledgerKey(ledgerName), value: undefined, expect: version });
+    } catch (error) {
+      if (!isConflict(error)) throw error; // someone else finished it
+    }
+  }
+
+  private async resolveItems(ledger: LedgerRecord, committed: boolean): Promise<void> {
+    await Promise.all(ledger.items.map((item) => this.resolveItem(item.key, item.tableName, ledger.transactionId, committed)));
+  }
+
+  /** Rewrites one item to its resolved image if `transactionId` still holds it. */
+  private async resolveItem(key: Uint8Array, tableName: string, transactionId: string, committed: boolean): Promise<void> {
+    for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
+      const current = await this.read(key);
+      const held = preparedOf(current?.value);
+      if (held === undefined || held.transactionId !== transactionId) return;
+      const image = resolvedImage(held, committed);
+      try {
+        await this.write({ key, value: image, expect: current!.version });
+      } catch (error) {
+        if (isConflict(error)) continue;
+        throw error;
+      }
+      if (committed && held.action !== 'ConditionCheck') {
+        this.host.onItemChange(tableName, held.prior === null ? undefined : itemSize(held.prior), image === undefined ? undefined : itemSize(image));
+      }
+      return;
+    }
+  }
+
+  // ------------------------------------------------------------------ meeting a prepared item
+
+  /**
+   * What anyone does on meeting an item another transaction holds: finish
+   * that transaction if it is decided or stale ('resolved': read again), or
+   * leave it ('locked').
+   */
+  async meet(held: PreparedItem, key: Uint8Array, current: OrderedValue): Promise<'locked' | 'resolved'> {
+    const stored = await this.read(ledgerKey(held.ledgerName));
+    const ledger = stored?.value as LedgerRecord | undefined;
+    const resolution = resolutionOf(held.transactionId, ledger, this.host.nowMs(), this.host.timeoutMs);
+    switch (resolution.kind) {
+      case 'locked':
+        return 'locked';
+      case 'restore':
+        try {
+          await this.write({ key, value: resolvedImage(held, false), expect: current.version });
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+        }
+        return 'resolved';
+      default:
+        await this.recoverLedger(held.ledgerName, stored!);
+        return 'resolved';
+    }
+  }
+
+  /**
+   * A single write (PutItem, UpdateItem, DeleteItem, BatchWriteItem) meeting
+   * the item it read: false when no transaction holds it, true when one did
+   * and was finished (read again), TransactionConflictException while one is
+   * in flight (DG:transaction-apis#transaction-conflict-handling).
+   */
+  async meetForWrite(key: Uint8Array, current: OrderedValue): Promise<boolean> {
+    const held = preparedOf(current.value);
+    if (held === undefined) return false;
+    if ((await this.meet(held, key, current)) === 'locked') throw transactionConflict();
+    return true;
+  }
+
+  /** Finishes a decided ledger record, or cancels a stale PENDING one and finishes it. */
+  private async recoverLedger(ledgerName: string, stored: OrderedValue): Promise<void> {
+    const ledger = stored.value as LedgerRecord;
+    if (ledger.state !== 'PENDING') return this.finish(ledgerName, stored, false);
+    const resolution = resolutionOf(ledger.transactionId, ledger, this.host.nowMs(), this.host.timeoutMs);
+    if (resolution.kind !== 'cancel') return;
+    const cancelled = withState(ledger, 'CANCELLED');
+    try {
+      const { version } = await this.write({ key: ledgerKey(ledgerName), value: cancelled, expect: stored.version });
+      await this.finish(ledgerName, { value: cancelled, version, replica: stored.replica }, false);
+    } catch (error) {
+      if (!isConflict(error)) throw error; // its coordinator decided first; whoever meets it next finishes it
+    }
+  }
+
+  // ------------------------------------------------------------------ TransactGetItems
+
+  async transactGet(plan: TransactGetPlan): Promise<TransactGetItemsOutput> {
+    const keys = plan.gets.map((get) => this.host.itemKey(get.tableName, get.key));
+    let changed: boolean[] = [];
+    for (let round = 0; round < GET_ROUNDS_MAX; round += 1) {
+      const first = await Promise.all(keys.map((key) => this.read(key)));
+      const locked = new Array<boolean>(keys.length).fill(false);
+      let resolved = false;
+      await Promise.all(
+        first.map(async (current, i) => {
+          const held = preparedOf(current?.value);
+          if (held === undefined) return;
+          if ((await this.meet(held, keys[i]!, current!)) === 'locked') locked[i] = true;
+          else resolved = true;
+        }),
+      );
+      if (locked.some(Boolean)) throw transactionCanceled(locked.map((conflict) => (conflict ? { kind: 'conflict' } : undefined)));
+      if (resolved) continue;
+      const second = await Promise.all(keys.map((key) => this.read(key)));
+      changed = second.map((current, i) => current?.version !== first[i]?.version);
+      if (!changed.some(Boolean)) return plan.answer(first.map((current) => committedItem(current?.value)));
+    }
+    throw transactionCanceled(changed.map((conflict) => (conflict ? { kind: 'conflict' } : undefined)));
+  }
+
+  // ------------------------------------------------------------------ the sweep
+
+  /** Resolves every transaction in the ledger whose coordinator is gone (decided, or PENDING past the timeout). Returns how many were open. */
+  async recover(): Promise<number> {
+    let open = 0;
+    for (const range of segmentRanges(LEDGER_SPACE, this.engine.tokenRanges(), { tokenStart: 0, tokenEnd: TOKEN_VALUES })) {
+      let start = range.start;
+      for (;;) {
+        const page = await this.engine.range({ start, end: range.end, limit: SWEEP_PAGE_ENTRIES, consistent: true });
+        for (const entry of page.entries) {
+          open += 1;
+          const ledger = entry.value as LedgerRecord;
+          await this.recoverLedger(ledger.token ?? ledger.transactionId, { value: entry.value, version: entry.version, replica: page.replica });
+        }
+        const last = page.entries[page.entries.length - 1];
+        if (!page.more || last === undefined) break;
+        start = Uint8Array.from([...last.key, 0]);
+      }
+    }
+    return open;
+  }
+
+  /** Runs `recover` every `intervalMs` until `stop` (its timer does not keep the process alive). */
+  start(intervalMs = Math.max(this.host.timeoutMs, SWEEP_INTERVAL_MS_MIN)): void {
+    if (this.sweepTimer !== undefined) return;
+    this.sweepTimer = setInterval(() => {
+      if (this.sweeping !== undefined) return;
+      this.sweeping = this.recover()
+        .catch(() => undefined) // a node down: the next sweep tries again
+        .finally(() => (this.sweeping = undefined));
+    }, intervalMs);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    await this.sweeping;
+  }
+
+  // ------------------------------------------------------------------ engine calls, retried while nodes come and go
+
+  private read(key: Uint8Array): Promise<OrderedValue | undefined> {
+    return this.retried(() => this.engine.getOrdered(key, { consistent: true }));
+  }
+
+  private write(write: { key: Uint8Array; value: unknown; expect?: string; ttlMs?: number }): Promise<{ version: string }> {
+    return this.retried(() => this.engine.writeOrdered(write));
+  }
+
+  /**
+   * Retries an engine call that failed for another reason than a lost
+   * compare-and-set. A retried compare-and-set whose first try did land
+   * fails as a conflict; every caller re-reads on a conflict, so that is safe.
+   */
+  private async retried<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        if (isConflict(error) || error instanceof DynamoDbError || attempt + 1 >= ENGINE_RETRIES_MAX) throw error;
+        await this.host.sleep(ENGINE_RETRY_DELAY_MS * (attempt + 1));
+      }
+    }
+  }
+}
+
+// Not in the reference (no emulator implements the token): the wording of AWS's IdempotentParameterMismatch elsewhere.
+function idempotentParameterMismatch(): DynamoDbError {
+  return new DynamoDbError('IdempotentParameterMismatchException', 'The request uses the same client token as a previous, but non-identical request. Do not reuse a client token with different requests, unless the requests are identical.');
+}
+
+export type { AttributeMap };

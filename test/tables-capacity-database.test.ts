@@ -298,4 +298,15 @@ t.test('capacityUpdates streams snapshots with only new events, and ends when th
   const rest: CapacitySnapshot[] = [];
   for await (const snapshot of updates) rest.push(snapshot);
   t.ok(rest.length <= 1, 'the iteration ends once the database closed');
+
+  // Capacity 'off': snapshots say so, and the iteration ends with the database too.
+  const off = await Database.open({ path: tempDir(t), nodes: 1, durability: 'none' });
+  const offUpdates = off.capacityUpdates({ intervalMs: 50 });
+  const offFirst = await offUpdates.next();
+  t.equal(offFirst.value?.mode, 'off');
+  t.same(offFirst.value?.resources, []);
+  await off.close();
+  let after = 0;
+  for await (const snapshot of offUpdates) after += snapshot === undefined ? 0 : 1;
+  t.ok(after <= 1, 'off: the iteration ends once the database closed');
 });

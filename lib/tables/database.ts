@@ -136,6 +136,8 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Ends capacityUpdates() iterations, whatever the capacity mode. */
+  private readonly closing = new AbortController();
   private timeToLiveCooldownMs = TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
   private sweeper: TimeToLiveSweeper | undefined;
   private readonly keyWrites = new KeyWriteQueue();
@@ -226,7 +228,7 @@ export class Database {
     this.closed = true;
     await this.sweeper?.stop();
     await this.transactions.stop();
-    this.capacity?.close();
+    this.closing.abort();
     await this.catalogQueue;
     writeCatalog(this.directory, this.catalog);
     await this.engine.close();
@@ -253,7 +255,7 @@ export class Database {
   /** capacityMetrics() every intervalMs (default 1 s), until the signal aborts or the database closes. */
   capacityUpdates(options: CapacityUpdatesOptions = {}): AsyncGenerator<CapacitySnapshot, void, undefined> {
     const capacity = this.capacity;
-    return capacityUpdates((o) => capacity?.snapshot(o) ?? offSnapshot(Date.now()), capacity?.closingSignal, options);
+    return capacityUpdates((o) => capacity?.snapshot(o) ?? offSnapshot(Date.now()), this.closing.signal, options);
   }
 
   // ------------------------------------------------------------------ tables

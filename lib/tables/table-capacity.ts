@@ -86,7 +86,6 @@ export class TableCapacity {
   readonly #clock: () => number;
   readonly #tables: () => Iterable<TableRecord>;
   readonly #known = new Map<string, KnownTable>();
-  readonly #closing = new AbortController();
 
   constructor(options: TableCapacityOptions) {
     this.model = new CapacityModel({
@@ -177,14 +176,6 @@ export class TableCapacity {
   snapshot(options: SnapshotOptions = {}): CapacitySnapshot {
     this.syncCatalog();
     return capacitySnapshot(this.model, this.#clock(), options);
-  }
-
-  close(): void {
-    this.#closing.abort();
-  }
-
-  get closingSignal(): AbortSignal {
-    return this.#closing.signal;
   }
 
   private settle(result: ReturnType<CapacityModel['charge']>): void {

@@ -4,14 +4,15 @@
  * storage nodes, in one run.
  *
  *   npm run bench:tables
- *   node dist/bench/tables.bench.js --items 10k --ops 20k --concurrency 64 --rounds 3
+ *   node dist/bench/tables.bench.js --items 10k --ops 20k --read-ops 100k --concurrency 64 --rounds 3
  *
  * One Database (its `store` is the engine underneath: same nodes, N, R, W,
  * durability) holds a table (pk S, sk N) of `--items` items
  * { pk, sk: 0, n: 0, payload: 100 seeded bytes } and one partition 'q' of
  * `--partition-items` such items; the engine holds the very same item
  * objects as values under plain keys, so both sides msgpack-encode the same
- * value. Every variant runs `--ops` operations over one seeded uniform key
+ * value. Every variant runs `--ops` writes (or `--read-ops` reads, or
+ * `--queries` pages) over one seeded uniform key
  * order with `--concurrency` in flight (each completion starts the next),
  * after a warm-up of `--warmup` of them; variants alternate round by round
  * and each is summarised by its median.
@@ -41,7 +42,8 @@ const args = parseOptions('node dist/bench/tables.bench.js', 'PutItem, GetItem, 
   items: int(10_000, 'items of the single-item operations (and engine keys)'),
   'partition-items': int(1_000, 'items in the queried partition (at least --page)'),
   page: int(100, 'items per Query page (Limit)'),
-  ops: int(20_000, 'single-item operations per timed run'),
+  ops: int(20_000, 'single-item writes per timed run'),
+  'read-ops': int(100_000, 'single-item reads per timed run (reads are faster: longer runs steady their figures)'),
   queries: int(1_000, 'Query pages (and engine range/getMany pages) per timed run'),
   concurrency: int(64, 'operations in flight'),
   warmup: int(2_000, 'operations per variant before timing, not counted', 0),
@@ -99,9 +101,9 @@ async function main(): Promise<void> {
   const report: Report = {
     benchmark: 'tables (Database) vs the engine',
     command: commandLine('tables.bench.js'),
-    measured: `single-item operations over ${args.items} items (${args['payload-bytes']} B payload), ${args.ops} per run, ${args.concurrency} in flight; Query pages of ${args.page} items from one partition of ${args['partition-items']}, ${args.queries} per run; the engine side stores the same item objects under plain keys in the same store; interleaved runs, median reported`,
+    measured: `single-item operations over ${args.items} items (${args['payload-bytes']} B payload), ${args.ops} writes or ${args['read-ops']} reads per run, ${args.concurrency} in flight; Query pages of ${args.page} items from one partition of ${args['partition-items']}, ${args.queries} per run; the engine side stores the same item objects under plain keys in the same store; interleaved runs, median reported`,
     environment: env,
-    config: { items: args.items, partitionItems: args['partition-items'], page: args.page, ops: args.ops, queries: args.queries, concurrency: args.concurrency, warmup: args.warmup, rounds: args.rounds, seed: args.seed },
+    config: { items: args.items, partitionItems: args['partition-items'], page: args.page, ops: args.ops, readOps: args['read-ops'], queries: args.queries, concurrency: args.concurrency, warmup: args.warmup, rounds: args.rounds, seed: args.seed },
     storeOptions: { nodes: args.nodes, replication: { n, r, w }, durability: args.durability, transport: 'sab' },
     phases: {},
     figures: [],
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
     });
     report.phases['preload'] = `${args.items + args['partition-items']} items through PutItem and as many engine puts in ${formatSeconds(preload.seconds)}`;
 
-    const order = uniformAccess(args.items, args.ops + args.warmup, args.seed, 3);
+    const order = uniformAccess(args.items, Math.max(args.ops, args['read-ops']) + args.warmup, args.seed, 3);
     const pageStarts = uniformAccess(args['partition-items'] - args.page + 1, args.queries + args.warmup, args.seed, 4);
     // The diagnostic figures' leader-ordered keys: partitioned keys of space 2^20, which no table of this run has.
     const encoder = new TextEncoder();
@@ -157,6 +159,7 @@ async function main(): Promise<void> {
 
     const key = (i: number): number => order[i]!;
     const single = (name: string, op: string, run: (k: number) => Promise<unknown>): Variant => ({ name, op, ops: args.ops, run: (i) => run(key(i)) });
+    const read = (name: string, op: string, run: (k: number) => Promise<unknown>): Variant => ({ ...single(name, op, run), ops: args['read-ops'] });
     const pages = (name: string, op: string, run: (start: number) => Promise<unknown>): Variant => ({ name, op, ops: args.queries, run: (i) => run(pageStarts[i]!) });
     const variants: Variant[] = [
       single('PutItem', 'PutItem of an existing item (overwrite, no condition)', (k) => db.putItem({ TableName: TABLE, Item: items[k]! })),
@@ -164,12 +167,13 @@ async function main(): Promise<void> {
       single('UpdateItem + condition', "UpdateItem 'SET n = n + :one' with ConditionExpression 'attribute_exists(pk)'", (k) =>
         db.updateItem({ TableName: TABLE, Key: keys[k]!, UpdateExpression: 'SET n = n + :one', ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeValues: { ':one': { N: '1' } } }),
       ),
-      single('GetItem eventual', 'GetItem, eventually consistent (one replica)', async (k) => countWrong('GetItem eventual', (await db.getItem({ TableName: TABLE, Key: keys[k]! })).Item === undefined)),
-      single('GetItem consistent', "GetItem with ConsistentRead (the partition's leader)", async (k) => countWrong('GetItem consistent', (await db.getItem({ TableName: TABLE, Key: keys[k]!, ConsistentRead: true })).Item === undefined)),
-      single('engine get r=1', 'store.get(key, { r: 1 }) of the same item', async (k) => countWrong('engine get r=1', (await store.get(engineKeys[k]!, { r: 1 }))?.value === undefined)),
-      single(`engine get r=${r}`, `store.get(key) of the same item (the store's R=${r})`, async (k) => countWrong(`engine get r=${r}`, (await store.get(engineKeys[k]!))?.value === undefined)),
+      read('GetItem eventual', 'GetItem, eventually consistent (one replica)', async (k) => countWrong('GetItem eventual', (await db.getItem({ TableName: TABLE, Key: keys[k]! })).Item === undefined)),
+      read('GetItem consistent', "GetItem with ConsistentRead (the partition's leader)", async (k) => countWrong('GetItem consistent', (await db.getItem({ TableName: TABLE, Key: keys[k]!, ConsistentRead: true })).Item === undefined)),
+      read('engine get r=1', 'store.get(key, { r: 1 }) of the same item', async (k) => countWrong('engine get r=1', (await store.get(engineKeys[k]!, { r: 1 }))?.value === undefined)),
+      read(`engine get r=${r}`, `store.get(key) of the same item (the store's R=${r})`, async (k) => countWrong(`engine get r=${r}`, (await store.get(engineKeys[k]!))?.value === undefined)),
       single('engine writeOrdered', 'store.writeOrdered({ key, value }) of the same item, blind (diagnostic)', (k) => store.writeOrdered({ key: orderedItemKeys[k]!, value: items[k]! })),
-      single('engine getOrdered consistent', 'store.getOrdered(key, { consistent: true }) (diagnostic)', (k) => store.getOrdered(orderedItemKeys[k]!, { consistent: true })),
+      read('engine getOrdered eventual', 'store.getOrdered(key) from any up replica (diagnostic)', (k) => store.getOrdered(orderedItemKeys[k]!)),
+      read('engine getOrdered consistent', 'store.getOrdered(key, { consistent: true }) (diagnostic)', (k) => store.getOrdered(orderedItemKeys[k]!, { consistent: true })),
       pages('Query page', `Query 'pk = :p AND sk >= :s', Limit ${args.page}, eventually consistent`, async (start) => {
         const page = await db.query({ TableName: TABLE, KeyConditionExpression: 'pk = :p AND sk >= :s', ExpressionAttributeValues: { ':p': { S: QUERY_PARTITION }, ':s': { N: String(start) } }, Limit: args.page });
         countWrong('Query page', page.Count !== args.page);
@@ -206,6 +210,7 @@ async function main(): Promise<void> {
       { name: 'Query page / engine getMany page (items per second alike)', value: rate('Query page') / rate('engine getMany page') },
       { name: 'Query page / engine range page (the tables layer over its one range read)', value: rate('Query page') / rate('engine range page') },
       { name: 'PutItem / engine writeOrdered (the tables layer over the leader path)', value: rate('PutItem') / rate('engine writeOrdered') },
+      { name: 'GetItem eventual / engine getOrdered eventual (the tables layer over its one read)', value: rate('GetItem eventual') / rate('engine getOrdered eventual') },
       { name: 'GetItem consistent / engine getOrdered consistent', value: rate('GetItem consistent') / rate('engine getOrdered consistent') },
     ];
     report.notes.push(`a Query page is ${args.page} items: items per second are ${args.page} x its ops/s`);

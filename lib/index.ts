@@ -2,7 +2,7 @@
  * ringtable's public surface. Everything not exported here is internal.
  */
 export { Store } from './store/store.js';
-export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, MembershipChange } from './store/store.js';
+export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, PartitionInfo, MembershipChange } from './store/store.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './store/store.js';
 export type { RepairResult } from './store/anti-entropy-repair.js';
 export type { Faults, DelayFault } from './store/faults.js';
@@ -20,8 +20,11 @@ export type { InProcessRequestHandler, RequestHandlerOptions } from './dynamodb/
 export type { SigningCredentials } from './dynamodb/wire-message.js';
 export { serve } from './server/serve.js';
 export type { ServeOptions, DynamoDbServer } from './server/serve.js';
-// Through lib/dynamodb: it adds db.requestHandler to the Database (ARCHITECTURE.md, "db.requestHandler").
-export { Database } from './dynamodb/database-request-handler.js';
+export { inspector } from './server/inspector.js';
+export type { InspectorOptions, InspectorServer, StandaloneInspectorOptions } from './server/inspector.js';
+export type { InspectorSnapshot, RingSnapshot, NodeSnapshot, RingPartitionSnapshot, TableSnapshot, IndexLag } from './server/inspector-snapshot.js';
+// Through lib/server, then lib/dynamodb: they add db.inspector() and db.requestHandler to the Database (ARCHITECTURE.md, "db.requestHandler").
+export { Database } from './server/database-inspector.js';
 export type { DatabaseOptions } from './tables/database.js';
 export { DynamoDbError } from './tables/dynamodb-error.js';
 export type { DynamoDbErrorName } from './tables/dynamodb-error.js';
@@ -50,5 +53,8 @@ export type { BatchWriteItemOutput } from './tables/batch-write-item.js';
 export type { ListTablesOutput, TableStatus } from './tables/table-catalog.js';
 export type { TableDescription } from './tables/table-description.js';
 export type { ConsumedCapacity, ReturnConsumedCapacity } from './tables/capacity-units.js';
+export type { TransactWriteItemsInput, TransactWriteItem, TransactGetItemsInput, TransactGetItem } from './tables/transactions/transaction-shapes.js';
+export type { TransactWriteItemsOutput } from './tables/transactions/transact-write-items.js';
+export type { TransactGetItemsOutput } from './tables/transactions/transact-get-items.js';
 export type { CapacitySetting, CapacitySnapshot, ResourceSnapshot, PartitionSnapshot, SequencedEvent } from './tables/capacity/capacity-snapshot.js';
 export type { CapacityUpdatesOptions } from './tables/table-capacity.js';

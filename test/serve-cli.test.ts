@@ -45,6 +45,9 @@ t.test('ringtable serve answers the AWS SDK and closes cleanly on SIGINT', async
   t.ok(second instanceof ConditionalCheckFailedException, 'the second insert-only put is ConditionalCheckFailedException');
   const got = await client.send(new GetItemCommand({ TableName: 'orders', Key: { pk: { S: 'o1' } }, ConsistentRead: true }));
   t.same(got.Item, { pk: { S: 'o1' }, total: { N: '12.5' } }, 'the item, its number in canonical form');
+  const page = await fetch(`${url}/inspector/`);
+  t.equal(page.status, 200, 'the inspector is served on loopback beside the endpoint');
+  t.match(await page.text(), /ringtable inspector/, 'its page');
 
   child.kill('SIGINT');
   t.equal(await exited, 0, `exit code 0 after SIGINT ${stderr}`);

@@ -266,7 +266,7 @@ function storeTests(): void {
       t.same(selfReference.ErrorCode, ErrorCode);
       t.same(
         Object.keys(selfReference).sort(),
-        ['Database', 'DynamoDbError', 'ErrorCode', 'GetResult', 'RingtableError', 'Store', 'createRequestHandler', 'partitionPrefix', 'partitionedKey', 'serve', 'spacePrefix', 'splitPartitionedKey', 'tokenBound'],
+        ['Database', 'DynamoDbError', 'ErrorCode', 'GetResult', 'RingtableError', 'Store', 'createRequestHandler', 'inspector', 'partitionPrefix', 'partitionedKey', 'serve', 'spacePrefix', 'splitPartitionedKey', 'tokenBound'],
         'exactly the documented runtime exports',
       );
       const pkg = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { name: string };

@@ -318,6 +318,6 @@ t.test('dispatch: operations by DynamoDB name', async (t) => {
   const { db } = await openDatabase(t);
   await db.dispatch('CreateTable', structuredClone(COMPOSITE) as never);
   t.same(await db.dispatch('ListTables', {}), { TableNames: ['orders'] });
-  const unknown = await rejection(db.dispatch('UpdateTable', { TableName: 'orders' }));
+  const unknown = await rejection(db.dispatch('CreateBackup', { TableName: 'orders' }));
   t.equal(unknown.name, 'UnknownOperationException');
 });

@@ -68,6 +68,10 @@ t.test('every operation against real nodes', async (t) => {
   t.same([failed.name, failed.message, failed.item], ['ConditionalCheckFailedException', 'The conditional request failed', { ...key, v: { S: 'ALL_NEW' } }]);
   t.same(await db.deleteItem({ TableName: 'items', Key: key, ReturnValues: 'ALL_OLD' }), { Attributes: { ...key, v: { S: 'ALL_NEW' } } });
   t.same(await db.getItem({ TableName: 'items', Key: key, ConsistentRead: true }), {});
+  await db.putItem({ TableName: 'items', Item: { ...key, v: { S: 'again' } } });
+  t.same(await db.putItem({ TableName: 'items', Item: { ...key, v: { S: 'over' } }, ReturnValues: 'NONE' }), {}, 'PutItem ReturnValues NONE over an item');
+  t.same(await db.deleteItem({ TableName: 'items', Key: key, ReturnValues: 'NONE' }), {}, 'DeleteItem ReturnValues NONE of an item');
+  t.same(await db.getItem({ TableName: 'items', Key: key, ConsistentRead: true }), {});
 
   const puts = Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { pk: { S: 'q' }, sk: { N: String(i) }, even: { BOOL: i % 2 === 0 } } } }));
   t.same(await db.batchWriteItem({ RequestItems: { items: puts } }), { UnprocessedItems: {} });

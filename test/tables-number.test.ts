@@ -5,10 +5,11 @@
  * against DynamoDB).
  */
 import t from 'tap';
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Decimal } from 'decimal.js';
 import { dynamoDbFailure } from './helpers/dynamodb-failure.js';
-import { addNumbers, compareNumbers, numberParts, parseNumber, subtractNumbers } from '../lib/tables/number.js';
+import { addNumbers, compareNumbers, numberParts, numberPartsOfDecimal, parseNumber, subtractNumbers } from '../lib/tables/number.js';
 
 const NOT_NUMERIC = 'The parameter cannot be converted to a numeric value';
 const OVERFLOW = 'Number overflow. Attempting to store a number with magnitude larger than supported range';
@@ -119,7 +120,10 @@ t.test('numberParts describes the canonical value', async (t) => {
   t.same(numberParts('12300'), { negative: false, exponent: 5, digits: '123' });
   t.same(numberParts(parseNumber('1e125')), { negative: false, exponent: 126, digits: '1' });
   t.same(numberParts(parseNumber('1e-130')), { negative: false, exponent: -129, digits: '1' });
+  t.same(numberParts('0001.2300'), { negative: false, exponent: 1, digits: '123' }, 'plain notation with padding zeros');
+  t.same(numberParts('-0.000'), { negative: false, exponent: 0, digits: '' }, 'negative zero is zero');
 });
+
 
 /** Arbitrary valid DynamoDB numbers: up to 38 digits, leading exponent -130..125. */
 const arbitraryNumberText = fc
@@ -143,4 +147,13 @@ t.test('property: parse is idempotent, exact and agrees with decimal.js order', 
     { numRuns: 500 },
   );
   t.pass('500 runs');
+});
+
+t.test('property: numberParts read off plain notation equals decimal.js', async (t) => {
+  const plain = fc
+    .record({ negative: fc.boolean(), integer: fc.stringMatching(/^[0-9]{1,40}$/), fraction: fc.option(fc.stringMatching(/^[0-9]{1,40}$/), { nil: undefined }) })
+    .map(({ negative, integer, fraction }) => `${negative ? '-' : ''}${integer}${fraction === undefined ? '' : `.${fraction}`}`);
+  fc.assert(fc.property(plain, (text) => assert.deepStrictEqual(numberParts(text), numberPartsOfDecimal(text), text)), { numRuns: 2000 });
+  fc.assert(fc.property(arbitraryNumberText, (text) => assert.deepStrictEqual(numberParts(parseNumber(text)), numberPartsOfDecimal(text), text)), { numRuns: 1000 });
+  t.pass('3000 numbers: the same parts both ways');
 });

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Database } from '../tables/database.js';
-import { DEFAULT_HOST, DEFAULT_PORT, serve } from '../server/serve.js';
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, serve } from '../server/serve.js';
+import { INSPECTOR_PATH, inspectorRoutes } from '../server/inspector.js';
+import { sourcesOf } from '../server/inspector-snapshot.js';
 
 interface ServeCommandOptions {
   port: number;
@@ -21,6 +23,7 @@ interface ServeCommandOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   region?: string;
+  inspector: boolean;
   capacity: 'off' | 'observe' | 'enforce';
   capacityScale?: number;
 }
@@ -60,6 +63,7 @@ export function serveCommand(): Command {
     ].join('\n'))
     .addOption(new Option('--capacity <mode>', "DynamoDB's throughput model: off, observe (report would-be throttles) or enforce (throttle as DynamoDB)").choices(['off', 'observe', 'enforce']).default('off'))
     .option('--capacity-scale <factor>', 'multiply every throughput limit (0.01 makes a partition\'s 1,000 WCU into 10)', positiveNumber)
+    .option('--no-inspector', `do not serve the live inspector page at ${INSPECTOR_PATH} (it is served on loopback only)`)
     .action(async (options: ServeCommandOptions) => {
       const temporary = options.path === undefined ? mkdtempSync(join(tmpdir(), 'ringtable-serve-')) : undefined;
       const path = options.path ?? temporary!;
@@ -69,9 +73,11 @@ export function serveCommand(): Command {
         ...(options.capacityScale === undefined ? {} : { capacityScale: options.capacityScale }),
       });
       const credentials = options.accessKeyId !== undefined || options.secretAccessKey !== undefined ? { accessKeyId: options.accessKeyId ?? '', secretAccessKey: options.secretAccessKey ?? '' } : undefined;
+      // The inspector has no authentication: mounted on loopback only (serve() refuses it elsewhere).
+      const inspector = options.inspector && isLoopback(options.host) ? inspectorRoutes(sourcesOf(database)) : undefined;
       let server;
       try {
-        server = await serve({ database, port: options.port, host: options.host, ...(credentials === undefined ? {} : { credentials }) });
+        server = await serve({ database, port: options.port, host: options.host, ...(credentials === undefined ? {} : { credentials }), ...(inspector === undefined ? {} : { inspector }) });
       } catch (error) {
         await database.close();
         if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
@@ -79,6 +85,8 @@ export function serveCommand(): Command {
       }
       console.log(`ringtable serving DynamoDB's API at ${server.url} (data in ${path}${temporary === undefined ? '' : ', temporary'})`);
       console.log(`  new DynamoDBClient({ endpoint: '${server.url}', region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } })`);
+      if (inspector !== undefined) console.log(`inspector at ${server.url}${INSPECTOR_PATH}`);
+      else if (options.inspector) console.log(`inspector off: it has no authentication, so it is served on loopback only`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

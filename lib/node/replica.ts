@@ -40,6 +40,11 @@ import {
   ExpectKind,
   ORDERED_FIELDS_BYTES,
   OrderedFlag,
+  AlsoFlag,
+  type KeyedObject,
+  decodeAlsoPayload,
+  decodeKeyedObjects,
+  encodeKeyedObjects,
   type OrderedFields,
   encodeEntries,
   forEachEnvelopeItem,
@@ -47,6 +52,7 @@ import {
   newRequestHeader,
 } from '../transport/wire.js';
 import { hashKey32 } from '../ring/hash.js';
+import { PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -514,20 +520,45 @@ export class Replica {
     const leading = this.leading.get(fields.partition)!;
     if (leading.sequence + 1 >= TERM_SPAN) return staleTerm(this.terms.get(fields.partition) ?? 0);
     const stored = batch.get(write.key);
-    const local = stored === undefined ? undefined : orderedEntryOf(decodeObject(copyBytes(stored)));
-    if (stored !== undefined && local === undefined) throw new Error('the key holds a value written by put: leader-ordered and plain writes never mix on one key');
+    const local = this.orderedLocal(stored);
     const live = local !== undefined && isLive(local.sibling, write.timestampMs);
     const holds = fields.expect === ExpectKind.NONE || (fields.expect === ExpectKind.ABSENT ? !live : live && local!.version === fields.expectVersion);
     if (!holds) return new Refusal(Status.CONFLICT, live ? copyBytes(stored!) : undefined);
-    leading.sequence++;
-    const version = nextVersion(local?.version ?? 0, fields.term, leading.sequence);
+    const multi = (fields.flags & OrderedFlag.ALSO) !== 0;
+    const payload = write.value.subarray(ORDERED_FIELDS_BYTES);
+    const { value, also } = multi ? decodeAlsoPayload(payload) : { value: payload, also: [] };
+    const sequence = leading.sequence + 1;
+    const version = nextVersion(local?.version ?? 0, fields.term, sequence);
     const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
-    const value = write.value.subarray(ORDERED_FIELDS_BYTES);
     const encoded = encodeObject(orderedObject(version, { value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone }));
     this.checkObjectSize(encoded.byteLength);
+    // Every key's object is made and checked before any is written: the write is all or nothing.
+    const token = hashKey32(write.key);
+    const objects = also.map((entry): KeyedObject => {
+      const key = (entry.flags & AlsoFlag.APPEND_VERSION) !== 0 ? withVersionSuffix(entry.key, version) : copyBytes(entry.key);
+      assert.ok(key[0] === PARTITIONED_KEY_MARKER && hashKey32(key) === token, 'every key of a multi-key write shares its first key\'s token');
+      const previous = this.orderedLocal(batch.get(key));
+      const object = encodeObject(orderedObject(nextVersion(previous?.version ?? 0, fields.term, sequence), {
+        value: entry.value,
+        timestampMs: write.timestampMs,
+        expiresAtMs: 0,
+        tombstone: (entry.flags & AlsoFlag.TOMBSTONE) !== 0,
+      }));
+      this.checkObjectSize(object.byteLength);
+      return { key, object };
+    });
+    leading.sequence = sequence;
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
-    return encoded;
+    for (const { key, object } of objects) batch.put(key, object);
+    return multi ? encodeKeyedObjects(encoded, objects) : encoded;
+  }
+
+  /** The leader-ordered entry a stored object holds (a put's object on an ordered key is refused). */
+  private orderedLocal(stored: Uint8Array | undefined): ReturnType<typeof orderedEntryOf> {
+    const local = stored === undefined ? undefined : orderedEntryOf(decodeObject(copyBytes(stored)));
+    if (stored !== undefined && local === undefined) throw new Error('the key holds a value written by put: leader-ordered and plain writes never mix on one key');
+    return local;
   }
 
   /** A replica's copy of the leader's write, fenced by term: the greater version stays (DVVSet sync of one-entry objects). */
@@ -535,9 +566,18 @@ export class Replica {
     const fields = decodeOrderedFields(write.value);
     const refusal = this.learnTerm(batch, fields);
     if (refusal !== undefined) return refusal;
-    const object = write.value.subarray(ORDERED_FIELDS_BYTES);
-    assert.ok(orderedEntryOf(decodeObject(object)) !== undefined, 'ORDERED_REPLICATE carries a leader-ordered object');
-    return this.replicate(batch, { ...write, value: object });
+    const payload = write.value.subarray(ORDERED_FIELDS_BYTES);
+    const { object, also } = (fields.flags & OrderedFlag.ALSO) !== 0 ? decodeKeyedObjects(payload) : { object: payload, also: [] };
+    // Checked before any key is written: a multi-key write is all or nothing on every replica.
+    const token = hashKey32(write.key);
+    for (const entry of [{ key: write.key, object }, ...also]) {
+      assert.ok(orderedEntryOf(decodeObject(entry.object)) !== undefined, 'ORDERED_REPLICATE carries leader-ordered objects');
+      assert.ok(hashKey32(entry.key) === token, 'every key of a multi-key write shares its first key\'s token');
+      this.orderedLocal(batch.get(entry.key));
+    }
+    this.replicate(batch, { ...write, value: object });
+    for (const entry of also) this.replicate(batch, { ...write, key: copyBytes(entry.key), value: entry.object });
+    return undefined;
   }
 
   /** Part of a dropped space: up to keysMax keys, no tombstones (spaces are never reused). */
@@ -754,4 +794,12 @@ function counterExhausted(actor: number, local: VersionedObject | undefined, con
   for (const pair of context) if (pair[0] === actor && pair[1] >= CONTEXT_COUNTER_MAX) return true;
   if (local !== undefined) for (const entry of local.entries) if (entry.actor === actor && entry.counter >= CONTEXT_COUNTER_MAX) return true;
   return false;
+}
+
+/** An also key that ends in its write's version (u64 big-endian: such keys sort in version order). */
+function withVersionSuffix(key: Uint8Array, version: number): Uint8Array {
+  const out = new Uint8Array(key.byteLength + 8);
+  out.set(key, 0);
+  new DataView(out.buffer).setBigUint64(key.byteLength, BigInt(version));
+  return out;
 }

@@ -49,6 +49,16 @@ export interface ServeOptions {
   requestTimeoutMs?: number;
   clockMs?: () => number;
   onInternalError?: (error: unknown) => void;
+  /** Routes served next to DynamoDB's endpoint: the inspector (inspector.ts), on loopback only. */
+  inspector?: MountedRoutes;
+}
+
+/** Routes mounted beside `POST /` (the inspector's /inspector/); every other request is DynamoDB's. */
+export interface MountedRoutes {
+  handles(req: http.IncomingMessage): boolean;
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Ends long-lived responses (event streams), so that the server's close does not wait for them. */
+  close(): void;
 }
 
 export interface DynamoDbServer {
@@ -123,9 +133,11 @@ class HttpEndpoint {
     private readonly bufferedBytesMax: number,
     private readonly clockMs: () => number,
     private readonly onInternalError: ((error: unknown) => void) | undefined,
+    private readonly mounted: MountedRoutes | undefined,
   ) {}
 
   readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (this.mounted !== undefined && this.mounted.handles(req)) return this.mounted.handle(req, res);
     req.on('error', () => {}); // a client gone mid-body; node:http closes its socket
     if (Number(req.headers['content-length']) > REQUEST_BYTES_MAX) {
       req.resume();
@@ -219,6 +231,9 @@ function checkedOptions(options: ServeOptions): { dispatcher: DynamoDbDispatcher
       `database. Give --access-key-id and --secret-access-key (or set ${ACCESS_KEY_ID_ENV} and ` +
       `${SECRET_ACCESS_KEY_ENV}) so that every request's signature is verified, or bind 127.0.0.1.`);
   }
+  if (options.inspector !== undefined && !isLoopback(host)) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, `serve: refusing to serve the inspector on ${host}: it has no authentication; bind 127.0.0.1`);
+  }
   return { dispatcher, host, credentials };
 }
 
@@ -239,7 +254,7 @@ function closeServer(server: http.Server, endpoint: HttpEndpoint, closeTimeoutMs
 export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
   const { dispatcher, host, credentials } = checkedOptions(options);
   const endpoint = new HttpEndpoint(dispatcher, credentials, options.bufferedBytesMax ?? DEFAULT_BUFFERED_BYTES_MAX,
-    options.clockMs ?? Date.now, options.onInternalError);
+    options.clockMs ?? Date.now, options.onInternalError, options.inspector);
   const server = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 120_000 }, endpoint.onRequest);
   server.maxConnections = options.connectionsMax ?? DEFAULT_CONNECTIONS_MAX;
   await new Promise<void>((resolve, reject) => {
@@ -258,6 +273,7 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
     port: address.port,
     verifiesSignatures: credentials !== undefined,
     close() {
+      options.inspector?.close();
       closed ??= closeServer(server, endpoint, options.closeTimeoutMs ?? 5000);
       return closed;
     },

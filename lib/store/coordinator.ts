@@ -547,7 +547,11 @@ export class Coordinator implements OperationHost, OrderedHost {
     const gainers = this.gainersOf(request.key, list);
     const operation: OrderedWriteOperation = new OrderedWriteOperation(this, request, list, Math.min(w, list.length), this.host.monotonicMs() + this.options.timeoutMs, (error, bytes) => {
       this.release(operation);
-      if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
+      if (gainers !== undefined && bytes !== undefined) {
+        // A gaining node takes each key as a copy, as the range move streams them (not atomically: it is not a replica yet).
+        this.replicateToGainers(request.key, gainers, bytes);
+        for (const { key, object } of operation.alsoObjects) this.replicateToGainers(key, gainers, object);
+      }
       callback(error, bytes);
     });
     this.track(operation);

@@ -9,7 +9,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
 import { PARTITIONED_KEY_MARKER, SPACE_MAX, spacePrefix, tokenBound, tokenOf } from '../ring/partitioned-key.js';
 import { RANGE_ENTRIES_MAX } from '../node/replica.js';
-import { ExpectKind, RequestFlag, Status, decodeRangePage, encodeRangePayload } from '../transport/wire.js';
+import { ALSO_KEYS_MAX, AlsoFlag, type AlsoWrite, ExpectKind, RequestFlag, Status, decodeRangePage, encodeRangePayload } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { isLive, orderedEntryOf, parseVersion, versionText } from '../version/ordered-version.js';
 import type { Coordinator } from './coordinator.js';
@@ -18,13 +18,15 @@ import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, Ran
 import { putRequest } from './put-request.js';
 import { dropSpaceOn } from './space-drop.js';
 import { writeDroppedSpaces } from './store-files.js';
-import { type Key, decodeValue, keyByteLength } from './value-codec.js';
+import { type Key, decodeValue, encodeValue, keyByteLength } from './value-codec.js';
 
 const RANGE_LIMIT_DEFAULT = 1000;
 const RANGE_BYTES_DEFAULT = 1 << 20;
 /** Marker, space and token: the shortest start that names a ring partition. */
 const RANGE_START_BYTES_MIN = 9;
 const TOKEN_SPACE = 2 ** 32;
+/** A multi-key write's also keys and values take at most this many times valueBytesMax (the node's message bound is 8 times). */
+const MULTI_KEY_BYTES_FACTOR = 4;
 
 export class OrderedKeys {
   constructor(
@@ -59,12 +61,38 @@ export class OrderedKeys {
     const request = putRequest(write.key, tombstone ? null : write.value, write.ttlMs === undefined ? undefined : { ttlMs: write.ttlMs }, tombstone ? RequestFlag.TOMBSTONE : 0, this.options, this.coordinator);
     const expect = expectOf(write.expect);
     const { partition } = this.coordinator.orderedPlacement(write.key);
-    const orderedRequest = { key: write.key, partition, value: request.value, tombstone, ...expect, timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs };
+    const also = this.alsoWrites(write);
+    const orderedRequest = { key: write.key, partition, value: request.value, tombstone, ...expect, timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs, also };
     const objectBytes = await new Promise<Uint8Array>((resolve, reject) => {
       this.coordinator.admit(1);
       this.coordinator.startOrderedWrite(orderedRequest, this.options.w, (error, bytes) => (error ? reject(error) : resolve(bytes!)));
     });
     return { version: versionText(orderedEntryOf(decodeObject(objectBytes))!.version) };
+  }
+
+  /** A multi-key write's other keys, checked: partitioned keys sharing the first key's token (one leader, one transaction). */
+  private alsoWrites(write: OrderedWrite): AlsoWrite[] {
+    if (write.also === undefined) return [];
+    if (!Array.isArray(write.also) || write.also.length > ALSO_KEYS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `also must be an array of at most ${ALSO_KEYS_MAX} writes`);
+    const key = write.key;
+    const token = key instanceof Uint8Array && key[0] === PARTITIONED_KEY_MARKER && key.byteLength >= RANGE_START_BYTES_MIN ? tokenOf(key) : undefined;
+    if (token === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'a multi-key write needs a partitioned key');
+    let totalBytes = 0;
+    const writes = write.also.map((entry) => {
+      if (entry === null || typeof entry !== 'object' || !(entry.key instanceof Uint8Array)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each also write is { key: Uint8Array, value?, appendVersion? }');
+      const suffixBytes = entry.appendVersion === true ? 8 : 0;
+      keyByteLength(entry.key, this.options.keyBytesMax - suffixBytes);
+      if (entry.key[0] !== PARTITIONED_KEY_MARKER || entry.key.byteLength < RANGE_START_BYTES_MIN || tokenOf(entry.key) !== token) {
+        throw new RingtableError(ErrorCode.INVALID_OPTIONS, "every also key must be a partitioned key with the first key's token");
+      }
+      const tombstone = entry.value === undefined;
+      const value = tombstone ? new Uint8Array(0) : encodeValue(entry.value, this.options.valueBytesMax);
+      totalBytes += value.byteLength + entry.key.byteLength;
+      return { key: entry.key, flags: (tombstone ? AlsoFlag.TOMBSTONE : 0) | (entry.appendVersion === true ? AlsoFlag.APPEND_VERSION : 0), value };
+    });
+    // One message carries every key (and the answer every object): bounded well inside messageBytesMax.
+    if (totalBytes > MULTI_KEY_BYTES_FACTOR * this.options.valueBytesMax) throw new RingtableError(ErrorCode.INVALID_VALUE, `a multi-key write's also keys and values take ${totalBytes} bytes, over ${MULTI_KEY_BYTES_FACTOR} × valueBytesMax`);
+    return writes;
   }
 
   /** One replica's live leader-ordered keys in [start, end), within one ring partition: Query's and Scan's one range read. */

@@ -13,7 +13,22 @@
 import { ErrorCode, RingtableError } from '../errors.js';
 import { WriteQuorum } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { ExpectKind, Op, RequestFlag, Status, type RequestRecord, type WireKey, copyBytes, encodeOrderedValue, requestOf } from '../transport/wire.js';
+import {
+  type AlsoWrite,
+  ExpectKind,
+  type KeyedObject,
+  Op,
+  OrderedFlag,
+  RequestFlag,
+  Status,
+  type RequestRecord,
+  type WireKey,
+  copyBytes,
+  decodeKeyedObjects,
+  encodeAlsoPayload,
+  encodeOrderedValue,
+  requestOf,
+} from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { orderedEntryOf, versionText } from '../version/ordered-version.js';
 import { type Operation, nodeReason, quorumError } from './operation.js';
@@ -46,6 +61,8 @@ export interface OrderedWriteRequest {
   expectVersion: number;
   timestampMs: number;
   expiresAtMs: number;
+  /** More keys written atomically with `key` (same token; wire.ts: OrderedFlag.ALSO); empty for a one-key write. */
+  also: readonly AlsoWrite[];
 }
 
 export type OrderedWriteCallback = (error: RingtableError | undefined, objectBytes: Uint8Array | undefined) => void;
@@ -58,6 +75,10 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   callerDone = false;
   quorum: WriteQuorum;
   objectBytes: Uint8Array | undefined;
+  /** A multi-key write's other keys and their objects, as the leader made them. */
+  alsoObjects: KeyedObject[] = [];
+  /** The leader's answer to a multi-key write (every key's object), replicated as it is. */
+  private keyedBytes: Uint8Array | undefined;
   private readonly host: OrderedHost;
   private readonly w: number;
   private callback: OrderedWriteCallback | undefined;
@@ -88,7 +109,9 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
     this.leader = leader;
     this.term = term;
     const q = this.request;
-    const value = encodeOrderedValue({ partition: q.partition, term, expect: q.expect, expectVersion: q.expectVersion, flags: 0 }, q.value);
+    const multi = q.also.length > 0;
+    const payload = multi ? encodeAlsoPayload(q.value, q.also) : q.value;
+    const value = encodeOrderedValue({ partition: q.partition, term, expect: q.expect, expectVersion: q.expectVersion, flags: multi ? OrderedFlag.ALSO : 0 }, payload);
     this.host.send(leader, { op: Op.ORDERED_WRITE, flags: q.tombstone ? RequestFlag.TOMBSTONE : 0, key: q.key, context: undefined, value, timestampMs: q.timestampMs, expiresAtMs: q.expiresAtMs }, this, 0);
   }
 
@@ -111,7 +134,13 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
 
   private leaderAnswered(status: number, bytes: Uint8Array, at: number, length: number): void {
     if (status === Status.OK) {
-      this.objectBytes = copyBytes(bytes, at, at + length);
+      const answer = copyBytes(bytes, at, at + length);
+      if (this.request.also.length > 0) {
+        const keyed = decodeKeyedObjects(answer);
+        this.keyedBytes = answer;
+        this.objectBytes = keyed.object;
+        this.alsoObjects = keyed.also;
+      } else this.objectBytes = answer;
       this.quorum.ack(this.leader);
       this.replicate();
       return this.progress();
@@ -150,7 +179,8 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
 
   private replicate(): void {
     const q = this.request;
-    const value = encodeOrderedValue({ partition: q.partition, term: this.term, expect: ExpectKind.NONE, expectVersion: 0, flags: 0 }, this.objectBytes);
+    const multi = this.keyedBytes !== undefined;
+    const value = encodeOrderedValue({ partition: q.partition, term: this.term, expect: ExpectKind.NONE, expectVersion: 0, flags: multi ? OrderedFlag.ALSO : 0 }, multi ? this.keyedBytes : this.objectBytes);
     for (let i = 0; i < this.list.length; i++) {
       const node = this.list[i]!;
       if (node !== this.leader) this.host.send(node, { op: Op.ORDERED_REPLICATE, flags: 0, key: q.key, context: undefined, value, timestampMs: q.timestampMs, expiresAtMs: 0 }, this, 0);

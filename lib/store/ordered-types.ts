@@ -28,6 +28,22 @@ export interface OrderedWrite {
   expect?: OrderedVersion | 'absent';
   /** Ttl as for put. */
   ttlMs?: number;
+  /**
+   * More keys written in the same transaction as `key`, on the leader and on
+   * every replica: all or nothing. Each must be a partitioned key with `key`'s
+   * token (so one leader orders them all); at most 64. They are written
+   * unconditionally, with `key`'s version order; `appendVersion` appends the
+   * write's version to the key (u64 big-endian), so such keys are unique and
+   * sort by version (a change log).
+   */
+  also?: readonly AlsoKeyWrite[];
+}
+
+export interface AlsoKeyWrite {
+  key: Uint8Array;
+  /** undefined deletes. */
+  value?: unknown;
+  appendVersion?: boolean;
 }
 
 export interface RangeRequest {

@@ -62,6 +62,15 @@ export interface NodeInfo {
   reason?: string;
 }
 
+/** One ring partition as `store.partitions()` reports it. */
+export interface PartitionInfo {
+  partition: number;
+  /** Its preference list in the current ring, primary first (Dynamo §4.3). */
+  replicas: number[];
+  /** Its leader for leader-ordered keys, once a request elected one: the node, its term, and whether it caught up. */
+  leader: { node: number; term: number; ready: boolean } | undefined;
+}
+
 export interface StoreStats {
   nodes: NodeStats[];
   antiEntropy: { passes: number; keysRepaired: number; lastPass: RepairResult | undefined };

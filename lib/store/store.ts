@@ -29,10 +29,11 @@ import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
 import { NodeHost, createLink, startLinks } from './node-host.js';
 import { Membership } from './membership.js';
-import type { DeleteOptions, GetOptions, NodeInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
+import { partitionInfos } from './partition-report.js';
+import type { DeleteOptions, GetOptions, NodeInfo, PartitionInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
-export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
+export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PartitionInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 export type { MembershipChange } from './membership-change.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
@@ -233,6 +234,12 @@ export class Store {
   partitionOwners(): number[] {
     this.assertOpen();
     return Array.from({ length: this.coordinator.ring.partitionCount }, (_, partition) => this.coordinator.ring.ownerOf(partition));
+  }
+
+  /** Every ring partition's preference list and current leader (partition-report.ts): the inspector draws them. */
+  partitions(): PartitionInfo[] {
+    this.assertOpen();
+    return partitionInfos(this.coordinator.ring, this.options.n, this.coordinator.leaders);
   }
 
   stats(): StoreStats {

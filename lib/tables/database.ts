@@ -88,8 +88,9 @@ import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledge
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 import { batchWriteItemCapacity, getItemCapacity, queryCapacity } from './capacity-units.js';
 import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, writeDecisionUnits, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
+import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 
-export interface DatabaseOptions extends StoreOptions {
+export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
@@ -144,6 +145,17 @@ export class Database {
   private readonly transactions: TransactionCoordinator;
   /** The capacity model's shell; undefined when capacity is 'off'. */
   private capacity: TableCapacity | undefined;
+  /** Secondary indexes, change logs and UpdateTable (indexes/secondary-indexes.ts). */
+  indexes!: SecondaryIndexes;
+  private readonly catalogAccess: CatalogAccess = {
+    state: () => this.catalog,
+    change: (change) => this.changeCatalog(() => {
+      const { state, result } = change(this.catalog);
+      writeCatalog(this.directory, state);
+      this.catalog = state;
+      return result;
+    }),
+  };
 
   private constructor(store: Store, engine: TableEngine, directory: string, arn: ArnContext, transactionTimeoutMs = TRANSACTION_TIMEOUT_MS_DEFAULT) {
     this.store = store;
@@ -192,7 +204,8 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, ...storeOptions } = options;
+    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, ...storeOptions } =
+      options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
@@ -204,7 +217,13 @@ export class Database {
     database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
       mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(database.catalog.tables),
     });
+    database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
     return database;
+  }
+
+  private startIndexes(options: SecondaryIndexOptions): void {
+    this.indexes = new SecondaryIndexes(this.engine, this.catalogAccess, options);
+    this.indexes.start();
   }
 
   /**
@@ -213,13 +232,14 @@ export class Database {
    */
   static openOnEngine(
     engine: TableEngine,
-    options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number; timeToLive?: DatabaseOptions['timeToLive'] },
+    options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number; timeToLive?: DatabaseOptions['timeToLive'] } & SecondaryIndexOptions,
   ): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
     const database = new Database(engine as unknown as Store, engine, options.path, arn, options.transactionTimeoutMs);
     database.catalog = readCatalog(options.path);
     database.startTimeToLive(options.timeToLive);
+    database.startIndexes(options);
     return database;
   }
 
@@ -229,8 +249,9 @@ export class Database {
     await this.sweeper?.stop();
     await this.transactions.stop();
     this.closing.abort();
+    await this.indexes.close();
     await this.catalogQueue;
-    writeCatalog(this.directory, this.catalog);
+    writeCatalog(this.directory, this.indexes.withCounts(this.catalog));
     await this.engine.close();
   }
 
@@ -265,7 +286,8 @@ export class Database {
       const decision = createTable(this.catalog, input, { nowMs: Date.now(), tableUuid: randomUUID() });
       // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
       // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
-      const state = withStatus(withCreationTags(decision.state, decision.record.schema.tableName, input as unknown as Request), decision.record.schema.tableName, 'ACTIVE');
+      const name = decision.record.schema.tableName;
+      const state = this.indexes.withNewTable(withStatus(withCreationTags(decision.state, name, input as unknown as Request), name, 'ACTIVE'), name);
       writeCatalog(this.directory, state);
       this.catalog = state;
       return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };
@@ -274,7 +296,8 @@ export class Database {
 
   async describeTable(input: DescribeTableInput): Promise<{ Table: TableDescription }> {
     checkTableNameRequest(input as unknown as Request);
-    return { Table: describeTable(anyTable(this.catalog, input.TableName), this.arn) };
+    const record = anyTable(this.catalog, input.TableName);
+    return { Table: this.indexes.describe(describeTable(record, this.arn), record) };
   }
 
   async listTables(input: ListTablesInput = {}): Promise<ListTablesOutput> {
@@ -290,6 +313,7 @@ export class Database {
       return found;
     });
     await this.engine.dropSpace(record.id);
+    await this.indexes.dropTable(record);
     await this.changeCatalog(() => {
       const state = withoutTable(this.catalog, record.schema.tableName);
       writeCatalog(this.directory, state);
@@ -350,20 +374,20 @@ export class Database {
   // ------------------------------------------------------------------ items
 
   async putItem(input: PutItemInput): Promise<WriteItemOutput> {
-    return this.write(preparePutItem(input as unknown as Request, this.activeTable));
+    return this.write(preparePutItem(input as unknown as Request, this.activeTable), input as unknown as Request);
   }
 
   async updateItem(input: UpdateItemInput): Promise<WriteItemOutput> {
-    return this.write(prepareUpdateItem(input as unknown as Request, this.activeTable));
+    return this.write(prepareUpdateItem(input as unknown as Request, this.activeTable), input as unknown as Request);
   }
 
   async deleteItem(input: DeleteItemInput): Promise<WriteItemOutput> {
-    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable));
+    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable), input as unknown as Request);
   }
 
   /** The TTL sweep's delete: DynamoDB's own, so it consumes no capacity (DG: TTL, "deletes are free"). */
   private async deleteExpired(input: DeleteItemInput): Promise<WriteItemOutput> {
-    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable), SERVICE_REQUEST);
+    return this.write(prepareDeleteItem(input as unknown as Request, this.activeTable), input as unknown as Request, SERVICE_REQUEST);
   }
 
   async getItem(input: GetItemInput): Promise<GetItemOutput> {
@@ -376,38 +400,58 @@ export class Database {
     return plan.answer(item);
   }
 
+  /**
+   * GetItem as the inspector shows it: the same read and answer, plus the
+   * replica that answered and the item's version (undefined when there is
+   * no item). DynamoDB's responses never carry these; only the inspector calls this.
+   */
+  async inspectItem(input: GetItemInput): Promise<GetItemOutput & { replica?: number; version?: string }> {
+    const plan = prepareGetItem(input as unknown as Request, this.activeTable);
+    const record = this.activeTable(plan.tableName);
+    const key = this.itemKey(record, plan.key);
+    const current = await this.engine.getOrdered(key, { consistent: plan.consistent });
+    const item = storedItem(current, record, plan.key);
+    // The inspector's reads are reads: they consume capacity as GetItem does.
+    this.capacity?.chargeRead(record, key, keyLabel(plan.key), getItemCapacity(item === undefined ? undefined : itemSize(item), plan.consistent ? 'strong' : 'eventual'));
+    const output = plan.answer(item);
+    return current === undefined ? output : { ...output, replica: current.replica, version: current.version };
+  }
+
   private itemKey(record: TableRecord, key: PrimaryKeyValues): Uint8Array {
     return encodeItemKey(record.id, key.partition, key.sort as KeyValue | undefined).key;
   }
 
   /** One write at a time per item from this process (key-write-queue.ts), then read, decide, compare-and-set. */
-  private write(plan: WritePlan, origin: RequestOrigin = USER_REQUEST): Promise<WriteItemOutput> {
-    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan, origin));
+  private write(plan: WritePlan, request: Request, origin: RequestOrigin = USER_REQUEST): Promise<WriteItemOutput> {
+    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan, request, origin));
   }
 
-  private async writeNow(plan: WritePlan, origin: RequestOrigin): Promise<WriteItemOutput> {
+  private async writeNow(plan: WritePlan, request: Request, origin: RequestOrigin): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
     let charged = false; // once per request, not per compare-and-set round
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
       if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
-      const stored = storedItem(current, record, plan.key);
-      const decision = plan.decide(stored);
+      const old = storedItem(current, record, plan.key);
+      const decision = plan.decide(old);
       // Charged before the condition's answer too: a throttle comes first, and a failed condition consumes capacity.
       // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, stored));
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, old));
       charged = true;
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
+      const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item);
       try {
-        await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent' });
+        await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent', also: indexed.also });
       } catch (error) {
         if (isConflict(error)) continue;
         throw error;
       }
+      indexed.committed();
       this.catalog = withItemChange(this.catalog, plan.tableName, decision.oldBytes, decision.newBytes);
-      return decision.output;
+      const metrics = await this.indexes.collectionMetrics(request, plan.tableName, plan.key.partition);
+      return metrics === undefined ? decision.output : { ...decision.output, ItemCollectionMetrics: metrics };
     }
     throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
   }
@@ -431,6 +475,7 @@ export class Database {
 
   async query(input: QueryInput): Promise<ReadOutput> {
     const plan = prepareQuery(input as unknown as Request, this.activeTable);
+    if (plan.index !== undefined) return this.indexes.query(plan);
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
     const partitionType = plan.schema.partitionKey.type;
     const sortType = plan.schema.sortKey?.type;
@@ -471,6 +516,7 @@ export class Database {
 
   private async scanFor(input: ScanInput, origin: RequestOrigin): Promise<ReadOutput> {
     const plan = prepareScan(input as unknown as Request, this.activeTable);
+    if (plan.index !== undefined) return this.indexes.scan(plan);
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
       let start = range.start;
@@ -494,6 +540,16 @@ export class Database {
     }
     if (!origin.free) this.capacity?.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
+  }
+
+  /** UpdateTable (indexes/update-table.ts): a GSI created or deleted on the live table, billing, throughput, stream. */
+  async updateTable(input: Record<string, unknown>): Promise<{ TableDescription: TableDescription }> {
+    return this.indexes.updateTable(input as Request, (record) => this.indexes.describe(describeTable(record, this.arn), record));
+  }
+
+  /** The database's own statistics: each GSI's lag (pending changes, the oldest one's age). The engine's are `store.stats()`. */
+  stats(): { indexes: IndexStats } {
+    return { indexes: this.indexes.stats() };
   }
 
   async batchGetItem(input: BatchGetItemInput): Promise<BatchGetItemOutput> {
@@ -531,12 +587,14 @@ export class Database {
           if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
           charged = true;
           if (current === undefined && write.item === undefined) return { oldBytes };
+          const indexed = await this.indexes.prepareWrite(write.tableName, write.key, old, write.item);
           try {
-            await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent' });
+            await this.engine.writeOrdered({ key, value: write.item, expect: current?.version ?? 'absent', also: indexed.also });
           } catch (error) {
             if (isConflict(error)) continue;
             throw error;
           }
+          indexed.committed();
           this.catalog = withItemChange(this.catalog, write.tableName, oldBytes, write.item === undefined ? undefined : itemSize(write.item));
           return { oldBytes };
         }
@@ -600,6 +658,7 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   CreateTable: (database, input) => database.createTable(input as unknown as CreateTableInput),
   DeleteTable: (database, input) => database.deleteTable(input as unknown as DeleteTableInput),
   DescribeTable: (database, input) => database.describeTable(input as unknown as DescribeTableInput),
+  UpdateTable: (database, input) => database.updateTable(input),
   ListTables: (database, input) => database.listTables(input as unknown as ListTablesInput),
   PutItem: (database, input) => database.putItem(input as unknown as PutItemInput),
   GetItem: (database, input) => database.getItem(input as unknown as GetItemInput),

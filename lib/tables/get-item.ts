@@ -56,8 +56,11 @@ export function prepareGetItem(request: Request, table: (name: string) => TableR
       const output: GetItemOutput = {};
       // The item is this read's own copy (table-engine.ts): handed out as it is.
       if (item !== undefined) output.Item = projection === undefined ? item : projectItem(item, projection);
+      const mode = capacityMode(request);
+      // The item's size is only needed for the capacity, and only when it is asked for.
+      if (mode === undefined || mode === 'NONE') return output;
       const units = getItemCapacity(item === undefined ? undefined : itemSize(item), consistent ? 'strong' : 'eventual');
-      const capacity = consumedCapacity(capacityMode(request), tableName, { table: units });
+      const capacity = consumedCapacity(mode, tableName, { table: units });
       if (capacity !== undefined) output.ConsumedCapacity = capacity;
       return output;
     },

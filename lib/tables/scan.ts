@@ -59,6 +59,8 @@ import type { TokenRange } from './table-engine.js';
 import { TOKEN_SPACE } from './table-engine.js';
 import { extractKey } from './table-schema.js';
 import { tokenBound, splitPartitionedKey } from '../ring/partitioned-key.js';
+import { indexScanOf, indexStartAfter } from './indexes/index-scan.js';
+import type { IndexRead } from './indexes/index-query.js';
 
 export const TOTAL_SEGMENTS_MAX = 1_000_000;
 
@@ -111,6 +113,8 @@ export interface ScanPlan {
   readonly segment: { tokenStart: number; tokenEnd: number };
   /** The engine key of ExclusiveStartKey: the scan resumes just after it. */
   readonly startAfter: Uint8Array | undefined;
+  /** A scan of a secondary index: `tableId` is then the index's entry space. */
+  readonly index?: IndexRead;
 }
 
 function checkSegments(request: Request): { segment: number; total: number } {
@@ -145,10 +149,16 @@ export function prepareScan(request: Request, table: (name: string) => TableReco
   const schema = record.schema;
   const consistent = request['ConsistentRead'] === true;
   const indexName = request['IndexName'] as string | undefined;
-  checkIndex(schema, indexName, consistent);
+  const index = checkIndex(schema, indexName, consistent, record.indexes);
   const tokens = segmentTokens(segment, total);
   let startAfter: Uint8Array | undefined;
-  if (startKey !== undefined) {
+  if (startKey !== undefined && index !== undefined) {
+    startAfter = indexStartAfter(record, index, startKey);
+    const { token } = splitPartitionedKey(startAfter);
+    if (token < tokens.tokenStart || token >= tokens.tokenEnd) {
+      throw validationError(`The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: ${total} Segment: ${segment}`);
+    }
+  } else if (startKey !== undefined) {
     let key;
     try {
       key = extractKey(startKey, schema);
@@ -170,10 +180,11 @@ export function prepareScan(request: Request, table: (name: string) => TableReco
     indexName,
     'Scan',
   );
+  const indexRead = index === undefined ? undefined : indexScanOf(record, index, select, projection);
   return {
     answer: {
       tableName: schema.tableName,
-      keyNames: [schema.partitionKey.name, ...(schema.sortKey === undefined ? [] : [schema.sortKey.name])],
+      keyNames: indexRead?.keyNames ?? [schema.partitionKey.name, ...(schema.sortKey === undefined ? [] : [schema.sortKey.name])],
       filter: filter === undefined ? undefined : (item: AttributeMap) => evaluateCondition(filter.condition, item, filter.attributes),
       projection,
       select,
@@ -183,8 +194,9 @@ export function prepareScan(request: Request, table: (name: string) => TableReco
     limit: request['Limit'] as number | undefined,
     bytesMax: PAGE_BYTES_MAX,
     consistent,
-    tableId: record.id,
+    tableId: indexRead?.index.space ?? record.id,
     segment: tokens,
     startAfter,
+    ...(indexRead === undefined ? {} : { index: indexRead.index }),
   };
 }

@@ -23,6 +23,7 @@ import { DynamoDbError } from './dynamodb-error.js';
 import { validateCreateTable, type CreateTableInput, type TableSchema } from './table-schema.js';
 import { checkConstraints, constraintMessages, throwConstraintErrors } from './request-constraints.js';
 import { TABLE_ID_MAX } from './key-encoding.js';
+import type { TableIndexes } from './indexes/index-catalog.js';
 
 export type TableStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
 
@@ -43,6 +44,8 @@ export interface TableRecord {
   readonly timeToLive?: { readonly attributeName: string; readonly enabled: boolean; readonly changedAtMs: number };
   /** TagResource's and CreateTable's tags (resource-tags.ts); absent when none were ever set. */
   readonly tags?: ReadonlyArray<{ readonly Key: string; readonly Value: string }>;
+  /** Engine spaces and states of the table's secondary indexes and change logs (indexes/index-catalog.ts). */
+  readonly indexes?: TableIndexes;
 }
 
 export interface CatalogState {

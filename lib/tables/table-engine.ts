@@ -9,7 +9,7 @@
 import type { OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from '../store/ordered-types.js';
 import { ErrorCode } from '../errors.js';
 
-export type { OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from '../store/ordered-types.js';
+export type { AlsoKeyWrite, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from '../store/ordered-types.js';
 
 /**
  * The Store methods the tables layer calls (DESIGN.md §5). Values read

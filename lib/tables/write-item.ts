@@ -56,6 +56,7 @@ import {
   TABLE_NAME,
 } from './request-constraints.js';
 import type { TableRecord } from './table-catalog.js';
+import type { ItemCollectionMetrics } from './indexes/item-collection.js';
 import { checkIndexKeyTypes, extractItemKey, extractKey, type PrimaryKeyValues, type TableSchema } from './table-schema.js';
 
 export const CONDITIONAL_REQUEST_FAILED = 'The conditional request failed';
@@ -66,6 +67,8 @@ export type ReturnValue = 'NONE' | 'ALL_OLD' | 'UPDATED_OLD' | 'ALL_NEW' | 'UPDA
 export interface WriteItemOutput {
   Attributes?: AttributeMap;
   ConsumedCapacity?: ConsumedCapacity;
+  /** ReturnItemCollectionMetrics SIZE on a table with LSIs (indexes/item-collection.ts). */
+  ItemCollectionMetrics?: ItemCollectionMetrics;
 }
 
 export type WriteDecision =

@@ -86,6 +86,21 @@
  *                        RANGE: u32 limit | u32 bytesMax | u8 reverse | u8[7] reserved | end key
  *                        (the request's key is the range's start); TERM, ORDERED_GET: none
  *
+ * With OrderedFlag.ALSO, an ORDERED_WRITE carries more keys written in the same
+ * transaction (an atomic multi-key write: every key shares the first key's
+ * token, so one leader and one transaction on each replica):
+ *
+ *   payload    u32 valueBytes | msgpack value | u16 count | count × also entry
+ *   also entry u16 keyBytes | key | u8 AlsoFlag.* | u32 valueBytes | msgpack value (empty: a tombstone)
+ *
+ * and it is answered with, and ORDERED_REPLICATE (same flag) carries, the
+ * objects of every key:
+ *
+ *   u32 objectBytes | object | u16 count | count × (u16 keyBytes | key | u32 objectBytes | object)
+ *
+ * where an also key written with AlsoFlag.APPEND_VERSION ends in the write's
+ * version (u64 big-endian, so such keys sort by version).
+ *
  * Answers: OK with the encoded object (ORDERED_WRITE, ORDERED_GET), an entry
  * list after a u32 more flag (RANGE); CONFLICT with the current object (empty:
  * absent); STALE_TERM with the f64 term the node knows (the request's is older,
@@ -541,7 +556,11 @@ export function decodeScanRequest(value: Uint8Array): { entriesMax: number; part
 export const ORDERED_FIELDS_BYTES = 24;
 export const OrderedField = { PARTITION: 0, EXPECT: 4, FLAGS: 5, TERM: 8, EXPECT_VERSION: 16 } as const;
 export const ExpectKind = { NONE: 0, ABSENT: 1, VERSION: 2 } as const;
-export const OrderedFlag = { LEADS: 1 } as const;
+export const OrderedFlag = { LEADS: 1, ALSO: 2 } as const;
+/** An also entry's flags (OrderedFlag.ALSO). */
+export const AlsoFlag = { TOMBSTONE: 1, APPEND_VERSION: 2 } as const;
+/** Keys one atomic multi-key write may carry besides its first (a bound on the request). */
+export const ALSO_KEYS_MAX = 64;
 export const RANGE_FIELDS_BYTES = 16;
 export const DROP_SPACE_REQUEST_BYTES = 8;
 
@@ -615,6 +634,121 @@ export function decodeRangePage(bytes: Uint8Array, at: number, length: number): 
   const more = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at, true);
   assert.ok(more <= 1, 'range page malformed');
   return { more: more === 1, entries: decodeEntries(bytes, at + 4, length - 4) };
+}
+
+/** One more key of an atomic multi-key ORDERED_WRITE: its msgpack value (empty with AlsoFlag.TOMBSTONE). */
+export interface AlsoWrite {
+  key: Uint8Array;
+  flags: number;
+  value: Uint8Array;
+}
+
+/** One key's object in a multi-key write's answer or replication. */
+export interface KeyedObject {
+  key: Uint8Array;
+  object: Uint8Array;
+}
+
+/** ORDERED_WRITE's payload with OrderedFlag.ALSO. */
+export function encodeAlsoPayload(value: Uint8Array, also: readonly AlsoWrite[]): Uint8Array {
+  assert.ok(also.length <= ALSO_KEYS_MAX, 'too many also keys');
+  let bytes = 4 + value.byteLength + 2;
+  for (const entry of also) bytes += 2 + entry.key.byteLength + 1 + 4 + entry.value.byteLength;
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, value.byteLength, true);
+  out.set(value, 4);
+  let at = 4 + value.byteLength;
+  view.setUint16(at, also.length, true);
+  at += 2;
+  for (const entry of also) {
+    assert.ok(entry.key.byteLength <= 0xffff, 'also key too long');
+    view.setUint16(at, entry.key.byteLength, true);
+    out.set(entry.key, at + 2);
+    at += 2 + entry.key.byteLength;
+    view.setUint8(at, entry.flags);
+    view.setUint32(at + 1, entry.value.byteLength, true);
+    out.set(entry.value, at + 5);
+    at += 5 + entry.value.byteLength;
+  }
+  return out;
+}
+
+export function decodeAlsoPayload(payload: Uint8Array): { value: Uint8Array; also: AlsoWrite[] } {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const need = (at: number, bytes: number) => assert.ok(at + bytes <= payload.byteLength, 'multi-key write truncated');
+  need(0, 4);
+  const valueBytes = view.getUint32(0, true);
+  need(4, valueBytes + 2);
+  const value = payload.subarray(4, 4 + valueBytes);
+  let at = 4 + valueBytes;
+  const count = view.getUint16(at, true);
+  assert.ok(count <= ALSO_KEYS_MAX, 'too many also keys');
+  at += 2;
+  const also: AlsoWrite[] = [];
+  for (let i = 0; i < count; i++) {
+    need(at, 2);
+    const keyBytes = view.getUint16(at, true);
+    need(at + 2, keyBytes + 5);
+    const key = payload.subarray(at + 2, at + 2 + keyBytes);
+    at += 2 + keyBytes;
+    const flags = view.getUint8(at);
+    const entryBytes = view.getUint32(at + 1, true);
+    need(at + 5, entryBytes);
+    also.push({ key, flags, value: payload.subarray(at + 5, at + 5 + entryBytes) });
+    at += 5 + entryBytes;
+  }
+  assert.equal(at, payload.byteLength, 'multi-key write has trailing bytes');
+  return { value, also };
+}
+
+/** A multi-key write's objects: the leader's answer, and ORDERED_REPLICATE's payload with OrderedFlag.ALSO. */
+export function encodeKeyedObjects(object: Uint8Array, also: readonly KeyedObject[]): Uint8Array {
+  let bytes = 4 + object.byteLength + 2;
+  for (const entry of also) bytes += 2 + entry.key.byteLength + 4 + entry.object.byteLength;
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, object.byteLength, true);
+  out.set(object, 4);
+  let at = 4 + object.byteLength;
+  view.setUint16(at, also.length, true);
+  at += 2;
+  for (const entry of also) {
+    view.setUint16(at, entry.key.byteLength, true);
+    out.set(entry.key, at + 2);
+    at += 2 + entry.key.byteLength;
+    view.setUint32(at, entry.object.byteLength, true);
+    out.set(entry.object, at + 4);
+    at += 4 + entry.object.byteLength;
+  }
+  return out;
+}
+
+export function decodeKeyedObjects(bytes: Uint8Array): { object: Uint8Array; also: KeyedObject[] } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = (at: number, length: number) => assert.ok(at + length <= bytes.byteLength, 'multi-key objects truncated');
+  need(0, 4);
+  const objectBytes = view.getUint32(0, true);
+  need(4, objectBytes + 2);
+  const object = bytes.subarray(4, 4 + objectBytes);
+  let at = 4 + objectBytes;
+  const count = view.getUint16(at, true);
+  assert.ok(count <= ALSO_KEYS_MAX, 'too many also keys');
+  at += 2;
+  const also: KeyedObject[] = [];
+  for (let i = 0; i < count; i++) {
+    need(at, 2);
+    const keyBytes = view.getUint16(at, true);
+    need(at + 2, keyBytes + 4);
+    const key = bytes.subarray(at + 2, at + 2 + keyBytes);
+    at += 2 + keyBytes;
+    const length = view.getUint32(at, true);
+    need(at + 4, length);
+    also.push({ key, object: bytes.subarray(at + 4, at + 4 + length) });
+    at += 4 + length;
+  }
+  assert.equal(at, bytes.byteLength, 'multi-key objects have trailing bytes');
+  return { object, also };
 }
 
 export function encodeDropSpace(space: number, keysMax: number): Uint8Array {

@@ -57,6 +57,18 @@ export class MemoryTableEngine implements TableEngine {
     const version = `v${++this.sequence}`;
     if (write.value === undefined) this.entries.delete(id);
     else this.entries.set(id, { key: Uint8Array.from(key), value: structuredClone(write.value), version });
+    // A multi-key write: the other keys at once (the engine's `also`), a log key suffixed with the version's number.
+    for (const also of write.also ?? []) {
+      let alsoKey = Uint8Array.from(also.key);
+      if (also.appendVersion === true) {
+        alsoKey = new Uint8Array(also.key.byteLength + 8);
+        alsoKey.set(also.key, 0);
+        new DataView(alsoKey.buffer).setBigUint64(also.key.byteLength, BigInt(this.sequence));
+      }
+      const alsoId = MemoryTableEngine.id(alsoKey);
+      if (also.value === undefined) this.entries.delete(alsoId);
+      else this.entries.set(alsoId, { key: alsoKey, value: structuredClone(also.value), version });
+    }
     this.sorted = undefined;
     return { version };
   }

@@ -347,6 +347,7 @@ class Run implements World {
       expectVersion: typeof expect === 'number' ? expect : 0,
       timestampMs: this.coordinator.nowMs(),
       expiresAtMs: 0,
+      also: [],
     };
     this.coordinator.startOrderedWrite(request, Math.min(2, this.n), (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;

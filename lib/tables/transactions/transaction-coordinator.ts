@@ -103,8 +103,14 @@ export interface TransactionHost {
 
 interface PrepareResult {
   readonly outcome: ActionOutcome;
-  /** The prepared item's version, when it was prepared. */
-  readonly version: string | undefined;
+  /** The prepared item as written and its version, when it was prepared. */
+  readonly prepared?: KnownPrepared;
+}
+
+/** What the coordinator knows of an item it prepared: resolving it then needs no read first. */
+interface KnownPrepared {
+  readonly held: PreparedItem;
+  readonly version: string;
 }
 
 export function transactionConflict(): DynamoDbError {
@@ -144,10 +150,16 @@ export class TransactionCoordinator {
       };
       const created = await this.createLedger(ledgerName, ledger, plan.digest);
       if (created === undefined) continue; // an earlier attempt under the token was recovered: look again
-      if (plan.token !== undefined && (await this.tokenReplay(plan)) !== undefined) {
-        // That earlier attempt committed between the first look and the ledger: undo ours, answer as a repeat.
-        await this.deleteLedger(ledgerName, created);
-        continue;
+      if (plan.token !== undefined) {
+        // An earlier attempt that committed between the first look and our ledger: undo ours, answer as a repeat.
+        const again = await this.tokenReplay(plan).catch(async (error: unknown) => {
+          await this.deleteLedger(ledgerName, created);
+          throw error;
+        });
+        if (again !== undefined) {
+          await this.deleteLedger(ledgerName, created);
+          return again;
+        }
       }
       return this.run(plan, keys, ledgerName, ledger, created);
     }
@@ -171,6 +183,8 @@ export class TransactionCoordinator {
     }
     const existing = await this.read(ledgerKey(ledgerName));
     if (existing === undefined) return undefined;
+    // Our own write, whose answer was lost and whose retry then met it.
+    if ((existing.value as LedgerRecord).transactionId === ledger.transactionId) return existing.version;
     const decision = inFlightDecision(existing.value as LedgerRecord, digest, this.host.nowMs(), this.host.timeoutMs);
     if (decision === 'inProgress') throw new DynamoDbError('TransactionInProgressException', 'Transaction is in progress');
     if (decision === 'mismatch') throw idempotentParameterMismatch();
@@ -200,12 +214,13 @@ export class TransactionCoordinator {
       throw error;
     }
     const outcomes = results.map((result) => result.outcome);
+    const known = results.map((result) => result.prepared);
     if (!allReady(outcomes)) {
-      await this.decide(ledgerName, ledger, ledgerVersion, 'CANCELLED');
+      await this.decide(ledgerName, ledger, ledgerVersion, 'CANCELLED', known);
       throw transactionCanceled(outcomes.map((outcome) => (outcome.kind === 'ready' ? undefined : outcome)));
     }
     const committed = { ...withState(ledger, 'COMMITTED'), readUnits: replayReadUnits(plan, outcomes) };
-    const decided = await this.decide(ledgerName, committed, ledgerVersion, 'COMMITTED');
+    const decided = await this.decide(ledgerName, committed, ledgerVersion, 'COMMITTED', known);
     if (decided !== 'COMMITTED') {
       // A recoverer found this transaction stale and cancelled it first: nothing was applied.
       throw transactionCanceled(outcomes.map(() => ({ kind: 'conflict' }) as const));
@@ -221,15 +236,15 @@ export class TransactionCoordinator {
       const held = preparedOf(current?.value);
       if (held !== undefined && held.transactionId === ledger.transactionId) {
         // Our own write, whose answer was lost: decide again on the same prior image.
-        return { outcome: decideAction(action, held.prior ?? undefined), version: current!.version };
+        return { outcome: decideAction(action, held.prior ?? undefined), prepared: { held, version: current!.version } };
       }
       if (held !== undefined) {
-        if ((await this.meet(held, key, current!)) === 'locked') return { outcome: { kind: 'conflict' }, version: undefined };
+        if ((await this.meet(held, key, current!)) === 'locked') return { outcome: { kind: 'conflict' } };
         continue;
       }
       const item = committedItem(current?.value);
       const outcome = decideAction(action, item);
-      if (outcome.kind !== 'ready') return { outcome, version: undefined };
+      if (outcome.kind !== 'ready') return { outcome };
       const prepared: PreparedItem = {
         transactionId: ledger.transactionId,
         ledgerName,
@@ -240,12 +255,12 @@ export class TransactionCoordinator {
       };
       try {
         const { version } = await this.write({ key, value: preparedValue(prepared), expect: current?.version ?? 'absent' });
-        return { outcome, version };
+        return { outcome, prepared: { held: prepared, version } };
       } catch (error) {
         if (!isConflict(error)) throw error;
       }
     }
-    return { outcome: { kind: 'conflict' }, version: undefined };
+    return { outcome: { kind: 'conflict' } };
   }
 
   /**
@@ -253,7 +268,13 @@ export class TransactionCoordinator {
    * then finish. Returns the state the transaction ended in, which is not
    * `state` when a recoverer decided first.
    */
-  private async decide(ledgerName: string, next: LedgerRecord, pendingVersion: string, state: 'COMMITTED' | 'CANCELLED'): Promise<'COMMITTED' | 'CANCELLED'> {
+  private async decide(
+    ledgerName: string,
+    next: LedgerRecord,
+    pendingVersion: string,
+    state: 'COMMITTED' | 'CANCELLED',
+    known: ReadonlyArray<KnownPrepared | undefined> = [],
+  ): Promise<'COMMITTED' | 'CANCELLED'> {
     const record: LedgerRecord = { ...next, state };
     const key = ledgerKey(ledgerName);
     let version: string;
@@ -265,22 +286,22 @@ export class TransactionCoordinator {
       const found = current?.value as LedgerRecord | undefined;
       if (found === undefined || found.transactionId !== record.transactionId) {
         // A recoverer cancelled and finished it while we still prepared: take back what we prepared after its pass.
-        await this.resolveItems(record, false);
+        await this.resolveItems(record, false, known);
         return 'CANCELLED';
       }
       if (found.state === 'PENDING') throw error; // not ours to take over: only a recoverer moves it, and it did not
-      await this.finish(ledgerName, current!, true);
+      await this.finish(ledgerName, current!, true, known);
       return found.state;
     }
-    await this.finish(ledgerName, { value: record, version, replica: 0 }, true);
+    await this.finish(ledgerName, { value: record, version, replica: 0 }, true, known);
     return state;
   }
 
   /** Step 4 for a decided ledger record: resolve every item still prepared by it, write the token record, delete the ledger. */
-  private async finish(ledgerName: string, stored: OrderedValue, byCoordinator: boolean): Promise<void> {
+  private async finish(ledgerName: string, stored: OrderedValue, byCoordinator: boolean, known: ReadonlyArray<KnownPrepared | undefined> = []): Promise<void> {
     const ledger = stored.value as LedgerRecord;
     const committed = ledger.state === 'COMMITTED';
-    await this.resolveItems(ledger, committed);
+    await this.resolveItems(ledger, committed, known);
     if (committed && ledger.token !== null) {
       const token: TokenRecord = { digest: ledger.digest, completedMs: this.host.nowMs(), readUnits: ledger.readUnits };
       await this.write({ key: tokenKey(ledger.token), value: token, ttlMs: TOKEN_WINDOW_MS });
@@ -299,19 +320,30 @@ export class TransactionCoordinator {
     }
   }
 
-  private async resolveItems(ledger: LedgerRecord, committed: boolean): Promise<void> {
-    await Promise.all(ledger.items.map((item) => this.resolveItem(item.key, item.tableName, ledger.transactionId, committed)));
+  private async resolveItems(ledger: LedgerRecord, committed: boolean, known: ReadonlyArray<KnownPrepared | undefined> = []): Promise<void> {
+    await Promise.all(ledger.items.map((item, i) => this.resolveItem(item.key, item.tableName, ledger.transactionId, committed, known[i])));
   }
 
-  /** Rewrites one item to its resolved image if `transactionId` still holds it. */
-  private async resolveItem(key: Uint8Array, tableName: string, transactionId: string, committed: boolean): Promise<void> {
+  /**
+   * Rewrites one item to its resolved image if `transactionId` still holds
+   * it. What the coordinator prepared it tries first without reading (a lost
+   * compare-and-set then reads, as a recoverer does).
+   */
+  private async resolveItem(key: Uint8Array, tableName: string, transactionId: string, committed: boolean, known: KnownPrepared | undefined): Promise<void> {
     for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
-      const current = await this.read(key);
-      const held = preparedOf(current?.value);
+      let held: PreparedItem | undefined;
+      let version: string | undefined;
+      if (attempt === 0 && known !== undefined) {
+        ({ held, version } = known);
+      } else {
+        const current = await this.read(key);
+        held = preparedOf(current?.value);
+        version = current?.version;
+      }
       if (held === undefined || held.transactionId !== transactionId) return;
       const image = resolvedImage(held, committed);
       try {
-        await this.write({ key, value: image, expect: current!.version });
+        await this.write({ key, value: image, expect: version! });
       } catch (error) {
         if (isConflict(error)) continue;
         throw error;

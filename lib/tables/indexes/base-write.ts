@@ -1,0 +1,64 @@
+/**
+ * The keys a base-item write carries besides the item, purely: written in
+ * the same atomic multi-key write (writeOrdered's `also`; DESIGN.md §6), so
+ * each is committed exactly when the item is.
+ *
+ * - Every LSI's entry, maintained synchronously: the entry to remove (the
+ *   item left the index or its index key changed) and the entry to write. An
+ *   LSI shares the table's partition key, so its entries share the item's
+ *   token (DG: LSI: "same partition key ... item collection").
+ * - Every live GSI's change record, appended to its queue (change-log.ts) and
+ *   applied afterwards by the index applier: a GSI is updated asynchronously,
+ *   as DynamoDB's are.
+ * - The stream record, when the table has a stream.
+ */
+import type { AttributeMap } from '../attribute-value.js';
+import type { TableRecord } from '../table-catalog.js';
+import type { AlsoKeyWrite } from '../table-engine.js';
+import type { PrimaryKeyValues } from '../table-schema.js';
+import { logKeyPrefix, queueRecord, streamRecord } from './change-log.js';
+import { changeTargets, indexChangeOf, type IndexEntryValue } from './index-entry.js';
+import { encodeIndexKey } from './index-key.js';
+
+export interface BaseWrite {
+  readonly record: TableRecord;
+  /** The item's engine partition part (key-encoding.ts): every key written with it shares its token. */
+  readonly partitionPart: Uint8Array;
+  readonly baseKey: PrimaryKeyValues;
+  readonly oldItem: AttributeMap | undefined;
+  readonly newItem: AttributeMap | undefined;
+  readonly nowMs: number;
+}
+
+export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
+  const { record, oldItem, newItem } = write;
+  const indexes = record.indexes;
+  if (indexes === undefined) return [];
+  const schema = record.schema;
+  const writes: AlsoKeyWrite[] = [];
+  for (const index of schema.localSecondaryIndexes) {
+    const spaces = indexes.spaces[index.indexName];
+    const change = spaces === undefined ? undefined : indexChangeOf(schema, index, oldItem, newItem);
+    if (change === undefined) continue;
+    const targets = changeTargets(schema, index, change);
+    if (targets.removeFrom !== undefined) writes.push({ key: encodeIndexKey(spaces!.entrySpace, targets.removeFrom.indexKey, targets.removeFrom.baseKey).key });
+    if (targets.writeTo !== undefined) {
+      const value: IndexEntryValue = { item: targets.writeTo.item, baseVersion: 0 };
+      writes.push({ key: encodeIndexKey(spaces!.entrySpace, targets.writeTo.indexKey, targets.writeTo.baseKey).key, value });
+    }
+  }
+  for (const index of schema.globalSecondaryIndexes) {
+    const spaces = indexes.spaces[index.indexName];
+    if (spaces?.queueSpace === undefined || spaces.status === 'DELETING') continue;
+    const change = indexChangeOf(schema, index, oldItem, newItem);
+    if (change !== undefined) writes.push({ key: logKeyPrefix(spaces.queueSpace, write.partitionPart), value: queueRecord(change, write.nowMs), appendVersion: true });
+  }
+  const stream = indexes.stream;
+  if (stream !== undefined && stream.specification.StreamEnabled) {
+    const keys: AttributeMap = { [schema.partitionKey.name]: write.baseKey.partition };
+    if (schema.sortKey !== undefined && write.baseKey.sort !== undefined) keys[schema.sortKey.name] = write.baseKey.sort;
+    const value = streamRecord(stream.specification, keys, oldItem, newItem, write.nowMs);
+    if (value !== undefined) writes.push({ key: logKeyPrefix(stream.streamSpace, write.partitionPart), value, appendVersion: true });
+  }
+  return writes;
+}

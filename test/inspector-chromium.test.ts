@@ -1,0 +1,295 @@
+/**
+ * The inspector in a real browser: Debian's Chromium, headless, driven by
+ * playwright-core (which never downloads a browser of its own), against a
+ * real Database of storage-node threads.
+ *
+ * - The page loads with no console or page errors and requests nothing but
+ *   its own server; panels whose data is not there say so.
+ * - Live updates arrive: a crashed node shows down, with the hints other
+ *   nodes hold for it, and up again after its restart.
+ * - The consistent/eventual panel shows both answers, with the replica and
+ *   the version the Database reports; browse and query show their items and
+ *   consumed capacity.
+ * - The capacity panels draw a Database's capacity metrics under a hot key
+ *   (capacity 'observe'), and the index-lag chart moves as a scripted lag
+ *   source catches up (the shape the secondary indexes are to report).
+ * - Under a steady write load, snapshots keep arriving and a read answers.
+ *
+ * Screenshots go to $RINGTABLE_SCREENSHOTS (the README's are made with
+ * RINGTABLE_SCREENSHOTS=docs), else to a temporary directory.
+ *
+ * Without /usr/bin/chromium (or $RINGTABLE_CHROMIUM) the test skips with the reason printed, unless
+ * RINGTABLE_REQUIRE_CHROMIUM=1 (set by .ci/run), which makes it fail.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import t, { type Test } from 'tap';
+import { Database, inspector, type IndexLag, type InspectorServer } from '../lib/index.js';
+import { eventually, sleep } from './helpers/temp-store.js';
+
+const CHROMIUM = process.env.RINGTABLE_CHROMIUM ?? '/usr/bin/chromium';
+const REQUIRED = process.env.RINGTABLE_REQUIRE_CHROMIUM === '1';
+/** Generous: CI machines are slow and shared; nothing here measures time. */
+const EVENTUALLY_MS = 30_000;
+const TABLE = 'orders';
+const HOSTILE = '<img src="x" onerror="window.pwned = 1">';
+
+const missing = fs.existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (install Debian's chromium: apt-get install chromium)`;
+if (missing !== undefined && REQUIRED) t.fail(`RINGTABLE_REQUIRE_CHROMIUM=1 but ${missing}`);
+else if (missing !== undefined) console.log(`# skipping the Chromium inspector test: ${missing}`);
+
+interface Opened {
+  page: Page;
+  consoleErrors: string[];
+  pageErrors: string[];
+  foreignRequests: string[];
+}
+
+function screenshotDirectory(t: Test): string {
+  const wanted = process.env.RINGTABLE_SCREENSHOTS;
+  if (wanted !== undefined && wanted !== '') {
+    fs.mkdirSync(wanted, { recursive: true });
+    return wanted;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-inspector-shots-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function launch(t: Test): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // As in html-report-chromium.test.ts: CI runs as root in a container without user namespaces.
+    args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+async function open(t: Test, browser: Browser, server: InspectorServer): Promise<Opened> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  t.teardown(() => page.close());
+  const origin = new URL(server.url).origin;
+  const opened: Opened = { page, consoleErrors: [], pageErrors: [], foreignRequests: [] };
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') opened.consoleErrors.push(`${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => opened.pageErrors.push(String(error)));
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(`${origin}/`) && !url.startsWith('data:')) opened.foreignRequests.push(url);
+  });
+  await page.goto(server.url, { waitUntil: 'load' });
+  return opened;
+}
+
+async function snapshotsSeen(page: Page): Promise<number> {
+  return Number((await page.locator('body').getAttribute('data-snapshots')) ?? '0');
+}
+
+async function waitFor(t: Test, what: string, probe: () => Promise<boolean>): Promise<void> {
+  t.ok(await eventually(async () => probe().catch(() => false), EVENTUALLY_MS, 100), what);
+}
+
+function checkClean(t: Test, opened: Opened): void {
+  t.same(opened.consoleErrors, [], 'no console errors or warnings');
+  t.same(opened.pageErrors, [], 'no page errors');
+  t.same(opened.foreignRequests, [], 'no request outside the server');
+}
+
+async function putOrder(db: Database, customer: string, n: number, note = 'ok'): Promise<void> {
+  await db.putItem({ TableName: TABLE, Item: { customer: { S: customer }, n: { N: String(n) }, note: { S: note } } });
+}
+
+t.test('the inspector in headless Chromium', { skip: missing ?? false }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-inspector-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  // Four nodes and N = 3: a node down leaves a stand-in, which holds hints for it (sloppy quorum).
+  // 32 partitions per node: 128 arcs, each wide enough to see its owner's colour in the screenshot.
+  const db = await Database.open({ path: dir, nodes: 4, vnodes: 32, antiEntropyIntervalMs: 0 });
+  t.teardown(() => db.close());
+  await db.createTable({
+    TableName: TABLE,
+    KeySchema: [{ AttributeName: 'customer', KeyType: 'HASH' }, { AttributeName: 'n', KeyType: 'RANGE' }],
+    AttributeDefinitions: [{ AttributeName: 'customer', AttributeType: 'S' }, { AttributeName: 'n', AttributeType: 'N' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  for (let n = 0; n < 12; n++) await putOrder(db, 'alice', n, n === 3 ? HOSTILE : 'ok');
+  for (let n = 0; n < 4; n++) await putOrder(db, 'bob', n);
+
+  const browser = await launch(t);
+  const shots = screenshotDirectory(t);
+  const server = await db.inspector({ port: 0 });
+  t.teardown(() => server.close());
+
+  await t.test('loads cleanly and says what it does not have', async (t) => {
+    const opened = await open(t, browser, server);
+    const { page } = opened;
+    await waitFor(t, 'a snapshot arrived', async () => (await snapshotsSeen(page)) > 0);
+    t.equal(await page.locator('#connection').getAttribute('data-state'), 'live', 'the event stream is open');
+    t.equal(await page.locator('#nodes-table tbody tr').count(), 4, 'a row per node');
+    t.equal(await page.locator('#nodes-table tbody tr[data-status="up"]').count(), 4, 'every node up');
+    t.equal(await page.locator('#ring-chart .partition-arc').count(), db.store.partitions().length, 'an arc per ring partition');
+    t.equal(await page.locator(`[data-table-name="${TABLE}"]`).count(), 1, 'the table is listed');
+    t.match(await page.locator('[data-empty="capacity"]').textContent(), /capacity model off/, 'the capacity panel says the model is off');
+    t.match(await page.locator('#hot-keys-body [data-empty="hot-keys"]').textContent(), /capacity model off/, 'so does the hot-keys panel');
+    t.match(await page.locator('[data-empty="index-lag"]').textContent(), /no indexes/, 'the lag panel says there are no indexes');
+    t.equal(await page.locator('svg[data-chart="capacity-heat"]').count(), 0, 'and no heat map is drawn from nothing');
+    checkClean(t, opened);
+  });
+
+  await t.test('live: a crashed node shows down with hints held for it, then up again', async (t) => {
+    const opened = await open(t, browser, server);
+    const { page } = opened;
+    const node = 1;
+    db.store.crashNode(node);
+    await waitFor(t, `node ${node} shows down`, async () => (await page.locator(`#nodes-table tr[data-node="${node}"]`).getAttribute('data-status')) === 'down');
+    // Plain puts while it is down: stand-ins take its copies as hints (Dynamo §4.6).
+    for (let i = 0; i < 64; i++) await db.store.put(`hinted-${i}`, { i });
+    await waitFor(t, `hints pending for node ${node} show`, async () => Number(await page.locator(`#nodes-table tr[data-node="${node}"] td[data-hints-pending]`).getAttribute('data-hints-pending')) > 0);
+    await page.screenshot({ path: path.join(shots, 'inspector-ring.png'), fullPage: false });
+    await db.store.startNode(node);
+    await waitFor(t, `node ${node} shows up again`, async () => (await page.locator(`#nodes-table tr[data-node="${node}"]`).getAttribute('data-status')) === 'up');
+    await waitFor(t, 'and its hints are handed back', async () => Number(await page.locator(`#nodes-table tr[data-node="${node}"] td[data-hints-pending]`).getAttribute('data-hints-pending')) === 0);
+    checkClean(t, opened);
+  });
+
+  await t.test('consistent and eventual reads side by side; browse and query', async (t) => {
+    const opened = await open(t, browser, server);
+    const { page } = opened;
+    await waitFor(t, 'the table is offered', async () => (await page.locator('#read-form select[name="table"] option').count()) > 0);
+    await page.locator('#read-form select[name="table"]').selectOption(TABLE);
+    await page.locator('#read-form input[name="partitionKey"]').fill('alice');
+    await page.locator('#read-form input[name="sortKey"]').fill('5');
+    await page.locator('#read-form button[type="submit"]').click();
+    await waitFor(t, 'both answers show', async () => (await page.locator('#read-verdict').getAttribute('data-state')) === 'same' || (await page.locator('#read-verdict').getAttribute('data-state')) === 'stale');
+    const expected = await db.inspectItem({ TableName: TABLE, Key: { customer: { S: 'alice' }, n: { N: '5' } }, ConsistentRead: true });
+    for (const side of ['consistent', 'eventual']) {
+      const answer = page.locator(`[data-read="${side}"]`);
+      t.match(await answer.locator('[data-field="replica"]').textContent(), /^node \d+$/, `${side}: the replica that answered`);
+      t.equal(await answer.locator('[data-field="version"]').textContent(), expected.version, `${side}: the item's version`);
+      t.match(await answer.locator('[data-field="item"]').textContent(), /"alice"/, `${side}: the item`);
+      t.match(await answer.locator('[data-field="capacity"]').textContent(), /consumed capacity \(orders\): [\d.]+ capacity units/, `${side}: its consumed capacity`);
+    }
+    t.match(await page.locator('[data-read="consistent"] [data-field="capacity"]').textContent(), /: 1 capacity units/, 'a consistent read of a small item is 1 RCU');
+    t.match(await page.locator('[data-read="eventual"] [data-field="capacity"]').textContent(), /: 0\.5 capacity units/, 'an eventual one 0.5');
+    await page.locator('#read-panel').screenshot({ path: path.join(shots, 'inspector-reads.png') });
+
+    // Browse: a click on the table scans its first page; a click on an item reads it.
+    await page.locator(`[data-table-name="${TABLE}"]`).click();
+    await waitFor(t, 'the scan shows items', async () => (await page.locator('#items-body table[data-table="items"] tbody tr').count()) === 16);
+    t.match(await page.locator('#query-summary [data-field="capacity"]').textContent(), /consumed capacity \(orders\)/, 'the scan shows its consumed capacity');
+    // One partition key's items in sort order, from a row of the scan.
+    await page.locator('#items-body tbody tr', { has: page.locator('td.key', { hasText: /^bob$/ }) }).first().locator('button.partition-button').click();
+    await waitFor(t, "a row's partition key queries its items", async () => /query: 4 items/.test((await page.locator('#query-summary').textContent()) ?? ''));
+    const bobKeys = await page.locator('#items-body tbody tr').evaluateAll((rows) => rows.map((row) => (row as unknown as { cells: ArrayLike<{ textContent: string }> }).cells[1]!.textContent));
+    t.same(bobKeys, ['0', '1', '2', '3'], 'in sort order');
+    // Query: one partition key, a sort key condition, descending.
+    await page.locator('#query-form input[name="partitionKey"]').fill('alice');
+    await page.locator('#query-form select[name="sortCondition"]').selectOption('between');
+    await page.locator('#query-form input[name="sortValue"]').fill('2');
+    await page.locator('#query-form input[name="sortValueTo"]').fill('6');
+    await page.locator('#query-form input[name="descending"]').check();
+    await page.locator('#query-form button[name="query"]').click();
+    await waitFor(t, 'the query shows its items', async () => /query: 5 items/.test((await page.locator('#query-summary').textContent()) ?? ''));
+    const sortKeys = await page.locator('#items-body tbody tr').evaluateAll((rows) => rows.map((row) => (row as unknown as { cells: ArrayLike<{ textContent: string }> }).cells[1]!.textContent));
+    t.same(sortKeys, ['6', '5', '4', '3', '2'], 'in descending sort order');
+    t.ok((await page.locator('#items-body').textContent())?.includes(JSON.stringify(HOSTILE)), 'an attribute holding markup shows as text');
+    t.equal(await page.locator('#items-body img').count(), 0, 'and makes no element');
+    t.equal(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined, 'and runs nothing');
+    await page.locator('#items-body tbody tr').first().click();
+    await waitFor(t, 'a click on an item reads it', async () => /"6"/.test((await page.locator('[data-read="eventual"] [data-field="item"]').textContent()) ?? ''));
+    // A DynamoDB error shows as DynamoDB's exception.
+    await page.locator('#query-form input[name="sortValue"]').fill('not a number');
+    await page.locator('#query-form button[name="query"]').click();
+    await waitFor(t, 'a bad query shows the ValidationException', async () => /ValidationException/.test((await page.locator('#query-summary').textContent()) ?? ''));
+    // The browser logs the action's 400 answer itself; nothing else may be logged.
+    t.same(opened.consoleErrors.filter((line) => !/status of 400/.test(line)), [], 'no console errors but the 400 of the bad query');
+    t.same(opened.pageErrors, [], 'no page errors');
+    t.same(opened.foreignRequests, [], 'no request outside the server');
+  });
+
+  await t.test('capacity heat map and hottest keys from the capacity model; index lag from its documented shape', async (t) => {
+    // A second Database under the capacity model (observe: it reports would-be throttles and refuses nothing),
+    // 3,000 RCU/WCU scaled by 0.01: four logical partitions of 7.5 WCU each, one of them written hot.
+    const hotDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-inspector-hot-'));
+    t.teardown(() => fs.rmSync(hotDir, { recursive: true, force: true }));
+    const hotDb = await Database.open({ path: hotDir, nodes: 3, antiEntropyIntervalMs: 0, capacity: 'observe', capacityScale: 0.01 });
+    t.teardown(() => hotDb.close());
+    await hotDb.createTable({
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: 'customer', KeyType: 'HASH' }, { AttributeName: 'n', KeyType: 'RANGE' }],
+      AttributeDefinitions: [{ AttributeName: 'customer', AttributeType: 'S' }, { AttributeName: 'n', AttributeType: 'N' }],
+      ProvisionedThroughput: { ReadCapacityUnits: 3000, WriteCapacityUnits: 3000 },
+    });
+    const partitions = hotDb.capacityMetrics().resources.find((r) => r.table === TABLE)?.partitions.length ?? 0;
+    t.ok(partitions > 1, `the table has ${partitions} logical partitions`);
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 0; writing; n++) {
+        await putOrder(hotDb, 'hot', n % 20);
+        if (n % 4 === 0) await putOrder(hotDb, `cool-${n % 40}`, n);
+        if (n % 20 === 0) await sleep(10);
+      }
+    })();
+    t.teardown(async () => {
+      writing = false;
+      await writer;
+    });
+    // A scripted lag source: an index 400 changes behind that catches up by 40 a snapshot.
+    let calls = 0;
+    const indexLag = (): IndexLag[] => {
+      const pendingChanges = Math.max(0, 400 - 40 * calls++);
+      return [{ table: TABLE, index: 'by-status', pendingChanges, oldestPendingAgeMs: pendingChanges * 5 }];
+    };
+    const shaped = await inspector({ database: hotDb, port: 0, indexLag });
+    t.teardown(() => shaped.close());
+    const opened = await open(t, browser, shaped);
+    const { page } = opened;
+    const heat = page.locator(`svg[data-chart="capacity-heat"][data-resource="${TABLE}"]`);
+    await waitFor(t, 'a heat map for the table', async () => (await heat.count()) === 1);
+    t.equal(await heat.locator('g.heat-row').count(), partitions, 'a row per logical partition');
+    await waitFor(t, 'throttled seconds are marked', async () => (await heat.locator('.throttle-mark').count()) > 0);
+    await waitFor(t, 'the hot key leads the most consumed keys', async () => /hot/.test((await page.locator('#hot-keys-body table[data-table="hot-keys"] tbody tr td.key').first().textContent()) ?? ''));
+    const lag = page.locator('svg[data-chart="index-lag"] polyline.lag-line');
+    await waitFor(t, 'a lag line', async () => (await lag.count()) === 1);
+    const before = await lag.getAttribute('points');
+    await waitFor(t, 'the lag line moves', async () => (await lag.getAttribute('points')) !== before);
+    await waitFor(t, 'until the index caught up', async () => (await page.locator('table[data-table="index-lag"] tbody td.n').first().textContent()) === '0');
+    await page.screenshot({ path: path.join(shots, 'inspector-capacity.png'), fullPage: true });
+    checkClean(t, opened);
+  });
+
+  await t.test('stays live under a steady write load', async (t) => {
+    const opened = await open(t, browser, server);
+    const { page } = opened;
+    let writing = true;
+    let written = 0;
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      for (let n = 0; writing; n++) {
+        await putOrder(db, `load-${w}-${n % 50}`, n);
+        written++;
+      }
+    });
+    t.teardown(async () => {
+      writing = false;
+      await Promise.all(writers);
+    });
+    await waitFor(t, 'writes are under way', async () => written > 100);
+    const seen = await snapshotsSeen(page);
+    await waitFor(t, 'snapshots keep arriving', async () => (await snapshotsSeen(page)) >= seen + 3);
+    await page.locator('#read-form select[name="table"]').selectOption(TABLE);
+    await page.locator('#read-form input[name="partitionKey"]').fill('load-0-1');
+    await page.locator('#read-form input[name="sortKey"]').fill('1');
+    await page.locator('#read-form button[type="submit"]').click();
+    await waitFor(t, 'a read answers meanwhile', async () => ['same', 'stale'].includes((await page.locator('#read-verdict').getAttribute('data-state')) ?? ''));
+    t.match(await page.locator('[data-read="consistent"] [data-field="replica"]').textContent(), /^node \d+$/, 'with its replica');
+    writing = false;
+    await Promise.all(writers);
+    t.ok(written > 100, `${written} writes while the page was open`);
+    checkClean(t, opened);
+  });
+});

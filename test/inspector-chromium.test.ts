@@ -11,8 +11,8 @@
  *   the version the Database reports; browse and query show their items and
  *   consumed capacity.
  * - The capacity panels draw a Database's capacity metrics under a hot key
- *   (capacity 'observe'), and the index-lag chart moves as a scripted lag
- *   source catches up (the shape the secondary indexes are to report).
+ *   (capacity 'observe'), and the index-lag chart moves while a GSI applied
+ *   behind its table (gsiLagMs) catches up.
  * - Under a steady write load, snapshots keep arriving and a read answers.
  *
  * Screenshots go to $RINGTABLE_SCREENSHOTS (the README's are made with
@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
-import { Database, inspector, type IndexLag, type InspectorServer } from '../lib/index.js';
+import { Database, type InspectorServer } from '../lib/index.js';
 import { eventually, sleep } from './helpers/temp-store.js';
 
 const CHROMIUM = process.env.RINGTABLE_CHROMIUM ?? '/usr/bin/chromium';
@@ -212,18 +212,25 @@ t.test('the inspector in headless Chromium', { skip: missing ?? false }, async (
     t.same(opened.foreignRequests, [], 'no request outside the server');
   });
 
-  await t.test('capacity heat map and hottest keys from the capacity model; index lag from its documented shape', async (t) => {
+  await t.test('capacity heat map and hottest keys from the capacity model; a GSI\'s lag while it catches up', async (t) => {
     // A second Database under the capacity model (observe: it reports would-be throttles and refuses nothing),
     // 3,000 RCU/WCU scaled by 0.01: four logical partitions of 7.5 WCU each, one of them written hot.
     const hotDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-inspector-hot-'));
     t.teardown(() => fs.rmSync(hotDir, { recursive: true, force: true }));
-    const hotDb = await Database.open({ path: hotDir, nodes: 3, antiEntropyIntervalMs: 0, capacity: 'observe', capacityScale: 0.01 });
+    const hotDb = await Database.open({ path: hotDir, nodes: 3, vnodes: 32, antiEntropyIntervalMs: 0, capacity: 'observe', capacityScale: 0.01, gsiLagMs: 1500 });
     t.teardown(() => hotDb.close());
     await hotDb.createTable({
       TableName: TABLE,
       KeySchema: [{ AttributeName: 'customer', KeyType: 'HASH' }, { AttributeName: 'n', KeyType: 'RANGE' }],
-      AttributeDefinitions: [{ AttributeName: 'customer', AttributeType: 'S' }, { AttributeName: 'n', AttributeType: 'N' }],
+      AttributeDefinitions: [{ AttributeName: 'customer', AttributeType: 'S' }, { AttributeName: 'n', AttributeType: 'N' }, { AttributeName: 'note', AttributeType: 'S' }],
       ProvisionedThroughput: { ReadCapacityUnits: 3000, WriteCapacityUnits: 3000 },
+      // A GSI applied 1.5 s behind its table (gsiLagMs): its lag shows while writes arrive, and drains after.
+      GlobalSecondaryIndexes: [{
+        IndexName: 'by-note',
+        KeySchema: [{ AttributeName: 'note', KeyType: 'HASH' }, { AttributeName: 'n', KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+        ProvisionedThroughput: { ReadCapacityUnits: 3000, WriteCapacityUnits: 3000 },
+      }],
     });
     const partitions = hotDb.capacityMetrics().resources.find((r) => r.table === TABLE)?.partitions.length ?? 0;
     t.ok(partitions > 1, `the table has ${partitions} logical partitions`);
@@ -239,13 +246,7 @@ t.test('the inspector in headless Chromium', { skip: missing ?? false }, async (
       writing = false;
       await writer;
     });
-    // A scripted lag source: an index 400 changes behind that catches up by 40 a snapshot.
-    let calls = 0;
-    const indexLag = (): IndexLag[] => {
-      const pendingChanges = Math.max(0, 400 - 40 * calls++);
-      return [{ table: TABLE, index: 'by-status', pendingChanges, oldestPendingAgeMs: pendingChanges * 5 }];
-    };
-    const shaped = await inspector({ database: hotDb, port: 0, indexLag });
+    const shaped = await hotDb.inspector({ port: 0 });
     t.teardown(() => shaped.close());
     const opened = await open(t, browser, shaped);
     const { page } = opened;
@@ -254,12 +255,19 @@ t.test('the inspector in headless Chromium', { skip: missing ?? false }, async (
     t.equal(await heat.locator('g.heat-row').count(), partitions, 'a row per logical partition');
     await waitFor(t, 'throttled seconds are marked', async () => (await heat.locator('.throttle-mark').count()) > 0);
     await waitFor(t, 'the hot key leads the most consumed keys', async () => /hot/.test((await page.locator('#hot-keys-body table[data-table="hot-keys"] tbody tr td.key').first().textContent()) ?? ''));
-    const lag = page.locator('svg[data-chart="index-lag"] polyline.lag-line');
-    await waitFor(t, 'a lag line', async () => (await lag.count()) === 1);
+    const lag = page.locator('svg[data-chart="index-lag"] polyline.lag-line[data-index="orders / by-note"]');
+    await waitFor(t, 'a lag line for the index', async () => (await lag.count()) === 1);
+    const pending = page.locator('table[data-table="index-lag"] tbody tr[data-index="orders / by-note"] td.n').first();
+    await waitFor(t, 'changes pending while writes arrive', async () => Number((await pending.textContent())?.replace(/,/g, '')) > 0);
     const before = await lag.getAttribute('points');
     await waitFor(t, 'the lag line moves', async () => (await lag.getAttribute('points')) !== before);
-    await waitFor(t, 'until the index caught up', async () => (await page.locator('table[data-table="index-lag"] tbody td.n').first().textContent()) === '0');
+    // A few more seconds of history for the screenshot.
+    const seen = await snapshotsSeen(page);
+    await waitFor(t, 'more snapshots', async () => (await snapshotsSeen(page)) >= seen + 6);
     await page.screenshot({ path: path.join(shots, 'inspector-capacity.png'), fullPage: true });
+    writing = false;
+    await writer;
+    await waitFor(t, 'until the index caught up', async () => (await pending.textContent()) === '0');
     checkClean(t, opened);
   });
 

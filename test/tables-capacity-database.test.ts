@@ -28,8 +28,8 @@ class TestClock {
   }
 }
 
-async function openDatabase(t: Test, capacity: 'observe' | 'enforce', clock: TestClock): Promise<Database> {
-  const db = await Database.open({ path: tempDir(t), nodes: 2, durability: 'none', capacity, capacityScale: SCALE, capacityClock: clock.now });
+async function openDatabase(t: Test, capacity: 'observe' | 'enforce', clock: TestClock, capacityScale = SCALE): Promise<Database> {
+  const db = await Database.open({ path: tempDir(t), nodes: 2, durability: 'none', capacity, capacityScale, capacityClock: clock.now });
   t.teardown(() => db.close());
   return db;
 }
@@ -253,6 +253,39 @@ t.test('the SDK sees ProvisionedThroughputExceededException and ThrottlingExcept
   t.equal(batch.UnprocessedItems?.['sdk']?.length, 2);
 });
 
+t.test('every operation charges what ReturnConsumedCapacity reports, to the partition of its key', async (t) => {
+  const clock = new TestClock();
+  const db = await openDatabase(t, 'observe', clock, 1); // unscaled: nothing here comes near a limit
+  await db.createTable({
+    TableName: 'costs',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'N' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  clock.advance(1000);
+  const big = 'x'.repeat(5000); // 5 KB: 5 WCU to write, 2 RCU to read strongly
+  let writeUnits = 0;
+  let readUnits = 0;
+  const units = (output: { ConsumedCapacity?: { CapacityUnits: number } | Array<{ CapacityUnits: number }> }): number =>
+    [output.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + c.CapacityUnits, 0);
+  for (let sk = 0; sk < 3; sk++) writeUnits += units(await db.putItem({ TableName: 'costs', Item: { pk: { S: 'p' }, sk: { N: String(sk) }, v: { S: big } }, ReturnConsumedCapacity: 'TOTAL' }));
+  writeUnits += units(await db.updateItem({ TableName: 'costs', Key: { pk: { S: 'p' }, sk: { N: '0' } }, UpdateExpression: 'SET w = :w', ExpressionAttributeValues: { ':w': { N: '1' } }, ReturnConsumedCapacity: 'TOTAL' }));
+  writeUnits += units(await db.deleteItem({ TableName: 'costs', Key: { pk: { S: 'p' }, sk: { N: '9' } }, ReturnConsumedCapacity: 'TOTAL' }));
+  writeUnits += units(await db.batchWriteItem({ RequestItems: { costs: [{ PutRequest: { Item: { pk: { S: 'q' }, sk: { N: '1' } } } }, { DeleteRequest: { Key: { pk: { S: 'p' }, sk: { N: '2' } } } }] }, ReturnConsumedCapacity: 'TOTAL' }));
+  readUnits += units(await db.getItem({ TableName: 'costs', Key: { pk: { S: 'p' }, sk: { N: '0' } }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+  readUnits += units(await db.getItem({ TableName: 'costs', Key: { pk: { S: 'p' }, sk: { N: '1' } }, ReturnConsumedCapacity: 'TOTAL' }));
+  readUnits += units(await db.query({ TableName: 'costs', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 'p' } }, ReturnConsumedCapacity: 'TOTAL' }));
+  readUnits += units(await db.scan({ TableName: 'costs', ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }));
+  readUnits += units(await db.batchGetItem({ RequestItems: { costs: { Keys: [{ pk: { S: 'p' }, sk: { N: '0' } }, { pk: { S: 'z' }, sk: { N: '0' } }] } }, ReturnConsumedCapacity: 'TOTAL' }));
+  t.ok(writeUnits >= 15 && readUnits >= 4, `the operations reported ${writeUnits} WCU and ${readUnits} RCU`);
+  const costs = resourceOf(db.capacityMetrics(), 'costs');
+  t.equal(costs.consumedWriteUnits.at(-1), writeUnits, `write units charged = reported (${String(costs.consumedWriteUnits.at(-1))} vs ${writeUnits})`);
+  t.equal(costs.consumedReadUnits.at(-1), readUnits, 'read units charged = reported');
+  const byKey = Object.fromEntries(costs.mostConsumedKeys.map((k) => [k.key, k.count]));
+  t.ok(byKey['p']! > byKey['q']!, 'partition key p consumed the most');
+  t.equal(byKey['(Scan)'], units(await db.scan({ TableName: 'costs', ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' })), 'a Scan is listed as such');
+});
+
 t.test('capacityUpdates streams snapshots with only new events, and ends when the database closes', async (t) => {
   const clock = new TestClock();
   const db = await Database.open({ path: tempDir(t), nodes: 1, durability: 'none', capacity: 'observe', capacityScale: SCALE, capacityClock: clock.now });
@@ -265,4 +298,15 @@ t.test('capacityUpdates streams snapshots with only new events, and ends when th
   const rest: CapacitySnapshot[] = [];
   for await (const snapshot of updates) rest.push(snapshot);
   t.ok(rest.length <= 1, 'the iteration ends once the database closed');
+
+  // Capacity 'off': snapshots say so, and the iteration ends with the database too.
+  const off = await Database.open({ path: tempDir(t), nodes: 1, durability: 'none' });
+  const offUpdates = off.capacityUpdates({ intervalMs: 50 });
+  const offFirst = await offUpdates.next();
+  t.equal(offFirst.value?.mode, 'off');
+  t.same(offFirst.value?.resources, []);
+  await off.close();
+  let after = 0;
+  for await (const snapshot of offUpdates) after += snapshot === undefined ? 0 : 1;
+  t.ok(after <= 1, 'off: the iteration ends once the database closed');
 });

@@ -12,8 +12,8 @@
  *   CAPACITY_RESOURCES_SHOWN_MAX tables and indexes and the newest
  *   CAPACITY_EVENTS_SHOWN_MAX events: `null` when the model is off, which the
  *   page shows as "capacity model off".
- * - Index lag is one `IndexLag` per global secondary index: `null` when no
- *   index-lag source is given or it reports no index ("no indexes").
+ * - Index lag is one `IndexLag` per global secondary index, from
+ *   `db.stats()`: `null` when there is none ("no indexes").
  *
  * Both optional sources are functions, so whoever owns the data decides what
  * "now" means; `sourcesOf(database)` is where the Database's own capacity and
@@ -120,9 +120,9 @@ export interface SnapshotSources {
 }
 
 /**
- * The sources of one Database: its capacity metrics while the model is on.
- * Index lag is not reported by the Database yet; the secondary indexes
- * connect theirs here (see the README's "The inspector").
+ * The sources of one Database: its capacity metrics while the model is on,
+ * and each global secondary index's lag (`db.stats().indexes.lag`, keyed
+ * "Table/Index"; table names cannot hold a slash).
  */
 export function sourcesOf(database: Database): SnapshotSources {
   return {
@@ -130,6 +130,13 @@ export function sourcesOf(database: Database): SnapshotSources {
     capacity: () => {
       const metrics = database.capacityMetrics();
       return metrics.mode === 'off' ? undefined : metrics;
+    },
+    indexLag: () => {
+      const lags = Object.entries(database.stats().indexes.lag);
+      return lags.length === 0 ? undefined : lags.map(([name, lag]): IndexLag => {
+        const slash = name.indexOf('/');
+        return { table: name.slice(0, slash), index: name.slice(slash + 1), pendingChanges: lag.pendingChanges, oldestPendingAgeMs: lag.oldestPendingAgeMs };
+      });
     },
   };
 }

@@ -86,8 +86,8 @@ import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './tran
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
-import { batchWriteItemCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
-import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
+import { batchWriteItemCapacity, getItemCapacity, queryCapacity } from './capacity-units.js';
+import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, writeDecisionUnits, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 
 export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions {
@@ -137,6 +137,8 @@ export class Database {
   /** Catalog changes run one at a time (create, delete, persistence). */
   private catalogQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Ends capacityUpdates() iterations, whatever the capacity mode. */
+  private readonly closing = new AbortController();
   private timeToLiveCooldownMs = TIME_TO_LIVE_COOLDOWN_MS_DEFAULT;
   private sweeper: TimeToLiveSweeper | undefined;
   private readonly keyWrites = new KeyWriteQueue();
@@ -246,7 +248,7 @@ export class Database {
     this.closed = true;
     await this.sweeper?.stop();
     await this.transactions.stop();
-    this.capacity?.close();
+    this.closing.abort();
     await this.indexes.close();
     await this.catalogQueue;
     writeCatalog(this.directory, this.indexes.withCounts(this.catalog));
@@ -274,7 +276,7 @@ export class Database {
   /** capacityMetrics() every intervalMs (default 1 s), until the signal aborts or the database closes. */
   capacityUpdates(options: CapacityUpdatesOptions = {}): AsyncGenerator<CapacitySnapshot, void, undefined> {
     const capacity = this.capacity;
-    return capacityUpdates((o) => capacity?.snapshot(o) ?? offSnapshot(Date.now()), capacity?.closingSignal, options);
+    return capacityUpdates((o) => capacity?.snapshot(o) ?? offSnapshot(Date.now()), this.closing.signal, options);
   }
 
   // ------------------------------------------------------------------ tables
@@ -433,11 +435,12 @@ export class Database {
       if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const old = storedItem(current, record, plan.key);
       const decision = plan.decide(old);
+      // Charged before the condition's answer too: a throttle comes first, and a failed condition consumes capacity.
+      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, old));
+      charged = true;
       if (decision.kind === 'conditionFailed') throw decision.error;
       if (decision.kind === 'none') return decision.output;
-      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
-      charged = true;
       const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item);
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent', also: indexed.also });

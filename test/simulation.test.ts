@@ -279,22 +279,3 @@ function zeroStats(): RunStats {
     elections: 0,
   };
 }
-
-t.test("readPath 'direct': gets that read up replicas in place pass every checker in every scenario", async (t) => {
-  // Crashes, partitions (a cut-off node is asked by message, and lost), sloppy stand-ins, membership changes, lww:
-  // the read decision (lib/store/read-path.ts) runs in the real coordinator here.
-  const seedsPerScenario = 30;
-  for (const base of SCENARIOS) {
-    const scenario = { ...base, readPath: 'direct' as const };
-    let inPlace = 0;
-    for (let seed = 0; seed < seedsPerScenario; seed++) {
-      const result = await runSeed(seed, scenario, { trace: seed === 0 });
-      if (seed === 0) inPlace = result.trace.split('\n').filter((line) => line.includes('in place')).length;
-      if (result.failures.length > 0) {
-        const lines = result.failures.slice(0, 5).map((f) => `  ${f.kind}: ${f.message}`);
-        t.fail(`seed=${seed} scenario=${scenario.name} readPath=direct failed:\n${lines.join('\n')}`);
-      }
-    }
-    t.ok(inPlace > 0, `${scenario.name}: reads were served in place (${inPlace} in seed 0)`);
-  }
-});

@@ -30,6 +30,12 @@ function dropsOrderedWritesEndingIn3(_key: string, bytes: Uint8Array): boolean {
   return entry !== undefined && String(decodeValue(entry.sibling.value)).endsWith('3');
 }
 
+/** Every node's storage silently skips the companion key (space 77, ordered-history.ts) of ordered writes numbered ...3: a torn multi-key write. */
+function dropsCompanionsEndingIn3(key: string, bytes: Uint8Array): boolean {
+  const raw = Buffer.from(key, 'latin1');
+  return raw[0] === 0xff && raw.readUInt32BE(1) === 77 && dropsOrderedWritesEndingIn3(key, bytes);
+}
+
 export const PLANTED_BUGS: readonly PlantedBug[] = [
   {
     name: 'drop-write',
@@ -72,6 +78,13 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     caughtAs: 'stale-consistent-read',
     scenario: 'ordered',
     bugs: { node: { ignoreOrderedReplicate: true } },
+  },
+  {
+    name: 'tear-multi-key',
+    description: "the storage engine writes a multi-key write's first key but drops another of its keys",
+    caughtAs: 'multi-key-torn',
+    scenario: 'ordered',
+    bugs: { storage: { dropPut: dropsCompanionsEndingIn3 } },
   },
   {
     name: 'skip-expect',

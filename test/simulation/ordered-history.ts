@@ -15,6 +15,11 @@
  *     absent, so a leader's range that misses an acknowledged write fails.
  * (c) cas-race: of concurrent compare-and-sets expecting 'absent' on one key,
  *     at most one is acknowledged (exactly one when none failed otherwise).
+ * (d) multi-key-torn: every ordered write also writes a companion key in the
+ *     same atomic multi-key write (writeOrdered's `also`, same token), with
+ *     the same value; once converged, a key that holds a live value holds it
+ *     in its companion too, on every replica that has both at one version
+ *     order: a write is never half applied.
  */
 import { hashKey32 } from '../../lib/ring/hash.js';
 import { preferenceList } from '../../lib/ring/preference-list.js';
@@ -23,6 +28,16 @@ import { type VersionedObject, sync } from '../../lib/version/dotted-version-vec
 import { decodeObject } from '../../lib/version/object-codec.js';
 import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
+import { encodePartitionedKey } from '../../lib/ring/partitioned-key.js';
+
+/** The space of the companion keys (d). */
+const COMPANION_SPACE = 77;
+
+/** A key's companion: a partitioned key of its token, so one leader writes both in one transaction. */
+export function companionKey(key: string): Uint8Array {
+  const bytes = Buffer.from(key, 'utf8');
+  return encodePartitionedKey(() => hashKey32(bytes), COMPANION_SPACE, bytes, Uint8Array.of(0x63));
+}
 import type { Failure } from './checkers.js';
 import type { MemoryStorage } from './memory-storage.js';
 
@@ -134,6 +149,16 @@ export class OrderedHistory {
       const finalValue = entry === undefined ? undefined : String(decodeValue(entry.sibling.value));
       const why = this.explain(key, finalVersion, finalValue, acked, entry === undefined || entry.sibling.tombstone);
       if (why !== undefined) failures.push({ kind: 'lost-ordered-write', message: `key ${key}: ${why}` });
+      if (entry !== undefined && !entry.sibling.tombstone) {
+        let companion: VersionedObject | undefined;
+        for (const node of replicas) {
+          const bytes = engines.get(node)?.get(companionKey(key));
+          if (bytes !== undefined) companion = companion === undefined ? decodeObject(bytes) : sync(companion, decodeObject(bytes));
+        }
+        const companionEntry = companion === undefined ? undefined : orderedEntryOf(companion);
+        const companionValue = companionEntry === undefined ? undefined : String(decodeValue(companionEntry.sibling.value));
+        if (companionValue !== finalValue) failures.push({ kind: 'multi-key-torn', message: `key ${key} holds ${finalValue}, its companion ${String(companionValue)}` });
+      }
       if (failures.length >= FAILURES_PER_CHECK_MAX) break;
     }
     return failures;

@@ -31,8 +31,8 @@ import { SimHost, envelopeItemId } from './sim-host.js';
 import { RELIABLE, SimNetwork } from './sim-network.js';
 import { type NodeFaults, SimNode } from './sim-node.js';
 import { Trace } from './trace.js';
-import { OrderedHistory } from './ordered-history.js';
-import { ExpectKind, decodeRangePage, encodeRangePayload } from '../../lib/transport/wire.js';
+import { OrderedHistory, companionKey } from './ordered-history.js';
+import { ExpectKind, decodeKeyedObjects, decodeRangePage, encodeRangePayload } from '../../lib/transport/wire.js';
 import { hashKey32, partitionedKey } from '../../lib/ring/hash.js';
 import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
@@ -222,7 +222,7 @@ class Run implements World {
       scenario.timing,
       (from, frame) => this.network.send(from, frame, false, (arrived) => this.host.receive(from, arrived), this.dropLogger(from, 'response')),
       (from, op, status, requestId, payload) => {
-        if (op === Op.ORDERED_WRITE && status === Status.OK && payload !== undefined) this.ordered.leaderApplied(copyBytes(payload));
+        if (op === Op.ORDERED_WRITE && status === Status.OK && payload !== undefined) this.ordered.leaderApplied(decodeKeyedObjects(copyBytes(payload)).object); // every ordered write is multi-key: the first key's object
         if (op === Op.PUT && status === Status.OK && payload !== undefined) {
           this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
         }
@@ -349,7 +349,8 @@ class Run implements World {
       expectVersion: typeof expect === 'number' ? expect : 0,
       timestampMs: this.coordinator.nowMs(),
       expiresAtMs: 0,
-      also: [],
+      // Every ordered write is a multi-key write: its companion carries the same value (checker (d)).
+      also: [{ key: companionKey(key), flags: 0, value: encodeValue(value, 1024) }],
     };
     this.coordinator.startOrderedWrite(request, Math.min(2, this.n), (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;

@@ -82,6 +82,7 @@ export class IndexApplier {
   private wakeUp: (() => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastSweepMs = -Infinity;
+  private sweeping: Promise<void> | undefined;
   private ranges: TokenRange[] | undefined;
   /** The drain running per queue partition ("Table/Index/partition"). */
   private readonly draining = new Map<string, Promise<number>>();
@@ -152,7 +153,8 @@ export class IndexApplier {
       if (tableName !== undefined && (record.schema.tableName !== tableName || index.indexName !== indexName)) continue;
       const queue = this.queueOf(record.schema.tableName, index.indexName);
       const partitions = this.tokenRanges().map((range) => range.partition);
-      const results = await boundedAll(partitions, PARTITIONS_AT_ONCE, (partition) => this.drain(record, index, queue, partition));
+      // A closing applier stops sweeping (what is left is swept at the next open).
+      const results = await boundedAll(partitions, PARTITIONS_AT_ONCE, (partition) => (this.running ? this.drain(record, index, queue, partition) : Promise.resolve(0)));
       left += results.reduce((sum, count) => sum + count, 0);
     }
     return left;
@@ -161,13 +163,14 @@ export class IndexApplier {
   private async run(): Promise<void> {
     while (this.running) {
       let worked = false;
+      const now = this.host.nowMs();
+      if (now - this.lastSweepMs >= SWEEP_MS && this.sweeping === undefined) {
+        // In the background: a sweep reads every queue partition, and fresh changes must not wait for it.
+        this.ranges = undefined;
+        this.lastSweepMs = now;
+        this.sweeping = this.sweep().then(() => undefined, () => undefined).finally(() => (this.sweeping = undefined));
+      }
       try {
-        const now = this.host.nowMs();
-        if (now - this.lastSweepMs >= SWEEP_MS) {
-          this.ranges = undefined;
-          this.lastSweepMs = now;
-          await this.sweep();
-        }
         worked = await this.drainDirty();
       } catch {
         await this.sleep(RETRY_MS);
@@ -175,6 +178,7 @@ export class IndexApplier {
       }
       if (!worked && this.running) await this.sleep(this.nextDueInMs());
     }
+    await this.sweeping;
   }
 
   /** The dirty partitions that are due; true if any was read. */

@@ -29,6 +29,8 @@ import { indexChangeOf } from './index-entry.js';
 const PAGE = 500;
 const REWRITE_ATTEMPTS_MAX = 64;
 const DRAIN_WAIT_MS = 20;
+const RANGES_AT_ONCE = 4;
+const REWRITES_AT_ONCE = 16;
 
 export interface BackfillHost {
   readonly engine: TableEngine;
@@ -44,18 +46,20 @@ export interface BackfillHost {
 export async function backfillIndex(host: BackfillHost, indexName: string): Promise<void> {
   const first = host.record();
   if (first === undefined) return;
-  for (const range of segmentRanges(first.id, host.engine.tokenRanges(), { tokenStart: 0, tokenEnd: TOKEN_SPACE })) {
+  const ranges = segmentRanges(first.id, host.engine.tokenRanges(), { tokenStart: 0, tokenEnd: TOKEN_SPACE });
+  // Ring partitions, and the items of a page, are independent: rewritten several at a time.
+  await boundedAll(ranges, RANGES_AT_ONCE, async (range) => {
     let start = range.start;
     for (;;) {
       if (host.stopped() || !creating(host.record(), indexName)) return;
       const page = await host.engine.range({ start, end: range.end, limit: PAGE, consistent: true });
-      for (const entry of page.entries) await rewrite(host, indexName, entry.key, entry.value as AttributeMap, entry.version);
+      await boundedAll(page.entries, REWRITES_AT_ONCE, (entry) => rewrite(host, indexName, entry.key, entry.value as AttributeMap, entry.version));
       const last = page.entries[page.entries.length - 1];
       if (!page.more || last === undefined) break;
       start = new Uint8Array(last.key.byteLength + 1);
       start.set(last.key, 0);
     }
-  }
+  });
   while (!host.stopped() && creating(host.record(), indexName) && (await host.drained()) > 0) await new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS));
 }
 
@@ -85,4 +89,12 @@ async function rewrite(host: BackfillHost, indexName: string, key: Uint8Array, i
     current = { item: stored.value as AttributeMap, version: stored.version };
   }
   throw new Error(`backfill of ${indexName}: an item lost every compare-and-set round`);
+}
+
+async function boundedAll<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }

@@ -84,9 +84,10 @@ import { committedItem } from './transactions/prepared-item.js';
 import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
 import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
+import { indexWriteCharges, transactionCollectionMetrics, transactionIndexHooks } from './transaction-index-hooks.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
-import { batchWriteItemCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
+import { batchWriteItemCapacity, conditionalCheckFailedCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
 import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 
@@ -168,6 +169,12 @@ export class Database {
       itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
       onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
       timeoutMs: transactionTimeoutMs,
+      ...transactionIndexHooks({
+        indexes: () => this.indexes,
+        capacity: () => this.capacity,
+        table: (tableName) => this.activeTable(tableName),
+        itemKey: (record, key) => this.itemKey(record, key),
+      }),
     });
     this.transactions.start();
   }
@@ -416,10 +423,15 @@ export class Database {
       if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const old = storedItem(current, record, plan.key);
       const decision = plan.decide(old);
-      if (decision.kind === 'conditionFailed') throw decision.error;
+      if (decision.kind === 'conditionFailed') {
+        // A failed condition still consumes write units, one when there is no item (reference §3; DG:WorkingWithItems
+        // "Conditional writes"): sized here on the item the condition was evaluated on. A throttle wins over the condition.
+        if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), conditionalCheckFailedCapacity(old === undefined ? 0 : itemSize(old), old !== undefined));
+        throw decision.error;
+      }
       if (decision.kind === 'none') return decision.output;
-      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes));
+      // GSI back-pressure: the write's GSI parts are admitted with it or not at all (table-capacity.ts).
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes), indexWriteCharges(record, old, decision.item));
       charged = true;
       const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item);
       try {
@@ -439,7 +451,9 @@ export class Database {
   // ------------------------------------------------------------------ transactions (transactions/transaction-coordinator.ts)
 
   async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
-    return this.transactions.transactWrite(prepareTransactWriteItems(input as unknown as Request, this.activeTable));
+    const plan = prepareTransactWriteItems(input as unknown as Request, this.activeTable);
+    const output = await this.transactions.transactWrite(plan);
+    return transactionCollectionMetrics(this.indexes, input as unknown as Request, plan, output);
   }
 
   async transactGetItems(input: TransactGetItemsInput): Promise<TransactGetItemsOutput> {

@@ -578,7 +578,7 @@ export class Database {
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
-          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
+          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]), indexWriteCharges(record, old, write.item));
           charged = true;
           if (current === undefined && write.item === undefined) return { oldBytes };
           const indexed = await this.indexes.prepareWrite(write.tableName, write.key, old, write.item);

@@ -84,10 +84,11 @@ import { committedItem } from './transactions/prepared-item.js';
 import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
 import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
+import { indexWriteCharges, transactionCollectionMetrics, transactionIndexHooks } from './transaction-index-hooks.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
-import { batchWriteItemCapacity, getItemCapacity, queryCapacity } from './capacity-units.js';
-import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, writeDecisionUnits, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
+import { batchWriteItemCapacity, conditionalCheckFailedCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
+import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 
 export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions {
@@ -170,6 +171,12 @@ export class Database {
       itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
       onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
       timeoutMs: transactionTimeoutMs,
+      ...transactionIndexHooks({
+        indexes: () => this.indexes,
+        capacity: () => this.capacity,
+        table: (tableName) => this.activeTable(tableName),
+        itemKey: (record, key) => this.itemKey(record, key),
+      }),
     });
     this.transactions.start();
   }
@@ -435,12 +442,20 @@ export class Database {
       if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
       const old = storedItem(current, record, plan.key);
       const decision = plan.decide(old);
-      // Charged before the condition's answer too: a throttle comes first, and a failed condition consumes capacity.
-      // The GSI work adds the write's index parts here (IndexWriteCharge), for GSI back-pressure.
-      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeDecisionUnits(decision, old));
+      if (decision.kind === 'conditionFailed') {
+        // A failed condition still consumes write units, one when there is no item (reference §3; DG:WorkingWithItems
+        // "Conditional writes"): sized here on the item the condition was evaluated on. A throttle wins over the condition.
+        if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), conditionalCheckFailedCapacity(old === undefined ? 0 : itemSize(old), old !== undefined));
+        throw decision.error;
+      }
+      if (decision.kind === 'none') {
+        // A delete of a missing item still consumes a write unit (capacity-units.ts), and may be throttled.
+        if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(undefined, undefined));
+        return decision.output;
+      }
+      // GSI back-pressure: the write's GSI parts are admitted with it or not at all (table-capacity.ts).
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes), indexWriteCharges(record, old, decision.item));
       charged = true;
-      if (decision.kind === 'conditionFailed') throw decision.error;
-      if (decision.kind === 'none') return decision.output;
       const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item);
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent', also: indexed.also });
@@ -459,7 +474,9 @@ export class Database {
   // ------------------------------------------------------------------ transactions (transactions/transaction-coordinator.ts)
 
   async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
-    return this.transactions.transactWrite(prepareTransactWriteItems(input as unknown as Request, this.activeTable));
+    const plan = prepareTransactWriteItems(input as unknown as Request, this.activeTable);
+    const output = await this.transactions.transactWrite(plan);
+    return transactionCollectionMetrics(this.indexes, input as unknown as Request, plan, output);
   }
 
   async transactGetItems(input: TransactGetItemsInput): Promise<TransactGetItemsOutput> {
@@ -584,7 +601,7 @@ export class Database {
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
           // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
-          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]));
+          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]), indexWriteCharges(record, old, write.item));
           charged = true;
           if (current === undefined && write.item === undefined) return { oldBytes };
           const indexed = await this.indexes.prepareWrite(write.tableName, write.key, old, write.item);

@@ -265,7 +265,7 @@ function keyValueText(value: KeyValue): string {
   return Buffer.from(value.B).toString('base64');
 }
 
-function chargedKey(engineKey: Uint8Array, label: string): ChargedKey {
+export function chargedKey(engineKey: Uint8Array, label: string): ChargedKey {
   const { token, rest } = splitPartitionedKey(engineKey);
   return rest.byteLength === 0 ? { partitionKeyHash: token, itemKey: label } : { partitionKeyHash: token, sortKey: Buffer.from(rest).toString('latin1'), itemKey: label };
 }

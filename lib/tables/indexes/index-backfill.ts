@@ -19,12 +19,12 @@
  * rewrite is idempotent).
  */
 import { splitPartitionedKey, tokenOf } from '../../ring/partitioned-key.js';
-import type { AttributeMap } from '../attribute-value.js';
 import { segmentRanges } from '../scan.js';
 import type { TableRecord } from '../table-catalog.js';
 import { isConflict, TOKEN_SPACE, type TableEngine } from '../table-engine.js';
 import { logKeyPrefix, queueRecord } from './change-log.js';
 import { indexChangeOf } from './index-entry.js';
+import { committedItem } from '../transactions/prepared-item.js';
 
 const PAGE = 500;
 const REWRITE_ATTEMPTS_MAX = 64;
@@ -53,7 +53,7 @@ export async function backfillIndex(host: BackfillHost, indexName: string): Prom
     for (;;) {
       if (host.stopped() || !creating(host.record(), indexName)) return;
       const page = await host.engine.range({ start, end: range.end, limit: PAGE, consistent: true });
-      await boundedAll(page.entries, REWRITES_AT_ONCE, (entry) => rewrite(host, indexName, entry.key, entry.value as AttributeMap, entry.version));
+      await boundedAll(page.entries, REWRITES_AT_ONCE, (entry) => rewrite(host, indexName, entry.key, entry.value, entry.version));
       const last = page.entries[page.entries.length - 1];
       if (!page.more || last === undefined) break;
       start = new Uint8Array(last.key.byteLength + 1);
@@ -67,18 +67,25 @@ function creating(record: TableRecord | undefined, indexName: string): boolean {
   return record?.status === 'ACTIVE' && record.indexes?.spaces[indexName]?.status === 'CREATING';
 }
 
-async function rewrite(host: BackfillHost, indexName: string, key: Uint8Array, item: AttributeMap, version: string): Promise<void> {
-  let current = { item, version };
+/**
+ * Logs one stored item's entry. A transaction's prepared item (transactions/
+ * prepared-item.ts) is logged as its committed (prior) image and rewritten
+ * as it is, still prepared: its commit then logs prior -> next, its
+ * cancellation changes nothing indexed.
+ */
+async function rewrite(host: BackfillHost, indexName: string, key: Uint8Array, value: unknown, version: string): Promise<void> {
+  let current = { value, version };
   for (let attempt = 0; attempt < REWRITE_ATTEMPTS_MAX; attempt += 1) {
     const record = host.record();
     const index = record?.schema.globalSecondaryIndexes.find((candidate) => candidate.indexName === indexName);
     const queueSpace = record?.indexes?.spaces[indexName]?.queueSpace;
     if (record === undefined || index === undefined || queueSpace === undefined || !creating(record, indexName)) return;
-    const change = indexChangeOf(record.schema, index, undefined, current.item);
+    const item = committedItem(current.value);
+    const change = item === undefined ? undefined : indexChangeOf(record.schema, index, undefined, item);
     if (change === undefined) return; // not in the (sparse) index
     const also = [{ key: logKeyPrefix(queueSpace, splitPartitionedKey(key).partitionPart), value: queueRecord(change, Date.now()), appendVersion: true }];
     try {
-      await host.engine.writeOrdered({ key, value: current.item, expect: current.version, also });
+      await host.engine.writeOrdered({ key, value: current.value, expect: current.version, also });
       host.logged(tokenOf(key));
       return;
     } catch (error) {
@@ -86,7 +93,7 @@ async function rewrite(host: BackfillHost, indexName: string, key: Uint8Array, i
     }
     const stored = await host.engine.getOrdered(key, { consistent: true });
     if (stored === undefined) return; // deleted meanwhile: nothing to index
-    current = { item: stored.value as AttributeMap, version: stored.version };
+    current = { value: stored.value, version: stored.version };
   }
   throw new Error(`backfill of ${indexName}: an item lost every compare-and-set round`);
 }

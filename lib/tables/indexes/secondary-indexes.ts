@@ -27,6 +27,7 @@ import { backfillIndex } from './index-backfill.js';
 import { allocateIndexSpaces, withGlobalIndexAdded, withIndexState, withoutIndex, type IndexCounts, type TableIndexes } from './index-catalog.js';
 import { IndexApplier, type IndexLag } from './index-applier.js';
 import { baseKeyOf, type IndexEntryValue } from './index-entry.js';
+import { committedItem } from '../transactions/prepared-item.js';
 import { checkCollectionGrowth, collectionBytesOf, itemCollectionMetrics, ITEM_COLLECTION_BYTES_MAX, type ItemCollectionMetrics } from './item-collection.js';
 import { describeIndexes } from './index-description.js';
 import { checkUpdateTableRequest, decideUpdateTable } from './update-table.js';
@@ -168,15 +169,11 @@ export class SecondaryIndexes {
    * backfill rewrote sees the index that backfill is for. Refuses a write
    * that grows a full item collection (LSI tables).
    */
-  async prepareWrite(tableName: string, baseKey: PrimaryKeyValues, oldItem: AttributeMap | undefined, newItem: AttributeMap | undefined): Promise<PreparedWrite> {
+  async prepareWrite(tableName: string, baseKey: PrimaryKeyValues, oldItem: AttributeMap | undefined, newItem: AttributeMap | undefined, checked = false): Promise<PreparedWrite> {
     const record = activeTable(this.catalog.state(), tableName);
     if (record.indexes === undefined) return { also: [], committed: () => {} };
     const encoded = encodeItemKey(record.id, baseKey.partition, baseKey.sort as KeyValue | undefined);
-    if (record.schema.localSecondaryIndexes.length > 0 && newItem !== undefined) {
-      const oldBytes = collectionBytesOf(record.schema, oldItem);
-      const newBytes = collectionBytesOf(record.schema, newItem);
-      if (newBytes > oldBytes) checkCollectionGrowth(await this.collectionBytes(record, baseKey), oldBytes, newBytes, this.options.itemCollectionBytesMax ?? ITEM_COLLECTION_BYTES_MAX);
-    }
+    if (!checked) await this.checkCollection(tableName, baseKey, oldItem, newItem);
     const also = alsoWritesOf({ record, partitionPart: encoded.partitionPart, baseKey, oldItem, newItem, nowMs: Date.now() });
     const token = tokenOf(encoded.key);
     for (const index of record.schema.localSecondaryIndexes) this.countLocal(record, index.indexName, oldItem, newItem);
@@ -185,6 +182,19 @@ export class SecondaryIndexes {
       return queueSpace !== undefined && also.some((write) => write.appendVersion === true && tokenSpace(write.key) === queueSpace);
     });
     return { also, committed: () => changed.forEach((index) => this.applier.changed(tableName, index.indexName, token)) };
+  }
+
+  /**
+   * Refuses a write that grows a full item collection (LSI tables). A
+   * transaction checks when it prepares the item and passes `checked` to
+   * prepareWrite when it commits: a decided transaction cannot fail.
+   */
+  async checkCollection(tableName: string, baseKey: PrimaryKeyValues, oldItem: AttributeMap | undefined, newItem: AttributeMap | undefined): Promise<void> {
+    const record = activeTable(this.catalog.state(), tableName);
+    if (record.indexes === undefined || record.schema.localSecondaryIndexes.length === 0 || newItem === undefined) return;
+    const oldBytes = collectionBytesOf(record.schema, oldItem);
+    const newBytes = collectionBytesOf(record.schema, newItem);
+    if (newBytes > oldBytes) checkCollectionGrowth(await this.collectionBytes(record, baseKey), oldBytes, newBytes, this.options.itemCollectionBytesMax ?? ITEM_COLLECTION_BYTES_MAX);
   }
 
   /** ReturnItemCollectionMetrics SIZE on a table with LSIs: the written item's collection. */
@@ -208,7 +218,11 @@ export class SecondaryIndexes {
       const end = prefixEnd(prefix)!;
       for (;;) {
         const page = await this.engine.range({ start, end, limit: RANGE_CHUNK, consistent: true });
-        for (const entry of page.entries) bytes += itemSize(at === 0 ? (entry.value as AttributeMap) : (entry.value as IndexEntryValue).item);
+        for (const entry of page.entries) {
+          // A transaction's prepared item counts as its committed image (transactions/prepared-item.ts).
+          const item = at === 0 ? committedItem(entry.value) : (entry.value as IndexEntryValue).item;
+          if (item !== undefined) bytes += itemSize(item);
+        }
         const last = page.entries[page.entries.length - 1];
         if (!page.more || last === undefined) break;
         start = after(last.key);
@@ -279,7 +293,7 @@ export class SecondaryIndexes {
     const record = activeTable(this.catalog.state(), tableName);
     const baseKey = baseKeyOf(record.schema, value.item);
     const stored = await this.engine.getOrdered(encodeItemKey(record.id, baseKey.partition, baseKey.sort).key, { consistent });
-    return stored?.value as AttributeMap | undefined;
+    return committedItem(stored?.value);
   }
 
   // ------------------------------------------------------------------ UpdateTable

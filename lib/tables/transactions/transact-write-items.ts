@@ -97,7 +97,13 @@ export type ActionOutcome =
   | { readonly kind: 'conditionFailed'; readonly item: AttributeMap | undefined }
   | { readonly kind: 'validation'; readonly message: string }
   /** The item is prepared by another transaction in flight. */
-  | { readonly kind: 'conflict' };
+  | { readonly kind: 'conflict' }
+  /**
+   * The change was refused before it was prepared: a full item collection
+   * (ItemCollectionSizeLimitExceeded) or a throttle (ProvisionedThroughputExceeded,
+   * ThrottlingError), with the refusing error's message (API:TransactionCanceledException).
+   */
+  | { readonly kind: 'refused'; readonly code: string; readonly message: string };
 
 export interface TransactWriteItemsOutput {
   ConsumedCapacity?: TransactionConsumedCapacity[];
@@ -141,6 +147,8 @@ export function cancellationReason(outcome: ActionOutcome | undefined): { Code: 
       return { Code: 'ValidationError', Message: outcome.message };
     case 'conflict':
       return { Code: 'TransactionConflict', Message: TRANSACTION_IS_ONGOING };
+    case 'refused':
+      return { Code: outcome.code, Message: outcome.message };
     default:
       return { Code: 'None' };
   }

@@ -43,7 +43,7 @@ import type { AttributeMap } from '../attribute-value.js';
 import { DynamoDbError } from '../dynamodb-error.js';
 import { itemSize } from '../item-size.js';
 import { segmentRanges } from '../scan.js';
-import { isConflict, TOKEN_SPACE as TOKEN_VALUES, type OrderedValue, type TableEngine } from '../table-engine.js';
+import { isConflict, TOKEN_SPACE as TOKEN_VALUES, type AlsoKeyWrite, type OrderedValue, type TableEngine } from '../table-engine.js';
 import type { PrimaryKeyValues } from '../table-schema.js';
 import { committedItem, preparedOf, preparedValue, resolvedImage, type PreparedItem } from './prepared-item.js';
 import type { TransactGetItemsOutput, TransactGetPlan } from './transact-get-items.js';
@@ -56,6 +56,7 @@ import {
   transactionCanceled,
   transactWriteAnswer,
   type ActionOutcome,
+  type TransactWriteAction,
   type TransactWriteItemsOutput,
   type TransactWritePlan,
 } from './transact-write-items.js';
@@ -99,6 +100,40 @@ export interface TransactionHost {
   onItemChange(tableName: string, oldBytes: number | undefined, newBytes: number | undefined): void;
   /** Age after which a PENDING transaction's items may be taken back by anyone. */
   readonly timeoutMs: number;
+  /**
+   * What an item's committed change (prior -> next image) carries in its own
+   * atomic write: its LSI entries, GSI change records and stream record
+   * (indexes/base-write.ts), and what to do once it is written. Absent: nothing.
+   */
+  changeWrites?(tableName: string, prior: AttributeMap | undefined, next: AttributeMap | undefined): Promise<ChangeWrites>;
+  /**
+   * Admits one action's change before it is prepared, or throws the
+   * DynamoDbError that refuses it: a full LSI item collection, a throttle of
+   * the table or one of its GSIs (a transactional write costs double).
+   */
+  admitWrite?(action: TransactWriteAction, prior: AttributeMap | undefined, next: AttributeMap | undefined): Promise<void>;
+  /** Charges one TransactGetItems read (double units), or throws the throttle. */
+  admitRead?(tableName: string, key: PrimaryKeyValues, item: AttributeMap | undefined): void;
+}
+
+/** An item write's extra keys (writeOrdered's `also`) and what to do once it committed. */
+export interface ChangeWrites {
+  readonly also: AlsoKeyWrite[];
+  committed(): void;
+}
+
+/** CancellationReasons codes of the errors that refuse an action before it is prepared (API:TransactionCanceledException). */
+const REFUSAL_CODES: Readonly<Record<string, string>> = {
+  ItemCollectionSizeLimitExceededException: 'ItemCollectionSizeLimitExceeded',
+  ProvisionedThroughputExceededException: 'ProvisionedThroughputExceeded',
+  ThrottlingException: 'ThrottlingError',
+};
+
+/** The action's refusal for a refusing error, undefined for any other error. */
+function refusalOf(error: unknown): ActionOutcome | undefined {
+  if (!(error instanceof DynamoDbError)) return undefined;
+  const code = REFUSAL_CODES[error.name];
+  return code === undefined ? undefined : { kind: 'refused', code, message: error.message };
 }
 
 interface PrepareResult {
@@ -231,6 +266,7 @@ export class TransactionCoordinator {
   /** Phase one for one action: read, decide on the committed item, and compare-and-set it into its prepared form. */
   private async prepare(plan: TransactWritePlan, index: number, key: Uint8Array, ledgerName: string, ledger: LedgerRecord): Promise<PrepareResult> {
     const action = plan.actions[index]!;
+    let admitted = false; // once per action, not per compare-and-set round
     for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.read(key);
       const held = preparedOf(current?.value);
@@ -245,6 +281,16 @@ export class TransactionCoordinator {
       const item = committedItem(current?.value);
       const outcome = decideAction(action, item);
       if (outcome.kind !== 'ready') return { outcome };
+      if (!admitted && this.host.admitWrite !== undefined) {
+        try {
+          await this.host.admitWrite(action, item, outcome.next);
+        } catch (error) {
+          const refused = refusalOf(error);
+          if (refused === undefined) throw error;
+          return { outcome: refused };
+        }
+        admitted = true;
+      }
       const prepared: PreparedItem = {
         transactionId: ledger.transactionId,
         ledgerName,
@@ -342,16 +388,32 @@ export class TransactionCoordinator {
       }
       if (held === undefined || held.transactionId !== transactionId) return;
       const image = resolvedImage(held, committed);
+      // The committed change reaches the indexes and the stream in the item's own write, so exactly once
+      // (this compare-and-set on the prepared version succeeds once). The prepared form was never indexed,
+      // so a cancellation, which restores the prior image, changes nothing indexed.
+      const changed = committed && held.action !== 'ConditionCheck' ? await this.changeWritesOf(tableName, held) : undefined;
       try {
-        await this.write({ key, value: image, expect: version! });
+        await this.write({ key, value: image, expect: version!, ...(changed === undefined ? {} : { also: changed.also }) });
       } catch (error) {
         if (isConflict(error)) continue;
         throw error;
       }
+      changed?.committed();
       if (committed && held.action !== 'ConditionCheck') {
         this.host.onItemChange(tableName, held.prior === null ? undefined : itemSize(held.prior), image === undefined ? undefined : itemSize(image));
       }
       return;
+    }
+  }
+
+  /** The index and stream writes of a committed change; none once its table is gone (DeleteTable dropped its spaces). */
+  private async changeWritesOf(tableName: string, held: PreparedItem): Promise<ChangeWrites | undefined> {
+    if (this.host.changeWrites === undefined) return undefined;
+    try {
+      return await this.host.changeWrites(tableName, held.prior ?? undefined, held.next ?? undefined);
+    } catch (error) {
+      if (error instanceof DynamoDbError && error.name === 'ResourceNotFoundException') return undefined;
+      throw error;
     }
   }
 
@@ -431,9 +493,29 @@ export class TransactionCoordinator {
       if (resolved) continue;
       const second = await Promise.all(keys.map((key) => this.read(key)));
       changed = second.map((current, i) => current?.version !== first[i]?.version);
-      if (!changed.some(Boolean)) return plan.answer(first.map((current) => committedItem(current?.value)));
+      if (!changed.some(Boolean)) {
+        const items = first.map((current) => committedItem(current?.value));
+        this.admitReads(plan, items);
+        return plan.answer(items);
+      }
     }
     throw transactionCanceled(changed.map((conflict) => (conflict ? { kind: 'conflict' } : undefined)));
+  }
+
+  /** Charges every read of a TransactGetItems; a throttled read cancels it (its reason, the others None). */
+  private admitReads(plan: TransactGetPlan, items: ReadonlyArray<AttributeMap | undefined>): void {
+    if (this.host.admitRead === undefined) return;
+    const reasons: Array<ActionOutcome | undefined> = plan.gets.map((get, i) => {
+      try {
+        this.host.admitRead!(get.tableName, get.key, items[i]);
+        return undefined;
+      } catch (error) {
+        const refused = refusalOf(error);
+        if (refused === undefined) throw error;
+        return refused;
+      }
+    });
+    if (reasons.some((reason) => reason !== undefined)) throw transactionCanceled(reasons);
   }
 
   // ------------------------------------------------------------------ the sweep
@@ -482,7 +564,7 @@ export class TransactionCoordinator {
     return this.retried(() => this.engine.getOrdered(key, { consistent: true }));
   }
 
-  private write(write: { key: Uint8Array; value: unknown; expect?: string; ttlMs?: number }): Promise<{ version: string }> {
+  private write(write: { key: Uint8Array; value: unknown; expect?: string; ttlMs?: number; also?: AlsoKeyWrite[] }): Promise<{ version: string }> {
     return this.retried(() => this.engine.writeOrdered(write));
   }
 

@@ -30,10 +30,7 @@ import { capacitySnapshot, emptySnapshot, type CapacitySnapshot, type SnapshotOp
 import type { SplitForHeatOptions } from './capacity/split-for-heat.js';
 import { CAPACITY_METRICS_DEFAULTS } from './capacity/capacity-metrics.js';
 import type { DynamoDbError } from './dynamodb-error.js';
-import { itemSize } from './item-size.js';
 import type { KeyValue } from './key-encoding.js';
-import { writeCapacityUnits, writeItemCapacity } from './capacity-units.js';
-import type { WriteDecision } from './write-item.js';
 import type { TableRecord } from './table-catalog.js';
 import type { PrimaryKeyValues, TableSchema } from './table-schema.js';
 
@@ -196,20 +193,6 @@ export class TableCapacity {
       this.#known.delete(name);
     }
   }
-}
-
-/**
- * The write units a PutItem, UpdateItem or DeleteItem decision consumes, as
- * its ReturnConsumedCapacity reports them (capacity-units.ts): the larger of
- * the old and new item; a delete of a missing item one unit. A failed
- * condition reports no ConsumedCapacity but consumes "the new item's size
- * when the item exists, one unit when it does not"; the decision does not
- * carry the new item, so the existing item's size stands in for it.
- */
-export function writeDecisionUnits(decision: WriteDecision, current: AttributeMap | undefined): number {
-  if (decision.kind === 'write') return writeItemCapacity(decision.oldBytes, decision.newBytes);
-  if (decision.kind === 'none') return writeItemCapacity(undefined, undefined);
-  return writeCapacityUnits(current === undefined ? 0 : itemSize(current));
 }
 
 /** Whether an error is a throttle (which BatchWriteItem and BatchGetItem return as unprocessed). */

@@ -384,6 +384,8 @@ t.test('finding 8: pendingBytesMax bounds the bytes of writes in flight, not onl
   const batch = Array.from({ length: 20 }, (_, i): [string, Uint8Array] => [`b${i}`, value]);
   await store.putMany(batch);
   t.equal((await store.getMany(batch.map(([key]) => key))).filter((got) => got !== undefined).length, 20, 'a 2 MB putMany alone is accepted');
+  // putMany resolves at W; its bytes stay pending until every replica settled.
+  t.ok(await eventually(() => store.stats().pendingBytes === 0, 10_000), 'the batch\'s bytes are released once every replica has it');
   const pending = store.put('x', value);
   await failsWith(t, () => store.putMany(batch), ErrorCode.OVERLOADED, 'the same putMany beside a pending put');
   await pending;

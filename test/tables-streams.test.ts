@@ -183,7 +183,7 @@ t.test('TTL deletions are service deletions in the stream', async (t) => {
   const db = await open(t, { timeToLive: { sweepIntervalMs: 50, changeCooldownMs: 0 } });
   await streamTable(db, 'sessions');
   await db.updateTimeToLive({ TableName: 'sessions', TimeToLiveSpecification: { Enabled: true, AttributeName: 'expires' } });
-  await db.putItem({ TableName: 'sessions', Item: { pk: { S: 'old' }, expires: { N: '1000' } } });
+  await db.putItem({ TableName: 'sessions', Item: { pk: { S: 'old' }, expires: { N: String(Math.floor(Date.now() / 1000) - 10) } } });
   await db.putItem({ TableName: 'sessions', Item: { pk: { S: 'user' } } });
   await db.deleteItem({ TableName: 'sessions', Key: { pk: { S: 'user' } } });
   const records = await take(db, 'sessions', 4);

@@ -579,7 +579,7 @@ export class Replica {
     // Checked before any key is written: a multi-key write is all or nothing on every replica.
     for (const entry of [{ key: write.key, object }, ...also]) {
       assert.ok(orderedEntryOf(decodeObject(entry.object)) !== undefined, 'ORDERED_REPLICATE carries leader-ordered objects');
-      assert.ok(entry.key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(entry.key), 'every key of a multi-key write is a partitioned key');
+      assert.ok(entry.key === write.key || (entry.key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(entry.key)), 'every also key of a multi-key write is a partitioned key');
       this.orderedLocal(batch.get(entry.key));
     }
     this.replicate(batch, { ...write, value: object });

@@ -320,6 +320,8 @@ export class StreamReader {
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      // The trim's pause must not keep a process alive that never closes its database.
+      timer.unref();
       this.sleepers.add(wake);
     });
   }

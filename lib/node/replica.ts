@@ -52,7 +52,7 @@ import {
   newRequestHeader,
 } from '../transport/wire.js';
 import { hashKey32 } from '../ring/hash.js';
-import { PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
+import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -496,9 +496,13 @@ export class Replica {
    */
   private term(batch: WriteBatch, write: PendingWrite): Refusal | undefined {
     const fields = decodeOrderedFields(write.value);
+    const fresh = fields.term > (this.terms.get(fields.partition) ?? 0);
     const refusal = this.learnTerm(batch, fields);
     if (refusal !== undefined) return refusal;
-    if ((fields.flags & OrderedFlag.LEADS) !== 0) this.leading.set(fields.partition, { term: fields.term, sequence: 0 });
+    // Only the first TERM of a term makes the leader (the election sends it once, before any other
+    // request of that term): a replayed one (a duplicated frame) must not restart the sequence,
+    // which would mint a version of the partition twice (stream records are keyed by it).
+    if ((fields.flags & OrderedFlag.LEADS) !== 0 && fresh) this.leading.set(fields.partition, { term: fields.term, sequence: 0 });
     return undefined;
   }
 
@@ -542,11 +546,15 @@ export class Replica {
     const encoded = encodeObject(orderedObject(version, { value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone }));
     this.checkObjectSize(encoded.byteLength);
     // Every key's object is made and checked before any is written: the write is all or nothing.
-    const token = hashKey32(write.key);
-    const objects = also.map((entry): KeyedObject => {
+    // Every key lies in the write's ring partition (the coordinator checked it against its ring:
+    // ordered-keys.ts): the same token, or a stream record's key at its ring partition's first token.
+    const objects: KeyedObject[] = [];
+    for (const entry of also) {
       const key = (entry.flags & AlsoFlag.APPEND_VERSION) !== 0 ? withVersionSuffix(entry.key, version) : copyBytes(entry.key);
-      assert.ok(key[0] === PARTITIONED_KEY_MARKER && hashKey32(key) === token, 'every key of a multi-key write shares its first key\'s token');
+      assert.ok(key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(key), 'every key of a multi-key write is a partitioned key');
       const previous = this.orderedLocal(batch.get(key));
+      // A version-keyed record is written once: one there already means this term's sequence was replayed.
+      if ((entry.flags & AlsoFlag.APPEND_VERSION) !== 0 && previous !== undefined) return staleTerm(this.terms.get(fields.partition) ?? 0);
       const object = encodeObject(orderedObject(nextVersion(previous?.version ?? 0, fields.term, sequence), {
         value: entry.value,
         timestampMs: write.timestampMs,
@@ -554,8 +562,8 @@ export class Replica {
         tombstone: (entry.flags & AlsoFlag.TOMBSTONE) !== 0,
       }));
       this.checkObjectSize(object.byteLength);
-      return { key, object };
-    });
+      objects.push({ key, object });
+    }
     leading.sequence = sequence;
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
@@ -578,10 +586,9 @@ export class Replica {
     const payload = write.value.subarray(ORDERED_FIELDS_BYTES);
     const { object, also } = (fields.flags & OrderedFlag.ALSO) !== 0 ? decodeKeyedObjects(payload) : { object: payload, also: [] };
     // Checked before any key is written: a multi-key write is all or nothing on every replica.
-    const token = hashKey32(write.key);
     for (const entry of [{ key: write.key, object }, ...also]) {
       assert.ok(orderedEntryOf(decodeObject(entry.object)) !== undefined, 'ORDERED_REPLICATE carries leader-ordered objects');
-      assert.ok(hashKey32(entry.key) === token, 'every key of a multi-key write shares its first key\'s token');
+      assert.ok(entry.key === write.key || (entry.key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(entry.key)), 'every also key of a multi-key write is a partitioned key');
       this.orderedLocal(batch.get(entry.key));
     }
     this.replicate(batch, { ...write, value: object });

@@ -303,3 +303,12 @@ function crowding(owners: Int32Array, partition: number, nodeId: number): number
   }
   return total;
 }
+
+/**
+ * Whether two tokens lie in one ring partition of `ring`: then one
+ * preference list, one leader and one transaction on each replica hold keys
+ * of both (an atomic multi-key write's condition).
+ */
+export function sameRingPartition(ring: Pick<Ring, 'partitionOf'>, tokenA: number, tokenB: number): boolean {
+  return ring.partitionOf(tokenA) === ring.partitionOf(tokenB);
+}

@@ -7,7 +7,8 @@
  */
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { ResolvedOptions } from '../config/options.js';
-import { PARTITIONED_KEY_MARKER, SPACE_MAX, spacePrefix, tokenBound, tokenOf } from '../ring/partitioned-key.js';
+import { PARTITIONED_KEY_MARKER, SPACE_MAX, isWellFormedPartitionedKey, spacePrefix, tokenBound, tokenOf } from '../ring/partitioned-key.js';
+import { sameRingPartition } from '../ring/ring.js';
 import { RANGE_ENTRIES_MAX } from '../node/replica.js';
 import { ALSO_KEYS_MAX, AlsoFlag, type AlsoWrite, ExpectKind, RequestFlag, Status, decodeRangePage, encodeRangePayload } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
@@ -70,20 +71,27 @@ export class OrderedKeys {
     return { version: versionText(orderedEntryOf(decodeObject(objectBytes))!.version) };
   }
 
-  /** A multi-key write's other keys, checked: partitioned keys sharing the first key's token (one leader, one transaction). */
+  /**
+   * A multi-key write's other keys, checked: partitioned keys in the first
+   * key's ring partition (one leader, one replica set, one transaction on
+   * each). The same ring partition, not the same token: a table's stream
+   * records are keyed by their ring partition's first token, so that they
+   * sort in the leader's version order (lib/tables/indexes/change-log.ts).
+   */
   private alsoWrites(write: OrderedWrite): AlsoWrite[] {
     if (write.also === undefined) return [];
     if (!Array.isArray(write.also) || write.also.length > ALSO_KEYS_MAX) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `also must be an array of at most ${ALSO_KEYS_MAX} writes`);
     const key = write.key;
     const token = key instanceof Uint8Array && key[0] === PARTITIONED_KEY_MARKER && key.byteLength >= RANGE_START_BYTES_MIN ? tokenOf(key) : undefined;
+    const ring = this.coordinator.ring;
     if (token === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'a multi-key write needs a partitioned key');
     let totalBytes = 0;
     const writes = write.also.map((entry) => {
       if (entry === null || typeof entry !== 'object' || !(entry.key instanceof Uint8Array)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each also write is { key: Uint8Array, value?, appendVersion? }');
       const suffixBytes = entry.appendVersion === true ? 8 : 0;
       keyByteLength(entry.key, this.options.keyBytesMax - suffixBytes);
-      if (entry.key[0] !== PARTITIONED_KEY_MARKER || entry.key.byteLength < RANGE_START_BYTES_MIN || tokenOf(entry.key) !== token) {
-        throw new RingtableError(ErrorCode.INVALID_OPTIONS, "every also key must be a partitioned key with the first key's token");
+      if (entry.key[0] !== PARTITIONED_KEY_MARKER || !isWellFormedPartitionedKey(entry.key) || !sameRingPartition(ring, tokenOf(entry.key), token)) {
+        throw new RingtableError(ErrorCode.INVALID_OPTIONS, "every also key must be a partitioned key in the first key's ring partition");
       }
       const tombstone = entry.value === undefined;
       const value = tombstone ? new Uint8Array(0) : encodeValue(entry.value, this.options.valueBytesMax);

@@ -90,8 +90,10 @@ import type { TransactGetItemsInput, TransactWriteItemsInput } from './transacti
 import { batchWriteItemCapacity, conditionalCheckFailedCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
 import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
+import { StreamReader, type StreamOptions, type StreamReadOptions } from './streams/stream-reader.js';
+import type { StreamRecordOutput } from './streams/stream-record.js';
 
-export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions {
+export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions, StreamOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
   region?: string;
   /** The account in table ARNs (default DynamoDB Local's "000000000000"). */
@@ -148,6 +150,8 @@ export class Database {
   private capacity: TableCapacity | undefined;
   /** Secondary indexes, change logs and UpdateTable (indexes/secondary-indexes.ts). */
   indexes!: SecondaryIndexes;
+  /** DynamoDB Streams (streams/stream-reader.ts). */
+  private streams!: StreamReader;
   private readonly catalogAccess: CatalogAccess = {
     state: () => this.catalog,
     change: (change) => this.changeCatalog(() => {
@@ -211,7 +215,7 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, ...storeOptions } =
+    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, streamRetentionMs, streamTrimPerSecondMax, ...storeOptions } =
       options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
@@ -225,6 +229,7 @@ export class Database {
       mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(database.catalog.tables),
     });
     database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
+    database.startStreams({ streamRetentionMs, streamTrimPerSecondMax });
     return database;
   }
 
@@ -233,13 +238,18 @@ export class Database {
     this.indexes.start();
   }
 
+  private startStreams(options: StreamOptions): void {
+    this.streams = new StreamReader(this.engine, () => this.catalog, this.arn, options);
+    this.streams.start();
+  }
+
   /**
    * A Database over another implementation of the engine contract (an
    * in-memory one in tests, the simulation's): `store` is then that engine.
    */
   static openOnEngine(
     engine: TableEngine,
-    options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number; timeToLive?: DatabaseOptions['timeToLive'] } & SecondaryIndexOptions,
+    options: { path: string; region?: string; accountId?: string; transactionTimeoutMs?: number; timeToLive?: DatabaseOptions['timeToLive'] } & SecondaryIndexOptions & StreamOptions,
   ): Database {
     mkdirSync(options.path, { recursive: true });
     const arn = { region: options.region ?? DEFAULT_REGION, accountId: options.accountId ?? DEFAULT_ACCOUNT_ID };
@@ -247,6 +257,7 @@ export class Database {
     database.catalog = readCatalog(options.path);
     database.startTimeToLive(options.timeToLive);
     database.startIndexes(options);
+    database.startStreams(options);
     return database;
   }
 
@@ -257,6 +268,7 @@ export class Database {
     await this.transactions.stop();
     this.closing.abort();
     await this.indexes.close();
+    await this.streams.close();
     await this.catalogQueue;
     writeCatalog(this.directory, this.indexes.withCounts(this.catalog));
     await this.engine.close();
@@ -456,7 +468,7 @@ export class Database {
       // GSI back-pressure: the write's GSI parts are admitted with it or not at all (table-capacity.ts).
       if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes), indexWriteCharges(record, old, decision.item));
       charged = true;
-      const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item);
+      const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item, { byService: origin === SERVICE_REQUEST });
       try {
         await this.engine.writeOrdered({ key, value: decision.item, expect: current?.version ?? 'absent', also: indexed.also });
       } catch (error) {
@@ -562,6 +574,29 @@ export class Database {
   /** UpdateTable (indexes/update-table.ts): a GSI created or deleted on the live table, billing, throughput, stream. */
   async updateTable(input: Record<string, unknown>): Promise<{ TableDescription: TableDescription }> {
     return this.indexes.updateTable(input as Request, (record) => this.indexes.describe(describeTable(record, this.arn), record));
+  }
+
+  // ------------------------------------------------------------------ DynamoDB Streams (streams/stream-reader.ts)
+
+  async listStreams(input: Record<string, unknown> = {}): Promise<Awaited<ReturnType<StreamReader['listStreams']>>> {
+    return this.streams.listStreams(input);
+  }
+
+  async describeStream(input: Record<string, unknown>): Promise<{ StreamDescription: Record<string, unknown> }> {
+    return this.streams.describeStream(input);
+  }
+
+  async getShardIterator(input: Record<string, unknown>): Promise<{ ShardIterator: string }> {
+    return this.streams.getShardIterator(input);
+  }
+
+  async getRecords(input: Record<string, unknown>): Promise<{ Records: StreamRecordOutput[]; NextShardIterator?: string }> {
+    return this.streams.getRecords(input);
+  }
+
+  /** `for await (const record of db.stream(table, { from }))`: every shard's records, as GetRecords gives them, until the loop breaks or the database closes. */
+  stream(tableName: string, options?: StreamReadOptions): AsyncGenerator<StreamRecordOutput, void, undefined> {
+    return this.streams.stream(tableName, options);
   }
 
   /** The database's own statistics: each GSI's lag (pending changes, the oldest one's age). The engine's are `store.stats()`. */
@@ -692,4 +727,8 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   ListTagsOfResource: (database, input) => database.listTagsOfResource(input as unknown as { ResourceArn: string }),
   TransactWriteItems: (database, input) => database.transactWriteItems(input as unknown as TransactWriteItemsInput),
   TransactGetItems: (database, input) => database.transactGetItems(input as unknown as TransactGetItemsInput),
+  ListStreams: (database, input) => database.listStreams(input),
+  DescribeStream: (database, input) => database.describeStream(input),
+  GetShardIterator: (database, input) => database.getShardIterator(input),
+  GetRecords: (database, input) => database.getRecords(input),
 };

@@ -57,7 +57,7 @@ export function transactionIndexHooks(context: TransactionIndexContext): Pick<Tr
       const image = next ?? prior;
       if (image === undefined) return { also: [], committed: () => {} }; // a Delete of a missing item changes nothing
       const record = context.table(tableName);
-      return context.indexes().prepareWrite(tableName, baseKeyOf(record.schema, image), prior, next, true);
+      return context.indexes().prepareWrite(tableName, baseKeyOf(record.schema, image), prior, next, { checked: true });
     },
     admitRead(tableName, key, item) {
       const capacity = context.capacity();

@@ -16,7 +16,8 @@ import type { AttributeMap } from '../attribute-value.js';
 import type { TableRecord } from '../table-catalog.js';
 import type { AlsoKeyWrite } from '../table-engine.js';
 import type { PrimaryKeyValues } from '../table-schema.js';
-import { logKeyPrefix, queueRecord, streamRecord } from './change-log.js';
+import { tokenOf } from '../../ring/partitioned-key.js';
+import { logKeyPrefix, queueRecord, shardTokenStart, streamRecord, streamShardPrefix } from './change-log.js';
 import { changeTargets, indexChangeOf, type IndexEntryValue } from './index-entry.js';
 import { encodeIndexKey } from './index-key.js';
 
@@ -28,6 +29,10 @@ export interface BaseWrite {
   readonly oldItem: AttributeMap | undefined;
   readonly newItem: AttributeMap | undefined;
   readonly nowMs: number;
+  /** The ring's partition count: a stream record is keyed by its ring partition (change-log.ts). */
+  readonly ringPartitions: number;
+  /** DynamoDB's own change (a Time to Live deletion): the stream record says so. */
+  readonly byService?: boolean;
 }
 
 export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
@@ -57,8 +62,9 @@ export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
   if (stream !== undefined && stream.specification.StreamEnabled) {
     const keys: AttributeMap = { [schema.partitionKey.name]: write.baseKey.partition };
     if (schema.sortKey !== undefined && write.baseKey.sort !== undefined) keys[schema.sortKey.name] = write.baseKey.sort;
-    const value = streamRecord(stream.specification, keys, oldItem, newItem, write.nowMs);
-    if (value !== undefined) writes.push({ key: logKeyPrefix(stream.streamSpace, write.partitionPart), value, appendVersion: true });
+    const value = streamRecord(stream.specification, keys, oldItem, newItem, write.nowMs, write.byService === true);
+    const tokenStart = shardTokenStart(tokenOf(logKeyPrefix(stream.streamSpace, write.partitionPart)), write.ringPartitions);
+    if (value !== undefined) writes.push({ key: streamShardPrefix(stream.streamSpace, tokenStart), value, appendVersion: true });
   }
   return writes;
 }

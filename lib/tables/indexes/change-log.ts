@@ -17,14 +17,28 @@
  * consumer's progress is the log itself (applied records are removed) rather
  * than a position.
  *
+ * A stream record is keyed differently, by its ring partition (its shard):
+ *
+ *   [0xFF][stream space][ring partition's first token][part length 1][0x00] ‖ version
+ *
+ * in the same ring partition as the item (so the same leader, replicas and
+ * atomic write), and every record of one ring partition sorts by the
+ * leader's version, which grows with every write the partition's leader
+ * orders, across items and terms (version/ordered-version.ts). So a shard
+ * is read in commit order, and a reader that tails it from a version misses
+ * nothing written later (a record keyed by the item's partition part would
+ * land below a tailing reader's position).
+ *
  * Records (msgpack values):
  * - GSI queue: { o?: old projected entry, n?: new projected entry, t: commit ms }
  * - stream:    { e: 'INSERT' | 'MODIFY' | 'REMOVE', k: table key attributes,
- *                o?: old image, n?: new image (as the view type keeps them), t: commit ms }
+ *                o?: old image, n?: new image (as the view type keeps them), t: commit ms,
+ *                s?: 1 when DynamoDB itself made the change (a Time to Live deletion) }
  *   The sequence number of a stream record is its version (the key's last 8
  *   bytes); records are kept STREAM_RETENTION_MS, then trimmed by the reader.
  */
 import { partitionedKey } from '../../ring/hash.js';
+import { encodePartitionedKey } from '../../ring/partitioned-key.js';
 import type { AttributeMap } from '../attribute-value.js';
 import type { IndexChange } from './index-entry.js';
 import type { StreamSpecification } from './index-catalog.js';
@@ -45,6 +59,23 @@ export interface StreamRecord {
   readonly o?: AttributeMap;
   readonly n?: AttributeMap;
   readonly t: number;
+  /** 1: a service deletion (Time to Live). */
+  readonly s?: 1;
+}
+
+/** Every stream record key's partition part: the token, not the part, places it (ring/partitioned-key.ts). */
+const SHARD_PART = new Uint8Array([0]);
+const TOKEN_SPACE = 2 ** 32;
+
+/** The first token of the ring partition (of `ringPartitions` equal ones) that holds `token`: a stream shard's. */
+export function shardTokenStart(token: number, ringPartitions: number): number {
+  const span = TOKEN_SPACE / ringPartitions;
+  return Math.floor(token / span) * span;
+}
+
+/** A stream shard's records all begin with this; the leader appends each one's version. */
+export function streamShardPrefix(streamSpace: number, tokenStart: number): Uint8Array {
+  return encodePartitionedKey(() => tokenStart, streamSpace, SHARD_PART, new Uint8Array(0));
 }
 
 /** The key a record is written at, before the leader appends the version. */
@@ -77,11 +108,12 @@ export function changeOfRecord(record: QueueRecord): IndexChange {
 }
 
 /** A stream record as the view type keeps it (DG: Streams, StreamViewType). */
-export function streamRecord(specification: StreamSpecification, keys: AttributeMap, oldItem: AttributeMap | undefined, newItem: AttributeMap | undefined, timestampMs: number): StreamRecord | undefined {
+export function streamRecord(specification: StreamSpecification, keys: AttributeMap, oldItem: AttributeMap | undefined, newItem: AttributeMap | undefined, timestampMs: number, byService = false): StreamRecord | undefined {
   if (oldItem === undefined && newItem === undefined) return undefined;
   const e = oldItem === undefined ? 'INSERT' : newItem === undefined ? 'REMOVE' : 'MODIFY';
   const view = specification.StreamViewType ?? 'NEW_AND_OLD_IMAGES';
-  const record: { e: StreamRecord['e']; k: AttributeMap; o?: AttributeMap; n?: AttributeMap; t: number } = { e, k: keys, t: timestampMs };
+  const record: { e: StreamRecord['e']; k: AttributeMap; o?: AttributeMap; n?: AttributeMap; t: number; s?: 1 } = { e, k: keys, t: timestampMs };
+  if (byService) record.s = 1;
   if (oldItem !== undefined && (view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES')) record.o = oldItem;
   if (newItem !== undefined && (view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES')) record.n = newItem;
   return record;

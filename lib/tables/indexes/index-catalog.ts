@@ -37,7 +37,10 @@ export interface StreamSpecification {
 export interface TableIndexes {
   /** By index name. */
   readonly spaces: Readonly<Record<string, IndexSpaces>>;
-  readonly stream?: { readonly specification: StreamSpecification; readonly streamSpace: number; readonly label: string };
+  /** The table's latest stream (streams/stream-catalog.ts): enabled, or disabled at disabledAtMs and still readable. */
+  readonly stream?: { readonly specification: StreamSpecification; readonly streamSpace: number; readonly label: string; readonly disabledAtMs?: number };
+  /** Older streams of the table, disabled and replaced by a newer one, readable until their records age out. */
+  readonly pastStreams?: ReadonlyArray<{ readonly specification: StreamSpecification; readonly streamSpace: number; readonly label: string; readonly disabledAtMs: number }>;
   /** BillingMode and table throughput as UpdateTable last set them (the capacity model reads them). */
   readonly billingMode?: BillingMode;
   readonly provisionedThroughput?: ProvisionedThroughput;

@@ -32,6 +32,7 @@ import { checkCollectionGrowth, collectionBytesOf, itemCollectionMetrics, ITEM_C
 import { describeIndexes } from './index-description.js';
 import { checkUpdateTableRequest, decideUpdateTable } from './update-table.js';
 import { tokenOf } from '../../ring/partitioned-key.js';
+import { withStreamSpecification } from '../streams/stream-catalog.js';
 
 export interface SecondaryIndexOptions {
   /** Delay, in ms after the base write, before a change reaches a GSI (default 0). */
@@ -169,12 +170,21 @@ export class SecondaryIndexes {
    * backfill rewrote sees the index that backfill is for. Refuses a write
    * that grows a full item collection (LSI tables).
    */
-  async prepareWrite(tableName: string, baseKey: PrimaryKeyValues, oldItem: AttributeMap | undefined, newItem: AttributeMap | undefined, checked = false): Promise<PreparedWrite> {
+  async prepareWrite(
+    tableName: string,
+    baseKey: PrimaryKeyValues,
+    oldItem: AttributeMap | undefined,
+    newItem: AttributeMap | undefined,
+    options: { readonly checked?: boolean; readonly byService?: boolean } = {},
+  ): Promise<PreparedWrite> {
     const record = activeTable(this.catalog.state(), tableName);
     if (record.indexes === undefined) return { also: [], committed: () => {} };
     const encoded = encodeItemKey(record.id, baseKey.partition, baseKey.sort as KeyValue | undefined);
-    if (!checked) await this.checkCollection(tableName, baseKey, oldItem, newItem);
-    const also = alsoWritesOf({ record, partitionPart: encoded.partitionPart, baseKey, oldItem, newItem, nowMs: Date.now() });
+    if (options.checked !== true) await this.checkCollection(tableName, baseKey, oldItem, newItem);
+    const also = alsoWritesOf({
+      record, partitionPart: encoded.partitionPart, baseKey, oldItem, newItem, nowMs: Date.now(),
+      ringPartitions: this.engine.tokenRanges().length, byService: options.byService === true,
+    });
     const token = tokenOf(encoded.key);
     for (const index of record.schema.localSecondaryIndexes) this.countLocal(record, index.indexName, oldItem, newItem);
     const changed = record.schema.globalSecondaryIndexes.filter((index) => {
@@ -315,8 +325,9 @@ export class SecondaryIndexes {
       }
       if (settings.provisionedThroughput !== undefined) indexes = { ...indexes, provisionedThroughput: settings.provisionedThroughput };
       if (settings.stream !== undefined) {
-        const streamSpace = indexes.stream?.streamSpace ?? nextId++;
-        indexes = { ...indexes, stream: { specification: settings.stream, streamSpace, label: new Date().toISOString().replace('Z', '') } };
+        const changed = withStreamSpecification(indexes, settings.stream, nextId, Date.now());
+        indexes = changed.indexes;
+        nextId = changed.nextId;
       }
       if (decision.kind === 'createIndex') {
         const added = withGlobalIndexAdded(indexes, decision.index.IndexName, nextId);
@@ -415,6 +426,7 @@ function spacesOf(indexes: TableIndexes | undefined): number[] {
     if (entry.queueSpace !== undefined) spaces.push(entry.queueSpace);
   }
   if (indexes.stream !== undefined) spaces.push(indexes.stream.streamSpace);
+  for (const past of indexes.pastStreams ?? []) spaces.push(past.streamSpace);
   return spaces;
 }
 

@@ -300,3 +300,33 @@ t.test('a consumer across a leader crash sees every acknowledged change exactly 
   }
   t.ok(checked > 100, `${checked} acknowledged changes checked`);
 });
+
+t.test("CreateTable's StreamSpecification starts the table's first stream", async (t) => {
+  const db = await open(t);
+  const created = await db.createTable({
+    TableName: 'events',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
+  } as Parameters<Database['createTable']>[0]);
+  t.equal(created.TableDescription.TableName, 'events');
+  const described = (await db.describeTable({ TableName: 'events' })).Table as unknown as { LatestStreamArn?: string; StreamSpecification?: unknown };
+  t.match(described.LatestStreamArn, /^arn:aws:dynamodb:.*:table\/events\/stream\//, 'DescribeTable names the stream');
+  t.same(described.StreamSpecification, { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
+  await db.putItem({ TableName: 'events', Item: { pk: { S: 'e1' }, v: { N: '1' } } });
+  const records = await take(db, 'events', 1, { from: 'trim-horizon' });
+  t.equal(records.length, 1);
+  t.equal(records[0]?.eventName, 'INSERT');
+  t.same(records[0]?.dynamodb.NewImage, { pk: { S: 'e1' }, v: { N: '1' } });
+  t.equal(records[0]?.dynamodb.OldImage, undefined, 'NEW_IMAGE keeps no old image');
+  const refused = await dynamoDbRejection(db.createTable({
+    TableName: 'events2',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: { StreamEnabled: true },
+  } as Parameters<Database['createTable']>[0]));
+  t.equal(refused.name, 'ValidationException', 'enabling without a view type is refused');
+  t.equal((await db.listTables({})).TableNames.includes('events2'), false, 'and creates nothing');
+});

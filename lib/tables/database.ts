@@ -89,6 +89,8 @@ import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledge
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 import { batchWriteItemCapacity, conditionalCheckFailedCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
 import { capacityUpdates, isThrottle, keyLabel, offSnapshot, partitionLabel, TableCapacity, type CapacitySetting, type CapacitySnapshot, type CapacityUpdatesOptions, type TableCapacityOptions } from './table-capacity.js';
+import { checkStreamSpecification } from './indexes/update-table.js';
+import type { StreamSpecification } from './indexes/index-catalog.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 import { StreamReader, type StreamOptions, type StreamReadOptions } from './streams/stream-reader.js';
 import type { StreamRecordOutput } from './streams/stream-record.js';
@@ -306,7 +308,9 @@ export class Database {
       // The engine needs nothing per table, so the table is usable as soon as the catalog is saved;
       // the answer still says CREATING, as DynamoDB's CreateTable does (SDK waiters then see ACTIVE).
       const name = decision.record.schema.tableName;
-      const state = this.indexes.withNewTable(withStatus(withCreationTags(decision.state, name, input as unknown as Request), name, 'ACTIVE'), name);
+      const stream = (input as { StreamSpecification?: StreamSpecification }).StreamSpecification;
+      if (stream !== undefined) checkStreamSpecification(stream);
+      const state = this.indexes.withNewTable(withStatus(withCreationTags(decision.state, name, input as unknown as Request), name, 'ACTIVE'), name, stream);
       writeCatalog(this.directory, state);
       this.catalog = state;
       return { TableDescription: describeTable(decision.record, this.arn, 'CREATING') };

@@ -24,7 +24,7 @@ import { RANGE_LIMIT_MAX, type AlsoKeyWrite, type TableEngine } from '../table-e
 import type { PrimaryKeyValues } from '../table-schema.js';
 import { alsoWritesOf } from './base-write.js';
 import { backfillIndex } from './index-backfill.js';
-import { allocateIndexSpaces, withGlobalIndexAdded, withIndexState, withoutIndex, type IndexCounts, type TableIndexes } from './index-catalog.js';
+import { allocateIndexSpaces, withGlobalIndexAdded, withIndexState, withoutIndex, type IndexCounts, type StreamSpecification, type TableIndexes } from './index-catalog.js';
 import { IndexApplier, type IndexLag } from './index-applier.js';
 import { baseKeyOf, type IndexEntryValue } from './index-entry.js';
 import { committedItem } from '../transactions/prepared-item.js';
@@ -142,11 +142,13 @@ export class SecondaryIndexes {
   // ------------------------------------------------------------------ tables
 
   /** A new table's index spaces, drawn from the catalog's ids. */
-  withNewTable(state: CatalogState, tableName: string): CatalogState {
+  withNewTable(state: CatalogState, tableName: string, stream?: StreamSpecification): CatalogState {
     const record = state.tables[tableName]!;
     const locals = record.schema.localSecondaryIndexes.map((index) => index.indexName);
     const globals = record.schema.globalSecondaryIndexes.map((index) => index.indexName);
-    const { indexes, nextId } = allocateIndexSpaces(locals, globals, state.nextId);
+    let { indexes, nextId } = allocateIndexSpaces(locals, globals, state.nextId);
+    // CreateTable's StreamSpecification starts the table's first stream, as UpdateTable's would (DG: Streams).
+    if (stream?.StreamEnabled === true) ({ indexes, nextId } = withStreamSpecification(indexes, stream, nextId, Date.now()));
     return { tables: { ...state.tables, [tableName]: { ...record, indexes } }, nextId };
   }
 

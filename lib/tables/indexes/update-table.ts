@@ -77,14 +77,16 @@ export function checkUpdateTableRequest(request: Request): void {
     if (names.has(name)) throw validationError(`${PREFIX}Only one global secondary index update per index is allowed simultaneously. Index: ${name}`);
     names.add(name);
   }
-  if (stream !== undefined) {
-    // "StreamSpecification ... StreamViewType is required when StreamEnabled is true" (API: StreamSpecification).
-    if (typeof stream.StreamEnabled !== 'boolean') throw validationError(`1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy constraint: Member must not be null`);
-    if (stream.StreamViewType !== undefined && !STREAM_VIEW_TYPES.includes(stream.StreamViewType)) {
-      throw validationError(`1 validation error detected: Value '${String(stream.StreamViewType)}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [${STREAM_VIEW_TYPES.join(', ')}]`);
-    }
-    if (stream.StreamEnabled && stream.StreamViewType === undefined) throw validationError(`${PREFIX}You must specify a StreamViewType when enabling a stream`);
+  if (stream !== undefined) checkStreamSpecification(stream);
+}
+
+/** A StreamSpecification of CreateTable or UpdateTable: "StreamViewType is required when StreamEnabled is true" (API: StreamSpecification). */
+export function checkStreamSpecification(stream: StreamSpecification): void {
+  if (typeof stream.StreamEnabled !== 'boolean') throw validationError(`1 validation error detected: Value null at 'streamSpecification.streamEnabled' failed to satisfy constraint: Member must not be null`);
+  if (stream.StreamViewType !== undefined && !STREAM_VIEW_TYPES.includes(stream.StreamViewType)) {
+    throw validationError(`1 validation error detected: Value '${String(stream.StreamViewType)}' at 'streamSpecification.streamViewType' failed to satisfy constraint: Member must satisfy enum value set: [${STREAM_VIEW_TYPES.join(', ')}]`);
   }
+  if (stream.StreamEnabled && stream.StreamViewType === undefined) throw validationError(`${PREFIX}You must specify a StreamViewType when enabling a stream`);
 }
 
 /** What the update does to `record`, checked against it. */

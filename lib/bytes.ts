@@ -18,3 +18,10 @@ export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength):
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
+
+/** The first key after `key` in byte order: `key` with a 0x00 byte appended (an exclusive start made inclusive). */
+export function keyAfter(key: Uint8Array): Uint8Array {
+  const next = new Uint8Array(key.byteLength + 1);
+  next.set(key, 0);
+  return next;
+}

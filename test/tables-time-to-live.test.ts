@@ -8,7 +8,7 @@
  */
 import t, { type Test } from 'tap';
 import { DescribeTimeToLiveCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { Database, createRequestHandler, type AttributeMap } from '../lib/index.js';
+import { Database, ErrorCode, RingtableError, createRequestHandler, type AttributeMap } from '../lib/index.js';
 import { createTable, EMPTY_CATALOG, withStatus, type CatalogState } from '../lib/tables/table-catalog.js';
 import {
   describeTimeToLive,
@@ -224,4 +224,18 @@ t.test('the AWS SDK reaches UpdateTimeToLive and DescribeTimeToLive', async (t) 
   );
   t.equal(error?.name, 'ValidationException');
   t.equal(error?.message, 'TimeToLive is already enabled');
+});
+
+t.test('a bad sweep option is ERR_INVALID_OPTIONS, and the failed open leaves nothing running', async (t) => {
+  const path = tempDir(t);
+  const failure = await Database.open({ path, nodes: 2, durability: 'none', timeToLive: { sweepIntervalMs: 0 } }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.ok(failure instanceof RingtableError, 'a RingtableError');
+  t.equal((failure as RingtableError).code, ErrorCode.INVALID_OPTIONS);
+  // The failed open closed its store: the directory is not locked (ERR_IN_USE) and opens again.
+  const db = await Database.open({ path, nodes: 2, durability: 'none' });
+  t.teardown(() => db.close());
+  t.same(await db.listTables({}), { TableNames: [] });
 });

@@ -24,31 +24,13 @@ import { LEDGER_SPACE } from '../lib/tables/transactions/transaction-ledger.js';
 import { Prng } from '../lib/prng.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 import { dynamoDbRejection } from './helpers/dynamodb-failure.js';
+import { ACCOUNTS_TABLE, RECEIPTS_TABLE } from './helpers/transfer-workload.js';
 
 function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'ringtable-txn-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
-
-const ACCOUNTS = {
-  TableName: 'accounts',
-  AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
-  KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
-  BillingMode: 'PAY_PER_REQUEST' as const,
-};
-const RECEIPTS = {
-  TableName: 'receipts',
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' as const },
-    { AttributeName: 'sk', AttributeType: 'N' as const },
-  ],
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' as const },
-    { AttributeName: 'sk', KeyType: 'RANGE' as const },
-  ],
-  BillingMode: 'PAY_PER_REQUEST' as const,
-};
 
 function open(t: Test, dir: string, engine: TableEngine, transactionTimeoutMs = 60_000): Database {
   const db = Database.openOnEngine(engine, { path: dir, transactionTimeoutMs });
@@ -60,8 +42,8 @@ async function setup(t: Test, accounts = 4, balance = 100): Promise<{ db: Databa
   const engine = new MemoryTableEngine();
   const dir = tempDir(t);
   const db = open(t, dir, engine);
-  await db.createTable(ACCOUNTS);
-  await db.createTable(RECEIPTS);
+  await db.createTable(ACCOUNTS_TABLE);
+  await db.createTable(RECEIPTS_TABLE);
   for (let i = 0; i < accounts; i += 1) await db.putItem({ TableName: 'accounts', Item: { id: { S: `a${i}` }, balance: { N: String(balance) } } });
   return { db, engine, dir };
 }

@@ -19,13 +19,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Database } from '../tables/database.js';
 import { actionError, compareReads, queryItems, scanItems } from './inspector-actions.js';
 import { sourcesOf, takeSnapshot, type SnapshotSources } from './inspector-snapshot.js';
 import { DEFAULT_HOST, isLoopback } from './serve.js';
+import { listen } from './listen.js';
 
 export interface InspectorOptions {
   /** TCP port; 0 picks a free one (default DEFAULT_INSPECTOR_PORT). */
@@ -290,18 +290,10 @@ export async function inspector(options: StandaloneInspectorOptions): Promise<In
     res.writeHead(pathOf(req) === '/' ? 302 : 404, { ...(pathOf(req) === '/' ? { Location: INSPECTOR_PATH } : {}), ...SECURITY_HEADERS });
     res.end();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port ?? DEFAULT_INSPECTOR_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+  const address = await listen(server, port ?? DEFAULT_INSPECTOR_PORT, host);
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${address.port}${INSPECTOR_PATH}`,
+    url: `${address.origin}${INSPECTOR_PATH}`,
     port: address.port,
     close() {
       closed ??= new Promise<void>((resolve) => {

@@ -9,7 +9,6 @@
  * every request's SigV4 signature; without them it refuses to start.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { DynamoDbDispatcher } from '../dynamodb/dispatcher.js';
 import { errorBody } from '../dynamodb/error-body.js';
@@ -17,6 +16,7 @@ import { encodeJsonBody } from '../dynamodb/json-body.js';
 import { answerRequest, INTERNAL_ERROR_MESSAGE, REQUEST_BYTES_MAX } from '../dynamodb/protocol.js';
 import { newRequestId } from '../dynamodb/request-id.js';
 import type { SigningCredentials, WireRequest, WireResponse } from '../dynamodb/wire-message.js';
+import { listen } from './listen.js';
 
 /** DynamoDB Local's port, so that tools configured for it find ringtable. */
 export const DEFAULT_PORT = 8000;
@@ -257,18 +257,10 @@ export async function serve(options: ServeOptions): Promise<DynamoDbServer> {
     options.clockMs ?? Date.now, options.onInternalError, options.inspector);
   const server = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 120_000 }, endpoint.onRequest);
   server.maxConnections = options.connectionsMax ?? DEFAULT_CONNECTIONS_MAX;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
+  const address = await listen(server, options.port ?? DEFAULT_PORT, host);
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: address.origin,
     host: address.address,
     port: address.port,
     verifiesSignatures: credentials !== undefined,

@@ -31,7 +31,7 @@ import { prepareGetItem, type GetItemOutput } from './get-item.js';
 import { itemSize } from './item-size.js';
 import { compareKeyValues, encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
 import { prepareQuery } from './query.js';
-import { PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
+import { chunkLimit, PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
 import { prepareScan, segmentRanges } from './scan.js';
 import {
   activeTable,
@@ -49,7 +49,7 @@ import {
   type TableRecord,
 } from './table-catalog.js';
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, describeTable, type ArnContext, type TableDescription } from './table-description.js';
-import { isConflict, RANGE_LIMIT_MAX, type TableEngine } from './table-engine.js';
+import { isConflict, type OrderedValue, type TableEngine } from './table-engine.js';
 import { ENGINE_KEY_BYTES_MAX, SORT_PART_BYTES_MAX } from './key-encoding.js';
 import type { PrimaryKeyValues, CreateTableInput } from './table-schema.js';
 import type { Request } from './item-request.js';
@@ -94,6 +94,8 @@ import type { StreamSpecification } from './indexes/index-catalog.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 import { StreamReader, type StreamOptions, type StreamReadOptions } from './streams/stream-reader.js';
 import type { StreamRecordOutput } from './streams/stream-record.js';
+import { keyAfter } from '../bytes.js';
+import { boundedAll } from './bounded-all.js';
 
 export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions, StreamOptions {
   /** The region in table ARNs (default DynamoDB Local's "ddblocal"). */
@@ -224,15 +226,25 @@ export class Database {
     const store = await Store.open({ ...storeOptions, keyBytesMax: storeOptions.keyBytesMax ?? ENGINE_KEY_BYTES_MAX });
     // The Store implements DESIGN.md §5; table-engine.ts declares exactly what is used of it.
     const engine: TableEngine = store; // the compiler checks the Store against the contract (DESIGN.md §5)
-    const database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID }, transactionTimeoutMs);
-    database.catalog = readCatalog(options.path);
-    database.startTimeToLive(timeToLive);
-    database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
-      mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(database.catalog.tables),
-    });
-    database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
-    database.startStreams({ streamRetentionMs, streamTrimPerSecondMax });
-    return database;
+    let database: Database | undefined;
+    try {
+      // Read first: a catalog that cannot be read is never written over by the close below.
+      const catalog = readCatalog(options.path);
+      database = new Database(store, engine, options.path, { region: region ?? DEFAULT_REGION, accountId: accountId ?? DEFAULT_ACCOUNT_ID }, transactionTimeoutMs);
+      database.catalog = catalog;
+      database.startTimeToLive(timeToLive);
+      const opened = database;
+      database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
+        mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(opened.catalog.tables),
+      });
+      database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
+      database.startStreams({ streamRetentionMs, streamTrimPerSecondMax });
+      return database;
+    } catch (error) {
+      // A bad option (ERR_INVALID_OPTIONS) or catalog must not leave the node threads and timers running.
+      await (database === undefined ? store.close() : database.close());
+      throw error;
+    }
   }
 
   private startIndexes(options: SecondaryIndexOptions): void {
@@ -269,10 +281,11 @@ export class Database {
     await this.sweeper?.stop();
     await this.transactions.stop();
     this.closing.abort();
-    await this.indexes.close();
-    await this.streams.close();
+    // Both are undefined when open() failed before starting them.
+    await this.indexes?.close();
+    await this.streams?.close();
     await this.catalogQueue;
-    writeCatalog(this.directory, this.indexes.withCounts(this.catalog));
+    writeCatalog(this.directory, this.indexes?.withCounts(this.catalog) ?? this.catalog);
     await this.engine.close();
   }
 
@@ -414,13 +427,18 @@ export class Database {
   }
 
   async getItem(input: GetItemInput): Promise<GetItemOutput> {
+    return (await this.readItem(input)).output;
+  }
+
+  /** GetItem's read, charge and answer, with the engine's copy it came from (inspectItem shows its replica and version). */
+  private async readItem(input: GetItemInput): Promise<{ output: GetItemOutput; current: OrderedValue | undefined }> {
     const plan = prepareGetItem(input as unknown as Request, this.activeTable);
     const record = this.activeTable(plan.tableName);
     const key = this.itemKey(record, plan.key);
     const current = await this.engine.getOrdered(key, { consistent: plan.consistent });
     const item = storedItem(current, record, plan.key);
     this.capacity?.chargeRead(record, key, keyLabel(plan.key), getItemCapacity(item === undefined ? undefined : itemSize(item), plan.consistent ? 'strong' : 'eventual'));
-    return plan.answer(item);
+    return { output: plan.answer(item), current };
   }
 
   /**
@@ -429,14 +447,8 @@ export class Database {
    * no item). DynamoDB's responses never carry these; only the inspector calls this.
    */
   async inspectItem(input: GetItemInput): Promise<GetItemOutput & { replica?: number; version?: string }> {
-    const plan = prepareGetItem(input as unknown as Request, this.activeTable);
-    const record = this.activeTable(plan.tableName);
-    const key = this.itemKey(record, plan.key);
-    const current = await this.engine.getOrdered(key, { consistent: plan.consistent });
-    const item = storedItem(current, record, plan.key);
     // The inspector's reads are reads: they consume capacity as GetItem does.
-    this.capacity?.chargeRead(record, key, keyLabel(plan.key), getItemCapacity(item === undefined ? undefined : itemSize(item), plan.consistent ? 'strong' : 'eventual'));
-    const output = plan.answer(item);
+    const { output, current } = await this.readItem(input);
     return current === undefined ? output : { ...output, replica: current.replica, version: current.version };
   }
 
@@ -537,7 +549,7 @@ export class Database {
         break;
       }
       if (plan.reverse) end = last.key;
-      else start = after(last.key);
+      else start = keyAfter(last.key);
     }
     this.capacity?.chargeRead(this.activeTable(plan.answer.tableName), plan.range.start, partitionLabel(this.activeTable(plan.answer.tableName), page.evaluated, plan.range.start), queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
@@ -555,7 +567,7 @@ export class Database {
       let start = range.start;
       if (plan.startAfter !== undefined) {
         if (Buffer.compare(plan.startAfter, range.end) >= 0) continue;
-        if (Buffer.compare(plan.startAfter, start) >= 0) start = after(plan.startAfter);
+        if (Buffer.compare(plan.startAfter, start) >= 0) start = keyAfter(plan.startAfter);
       }
       while (!page.full && Buffer.compare(start, range.end) < 0) {
         const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
@@ -567,7 +579,7 @@ export class Database {
         }
         const last = chunk.entries[chunk.entries.length - 1];
         if (!chunk.more || last === undefined) break;
-        start = after(last.key);
+        start = keyAfter(last.key);
       }
       if (page.full) break;
     }
@@ -678,33 +690,6 @@ function storedItem(stored: { value: unknown } | undefined, record: TableRecord,
   if (!same(item[partitionKey.name], key.partition)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
   if (sortKey !== undefined && !same(item[sortKey.name], key.sort as KeyValue | undefined)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
   return item;
-}
-
-/** The first key after `key` in byte order. */
-function after(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.byteLength + 1);
-  next.set(key, 0);
-  return next;
-}
-
-/** How many entries to ask the engine for: what Limit still allows (filtered-out entries cost another round), within its bound. */
-function chunkLimit(limit: number | undefined, page: PageAssembler): number {
-  const remaining = limit === undefined ? RANGE_LIMIT_MAX : limit - page.evaluated.length;
-  return Math.max(1, Math.min(RANGE_LIMIT_MAX, remaining + 1));
-}
-
-/** Runs `task` over `items` with at most `concurrency` at once, results in input order. */
-async function boundedAll<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
 }
 
 // The wire layer checked the input's shape against DynamoDB's (lib/dynamodb/shapes.ts); the cores check the rest.

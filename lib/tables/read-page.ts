@@ -23,6 +23,7 @@ import type { ResolvedPath } from './expression/ast.js';
 import { projectItem } from './expression/projection.js';
 import { itemSize } from './item-size.js';
 import { validationError } from './dynamodb-error.js';
+import { RANGE_LIMIT_MAX } from './table-engine.js';
 
 /** 1 MB of data read per page (DG: Query.Pagination, Scan.Pagination). */
 export const PAGE_BYTES_MAX = 1024 * 1024;
@@ -162,4 +163,10 @@ export function selectOf(
       break;
   }
   return chosen;
+}
+
+/** How many entries to ask the engine for: what Limit still allows (filtered-out entries cost another round), within its bound. */
+export function chunkLimit(limit: number | undefined, page: PageAssembler): number {
+  const remaining = limit === undefined ? RANGE_LIMIT_MAX : limit - page.evaluated.length;
+  return Math.max(1, Math.min(RANGE_LIMIT_MAX, remaining + 1));
 }

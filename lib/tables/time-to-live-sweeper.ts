@@ -19,6 +19,7 @@ import { DynamoDbError } from './dynamodb-error.js';
 import type { DeleteItemInput, ScanInput } from './operation-shapes.js';
 import type { ReadOutput } from './read-page.js';
 import { expiredAt, isConditionFailure, sweepDeleteCondition } from './time-to-live.js';
+import { ErrorCode, RingtableError } from '../errors.js';
 
 export interface SweptTable {
   readonly tableName: string;
@@ -64,7 +65,7 @@ export class TimeToLiveSweeper {
 
   constructor(host: TimeToLiveSweepHost, options: TimeToLiveSweepOptions) {
     if (!(options.intervalMs >= 1) || !(options.deletesPerSecondMax >= 1)) {
-      throw new RangeError('time to live: intervalMs and deletesPerSecondMax must be at least 1');
+      throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'timeToLive: sweepIntervalMs and deletesPerSecondMax must be at least 1');
     }
     this.host = host;
     this.options = options;

@@ -33,6 +33,8 @@ import { segmentRanges } from '../scan.js';
 import { changeOfRecord, logGroupOf, logVersionOf, type QueueRecord } from './change-log.js';
 import { changeTargets, supersedes, type IndexEntryValue } from './index-entry.js';
 import { encodeIndexKey } from './index-key.js';
+import { keyAfter } from '../../bytes.js';
+import { boundedAll } from '../bounded-all.js';
 
 const QUEUE_PAGE = 500;
 const PARTITIONS_AT_ONCE = 16;
@@ -247,7 +249,7 @@ export class IndexApplier {
         }
         const last = page.entries[page.entries.length - 1];
         if (!page.more || last === undefined) break;
-        start = after(last.key);
+        start = keyAfter(last.key);
       }
     } catch (error) {
       // Stop here (order per item) and come back soon.
@@ -361,27 +363,3 @@ export class IndexApplier {
   }
 }
 
-function after(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.byteLength + 1);
-  next.set(key, 0);
-  return next;
-}
-
-async function boundedAll<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failure: unknown;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const at = next++;
-      try {
-        results[at] = await task(items[at]!);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  if (failure !== undefined) throw failure;
-  return results;
-}

@@ -25,6 +25,8 @@ import { isConflict, TOKEN_SPACE, type TableEngine } from '../table-engine.js';
 import { logKeyPrefix, queueRecord } from './change-log.js';
 import { indexChangeOf } from './index-entry.js';
 import { committedItem } from '../transactions/prepared-item.js';
+import { keyAfter } from '../../bytes.js';
+import { boundedAll } from '../bounded-all.js';
 
 const PAGE = 500;
 const REWRITE_ATTEMPTS_MAX = 64;
@@ -56,8 +58,7 @@ export async function backfillIndex(host: BackfillHost, indexName: string): Prom
       await boundedAll(page.entries, REWRITES_AT_ONCE, (entry) => rewrite(host, indexName, entry.key, entry.value, entry.version));
       const last = page.entries[page.entries.length - 1];
       if (!page.more || last === undefined) break;
-      start = new Uint8Array(last.key.byteLength + 1);
-      start.set(last.key, 0);
+      start = keyAfter(last.key);
     }
   });
   while (!host.stopped() && creating(host.record(), indexName) && (await host.drained()) > 0) await new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS));
@@ -98,10 +99,3 @@ async function rewrite(host: BackfillHost, indexName: string, key: Uint8Array, v
   throw new Error(`backfill of ${indexName}: an item lost every compare-and-set round`);
 }
 
-async function boundedAll<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}

@@ -16,11 +16,11 @@ import { encodeItemKey, prefixEnd, type KeyValue } from '../key-encoding.js';
 import { itemSize } from '../item-size.js';
 import type { Request } from '../item-request.js';
 import type { QueryPlan } from '../query.js';
-import { PageAssembler, pageOutput, type ReadOutput } from '../read-page.js';
+import { chunkLimit, PageAssembler, pageOutput, type ReadOutput } from '../read-page.js';
 import { segmentRanges, type ScanPlan } from '../scan.js';
 import { anyTable, activeTable, type CatalogState, type TableRecord } from '../table-catalog.js';
 import type { TableDescription } from '../table-description.js';
-import { RANGE_LIMIT_MAX, type AlsoKeyWrite, type TableEngine } from '../table-engine.js';
+import { type AlsoKeyWrite, type TableEngine } from '../table-engine.js';
 import type { PrimaryKeyValues } from '../table-schema.js';
 import { alsoWritesOf } from './base-write.js';
 import { backfillIndex } from './index-backfill.js';
@@ -33,6 +33,8 @@ import { describeIndexes } from './index-description.js';
 import { checkUpdateTableRequest, decideUpdateTable } from './update-table.js';
 import { tokenOf } from '../../ring/partitioned-key.js';
 import { withStreamSpecification } from '../streams/stream-catalog.js';
+import { keyAfter } from '../../bytes.js';
+import { ErrorCode, RingtableError } from '../../errors.js';
 
 export interface SecondaryIndexOptions {
   /** Delay, in ms after the base write, before a change reaches a GSI (default 0). */
@@ -237,7 +239,7 @@ export class SecondaryIndexes {
         }
         const last = page.entries[page.entries.length - 1];
         if (!page.more || last === undefined) break;
-        start = after(last.key);
+        start = keyAfter(last.key);
       }
     }
     return bytes;
@@ -268,7 +270,7 @@ export class SecondaryIndexes {
         break;
       }
       if (plan.reverse) end = last.key;
-      else start = after(last.key);
+      else start = keyAfter(last.key);
     }
     return pageOutput(plan.answer, page);
   }
@@ -281,7 +283,7 @@ export class SecondaryIndexes {
       let start = range.start;
       if (plan.startAfter !== undefined) {
         if (Buffer.compare(plan.startAfter, range.end) >= 0) continue;
-        if (Buffer.compare(plan.startAfter, start) >= 0) start = after(plan.startAfter);
+        if (Buffer.compare(plan.startAfter, start) >= 0) start = keyAfter(plan.startAfter);
       }
       while (!page.full && Buffer.compare(start, range.end) < 0) {
         const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
@@ -292,7 +294,7 @@ export class SecondaryIndexes {
         }
         const last = chunk.entries[chunk.entries.length - 1];
         if (!chunk.more || last === undefined) break;
-        start = after(last.key);
+        start = keyAfter(last.key);
       }
       if (page.full) break;
     }
@@ -437,17 +439,7 @@ function tokenSpace(key: Uint8Array): number {
 }
 
 function checkLag(ms: number): number {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`gsiLagMs must be a non-negative number of ms, got ${String(ms)}`);
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `gsiLagMs must be a non-negative number of ms, got ${String(ms)}`);
   return ms;
 }
 
-function after(key: Uint8Array): Uint8Array {
-  const next = new Uint8Array(key.byteLength + 1);
-  next.set(key, 0);
-  return next;
-}
-
-function chunkLimit(limit: number | undefined, page: PageAssembler): number {
-  const remaining = limit === undefined ? RANGE_LIMIT_MAX : limit - page.evaluated.length;
-  return Math.max(1, Math.min(RANGE_LIMIT_MAX, remaining + 1));
-}

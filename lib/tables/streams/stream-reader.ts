@@ -43,6 +43,7 @@ import {
   streamArn,
   streamNotFound,
 } from './stream-shards.js';
+import { ErrorCode, RingtableError } from '../../errors.js';
 
 export interface StreamOptions {
   /** Records are trimmed this long after they were written (default 24 hours, DynamoDB's). */
@@ -335,6 +336,6 @@ function versionKey(prefix: Uint8Array, version: number): Uint8Array {
 }
 
 function positive(value: number, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `${name} must be a positive number, got ${String(value)}`);
   return value;
 }

@@ -16,9 +16,11 @@
  *   every later record of its base partition, and a failure stops the
  *   partition's pass: the order per item is never broken.
  * - Idempotence: an entry records the base version it was written from and
- *   a change replaces only an older one (compare-and-set on the entry), so a
+ *   a change replaces only an older one (compare-and-set on the entry), and
+ *   an item's locator (index-locator.ts) records which entry it has, so a
  *   record applied but not yet removed when the process or a leader failed
- *   is applied again harmlessly. A record is removed (compare-and-set on its
+ *   is applied again harmlessly, and a failed write's record that repair
+ *   brings back late cannot leave an entry behind. A record is removed (compare-and-set on its
  *   version) only after its entry writes are acknowledged: the queue itself
  *   is the durable cursor.
  * - Bounds: QUEUE_PAGE records per range read, PARTITIONS_AT_ONCE partitions
@@ -31,7 +33,8 @@ import { isConflict, type RangeEntry, type TableEngine, type TokenRange } from '
 import type { IndexSchema } from '../table-schema.js';
 import { segmentRanges } from '../scan.js';
 import { changeOfRecord, logGroupOf, logVersionOf, type QueueRecord } from './change-log.js';
-import { changeTargets, supersedes, type IndexEntryValue } from './index-entry.js';
+import { baseKeyOf, changeTargets, supersedes, type IndexEntryValue } from './index-entry.js';
+import { locateChange, locatorKey, type IndexLocator } from './index-locator.js';
 import { encodeIndexKey } from './index-key.js';
 import { keyAfter } from '../../bytes.js';
 import { boundedAll } from '../bounded-all.js';
@@ -244,7 +247,7 @@ export class IndexApplier {
             dueMs = Math.min(dueMs, readyAtMs);
             continue;
           }
-          await this.apply(record, index, spaces.entrySpace, entry);
+          await this.apply(record, index, spaces, entry);
           queue.applied += 1;
         }
         const last = page.entries[page.entries.length - 1];
@@ -262,19 +265,45 @@ export class IndexApplier {
     return left;
   }
 
-  /** One queued change into the index's entries, then off the queue. */
-  private async apply(record: TableRecord, index: IndexSchema, entrySpace: number, entry: RangeEntry): Promise<void> {
+  /**
+   * One queued change into the index's entries, then off the queue. The
+   * item's locator (index-locator.ts) says which entry it has now and from
+   * which version: a change older than that is dropped, and a newer one
+   * removes that entry as well as the one its old image names.
+   */
+  private async apply(record: TableRecord, index: IndexSchema, spaces: { entrySpace: number; locatorSpace?: number }, entry: RangeEntry): Promise<void> {
     const version = logVersionOf(entry.key);
-    const targets = changeTargets(record.schema, index, changeOfRecord(entry.value as QueueRecord));
+    const change = changeOfRecord(entry.value as QueueRecord);
+    const targets = changeTargets(record.schema, index, change);
     const { tableName } = record.schema;
-    if (targets.removeFrom !== undefined) {
-      const key = encodeIndexKey(entrySpace, targets.removeFrom.indexKey, targets.removeFrom.baseKey).key;
-      await this.casEntry(key, version, undefined, (bytes) => this.host.counted(tableName, index.indexName, -1, -bytes));
-    }
-    if (targets.writeTo !== undefined) {
-      const key = encodeIndexKey(entrySpace, targets.writeTo.indexKey, targets.writeTo.baseKey).key;
-      const item = targets.writeTo.item;
+    const removeKey = targets.removeFrom === undefined ? undefined : encodeIndexKey(spaces.entrySpace, targets.removeFrom.indexKey, targets.removeFrom.baseKey).key;
+    const writeKey = targets.writeTo === undefined ? undefined : encodeIndexKey(spaces.entrySpace, targets.writeTo.indexKey, targets.writeTo.baseKey).key;
+    const removed = (bytes: number) => this.host.counted(tableName, index.indexName, -1, -bytes);
+    const write = async (key: Uint8Array) => {
+      const item = targets.writeTo!.item;
       await this.casEntry(key, version, item, (bytes) => this.host.counted(tableName, index.indexName, bytes === 0 ? 1 : 0, itemSize(item) - bytes));
+    };
+    if (spaces.locatorSpace === undefined) {
+      // A catalog from before locators, until start() gave it one: the images alone.
+      if (removeKey !== undefined) await this.casEntry(removeKey, version, undefined, removed);
+      if (writeKey !== undefined) await write(writeKey);
+    } else {
+      const image = change.new ?? change.old;
+      const located = locatorKey(spaces.locatorSpace, baseKeyOf(record.schema, image!));
+      for (let attempt = 0; ; attempt += 1) {
+        if (attempt === CAS_ATTEMPTS_MAX) throw new Error('an index locator lost every compare-and-set round');
+        const current = await this.host.engine.getOrdered(located, { consistent: true });
+        const plan = locateChange(current?.value as IndexLocator | undefined, version, removeKey, writeKey);
+        if (plan === undefined) break;
+        for (const key of plan.remove) await this.casEntry(key, version, undefined, removed);
+        if (plan.write !== undefined) await write(plan.write);
+        try {
+          await this.host.engine.writeOrdered({ key: located, value: plan.locator, expect: current?.version ?? 'absent' });
+          break;
+        } catch (error) {
+          if (!isConflict(error)) throw error;
+        }
+      }
     }
     try {
       await this.host.engine.writeOrdered({ key: entry.key, expect: entry.version });

@@ -11,6 +11,10 @@
  *   keyed by index key ‖ base-key digest (index-key.ts);
  * - every GSI has a queue space (`queueSpace`): its pending changes, written
  *   atomically with the base item and removed once applied (change-log.ts);
+ * - every GSI has a locator space (`locatorSpace`): per base item, where its
+ *   entry is and the base version it came from (index-locator.ts), so the
+ *   applier removes an item's previous entry whatever a change record's old
+ *   image says;
  * - a table with a stream has a stream space (`streamSpace`): the change
  *   records a stream reader consumes, kept 24 hours.
  */
@@ -23,6 +27,8 @@ export interface IndexSpaces {
   readonly entrySpace: number;
   /** GSIs only. */
   readonly queueSpace?: number;
+  /** GSIs only (index-locator.ts); absent in a catalog written before locators, and then given one at start. */
+  readonly locatorSpace?: number;
   /** GSIs only (DescribeTable's IndexStatus). */
   readonly status?: IndexStatus;
   /** True while a GSI added by UpdateTable reads the table's existing items (DescribeTable's Backfilling). */
@@ -63,14 +69,24 @@ export function allocateIndexSpaces(localNames: readonly string[], globalNames: 
   const spaces: Record<string, IndexSpaces> = {};
   let next = nextId;
   for (const name of localNames) spaces[name] = { entrySpace: next++ };
-  for (const name of globalNames) spaces[name] = { entrySpace: next++, queueSpace: next++, status: 'ACTIVE', backfilling: false };
+  for (const name of globalNames) spaces[name] = { entrySpace: next++, queueSpace: next++, locatorSpace: next++, status: 'ACTIVE', backfilling: false };
   return { indexes: { spaces }, nextId: next };
 }
 
 /** A GSI added to a live table: new spaces, CREATING and backfilling. */
 export function withGlobalIndexAdded(indexes: TableIndexes, name: string, nextId: number): { indexes: TableIndexes; nextId: number } {
-  const spaces = { ...indexes.spaces, [name]: { entrySpace: nextId, queueSpace: nextId + 1, status: 'CREATING' as const, backfilling: true } };
-  return { indexes: { ...indexes, spaces }, nextId: nextId + 2 };
+  const spaces = { ...indexes.spaces, [name]: { entrySpace: nextId, queueSpace: nextId + 1, locatorSpace: nextId + 2, status: 'CREATING' as const, backfilling: true } };
+  return { indexes: { ...indexes, spaces }, nextId: nextId + 3 };
+}
+
+/** A locator space for every GSI of a catalog written before locators existed (none: the same indexes). */
+export function withLocatorSpaces(indexes: TableIndexes, nextId: number): { indexes: TableIndexes; nextId: number } {
+  let next = nextId;
+  const spaces: Record<string, IndexSpaces> = {};
+  for (const [name, entry] of Object.entries(indexes.spaces)) {
+    spaces[name] = entry.queueSpace !== undefined && entry.locatorSpace === undefined ? { ...entry, locatorSpace: next++ } : entry;
+  }
+  return next === nextId ? { indexes, nextId } : { indexes: { ...indexes, spaces }, nextId: next };
 }
 
 export function withIndexState(indexes: TableIndexes, name: string, status: IndexStatus, backfilling: boolean): TableIndexes {

@@ -24,7 +24,7 @@ import { type AlsoKeyWrite, type TableEngine } from '../table-engine.js';
 import type { PrimaryKeyValues } from '../table-schema.js';
 import { alsoWritesOf } from './base-write.js';
 import { backfillIndex } from './index-backfill.js';
-import { allocateIndexSpaces, withGlobalIndexAdded, withIndexState, withoutIndex, type IndexCounts, type StreamSpecification, type TableIndexes } from './index-catalog.js';
+import { allocateIndexSpaces, withGlobalIndexAdded, withLocatorSpaces, withIndexState, withoutIndex, type IndexCounts, type StreamSpecification, type TableIndexes } from './index-catalog.js';
 import { IndexApplier, type IndexLag } from './index-applier.js';
 import { baseKeyOf, type IndexEntryValue } from './index-entry.js';
 import { committedItem } from '../transactions/prepared-item.js';
@@ -92,13 +92,33 @@ export class SecondaryIndexes {
 
   /** Starts the applier, and resumes what a previous process left: backfills of CREATING indexes, drops of DELETING ones. */
   start(): void {
-    this.applier.start();
+    if (this.locatorsMissing()) this.track(this.addLocatorSpaces().then(() => this.applier.start()));
+    else this.applier.start();
     for (const record of Object.values(this.catalog.state().tables)) {
       for (const [name, spaces] of Object.entries(record.indexes?.spaces ?? {})) {
         if (spaces.status === 'CREATING') this.track(this.backfill(record.schema.tableName, name));
         if (spaces.status === 'DELETING') this.track(this.finishDelete(record.schema.tableName, name));
       }
     }
+  }
+
+  /** A catalog written before GSI locators existed: one locator space per GSI (index-catalog.ts), before the applier runs. */
+  private locatorsMissing(): boolean {
+    return Object.values(this.catalog.state().tables).some((record) => Object.values(record.indexes?.spaces ?? {}).some((spaces) => spaces.queueSpace !== undefined && spaces.locatorSpace === undefined));
+  }
+
+  private async addLocatorSpaces(): Promise<void> {
+    await this.catalog.change((state) => {
+      let nextId = state.nextId;
+      const tables = { ...state.tables };
+      for (const [name, record] of Object.entries(tables)) {
+        if (record.indexes === undefined) continue;
+        const added = withLocatorSpaces(record.indexes, nextId);
+        nextId = added.nextId;
+        tables[name] = { ...record, indexes: added.indexes };
+      }
+      return nextId === state.nextId ? { state, result: undefined } : { state: { ...state, tables, nextId }, result: undefined };
+    });
   }
 
   async close(): Promise<void> {
@@ -379,6 +399,7 @@ export class SecondaryIndexes {
     this.applier.forget(tableName, indexName);
     await this.engine.dropSpace(spaces.entrySpace);
     if (spaces.queueSpace !== undefined) await this.engine.dropSpace(spaces.queueSpace);
+    if (spaces.locatorSpace !== undefined) await this.engine.dropSpace(spaces.locatorSpace);
     this.counts.delete(`${tableName}/${indexName}`);
     await this.catalog.change((state) => {
       const current = state.tables[tableName];
@@ -428,6 +449,7 @@ function spacesOf(indexes: TableIndexes | undefined): number[] {
   for (const entry of Object.values(indexes.spaces)) {
     spaces.push(entry.entrySpace);
     if (entry.queueSpace !== undefined) spaces.push(entry.queueSpace);
+    if (entry.locatorSpace !== undefined) spaces.push(entry.locatorSpace);
   }
   if (indexes.stream !== undefined) spaces.push(indexes.stream.streamSpace);
   for (const past of indexes.pastStreams ?? []) spaces.push(past.streamSpace);

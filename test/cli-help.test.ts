@@ -36,6 +36,16 @@ for (const [name, command] of [['serve', serveCommand()], ['bench', benchCommand
   });
 }
 
+t.test('ringtable bench tables --help explains every option', async (t) => {
+  const tables = benchCommand().commands.find((command) => command.name() === 'tables');
+  t.ok(tables !== undefined, 'bench has a tables subcommand');
+  const text = flat(help('bench', 'tables'));
+  for (const option of tables!.options) {
+    t.ok(option.description.trim().length > 10, `${option.flags} has a description`);
+    t.ok(text.includes(option.flags), `${option.flags} appears in the help`);
+  }
+});
+
 t.test('ringtable --help names every command, with its description', async (t) => {
   const text = flat(help());
   for (const command of [serveCommand(), benchCommand()]) {
@@ -43,6 +53,7 @@ t.test('ringtable --help names every command, with its description', async (t) =
     t.ok(text.includes(flat(command.description()).slice(0, 40)), `${command.name()} is described`);
   }
   t.match(text, /ringtable <command> --help/, 'points at the per-command help');
+  t.match(text, /ringtable bench tables --help/, 'points at the help of bench\'s subcommand');
 });
 
 t.test('serve --help names the credential environment variables and an SDK line', async (t) => {

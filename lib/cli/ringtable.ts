@@ -20,7 +20,9 @@ const EXIT_USAGE = 2;
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('ringtable')
     .description('ringtable: an embedded Dynamo-style replicated key-value and table store')
-    .addHelpText('after', '\nRun `ringtable <command> --help` for every option of a command.\nExit codes: 0 done, 1 the run failed, 2 invalid command line.')
+    .addHelpText('after', '\nRun `ringtable <command> --help` for every option of a command, and `ringtable bench tables --help`\n' +
+      'for DynamoDB access patterns under the capacity model (a subcommand of bench).\n' +
+      'Exit codes: 0 done, 1 the run failed, 2 invalid command line.')
     .exitOverride()
     // Options after a subcommand's name are that subcommand's (`bench tables --nodes 2` is not bench's --nodes).
     .enablePositionalOptions();

@@ -48,7 +48,7 @@ export function serveCommand(): Command {
     .option('--port <port>', 'TCP port to listen on, 8000 as DynamoDB Local (0 picks a free one)', integer(0, 65535), DEFAULT_PORT)
     .option('--host <address>', 'address to bind; anything but loopback (127.0.0.1, ::1, localhost) requires credentials, and then every request\'s SigV4 signature is verified', DEFAULT_HOST)
     .option('--path <dir>', 'database directory (created if missing); default: a temporary directory removed on exit')
-    .option('--nodes <count>', 'storage-node threads (one LMDB environment each) of a new database; an existing one keeps its own', integer(1, 64), 4)
+    .option('--nodes <count>', 'storage-node threads (one LMDB environment each) of a new database; an existing one keeps its own. Fewer serve faster on a machine with few cores (1: no replicas)', integer(1, 64), 4)
     .addOption(new Option('--durability <mode>', 'when a write is acknowledged: after fsync, after commit, or never synced').choices(['sync', 'async', 'none']).default('async'))
     .option('--access-key-id <id>', `access key whose SigV4 signatures are verified (or ${'$'}RINGTABLE_ACCESS_KEY_ID)`)
     .option('--secret-access-key <secret>', `its secret (or ${'$'}RINGTABLE_SECRET_ACCESS_KEY)`)

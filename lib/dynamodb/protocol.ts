@@ -15,7 +15,7 @@ import type { DynamoDbDispatcher } from './dispatcher.js';
 import { errorBody, errorStatus } from './error-body.js';
 import { encodeJsonBody } from './json-body.js';
 import { readRequest } from './serialization.js';
-import { readSignature, verifySignature } from './signature-v4.js';
+import { isUnsigned, readSignature, verifySignature } from './signature-v4.js';
 import { operationOf } from './target.js';
 import type { SigningCredentials, WireRequest, WireResponse } from './wire-message.js';
 
@@ -47,8 +47,32 @@ export interface ProtocolContext {
   nowMs: number;
   /** When set, every request's SigV4 signature is verified against these. */
   credentials?: SigningCredentials | undefined;
+  /**
+   * Serve requests that carry no signature at all, as a client that opted
+   * out of signing sends them (the SDK's smithy.api#noAuth scheme), instead
+   * of DynamoDB's MissingAuthenticationTokenException. A signature that is
+   * present is still checked. Only without credentials: the in-process
+   * handler's option, where nothing crosses a trust boundary.
+   */
+  unsignedAccepted?: boolean | undefined;
   /** Called with a failure that was answered as InternalServerError, for logging. */
   onInternalError?: ((error: unknown) => void) | undefined;
+}
+
+/**
+ * The Date header changes once a second: the last one is kept, since
+ * formatting it on every request was a visible part of the protocol's time.
+ */
+let dateSecond = Number.NaN;
+let dateText = '';
+
+export function httpDate(nowMs: number): string {
+  const second = Math.floor(nowMs / 1000);
+  if (second !== dateSecond) {
+    dateText = new Date(second * 1000).toUTCString();
+    dateSecond = second;
+  }
+  return dateText;
 }
 
 function textBody(text: string): Uint8Array {
@@ -100,13 +124,15 @@ function preflight(request: WireRequest, headers: Record<string, string>): WireR
 export async function answerRequest(request: WireRequest, context: ProtocolContext): Promise<WireResponse> {
   if (request.body.byteLength > REQUEST_BYTES_MAX) return respond(413, {}, new Uint8Array(0), false);
   // The Date header lets the SDK correct a skewed clock after a "Signature expired" answer, as with DynamoDB.
-  const headers: Record<string, string> = { 'x-amzn-RequestId': context.requestId, Date: new Date(context.nowMs).toUTCString() };
+  const headers: Record<string, string> = { 'x-amzn-RequestId': context.requestId, Date: httpDate(context.nowMs) };
   if (request.headers['origin']) {
     headers['Access-Control-Allow-Origin'] = '*';
     if (request.method === 'OPTIONS') return preflight(request, headers);
   }
   if (request.method === 'GET') return respond(200, headers, textBody(HEALTH_BODY));
-  const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const rawType = request.headers['content-type'] ?? '';
+  // What the SDKs send is taken as is; anything else is cut at its parameters.
+  const contentType = JSON_CONTENT_TYPES.has(rawType) ? rawType : rawType.split(';')[0]!.trim();
   const hasBody = request.body.byteLength > 0;
   if (request.method !== 'POST' || (hasBody && !JSON_CONTENT_TYPES.has(contentType))) {
     return respond(404, headers, textBody(NOT_FOUND_BODY));
@@ -122,9 +148,10 @@ export async function answerRequest(request: WireRequest, context: ProtocolConte
   }
   const operation = operationOf(request.headers['x-amz-target']);
   if (operation === undefined) return fail(new DynamoDbError('UnknownOperationException', ''));
-  const signature = readSignature(request);
+  const unsigned = context.unsignedAccepted === true && context.credentials === undefined && isUnsigned(request);
+  const signature = unsigned ? undefined : readSignature(request);
   if (signature instanceof DynamoDbError) return fail(signature);
-  if (context.credentials !== undefined) {
+  if (context.credentials !== undefined && signature !== undefined) {
     const invalid = verifySignature(request, signature, context.credentials, context.nowMs);
     if (invalid !== undefined) return fail(invalid);
   }

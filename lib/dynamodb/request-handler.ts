@@ -11,6 +11,7 @@
  * (@smithy/types RequestHandler); the response body must be bytes, never a
  * string. ringtable imports nothing from the SDK: the user's SDK is used.
  */
+import { ErrorCode, RingtableError } from '../errors.js';
 import type { DynamoDbDispatcher } from './dispatcher.js';
 import { answerRequest } from './protocol.js';
 import { newRequestId } from './request-id.js';
@@ -43,6 +44,14 @@ export interface RequestHandlerOptions {
   dispatcher: DynamoDbDispatcher;
   /** When set, every request's SigV4 signature is verified against these. */
   credentials?: SigningCredentials | undefined;
+  /**
+   * Answer requests that carry no signature (a client configured with the
+   * SDK's smithy.api#noAuth scheme, which skips the SDK's signing work)
+   * instead of answering MissingAuthenticationTokenException as DynamoDB
+   * does. Off by default, so that db.requestHandler answers as DynamoDB;
+   * not with credentials.
+   */
+  acceptUnsigned?: boolean;
   /** The clock signatures are checked against; Date.now by default. */
   clockMs?: () => number;
   onInternalError?: (error: unknown) => void;
@@ -77,12 +86,23 @@ function queryString(query: SdkHttpRequest['query']): string {
   return params.toString();
 }
 
-/** Header names in lower case; the SDK's already are, so most calls return the object itself (the protocol only reads it). */
+function hasUpperCase(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    if (code >= 0x41 && code <= 0x5a) return true;
+  }
+  return false;
+}
+
+/**
+ * Header names in lower case; the SDK's already are, so most calls return
+ * the object itself (the protocol only reads it). Names are checked without
+ * allocating a lower-case copy of each.
+ */
 function lowerCaseHeaders(headers: Record<string, string>): Record<string, string> {
   let lower: Record<string, string> | undefined;
   for (const name in headers) {
-    const folded = name.toLowerCase();
-    if (lower === undefined && folded === name) continue;
+    if (lower === undefined && !hasUpperCase(name)) continue;
     if (lower === undefined) {
       lower = {};
       for (const earlier in headers) {
@@ -90,12 +110,27 @@ function lowerCaseHeaders(headers: Record<string, string>): Record<string, strin
         lower[earlier] = headers[earlier]!;
       }
     }
-    lower[folded] = headers[name]!;
+    lower[name.toLowerCase()] = headers[name]!;
   }
   return lower ?? headers;
 }
 
+/** The protocol's answer headers, spelled as DynamoDB spells them, as the SDK's handlers give them: lower case. */
+const SDK_HEADER_NAMES: ReadonlyMap<string, string> = new Map(
+  ['x-amzn-RequestId', 'Date', 'Content-Type', 'Content-Length', 'x-amz-crc32', 'Access-Control-Allow-Origin']
+    .map((name) => [name, name.toLowerCase()]),
+);
+
+function sdkResponseHeaders(headers: Record<string, string>): Record<string, string> {
+  const lower: Record<string, string> = {};
+  for (const name in headers) lower[SDK_HEADER_NAMES.get(name) ?? name.toLowerCase()] = headers[name]!;
+  return lower;
+}
+
 export function createRequestHandler(options: RequestHandlerOptions): InProcessRequestHandler {
+  if (options.acceptUnsigned === true && options.credentials !== undefined) {
+    throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'createRequestHandler: acceptUnsigned and credentials exclude each other: with credentials every request must be signed');
+  }
   const clockMs = options.clockMs ?? Date.now;
   return {
     metadata: { handlerProtocol: 'http/1.1' },
@@ -111,9 +146,9 @@ export function createRequestHandler(options: RequestHandlerOptions): InProcessR
       };
       const answer = await answerRequest(wire, {
         dispatcher: options.dispatcher, requestId: newRequestId(), nowMs: clockMs(),
-        credentials: options.credentials, onInternalError: options.onInternalError,
+        credentials: options.credentials, unsignedAccepted: options.acceptUnsigned, onInternalError: options.onInternalError,
       });
-      return { response: { statusCode: answer.statusCode, headers: lowerCaseHeaders(answer.headers), body: answer.body } };
+      return { response: { statusCode: answer.statusCode, headers: sdkResponseHeaders(answer.headers), body: answer.body } };
     },
     updateHttpClientConfig() {},
     httpHandlerConfigs() {

@@ -133,11 +133,11 @@ function readValue(value: unknown, shape: Shape, position: Position, depth: numb
       if (Array.isArray(value)) throw serializationError(`Unrecognized collection type ${javaName(shape)}`);
       if (typeof value !== 'object') throw serializationError(position === 'field' ? UNEXPECTED_FIELD_TYPE : PARAMETERIZED_CAST);
       const map: Record<string, unknown> = {};
-      for (const [key, element] of Object.entries(value as Record<string, unknown>)) {
-        // defineProperty: a key such as "__proto__" stays an ordinary member.
-        Object.defineProperty(map, key, {
-          value: readValue(element, shape.value, 'value', depth + 1), enumerable: true, writable: true, configurable: true,
-        });
+      for (const key in value) {
+        const element = readValue((value as Record<string, unknown>)[key], shape.value, 'value', depth + 1);
+        // defineProperty only for "__proto__", which must stay an ordinary member; it is slow for every key.
+        if (key === '__proto__') Object.defineProperty(map, key, { value: element, enumerable: true, writable: true, configurable: true });
+        else map[key] = element;
       }
       return map;
     }
@@ -153,7 +153,8 @@ function readValue(value: unknown, shape: Shape, position: Position, depth: numb
 
 function readStructure(value: Record<string, unknown>, shape: Shape & { kind: 'Structure' }, depth: number): Record<string, unknown> {
   const structure: Record<string, unknown> = {};
-  for (const [member, memberValue] of Object.entries(value)) {
+  for (const member in value) {
+    const memberValue = value[member];
     const memberShape = shape.members.get(member);
     if (memberShape === undefined || memberValue === null) continue;
     structure[member] = readValue(memberValue, memberShape, 'field', depth + 1);

@@ -34,9 +34,31 @@ function header(request: WireRequest, name: string): string | undefined {
   return request.headers[name];
 }
 
+const COMMA = 0x2c;
+const SPACE = 0x20;
+const LEADING_WORD = /^\s*(\S*)/;
+/** Most requests have no query: one shared, never-modified empty one saves parsing "". */
+const NO_QUERY: Readonly<URLSearchParams> = new URLSearchParams();
+
+/**
+ * The Authorization header's `Name=value` pieces after the algorithm, split at
+ * every comma and space as architect/dynalite index.js does (`split(/,| /)`,
+ * the first piece dropped), by hand: a regular expression split cost more than the rest
+ * of the presence checks.
+ */
 function authorizationParams(authorization: string): Map<string, string> {
   const params = new Map<string, string>();
-  for (const piece of authorization.split(/,| /).slice(1)) {
+  let start = 0;
+  let first = true;
+  for (let i = 0; i <= authorization.length; i++) {
+    const code = i < authorization.length ? authorization.charCodeAt(i) : COMMA;
+    if (code !== COMMA && code !== SPACE) continue;
+    const piece = authorization.slice(start, i);
+    start = i + 1;
+    if (first) {
+      first = false;
+      continue;
+    }
     if (piece === '') continue;
     const equals = piece.indexOf('=');
     if (equals < 0) params.set(piece.trim(), '');
@@ -45,19 +67,27 @@ function authorizationParams(authorization: string): Map<string, string> {
   return params;
 }
 
+/** Whether a request carries no signature at all: no Authorization header and no presigned query. */
+export function isUnsigned(request: WireRequest): boolean {
+  if (header(request, 'authorization')) return false;
+  return request.query === '' || !new URLSearchParams(request.query).has('X-Amz-Algorithm');
+}
+
 /**
  * DynamoDB's checks that a signature is present and complete, made on every
  * request whether or not the server verifies signatures.
  */
 export function readSignature(request: WireRequest): SignatureParts | DynamoDbError {
   const authorization = header(request, 'authorization') || undefined; // an empty header is no header (dynalite index.js)
-  const query = new URLSearchParams(request.query);
+  const query = request.query === '' ? NO_QUERY : new URLSearchParams(request.query);
   const presigned = query.has('X-Amz-Algorithm');
   if (authorization !== undefined && presigned) {
     return new DynamoDbError('InvalidSignatureException',
       "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header.");
   }
-  if ((authorization === undefined && !presigned) || (authorization !== undefined && authorization.trim().slice(0, 5) !== 'AWS4-')) {
+  // The first word of the header, as trim().split(/\s/)[0] gives it without splitting the whole header.
+  const algorithm = authorization === undefined ? undefined : LEADING_WORD.exec(authorization)![1]!;
+  if ((authorization === undefined && !presigned) || (algorithm !== undefined && !algorithm.startsWith('AWS4-'))) {
     return new DynamoDbError('MissingAuthenticationTokenException', 'Request is missing Authentication Token');
   }
   let message = '';
@@ -71,7 +101,7 @@ export function readSignature(request: WireRequest): SignatureParts | DynamoDbEr
     if (!amzDate && !date) message += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
     if (message !== '') return new DynamoDbError('IncompleteSignatureException', message + 'Authorization=' + authorization);
     return {
-      algorithm: authorization.trim().split(/\s/)[0]!,
+      algorithm: algorithm!,
       credential: params.get('Credential')!,
       signedHeaders: params.get('SignedHeaders')!,
       signature: params.get('Signature')!,

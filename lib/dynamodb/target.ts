@@ -12,12 +12,16 @@ export const API_VERSION = 'DynamoDB_20120810';
 /** DynamoDB Streams' operations travel under their own prefix (the DynamoDBStreamsClient sends it). */
 export const STREAMS_API_VERSION = 'DynamoDBStreams_20120810';
 
+/**
+ * Every target ringtable serves, whole ("DynamoDB_20120810.GetItem"), to its
+ * operation: one lookup per request instead of splitting the header.
+ */
+const TARGETS: ReadonlyMap<string, OperationName> = new Map(
+  (Object.keys(OPERATION_INPUTS) as OperationName[]).map((operation) => [
+    `${STREAMS_OPERATIONS.has(operation) ? STREAMS_API_VERSION : API_VERSION}.${operation}`, operation,
+  ]),
+);
+
 export function operationOf(target: string | undefined): OperationName | undefined {
-  if (target === undefined) return undefined;
-  const parts = target.split('.');
-  if (parts.length !== 2) return undefined;
-  const operation = parts[1]!;
-  if (!Object.hasOwn(OPERATION_INPUTS, operation)) return undefined;
-  const expected = STREAMS_OPERATIONS.has(operation as OperationName) ? STREAMS_API_VERSION : API_VERSION;
-  return parts[0] === expected ? (operation as OperationName) : undefined;
+  return target === undefined ? undefined : TARGETS.get(target);
 }

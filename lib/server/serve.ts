@@ -95,7 +95,20 @@ export function resolveCredentials(options: ServeOptions): SigningCredentials | 
   return { accessKeyId, secretAccessKey };
 }
 
-function wireHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+/**
+ * node:http's headers as the protocol reads them: lower-case names, string
+ * values. node:http already joins repeated headers into one string except a
+ * few (set-cookie) it keeps as arrays, so the object is used as it is unless
+ * one of those came.
+ */
+function wireHeaders(headers: http.IncomingHttpHeaders): Readonly<Record<string, string | undefined>> {
+  for (const name in headers) {
+    if (Array.isArray(headers[name])) return flatHeaders(headers);
+  }
+  return headers as Readonly<Record<string, string | undefined>>;
+}
+
+function flatHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(',') : value;
@@ -167,7 +180,8 @@ class HttpEndpoint {
     });
     req.on('close', () => { if (!rejected) release(); });
     req.on('end', () => {
-      if (!rejected) void this.answer(req, res, Buffer.concat(chunks, bytes)).finally(release);
+      // Most bodies arrive in one chunk: it is used as is, not copied.
+      if (!rejected) void this.answer(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes)).finally(release);
     });
   };
 
@@ -190,9 +204,9 @@ class HttpEndpoint {
 
   private send(res: http.ServerResponse, answer: WireResponse, closeConnection = false): void {
     if (res.headersSent || res.destroyed) return;
-    const headers: Record<string, string> = { ...answer.headers };
-    if (this.closing || closeConnection) headers['Connection'] = 'close';
-    res.writeHead(answer.statusCode, headers);
+    // The answer's headers are this request's own: marked in place, not copied.
+    if (this.closing || closeConnection) answer.headers['Connection'] = 'close';
+    res.writeHead(answer.statusCode, answer.headers);
     res.end(answer.body);
   }
 

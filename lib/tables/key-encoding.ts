@@ -105,13 +105,14 @@ export function encodeKeyValue(value: KeyValue): Uint8Array {
  * escaped through the general path only when the text holds a NUL.
  */
 function encodeString(text: string): Uint8Array {
-  // At most 3 UTF-8 bytes per UTF-16 code unit, plus the 2-byte terminator.
-  const out = new Uint8Array(text.length * 3 + 2);
-  const { written } = utf8Encoder.encodeInto(text, out);
-  const bytes = out.subarray(0, written);
-  if (bytes.includes(0)) return terminate(escapeBytes(bytes));
-  // A view: callers copy it into the engine key (encodePartitionedKey, concat).
-  return out.subarray(0, written + 2);
+  // ASCII without NUL (most keys) is its own UTF-8, copied in a loop: a native encode per short key cost more.
+  const out = new Uint8Array(text.length + 2);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0 || code > 0x7f) return terminate(escapeBytes(utf8Encoder.encode(text)));
+    out[i] = code;
+  }
+  return out; // the last two bytes are already 0x00 0x00
 }
 
 /** Numeric, string-byte or unsigned-byte order of two key values of one type: DynamoDB's order, for tests and callers that resolve tie groups. */

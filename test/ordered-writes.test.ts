@@ -85,6 +85,40 @@ t.test('a consistent read after a write always sees it', async (t) => {
   t.pass('200 writes, each seen by the consistent read after it');
 });
 
+t.test("readPath 'direct': ordered reads are served in place and answer as messages do", async (t) => {
+  const direct = await openTemp(t, { nodes: 4 });
+  const messages = await openTemp(t, { nodes: 4, readPath: 'messages' });
+  const keys = Array.from({ length: 60 }, (_, i) => itemKey(4, `p${i % 9}`, `k${i}`));
+  for (const store of [direct, messages]) {
+    for (const [i, key] of keys.entries()) await store.writeOrdered({ key, value: { i } });
+    await store.writeOrdered({ key: keys[7]! });
+  }
+  const before = direct.stats().readsInPlace;
+  for (const consistent of [false, true]) {
+    for (const [i, key] of keys.entries()) {
+      const [fromDirect, fromMessages] = [await direct.getOrdered(key, { consistent }), await messages.getOrdered(key, { consistent })];
+      if (fromDirect?.value === undefined ? fromMessages !== undefined || i !== 7 : JSON.stringify(fromDirect.value) !== JSON.stringify(fromMessages?.value) || fromDirect.version !== fromMessages?.version) {
+        return t.fail(`key ${i}, consistent ${consistent}: ${JSON.stringify(fromDirect)} in place, ${JSON.stringify(fromMessages)} by message`);
+      }
+    }
+  }
+  t.pass('the same values and versions, the deleted key absent in both');
+  t.ok(direct.stats().readsInPlace - before >= keys.length, `eventual and consistent reads served in place (${direct.stats().readsInPlace - before})`);
+  t.equal(messages.stats().readsInPlace, 0, "none with readPath 'messages'");
+  // A crashed and restarted leader leads nothing: its copy is not read in place as the leader's, the
+  // consistent read is refused and elects again, and still sees every acknowledged write.
+  const key = keys[3]!;
+  const leader = direct.preferenceList(key)[0]!;
+  const written = await direct.writeOrdered({ key, value: 'before the crash' });
+  direct.crashNode(leader);
+  await direct.startNode(leader);
+  t.same(await direct.getOrdered(key, { consistent: true }).then((read) => [read?.value, read?.version]), ['before the crash', written.version], 'restarted with no request meanwhile: the consistent read sees the acknowledged write');
+  direct.crashNode(leader);
+  const { version } = await direct.writeOrdered({ key, value: 'while down' });
+  await direct.startNode(leader);
+  t.same(await direct.getOrdered(key, { consistent: true }).then((read) => [read?.value, read?.version]), ['while down', version], 'written while it was down: the restarted leader caught up before answering');
+});
+
 t.test('a leader crash during conditional writes loses no acknowledged write', async (t) => {
   const store = await openTemp(t, { nodes: 5, failureTimeoutMs: 300 });
   const part = 'orders#42';

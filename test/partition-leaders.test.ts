@@ -60,6 +60,28 @@ t.test('terms learnt from nodes and refusals', async (t) => {
   t.equal(leaders.route(0, [0, 1, 2], isUp, undefined).action, 'elect', 'a refusal of the current term elects again');
 });
 
+t.test("a leader's copy is read in place only while it leads the term it caught up in", async (t) => {
+  const leaders = new PartitionLeaders();
+  const isUp = () => true;
+  const route = leaders.route(5, [2, 0, 1], isUp, undefined);
+  const term = route.action !== 'unavailable' ? route.leadership.term : -1;
+  t.notOk(leaders.readsInPlace(5, 2, term), 'not before its catch-up');
+  leaders.ready(leaders.get(5)!);
+  t.ok(leaders.readsInPlace(5, 2, term), 'once it caught up');
+  t.notOk(leaders.readsInPlace(5, 2, term - 1), 'not under another term');
+  t.notOk(leaders.readsInPlace(5, 0, term), 'not at another node');
+  t.notOk(leaders.readsInPlace(6, 2, term), 'not for another partition');
+  leaders.leaderStarted(0);
+  t.ok(leaders.readsInPlace(5, 2, term), 'a restart of another node changes nothing');
+  leaders.leaderStarted(2);
+  t.notOk(leaders.readsInPlace(5, 2, term), 'a restarted leader leads nothing: asked by message, which it refuses');
+  t.equal(leaders.route(5, [2, 0, 1], isUp, undefined).action, 'serve', 'its leadership still routes (the refusal elects again)');
+  leaders.forget(5, term);
+  const again = leaders.route(5, [2, 0, 1], isUp, undefined);
+  leaders.ready(leaders.get(5)!);
+  t.ok(again.action === 'elect' && leaders.readsInPlace(5, 2, again.leadership.term), 'the next term, caught up, is read in place again');
+});
+
 t.test('waiters are bounded per partition', async (t) => {
   const leaders = new PartitionLeaders();
   const log: string[] = [];

@@ -157,3 +157,14 @@ t.test('property: numberParts read off plain notation equals decimal.js', async 
   fc.assert(fc.property(arbitraryNumberText, (text) => assert.deepStrictEqual(numberParts(parseNumber(text)), numberPartsOfDecimal(text), text)), { numRuns: 1000 });
   t.pass('3000 numbers: the same parts both ways');
 });
+
+t.test('parseNumber returns what decimal.js canonicalises to, for plain and exponent notation alike (its fast path included)', async (t) => {
+  const digits = fc.stringMatching(/^[0-9]{1,20}$/);
+  const text = fc.tuple(fc.constantFrom('', '-', '+'), digits, fc.option(fc.stringMatching(/^[0-9]{0,18}$/)), fc.option(fc.integer({ min: -60, max: 60 })))
+    .map(([sign, integer, fraction, exponent]) => `${sign}${integer}${fraction === null ? '' : `.${fraction}`}${exponent === null ? '' : `e${exponent}`}`);
+  fc.assert(fc.property(text, (input) => {
+    const value = new Decimal(input);
+    assert.equal(parseNumber(input), value.isZero() ? '0' : value.toFixed());
+  }), { numRuns: 3000 });
+  t.pass('3000 numbers');
+});

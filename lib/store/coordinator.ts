@@ -208,6 +208,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    * Every start, not only during a move (issue 9).
    */
   nodeStarted(node: number): void {
+    this.leaders.leaderStarted(node);
     this.oweSweep(node);
     this.tickHandoffs(this.host.monotonicMs());
   }
@@ -687,6 +688,17 @@ export class Coordinator implements OperationHost, OrderedHost {
   sendRead(target: number, request: RequestRecord, reply: PendingReply, tag: number, batch = false): void {
     if (readsInPlace(this.readPath, target, this.isUpBound) && this.host.readInPlace?.(target, request.key, reply, tag, batch) === true) return;
     this.host.send(target, request, reply, tag);
+  }
+
+  /**
+   * A consistent read of one key at `leader` under `term`: read in place where
+   * a GET to it would be and its leadership allows (partition-leaders.ts:
+   * led since its catch-up, not restarted since), else sent for the node to
+   * check the term.
+   */
+  sendLeaderRead(leader: number, partition: number, term: number, request: RequestRecord, reply: PendingReply, tag: number): void {
+    if (this.leaders.readsInPlace(partition, leader, term)) return this.sendRead(leader, request, reply, tag);
+    this.host.send(leader, request, reply, tag);
   }
 
   /**

@@ -37,6 +37,10 @@ import type { LeaderWaiter } from './partition-leaders.js';
 /** What ordered operations need from the coordinator. */
 export interface OrderedHost {
   send(target: number, request: RequestRecord, reply: PendingReply, tag: number): void;
+  /** A GET: read in place where read-path.ts allows it (readPath 'direct', answered before this returns), else sent. */
+  sendRead(target: number, request: RequestRecord, reply: PendingReply, tag: number): void;
+  /** An ORDERED_GET to the partition's leader: read in place where its leadership allows it, else sent. */
+  sendLeaderRead(leader: number, partition: number, term: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   /** Route to the partition's leader: `waiter` starts when it serves (at once, or after its catch-up), or fails. */
   withLeader(partition: number, list: Int32Array, waiter: LeaderWaiter): void;
   /** The node refused `term` (knowing `knownTerm`): elect again at the next request. */
@@ -284,8 +288,9 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
     this.term = term;
     const fields = { partition: this.partition, term, expect: ExpectKind.NONE, expectVersion: 0, flags: 0 };
     if (this.kind === 'range') return this.host.send(target, { op: Op.RANGE, flags: 0, key: this.key, context: undefined, value: encodeOrderedValue(fields, this.payload), timestampMs: this.host.wallClockMs(), expiresAtMs: 0 }, this, 0);
-    if (term === 0) return this.host.send(target, requestOf(Op.GET, this.key, undefined), this, 0);
-    this.host.send(target, requestOf(Op.ORDERED_GET, this.key, encodeOrderedValue(fields, undefined)), this, 0);
+    // An eventual read is a plain GET of one replica's committed copy: read in place where a get of a plain key would be.
+    if (term === 0) return this.host.sendRead(target, requestOf(Op.GET, this.key, undefined), this, 0);
+    this.host.sendLeaderRead(target, this.partition, term, requestOf(Op.ORDERED_GET, this.key, encodeOrderedValue(fields, undefined)), this, 0);
   }
 
   leaderFailed(error: RingtableError): void {

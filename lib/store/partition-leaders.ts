@@ -26,6 +26,15 @@ export interface Leadership {
   readonly leader: number;
   readonly term: number;
   ready: boolean;
+  /**
+   * Its leader's copy may be read in place (readPath 'direct'): the node has
+   * led this term since its catch-up, so its committed data is what it would
+   * answer an ORDERED_GET of this term with. A restart of the leader clears
+   * it (the restarted node no longer leads any term and may have lost
+   * unsynced writes): its reads go by message, which it refuses, and the
+   * next request elects again.
+   */
+  readsInPlace: boolean;
   readonly waiters: LeaderWaiter[];
 }
 
@@ -87,7 +96,7 @@ export class PartitionLeaders {
   private open(partition: number, leader: number): Leadership {
     assert.ok(this.lastTerm < TERM_MAX, 'leader terms exhausted');
     this.elections++;
-    const state: Leadership = { partition, leader, term: ++this.lastTerm, ready: false, waiters: [] };
+    const state: Leadership = { partition, leader, term: ++this.lastTerm, ready: false, readsInPlace: true, waiters: [] };
     this.states.set(partition, state);
     return state;
   }
@@ -114,6 +123,17 @@ export class PartitionLeaders {
   forget(partition: number, term: number): void {
     const state = this.states.get(partition);
     if (state !== undefined && state.term === term && state.ready) this.states.delete(partition);
+  }
+
+  /** `node` (re)started: it leads no term any more, so its copies are no longer read in place as the leader's. */
+  leaderStarted(node: number): void {
+    for (const state of this.states.values()) if (state.leader === node) state.readsInPlace = false;
+  }
+
+  /** A consistent read of `partition` at `leader` under `term` may read its copy in place (Leadership.readsInPlace). */
+  readsInPlace(partition: number, leader: number, term: number): boolean {
+    const state = this.states.get(partition);
+    return state !== undefined && state.ready && state.readsInPlace && state.leader === leader && state.term === term;
   }
 
   /** A waiter whose deadline passed leaves its queue. */

@@ -111,7 +111,11 @@ function withSource<T>(source: AttributeValueSource, run: () => T): T {
 function checkMap(map: unknown, level: number, nesting: NestingMessageForm): AttributeMap {
   if (map === null || typeof map !== 'object' || Array.isArray(map)) throw serializationError(map, 'Map');
   const copy: AttributeMap = {};
-  for (const [name, value] of Object.entries(map as Record<string, unknown>)) {
+  // Object.keys, not entries: the same order without a pair array per attribute (every item and key passes here).
+  const names = Object.keys(map);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const value = (map as Record<string, unknown>)[name];
     // A null value in a map is dropped by DynamoDB's deserialiser, as dynalite's checkTypes does.
     if (value === null || value === undefined) continue;
     copy[name] = checkValue(value, level, nesting);
@@ -128,7 +132,10 @@ function checkValue(value: unknown, level: number, nesting: NestingMessageForm):
   if (typeof value !== 'object' || Array.isArray(value)) throw serializationError(value, 'Structure');
   let result: AttributeValue | undefined;
   let count = 0;
-  for (const [member, content] of Object.entries(value as Record<string, unknown>)) {
+  const members = Object.keys(value);
+  for (let i = 0; i < members.length; i++) {
+    const member = members[i]!;
+    const content = (value as Record<string, unknown>)[member];
     if (!MEMBERS.has(member) || content === null || content === undefined) continue;
     count += 1;
     result = checkMember(member, content, level, nesting);

@@ -458,12 +458,15 @@ export class Database {
 
   /** One write at a time per item from this process (key-write-queue.ts), then read, decide, compare-and-set. */
   private write(plan: WritePlan, request: Request, origin: RequestOrigin = USER_REQUEST): Promise<WriteItemOutput> {
-    return this.keyWrites.run(this.itemKey(this.activeTable(plan.tableName), plan.key), () => this.writeNow(plan, request, origin));
+    const queued = this.activeTable(plan.tableName);
+    const key = this.itemKey(queued, plan.key);
+    return this.keyWrites.run(key, () => this.writeNow(plan, request, origin, queued.id, key));
   }
 
-  private async writeNow(plan: WritePlan, request: Request, origin: RequestOrigin): Promise<WriteItemOutput> {
+  /** `queuedKey`: the item's engine key in table `queuedId`, as write() encoded it; encoded again only if the table was recreated meanwhile. */
+  private async writeNow(plan: WritePlan, request: Request, origin: RequestOrigin, queuedId: number, queuedKey: Uint8Array): Promise<WriteItemOutput> {
     const record = this.activeTable(plan.tableName);
-    const key = this.itemKey(record, plan.key);
+    const key = record.id === queuedId ? queuedKey : this.itemKey(record, plan.key);
     let charged = false; // once per request, not per compare-and-set round
     for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt += 1) {
       const current = await this.engine.getOrdered(key, { consistent: true });
@@ -686,10 +689,16 @@ function storedItem(stored: { value: unknown } | undefined, record: TableRecord,
   if (item === undefined) return undefined;
   const { partitionKey, sortKey } = record.schema;
   const same = (value: AttributeValue | undefined, expected: KeyValue | undefined): boolean =>
-    value !== undefined && expected !== undefined && Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0;
+    value !== undefined && expected !== undefined && (sameText(value, expected) || (Object.keys(value)[0] === Object.keys(expected)[0] && compareKeyValues(value as KeyValue, expected) === 0));
   if (!same(item[partitionKey.name], key.partition)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
   if (sortKey !== undefined && !same(item[sortKey.name], key.sort as KeyValue | undefined)) throw new DynamoDbError('InternalServerError', 'Two keys share one engine key (a digest collision)');
   return item;
+}
+
+/** Equal S or N texts are equal keys (both are validated, N canonical): no key encoding per item read. */
+function sameText(value: AttributeValue, expected: KeyValue): boolean {
+  if ('S' in expected) return 'S' in value && value.S === expected.S;
+  return 'N' in expected && 'N' in value && value.N === expected.N;
 }
 
 // The wire layer checked the input's shape against DynamoDB's (lib/dynamodb/shapes.ts); the cores check the rest.

@@ -95,7 +95,24 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 /** The full, self-delimiting encoding of one key value (never truncated). */
 export function encodeKeyValue(value: KeyValue): Uint8Array {
   if ('N' in value) return encodeNumber(value.N);
-  return terminate(escapeBytes('S' in value ? utf8Encoder.encode(value.S) : value.B));
+  if ('S' in value) return encodeString(value.S);
+  return terminate(escapeBytes(value.B));
+}
+
+/**
+ * An S value's encoding: its UTF-8 bytes written once into a buffer that
+ * already ends in the terminator (every GetItem and write encodes its key);
+ * escaped through the general path only when the text holds a NUL.
+ */
+function encodeString(text: string): Uint8Array {
+  // ASCII without NUL (most keys) is its own UTF-8, copied in a loop: a native encode per short key cost more.
+  const out = new Uint8Array(text.length + 2);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 0 || code > 0x7f) return terminate(escapeBytes(utf8Encoder.encode(text)));
+    out[i] = code;
+  }
+  return out; // the last two bytes are already 0x00 0x00
 }
 
 /** Numeric, string-byte or unsigned-byte order of two key values of one type: DynamoDB's order, for tests and callers that resolve tie groups. */
@@ -229,7 +246,8 @@ function encodeNumber(text: string): Uint8Array {
   const bytes = new Uint8Array(2 + padded.length / 2 + 1);
   bytes[0] = POSITIVE_TAG;
   bytes[1] = exponent + EXPONENT_BIAS;
-  for (let i = 0; i < padded.length; i += 2) bytes[2 + i / 2] = Number(padded.slice(i, i + 2)) + 1;
+  // Each pair of decimal digits is one byte, 1..100 (0 is the terminator).
+  for (let i = 0; i < padded.length; i += 2) bytes[2 + i / 2] = (padded.charCodeAt(i) - 48) * 10 + (padded.charCodeAt(i + 1) - 48) + 1;
   bytes[bytes.length - 1] = TERMINATOR;
   if (negative) {
     bytes[0] = NEGATIVE_TAG;

@@ -36,6 +36,8 @@ export const NUMBER_EXPONENT_MIN = -130;
 const NUMBER_SYNTAX = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** The same syntax, split: sign, integer digits, fraction digits, exponent. */
 const NUMBER_PARTS = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** Nonzero plain notation as canonical() prints it: no sign but '-', no leading zero, no trailing fractional zero. */
+const CANONICAL_PLAIN = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?$/;
 
 const MESSAGE_NOT_NUMERIC = 'The parameter cannot be converted to a numeric value';
 const MESSAGE_DIGITS = 'Attempting to store more than 38 significant digits in a Number';
@@ -71,6 +73,8 @@ export function parseNumber(text: string): string {
   if (leadingExponent < NUMBER_EXPONENT_MIN) throw validationError(MESSAGE_UNDERFLOW);
   const significant = allDigits.slice(leadingZeros).replace(/0+$/, '');
   if (significant.length > NUMBER_DIGITS_MAX) throw validationError(MESSAGE_DIGITS);
+  // A nonzero number already in canonical plain notation is its own canonical form: no Decimal per key and item number.
+  if (CANONICAL_PLAIN.test(text)) return text;
   return canonical(new Decimal(text));
 }
 

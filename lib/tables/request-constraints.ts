@@ -90,8 +90,15 @@ export function constraintMessages(value: unknown, rule: FieldRule, path = lower
 
 /** Throws Coral's ValidationException when any rule fails, listing at most ten failures. */
 export function checkConstraints(request: Readonly<Record<string, unknown>>, rules: readonly FieldRule[]): void {
-  const messages = rules.flatMap((rule) => constraintMessages(request[rule.field], rule)).slice(0, CONSTRAINT_ERRORS_MAX);
-  throwConstraintErrors(messages);
+  let messages: string[] | undefined;
+  for (const rule of rules) {
+    const value = request[rule.field];
+    // An absent optional field satisfies its rule (constraintMessages' first check): most fields of most requests.
+    if ((value === undefined || value === null) && rule.notNull !== true) continue;
+    const failed = constraintMessages(value, rule);
+    if (failed.length > 0) (messages ??= []).push(...failed);
+  }
+  if (messages !== undefined) throwConstraintErrors(messages.slice(0, CONSTRAINT_ERRORS_MAX));
 }
 
 export function throwConstraintErrors(messages: readonly string[]): void {

@@ -14,8 +14,9 @@ import { failsWith, openTemp, outcome } from './helpers/temp-store.js';
 const keysOf = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}:${i}`);
 
 t.test("readPath 'direct' is the default and answers as 'messages' does", async (t) => {
-  const direct = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 } });
-  const messages = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, readPath: 'messages' });
+  // W = N: the R = 1 reads below must see every acknowledged write, whichever replica answers (W = 2 would not promise it).
+  const direct = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 3 } });
+  const messages = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 3 }, readPath: 'messages' });
   t.equal(direct.options.readPath, 'direct');
   const keys = keysOf('same', 300);
   for (const store of [direct, messages]) {

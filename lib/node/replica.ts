@@ -66,7 +66,16 @@ export interface ReplicaConfig {
   conflicts: 'siblings' | 'lww';
   /** Dynamo §4.4: bound on clock entries per object. */
   clockEntriesMax: number;
+  /**
+   * Called every BEAT_WRITES writes while a commit applies them: the node
+   * thread beats its heartbeat there, so that a node applying one large
+   * commit (a putMany's whole share) is not taken for a silent one.
+   */
+  beat?: () => void;
 }
+
+/** Writes applied between two `beat` calls within one commit. */
+const BEAT_WRITES = 256;
 
 // The stats layout shared with the coordinator lives in the transport (transport/node-stats.ts).
 export { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -352,7 +361,11 @@ export class Replica {
     let committed: Promise<void> | undefined;
     try {
       committed = this.engine.write((batch) => {
-        for (let i = 0; i < writes.length; i++) results[i] = this.applyCatching(batch, writes[i]!);
+        const beat = this.config.beat;
+        for (let i = 0; i < writes.length; i++) {
+          results[i] = this.applyCatching(batch, writes[i]!);
+          if (beat !== undefined && i % BEAT_WRITES === BEAT_WRITES - 1) beat();
+        }
         if (this.epochUnsaved) batch.writeEpoch(this.epoch);
         this.epochUnsaved = false;
       });
@@ -479,7 +492,8 @@ export class Replica {
     if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
-    const encoded = encodeObjectTransient(next);
+    // A new key whose object settles as it came (an lww put's one value): its checked bytes as they are.
+    const encoded = next === incoming ? write.value : encodeObjectTransient(next);
     this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
     for (const sibling of siblingsOf(incoming)) {

@@ -20,7 +20,7 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient, soleSiblingAt } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, namesForgottenActor } from '../version/actor.js';
@@ -480,7 +480,7 @@ export class Replica {
       const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
       this.checkForgotten(undefined, clock.filter((_, index) => index % 2 === 0));
     }
-    if (stored === undefined && this.config.conflicts === 'siblings') {
+    if (stored === undefined && (this.config.conflicts === 'siblings' || this.settlesAsItCame(write.value))) {
       // A key this replica does not hold yet: keep the coordinator's bytes as
       // they are, once their layout is checked (the common path of a put).
       checkObjectBytes(write.value, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
@@ -688,6 +688,12 @@ export class Replica {
       if (owner < NODE_IDS_MAX) this.stats[HINTS_FOR_BASE + owner] = count;
     }
     this.stats[NodeStat.HINTS] = total;
+  }
+
+  /** An lww object that `settle` leaves as it is: one value, and no more entries than truncation keeps. */
+  private settlesAsItCame(bytes: Uint8Array): boolean {
+    if (bytes.byteLength < 2 || bytes[1]! > this.config.clockEntriesMax) return false;
+    return soleSiblingAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength) >= 0;
   }
 
   private checkObjectSize(bytes: number): void {

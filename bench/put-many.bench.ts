@@ -47,6 +47,7 @@ const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughp
   w: int(2, 'acknowledgements per put (W)'),
   vnodes: int(256, 'tokens per node'),
   durability: choice('async', ['none', 'async', 'sync'] as const, "durability of both sides ('async' is ringtable's default)"),
+  conflicts: choice('siblings', ['siblings', 'lww'] as const, "ringtable's conflict mode (the other series store the same records either way)"),
   verify: int(2_000, 'keys read back after every run to check the data landed', 0),
   'ceiling-commits': int(1, 'sequential commits each environment splits a batch into, in the storage-ceiling series (ringtable\'s nodes make about 3: see "commits per node")', 1),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     vnodes: args.vnodes,
     replication: { n: args.n, r: Math.min(2, args.n), w: args.w },
     durability: args.durability,
+    conflicts: args.conflicts,
   };
   const report: Report = {
     benchmark: 'putMany vs raw lmdb-js',

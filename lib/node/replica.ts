@@ -20,7 +20,7 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient, soleSiblingAt } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, namesForgottenActor } from '../version/actor.js';
@@ -66,7 +66,16 @@ export interface ReplicaConfig {
   conflicts: 'siblings' | 'lww';
   /** Dynamo §4.4: bound on clock entries per object. */
   clockEntriesMax: number;
+  /**
+   * Called every BEAT_WRITES writes while a commit applies them: the node
+   * thread beats its heartbeat there, so that a node applying one large
+   * commit (a putMany's whole share) is not taken for a silent one.
+   */
+  beat?: () => void;
 }
+
+/** Writes applied between two `beat` calls within one commit. */
+const BEAT_WRITES = 256;
 
 // The stats layout shared with the coordinator lives in the transport (transport/node-stats.ts).
 export { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -352,7 +361,11 @@ export class Replica {
     let committed: Promise<void> | undefined;
     try {
       committed = this.engine.write((batch) => {
-        for (let i = 0; i < writes.length; i++) results[i] = this.applyCatching(batch, writes[i]!);
+        const beat = this.config.beat;
+        for (let i = 0; i < writes.length; i++) {
+          results[i] = this.applyCatching(batch, writes[i]!);
+          if (beat !== undefined && i % BEAT_WRITES === BEAT_WRITES - 1) beat();
+        }
         if (this.epochUnsaved) batch.writeEpoch(this.epoch);
         this.epochUnsaved = false;
       });
@@ -467,7 +480,7 @@ export class Replica {
       const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
       this.checkForgotten(undefined, clock.filter((_, index) => index % 2 === 0));
     }
-    if (stored === undefined && this.config.conflicts === 'siblings') {
+    if (stored === undefined && (this.config.conflicts === 'siblings' || this.settlesAsItCame(write.value))) {
       // A key this replica does not hold yet: keep the coordinator's bytes as
       // they are, once their layout is checked (the common path of a put).
       checkObjectBytes(write.value, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
@@ -479,7 +492,8 @@ export class Replica {
     if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
-    const encoded = encodeObjectTransient(next);
+    // A new key whose object settles as it came (an lww put's one value): its checked bytes as they are.
+    const encoded = next === incoming ? write.value : encodeObjectTransient(next);
     this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
     for (const sibling of siblingsOf(incoming)) {
@@ -674,6 +688,12 @@ export class Replica {
       if (owner < NODE_IDS_MAX) this.stats[HINTS_FOR_BASE + owner] = count;
     }
     this.stats[NodeStat.HINTS] = total;
+  }
+
+  /** An lww object that `settle` leaves as it is: one value, and no more entries than truncation keeps. */
+  private settlesAsItCame(bytes: Uint8Array): boolean {
+    if (bytes.byteLength < 2 || bytes[1]! > this.config.clockEntriesMax) return false;
+    return soleSiblingAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength) >= 0;
   }
 
   private checkObjectSize(bytes: number): void {

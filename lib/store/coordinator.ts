@@ -19,10 +19,12 @@ import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { nodeOfTarget, targetsFor } from '../ring/sloppy-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
+import { Op, type RequestRecord, RequestFlag, type WireKey, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
 import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
+import { WriterVersions } from '../version/writer-version.js';
+import { encodeObject } from '../version/object-codec.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
@@ -49,6 +51,10 @@ export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFan
    * simulation (test/simulation/bugs.ts 'strand-foreign').
    */
   ownershipHandoff?: boolean;
+  /** 'lww': putMany mints its versions here (writer-version.ts) when `writerEpoch` is given. Default 'siblings'. */
+  conflicts?: 'siblings' | 'lww';
+  /** This coordinator's writer epoch, drawn at random by its shell (writerEpochOf). */
+  writerEpoch?: number;
 };
 
 export interface CoordinatorCounters {
@@ -133,6 +139,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   readonly envelopes: EnvelopeBatcher;
   private readonly writeEnvelopes: boolean;
   private readonly clock = new HybridLogicalClock();
+  /** Versions minted here, for putMany in 'lww' stores (writer-version.ts); undefined: nodes mint every version. */
+  private readonly writer: WriterVersions | undefined;
   /** Puts and gets sent (first attempts and their retries) whose callers wait: at most sendWindow. */
   private sentCount = 0;
   private sendWindow = SEND_WINDOW_START;
@@ -165,6 +173,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     this.preferenceLists = new PreferenceListTable(ring, options.n);
     this.backgroundMax = Math.max(options.pendingMax, BACKGROUND_PENDING_MIN);
     this.writeEnvelopes = options.writeEnvelopes ?? true;
+    this.writer = options.conflicts === 'lww' && options.writerEpoch !== undefined ? new WriterVersions(options.writerEpoch) : undefined;
     this.envelopes = new EnvelopeBatcher(
       (nodeId, flags, body, envelope) => this.send(nodeId, { op: Op.WRITE_BATCH, flags, key: NO_KEY, context: undefined, value: body, timestampMs: 0, expiresAtMs: 0 }, envelope, 0),
       (flush) => host.scheduleFlush(flush),
@@ -445,12 +454,22 @@ export class Coordinator implements OperationHost, OrderedHost {
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1, bytes);
     await new Promise<void>((resolve, reject) => {
-      const batch = new PutBatch(this, requests, ws, this.options.n, this.routeWrite, windowMax, this.options.timeoutMs, (error) => {
-        this.release(batch);
-        if (batch.isSettled) this.settleOperation(batch);
-        if (error) reject(error);
-        else resolve();
-      });
+      const batch = new PutBatch(
+        this,
+        requests,
+        ws,
+        this.options.n,
+        this.routeWrite,
+        windowMax,
+        this.options.timeoutMs,
+        (error) => {
+          this.release(batch);
+          if (batch.isSettled) this.settleOperation(batch);
+          if (error) reject(error);
+          else resolve();
+        },
+        this.writer === undefined ? undefined : this.mintWrite,
+      );
       this.track(batch);
       batch.start();
     });
@@ -466,6 +485,13 @@ export class Coordinator implements OperationHost, OrderedHost {
     });
     return results;
   }
+
+  /** A putMany item's object, minted here (writer-version.ts): sent to every replica at once. */
+  private readonly mintWrite = (request: PutRequest): Uint8Array | undefined => {
+    const tombstone = (request.flags & RequestFlag.TOMBSTONE) !== 0;
+    const object = this.writer!.mint(request.context, { value: request.value, timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs, tombstone });
+    return object === undefined ? undefined : encodeObject(object);
+  };
 
   private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);
 

@@ -149,6 +149,12 @@ export class PutBatch implements PendingReply, Operation {
   private readonly succeeded: Uint8Array;
   private readonly replicate: RequestRecord = requestOf(Op.REPLICATE, '', undefined);
   private readonly done: (error: RingtableError | undefined) => void;
+  /**
+   * The coordinator's own version of an item's write (writer-version.ts,
+   * 'lww' stores), or undefined for a node to mint it: a minted item goes
+   * to all its replicas at once, with no coordinating node in between.
+   */
+  private readonly mint: ((request: PutRequest) => Uint8Array | undefined) | undefined;
   private reason: string | undefined;
   private next = 0;
   private succeededCount = 0;
@@ -164,8 +170,10 @@ export class PutBatch implements PendingReply, Operation {
     windowMax: number,
     timeoutMs: number,
     done: (error: RingtableError | undefined) => void,
+    mint?: (request: PutRequest) => Uint8Array | undefined,
   ) {
     this.coordinator = coordinator;
+    this.mint = mint;
     this.requests = requests;
     this.ws = ws;
     this.route = route;
@@ -211,7 +219,22 @@ export class PutBatch implements PendingReply, Operation {
     const list = this.route(q.key);
     this.lists[item] = list;
     this.quorums.setRequired(item, this.ws[item]!);
-    this.coordinator.sendBatched(list[0]!, q, this, item);
+    const object = this.mint?.(q);
+    if (object === undefined) return this.coordinator.sendBatched(list[0]!, q, this, item);
+    // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
+    this.coordinated[item] = 1;
+    this.sendReplicas(item, q, object, 0);
+  }
+
+  /** The item's object to its replicas from `first` on. */
+  private sendReplicas(item: number, q: PutRequest, object: Uint8Array, first: number): void {
+    const list = this.lists[item]!;
+    // One record for the batch: each send encodes it before returning.
+    const replicate = this.replicate;
+    replicate.key = q.key;
+    replicate.value = object;
+    replicate.timestampMs = q.timestampMs;
+    for (let i = first; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
@@ -224,14 +247,7 @@ export class PutBatch implements PendingReply, Operation {
       this.quorums.ack(item, 0);
       // Forward the coordinator's object straight from the response ring into
       // the replicas' request rings: no intermediate copy.
-      const object = bytes.subarray(at, at + length);
-      const q = this.requests[item]!;
-      // One record for the batch: each send encodes it before returning.
-      const replicate = this.replicate;
-      replicate.key = q.key;
-      replicate.value = object;
-      replicate.timestampMs = q.timestampMs;
-      for (let i = 1; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
+      this.sendReplicas(item, this.requests[item]!, bytes.subarray(at, at + length), 1);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {

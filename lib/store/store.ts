@@ -24,6 +24,8 @@ import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
 import { loadStoreFiles, makeStoreDirectory, readDroppedSpaces, withStoredPlacement } from './store-files.js';
 import { Coordinator } from './coordinator.js';
+import { writerEpochOf } from '../version/writer-version.js';
+import { randomInt } from 'node:crypto';
 import { OrderedKeys } from './ordered-keys.js';
 import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
@@ -64,7 +66,7 @@ export class Store {
     this.options = options;
     this.host = new NodeHost(links, options);
     for (const link of links) if (link !== undefined) this.lifecycles.started(link);
-    this.coordinator = new Coordinator(options, ring, this.host);
+    this.coordinator = new Coordinator({ ...options, writerEpoch: writerEpochOf(randomInt(2 ** 48 - 1)) }, ring, this.host);
     this.coordinator.orderedW = options.w;
     this.ordered = new OrderedKeys(options, this.coordinator, this.host);
     for (const space of readDroppedSpaces(options.path)) this.coordinator.dropSpaceLocally(space);

@@ -1,0 +1,91 @@
+/**
+ * Versions a coordinator mints itself, without reading any replica: the
+ * put path of last-writer-wins stores (conflicts: 'lww') for putMany.
+ *
+ * Why: a node-minted version (Dynamo §4.5, actor.ts) needs the key's stored
+ * clock, so a put costs two dependent commits (the coordinating node's, then
+ * the other replicas'), and a batch of puts about three per node. Under
+ * last-writer-wins a version needs no read: the value that stays is the one
+ * with the highest timestamp (dotted-version-vector.ts lastWriterWins, ties
+ * broken by actor then counter), and the coordinator's hybrid logical clock
+ * (hybrid-logical-clock.ts) already makes every timestamp it hands out later
+ * than every one it handed out or read. So the coordinator builds the object
+ * itself and sends it as a REPLICATE to all N replicas at once, which merge
+ * it as they merge any replica's object (DVVSet sync, then lastWriterWins):
+ * one transaction per node per batch.
+ *
+ * The object is one entry of the coordinator's own actor, a writer actor:
+ * node slot WRITER_NODE_SLOT (never a node id: those are below NODE_IDS_MAX)
+ * in an epoch drawn at random for each coordinator's life, with a counter
+ * that grows by one per minted version, so every dot names one value (what
+ * sync requires). The counters of one key are not consecutive, unlike a
+ * node's: harmless here, since an lww object holds one value, and within one
+ * actor a higher counter is also a later timestamp (the clock and the counter
+ * both only grow), so sync's "higher counter wins" and lastWriterWins agree.
+ * The writer's context, if it gave one, rides along as entries without
+ * values: replicas then discard what it covers, as update() would.
+ *
+ * What changes against a node-minted lww put: a blind put no longer
+ * overwrites by causality whatever its coordinating node held; it wins by
+ * timestamp, on every replica alike. Only a value timestamped later by
+ * another clock (another process whose wall clock ran ahead) can beat it.
+ *
+ * Pure: the epoch is passed in.
+ */
+import assert from 'node:assert/strict';
+import { ACTOR_NODE_RANGE, EPOCH_MAX, actorOf } from './actor.js';
+import type { CausalContext, ClockEntry, Sibling, VersionedObject } from './dotted-version-vector.js';
+import { CONTEXT_COUNTER_MAX } from './object-codec.js';
+
+/** The node slot of writer actors: above every node id (bounds.ts NODE_IDS_MAX), apart from ORDERED_ACTOR's slot. */
+export const WRITER_NODE_SLOT = ACTOR_NODE_RANGE - 2;
+
+/** A writer epoch from a uniform random integer in [0, 2^48): one of EPOCH_MAX, never 0. */
+export function writerEpochOf(random48: number): number {
+  assert.ok(Number.isSafeInteger(random48) && random48 >= 0, 'random48 must be a non-negative safe integer');
+  return 1 + (random48 % EPOCH_MAX);
+}
+
+export class WriterVersions {
+  readonly actor: number;
+  private counter = 0;
+
+  constructor(epoch: number) {
+    assert.ok(Number.isSafeInteger(epoch) && epoch >= 1 && epoch <= EPOCH_MAX, `writer epoch ${epoch} out of range`);
+    this.actor = actorOf(WRITER_NODE_SLOT, epoch);
+  }
+
+  /**
+   * The object of one write: its context's entries without values, and the
+   * writer's next dot holding the value. Undefined when this writer cannot
+   * mint it (a context, forged since contexts come from users, names this
+   * writer at or past its next counter; or the counter reached its bound):
+   * the write then takes the node-minted path.
+   */
+  mint(context: CausalContext | undefined, sibling: Sibling): VersionedObject | undefined {
+    const counter = this.counter + 1;
+    if (counter > CONTEXT_COUNTER_MAX) return undefined;
+    const own: ClockEntry = { actor: this.actor, counter, timestampMs: sibling.timestampMs, siblings: [sibling] };
+    if (context === undefined || context.length === 0) {
+      this.counter = counter;
+      return { entries: [own] };
+    }
+    const entries: ClockEntry[] = [];
+    let placed = false;
+    for (const [actor, seen] of context) {
+      if (actor === this.actor) {
+        if (seen >= counter) return undefined;
+        continue;
+      }
+      if (!placed && actor > this.actor) {
+        entries.push(own);
+        placed = true;
+      }
+      // A counter of 0 says nothing was seen: no entry, as update() keeps none.
+      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: 0, siblings: [] });
+    }
+    if (!placed) entries.push(own);
+    this.counter = counter;
+    return { entries };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * putMany in 'lww' stores mints its versions in the coordinator
+ * (lib/version/writer-version.ts) and sends them to every replica at once:
+ * the pure minting and its merge laws, then the store path against real nodes
+ * (values, contexts, mixing with node-minted puts, a crashed replica).
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { type VersionedObject, join, lastWriterWins, siblingsOf, sync } from '../lib/version/dotted-version-vector.js';
+import { WRITER_NODE_SLOT, WriterVersions, writerEpochOf } from '../lib/version/writer-version.js';
+import { ACTOR_NODE_RANGE, EPOCH_MAX, actorOf, nodeOfActor } from '../lib/version/actor.js';
+import { CONTEXT_COUNTER_MAX, decodeObject, encodeObject } from '../lib/version/object-codec.js';
+import { eventually, openTemp } from './helpers/temp-store.js';
+
+const sibling = (text: string, timestampMs: number) => ({ value: new TextEncoder().encode(text), timestampMs, expiresAtMs: 0, tombstone: false });
+const textOf = (object: VersionedObject) => siblingsOf(object).map((s) => new TextDecoder().decode(s.value));
+
+t.test('writer epochs and actors', async (t) => {
+  t.equal(writerEpochOf(0), 1, 'epoch 0 is never drawn');
+  t.equal(writerEpochOf(EPOCH_MAX - 1), EPOCH_MAX);
+  t.equal(writerEpochOf(EPOCH_MAX), 1, 'the draw wraps inside the range');
+  const writer = new WriterVersions(7);
+  t.equal(writer.actor, actorOf(WRITER_NODE_SLOT, 7));
+  t.ok(nodeOfActor(writer.actor) >= 256 && WRITER_NODE_SLOT < ACTOR_NODE_RANGE - 1, 'a slot no node id takes, apart from the ordered actor');
+  t.throws(() => new WriterVersions(0), 'epoch 0 is refused');
+});
+
+t.test('mint: one dot per write, the context as entries without values', async (t) => {
+  const writer = new WriterVersions(3);
+  const a = writer.mint(undefined, sibling('a', 10))!;
+  const b = writer.mint([], sibling('b', 11))!;
+  t.same(join(a), [[writer.actor, 1]]);
+  t.same(join(b), [[writer.actor, 2]], 'the counter grows by one per minted version');
+  t.same(textOf(b), ['b']);
+  const low = actorOf(1, 2);
+  const high = actorOf(2, 9);
+  const c = writer.mint(
+    [
+      [low, 4],
+      [writer.actor, 2],
+      [high, 9],
+    ],
+    sibling('c', 12),
+  )!;
+  t.same(join(c), [
+    [low, 4],
+    [writer.actor, 3],
+    [high, 9],
+  ], 'sorted by actor; the writer\'s own entry takes the next counter');
+  t.same(textOf(c), ['c'], 'the context entries hold no values');
+  t.same(join(writer.mint([[low, 0]], sibling('d', 13))!), [[writer.actor, 4]], 'a counter of 0 adds no entry');
+  t.equal(writer.mint([[writer.actor, 5]], sibling('e', 14)), undefined, 'a context past the next counter (forged) is not minted here');
+  t.same(join(writer.mint(undefined, sibling('f', 15))!), [[writer.actor, 5]], 'and used no counter');
+  t.same(decodeObject(encodeObject(c)), c, 'a minted object is well formed (it round-trips its checks)');
+  t.ok(CONTEXT_COUNTER_MAX > 2 ** 40, 'counters stay within what contexts carry');
+});
+
+t.test('mint then sync: the context discards what it covers, as update() would', async (t) => {
+  const other = actorOf(2, 9);
+  const stored: VersionedObject = { entries: [{ actor: other, counter: 3, timestampMs: 5, siblings: [sibling('old', 5)] }] };
+  const writer = new WriterVersions(11);
+  const covering = writer.mint([[other, 3]], sibling('new', 6))!;
+  t.same(textOf(sync(stored, covering)), ['new'], 'the covered value goes, even in siblings order');
+  const blind = writer.mint(undefined, sibling('blind', 7))!;
+  t.same(textOf(lastWriterWins(sync(stored, blind))), ['blind'], 'a blind one wins by timestamp');
+});
+
+// Replicas that receive the same minted objects in any order, duplicated,
+// merged pairwise in any order, end with the same value: the one with the
+// highest timestamp, ties broken by actor then counter.
+t.test('property: replicas converge on the latest write, whatever the order', async (t) => {
+  const write = fc.record({ writer: fc.integer({ min: 0, max: 2 }), timestampMs: fc.integer({ min: 1, max: 6 }) });
+  fc.assert(
+    fc.property(fc.array(write, { minLength: 1, maxLength: 12 }), fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), (writes, seeds) => {
+      const writers = [new WriterVersions(1), new WriterVersions(2), new WriterVersions(3)];
+      // One writer's clock only grows (hybrid-logical-clock.ts): its timestamps are non-decreasing.
+      const lastMs = [0, 0, 0];
+      const objects = writes.map((w, i) => {
+        lastMs[w.writer] = Math.max(lastMs[w.writer]!, w.timestampMs);
+        return writers[w.writer]!.mint(undefined, sibling(`v${i}`, lastMs[w.writer]!))!;
+      });
+      const replicas = seeds.map((seed) => {
+        const order = objects.map((object, i) => ({ object, key: (i * 7919 + seed * 104729) % 1009 }));
+        order.sort((x, y) => x.key - y.key);
+        let state: VersionedObject = { entries: [] };
+        for (const { object } of [...order, order[0]!]) state = lastWriterWins(sync(state, object));
+        return state;
+      });
+      const winner = objects.reduce((best, object) => {
+        const [x, y] = [object.entries[0]!, best.entries[0]!];
+        const later = x.timestampMs > y.timestampMs || (x.timestampMs === y.timestampMs && (x.actor > y.actor || (x.actor === y.actor && x.counter > y.counter)));
+        return later ? object : best;
+      });
+      for (const replica of replicas) {
+        if (JSON.stringify(textOf(replica)) !== JSON.stringify(textOf(winner))) return false;
+        if (JSON.stringify(join(replica)) !== JSON.stringify(join(replicas[0]!))) return false;
+      }
+      const merged = lastWriterWins(sync(replicas[1]!, replicas[2]!));
+      return JSON.stringify(textOf(merged)) === JSON.stringify(textOf(winner));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 histories converged');
+});
+
+t.test("a store with conflicts: 'lww' (putMany minted by the coordinator)", async (t) => {
+  const store = await openTemp(t, { conflicts: 'lww', replication: { n: 3, r: 2, w: 2 } });
+  const keys = Array.from({ length: 500 }, (_, i) => `k${i}`);
+  await store.putMany(keys.map((key) => [key, `${key}:1`]));
+  t.same((await store.getMany(keys, { r: 3 })).map((r) => r?.value), keys.map((key) => `${key}:1`), 'every value, on all three replicas');
+  t.same((await store.get('k1', { r: 3 }))?.siblings, ['k1:1'], 'one value per key');
+
+  await store.put('k2', 'put after');
+  await store.putMany([['k2', 'putMany after put']]);
+  t.equal((await store.get('k2', { r: 3 }))?.value, 'putMany after put', 'a putMany after a put wins (a later timestamp)');
+  await store.put('k2', 'put after putMany');
+  t.equal((await store.get('k2', { r: 3 }))?.value, 'put after putMany', 'and a put after a putMany');
+
+  const read = await store.get('k3');
+  await store.putMany([['k3', 'with context', { context: read!.context }]]);
+  const got = await store.get('k3', { r: 3 });
+  t.same(got?.siblings, ['with context'], 'a context rides along');
+  await store.putMany([['k3', 'again', { context: got!.context }]]);
+  t.equal((await store.get('k3', { r: 3 }))?.value, 'again', 'a context a minted version gave is taken back');
+
+  await store.putMany([
+    ['dup', 'first'],
+    ['dup', 'second'],
+  ]);
+  t.equal((await store.get('dup', { r: 3 }))?.value, 'second', 'one key twice in a batch: the later entry wins');
+  const coordinated = store.stats().nodes.reduce((sum, node) => sum + node.puts, 0);
+  t.equal(coordinated, 2, 'nodes coordinated only the two puts, none of the putMany items');
+});
+
+t.test("lww putMany with a replica crashed: the stand-ins' hints reach it", async (t) => {
+  const store = await openTemp(t, { conflicts: 'lww', replication: { n: 3, r: 2, w: 2 } });
+  store.crashNode(1);
+  const keys = Array.from({ length: 300 }, (_, i) => `h${i}`);
+  await store.putMany(keys.map((key) => [key, `${key}:v`]));
+  t.ok(store.nodes().some((node) => node.hintsHeld > 0), 'stand-ins hold hints for the crashed node');
+  await store.startNode(1);
+  t.ok(await eventually(() => store.nodes().every((node) => node.hintsHeld === 0), 20_000), 'hints handed back');
+  const results = await store.getMany(keys, { r: 3 });
+  t.same(results.map((r) => r?.value), keys.map((key) => `${key}:v`), 'every replica holds every value');
+});

@@ -62,7 +62,7 @@ t.test('a small mixed run writes a report consistent with itself and with the re
     t.match(report.command, /^ringtable bench --mix/);
     t.match(report.workload, { name: 'custom', mix: MIX, distribution: 'scrambled-zipfian', recordCount: RECORDS, operationCount: OPERATIONS, durationMs: 0, concurrency: 64, seed: 11, scanLengthMax: 10 });
     // Reads as messages: the node counters below then see every replica read (readPath 'direct' serves them in this thread).
-    t.same(report.store, { nodes: NODES, vnodes: 32, n: 3, r: 2, w: 2, durability: 'none', conflicts: 'siblings', transport: 'sab', readPath: 'messages' });
+    t.same(report.store, { nodes: NODES, vnodes: 32, n: 3, r: 2, w: 2, durability: 'none', conflicts: 'siblings', transport: 'sab', readPath: 'messages', readBalance: 'least-loaded' });
     t.equal(report.machine.node, process.version);
     t.ok(report.machine.cpus >= 1);
     t.match(report.machine.packageVersion, /^\d+\.\d+\.\d+/);

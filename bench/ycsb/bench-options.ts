@@ -49,6 +49,8 @@ export const DEFAULTS = {
   durability: 'async' as Durability,
   conflicts: 'siblings' as const,
   readPath: 'direct' as const,
+  readBalance: 'least-loaded' as const,
+  hotKeyCache: 0,
   seed: 42,
   baselines: 'none',
   redisPort: 6379,
@@ -118,6 +120,9 @@ export interface RawBenchOptions {
   durability: Durability;
   conflicts: 'siblings' | 'lww';
   readPath: 'direct' | 'messages';
+  readBalance?: 'least-loaded' | 'rotate';
+  /** Entries of the store's hot-key cache; 0 or absent: none. */
+  hotKeyCache?: number;
   path?: string;
   seed: number;
   baselines: BaselineName[];
@@ -163,8 +168,12 @@ function storeShapeOf(raw: RawBenchOptions): StoreShape {
       durability: raw.durability,
       conflicts: raw.conflicts,
       readPath: raw.readPath,
+      readBalance: raw.readBalance,
+      hotKeyCache: raw.hotKeyCache !== undefined && raw.hotKeyCache > 0 ? { entriesMax: raw.hotKeyCache } : undefined,
     });
-    return { nodes: resolved.nodes, vnodes: resolved.vnodes, n: resolved.n, r: resolved.r, w: resolved.w, durability: resolved.durability, conflicts: resolved.conflicts, transport: 'sab', readPath: resolved.readPath };
+    const shape: StoreShape = { nodes: resolved.nodes, vnodes: resolved.vnodes, n: resolved.n, r: resolved.r, w: resolved.w, durability: resolved.durability, conflicts: resolved.conflicts, transport: 'sab', readPath: resolved.readPath, readBalance: resolved.readBalance };
+    if (resolved.hotKeyCache !== undefined) shape.hotKeyCacheEntries = resolved.hotKeyCache.entriesMax;
+    return shape;
   } catch (error) {
     if (error instanceof RingtableError) throw new UsageError(`store shape: ${error.message}`);
     throw error;

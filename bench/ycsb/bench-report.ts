@@ -54,6 +54,10 @@ export interface StoreShape {
   transport: 'sab' | 'post-message';
   /** How gets reach replicas (StoreOptions.readPath); absent in reports from before it existed. */
   readPath?: 'direct' | 'messages';
+  /** Which R of N replicas a get asks (StoreOptions.readBalance); absent in reports from before it existed. */
+  readBalance?: 'least-loaded' | 'rotate';
+  /** Entries of the store's hot-key cache (StoreOptions.hotKeyCache); absent: none. */
+  hotKeyCacheEntries?: number;
 }
 
 export interface MachineFacts {

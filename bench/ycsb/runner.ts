@@ -218,7 +218,9 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
       },
     });
     drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
-    const nodes = nodeLoads(before, store.stats().nodes);
+    const after = store.stats();
+    const nodes = nodeLoads(before, after.nodes);
+    if (after.hotKeyCache !== undefined) context.log(`hot-key cache: ${JSON.stringify(after.hotKeyCache)}`);
     const run = measured.run;
     const access = accessStats({
       stream,

@@ -17,6 +17,24 @@ export type ConflictMode = 'siblings' | 'lww';
 export type ReadFanout = 'quorum' | 'all';
 /** How a get reaches an up replica: its LMDB environment read in place in the calling thread, or a message to its node thread. */
 export type ReadPath = 'direct' | 'messages';
+/** Which R of a key's N replicas a get asks (lib/store/routing.ts): the least loaded lately, or round-robin. */
+export type ReadBalance = 'least-loaded' | 'rotate';
+
+/** The opt-in hot-key cache of a coordinator (lib/store/hot-key-cache.ts; README "Hot keys"). */
+export interface HotKeyCacheOptions {
+  /** Keys cached at most. */
+  entriesMax: number;
+  /** An entry is served this long after the read that filled it, at most. Default 1000. */
+  entryTtlMs?: number;
+}
+
+export interface ResolvedHotKeyCache {
+  entriesMax: number;
+  entryTtlMs: number;
+}
+
+/** Keys a hot-key cache holds at most: it is for the hottest few, and its sketch keeps twice as many counters. */
+export const HOT_KEY_CACHE_ENTRIES_MAX = 1 << 19;
 
 /** Picks the value a get returns among concurrent siblings (newest first). */
 export type Resolver = (siblings: readonly unknown[], timestampsMs: readonly number[]) => unknown;
@@ -54,6 +72,20 @@ export interface StoreOptions {
    * before. 'messages': every read is a message to the node thread.
    */
   readPath?: ReadPath;
+  /**
+   * Which R of a key's N replicas a get asks under readFanout 'quorum':
+   * 'least-loaded' (default) those whose node threads were handed the fewest
+   * requests lately, so that a hot key's nodes, busy with its writes, are
+   * spared its reads and others'; 'rotate' round-robin.
+   */
+  readBalance?: ReadBalance;
+  /**
+   * Off by default. A bounded cache of the hottest keys' reads in this
+   * coordinator, fed by a Space-Saving sketch of its gets and emptied of a
+   * key by every write of it through this coordinator. What a cached read
+   * guarantees: README, "Hot keys".
+   */
+  hotKeyCache?: HotKeyCacheOptions;
   /** Chooses `value` among siblings; default: newest timestamp (last writer wins). */
   resolve?: Resolver;
   /** Bound on requests accepted and not yet finished; beyond it calls fail with ERR_OVERLOADED. Default 262144. */
@@ -107,6 +139,8 @@ export interface ResolvedOptions {
   timeoutMs: number;
   readFanout: ReadFanout;
   readPath: ReadPath;
+  readBalance: ReadBalance;
+  hotKeyCache: ResolvedHotKeyCache | undefined;
   resolve: Resolver | undefined;
   pendingMax: number;
   pendingBytesMax: number;
@@ -181,6 +215,8 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     timeoutMs: integer('timeoutMs', options.timeoutMs, 5000, 1, 3_600_000),
     readFanout: oneOf('readFanout', options.readFanout, 'quorum', ['quorum', 'all']),
     readPath: oneOf('readPath', options.readPath, 'direct', ['direct', 'messages']),
+    readBalance: oneOf('readBalance', options.readBalance, 'least-loaded', ['least-loaded', 'rotate']),
+    hotKeyCache: hotKeyCacheOf(options.hotKeyCache),
     resolve: options.resolve,
     pendingMax: integer('pendingMax', options.pendingMax, 262_144, 1, 1 << 24),
     pendingBytesMax: integer('pendingBytesMax', options.pendingBytesMax, 256 * 1024 * 1024, 1, 2 ** 42),
@@ -197,6 +233,15 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     handoffKeysPerSecond: integer('handoffKeysPerSecond', options.handoffKeysPerSecond, 20_000, 1, 10_000_000),
     antiEntropyIntervalMs: integer('antiEntropyIntervalMs', options.antiEntropyIntervalMs, 600_000, 0, 86_400_000),
     antiEntropyThreads: integer('antiEntropyThreads', options.antiEntropyThreads, 2, 1, 64),
+  };
+}
+
+function hotKeyCacheOf(value: HotKeyCacheOptions | undefined): ResolvedHotKeyCache | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') throw invalid('hotKeyCache must be an object such as { entriesMax: 1024 }');
+  return {
+    entriesMax: integer('hotKeyCache.entriesMax', value.entriesMax ?? NaN, 0, 1, HOT_KEY_CACHE_ENTRIES_MAX),
+    entryTtlMs: integer('hotKeyCache.entryTtlMs', value.entryTtlMs, 1000, 1, 3_600_000),
   };
 }
 

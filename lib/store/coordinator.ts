@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { ErrorCode, RingtableError } from '../errors.js';
-import type { ReadPath, ResolvedOptions } from '../config/options.js';
+import type { ReadBalance, ReadPath, ResolvedHotKeyCache, ResolvedOptions } from '../config/options.js';
 import { readsInPlace } from './read-path.js';
 import { hashKey32 } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
@@ -29,11 +29,13 @@ import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
-import { type GetResult, toGetResult } from './get-result.js';
+import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
-import { coordinatorFirst, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { coordinatorFirst, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { ReplicaLoad } from './replica-load.js';
+import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
 import { electLeader } from './leader-election.js';
 import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type OrderedWriteCallback, OrderedWriteOperation, type OrderedWriteRequest } from './ordered-operation.js';
@@ -42,6 +44,10 @@ import { isWellFormedPartitionedKey, splitPartitionedKey, PARTITIONED_KEY_MARKER
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'pendingBytesMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
   /** Read up replicas in place when the host can (read-path.ts). Default 'messages'. */
   readPath?: ReadPath;
+  /** Which R of N replicas a get asks (routing.ts). Default 'least-loaded'. */
+  readBalance?: ReadBalance;
+  /** The opt-in hot-key cache (hot-key-cache.ts). Default none. */
+  hotKeyCache?: ResolvedHotKeyCache;
   /** Pack writes bound for one node into write envelopes (the store always does; the simulation tries both). Default true. */
   writeEnvelopes?: boolean;
   /**
@@ -152,6 +158,12 @@ export class Coordinator implements OperationHost, OrderedHost {
   private readonly unsentBytes: number[] = [];
   private unsentHead = 0;
   private readonly readPath: ReadPath;
+  private readonly readBalance: ReadBalance;
+  /** Requests handed to each node thread lately: what least-loaded reads even out. */
+  private readonly replicaLoad = new ReplicaLoad();
+  private readonly loadOfBound = (node: number): number => this.replicaLoad.of(node);
+  /** The hottest keys' merged objects (undefined: read as not found), when the store opted in. */
+  private readonly hotKeys: HotKeyCache<VersionedObject | undefined> | undefined;
   private sendingUnsent = false;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
@@ -168,6 +180,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
     this.options = options;
     this.readPath = options.readPath ?? 'messages';
+    this.readBalance = options.readBalance ?? 'least-loaded';
+    this.hotKeys = options.hotKeyCache === undefined ? undefined : new HotKeyCache(options.hotKeyCache);
     this.host = host;
     this.ringValue = ring;
     this.preferenceLists = new PreferenceListTable(ring, options.n);
@@ -275,6 +289,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       pending: this.pendingCount,
       pendingBytes: this.pendingBytesCount,
       background: this.backgroundCount,
+      ...(this.hotKeys === undefined ? {} : { hotKeyCache: { ...this.hotKeys.counters, entries: this.hotKeys.size } }),
     };
   }
 
@@ -316,10 +331,37 @@ export class Coordinator implements OperationHost, OrderedHost {
     this.sendPut(request, w, callback, tag);
   }
 
-  /** A get, admitted: sent now or in its turn, as startPut. */
-  startGet(key: WireKey, r: number, callback: GetCallback, tag: number): void {
-    if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendGet(key, r, callback, tag), 0);
-    this.sendGet(key, r, callback, tag);
+  /**
+   * A get, admitted: sent now or in its turn, as startPut. `cacheable`: it
+   * may be answered by the hot-key cache (a plain Store.get; not a
+   * consistent read, not a batch's), before this returns.
+   */
+  startGet(key: WireKey, r: number, callback: GetCallback, tag: number, cacheable = false): void {
+    let fill: CacheFill | undefined;
+    if (cacheable && this.hotKeys !== undefined) {
+      const cacheKey = cacheKeyOf(key);
+      const entry = this.hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
+      if (entry !== undefined) return this.answerCached(entry.value, callback, tag);
+      fill = { key: cacheKey, epoch: this.hotKeys.readStarted() };
+    }
+    if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendGet(key, r, callback, tag, undefined, false, fill), 0);
+    this.sendGet(key, r, callback, tag, undefined, false, fill);
+  }
+
+  /** A hit: decoded afresh for each caller (a caller may change its value), expiry and resolver applied now. */
+  private answerCached(object: VersionedObject | undefined, callback: GetCallback, tag: number): void {
+    let result: GetResult | undefined;
+    try {
+      result = this.toResult(object);
+    } catch (thrown) {
+      return callback(resultError(thrown), undefined, tag);
+    }
+    callback(undefined, result, tag);
+  }
+
+  /** A write of `key` through this coordinator starts or ends: the hot-key cache forgets the key. */
+  private written(key: WireKey): void {
+    if (this.hotKeys !== undefined) this.hotKeys.written(cacheKeyOf(key));
   }
 
   /** Counted as pending while it waits (pendingMax, and a write's bytes pendingBytesMax). */
@@ -379,6 +421,7 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
   private sendPut(request: PutRequest, w: number, callback: PutCallback, tag: number, deadlineMs?: number, retried = false): void {
     if (!retried) this.sentCount++;
+    this.written(request.key);
     const replicas = coordinatorFirst(this.targetsOf(request.key), this.isUpBound);
     const gainers = this.gainersOf(request.key, replicas);
     const operation: PutOperation = new PutOperation(this, request, replicas, w, deadlineMs ?? Infinity, (error, bytes, t) => {
@@ -393,6 +436,7 @@ export class Coordinator implements OperationHost, OrderedHost {
         return;
       }
       if (gainers !== undefined && bytes !== undefined) this.replicateToGainers(request.key, gainers, bytes);
+      this.written(request.key);
       this.sentEnded(operation.deadlineMs);
       callback(error, bytes, t);
     }, tag);
@@ -402,21 +446,27 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /** Without `deadlineMs` (a first attempt), the deadline starts when the request goes out (stampWhenSent). */
-  private sendGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false): void {
+  private sendGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false, fill?: CacheFill): void {
     if (!retried) this.sentCount++;
     const list = this.readTargetsOf(key, r);
-    const replicas = readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
+    const replicas = this.readBalance === 'least-loaded'
+      ? leastLoadedReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound, this.loadOfBound)
+      : readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
     const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs ?? Infinity, (error, result, t) => {
       this.release(operation);
+      // The merge of R replicas, kept if the key is hot and no write of it raced this read.
+      if (fill !== undefined && error === undefined) this.hotKeys!.fill(fill.key, operation.quorum.result(), r, fill.epoch, this.host.monotonicMs());
       // A replica failed under it (not a timeout): reads are idempotent, so
       // ask again once, now that the failed node is routed around.
       if (error?.code === ErrorCode.QUORUM && !retried && this.state === 'open' && this.host.monotonicMs() < operation.deadlineMs && someDown(replicas, this.isUpBound)) {
-        this.sendGet(key, r, callback, tag, stampedOrUndefined(operation.deadlineMs), true);
+        this.sendGet(key, r, callback, tag, stampedOrUndefined(operation.deadlineMs), true, fill);
         return;
       }
       this.sentEnded(operation.deadlineMs);
       callback(error, result, t);
     }, tag);
+    // The one-answer fast path skips the merged object the cache keeps.
+    if (fill !== undefined) operation.keepObject = true;
     if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
     operation.start();
@@ -453,6 +503,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     }
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1, bytes);
+    if (this.hotKeys !== undefined) for (const request of requests) this.written(request.key);
     await new Promise<void>((resolve, reject) => {
       const batch = new PutBatch(
         this,
@@ -463,6 +514,7 @@ export class Coordinator implements OperationHost, OrderedHost {
         windowMax,
         this.options.timeoutMs,
         (error) => {
+          if (this.hotKeys !== undefined) for (const request of requests) this.written(request.key);
           this.release(batch);
           if (batch.isSettled) this.settleOperation(batch);
           if (error) reject(error);
@@ -599,8 +651,11 @@ export class Coordinator implements OperationHost, OrderedHost {
   startOrderedWrite(request: OrderedWriteRequest, w: number, callback: OrderedWriteCallback): void {
     const { list } = this.orderedPlacement(request.key);
     const gainers = this.gainersOf(request.key, list);
+    this.written(request.key);
     const operation: OrderedWriteOperation = new OrderedWriteOperation(this, request, list, Math.min(w, list.length), this.host.monotonicMs() + this.options.timeoutMs, (error, bytes) => {
       this.release(operation);
+      this.written(request.key);
+      for (const { key } of operation.alsoObjects) this.written(key);
       if (gainers !== undefined && bytes !== undefined) {
         // A gaining node takes each key as a copy, as the range move streams them (not atomically: it is not a replica yet).
         this.replicateToGainers(request.key, gainers, bytes);
@@ -707,12 +762,15 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   /** `target` is a node, or a node standing in for another (ring/sloppy-quorum.ts). */
   send(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
+    // An envelope's items were counted as they were packed.
+    if (request.op !== Op.WRITE_BATCH) this.replicaLoad.add(nodeOfTarget(target));
     this.host.send(target, request, reply, tag);
   }
 
   /** A GET: read in place where read-path.ts allows it and the host can (answered before this returns), else sent. */
   sendRead(target: number, request: RequestRecord, reply: PendingReply, tag: number, batch = false): void {
     if (readsInPlace(this.readPath, target, this.isUpBound) && this.host.readInPlace?.(target, request.key, reply, tag, batch) === true) return;
+    this.replicaLoad.add(nodeOfTarget(target));
     this.host.send(target, request, reply, tag);
   }
 
@@ -735,6 +793,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    */
   sendBatched(target: number, request: RequestRecord, reply: PendingReply, tag: number): void {
     // A node down or gone fails the request at once, through send; so does nothing wait in an envelope for it.
+    this.replicaLoad.add(nodeOfTarget(target));
     const packable = this.writeEnvelopes && !this.host.isDown(nodeOfTarget(target));
     if (!packable || !this.envelopes.addRequest(target, request, reply, tag)) {
       this.host.send(target, request, reply, tag);
@@ -897,9 +956,16 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** After the operations ended: drop pending purges and the deadline timer. */
   close(): void {
     this.purges.clear();
+    this.hotKeys?.clear();
     if (this.deadlineArmed) this.host.clearTimer(this.deadlineTimer);
     this.deadlineArmed = false;
   }
+}
+
+/** A cacheable get's key in the hot-key cache, and the write epoch it started at. */
+interface CacheFill {
+  key: string;
+  epoch: number;
 }
 
 /** A retry keeps its first attempt's deadline, once that has started. */

@@ -45,6 +45,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   private readonly tag: number;
   /** Set by the single-answer fast path, which skips the merge. */
   private direct: GetResult | undefined;
+  /** Always merge, even one answer (the hot-key cache keeps the merged object). */
+  keepObject = false;
 
   constructor(coordinator: OperationHost, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
     this.coordinator = coordinator;
@@ -64,7 +66,7 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     if (status === Status.OK) {
       // One replica asked, one answer needed: nothing to merge or repair, so
       // read the answer in place (the common cache read, R = 1).
-      const direct = this.quorum.replicas.length === 1 ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs()) : null;
+      const direct = this.quorum.replicas.length === 1 && !this.keepObject ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs()) : null;
       if (direct === null) {
         this.quorum.reply(nodeId, decodeObject(copyBytes(bytes, at, at + length)));
       } else {

@@ -64,6 +64,48 @@ export function readReplicas(list: Int32Array, r: number, fanout: ReadFanout, ro
   return replicas;
 }
 
+/** A node's recent load (replica-load.ts): requests its thread was handed lately. */
+export type LoadOf = (node: number) => number;
+
+/**
+ * readReplicas, choosing by load: the R live targets whose nodes were handed
+ * the fewest requests lately, ties in rotation order; down ones only if too
+ * few are live. A hot key's writes reach all N of its nodes whatever the
+ * router does, so its nodes' threads are the busiest under skew: reads, of
+ * hot and cold keys alike, pick among their N replicas the ones that are
+ * not, which evens the node threads' work out without giving up R (the read
+ * still waits for R answers of the key's own replicas). The "power of d
+ * choices" of Mitzenmacher (2001) with d = N; Cassandra's dynamic snitch and
+ * C3 (Suresh et al., NSDI 2015) rank replicas by observed load the same way.
+ */
+export function leastLoadedReplicas(list: Int32Array, r: number, fanout: ReadFanout, rotation: number, isUp: IsUp, loadOf: LoadOf): ArrayLike<number> {
+  const n = list.length;
+  if (fanout === 'all' || r >= n) return list;
+  const start = rotation % n;
+  const replicas: number[] = [];
+  while (replicas.length < r) {
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let i = 0; i < n; i++) {
+      const target = list[(start + i) % n]!;
+      const node = nodeOfTarget(target);
+      if (!isUp(node) || replicas.includes(target)) continue;
+      const load = loadOf(node);
+      if (load < bestLoad) {
+        best = target;
+        bestLoad = load;
+      }
+    }
+    if (best === -1) break;
+    replicas.push(best);
+  }
+  for (let i = 0; i < n && replicas.length < r; i++) {
+    const target = list[(start + i) % n]!;
+    if (!replicas.includes(target)) replicas.push(target);
+  }
+  return replicas;
+}
+
 /** R = 1 reads of a batch: one live target, rotating; the rotation's own if none is live. */
 export function singleReadTarget(list: Int32Array, rotation: number, isUp: IsUp): number {
   const start = rotation % list.length;

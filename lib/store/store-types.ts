@@ -100,4 +100,18 @@ export interface StoreStats {
   pendingBytes: number;
   /** Replications, repairs and purges still in flight after their callers were answered. */
   background: number;
+  /** The hot-key cache's counters and size, when the store has one (StoreOptions.hotKeyCache). */
+  hotKeyCache?: HotKeyCacheStats;
+}
+
+export interface HotKeyCacheStats {
+  hits: number;
+  misses: number;
+  /** Results kept, and results not kept because a write of their key started while they were read. */
+  fills: number;
+  fillsRaced: number;
+  /** Entries removed by a write through this coordinator, and to make room. */
+  invalidations: number;
+  evictions: number;
+  entries: number;
 }

@@ -143,7 +143,7 @@ export class Store {
     const owned = ownKey(key);
     return new Promise<GetResult | undefined>((resolve, reject) => {
       this.coordinator.admit(1);
-      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0);
+      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0, options?.consistent !== true);
     });
   }
 

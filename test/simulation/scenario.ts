@@ -76,6 +76,10 @@ export interface Scenario {
   readFanout: 'quorum' | 'all';
   /** Gets read up replicas in place (lib/store/read-path.ts); default 'messages'. */
   readPath?: 'direct' | 'messages';
+  /** Which R of N replicas a get asks (lib/store/routing.ts); default the store's, 'least-loaded'. */
+  readBalance?: 'least-loaded' | 'rotate';
+  /** The coordinator's hot-key cache (lib/store/hot-key-cache.ts) serves the clients' gets; default none. */
+  hotKeyCache?: { entriesMax: number; entryTtlMs: number };
   /** Sloppy quorum and hinted handoff (Dynamo §4.6), or strict quorums. */
   sloppy: boolean;
   /** A node silent (partitioned) this long is marked down; a crash is noticed within detectMaxMs. */

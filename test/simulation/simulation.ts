@@ -94,6 +94,8 @@ export interface RunResult {
   failures: Failure[];
   stats: RunStats;
   trace: string;
+  /** Gets the coordinator's hot-key cache answered (scenario.hotKeyCache). */
+  hotKeyCacheHits: number;
 }
 
 const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, NODES: 100 } as const;
@@ -119,7 +121,7 @@ export async function runSeed(seed: number, scenario: Scenario, options: RunOpti
     // An assertion inside the core (or the simulation) is a finding with a seed, not a crash of the runner.
     failures = [{ kind: 'invariant', message: `threw at ${run.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }];
   }
-  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), trace: run.trace.text() };
+  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), trace: run.trace.text(), hotKeyCacheHits: run.coordinator.stats().hotKeyCache?.hits ?? 0 };
 }
 
 class Run implements World {
@@ -190,6 +192,8 @@ class Run implements World {
         sloppy: scenario.sloppy,
         readFanout: scenario.readFanout,
         readPath: scenario.readPath ?? 'messages',
+        ...(scenario.readBalance === undefined ? {} : { readBalance: scenario.readBalance }),
+        ...(scenario.hotKeyCache === undefined ? {} : { hotKeyCache: scenario.hotKeyCache }),
         timeoutMs: scenario.timeoutMs,
         // Clients await each call: admission never refuses them here.
         pendingMax: 1 << 20,
@@ -445,7 +449,7 @@ class Run implements World {
       }
       if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
       next();
-    }, 0);
+    }, 0, !final);
   }
 
   private clientWrite(client: number, key: string, tombstone: boolean, context: CausalContext | undefined, w: number, next: () => void): void {

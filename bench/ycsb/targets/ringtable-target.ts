@@ -51,6 +51,8 @@ export class RingtableTarget implements KvTarget {
       conflicts: shape.conflicts,
       transport: shape.transport,
       readPath: shape.readPath,
+      readBalance: shape.readBalance,
+      ...(shape.hotKeyCacheEntries === undefined ? {} : { hotKeyCache: { entriesMax: shape.hotKeyCacheEntries } }),
     });
     return new RingtableTarget(name, store, keys, shape);
   }

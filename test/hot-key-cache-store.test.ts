@@ -1,0 +1,85 @@
+/**
+ * The hot-key cache on real storage nodes (StoreOptions.hotKeyCache): hot
+ * keys' gets are answered by the coordinator, and every write through it
+ * (put, delete, putMany) is seen by the next get at once; values expire on
+ * their own TTL even while cached; consistent reads never use the cache;
+ * a caller that changes the value it got does not change the next caller's.
+ */
+import t from 'tap';
+import { openTemp, sleep } from './helpers/temp-store.js';
+
+const HOT_READS = 12;
+const CACHE = { entriesMax: 8, entryTtlMs: 60_000 };
+
+t.test('hot reads are cached; every write through the coordinator is seen by the next get', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, hotKeyCache: CACHE });
+  await store.put('hot', { v: 0 });
+  for (let i = 0; i < HOT_READS; i++) t.same((await store.get('hot'))?.value, { v: 0 });
+  const afterReads = store.stats().hotKeyCache!;
+  t.ok(afterReads.hits > 0, `a hot key's gets are answered from the cache (${afterReads.hits} hits)`);
+  t.equal(afterReads.entries, 1);
+
+  for (let version = 1; version <= 20; version++) {
+    await store.put('hot', { v: version });
+    for (let i = 0; i < 4; i++) t.same((await store.get('hot'))?.value, { v: version }, `put ${version}: read ${i} sees it`);
+  }
+  await store.delete('hot');
+  t.equal(await store.get('hot'), undefined, 'a delete through the coordinator is seen at once');
+  await store.putMany([['hot', { v: 'batch' }]]);
+  for (let i = 0; i < 4; i++) t.same((await store.get('hot'))?.value, { v: 'batch' }, 'so is a putMany');
+  const stats = store.stats().hotKeyCache!;
+  t.ok(stats.hits > afterReads.hits, `hits went on between writes (${stats.hits})`);
+  t.ok(stats.invalidations > 0, `writes removed the entry (${stats.invalidations})`);
+});
+
+t.test('gets racing puts of the same key: after a put resolves, every get sees it or a later put', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, hotKeyCache: CACHE });
+  await store.put('k', 0);
+  let acknowledged = 0;
+  let stale = 0;
+  const readers = Array.from({ length: 8 }, async () => {
+    for (let i = 0; i < 60; i++) {
+      const floor = acknowledged;
+      const value = (await store.get('k'))?.value as number;
+      if (value < floor) stale++;
+    }
+  });
+  const writer = (async () => {
+    for (let version = 1; version <= 40; version++) {
+      await store.put('k', version);
+      acknowledged = version;
+    }
+  })();
+  await Promise.all([writer, ...readers]);
+  t.equal(stale, 0, 'no get returned a value older than a put acknowledged before it started');
+  t.ok(store.stats().hotKeyCache!.hits > 0, `the cache answered some of them (${store.stats().hotKeyCache!.hits})`);
+  t.equal((await store.get('k'))?.value, 40);
+});
+
+t.test("a cached value still expires on its own TTL; consistent reads skip the cache; callers get their own copies", async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, hotKeyCache: CACHE });
+  await store.put('ttl', 'short-lived', { ttlMs: 300 });
+  for (let i = 0; i < HOT_READS; i++) await store.get('ttl');
+  t.equal((await store.get('ttl'))?.value, 'short-lived');
+  t.ok(store.stats().hotKeyCache!.hits > 0, 'cached');
+  await sleep(400);
+  t.equal(await store.get('ttl'), undefined, 'expired, though its cache entry lives on');
+
+  await store.put('obj', { list: [1, 2] });
+  for (let i = 0; i < HOT_READS; i++) await store.get('obj');
+  const mine = (await store.get('obj'))!.value as { list: number[] };
+  mine.list.push(3);
+  t.same((await store.get('obj'))?.value, { list: [1, 2] }, "changing one caller's value does not change the next one's");
+
+  const hits = store.stats().hotKeyCache!.hits;
+  for (let i = 0; i < 5; i++) await store.get('obj', { consistent: true });
+  t.equal(store.stats().hotKeyCache!.hits, hits, 'consistent reads are not answered by the cache');
+});
+
+t.test('off by default', async (t) => {
+  const store = await openTemp(t, { nodes: 3 });
+  await store.put('k', 1);
+  for (let i = 0; i < HOT_READS; i++) await store.get('k');
+  t.equal(store.stats().hotKeyCache, undefined);
+  t.equal(store.options.readBalance, 'least-loaded');
+});

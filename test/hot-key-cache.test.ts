@@ -1,0 +1,141 @@
+/**
+ * The hot-key cache's pure core (lib/store/hot-key-cache.ts): only keys the
+ * Space-Saving sketch proves hot are kept, a write through the coordinator
+ * removes its key, a read that raced a write of its key is never kept, an
+ * entry ends entryTtlMs after its fill, and the cache never holds more than
+ * entriesMax keys. Time is passed in; the streams are seeded.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { EPOCHS_PER_ENTRY, HOT_COUNT_MIN, HotKeyCache, cacheKeyOf } from '../lib/store/hot-key-cache.js';
+import { resolveOptions } from '../lib/config/options.js';
+import { ErrorCode } from '../lib/errors.js';
+
+function cacheOf(entriesMax: number, entryTtlMs = 1000): HotKeyCache<string> {
+  return new HotKeyCache<string>({ entriesMax, entryTtlMs });
+}
+
+/** Read `key` `times` times at `nowMs`, filling each miss with `value` as a coordinator would. */
+function readTimes(cache: HotKeyCache<string>, key: string, times: number, value: string, nowMs: number): number {
+  let hits = 0;
+  for (let i = 0; i < times; i++) {
+    if (cache.lookup(key, 2, nowMs) !== undefined) hits++;
+    else cache.fill(key, value, 2, cache.readStarted(), nowMs);
+  }
+  return hits;
+}
+
+t.test('a key read often enough is kept and answered; one read once is not', async (t) => {
+  const cache = cacheOf(4);
+  t.equal(readTimes(cache, 'once', 1, 'v', 0), 0);
+  t.equal(cache.size, 0, 'a key read once is not hot');
+  const hits = readTimes(cache, 'hot', HOT_COUNT_MIN + 5, 'v1', 0);
+  t.ok(hits >= 5, `the hot key is answered from the cache after ${HOT_COUNT_MIN} reads (${hits} hits)`);
+  t.equal(cache.lookup('hot', 2, 1)?.value, 'v1');
+  t.equal(cache.counters.hits, hits + 1);
+});
+
+t.test('a write through the coordinator removes its key; the next read refills it', async (t) => {
+  const cache = cacheOf(4);
+  readTimes(cache, 'k', 10, 'old', 0);
+  t.equal(cache.lookup('k', 2, 0)?.value, 'old');
+  cache.written('k');
+  t.equal(cache.lookup('k', 2, 0), undefined, 'a write removes the entry');
+  t.equal(cache.counters.invalidations, 1);
+  t.ok(cache.fill('k', 'new', 2, cache.readStarted(), 0), 'a read started after the write is kept');
+  t.equal(cache.lookup('k', 2, 0)?.value, 'new');
+});
+
+t.test('a read that raced a write of its key is not kept, whenever the write ended', async (t) => {
+  const cache = cacheOf(4);
+  readTimes(cache, 'k', 10, 'v0', 0);
+  cache.written('k');
+  const epoch = cache.readStarted(); // a read starts...
+  cache.written('k'); // ...a write of its key starts (and, say, ends) meanwhile
+  t.notOk(cache.fill('k', 'what the write replaced', 2, epoch, 0), 'its result is not kept');
+  t.equal(cache.counters.fillsRaced, 1);
+  t.equal(cache.lookup('k', 2, 0), undefined);
+  // Writes of other keys do not stop it.
+  const later = cache.readStarted();
+  cache.written('other');
+  t.ok(cache.fill('k', 'v1', 2, later, 0));
+});
+
+t.test('the write epochs are bounded, and forgetting one is conservative', async (t) => {
+  const cache = cacheOf(1);
+  readTimes(cache, 'k', 10, 'v', 0);
+  cache.written('k');
+  const epoch = cache.readStarted();
+  cache.written('k');
+  // Many writes of other keys push k's epoch out of the bounded map.
+  for (let i = 0; i < EPOCHS_PER_ENTRY * 4; i++) cache.written(`other-${i}`);
+  t.notOk(cache.fill('k', 'stale', 2, epoch, 0), 'a read older than a forgotten write of its key is still refused');
+});
+
+t.test('an entry is served for entryTtlMs after its fill, no longer', async (t) => {
+  const cache = cacheOf(4, 100);
+  readTimes(cache, 'k', 10, 'v', 1000);
+  t.equal(cache.lookup('k', 2, 1099)?.value, 'v');
+  t.equal(cache.lookup('k', 2, 1100), undefined, 'at entryTtlMs the entry is gone');
+});
+
+t.test('at most entriesMax keys, whatever the stream; every hit is a value filled for its key and not written since', async (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(fc.tuple(fc.constantFrom('read', 'read', 'read', 'write'), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 })), { maxLength: 400 }),
+      (entriesMax, steps) => {
+        const cache = cacheOf(entriesMax, 50);
+        // The oracle: each key's current version (bumped by every write).
+        const versions = new Map<string, number>();
+        let nowMs = 0;
+        for (const [kind, keyNumber, advanceMs] of steps) {
+          nowMs += advanceMs;
+          // Skewed: low key numbers are read far more often.
+          const key = `k${keyNumber % 3 === 0 ? keyNumber % 2 : keyNumber}`;
+          if (kind === 'write') {
+            cache.written(key);
+            versions.set(key, (versions.get(key) ?? 0) + 1);
+            cache.written(key);
+            continue;
+          }
+          const current = `${key}@${versions.get(key) ?? 0}`;
+          const entry = cache.lookup(key, 2, nowMs);
+          if (entry !== undefined && entry.value !== current) return false;
+          if (entry === undefined) cache.fill(key, current, 2, cache.readStarted(), nowMs);
+          if (cache.size > entriesMax) return false;
+        }
+        return true;
+      },
+    ),
+    { seed: 0x40_7c_ac, numRuns: 300 },
+  );
+  t.pass('bounded and never stale for writes through it');
+});
+
+t.test('an entry answers reads of R up to the R it was merged from', async (t) => {
+  const cache = cacheOf(4);
+  readTimes(cache, 'k', 10, 'v', 0);
+  t.equal(cache.lookup('k', 2, 0)?.value, 'v');
+  t.equal(cache.lookup('k', 1, 0)?.value, 'v', 'a read of R = 1 may use a merge of 2');
+  t.equal(cache.lookup('k', 3, 0), undefined, 'a read of R = 3 may not');
+  t.equal(cache.lookup('k', 2, 0)?.value, 'v', 'and does not remove it');
+  cache.fill('k', 'from three', 3, cache.readStarted(), 0);
+  t.equal(cache.lookup('k', 3, 0)?.value, 'from three');
+});
+
+t.test('cacheKeyOf: a string key and the byte key of its UTF-8 bytes are one key; different keys are not', async (t) => {
+  t.equal(cacheKeyOf('user1'), cacheKeyOf(new TextEncoder().encode('user1')));
+  t.equal(cacheKeyOf('clé'), cacheKeyOf(Buffer.from('clé', 'utf8')));
+  t.equal(cacheKeyOf(Buffer.from('clé', 'utf8').subarray(1)), cacheKeyOf('lé'));
+  t.not(cacheKeyOf('clé'), cacheKeyOf('cle'));
+  t.not(cacheKeyOf(new Uint8Array([0xc3, 0xa9])), cacheKeyOf('\u00c3\u00a9'), 'latin1 text of other bytes is another key');
+});
+
+t.test('hotKeyCache options are checked: entriesMax required and bounded, entryTtlMs defaulted', async (t) => {
+  t.same(resolveOptions({ path: 'x', hotKeyCache: { entriesMax: 16 } }).hotKeyCache, { entriesMax: 16, entryTtlMs: 1000 });
+  t.equal(resolveOptions({ path: 'x' }).hotKeyCache, undefined, 'off by default');
+  for (const bad of [{}, { entriesMax: 0 }, { entriesMax: 1.5 }, { entriesMax: 8, entryTtlMs: 0 }, 7]) {
+    t.throws(() => resolveOptions({ path: 'x', hotKeyCache: bad as never }), { code: ErrorCode.INVALID_OPTIONS }, JSON.stringify(bad));
+  }
+});

@@ -176,6 +176,11 @@ export class Database {
       nowMs: () => Date.now(),
       newTransactionId: () => randomUUID(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      every: (intervalMs, run) => {
+        const timer = setInterval(run, intervalMs);
+        timer.unref(); // the sweep never keeps the process alive
+        return () => clearInterval(timer);
+      },
       itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
       onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
       timeoutMs: transactionTimeoutMs,

@@ -350,10 +350,21 @@ export class TransactionCoordinator {
             await this.resolveItems(record, false, known); // a recoverer cancelled and finished it: take back what we prepared after its pass
             return 'CANCELLED';
           }
-          // A recoverer that cancels keeps the record CANCELLED_LEDGER_KEPT_TIMEOUTS (finish), so while the
-          // transaction is younger than that, no record means our commit landed and another party finished it.
-          if (!isStale(record.startedMs, this.host.nowMs(), this.host.timeoutMs * CANCELLED_LEDGER_KEPT_TIMEOUTS)) return 'COMMITTED';
-          throw error; // too old to tell: the outcome is unknown to this coordinator
+          // Our commit landed (its answer lost) and another party finished it, or a recoverer cancelled it and
+          // the record is gone. Whoever finishes a committed transaction writes its token record before deleting
+          // the ledger; a recoverer that cancels keeps the record CANCELLED_LEDGER_KEPT_TIMEOUTS (finish).
+          const committed =
+            record.token !== null
+              ? ((await this.read(tokenKey(record.token)))?.value as TokenRecord | undefined)?.digest === record.digest
+              : isStale(record.startedMs, this.host.nowMs(), this.host.timeoutMs * CANCELLED_LEDGER_KEPT_TIMEOUTS)
+                ? undefined // too old to tell
+                : true;
+          if (committed === true) return 'COMMITTED';
+          if (committed === false) {
+            await this.resolveItems(record, false, known);
+            return 'CANCELLED';
+          }
+          throw new DynamoDbError('InternalServerError', 'The outcome of the transaction is unknown: another party finished it');
         }
         if (found.transactionId !== record.transactionId) {
           // A later attempt under our token took the place of a CANCELLED record: we were cancelled.

@@ -7,6 +7,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EMPTY_CATALOG, type CatalogState, type TableRecord } from './table-catalog.js';
+import type { RetiredStream } from './streams/retired-stream.js';
 
 export const CATALOG_FILE_NAME = 'tables.json';
 const FORMAT_VERSION = 1;
@@ -15,6 +16,8 @@ interface CatalogFile {
   version: number;
   nextId: number;
   tables: TableRecord[];
+  /** Absent in files written before deleted tables' streams were kept. */
+  retiredStreams?: RetiredStream[];
 }
 
 export function catalogPath(directory: string): string {
@@ -28,13 +31,14 @@ export function readCatalog(directory: string): CatalogState {
   if (file.version !== FORMAT_VERSION) throw new Error(`${path}: unknown catalog format ${String(file.version)}`);
   const tables: Record<string, TableRecord> = {};
   for (const record of file.tables) tables[record.schema.tableName] = record;
-  return { tables, nextId: file.nextId };
+  return { tables, nextId: file.nextId, ...(file.retiredStreams === undefined || file.retiredStreams.length === 0 ? {} : { retiredStreams: file.retiredStreams }) };
 }
 
 export function writeCatalog(directory: string, state: CatalogState): void {
   const path = catalogPath(directory);
   const temporary = `${path}.tmp`;
   const file: CatalogFile = { version: FORMAT_VERSION, nextId: state.nextId, tables: Object.values(state.tables) };
+  if (state.retiredStreams !== undefined && state.retiredStreams.length > 0) file.retiredStreams = [...state.retiredStreams];
   const fd = openSync(temporary, 'w');
   try {
     writeSync(fd, JSON.stringify(file));

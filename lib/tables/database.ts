@@ -93,6 +93,7 @@ import { checkStreamSpecification } from './indexes/update-table.js';
 import type { StreamSpecification } from './indexes/index-catalog.js';
 import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIndexOptions } from './indexes/secondary-indexes.js';
 import { StreamReader, type StreamOptions, type StreamReadOptions } from './streams/stream-reader.js';
+import { expiredStreams, retiredStreamsOf } from './streams/stream-catalog.js';
 import type { StreamRecordOutput } from './streams/stream-record.js';
 import { keyAfter } from '../bytes.js';
 import { boundedAll } from './bounded-all.js';
@@ -176,6 +177,11 @@ export class Database {
       nowMs: () => Date.now(),
       newTransactionId: () => randomUUID(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      every: (intervalMs, run) => {
+        const timer = setInterval(run, intervalMs);
+        timer.unref(); // the sweep never keeps the process alive
+        return () => clearInterval(timer);
+      },
       itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
       onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
       timeoutMs: transactionTimeoutMs,
@@ -219,7 +225,7 @@ export class Database {
   }
 
   static async open(options: DatabaseOptions): Promise<Database> {
-    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, streamRetentionMs, streamTrimPerSecondMax, ...storeOptions } =
+    const { region, accountId, timeToLive, transactionTimeoutMs, capacity, capacityScale, capacityClock, capacityTuning, gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, streamRetentionMs, streamTrimPerSecondMax, streamClock, ...storeOptions } =
       options;
     mkdirSync(options.path, { recursive: true });
     // Table keys reach 1970 bytes (key-encoding.ts); the engine's default bound is lower.
@@ -238,7 +244,7 @@ export class Database {
         mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(opened.catalog.tables),
       });
       database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
-      database.startStreams({ streamRetentionMs, streamTrimPerSecondMax });
+      database.startStreams({ streamRetentionMs, streamTrimPerSecondMax, streamClock });
       return database;
     } catch (error) {
       // A bad option (ERR_INVALID_OPTIONS) or catalog must not leave the node threads and timers running.
@@ -253,7 +259,7 @@ export class Database {
   }
 
   private startStreams(options: StreamOptions): void {
-    this.streams = new StreamReader(this.engine, () => this.catalog, this.arn, options);
+    this.streams = new StreamReader(this.engine, () => this.catalog, this.arn, options, (nowMs, retentionMs) => this.expireStreams(nowMs, retentionMs));
     this.streams.start();
   }
 
@@ -349,9 +355,11 @@ export class Database {
       return found;
     });
     await this.engine.dropSpace(record.id);
-    await this.indexes.dropTable(record);
+    // Its streams stay, DISABLED and readable, until the retention has passed (streams/retired-stream.ts).
+    await this.indexes.dropTable(withoutStreams(record));
     await this.changeCatalog(() => {
-      const state = withoutTable(this.catalog, record.schema.tableName);
+      const retired = [...(this.catalog.retiredStreams ?? []), ...retiredStreamsOf(record, this.streams.clock())];
+      const state = { ...withoutTable(this.catalog, record.schema.tableName), ...(retired.length === 0 ? {} : { retiredStreams: retired }) };
       writeCatalog(this.directory, state);
       this.catalog = state;
     });
@@ -613,6 +621,30 @@ export class Database {
     return this.streams.getRecords(input);
   }
 
+  /**
+   * One retention pass now (it runs by itself every quarter of the
+   * retention, at most every minute): records older than the retention
+   * deleted, then the streams disabled (or whose table was deleted) at least
+   * the retention ago dropped with their spaces. Returns the records trimmed.
+   */
+  async trimStreams(nowMs = this.streams.clock()): Promise<number> {
+    const trimmed = await this.streams.trimOnce(nowMs);
+    await this.expireStreams(nowMs, this.streams.retentionMs);
+    return trimmed;
+  }
+
+  private async expireStreams(nowMs: number, retentionMs: number): Promise<void> {
+    const spaces = await this.changeCatalog(() => {
+      const expired = expiredStreams(this.catalog, nowMs, retentionMs);
+      if (expired.spaces.length > 0) {
+        writeCatalog(this.directory, expired.state);
+        this.catalog = expired.state;
+      }
+      return expired.spaces;
+    });
+    for (const space of spaces) await this.engine.dropSpace(space);
+  }
+
   /** `for await (const record of db.stream(table, { from }))`: every shard's records, as GetRecords gives them, until the loop breaks or the database closes. */
   stream(tableName: string, options?: StreamReadOptions): AsyncGenerator<StreamRecordOutput, void, undefined> {
     return this.streams.stream(tableName, options);
@@ -730,3 +762,10 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   GetShardIterator: (database, input) => database.getShardIterator(input),
   GetRecords: (database, input) => database.getRecords(input),
 };
+
+/** A table record without its streams: DeleteTable drops every other space of it at once. */
+function withoutStreams(record: TableRecord): TableRecord {
+  if (record.indexes === undefined) return record;
+  const { stream: _stream, pastStreams: _past, ...indexes } = record.indexes;
+  return { ...record, indexes };
+}

@@ -24,6 +24,7 @@ import { validateCreateTable, type CreateTableInput, type TableSchema } from './
 import { checkConstraints, constraintMessages, throwConstraintErrors } from './request-constraints.js';
 import { TABLE_ID_MAX } from './key-encoding.js';
 import type { TableIndexes } from './indexes/index-catalog.js';
+import type { RetiredStream } from './streams/retired-stream.js';
 
 export type TableStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
 
@@ -53,6 +54,8 @@ export interface CatalogState {
   readonly tables: Readonly<Record<string, TableRecord>>;
   /** The next table id; ids only grow. */
   readonly nextId: number;
+  /** Streams of deleted tables, DISABLED and readable until the retention after the deletion (streams/retired-stream.ts). */
+  readonly retiredStreams?: readonly RetiredStream[];
 }
 
 export const EMPTY_CATALOG: CatalogState = { tables: {}, nextId: 1 };
@@ -101,7 +104,7 @@ export function createTable(state: CatalogState, input: unknown, context: { nowM
     itemCount: 0,
     sizeBytes: 0,
   };
-  return { state: { tables: { ...state.tables, [schema.tableName]: record }, nextId: state.nextId + 1 }, record };
+  return { state: { ...state, tables: { ...state.tables, [schema.tableName]: record }, nextId: state.nextId + 1 }, record };
 }
 
 /** Only DynamoDB's members of the request, so DescribeTable echoes nothing else. */

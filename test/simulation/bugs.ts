@@ -108,6 +108,13 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     bugs: { replicaConflicts: 'lww' },
   },
   {
+    name: 'apply-at-prepare',
+    description: "participants apply a transaction's change when asked to prepare it, before the decision is durable (the item is never marked as held)",
+    caughtAs: 'txn-atomicity',
+    scenario: 'transactions',
+    bugs: { transactions: { applyAtPrepare: true } },
+  },
+  {
     name: 'strand-foreign',
     description: 'issue 9 planted back: no ownership handoff, and hints go to their named owner even when a membership change moved the key',
     caughtAs: 'lost-write',

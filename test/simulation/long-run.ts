@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { plantedBug } from './bugs.js';
-import { SCENARIOS, scenarioForSeed, scenarioNamed } from './scenario.js';
+import { NAMED_SCENARIOS, SCENARIOS, scenarioForSeed, scenarioNamed } from './scenario.js';
 import { type RunOptions, type RunResult, runSeed } from './simulation.js';
 
 const { values } = parseArgs({
@@ -31,7 +31,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log('usage: long-run.js [--seed S [--trace]] [--seeds COUNT] [--from S] [--seconds T] [--scenario NAME] [--bug NAME]');
-  console.log(`scenarios: ${SCENARIOS.map((s) => `${s.name} (${s.description})`).join('\n           ')}`);
+  console.log(`scenarios: ${[...SCENARIOS, ...NAMED_SCENARIOS].map((s) => `${s.name} (${s.description})`).join('\n           ')}`);
   process.exit(0);
 }
 
@@ -60,6 +60,7 @@ if (values.seed !== undefined) {
   const result = await runSeed(seed, fixedScenario ?? scenarioForSeed(seed), options);
   if (values.trace) console.log(result.trace);
   console.log(`seed ${seed} scenario ${result.scenario}: ${JSON.stringify(result.stats)}`);
+  if (result.transactions !== undefined) console.log(`transactions: ${JSON.stringify(result.transactions)}`);
   if (result.failures.length > 0) report(result);
   else console.log('all checks passed');
   process.exit(result.failures.length > 0 ? 1 : 0);

@@ -4,6 +4,7 @@
  */
 import type { NetworkConfig } from './sim-network.js';
 import type { NodeTiming } from './sim-node.js';
+import type { TransactionWorkloadConfig } from './transaction-workload.js';
 
 export interface QuorumChoice {
   r: number;
@@ -95,6 +96,8 @@ export interface Scenario {
   faults: FaultConfig;
   /** Leader-ordered clients besides the put/get ones. */
   ordered?: OrderedWorkload;
+  /** Transaction clients (transaction-workload.ts) besides the put/get ones. */
+  transactions?: TransactionWorkloadConfig;
 }
 
 const QUORUMS: QuorumChoice[] = [
@@ -251,9 +254,45 @@ export const SCENARIOS: readonly Scenario[] = [
  */
 export const FINDING_SCENARIOS: readonly Scenario[] = [];
 
+const TRANSACTION_WORKLOAD: TransactionWorkloadConfig = {
+  processes: 4,
+  accounts: 5,
+  balance: 100,
+  amountMax: 60,
+  thinkMinMs: 0,
+  thinkMaxMs: 10,
+  snapshotProbability: 0.25,
+  attemptsMax: 4,
+  retryMaxMs: 20,
+  timeoutMs: 150,
+  sweepIntervalMs: 150,
+  killMeanGapMs: 250,
+  dieAfterCallsProbability: 0.15,
+  dieAfterCallsMax: 60,
+  restartMinMs: 20,
+  restartMaxMs: 200,
+};
+
+/**
+ * Scenarios run by name only (`--scenario NAME`, and their own CI test), out
+ * of the seed cycle: 'transactions' (test/simulation-transactions.test.ts).
+ */
+export const NAMED_SCENARIOS: readonly Scenario[] = [
+  {
+    ...BASE,
+    name: 'transactions',
+    description: 'transfers between accounts (TransactWriteItems) and snapshots (TransactGetItems) by the shipped two-phase commit, while storage nodes crash and are cut off and transaction coordinators are killed; lossy links',
+    chaosMs: 1200,
+    workload: { ...WORKLOAD, clients: 0, hotKeys: 0, coldKeys: 0 },
+    faults: { ...NO_FAULTS, meanGapMs: 60, weights: { crash: 2, partition: 1, join: 0, leave: 0 }, downMax: 1, partitionNodesMax: 2 },
+    transactions: TRANSACTION_WORKLOAD,
+  },
+];
+
 export function scenarioNamed(name: string): Scenario {
-  const scenario = [...SCENARIOS, ...FINDING_SCENARIOS].find((s) => s.name === name);
-  if (scenario === undefined) throw new Error(`no scenario ${name}; known: ${[...SCENARIOS, ...FINDING_SCENARIOS].map((s) => s.name).join(', ')}`);
+  const all = [...SCENARIOS, ...FINDING_SCENARIOS, ...NAMED_SCENARIOS];
+  const scenario = all.find((s) => s.name === name);
+  if (scenario === undefined) throw new Error(`no scenario ${name}; known: ${all.map((s) => s.name).join(', ')}`);
   return scenario;
 }
 

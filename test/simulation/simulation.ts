@@ -37,6 +37,8 @@ import { hashKey32, partitionedKey } from '../../lib/ring/hash.js';
 import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import { decodeValue } from '../../lib/store/value-codec.js';
 import type { World } from './world.js';
+import { simTableEngine } from './sim-table-engine.js';
+import { type TransactionFaults, TransactionWorkload } from './transaction-workload.js';
 
 /** Bugs planted on purpose, to show that each checker can fail. */
 export interface Bugs {
@@ -51,6 +53,8 @@ export interface Bugs {
    * when it no longer replicates the key.
    */
   strandForeign?: boolean;
+  /** The transaction path (scenario 'transactions'). */
+  transactions?: TransactionFaults;
 }
 
 export interface RunOptions {
@@ -88,17 +92,26 @@ export interface RunStats {
   elections: number;
 }
 
+/** Scenario 'transactions': transfers by outcome, attempts by outcome, snapshots read, database processes killed. */
+export interface TransactionStats {
+  transfers: Record<string, number>;
+  attempts: Record<string, number>;
+  snapshots: number;
+  processesKilled: number;
+}
+
 export interface RunResult {
   seed: number;
   scenario: string;
   failures: Failure[];
   stats: RunStats;
+  transactions?: TransactionStats;
   trace: string;
   /** Gets the coordinator's hot-key cache answered (scenario.hotKeyCache). */
   hotKeyCacheHits: number;
 }
 
-const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, NODES: 100 } as const;
+const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, TRANSACTIONS: 4, NODES: 100 } as const;
 const EVENTS_PENDING_MAX = 1 << 20;
 const DRAIN_EVENTS_MAX = 200_000;
 const CONTEXTS_KEPT = 4;
@@ -121,7 +134,8 @@ export async function runSeed(seed: number, scenario: Scenario, options: RunOpti
     // An assertion inside the core (or the simulation) is a finding with a seed, not a crash of the runner.
     failures = [{ kind: 'invariant', message: `threw at ${run.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }];
   }
-  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), trace: run.trace.text(), hotKeyCacheHits: run.coordinator.stats().hotKeyCache?.hits ?? 0 };
+  const transactions = run.transactionStats();
+  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), ...(transactions === undefined ? {} : { transactions }), trace: run.trace.text(), hotKeyCacheHits: run.coordinator.stats().hotKeyCache?.hits ?? 0 };
 }
 
 class Run implements World {
@@ -164,6 +178,8 @@ class Run implements World {
   private degradedSinceMs: number | undefined;
   private watchArmed = false;
   private entryTimestampsDiffer = 0;
+  /** Scenario 'transactions': the database processes and their clients. */
+  private transactions: TransactionWorkload | undefined;
 
   constructor(seed: number, scenario: Scenario, options: RunOptions) {
     this.seed = seed;
@@ -212,6 +228,9 @@ class Run implements World {
     const w = scenario.workload;
     this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
     this.keys = [...this.hotKeys, ...Array.from({ length: w.coldKeys }, (_, i) => `k${i}`)];
+    if (scenario.transactions !== undefined) {
+      this.transactions = new TransactionWorkload(scenario.transactions, this.queue, this.host, () => simTableEngine(this.coordinator, this.host, Math.min(2, this.n)), new Prng(deriveSeed(seed, Stream.TRANSACTIONS)), scenario.chaosMs, this.trace, this.bugs.transactions);
+    }
   }
 
   private addNode(id: number): SimNode {
@@ -226,7 +245,7 @@ class Run implements World {
       scenario.timing,
       (from, frame) => this.network.send(from, frame, false, (arrived) => this.host.receive(from, arrived), this.dropLogger(from, 'response')),
       (from, op, status, requestId, payload) => {
-        if (op === Op.ORDERED_WRITE && status === Status.OK && payload !== undefined) this.ordered.leaderApplied(decodeKeyedObjects(copyBytes(payload)).object); // every ordered write is multi-key: the first key's object
+        if (op === Op.ORDERED_WRITE && status === Status.OK && payload !== undefined && scenario.ordered !== undefined) this.ordered.leaderApplied(decodeKeyedObjects(copyBytes(payload)).object); // every ordered write is multi-key: the first key's object
         if (op === Op.PUT && status === Status.OK && payload !== undefined) {
           this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
         }
@@ -256,6 +275,10 @@ class Run implements World {
   async execute(): Promise<Failure[]> {
     const scenario = this.scenario;
     if (this.trace.enabled) this.trace.log(`seed ${this.seed}, scenario ${scenario.name}: ${scenario.nodes} nodes, N=${scenario.n}, conflicts ${scenario.conflicts}, timeout ${scenario.timeoutMs}ms`);
+    if (this.transactions !== undefined) {
+      await this.settle(this.transactions.setup());
+      this.transactions.start();
+    }
     for (let client = 0; client < scenario.workload.clients; client++) {
       this.contexts.push(new Map());
       this.queue.after(this.uniform(this.clientPrng, 0, scenario.workload.thinkMaxMs), () => this.clientStep(client));
@@ -267,10 +290,12 @@ class Run implements World {
     }
     this.armWatch();
     await this.queue.runUntilAsync(scenario.chaosMs, this.pause);
+    this.transactions?.stop();
     this.heal();
     await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.sweepAll();
     await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
+    const transactionState = this.transactions === undefined ? undefined : await this.transactions.recoverAndRead((promise) => this.settle(promise));
     this.repair();
     await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
     this.finalReads();
@@ -284,6 +309,7 @@ class Run implements World {
     const checkContext = { history: this.history, ring: this.coordinator.ring, n: this.n, conflicts: scenario.conflicts, engines };
     const failures = checkAll(checkContext);
     failures.push(...this.ordered.check(this.coordinator.ring, this.n, engines));
+    if (transactionState !== undefined) failures.push(...this.transactions!.history.check(transactionState));
     this.entryTimestampsDiffer = entryTimestampsDiffer(checkContext);
     for (const failure of failures) this.trace.log(`FAILED ${failure.kind}: ${failure.message}`);
     return failures;
@@ -295,10 +321,27 @@ class Run implements World {
    * of the real event loop in which its continuations run.
    */
   private readonly pause = (): Promise<void> | undefined => {
+    // The transaction protocol is promise-based throughout: its continuations run after every event.
+    if (this.transactions !== undefined) return new Promise((resolve) => setImmediate(resolve));
     // Leader catch-ups are promise-based too (lib/store/leader-election.ts).
     if (this.change === undefined && this.changeRequests === 0 && this.coordinator.electionsInFlight === 0) return undefined;
     return new Promise((resolve) => setImmediate(resolve));
   };
+
+  /** Runs the simulation until `promise` settles (the healed cluster answers every call); a call that never settles is a livelock. */
+  private async settle<T>(promise: Promise<T>): Promise<T> {
+    let settled = false;
+    promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    while (!settled) {
+      await this.queue.drainAsync(DRAIN_EVENTS_MAX, this.pause);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!settled && this.queue.size === 0) throw new Error('a transaction call never settled, with nothing left to run');
+    }
+    return promise;
+  }
 
   /** As each anti-entropy pass of the store: every node hands over what it holds outside its ranges (ownership-handoff.ts). */
   private sweepAll(): void {
@@ -855,6 +898,14 @@ class Run implements World {
       racesWon: new Set(this.ordered.writes.filter((write) => write.race >= 0 && write.outcome === 'ok').map((write) => write.race)).size,
       elections: this.coordinator.leaders.elections,
     };
+  }
+
+  transactionStats(): TransactionStats | undefined {
+    const workload = this.transactions;
+    if (workload === undefined) return undefined;
+    const transfers: Record<string, number> = {};
+    for (const transfer of workload.history.transfers) transfers[transfer.outcome] = (transfers[transfer.outcome] ?? 0) + 1;
+    return { transfers, attempts: Object.fromEntries(workload.history.attemptOutcomes), snapshots: workload.history.snapshots.length, processesKilled: workload.kills };
   }
 }
 

@@ -171,7 +171,7 @@ export class SecondaryIndexes {
     let { indexes, nextId } = allocateIndexSpaces(locals, globals, state.nextId);
     // CreateTable's StreamSpecification starts the table's first stream, as UpdateTable's would (DG: Streams).
     if (stream?.StreamEnabled === true) ({ indexes, nextId } = withStreamSpecification(indexes, stream, nextId, Date.now()));
-    return { tables: { ...state.tables, [tableName]: { ...record, indexes } }, nextId };
+    return { ...state, tables: { ...state.tables, [tableName]: { ...record, indexes } }, nextId };
   }
 
   /** DescribeTable's index members with their states and counts, and the UpdateTable settings. */
@@ -361,7 +361,7 @@ export class SecondaryIndexes {
       }
       if (decision.kind === 'deleteIndex') indexes = withIndexState(indexes, decision.indexName, 'DELETING', false);
       next = { ...next, indexes };
-      return { state: { tables: { ...state.tables, [tableName]: next }, nextId }, result: { record: next, decision } };
+      return { state: { ...state, tables: { ...state.tables, [tableName]: next }, nextId }, result: { record: next, decision } };
     });
     if (outcome.decision.kind === 'createIndex') this.track(this.backfill(tableName, outcome.decision.index.IndexName));
     if (outcome.decision.kind === 'deleteIndex') this.track(this.finishDelete(tableName, outcome.decision.indexName));

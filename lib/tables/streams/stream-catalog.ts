@@ -5,7 +5,8 @@
  * enabling again makes a new stream, with a new label and its own space, so
  * the old one's records and sequence numbers stay apart.
  */
-import type { TableRecord } from '../table-catalog.js';
+import type { CatalogState, TableRecord } from '../table-catalog.js';
+import type { RetiredStream } from './retired-stream.js';
 import type { StreamSpecification, TableIndexes } from '../indexes/index-catalog.js';
 import { streamLabel, type StreamViewType } from './stream-shards.js';
 
@@ -73,4 +74,48 @@ export function agedOutStreams(indexes: TableIndexes, nowMs: number, retentionMs
   const kept = past.filter((stream) => nowMs - stream.disabledAtMs < retentionMs);
   if (kept.length === past.length) return { indexes, spaces: [] };
   return { indexes: { ...indexes, pastStreams: kept }, spaces: past.filter((stream) => !kept.includes(stream)).map((stream) => stream.streamSpace) };
+}
+
+/** A deleted table's streams as the catalog keeps them (retired-stream.ts): every one DISABLED, the enabled one as of `nowMs`. */
+export function retiredStreamsOf(record: TableRecord, nowMs: number): RetiredStream[] {
+  const keySchema = record.request.KeySchema.map(({ AttributeName, KeyType }) => ({ AttributeName, KeyType }));
+  return streamsOf(record).map((stream) => ({
+    tableName: stream.tableName,
+    label: stream.label,
+    streamSpace: stream.streamSpace,
+    viewType: stream.viewType,
+    createdMs: stream.createdMs,
+    disabledAtMs: stream.disabledAtMs ?? nowMs,
+    keySchema,
+  }));
+}
+
+/** A retired stream as the readers see a table's streams. */
+export function retiredTableStream(retired: RetiredStream): TableStream {
+  return { tableName: retired.tableName, label: retired.label, streamSpace: retired.streamSpace, viewType: retired.viewType, enabled: false, createdMs: retired.createdMs, disabledAtMs: retired.disabledAtMs };
+}
+
+/**
+ * The catalog without the streams disabled at least `retentionMs` ago (a
+ * deleted table's, and a live table's past ones): gone from ListStreams and
+ * DescribeStream, their spaces to drop. Unchanged (the same object) when
+ * none expired.
+ */
+export function expiredStreams(state: CatalogState, nowMs: number, retentionMs: number): { state: CatalogState; spaces: number[] } {
+  const spaces: number[] = [];
+  const retired = state.retiredStreams ?? [];
+  const kept = retired.filter((stream) => nowMs - stream.disabledAtMs < retentionMs);
+  for (const stream of retired) if (!kept.includes(stream)) spaces.push(stream.streamSpace);
+  let tables = state.tables;
+  for (const [name, record] of Object.entries(state.tables)) {
+    if (record.indexes === undefined) continue;
+    const aged = agedOutStreams(record.indexes, nowMs, retentionMs);
+    if (aged.spaces.length === 0) continue;
+    spaces.push(...aged.spaces);
+    tables = { ...tables, [name]: { ...record, indexes: aged.indexes } };
+  }
+  if (spaces.length === 0) return { state, spaces };
+  const { retiredStreams: _retired, ...rest } = state;
+  const next: CatalogState = { ...rest, tables, ...(kept.length === 0 ? {} : { retiredStreams: kept }) };
+  return { state: next, spaces };
 }

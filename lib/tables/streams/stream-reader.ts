@@ -18,12 +18,12 @@
  */
 import { DynamoDbError } from '../dynamodb-error.js';
 import { prefixEnd } from '../key-encoding.js';
-import { anyTable, type CatalogState, type TableRecord } from '../table-catalog.js';
+import { anyTable, type CatalogState } from '../table-catalog.js';
 import { tableArn, type ArnContext } from '../table-description.js';
 import type { TableEngine } from '../table-engine.js';
 import type { AttributeMap } from '../attribute-value.js';
 import { logVersionOf, STREAM_RETENTION_MS, streamShardPrefix, type StreamRecord } from '../indexes/change-log.js';
-import { streamsOf, type TableStream } from './stream-catalog.js';
+import { retiredTableStream, streamsOf, type TableStream } from './stream-catalog.js';
 import { streamRecordOutput, type StreamRecordOutput } from './stream-record.js';
 import {
   checkDescribeStream,
@@ -50,6 +50,8 @@ export interface StreamOptions {
   streamRetentionMs?: number;
   /** At most this many trimmed records per second (default 1,000), so foreground traffic keeps its share. */
   streamTrimPerSecondMax?: number;
+  /** The streams' clock (epoch ms; default Date.now): record ages, iterator expiry, when a deleted table's stream was disabled. */
+  streamClock?: () => number;
 }
 
 /** `db.stream(tableName, options)`. */
@@ -63,9 +65,10 @@ export interface StreamReadOptions {
 }
 
 interface ShardRef {
-  readonly record: TableRecord;
   readonly stream: TableStream;
   readonly arn: string;
+  /** The table's KeySchema (a deleted table's, as its retired stream keeps it). */
+  readonly keySchema: ReadonlyArray<{ readonly AttributeName: string; readonly KeyType: string }>;
 }
 
 /** Records one trim pass reads from a shard's head. */
@@ -74,20 +77,24 @@ const POLL_INTERVAL_MS_DEFAULT = 100;
 
 export class StreamReader {
   private readonly trimmedThrough = new Map<string, number>();
-  private readonly retentionMs: number;
+  readonly retentionMs: number;
   private readonly trimPerSecondMax: number;
   private closed = false;
   private readonly sleepers = new Set<() => void>();
   private trimming: Promise<void> | undefined;
+  readonly clock: () => number;
 
   constructor(
     private readonly engine: TableEngine,
     private readonly catalog: () => CatalogState,
     private readonly arn: ArnContext,
     options: StreamOptions,
+    /** Each trim pass, after the records: drop the streams disabled at least the retention ago (the Database's catalog change). */
+    private readonly expire: (nowMs: number, retentionMs: number) => Promise<void> = async () => {},
   ) {
     this.retentionMs = positive(options.streamRetentionMs ?? STREAM_RETENTION_MS, 'streamRetentionMs');
     this.trimPerSecondMax = positive(options.streamTrimPerSecondMax ?? 1000, 'streamTrimPerSecondMax');
+    this.clock = options.streamClock ?? Date.now;
   }
 
   start(): void {
@@ -104,13 +111,11 @@ export class StreamReader {
 
   async listStreams(input: Record<string, unknown>): Promise<{ Streams: Array<{ StreamArn: string; TableName: string; StreamLabel: string }>; LastEvaluatedStreamArn?: string }> {
     const request = checkListStreams(input);
-    const all: Array<{ StreamArn: string; TableName: string; StreamLabel: string }> = [];
-    const records = Object.values(this.catalog().tables)
-      .filter((record) => request.tableName === undefined || record.schema.tableName === request.tableName)
-      .sort((a, b) => (a.schema.tableName < b.schema.tableName ? -1 : a.schema.tableName > b.schema.tableName ? 1 : 0));
-    for (const record of records) {
-      for (const stream of streamsOf(record)) all.push({ StreamArn: this.streamArnOf(stream), TableName: stream.tableName, StreamLabel: stream.label });
-    }
+    // By table name, each table's oldest first: a deleted table's streams (still readable) before its namesake's.
+    const streams = this.allStreams()
+      .filter((stream) => request.tableName === undefined || stream.tableName === request.tableName)
+      .sort((a, b) => (a.tableName < b.tableName ? -1 : a.tableName > b.tableName ? 1 : a.createdMs - b.createdMs));
+    const all = streams.map((stream) => ({ StreamArn: this.streamArnOf(stream), TableName: stream.tableName, StreamLabel: stream.label }));
     let from = 0;
     if (request.exclusiveStartStreamArn !== undefined) {
       const at = all.findIndex((stream) => stream.StreamArn === request.exclusiveStartStreamArn);
@@ -149,14 +154,14 @@ export class StreamReader {
       StreamViewType: ref.stream.viewType,
       CreationRequestDateTime: new Date(ref.stream.createdMs),
       TableName: ref.stream.tableName,
-      KeySchema: ref.record.request.KeySchema.map(({ AttributeName, KeyType }) => ({ AttributeName, KeyType })),
+      KeySchema: ref.keySchema.map(({ AttributeName, KeyType }) => ({ AttributeName, KeyType })),
       Shards: shards,
     };
     if (to < shardCount) description['LastEvaluatedShardId'] = shardId(ref.stream.label, to - 1);
     return { StreamDescription: description };
   }
 
-  async getShardIterator(input: Record<string, unknown>, nowMs = Date.now()): Promise<{ ShardIterator: string }> {
+  async getShardIterator(input: Record<string, unknown>, nowMs = this.clock()): Promise<{ ShardIterator: string }> {
     const request = checkGetShardIterator(input);
     const ref = this.find(request.streamArn, request.stream.tableName, request.stream.label);
     const index = this.shardIndex(ref, request.shardId, request.streamArn);
@@ -171,7 +176,7 @@ export class StreamReader {
     return { ShardIterator: encodeShardIterator({ streamArn: request.streamArn, shardIndex: index, afterVersion }, nowMs) };
   }
 
-  async getRecords(input: Record<string, unknown>, nowMs = Date.now()): Promise<{ Records: StreamRecordOutput[]; NextShardIterator?: string }> {
+  async getRecords(input: Record<string, unknown>, nowMs = this.clock()): Promise<{ Records: StreamRecordOutput[]; NextShardIterator?: string }> {
     const request = checkGetRecords(input);
     const position = decodeShardIterator(request.iterator, nowMs);
     const identity = parseStreamArn(position.streamArn)!;
@@ -191,7 +196,7 @@ export class StreamReader {
     const record = anyTable(this.catalog(), tableName);
     const current = streamsOf(record).at(-1);
     if (current === undefined) throw new DynamoDbError('ValidationException', `Table ${tableName} has no stream`);
-    const ref: ShardRef = { record, stream: current, arn: this.streamArnOf(current) };
+    const ref: ShardRef = { stream: current, arn: this.streamArnOf(current), keySchema: record.request.KeySchema };
     const pollMs = options.pollIntervalMs ?? POLL_INTERVAL_MS_DEFAULT;
     const batch = Math.max(1, Math.min(1000, options.batchSize ?? 100));
     const shardCount = this.engine.tokenRanges().length;
@@ -265,10 +270,22 @@ export class StreamReader {
   }
 
   private find(arn: string, tableName: string, label: string): ShardRef {
-    const record = this.catalog().tables[tableName];
+    const catalog = this.catalog();
+    const record = Object.hasOwn(catalog.tables, tableName) ? catalog.tables[tableName] : undefined;
     const stream = record === undefined ? undefined : streamsOf(record).find((candidate) => candidate.label === label);
-    if (record === undefined || stream === undefined || this.streamArnOf(stream) !== arn) throw streamNotFound(arn);
-    return { record, stream, arn };
+    if (record !== undefined && stream !== undefined && this.streamArnOf(stream) === arn) return { stream, arn, keySchema: record.request.KeySchema };
+    // A deleted table's stream, readable until it expires (retired-stream.ts).
+    const retired = (catalog.retiredStreams ?? []).find((candidate) => candidate.tableName === tableName && candidate.label === label);
+    if (retired === undefined || this.streamArnOf(retiredTableStream(retired)) !== arn) throw streamNotFound(arn);
+    return { stream: retiredTableStream(retired), arn, keySchema: retired.keySchema };
+  }
+
+  /** Every stream there is: the live tables' (enabled or disabled) and the deleted tables' not yet expired. */
+  private allStreams(): TableStream[] {
+    const catalog = this.catalog();
+    const streams = Object.values(catalog.tables).flatMap((record) => streamsOf(record));
+    for (const retired of catalog.retiredStreams ?? []) streams.push(retiredTableStream(retired));
+    return streams;
   }
 
   private streamArnOf(stream: TableStream): string {
@@ -281,7 +298,9 @@ export class StreamReader {
     const intervalMs = Math.max(10, Math.min(60_000, this.retentionMs / 4));
     while (!this.closed) {
       try {
-        await this.trimOnce(Date.now());
+        const nowMs = this.clock();
+        await this.trimOnce(nowMs);
+        await this.expire(nowMs, this.retentionMs);
       } catch {
         // A node down or a table dropped under the trim: the next pass tries again.
       }
@@ -293,19 +312,21 @@ export class StreamReader {
   async trimOnce(nowMs: number): Promise<number> {
     let trimmed = 0;
     const shardCount = this.engine.tokenRanges().length;
-    for (const record of Object.values(this.catalog().tables)) {
-      if (record.status !== 'ACTIVE') continue;
-      for (const stream of streamsOf(record)) {
-        for (let index = 0; index < shardCount && !this.closed; index += 1) {
-          const prefix = this.shardPrefix(stream, index);
-          const page = await this.engine.range({ start: prefix, end: prefixEnd(prefix)!, limit: TRIM_PAGE, consistent: true });
-          for (const entry of page.entries) {
-            if (nowMs - (entry.value as StreamRecord).t < this.retentionMs || this.closed) break;
-            await this.engine.writeOrdered({ key: entry.key });
-            this.trimmedThrough.set(`${stream.streamSpace}/${index}`, logVersionOf(entry.key));
-            trimmed += 1;
-            if (trimmed % this.trimPerSecondMax === 0) await this.sleep(1000);
-          }
+    const catalog = this.catalog();
+    const streams = Object.values(catalog.tables)
+      .filter((record) => record.status === 'ACTIVE')
+      .flatMap((record) => streamsOf(record))
+      .concat((catalog.retiredStreams ?? []).map(retiredTableStream));
+    for (const stream of streams) {
+      for (let index = 0; index < shardCount && !this.closed; index += 1) {
+        const prefix = this.shardPrefix(stream, index);
+        const page = await this.engine.range({ start: prefix, end: prefixEnd(prefix)!, limit: TRIM_PAGE, consistent: true });
+        for (const entry of page.entries) {
+          if (nowMs - (entry.value as StreamRecord).t < this.retentionMs || this.closed) break;
+          await this.engine.writeOrdered({ key: entry.key });
+          this.trimmedThrough.set(`${stream.streamSpace}/${index}`, logVersionOf(entry.key));
+          trimmed += 1;
+          if (trimmed % this.trimPerSecondMax === 0) await this.sleep(1000);
         }
       }
     }

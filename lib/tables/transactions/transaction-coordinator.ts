@@ -94,6 +94,12 @@ export interface TransactionHost {
   /** A fresh unique id for each transaction attempt. */
   newTransactionId(): string;
   sleep(ms: number): Promise<void>;
+  /**
+   * Runs `run` every `intervalMs` until the returned function is called: the
+   * sweep's timer. The Database's never keeps the process alive; the
+   * simulation's (test/simulation/) runs on its virtual clock.
+   */
+  every(intervalMs: number, run: () => void): () => void;
   /** An item's engine key. */
   itemKey(tableName: string, key: PrimaryKeyValues): Uint8Array;
   /** An item's committed change, for the catalog's item count and size. */
@@ -155,7 +161,7 @@ export function transactionConflict(): DynamoDbError {
 export class TransactionCoordinator {
   private readonly host: TransactionHost;
   private readonly engine: TableEngine;
-  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private stopSweep: (() => void) | undefined;
   private sweeping: Promise<unknown> | undefined;
 
   constructor(host: TransactionHost) {
@@ -218,8 +224,13 @@ export class TransactionCoordinator {
     }
     const existing = await this.read(ledgerKey(ledgerName));
     if (existing === undefined) return undefined;
-    // Our own write, whose answer was lost and whose retry then met it.
-    if ((existing.value as LedgerRecord).transactionId === ledger.transactionId) return existing.version;
+    if ((existing.value as LedgerRecord).transactionId === ledger.transactionId) {
+      // Our own write, whose answer was lost and whose retry then met it: only read, so made durable before we
+      // prepare under it. Unless a recoverer found it stale meanwhile and cancelled it: then it is not ours to
+      // commit (its items may already be taken back); a new attempt takes its place, as below.
+      if ((existing.value as LedgerRecord).state === 'PENDING') return (await this.confirm(ledgerName, existing))?.version;
+      return undefined;
+    }
     const decision = inFlightDecision(existing.value as LedgerRecord, digest, this.host.nowMs(), this.host.timeoutMs);
     if (decision === 'inProgress') throw new DynamoDbError('TransactionInProgressException', 'Transaction is in progress');
     if (decision === 'mismatch') throw idempotentParameterMismatch();
@@ -271,8 +282,10 @@ export class TransactionCoordinator {
       const current = await this.read(key);
       const held = preparedOf(current?.value);
       if (held !== undefined && held.transactionId === ledger.transactionId) {
-        // Our own write, whose answer was lost: decide again on the same prior image.
-        return { outcome: decideAction(action, held.prior ?? undefined), prepared: { held, version: current!.version } };
+        // Our own write, whose answer was lost: made durable (it was only read), then decided again on the same prior image.
+        const confirmed = await this.confirmItem(key, current!);
+        if (confirmed === undefined) continue;
+        return { outcome: decideAction(action, held.prior ?? undefined), prepared: { held, version: confirmed } };
       }
       if (held !== undefined) {
         if ((await this.meet(held, key, current!)) === 'locked') return { outcome: { kind: 'conflict' } };
@@ -328,19 +341,66 @@ export class TransactionCoordinator {
       version = (await this.write({ key, value: record, expect: pendingVersion })).version;
     } catch (error) {
       if (!isConflict(error)) throw error;
-      const current = await this.read(key);
-      const found = current?.value as LedgerRecord | undefined;
-      if (found === undefined || found.transactionId !== record.transactionId) {
-        // A recoverer cancelled and finished it while we still prepared: take back what we prepared after its pass.
-        await this.resolveItems(record, false, known);
-        return 'CANCELLED';
+      // Lost: a recoverer decided first, or our own write landed and its answer was lost (the retry then conflicts).
+      for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
+        const current = await this.read(key);
+        const found = current?.value as LedgerRecord | undefined;
+        if (found === undefined) {
+          if (state === 'CANCELLED') {
+            await this.resolveItems(record, false, known); // a recoverer cancelled and finished it: take back what we prepared after its pass
+            return 'CANCELLED';
+          }
+          // Our commit landed (its answer lost) and another party finished it, or a recoverer cancelled it and
+          // the record is gone. Whoever finishes a committed transaction writes its token record before deleting
+          // the ledger; a recoverer that cancels keeps the record CANCELLED_LEDGER_KEPT_TIMEOUTS (finish).
+          const committed =
+            record.token !== null
+              ? ((await this.read(tokenKey(record.token)))?.value as TokenRecord | undefined)?.digest === record.digest
+              : isStale(record.startedMs, this.host.nowMs(), this.host.timeoutMs * CANCELLED_LEDGER_KEPT_TIMEOUTS)
+                ? undefined // too old to tell
+                : true;
+          if (committed === true) return 'COMMITTED';
+          if (committed === false) {
+            await this.resolveItems(record, false, known);
+            return 'CANCELLED';
+          }
+          throw new DynamoDbError('InternalServerError', 'The outcome of the transaction is unknown: another party finished it');
+        }
+        if (found.transactionId !== record.transactionId) {
+          // A later attempt under our token took the place of a CANCELLED record: we were cancelled.
+          await this.resolveItems(record, false, known);
+          return 'CANCELLED';
+        }
+        if (found.state === 'PENDING') throw error; // not ours to take over: only a recoverer moves it, and it did not
+        const confirmed = await this.confirm(ledgerName, current!);
+        if (confirmed === undefined) continue; // it changed meanwhile: look again
+        await this.finish(ledgerName, confirmed, true, known);
+        return found.state;
       }
-      if (found.state === 'PENDING') throw error; // not ours to take over: only a recoverer moves it, and it did not
-      await this.finish(ledgerName, current!, true, known);
-      return found.state;
+      throw error;
     }
     await this.finish(ledgerName, { value: record, version, replica: 0 }, true, known);
     return state;
+  }
+
+  /**
+   * Makes a ledger record that was read (not acknowledged to us) durable
+   * before anyone acts on it, by writing it again on the version read: a
+   * partition's leader may answer a consistent read with a write it has not
+   * yet replicated to W replicas (one whose writer timed out), and a failover
+   * then loses that write, so that acting on it would resolve items by a
+   * decision the ledger no longer holds (found by the seeded simulation,
+   * test/simulation-transactions.test.ts). Once this write is acknowledged the
+   * decision is on W replicas. Undefined when the record changed meanwhile.
+   */
+  private async confirm(ledgerName: string, stored: OrderedValue): Promise<OrderedValue | undefined> {
+    try {
+      const { version } = await this.write({ key: ledgerKey(ledgerName), value: stored.value, expect: stored.version });
+      return { value: stored.value, version, replica: stored.replica };
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      return undefined;
+    }
   }
 
   /** Step 4 for a decided ledger record: resolve every item still prepared by it, write the token record, delete the ledger. */
@@ -385,8 +445,13 @@ export class TransactionCoordinator {
         const current = await this.read(key);
         held = preparedOf(current?.value);
         version = current?.version;
+        if (held === undefined || held.transactionId !== transactionId) {
+          // Resolved already, perhaps by our own write whose answer was lost: the ledger record goes once every
+          // item's resolution is durable, so make what we read durable (as `confirm` does for the ledger).
+          if (current === undefined || (await this.confirmItem(key, current)) !== undefined) return;
+          continue;
+        }
       }
-      if (held === undefined || held.transactionId !== transactionId) return;
       const image = resolvedImage(held, committed);
       // The committed change reaches the indexes and the stream in the item's own write, so exactly once
       // (this compare-and-set on the prepared version succeeds once). The prepared form was never indexed,
@@ -403,6 +468,16 @@ export class TransactionCoordinator {
         this.host.onItemChange(tableName, held.prior === null ? undefined : itemSize(held.prior), image === undefined ? undefined : itemSize(image));
       }
       return;
+    }
+  }
+
+  /** Writes an item again as read, so that it is durable (see `confirm`): its new version, or undefined when it changed meanwhile. */
+  private async confirmItem(key: Uint8Array, stored: OrderedValue): Promise<string | undefined> {
+    try {
+      return (await this.write({ key, value: stored.value, expect: stored.version })).version;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      return undefined;
     }
   }
 
@@ -460,7 +535,12 @@ export class TransactionCoordinator {
   /** Finishes a decided ledger record, or cancels a stale PENDING one and finishes it. */
   private async recoverLedger(ledgerName: string, stored: OrderedValue): Promise<void> {
     const ledger = stored.value as LedgerRecord;
-    if (ledger.state !== 'PENDING') return this.finish(ledgerName, stored, false);
+    if (ledger.state !== 'PENDING') {
+      const confirmed = await this.confirm(ledgerName, stored);
+      // Changed meanwhile: whoever meets the items next (or the next sweep) looks again.
+      if (confirmed !== undefined) await this.finish(ledgerName, confirmed, false);
+      return;
+    }
     const resolution = resolutionOf(ledger.transactionId, ledger, this.host.nowMs(), this.host.timeoutMs);
     if (resolution.kind !== 'cancel') return;
     const cancelled = withState(ledger, 'CANCELLED');
@@ -540,21 +620,20 @@ export class TransactionCoordinator {
     return open;
   }
 
-  /** Runs `recover` every `intervalMs` until `stop` (its timer does not keep the process alive). */
+  /** Runs `recover` every `intervalMs` (on the host's timer) until `stop`. */
   start(intervalMs = Math.max(this.host.timeoutMs, SWEEP_INTERVAL_MS_MIN)): void {
-    if (this.sweepTimer !== undefined) return;
-    this.sweepTimer = setInterval(() => {
+    if (this.stopSweep !== undefined) return;
+    this.stopSweep = this.host.every(intervalMs, () => {
       if (this.sweeping !== undefined) return;
       this.sweeping = this.recover()
         .catch(() => undefined) // a node down: the next sweep tries again
         .finally(() => (this.sweeping = undefined));
-    }, intervalMs);
-    this.sweepTimer.unref();
+    });
   }
 
   async stop(): Promise<void> {
-    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.stopSweep?.();
+    this.stopSweep = undefined;
     await this.sweeping;
   }
 

@@ -29,7 +29,7 @@
  * Pure: no timers or clock; every call carries `nowMs`.
  */
 import assert from 'node:assert/strict';
-import { checkPartition, commitPartition, type PartitionLimitType } from './adaptive-capacity.js';
+import { checkPartition, commitPartition, lendingWindowSeconds, type PartitionLimitType } from './adaptive-capacity.js';
 import { CapacityMetrics, resourceKey, type CapacityEvent, type CapacityMetricsOptions, type ResourceMetricsView, type ResourceRef } from './capacity-metrics.js';
 import { LogicalPartitionSet, PARTITIONS_MAX, partitionCountFor, scaledPartitionLimits, type KeyBound, type LogicalPartition, type Operation, type SharedThroughput } from './logical-partitions.js';
 import { ON_DEMAND_INITIAL_READ_UNITS, ON_DEMAND_INITIAL_WRITE_UNITS, OnDemandThroughput, TABLE_THROUGHPUT_QUOTA_UNITS, type OnDemandLimitType } from './on-demand.js';
@@ -487,9 +487,10 @@ export class CapacityModel {
     for (const operation of ['read', 'write'] as const) {
       const ratePerSecond = this.scaled(operation === 'read' ? provisioned.readCapacityUnits : provisioned.writeCapacityUnits)!;
       const state = resource[operation];
-      // One second of the table's throughput: what adaptive capacity can lend "instantly".
-      if (state.tableUnused === null) state.tableUnused = new TokenBucket({ ratePerSecond, burstSeconds: 1, nowMs });
-      else state.tableUnused.setRate(ratePerSecond, nowMs);
+      // One second of the table's throughput: what adaptive capacity can lend "instantly" (longer when a second holds less than a unit).
+      const burstSeconds = lendingWindowSeconds(ratePerSecond);
+      if (state.tableUnused === null) state.tableUnused = new TokenBucket({ ratePerSecond, burstSeconds, nowMs });
+      else state.tableUnused.setRate(ratePerSecond, nowMs, burstSeconds);
       state.onDemand = null;
     }
   }

@@ -26,6 +26,7 @@ import { chargedKey, keyLabel, type IndexWriteCharge, type TableCapacity } from 
 import type { PrimaryKeyValues } from './table-schema.js';
 import type { SecondaryIndexes } from './indexes/secondary-indexes.js';
 import { indexWriteParts } from './indexes/index-write-charge.js';
+import { indexWriteUnits, localIndexUnits } from './indexes/index-capacity.js';
 import { baseKeyOf } from './indexes/index-entry.js';
 import type { TransactionHost } from './transactions/transaction-coordinator.js';
 import type { TransactWriteItemsOutput, TransactWritePlan } from './transactions/transact-write-items.js';
@@ -51,7 +52,9 @@ export function transactionIndexHooks(context: TransactionIndexContext): Pick<Tr
       // A ConditionCheck is charged as the answer's ConsumedCapacity counts it: a write of the item's size.
       const nextBytes = action.kind === 'ConditionCheck' ? priorBytes : next === undefined ? undefined : itemSize(next);
       const gsi = action.kind === 'ConditionCheck' ? [] : indexWriteCharges(record, prior, next, true);
-      capacity.chargeWrite(record, context.itemKey(record, action.key), keyLabel(action.key), writeItemCapacity(priorBytes, nextBytes, true), gsi);
+      // The LSIs' parts share the table's throughput (index-capacity.ts): charged with the table's.
+      const lsi = action.kind === 'ConditionCheck' ? 0 : localIndexUnits(indexWriteUnits(record, prior, next, true));
+      capacity.chargeWrite(record, context.itemKey(record, action.key), keyLabel(action.key), writeItemCapacity(priorBytes, nextBytes, true) + lsi, gsi);
     },
     async changeWrites(tableName, prior, next) {
       const image = next ?? prior;

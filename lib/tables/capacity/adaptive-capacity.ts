@@ -63,15 +63,17 @@ export type PartitionAdmission =
 
 /**
  * Decide whether `units` of `operation` fit on `partition`. `tableUnused` is
- * the table's (or index's) one-second bucket of provisioned throughput, or
- * null in on-demand mode.
+ * the table's (or index's) bucket of unused provisioned throughput, or null
+ * in on-demand mode; `borrowedUnits` is what the request's earlier parts on
+ * other partitions would borrow from it.
  */
-export function checkPartition(partition: LogicalPartition, operation: Operation, units: number, tableUnused: TokenBucket | null, nowMs: number): PartitionAdmission {
+export function checkPartition(partition: LogicalPartition, operation: Operation, units: number, tableUnused: TokenBucket | null, nowMs: number, borrowedUnits = 0): PartitionAdmission {
   const buckets = partition.buckets(operation);
   if (!buckets.ceiling.canTake(units, nowMs)) return { admitted: false, limit: 'KeyRangeThroughputExceeded' };
   if (buckets.share === null || tableUnused === null) return { admitted: true, via: 'ceiling' };
   if (buckets.share.canTake(units, nowMs)) return { admitted: true, via: 'share' };
-  if (tableUnused.canTake(units, nowMs)) return { admitted: true, via: 'adaptive' };
+  // `borrowedUnits`: what other parts of the same request (other partitions) would borrow first.
+  if (tableUnused.canTake(units + borrowedUnits, nowMs)) return { admitted: true, via: 'adaptive' };
   return { admitted: false, limit: 'ProvisionedThroughputExceeded' };
 }
 

@@ -181,3 +181,27 @@ t.test('a Scan page charges each logical partition the units of the items read f
   t.equal(charged.reduce((a, b) => a + b, 0), page.ConsumedCapacity!.CapacityUnits, 'the partitions\' parts add up to the page\'s ConsumedCapacity');
   t.ok(charged.every((units) => units >= 2 && units <= 3), `each partition charged for its own 9 KB, not the first for all (${charged.join(', ')})`);
 });
+
+t.test('a Scan of a GSI charges each of the GSI\'s logical partitions the units of the entries read from it', async (t) => {
+  const { db } = await open(t);
+  await db.createTable({
+    TableName: 'spread',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'g', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    ProvisionedThroughput: { ReadCapacityUnits: 100, WriteCapacityUnits: 3000 },
+    // 9,000 RCU × 0.01: four GSI partitions.
+    GlobalSecondaryIndexes: [{ IndexName: 'byG', KeySchema: [{ AttributeName: 'g', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' }, ProvisionedThroughput: { ReadCapacityUnits: 9000, WriteCapacityUnits: 1 } }],
+  });
+  t.equal(resourceOf(db.capacityMetrics(), 'spread', 'byG').partitions.length, 4);
+  for (let i = 0; i < 24; i++) await db.putItem({ TableName: 'spread', Item: { pk: { S: `p${i}` }, g: { S: `g${i}` }, pad: { S: 'x'.repeat(3000) } } });
+  for (let tries = 0; tries < 400 && (await db.scan({ TableName: 'spread', IndexName: 'byG', Select: 'COUNT' })).Count !== 24; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const before = resourceOf(db.capacityMetrics(), 'spread', 'byG').partitions.map((p) => p.consumedReadUnits.reduce((a, b) => a + b, 0));
+  const page = await db.scan({ TableName: 'spread', IndexName: 'byG', ReturnConsumedCapacity: 'INDEXES' });
+  t.equal(page.Count, 24);
+  const after = resourceOf(db.capacityMetrics(), 'spread', 'byG').partitions.map((p) => p.consumedReadUnits.reduce((a, b) => a + b, 0));
+  const charged = after.map((units, i) => units - before[i]!);
+  t.equal(charged.reduce((a, b) => a + b, 0), page.ConsumedCapacity!.GlobalSecondaryIndexes!['byG']!.CapacityUnits, 'the GSI partitions\' parts add up to the index\'s part');
+  t.ok(charged.filter((units) => units > 0).length > 1, `more than one GSI partition charged (${charged.join(', ')})`);
+});

@@ -570,8 +570,13 @@ export class Database {
   private async scanFor(input: ScanInput, origin: RequestOrigin): Promise<ReadOutput> {
     const plan = prepareScan(input as unknown as Request, this.activeTable);
     if (plan.index !== undefined) {
-      const { output, units } = await this.indexes.scan(plan);
-      if (!origin.free) this.capacity?.chargeIndexScan(this.activeTable(plan.answer.tableName), plan.index, plan.segment.tokenStart, units);
+      const { output, units, entries } = await this.indexes.scan(plan);
+      if (!origin.free && this.capacity !== undefined) {
+        const record = this.activeTable(plan.answer.tableName);
+        // A GSI's entries are its items: each GSI partition is charged its own; an LSI's (which may fetch from the table) go to the table at once.
+        if (plan.index.global && entries !== undefined) this.capacity.chargeScan(record, plan.segment.tokenStart, entries, plan.consistent ? 'strong' : 'eventual', plan.index.name);
+        else this.capacity.chargeIndexScan(record, plan.index, plan.segment.tokenStart, units);
+      }
       return output;
     }
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });

@@ -281,6 +281,8 @@ export class SecondaryIndexes {
     const index = plan.index!;
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     const { offer, indexPage } = entryPage(index, page);
+    // The engine key of each entry evaluated: a GSI Scan charges each of the GSI's logical partitions its own (scan-charge.ts).
+    const evaluatedKeys: Uint8Array[] = [];
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
       let start = range.start;
       if (plan.startAfter !== undefined) {
@@ -292,6 +294,7 @@ export class SecondaryIndexes {
         for (const entry of chunk.entries) {
           const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
           if (item !== undefined) offer(entry.value as IndexEntryValue, item, undefined);
+          if (evaluatedKeys.length < page.evaluated.length) evaluatedKeys.push(entry.key);
           if (page.full) break;
         }
         const last = chunk.entries[chunk.entries.length - 1];
@@ -300,7 +303,7 @@ export class SecondaryIndexes {
       }
       if (page.full) break;
     }
-    return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage) };
+    return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage), entries: evaluatedKeys.map((key, n) => ({ engineKey: key, bytes: page.evaluatedBytes[n]! })) };
   }
 
   /** The item an entry stands for: its projection, or the table's item (an LSI asked for more than it keeps). */
@@ -449,6 +452,8 @@ function checkLag(ms: number): number {
 export interface IndexReadOutput {
   output: ReadOutput;
   units: PageUnits;
+  /** A Scan's: the entries evaluated (engine key and size), in the order read. */
+  entries?: Array<{ engineKey: Uint8Array; bytes: number }>;
 }
 
 /**

@@ -205,3 +205,17 @@ t.test('a Scan of a GSI charges each of the GSI\'s logical partitions the units 
   t.equal(charged.reduce((a, b) => a + b, 0), page.ConsumedCapacity!.GlobalSecondaryIndexes!['byG']!.CapacityUnits, 'the GSI partitions\' parts add up to the index\'s part');
   t.ok(charged.filter((units) => units > 0).length > 1, `more than one GSI partition charged (${charged.join(', ')})`);
 });
+
+t.test('UpdateTable\'s throughput reaches the capacity model: the table\'s and a GSI\'s', async (t) => {
+  const { db } = await open(t);
+  await db.createTable(INDEXED);
+  const rates = () => {
+    const snapshot = db.capacityMetrics();
+    return [resourceOf(snapshot, 'indexed').writeUnitsPerSecond, resourceOf(snapshot, 'indexed', 'byGlobal').writeUnitsPerSecond];
+  };
+  t.same(rates(), [30, 30], '3,000 WCU each, × 0.01');
+  await db.updateTable({ TableName: 'indexed', ProvisionedThroughput: { ReadCapacityUnits: 3000, WriteCapacityUnits: 500 } });
+  t.same(rates(), [5, 30], 'the table\'s new 500 WCU');
+  await db.updateTable({ TableName: 'indexed', GlobalSecondaryIndexUpdates: [{ Update: { IndexName: 'byGlobal', ProvisionedThroughput: { ReadCapacityUnits: 3000, WriteCapacityUnits: 100 } } }] });
+  t.same(rates(), [5, 1], 'the GSI\'s new 100 WCU');
+});

@@ -79,6 +79,8 @@ const SCAN_LABEL = '(Scan)';
 interface KnownTable {
   id: number;
   schema: TableSchema;
+  /** UpdateTable leaves billing mode and throughput here (indexes/update-table.ts), not in the schema. */
+  indexes: TableRecord['indexes'];
   definition: string;
   sizeSecond: number;
 }
@@ -125,11 +127,12 @@ export class TableCapacity {
     if (known === undefined || known.id !== record.id) {
       if (known !== undefined) this.model.deleteTable(name);
       this.model.defineTable({ table: name, ...throughputOf(record), hasLocalSecondaryIndex: record.schema.localSecondaryIndexes.length > 0, sizeBytes: record.sizeBytes }, nowMs);
-      this.#known.set(name, { id: record.id, schema: record.schema, definition: definitionText(record), sizeSecond: Math.floor(nowMs / 1000) });
+      this.#known.set(name, { id: record.id, schema: record.schema, indexes: record.indexes, definition: definitionText(record), sizeSecond: Math.floor(nowMs / 1000) });
       return;
     }
-    if (known.schema !== record.schema) {
+    if (known.schema !== record.schema || known.indexes !== record.indexes) {
       known.schema = record.schema;
+      known.indexes = record.indexes;
       const definition = definitionText(record);
       if (definition !== known.definition) {
         const before = JSON.parse(known.definition) as ReturnType<typeof throughputOf>;
@@ -292,15 +295,18 @@ export function chargedKey(engineKey: Uint8Array, label: string): ChargedKey {
 
 function throughputOf(record: TableRecord): { billingMode: 'PROVISIONED' | 'PAY_PER_REQUEST'; provisioned?: { readCapacityUnits: number; writeCapacityUnits: number }; globalSecondaryIndexes?: CapacityIndexDefinition[] } {
   const { schema, request } = record;
+  // UpdateTable's BillingMode and ProvisionedThroughput (kept beside the schema, indexes/update-table.ts) win over CreateTable's.
+  const billingMode = record.indexes?.billingMode ?? schema.billingMode;
+  const tableThroughput = record.indexes?.provisionedThroughput ?? schema.provisionedThroughput;
   const provisionedOf = (throughput: { ReadCapacityUnits: number; WriteCapacityUnits: number } | undefined) =>
     throughput === undefined ? undefined : { readCapacityUnits: throughput.ReadCapacityUnits, writeCapacityUnits: throughput.WriteCapacityUnits };
   const indexes = schema.globalSecondaryIndexes.map((index): CapacityIndexDefinition => {
     // UpdateTable's GlobalSecondaryIndexUpdates Update wins over CreateTable's (or the Create's) figures.
     const given = record.indexes?.indexThroughput?.[index.indexName] ?? request.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.indexName)?.ProvisionedThroughput;
-    return schema.billingMode === 'PROVISIONED' ? { index: index.indexName, provisioned: provisionedOf(given) } : { index: index.indexName };
+    return billingMode === 'PROVISIONED' ? { index: index.indexName, provisioned: provisionedOf(given) } : { index: index.indexName };
   });
-  const provisioned = schema.billingMode === 'PROVISIONED' ? provisionedOf(schema.provisionedThroughput) : undefined;
-  return { billingMode: schema.billingMode, ...(provisioned === undefined ? {} : { provisioned }), ...(indexes.length === 0 ? {} : { globalSecondaryIndexes: indexes }) };
+  const provisioned = billingMode === 'PROVISIONED' ? provisionedOf(tableThroughput) : undefined;
+  return { billingMode, ...(provisioned === undefined ? {} : { provisioned }), ...(indexes.length === 0 ? {} : { globalSecondaryIndexes: indexes }) };
 }
 
 function definitionText(record: TableRecord): string {

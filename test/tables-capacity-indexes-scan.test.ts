@@ -219,3 +219,19 @@ t.test('UpdateTable\'s throughput reaches the capacity model: the table\'s and a
   await db.updateTable({ TableName: 'indexed', GlobalSecondaryIndexUpdates: [{ Update: { IndexName: 'byGlobal', ProvisionedThroughput: { ReadCapacityUnits: 3000, WriteCapacityUnits: 100 } } }] });
   t.same(rates(), [5, 1], 'the GSI\'s new 100 WCU');
 });
+
+t.test('ReturnConsumedCapacity INDEXES on TransactWriteItems: the indexes\' parts, doubled as the table\'s', async (t) => {
+  const { db } = await open(t);
+  await db.createTable(INDEXED);
+  const output = await db.transactWriteItems({
+    TransactItems: [
+      { Put: { TableName: 'indexed', Item: { pk: { S: 'p' }, sk: { S: '1' }, l: { S: 'x' }, g: { S: 'red' } } } },
+      { Put: { TableName: 'indexed', Item: { pk: { S: 'p' }, sk: { S: '2' }, g: { S: 'red' } } } },
+    ],
+    ReturnConsumedCapacity: 'INDEXES',
+  });
+  t.same(output.ConsumedCapacity, [{
+    TableName: 'indexed', CapacityUnits: 10, WriteCapacityUnits: 10, Table: { CapacityUnits: 4 },
+    LocalSecondaryIndexes: { byLocal: { CapacityUnits: 2 } }, GlobalSecondaryIndexes: { byGlobal: { CapacityUnits: 4 } },
+  }], 'two items (2 + 2), one LSI entry (2), two GSI entries (2 + 2)');
+});

@@ -85,7 +85,7 @@ import { committedItem } from './transactions/prepared-item.js';
 import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
 import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
-import { indexWriteCharges, transactionCollectionMetrics, transactionIndexHooks } from './transaction-index-hooks.js';
+import { indexWriteCharges, transactionCollectionMetrics, transactionIndexCapacity, transactionIndexHooks } from './transaction-index-hooks.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 import { batchWriteItemCapacity, conditionalCheckFailedCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
@@ -507,7 +507,7 @@ export class Database {
 
   async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
     const plan = prepareTransactWriteItems(input as unknown as Request, this.activeTable);
-    const output = await this.transactions.transactWrite(plan);
+    const output = transactionIndexCapacity(plan, await this.transactions.transactWrite(plan));
     return transactionCollectionMetrics(this.indexes, input as unknown as Request, plan, output);
   }
 

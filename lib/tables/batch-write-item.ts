@@ -20,6 +20,7 @@
  * rounded on its own (the larger of the old and the new item), then summed
  * per table.
  */
+import { addIndexUnits, NO_INDEX_UNITS, withIndexParts, type IndexUnits } from './indexes/index-capacity.js';
 import type { AttributeMap } from './attribute-value.js';
 import { consumedCapacity, writeItemCapacity, type ConsumedCapacity } from './capacity-units.js';
 import { validationError } from './dynamodb-error.js';
@@ -49,7 +50,8 @@ export interface BatchWrite {
 }
 
 /** What the shell did for one write: the old item's size (undefined: there was none), or a failure. */
-export type BatchWriteResult = { readonly oldBytes: number | undefined } | { readonly failed: unknown };
+/** A write done (the item it replaced, and what it cost the table's secondary indexes, index-capacity.ts) or failed. */
+export type BatchWriteResult = { readonly oldBytes: number | undefined; readonly indexUnits?: IndexUnits } | { readonly failed: unknown };
 
 export interface BatchWriteItemOutput {
   UnprocessedItems: Record<string, Array<Record<string, unknown>>>;
@@ -118,6 +120,7 @@ export function prepareBatchWriteItem(request: Request, table: (name: string) =>
     answer(results) {
       const output: BatchWriteItemOutput = { UnprocessedItems: {} };
       const units = new Map(tableNames.map((name) => [name, 0]));
+      const indexUnits = new Map<string, IndexUnits>(tableNames.map((name) => [name, NO_INDEX_UNITS]));
       let written = 0;
       let firstFailure: unknown;
       results.forEach((result, i) => {
@@ -130,9 +133,10 @@ export function prepareBatchWriteItem(request: Request, table: (name: string) =>
         written += 1;
         const newBytes = write.item === undefined ? undefined : itemSize(write.item);
         units.set(write.tableName, units.get(write.tableName)! + writeItemCapacity(write.item === undefined ? result.oldBytes : undefined, newBytes));
+        if (result.indexUnits !== undefined) indexUnits.set(write.tableName, addIndexUnits(indexUnits.get(write.tableName)!, result.indexUnits));
       });
       if (written === 0 && firstFailure !== undefined) throw firstFailure;
-      if (mode !== undefined && mode !== 'NONE') output.ConsumedCapacity = tableNames.map((name) => consumedCapacity(mode, name, { table: units.get(name)! })!);
+      if (mode !== undefined && mode !== 'NONE') output.ConsumedCapacity = tableNames.map((name) => withIndexParts(consumedCapacity(mode, name, { table: units.get(name)! })!, indexUnits.get(name)!));
       return output;
     },
   };

@@ -32,6 +32,7 @@ import { itemSize } from './item-size.js';
 import { compareKeyValues, encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
 import { prepareQuery } from './query.js';
 import { chunkLimit, PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
+import { indexWriteUnits, localIndexUnits, NO_INDEX_UNITS, withIndexParts } from './indexes/index-capacity.js';
 import { prepareScan, segmentRanges } from './scan.js';
 import {
   activeTable,
@@ -84,7 +85,7 @@ import { committedItem } from './transactions/prepared-item.js';
 import { prepareTransactGetItems, type TransactGetItemsOutput } from './transactions/transact-get-items.js';
 import { prepareTransactWriteItems, type TransactWriteItemsOutput } from './transactions/transact-write-items.js';
 import { TransactionCoordinator } from './transactions/transaction-coordinator.js';
-import { indexWriteCharges, transactionCollectionMetrics, transactionIndexHooks } from './transaction-index-hooks.js';
+import { indexWriteCharges, transactionCollectionMetrics, transactionIndexCapacity, transactionIndexHooks } from './transaction-index-hooks.js';
 import { TRANSACTION_TIMEOUT_MS_DEFAULT } from './transactions/transaction-ledger.js';
 import type { TransactGetItemsInput, TransactWriteItemsInput } from './transactions/transaction-shapes.js';
 import { batchWriteItemCapacity, conditionalCheckFailedCapacity, getItemCapacity, queryCapacity, writeItemCapacity } from './capacity-units.js';
@@ -492,8 +493,10 @@ export class Database {
         if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(undefined, undefined));
         return decision.output;
       }
+      // The indexes' parts of the answer's ConsumedCapacity; the LSIs' are charged with the table's (index-capacity.ts).
+      const indexUnits = this.capacity !== undefined || decision.output.ConsumedCapacity !== undefined ? indexWriteUnits(record, old, decision.item) : NO_INDEX_UNITS;
       // GSI back-pressure: the write's GSI parts are admitted with it or not at all (table-capacity.ts).
-      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes), indexWriteCharges(record, old, decision.item));
+      if (!charged && !origin.free) this.capacity?.chargeWrite(record, key, keyLabel(plan.key), writeItemCapacity(decision.oldBytes, decision.newBytes) + localIndexUnits(indexUnits), indexWriteCharges(record, old, decision.item));
       charged = true;
       const indexed = await this.indexes.prepareWrite(plan.tableName, plan.key, old, decision.item, { byService: origin === SERVICE_REQUEST });
       try {
@@ -505,7 +508,8 @@ export class Database {
       indexed.committed();
       this.catalog = withItemChange(this.catalog, plan.tableName, decision.oldBytes, decision.newBytes);
       const metrics = await this.indexes.collectionMetrics(request, plan.tableName, plan.key.partition);
-      return metrics === undefined ? decision.output : { ...decision.output, ItemCollectionMetrics: metrics };
+      const output = decision.output.ConsumedCapacity === undefined ? decision.output : { ...decision.output, ConsumedCapacity: withIndexParts(decision.output.ConsumedCapacity, indexUnits) };
+      return metrics === undefined ? output : { ...output, ItemCollectionMetrics: metrics };
     }
     throw new DynamoDbError('InternalServerError', `The write of one item lost ${WRITE_ATTEMPTS_MAX} compare-and-set rounds to concurrent writers`);
   }
@@ -514,7 +518,7 @@ export class Database {
 
   async transactWriteItems(input: TransactWriteItemsInput): Promise<TransactWriteItemsOutput> {
     const plan = prepareTransactWriteItems(input as unknown as Request, this.activeTable);
-    const output = await this.transactions.transactWrite(plan);
+    const output = transactionIndexCapacity(plan, await this.transactions.transactWrite(plan));
     return transactionCollectionMetrics(this.indexes, input as unknown as Request, plan, output);
   }
 
@@ -531,7 +535,11 @@ export class Database {
 
   async query(input: QueryInput): Promise<ReadOutput> {
     const plan = prepareQuery(input as unknown as Request, this.activeTable);
-    if (plan.index !== undefined) return this.indexes.query(plan);
+    if (plan.index !== undefined) {
+      const { output, units } = await this.indexes.query(plan);
+      this.capacity?.chargeIndexRead(this.activeTable(plan.answer.tableName), plan.index, plan.range.start, output.Items ?? [], units);
+      return output;
+    }
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
     const partitionType = plan.schema.partitionKey.type;
     const sortType = plan.schema.sortKey?.type;
@@ -572,8 +580,19 @@ export class Database {
 
   private async scanFor(input: ScanInput, origin: RequestOrigin): Promise<ReadOutput> {
     const plan = prepareScan(input as unknown as Request, this.activeTable);
-    if (plan.index !== undefined) return this.indexes.scan(plan);
+    if (plan.index !== undefined) {
+      const { output, units, entries } = await this.indexes.scan(plan);
+      if (!origin.free && this.capacity !== undefined) {
+        const record = this.activeTable(plan.answer.tableName);
+        // A GSI's entries are its items: each GSI partition is charged its own; an LSI's (which may fetch from the table) go to the table at once.
+        if (plan.index.global && entries !== undefined) this.capacity.chargeScan(record, plan.segment.tokenStart, entries, plan.consistent ? 'strong' : 'eventual', plan.index.name);
+        else this.capacity.chargeIndexScan(record, plan.index, plan.segment.tokenStart, units);
+      }
+      return output;
+    }
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
+    // The engine key of each item evaluated, for the capacity charged to each logical partition (scan-charge.ts).
+    const evaluatedKeys: Uint8Array[] = [];
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
       let start = range.start;
       if (plan.startAfter !== undefined) {
@@ -586,6 +605,7 @@ export class Database {
           const item = committedItem(entry.value);
           if (item === undefined) continue;
           page.offer(item, undefined);
+          if (evaluatedKeys.length < page.evaluated.length) evaluatedKeys.push(entry.key);
           if (page.full) break;
         }
         const last = chunk.entries[chunk.entries.length - 1];
@@ -594,7 +614,10 @@ export class Database {
       }
       if (page.full) break;
     }
-    if (!origin.free) this.capacity?.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
+    if (!origin.free && this.capacity !== undefined) {
+      const items = evaluatedKeys.map((engineKey, i) => ({ engineKey, bytes: page.evaluatedBytes[i]! }));
+      this.capacity.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, items, plan.consistent ? 'strong' : 'eventual');
+    }
     return pageOutput(plan.answer, page);
   }
 
@@ -686,8 +709,9 @@ export class Database {
           if (current !== undefined && (await this.transactions.meetForWrite(key, current))) continue;
           const old = storedItem(current, record, write.key);
           const oldBytes = old === undefined ? undefined : itemSize(old);
-          // Charged as batch-write-item.ts reports it; a throttled write comes back in UnprocessedItems.
-          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]), indexWriteCharges(record, old, write.item));
+          // Charged as batch-write-item.ts reports it (the LSIs' parts with the table's); a throttled write comes back in UnprocessedItems.
+          const indexUnits = indexWriteUnits(record, old, write.item);
+          if (!charged) this.capacity?.chargeWrite(record, key, keyLabel(write.key), batchWriteItemCapacity([write.item === undefined ? oldBytes : itemSize(write.item)]) + localIndexUnits(indexUnits), indexWriteCharges(record, old, write.item));
           charged = true;
           if (current === undefined && write.item === undefined) return { oldBytes };
           const indexed = await this.indexes.prepareWrite(write.tableName, write.key, old, write.item);
@@ -699,7 +723,7 @@ export class Database {
           }
           indexed.committed();
           this.catalog = withItemChange(this.catalog, write.tableName, oldBytes, write.item === undefined ? undefined : itemSize(write.item));
-          return { oldBytes };
+          return { oldBytes, indexUnits };
         }
         return { failed: new DynamoDbError('InternalServerError', 'compare-and-set contention') };
       } catch (failed) {

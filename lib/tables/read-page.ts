@@ -112,8 +112,35 @@ export interface PageAnswer {
   readonly capacityMode: ReturnConsumedCapacity | undefined;
 }
 
-/** The Query or Scan response for the items a page evaluated. */
-export function pageOutput(answer: PageAnswer, page: PageAssembler): ReadOutput {
+/** A page read from a secondary index. */
+export interface IndexPage {
+  readonly name: string;
+  readonly global: boolean;
+  /**
+   * The sizes of the index entries evaluated, when the page's items were
+   * fetched from the table (an LSI asked for attributes it does not keep);
+   * otherwise the items evaluated are the entries.
+   */
+  readonly entryBytes?: readonly number[] | undefined;
+}
+
+/** A page's read units: the table's part and, for an index read, the index's (dynalite db/index.js queryTable; index-capacity.ts). */
+export interface PageUnits {
+  table: number;
+  index: number;
+}
+
+export function pageUnits(answer: Pick<PageAnswer, 'consistent'>, page: PageAssembler, index?: IndexPage): PageUnits {
+  const consistency = answer.consistent ? 'strong' : 'eventual';
+  const read = queryCapacity(page.evaluatedBytes, consistency);
+  if (index === undefined) return { table: read, index: 0 };
+  if (index.entryBytes === undefined) return { table: 0, index: read };
+  // An LSI that fetched items: its entries, and the table's items fetched (none fetched: nothing of the table).
+  return { table: page.evaluatedBytes.length === 0 ? 0 : read, index: queryCapacity(index.entryBytes, consistency) };
+}
+
+/** The Query or Scan response for the items a page evaluated (read from the table, or from `index`). */
+export function pageOutput(answer: PageAnswer, page: PageAssembler, index?: IndexPage): ReadOutput {
   const matched = answer.filter === undefined ? page.evaluated.slice() : page.evaluated.filter(answer.filter);
   const output: ReadOutput = { Count: matched.length, ScannedCount: page.evaluated.length };
   if (answer.select !== 'COUNT') {
@@ -126,7 +153,10 @@ export function pageOutput(answer: PageAnswer, page: PageAssembler): ReadOutput 
     for (const name of answer.keyNames) key[name] = structuredClone(last[name]!);
     output.LastEvaluatedKey = key;
   }
-  const capacity = consumedCapacity(answer.capacityMode, answer.tableName, { table: queryCapacity(page.evaluatedBytes, answer.consistent ? 'strong' : 'eventual') });
+  const units = pageUnits(answer, page, index);
+  const parts = index === undefined ? { table: units.table }
+    : { table: units.table, [index.global ? 'globalSecondaryIndexes' : 'localSecondaryIndexes']: { [index.name]: units.index } };
+  const capacity = consumedCapacity(answer.capacityMode, answer.tableName, parts);
   if (capacity !== undefined) output.ConsumedCapacity = capacity;
   return output;
 }

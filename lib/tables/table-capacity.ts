@@ -28,9 +28,11 @@ import { CapacityModel, throttleError, type CapacityIndexDefinition, type Capaci
 import type { CapacityMetricsOptions } from './capacity/capacity-metrics.js';
 import { capacitySnapshot, emptySnapshot, type CapacitySnapshot, type SnapshotOptions } from './capacity/capacity-snapshot.js';
 import type { SplitForHeatOptions } from './capacity/split-for-heat.js';
+import { scanUnitsByPartition } from './capacity/scan-charge.js';
 import { CAPACITY_METRICS_DEFAULTS } from './capacity/capacity-metrics.js';
 import type { DynamoDbError } from './dynamodb-error.js';
 import type { KeyValue } from './key-encoding.js';
+import type { PageUnits } from './read-page.js';
 import type { TableRecord } from './table-catalog.js';
 import type { PrimaryKeyValues, TableSchema } from './table-schema.js';
 
@@ -71,9 +73,14 @@ export interface CapacityUpdatesOptions extends SnapshotOptions {
 
 export const CAPACITY_UPDATE_INTERVAL_MS_MIN = 50;
 
+/** A Scan's units in the top-K lists (capacity README). */
+const SCAN_LABEL = '(Scan)';
+
 interface KnownTable {
   id: number;
   schema: TableSchema;
+  /** UpdateTable leaves billing mode and throughput here (indexes/update-table.ts), not in the schema. */
+  indexes: TableRecord['indexes'];
   definition: string;
   sizeSecond: number;
 }
@@ -120,11 +127,12 @@ export class TableCapacity {
     if (known === undefined || known.id !== record.id) {
       if (known !== undefined) this.model.deleteTable(name);
       this.model.defineTable({ table: name, ...throughputOf(record), hasLocalSecondaryIndex: record.schema.localSecondaryIndexes.length > 0, sizeBytes: record.sizeBytes }, nowMs);
-      this.#known.set(name, { id: record.id, schema: record.schema, definition: definitionText(record), sizeSecond: Math.floor(nowMs / 1000) });
+      this.#known.set(name, { id: record.id, schema: record.schema, indexes: record.indexes, definition: definitionText(record), sizeSecond: Math.floor(nowMs / 1000) });
       return;
     }
-    if (known.schema !== record.schema) {
+    if (known.schema !== record.schema || known.indexes !== record.indexes) {
       known.schema = record.schema;
+      known.indexes = record.indexes;
       const definition = definitionText(record);
       if (definition !== known.definition) {
         const before = JSON.parse(known.definition) as ReturnType<typeof throughputOf>;
@@ -154,13 +162,45 @@ export class TableCapacity {
   }
 
   /**
-   * A Scan page's units, charged to the partition holding its segment's
-   * first token: a simplification (DynamoDB charges each partition the page
-   * read; a page mostly reads one or two).
+   * A Scan page's units, each logical partition charged the units of the
+   * items read from it (scan-charge.ts), admitted together or not at all;
+   * an empty page's one unit goes to the partition holding its segment's
+   * first token. `items` are the items evaluated, in the order read.
    */
-  chargeScan(record: TableRecord, tokenStart: number, readUnits: number, index?: string): void {
+  chargeScan(record: TableRecord, tokenStart: number, items: ReadonlyArray<{ engineKey: Uint8Array; bytes: number }>, consistency: 'eventual' | 'strong', index?: string): void {
     this.syncTable(record);
-    this.settle(this.model.charge({ table: record.schema.tableName, index, partitionKeyHash: tokenStart >>> 0, itemKey: '(Scan)', readUnits, nowMs: this.#clock() }));
+    const table = record.schema.tableName;
+    const first: ChargedKey = { partitionKeyHash: tokenStart >>> 0, itemKey: SCAN_LABEL };
+    const keyOf = new Map<number, ChargedKey>([[this.model.partitionIdOf(table, first, index), first]]);
+    const scanned = items.map((item) => {
+      const key = chargedKey(item.engineKey, SCAN_LABEL);
+      const partitionId = this.model.partitionIdOf(table, key, index);
+      if (!keyOf.has(partitionId)) keyOf.set(partitionId, key);
+      return { partitionId, bytes: item.bytes };
+    });
+    const firstPartitionId = scanned[0]?.partitionId ?? this.model.partitionIdOf(table, first, index);
+    const parts = [...scanUnitsByPartition(scanned, firstPartitionId, consistency)].map(([partitionId, readUnits]) => ({ ...keyOf.get(partitionId)!, readUnits }));
+    const [main, ...rest] = parts;
+    this.settle(this.model.charge({ table, index, ...main!, readParts: rest.length === 0 ? undefined : rest, nowMs: this.#clock() }));
+  }
+
+  /**
+   * An index Query's page: a GSI's units on the GSI's logical partition of
+   * the index key, an LSI's (its entries, and the items it fetched from the
+   * table) on the table's partition, whose throughput LSIs share (DG LSI,
+   * "Provisioned throughput considerations").
+   */
+  chargeIndexRead(record: TableRecord, index: { name: string; global: boolean }, engineKey: Uint8Array, items: readonly AttributeMap[], units: PageUnits): void {
+    const schema = index.global ? record.schema.globalSecondaryIndexes.find((i) => i.indexName === index.name) : undefined;
+    const value = schema === undefined ? undefined : items[0]?.[schema.partitionKey.name];
+    const label = index.global ? (value === undefined ? partitionLabel(record, [], engineKey) : keyValueText(value as KeyValue)) : partitionLabel(record, items, engineKey);
+    this.chargeRead(record, engineKey, label, units.index + units.table, index.global ? index.name : undefined);
+  }
+
+  /** An index Scan's page, on the partition holding its segment's first token (of the GSI, or of the table for an LSI). */
+  chargeIndexScan(record: TableRecord, index: { name: string; global: boolean }, tokenStart: number, units: PageUnits): void {
+    this.syncTable(record);
+    this.settle(this.model.charge({ table: record.schema.tableName, index: index.global ? index.name : undefined, partitionKeyHash: tokenStart >>> 0, itemKey: SCAN_LABEL, readUnits: units.index + units.table, nowMs: this.#clock() }));
   }
 
   /** A write's units (and its GSIs' parts, admitted together or not at all), charged before the write is made. */
@@ -255,14 +295,18 @@ export function chargedKey(engineKey: Uint8Array, label: string): ChargedKey {
 
 function throughputOf(record: TableRecord): { billingMode: 'PROVISIONED' | 'PAY_PER_REQUEST'; provisioned?: { readCapacityUnits: number; writeCapacityUnits: number }; globalSecondaryIndexes?: CapacityIndexDefinition[] } {
   const { schema, request } = record;
+  // UpdateTable's BillingMode and ProvisionedThroughput (kept beside the schema, indexes/update-table.ts) win over CreateTable's.
+  const billingMode = record.indexes?.billingMode ?? schema.billingMode;
+  const tableThroughput = record.indexes?.provisionedThroughput ?? schema.provisionedThroughput;
   const provisionedOf = (throughput: { ReadCapacityUnits: number; WriteCapacityUnits: number } | undefined) =>
     throughput === undefined ? undefined : { readCapacityUnits: throughput.ReadCapacityUnits, writeCapacityUnits: throughput.WriteCapacityUnits };
   const indexes = schema.globalSecondaryIndexes.map((index): CapacityIndexDefinition => {
-    const given = request.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.indexName)?.ProvisionedThroughput;
-    return schema.billingMode === 'PROVISIONED' ? { index: index.indexName, provisioned: provisionedOf(given) } : { index: index.indexName };
+    // UpdateTable's GlobalSecondaryIndexUpdates Update wins over CreateTable's (or the Create's) figures.
+    const given = record.indexes?.indexThroughput?.[index.indexName] ?? request.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.indexName)?.ProvisionedThroughput;
+    return billingMode === 'PROVISIONED' ? { index: index.indexName, provisioned: provisionedOf(given) } : { index: index.indexName };
   });
-  const provisioned = schema.billingMode === 'PROVISIONED' ? provisionedOf(schema.provisionedThroughput) : undefined;
-  return { billingMode: schema.billingMode, ...(provisioned === undefined ? {} : { provisioned }), ...(indexes.length === 0 ? {} : { globalSecondaryIndexes: indexes }) };
+  const provisioned = billingMode === 'PROVISIONED' ? provisionedOf(tableThroughput) : undefined;
+  return { billingMode, ...(provisioned === undefined ? {} : { provisioned }), ...(indexes.length === 0 ? {} : { globalSecondaryIndexes: indexes }) };
 }
 
 function definitionText(record: TableRecord): string {

@@ -26,9 +26,10 @@ import { chargedKey, keyLabel, type IndexWriteCharge, type TableCapacity } from 
 import type { PrimaryKeyValues } from './table-schema.js';
 import type { SecondaryIndexes } from './indexes/secondary-indexes.js';
 import { indexWriteParts } from './indexes/index-write-charge.js';
+import { addIndexUnits, indexWriteUnits, localIndexUnits, NO_INDEX_UNITS, withIndexParts, type IndexUnits } from './indexes/index-capacity.js';
 import { baseKeyOf } from './indexes/index-entry.js';
 import type { TransactionHost } from './transactions/transaction-coordinator.js';
-import type { TransactWriteItemsOutput, TransactWritePlan } from './transactions/transact-write-items.js';
+import type { TransactWriteAction, TransactWriteItemsOutput, TransactWritePlan } from './transactions/transact-write-items.js';
 import type { ItemCollectionMetrics } from './indexes/item-collection.js';
 import type { Request } from './item-request.js';
 
@@ -44,14 +45,18 @@ export function transactionIndexHooks(context: TransactionIndexContext): Pick<Tr
   return {
     async admitWrite(action, prior, next) {
       if (action.kind !== 'ConditionCheck') await context.indexes().checkCollection(action.tableName, action.key, prior, next);
+      const record = context.table(action.tableName);
+      // What the action costs the table's indexes, for the answer's ConsumedCapacity (transactionIndexCapacity).
+      if (action.kind !== 'ConditionCheck') actionIndexUnits.set(action, indexWriteUnits(record, prior, next, true));
       const capacity = context.capacity();
       if (capacity === undefined) return;
-      const record = context.table(action.tableName);
       const priorBytes = prior === undefined ? undefined : itemSize(prior);
       // A ConditionCheck is charged as the answer's ConsumedCapacity counts it: a write of the item's size.
       const nextBytes = action.kind === 'ConditionCheck' ? priorBytes : next === undefined ? undefined : itemSize(next);
       const gsi = action.kind === 'ConditionCheck' ? [] : indexWriteCharges(record, prior, next, true);
-      capacity.chargeWrite(record, context.itemKey(record, action.key), keyLabel(action.key), writeItemCapacity(priorBytes, nextBytes, true), gsi);
+      // The LSIs' parts share the table's throughput (index-capacity.ts): charged with the table's.
+      const lsi = action.kind === 'ConditionCheck' ? 0 : localIndexUnits(indexWriteUnits(record, prior, next, true));
+      capacity.chargeWrite(record, context.itemKey(record, action.key), keyLabel(action.key), writeItemCapacity(priorBytes, nextBytes, true) + lsi, gsi);
     },
     async changeWrites(tableName, prior, next) {
       const image = next ?? prior;
@@ -66,6 +71,31 @@ export function transactionIndexHooks(context: TransactionIndexContext): Pick<Tr
       capacity.chargeRead(record, context.itemKey(record, key), keyLabel(key), getItemCapacity(item === undefined ? undefined : itemSize(item), 'transactional'));
     },
   };
+}
+
+/** Each admitted write action's index units (doubled: transactional), by the plan's own action objects. */
+const actionIndexUnits = new WeakMap<TransactWriteAction, IndexUnits>();
+
+/**
+ * TransactWriteItems' ConsumedCapacity with each table's index parts added
+ * (index-capacity.ts: INDEXES lists them, TOTAL adds them to the total), the
+ * actions' units as admitted. WriteCapacityUnits follows CapacityUnits.
+ */
+export function transactionIndexCapacity(plan: TransactWritePlan, output: TransactWriteItemsOutput): TransactWriteItemsOutput {
+  if (output.ConsumedCapacity === undefined) return output;
+  const byTable = new Map<string, IndexUnits>();
+  for (const action of plan.actions) {
+    const units = actionIndexUnits.get(action);
+    if (units !== undefined) byTable.set(action.tableName, addIndexUnits(byTable.get(action.tableName) ?? NO_INDEX_UNITS, units));
+  }
+  if (byTable.size === 0) return output;
+  const consumed = output.ConsumedCapacity.map((capacity) => {
+    const units = byTable.get(capacity.TableName);
+    if (units === undefined) return capacity;
+    const added = withIndexParts(capacity, units);
+    return capacity.WriteCapacityUnits === undefined ? added : { ...added, WriteCapacityUnits: added.CapacityUnits };
+  });
+  return { ...output, ConsumedCapacity: consumed };
 }
 
 /** A write's GSI parts as the capacity model takes them (indexes/index-write-charge.ts). */

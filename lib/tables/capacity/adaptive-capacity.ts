@@ -30,8 +30,26 @@
  * secondary index writes are admitted together or not at all (GSI
  * back-pressure, capacity-model.ts); commit() then takes the units.
  */
-import type { LogicalPartition, Operation } from './logical-partitions.js';
+import { BURST_SECONDS, type LogicalPartition, type Operation } from './logical-partitions.js';
 import type { TokenBucket } from './token-bucket.js';
+
+/**
+ * Seconds of the table's (or index's) unused throughput adaptive capacity
+ * may lend from: one second ("instantly"), or, when a second of the rate is
+ * less than one unit (a 5 WCU GSI at capacityScale 0.01 gets 0.05 WCU per
+ * second), as many seconds as one unit takes, at most BURST_SECONDS. A
+ * one-second bucket that can never hold a 1 WCU write would lend it through
+ * the overdraft rule (token-bucket.ts canTake) every time it refilled, a
+ * second after each write its partitions' shares admitted: about twice the
+ * provisioned rate in total. Lending over the time one unit takes keeps
+ * the table's total at its provisioned rate, as the documented rule says
+ * ("provided that traffic does not exceed your table's total provisioned
+ * capacity", DG burst-adaptive-capacity).
+ */
+export function lendingWindowSeconds(ratePerSecond: number): number {
+  if (!(ratePerSecond >= 0.001)) return 1; // a rate that rounds to zero milli-units lends nothing anyway
+  return Math.min(BURST_SECONDS, Math.max(1, Math.ceil(1 / ratePerSecond - 1e-9)));
+}
 
 /** Why a request could not be admitted on a partition: DynamoDB's LimitType names (API reference: ThrottlingReason). */
 export type PartitionLimitType = 'KeyRangeThroughputExceeded' | 'ProvisionedThroughputExceeded';
@@ -45,15 +63,17 @@ export type PartitionAdmission =
 
 /**
  * Decide whether `units` of `operation` fit on `partition`. `tableUnused` is
- * the table's (or index's) one-second bucket of provisioned throughput, or
- * null in on-demand mode.
+ * the table's (or index's) bucket of unused provisioned throughput, or null
+ * in on-demand mode; `borrowedUnits` is what the request's earlier parts on
+ * other partitions would borrow from it.
  */
-export function checkPartition(partition: LogicalPartition, operation: Operation, units: number, tableUnused: TokenBucket | null, nowMs: number): PartitionAdmission {
+export function checkPartition(partition: LogicalPartition, operation: Operation, units: number, tableUnused: TokenBucket | null, nowMs: number, borrowedUnits = 0): PartitionAdmission {
   const buckets = partition.buckets(operation);
   if (!buckets.ceiling.canTake(units, nowMs)) return { admitted: false, limit: 'KeyRangeThroughputExceeded' };
   if (buckets.share === null || tableUnused === null) return { admitted: true, via: 'ceiling' };
   if (buckets.share.canTake(units, nowMs)) return { admitted: true, via: 'share' };
-  if (tableUnused.canTake(units, nowMs)) return { admitted: true, via: 'adaptive' };
+  // `borrowedUnits`: what other parts of the same request (other partitions) would borrow first.
+  if (tableUnused.canTake(units + borrowedUnits, nowMs)) return { admitted: true, via: 'adaptive' };
   return { admitted: false, limit: 'ProvisionedThroughputExceeded' };
 }
 

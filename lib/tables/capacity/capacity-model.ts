@@ -29,7 +29,7 @@
  * Pure: no timers or clock; every call carries `nowMs`.
  */
 import assert from 'node:assert/strict';
-import { checkPartition, commitPartition, type PartitionLimitType } from './adaptive-capacity.js';
+import { checkPartition, commitPartition, lendingWindowSeconds, type PartitionLimitType } from './adaptive-capacity.js';
 import { CapacityMetrics, resourceKey, type CapacityEvent, type CapacityMetricsOptions, type ResourceMetricsView, type ResourceRef } from './capacity-metrics.js';
 import { LogicalPartitionSet, PARTITIONS_MAX, partitionCountFor, scaledPartitionLimits, type KeyBound, type LogicalPartition, type Operation, type SharedThroughput } from './logical-partitions.js';
 import { ON_DEMAND_INITIAL_READ_UNITS, ON_DEMAND_INITIAL_WRITE_UNITS, OnDemandThroughput, TABLE_THROUGHPUT_QUOTA_UNITS, type OnDemandLimitType } from './on-demand.js';
@@ -111,6 +111,13 @@ export interface ChargeRequest extends ChargedKey {
    * AWS re:Post knowledge center dynamodb-gsi-throttling-table).
    */
   indexWrites?: Array<ChargedKey & { index: string; writeUnits: number }> | undefined;
+  /**
+   * More parts of one read on the same table or index, each on its own
+   * logical partition (a Scan page charges every partition the units of the
+   * items it read from it: scan-charge.ts). Admitted together with the
+   * request's own key and units, or not at all.
+   */
+  readParts?: Array<ChargedKey & { readUnits: number }> | undefined;
   nowMs: number;
 }
 
@@ -296,8 +303,22 @@ export class CapacityModel {
       assert.ok(legs.every((leg) => leg.resource.ref.index !== write.index), `charge: index ${write.index} appears twice in indexWrites`);
       legs.push(this.leg(this.indexOf(state, write.index), write, write.writeUnits));
     }
+    assert.ok(request.readParts === undefined || operation === 'read', 'charge: readParts come with a read');
+    for (const part of request.readParts ?? []) {
+      const leg = this.leg(legs[0]!.resource, part, part.readUnits);
+      // One leg per partition: two legs on one partition would each be checked against the same buckets.
+      const partition = leg.resource.partitions.find(leg.key);
+      assert.ok(legs.every((other) => other.resource !== leg.resource || other.resource.partitions.find(other.key) !== partition), 'charge: two read parts on one logical partition');
+      legs.push(leg);
+    }
 
-    const decisions = legs.map((leg) => this.check(leg, operation, nowMs));
+    // Legs on one resource share its pool of unused throughput: what earlier legs would borrow is not lent twice.
+    const borrowed = new Map<Resource, number>();
+    const decisions = legs.map((leg) => {
+      const decision = this.check(leg, operation, nowMs, borrowed.get(leg.resource) ?? 0);
+      if (decision.admitted && decision.via === 'adaptive') borrowed.set(leg.resource, (borrowed.get(leg.resource) ?? 0) + leg.units);
+      return decision;
+    });
     const failed = decisions.some((d) => !d.admitted);
     for (let i = 0; i < legs.length; i++) {
       const leg = legs[i]!;
@@ -348,6 +369,12 @@ export class CapacityModel {
     };
   }
 
+  /** The id of the logical partition of a table (or GSI) holding a key: to group a read's items by partition (scan-charge.ts). */
+  partitionIdOf(table: string, key: ChargedKey, index?: string): number {
+    const resource = this.resourceOf(table, index);
+    return resource.partitions.find(key.sortKey === undefined ? { hash: key.partitionKeyHash } : { hash: key.partitionKeyHash, sortKey: key.sortKey }).id;
+  }
+
   /** The model's events (adaptive boosts, splits, refused splits, partitions added), oldest first. */
   events(): CapacityEvent[] {
     return this.metrics.events();
@@ -360,12 +387,12 @@ export class CapacityModel {
     return { resource, key: bound, label, units };
   }
 
-  private check(leg: Leg, operation: Operation, nowMs: number): LegDecision {
+  private check(leg: Leg, operation: Operation, nowMs: number, borrowedUnits: number): LegDecision {
     const resource = leg.resource;
     if (resource.billingMode === 'PAY_PER_REQUEST') this.growOnDemand(resource, nowMs);
     const partition = resource.partitions.find(leg.key);
     const state = resource[operation];
-    const admission = checkPartition(partition, operation, leg.units, state.tableUnused, nowMs);
+    const admission = checkPartition(partition, operation, leg.units, state.tableUnused, nowMs, borrowedUnits);
     if (!admission.admitted) return { admitted: false, partition, limit: admission.limit };
     const onDemandLimit = state.onDemand?.check(leg.units, nowMs) ?? null;
     if (onDemandLimit !== null) return { admitted: false, partition, limit: onDemandLimit };
@@ -487,9 +514,11 @@ export class CapacityModel {
     for (const operation of ['read', 'write'] as const) {
       const ratePerSecond = this.scaled(operation === 'read' ? provisioned.readCapacityUnits : provisioned.writeCapacityUnits)!;
       const state = resource[operation];
-      // One second of the table's throughput: what adaptive capacity can lend "instantly".
-      if (state.tableUnused === null) state.tableUnused = new TokenBucket({ ratePerSecond, burstSeconds: 1, nowMs });
-      else state.tableUnused.setRate(ratePerSecond, nowMs);
+      // One second of the table's throughput: what adaptive capacity can lend "instantly" (longer when a second holds less than a unit).
+      const burstSeconds = lendingWindowSeconds(ratePerSecond);
+      // A new table starts with its window full: one second's worth, or the one unit a longer window holds (a first request is served at once, as a real table serves it).
+      if (state.tableUnused === null) state.tableUnused = new TokenBucket({ ratePerSecond, burstSeconds, nowMs, initialUnits: ratePerSecond * burstSeconds });
+      else state.tableUnused.setRate(ratePerSecond, nowMs, burstSeconds);
       state.onDemand = null;
     }
   }

@@ -107,15 +107,30 @@ export class TokenBucket {
     return true;
   }
 
-  /** Take up to `units`, never below zero: for consumption that drains a shared pool without depending on it. */
+  /**
+   * Take `units` without depending on them: for consumption that drains a
+   * shared pool (the table's unused throughput, consumed by a partition's
+   * share or burst, which never asks the pool). The balance may go into
+   * debt by at most one bucket (or by the debt an oversized request leaves,
+   * capacity - units, see canTake): burst above the rate leaves nothing to
+   * lend for a while, but not for longer than the bucket's window. Flooring
+   * at zero instead forgot the part of a write the pool could not cover, so
+   * a pool smaller than one request (a scaled GSI's 0.05 WCU per second
+   * against 1 WCU writes) was full again soon after every such write and
+   * lent another unit: about twice the provisioned rate in all.
+   */
   drain(units: number, nowMs: number): void {
     this.refill(nowMs);
-    this.#balanceMicro = Math.max(Math.min(this.#balanceMicro, 0), this.#balanceMicro - toMicro(units));
+    const unitsMicro = toMicro(units);
+    const floorMicro = Math.min(this.#balanceMicro, -this.#capacityMicro, this.#capacityMicro - unitsMicro);
+    this.#balanceMicro = Math.max(floorMicro, this.#balanceMicro - unitsMicro);
   }
 
-  /** A new rate (UpdateTable, or a partition's share after a split): banked units above the new capacity are lost. */
-  setRate(ratePerSecond: number, nowMs: number): void {
+  /** A new rate (UpdateTable, or a partition's share after a split), and optionally a new window: banked units above the new capacity are lost. */
+  setRate(ratePerSecond: number, nowMs: number, burstSeconds = this.#burstSeconds): void {
+    assert.ok(Number.isInteger(burstSeconds) && burstSeconds >= 1, `burstSeconds must be an integer >= 1, got ${burstSeconds}`);
     this.refill(nowMs);
+    this.#burstSeconds = burstSeconds;
     this.#rateMilliPerSecond = toMilli(ratePerSecond);
     this.#capacityMicro = this.#rateMilliPerSecond * this.#burstSeconds * MICRO_PER_UNIT / MILLI_PER_UNIT;
     this.#balanceMicro = Math.min(this.#balanceMicro, this.#capacityMicro);

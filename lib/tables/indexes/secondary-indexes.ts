@@ -16,7 +16,7 @@ import { encodeItemKey, prefixEnd, type KeyValue } from '../key-encoding.js';
 import { itemSize } from '../item-size.js';
 import type { Request } from '../item-request.js';
 import type { QueryPlan } from '../query.js';
-import { chunkLimit, PageAssembler, pageOutput, type ReadOutput } from '../read-page.js';
+import { chunkLimit, PageAssembler, pageOutput, pageUnits, type IndexPage, type PageUnits, type ReadOutput } from '../read-page.js';
 import { segmentRanges, type ScanPlan } from '../scan.js';
 import { anyTable, activeTable, type CatalogState, type TableRecord } from '../table-catalog.js';
 import type { TableDescription } from '../table-description.js';
@@ -267,10 +267,11 @@ export class SecondaryIndexes {
 
   // ------------------------------------------------------------------ reads
 
-  /** An index Query: query.ts's plan, read from the index's entries (and the table's items when an LSI must fetch them). */
-  async query(plan: QueryPlan): Promise<ReadOutput> {
+  /** An index Query: query.ts's plan, read from the index's entries (and the table's items when an LSI must fetch them); with the page's read units. */
+  async query(plan: QueryPlan): Promise<IndexReadOutput> {
     const index = plan.index!;
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
+    const { offer, indexPage } = entryPage(index, page);
     let { start, end } = plan.range;
     for (;;) {
       if (Buffer.compare(start, end) >= 0) {
@@ -280,7 +281,7 @@ export class SecondaryIndexes {
       const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
       for (const entry of chunk.entries) {
         const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
-        if (item !== undefined && plan.accepts(item)) page.offer(item, plan.tieGroupOf?.(entry.key));
+        if (item !== undefined && plan.accepts(item)) offer(entry.value as IndexEntryValue, item, plan.tieGroupOf?.(entry.key));
         if (page.full) break;
       }
       if (page.full) break;
@@ -292,13 +293,16 @@ export class SecondaryIndexes {
       if (plan.reverse) end = last.key;
       else start = keyAfter(last.key);
     }
-    return pageOutput(plan.answer, page);
+    return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage) };
   }
 
-  /** An index Scan: scan.ts's plan over the index's entry space. */
-  async scan(plan: ScanPlan): Promise<ReadOutput> {
+  /** An index Scan: scan.ts's plan over the index's entry space; with the page's read units. */
+  async scan(plan: ScanPlan): Promise<IndexReadOutput> {
     const index = plan.index!;
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
+    const { offer, indexPage } = entryPage(index, page);
+    // The engine key of each entry evaluated: a GSI Scan charges each of the GSI's logical partitions its own (scan-charge.ts).
+    const evaluatedKeys: Uint8Array[] = [];
     for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
       let start = range.start;
       if (plan.startAfter !== undefined) {
@@ -309,7 +313,8 @@ export class SecondaryIndexes {
         const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
         for (const entry of chunk.entries) {
           const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
-          if (item !== undefined) page.offer(item, undefined);
+          if (item !== undefined) offer(entry.value as IndexEntryValue, item, undefined);
+          if (evaluatedKeys.length < page.evaluated.length) evaluatedKeys.push(entry.key);
           if (page.full) break;
         }
         const last = chunk.entries[chunk.entries.length - 1];
@@ -318,7 +323,7 @@ export class SecondaryIndexes {
       }
       if (page.full) break;
     }
-    return pageOutput(plan.answer, page);
+    return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage), entries: evaluatedKeys.map((key, n) => ({ engineKey: key, bytes: page.evaluatedBytes[n]! })) };
   }
 
   /** The item an entry stands for: its projection, or the table's item (an LSI asked for more than it keeps). */
@@ -465,3 +470,28 @@ function checkLag(ms: number): number {
   return ms;
 }
 
+/** An index Query's or Scan's page and its read units (read-page.ts pageUnits: the index's part, and the table's for an LSI's fetches). */
+export interface IndexReadOutput {
+  output: ReadOutput;
+  units: PageUnits;
+  /** A Scan's: the entries evaluated (engine key and size), in the order read. */
+  entries?: Array<{ engineKey: Uint8Array; bytes: number }>;
+}
+
+/**
+ * The page's offer for index entries: when an LSI fetches the table's
+ * items, the entries' own sizes are kept beside the items evaluated, for
+ * the index's part of the capacity.
+ */
+function entryPage(index: NonNullable<QueryPlan['index']>, page: PageAssembler): { offer: (entry: IndexEntryValue, item: AttributeMap, tieGroup: string | undefined) => void; indexPage: IndexPage } {
+  if (!index.fetchBase) return { offer: (_entry, item, tieGroup) => page.offer(item, tieGroup), indexPage: { name: index.name, global: index.global } };
+  const entryBytes: number[] = [];
+  const pending: number[] = [];
+  const offer = (entry: IndexEntryValue, item: AttributeMap, tieGroup: string | undefined): void => {
+    pending.push(itemSize(entry.item));
+    page.offer(item, tieGroup);
+    // A tie group is held until complete, then evaluated (sorted, whose sizes sum the same): move as many sizes as items evaluated.
+    while (entryBytes.length < page.evaluated.length && pending.length > 0) entryBytes.push(pending.shift()!);
+  };
+  return { offer, indexPage: { name: index.name, global: index.global, entryBytes } };
+}

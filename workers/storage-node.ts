@@ -4,8 +4,7 @@
  *
  * The loop: drain every request available (reads are answered at once from
  * LMDB read transactions), commit the drained writes as one transaction, then
- * publish the answers in one go. When idle, spin briefly (time-bounded and adaptive,
- * lib/transport/spin-budget.ts), then sleep
+ * publish the answers in one go. When idle, spin briefly (adaptive), then sleep
  * with Atomics.wait. While commits are in flight the node waits with
  * Atomics.waitAsync instead, because lmdb-js completes commits on the event loop.
  */
@@ -16,10 +15,10 @@ import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
 import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
 import { Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
-import { SpinBudget, spinFor } from '../lib/transport/spin-budget.js';
 
 const data = workerData as StorageNodeData;
 const SLEEP_SLICE_MS = 100;
+const SPIN_ITERATIONS_MAX = 100000;
 const DRAIN_MESSAGES_MAX = 4096;
 const SWEEP_INTERVAL_MS = data.sweepIntervalMs;
 const SWEEP_KEYS_MAX = 1000;
@@ -120,9 +119,7 @@ async function serveRings(): Promise<void> {
   const writer = new RingWriter(data.responseRing);
   const replica = new Replica(storage, config, new RingResponseSink(writer), stats);
   const handle = replica.handleSafely.bind(replica);
-  const spinBudget = new SpinBudget();
-  const hasData = () => reader.hasData();
-  const nowMs = () => performance.now();
+  let spinIterations = 64;
   let drainsSinceYield = 0;
   while (!reader.isClosed()) {
     // Checked here, outside any LMDB write transaction (see crashStop).
@@ -157,18 +154,20 @@ async function serveRings(): Promise<void> {
       writer.publish();
       continue;
     }
-    // Spin (time-bounded, spin-budget.ts) before sleeping: a request that comes within a wake's cost is caught without one.
-    const caught = spinFor(spinBudget.nextSpinMs, hasData, nowMs);
-    if (spinBudget.nextSpinMs > 0) spinBudget.spun(caught);
-    if (!caught) {
-      const sleptFromMs = nowMs();
-      reader.waitForData(SLEEP_SLICE_MS);
-      if (reader.hasData()) spinBudget.woke(nowMs() - sleptFromMs);
-    }
+    spinIterations = spin(reader, spinIterations);
+    if (!reader.hasData()) reader.waitForData(SLEEP_SLICE_MS);
     // Timers (lmdb-js housekeeping) get their turn after a sleep.
     await yieldToEventLoop();
   }
   await drainCommits(replica);
+}
+
+/** Adaptive spin: grow the budget when spinning catches work, shrink it when it does not. */
+function spin(reader: RingReader, budget: number): number {
+  for (let i = 0; i < budget; i++) {
+    if (reader.hasData()) return Math.min(budget * 2, SPIN_ITERATIONS_MAX);
+  }
+  return Math.max(budget >> 1, 16);
 }
 
 async function drainCommits(replica: Replica): Promise<void> {

@@ -76,6 +76,31 @@ t.test('a worker thread attaches: each thread reads what the other wrote, one by
   await owner.close();
 });
 
+t.test('each write acknowledged in one thread is read by the next read in the other, turn by turn', async (t) => {
+  const owner = await openTemp(t, { nodes: 3, replication: { n: 3, r: 2, w: 2 }, durability: 'none' });
+  const handle = owner.handle();
+  const thread = new AttachedThread();
+  t.teardown(() => thread.terminate());
+  await thread.value({ op: 'get', handle, keys: ['turn-a', 'turn-b'] }); // the thread reads (and holds its read snapshots) from the start
+  const seenByThread: unknown[] = [];
+  const seenByOwner: unknown[] = [];
+  // Each thread only reads while the other writes: nothing of its own renews its read snapshots.
+  for (let turn = 0; turn < 20; turn++) {
+    await owner.put('turn-a', turn);
+    seenByThread.push(((await thread.value({ op: 'get', handle, keys: ['turn-a'] })) as unknown[])[0]);
+  }
+  await owner.get('turn-b');
+  for (let turn = 0; turn < 20; turn++) {
+    await thread.value({ op: 'put', handle, entries: [['turn-b', turn]] });
+    seenByOwner.push((await owner.get('turn-b'))?.value);
+  }
+  const turns = Array.from({ length: 20 }, (_, turn) => turn);
+  t.same(seenByThread, turns, "the attached thread's reads (in place) see the owner's acknowledged writes");
+  t.same(seenByOwner, turns, "the owner's reads see the attached thread's");
+  await thread.value({ op: 'close', handle });
+  await owner.close();
+});
+
 t.test('a piscina pool attaches once per thread, and its threads read each other’s writes', async (t) => {
   const owner = await openTemp(t, { nodes: 3, replication: { n: 3, r: 2, w: 2 }, durability: 'none' });
   const handle = owner.handle();

@@ -106,7 +106,10 @@ t.test('a piscina pool attaches once per thread, and its threads read each other
   const handle = owner.handle();
   const pool = new Piscina({ filename: WORKER_URL.href, minThreads: 2, maxThreads: 2, execArgv: EXEC_ARGV });
   t.teardown(() => pool.destroy());
-  const writes = Array.from({ length: 8 }, (_, task) => pool.run({ op: 'put', handle, entries: keysOf(`task${task}`, 25).map((key) => [key, task]) } satisfies AttachedTask) as Promise<AttachedAnswer>);
+  // The first two tasks wait for each other: a pool thread runs one task at a time, so they run on both threads.
+  const barrier = new Int32Array(new SharedArrayBuffer(8));
+  barrier[1] = 2;
+  const writes = Array.from({ length: 8 }, (_, task) => pool.run({ op: 'put', handle, entries: keysOf(`task${task}`, 25).map((key) => [key, task]), barrier: task < 2 ? barrier.buffer : undefined } satisfies AttachedTask) as Promise<AttachedAnswer>);
   const answers = await Promise.all(writes);
   t.ok(answers.every((answer) => answer.ok), 'every task put its keys through its thread’s attached store');
   const threads = new Set(answers.map((answer) => (answer.ok ? answer.threadId : -1)));
@@ -171,6 +174,7 @@ t.test('at most 15 attached stores at once; a closed one frees its slot', async 
   const attached: Store[] = [];
   for (let i = 0; i < 15; i++) attached.push(await Store.attach(handle));
   await failsWith(t, () => Store.attach(handle), ErrorCode.OVERLOADED, 'a store takes at most 15 attached stores at once');
+  await failsWith(t, () => Store.attach({} as StoreHandle), ErrorCode.INVALID_OPTIONS, 'Store.attach takes what store.handle() returned');
   await attached[3]!.put('slot', 3);
   await attached[3]!.close();
   await failsWith(t, () => attached[3]!.get('slot'), ErrorCode.CLOSED, 'the store is closed');

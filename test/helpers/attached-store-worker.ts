@@ -8,7 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Store, type StoreHandle } from '../../lib/index.js';
 
 export type AttachedTask =
-  | { op: 'put'; handle: StoreHandle; entries: [string, unknown][] }
+  | { op: 'put'; handle: StoreHandle; entries: [string, unknown][]; barrier?: SharedArrayBuffer }
   | { op: 'get'; handle: StoreHandle; keys: string[] }
   | { op: 'getMany'; handle: StoreHandle; keys: string[]; r?: number }
   | { op: 'putMany'; handle: StoreHandle; entries: [string, unknown][] }
@@ -29,6 +29,7 @@ async function run(task: AttachedTask): Promise<unknown> {
   store ??= await Store.attach(task.handle);
   switch (task.op) {
     case 'put':
+      if (task.barrier !== undefined) await meet(new Int32Array(task.barrier));
       for (const [key, value] of task.entries) await store.put(key, value);
       return task.entries.length;
     case 'get':
@@ -44,6 +45,16 @@ async function run(task: AttachedTask): Promise<unknown> {
       return task.keys.map((key) => store!.preferenceList(key));
     case 'addNode':
       return store.addNode();
+  }
+}
+
+/** Wait until as many tasks as the barrier's second word arrived: they run at once, so on as many threads. */
+async function meet(barrier: Int32Array): Promise<void> {
+  Atomics.add(barrier, 0, 1);
+  Atomics.notify(barrier, 0);
+  for (let arrived = Atomics.load(barrier, 0); arrived < barrier[1]!; arrived = Atomics.load(barrier, 0)) {
+    const waited = Atomics.waitAsync(barrier, 0, arrived, 1000);
+    if (waited.async) await waited.value;
   }
 }
 

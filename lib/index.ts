@@ -3,6 +3,7 @@
  */
 export { Store } from './store/store.js';
 export type { PutOptions, DeleteOptions, GetOptions, PutManyEntry, StoreStats, NodeStats, NodeInfo, NodeStatus, PartitionInfo, MembershipChange } from './store/store.js';
+export type { StoreHandle, AttachOptions } from './store/store.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './store/store.js';
 export type { RepairResult } from './store/anti-entropy-repair.js';
 export type { Faults, DelayFault } from './store/faults.js';

@@ -12,8 +12,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
-import { RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
-import { Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
+import { type MessageHandler, RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
+import { REQUEST_TAG_SHIFT, Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
 
 const data = workerData as StorageNodeData;
@@ -88,6 +88,76 @@ class RingResponseSink implements ResponseSink {
   }
 }
 
+/** An attached coordinator's rings (wire.ts, "Attached coordinators"): its requests, and its answers. */
+interface AttachedCoordinator {
+  slot: number;
+  tag: number;
+  reader: RingReader;
+  writer: RingWriter;
+  sink: RingResponseSink;
+}
+
+/**
+ * Every coordinator this node serves: the owner's rings, and the attached
+ * coordinators' (added and replaced at runtime by 'attach' messages, dropped
+ * when their rings close). Answers go to the ring of the tag in the top bits
+ * of the request id; a tag no longer attached has its answers dropped.
+ */
+class Coordinators implements ResponseSink {
+  readonly attached: AttachedCoordinator[] = [];
+  private readonly byTag: (AttachedCoordinator | undefined)[] = [];
+
+  constructor(
+    readonly reader: RingReader,
+    readonly writer: RingWriter,
+    private readonly owner: RingResponseSink,
+  ) {}
+
+  attach(slot: number, tag: number, requestRing: SharedArrayBuffer, responseRing: SharedArrayBuffer): void {
+    this.detach(slot);
+    const writer = new RingWriter(responseRing);
+    const coordinator = { slot, tag, reader: new RingReader(requestRing, data.messageBytesMax), writer, sink: new RingResponseSink(writer) };
+    this.attached.push(coordinator);
+    this.byTag[tag] = coordinator;
+  }
+
+  private detach(slot: number): void {
+    const at = this.attached.findIndex((coordinator) => coordinator.slot === slot);
+    if (at < 0) return;
+    this.byTag[this.attached[at]!.tag] = undefined;
+    this.attached.splice(at, 1);
+  }
+
+  respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
+    const tag = requestId >>> REQUEST_TAG_SHIFT;
+    if (tag === 0) return this.owner.respond(op, status, requestId, payload);
+    this.byTag[tag]?.sink.respond(op, status, requestId, payload);
+  }
+
+  /** Drain every attached coordinator's ring (the owner's is drained by the loop); drop those that closed. */
+  readAttached(handle: MessageHandler, messagesMax: number): number {
+    let drained = 0;
+    for (const coordinator of this.attached) {
+      if (coordinator.reader.isClosed()) {
+        this.detach(coordinator.slot);
+        return drained + this.readAttached(handle, messagesMax);
+      }
+      drained += coordinator.reader.read(handle, messagesMax);
+    }
+    return drained;
+  }
+
+  readonly attachedHaveData = (): boolean => {
+    for (const coordinator of this.attached) if (coordinator.reader.hasData()) return true;
+    return false;
+  };
+
+  publish(): void {
+    this.writer.publish();
+    for (const coordinator of this.attached) coordinator.writer.publish();
+  }
+}
+
 class PostMessageResponseSink implements ResponseSink {
   respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
     const message = new Uint8Array(Response.HEADER_BYTES + (payload?.byteLength ?? 0));
@@ -124,7 +194,22 @@ function housekeeping(replica: Replica): void {
 async function serveRings(): Promise<void> {
   const reader = new RingReader(data.requestRing, data.messageBytesMax);
   const writer = new RingWriter(data.responseRing);
-  const replica = new Replica(storage, config, new RingResponseSink(writer), stats);
+  const coordinators = new Coordinators(reader, writer, new RingResponseSink(writer));
+  // The owner's thread may hand this node an attached coordinator's rings at any time (store/attachments.ts).
+  const onControl = (message: { type?: string; slot: number; tag: number; requestRing: SharedArrayBuffer; responseRing: SharedArrayBuffer }) => {
+    if (message?.type === 'attach') coordinators.attach(message.slot, message.tag, message.requestRing, message.responseRing);
+  };
+  parentPort!.on('message', onControl);
+  try {
+    await serveCoordinators(reader, coordinators);
+  } finally {
+    parentPort!.off('message', onControl);
+  }
+}
+
+async function serveCoordinators(reader: RingReader, coordinators: Coordinators): Promise<void> {
+  const writer = coordinators;
+  const replica = new Replica(storage, config, coordinators, stats);
   const handle = replica.handleSafely.bind(replica);
   let spinIterations = 64;
   let drainsSinceYield = 0;
@@ -139,7 +224,8 @@ async function serveRings(): Promise<void> {
     }
     // The failure detector's signal: one store per turn of the loop, cheap.
     stats[NodeStat.HEARTBEAT_MS] = Date.now();
-    const drained = reader.read(handle, DRAIN_MESSAGES_MAX);
+    let drained = reader.read(handle, DRAIN_MESSAGES_MAX);
+    if (coordinators.attached.length > 0) drained += coordinators.readAttached(handle, DRAIN_MESSAGES_MAX);
     const committing = replica.commit();
     writer.publish();
     if (drained > 0) {
@@ -155,14 +241,14 @@ async function serveRings(): Promise<void> {
     if (replica.hasCommitsInFlight) {
       // A pending Atomics.waitAsync does not keep a thread alive; the timer does.
       const keepAlive = setTimeout(noop, COMMIT_WAIT_SLICE_MS);
-      await Promise.race([reader.waitForDataAsync(COMMIT_WAIT_SLICE_MS), replica.committed()]);
+      await Promise.race([reader.waitForDataAsync(COMMIT_WAIT_SLICE_MS, coordinators.attachedHaveData), replica.committed()]);
       clearTimeout(keepAlive);
       reader.markAwake();
       writer.publish();
       continue;
     }
-    spinIterations = spin(reader, spinIterations);
-    if (!reader.hasData()) reader.waitForData(SLEEP_SLICE_MS);
+    spinIterations = spin(reader, coordinators, spinIterations);
+    if (!reader.hasData()) reader.waitForData(SLEEP_SLICE_MS, coordinators.attachedHaveData);
     // Timers (lmdb-js housekeeping) get their turn after a sleep.
     await yieldToEventLoop();
   }
@@ -170,9 +256,10 @@ async function serveRings(): Promise<void> {
 }
 
 /** Adaptive spin: grow the budget when spinning catches work, shrink it when it does not. */
-function spin(reader: RingReader, budget: number): number {
+function spin(reader: RingReader, coordinators: Coordinators, budget: number): number {
+  const attached = coordinators.attached.length > 0;
   for (let i = 0; i < budget; i++) {
-    if (reader.hasData()) return Math.min(budget * 2, SPIN_ITERATIONS_MAX);
+    if (reader.hasData() || (attached && coordinators.attachedHaveData())) return Math.min(budget * 2, SPIN_ITERATIONS_MAX);
   }
   return Math.max(budget >> 1, 16);
 }

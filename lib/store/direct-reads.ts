@@ -21,7 +21,7 @@ interface OpenReader {
   /** The thread it was opened for: a restarted node is a new link, and gets a new handle. */
   link: NodeLink;
   reader: LmdbReader;
-  /** link.answersDispatched when its snapshot was last renewed. */
+  /** link.answersDispatched plus the node's commit count when its snapshot was last renewed. */
   answersSeen: number;
 }
 
@@ -90,9 +90,11 @@ export class DirectReads {
     try {
       const open = this.readerOf(link);
       // The node's commits this thread has heard of must be visible: a get after an acknowledged put sees it.
-      if (open.answersSeen !== link.answersDispatched) {
+      // Its commit count too: another thread's coordinator (Store.attach) may have heard of a commit this one did not.
+      const answersSeen = link.answersDispatched + link.stats[NodeStat.COMMITS]!;
+      if (open.answersSeen !== answersSeen) {
         open.reader.renew();
-        open.answersSeen = link.answersDispatched;
+        open.answersSeen = answersSeen;
       }
       stored = open.reader.get(key);
     } catch {

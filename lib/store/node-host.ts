@@ -8,7 +8,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
 import { nodeOfTarget } from '../ring/sloppy-quorum.js';
-import { type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
+import { type AttachedRings, type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import type { RequestRecord, WireKey } from '../transport/wire.js';
 import { DirectReads } from './direct-reads.js';
 import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
@@ -128,7 +128,17 @@ export class NodeHost implements CoordinatorHost {
 }
 
 export function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
-  const linkOptions: NodeLinkOptions = {
+  const linkOptions = linkOptionsOf(options, nodeId);
+  return options.transport === 'post-message' ? new PostMessageNodeLink(linkOptions) : new SabNodeLink(linkOptions);
+}
+
+/** An attached store's link to a node the owner's thread started, over the rings the owner handed it (attachment.ts). */
+export function attachedLink(options: ResolvedOptions, rings: AttachedRings & { nodeId: number }): NodeLink {
+  return new SabNodeLink(linkOptionsOf(options, rings.nodeId), rings);
+}
+
+function linkOptionsOf(options: ResolvedOptions, nodeId: number): NodeLinkOptions {
+  return {
     nodeId,
     path: options.path,
     durability: options.durability,
@@ -141,7 +151,6 @@ export function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
     ringBytes: options.ringBytes,
     workerUrl: WORKER_URL,
   };
-  return options.transport === 'post-message' ? new PostMessageNodeLink(linkOptions) : new SabNodeLink(linkOptions);
 }
 
 /** The threads of a store that opens: all serving, or none left running. */

@@ -8,7 +8,6 @@
 import { ErrorCode, RingtableError } from '../errors.js';
 import { type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
-import type { Ring } from '../ring/ring.js';
 import { NodeStat } from '../node/replica.js';
 import { carryCounters, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
@@ -29,7 +28,12 @@ import { randomInt } from 'node:crypto';
 import { OrderedKeys } from './ordered-keys.js';
 import { lockStoreDirectory } from './store-lock.js';
 import { NodeLifecycles } from './node-lifecycle.js';
-import { NodeHost, createLink, startLinks } from './node-host.js';
+import { NodeHost, attachedLink, createLink, startLinks } from './node-host.js';
+import { Ring } from '../ring/ring.js';
+import { requestTagOf } from '../transport/wire.js';
+import { Attachments } from './attachments.js';
+import { Attachment, refuseAttached } from './attachment.js';
+import type { AttachOptions, StoreHandle } from './store-handle.js';
 import { Membership } from './membership.js';
 import { partitionInfos } from './partition-report.js';
 import type { DeleteOptions, GetOptions, NodeInfo, PartitionInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
@@ -37,6 +41,7 @@ import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, Ran
 
 export type { DeleteOptions, GetOptions, NodeInfo, NodeStats, NodeStatus, PartitionInfo, PutManyEntry, PutOptions, StoreStats } from './store-types.js';
 export type { MembershipChange } from './membership-change.js';
+export type { AttachOptions, StoreHandle } from './store-handle.js';
 export type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 
 const CLOSE_POLL_MS = 5;
@@ -61,8 +66,12 @@ export class Store {
   private state: 'open' | 'closing' | 'closed' = 'open';
   /** close() in progress or done: every caller awaits the same one. */
   private closing: Promise<void> | undefined;
+  /** The owner's side of the stores attached to it (store.handle()), once one was asked for. */
+  private attachments: Attachments | undefined;
+  /** An attached store's side (Store.attach): it follows the owner, and does only reads and writes. */
+  private readonly attachment: Attachment | undefined;
 
-  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void) {
+  private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void, attachment?: Attachment) {
     this.options = options;
     this.host = new NodeHost(links, options);
     for (const link of links) if (link !== undefined) this.lifecycles.started(link);
@@ -79,8 +88,11 @@ export class Store {
       startNode: (nodeId) => this.startNode(nodeId),
       linkOf: (nodeId) => this.linkOf(nodeId),
     });
-    // The failure detector and the handoff pacer, on one timer.
-    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), () => this.coordinator.tickHandoffs(this.host.monotonicMs()));
+    // The failure detector and the handoff pacer, on one timer. An attached store hands nothing off and sweeps nothing: its owner does.
+    const tick = attachment === undefined ? () => this.coordinator.tickHandoffs(this.host.monotonicMs()) : () => {};
+    this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), tick);
+    this.attachment = attachment;
+    if (attachment !== undefined) return;
     // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
     for (const id of ring.nodeIds()) this.coordinator.oweSweep(id);
     const canRepair = () => this.state === 'open' && this.coordinator.membershipChange === undefined;
@@ -105,6 +117,52 @@ export class Store {
     return store;
   }
 
+  /**
+   * Attach to a store open in another thread of this process, from its
+   * `handle()`: a Store over the same node threads, coordinating in this
+   * thread on rings of its own (README, "Many coordinators"). It reads and
+   * writes (get, put, delete, has, getMany, putMany); node lifecycle,
+   * membership, repair and leader-ordered operations stay the owner's
+   * (ERR_INVALID_STATE here). It follows the owner's ring and node changes;
+   * once the owner closes, its calls fail with ERR_CLOSED. At most
+   * ATTACHED_MAX (15) at once (ERR_OVERLOADED beyond).
+   */
+  static async attach(handle: StoreHandle, options?: AttachOptions): Promise<Store> {
+    const { attachment, snapshot } = await Attachment.connect(handle);
+    try {
+      const resolved: ResolvedOptions = { ...handle.options, resolve: options?.resolve };
+      const tag = requestTagOf(attachment.slot, attachment.generation);
+      const linkOf = (node: (typeof snapshot.nodes)[number]) => attachedLink(resolved, { ...node, tag });
+      const links: NodeLink[] = [];
+      for (const node of snapshot.nodes) links[node.nodeId] = linkOf(node);
+      const store = new Store(resolved, Ring.fromJSON(snapshot.ring), links, snapshot.retired, () => {}, attachment);
+      attachment.bind({ host: store.host, coordinator: store.coordinator, n: resolved.n, linkOf, ownerClosed: () => void store.close() }, snapshot);
+      return store;
+    } catch (error) {
+      attachment.close();
+      throw error;
+    }
+  }
+
+  /**
+   * A structured-cloneable handle (SharedArrayBuffers and plain data) for
+   * Store.attach in a worker thread or a piscina task of this process. An
+   * attached store hands out its owner's.
+   */
+  handle(): StoreHandle {
+    this.assertOpen();
+    if (this.attachment !== undefined) return this.attachment.handle;
+    this.attachments ??= new Attachments(this.options, {
+      ring: () => this.coordinator.ring,
+      links: () => this.host.links,
+      downReason: (nodeId) => this.host.downReasons[nodeId],
+      retired: () => this.host.retired,
+      monotonicMs: () => this.host.monotonicMs(),
+      sleep: (delayMs) => this.host.sleep(delayMs),
+    });
+    return this.attachments.handle();
+  }
+
   // ---- public API -------------------------------------------------------
 
   async put(key: Key, value: unknown, options?: PutOptions): Promise<string> {
@@ -126,6 +184,10 @@ export class Store {
 
   /** A put or delete: resolves with the coordinating node's object once W replicas acknowledged. */
   private write(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
+    return this.attachment === undefined ? this.writeNow(key, value, options, flags) : this.attachment.call(() => this.writeNow(key, value, options, flags));
+  }
+
+  private writeNow(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
     this.assertOpen();
     // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
     this.coordinator.admit(1);
@@ -137,6 +199,10 @@ export class Store {
   }
 
   private read(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
+    return this.attachment === undefined ? this.readNow(key, options) : this.attachment.call(() => this.readNow(key, options));
+  }
+
+  private readNow(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
     this.assertOpen();
     keyByteLength(key, this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
@@ -148,7 +214,11 @@ export class Store {
   }
 
   /** Every entry is validated before any is sent; resolves when every put met its W. */
-  async putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
+  putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
+    return this.attachment === undefined ? this.putManyNow(entries, options) : this.attachment.call(() => this.putManyNow(entries, options));
+  }
+
+  private async putManyNow(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
     if (entries.length > 0) this.coordinator.admit(1);
@@ -161,7 +231,11 @@ export class Store {
   }
 
   /** Results in the order of `keys`; undefined where a key has no live value. */
-  async getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+  getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+    return this.attachment === undefined ? this.getManyNow(callerKeys, options) : this.attachment.call(() => this.getManyNow(callerKeys, options));
+  }
+
+  private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
     if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
     for (let i = 0; i < callerKeys.length; i++) keyByteLength(callerKeys[i], this.options.keyBytesMax);
@@ -176,6 +250,7 @@ export class Store {
   /** Read one leader-ordered key: from its partition's leader (consistent) or any up replica (may be stale). */
   getOrdered(key: Key, options?: GetOrderedOptions): Promise<OrderedValue | undefined> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'getOrdered');
     return this.ordered.get(key, options);
   }
 
@@ -188,12 +263,14 @@ export class Store {
    */
   writeOrdered(write: OrderedWrite): Promise<{ version: OrderedVersion }> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'writeOrdered');
     return this.ordered.write(write);
   }
 
   /** One replica's live leader-ordered keys in [start, end), within one ring partition: Query's and Scan's one range read. */
   range(request: RangeRequest): Promise<RangePage> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'range');
     return this.ordered.range(request);
   }
 
@@ -211,6 +288,7 @@ export class Store {
    */
   dropSpace(space: number): Promise<void> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'dropSpace');
     return this.ordered.dropSpace(space);
   }
 
@@ -270,19 +348,23 @@ export class Store {
    */
   crashNode(nodeId: number): void {
     this.assertOpen();
+    refuseAttached(this.attachment, 'crashNode');
     const link = this.linkOf(nodeId);
     this.host.markDown(nodeId, 'crashed');
     link.crash();
+    this.attachments?.changed();
   }
 
   /** Stop a node gracefully: it finishes its commits and closes LMDB; requests move to the others meanwhile. */
   async stopNode(nodeId: number): Promise<void> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'stopNode');
     const link = this.linkOf(nodeId);
     await this.lifecycles.run(nodeId, 'stopping', async () => {
       this.host.markDown(nodeId, 'stopped');
       await link.stop();
     });
+    this.attachments?.changed();
   }
 
   /**
@@ -292,6 +374,7 @@ export class Store {
    */
   async startNode(nodeId: number): Promise<void> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'startNode');
     const old = this.linkOf(nodeId);
     this.lifecycles.assertIdle(nodeId);
     if (this.host.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_STATE, `node ${nodeId} is already up`);
@@ -307,6 +390,7 @@ export class Store {
     this.host.downReasons[nodeId] = undefined;
     await this.ordered.dropSpacesOn(nodeId); // a space dropped while it was down goes first, so nothing of it is handed on
     this.coordinator.nodeStarted(nodeId); // hints for it go back; its keys of ranges that moved meanwhile go to their replicas
+    this.attachments?.changed(); // attached stores take rings to the new thread
   }
 
   // ---- membership (Dynamo §4.9; membership.ts) -----------------------------
@@ -320,7 +404,9 @@ export class Store {
    */
   addNode(): Promise<number> {
     this.assertOpen();
-    return this.membership.addNode();
+    refuseAttached(this.attachment, 'addNode');
+    // Attached stores hold their requests through the change, then reload the ring (attachments.ts).
+    return this.attachments === undefined ? this.membership.addNode() : this.attachments.duringChange(() => this.membership.addNode());
   }
 
   /**
@@ -332,7 +418,8 @@ export class Store {
    */
   removeNode(nodeId: number): Promise<void> {
     this.assertOpen();
-    return this.membership.removeNode(nodeId);
+    refuseAttached(this.attachment, 'removeNode');
+    return this.attachments === undefined ? this.membership.removeNode(nodeId) : this.attachments.duringChange(() => this.membership.removeNode(nodeId));
   }
 
   // ---- anti-entropy (Dynamo §4.7) ---------------------------------------------
@@ -348,6 +435,7 @@ export class Store {
    */
   async repair(): Promise<RepairResult> {
     this.assertOpen();
+    refuseAttached(this.attachment, 'repair');
     return this.repairs.repair();
   }
 
@@ -374,6 +462,7 @@ export class Store {
 
   private async closeOnce(): Promise<void> {
     this.state = 'closing';
+    this.attachments?.close(); // attached stores fail their calls with ERR_CLOSED from now on
     this.coordinator.beginClose();
     this.host.clearRepeat(this.failureTimer);
     if (this.antiEntropyTimer !== undefined) this.host.clearRepeat(this.antiEntropyTimer);
@@ -390,6 +479,7 @@ export class Store {
     while (this.lifecycles.startingCount > 0) await this.host.sleep(CLOSE_POLL_MS);
     await this.lifecycles.stopStrays(this.host.links);
     await this.repairs.close();
+    this.attachment?.close();
     this.state = 'closed';
     this.unlock();
   }

@@ -11,7 +11,7 @@ import type { Durability } from '../storage/storage-engine.js';
 import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
 import type { TransportKind } from '../config/options.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequestRecord, keyBytesOf, requestBytesOf, copyBytes } from './wire.js';
+import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequestRecord, keyBytesOf, requestBytesOf, copyBytes, REQUEST_ID_MASK, REQUEST_TAG_SHIFT } from './wire.js';
 import { hintFieldOfTarget } from '../ring/sloppy-quorum.js';
 import type { Prng } from '../prng.js';
 
@@ -53,6 +53,19 @@ export interface StorageNodeData {
   transport: TransportKind;
   requestRing: SharedArrayBuffer;
   responseRing: SharedArrayBuffer;
+  statsBuffer: SharedArrayBuffer;
+}
+
+/**
+ * An attached coordinator's way to a node another thread started
+ * (store/attachment.ts): its own two rings, the node's doorbell (the owner's
+ * request ring) and counters, and the tag its request ids carry (wire.ts).
+ */
+export interface AttachedRings {
+  tag: number;
+  requestRing: SharedArrayBuffer;
+  responseRing: SharedArrayBuffer;
+  doorbellRing: SharedArrayBuffer;
   statsBuffer: SharedArrayBuffer;
 }
 
@@ -134,24 +147,36 @@ export abstract class NodeLink {
    * acknowledged is visible to it (store/direct-reads.ts).
    */
   answersDispatched = 0;
-  protected readonly worker: Worker;
+  /** The node's thread; none for an attached coordinator's link (the owner's thread started it). */
+  protected readonly worker: Worker | undefined;
+  /** This coordinator's tag in the top bits of its request ids (wire.ts): 0 for the owner. */
+  private readonly requestTagBits: number;
   private failure: Error | undefined;
   private readonly ready: Promise<void>;
   private readonly stopped: Promise<void>;
   private readonly exited: Promise<void>;
 
-  constructor(options: NodeLinkOptions, extraData: Partial<StorageNodeData>) {
+  constructor(options: NodeLinkOptions, extraData: Partial<StorageNodeData>, attached?: AttachedRings) {
     this.nodeId = options.nodeId;
-    const statsBuffer = new SharedArrayBuffer(NODE_STAT_SLOTS * 8);
+    const statsBuffer = attached?.statsBuffer ?? new SharedArrayBuffer(NODE_STAT_SLOTS * 8);
     this.stats = new Float64Array(statsBuffer);
-    const { ringBytes: _ringBytes, workerUrl, ...data } = options;
-    this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData }, execArgv: workerExecArgv() });
+    this.requestTagBits = (attached?.tag ?? 0) * 2 ** REQUEST_TAG_SHIFT;
     let onReady!: () => void;
     let onStopped!: () => void;
     let onExited!: () => void;
     this.exited = new Promise((resolve) => (onExited = resolve));
     this.ready = new Promise((resolve) => (onReady = resolve));
     this.stopped = new Promise((resolve) => (onStopped = resolve));
+    if (attached !== undefined) {
+      // The node serves already; stopping this link only closes its rings (SabNodeLink.requestStop).
+      this.worker = undefined;
+      onReady();
+      onStopped();
+      onExited();
+      return;
+    }
+    const { ringBytes: _ringBytes, workerUrl, ...data } = options;
+    this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData }, execArgv: workerExecArgv() });
     const controlListener = (message: unknown) => {
       const type = (message as { type?: string } | null)?.type;
       if (type === 'ready') onReady();
@@ -199,11 +224,12 @@ export abstract class NodeLink {
     if (faults !== undefined && this.injectFault(faults, request, reply, tag, target)) return;
     const requestId = this.allocateSlot(reply, tag, target);
     this.pendingCount++;
-    this.transmit(request, requestId, hintFieldOfTarget(target));
+    this.transmit(request, requestId + this.requestTagBits, hintFieldOfTarget(target));
   }
 
   private allocateSlot(reply: PendingReply, tag: number, target: number): number {
     const requestId = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.replies.length;
+    assert.ok(requestId <= REQUEST_ID_MASK, 'request ids ran into the coordinator tag bits');
     this.replies[requestId] = reply;
     this.tags[requestId] = tag;
     this.targets[requestId] = target;
@@ -222,7 +248,7 @@ export abstract class NodeLink {
     if (faults.duplicateProbability > 0 && !mints && roll() < faults.duplicateProbability) {
       const duplicateId = this.allocateSlot(IGNORED, 0, target);
       this.ignoredCount++;
-      this.transmit(request, duplicateId, hintFieldOfTarget(target));
+      this.transmit(request, duplicateId + this.requestTagBits, hintFieldOfTarget(target));
     }
     if (faults.delayProbability > 0 && roll() < faults.delayProbability) {
       const delayMs = faults.delayMsMin + roll() * (faults.delayMsMax - faults.delayMsMin);
@@ -265,7 +291,7 @@ export abstract class NodeLink {
   protected dispatch(bytes: Uint8Array, view: DataView, at: number, length: number): void {
     if (this.failure !== undefined) return; // failed already: every request it had was answered with the failure
     this.answersDispatched++;
-    const requestId = view.getUint32(at + Response.REQUEST_ID, true);
+    const requestId = view.getUint32(at + Response.REQUEST_ID, true) & REQUEST_ID_MASK;
     const payloadBytes = view.getUint32(at + Response.PAYLOAD_BYTES, true);
     assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);
     const reply = this.replies[requestId];
@@ -344,8 +370,23 @@ export abstract class NodeLink {
   /** Wake the node wherever it sleeps, so that it sees CRASHED. */
   protected abstract wakeNode(): void;
 
+  /**
+   * Serve an attached coordinator (store/attachment.ts) on its own rings too,
+   * replacing that slot's earlier ones; its requests ring `doorbell` (this link's
+   * request ring).
+   */
+  attachCoordinator(slot: number, tag: number, requestRing: SharedArrayBuffer, responseRing: SharedArrayBuffer): void {
+    this.worker?.postMessage({ type: 'attach', slot, tag, requestRing, responseRing });
+  }
+
   /** Stop the node gracefully: it finishes its commits, closes LMDB and exits. */
   async stop(): Promise<void> {
+    if (this.worker === undefined) {
+      // An attached coordinator's link: close its rings (the node drops them) and fail what waits.
+      this.requestStop();
+      this.failAll(new Error(`the link to storage node ${this.nodeId} was closed`));
+      return;
+    }
     if (this.failure !== undefined) {
       if (this.stats[NodeStat.CRASHED] === 1) {
         // Bounded: a node that does not get to its exit is terminated after all.
@@ -378,11 +419,15 @@ export class SabNodeLink extends NodeLink {
   private waitingForSpace = false;
   private readonly dispatchBound = this.dispatch.bind(this);
 
-  constructor(options: NodeLinkOptions) {
-    const requestRing = allocateRing(options.ringBytes);
-    const responseRing = allocateRing(options.ringBytes);
-    super(options, { requestRing, responseRing, transport: 'sab' });
-    this.writer = new RingWriter(requestRing);
+  /** The ring this coordinator's requests travel on; the owner's is also every attached coordinator's doorbell (wire.ts). */
+  readonly requestRing: SharedArrayBuffer;
+
+  constructor(options: NodeLinkOptions, attached?: AttachedRings) {
+    const requestRing = attached?.requestRing ?? allocateRing(options.ringBytes);
+    const responseRing = attached?.responseRing ?? allocateRing(options.ringBytes);
+    super(options, { requestRing, responseRing, transport: 'sab' }, attached);
+    this.requestRing = requestRing;
+    this.writer = new RingWriter(requestRing, attached?.doorbellRing);
     this.reader = new RingReader(responseRing, options.messageBytesMax);
   }
 
@@ -501,7 +546,7 @@ export class PostMessageNodeLink extends NodeLink {
   constructor(options: NodeLinkOptions) {
     // The rings are allocated but unused, so workerData has one shape.
     super(options, { requestRing: allocateRing(4096), responseRing: allocateRing(4096), transport: 'post-message' });
-    this.worker.on('message', (message: unknown) => {
+    this.worker!.on('message', (message: unknown) => {
       if (message instanceof Uint8Array) this.dispatch(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, message.byteLength);
     });
   }
@@ -511,7 +556,7 @@ export class PostMessageNodeLink extends NodeLink {
     // Its own ArrayBuffer (not Buffer's pool), so that it can be transferred.
     const message = Buffer.from(new ArrayBuffer(requestBytesOf(request, keyBytes)));
     encodeRequestRecord(message, new DataView(message.buffer), 0, requestId, request, keyBytes, hintField);
-    this.worker.postMessage(message, [message.buffer]);
+    this.worker!.postMessage(message, [message.buffer]);
   }
 
   get queuedMessages(): number {
@@ -519,10 +564,10 @@ export class PostMessageNodeLink extends NodeLink {
   }
 
   protected requestStop(): void {
-    this.worker.postMessage({ type: 'stop' });
+    this.worker!.postMessage({ type: 'stop' });
   }
 
   protected wakeNode(): void {
-    this.worker.postMessage({ type: 'crash' });
+    this.worker!.postMessage({ type: 'crash' });
   }
 }

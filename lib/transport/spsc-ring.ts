@@ -85,9 +85,12 @@ export class RingWriter extends RingView {
   private publishedHead: number;
   private recordsUnpublished = 0;
   private tailSeen: number;
+  /** Whose CONSUMER_STATE a publish wakes: this ring's, or (an attached coordinator's ring) the node's doorbell ring's (wire.ts). */
+  private readonly bell: Int32Array;
 
-  constructor(buffer: SharedArrayBuffer) {
+  constructor(buffer: SharedArrayBuffer, doorbell?: SharedArrayBuffer) {
     super(buffer);
+    this.bell = doorbell === undefined ? this.control : new Int32Array(doorbell, 0, CONTROL_BYTES / 4);
     this.head = Atomics.load(this.control, ControlWord.HEAD) >>> 0;
     this.publishedHead = this.head;
     this.tailSeen = Atomics.load(this.control, ControlWord.TAIL) >>> 0;
@@ -176,8 +179,8 @@ export class RingWriter extends RingView {
     Atomics.store(this.control, ControlWord.HEAD, this.head | 0);
     // Every record stored before this point is visible: a consumer that
     // announced SLEEPING after our store sees it on its re-check.
-    if (Atomics.compareExchange(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, ConsumerState.AWAKE) === ConsumerState.SLEEPING) {
-      Atomics.notify(this.control, ControlWord.CONSUMER_STATE); // all waiters: a stale waitAsync (one that lost a race) must not absorb the wake of the real sleeper
+    if (Atomics.compareExchange(this.bell, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, ConsumerState.AWAKE) === ConsumerState.SLEEPING) {
+      Atomics.notify(this.bell, ControlWord.CONSUMER_STATE); // all waiters: a stale waitAsync (one that lost a race) must not absorb the wake of the real sleeper
     }
   }
 
@@ -281,11 +284,12 @@ export class RingReader extends RingView {
     }
   }
 
-  private announceSleeping(): boolean {
+  /** `othersHaveData`: the rings that ring this one's doorbell (attached coordinators', wire.ts), re-checked likewise. */
+  private announceSleeping(othersHaveData?: () => boolean): boolean {
     Atomics.store(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING);
     // Re-check after announcing: a producer that published before seeing
     // SLEEPING will not notify, so we must not sleep on its data.
-    if (this.hasData() || this.isClosed()) {
+    if (this.hasData() || this.isClosed() || othersHaveData?.() === true) {
       Atomics.store(this.control, ControlWord.CONSUMER_STATE, ConsumerState.AWAKE);
       return false;
     }
@@ -293,15 +297,15 @@ export class RingReader extends RingView {
   }
 
   /** Block this thread (a worker) until data arrives, the ring closes, or timeoutMs passes. */
-  waitForData(timeoutMs: number): void {
-    if (!this.announceSleeping()) return;
+  waitForData(timeoutMs: number, othersHaveData?: () => boolean): void {
+    if (!this.announceSleeping(othersHaveData)) return;
     Atomics.wait(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, timeoutMs);
     Atomics.store(this.control, ControlWord.CONSUMER_STATE, ConsumerState.AWAKE);
   }
 
   /** Wait without blocking the event loop (the coordinator, or a worker with commits in flight). */
-  waitForDataAsync(timeoutMs: number): Promise<unknown> | undefined {
-    if (!this.announceSleeping()) return undefined;
+  waitForDataAsync(timeoutMs: number, othersHaveData?: () => boolean): Promise<unknown> | undefined {
+    if (!this.announceSleeping(othersHaveData)) return undefined;
     const waited = Atomics.waitAsync(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, timeoutMs);
     return waited.async ? waited.value : undefined;
   }

@@ -768,3 +768,52 @@ export function decodeDropSpace(value: Uint8Array): { space: number; keysMax: nu
 assert.equal(OrderedField.EXPECT_VERSION + 8, ORDERED_FIELDS_BYTES);
 assert.equal(OrderedField.TERM % 8, 0);
 assert.equal(ORDERED_FIELDS_BYTES % 8, 0);
+
+/**
+ * ## Attached coordinators (store.handle(), Store.attach: store/attachment.ts)
+ *
+ * Threads other than the owner's coordinate over the same node threads, each
+ * on request and response rings of its own. A request's u32 requestId carries
+ * its coordinator's tag in bits 24-31 (0: the owner; else the attached slot in
+ * bits 24-27 and the slot's claim generation mod 16 in bits 28-31, so that a
+ * late answer to a slot's previous claimant is dropped, not misdelivered); a
+ * node answers each request on the response ring of that tag, and the
+ * coordinator masks the tag off again. Every coordinator's request ring rings
+ * one doorbell: the CONSUMER_STATE word of the owner's request ring, on which
+ * the node sleeps (it re-checks every ring after announcing SLEEPING).
+ *
+ * The owner and its attached stores share one Int32Array of AttachWord words
+ * (each slot's on a 64-byte line of its own):
+ *
+ *   EPOCH       bumped (and notified) by the owner at every change an attached
+ *               store must follow: ring, node threads, a membership change's
+ *               start and end, the owner's close
+ *   OWNER       OwnerState.*
+ *   CHANGING    1 while the owner changes membership: attached stores hold new
+ *               requests and acknowledge once theirs ended
+ *   slot k (1..ATTACHED_MAX) at SLOT_BASE + k × SLOT_WORDS:
+ *     CLAIM       0 free; else 1 + generation (claimed by compareExchange)
+ *     ACK         the EPOCH a slot paused at (its requests ended) for a change
+ */
+export const REQUEST_TAG_SHIFT = 24;
+/** Request ids a coordinator may use below its tag: its pending requests are bounded far lower (pendingMax). */
+export const REQUEST_ID_MASK = (1 << REQUEST_TAG_SHIFT) - 1;
+/** Attached coordinators a store takes at once: each costs every node two rings of ringBytes. */
+export const ATTACHED_MAX = 15;
+export const AttachWord = { EPOCH: 0, OWNER: 1, CHANGING: 2, SLOT_BASE: 16, SLOT_WORDS: 16, CLAIM: 0, ACK: 1 } as const;
+export const ATTACH_STATE_BYTES = (AttachWord.SLOT_BASE + (ATTACHED_MAX + 1) * AttachWord.SLOT_WORDS) * 4;
+export const OwnerState = { OPEN: 0, CLOSED: 1 } as const;
+
+/** The tag in the top bits of an attached coordinator's request ids: slot and claim generation. */
+export function requestTagOf(slot: number, generation: number): number {
+  assert.ok(slot >= 1 && slot <= ATTACHED_MAX, `attached slot ${slot} out of range`);
+  return ((generation & 0xf) << 4) | slot;
+}
+
+/** Where attached slot `slot`'s words begin in the shared state. */
+export function slotWordOf(slot: number, word: number): number {
+  return AttachWord.SLOT_BASE + slot * AttachWord.SLOT_WORDS + word;
+}
+
+assert.ok(ATTACHED_MAX <= 0xf, 'an attached slot fits the 4 bits of the request tag');
+assert.equal((AttachWord.SLOT_WORDS * 4) % 64, 0);

@@ -167,4 +167,18 @@ t.test("UpdateTable's checks", async (t) => {
   t.equal(decided.decision.kind, 'createIndex');
   t.same(decided.decision.kind === 'createIndex' ? decided.decision.schema.globalSecondaryIndexes.map((i) => i.indexName) : [], ['one']);
   t.equal(message(() => decideUpdateTable(record, { TableName: 'abc', GlobalSecondaryIndexUpdates: [{ Delete: { IndexName: 'nope' } }] })), 'ResourceNotFoundException: Requested resource not found: Index: nope not found');
+  // Switching an on-demand table with GSIs to PROVISIONED: each GSI's throughput in the same request (dynalite's updateTable test, recorded against DynamoDB).
+  const withIndexes = createTable(EMPTY_CATALOG, {
+    TableName: 'abc',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'a', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    BillingMode: 'PAY_PER_REQUEST',
+    GlobalSecondaryIndexes: ['index3', 'index4'].map((IndexName) => ({ IndexName, KeySchema: [{ AttributeName: 'a', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } })),
+  }, { nowMs: 0, tableUuid: 'u' });
+  const onDemand = { ...withIndexes.record, status: 'ACTIVE' as const, indexes: { spaces: {} } };
+  const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+  t.equal(message(() => decideUpdateTable(onDemand, { TableName: 'abc', BillingMode: 'PROVISIONED', ProvisionedThroughput: throughput })), 'ValidationException: One or more parameter values were invalid: ProvisionedThroughput must be specified for index: index3,index4');
+  t.equal(message(() => decideUpdateTable(onDemand, { TableName: 'abc', BillingMode: 'PROVISIONED', ProvisionedThroughput: throughput, GlobalSecondaryIndexUpdates: [{ Update: { IndexName: 'index3', ProvisionedThroughput: throughput } }] })), 'ValidationException: One or more parameter values were invalid: ProvisionedThroughput must be specified for index: index4');
+  const switched = decideUpdateTable(onDemand, { TableName: 'abc', BillingMode: 'PROVISIONED', ProvisionedThroughput: throughput, GlobalSecondaryIndexUpdates: ['index3', 'index4'].map((IndexName) => ({ Update: { IndexName, ProvisionedThroughput: throughput } })) });
+  t.same(Object.keys(switched.settings.indexThroughput).sort(), ['index3', 'index4'], 'with every GSI\'s throughput the switch is accepted');
 });

@@ -253,7 +253,11 @@ export abstract class NodeLink {
     if (faults.delayProbability > 0 && roll() < faults.delayProbability) {
       const delayMs = faults.delayMsMin + roll() * (faults.delayMsMax - faults.delayMsMin);
       // The caller's buffers may be ring memory valid only now: keep copies.
-      const copy: RequestRecord = { ...request, key: typeof key === 'string' ? key : copyBytes(key), value: value === undefined ? undefined : copyBytes(value) };
+      // Field by field, not a spread: a record's constant fields may live on its prototype (GetOperation's do).
+      const copy: RequestRecord = {
+        op: request.op, flags: request.flags, key: typeof key === 'string' ? key : copyBytes(key), context: request.context,
+        value: value === undefined ? undefined : copyBytes(value), timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs,
+      };
       const timer = setTimeout(() => {
         this.delayed.delete(timer);
         const saved = this.faults;

@@ -108,6 +108,13 @@ export function decideUpdateTable(record: TableRecord, request: Request): { deci
     }
     indexThroughput[update.Update.IndexName] = { ...update.Update.ProvisionedThroughput };
   }
+  // Switching to PROVISIONED: every GSI needs its own throughput in the same request (dynalite's
+  // updateTable tests, recorded against DynamoDB: "ProvisionedThroughput must be specified for index: index3,index4").
+  if (billingMode === 'PROVISIONED' && currentMode !== 'PROVISIONED') {
+    const given = new Set(updates.filter((update) => update.Update?.ProvisionedThroughput !== undefined).map((update) => update.Update!.IndexName));
+    const missing = record.schema.globalSecondaryIndexes.map((index) => index.indexName).filter((name) => !given.has(name));
+    if (missing.length > 0) throw validationError(`${PREFIX}ProvisionedThroughput must be specified for index: ${missing.join(',')}`);
+  }
   const settings: { billingMode?: 'PROVISIONED' | 'PAY_PER_REQUEST'; provisionedThroughput?: ProvisionedThroughput; stream?: StreamSpecification; indexThroughput: Record<string, ProvisionedThroughput> } = { indexThroughput };
   if (billingMode !== undefined) settings.billingMode = billingMode;
   if (throughput) settings.provisionedThroughput = { ReadCapacityUnits: throughput.ReadCapacityUnits, WriteCapacityUnits: throughput.WriteCapacityUnits };

@@ -14,7 +14,9 @@
  *   copy, which holds every acknowledged record) and applied in key order, so
  *   each item's changes in version order. A record held back (gsiLagMs) holds
  *   every later record of its base partition, and a failure stops the
- *   partition's pass: the order per item is never broken.
+ *   partition's pass: the order per item is never broken. The records of
+ *   different base partitions are independent, so up to GROUPS_AT_ONCE of
+ *   them are applied at once, each one's in order.
  * - Idempotence: an entry records the base version it was written from and
  *   a change replaces only an older one (compare-and-set on the entry), and
  *   an item's locator (index-locator.ts) records which entry it has, so a
@@ -41,6 +43,8 @@ import { boundedAll } from '../bounded-all.js';
 
 const QUEUE_PAGE = 500;
 const PARTITIONS_AT_ONCE = 16;
+/** Base partitions of one queue page applied at once (each one's records in order). */
+const GROUPS_AT_ONCE = 16;
 const CAS_ATTEMPTS_MAX = 32;
 /** A sweep of every queue partition, however quiet, this often. */
 export const SWEEP_MS = 10_000;
@@ -235,21 +239,30 @@ export class IndexApplier {
     try {
       for (;;) {
         const page = await this.host.engine.range({ start, end: bounds!.end, limit: QUEUE_PAGE, consistent: true });
+        // One base partition's records in key order (order per item); different base partitions at once.
+        const groups = new Map<string, RangeEntry[]>();
         for (const entry of page.entries) {
-          const change = entry.value as QueueRecord;
           const group = logGroupOf(entry.key);
-          const readyAtMs = change.t + lagMs;
-          if (held.has(group) || readyAtMs > this.host.nowMs()) {
-            // Held back: so is every later change of its base partition (order per item).
-            held.add(group);
-            left += 1;
-            oldestMs = Math.min(oldestMs, change.t);
-            dueMs = Math.min(dueMs, readyAtMs);
-            continue;
-          }
-          await this.apply(record, index, spaces, entry);
-          queue.applied += 1;
+          const records = groups.get(group);
+          if (records === undefined) groups.set(group, [entry]);
+          else records.push(entry);
         }
+        await boundedAll([...groups], GROUPS_AT_ONCE, async ([group, records]) => {
+          for (const entry of records) {
+            const change = entry.value as QueueRecord;
+            const readyAtMs = change.t + lagMs;
+            if (held.has(group) || readyAtMs > this.host.nowMs()) {
+              // Held back: so is every later change of its base partition (order per item).
+              held.add(group);
+              left += 1;
+              oldestMs = Math.min(oldestMs, change.t);
+              dueMs = Math.min(dueMs, readyAtMs);
+              continue;
+            }
+            await this.apply(record, index, spaces, entry);
+            queue.applied += 1;
+          }
+        });
         const last = page.entries[page.entries.length - 1];
         if (!page.more || last === undefined) break;
         start = keyAfter(last.key);

@@ -49,9 +49,11 @@ export interface HotKeyEntry<T> {
 export interface HotKeyCacheCounters {
   hits: number;
   misses: number;
+  /** Results kept. */
   fills: number;
   /** Results not kept because a write of the key started while they were read. */
   fillsRaced: number;
+  /** Entries removed by a write through this coordinator, and to make room. */
   invalidations: number;
   evictions: number;
 }

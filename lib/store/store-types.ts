@@ -3,6 +3,7 @@
  * nodes() report.
  */
 import type { RepairResult } from './anti-entropy-repair.js';
+import type { HotKeyCacheCounters } from './hot-key-cache.js';
 import type { MembershipChange } from './membership-change.js';
 import type { Key } from './value-codec.js';
 
@@ -104,14 +105,7 @@ export interface StoreStats {
   hotKeyCache?: HotKeyCacheStats;
 }
 
-export interface HotKeyCacheStats {
-  hits: number;
-  misses: number;
-  /** Results kept, and results not kept because a write of their key started while they were read. */
-  fills: number;
-  fillsRaced: number;
-  /** Entries removed by a write through this coordinator, and to make room. */
-  invalidations: number;
-  evictions: number;
+/** The cache's counters (hot-key-cache.ts) and its size. */
+export interface HotKeyCacheStats extends HotKeyCacheCounters {
   entries: number;
 }

@@ -31,7 +31,8 @@ import { prepareGetItem, type GetItemOutput } from './get-item.js';
 import { itemSize } from './item-size.js';
 import { compareKeyValues, encodeItemKey, isTruncatedSortKey, tieGroupOf, type KeyValue } from './key-encoding.js';
 import { prepareQuery } from './query.js';
-import { chunkLimit, PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
+import { fillQueryPage, fillScanPage, type RangeRead } from './page-fill.js';
+import { PageAssembler, pageOutput, type ReadOutput } from './read-page.js';
 import { indexWriteUnits, localIndexUnits, NO_INDEX_UNITS, withIndexParts } from './indexes/index-capacity.js';
 import { prepareScan, segmentRanges } from './scan.js';
 import {
@@ -96,7 +97,6 @@ import { SecondaryIndexes, type CatalogAccess, type IndexStats, type SecondaryIn
 import { StreamReader, type StreamOptions, type StreamReadOptions } from './streams/stream-reader.js';
 import { expiredStreams, retiredStreamsOf } from './streams/stream-catalog.js';
 import type { StreamRecordOutput } from './streams/stream-record.js';
-import { keyAfter } from '../bytes.js';
 import { boundedAll } from './bounded-all.js';
 
 export interface DatabaseOptions extends StoreOptions, SecondaryIndexOptions, StreamOptions {
@@ -158,6 +158,8 @@ export class Database {
   indexes!: SecondaryIndexes;
   /** DynamoDB Streams (streams/stream-reader.ts). */
   private streams!: StreamReader;
+  /** The engine's range read, as page-fill.ts takes it. */
+  private readonly readRange: RangeRead = (request) => this.engine.range(request);
   private readonly catalogAccess: CatalogAccess = {
     state: () => this.catalog,
     change: (change) => this.changeCatalog(() => {
@@ -548,28 +550,10 @@ export class Database {
       sortType !== undefined && key.byteLength - plan.partitionPrefixBytes >= SORT_PART_BYTES_MAX - 1 && isTruncatedSortKey(key, partitionType, sortType)
         ? Buffer.from(tieGroupOf(key)).toString('latin1')
         : undefined;
-    let { start, end } = plan.range;
-    for (;;) {
-      if (Buffer.compare(start, end) >= 0) {
-        page.end();
-        break;
-      }
-      const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
-      for (const entry of chunk.entries) {
-        const item = committedItem(entry.value);
-        if (item === undefined) continue;
-        if (plan.accepts(item)) page.offer(item, tieGroup(entry.key));
-        if (page.full) break;
-      }
-      if (page.full) break;
-      const last = chunk.entries[chunk.entries.length - 1];
-      if (!chunk.more || last === undefined) {
-        page.end();
-        break;
-      }
-      if (plan.reverse) end = last.key;
-      else start = keyAfter(last.key);
-    }
+    await fillQueryPage(this.readRange, { ...plan.range, reverse: plan.reverse, consistent: plan.consistent, limit: plan.limit }, page, (entry) => {
+      const item = committedItem(entry.value);
+      if (item !== undefined && plan.accepts(item)) page.offer(item, tieGroup(entry.key));
+    });
     this.capacity?.chargeRead(this.activeTable(plan.answer.tableName), plan.range.start, partitionLabel(this.activeTable(plan.answer.tableName), page.evaluated, plan.range.start), queryCapacity(page.evaluatedBytes, plan.consistent ? 'strong' : 'eventual'));
     return pageOutput(plan.answer, page);
   }
@@ -592,28 +576,11 @@ export class Database {
     }
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     // The engine key of each item evaluated, for the capacity charged to each logical partition (scan-charge.ts).
-    const evaluatedKeys: Uint8Array[] = [];
-    for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
-      let start = range.start;
-      if (plan.startAfter !== undefined) {
-        if (Buffer.compare(plan.startAfter, range.end) >= 0) continue;
-        if (Buffer.compare(plan.startAfter, start) >= 0) start = keyAfter(plan.startAfter);
-      }
-      while (!page.full && Buffer.compare(start, range.end) < 0) {
-        const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
-        for (const entry of chunk.entries) {
-          const item = committedItem(entry.value);
-          if (item === undefined) continue;
-          page.offer(item, undefined);
-          if (evaluatedKeys.length < page.evaluated.length) evaluatedKeys.push(entry.key);
-          if (page.full) break;
-        }
-        const last = chunk.entries[chunk.entries.length - 1];
-        if (!chunk.more || last === undefined) break;
-        start = keyAfter(last.key);
-      }
-      if (page.full) break;
-    }
+    const ranges = segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment);
+    const evaluatedKeys = await fillScanPage(this.readRange, { ranges, startAfter: plan.startAfter, consistent: plan.consistent, limit: plan.limit }, page, (entry) => {
+      const item = committedItem(entry.value);
+      if (item !== undefined) page.offer(item, undefined);
+    });
     if (!origin.free && this.capacity !== undefined) {
       const items = evaluatedKeys.map((engineKey, i) => ({ engineKey, bytes: page.evaluatedBytes[i]! }));
       this.capacity.chargeScan(this.activeTable(plan.answer.tableName), plan.segment.tokenStart, items, plan.consistent ? 'strong' : 'eventual');

@@ -16,7 +16,8 @@ import { encodeItemKey, prefixEnd, type KeyValue } from '../key-encoding.js';
 import { itemSize } from '../item-size.js';
 import type { Request } from '../item-request.js';
 import type { QueryPlan } from '../query.js';
-import { chunkLimit, PageAssembler, pageOutput, pageUnits, type IndexPage, type PageUnits, type ReadOutput } from '../read-page.js';
+import { fillQueryPage, fillScanPage, type RangeRead } from '../page-fill.js';
+import { PageAssembler, pageOutput, pageUnits, type IndexPage, type PageUnits, type ReadOutput } from '../read-page.js';
 import { segmentRanges, type ScanPlan } from '../scan.js';
 import { anyTable, activeTable, type CatalogState, type TableRecord } from '../table-catalog.js';
 import type { TableDescription } from '../table-description.js';
@@ -69,6 +70,8 @@ export class SecondaryIndexes {
   private readonly counts = new Map<string, { itemCount: number; sizeBytes: number }>();
   private readonly lagOverrides = new Map<string, number>();
   private readonly tasks = new Set<Promise<unknown>>();
+  /** The engine's range read, as page-fill.ts takes it. */
+  private readonly readRange: RangeRead = (request) => this.engine.range(request);
   private closing = false;
 
   constructor(
@@ -272,27 +275,10 @@ export class SecondaryIndexes {
     const index = plan.index!;
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
     const { offer, indexPage } = entryPage(index, page);
-    let { start, end } = plan.range;
-    for (;;) {
-      if (Buffer.compare(start, end) >= 0) {
-        page.end();
-        break;
-      }
-      const chunk = await this.engine.range({ start, end, reverse: plan.reverse, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
-      for (const entry of chunk.entries) {
-        const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
-        if (item !== undefined && plan.accepts(item)) offer(entry.value as IndexEntryValue, item, plan.tieGroupOf?.(entry.key));
-        if (page.full) break;
-      }
-      if (page.full) break;
-      const last = chunk.entries[chunk.entries.length - 1];
-      if (!chunk.more || last === undefined) {
-        page.end();
-        break;
-      }
-      if (plan.reverse) end = last.key;
-      else start = keyAfter(last.key);
-    }
+    await fillQueryPage(this.readRange, { ...plan.range, reverse: plan.reverse, consistent: plan.consistent, limit: plan.limit }, page, async (entry) => {
+      const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
+      if (item !== undefined && plan.accepts(item)) offer(entry.value as IndexEntryValue, item, plan.tieGroupOf?.(entry.key));
+    });
     return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage) };
   }
 
@@ -302,27 +288,11 @@ export class SecondaryIndexes {
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: () => 0 });
     const { offer, indexPage } = entryPage(index, page);
     // The engine key of each entry evaluated: a GSI Scan charges each of the GSI's logical partitions its own (scan-charge.ts).
-    const evaluatedKeys: Uint8Array[] = [];
-    for (const range of segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment)) {
-      let start = range.start;
-      if (plan.startAfter !== undefined) {
-        if (Buffer.compare(plan.startAfter, range.end) >= 0) continue;
-        if (Buffer.compare(plan.startAfter, start) >= 0) start = keyAfter(plan.startAfter);
-      }
-      while (!page.full && Buffer.compare(start, range.end) < 0) {
-        const chunk = await this.engine.range({ start, end: range.end, limit: chunkLimit(plan.limit, page), consistent: plan.consistent });
-        for (const entry of chunk.entries) {
-          const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
-          if (item !== undefined) offer(entry.value as IndexEntryValue, item, undefined);
-          if (evaluatedKeys.length < page.evaluated.length) evaluatedKeys.push(entry.key);
-          if (page.full) break;
-        }
-        const last = chunk.entries[chunk.entries.length - 1];
-        if (!chunk.more || last === undefined) break;
-        start = keyAfter(last.key);
-      }
-      if (page.full) break;
-    }
+    const ranges = segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment);
+    const evaluatedKeys = await fillScanPage(this.readRange, { ranges, startAfter: plan.startAfter, consistent: plan.consistent, limit: plan.limit }, page, async (entry) => {
+      const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
+      if (item !== undefined) offer(entry.value as IndexEntryValue, item, undefined);
+    });
     return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage), entries: evaluatedKeys.map((key, n) => ({ engineKey: key, bytes: page.evaluatedBytes[n]! })) };
   }
 

@@ -188,6 +188,7 @@ export class Database {
       itemKey: (tableName, key) => this.itemKey(this.activeTable(tableName), key),
       onItemChange: (tableName, oldBytes, newBytes) => (this.catalog = withItemChange(this.catalog, tableName, oldBytes, newBytes)),
       timeoutMs: transactionTimeoutMs,
+      soleCoordinator: true,
       ...transactionIndexHooks({
         indexes: () => this.indexes,
         capacity: () => this.capacity,

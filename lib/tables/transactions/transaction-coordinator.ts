@@ -107,6 +107,16 @@ export interface TransactionHost {
   /** Age after which a PENDING transaction's items may be taken back by anyone. */
   readonly timeoutMs: number;
   /**
+   * True when this coordinator is the only one that writes this ledger (the
+   * Database: one process holds the store's lock, and ordered writes are the
+   * owner's alone). Its timed sweep then skips while nothing can be open: the
+   * last sweep found the ledger empty and no transaction has begun since. A
+   * sweep reads every ring partition's ledger range, about a thousand
+   * consistent reads each interval, which an idle or read-only store should
+   * not pay. Absent (the simulation's several coordinators): always sweeps.
+   */
+  readonly soleCoordinator?: boolean;
+  /**
    * What an item's committed change (prior -> next image) carries in its own
    * atomic write: its LSI entries, GSI change records and stream record
    * (indexes/base-write.ts), and what to do once it is written. Absent: nothing.
@@ -163,6 +173,10 @@ export class TransactionCoordinator {
   private readonly engine: TableEngine;
   private stopSweep: (() => void) | undefined;
   private sweeping: Promise<unknown> | undefined;
+  /** Transaction attempts begun by this coordinator; a ledger record can exist only after one. */
+  private attemptsBegun = 0;
+  /** `attemptsBegun` when a sweep last found the ledger empty; undefined before that (a restart must look). */
+  private emptyAtAttempts: number | undefined;
 
   constructor(host: TransactionHost) {
     this.host = host;
@@ -178,6 +192,7 @@ export class TransactionCoordinator {
         const replay = await this.tokenReplay(plan);
         if (replay !== undefined) return replay;
       }
+      this.attemptsBegun += 1;
       const transactionId = this.host.newTransactionId();
       const ledgerName = plan.token ?? transactionId;
       const ledger: LedgerRecord = {
@@ -625,7 +640,11 @@ export class TransactionCoordinator {
     if (this.stopSweep !== undefined) return;
     this.stopSweep = this.host.every(intervalMs, () => {
       if (this.sweeping !== undefined) return;
+      if (this.host.soleCoordinator === true && this.emptyAtAttempts === this.attemptsBegun) return;
+      const attemptsAtStart = this.attemptsBegun;
       this.sweeping = this.recover()
+        // Empty only counts if no attempt began meanwhile: its ledger may sit behind the sweep's position.
+        .then((open) => (this.emptyAtAttempts = open === 0 ? attemptsAtStart : undefined))
         .catch(() => undefined) // a node down: the next sweep tries again
         .finally(() => (this.sweeping = undefined));
     });

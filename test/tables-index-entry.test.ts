@@ -119,11 +119,11 @@ t.test("a base write's extra keys: LSI entries, one queue record per changed GSI
   }, { nowMs: 0, tableUuid: 'u' });
   const { indexes } = allocateIndexSpaces(['byAt'], ['byStatus', 'byAtGlobal'], created.state.nextId);
   const record = { ...created.record, status: 'ACTIVE' as const, indexes };
-  const writes = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: item('OPEN', '1'), newItem: item('SHIPPED', '1'), nowMs: 9, ringPartitions: 16 });
+  const writes = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: item('OPEN', '1'), newItem: item('SHIPPED', '1'), nowMs: 9, streamNowMs: 9, ringPartitions: 16 });
   const spaceOf = (key: Uint8Array) => new DataView(key.buffer, key.byteOffset).getUint32(1);
   t.same(writes.map((write) => spaceOf(write.key)), [indexes.spaces['byStatus']!.queueSpace], 'only byStatus changed: one queue record, no LSI write');
   t.equal(writes[0]!.appendVersion, true);
-  const moved = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: item('OPEN', '1'), newItem: item('OPEN', '2'), nowMs: 9, ringPartitions: 16 });
+  const moved = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: item('OPEN', '1'), newItem: item('OPEN', '2'), nowMs: 9, streamNowMs: 9, ringPartitions: 16 });
   t.same(moved.map((write) => [spaceOf(write.key), write.value === undefined]), [
     [indexes.spaces['byAt']!.entrySpace, true],
     [indexes.spaces['byAt']!.entrySpace, false],

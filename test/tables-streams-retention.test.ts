@@ -33,7 +33,8 @@ interface Setup {
   clock: { nowMs: number };
 }
 
-function open(t: Test, engine = new MemoryTableEngine(), dir = tempDir(t), clock = { nowMs: Date.now() }): Setup {
+// The clock starts far from the wall clock: every instant a stream is judged by must come from it.
+function open(t: Test, engine = new MemoryTableEngine(), dir = tempDir(t), clock = { nowMs: Date.UTC(2031, 0, 1) }): Setup {
   const db = Database.openOnEngine(engine, { path: dir, streamClock: () => clock.nowMs });
   t.teardown(() => db.close());
   return { db, engine, dir, clock };
@@ -101,7 +102,7 @@ t.test('records older than the retention are deleted from storage, younger ones 
 t.test('DeleteTable: the stream stays listed, DISABLED and readable for 24 hours, then goes with its records', async (t) => {
   const engine = new MemoryTableEngine();
   const dir = tempDir(t);
-  const clock = { nowMs: Date.now() };
+  const clock = { nowMs: Date.UTC(2031, 0, 1) };
   const { db } = open(t, engine, dir, clock);
   const arn = await createStreamTable(db, 'orders');
   await db.putItem({ TableName: 'orders', Item: { pk: { S: 'o1' } } });
@@ -123,6 +124,7 @@ t.test('DeleteTable: the stream stays listed, DISABLED and readable for 24 hours
   t.equal(read.open, 0, 'no shard gives a next iterator at its end');
 
   // A table of the same name gets a stream of its own; the deleted one's is listed first.
+  clock.nowMs += 1_000; // a stream's label is its enabling instant, to the millisecond
   const second = await createStreamTable(db, 'orders');
   t.not(second, arn);
   t.same((await db.listStreams({ TableName: 'orders' })).Streams.map((stream) => stream.StreamArn), [arn, second]);

@@ -247,7 +247,7 @@ export class Database {
       database.capacity = capacity === undefined || capacity === 'off' ? undefined : new TableCapacity({
         mode: capacity, capacityScale, clock: capacityClock, ...database.arn, ...capacityTuning, tables: () => Object.values(opened.catalog.tables),
       });
-      database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax });
+      database.startIndexes({ gsiLagMs, gsiLagMsByIndex, itemCollectionBytesMax, streamClock });
       database.startStreams({ streamRetentionMs, streamTrimPerSecondMax, streamClock });
       return database;
     } catch (error) {
@@ -257,7 +257,7 @@ export class Database {
     }
   }
 
-  private startIndexes(options: SecondaryIndexOptions): void {
+  private startIndexes(options: SecondaryIndexOptions & Pick<StreamOptions, 'streamClock'>): void {
     this.indexes = new SecondaryIndexes(this.engine, this.catalogAccess, options);
     this.indexes.start();
   }

@@ -28,7 +28,10 @@ export interface BaseWrite {
   readonly baseKey: PrimaryKeyValues;
   readonly oldItem: AttributeMap | undefined;
   readonly newItem: AttributeMap | undefined;
+  /** When the change was made, for the GSI applier's lag (its own clock). */
   readonly nowMs: number;
+  /** The same instant on the streams' clock (StreamOptions.streamClock): a stream record's creation time, judged for retention. */
+  readonly streamNowMs: number;
   /** The ring's partition count: a stream record is keyed by its ring partition (change-log.ts). */
   readonly ringPartitions: number;
   /** DynamoDB's own change (a Time to Live deletion): the stream record says so. */
@@ -62,7 +65,7 @@ export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
   if (stream !== undefined && stream.specification.StreamEnabled) {
     const keys: AttributeMap = { [schema.partitionKey.name]: write.baseKey.partition };
     if (schema.sortKey !== undefined && write.baseKey.sort !== undefined) keys[schema.sortKey.name] = write.baseKey.sort;
-    const value = streamRecord(stream.specification, keys, oldItem, newItem, write.nowMs, write.byService === true);
+    const value = streamRecord(stream.specification, keys, oldItem, newItem, write.streamNowMs, write.byService === true);
     const tokenStart = shardTokenStart(tokenOf(logKeyPrefix(stream.streamSpace, write.partitionPart)), write.ringPartitions);
     if (value !== undefined) writes.push({ key: streamShardPrefix(stream.streamSpace, tokenStart), value, appendVersion: true });
   }

@@ -77,7 +77,10 @@ export class SecondaryIndexes {
   constructor(
     private readonly engine: TableEngine,
     private readonly catalog: CatalogAccess,
-    private readonly options: SecondaryIndexOptions,
+    private readonly options: SecondaryIndexOptions & {
+      /** The streams' clock (StreamOptions.streamClock): a stream's enable and disable instants are judged by it for retention. */
+      readonly streamClock?: () => number;
+    },
   ) {
     for (const [name, ms] of Object.entries(options.gsiLagMsByIndex ?? {})) this.lagOverrides.set(name, checkLag(ms));
     if (options.gsiLagMs !== undefined) checkLag(options.gsiLagMs);
@@ -91,6 +94,10 @@ export class SecondaryIndexes {
       lagMsOf: (table, index) => this.lagMsOf(table, index),
       counted: (table, index, items, bytes) => this.count(table, index, items, bytes),
     });
+  }
+
+  private streamNowMs(): number {
+    return this.options.streamClock?.() ?? Date.now();
   }
 
   /** Starts the applier, and resumes what a previous process left: backfills of CREATING indexes, drops of DELETING ones. */
@@ -173,7 +180,7 @@ export class SecondaryIndexes {
     const globals = record.schema.globalSecondaryIndexes.map((index) => index.indexName);
     let { indexes, nextId } = allocateIndexSpaces(locals, globals, state.nextId);
     // CreateTable's StreamSpecification starts the table's first stream, as UpdateTable's would (DG: Streams).
-    if (stream?.StreamEnabled === true) ({ indexes, nextId } = withStreamSpecification(indexes, stream, nextId, Date.now()));
+    if (stream?.StreamEnabled === true) ({ indexes, nextId } = withStreamSpecification(indexes, stream, nextId, this.streamNowMs()));
     return { ...state, tables: { ...state.tables, [tableName]: { ...record, indexes } }, nextId };
   }
 
@@ -209,7 +216,7 @@ export class SecondaryIndexes {
     const encoded = encodeItemKey(record.id, baseKey.partition, baseKey.sort as KeyValue | undefined);
     if (options.checked !== true) await this.checkCollection(tableName, baseKey, oldItem, newItem);
     const also = alsoWritesOf({
-      record, partitionPart: encoded.partitionPart, baseKey, oldItem, newItem, nowMs: Date.now(),
+      record, partitionPart: encoded.partitionPart, baseKey, oldItem, newItem, nowMs: Date.now(), streamNowMs: this.streamNowMs(),
       ringPartitions: this.engine.tokenRanges().length, byService: options.byService === true,
     });
     const token = tokenOf(encoded.key);
@@ -324,7 +331,7 @@ export class SecondaryIndexes {
       }
       if (settings.provisionedThroughput !== undefined) indexes = { ...indexes, provisionedThroughput: settings.provisionedThroughput };
       if (settings.stream !== undefined) {
-        const changed = withStreamSpecification(indexes, settings.stream, nextId, Date.now());
+        const changed = withStreamSpecification(indexes, settings.stream, nextId, this.streamNowMs());
         indexes = changed.indexes;
         nextId = changed.nextId;
       }

@@ -47,6 +47,10 @@ class AttachedThread {
   terminate(): Promise<number> {
     return this.worker.terminate();
   }
+
+  exited(): Promise<number> {
+    return new Promise((resolve) => this.worker.once('exit', resolve));
+  }
 }
 
 const keysOf = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
@@ -190,5 +194,23 @@ t.test('at most 15 attached stores at once; a closed one frees its slot', async 
   t.equal((await again!.get('slot'))?.value, 3, 'and reads through its own rings');
   await failsWith(t, () => again!.crashNode(0), ErrorCode.INVALID_STATE, 'crashNode is the owner store\'s to do: an attached store (Store.attach) only reads and writes');
   for (const store of [...attached, again!]) await store.close();
+  await owner.close();
+});
+
+t.test('a thread that ends without closing its attached store gives its slot back', async (t) => {
+  const owner = await openTemp(t, { nodes: 2, replication: { n: 2, r: 1, w: 1 }, durability: 'none', ringBytes: 1 << 16 });
+  const handle: StoreHandle = owner.handle();
+  const thread = new AttachedThread();
+  t.equal(await thread.value({ op: 'put', handle, entries: [['left', 1]] }), 1, 'the thread attached and wrote');
+  const exited = thread.exited();
+  await thread.value({ op: 'exit', handle });
+  t.equal(await exited, 0, 'the thread ended with process.exit, its store not closed');
+  const attached: Store[] = [];
+  for (let i = 0; i < 15; i++) attached.push(await Store.attach(handle));
+  t.equal(attached.length, 15, "all 15 slots attach: the ended thread's is free again");
+  t.equal((await attached[14]!.get('left'))?.value, 1, 'and what it wrote is there');
+  await owner.addNode(); // closes the rings of the given-back slot (reap) and does not wait for it
+  t.equal((await attached[0]!.get('left'))?.value, 1, 'read after the membership change');
+  for (const store of attached) await store.close();
   await owner.close();
 });

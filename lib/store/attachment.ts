@@ -72,6 +72,21 @@ export class Attachment {
     this.channel = new BroadcastChannel(handle.channel);
     this.channel.onmessage = (event) => this.onMessage((event as unknown as { data: ToAttached }).data);
     this.channel.unref();
+    openInThisThread.add(this);
+    if (openInThisThread.size === 1) process.once('exit', releaseAtThreadExit);
+  }
+
+  /**
+   * The thread ends without close (it returned, or called process.exit): no
+   * message can leave it now, so the slot is given back in the shared words
+   * directly, as the owner's detach would; the owner closes the slot's rings
+   * when it next looks (Attachments.reap). A thread stopped by
+   * worker.terminate() runs no exit hook: its slot stays claimed, and the
+   * owner's membership changes wait for it at most twice the request timeout.
+   */
+  releaseAtExit(): void {
+    Atomics.store(this.words, slotWordOf(this.slot, AttachWord.ACK), 0);
+    Atomics.compareExchange(this.words, slotWordOf(this.slot, AttachWord.CLAIM), this.generation * 2 + 1, (this.generation + 1) * 2);
   }
 
   /** Claim a slot and take the owner's first snapshot. ERR_OVERLOADED when every slot is taken, ERR_CLOSED when the owner closed. */
@@ -286,10 +301,20 @@ export class Attachment {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    openInThisThread.delete(this);
+    if (openInThisThread.size === 0) process.off('exit', releaseAtThreadExit);
     this.release(new RingtableError(ErrorCode.CLOSED, 'the store is closed'));
     if (!this.ownerGone) this.post({ type: 'detach', slot: this.slot, generation: this.generation });
     this.channel.close();
   }
+}
+
+/** This thread's attachments not closed yet (at most ATTACHED_MAX): one exit hook serves them all. */
+const openInThisThread = new Set<Attachment>();
+
+function releaseAtThreadExit(): void {
+  for (const attachment of openInThisThread) attachment.releaseAtExit();
+  openInThisThread.clear();
 }
 
 /** The first free slot, claimed (CLAIM holds generation × 2, + 1 while claimed). */

@@ -73,8 +73,18 @@ export class Attachments {
 
   /** Something attached stores route by changed (a node crashed, stopped, started; the ring): they reload before their next request. */
   changed(): void {
+    this.reap();
     Atomics.add(this.words, AttachWord.EPOCH, 1);
     Atomics.notify(this.words, AttachWord.EPOCH);
+  }
+
+  /** Closes the rings of slots given back without a detach message (a thread that ended without close: attachment.ts releaseAtExit). */
+  reap(): void {
+    for (const [slot, rings] of this.slots) {
+      if (Atomics.load(this.words, slotWordOf(slot, AttachWord.CLAIM)) === rings.generation * 2 + 1) continue;
+      for (const held of rings.nodes.values()) closeRings(held.requestRing, held.responseRing);
+      this.slots.delete(slot);
+    }
   }
 
   /**

@@ -14,7 +14,9 @@ export type AttachedTask =
   | { op: 'putMany'; handle: StoreHandle; entries: [string, unknown][] }
   | { op: 'preferenceLists'; handle: StoreHandle; keys: string[] }
   | { op: 'addNode'; handle: StoreHandle }
-  | { op: 'close'; handle: StoreHandle };
+  | { op: 'close'; handle: StoreHandle }
+  /** Ends the thread with process.exit, without closing the store. */
+  | { op: 'exit'; handle: StoreHandle };
 
 export type AttachedAnswer = { ok: true; value: unknown; threadId: number } | { ok: false; code: string | undefined; message: string };
 
@@ -45,6 +47,9 @@ async function run(task: AttachedTask): Promise<unknown> {
       return task.keys.map((key) => store!.preferenceList(key));
     case 'addNode':
       return store.addNode();
+    case 'exit':
+      setImmediate(() => process.exit(0));
+      return null;
   }
 }
 

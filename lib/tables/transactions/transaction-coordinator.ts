@@ -87,6 +87,17 @@ const CANCELLED_LEDGER_KEPT_TIMEOUTS = 10;
 const SWEEP_PAGE_ENTRIES = 100;
 /** The sweep runs every timeoutMs, but not more often than this (a short timeout must not make it a busy loop). */
 const SWEEP_INTERVAL_MS_MIN = 1000;
+/**
+ * While the last sweep found the ledger empty and this coordinator began no
+ * transaction since, the sweep runs this seldom instead. A sweep reads every
+ * ring partition of the ledger space from its leader: about 200 range reads a
+ * second on 3 nodes, each waking a node thread, which kept an idle Database at
+ * ~20% of a core (measured, bench/dynamodb-cost.bench.ts --idle). Records only
+ * appear through a coordinator's own transactions (one process holds the
+ * store), and a dead transaction's items are also recovered by whoever meets
+ * them; the seldom sweep still catches a record that a late write made visible.
+ */
+export const SWEEP_IDLE_INTERVAL_MS = 60_000;
 
 export interface TransactionHost {
   readonly engine: TableEngine;
@@ -163,6 +174,12 @@ export class TransactionCoordinator {
   private readonly engine: TableEngine;
   private stopSweep: (() => void) | undefined;
   private sweeping: Promise<unknown> | undefined;
+  /** Transactions this coordinator began (ledger records it may have written) and has in flight. */
+  private transactionsBegun = 0;
+  private transactionsInFlight = 0;
+  /** transactionsBegun when a sweep that started with none in flight found the ledger empty; undefined until one did. */
+  private emptyAtBegun: number | undefined;
+  private lastSweepMs = Number.NEGATIVE_INFINITY;
 
   constructor(host: TransactionHost) {
     this.host = host;
@@ -172,6 +189,16 @@ export class TransactionCoordinator {
   // ------------------------------------------------------------------ TransactWriteItems
 
   async transactWrite(plan: TransactWritePlan): Promise<TransactWriteItemsOutput> {
+    this.transactionsBegun += 1;
+    this.transactionsInFlight += 1;
+    try {
+      return await this.transactWriteNow(plan);
+    } finally {
+      this.transactionsInFlight -= 1;
+    }
+  }
+
+  private async transactWriteNow(plan: TransactWritePlan): Promise<TransactWriteItemsOutput> {
     const keys = plan.actions.map((action) => this.host.itemKey(action.tableName, action.key));
     for (let attempt = 0; attempt < PREPARE_ATTEMPTS_MAX; attempt += 1) {
       if (plan.token !== undefined) {
@@ -625,8 +652,14 @@ export class TransactionCoordinator {
     if (this.stopSweep !== undefined) return;
     this.stopSweep = this.host.every(intervalMs, () => {
       if (this.sweeping !== undefined) return;
+      const nowMs = this.host.nowMs();
+      if (this.emptyAtBegun === this.transactionsBegun && nowMs - this.lastSweepMs < SWEEP_IDLE_INTERVAL_MS) return;
+      this.lastSweepMs = nowMs;
+      // Only a sweep that started with no transaction of ours in flight can find the ledger empty for good.
+      const begun = this.transactionsInFlight === 0 ? this.transactionsBegun : undefined;
       this.sweeping = this.recover()
-        .catch(() => undefined) // a node down: the next sweep tries again
+        .then((open) => { this.emptyAtBegun = open === 0 && begun === this.transactionsBegun ? begun : undefined; })
+        .catch(() => { this.emptyAtBegun = undefined; }) // a node down: the next sweep tries again
         .finally(() => (this.sweeping = undefined));
     });
   }

@@ -29,7 +29,7 @@ import type { DynamoDbDispatcher } from '../lib/dynamodb/dispatcher.js';
 import { signedRequest } from './dynamodb/signed-request.js';
 import { cpuSplit, threadCpuMicros, type CpuSplit } from './dynamodb/thread-cpu.js';
 import { median } from './lib/measure.js';
-import { int, parseOptions } from './lib/options.js';
+import { int, parseOptions, text } from './lib/options.js';
 import { type Report, commandLine, environment, finishReport } from './lib/report.js';
 
 const args = parseOptions('node dist/bench/dynamodb-cost.bench.js', 'CPU per DynamoDB request by thread: idle, typed Database calls, the in-process handler and serve, each against a constant answer.', {
@@ -41,7 +41,9 @@ const args = parseOptions('node dist/bench/dynamodb-cost.bench.js', 'CPU per Dyn
   idle: int(10, 'seconds of the idle measurement (0: none)', 0),
   items: int(100, 'items preloaded in the one partition'),
   putKeys: int(1000, 'distinct items PutItem writes in turn'),
+  operations: text('comma-separated subset of GetItem, GetItem consistent, PutItem, Query (default: all)', 'LIST'),
 });
+const OPERATIONS = ['GetItem', 'GetItem consistent', 'PutItem', 'Query'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TABLE = 'bench';
@@ -154,7 +156,8 @@ async function main(): Promise<void> {
       'PutItem': (i) => database.putItem(input('PutItem', i) as never),
       'Query': () => database.query(input('Query') as never),
     };
-    for (const operation of ['GetItem', 'GetItem consistent', 'PutItem', 'Query']) {
+    for (const operation of args.operations === undefined ? OPERATIONS : args.operations.split(',').map((name) => name.trim())) {
+      if (!OPERATIONS.includes(operation)) throw new Error(`--operations: unknown ${operation}`);
       const variants: Array<{ name: string; run: () => Promise<Measured> }> = [
         { name: 'typed', run: () => drive(typed[operation]!, args.duration, storage) },
         { name: 'handler, constant', run: () => drive(handlerCall(handlers.constant, operation), args.duration, storage) },

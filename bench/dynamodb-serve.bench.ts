@@ -35,7 +35,7 @@ import { startChild, type ChildServer } from './dynamodb/child-server.js';
 import { processCpuMicros } from './dynamodb/process-cpu.js';
 import { send, signedRequest, type SignedRequest } from './dynamodb/signed-request.js';
 import { median, type Run } from './lib/measure.js';
-import { choice, int, parseOptions } from './lib/options.js';
+import { choice, int, parseOptions, text } from './lib/options.js';
 import { type Report, commandLine, environment, figure, finishReport } from './lib/report.js';
 
 const args = parseOptions('node dist/bench/dynamodb-serve.bench.js', "ringtable serve vs dynalite: autocannon replaying signed GetItem, PutItem and Query bodies at 64 connections.", {
@@ -43,11 +43,14 @@ const args = parseOptions('node dist/bench/dynamodb-serve.bench.js', "ringtable 
   rounds: int(2, 'interleaved rounds per operation and server'),
   connections: int(64, 'autocannon connections (one request in flight on each)'),
   nodes: int(3, 'storage-node threads of the ringtable database'),
-  tunedNodes: int(1, 'storage-node threads of a second ringtable server tuned for a small machine (0: no second server)'),
+  tunedNodes: int(1, 'storage-node threads of a second ringtable server tuned for a small machine (0: no second server)', 0),
   putKeys: int(1000, 'distinct items PutItem writes in turn (1: the same item every time)'),
   items: int(100, 'items preloaded in the one partition'),
   operations: choice('all', ['all', 'GetItem', 'PutItem', 'Query'] as const, 'which operations to measure'),
+  settle: int(8, 'seconds to wait after the preload: the transaction sweep\'s first pass (5 s after open) elects a leader for every ring partition', 0),
+  compareBin: text('another build\'s dist/lib/cli/ringtable.js, served as a third ringtable server with --nodes (before/after in one run)', 'FILE'),
 });
+const COMPARED = 'ringtable, compared build';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -143,7 +146,7 @@ async function main(): Promise<void> {
     environment: environment(),
     config: {
       duration: args.duration, rounds: args.rounds, connections: args.connections, nodes: args.nodes, tunedNodes: args.tunedNodes,
-      items: args.items, putKeys: args.putKeys, durability: 'none',
+      items: args.items, putKeys: args.putKeys, durability: 'none', settle: args.settle, compareBin: args.compareBin ?? null,
     },
     phases: {}, figures: [], ratios: [], notes: [],
   };
@@ -162,6 +165,12 @@ async function main(): Promise<void> {
         /at (http:\/\/127\.0\.0\.1:\d+)/, (url) => url);
       servers.push({ name: TUNED, server: tuned });
     }
+    if (args.compareBin !== undefined) {
+      const compared = await startChild(args.compareBin,
+        ['serve', '--port', '0', '--path', join(path, 'compared'), '--nodes', String(args.nodes), '--durability', 'none'],
+        /at (http:\/\/127\.0\.0\.1:\d+)/, (url) => url);
+      servers.push({ name: COMPARED, server: compared });
+    }
     const dynalite = await startChild(join(here, 'dynamodb', 'dynalite-server.js'), [], /listening (\d+)/, (port) => `http://127.0.0.1:${port}`);
     servers.push({ name: 'dynalite', server: dynalite });
     const startMs = Date.now();
@@ -169,6 +178,7 @@ async function main(): Promise<void> {
     const ceiling = await startChild(join(here, 'dynamodb', 'constant-server.js'), [], /listening (\d+)/, (port) => `http://127.0.0.1:${port}`);
     servers.push({ name: 'node:http ceiling', server: ceiling });
     report.phases['preload'] = `${Date.now() - startMs} ms for both servers`;
+    await new Promise((resolve) => setTimeout(resolve, args.settle * 1000));
 
     const operations = args.operations === 'all' ? ['GetItem', 'PutItem', 'Query'] : [args.operations];
     for (const operation of operations) {
@@ -191,7 +201,11 @@ async function main(): Promise<void> {
           `one signed ${operation} over HTTP, ${args.connections} connections`, measured));
         medians[name] = median(measured.map((m) => m.opsPerSecond));
       }
-      for (const name of ['ringtable', ...(args.tunedNodes > 0 ? [TUNED] : [])]) {
+      if (args.compareBin !== undefined) {
+        report.ratios.push({ name: `${operation}: ringtable / ${COMPARED}`, value: medians['ringtable']! / medians[COMPARED]! });
+        report.ratios.push({ name: `${operation}: ringtable / ${COMPARED} by server CPU per request (compared's / ringtable's)`, value: cpu[COMPARED]! / cpu['ringtable']! });
+      }
+      for (const name of ['ringtable', ...(args.tunedNodes > 0 ? [TUNED] : []), ...(args.compareBin !== undefined ? [COMPARED] : [])]) {
         report.ratios.push({ name: `${operation}: ${name} / dynalite`, value: medians[name]! / medians['dynalite']!, target: 10 });
         report.ratios.push({ name: `${operation}: ${name} / dynalite by server CPU per request (dynalite's / ringtable's)`, value: cpu['dynalite']! / cpu[name]! });
         report.ratios.push({ name: `${operation}: ${name} / node:http ceiling`, value: medians[name]! / medians['node:http ceiling']! });

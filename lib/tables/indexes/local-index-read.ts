@@ -1,0 +1,69 @@
+/**
+ * An LSI's range read, checked against the table: each chunk of entries
+ * the engine returns, then the items they name, read at once (bounded), with
+ * the read's own consistency. Every entry goes on to the page as a
+ * CheckedEntry: its item as the table holds it now (local-entry-check.ts),
+ * or, when the entry is stale, no item (the page skips it; it is not
+ * evaluated, so DynamoDB's Limit, ScannedCount and capacity count only
+ * entries that are really in the index) and a report to the clean-up.
+ *
+ * Stale entries keep their place in the chunk: page-fill.ts resumes after
+ * a chunk's last key, which must be the last key the engine returned.
+ *
+ * A consistent read takes the entries and the items from the partition's
+ * leader (an LSI shares the table's partition key, so its entries and
+ * their items have one token, one leader): every write acknowledged before
+ * the read is in both. The items' reads are not charged: DynamoDB keeps an
+ * LSI in step with its table and charges an LSI read by the entries'
+ * sizes, plus the table's items when it fetches unprojected attributes
+ * (read-page.ts pageUnits; DG:LSI).
+ */
+import type { AttributeMap } from '../attribute-value.js';
+import { boundedAll } from '../bounded-all.js';
+import { encodeItemKey, type KeyValue } from '../key-encoding.js';
+import type { RangeRead } from '../page-fill.js';
+import type { RangeEntry } from '../table-engine.js';
+import type { TableEngine } from '../table-engine.js';
+import type { IndexSchema, PrimaryKeySchema } from '../table-schema.js';
+import { committedItem } from '../transactions/prepared-item.js';
+import { baseKeyOf, type IndexEntryValue } from './index-entry.js';
+import type { LocalIndexCleanup } from './local-index-cleanup.js';
+import { currentEntryItem } from './local-entry-check.js';
+
+/** Items read at once per chunk. */
+export const ITEM_READS_MAX = 256;
+
+/** An entry as the page takes it: `entry`, the index's view of the item now, and `item`, the table's item (both undefined when the entry is stale). */
+export interface CheckedEntry {
+  readonly entry: AttributeMap | undefined;
+  readonly item: AttributeMap | undefined;
+}
+
+export interface LocalIndexTarget {
+  readonly engine: TableEngine;
+  readonly tableId: number;
+  readonly table: PrimaryKeySchema;
+  readonly index: IndexSchema;
+  readonly cleanup: LocalIndexCleanup;
+}
+
+/** The LSI's range read whose entries' values are CheckedEntry. */
+export function checkedLocalRead(target: LocalIndexTarget): RangeRead {
+  const { engine, tableId, table, index, cleanup } = target;
+  return async (request) => {
+    const chunk = await engine.range(request);
+    const itemKeys = chunk.entries.map((entry) => {
+      const baseKey = baseKeyOf(table, (entry.value as IndexEntryValue).item);
+      return encodeItemKey(tableId, baseKey.partition, baseKey.sort as KeyValue | undefined).key;
+    });
+    const stored = await boundedAll(itemKeys, ITEM_READS_MAX, (key) => engine.getOrdered(key, { consistent: request.consistent === true }));
+    const entries = chunk.entries.map((entry, at): RangeEntry => {
+      const item = committedItem(stored[at]?.value);
+      const current = currentEntryItem(table, index, (entry.value as IndexEntryValue).item, item);
+      if (current === undefined) cleanup.report({ entryKey: entry.key, itemKey: itemKeys[at]!, table, index });
+      const checked: CheckedEntry = current === undefined ? { entry: undefined, item: undefined } : { entry: current, item };
+      return { ...entry, value: checked };
+    });
+    return { ...chunk, entries };
+  };
+}

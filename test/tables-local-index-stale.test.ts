@@ -11,7 +11,11 @@
  * write's own entry writes (base-write.ts's, without its item, which loses
  * to the newer version) are applied before the newer write, which is the
  * order of their versions, so every key ends as the real engine's merge
- * leaves it. Then the pure check (local-entry-check.ts) and the clean-up.
+ * leaves it. Then the pure check (local-entry-check.ts) and the clean-up;
+ * last, the whole story on real nodes: a write that reaches only its leader
+ * (the followers' requests dropped) fails for want of W, the leader
+ * crashes, the next leader writes from the older image, the old leader
+ * comes back and anti-entropy runs.
  */
 import t, { type Test } from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +24,7 @@ import { join } from 'node:path';
 import { Database } from '../lib/tables/database.js';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
 import { readCatalog } from '../lib/tables/catalog-file.js';
-import { encodeItemKey } from '../lib/tables/key-encoding.js';
+import { encodeItemKey, prefixEnd } from '../lib/tables/key-encoding.js';
 import { alsoWritesOf } from '../lib/tables/indexes/base-write.js';
 import { encodeIndexKey } from '../lib/tables/indexes/index-key.js';
 import { currentEntryItem, entryRepair } from '../lib/tables/indexes/local-entry-check.js';
@@ -163,4 +167,32 @@ t.test('the clean-up leaves an entry a write pointed its item back at', async (t
   t.ok(await engine.getOrdered(entryKey('20')), 'the entry the item has again stays');
   t.same(ats((await query({ ConsistentRead: true })).Items), ['1@20']);
   t.same(db.indexes.cleanup.counts(), { deleted: 0, rewritten: 0 });
+});
+
+t.test('real nodes: a write whose replicas never answered, its leader crashed, the next leader\'s write, then anti-entropy', async (t) => {
+  const dir = tempDir(t);
+  const db = await Database.open({ path: dir, nodes: 3, replication: { n: 3, r: 2, w: 2 }, durability: 'none', timeoutMs: 1500 });
+  t.teardown(() => db.close());
+  await db.createTable(structuredClone(TABLE) as never);
+  await db.putItem({ TableName: 'threads', Item: item('10') });
+  const record = readCatalog(dir).tables['threads']!;
+  const replicas = db.store.preferenceList(encodeItemKey(record.id, { S: 't1' }, { N: '1' }).key);
+  const [leader, ...followers] = replicas;
+  // X reaches the leader only: it commits there with its LSI entry (sort value 20) and fails for want of W.
+  for (const follower of followers) db.store.faults.drop(follower, 1);
+  const failed = await db.putItem({ TableName: 'threads', Item: item('20') }).then(() => undefined, (error: Error) => error);
+  t.ok(failed, `the write failed (${failed?.message})`);
+  await db.store.crashNode(leader!);
+  db.store.faults.clear();
+  // The next leader never saw X: Y is written from A.
+  await db.putItem({ TableName: 'threads', Item: item('30') });
+  await db.store.startNode(leader!);
+  await db.store.repair();
+  const query = async () => db.query({ TableName: 'threads', IndexName: 'byTime', ConsistentRead: true, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 't1' } } });
+  t.same((await db.getItem({ TableName: 'threads', Key: { pk: { S: 't1' }, sk: { N: '1' } }, ConsistentRead: true })).Item, item('30'), 'the table converged on Y');
+  t.same((await query()).Items?.map((entry) => entry['at']), [{ N: '30' }], 'the LSI holds Y\'s entry only');
+  await db.indexes.cleanup.idle();
+  await db.store.repair();
+  const entries = await db.store.range({ start: encodeItemKey(record.indexes!.spaces['byTime']!.entrySpace, { S: 't1' }).partitionPrefix, end: prefixEnd(encodeItemKey(record.indexes!.spaces['byTime']!.entrySpace, { S: 't1' }).partitionPrefix)!, consistent: true });
+  t.equal(entries.entries.length, 1, 'the stale entry was deleted from the engine');
 });

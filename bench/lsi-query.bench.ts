@@ -15,7 +15,8 @@
  *   clients querying a random partition key (seeded) with `--limit`:
  *   the table (ConsistentRead), the KEYS_ONLY LSI (consistent and
  *   eventual), the ALL LSI (consistent). `--rounds` rounds of every case,
- *   interleaved; the median round is reported.
+ *   interleaved; the median round is reported, and each ratio is the
+ *   median of the per-round ratios (the load moves between rounds).
  * - `--compare-with FILE`: another build's `dist/lib/index.js` (say, the
  *   commit before a change) opens its own Database on the same data shape,
  *   and its rounds interleave with this build's: a before/after in one run.
@@ -114,19 +115,23 @@ try {
   const itemsPerQuery = builds.map(() => CASES.map(() => 0));
   for (let r = 0; r < args.rounds; r++) {
     for (const [c, testCase] of CASES.entries()) {
-      for (const [b] of builds.entries()) {
+      // ABBA: each build goes first in every other round, so neither always runs on the other's leftovers.
+      const order = builds.map((_, b) => b);
+      if (r % 2 === 1) order.reverse();
+      for (const b of order) {
         const measured = await round(dbs[b]!, testCase, args.seed + r);
         results[b]![c]!.push(measured.queriesPerSecond);
         itemsPerQuery[b]![c] = measured.itemsPerQuery;
       }
     }
   }
+  // Ratios are taken per round (the two rates measured back to back), then their median: the load moves between rounds.
+  const ratio = (a: number[], b: number[]) => median(a.map((value, r) => value / b[r]!));
   for (const [b, build] of builds.entries()) {
-    const table = median(results[b]![0]!);
     for (const [c, testCase] of CASES.entries()) {
-      const rate = median(results[b]![c]!);
-      const versus = builds.length > 1 && b > 0 ? `, ${(rate / median(results[0]![c]!)).toFixed(2)}x of the other build` : '';
-      console.log(`${build.name}: ${testCase.name}: ${rate.toFixed(0)} queries/s (${itemsPerQuery[b]![c]!.toFixed(0)} items each; rounds ${results[b]![c]!.map((value) => value.toFixed(0)).join(' ')}), ${(rate / table).toFixed(2)}x of the table's query${versus}`);
+      const rates = results[b]![c]!;
+      const versus = builds.length > 1 && b > 0 ? `, ${ratio(rates, results[0]![c]!).toFixed(2)}x of the other build` : '';
+      console.log(`${build.name}: ${testCase.name}: ${median(rates).toFixed(0)} queries/s (${itemsPerQuery[b]![c]!.toFixed(0)} items each; rounds ${rates.map((value) => value.toFixed(0)).join(' ')}), ${ratio(rates, results[b]![0]!).toFixed(2)}x of the table's query${versus}`);
     }
   }
 } finally {

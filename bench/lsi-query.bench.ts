@@ -21,6 +21,7 @@
  *   commit before a change) opens its own Database on the same data shape,
  *   and its rounds interleave with this build's: a before/after in one run.
  */
+import { writeFileSync } from 'node:fs';
 import { Database } from '../lib/index.js';
 import { Prng } from '../lib/prng.js';
 import { int, parseOptions, text } from './lib/options.js';
@@ -127,13 +128,18 @@ try {
   }
   // Ratios are taken per round (the two rates measured back to back), then their median: the load moves between rounds.
   const ratio = (a: number[], b: number[]) => median(a.map((value, r) => value / b[r]!));
+  const report = [];
   for (const [b, build] of builds.entries()) {
     for (const [c, testCase] of CASES.entries()) {
       const rates = results[b]![c]!;
-      const versus = builds.length > 1 && b > 0 ? `, ${ratio(rates, results[0]![c]!).toFixed(2)}x of the other build` : '';
-      console.log(`${build.name}: ${testCase.name}: ${median(rates).toFixed(0)} queries/s (${itemsPerQuery[b]![c]!.toFixed(0)} items each; rounds ${rates.map((value) => value.toFixed(0)).join(' ')}), ${ratio(rates, results[b]![0]!).toFixed(2)}x of the table's query${versus}`);
+      const ofTable = ratio(rates, results[b]![0]!);
+      const ofOther = builds.length > 1 && b > 0 ? ratio(rates, results[0]![c]!) : undefined;
+      const versus = ofOther === undefined ? '' : `, ${ofOther.toFixed(2)}x of the other build`;
+      console.log(`${build.name}: ${testCase.name}: ${median(rates).toFixed(0)} queries/s (${itemsPerQuery[b]![c]!.toFixed(0)} items each; rounds ${rates.map((value) => value.toFixed(0)).join(' ')}), ${ofTable.toFixed(2)}x of the table's query${versus}`);
+      report.push({ build: build.name, case: testCase.name, queriesPerSecondRounds: rates, ofTable, ofOther });
     }
   }
+  if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ benchmark: 'LSI Query', argv: process.argv.slice(2), seed: args.seed, results: report }, null, 2));
 } finally {
   for (const db of dbs) await db.close();
   for (const dir of dirs) removeTempDir(dir);

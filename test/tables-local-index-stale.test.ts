@@ -18,6 +18,7 @@
  * comes back and anti-entropy runs.
  */
 import t, { type Test } from 'tap';
+import { Buffer } from 'node:buffer';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,7 @@ import { alsoWritesOf } from '../lib/tables/indexes/base-write.js';
 import { encodeIndexKey } from '../lib/tables/indexes/index-key.js';
 import { currentEntryItem, entryRepair } from '../lib/tables/indexes/local-entry-check.js';
 import type { IndexSchema, PrimaryKeySchema } from '../lib/tables/table-schema.js';
+import type { TableEngine } from '../lib/tables/table-engine.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 
 const TABLE_KEYS: PrimaryKeySchema = { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'N' } };
@@ -83,7 +85,8 @@ async function setUp(t: Test) {
     TableName: 'threads', IndexName: 'byTime', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': { S: 't1' } }, ReturnConsumedCapacity: 'INDEXES', ...options,
   } as never);
   const ats = (items: AttributeMap[] | undefined) => (items ?? []).map((item) => `${(item['sk'] as { N: string }).N}@${(item['at'] as { N: string }).N}`);
-  return { db, engine, failedWrite, entryKey, query, ats };
+  const itemKey = () => encodeItemKey(record().id, baseKey.partition, baseKey.sort).key;
+  return { db, engine, failedWrite, entryKey, itemKey, query, ats };
 }
 
 const item = (at: string, extra: AttributeMap = {}): AttributeMap => ({ pk: { S: 't1' }, sk: { N: '1' }, at: { N: at }, title: { S: `title-${at}` }, ...extra });
@@ -167,6 +170,28 @@ t.test('the clean-up leaves an entry a write pointed its item back at', async (t
   t.ok(await engine.getOrdered(entryKey('20')), 'the entry the item has again stays');
   t.same(ats((await query({ ConsistentRead: true })).Items), ['1@20']);
   t.same(db.indexes.cleanup.counts(), { deleted: 0, rewritten: 0 });
+});
+
+t.test('an eventual query whose items come from a replica that lags its entries: the leader\'s item decides', async (t) => {
+  const { db, engine, itemKey, query, ats } = await setUp(t);
+  await db.putItem({ TableName: 'threads', Item: item('10') });
+  const older = await engine.getOrdered(itemKey());
+  await db.putItem({ TableName: 'threads', Item: item('30') });
+  // An eventual read of the item answers from a replica that has not seen the move to 30 yet.
+  const getOrdered = engine.getOrdered.bind(engine);
+  let staleAnswers = 0;
+  const engineContract: TableEngine = engine;
+  engineContract.getOrdered = async (key: Uint8Array, options?: { consistent?: boolean }) => {
+    if (options?.consistent !== true && Buffer.compare(key, itemKey()) === 0) {
+      staleAnswers++;
+      return older;
+    }
+    return getOrdered(key);
+  };
+  t.same(ats((await query()).Items), ['1@30'], 'the item is in the page, as the leader holds it');
+  t.ok(staleAnswers > 0, 'the lagging replica was asked');
+  await db.indexes.cleanup.idle();
+  t.same(db.indexes.cleanup.counts(), { deleted: 0, rewritten: 0 }, 'nothing reported stale');
 });
 
 t.test('real nodes: a write whose replicas never answered, its leader crashed, the next leader\'s write, then anti-entropy', async (t) => {

@@ -13,7 +13,10 @@
  * A consistent read takes the entries and the items from the partition's
  * leader (an LSI shares the table's partition key, so its entries and
  * their items have one token, one leader): every write acknowledged before
- * the read is in both. The items' reads are not charged: DynamoDB keeps an
+ * the read is in both. An eventual read takes both from any up replica,
+ * maybe not the same one; an entry its item does not match is judged again
+ * by the leader's item, so an item is not left out only because two
+ * replicas lag differently. The items' reads are not charged: DynamoDB keeps an
  * LSI in step with its table and charges an LSI read by the entries'
  * sizes, plus the table's items when it fetches unprojected attributes
  * (read-page.ts pageUnits; DG:LSI).
@@ -63,12 +66,23 @@ export function checkedLocalRead(target: LocalIndexTarget): RangeRead {
       const baseKey = baseKeyOf(table, (entry.value as IndexEntryValue).item);
       return encodeItemKey(tableId, baseKey.partition, baseKey.sort as KeyValue | undefined).key;
     });
-    const stored = await boundedAll(itemKeys, ITEM_READS_MAX, (key) => engine.getOrdered(key, { consistent: request.consistent === true }));
+    const consistent = request.consistent === true;
+    const items = (await boundedAll(itemKeys, ITEM_READS_MAX, (key) => engine.getOrdered(key, { consistent }))).map((stored) => committedItem(stored?.value));
+    const check = (at: number) => currentEntryItem(table, index, (chunk.entries[at]!.value as IndexEntryValue).item, items[at]);
+    const current = chunk.entries.map((_, at) => check(at));
+    const mismatched = current.flatMap((item, at) => (item === undefined ? [at] : []));
+    if (!consistent && mismatched.length > 0) {
+      // An eventual read's entries and items may come from replicas that lag differently: an item that has a
+      // version of its own in both would vanish from the page. Such entries are judged by the leader's item.
+      const again = await boundedAll(mismatched, ITEM_READS_MAX, (at) => engine.getOrdered(itemKeys[at]!, { consistent: true }));
+      for (const [n, at] of mismatched.entries()) {
+        items[at] = committedItem(again[n]?.value);
+        current[at] = check(at);
+      }
+    }
     const entries = chunk.entries.map((entry, at): RangeEntry => {
-      const item = committedItem(stored[at]?.value);
-      const current = currentEntryItem(table, index, (entry.value as IndexEntryValue).item, item);
-      if (current === undefined) cleanup.report({ entryKey: entry.key, itemKey: itemKeys[at]!, table, index });
-      const checked: CheckedEntry = current === undefined ? { entry: undefined, item: undefined } : { entry: current, item };
+      if (current[at] === undefined) cleanup.report({ entryKey: entry.key, itemKey: itemKeys[at]!, table, index });
+      const checked: CheckedEntry = current[at] === undefined ? { entry: undefined, item: undefined } : { entry: current[at], item: items[at] };
       return { ...entry, value: checked };
     });
     return { ...chunk, entries };

@@ -35,11 +35,11 @@ import { currentEntryItem } from './local-entry-check.js';
 
 /**
  * Items read at once per chunk. One read per item, not one range read of
- * the span the chunk's items cover: a consistent read of one key is served
- * in place from the leader's environment (readPath 'direct'), and measured
- * in one run (bench/lsi-query.bench.ts, 100 items per partition key,
- * Limit 50) the point reads took 1.0-1.2 ms per query where the span's
- * range read took 1.4-1.55 ms.
+ * the span the chunk's items cover: a consistent read of one key can be
+ * served in place from the leader's environment (readPath 'direct'), and
+ * measured alternately (sequential LSI Queries, 100 items per partition
+ * key, Limit 50) the point reads took 1.0-1.2 ms per query where the span's
+ * range read took 1.4-1.55 ms; bench/lsi-query.bench.ts ranked them alike.
  */
 export const ITEM_READS_MAX = 256;
 

@@ -4,7 +4,8 @@
  * each is committed exactly when the item is.
  *
  * - Every LSI's entry, maintained synchronously: the entry to remove (the
- *   item left the index or its index key changed) and the entry to write. An
+ *   item left the index or its index key changed) and the entry to write,
+ *   also when it is unchanged (see alsoWritesOf). An
  *   LSI shares the table's partition key, so its entries share the item's
  *   token (DG: LSI: "same partition key ... item collection").
  * - Every live GSI's change record, appended to its queue (change-log.ts) and
@@ -18,7 +19,7 @@ import type { AlsoKeyWrite } from '../table-engine.js';
 import type { PrimaryKeyValues } from '../table-schema.js';
 import { tokenOf } from '../../ring/partitioned-key.js';
 import { logKeyPrefix, queueRecord, shardTokenStart, streamRecord, streamShardPrefix } from './change-log.js';
-import { changeTargets, indexChangeOf, type IndexEntryValue } from './index-entry.js';
+import { changeTargets, indexChangeOf, indexKeyOf, projectForIndex, type IndexChange, type IndexEntryValue } from './index-entry.js';
 import { encodeIndexKey } from './index-key.js';
 
 export interface BaseWrite {
@@ -46,7 +47,9 @@ export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
   const writes: AlsoKeyWrite[] = [];
   for (const index of schema.localSecondaryIndexes) {
     const spaces = indexes.spaces[index.indexName];
-    const change = spaces === undefined ? undefined : indexChangeOf(schema, index, oldItem, newItem);
+    // An unchanged entry is written again: the write's version must be the entry's newest, so a failed
+    // write's removal of it that anti-entropy brings back (an older version) cannot win (local-entry-check.ts).
+    const change = spaces === undefined ? undefined : indexChangeOf(schema, index, oldItem, newItem) ?? entryOf(schema, index, newItem);
     if (change === undefined) continue;
     const targets = changeTargets(schema, index, change);
     if (targets.removeFrom !== undefined) writes.push({ key: encodeIndexKey(spaces!.entrySpace, targets.removeFrom.indexKey, targets.removeFrom.baseKey).key });
@@ -70,4 +73,9 @@ export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
     if (value !== undefined) writes.push({ key: streamShardPrefix(stream.streamSpace, tokenStart), value, appendVersion: true });
   }
   return writes;
+}
+
+/** The item's entry in an index, as a change that writes it (undefined when the item is not in the index). */
+function entryOf(table: TableRecord['schema'], index: TableRecord['schema']['localSecondaryIndexes'][number], item: AttributeMap | undefined): IndexChange | undefined {
+  return item === undefined || indexKeyOf(index, item) === undefined ? undefined : { new: projectForIndex(table, index, item) };
 }

@@ -27,7 +27,9 @@ import { alsoWritesOf } from './base-write.js';
 import { backfillIndex } from './index-backfill.js';
 import { allocateIndexSpaces, withGlobalIndexAdded, withLocatorSpaces, withIndexState, withoutIndex, type IndexCounts, type StreamSpecification, type TableIndexes } from './index-catalog.js';
 import { IndexApplier, type IndexLag } from './index-applier.js';
-import { baseKeyOf, type IndexEntryValue } from './index-entry.js';
+import type { IndexEntryValue } from './index-entry.js';
+import { LocalIndexCleanup } from './local-index-cleanup.js';
+import { checkedLocalRead, type CheckedEntry } from './local-index-read.js';
 import { committedItem } from '../transactions/prepared-item.js';
 import { checkCollectionGrowth, collectionBytesOf, itemCollectionMetrics, ITEM_COLLECTION_BYTES_MAX, type ItemCollectionMetrics } from './item-collection.js';
 import { describeIndexes } from './index-description.js';
@@ -70,6 +72,8 @@ export class SecondaryIndexes {
   private readonly counts = new Map<string, { itemCount: number; sizeBytes: number }>();
   private readonly lagOverrides = new Map<string, number>();
   private readonly tasks = new Set<Promise<unknown>>();
+  /** Deletes the stale LSI entries reads skipped (local-index-cleanup.ts). */
+  readonly cleanup: LocalIndexCleanup;
   /** The engine's range read, as page-fill.ts takes it. */
   private readonly readRange: RangeRead = (request) => this.engine.range(request);
   private closing = false;
@@ -87,6 +91,7 @@ export class SecondaryIndexes {
     for (const record of Object.values(catalog.state().tables)) {
       for (const [name, counts] of Object.entries(record.indexes?.counts ?? {})) this.counts.set(`${record.schema.tableName}/${name}`, { ...counts });
     }
+    this.cleanup = new LocalIndexCleanup(engine);
     this.applier = new IndexApplier({
       engine,
       catalog: () => this.catalog.state(),
@@ -134,6 +139,7 @@ export class SecondaryIndexes {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.allSettled([...this.tasks]);
+    await this.cleanup.stop();
     await this.applier.stop();
   }
 
@@ -282,9 +288,18 @@ export class SecondaryIndexes {
     const index = plan.index!;
     const page = new PageAssembler({ limit: plan.limit, bytesMax: plan.bytesMax, compareInGroup: plan.compareInGroup });
     const { offer, indexPage } = entryPage(index, page);
-    await fillQueryPage(this.readRange, { ...plan.range, reverse: plan.reverse, consistent: plan.consistent, limit: plan.limit }, page, async (entry) => {
-      const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
-      if (item !== undefined && plan.accepts(item)) offer(entry.value as IndexEntryValue, item, plan.tieGroupOf?.(entry.key));
+    const request = { ...plan.range, reverse: plan.reverse, consistent: plan.consistent, limit: plan.limit };
+    if (!index.global) {
+      await fillQueryPage(this.localRead(plan.answer.tableName, index.name), request, page, (entry) => {
+        const checked = entry.value as CheckedEntry;
+        const item = index.fetchBase ? checked.item : checked.entry;
+        if (item !== undefined && plan.accepts(item)) offer(checked.entry!, item, plan.tieGroupOf?.(entry.key));
+      });
+      return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage) };
+    }
+    await fillQueryPage(this.readRange, request, page, (entry) => {
+      const item = (entry.value as IndexEntryValue).item;
+      if (plan.accepts(item)) offer(item, item, plan.tieGroupOf?.(entry.key));
     });
     return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage) };
   }
@@ -296,20 +311,26 @@ export class SecondaryIndexes {
     const { offer, indexPage } = entryPage(index, page);
     // The engine key of each entry evaluated: a GSI Scan charges each of the GSI's logical partitions its own (scan-charge.ts).
     const ranges = segmentRanges(plan.tableId, this.engine.tokenRanges(), plan.segment);
-    const evaluatedKeys = await fillScanPage(this.readRange, { ranges, startAfter: plan.startAfter, consistent: plan.consistent, limit: plan.limit }, page, async (entry) => {
-      const item = await this.entryItem(index, entry.value as IndexEntryValue, plan.consistent, plan.answer.tableName);
-      if (item !== undefined) offer(entry.value as IndexEntryValue, item, undefined);
-    });
+    const request = { ranges, startAfter: plan.startAfter, consistent: plan.consistent, limit: plan.limit };
+    const evaluatedKeys = index.global
+      ? await fillScanPage(this.readRange, request, page, (entry) => offer((entry.value as IndexEntryValue).item, (entry.value as IndexEntryValue).item, undefined))
+      : await fillScanPage(this.localRead(plan.answer.tableName, index.name), request, page, (entry) => {
+        const checked = entry.value as CheckedEntry;
+        const item = index.fetchBase ? checked.item : checked.entry;
+        if (item !== undefined) offer(checked.entry!, item, undefined);
+      });
     return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage), entries: evaluatedKeys.map((key, n) => ({ engineKey: key, bytes: page.evaluatedBytes[n]! })) };
   }
 
-  /** The item an entry stands for: its projection, or the table's item (an LSI asked for more than it keeps). */
-  private async entryItem(index: NonNullable<QueryPlan['index']>, value: IndexEntryValue, consistent: boolean, tableName: string): Promise<AttributeMap | undefined> {
-    if (!index.fetchBase) return value.item;
+  /**
+   * An LSI's range read checked against the table (local-index-read.ts):
+   * a GSI entry is checked by its applier (index-locator.ts), an LSI entry
+   * by the read, as an LSI read must be strongly consistent.
+   */
+  private localRead(tableName: string, indexName: string): RangeRead {
     const record = activeTable(this.catalog.state(), tableName);
-    const baseKey = baseKeyOf(record.schema, value.item);
-    const stored = await this.engine.getOrdered(encodeItemKey(record.id, baseKey.partition, baseKey.sort).key, { consistent });
-    return committedItem(stored?.value);
+    const index = record.schema.localSecondaryIndexes.find((candidate) => candidate.indexName === indexName)!;
+    return checkedLocalRead({ engine: this.engine, tableId: record.id, table: record.schema, index, cleanup: this.cleanup });
   }
 
   // ------------------------------------------------------------------ UpdateTable
@@ -460,12 +481,12 @@ export interface IndexReadOutput {
  * items, the entries' own sizes are kept beside the items evaluated, for
  * the index's part of the capacity.
  */
-function entryPage(index: NonNullable<QueryPlan['index']>, page: PageAssembler): { offer: (entry: IndexEntryValue, item: AttributeMap, tieGroup: string | undefined) => void; indexPage: IndexPage } {
+function entryPage(index: NonNullable<QueryPlan['index']>, page: PageAssembler): { offer: (entry: AttributeMap, item: AttributeMap, tieGroup: string | undefined) => void; indexPage: IndexPage } {
   if (!index.fetchBase) return { offer: (_entry, item, tieGroup) => page.offer(item, tieGroup), indexPage: { name: index.name, global: index.global } };
   const entryBytes: number[] = [];
   const pending: number[] = [];
-  const offer = (entry: IndexEntryValue, item: AttributeMap, tieGroup: string | undefined): void => {
-    pending.push(itemSize(entry.item));
+  const offer = (entry: AttributeMap, item: AttributeMap, tieGroup: string | undefined): void => {
+    pending.push(itemSize(entry));
     page.offer(item, tieGroup);
     // A tie group is held until complete, then evaluated (sorted, whose sizes sum the same): move as many sizes as items evaluated.
     while (entryBytes.length < page.evaluated.length && pending.length > 0) entryBytes.push(pending.shift()!);

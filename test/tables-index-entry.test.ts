@@ -105,7 +105,7 @@ t.test('change-log records: the version a key ends in, and stream images by view
   t.same(streamRecord({ StreamEnabled: true, StreamViewType: 'OLD_IMAGE' }, keys, { a: { N: '1' } }, undefined, 5), { e: 'REMOVE', k: keys, o: { a: { N: '1' } }, t: 5 });
 });
 
-t.test("a base write's extra keys: LSI entries (an unchanged one too), one queue record per changed GSI, none for an unchanged one", async (t) => {
+t.test("a base write's extra keys: LSI entries (an unchanged one too), one queue record per GSI, changed or not", async (t) => {
   const created = createTable(EMPTY_CATALOG, {
     TableName: 'things',
     AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'sk', AttributeType: 'N' }, { AttributeName: 'status', AttributeType: 'S' }, { AttributeName: 'at', AttributeType: 'N' }],
@@ -122,14 +122,19 @@ t.test("a base write's extra keys: LSI entries (an unchanged one too), one queue
   const writes = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: item('OPEN', '1'), newItem: item('SHIPPED', '1'), nowMs: 9, streamNowMs: 9, ringPartitions: 16 });
   const spaceOf = (key: Uint8Array) => new DataView(key.buffer, key.byteOffset).getUint32(1);
   // The LSI entry is unchanged and written again (base-write.ts: a failed write's removal of it must not win).
-  t.same(writes.map((write) => [spaceOf(write.key), write.value === undefined]), [[indexes.spaces['byAt']!.entrySpace, false], [indexes.spaces['byStatus']!.queueSpace, false]], 'only byStatus changed: one queue record; the unchanged LSI entry rewritten');
+  // Every GSI gets a record, byAtGlobal's unchanged (the applier's locator must reach this version: index-locator.ts).
+  t.same(writes.map((write) => [spaceOf(write.key), write.value === undefined]), [[indexes.spaces['byAt']!.entrySpace, false], [indexes.spaces['byStatus']!.queueSpace, false], [indexes.spaces['byAtGlobal']!.queueSpace, false]], 'a queue record per GSI; the unchanged LSI entry rewritten');
   t.equal(writes[1]!.appendVersion, true);
+  t.same(writes[2]!.value, { n: { pk: { S: 'p' }, sk: { N: '1' }, at: { N: '1' } }, t: 9 }, "byAtGlobal's record: its entry as it stays");
+  const outside = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: { pk: { S: 'p' }, sk: { N: '1' } }, newItem: { pk: { S: 'p' }, sk: { N: '1' }, x: { S: 'y' } }, nowMs: 9, streamNowMs: 9, ringPartitions: 16 });
+  t.same(outside.map((write) => write.value), [{ k: { pk: { S: 'p' }, sk: { N: '1' } }, t: 9 }, { k: { pk: { S: 'p' }, sk: { N: '1' } }, t: 9 }], 'an item in no index: a key-only record per GSI');
   const moved = alsoWritesOf({ record, partitionPart: new Uint8Array([1, 2, 3]), baseKey: { partition: { S: 'p' }, sort: { N: '1' } }, oldItem: item('OPEN', '1'), newItem: item('OPEN', '2'), nowMs: 9, streamNowMs: 9, ringPartitions: 16 });
   t.same(moved.map((write) => [spaceOf(write.key), write.value === undefined]), [
     [indexes.spaces['byAt']!.entrySpace, true],
     [indexes.spaces['byAt']!.entrySpace, false],
+    [indexes.spaces['byStatus']!.queueSpace, false],
     [indexes.spaces['byAtGlobal']!.queueSpace, false],
-  ], 'an LSI key moved: its old entry deleted and its new one written, in the same write; the GSI on it queued');
+  ], 'an LSI key moved: its old entry deleted and its new one written, in the same write; both GSIs queued');
 });
 
 t.test('item collections: growth past the bound refused, shrinking allowed; metrics', async (t) => {

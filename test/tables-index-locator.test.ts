@@ -54,12 +54,12 @@ async function setUp(t: Test) {
   const queueSpace = record.indexes!.spaces['byOwner']!.queueSpace!;
   const partitionPart = encodeItemKey(record.id, { S: 'a0' }).partitionPart;
   /** A change record of item a0 at exactly `version`, as anti-entropy would bring one back. */
-  const plantRecord = async (old: AttributeMap, next: AttributeMap, version: number) => {
+  const plantRecord = async (old: AttributeMap | undefined, next: AttributeMap, version: number) => {
     const prefix = logKeyPrefix(queueSpace, partitionPart);
     const key = new Uint8Array(prefix.byteLength + VERSION_SUFFIX_BYTES);
     key.set(prefix, 0);
     new DataView(key.buffer).setBigUint64(prefix.byteLength, BigInt(version));
-    await engine.writeOrdered({ key, value: queueRecord({ old, new: next }, Date.now()) });
+    await engine.writeOrdered({ key, value: queueRecord(old === undefined ? { new: next } : { old, new: next }, Date.now()) });
   };
   /** The version of a0's last write: the memory engine numbers writes ('v12'), and a change record's key ends in that number. */
   const itemVersion = async () => Number((await engine.getOrdered(encodeItemKey(record.id, { S: 'a0' }).key))!.version.slice(1));
@@ -104,4 +104,32 @@ t.test('a failed write\'s record that comes back after the newer write was appli
   await plantRecord(A, X, yVersion + 1);
   await db.indexes.settle();
   t.same(await index(), [], 'a removed item is not brought back by a change older than its removal');
+});
+
+t.test("a failed write's record that comes back after a newer write that left the entry as it was changes nothing", async (t) => {
+  const { db, plantRecord, itemVersion, index } = await setUp(t);
+  await db.putItem({ TableName: 'accounts', Item: A });
+  await db.putItem({ TableName: 'accounts', Item: { pk: { S: 'other' }, owner: { S: 'o2' }, balance: { N: '2' } } }); // versions move on
+  await db.putItem({ TableName: 'accounts', Item: A }); // the newer write: same item, same entry
+  const newer = await itemVersion();
+  await db.indexes.settle();
+  t.same(await index(), ['a0:o1:1', 'other:o2:2']);
+  // X committed on one replica only, below the newer write's version and above A's first one, logged A -> X.
+  await plantRecord(A, X, newer - 1);
+  await db.indexes.settle();
+  t.same(await index(), ['a0:o1:1', 'other:o2:2'], "the table holds A: the index keeps A's entry, and X's is not added");
+});
+
+t.test("a failed write's record that comes back after a newer write that kept the item out of the index changes nothing", async (t) => {
+  const { db, plantRecord, itemVersion, index } = await setUp(t);
+  const unindexed = { pk: { S: 'a0' }, note: { S: 'no owner' } };
+  await db.putItem({ TableName: 'accounts', Item: unindexed });
+  await db.putItem({ TableName: 'accounts', Item: { pk: { S: 'other' }, owner: { S: 'o2' }, balance: { N: '2' } } });
+  await db.putItem({ TableName: 'accounts', Item: { ...unindexed, note: { S: 'still no owner' } } });
+  const newer = await itemVersion();
+  await db.indexes.settle();
+  t.same(await index(), ['other:o2:2']);
+  await plantRecord(undefined, X, newer - 1);
+  await db.indexes.settle();
+  t.same(await index(), ['other:o2:2'], 'the item the table holds is not in the index, so X is not either');
 });

@@ -61,8 +61,11 @@ export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
   for (const index of schema.globalSecondaryIndexes) {
     const spaces = indexes.spaces[index.indexName];
     if (spaces?.queueSpace === undefined || spaces.status === 'DELETING') continue;
-    const change = indexChangeOf(schema, index, oldItem, newItem);
-    if (change !== undefined) writes.push({ key: logKeyPrefix(spaces.queueSpace, write.partitionPart), value: queueRecord(change, write.nowMs), appendVersion: true });
+    // Every write of the item is logged, also one that leaves its entry as it was (or leaves it out of the
+    // index): the applier's locator must reach this write's version, or a failed write's older record that
+    // anti-entropy brings back would move the entry away from the item the table holds (DESIGN.md §6).
+    const change = indexChangeOf(schema, index, oldItem, newItem) ?? entryOf(schema, index, newItem) ?? { key: keyAttributesOf(schema, write.baseKey) };
+    writes.push({ key: logKeyPrefix(spaces.queueSpace, write.partitionPart), value: queueRecord(change, write.nowMs), appendVersion: true });
   }
   const stream = indexes.stream;
   if (stream !== undefined && stream.specification.StreamEnabled) {
@@ -73,6 +76,13 @@ export function alsoWritesOf(write: BaseWrite): AlsoKeyWrite[] {
     if (value !== undefined) writes.push({ key: streamShardPrefix(stream.streamSpace, tokenStart), value, appendVersion: true });
   }
   return writes;
+}
+
+/** The item's key as attributes (an IndexChange's `key`). */
+function keyAttributesOf(table: TableRecord['schema'], key: PrimaryKeyValues): AttributeMap {
+  const attributes: AttributeMap = { [table.partitionKey.name]: key.partition };
+  if (table.sortKey !== undefined && key.sort !== undefined) attributes[table.sortKey.name] = key.sort;
+  return attributes;
 }
 
 /** The item's entry in an index, as a change that writes it (undefined when the item is not in the index). */

@@ -50,6 +50,8 @@ export const STREAM_RETENTION_MS = 24 * 60 * 60 * 1000;
 export interface QueueRecord {
   readonly o?: AttributeMap;
   readonly n?: AttributeMap;
+  /** The item's key attributes, when it is in the index neither before nor after (IndexChange.key). */
+  readonly k?: AttributeMap;
   readonly t: number;
 }
 
@@ -94,16 +96,18 @@ export function logGroupOf(key: Uint8Array): string {
 }
 
 export function queueRecord(change: IndexChange, timestampMs: number): QueueRecord {
-  const record: { o?: AttributeMap; n?: AttributeMap; t: number } = { t: timestampMs };
+  const record: { o?: AttributeMap; n?: AttributeMap; k?: AttributeMap; t: number } = { t: timestampMs };
   if (change.old !== undefined) record.o = change.old;
   if (change.new !== undefined) record.n = change.new;
+  if (change.key !== undefined) record.k = change.key;
   return record;
 }
 
 export function changeOfRecord(record: QueueRecord): IndexChange {
-  const change: { old?: AttributeMap; new?: AttributeMap } = {};
+  const change: { old?: AttributeMap; new?: AttributeMap; key?: AttributeMap } = {};
   if (record.o !== undefined) change.old = record.o;
   if (record.n !== undefined) change.new = record.n;
+  if (record.k !== undefined) change.key = record.k;
   return change;
 }
 

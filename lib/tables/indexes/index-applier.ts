@@ -301,7 +301,7 @@ export class IndexApplier {
       if (removeKey !== undefined) await this.casEntry(removeKey, version, undefined, removed);
       if (writeKey !== undefined) await write(writeKey);
     } else {
-      const image = change.new ?? change.old;
+      const image = change.new ?? change.old ?? change.key;
       const located = locatorKey(spaces.locatorSpace, baseKeyOf(record.schema, image!));
       for (let attempt = 0; ; attempt += 1) {
         if (attempt === CAS_ATTEMPTS_MAX) throw new Error('an index locator lost every compare-and-set round');

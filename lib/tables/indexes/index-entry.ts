@@ -66,6 +66,14 @@ export interface IndexChange {
   readonly old?: AttributeMap;
   /** The entry after it, if the new item is in the index. */
   readonly new?: AttributeMap;
+  /**
+   * The item's key attributes, for a write whose item is in the index
+   * neither before nor after it: the change moves no entry, but it still
+   * advances the item's locator (index-locator.ts), so that an older change
+   * arriving later (a failed write's record that anti-entropy brought back)
+   * is dropped rather than applied over the item the table holds.
+   */
+  readonly key?: AttributeMap;
 }
 
 /** A base write's change to one index, or undefined when the index does not change. */

@@ -297,9 +297,10 @@ export abstract class NodeLink {
     this.answersDispatched++;
     const requestId = view.getUint32(at + Response.REQUEST_ID, true) & REQUEST_ID_MASK;
     const payloadBytes = view.getUint32(at + Response.PAYLOAD_BYTES, true);
-    assert.equal(Response.HEADER_BYTES + payloadBytes, length, `response ${requestId} length mismatch`);
+    // Messages are built only on failure: a template literal per answer allocates (about 90 B).
+    if (Response.HEADER_BYTES + payloadBytes !== length) assert.fail(`response ${requestId} length mismatch`);
     const reply = this.replies[requestId];
-    assert.ok(reply !== undefined, `response to unknown request ${requestId}`);
+    if (reply === undefined) assert.fail(`response to unknown request ${requestId}`);
     const status = view.getUint8(at + Response.STATUS);
     if (status === Status.PARTIAL) {
       // Part of a write envelope's answers: the request stays pending for the rest.

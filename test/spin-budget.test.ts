@@ -84,16 +84,16 @@ t.test('an idle or sparsely used node sleeps at once; dense traffic makes it spi
 
 t.test('costly wakes make longer spins worth it, up to the cap', async (t) => {
   const budget = new SpinBudget();
-  for (let i = 0; i < WAKE_SAMPLES; i++) budget.observeWake(0.05);
-  t.equal(budget.wakeCostMs, 0.05);
-  budget.observe(0.04); // would have cost a 0.05 ms wake: spinning for it pays
-  t.equal(budget.budgetMs, 0.05);
+  for (let i = 0; i < WAKE_SAMPLES; i++) budget.observeWake(0.015);
+  t.equal(budget.wakeCostMs, 0.015);
+  budget.observe(0.012); // would have cost a 0.015 ms wake: spinning for it pays
+  t.equal(budget.budgetMs, 0.015);
   for (let i = 0; i < WAKE_SAMPLES; i++) budget.observeWake(5);
   t.equal(budget.wakeCostMs, SPIN_MS_CAP, 'never spins longer than the cap');
   t.ok(budget.budgetMs <= SPIN_MS_CAP);
-  for (let i = 0; i < WAKE_SAMPLES; i++) budget.observeWake(0.005);
-  t.equal(budget.wakeCostMs, 0.005, 'cheap wakes again');
-  t.equal(budget.budgetMs, 0.005, 'the budget follows the wake cost down');
+  for (let i = 0; i < WAKE_SAMPLES; i++) budget.observeWake(0.003);
+  t.equal(budget.wakeCostMs, 0.003, 'cheap wakes again');
+  t.equal(budget.budgetMs, 0.003, 'the budget follows the wake cost down');
 });
 
 t.test('measurements go forwards', async (t) => {

@@ -5,6 +5,8 @@
  */
 import { AssertionError } from 'node:assert';
 import t from 'tap';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
 import { uint32Source } from '../lib/prng.js';
 import { RingReader, RingWriter, allocateRing } from '../lib/transport/spsc-ring.js';
 import {
@@ -310,6 +312,31 @@ t.test('close is visible to both halves', async (t) => {
   writer.waitForSpace(1 << 30, 10_000);
   const waitedMs = performance.now() - startedMs;
   t.ok(waitedMs < 5_000, `neither wait slept out its 10 s timeout (waited ${waitedMs.toFixed(1)} ms)`);
+});
+
+t.test('a sleeper woken by a publish learns what its wake cost (NOTIFIED_AT); other ends of a wait measure nothing', async (t) => {
+  const buffer = allocateRing(4096);
+  const reader = new RingReader(buffer, 1 << 20);
+  t.ok(Number.isNaN(reader.waitForData(1)), 'a timeout is no wake');
+  // Another thread publishes once this one sleeps.
+  const producer = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     import(workerData.ringModule).then(({ RingWriter }) => {
+       const control = new Int32Array(workerData.buffer, 0, ${CONTROL_BYTES / 4});
+       while (Atomics.load(control, ${ControlWord.CONSUMER_STATE}) !== 1) {}
+       // Past the instant between announcing and sleeping, so that the publish wakes a sleeper.
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+       const writer = new RingWriter(workerData.buffer);
+       writer.reserve(8);
+       writer.publish();
+     });`,
+    { eval: true, workerData: { buffer, ringModule: new URL('../lib/transport/spsc-ring.js', import.meta.url).href } },
+  );
+  const wakeMs = reader.waitForData(60_000);
+  await once(producer, 'exit');
+  t.ok(reader.hasData(), 'the publish is there');
+  t.ok(Number.isFinite(wakeMs) && wakeMs >= 0, `the wake was measured (${wakeMs} ms)`);
+  t.ok(Number.isNaN(reader.waitForData(60_000)), 'with data waiting, no sleep and nothing measured');
 });
 
 t.test('encodeRequest writes exactly requestBytes, at the offsets wire.ts names', async (t) => {

@@ -39,7 +39,7 @@ export class EnvelopeAnswer {
 
   /** `payload` must stay unchanged until the answer is sent (it is not copied before). */
   add(op: number, status: number, index: number, payload: Uint8Array | undefined): void {
-    assert.ok(index >= 0 && index < this.answered.length && this.answered[index] === 0, `envelope item ${index} answered twice or out of range`);
+    if (!(index >= 0 && index < this.answered.length && this.answered[index] === 0)) assert.fail(`envelope item ${index} answered twice or out of range`);
     this.answered[index] = 1;
     const bytes = align8(Response.HEADER_BYTES + (payload?.byteLength ?? 0));
     if (this.ops.length > 0 && this.pendingBytes + bytes > CHUNK_BYTES_TARGET) this.flush(Status.PARTIAL);

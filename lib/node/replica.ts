@@ -223,7 +223,7 @@ export class Replica {
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.ORDERED_GET) return this.orderedGet(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.RANGE) return this.range(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes), timestampMsOf(view, offset));
-    assert.ok(WRITE_OPS.has(op), `unknown op ${op}`);
+    if (!WRITE_OPS.has(op)) assert.fail(`unknown op ${op}`);
     this.queueWrite(bytes, view, offset, length, undefined);
   }
 
@@ -247,8 +247,8 @@ export class Replica {
       const op = view.getUint8(at + Request.OP);
       try {
         const item = decodeRequestHeader(view, at, length, this.itemHeader);
-        assert.equal(item.requestId, index, `envelope item ${index} carries another index`);
-        assert.ok(op === Op.PUT || op === Op.REPLICATE, `op ${op} cannot travel in a write envelope`);
+        if (item.requestId !== index) assert.fail(`envelope item ${index} carries another index`);
+        if (op !== Op.PUT && op !== Op.REPLICATE) assert.fail(`op ${op} cannot travel in a write envelope`);
         assert.ok(item.hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
         this.queueWrite(owned, view, at, length, answer);
       } catch (error) {
@@ -265,7 +265,7 @@ export class Replica {
    */
   private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number, envelope: EnvelopeAnswer | undefined): void {
     const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = decodeRequestHeader(view, offset, length, this.itemHeader);
-    assert.ok(hintOwner < 0 || op === Op.PUT || op === Op.REPLICATE || op === Op.HINT_DELIVERED, `op ${op} does not take a hint owner`);
+    if (hintOwner >= 0 && op !== Op.PUT && op !== Op.REPLICATE && op !== Op.HINT_DELIVERED) assert.fail(`op ${op} does not take a hint owner`);
     assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
     const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
     for (let i = 0; i < contextPairs; i++) {

@@ -12,6 +12,7 @@ import {
   ConsumerState,
   ControlWord,
   FIRST_FRAGMENT_PREFIX_BYTES,
+  NOTIFIED_AT_F64,
   ProducerState,
   RECORD_HEADER_BYTES,
   RING_CAPACITY_MAX_BYTES,
@@ -22,6 +23,11 @@ import {
   recordPayloadMax,
 } from './wire.js';
 
+/** One clock for every thread of the process (wire.ts, NOTIFIED_AT): agrees across threads to about a microsecond. */
+function processClockMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export function allocateRing(capacityBytes: number): SharedArrayBuffer {
   assert.ok(isPowerOfTwo(capacityBytes), 'ring capacity must be a power of two');
   assert.ok(capacityBytes >= RING_CAPACITY_MIN_BYTES && capacityBytes <= RING_CAPACITY_MAX_BYTES);
@@ -30,6 +36,8 @@ export function allocateRing(capacityBytes: number): SharedArrayBuffer {
 
 class RingView {
   protected readonly control: Int32Array;
+  /** The control region as f64s (NOTIFIED_AT). */
+  protected readonly controlClock: Float64Array;
   /** A Buffer so that string keys can be written into frames in place. */
   protected readonly data: Buffer;
   /**
@@ -47,6 +55,7 @@ class RingView {
     this.capacityBytes = buffer.byteLength - CONTROL_BYTES;
     assert.ok(isPowerOfTwo(this.capacityBytes), 'ring data region must be a power of two');
     this.control = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
+    this.controlClock = new Float64Array(buffer, 0, CONTROL_BYTES / 8);
     this.data = Buffer.from(buffer, CONTROL_BYTES, this.capacityBytes);
     this.plain = new Uint8Array(buffer, CONTROL_BYTES, this.capacityBytes);
     this.dataView = new DataView(buffer, CONTROL_BYTES, this.capacityBytes);
@@ -87,10 +96,13 @@ export class RingWriter extends RingView {
   private tailSeen: number;
   /** Whose CONSUMER_STATE a publish wakes: this ring's, or (an attached coordinator's ring) the node's doorbell ring's (wire.ts). */
   private readonly bell: Int32Array;
+  /** The same control region as f64s, for the bell's NOTIFIED_AT. */
+  private readonly bellClock: Float64Array;
 
   constructor(buffer: SharedArrayBuffer, doorbell?: SharedArrayBuffer) {
     super(buffer);
     this.bell = doorbell === undefined ? this.control : new Int32Array(doorbell, 0, CONTROL_BYTES / 4);
+    this.bellClock = new Float64Array(doorbell ?? buffer, 0, CONTROL_BYTES / 8);
     this.head = Atomics.load(this.control, ControlWord.HEAD) >>> 0;
     this.publishedHead = this.head;
     this.tailSeen = Atomics.load(this.control, ControlWord.TAIL) >>> 0;
@@ -178,7 +190,12 @@ export class RingWriter extends RingView {
     this.recordsUnpublished = 0;
     Atomics.store(this.control, ControlWord.HEAD, this.head | 0);
     // Every record stored before this point is visible: a consumer that
-    // announced SLEEPING after our store sees it on its re-check.
+    // announced SLEEPING after our store sees it on its re-check. A load
+    // first: a consumer known awake costs no locked read-modify-write of a
+    // line it keeps reading.
+    if (Atomics.load(this.bell, ControlWord.CONSUMER_STATE) !== ConsumerState.SLEEPING) return;
+    // Stamped before the state changes, so that the woken consumer reads this wake's time.
+    this.bellClock[NOTIFIED_AT_F64] = processClockMs();
     if (Atomics.compareExchange(this.bell, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, ConsumerState.AWAKE) === ConsumerState.SLEEPING) {
       Atomics.notify(this.bell, ControlWord.CONSUMER_STATE); // all waiters: a stale waitAsync (one that lost a race) must not absorb the wake of the real sleeper
     }
@@ -296,11 +313,22 @@ export class RingReader extends RingView {
     return true;
   }
 
-  /** Block this thread (a worker) until data arrives, the ring closes, or timeoutMs passes. */
-  waitForData(timeoutMs: number, othersHaveData?: () => boolean): void {
-    if (!this.announceSleeping(othersHaveData)) return;
-    Atomics.wait(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, timeoutMs);
+  /**
+   * Block this thread (a worker) until data arrives, the ring closes, or
+   * timeoutMs passes. Returns what the wake cost, when a producer's notify
+   * ended the sleep: from its notify to this thread running again, in ms
+   * (NaN otherwise: no sleep, a timeout, a close).
+   */
+  waitForData(timeoutMs: number, othersHaveData?: () => boolean): number {
+    // Read before announcing: a producer that sees SLEEPING stamps after it.
+    const sleptAtMs = processClockMs();
+    if (!this.announceSleeping(othersHaveData)) return NaN;
+    const outcome = Atomics.wait(this.control, ControlWord.CONSUMER_STATE, ConsumerState.SLEEPING, timeoutMs);
     Atomics.store(this.control, ControlWord.CONSUMER_STATE, ConsumerState.AWAKE);
+    if (outcome !== 'ok') return NaN;
+    // A notify stamped before this sleep began was not this wake's (a close, a crash's wake do not stamp).
+    const notifiedAtMs = this.controlClock[NOTIFIED_AT_F64]!;
+    return notifiedAtMs >= sleptAtMs ? Math.max(0, processClockMs() - notifiedAtMs) : NaN;
   }
 
   /** Wait without blocking the event loop (the coordinator, or a worker with commits in flight). */

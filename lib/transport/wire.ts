@@ -8,6 +8,10 @@
  *   byte 64    TAIL            u32 bytes ever consumed (consumer-owned)
  *   byte 128   CONSUMER_STATE  AWAKE | SLEEPING: the consumer announces it is about
  *                              to sleep; a producer that sees SLEEPING notifies it
+ *   byte 136   NOTIFIED_AT     f64 the producer's clock (performance.timeOrigin +
+ *                              performance.now(), one clock for every thread of the
+ *                              process) when it last woke the sleeping consumer: the
+ *                              consumer measures what a wake costs (spin-budget.ts)
  *   byte 192   PRODUCER_STATE  RUNNING | WAITING: the producer waits for space; the
  *                              consumer notifies it after releasing bytes
  *   byte 256   CLOSED          0 | 1: set by the coordinator to stop the node
@@ -126,6 +130,8 @@ export const ControlWord = {
 } as const; // indices into an Int32Array: byte offset / 4
 
 export const CONTROL_BYTES = 320;
+/** Index of NOTIFIED_AT in a Float64Array over the control region (byte 136, CONSUMER_STATE's line). */
+export const NOTIFIED_AT_F64 = 17;
 export const RECORD_HEADER_BYTES = 8;
 export const FIRST_FRAGMENT_PREFIX_BYTES = 8;
 export const RECORD_ALIGN_BYTES = 8;
@@ -259,7 +265,8 @@ export function decodeRequestHeader(view: DataView, at: number, length: number, 
   into.timestampMs = view.getFloat64(at + Request.TIMESTAMP_MS, true);
   into.expiresAtMs = view.getFloat64(at + Request.EXPIRES_AT_MS, true);
   // Check after reading (style: assert on both sides of the wire).
-  assert.equal(requestBytes(into.keyBytes, into.contextPairs, into.valueBytes), length, `request ${into.requestId} length mismatch`);
+  // The message is built only on failure: a template literal per request allocates.
+  if (requestBytes(into.keyBytes, into.contextPairs, into.valueBytes) !== length) assert.fail(`request ${into.requestId} length mismatch`);
   into.keyAt = at + Request.HEADER_BYTES;
   into.contextAt = at + contextOffset(into.keyBytes);
   into.valueAt = into.contextAt + into.contextPairs * CONTEXT_PAIR_BYTES;
@@ -304,6 +311,7 @@ export function valueOffset(keyBytes: number, contextPairs: number): number {
 // Checked at load: the layout above must hold or nothing may run.
 assert.equal(ControlWord.TAIL * 4, 64);
 assert.equal(ControlWord.CLOSED * 4 + 64, CONTROL_BYTES);
+assert.ok(NOTIFIED_AT_F64 * 8 > ControlWord.CONSUMER_STATE * 4 && NOTIFIED_AT_F64 * 8 + 8 <= ControlWord.PRODUCER_STATE * 4);
 assert.equal(CONTROL_BYTES % RECORD_ALIGN_BYTES, 0);
 assert.equal(Request.HEADER_BYTES % 8, 0);
 assert.equal(Request.TIMESTAMP_MS % 8, 0);

@@ -52,11 +52,6 @@ export class EnvelopeAnswer {
     if (this.remaining === 0) this.flush(Status.OK);
   }
 
-  /** Send the answers gathered so far (a PARTIAL chunk), without waiting for the rest or a full chunk. */
-  sendAnswered(): void {
-    if (this.remaining > 0 && this.ops.length > 0) this.flush(Status.PARTIAL);
-  }
-
   private flush(status: number): void {
     const body = new Uint8Array(this.pendingBytes);
     const view = new DataView(body.buffer);

@@ -54,7 +54,6 @@ import {
 import { hashKey32 } from '../ring/hash.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
-import { MintedVersions } from './minted-versions.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
@@ -154,8 +153,6 @@ export class Replica {
    * a new term (whose versions exceed every one it ordered before).
    */
   private readonly leading = new Map<number, { term: number; sequence: number }>();
-  /** Versions minted here that storage does not show yet (MINT's, and PUT's until their commit completed). */
-  private readonly minted = new MintedVersions();
 
   constructor(engine: StorageEngine, config: ReplicaConfig, sink: ResponseSink, stats: Float64Array) {
     assert.ok(stats.length >= NODE_STAT_SLOTS);
@@ -189,18 +186,6 @@ export class Replica {
   /** A crash: writes queued for the next commit are lost, unanswered (the coordinator already failed them). */
   dropQueued(): void {
     this.queued = [];
-    this.forgetMinted();
-  }
-
-  /**
-   * Forget the versions minted and not yet seen in storage, and with them how
-   * far this node's current actors got: none is reused (actor.ts epochMin),
-   * so the next write of every key takes a fresh epoch.
-   */
-  private forgetMinted(): void {
-    if (this.minted.size === 0) return;
-    this.minted.clear();
-    this.epochMin = this.epoch + 1;
   }
 
   /** Settles when the newest commit (and so, in order, every earlier one) is answered. */
@@ -238,10 +223,6 @@ export class Replica {
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.ORDERED_GET) return this.orderedGet(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.RANGE) return this.range(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes), timestampMsOf(view, offset));
-    if (op === Op.MINT) {
-      const write = this.pendingWrite(bytes, view, offset, length, undefined);
-      return this.sink.respond(op, Status.OK, requestId, this.mint(write));
-    }
     assert.ok(WRITE_OPS.has(op), `unknown op ${op}`);
     this.queueWrite(bytes, view, offset, length, undefined);
   }
@@ -260,7 +241,6 @@ export class Replica {
     forEachEnvelopeItem(view, 0, owned.byteLength, true, (at, length) => places.push(at, length));
     // An empty envelope is answered at once.
     const answer = new EnvelopeAnswer(this.sink, requestId, places.length / 2);
-    let minted = false;
     for (let index = 0; index < places.length / 2; index++) {
       const at = places[2 * index]!;
       const length = places[2 * index + 1]!;
@@ -268,21 +248,14 @@ export class Replica {
       try {
         const item = decodeRequestHeader(view, at, length, this.itemHeader);
         assert.equal(item.requestId, index, `envelope item ${index} carries another index`);
-        assert.ok(op === Op.PUT || op === Op.REPLICATE || op === Op.MINT, `op ${op} cannot travel in a write envelope`);
+        assert.ok(op === Op.PUT || op === Op.REPLICATE, `op ${op} cannot travel in a write envelope`);
         assert.ok(item.hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
-        if (op === Op.MINT) {
-          minted = true;
-          answer.add(op, Status.OK, index, this.mint(this.pendingWrite(owned, view, at, length, answer)));
-        } else {
-          this.queueWrite(owned, view, at, length, answer);
-        }
+        this.queueWrite(owned, view, at, length, answer);
       } catch (error) {
         this.count(NodeStat.ERRORS);
         answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
       }
     }
-    // Minted versions go back now, not with the envelope's commits: the coordinator replicates them meanwhile.
-    if (minted) answer.sendAnswered();
   }
 
   /**
@@ -291,11 +264,6 @@ export class Replica {
    * they are ring memory, copied.
    */
   private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number, envelope: EnvelopeAnswer | undefined): void {
-    this.queued.push(this.pendingWrite(bytes, view, offset, length, envelope));
-  }
-
-  /** A checked write request's fields; within an envelope, views of the node's own copy, else copies of ring memory. */
-  private pendingWrite(bytes: Uint8Array, view: DataView, offset: number, length: number, envelope: EnvelopeAnswer | undefined): PendingWrite {
     const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = decodeRequestHeader(view, offset, length, this.itemHeader);
     assert.ok(hintOwner < 0 || op === Op.PUT || op === Op.REPLICATE || op === Op.HINT_DELIVERED, `op ${op} does not take a hint owner`);
     assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
@@ -305,7 +273,7 @@ export class Replica {
       context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
     }
     const owned = envelope !== undefined;
-    return {
+    this.queued.push({
       op,
       requestId,
       flags,
@@ -316,7 +284,7 @@ export class Replica {
       expiresAtMs,
       hintOwner,
       envelope,
-    };
+    });
   }
 
   private get(requestId: number, key: Uint8Array, hintOwner: number): void {
@@ -406,7 +374,6 @@ export class Replica {
     }
     if (committed === undefined) {
       this.afterSpaceDrops(writes);
-      this.mintsCommitted(writes, results);
       // Committed and as durable as promised already: answer now.
       this.answer(writes, results);
       return undefined;
@@ -415,34 +382,16 @@ export class Replica {
       committed.then(
         () => {
           this.afterSpaceDrops(writes);
-          this.mintsCommitted(writes, results);
           this.answer(writes, results);
         },
         (error: unknown) => {
-          // The transaction aborted: the hint counts it applied never happened,
-          // and the versions it minted or stored are not in storage: forget them all.
+          // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
           this.publishHintCounts();
-          this.forgetMinted();
           this.answer(writes, writes.map(() => toError(error)));
         },
       ),
     );
-  }
-
-  /**
-   * Storage now shows the versions this commit stored: coordinated here (a
-   * PUT's object) or minted here and sent back (a REPLICATE of MINT's bytes).
-   */
-  private mintsCommitted(writes: PendingWrite[], results: (Uint8Array | Error | Refusal | undefined)[]): void {
-    if (this.minted.size === 0) return;
-    for (let i = 0; i < writes.length; i++) {
-      const write = writes[i]!;
-      const result = results[i];
-      if (write.hintOwner >= 0 || result instanceof Error || result instanceof Refusal) continue;
-      if (write.op === Op.REPLICATE) this.minted.committed(write.key, write.value);
-      else if (write.op === Op.PUT && result !== undefined) this.minted.committed(write.key, result);
-    }
   }
 
   /**
@@ -491,7 +440,7 @@ export class Replica {
       if (write.op === Op.HINT_DELIVERED) return this.hintDelivered(batch, write);
       if (write.op === Op.DROP_IF_COVERED) return this.dropIfCovered(batch, write);
       const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
-      if (write.op === Op.PUT) return this.coordinate(space, write, write.hintOwner < 0);
+      if (write.op === Op.PUT) return this.coordinate(space, write);
       if (write.op === Op.REPLICATE) return this.replicate(space, write);
       return this.purge(space, write);
     } catch (error) {
@@ -500,49 +449,11 @@ export class Replica {
     }
   }
 
-  /**
-   * The coordinator's write: this node is the actor of the new dot. In its
-   * own keyspace, what it minted and storage does not show yet counts as
-   * known (minted-versions.ts), and the new version is kept there until
-   * its commit completed.
-   */
-  private coordinate(batch: Keyspace, write: PendingWrite, own: boolean): Uint8Array {
+  /** The coordinator's write: this node is the actor of the new dot. */
+  private coordinate(batch: Keyspace, write: PendingWrite): Uint8Array {
     this.count(NodeStat.PUTS);
     const stored = batch.get(write.key);
-    const storedObject = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    const local = own ? this.minted.known(write.key, storedObject) : storedObject;
-    const encoded = this.nextVersion(local, write);
-    batch.put(write.key, encoded);
-    if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
-    if (own) this.rememberMinted(write.key, encoded);
-    return encoded;
-  }
-
-  /**
-   * MINT: the version PUT would store, minted from the committed clock and
-   * what this node minted since, answered without a commit. It is stored
-   * when the coordinator's REPLICATE of it commits, here as on the other
-   * replicas; until then it is kept (minted-versions.ts). Own keyspace only.
-   */
-  private mint(write: PendingWrite): Uint8Array {
-    assert.ok(write.hintOwner < 0, 'MINT is for a node\'s own keys, never for hints');
-    this.count(NodeStat.PUTS);
-    const stored = this.engine.get(write.key);
-    const local = this.minted.known(write.key, stored === undefined ? undefined : decodeObject(copyBytes(stored)));
-    const encoded = this.nextVersion(local, write);
-    this.rememberMinted(write.key, encoded);
-    return encoded;
-  }
-
-  private rememberMinted(key: Uint8Array, encoded: Uint8Array): void {
-    if (this.minted.remember(key, encoded)) return;
-    // Full: forget every minted version (and reuse none of the actors that minted them), then keep this one.
-    this.forgetMinted();
-    this.minted.remember(key, encoded);
-  }
-
-  /** DVVSet update with this node as the actor (Dynamo §4.5), settled, encoded and checked against objectBytesMax. */
-  private nextVersion(local: VersionedObject | undefined, write: PendingWrite): Uint8Array {
+    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const sibling: Sibling = {
       value: write.value,
       timestampMs: write.timestampMs,
@@ -556,6 +467,8 @@ export class Replica {
     // Kept until the commit is answered: its own buffer, not the transient one.
     const encoded = encodeObject(next);
     this.checkObjectSize(encoded.byteLength);
+    batch.put(write.key, encoded);
+    if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
     return encoded;
   }
 
@@ -565,9 +478,7 @@ export class Replica {
     const stored = batch.get(write.key);
     if (stored === undefined) {
       const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
-      // A version minted here (MINT) comes back before storage holds it: its actor is not forgotten.
-      const known = write.hintOwner < 0 ? this.minted.known(write.key, undefined) : undefined;
-      this.checkForgotten(known, clock.filter((_, index) => index % 2 === 0));
+      this.checkForgotten(undefined, clock.filter((_, index) => index % 2 === 0));
     }
     if (stored === undefined && (this.config.conflicts === 'siblings' || this.settlesAsItCame(write.value))) {
       // A key this replica does not hold yet: keep the coordinator's bytes as
@@ -578,7 +489,7 @@ export class Replica {
     }
     const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    if (local !== undefined) this.checkForgotten(write.hintOwner < 0 ? this.minted.known(write.key, local) : local, incoming.entries.map((entry) => entry.actor));
+    if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
     if (local !== undefined && equal(local, next)) return undefined;
     // A new key whose object settles as it came (an lww put's one value): its checked bytes as they are.

@@ -9,7 +9,6 @@ import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
-import { isHinted } from '../ring/sloppy-quorum.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import { type PutRequest, requestBytesOf } from './put-operation.js';
@@ -126,18 +125,10 @@ export class SingleReadBatch implements PendingReply, Operation {
 
 /**
  * putMany: every item is a put coordinated by its first replica and then
- * replicated, as PutOperation, with the items' quorums in one
+ * replicated, exactly as PutOperation, with the items' quorums in one
  * WriteQuorumTable. At most `windowMax` items are unsettled at a time; an
  * item settles when every replica has answered, and the next one starts.
  * The batch resolves once every item met its W.
- *
- * The first replica mints the item's version by MINT (wire.ts), which it
- * answers without a commit; once every MINT out has been answered, the
- * minted objects go as REPLICATE to all N replicas, the first included, in
- * one turn: one envelope and so one commit per node for the batch, where a
- * PUT's commit, then the replicas' commits in as many waves as coordinating
- * nodes answered apart, cost each node about three. A stand-in (sloppy
- * quorum) coordinates by PUT as before: a MINT is for a node's own keys.
  */
 export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
@@ -157,13 +148,6 @@ export class PutBatch implements PendingReply, Operation {
   private readonly retried: Uint8Array;
   private readonly succeeded: Uint8Array;
   private readonly replicate: RequestRecord = requestOf(Op.REPLICATE, '', undefined);
-  private readonly mintRequest: RequestRecord = requestOf(Op.MINT, '', undefined);
-  /** 1 while an item's MINT is out (sent to its first replica, not answered). */
-  private readonly minting: Uint8Array;
-  private mintsOut = 0;
-  /** Items whose MINT was answered, with their objects (copied out of the ring): replicated once no MINT is out. */
-  private mintedItems: number[] = [];
-  private mintedObjects: Uint8Array[] = [];
   private readonly done: (error: RingtableError | undefined) => void;
   /**
    * The coordinator's own version of an item's write (writer-version.ts,
@@ -197,7 +181,6 @@ export class PutBatch implements PendingReply, Operation {
     this.quorums = new WriteQuorumTable(requests.length, n);
     this.coordinated = new Uint8Array(requests.length);
     this.retried = new Uint8Array(requests.length);
-    this.minting = new Uint8Array(requests.length);
     this.succeeded = new Uint8Array(requests.length);
     this.windowMax = Math.min(windowMax, requests.length);
     this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
@@ -237,43 +220,10 @@ export class PutBatch implements PendingReply, Operation {
     this.lists[item] = list;
     this.quorums.setRequired(item, this.ws[item]!);
     const object = this.mint?.(q);
-    if (object === undefined) return this.sendToCoordinator(item, q, list[0]!);
+    if (object === undefined) return this.coordinator.sendBatched(list[0]!, q, this, item);
     // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
     this.coordinated[item] = 1;
     this.sendReplicas(item, q, object, 0);
-  }
-
-  /** The item's first request, to the replica that mints its version: MINT to a node for its own keys, PUT to a stand-in. */
-  private sendToCoordinator(item: number, q: PutRequest, target: number): void {
-    if (isHinted(target)) return this.coordinator.sendBatched(target, q, this, item);
-    const mint = this.mintRequest;
-    mint.flags = q.flags;
-    mint.key = q.key;
-    mint.context = q.context;
-    mint.value = q.value;
-    mint.timestampMs = q.timestampMs;
-    mint.expiresAtMs = q.expiresAtMs;
-    this.minting[item] = 1;
-    this.mintsOut++;
-    // Encoded before it returns (or failed at once, for a node down), as every send.
-    this.coordinator.sendBatched(target, mint, this, item);
-  }
-
-  /** An item's MINT was answered or failed: no longer out. */
-  private mintEnded(item: number): void {
-    if (this.minting[item] === 0) return;
-    this.minting[item] = 0;
-    this.mintsOut--;
-  }
-
-  /** Once no MINT is out, the minted objects go to their replicas, all in this turn (one envelope per node). */
-  private replicateMinted(): void {
-    if (this.mintsOut > 0 || this.mintedItems.length === 0) return;
-    const items = this.mintedItems;
-    const objects = this.mintedObjects;
-    this.mintedItems = [];
-    this.mintedObjects = [];
-    for (let i = 0; i < items.length; i++) this.sendReplicas(items[i]!, this.requests[items[i]!]!, objects[i]!, 0);
   }
 
   /** The item's object to its replicas from `first` on. */
@@ -287,24 +237,10 @@ export class PutBatch implements PendingReply, Operation {
     for (let i = first; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
   }
 
-  onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number, item: number): void {
-    this.answered(nodeId, status, bytes, view, at, length, item);
-    this.replicateMinted();
-  }
-
-  private answered(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
+  onReply(nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number, item: number): void {
     const list = this.lists[item]!;
     const position = positionOf(list, nodeId);
     if (status === Status.ERROR) this.reason ??= nodeReason(bytes, at, length);
-    if (position === 0 && this.coordinated[item] === 0 && this.minting[item] === 1) {
-      this.mintEnded(item);
-      if (status !== Status.OK) return this.coordinatorFailed(item);
-      // Minted, not stored: its first replica's acknowledgement comes with the REPLICATE.
-      this.coordinated[item] = 1;
-      this.mintedItems.push(item);
-      this.mintedObjects.push(copyBytes(bytes, at, at + length));
-      return;
-    }
     if (position === 0 && this.coordinated[item] === 0) {
       if (status !== Status.OK) return this.coordinatorFailed(item);
       this.coordinated[item] = 1;
@@ -320,15 +256,9 @@ export class PutBatch implements PendingReply, Operation {
     this.progress(item);
   }
 
-  onNodeFailure(nodeId: number, error: Error, item: number): void {
-    this.failed(nodeId, error, item);
-    this.replicateMinted();
-  }
-
-  private failed(nodeId: number, _error: Error, item: number): void {
+  onNodeFailure(nodeId: number, _error: Error, item: number): void {
     const position = positionOf(this.lists[item]!, nodeId);
     if (position === 0 && this.coordinated[item] === 0) {
-      this.mintEnded(item);
       // The coordinator failed before minting the version. As for a single
       // put, another node of the list coordinates instead (Dynamo §4.5), once.
       if (this.retried[item] === 0 && !this.ended && this.retryElsewhere(item, nodeId)) return;
@@ -346,7 +276,7 @@ export class PutBatch implements PendingReply, Operation {
     this.retried[item] = 1;
     this.lists[item] = list;
     this.quorums.reset(item);
-    this.sendToCoordinator(item, q, list[0]!);
+    this.coordinator.sendBatched(list[0]!, q, this, item);
     return true;
   }
 

@@ -241,10 +241,10 @@ export abstract class NodeLink {
     const { op, flags, key, value } = request;
     const roll = () => faults.prng.nextUint32() / 4294967296;
     if (faults.dropProbability > 0 && roll() < faults.dropProbability) return true;
-    // Never a PUT or MINT (nor an envelope, which may carry them): coordinating mints a
+    // Never a PUT (nor an envelope, which may carry PUTs): coordinating mints a
     // new version, so a late duplicate of a blind put could overwrite a later
     // write. Every other request is idempotent.
-    const mints = op === Op.PUT || op === Op.MINT || op === Op.ORDERED_WRITE || (op === Op.WRITE_BATCH && (flags & RequestFlag.MINTS) !== 0);
+    const mints = op === Op.PUT || op === Op.ORDERED_WRITE || (op === Op.WRITE_BATCH && (flags & RequestFlag.MINTS) !== 0);
     if (faults.duplicateProbability > 0 && !mints && roll() < faults.duplicateProbability) {
       const duplicateId = this.allocateSlot(IGNORED, 0, target);
       this.ignoredCount++;

@@ -60,7 +60,7 @@
  *
  *   request value    u32 itemCount | u32 reserved
  *                    itemCount x ( u32 messageBytes | u32 reserved |
- *                                  request message, PUT, MINT or REPLICATE, whose
+ *                                  request message, PUT or REPLICATE, whose
  *                                  requestId is the item's index | pad to 8 )
  *   answer payload   u32 answerCount | u32 reserved
  *                    answerCount x ( response message whose requestId is the
@@ -183,14 +183,6 @@ export const Op = {
   RANGE: 15,
   /** Delete up to keysMax keys (and hints) of a space; answers whether more remain. */
   DROP_SPACE: 16,
-  /**
-   * PUT's version without PUT's commit (putMany, node/minted-versions.ts):
-   * the node mints the new dot as it would coordinate the write, remembers
-   * it, and answers the object at once; the coordinator then sends it as
-   * REPLICATE to every replica, this node included, so that a batch costs
-   * each node one commit. Never on hints (a stand-in coordinates by PUT).
-   */
-  MINT: 17,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -199,7 +191,7 @@ export const RequestFlag = {
   TOMBSTONE: 1,
   /** PUT without a context: supersede whatever the coordinator holds (a blind overwrite). */
   BLIND: 2,
-  /** WRITE_BATCH holding at least one PUT or MINT: like a PUT, it mints versions, so it is never sent twice. */
+  /** WRITE_BATCH holding at least one PUT: like a PUT, it mints versions, so it is never sent twice. */
   MINTS: 4,
 } as const;
 

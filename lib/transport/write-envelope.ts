@@ -114,7 +114,7 @@ export class EnvelopeBuilder {
   private view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
   private length = ENVELOPE_HEADER_BYTES;
   private envelope = new WriteEnvelope();
-  /** Whether the envelope being filled holds a PUT or a MINT (RequestFlag.MINTS). */
+  /** Whether the envelope being filled holds a PUT (RequestFlag.MINTS). */
   private mints = false;
 
   get itemCount(): number {
@@ -153,7 +153,7 @@ export class EnvelopeBuilder {
     this.view.setUint32(at, messageBytes, true);
     this.view.setUint32(at + 4, 0, true);
     const index = this.envelope.push(reply, tag, target);
-    if (op === Op.PUT || op === Op.MINT) this.mints = true;
+    if (op === Op.PUT) this.mints = true;
     encodeRequest(this.bytes, this.view, at + ENVELOPE_ITEM_PREFIX_BYTES, op, flags, index, key, keyBytes, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
     // Padding is zeroed: equal envelopes are equal bytes.
     this.bytes.fill(0, at + ENVELOPE_ITEM_PREFIX_BYTES + messageBytes, at + itemBytes);

@@ -137,5 +137,5 @@ export class SimNetwork {
 function duplicable(frame: Uint8Array, isRequest: boolean): boolean {
   if (!isRequest) return frame[Response.OP] !== Op.WRITE_BATCH;
   const op = frame[Request.OP];
-  return op !== Op.PUT && op !== Op.MINT && op !== Op.ORDERED_WRITE && !(op === Op.WRITE_BATCH && (frame[Request.FLAGS]! & RequestFlag.MINTS) !== 0);
+  return op !== Op.PUT && op !== Op.ORDERED_WRITE && !(op === Op.WRITE_BATCH && (frame[Request.FLAGS]! & RequestFlag.MINTS) !== 0);
 }

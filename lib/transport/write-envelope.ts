@@ -25,21 +25,9 @@ import {
 } from './wire.js';
 import { hintFieldOfTarget, nodeOfTarget } from '../ring/sloppy-quorum.js';
 
-/**
- * An envelope is sent once it holds this many items or bytes, or at the end
- * of the event-loop turn: in practice, everything one turn writes to a node
- * (a putMany of 10,000 keys is 7,500 copies per node of four). A node commits
- * what it drained in one wake as one transaction, so one envelope per node
- * and turn is one commit per node and batch. With 512 items or 128 KiB per
- * envelope, a batch's share outgrew the 1 MiB ring; the node drained the
- * first megabyte, committed it, and committed the rest apart: two commits,
- * each rewriting most leaf pages of a tree of random keys. Larger envelopes
- * travel as ring fragments (spsc-ring.ts), reassembled before the node sees them.
- */
-export const ENVELOPE_ITEMS_TARGET = 16_384;
-export const ENVELOPE_BYTES_TARGET = 8 * 1024 * 1024;
-/** The builder's buffer to start with; it grows (doubling) up to what the targets need. */
-const ENVELOPE_BYTES_INITIAL = 128 * 1024;
+/** An envelope is sent once it holds this many items or bytes (or at the end of the event-loop turn). */
+export const ENVELOPE_ITEMS_TARGET = 512;
+export const ENVELOPE_BYTES_TARGET = 128 * 1024;
 
 const textDecoder = new TextDecoder();
 
@@ -110,7 +98,7 @@ export class WriteEnvelope implements PendingReply {
  * it into the ring, or into its outbox, at once).
  */
 export class EnvelopeBuilder {
-  private bytes = Buffer.alloc(ENVELOPE_BYTES_INITIAL);
+  private bytes = Buffer.alloc(ENVELOPE_BYTES_TARGET + 4096);
   private view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
   private length = ENVELOPE_HEADER_BYTES;
   private envelope = new WriteEnvelope();

@@ -26,7 +26,7 @@
  */
 import { Store, type PutManyEntry, type StoreOptions } from '../lib/index.js';
 import { VALUE_BYTES, makeDataSet, permutation, sameBytes, uniformAccess } from './lib/data.js';
-import { type Run, formatRate, formatSeconds, interleave, settle, timed } from './lib/measure.js';
+import { type Run, formatRate, formatSeconds, interleave, median, settle, timed } from './lib/measure.js';
 import { choice, int, parseOptions, text } from './lib/options.js';
 import { type Report, commandLine, environment, figure, finishReport } from './lib/report.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
@@ -37,6 +37,25 @@ import { hashKey32 } from '../lib/ring/hash.js';
 import { encodeObject } from '../lib/version/object-codec.js';
 import { mkdirSync } from 'node:fs';
 import { CopyWriters } from './lib/copy-writer.js';
+
+/**
+ * CPU time of the whole process (every thread: the coordinator, the node
+ * threads, lmdb-js's writer threads) per key written, by series. On a
+ * machine whose cores are all busy, throughput follows CPU per key, so
+ * ringtable's rate can reach at most (ceiling's CPU per key / ringtable's)
+ * of the ceiling's, whatever the number of commits.
+ */
+const cpuMicrosPerKey = new Map<string, number[]>();
+
+async function cpuTimed(series: string, ops: number, body: () => Promise<void>): Promise<Run> {
+  const before = process.cpuUsage();
+  const run = await timed(ops, body);
+  const used = process.cpuUsage(before);
+  const list = cpuMicrosPerKey.get(series) ?? [];
+  list.push((used.user + used.system) / ops);
+  cpuMicrosPerKey.set(series, list);
+  return run;
+}
 
 const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughput (N=3, W=2) against raw lmdb-js puts batched per event turn, same durability.', {
   keys: int(100_000, 'keys written per timed run (each run starts from an empty store)'),
@@ -50,6 +69,7 @@ const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughp
   conflicts: choice('siblings', ['siblings', 'lww'] as const, "ringtable's conflict mode (the other series store the same records either way)"),
   verify: int(2_000, 'keys read back after every run to check the data landed', 0),
   'ceiling-commits': int(1, 'sequential commits each environment splits a batch into, in the storage-ceiling series (ringtable\'s nodes make about 3: see "commits per node")', 1),
+  'timeout-ms': int(5_000, "ringtable's timeoutMs (the store's default): raise it on a machine so loaded that a batch takes longer", 1),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
 });
 
@@ -61,6 +81,7 @@ async function main(): Promise<void> {
     replication: { n: args.n, r: Math.min(2, args.n), w: args.w },
     durability: args.durability,
     conflicts: args.conflicts,
+    timeoutMs: args['timeout-ms'],
   };
   const report: Report = {
     benchmark: 'putMany vs raw lmdb-js',
@@ -96,7 +117,7 @@ async function main(): Promise<void> {
     const store = await Store.open({ ...storeOptions, path: `${parent}/ringtable-${round}` });
     try {
       await settle();
-      const run = await timed(args.keys, async () => {
+      const run = await cpuTimed('ringtable', args.keys, async () => {
         for (const batch of batches) await store.putMany(batch);
       });
       const keys = Array.from(verifyOrder, (i) => data.keys[i]!);
@@ -140,7 +161,7 @@ async function main(): Promise<void> {
     try {
       await writers.whenReady();
       await settle();
-      return await timed(args.keys, async () => {
+      return await cpuTimed('ceiling', args.keys, async () => {
         for (let b = 0; b < copyPlan.length; b++) await writers.writeBatch(b);
       });
     } finally {
@@ -154,7 +175,7 @@ async function main(): Promise<void> {
     const db = openRawLmdb(dir, args.durability);
     try {
       await settle();
-      const run = await timed(args.keys, async () => {
+      const run = await cpuTimed('raw', args.keys, async () => {
         for (const batch of batches) {
           for (let i = 0; i < batch.length; i++) {
             const entry = batch[i]!;
@@ -195,7 +216,12 @@ async function main(): Promise<void> {
       { name: 'ringtable / raw lmdb-js', value: ring.medianOpsPerSecond / raw.medianOpsPerSecond, target: 0.4 },
       { name: `raw ${args.n} copies / raw lmdb-js (the storage ceiling)`, value: copies.medianOpsPerSecond / raw.medianOpsPerSecond },
       { name: `ringtable / raw ${args.n} copies`, value: ring.medianOpsPerSecond / copies.medianOpsPerSecond },
+      // The bound CPU sets when every core is busy: the ceiling's CPU per key over ringtable's.
+      { name: `CPU per key: raw ${args.n} copies / ringtable`, value: median(cpuMicrosPerKey.get('ceiling')!) / median(cpuMicrosPerKey.get('ringtable')!) },
     ];
+    report.phases['CPU per key, every thread of the process (median)'] = ['ringtable', 'raw', 'ceiling']
+      .map((series) => `${series === 'ceiling' ? `raw ${args.n} copies` : series} ${median(cpuMicrosPerKey.get(series)!).toFixed(1)} µs`)
+      .join('; ');
     for (const line of wrong) report.notes.push(`WRONG: ${line}`);
   } finally {
     removeTempDir(parent);

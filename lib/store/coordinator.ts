@@ -24,7 +24,7 @@ import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
 import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
 import { WriterVersions } from '../version/writer-version.js';
-import { encodeObject } from '../version/object-codec.js';
+import { encodeObjectTransient } from '../version/object-codec.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
@@ -542,7 +542,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   private readonly mintWrite = (request: PutRequest): Uint8Array | undefined => {
     const tombstone = (request.flags & RequestFlag.TOMBSTONE) !== 0;
     const object = this.writer!.mint(request.context, { value: request.value, timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs, tombstone });
-    return object === undefined ? undefined : encodeObject(object);
+    // Into a reused buffer: PutBatch copies it into the replicas' envelopes at once and keeps no reference.
+    return object === undefined ? undefined : encodeObjectTransient(object);
   };
 
   private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);

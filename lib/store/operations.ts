@@ -153,6 +153,8 @@ export class PutBatch implements PendingReply, Operation {
    * The coordinator's own version of an item's write (writer-version.ts,
    * 'lww' stores), or undefined for a node to mint it: a minted item goes
    * to all its replicas at once, with no coordinating node in between.
+   * Its bytes may be a reused buffer, valid until the next call: they are
+   * copied into the replicas' requests before `mint` is called again.
    */
   private readonly mint: ((request: PutRequest) => Uint8Array | undefined) | undefined;
   private reason: string | undefined;

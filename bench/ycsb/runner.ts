@@ -24,6 +24,7 @@ import type { KvTarget } from './targets/kv-target.js';
 import { LmdbTarget } from './targets/lmdb-target.js';
 import { MapTarget } from './targets/map-target.js';
 import { RedisTarget } from './targets/redis-target.js';
+import { RedisServer } from '../lib/redis-server.js';
 import { RingtableTarget, drained } from './targets/ringtable-target.js';
 
 export const BASELINE_NAMES = ['map', 'lmdb', 'post-message', 'redis'] as const;
@@ -40,6 +41,8 @@ export interface BenchRequest {
   baselines: BaselineName[];
   /** Port of the redis-server on 127.0.0.1 for the redis baseline. */
   redisPort: number;
+  /** Start a redis-server of our own with this command (on a free port, stopped afterwards) instead of using redisPort. */
+  redisServer?: string | undefined;
   /** Directory for the stores; a temporary one (removed at the end) when undefined. */
   path: string | undefined;
   command: string;
@@ -267,7 +270,8 @@ async function openBaseline(name: BaselineName, request: BenchRequest, keys: Key
     case 'post-message':
       return RingtableTarget.open('post-message', path.join(dir, 'post-message'), { ...request.store, transport: 'post-message', readPath: 'messages' }, keys);
     case 'redis': {
-      const connection = await RedisTarget.connect(keys, request.redisPort);
+      const server = request.redisServer === undefined ? undefined : await RedisServer.start(request.redisServer);
+      const connection = await RedisTarget.connect(keys, server?.port ?? request.redisPort, server);
       return connection.ok ? connection.target : connection.note;
     }
   }

@@ -157,6 +157,26 @@ t.test('the full path whenever the shortcut cannot decide', async (t) => {
   });
 });
 
+t.test('gets whose answers interleave (one held while others come and go) each answer their own object', async (t) => {
+  const { host } = fakeHost();
+  const objects = [0, 1, 2].map((i) => encodeObject(update(undefined, NO_CONTEXT, sibling(`value ${i}`, NOW_MS - 10 - i), 1 + i)));
+  const results: unknown[] = [];
+  const operations = objects.map((_, i) => new GetOperation(host, `k${i}`, Int32Array.from([1, 2]), 2, Infinity, (error, result) => (results[i] = error ?? result?.value), 0));
+  const answer = (i: number, node: number, bytes = objects[i]!) => {
+    const buffer = new Uint8Array(bytes.byteLength + 8);
+    buffer.set(bytes, 8);
+    operations[i]!.onReply(node, Status.OK, buffer, new DataView(buffer.buffer), 8, bytes.byteLength);
+  };
+  answer(0, 1); // holds the thread's scratch
+  answer(1, 1); // a copy of its own
+  answer(1, 2);
+  answer(2, 1);
+  answer(2, 2, objects[0]); // disagrees: the held answer is decoded and merged
+  answer(0, 2);
+  t.same(results, ['value 0', 'value 1', 'value 0']);
+  t.equal(operations[2]!.settledActions(3).repairTargets.length, 2, 'concurrent answers: both replicas get the merge of the two');
+});
+
 t.test('property: for any pair of stored objects, the answer and the repairs are the full path\'s', async (t) => {
   const objectArb = fc
     .record({

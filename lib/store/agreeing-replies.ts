@@ -13,16 +13,40 @@
 import { SiblingField, soleSiblingAt } from '../version/object-codec.js';
 
 /**
- * A copy of an answer's object bytes, taken from Node's shared Buffer pool
- * (allocUnsafe: no zeroing, no backing store of its own below 4 KiB): it
- * never leaves the get (values are decoded into their own memory,
- * value-codec.ts), and a fresh ArrayBuffer per get was a measurable share of
- * the coordinator's allocation at YCSB-B rates.
+ * The thread's one scratch for held answers. A get read in place gets both
+ * answers before its start() returns, so the same scratch serves every such
+ * get and holding costs no allocation; while one get holds it (its second
+ * answer travels by message), the others take a copy from Node's shared
+ * Buffer pool (allocUnsafe: no zeroing, no backing store of its own below
+ * 4 KiB). A fresh ArrayBuffer per get was a measurable share of the
+ * coordinator's time and GC at YCSB-B rates (bench/agreeing-replies.bench.ts).
  */
+const SCRATCH_BYTES_MAX = 64 * 1024;
+let scratch: Buffer = Buffer.allocUnsafeSlow(4096);
+let scratchHeld = false;
+
+/** A copy of `bytes[at, at + length)` to hold until the other answer arrives; hand it back with `released`. */
 export function heldCopy(bytes: Uint8Array, at: number, length: number): Buffer {
-  const held = Buffer.allocUnsafe(length);
+  let held: Buffer;
+  if (!scratchHeld && length <= SCRATCH_BYTES_MAX) {
+    if (length > scratch.byteLength) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_BYTES_MAX, Math.max(length, scratch.byteLength * 2)));
+    scratchHeld = true;
+    held = scratch.subarray(0, length);
+  } else {
+    held = Buffer.allocUnsafe(length);
+  }
   held.set(bytes.subarray(at, at + length), 0);
   return held;
+}
+
+/** The get is done with `held`: the scratch serves the next one. Anything still needed of it must have been copied. */
+export function released(held: Buffer): void {
+  if (held.buffer === scratch.buffer) scratchHeld = false;
+}
+
+/** Whether `held` is the shared scratch (its bytes are overwritten once released). */
+export function isScratch(held: Buffer): boolean {
+  return held.buffer === scratch.buffer;
 }
 
 /** Whether `bytes[at, at + length)` is exactly `held`. */

@@ -14,7 +14,7 @@ import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import type { RingtableError } from '../errors.js';
 import { type GetCallback, type Operation, type OperationHost, quorumError } from './operation.js';
 import { shouldSchedulePurge } from './purge-rule.js';
-import { heldCopy, sameBytes, soleTimestampMs } from './agreeing-replies.js';
+import { heldCopy, isScratch, released, sameBytes, soleTimestampMs } from './agreeing-replies.js';
 
 const versionOps = { merge: sync, equal };
 
@@ -112,12 +112,14 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   private agree(nodeId: number): boolean {
     const held = this.held!;
     const view = new DataView(held.buffer, held.byteOffset, held.byteLength);
+    // The value is decoded into its own memory (value-codec.ts), the clock read into numbers: nothing of `held` is kept.
     const result = resultFromBytes(held, view, 0, held.byteLength, this.coordinator.wallClockMs());
     // Several siblings, a tombstone (whose purge the full path decides) or an expired value: the full path.
     if (result === null || result === undefined) return false;
     // As toResult does: a write made with this read's context comes after what it read.
     this.coordinator.observeTimestampMs(soleTimestampMs(view));
     this.held = undefined;
+    released(held);
     this.direct = result;
     this.agreed = true;
     this.quorum.reply(this.heldNode, undefined);
@@ -130,7 +132,10 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     const held = this.held;
     if (held === undefined) return;
     this.held = undefined;
-    this.quorum.reply(this.heldNode, decodeObject(held));
+    // The decoded object's values are views into its bytes: the shared scratch is copied first.
+    const object = decodeObject(isScratch(held) ? copyBytes(held) : held);
+    released(held);
+    this.quorum.reply(this.heldNode, object);
   }
 
   onNodeFailure(nodeId: number): void {

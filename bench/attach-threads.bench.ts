@@ -50,6 +50,7 @@ const args = parseOptions('node dist/bench/attach-threads.bench.js', 'YCSB-B and
   'failure-timeout-ms': int(10_000, "the stores' failureTimeoutMs and timeoutMs"),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
   only: choice('both', ['both', 'ycsb-b', 'get-many'], 'which workloads to run'),
+  distribution: choice('scrambled-zipfian', ['scrambled-zipfian', 'zipfian'], "YCSB-B's keys: YCSB's scrambled zipfian or the plain, clustered one (issue 15 target 2)"),
   'redis-server': text("redis-server command for YCSB-B's Redis variant, started on a free loopback port with no persistence and stopped after (default: redis-server from PATH; 'none': no Redis variant)", 'COMMAND'),
 });
 
@@ -152,7 +153,7 @@ function summary(title: string, figures: readonly Figure[]): Record<string, unkn
 async function ycsbB(dir: string): Promise<Record<string, unknown>> {
   const store = await Store.open({ path: join(dir, 'ycsb-b'), nodes: 8, replication: { n: 3, r: 2, w: 2 }, durability: 'none', ...PATIENT });
   try {
-    const config: LoadConfig = { workload: 'ycsb-b', records: args.records, valueBytes: args['value-bytes'], concurrency: args.concurrency, batch: 0, seed: args.seed };
+    const config: LoadConfig = { workload: 'ycsb-b', records: args.records, valueBytes: args['value-bytes'], concurrency: args.concurrency, batch: 0, seed: args.seed, distribution: args.distribution as 'zipfian' | 'scrambled-zipfian' };
     const value = loadData(config).value;
     for (let start = 0; start < args.records; start += 2000) {
       const entries: PutManyEntry[] = [];
@@ -160,7 +161,7 @@ async function ycsbB(dir: string): Promise<Record<string, unknown>> {
       await store.putMany(entries);
     }
     const redis = await startRedis(config);
-    console.log(`YCSB-B (95/5, scrambled zipfian), ${args.records} x ${args['value-bytes']} B, 8 nodes, N=3 R=2 W=2, durability none, ${args.concurrency} in flight per thread, ${args.seconds} s runs:`);
+    console.log(`YCSB-B (95/5, ${args.distribution}), ${args.records} x ${args['value-bytes']} B, 8 nodes, N=3 R=2 W=2, durability none, ${args.concurrency} in flight per thread, ${args.seconds} s runs:`);
     try {
       const extra = redis === undefined ? [] : [{ name: `redis ${redis.version} (ioredis, one connection)`, run: (endAtMs: number) => redis.run(config, loadData(config), 1, endAtMs) }];
       return summary('YCSB-B', await compareThreads(store, config, extra));

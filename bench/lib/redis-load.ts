@@ -2,7 +2,7 @@
  * The Redis side of bench/attach-threads.bench.ts's YCSB-B (issue 15, target
  * 2: ringtable from one and from two application threads against Redis
  * through ioredis, pipelined, in the same rounds): the same closed loop as
- * thread-load.ts's ycsbLane (95% GET, 5% SET, scrambled zipfian keys,
+ * thread-load.ts's ycsbLane (95% GET, 5% SET, the same zipfian keys,
  * `concurrency` commands outstanding on one connection, which ioredis writes
  * as they come), on a redis-server the bench started (redis-server.ts). Values
  * are msgpack-packed and unpacked with the bench's Packr, as ringtable's are.
@@ -10,9 +10,8 @@
 import type { Redis as RedisClient } from 'ioredis';
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { keyName } from '../ycsb/key-name.js';
-import { ScrambledZipfianGenerator } from '../ycsb/scrambled-zipfian.js';
 import type { RedisServer } from './redis-server.js';
-import type { LoadConfig, LoadData, LoadResult } from './thread-load.js';
+import { type LoadConfig, type LoadData, type LoadResult, ycsbKeyChooser } from './thread-load.js';
 import { valuePackr } from './workloads.js';
 
 const READ_PROPORTION = 0.95;
@@ -50,7 +49,7 @@ export class RedisLoad {
   async run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
     const result: LoadResult = { ops: 0, errors: 0, wrong: 0 };
     const prng = new Prng(deriveSeed(config.seed, 100 + stream));
-    const chooser = new ScrambledZipfianGenerator(config.records);
+    const chooser = ycsbKeyChooser(config);
     const readBelow = READ_PROPORTION * 4294967296;
     const client = this.client;
     const lane = async () => {

@@ -16,10 +16,11 @@
  *   node dist/bench/attach-threads.bench.js
  *   node dist/bench/attach-threads.bench.js --records 20k --seconds 2 --rounds 2   (smoke)
  *
- * YCSB-B also runs against Redis through ioredis (one connection, pipelined,
- * the same loop: redis-load.ts) in the same rounds, on a redis-server the
- * bench starts and stops (redis-server.ts); skipped with a note when none
- * starts.
+ * YCSB-B also runs against raw lmdb-js (one environment on the main thread,
+ * lmdb-load.ts) and Redis through ioredis (one connection, pipelined, the
+ * same loop: redis-load.ts) in the same rounds, Redis on a redis-server the
+ * bench starts and stops (redis-server.ts; skipped with a note when none
+ * starts).
  *
  * Each thread runs until the same wall-clock instant; a round's rate is the
  * threads' operations over the round's length. Medians are reported.
@@ -35,6 +36,7 @@ import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
 import { openRawLmdb, preloadStore, valuePackr } from './lib/workloads.js';
 import { keyName } from './ycsb/key-name.js';
 import { RedisLoad } from './lib/redis-load.js';
+import { LmdbLoad } from './lib/lmdb-load.js';
 import { REDIS_SERVER_DEFAULT_COMMAND, RedisServer } from './lib/redis-server.js';
 import { type FromLoadThread, type LoadConfig, type LoadData, type LoadResult, type ToLoadThread, loadData, runLoad } from './lib/thread-load.js';
 
@@ -147,6 +149,11 @@ function summary(title: string, figures: readonly Figure[]): Record<string, unkn
     const redisRate = median(redis.opsPerSecond);
     console.log(`  against Redis: one thread ${(one / redisRate).toFixed(2)}x, two threads ${(median(figures[1]!.opsPerSecond) / redisRate).toFixed(2)}x (medians of the same rounds)`);
   }
+  const raw = figures.find((figure) => figure.name.startsWith('raw lmdb-js'));
+  if (raw !== undefined) {
+    const rawRate = median(raw.opsPerSecond);
+    console.log(`  against raw lmdb-js: one thread ${(one / rawRate).toFixed(2)}x, two threads ${(median(figures[1]!.opsPerSecond) / rawRate).toFixed(2)}x (medians of the same rounds)`);
+  }
   return { title, figures: figures.map((figure) => ({ ...figure, median: median(figure.opsPerSecond) })) };
 }
 
@@ -161,12 +168,16 @@ async function ycsbB(dir: string): Promise<Record<string, unknown>> {
       await store.putMany(entries);
     }
     const redis = await startRedis(config);
+    const raw = await LmdbLoad.open(join(dir, 'ycsb-b-raw'), 'none', config, loadData(config));
     console.log(`YCSB-B (95/5, ${args.distribution}), ${args.records} x ${args['value-bytes']} B, 8 nodes, N=3 R=2 W=2, durability none, ${args.concurrency} in flight per thread, ${args.seconds} s runs:`);
     try {
-      const extra = redis === undefined ? [] : [{ name: `redis ${redis.version} (ioredis, one connection)`, run: (endAtMs: number) => redis.run(config, loadData(config), 1, endAtMs) }];
+      const data = loadData(config);
+      const extra = [{ name: 'raw lmdb-js + decode (one thread)', run: (endAtMs: number) => raw.run(config, data, 1, endAtMs) }];
+      if (redis !== undefined) extra.push({ name: `redis ${redis.version} (ioredis, one connection)`, run: (endAtMs: number) => redis.run(config, data, 1, endAtMs) });
       return summary('YCSB-B', await compareThreads(store, config, extra));
     } finally {
       await redis?.close();
+      await raw.close();
     }
   } finally {
     await store.close();

@@ -16,6 +16,12 @@
  *   node dist/bench/attach-threads.bench.js
  *   node dist/bench/attach-threads.bench.js --records 20k --seconds 2 --rounds 2   (smoke)
  *
+ * YCSB-B also runs against raw lmdb-js (one environment on the main thread,
+ * lmdb-load.ts) and Redis through ioredis (one connection, pipelined, the
+ * same loop: redis-load.ts) in the same rounds, Redis on a redis-server the
+ * bench starts and stops (redis-server.ts; skipped with a note when none
+ * starts).
+ *
  * Each thread runs until the same wall-clock instant; a round's rate is the
  * threads' operations over the round's length. Medians are reported.
  */
@@ -25,10 +31,13 @@ import { writeFileSync } from 'node:fs';
 import { Store, type PutManyEntry } from '../lib/index.js';
 import { VALUE_BYTES } from './lib/data.js';
 import { formatRate, median, settle } from './lib/measure.js';
-import { int, parseOptions, text } from './lib/options.js';
+import { choice, int, parseOptions, text } from './lib/options.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
 import { openRawLmdb, preloadStore, valuePackr } from './lib/workloads.js';
 import { keyName } from './ycsb/key-name.js';
+import { RedisLoad } from './lib/redis-load.js';
+import { LmdbLoad } from './lib/lmdb-load.js';
+import { REDIS_SERVER_DEFAULT_COMMAND, RedisServer } from './lib/redis-server.js';
 import { type FromLoadThread, type LoadConfig, type LoadData, type LoadResult, type ToLoadThread, loadData, runLoad } from './lib/thread-load.js';
 
 const args = parseOptions('node dist/bench/attach-threads.bench.js', 'YCSB-B and getMany R=1 from one application thread against two (the second on an attached store), interleaved, one run.', {
@@ -42,6 +51,9 @@ const args = parseOptions('node dist/bench/attach-threads.bench.js', 'YCSB-B and
   rounds: int(3, 'interleaved rounds (one thread, two threads[, raw lmdb-js])'),
   'failure-timeout-ms': int(10_000, "the stores' failureTimeoutMs and timeoutMs"),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
+  only: choice('both', ['both', 'ycsb-b', 'get-many'], 'which workloads to run'),
+  distribution: choice('scrambled-zipfian', ['scrambled-zipfian', 'zipfian'], "YCSB-B's keys: YCSB's scrambled zipfian or the plain, clustered one (issue 15 target 2)"),
+  'redis-server': text("redis-server command for YCSB-B's Redis variant, started on a free loopback port with no persistence and stopped after (default: redis-server from PATH; 'none': no Redis variant)", 'COMMAND'),
 });
 
 const THREAD_URL = new URL('./lib/thread-load.js', import.meta.url);
@@ -131,23 +143,64 @@ function summary(title: string, figures: readonly Figure[]): Record<string, unkn
     const rate = median(figure.opsPerSecond);
     console.log(`  ${figure.name.padEnd(36)} ${formatRate(rate).padStart(8)} ops/s   ${(rate / one).toFixed(2)}x one thread${figure.errors + figure.wrong > 0 ? `   errors ${figure.errors}, wrong ${figure.wrong}` : ''}`);
   }
+  const redis = figures.find((figure) => figure.name.startsWith('redis'));
+  if (redis !== undefined) {
+    // Issue 15 target 2: >= 2x Redis from one thread, >= 3x from two.
+    const redisRate = median(redis.opsPerSecond);
+    console.log(`  against Redis: one thread ${(one / redisRate).toFixed(2)}x, two threads ${(median(figures[1]!.opsPerSecond) / redisRate).toFixed(2)}x (medians of the same rounds)`);
+  }
+  const raw = figures.find((figure) => figure.name.startsWith('raw lmdb-js'));
+  if (raw !== undefined) {
+    const rawRate = median(raw.opsPerSecond);
+    console.log(`  against raw lmdb-js: one thread ${(one / rawRate).toFixed(2)}x, two threads ${(median(figures[1]!.opsPerSecond) / rawRate).toFixed(2)}x (medians of the same rounds)`);
+  }
   return { title, figures: figures.map((figure) => ({ ...figure, median: median(figure.opsPerSecond) })) };
 }
 
 async function ycsbB(dir: string): Promise<Record<string, unknown>> {
   const store = await Store.open({ path: join(dir, 'ycsb-b'), nodes: 8, replication: { n: 3, r: 2, w: 2 }, durability: 'none', ...PATIENT });
   try {
-    const config: LoadConfig = { workload: 'ycsb-b', records: args.records, valueBytes: args['value-bytes'], concurrency: args.concurrency, batch: 0, seed: args.seed };
+    const config: LoadConfig = { workload: 'ycsb-b', records: args.records, valueBytes: args['value-bytes'], concurrency: args.concurrency, batch: 0, seed: args.seed, distribution: args.distribution as 'zipfian' | 'scrambled-zipfian' };
     const value = loadData(config).value;
     for (let start = 0; start < args.records; start += 2000) {
       const entries: PutManyEntry[] = [];
       for (let i = start; i < Math.min(args.records, start + 2000); i++) entries.push([keyName(i), value]);
       await store.putMany(entries);
     }
-    console.log(`YCSB-B (95/5, scrambled zipfian), ${args.records} x ${args['value-bytes']} B, 8 nodes, N=3 R=2 W=2, durability none, ${args.concurrency} in flight per thread, ${args.seconds} s runs:`);
-    return summary('YCSB-B', await compareThreads(store, config, []));
+    const redis = await startRedis(config);
+    const raw = await LmdbLoad.open(join(dir, 'ycsb-b-raw'), 'none', config, loadData(config));
+    console.log(`YCSB-B (95/5, ${args.distribution}), ${args.records} x ${args['value-bytes']} B, 8 nodes, N=3 R=2 W=2, durability none, ${args.concurrency} in flight per thread, ${args.seconds} s runs:`);
+    try {
+      const data = loadData(config);
+      const extra = [{ name: 'raw lmdb-js + decode (one thread)', run: (endAtMs: number) => raw.run(config, data, 1, endAtMs) }];
+      if (redis !== undefined) extra.push({ name: `redis ${redis.version} (ioredis, one connection)`, run: (endAtMs: number) => redis.run(config, data, 1, endAtMs) });
+      return summary('YCSB-B', await compareThreads(store, config, extra));
+    } finally {
+      await redis?.close();
+      await raw.close();
+    }
   } finally {
     await store.close();
+  }
+}
+
+/** A redis-server of our own, loaded with YCSB-B's records; undefined (with a note) when none starts. */
+async function startRedis(config: LoadConfig): Promise<RedisLoad | undefined> {
+  const command = args['redis-server'] ?? REDIS_SERVER_DEFAULT_COMMAND;
+  if (command === 'none') return undefined;
+  let server: RedisServer;
+  try {
+    server = await RedisServer.start(command);
+  } catch (error) {
+    console.log(`  no Redis variant: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    return await RedisLoad.open(server, config, loadData(config));
+  } catch (error) {
+    await server.stop();
+    console.log(`  no Redis variant: ${(error as Error).message}`);
+    return undefined;
   }
 }
 
@@ -188,7 +241,9 @@ async function getMany(dir: string): Promise<Record<string, unknown>> {
 async function main(): Promise<void> {
   const dir = makeTempDir('ringtable-attach-threads', args.dir);
   try {
-    const results = [await ycsbB(dir), await getMany(dir)];
+    const results = [];
+    if (args.only !== 'get-many') results.push(await ycsbB(dir));
+    if (args.only !== 'ycsb-b') results.push(await getMany(dir));
     if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ benchmark: 'one vs two application threads', argv: process.argv.slice(2), seed: args.seed, results }, null, 2));
   } finally {
     removeTempDir(dir);

@@ -180,7 +180,7 @@ t.test('--fault crashes and restarts a node during the run; the timeline shows i
 t.test('--help explains every option with its default', async (t) => {
   const exit = await runCli(['bench', '--help']);
   t.equal(exit.code, 0);
-  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--redis-port', '--fault', '--json', '--html', '--no-progress'];
+  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
   for (const option of options) t.match(exit.stdout, option, option);
   // commander wraps the help text, so a default may start a new line after "default:".
   for (const fallback of [/default:\s+0\.99/, /default:\s+50000/, /default:\s+1000000/, /default:\s+256/, /default:\s+"async"/, /default:\s+none/]) t.match(exit.stdout, fallback);

@@ -10,6 +10,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Store, type StoreHandle } from '../../lib/index.js';
 import { ScrambledZipfianGenerator } from '../ycsb/scrambled-zipfian.js';
+import { ZipfianGenerator } from '../ycsb/zipfian.js';
 import { keyName } from '../ycsb/key-name.js';
 import { VALUE_BYTES, makeDataSet, type DataSet } from './data.js';
 
@@ -23,6 +24,13 @@ export interface LoadConfig {
   /** Keys per getMany call. */
   batch: number;
   seed: number;
+  /** YCSB-B's key distribution: YCSB's scrambled zipfian (the default) or the plain, clustered one (issue 15 target 2). */
+  distribution?: 'zipfian' | 'scrambled-zipfian';
+}
+
+/** The YCSB-B key chooser of `config`. */
+export function ycsbKeyChooser(config: LoadConfig): { draw(prng: Prng): number } {
+  return config.distribution === 'zipfian' ? new ZipfianGenerator(config.records) : new ScrambledZipfianGenerator(config.records);
 }
 
 export interface LoadResult {
@@ -55,7 +63,7 @@ export async function runLoad(store: Store, config: LoadConfig, data: LoadData, 
 }
 
 function ycsbLane(store: Store, config: LoadConfig, data: LoadData, prng: Prng, result: LoadResult, endAtMs: number): () => Promise<void> {
-  const chooser = new ScrambledZipfianGenerator(config.records);
+  const chooser = ycsbKeyChooser(config);
   const readBelow = READ_PROPORTION * 4294967296;
   return async () => {
     while (Date.now() < endAtMs) {

@@ -11,6 +11,7 @@ import { coreWorkload, customWorkload, parseMix } from './core-workloads.js';
 import { type FaultStep, parseFaultPlan } from './fault-plan.js';
 import { BASELINE_NAMES, type BaselineName, type BenchRequest } from './runner.js';
 import { validateWorkload } from './operation-stream.js';
+import { REDIS_SERVER_DEFAULT_COMMAND } from '../lib/redis-server.js';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -127,6 +128,8 @@ export interface RawBenchOptions {
   seed: number;
   baselines: BaselineName[];
   redisPort: number;
+  /** `--redis-server [command]`: true for the flag alone (redis-server from PATH). */
+  redisServer?: string | true;
   fault?: string;
 }
 
@@ -198,5 +201,6 @@ export function resolveRequest(raw: RawBenchOptions, command: string): BenchRequ
       throw new UsageError((error as Error).message);
     }
   }
-  return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, path: raw.path, command, faults };
+  const redisServer = raw.redisServer === true ? REDIS_SERVER_DEFAULT_COMMAND : raw.redisServer;
+  return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, redisServer, path: raw.path, command, faults };
 }

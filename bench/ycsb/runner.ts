@@ -24,7 +24,9 @@ import type { KvTarget } from './targets/kv-target.js';
 import { LmdbTarget } from './targets/lmdb-target.js';
 import { MapTarget } from './targets/map-target.js';
 import { RedisTarget } from './targets/redis-target.js';
+import { RedisServer } from '../lib/redis-server.js';
 import { RingtableTarget, drained } from './targets/ringtable-target.js';
+import { type StallSummary, StallMonitor, stallNote } from './stall-monitor.js';
 
 export const BASELINE_NAMES = ['map', 'lmdb', 'post-message', 'redis'] as const;
 export type BaselineName = (typeof BASELINE_NAMES)[number];
@@ -40,6 +42,8 @@ export interface BenchRequest {
   baselines: BaselineName[];
   /** Port of the redis-server on 127.0.0.1 for the redis baseline. */
   redisPort: number;
+  /** Start a redis-server of our own with this command (on a free port, stopped afterwards) instead of using redisPort. */
+  redisServer?: string | undefined;
   /** Directory for the stores; a temporary one (removed at the end) when undefined. */
   path: string | undefined;
   command: string;
@@ -56,6 +60,8 @@ export interface RunContext {
 interface Measured {
   load: { records: number; durationMs: number; throughputPerSec: number };
   run: DriveResult;
+  /** The coordinator thread's event-loop delay and GC pauses during the run (stall-monitor.ts). */
+  stalls: StallSummary;
 }
 
 export async function runBench(request: BenchRequest, context: RunContext): Promise<BenchReport> {
@@ -79,6 +85,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
       for (const name of request.baselines) baselines.push(await measureBaseline(name, request, stream, keys, dir, main.throughputPerSec, context));
     }
     notes.push(...runNotes(request, main.measured.run, main.access));
+    notes.push(stallNote('ringtable', main.measured.run.durationMs, main.measured.stalls));
     if (stream.foldedDraws > 0) notes.push(`${stream.foldedDraws} zipfian draws found no inserted key and were folded into range (see bench/ycsb/zipfian.ts)`);
     if (!main.drainedInTime) notes.push(`replications still in flight ${DRAIN_WAIT_MS} ms after the run: node counters may be short`);
     notes.push(`versions: lmdb ${packages.lmdb}, msgpackr ${packages.msgpackr}`);
@@ -152,6 +159,8 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   await hooks.afterLoad?.();
 
   context.progress.start(`${target.name}: run`, workload.operationCount);
+  const monitor = new StallMonitor();
+  monitor.start();
   let previousCompleted = 0;
   let previousMs = 0;
   const run = await drive({
@@ -170,10 +179,11 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
       return hooks.health?.();
     },
   });
+  const stalls = monitor.stop();
   context.progress.update(run.operations, `${(run.durationMs / 1000).toFixed(1)} s`);
   context.progress.stop();
   context.log(`${target.name}: ran ${run.operations} operations in ${(run.durationMs / 1000).toFixed(2)} s, ${run.errors.total} errors`);
-  return { load, run };
+  return { load, run, stalls };
 }
 
 interface MainResult {
@@ -267,7 +277,8 @@ async function openBaseline(name: BaselineName, request: BenchRequest, keys: Key
     case 'post-message':
       return RingtableTarget.open('post-message', path.join(dir, 'post-message'), { ...request.store, transport: 'post-message', readPath: 'messages' }, keys);
     case 'redis': {
-      const connection = await RedisTarget.connect(keys, request.redisPort);
+      const server = request.redisServer === undefined ? undefined : await RedisServer.start(request.redisServer);
+      const connection = await RedisTarget.connect(keys, server?.port ?? request.redisPort, server);
       return connection.ok ? connection.target : connection.note;
     }
   }
@@ -301,6 +312,7 @@ async function measureBaseline(name: BaselineName, request: BenchRequest, stream
   }
   try {
     const measured = await measure(target, request, stream, keys, context);
+    context.log(stallNote(name, measured.run.durationMs, measured.stalls));
     const latency = measured.run.latency.summaries();
     measured.run.latency.destroy();
     const result = baselineOf(target, measured, ringtablePerSec, latency);

@@ -595,6 +595,10 @@ export class Coordinator implements OperationHost, OrderedHost {
     return this.host.monotonicMs();
   }
 
+  observeTimestampMs(timestampMs: number): void {
+    this.clock.observe(timestampMs);
+  }
+
   toResult(object: VersionedObject | undefined): GetResult | undefined {
     // A write made with this read's context must come after what it read, whatever the wall clock says.
     if (object !== undefined) for (const entry of object.entries) for (const sibling of entry.siblings) this.clock.observe(sibling.timestampMs);

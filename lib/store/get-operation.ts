@@ -14,6 +14,7 @@ import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import type { RingtableError } from '../errors.js';
 import { type GetCallback, type Operation, type OperationHost, quorumError } from './operation.js';
 import { shouldSchedulePurge } from './purge-rule.js';
+import { heldCopy, isScratch, released, sameBytes, soleTimestampMs } from './agreeing-replies.js';
 
 const versionOps = { merge: sync, equal };
 
@@ -53,6 +54,11 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   private direct: GetResult | undefined;
   /** Always merge, even one answer (the hot-key cache keeps the merged object). */
   keepObject = false;
+  /** Two replicas, R = 2: the first answer's bytes, held undecoded until the second shows whether they agree (agreeing-replies.ts). */
+  private held: Buffer | undefined;
+  private heldNode = -1;
+  /** Both answers agreed byte for byte: nothing to repair or purge. */
+  private agreed = false;
 
   constructor(coordinator: OperationHost, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
     this.coordinator = coordinator;
@@ -69,6 +75,15 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    if (status === Status.OK && this.mayAgree()) {
+      if (this.held === undefined) {
+        this.held = heldCopy(bytes, at, length);
+        this.heldNode = nodeId;
+        return;
+      }
+      if (sameBytes(this.held, bytes, at, length) && this.agree(nodeId)) return this.progress();
+    }
+    this.releaseHeld();
     if (status === Status.OK) {
       // One replica asked, one answer needed: nothing to merge or repair, so
       // read the answer in place (the common cache read, R = 1).
@@ -87,7 +102,44 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     this.progress();
   }
 
+  /** The shortcut applies: two replicas asked, both needed, no object kept, and neither has been counted yet. */
+  private mayAgree(): boolean {
+    const q = this.quorum;
+    return q.replicas.length === 2 && q.required === 2 && !this.keepObject && q.answered === 0 && q.status() === 'pending';
+  }
+
+  /** The second answer is the held bytes: answer from them as an R = 1 read does, unless they hold no single live value. */
+  private agree(nodeId: number): boolean {
+    const held = this.held!;
+    const view = new DataView(held.buffer, held.byteOffset, held.byteLength);
+    // The value is decoded into its own memory (value-codec.ts), the clock read into numbers: nothing of `held` is kept.
+    const result = resultFromBytes(held, view, 0, held.byteLength, this.coordinator.wallClockMs());
+    // Several siblings, a tombstone (whose purge the full path decides) or an expired value: the full path.
+    if (result === null || result === undefined) return false;
+    // As toResult does: a write made with this read's context comes after what it read.
+    this.coordinator.observeTimestampMs(soleTimestampMs(view));
+    this.held = undefined;
+    released(held);
+    this.direct = result;
+    this.agreed = true;
+    this.quorum.reply(this.heldNode, undefined);
+    this.quorum.reply(nodeId, undefined);
+    return true;
+  }
+
+  /** Count the held answer as the full path does (decoded), before anything else is counted. */
+  private releaseHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    // The decoded object's values are views into its bytes: the shared scratch is copied first.
+    const object = decodeObject(isScratch(held) ? copyBytes(held) : held);
+    released(held);
+    this.quorum.reply(this.heldNode, object);
+  }
+
   onNodeFailure(nodeId: number): void {
+    this.releaseHeld();
     this.quorum.fail(nodeId);
     this.progress();
   }
@@ -119,12 +171,15 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   expire(): void {
+    this.releaseHeld();
     this.finish(this.error(this.quorum.status(), true));
   }
 
   /** Once every replica answered: the repairs and the purge it decided (coordinator.ts readSettled sends them). */
   settledActions(n: number): ReadSettledActions {
     // One answer (an R = 1 read) repairs nothing; it purges only when it is every replica (N = 1) and holds a tombstone.
+    // Two that agreed byte for byte hold one live value: nothing to repair or purge.
+    if (this.agreed) return NOTHING_TO_DO;
     if (this.quorum.answered < 2 && (this.quorum.result() === undefined || this.quorum.replicas.length !== n)) return NOTHING_TO_DO;
     const repairs = this.quorum.repairs();
     const repairBytes = repairs.length > 0 ? encodeObject(repairs[0]!.version) : undefined;

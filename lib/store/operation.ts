@@ -21,6 +21,8 @@ export interface OperationHost {
   /** `send`, possibly packed with other writes to the same node (a write envelope): for PUT and REPLICATE. */
   sendBatched(nodeId: number, request: RequestRecord, reply: PendingReply, tag: number): void;
   toResult(object: VersionedObject | undefined): GetResult | undefined;
+  /** A read returned a version written at `timestampMs` without going through toResult: later writes come after it (the hybrid logical clock). */
+  observeTimestampMs(timestampMs: number): void;
   wallClockMs(): number;
   /** A monotonic clock for deadlines (performance.now in the store). */
   monotonicMs(): number;

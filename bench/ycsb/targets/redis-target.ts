@@ -12,6 +12,7 @@
  * ioredis is an optional dependency, loaded only when this baseline runs.
  */
 import type { Redis as RedisClient } from 'ioredis';
+import type { RedisServer } from '../../lib/redis-server.js';
 import { valuePackr } from '../../lib/workloads.js';
 import type { KeySpace } from '../key-space.js';
 import type { KvTarget, Outcome } from './kv-target.js';
@@ -38,21 +39,26 @@ export class RedisTarget implements KvTarget {
   private readonly client: RedisClient;
   private readonly keys: KeySpace;
   private readonly names: string[];
+  /** The server this run started (--redis-server), stopped on close. */
+  private readonly server: RedisServer | undefined;
 
-  private constructor(client: RedisClient, keys: KeySpace, port: number, serverVersion: string) {
+  private constructor(client: RedisClient, keys: KeySpace, port: number, serverVersion: string, server: RedisServer | undefined) {
     this.client = client;
     this.keys = keys;
+    this.server = server;
     const prefix = `ringtable-bench:${process.pid}:${Date.now()}:`;
     this.names = keys.names.map((name) => prefix + name);
-    this.description = `Redis ${serverVersion} via ioredis on ${REDIS_HOST}:${port}, one connection, commands pipelined up to the concurrency; GET / SET / MGET / GET+SET; durability is the server's (assumed --save '' --appendonly no)`;
+    const started = server === undefined ? "durability is the server's (assumed --save '' --appendonly no)" : `server started by the bench (${server.command} --save '' --appendonly no: durability none)`;
+    this.description = `Redis ${serverVersion} via ioredis on ${REDIS_HOST}:${port}, one connection, commands pipelined up to the concurrency; GET / SET / MGET / GET+SET; ${started}`;
   }
 
-  /** Connect, or say why not: ioredis missing or no server answering within a short timeout. */
-  static async connect(keys: KeySpace, port: number): Promise<RedisConnection> {
+  /** Connect, or say why not: ioredis missing or no server answering within a short timeout. `server`, if given, is stopped on close (or now, on failure). */
+  static async connect(keys: KeySpace, port: number, server?: RedisServer): Promise<RedisConnection> {
     let Redis: typeof import('ioredis').Redis;
     try {
       ({ Redis } = await import('ioredis'));
     } catch {
+      await server?.stop();
       return { ok: false, note: 'ioredis is not installed (an optional dependency): npm install ioredis' };
     }
     const client = new Redis({
@@ -70,9 +76,10 @@ export class RedisTarget implements KvTarget {
       await client.connect();
       const info = await client.info('server');
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-      return { ok: true, target: new RedisTarget(client, keys, port, version) };
+      return { ok: true, target: new RedisTarget(client, keys, port, version, server) };
     } catch (error) {
       client.disconnect();
+      await server?.stop();
       return { ok: false, note: `${redisStartNote(port)} (${(error as Error).message})` };
     }
   }
@@ -120,13 +127,14 @@ export class RedisTarget implements KvTarget {
 
   private readonly checked = (bytes: Buffer | null): number => missingOrChecked(bytes === null ? undefined : valuePackr.unpack(bytes), this.keys.valueBytes);
 
-  /** Deletes this run's keys, then disconnects. */
+  /** Deletes this run's keys, then disconnects; stops the server if this run started it. */
   async close(): Promise<void> {
     try {
-      for (let start = 0; start < this.names.length; start += BATCH) await this.client.unlink(this.names.slice(start, start + BATCH));
+      if (this.server === undefined) for (let start = 0; start < this.names.length; start += BATCH) await this.client.unlink(this.names.slice(start, start + BATCH));
       await this.client.quit();
     } catch {
       this.client.disconnect();
     }
+    await this.server?.stop();
   }
 }

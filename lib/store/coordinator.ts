@@ -33,7 +33,8 @@ import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
-import { coordinatorFirst, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { coordinatorFirst, leastLoadedReplicas, leastLoadedTarget, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { InPlaceAnswer, InPlaceState } from './in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
@@ -102,6 +103,9 @@ const PURGE_RETRY_MS = 100;
  * (an empty drop is one small request), which this keeps to seconds.
  */
 export const DROPPED_SPACES_MAX = 65_536;
+
+/** getInPlace's "ask startGet": the read was not answered in place now. */
+export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
 
 export class Coordinator implements OperationHost, OrderedHost {
   readonly options: CoordinatorOptions;
@@ -347,6 +351,30 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendGet(key, r, callback, tag, undefined, false, fill), 0);
     this.sendGet(key, r, callback, tag, undefined, false, fill);
   }
+
+  /**
+   * An admitted R = 1 get answered now from one replica read in place
+   * (in-place-get.ts), or NOT_IN_PLACE: then startGet it. Only where a
+   * GetOperation would ask exactly one replica and have nothing to do once it
+   * answered: R = 1 under fanout 'quorum' with N > 1 (N = 1 may purge a
+   * tombstone), no hot-key cache to fill, nothing held for the send window.
+   * The replica is chosen as sendGet chooses it.
+   */
+  getInPlace(key: WireKey, cacheable: boolean): GetResult | undefined | typeof NOT_IN_PLACE {
+    if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
+    if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
+    const list = this.readTargetsOf(key, 1);
+    const target = this.readBalance === 'least-loaded' ? leastLoadedTarget(list, this.readRotation++, this.isUpBound, this.loadOfBound) : singleReadTarget(list, this.readRotation++, this.isUpBound);
+    if (!readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
+    const answer = this.inPlaceAnswer;
+    answer.reset(this.host.wallClockMs());
+    if (!this.host.readInPlace(target, key, answer, 0, false, true) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
+    const result = answer.result;
+    answer.result = undefined;
+    return result;
+  }
+
+  private readonly inPlaceAnswer = new InPlaceAnswer();
 
   /** A hit: decoded afresh for each caller (a caller may change its value), expiry and resolver applied now. */
   private answerCached(object: VersionedObject | undefined, callback: GetCallback, tag: number): void {

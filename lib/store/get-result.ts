@@ -8,7 +8,7 @@ import type { Resolver } from '../config/options.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { type Sibling, type VersionedObject, join, siblingsOf } from '../version/dotted-version-vector.js';
 import { SIBLING_HEADER_BYTES, SiblingField, clockOf, encodeContext, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
-import { decodeValue } from './value-codec.js';
+import { decodeValue, decodeValueInPlace } from './value-codec.js';
 
 export class GetResult<V = unknown> {
   /** The value chosen by the resolver (default: newest timestamp). */
@@ -110,6 +110,7 @@ export function resultFromBytes(bytes: Uint8Array, view: DataView, at: number, l
   if (expiresAtMs !== 0 && expiresAtMs <= nowMs) return undefined;
   const valueBytes = view.getUint32(siblingAt + SiblingField.VALUE_BYTES, true);
   const valueAt = siblingAt + SIBLING_HEADER_BYTES;
-  const value = decodeValue(bytes, valueAt, valueAt + valueBytes);
+  // Ring memory is shared (msgpackr's string extraction refuses it) and reused: decoded from a copy. A read in place is neither.
+  const value = bytes.buffer instanceof SharedArrayBuffer ? decodeValue(bytes, valueAt, valueAt + valueBytes) : decodeValueInPlace(bytes, valueAt, valueAt + valueBytes);
   return new GetResult(value, undefined, view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true), clockOf(view, at), undefined);
 }

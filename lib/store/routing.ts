@@ -106,6 +106,30 @@ export function leastLoadedReplicas(list: Int32Array, r: number, fanout: ReadFan
   return replicas;
 }
 
+/**
+ * leastLoadedReplicas for R = 1 under fanout 'quorum' (N > 1), without an
+ * array: the live target whose node was handed the fewest requests lately,
+ * ties in rotation order; the rotation's own if none is live (as
+ * leastLoadedReplicas: it fails at once).
+ */
+export function leastLoadedTarget(list: Int32Array, rotation: number, isUp: IsUp, loadOf: LoadOf): number {
+  const n = list.length;
+  const start = rotation % n;
+  let best = -1;
+  let bestLoad = Infinity;
+  for (let i = 0; i < n; i++) {
+    const target = list[(start + i) % n]!;
+    const node = nodeOfTarget(target);
+    if (!isUp(node)) continue;
+    const load = loadOf(node);
+    if (load < bestLoad) {
+      best = target;
+      bestLoad = load;
+    }
+  }
+  return best === -1 ? list[start]! : best;
+}
+
 /** R = 1 reads of a batch: one live target, rotating; the rotation's own if none is live. */
 export function singleReadTarget(list: Int32Array, rotation: number, isUp: IsUp): number {
   const start = rotation % list.length;

@@ -22,7 +22,7 @@ import type { GetResult } from './get-result.js';
 import { type Key, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
 import { loadStoreFiles, makeStoreDirectory, readDroppedSpaces, withStoredPlacement } from './store-files.js';
-import { Coordinator } from './coordinator.js';
+import { Coordinator, NOT_IN_PLACE } from './coordinator.js';
 import { writerEpochOf } from '../version/writer-version.js';
 import { randomInt } from 'node:crypto';
 import { OrderedKeys } from './ordered-keys.js';
@@ -174,7 +174,7 @@ export class Store {
     await this.write(key, null, options, RequestFlag.TOMBSTONE);
   }
 
-  async get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
+  get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
     return this.read(key, options);
   }
 
@@ -202,14 +202,26 @@ export class Store {
     return this.attachment === undefined ? this.readNow(key, options) : this.attachment.call(() => this.readNow(key, options));
   }
 
+  /** A refused call rejects (never throws): get is not an async function, so that a read answered in place costs one promise. */
   private readNow(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
-    this.assertOpen();
-    keyByteLength(key, this.options.keyBytesMax);
-    const r = readQuorumFor(this.options, options);
-    const owned = ownKey(key);
-    return new Promise<GetResult | undefined>((resolve, reject) => {
+    let r: number;
+    let owned: Key;
+    try {
+      this.assertOpen();
+      keyByteLength(key, this.options.keyBytesMax);
+      r = readQuorumFor(this.options, options);
+      owned = ownKey(key);
       this.coordinator.admit(1);
-      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0, options?.consistent !== true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const cacheable = options?.consistent !== true;
+    if (r === 1) {
+      const now = this.coordinator.getInPlace(owned, cacheable);
+      if (now !== NOT_IN_PLACE) return Promise.resolve(now);
+    }
+    return new Promise<GetResult | undefined>((resolve, reject) => {
+      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0, cacheable);
     });
   }
 

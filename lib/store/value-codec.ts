@@ -133,6 +133,16 @@ export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength
   return packr.unpack(scratch, { start: 0, end: length });
 }
 
+/**
+ * Decode `bytes[start, end)` where they lie: for memory that is not shared
+ * and that stays the same object from read to read (lmdb-js's read buffer,
+ * readPath 'direct'), so that msgpackr's DataView cached on it is reused and
+ * the value is not copied twice (the scratch copy, then msgpackr's own).
+ */
+export function decodeValueInPlace(bytes: Uint8Array, start: number, end: number): unknown {
+  return packr.unpack(bytes, { start, end });
+}
+
 /** Byte loop for small values: cheaper than building a subarray (a Buffer, on ring memory) to `set` from. */
 function copyInto(target: Uint8Array, source: Uint8Array, start: number, length: number): void {
   if (length > 256) {

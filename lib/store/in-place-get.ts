@@ -1,0 +1,62 @@
+/**
+ * An R = 1 get answered before the call returns (readPath 'direct'): one
+ * replica read in place is the whole read, as GetOperation's one-answer path
+ * (one replica asked, one answer needed: nothing to merge, repair or purge
+ * when N > 1), without an operation, a quorum, a deadline or a callback.
+ * Only the plain answers are taken here: a single live sibling, a tombstone or
+ * an expired value, or nothing. Anything else (siblings, a value that fails
+ * to decode, a node that cannot be read in place now) is left to GetOperation,
+ * which reads again and answers, fails or repairs as it always did.
+ */
+import type { PendingReply } from '../transport/node-link.js';
+import { Status } from '../transport/wire.js';
+import { type GetResult, resultFromBytes } from './get-result.js';
+
+export const InPlaceState = {
+  /** No answer: not read in place. */
+  NONE: 0,
+  ANSWERED: 1,
+  /** Read, but the answer needs the operation's path. */
+  DECLINED: 2,
+} as const;
+
+/** The sink of one read in place; the coordinator keeps one and resets it per read (reads in place answer synchronously). */
+export class InPlaceAnswer implements PendingReply {
+  state: number = InPlaceState.NONE;
+  result: GetResult | undefined = undefined;
+  /** The wall clock of this read (expiry): set before each read. */
+  nowMs = 0;
+
+  reset(nowMs: number): void {
+    this.state = InPlaceState.NONE;
+    this.result = undefined;
+    this.nowMs = nowMs;
+  }
+
+  onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    if (status === Status.NOT_FOUND) {
+      this.state = InPlaceState.ANSWERED;
+      return;
+    }
+    if (status !== Status.OK) {
+      this.state = InPlaceState.DECLINED;
+      return;
+    }
+    let result: GetResult | undefined | null;
+    try {
+      result = resultFromBytes(bytes, view, at, length, this.nowMs);
+    } catch {
+      result = null;
+    }
+    if (result === null) {
+      this.state = InPlaceState.DECLINED;
+      return;
+    }
+    this.result = result;
+    this.state = InPlaceState.ANSWERED;
+  }
+
+  onNodeFailure(): void {
+    this.state = InPlaceState.DECLINED;
+  }
+}

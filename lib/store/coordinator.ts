@@ -34,7 +34,7 @@ import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, leastLoadedReplicas, leastLoadedTarget, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
-import { InPlaceAnswer, InPlaceState } from './in-place-get.js';
+import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
@@ -106,6 +106,8 @@ export const DROPPED_SPACES_MAX = 65_536;
 
 /** getInPlace's "ask startGet": the read was not answered in place now. */
 export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
+/** getInPlace's "ask getLater": it would be read in place, but not in this macrotask. */
+export const LATER: unique symbol = Symbol('later');
 
 export class Coordinator implements OperationHost, OrderedHost {
   readonly options: CoordinatorOptions;
@@ -269,7 +271,7 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   /** Operations in flight (their callers waiting or not), and those admitted but not sent yet. */
   get activeCount(): number {
-    return this.active.size + this.unsentCount;
+    return this.active.size + this.unsentCount + this.laterGets.size;
   }
 
   private get unsentCount(): number {
@@ -360,12 +362,13 @@ export class Coordinator implements OperationHost, OrderedHost {
    * tombstone), no hot-key cache to fill, nothing held for the send window.
    * The replica is chosen as sendGet chooses it.
    */
-  getInPlace(key: WireKey, cacheable: boolean): GetResult | undefined | typeof NOT_IN_PLACE {
+  getInPlace(key: WireKey, cacheable: boolean): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
     if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
     const list = this.readTargetsOf(key, 1);
     const target = this.readBalance === 'least-loaded' ? leastLoadedTarget(list, this.readRotation++, this.isUpBound, this.loadOfBound) : singleReadTarget(list, this.readRotation++, this.isUpBound);
     if (!readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
+    if (this.host.inPlaceTurnLeft?.() === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.inPlaceAnswer;
     answer.reset(this.host.wallClockMs());
     if (!this.host.readInPlace(target, key, answer, 0, false, true) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
@@ -375,6 +378,35 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   private readonly inPlaceAnswer = new InPlaceAnswer();
+
+  /**
+   * getInPlace said LATER: this macrotask's reads in place are used up
+   * (direct-reads.ts). The get waits for the next macrotask, counted as
+   * pending, and is read in place then, in order; one that cannot be by then
+   * is started as any get. Cheaper than a GetOperation whose read is deferred.
+   */
+  getLater(key: WireKey, cacheable: boolean, callback: GetCallback): void {
+    this.pendingCount++;
+    if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
+    this.laterGets.push(key, cacheable, callback);
+  }
+
+  private readonly laterGets = new LaterGets();
+
+  private readonly runLaterGets = (): void => {
+    const later = this.laterGets;
+    while (later.size > 0) {
+      const answer = this.getInPlace(later.key(), later.cacheable());
+      if (answer === LATER) break;
+      const key = later.key();
+      const cacheable = later.cacheable();
+      const callback = later.shift();
+      this.pendingCount--;
+      if (answer === NOT_IN_PLACE) this.startGet(key, 1, callback, 0, cacheable);
+      else callback(undefined, answer, 0);
+    }
+    if (later.size > 0) this.host.nextTurn!(this.runLaterGets);
+  };
 
   /** A hit: decoded afresh for each caller (a caller may change its value), expiry and resolver applied now. */
   private answerCached(object: VersionedObject | undefined, callback: GetCallback, tag: number): void {

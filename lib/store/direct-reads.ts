@@ -160,11 +160,7 @@ export class DirectReads {
    */
   read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false, now = false): boolean {
     if (!readable(link)) return false;
-    if (!this.turnScheduled) {
-      // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
-      this.turnScheduled = true;
-      setImmediate(this.newTurn);
-    }
+    this.scheduleTurn();
     if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) {
       return !now && !this.closed && this.deferred.push(target, key, reply, tag, batch);
     }
@@ -190,10 +186,25 @@ export class DirectReads {
       if (link === undefined || !readable(link) || !this.readNow(link, target, key, reply, tag, batch)) this.sendRead(target, key, reply, tag);
     }
     deferred.clearTaken();
-    if (deferred.size > 0 && !this.turnScheduled) {
-      this.turnScheduled = true;
-      setImmediate(this.newTurn);
-    }
+    // Reads served here count against this macrotask's bounds: the next one resets them.
+    if (deferred.size > 0 || this.servedThisTurn > 0 || this.batchServedThisTurn > 0) this.scheduleTurn();
+  }
+
+  /**
+   * Whether a read of a get (not a batch's) may be served in place in this
+   * macrotask; when not, the next macrotask resets the count.
+   */
+  hasTurnLeft(): boolean {
+    if (this.servedThisTurn < READS_IN_PLACE_PER_TURN_MAX) return true;
+    this.scheduleTurn();
+    return false;
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
+    this.turnScheduled = true;
+    setImmediate(this.newTurn);
   }
 
   /** Reads waiting for the next macrotask (stats). */

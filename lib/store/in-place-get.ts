@@ -9,8 +9,51 @@
  * which reads again and answers, fails or repairs as it always did.
  */
 import type { PendingReply } from '../transport/node-link.js';
-import { Status } from '../transport/wire.js';
+import { Status, type WireKey } from '../transport/wire.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
+import type { GetCallback } from './operation.js';
+
+/** Gets waiting for the next macrotask at most (each also counts against pendingMax); past it, a get is started as any other. */
+export const LATER_GETS_MAX = 65_536;
+
+/** Gets waiting for the next macrotask to be read in place (Coordinator.getLater), oldest first. */
+export class LaterGets {
+  private keys: WireKey[] = [];
+  private cacheables: boolean[] = [];
+  private callbacks: GetCallback[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.keys.length - this.head;
+  }
+
+  push(key: WireKey, cacheable: boolean, callback: GetCallback): void {
+    this.keys.push(key);
+    this.cacheables.push(cacheable);
+    this.callbacks.push(callback);
+  }
+
+  key(): WireKey {
+    return this.keys[this.head]!;
+  }
+
+  cacheable(): boolean {
+    return this.cacheables[this.head]!;
+  }
+
+  /** Drop the oldest and return its callback. */
+  shift(): GetCallback {
+    const callback = this.callbacks[this.head]!;
+    this.head++;
+    if (this.head === this.keys.length) {
+      this.keys = [];
+      this.cacheables = [];
+      this.callbacks = [];
+      this.head = 0;
+    }
+    return callback;
+  }
+}
 
 export const InPlaceState = {
   /** No answer: not read in place. */

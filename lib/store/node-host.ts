@@ -40,6 +40,15 @@ export class NodeHost implements CoordinatorHost {
     return this.directReads.read(link, target, key, reply, tag, batch, now);
   }
 
+  inPlaceTurnLeft(): boolean {
+    return this.directReads?.hasTurnLeft() ?? false;
+  }
+
+  /** After this macrotask's I/O: the turn in which the reads-in-place bound has been reset (direct-reads.ts). */
+  nextTurn(run: () => void): void {
+    setImmediate(run);
+  }
+
   private readonly readableLinkOf = (nodeId: number): NodeLink | undefined => (this.downReasons[nodeId] === undefined ? this.links[nodeId] : undefined);
 
   /** A deferred read whose node can no longer be read in place (direct-reads.ts): a GET as any other. */

@@ -18,11 +18,12 @@ import { RequestFlag } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
 import { requestBytesOf } from './operations.js';
+import type { GetCallback } from './operation.js';
 import type { GetResult } from './get-result.js';
-import { type Key, keyByteLength, ownKey } from './value-codec.js';
+import { type Key, checkKey, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
 import { loadStoreFiles, makeStoreDirectory, readDroppedSpaces, withStoredPlacement } from './store-files.js';
-import { Coordinator, NOT_IN_PLACE } from './coordinator.js';
+import { Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
 import { writerEpochOf } from '../version/writer-version.js';
 import { randomInt } from 'node:crypto';
 import { OrderedKeys } from './ordered-keys.js';
@@ -208,7 +209,7 @@ export class Store {
     let owned: Key;
     try {
       this.assertOpen();
-      keyByteLength(key, this.options.keyBytesMax);
+      checkKey(key, this.options.keyBytesMax);
       r = readQuorumFor(this.options, options);
       owned = ownKey(key);
       this.coordinator.admit(1);
@@ -216,12 +217,12 @@ export class Store {
       return Promise.reject(error);
     }
     const cacheable = options?.consistent !== true;
-    if (r === 1) {
-      const now = this.coordinator.getInPlace(owned, cacheable);
-      if (now !== NOT_IN_PLACE) return Promise.resolve(now);
-    }
+    const now = r === 1 ? this.coordinator.getInPlace(owned, cacheable) : NOT_IN_PLACE;
+    if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
     return new Promise<GetResult | undefined>((resolve, reject) => {
-      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0, cacheable);
+      const callback: GetCallback = (error, result) => (error ? reject(error) : resolve(result));
+      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback);
+      else this.coordinator.startGet(owned, r, callback, 0, cacheable);
     });
   }
 
@@ -250,7 +251,7 @@ export class Store {
   private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
     if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    for (let i = 0; i < callerKeys.length; i++) keyByteLength(callerKeys[i], this.options.keyBytesMax);
+    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], this.options.keyBytesMax);
     // Keys are sent a window at a time: the caller may change its array or buffers meanwhile.
     const keys = callerKeys.map(ownKey);
     const r = readQuorumFor(this.options, options);

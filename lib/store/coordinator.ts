@@ -33,7 +33,7 @@ import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
-import { coordinatorFirst, leastLoadedReplicas, leastLoadedTarget, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
@@ -360,14 +360,13 @@ export class Coordinator implements OperationHost, OrderedHost {
    * GetOperation would ask exactly one replica and have nothing to do once it
    * answered: R = 1 under fanout 'quorum' with N > 1 (N = 1 may purge a
    * tombstone), no hot-key cache to fill, nothing held for the send window.
-   * The replica is chosen as sendGet chooses it.
+   * The replica: the key's first live one (routing.ts firstLiveTarget).
    */
   getInPlace(key: WireKey, cacheable: boolean): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
     if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
-    const list = this.readTargetsOf(key, 1);
-    const target = this.readBalance === 'least-loaded' ? leastLoadedTarget(list, this.readRotation++, this.isUpBound, this.loadOfBound) : singleReadTarget(list, this.readRotation++, this.isUpBound);
-    if (!readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
+    const target = firstLiveTarget(this.readTargetsOf(key, 1), this.isUpBound);
+    if (target < 0 || !readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.() === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.inPlaceAnswer;
     answer.reset(this.host.wallClockMs());
@@ -644,7 +643,12 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
-  private readonly routeRead = (key: WireKey): number => singleReadTarget(this.readTargetsOf(key, 1), this.readRotation++, this.isUpBound);
+  private readonly routeRead = (key: WireKey): number => {
+    const list = this.readTargetsOf(key, 1);
+    // Read in place: always the same copy (routing.ts firstLiveTarget); by message, rotating so that hot keys spread over the node threads.
+    const target = this.readPath === 'direct' ? firstLiveTarget(list, this.isUpBound) : -1;
+    return target >= 0 ? target : singleReadTarget(list, this.readRotation++, this.isUpBound);
+  };
 
   wallClockMs(): number {
     return this.host.wallClockMs();

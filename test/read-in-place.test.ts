@@ -12,7 +12,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { decodeValue, decodeValueInPlace, encodeValue } from '../lib/store/value-codec.js';
 import { firstLiveTarget } from '../lib/store/routing.js';
-import { READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
+import { BATCH_READS_IN_PLACE_PER_TURN_MAX, READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
 import { openTemp } from './helpers/temp-store.js';
 
 function encodable(value: unknown): boolean {
@@ -88,4 +88,18 @@ t.test('gets past the per-turn bound wait a macrotask and are still read in plac
   t.equal(await store.get('absent'), undefined, 'a missing key');
   await store.delete(keys[0]!);
   t.equal(await store.get(keys[0]!), undefined, 'a deleted key');
+});
+
+t.test("a getMany's byte keys may be reused once the call returned: what is read later was copied", async (t) => {
+  const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 1, w: 3 }, timeoutMs: 60_000 });
+  // More than a turn's reads in place of batches: the rest are read in later turns.
+  const count = BATCH_READS_IN_PLACE_PER_TURN_MAX + 3_000;
+  const keyOf = (i: number) => Uint8Array.of(1, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+  const keys = Array.from({ length: count }, (_, i) => keyOf(i));
+  await store.putMany(keys.map((key, i) => [key, i] as const));
+  const reading = store.getMany(keys);
+  for (const key of keys) key.fill(0xee);
+  const results = await reading;
+  const wrong = results.filter((result, i) => result?.value !== i).length;
+  t.equal(wrong, 0, `${count} keys answered as they were when getMany was called`);
 });

@@ -30,6 +30,7 @@ import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
+import { ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
@@ -586,9 +587,15 @@ export class Coordinator implements OperationHost, OrderedHost {
     });
   }
 
-  /** getMany's keys, already validated: results in their order. */
-  async getMany(keys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
-    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(keys);
+  /**
+   * getMany's keys, validated but the caller's: results in their order. Keys
+   * are read a window at a time and the caller may change its array or
+   * buffers once the call returned, so whatever is kept is copied: by the
+   * R = 1 batch, only the keys it has not read by then; here, all of them.
+   */
+  async getMany(callerKeys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
+    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(callerKeys);
+    const keys = callerKeys.map(ownKey);
     // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
     const results: (GetResult | undefined)[] = new Array<GetResult | undefined>(keys.length).fill(undefined);
     await this.runBatch(keys.length, (i, done: GetCallback) => this.startGet(keys[i]!, r, done, i), (i, result) => {
@@ -639,6 +646,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       });
       this.track(batch);
       batch.start();
+      batch.ownKeys();
     });
   }
 

@@ -162,7 +162,8 @@ export class DirectReads {
     if (!readable(link)) return false;
     this.scheduleTurn();
     if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) {
-      return !now && !this.closed && this.deferred.push(target, key, reply, tag, batch);
+      // Its own copy of a byte key: a getMany's caller may reuse its buffers once the call returned.
+      return !now && !this.closed && this.deferred.push(target, typeof key === 'string' ? key : key.slice(), reply, tag, batch);
     }
     return this.readNow(link, target, key, reply, tag, batch);
   }

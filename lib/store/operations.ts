@@ -12,6 +12,7 @@ import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import { type PutRequest, requestBytesOf } from './put-operation.js';
+import { ownKey } from './value-codec.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
@@ -34,7 +35,8 @@ export class SingleReadBatch implements PendingReply, Operation {
     return this.windowMax;
   }
   private readonly coordinator: OperationHost;
-  private readonly keys: readonly WireKey[];
+  /** The caller's until ownKeys(). */
+  private keys: readonly WireKey[];
   private readonly route: (key: WireKey) => number;
   private readonly results: (GetResult | undefined)[];
   private readonly get: RequestRecord = requestOf(Op.GET, '', undefined);
@@ -72,6 +74,19 @@ export class SingleReadBatch implements PendingReply, Operation {
 
   start(): void {
     this.fill();
+  }
+
+  /**
+   * Once the caller's call returns: copy the keys not read yet (the caller
+   * may reuse its buffers). Those read, in place or by message, are done
+   * with (a message carries its key's bytes; a deferred read in place owns
+   * its key, direct-reads.ts).
+   */
+  ownKeys(): void {
+    if (this.ended || this.next === this.keys.length) return;
+    const owned = this.keys.slice();
+    for (let i = this.next; i < owned.length; i++) owned[i] = ownKey(owned[i]!);
+    this.keys = owned;
   }
 
   /** Keep windowMax in flight. Items may be answered inside sendNext (reads in place): a loop, not recursion, sends the next. */

@@ -14,7 +14,7 @@ import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
 import { AntiEntropyRepairs, type RepairResult, repairHostOf } from './anti-entropy-repair.js';
 import type { NodeLink } from '../transport/node-link.js';
-import { RequestFlag } from '../transport/wire.js';
+import { RequestFlag, type WireKey } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
 import { requestBytesOf } from './operations.js';
@@ -252,10 +252,9 @@ export class Store {
     this.assertOpen();
     if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
     for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], this.options.keyBytesMax);
-    // Keys are sent a window at a time: the caller may change its array or buffers meanwhile.
-    const keys = callerKeys.map(ownKey);
     const r = readQuorumFor(this.options, options);
-    return this.coordinator.getMany(keys, r);
+    // The caller's keys: the coordinator owns (copies) those it still holds once this call returns.
+    return this.coordinator.getMany(callerKeys as readonly WireKey[], r);
   }
 
   // ---- leader-ordered keys, ranges and spaces (lib/tables/DESIGN.md §5; ordered-keys.ts) ----

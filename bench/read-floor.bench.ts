@@ -149,23 +149,19 @@ async function main(): Promise<void> {
     for (const variant of variants) await variant.run();
     const runs = await interleave(args.rounds, variants, (name: string, round: number, run: Run) => console.log(`  round ${round + 1}/${args.rounds} ${name.padEnd(10)} ${formatRate(run.opsPerSecond).padStart(7)} reads/s  ${(1e6 / run.opsPerSecond).toFixed(3)} us/read`));
     report.figures = variants.map((variant) => figure(variant.name, 'one key read', runs.get(variant.name)!));
-    const usOf = (name: string): number => 1e6 / report.figures.find((f) => f.name === name)!.medianOpsPerSecond;
-    const lines = [
-      `raw lmdb-js + decode ${usOf('raw').toFixed(3)} us`,
-      `ring lookup ${usOf('ring').toFixed(3)} us`,
-      `get of the stored record ${usOf('get').toFixed(3)} us`,
-      `envelope ${(usOf('envelope') - usOf('get')).toFixed(3)} us`,
-      `value decode ${(usOf('decode') - usOf('envelope')).toFixed(3)} us`,
-      `GetResult with its clock ${(usOf('result') - usOf('decode')).toFixed(3)} us`,
-      `floor (one loop) ${usOf('floor').toFixed(3)} us = ${(usOf('floor') / usOf('raw')).toFixed(2)}x raw's time`,
-      `store.get ${usOf('get()').toFixed(3)} us (${(usOf('get()') - usOf('floor')).toFixed(3)} over the floor)`,
-      `store.getMany ${usOf('getMany()').toFixed(3)} us (${(usOf('getMany()') - usOf('floor')).toFixed(3)} over the floor)`,
-    ];
-    report.notes.push(`per read, medians of one run: ${lines.join('; ')}`);
+    // Medians, and the fastest run of each (on a shared machine, the run least disturbed by other work).
+    const medianUs = (name: string): number => 1e6 / report.figures.find((f) => f.name === name)!.medianOpsPerSecond;
+    const bestUs = (name: string): number => 1e6 / Math.max(...runs.get(name)!.map((run) => run.opsPerSecond));
+    report.notes.push(`per read, medians: ${breakdown(medianUs).join('; ')}`);
+    report.notes.push(`per read, fastest runs: ${breakdown(bestUs).join('; ')}`);
+    const usOf = medianUs;
     report.ratios = [
       { name: 'floor / raw (reads per second)', value: usOf('raw') / usOf('floor') },
       { name: 'get() / raw', value: usOf('raw') / usOf('get()'), target: 1 },
       { name: 'getMany() / raw', value: usOf('raw') / usOf('getMany()'), target: 1 },
+      { name: 'fastest runs: floor / raw', value: bestUs('raw') / bestUs('floor') },
+      { name: 'fastest runs: get() / raw', value: bestUs('raw') / bestUs('get()') },
+      { name: 'fastest runs: getMany() / raw', value: bestUs('raw') / bestUs('getMany()') },
     ];
     if (tally.missing + tally.wrongLength > 0) report.notes.push(`WRONG ANSWERS: ${tally.missing} missing, ${tally.wrongLength} wrong length`);
     if (sink === 0) report.notes.push('nothing was read');
@@ -176,6 +172,21 @@ async function main(): Promise<void> {
     removeTempDir(parent);
   }
   finishReport(report, args.json);
+}
+
+/** Each part's cost per read: the parts' loops include the parts before them, so each is the difference. */
+function breakdown(usOf: (name: string) => number): string[] {
+  return [
+    `raw lmdb-js + decode ${usOf('raw').toFixed(3)} us`,
+    `ring lookup ${usOf('ring').toFixed(3)} us`,
+    `get of the stored record ${usOf('get').toFixed(3)} us`,
+    `envelope ${(usOf('envelope') - usOf('get')).toFixed(3)} us`,
+    `value decode ${(usOf('decode') - usOf('envelope')).toFixed(3)} us`,
+    `GetResult with its clock ${(usOf('result') - usOf('decode')).toFixed(3)} us`,
+    `floor (one loop) ${usOf('floor').toFixed(3)} us = ${(usOf('floor') / usOf('raw')).toFixed(2)}x raw's time`,
+    `store.get ${usOf('get()').toFixed(3)} us (${(usOf('get()') - usOf('floor')).toFixed(3)} over the floor)`,
+    `store.getMany ${usOf('getMany()').toFixed(3)} us (${(usOf('getMany()') - usOf('floor')).toFixed(3)} over the floor)`,
+  ];
 }
 
 await main();

@@ -158,12 +158,16 @@ export class DirectReads {
    * the node is to be asked by message instead. `now`: answer before this
    * returns or not at all (false past the bound).
    */
-  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false, now = false): boolean {
+  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false, now = false, deferrable = false): boolean {
     if (!readable(link)) return false;
     this.scheduleTurn();
     if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) {
+      // Only reads that asked for it wait for the next macrotask (`deferrable`); the others go by
+      // message, as before: an operation's reads deferred by the thousand (a getMany at R = 2 of
+      // 100k keys) made this thread alone serve them, slower than the node threads do, and timed out.
+      if (now || !deferrable || this.closed) return false;
       // Its own copy of a byte key: a getMany's caller may reuse its buffers once the call returned.
-      return !now && !this.closed && this.deferred.push(target, typeof key === 'string' ? key : key.slice(), reply, tag, batch);
+      return this.deferred.push(target, typeof key === 'string' ? key : key.slice(), reply, tag, batch);
     }
     return this.readNow(link, target, key, reply, tag, batch);
   }

@@ -152,8 +152,17 @@ export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength
 export function decodeValueInPlace(bytes: Uint8Array, start: number, end: number): unknown {
   const plain = plainBytesAt(bytes, start, end);
   if (plain >= 0) return Uint8Array.prototype.slice.call(bytes, plain, end);
-  return packr.unpack(bytes, { start, end });
+  // msgpackr makes a bin value the source's type: a Buffer stored comes back a Buffer, as from decodeValue's scratch Buffer.
+  if (bytes !== plainSource) {
+    plainSource = bytes;
+    bufferSource = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return packr.unpack(bufferSource, { start, end });
 }
+
+/** The last source decodeValueInPlace was given, and a Buffer over the same memory (made again only when the source changes). */
+let plainSource: Uint8Array | undefined;
+let bufferSource: Buffer = Buffer.alloc(0);
 
 /** msgpackr's typed-array extension (moreTypes) and its element type for Uint8Array. */
 const TYPED_ARRAY_EXT = 0x74;

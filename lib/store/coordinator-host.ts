@@ -40,11 +40,8 @@ export interface CoordinatorHost {
    * cannot be read that way now (paused, fault-injected, not open): then it
    * is sent. Hosts without it send every read (readPath 'direct', read-path.ts).
    * `batch`: a read of a getMany (the host may let a batch read more per turn).
-   * True may also mean "answered later, in place or sent" (a read past the
-   * host's per-turn bound waits for the next macrotask); `now`: answered
-   * before this returns, or false.
    */
-  readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean, now?: boolean): boolean;
+  readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean;
   /** Whether a get's read may still be served in place in this macrotask (with readInPlace). */
   inPlaceTurnLeft?(): boolean;
   /** Run `run` in the next macrotask, once the reads-in-place bound is reset (with readInPlace). */

@@ -371,7 +371,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (this.host.inPlaceTurnLeft?.() === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.inPlaceAnswer;
     answer.reset(this.host.wallClockMs());
-    if (!this.host.readInPlace(target, key, answer, 0, false, true) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
+    if (!this.host.readInPlace(target, key, answer, 0, false) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
     const result = answer.result;
     answer.result = undefined;
     return result;

@@ -10,25 +10,12 @@
  *
  * A node whose requests are fault-injected (dropped, delayed, duplicated) or
  * paused is asked by message, so that faults act as they always did.
- *
- * Past the per-turn bound a read waits for the next macrotask and is read in
- * place then (deferred), rather than sent: the bound is there so that the
- * rings' answers get their turn, which a wait of one macrotask gives them as
- * well, and a message costs far more than a read in place (YCSB-C uniform,
- * R = 1, 256 in flight: half the reads went by message past the bound, and
- * the run made 0.58x raw lmdb-js).
  */
 import { NodeStat } from '../transport/node-stats.js';
 import { LmdbReader } from '../storage/lmdb-reader.js';
 import type { Durability } from '../storage/storage-engine.js';
 import { type NodeLink, type PendingReply, failReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
-import { nodeOfTarget } from '../ring/sloppy-quorum.js';
-
-/** Where a deferred read goes when its node can no longer be read in place when its turn comes. */
-export type SendRead = (target: number, key: WireKey, reply: PendingReply, tag: number) => void;
-/** The node's link while it may be read in place (up, not marked down), else undefined. */
-export type LinkOf = (nodeId: number) => NodeLink | undefined;
 
 interface OpenReader {
   /** The thread it was opened for: a restarted node is a new link, and gets a new handle. */
@@ -54,76 +41,12 @@ export const READS_IN_PLACE_PER_TURN_MAX = 512;
  * getMany of a million keys would hold the event loop for seconds).
  */
 export const BATCH_READS_IN_PLACE_PER_TURN_MAX = 16_384;
-/**
- * Reads waiting for the next macrotask at most; past it, reads are sent. Each
- * belongs to an admitted operation (pendingMax) or a batch's window, so this
- * is only reached by many batches at once.
- */
-export const DEFERRED_READS_MAX = 65_536;
-
-/** A read past the per-turn bound, waiting for the next macrotask (parallel arrays: no object per read). */
-class DeferredReads {
-  readonly targets = new Int32Array(DEFERRED_READS_MAX);
-  readonly tags = new Float64Array(DEFERRED_READS_MAX);
-  readonly batch = new Uint8Array(DEFERRED_READS_MAX);
-  readonly keys: (WireKey | undefined)[] = [];
-  readonly replies: (PendingReply | undefined)[] = [];
-  head = 0;
-  tail = 0;
-
-  get size(): number {
-    return this.tail - this.head;
-  }
-
-  push(target: number, key: WireKey, reply: PendingReply, tag: number, batch: boolean): boolean {
-    if (this.tail === DEFERRED_READS_MAX) {
-      if (this.head === 0) return false;
-      this.compact();
-    }
-    const at = this.tail++;
-    this.targets[at] = target;
-    this.tags[at] = tag;
-    this.batch[at] = batch ? 1 : 0;
-    this.keys[at] = key;
-    this.replies[at] = reply;
-    return true;
-  }
-
-  /** Move the waiting ones to the front. */
-  private compact(): void {
-    const size = this.size;
-    this.targets.copyWithin(0, this.head, this.tail);
-    this.tags.copyWithin(0, this.head, this.tail);
-    this.batch.copyWithin(0, this.head, this.tail);
-    for (let i = 0; i < size; i++) {
-      this.keys[i] = this.keys[this.head + i];
-      this.replies[i] = this.replies[this.head + i];
-    }
-    this.keys.length = size;
-    this.replies.length = size;
-    this.head = 0;
-    this.tail = size;
-  }
-
-  clearTaken(): void {
-    if (this.head !== this.tail) return;
-    this.head = 0;
-    this.tail = 0;
-    this.keys.length = 0;
-    this.replies.length = 0;
-  }
-}
-
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
 export class DirectReads {
   private readonly path: string;
   private readonly durability: Durability;
-  private readonly linkOf: LinkOf;
-  private readonly sendRead: SendRead;
-  private readonly deferred = new DeferredReads();
-  private closed = false;
   private readonly readers: (OpenReader | undefined)[] = [];
   /** Handles being closed: close() waits for them. */
   private readonly closing = new Set<Promise<void>>();
@@ -141,58 +64,23 @@ export class DirectReads {
     this.servedThisTurn = 0;
     this.batchServedThisTurn = 0;
     this.turnScheduled = false;
-    if (this.deferred.size > 0) this.readDeferred();
   };
 
-  /** `linkOf` and `sendRead`: the host's, for deferred reads whose node changed meanwhile. */
-  constructor(path: string, durability: Durability, linkOf: LinkOf, sendRead: SendRead) {
+  constructor(path: string, durability: Durability) {
     this.path = path;
     this.durability = durability;
-    this.linkOf = linkOf;
-    this.sendRead = sendRead;
   }
 
   /**
    * Answer a GET for `key` to `reply` from `link`'s environment, as its node
-   * would, now or (past this turn's bound) in the next macrotask; false when
-   * the node is to be asked by message instead. `now`: answer before this
-   * returns or not at all (false past the bound).
+   * would, before this returns; false when the node is to be asked by message
+   * instead (past this macrotask's bound too: the rings' answers get their turn).
    */
-  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false, now = false, deferrable = false): boolean {
+  read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false): boolean {
     if (!readable(link)) return false;
     this.scheduleTurn();
-    if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) {
-      // Only reads that asked for it wait for the next macrotask (`deferrable`); the others go by
-      // message, as before: an operation's reads deferred by the thousand (a getMany at R = 2 of
-      // 100k keys) made this thread alone serve them, slower than the node threads do, and timed out.
-      if (now || !deferrable || this.closed) return false;
-      // Its own copy of a byte key: a getMany's caller may reuse its buffers once the call returned.
-      return this.deferred.push(target, typeof key === 'string' ? key : key.slice(), reply, tag, batch);
-    }
+    if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) return false;
     return this.readNow(link, target, key, reply, tag, batch);
-  }
-
-  /** The reads deferred from the turns before, in order, as far as this turn's bounds allow; the rest wait again. */
-  private readDeferred(): void {
-    const deferred = this.deferred;
-    while (deferred.size > 0) {
-      const at = deferred.head;
-      const batch = deferred.batch[at] === 1;
-      if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) break;
-      deferred.head++;
-      const target = deferred.targets[at]!;
-      const key = deferred.keys[at]!;
-      const reply = deferred.replies[at]!;
-      const tag = deferred.tags[at]!;
-      deferred.keys[at] = undefined;
-      deferred.replies[at] = undefined;
-      const link = this.closed ? undefined : this.linkOf(nodeOfTarget(target));
-      // Down, paused or fault-injected meanwhile: asked by message, as any read of it now would be.
-      if (link === undefined || !readable(link) || !this.readNow(link, target, key, reply, tag, batch)) this.sendRead(target, key, reply, tag);
-    }
-    deferred.clearTaken();
-    // Reads served here count against this macrotask's bounds: the next one resets them.
-    if (deferred.size > 0 || this.servedThisTurn > 0 || this.batchServedThisTurn > 0) this.scheduleTurn();
   }
 
   /**
@@ -210,11 +98,6 @@ export class DirectReads {
     // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
     this.turnScheduled = true;
     setImmediate(this.newTurn);
-  }
-
-  /** Reads waiting for the next macrotask (stats). */
-  get deferredCount(): number {
-    return this.deferred.size;
   }
 
   private readNow(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch: boolean): boolean {
@@ -267,9 +150,6 @@ export class DirectReads {
 
   /** Every handle closed: before the nodes stop, so that the last to close an environment is its node. */
   async close(): Promise<void> {
-    this.closed = true;
-    // The store waited for its operations, so none should wait here; any that does is asked by message (and fails if its node is gone).
-    if (this.deferred.size > 0) this.readDeferred();
     for (let nodeId = 0; nodeId < this.readers.length; nodeId++) this.release(nodeId);
     await Promise.all(this.closing);
   }

@@ -9,7 +9,7 @@ import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
 import { nodeOfTarget } from '../ring/sloppy-quorum.js';
 import { type AttachedRings, type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
-import { Op, type RequestRecord, type WireKey, requestOf } from '../transport/wire.js';
+import type { RequestRecord, WireKey } from '../transport/wire.js';
 import { DirectReads } from './direct-reads.js';
 import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
 
@@ -31,13 +31,13 @@ export class NodeHost implements CoordinatorHost {
   /** With `readPath: 'direct'`, reads of up replicas are served from their LMDB environments in this thread (direct-reads.ts). */
   constructor(links: (NodeLink | undefined)[], options?: Pick<ResolvedOptions, 'readPath' | 'path' | 'durability'>) {
     this.links = links;
-    this.directReads = options?.readPath === 'direct' ? new DirectReads(options.path, options.durability, this.readableLinkOf, this.sendGet) : undefined;
+    this.directReads = options?.readPath === 'direct' ? new DirectReads(options.path, options.durability) : undefined;
   }
 
-  readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean, now?: boolean): boolean {
+  readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean {
     const link = this.readableLinkOf(nodeOfTarget(target));
     if (link === undefined || this.directReads === undefined) return false;
-    return this.directReads.read(link, target, key, reply, tag, batch, now);
+    return this.directReads.read(link, target, key, reply, tag, batch);
   }
 
   inPlaceTurnLeft(): boolean {
@@ -50,9 +50,6 @@ export class NodeHost implements CoordinatorHost {
   }
 
   private readonly readableLinkOf = (nodeId: number): NodeLink | undefined => (this.downReasons[nodeId] === undefined ? this.links[nodeId] : undefined);
-
-  /** A deferred read whose node can no longer be read in place (direct-reads.ts): a GET as any other. */
-  private readonly sendGet = (target: number, key: WireKey, reply: PendingReply, tag: number): void => this.send(target, requestOf(Op.GET, key, undefined), reply, tag);
 
   /** Requests stop waiting for the node: they fail now and their quorums move on. */
   markDown(nodeId: number, reason: string): void {

@@ -44,8 +44,8 @@ t.test("readPath 'direct' is the default and answers as 'messages' does", async 
 });
 
 t.test('read-your-writes: a get right after an acknowledged put or delete sees it, from every replica', async (t) => {
-  // W = 1 and R = 1 rotating over 3 replicas: a replica read in place whose snapshot predates
-  // the acknowledgement would show the older value.
+  // W = 3 and R = 1 (in place: the key's first live replica): a replica read in place whose
+  // snapshot predates the acknowledgement would show the older value.
   // A long timeout: this checks what reads see, not latency, on a shared machine.
   const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 1, w: 3 }, timeoutMs: 60_000, failureTimeoutMs: 30_000 });
   for (let i = 0; i < 300; i++) {
@@ -75,7 +75,7 @@ for (const how of ['crashed', 'stopped'] as const) {
     const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 1, w: 3 }, sloppy: false });
     const keys = keysOf(how, 100);
     await writtenAround(store, keys, () => (how === 'crashed' ? store.crashNode(0) : store.stopNode(0)));
-    // R = 1 rotates over the three replicas: node 0 still holds 'before' in its environment.
+    // R = 1 reads the first live replica in place (node 0 would be the first for some keys): node 0 still holds 'before' in its environment.
     for (let round = 0; round < 3; round++) {
       const values = (await Promise.all(keys.map((key) => store.get(key)))).map((r) => r?.value);
       t.ok(values.every((value) => value === 'after'), `round ${round}: every read answered by a live replica`);

@@ -452,7 +452,7 @@ function storeTests(): void {
     // R = 1 read below must see it, whichever live owner it asks.
     await store.putMany(keys.map((key) => [key, `v:${key}`] as const), { w: 3 });
 
-    // R = 1 rotates over the replicas: every read must avoid the failed one.
+    // R = 1 (read in place: the first live replica; by message: rotating): every read must avoid the failed one.
     const reads: unknown[] = [];
     for (let round = 0; round < 3; round++) for (const key of keys) reads.push((await store.get(key))?.value);
     t.same(reads, [...keys, ...keys, ...keys].map((key) => `v:${key}`), 'every single read is answered by a live replica');
@@ -614,8 +614,8 @@ function storeTests(): void {
     // (No read first: its repair would copy the expired version back to the
     // other replicas and hide what this test is about.)
     await store.put(key, 'second'); // w = 3: acknowledged by every replica
-    // W = 3 of N = 3, so any R = 1 read must see it (R + W > N). Reads with
-    // R = 1 rotate over the preference list: three of them ask each replica.
+    // W = 3 of N = 3, so any R = 1 read must see it (R + W > N). An R = 1
+    // read in place asks the first live replica; R = 3 asks each replica.
     const reads: unknown[] = [];
     for (let i = 0; i < 3; i++) reads.push((await store.get(key, { r: 1 }))?.value);
     for (let i = 0; i < 3; i++) reads.push((await store.get(key, { r: 3 }))?.value);

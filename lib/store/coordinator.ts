@@ -30,10 +30,12 @@ import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
+import { ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
-import { coordinatorFirst, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
+import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
@@ -102,6 +104,11 @@ const PURGE_RETRY_MS = 100;
  * (an empty drop is one small request), which this keeps to seconds.
  */
 export const DROPPED_SPACES_MAX = 65_536;
+
+/** getInPlace's "ask startGet": the read was not answered in place now. */
+export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
+/** getInPlace's "ask getLater": it would be read in place, but not in this macrotask. */
+export const LATER: unique symbol = Symbol('later');
 
 export class Coordinator implements OperationHost, OrderedHost {
   readonly options: CoordinatorOptions;
@@ -265,7 +272,7 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   /** Operations in flight (their callers waiting or not), and those admitted but not sent yet. */
   get activeCount(): number {
-    return this.active.size + this.unsentCount;
+    return this.active.size + this.unsentCount + this.laterGets.size;
   }
 
   private get unsentCount(): number {
@@ -347,6 +354,59 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendGet(key, r, callback, tag, undefined, false, fill), 0);
     this.sendGet(key, r, callback, tag, undefined, false, fill);
   }
+
+  /**
+   * An admitted R = 1 get answered now from one replica read in place
+   * (in-place-get.ts), or NOT_IN_PLACE: then startGet it. Only where a
+   * GetOperation would ask exactly one replica and have nothing to do once it
+   * answered: R = 1 under fanout 'quorum' with N > 1 (N = 1 may purge a
+   * tombstone), no hot-key cache to fill, nothing held for the send window.
+   * The replica: the key's first live one (routing.ts firstLiveTarget).
+   */
+  getInPlace(key: WireKey, cacheable: boolean): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+    if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
+    if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
+    const target = firstLiveTarget(this.readTargetsOf(key, 1), this.isUpBound);
+    if (target < 0 || !readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
+    if (this.host.inPlaceTurnLeft?.() === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
+    const answer = this.inPlaceAnswer;
+    answer.reset(this.host.wallClockMs());
+    if (!this.host.readInPlace(target, key, answer, 0, false) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
+    const result = answer.result;
+    answer.result = undefined;
+    return result;
+  }
+
+  private readonly inPlaceAnswer = new InPlaceAnswer();
+
+  /**
+   * getInPlace said LATER: this macrotask's reads in place are used up
+   * (direct-reads.ts). The get waits for the next macrotask, counted as
+   * pending, and is read in place then, in order; one that cannot be by then
+   * is started as any get. Cheaper than a GetOperation whose read is deferred.
+   */
+  getLater(key: WireKey, cacheable: boolean, callback: GetCallback): void {
+    this.pendingCount++;
+    if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
+    this.laterGets.push(key, cacheable, callback);
+  }
+
+  private readonly laterGets = new LaterGets();
+
+  private readonly runLaterGets = (): void => {
+    const later = this.laterGets;
+    while (later.size > 0) {
+      const answer = this.getInPlace(later.key(), later.cacheable());
+      if (answer === LATER) break;
+      const key = later.key();
+      const cacheable = later.cacheable();
+      const callback = later.shift();
+      this.pendingCount--;
+      if (answer === NOT_IN_PLACE) this.startGet(key, 1, callback, 0, cacheable);
+      else callback(undefined, answer, 0);
+    }
+    if (later.size > 0) this.host.nextTurn!(this.runLaterGets);
+  };
 
   /** A hit: decoded afresh for each caller (a caller may change its value), expiry and resolver applied now. */
   private answerCached(object: VersionedObject | undefined, callback: GetCallback, tag: number): void {
@@ -527,9 +587,15 @@ export class Coordinator implements OperationHost, OrderedHost {
     });
   }
 
-  /** getMany's keys, already validated: results in their order. */
-  async getMany(keys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
-    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(keys);
+  /**
+   * getMany's keys, validated but the caller's: results in their order. Keys
+   * are read a window at a time and the caller may change its array or
+   * buffers once the call returned, so whatever is kept is copied: by the
+   * R = 1 batch, only the keys it has not read by then; here, all of them.
+   */
+  async getMany(callerKeys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
+    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(callerKeys);
+    const keys = callerKeys.map(ownKey);
     // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
     const results: (GetResult | undefined)[] = new Array<GetResult | undefined>(keys.length).fill(undefined);
     await this.runBatch(keys.length, (i, done: GetCallback) => this.startGet(keys[i]!, r, done, i), (i, result) => {
@@ -581,11 +647,17 @@ export class Coordinator implements OperationHost, OrderedHost {
       });
       this.track(batch);
       batch.start();
+      batch.ownKeys();
     });
   }
 
   /** R = 1: one replica, rotating through the preference list so that hot keys spread. */
-  private readonly routeRead = (key: WireKey): number => singleReadTarget(this.readTargetsOf(key, 1), this.readRotation++, this.isUpBound);
+  private readonly routeRead = (key: WireKey): number => {
+    const list = this.readTargetsOf(key, 1);
+    // Read in place: always the same copy (routing.ts firstLiveTarget); by message, rotating so that hot keys spread over the node threads.
+    const target = this.readPath === 'direct' ? firstLiveTarget(list, this.isUpBound) : -1;
+    return target >= 0 ? target : singleReadTarget(list, this.readRotation++, this.isUpBound);
+  };
 
   wallClockMs(): number {
     return this.host.wallClockMs();

@@ -41,7 +41,6 @@ export const READS_IN_PLACE_PER_TURN_MAX = 512;
  * getMany of a million keys would hold the event loop for seconds).
  */
 export const BATCH_READS_IN_PLACE_PER_TURN_MAX = 16_384;
-
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
@@ -74,18 +73,36 @@ export class DirectReads {
 
   /**
    * Answer a GET for `key` to `reply` from `link`'s environment, as its node
-   * would; false when the node is to be asked by message instead.
+   * would, before this returns; false when the node is to be asked by message
+   * instead (past this macrotask's bound too: the rings' answers get their turn).
    */
   read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false): boolean {
-    if (link.failed !== undefined || link.faults !== undefined || link.stats[NodeStat.PAUSED] === 1) return false;
+    if (!readable(link)) return false;
+    this.scheduleTurn();
     if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) return false;
+    return this.readNow(link, target, key, reply, tag, batch);
+  }
+
+  /**
+   * Whether a read of a get (not a batch's) may be served in place in this
+   * macrotask; when not, the next macrotask resets the count.
+   */
+  hasTurnLeft(): boolean {
+    if (this.servedThisTurn < READS_IN_PLACE_PER_TURN_MAX) return true;
+    this.scheduleTurn();
+    return false;
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
+    this.turnScheduled = true;
+    setImmediate(this.newTurn);
+  }
+
+  private readNow(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch: boolean): boolean {
     if (batch) this.batchServedThisTurn++;
     else this.servedThisTurn++;
-    if (!this.turnScheduled) {
-      // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
-      this.turnScheduled = true;
-      setImmediate(this.newTurn);
-    }
     let stored: Buffer | undefined;
     try {
       const open = this.readerOf(link);
@@ -145,4 +162,9 @@ export class DirectReads {
     this.readers[link.nodeId] = opened;
     return opened;
   }
+}
+
+/** Faults act only on messages, and a paused node must not answer: those are asked by message. */
+function readable(link: NodeLink): boolean {
+  return link.failed === undefined && link.faults === undefined && link.stats[NodeStat.PAUSED] !== 1;
 }

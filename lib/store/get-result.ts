@@ -7,24 +7,30 @@
 import type { Resolver } from '../config/options.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { type Sibling, type VersionedObject, join, siblingsOf } from '../version/dotted-version-vector.js';
-import { SIBLING_HEADER_BYTES, SiblingField, clockOf, encodeContext, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
-import { decodeValue } from './value-codec.js';
+import { EntryField, OBJECT_HEADER_BYTES, SIBLING_HEADER_BYTES, SiblingField, clockOf, encodeContext, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
+import { decodeValue, decodeValueInPlace } from './value-codec.js';
 
 export class GetResult<V = unknown> {
   /** The value chosen by the resolver (default: newest timestamp). */
   readonly value: V;
   private readonly siblingValues: V[] | undefined;
   private readonly siblingTimestampsMs: number[] | number;
-  /** Flat [actor, counter, ...] when read from bytes; otherwise derived from `object`. */
-  private readonly clock: number[] | undefined;
+  /**
+   * Read from bytes: flat [actor, counter, ...], or for a clock of one entry
+   * (the common case) its actor here and its counter in `soleCounter`, no
+   * array; otherwise derived from `object`.
+   */
+  private readonly clock: number[] | number | undefined;
+  private readonly soleCounter: number;
   private readonly object: VersionedObject | undefined;
   private contextText: string | undefined;
 
-  constructor(value: V, siblings: V[] | undefined, timestampsMs: number[] | number, clock: number[] | undefined, object: VersionedObject | undefined) {
+  constructor(value: V, siblings: V[] | undefined, timestampsMs: number[] | number, clock: number[] | number | undefined, object: VersionedObject | undefined, soleCounter = 0) {
     this.value = value;
     this.siblingValues = siblings;
     this.siblingTimestampsMs = timestampsMs;
     this.clock = clock;
+    this.soleCounter = soleCounter;
     this.object = object;
   }
 
@@ -46,6 +52,7 @@ export class GetResult<V = unknown> {
         this.contextText = encodeContext(join(this.object));
       } else {
         const clock = this.clock!;
+        if (typeof clock === 'number') return (this.contextText = encodeContext([[clock, this.soleCounter]]));
         const pairs: [number, number][] = [];
         for (let i = 0; i < clock.length; i += 2) pairs.push([clock[i]!, clock[i + 1]!]);
         this.contextText = encodeContext(pairs);
@@ -110,6 +117,11 @@ export function resultFromBytes(bytes: Uint8Array, view: DataView, at: number, l
   if (expiresAtMs !== 0 && expiresAtMs <= nowMs) return undefined;
   const valueBytes = view.getUint32(siblingAt + SiblingField.VALUE_BYTES, true);
   const valueAt = siblingAt + SIBLING_HEADER_BYTES;
-  const value = decodeValue(bytes, valueAt, valueAt + valueBytes);
-  return new GetResult(value, undefined, view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true), clockOf(view, at), undefined);
+  // Ring memory is shared (msgpackr's string extraction refuses it) and reused: decoded from a copy. A read in place is neither.
+  const value = bytes.buffer instanceof SharedArrayBuffer ? decodeValue(bytes, valueAt, valueAt + valueBytes) : decodeValueInPlace(bytes, valueAt, valueAt + valueBytes);
+  const timestampMs = view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true);
+  // The object's header holds its entry count (object-codec.ts); one entry's actor and counter need no array.
+  if (view.getUint8(at + 1) !== 1) return new GetResult(value, undefined, timestampMs, clockOf(view, at), undefined);
+  const entryAt = at + OBJECT_HEADER_BYTES;
+  return new GetResult(value, undefined, timestampMs, view.getFloat64(entryAt + EntryField.ACTOR, true), undefined, view.getFloat64(entryAt + EntryField.COUNTER, true));
 }

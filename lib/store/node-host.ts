@@ -35,11 +35,21 @@ export class NodeHost implements CoordinatorHost {
   }
 
   readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean {
-    const nodeId = nodeOfTarget(target);
-    const link = this.links[nodeId];
-    if (link === undefined || this.directReads === undefined || this.downReasons[nodeId] !== undefined) return false;
+    const link = this.readableLinkOf(nodeOfTarget(target));
+    if (link === undefined || this.directReads === undefined) return false;
     return this.directReads.read(link, target, key, reply, tag, batch);
   }
+
+  inPlaceTurnLeft(): boolean {
+    return this.directReads?.hasTurnLeft() ?? false;
+  }
+
+  /** After this macrotask's I/O: the turn in which the reads-in-place bound has been reset (direct-reads.ts). */
+  nextTurn(run: () => void): void {
+    setImmediate(run);
+  }
+
+  private readonly readableLinkOf = (nodeId: number): NodeLink | undefined => (this.downReasons[nodeId] === undefined ? this.links[nodeId] : undefined);
 
   /** Requests stop waiting for the node: they fail now and their quorums move on. */
   markDown(nodeId: number, reason: string): void {

@@ -12,6 +12,7 @@ import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import { type PutRequest, requestBytesOf } from './put-operation.js';
+import { ownKey } from './value-codec.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
@@ -22,6 +23,9 @@ export { PutOperation, type PutRequest, requestBytesOf } from './put-operation.j
  * is one operation (one deadline, one completion) whose items travel as tags.
  * It keeps at most `windowMax` reads in flight, refilling as answers arrive.
  */
+/** A batch's items read the clocks once per this many (a power of two). */
+const CLOCK_READS_EVERY = 64;
+
 export class SingleReadBatch implements PendingReply, Operation {
   readonly windowMax: number;
   callerDone = false;
@@ -31,7 +35,8 @@ export class SingleReadBatch implements PendingReply, Operation {
     return this.windowMax;
   }
   private readonly coordinator: OperationHost;
-  private readonly keys: readonly WireKey[];
+  /** The caller's until ownKeys(). */
+  private keys: readonly WireKey[];
   private readonly route: (key: WireKey) => number;
   private readonly results: (GetResult | undefined)[];
   private readonly get: RequestRecord = requestOf(Op.GET, '', undefined);
@@ -40,6 +45,9 @@ export class SingleReadBatch implements PendingReply, Operation {
   private finished = 0;
   private ended = false;
   private filling = false;
+  /** While fill runs: the monotonic and wall clocks read for its items, else -1. */
+  private startMs = -1;
+  private wallMs = 0;
 
   constructor(
     coordinator: OperationHost,
@@ -68,12 +76,35 @@ export class SingleReadBatch implements PendingReply, Operation {
     this.fill();
   }
 
+  /**
+   * Once the caller's call returns: copy the keys not read yet (the caller
+   * may reuse its buffers). Those read, in place or by message, are done
+   * with (a message carries its key's bytes; a deferred read in place owns
+   * its key, direct-reads.ts).
+   */
+  ownKeys(): void {
+    if (this.ended || this.next === this.keys.length) return;
+    const owned = this.keys.slice();
+    for (let i = this.next; i < owned.length; i++) owned[i] = ownKey(owned[i]!);
+    this.keys = owned;
+  }
+
   /** Keep windowMax in flight. Items may be answered inside sendNext (reads in place): a loop, not recursion, sends the next. */
   private fill(): void {
     if (this.filling) return;
     this.filling = true;
-    while (!this.ended && this.next < this.keys.length && this.next - this.finished < this.windowMax) this.sendNext();
+    while (!this.ended && this.next < this.keys.length && this.next - this.finished < this.windowMax) {
+      // The clocks once per CLOCK_READS_EVERY items: reads in place answer within this loop, a few microseconds each.
+      if ((this.next & (CLOCK_READS_EVERY - 1)) === 0 || this.startMs < 0) this.readClocks();
+      this.sendNext();
+    }
+    this.startMs = -1;
     this.filling = false;
+  }
+
+  private readClocks(): void {
+    this.startMs = this.coordinator.monotonicMs();
+    this.wallMs = this.coordinator.wallClockMs();
   }
 
   /** Each item has `timeoutMs` from its own start: the batch expires with its oldest unfinished item. */
@@ -83,7 +114,7 @@ export class SingleReadBatch implements PendingReply, Operation {
 
   private sendNext(): void {
     const index = this.next++;
-    this.deadlines.start(index, this.coordinator.monotonicMs());
+    this.deadlines.start(index, this.startMs);
     const key = this.keys[index]!;
     // One record for the batch: each send encodes it before returning.
     const get = this.get;
@@ -95,7 +126,8 @@ export class SingleReadBatch implements PendingReply, Operation {
     if (this.ended) return;
     if (status === Status.OK) {
       try {
-        const direct = resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs());
+        // Within fill (a read in place), the loop's clock; an answer by message reads it now.
+        const direct = resultFromBytes(bytes, view, at, length, this.startMs >= 0 ? this.wallMs : this.coordinator.wallClockMs());
         this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
       } catch (thrown) {
         return this.end(resultError(thrown));

@@ -14,15 +14,16 @@ import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
 import { AntiEntropyRepairs, type RepairResult, repairHostOf } from './anti-entropy-repair.js';
 import type { NodeLink } from '../transport/node-link.js';
-import { RequestFlag } from '../transport/wire.js';
+import { RequestFlag, type WireKey } from '../transport/wire.js';
 import { decodeObject, encodeContext } from '../version/object-codec.js';
 import { join as joinClock } from '../version/dotted-version-vector.js';
 import { requestBytesOf } from './operations.js';
+import type { GetCallback } from './operation.js';
 import type { GetResult } from './get-result.js';
-import { type Key, keyByteLength, ownKey } from './value-codec.js';
+import { type Key, checkKey, keyByteLength, ownKey } from './value-codec.js';
 import { putRequest } from './put-request.js';
 import { loadStoreFiles, makeStoreDirectory, readDroppedSpaces, withStoredPlacement } from './store-files.js';
-import { Coordinator } from './coordinator.js';
+import { Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
 import { writerEpochOf } from '../version/writer-version.js';
 import { randomInt } from 'node:crypto';
 import { OrderedKeys } from './ordered-keys.js';
@@ -213,14 +214,26 @@ export class Store {
     return this.attachment === undefined ? this.readNow(key, options) : this.attachment.call(() => this.readNow(key, options));
   }
 
+  /** A refused call rejects (never throws): get is not an async function, so that a read answered in place costs one promise. */
   private readNow(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
-    this.assertOpen();
-    keyByteLength(key, this.options.keyBytesMax);
-    const r = readQuorumFor(this.options, options);
-    const owned = ownKey(key);
-    return new Promise<GetResult | undefined>((resolve, reject) => {
+    let r: number;
+    let owned: Key;
+    try {
+      this.assertOpen();
+      checkKey(key, this.options.keyBytesMax);
+      r = readQuorumFor(this.options, options);
+      owned = ownKey(key);
       this.coordinator.admit(1);
-      this.coordinator.startGet(owned, r, (error, result) => (error ? reject(error) : resolve(result)), 0, options?.consistent !== true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const cacheable = options?.consistent !== true;
+    const now = r === 1 ? this.coordinator.getInPlace(owned, cacheable) : NOT_IN_PLACE;
+    if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
+    return new Promise<GetResult | undefined>((resolve, reject) => {
+      const callback: GetCallback = (error, result) => (error ? reject(error) : resolve(result));
+      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback);
+      else this.coordinator.startGet(owned, r, callback, 0, cacheable);
     });
   }
 
@@ -249,11 +262,10 @@ export class Store {
   private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
     if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    for (let i = 0; i < callerKeys.length; i++) keyByteLength(callerKeys[i], this.options.keyBytesMax);
-    // Keys are sent a window at a time: the caller may change its array or buffers meanwhile.
-    const keys = callerKeys.map(ownKey);
+    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
-    return this.coordinator.getMany(keys, r);
+    // The caller's keys: the coordinator owns (copies) those it still holds once this call returns.
+    return this.coordinator.getMany(callerKeys as readonly WireKey[], r);
   }
 
   // ---- leader-ordered keys, ranges and spaces (lib/tables/DESIGN.md §5; ordered-keys.ts) ----

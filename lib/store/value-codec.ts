@@ -59,6 +59,16 @@ export function ownKey(key: Key): Key {
   return typeof key === 'string' ? key : new Uint8Array(key);
 }
 
+/**
+ * keyByteLength's checks, without measuring a string key that cannot be too
+ * long (the read path: 3% of a read-only run's main thread measured keys).
+ */
+export function checkKey(key: unknown, keyBytesMax: number): void {
+  // At most 3 UTF-8 bytes per UTF-16 unit, and at least one: such a key fits and is not empty.
+  if (typeof key === 'string' && key.length > 0 && key.length * 3 <= keyBytesMax && key.isWellFormed()) return;
+  keyByteLength(key, keyBytesMax);
+}
+
 function tooLong(bytes: number, keyBytesMax: number): RingtableError {
   return new RingtableError(ErrorCode.INVALID_KEY, `key of ${bytes} bytes exceeds keyBytesMax (${keyBytesMax})`);
 }
@@ -131,6 +141,60 @@ export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength
   if (length > scratch.byteLength) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.byteLength * 2));
   copyInto(scratch, bytes, start, length);
   return packr.unpack(scratch, { start: 0, end: length });
+}
+
+/**
+ * Decode `bytes[start, end)` where they lie: for memory that is not shared
+ * and that stays the same object from read to read (lmdb-js's read buffer,
+ * readPath 'direct'), so that msgpackr's DataView cached on it is reused and
+ * the value is not copied twice (the scratch copy, then msgpackr's own).
+ */
+export function decodeValueInPlace(bytes: Uint8Array, start: number, end: number): unknown {
+  const plain = plainBytesAt(bytes, start, end);
+  if (plain >= 0) return Uint8Array.prototype.slice.call(bytes, plain, end);
+  // msgpackr makes a bin value the source's type: a Buffer stored comes back a Buffer, as from decodeValue's scratch Buffer.
+  if (bytes !== plainSource) {
+    plainSource = bytes;
+    bufferSource = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  return packr.unpack(bufferSource, { start, end });
+}
+
+/** The last source decodeValueInPlace was given, and a Buffer over the same memory (made again only when the source changes). */
+let plainSource: Uint8Array | undefined;
+let bufferSource: Buffer = Buffer.alloc(0);
+
+/** msgpackr's typed-array extension (moreTypes) and its element type for Uint8Array. */
+const TYPED_ARRAY_EXT = 0x74;
+const UINT8_ARRAY_TYPE = 1;
+
+/**
+ * Where the bytes of a stored Uint8Array begin, when `bytes[start, end)` is
+ * exactly one (moreTypes packs a Uint8Array as ext 0x74 of type 1, in an
+ * ext 8, 16 or 32), else -1. msgpackr decodes it to a fresh Uint8Array over
+ * a copy (a subarray, a slice of it, and a view on the slice's buffer); one
+ * slice of a plain Uint8Array is that same result.
+ */
+function plainBytesAt(bytes: Uint8Array, start: number, end: number): number {
+  if (bytes.constructor !== Uint8Array || end - start < 4) return -1;
+  const head = bytes[start]!;
+  let at: number;
+  let length: number;
+  if (head === 0xc7) {
+    length = bytes[start + 1]!;
+    at = start + 2;
+  } else if (head === 0xc8) {
+    length = (bytes[start + 1]! << 8) | bytes[start + 2]!;
+    at = start + 3;
+  } else if (head === 0xc9) {
+    length = ((bytes[start + 1]! << 24) >>> 0) + ((bytes[start + 2]! << 16) | (bytes[start + 3]! << 8) | bytes[start + 4]!);
+    at = start + 5;
+  } else {
+    return -1;
+  }
+  // at: the extension's type, then its data: the element type and the array's bytes.
+  if (bytes[at] !== TYPED_ARRAY_EXT || at + 1 + length !== end || length < 1 || bytes[at + 1] !== UINT8_ARRAY_TYPE) return -1;
+  return at + 2;
 }
 
 /** Byte loop for small values: cheaper than building a subarray (a Buffer, on ring memory) to `set` from. */

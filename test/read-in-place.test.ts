@@ -1,0 +1,105 @@
+/**
+ * The lean read in place (issue 15 targets 1 and 3): its pieces against the
+ * ones they shortcut, and the store's behaviour past the per-turn bound.
+ * - decodeValueInPlace (lib/store/value-codec.ts) decodes what decodeValue
+ *   decodes, for every value, with its one-slice path for a stored
+ *   Uint8Array (msgpackr's typed-array extension in an ext 8, 16 or 32);
+ * - firstLiveTarget (lib/store/routing.ts): the first live target, or -1;
+ * - gets past READS_IN_PLACE_PER_TURN_MAX wait for the next macrotask and are
+ *   still read in place (no node thread asked), and answer right.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { decodeValue, decodeValueInPlace, encodeValue } from '../lib/store/value-codec.js';
+import { firstLiveTarget } from '../lib/store/routing.js';
+import { BATCH_READS_IN_PLACE_PER_TURN_MAX, READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
+import { openTemp } from './helpers/temp-store.js';
+
+function encodable(value: unknown): boolean {
+  try {
+    encodeValue(value, 1 << 20);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `value` encoded, inside other bytes (as in a stored record), in a plain Uint8Array. */
+function embedded(value: unknown, before: number): { bytes: Uint8Array; start: number; end: number } {
+  const encoded = encodeValue(value, 1 << 20);
+  const bytes = new Uint8Array(before + encoded.byteLength + 7).fill(0xc7);
+  bytes.set(encoded, before);
+  return { bytes, start: before, end: before + encoded.byteLength };
+}
+
+t.test('decodeValueInPlace decodes what decodeValue decodes', async (t) => {
+  const values = fc.oneof(
+    fc.uint8Array({ maxLength: 300 }),
+    fc.integer({ min: 0, max: 70_000 }).map((length) => new Uint8Array(length).map((_, i) => i * 7)),
+    fc.int16Array({ maxLength: 40 }),
+    fc.anything({ maxDepth: 2 }).filter(encodable),
+  );
+  fc.assert(
+    fc.property(values, fc.nat(20), (value, before) => {
+      const { bytes, start, end } = embedded(value, before);
+      const inPlace = decodeValueInPlace(bytes, start, end);
+      const copied = decodeValue(bytes, start, end);
+      // Compared by their encodings (NaN, -0 and typed arrays included) and their types.
+      if (!Buffer.from(encodeValue(inPlace, 1 << 20)).equals(Buffer.from(encodeValue(copied, 1 << 20)))) return false;
+      if (typeof inPlace !== typeof copied || (typeof copied === 'object' && copied !== null && Object.getPrototypeOf(inPlace) !== Object.getPrototypeOf(copied))) return false;
+      // A Uint8Array of its own, as msgpackr returns it, not a view on the source.
+      return !(inPlace instanceof Uint8Array) || (inPlace.byteOffset === 0 && inPlace.buffer !== bytes.buffer);
+    }),
+    { numRuns: 200 },
+  );
+  // The three ext sizes of a Uint8Array, at their boundaries.
+  for (const length of [0, 1, 254, 255, 256, 65_534, 65_535, 65_536]) {
+    const value = new Uint8Array(length).map((_, i) => i);
+    const { bytes, start, end } = embedded(value, 3);
+    t.same(decodeValueInPlace(bytes, start, end), value, `a Uint8Array of ${length} bytes`);
+  }
+  const { bytes } = embedded(new Uint8Array([1, 2, 3]), 0);
+  const later = decodeValueInPlace(bytes, 0, bytes.byteLength - 7) as Uint8Array;
+  bytes.fill(0);
+  t.same(later, new Uint8Array([1, 2, 3]), 'a copy: the source may be reused');
+});
+
+t.test('firstLiveTarget: the first live target of the list, else -1', async (t) => {
+  const list = Int32Array.from([4, 5, 6]);
+  t.equal(firstLiveTarget(list, () => true), 4);
+  t.equal(firstLiveTarget(list, (node) => node !== 4), 5);
+  t.equal(firstLiveTarget(list, (node) => node === 6), 6);
+  t.equal(firstLiveTarget(list, () => false), -1);
+});
+
+t.test('gets past the per-turn bound wait a macrotask and are still read in place', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 } });
+  const count = READS_IN_PLACE_PER_TURN_MAX * 4 + 17;
+  const keys = Array.from({ length: 500 }, (_, i) => `k:${i}`);
+  await store.putMany(keys.map((key, i) => [key, { i }] as const));
+  const getsBefore = store.stats().nodes.reduce((sum, node) => sum + node.gets, 0);
+  const inPlaceBefore = store.stats().readsInPlace;
+  // Issued in one turn, and each answer chains another: what a YCSB client with many in flight does.
+  const results = await Promise.all(Array.from({ length: count }, (_, i) => store.get(keys[i % keys.length]!).then((first) => store.get(keys[(i + 1) % keys.length]!).then((second) => [first, second] as const))));
+  const wrong = results.filter(([first, second], i) => (first?.value as { i: number }).i !== i % keys.length || (second?.value as { i: number }).i !== (i + 1) % keys.length);
+  t.equal(wrong.length, 0, `${count * 2} gets answered their own keys`);
+  t.equal(store.stats().readsInPlace - inPlaceBefore, count * 2, 'every one read in place');
+  t.equal(store.stats().nodes.reduce((sum, node) => sum + node.gets, 0), getsBefore, 'no node thread was asked');
+  t.equal(await store.get('absent'), undefined, 'a missing key');
+  await store.delete(keys[0]!);
+  t.equal(await store.get(keys[0]!), undefined, 'a deleted key');
+});
+
+t.test("a getMany's byte keys may be reused once the call returned: what is read later was copied", async (t) => {
+  const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 1, w: 3 }, timeoutMs: 60_000 });
+  // More than a turn's reads in place of batches: the rest are read in later turns.
+  const count = BATCH_READS_IN_PLACE_PER_TURN_MAX + 3_000;
+  const keyOf = (i: number) => Uint8Array.of(1, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+  const keys = Array.from({ length: count }, (_, i) => keyOf(i));
+  await store.putMany(keys.map((key, i) => [key, i] as const));
+  const reading = store.getMany(keys);
+  for (const key of keys) key.fill(0xee);
+  const results = await reading;
+  const wrong = results.filter((result, i) => result?.value !== i).length;
+  t.equal(wrong, 0, `${count} keys answered as they were when getMany was called`);
+});

@@ -661,7 +661,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     this.written(request.key);
     const operation: OrderedWriteOperation = new OrderedWriteOperation(this, request, list, Math.min(w, list.length), this.host.monotonicMs() + this.options.timeoutMs, (error, bytes) => {
       this.release(operation);
-      if (operation.inFlight) this.orderedWriteSettled(operation, error === undefined);
+      if (operation.keyIds.length > 0) this.orderedWriteSettled(operation, error === undefined);
       this.written(request.key);
       for (const { key } of operation.alsoObjects) this.written(key);
       if (gainers !== undefined && bytes !== undefined) {
@@ -732,15 +732,15 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   // ---- commit before serving (uncommitted-keys.ts) ------------------------------
 
-  /** The keys an ordered write makes (a change-log key whose version is appended is written once, never read by key). */
-  private orderedWriteKeys(request: OrderedWriteRequest): WireKey[] {
-    if (request.also.length === 0) return [request.key];
-    return [request.key, ...request.also.filter((also) => (also.flags & AlsoFlag.APPEND_VERSION) === 0).map((also) => also.key)];
+  /** The ids of the keys an ordered write makes (a change-log key whose version is appended is new, and read by range only once its write settled). */
+  private orderedWriteIds(request: OrderedWriteRequest): string[] {
+    const ids = [keyIdOf(request.key)];
+    for (const also of request.also) if ((also.flags & AlsoFlag.APPEND_VERSION) === 0) ids.push(keyIdOf(also.key));
+    return ids;
   }
 
   orderedWriteSent(operation: OrderedWriteOperation): void {
-    const keys = this.orderedWriteKeys(operation.request);
-    const ids = keys.map(keyIdOf);
+    const ids = this.orderedWriteIds(operation.request);
     for (let i = 0; i < ids.length; i++) {
       try {
         this.uncommitted.writeSent(ids[i]!, operation.request.partition);
@@ -749,23 +749,25 @@ export class Coordinator implements OperationHost, OrderedHost {
         throw error;
       }
     }
+    operation.keyIds = ids;
   }
 
   /** An ordered write's caller has its answer: its keys are committed, or in doubt up to what the leader may hold. */
   private orderedWriteSettled(operation: OrderedWriteOperation, committed: boolean): void {
-    const keys = this.orderedWriteKeys(operation.request);
-    const versions = new Map<string, number>();
-    for (const { key, object } of operation.alsoObjects) versions.set(keyIdOf(key), orderedEntryOf(decodeObject(object))?.version ?? 0);
+    const ids = operation.keyIds;
     let released: CommitWaiter[] | undefined;
-    keys.forEach((key, i) => {
-      const id = keyIdOf(key);
-      // The first key's version is the operation's; an also key's is its own object's when the leader answered.
-      const versionOf = i === 0 ? () => operation.doubtVersion() : () => versions.get(id) ?? (operation.doubtVersion() === 0 ? 0 : termVersionMax(operation.orderedTerm));
-      const waiters = this.uncommitted.writeSettled(id, committed, versionOf);
+    for (let i = 0; i < ids.length; i++) {
+      const waiters = this.uncommitted.writeSettled(ids[i]!, committed, () => (i === 0 ? operation.doubtVersion() : this.alsoVersion(operation, ids[i]!)));
       if (waiters.length > 0) (released ??= []).push(...waiters);
-    });
+    }
     // Released before the writer hears back, so that a next write of the key it sends queues behind them.
     if (released !== undefined) for (const waiter of released) waiter.commitsSettled();
+  }
+
+  /** An also key's version: its own object's when the leader answered, else every version of the write's term (or 0: not applied). */
+  private alsoVersion(operation: OrderedWriteOperation, id: string): number {
+    for (const { key, object } of operation.alsoObjects) if (keyIdOf(key) === id) return orderedEntryOf(decodeObject(object))?.version ?? 0;
+    return operation.doubtVersion() === 0 ? 0 : termVersionMax(operation.orderedTerm);
   }
 
   commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number): CommitGate {

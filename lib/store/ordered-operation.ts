@@ -65,7 +65,7 @@ export interface OrderedHost {
   stopWaitingCommits(keyId: string, waiter: CommitWaiter): void;
   /** Commit the leader's copy of the key (a gate's latin1 id) to W replicas (key-commit.ts). */
   commitKey(keyId: string, partition: number, list: Int32Array, leader: number, term: number, callback: KeyCommitCallback): void;
-  /** An ordered write is about to reach its leader for the first time: its keys are in flight. Throws ERR_OVERLOADED. */
+  /** An ordered write is about to reach its leader for the first time: its keys are in flight (it sets `keyIds`). Throws ERR_OVERLOADED. */
   orderedWriteSent(operation: OrderedWriteOperation): void;
 }
 
@@ -119,6 +119,7 @@ interface GatedRequest {
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();
+const NO_IDS: readonly string[] = [];
 
 /** A leader-ordered write as the coordinator sends it: one record. */
 export interface OrderedWriteRequest {
@@ -142,8 +143,8 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   readonly list: Int32Array;
   /** The key waited on for writes in flight to settle (a conditional write), or undefined. */
   heldOn: string | undefined;
-  /** The keys were registered in flight (uncommitted-keys.ts) when first sent. */
-  inFlight = false;
+  /** The ids of its keys, registered in flight (uncommitted-keys.ts) when it was first sent; empty before. */
+  keyIds: readonly string[] = NO_IDS;
   /** Sent to a leader that has not refused it: the leader may hold it (uncommitted-keys.ts's doubt). */
   private sentToLeader = false;
   readonly deadlineMs: number;
@@ -192,7 +193,7 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
     if (this.callback === undefined) return this.settle();
     // A condition is decided on the leader's copy: never on a write that may not be on W replicas (uncommitted-keys.ts).
     // A retry after a refusal passed the gate already (and is itself in flight now).
-    if (this.request.expect !== ExpectKind.NONE && !this.inFlight) return passGate(this.host, this, leader, term, NO_KEYS);
+    if (this.request.expect !== ExpectKind.NONE && this.keyIds.length === 0) return passGate(this.host, this, leader, term, NO_KEYS);
     this.serve(leader, term);
   }
 
@@ -221,13 +222,12 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   }
 
   serve(leader: number, term: number): void {
-    if (!this.inFlight) {
+    if (this.keyIds.length === 0) {
       try {
         this.host.orderedWriteSent(this);
       } catch (error) {
         return this.gateFailed(error as RingtableError);
       }
-      this.inFlight = true;
     }
     this.leader = leader;
     this.term = term;

@@ -21,7 +21,8 @@
  *     replicas, so no failover can take it back (Raft's "commit before
  *     serving"; DynamoDB's strongly consistent reads). A tombstone counts at
  *     its version; a later absent read after a purge counts only if a delete
- *     at least that great was applied.
+ *     at least that great was applied. A compare-and-set that failed with
+ *     ERR_CONFLICT showed the current version it names: it counts as a read.
  * (d) multi-key-torn: every ordered write also writes a companion key in the
  *     same atomic multi-key write (writeOrdered's `also`, same token), with
  *     the same value; once converged, a key that holds a live value holds it
@@ -65,8 +66,8 @@ export interface OrderedWriteRecord {
 
 export interface OrderedReadRecord {
   client: number;
-  /** A getOrdered of the key, or a range read whose page covered it. */
-  via: 'get' | 'range';
+  /** A getOrdered of the key, a range read whose page covered it, or a compare-and-set's ERR_CONFLICT naming its current version (checker (e) only). */
+  via: 'get' | 'range' | 'verdict';
   key: string;
   invokedMs: number;
   completedMs: number;
@@ -104,6 +105,11 @@ export class OrderedHistory {
     const read: OrderedReadRecord = { ...record, completedMs: -1, outcome: 'pending', version: 0, value: undefined, seenVersion: 0 };
     this.reads.push(read);
     return read;
+  }
+
+  /** A compare-and-set failed with ERR_CONFLICT naming `version` as the key's current one. */
+  observedByVerdict(client: number, key: string, invokedMs: number, completedMs: number, version: number): void {
+    this.reads.push({ client, via: 'verdict', key, invokedMs, completedMs, outcome: 'ok', version, value: undefined, seenVersion: version });
   }
 
   /** The tap: a leader answered ORDERED_WRITE with this object. */
@@ -187,7 +193,7 @@ export class OrderedHistory {
   private checkReads(): Failure[] {
     const failures: Failure[] = [];
     for (const read of this.reads) {
-      if (read.outcome !== 'ok') continue;
+      if (read.outcome !== 'ok' || read.via === 'verdict') continue;
       const acked = this.greatestAcked(read.key, read.invokedMs);
       let why: string | undefined;
       if (read.version === 0) {
@@ -221,10 +227,11 @@ export class OrderedHistory {
         }
         if (greatest === undefined || greatest.seenVersion === 0 || read.seenVersion >= greatest.seenVersion) continue;
         if (read.seenVersion === 0 && this.deletedAtLeast(key, greatest.seenVersion)) continue;
-        const shown = (r: OrderedReadRecord): string => `${r.value ?? 'absent'} at version ${r.seenVersion}`;
+        const shown = (r: OrderedReadRecord): string => `${r.via === 'verdict' ? 'a conflict' : (r.value ?? 'absent')} at version ${r.seenVersion}`;
+        const what = (r: OrderedReadRecord): string => (r.via === 'range' ? 'consistent range read' : r.via === 'verdict' ? "compare-and-set's verdict" : 'consistent read');
         failures.push({
           kind: 'unstable-consistent-read',
-          message: `consistent ${read.via === 'range' ? 'range read' : 'read'} of ${key} invoked at ${read.invokedMs.toFixed(2)}ms returned ${shown(read)}, older than what a consistent ${greatest.via === 'range' ? 'range read' : 'read'} answered at ${greatest.completedMs.toFixed(2)}ms (${shown(greatest)})`,
+          message: `${what(read)} of ${key} invoked at ${read.invokedMs.toFixed(2)}ms returned ${shown(read)}, older than what a ${what(greatest)} answered at ${greatest.completedMs.toFixed(2)}ms (${shown(greatest)})`,
         });
         if (failures.length >= FAILURES_PER_CHECK_MAX) return failures;
       }

@@ -406,9 +406,13 @@ class Run implements World {
       // Every ordered write is a multi-key write: its companion carries the same value (checker (d)).
       also: [{ key: companionKey(key), flags: 0, value: encodeValue(value, 1024) }],
     };
+    const invokedMs = this.queue.nowMs;
     this.coordinator.startOrderedWrite(request, Math.min(2, this.n), (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;
       write.outcome = error === undefined ? 'ok' : error.code === 'ERR_CONFLICT' ? 'conflict' : 'error';
+      // A compare-and-set's verdict shows the leader's current version: checker (e) holds it to what later reads return.
+      const current = error?.code === 'ERR_CONFLICT' ? (error.details as { current?: string } | undefined)?.current : undefined;
+      if (current !== undefined && current !== 'absent') this.ordered.observedByVerdict(client, key, invokedMs, write.completedMs, Number(current));
       if (objectBytes !== undefined) write.version = orderedEntryOf(decodeObject(objectBytes))!.version;
       if (this.trace.enabled) this.trace.log(`client o${client}: ordered #${write.id} ${key} -> ${error === undefined ? `version ${write.version}` : error.code}`);
       next();

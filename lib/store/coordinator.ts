@@ -19,12 +19,13 @@ import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { nodeOfTarget, targetsFor } from '../ring/sloppy-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, type RequestRecord, RequestFlag, type WireKey, requestOf } from '../transport/wire.js';
+import { AlsoFlag, Op, type RequestRecord, RequestFlag, type WireKey, decodeRangePayload, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
 import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
 import { WriterVersions } from '../version/writer-version.js';
-import { encodeObjectTransient } from '../version/object-codec.js';
+import { decodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { orderedEntryOf } from '../version/ordered-version.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
@@ -40,6 +41,8 @@ import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
 import { electLeader } from './leader-election.js';
+import { KeyCommit, type KeyCommitCallback } from './key-commit.js';
+import { type CommitGate, type CommitWaiter, UncommittedKeys, keyBytesOf, keyIdOf, termVersionMax } from './uncommitted-keys.js';
 import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type OrderedWriteCallback, OrderedWriteOperation, type OrderedWriteRequest } from './ordered-operation.js';
 import { isWellFormedPartitionedKey, splitPartitionedKey, PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
 
@@ -109,6 +112,7 @@ export const DROPPED_SPACES_MAX = 65_536;
 export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
 /** getInPlace's "ask getLater": it would be read in place, but not in this macrotask. */
 export const LATER: unique symbol = Symbol('later');
+const SERVE_GATE: CommitGate = { action: 'serve' };
 
 export class Coordinator implements OperationHost, OrderedHost {
   readonly options: CoordinatorOptions;
@@ -183,6 +187,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   orderedW = 2;
   /** Catch-ups under way (the simulation yields event-loop turns while there are any: they are promise-based). */
   electionsInFlight = 0;
+  /** Ordered keys whose latest write is not known to be on W replicas: not served from the leader until it is. */
+  readonly uncommitted = new UncommittedKeys();
 
   constructor(options: CoordinatorOptions, ring: Ring, host: CoordinatorHost) {
     this.options = options;
@@ -731,6 +737,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     this.written(request.key);
     const operation: OrderedWriteOperation = new OrderedWriteOperation(this, request, list, Math.min(w, list.length), this.host.monotonicMs() + this.options.timeoutMs, (error, bytes) => {
       this.release(operation);
+      if (operation.keyIds.length > 0) this.orderedWriteSettled(operation, error === undefined);
       this.written(request.key);
       for (const { key } of operation.alsoObjects) this.written(key);
       if (gainers !== undefined && bytes !== undefined) {
@@ -797,6 +804,64 @@ export class Coordinator implements OperationHost, OrderedHost {
         for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(failure);
       },
     );
+  }
+
+  // ---- commit before serving (uncommitted-keys.ts) ------------------------------
+
+  /** The ids of the keys an ordered write makes (a change-log key whose version is appended is new, and read by range only once its write settled). */
+  private orderedWriteIds(request: OrderedWriteRequest): string[] {
+    const ids = [keyIdOf(request.key)];
+    for (const also of request.also) if ((also.flags & AlsoFlag.APPEND_VERSION) === 0) ids.push(keyIdOf(also.key));
+    return ids;
+  }
+
+  orderedWriteSent(operation: OrderedWriteOperation): void {
+    const ids = this.orderedWriteIds(operation.request);
+    for (let i = 0; i < ids.length; i++) {
+      try {
+        this.uncommitted.writeSent(ids[i]!, operation.request.partition);
+      } catch (error) {
+        for (let j = 0; j < i; j++) this.uncommitted.writeSettled(ids[j]!, false, () => 0);
+        throw error;
+      }
+    }
+    operation.keyIds = ids;
+  }
+
+  /** An ordered write's caller has its answer: its keys are committed, or in doubt up to what the leader may hold. */
+  private orderedWriteSettled(operation: OrderedWriteOperation, committed: boolean): void {
+    const ids = operation.keyIds;
+    let released: CommitWaiter[] | undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const waiters = this.uncommitted.writeSettled(ids[i]!, committed, () => (i === 0 ? operation.doubtVersion() : this.alsoVersion(operation, ids[i]!)));
+      if (waiters.length > 0) (released ??= []).push(...waiters);
+    }
+    // Released before the writer hears back, so that a next write of the key it sends queues behind them.
+    if (released !== undefined) for (const waiter of released) waiter.commitsSettled();
+  }
+
+  /** An also key's version: its own object's when the leader answered, else every version of the write's term (or 0: not applied). */
+  private alsoVersion(operation: OrderedWriteOperation, id: string): number {
+    for (const { key, object } of operation.alsoObjects) if (keyIdOf(key) === id) return orderedEntryOf(decodeObject(object))?.version ?? 0;
+    return operation.doubtVersion() === 0 ? 0 : termVersionMax(operation.orderedTerm);
+  }
+
+  commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number): CommitGate {
+    if (this.uncommitted.size === 0) return SERVE_GATE;
+    if (kind === 'get') return this.uncommitted.gateKey(keyIdOf(key), waiter);
+    return this.uncommitted.gateRange(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), waiter);
+  }
+
+  stopWaitingCommits(keyId: string, waiter: CommitWaiter): void {
+    this.uncommitted.removeWaiter(keyId, waiter);
+  }
+
+  commitKey(keyId: string, partition: number, list: Int32Array, leader: number, term: number, callback: KeyCommitCallback): void {
+    const commit = new KeyCommit(this, keyBytesOf(keyId), partition, list, leader, term, this.orderedW, (error, status, objectBytes, version) => {
+      if (error === undefined) for (const waiter of this.uncommitted.committed(keyId, version)) waiter.commitsSettled();
+      callback(error, status, objectBytes, version);
+    });
+    commit.start();
   }
 
   leaderRefused(partition: number, term: number, knownTerm: number): void {

@@ -31,8 +31,10 @@ import {
 } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { orderedEntryOf, versionText } from '../version/ordered-version.js';
+import type { KeyCommitCallback } from './key-commit.js';
 import { type Operation, nodeReason, quorumError } from './operation.js';
 import type { LeaderWaiter } from './partition-leaders.js';
+import { type CommitGate, type CommitWaiter, termVersionMax } from './uncommitted-keys.js';
 
 /** What ordered operations need from the coordinator. */
 export interface OrderedHost {
@@ -52,7 +54,72 @@ export interface OrderedHost {
   isUp(node: number): boolean;
   wallClockMs(): number;
   orderedSettled(operation: OrderedWriteOperation | OrderedReadOperation): void;
+  /**
+   * May the leader's copy of `key` (kind 'get'), or of the range from `key`
+   * (kind 'range', `payload` its RANGE fields), be served now, or must the
+   * request wait for writes in flight, or commit keys in doubt first
+   * (uncommitted-keys.ts)? Throws ERR_OVERLOADED past the waiters' bound.
+   */
+  commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number): CommitGate;
+  /** A waiter whose deadline passed leaves the queue of the key it waited on. */
+  stopWaitingCommits(keyId: string, waiter: CommitWaiter): void;
+  /** Commit the leader's copy of the key (a gate's latin1 id) to W replicas (key-commit.ts). */
+  commitKey(keyId: string, partition: number, list: Int32Array, leader: number, term: number, callback: KeyCommitCallback): void;
+  /** An ordered write is about to reach its leader for the first time: its keys are in flight (it sets `keyIds`). Throws ERR_OVERLOADED. */
+  orderedWriteSent(operation: OrderedWriteOperation): void;
 }
+
+/**
+ * Run `gate`'s answer for a request served from the leader's copy: serve at
+ * once, wait (remembering the key waited on), or commit the keys in doubt
+ * and then ask the gate again, serving if only keys just committed are left
+ * (a key whose doubt a commit could not end, its write lost in a failover,
+ * stays in doubt; its committed copy is served).
+ */
+function passGate(host: OrderedHost, request: GatedRequest, leader: number, term: number, committed: ReadonlySet<string>): void {
+  let gate: CommitGate;
+  try {
+    gate = request.gate();
+  } catch (error) {
+    return request.gateFailed(error as RingtableError);
+  }
+  if (gate.action === 'wait') {
+    request.heldOn = gate.key;
+    return;
+  }
+  if (gate.action === 'serve' || gate.keys.every((key) => committed.has(key))) return request.serve(leader, term);
+  let left = gate.keys.length;
+  let failed = false;
+  const done = new Set(committed);
+  for (const key of gate.keys) {
+    host.commitKey(key, request.partition, request.list, leader, term, (error, status) => {
+      if (failed) return;
+      if (error !== undefined || request.expired) {
+        failed = true;
+        // A replica refused the term: nothing was served yet, so route again (once) to the leader of a new term.
+        if (status === Status.STALE_TERM && !request.expired && request.routeAgain()) return;
+        return request.gateFailed(error ?? quorumError('write', 'pending', 0, 1, 1, true));
+      }
+      done.add(key);
+      if (--left === 0) passGate(host, request, leader, term, done);
+    });
+  }
+}
+
+interface GatedRequest {
+  readonly partition: number;
+  readonly list: Int32Array;
+  readonly expired: boolean;
+  heldOn: string | undefined;
+  gate(): CommitGate;
+  /** Route once more to the partition's leader (false: done once already). */
+  routeAgain(): boolean;
+  serve(leader: number, term: number): void;
+  gateFailed(error: RingtableError): void;
+}
+
+const NO_KEYS: ReadonlySet<string> = new Set();
+const NO_IDS: readonly string[] = [];
 
 /** A leader-ordered write as the coordinator sends it: one record. */
 export interface OrderedWriteRequest {
@@ -71,9 +138,15 @@ export interface OrderedWriteRequest {
 
 export type OrderedWriteCallback = (error: RingtableError | undefined, objectBytes: Uint8Array | undefined) => void;
 
-export class OrderedWriteOperation implements PendingReply, Operation, LeaderWaiter {
+export class OrderedWriteOperation implements PendingReply, Operation, LeaderWaiter, CommitWaiter, GatedRequest {
   readonly request: OrderedWriteRequest;
   readonly list: Int32Array;
+  /** The key waited on for writes in flight to settle (a conditional write), or undefined. */
+  heldOn: string | undefined;
+  /** The ids of its keys, registered in flight (uncommitted-keys.ts) when it was first sent; empty before. */
+  keyIds: readonly string[] = NO_IDS;
+  /** Sent to a leader that has not refused it: the leader may hold it (uncommitted-keys.ts's doubt). */
+  private sentToLeader = false;
   readonly deadlineMs: number;
   readonly weight = 1;
   callerDone = false;
@@ -107,11 +180,58 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
     this.host.withLeader(this.request.partition, this.list, this);
   }
 
+  get partition(): number {
+    return this.request.partition;
+  }
+
+  get expired(): boolean {
+    return this.callback === undefined;
+  }
+
   leaderReady(leader: number, term: number): void {
     this.waiting = false;
     if (this.callback === undefined) return this.settle();
+    // A condition is decided on the leader's copy: never on a write that may not be on W replicas (uncommitted-keys.ts).
+    // A retry after a refusal passed the gate already (and is itself in flight now).
+    if (this.request.expect !== ExpectKind.NONE && this.keyIds.length === 0) return passGate(this.host, this, leader, term, NO_KEYS);
+    this.serve(leader, term);
+  }
+
+  gate(): CommitGate {
+    return this.host.commitGate(this, 'get', this.request.key, undefined, this.request.partition);
+  }
+
+  gateFailed(error: RingtableError): void {
+    this.finish(error);
+    this.settle();
+  }
+
+  routeAgain(): boolean {
+    if (this.retried) return false;
+    this.retried = true;
+    this.waiting = true;
+    this.host.withLeader(this.request.partition, this.list, this);
+    return true;
+  }
+
+  commitsSettled(): void {
+    this.heldOn = undefined;
+    if (this.callback === undefined) return;
+    this.waiting = true;
+    this.host.withLeader(this.request.partition, this.list, this);
+  }
+
+  serve(leader: number, term: number): void {
+    if (this.keyIds.length === 0) {
+      try {
+        this.host.orderedWriteSent(this);
+      } catch (error) {
+        return this.gateFailed(error as RingtableError);
+      }
+    }
     this.leader = leader;
     this.term = term;
+    this.sentToLeader = true;
     const q = this.request;
     const multi = q.also.length > 0;
     const payload = multi ? encodeAlsoPayload(q.value, q.also) : q.value;
@@ -137,6 +257,8 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   }
 
   private leaderAnswered(status: number, bytes: Uint8Array, at: number, length: number): void {
+    // Refused or failed at the leader: it applied nothing.
+    if (status !== Status.OK) this.sentToLeader = false;
     if (status === Status.OK) {
       const answer = copyBytes(bytes, at, at + length);
       if (this.request.also.length > 0) {
@@ -215,8 +337,23 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
     this.host.orderedSettled(this);
   }
 
+  /**
+   * After a failure: the greatest version the leader may hold of this write
+   * unconfirmed (0: it surely applied nothing). The leader's answer's version
+   * if it answered, else every version its term can mint.
+   */
+  doubtVersion(): number {
+    if (this.objectBytes !== undefined) return orderedEntryOf(decodeObject(this.objectBytes))!.version;
+    return this.sentToLeader ? termVersionMax(this.term) : 0;
+  }
+
   expire(): void {
     this.finish(this.error(true));
+    if (this.heldOn !== undefined) {
+      this.host.stopWaitingCommits(this.heldOn, this);
+      this.heldOn = undefined;
+      this.settle();
+    }
     if (this.waiting) {
       this.host.stopWaiting(this.request.partition, this);
       this.waiting = false;
@@ -238,15 +375,17 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
 export type OrderedReadCallback = (error: RingtableError | undefined, status: number, payload: Uint8Array | undefined, replica: number) => void;
 
 /** A read of one key (Op.GET / Op.ORDERED_GET) or one range (Op.RANGE) from one replica. */
-export class OrderedReadOperation implements PendingReply, Operation, LeaderWaiter {
+export class OrderedReadOperation implements PendingReply, Operation, LeaderWaiter, CommitWaiter, GatedRequest {
   readonly deadlineMs: number;
   readonly weight = 1;
   callerDone = false;
+  /** The key waited on for writes in flight to settle, or undefined. */
+  heldOn: string | undefined;
+  readonly partition: number;
+  readonly list: Int32Array;
   private readonly host: OrderedHost;
   private readonly kind: 'get' | 'range';
   private readonly key: WireKey;
-  private readonly partition: number;
-  private readonly list: Int32Array;
   private readonly consistent: boolean;
   /** RANGE's payload after the ordered fields. */
   private readonly payload: Uint8Array | undefined;
@@ -280,7 +419,57 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   leaderReady(leader: number, term: number): void {
     this.waiting = false;
     if (this.callback === undefined) return this.settle();
+    // Only what is on W replicas is served (uncommitted-keys.ts): Raft's "commit before serving".
+    if (this.kind === 'get') return this.gateGet(leader, term);
+    passGate(this.host, this, leader, term, NO_KEYS);
+  }
+
+  get expired(): boolean {
+    return this.callback === undefined;
+  }
+
+  gate(): CommitGate {
+    return this.host.commitGate(this, this.kind, this.key, this.payload, this.partition);
+  }
+
+  /** A key in doubt is answered with exactly the copy committed, so nothing between the commit and the answer can differ. */
+  private gateGet(leader: number, term: number): void {
+    let gate: CommitGate;
+    try {
+      gate = this.gate();
+    } catch (error) {
+      return this.gateFailed(error as RingtableError);
+    }
+    if (gate.action === 'serve') return this.serve(leader, term);
+    if (gate.action === 'wait') {
+      this.heldOn = gate.key;
+      return;
+    }
+    this.target = leader;
+    this.term = term;
+    this.host.commitKey(gate.keys[0]!, this.partition, this.list, leader, term, (error, status, objectBytes) => {
+      if (error !== undefined && status === Status.STALE_TERM && this.routeAgain()) return;
+      if (error !== undefined) return this.gateFailed(error);
+      this.finish(undefined, status, status === Status.OK ? objectBytes : new Uint8Array(0));
+    });
+  }
+
+  serve(leader: number, term: number): void {
     this.sendTo(leader, term);
+  }
+
+  gateFailed(error: RingtableError): void {
+    this.finish(error, Status.ERROR, undefined);
+  }
+
+  routeAgain(): boolean {
+    return this.retryOnce();
+  }
+
+  commitsSettled(): void {
+    this.heldOn = undefined;
+    if (this.callback === undefined) return;
+    this.start();
   }
 
   private sendTo(target: number, term: number): void {
@@ -338,6 +527,10 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
     if (this.waiting) {
       this.host.stopWaiting(this.partition, this);
       this.waiting = false;
+    }
+    if (this.heldOn !== undefined) {
+      this.host.stopWaitingCommits(this.heldOn, this);
+      this.heldOn = undefined;
     }
     this.finish(quorumError('read', 'pending', 0, 1, 1, true), Status.ERROR, undefined);
   }

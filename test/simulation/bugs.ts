@@ -121,6 +121,13 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     scenario: 'membership-outage',
     bugs: { strandForeign: true },
   },
+  {
+    name: 'serve-uncommitted',
+    description: "the leader's copy is served while the key's write is in flight or failed after reaching the leader (not on W replicas)",
+    caughtAs: 'unstable-consistent-read',
+    scenario: 'ordered',
+    bugs: { serveUncommitted: true },
+  },
 ];
 
 export function plantedBug(name: string): PlantedBug {

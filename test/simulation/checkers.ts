@@ -28,7 +28,7 @@ import { decodeObject, encodeObject } from '../../lib/version/object-codec.js';
 import { type History, type ReadRecord, type WriteRecord, concurrent, supersededByAcknowledged, whollySupersededBy } from './history.js';
 import { keyText, type MemoryStorage } from './memory-storage.js';
 
-export type FailureKind = 'lost-write' | 'divergence' | 'stale-read' | 'dropped-sibling' | 'lost-ordered-write' | 'stale-consistent-read' | 'cas-race' | 'multi-key-torn' | 'txn-atomicity' | 'txn-serializability' | 'invariant';
+export type FailureKind = 'lost-write' | 'divergence' | 'stale-read' | 'dropped-sibling' | 'lost-ordered-write' | 'stale-consistent-read' | 'unstable-consistent-read' | 'cas-race' | 'multi-key-torn' | 'txn-atomicity' | 'txn-serializability' | 'invariant';
 
 export interface Failure {
   kind: FailureKind;

@@ -15,6 +15,14 @@
  *     absent, so a leader's range that misses an acknowledged write fails.
  * (c) cas-race: of concurrent compare-and-sets expecting 'absent' on one key,
  *     at most one is acknowledged (exactly one when none failed otherwise).
+ * (e) unstable-consistent-read: a consistent read never returns a version
+ *     that a later consistent read (invoked after it answered) neither
+ *     returns nor supersedes: what a consistent read showed was on W
+ *     replicas, so no failover can take it back (Raft's "commit before
+ *     serving"; DynamoDB's strongly consistent reads). A tombstone counts at
+ *     its version; a later absent read after a purge counts only if a delete
+ *     at least that great was applied. A compare-and-set that failed with
+ *     ERR_CONFLICT showed the current version it names: it counts as a read.
  * (d) multi-key-torn: every ordered write also writes a companion key in the
  *     same atomic multi-key write (writeOrdered's `also`, same token), with
  *     the same value; once converged, a key that holds a live value holds it
@@ -58,8 +66,8 @@ export interface OrderedWriteRecord {
 
 export interface OrderedReadRecord {
   client: number;
-  /** A getOrdered of the key, or a range read whose page covered it. */
-  via: 'get' | 'range';
+  /** A getOrdered of the key, a range read whose page covered it, or a compare-and-set's ERR_CONFLICT naming its current version (checker (e) only). */
+  via: 'get' | 'range' | 'verdict';
   key: string;
   invokedMs: number;
   completedMs: number;
@@ -67,6 +75,8 @@ export interface OrderedReadRecord {
   /** 0: absent. */
   version: number;
   value: string | undefined;
+  /** The version of what the read saw, a tombstone's too (0: nothing): what checker (e) compares. */
+  seenVersion: number;
 }
 
 const FAILURES_PER_CHECK_MAX = 20;
@@ -92,9 +102,14 @@ export class OrderedHistory {
   }
 
   invokeRead(record: Pick<OrderedReadRecord, 'client' | 'key' | 'invokedMs' | 'via'>): OrderedReadRecord {
-    const read: OrderedReadRecord = { ...record, completedMs: -1, outcome: 'pending', version: 0, value: undefined };
+    const read: OrderedReadRecord = { ...record, completedMs: -1, outcome: 'pending', version: 0, value: undefined, seenVersion: 0 };
     this.reads.push(read);
     return read;
+  }
+
+  /** A compare-and-set failed with ERR_CONFLICT naming `version` as the key's current one. */
+  observedByVerdict(client: number, key: string, invokedMs: number, completedMs: number, version: number): void {
+    this.reads.push({ client, via: 'verdict', key, invokedMs, completedMs, outcome: 'ok', version, value: undefined, seenVersion: version });
   }
 
   /** The tap: a leader answered ORDERED_WRITE with this object. */
@@ -109,7 +124,7 @@ export class OrderedHistory {
   }
 
   check(ring: Ring, n: number, engines: ReadonlyMap<number, MemoryStorage>): Failure[] {
-    return [...this.checkFinal(ring, n, engines), ...this.checkReads(), ...this.checkRaces()];
+    return [...this.checkFinal(ring, n, engines), ...this.checkReads(), ...this.checkReadsStable(), ...this.checkRaces()];
   }
 
   /** The greatest version acknowledged for `key` before `beforeMs` (every one when beforeMs is Infinity). */
@@ -178,7 +193,7 @@ export class OrderedHistory {
   private checkReads(): Failure[] {
     const failures: Failure[] = [];
     for (const read of this.reads) {
-      if (read.outcome !== 'ok') continue;
+      if (read.outcome !== 'ok' || read.via === 'verdict') continue;
       const acked = this.greatestAcked(read.key, read.invokedMs);
       let why: string | undefined;
       if (read.version === 0) {
@@ -190,6 +205,36 @@ export class OrderedHistory {
       }
       if (why !== undefined) failures.push({ kind: 'stale-consistent-read', message: `consistent ${read.via === 'range' ? 'range read' : 'read'} of ${read.key} invoked at ${read.invokedMs.toFixed(2)}ms returned ${why}` });
       if (failures.length >= FAILURES_PER_CHECK_MAX) break;
+    }
+    return failures;
+  }
+
+  /** (e) */
+  private checkReadsStable(): Failure[] {
+    const failures: Failure[] = [];
+    const byKey = new Map<string, OrderedReadRecord[]>();
+    for (const read of this.reads) if (read.outcome === 'ok') byKey.set(read.key, [...(byKey.get(read.key) ?? []), read]);
+    for (const [key, reads] of [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const answered = [...reads].sort((a, b) => a.completedMs - b.completedMs);
+      const invoked = [...reads].sort((a, b) => a.invokedMs - b.invokedMs);
+      // The read with the greatest version among those answered before each read was invoked.
+      let greatest: OrderedReadRecord | undefined;
+      let next = 0;
+      for (const read of invoked) {
+        while (next < answered.length && answered[next]!.completedMs < read.invokedMs) {
+          const earlier = answered[next++]!;
+          if (greatest === undefined || earlier.seenVersion > greatest.seenVersion) greatest = earlier;
+        }
+        if (greatest === undefined || greatest.seenVersion === 0 || read.seenVersion >= greatest.seenVersion) continue;
+        if (read.seenVersion === 0 && this.deletedAtLeast(key, greatest.seenVersion)) continue;
+        const shown = (r: OrderedReadRecord): string => `${r.via === 'verdict' ? 'a conflict' : (r.value ?? 'absent')} at version ${r.seenVersion}`;
+        const what = (r: OrderedReadRecord): string => (r.via === 'range' ? 'consistent range read' : r.via === 'verdict' ? "compare-and-set's verdict" : 'consistent read');
+        failures.push({
+          kind: 'unstable-consistent-read',
+          message: `${what(read)} of ${key} invoked at ${read.invokedMs.toFixed(2)}ms returned ${shown(read)}, older than what a ${what(greatest)} answered at ${greatest.completedMs.toFixed(2)}ms (${shown(greatest)})`,
+        });
+        if (failures.length >= FAILURES_PER_CHECK_MAX) return failures;
+      }
     }
     return failures;
   }

@@ -55,6 +55,12 @@ export interface Bugs {
   strandForeign?: boolean;
   /** The transaction path (scenario 'transactions'). */
   transactions?: TransactionFaults;
+  /**
+   * The coordinator as before commit-before-serving (lib/store/uncommitted-keys.ts):
+   * a consistent read, or a compare-and-set, is served from the leader's copy
+   * even while the key's write is in flight or failed after reaching the leader.
+   */
+  serveUncommitted?: boolean;
 }
 
 export interface RunOptions {
@@ -225,6 +231,7 @@ class Run implements World {
       Ring.create(ids, scenario.vnodes),
       this.host,
     );
+    if (this.bugs.serveUncommitted === true) this.coordinator.commitGate = () => ({ action: 'serve' });
     const w = scenario.workload;
     this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
     this.keys = [...this.hotKeys, ...Array.from({ length: w.coldKeys }, (_, i) => `k${i}`)];
@@ -399,9 +406,13 @@ class Run implements World {
       // Every ordered write is a multi-key write: its companion carries the same value (checker (d)).
       also: [{ key: companionKey(key), flags: 0, value: encodeValue(value, 1024) }],
     };
+    const invokedMs = this.queue.nowMs;
     this.coordinator.startOrderedWrite(request, Math.min(2, this.n), (error, objectBytes) => {
       write.completedMs = this.queue.nowMs;
       write.outcome = error === undefined ? 'ok' : error.code === 'ERR_CONFLICT' ? 'conflict' : 'error';
+      // A compare-and-set's verdict shows the leader's current version: checker (e) holds it to what later reads return.
+      const current = error?.code === 'ERR_CONFLICT' ? (error.details as { current?: string } | undefined)?.current : undefined;
+      if (current !== undefined && current !== 'absent') this.ordered.observedByVerdict(client, key, invokedMs, write.completedMs, Number(current));
       if (objectBytes !== undefined) write.version = orderedEntryOf(decodeObject(objectBytes))!.version;
       if (this.trace.enabled) this.trace.log(`client o${client}: ordered #${write.id} ${key} -> ${error === undefined ? `version ${write.version}` : error.code}`);
       next();
@@ -420,6 +431,7 @@ class Run implements World {
         read.outcome = error === undefined ? 'ok' : 'error';
         read.version = version ?? 0;
         read.value = live ? String(decodeValue(entry.sibling.value)) : undefined;
+        read.seenVersion = entry?.version ?? 0;
       }
       if (this.trace.enabled) this.trace.log(`client o${client}: ${consistent ? 'consistent' : 'eventual'} read ${key} -> ${error === undefined ? (live ? `${String(decodeValue(entry.sibling.value))} at ${entry.version}` : 'absent') : error.code}`);
       next(version);
@@ -440,12 +452,12 @@ class Run implements World {
     end[start.byteLength] = 0xff;
     this.coordinator.startOrderedRead('range', start, encodeRangePayload(RANGE_LIMIT, 1 << 20, false, end), true, (error, status, payload) => {
       const page = error === undefined && status === Status.OK ? decodeRangePage(payload!, 0, payload!.byteLength) : undefined;
-      const listed = new Map<string, { version: number; value: string | undefined }>();
+      const listed = new Map<string, { version: number; value: string | undefined; seenVersion: number }>();
       for (const entry of page?.entries ?? []) {
         const ordered = orderedEntryOf(decodeObject(entry.object));
         const name = names.find((key) => Buffer.from(orderedKeyBytes(key)).equals(Buffer.from(entry.key)));
         if (ordered === undefined || name === undefined) continue;
-        listed.set(name, ordered.sibling.tombstone ? { version: 0, value: undefined } : { version: ordered.version, value: String(decodeValue(ordered.sibling.value)) });
+        listed.set(name, ordered.sibling.tombstone ? { version: 0, value: undefined, seenVersion: ordered.version } : { version: ordered.version, value: String(decodeValue(ordered.sibling.value)), seenVersion: ordered.version });
       }
       for (const read of reads) {
         read.completedMs = this.queue.nowMs;
@@ -454,6 +466,7 @@ class Run implements World {
         read.outcome = page === undefined || (page.more && seen === undefined) ? 'error' : 'ok';
         read.version = seen?.version ?? 0;
         read.value = seen?.value;
+        read.seenVersion = seen?.seenVersion ?? 0;
       }
       if (this.trace.enabled) this.trace.log(`client o${client}: consistent range read -> ${page === undefined ? (error?.code ?? `status ${status}`) : [...listed].map(([key, seen]) => `${key}=${seen.value ?? 'deleted'} at ${seen.version}`).join(', ') || 'empty'}`);
       next();

@@ -1,0 +1,150 @@
+/**
+ * uncommitted-keys.ts, pure: which leader-ordered keys a consistent read (or
+ * a conditional write) may be served from the leader's copy, which must wait
+ * for writes in flight, and which must first commit the leader's copy to W
+ * replicas (a write that failed after it reached the leader).
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { TERM_SPAN } from '../lib/version/ordered-version.js';
+import { COMMIT_WAITERS_MAX, type CommitWaiter, UncommittedKeys, keyBytesOf, keyIdOf, termVersionMax } from '../lib/store/uncommitted-keys.js';
+
+function waiter(): CommitWaiter & { calls: number } {
+  const w = { calls: 0, commitsSettled: () => void w.calls++ };
+  return w;
+}
+
+const release = (waiters: CommitWaiter[]): void => waiters.forEach((w) => w.commitsSettled());
+
+t.test('nothing tracked: every key and range is served', async (t) => {
+  const keys = new UncommittedKeys();
+  t.same(keys.gateKey(keyIdOf('a'), waiter()), { action: 'serve' });
+  t.same(keys.gateRange(0, '', '\xff', waiter()), { action: 'serve' });
+});
+
+t.test('a key in flight holds its reads until its writes settle; committed, it is served and forgotten', async (t) => {
+  const keys = new UncommittedKeys();
+  const id = keyIdOf('k');
+  keys.writeSent(id, 3);
+  keys.writeSent(id, 3);
+  const reader = waiter();
+  t.same(keys.gateKey(id, reader), { action: 'wait', key: id });
+  t.same(keys.gateKey(keyIdOf('other'), waiter()), { action: 'serve' }, 'another key is not held');
+  release(keys.writeSettled(id, true, () => TERM_SPAN + 1));
+  t.equal(reader.calls, 0, 'one write is still in flight');
+  release(keys.writeSettled(id, true, () => TERM_SPAN + 2));
+  t.equal(reader.calls, 1, 'released once the last settled');
+  t.same(keys.gateKey(id, waiter()), { action: 'serve' });
+  t.equal(keys.size, 0, 'nothing left tracked');
+});
+
+t.test('a write that failed after reaching its leader puts the key in doubt until a commit at least as great', async (t) => {
+  const keys = new UncommittedKeys();
+  const id = keyIdOf('k');
+  keys.writeSent(id, 1);
+  release(keys.writeSettled(id, false, () => 2 * TERM_SPAN + 5));
+  t.equal(keys.doubtfulKeys, 1);
+  t.same(keys.gateKey(id, waiter()), { action: 'commit', keys: [id] });
+  release(keys.committed(id, 2 * TERM_SPAN + 4));
+  t.same(keys.gateKey(id, waiter()), { action: 'commit', keys: [id] }, 'a lesser version committed (the write was lost in a failover): still in doubt');
+  release(keys.committed(id, 2 * TERM_SPAN + 5));
+  t.same(keys.gateKey(id, waiter()), { action: 'serve' });
+  t.equal(keys.doubtfulKeys, 0);
+  t.equal(keys.size, 0);
+});
+
+t.test('a failed write the leader surely did not apply leaves no doubt; a later committed write ends a doubt', async (t) => {
+  const keys = new UncommittedKeys();
+  const id = keyIdOf('k');
+  keys.writeSent(id, 1);
+  release(keys.writeSettled(id, false, () => 0));
+  t.equal(keys.size, 0);
+  keys.writeSent(id, 1);
+  release(keys.writeSettled(id, false, () => termVersionMax(2)));
+  t.equal(termVersionMax(2), 3 * TERM_SPAN - 1, "every version term 2's leader can mint");
+  keys.writeSent(id, 1);
+  release(keys.writeSettled(id, true, () => 3 * TERM_SPAN + 1));
+  t.same(keys.gateKey(id, waiter()), { action: 'serve' }, "a write of a later term supersedes whatever term 2's leader held");
+});
+
+t.test('range reads: held by a key in flight within the range, commit the keys in doubt within it, ignore keys outside it', async (t) => {
+  const keys = new UncommittedKeys();
+  const [a, b, c] = ['a', 'b', 'c'].map(keyIdOf) as [string, string, string];
+  keys.writeSent(a, 7);
+  keys.writeSent(b, 7);
+  keys.writeSent(c, 8);
+  release(keys.writeSettled(a, false, () => 9));
+  const reader = waiter();
+  t.same(keys.gateRange(7, 'a', 'c', reader), { action: 'wait', key: b });
+  t.same(keys.gateRange(7, 'c', 'd', waiter()), { action: 'serve' }, "c is another partition's");
+  release(keys.writeSettled(b, false, () => 11));
+  t.equal(reader.calls, 1);
+  t.same(keys.gateRange(7, 'a', 'c', waiter()), { action: 'commit', keys: [a, b] });
+  t.same(keys.gateRange(7, 'b', 'c', waiter()), { action: 'commit', keys: [b] }, 'the start is inclusive');
+  t.same(keys.gateRange(7, 'a', 'b', waiter()), { action: 'commit', keys: [a] }, 'the end is exclusive');
+});
+
+t.test('a waiter whose deadline passed leaves; the bound on waiters is ERR_OVERLOADED', async (t) => {
+  const keys = new UncommittedKeys();
+  const id = keyIdOf('k');
+  keys.writeSent(id, 0);
+  const gone = waiter();
+  keys.gateKey(id, gone);
+  keys.removeWaiter(id, gone);
+  for (let i = 1; i < COMMIT_WAITERS_MAX; i++) keys.gateKey(id, waiter());
+  keys.gateKey(id, waiter());
+  t.throws(() => keys.gateKey(id, waiter()), { code: 'ERR_OVERLOADED' });
+  const released = keys.writeSettled(id, true, () => 1);
+  t.equal(released.length, COMMIT_WAITERS_MAX);
+  t.notOk(released.includes(gone), 'the one that left is not released');
+});
+
+t.test('ids keep the byte order of keys (range bounds compare as the bytes do) and turn back into the bytes', async (t) => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 24 }), fc.uint8Array({ maxLength: 24 }), (x, y) => {
+      const byBytes = Buffer.compare(Buffer.from(x), Buffer.from(y));
+      const [ix, iy] = [keyIdOf(x), keyIdOf(y)];
+      const byIds = ix < iy ? -1 : ix > iy ? 1 : 0;
+      return byBytes === byIds && Buffer.from(keyBytesOf(ix)).equals(Buffer.from(x));
+    }),
+  );
+  t.equal(keyIdOf('é'), keyIdOf(new Uint8Array(Buffer.from('é', 'utf8'))), 'a string key is its UTF-8 bytes');
+});
+
+t.test('property: a key is served exactly when nothing is in flight and no failed write exceeds what was committed since', async (t) => {
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant('send' as const) }),
+    fc.record({ kind: fc.constant('ok' as const), version: fc.integer({ min: 1, max: 50 }) }),
+    fc.record({ kind: fc.constant('fail' as const), version: fc.integer({ min: 0, max: 50 }) }),
+    fc.record({ kind: fc.constant('commit' as const), version: fc.integer({ min: 0, max: 50 }) }),
+  );
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
+      const keys = new UncommittedKeys();
+      const id = keyIdOf('k');
+      let inFlight = 0;
+      let doubt = 0;
+      for (const s of steps) {
+        if (s.kind === 'send') {
+          keys.writeSent(id, 0);
+          inFlight++;
+        } else if (s.kind === 'commit') {
+          keys.committed(id, s.version);
+          if (doubt > 0 && s.version >= doubt) doubt = 0;
+        } else if (inFlight > 0) {
+          keys.writeSettled(id, s.kind === 'ok', () => s.version);
+          inFlight--;
+          if (s.kind === 'ok' && doubt > 0 && s.version >= doubt) doubt = 0;
+          if (s.kind === 'fail') doubt = Math.max(doubt, s.version);
+        }
+        const expected = inFlight > 0 ? 'wait' : doubt > 0 ? 'commit' : 'serve';
+        const w = waiter();
+        const gate = keys.gateKey(id, w);
+        if (gate.action !== expected) return false;
+        if (gate.action === 'wait') keys.removeWaiter(id, w);
+      }
+      return true;
+    }),
+  );
+  t.pass('matches the model');
+});

@@ -85,3 +85,17 @@ t.test('a consistent read of a key whose write is in flight waits for it and see
   store.faults.clear();
   t.equal((await store.getOrdered(key, { consistent: true }))?.value, 20);
 });
+
+t.test('a key in doubt that no one reads is committed by a background pass once its followers are reachable', async (t) => {
+  const store = await openTemp(t, { nodes: 3, timeoutMs: 400, failureTimeoutMs: 300 });
+  const key = itemKey('account#4', 'balance');
+  const { leader } = await writeInDoubt(t, store, key);
+  t.equal(store.stats().orderedKeysInDoubt, 1, 'the failed write leaves its key in doubt');
+  store.faults.clear();
+  // No read of the key: the pass (every max(1 s, timeoutMs)) commits the leader's copy.
+  for (let waitedMs = 0; store.stats().orderedKeysInDoubt > 0 && waitedMs < 20_000; waitedMs += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(store.stats().orderedKeysInDoubt, 0, 'no key is left in doubt');
+  store.crashNode(leader);
+  const afterCrash = await store.getOrdered(key, { consistent: true });
+  t.equal(afterCrash?.value, 'after', "the leader's copy was committed to W replicas: the next leader has it");
+});

@@ -148,3 +148,18 @@ t.test('property: a key is served exactly when nothing is in flight and no faile
   );
   t.pass('matches the model');
 });
+
+t.test('doubtfulIds: the keys in doubt with no write in flight, at most the limit asked', async (t) => {
+  const keys = new UncommittedKeys();
+  t.same(keys.doubtfulIds(10), [], 'nothing in doubt');
+  for (const name of ['a', 'b', 'c']) {
+    keys.writeSent(keyIdOf(name), 1);
+    keys.writeSettled(keyIdOf(name), false, () => TERM_SPAN + 1);
+  }
+  keys.writeSent(keyIdOf('b'), 1); // b in doubt, and written again: its write decides
+  keys.writeSent(keyIdOf('d'), 1); // d only in flight
+  t.same(keys.doubtfulIds(10).sort(), [keyIdOf('a'), keyIdOf('c')].sort());
+  t.equal(keys.doubtfulIds(1).length, 1, 'bounded by the limit');
+  release(keys.committed(keyIdOf('a'), TERM_SPAN + 1));
+  t.same(keys.doubtfulIds(10), [keyIdOf('c')], 'a committed key leaves');
+});

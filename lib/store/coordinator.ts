@@ -100,6 +100,15 @@ export const SEND_WINDOW_MAX = 16_384;
 const SEND_WINDOW_START = 1_024;
 /** A purge held back by a pending ownership sweep is tried again this much later (late, never early). */
 const PURGE_RETRY_MS = 100;
+/**
+ * Keys in doubt one background pass commits (a consistent read of each,
+ * which commits the leader's copy before it is served), and the pause
+ * between passes (at least this, else timeoutMs). Without it, keys that no
+ * one reads again stay in doubt, and at DOUBTFUL_KEYS_MAX writes of other keys
+ * are refused.
+ */
+const DOUBT_DRAIN_BATCH = 64;
+const DOUBT_DRAIN_MS_MIN = 1000;
 
 /**
  * Spaces dropped over a store's life (each one a table id, never reused): the
@@ -148,6 +157,10 @@ export class Coordinator implements OperationHost, OrderedHost {
   private readRotation = 0;
   private deadlineTimer: unknown;
   private deadlineArmed = false;
+  private doubtDrainTimer: unknown;
+  private doubtDrainArmed = false;
+  /** The background pass's reads in flight: a pass starts only once the last one's ended. */
+  private doubtDrainReads = 0;
   /**
    * Write envelopes being filled (sendBatched), sent when full or at the end
    * of the turn; through send, so that a node marked down since its items
@@ -302,6 +315,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       pending: this.pendingCount,
       pendingBytes: this.pendingBytesCount,
       background: this.backgroundCount,
+      orderedKeysInDoubt: this.uncommitted.doubtfulKeys,
       ...(this.hotKeys === undefined ? {} : { hotKeyCache: { ...this.hotKeys.counters, entries: this.hotKeys.size } }),
     };
   }
@@ -838,6 +852,33 @@ export class Coordinator implements OperationHost, OrderedHost {
     }
     // Released before the writer hears back, so that a next write of the key it sends queues behind them.
     if (released !== undefined) for (const waiter of released) waiter.commitsSettled();
+    if (!committed && this.uncommitted.doubtfulKeys > 0) this.armDoubtDrain();
+  }
+
+  private armDoubtDrain(): void {
+    if (this.doubtDrainArmed || this.state === 'closing') return;
+    this.doubtDrainArmed = true;
+    this.doubtDrainTimer = this.host.setTimer(Math.max(DOUBT_DRAIN_MS_MIN, this.options.timeoutMs), () => {
+      this.doubtDrainArmed = false;
+      this.drainDoubts();
+    });
+  }
+
+  /** Commits keys in doubt that no one reads, a batch per pass, until none is left (a replica down: the next pass tries again). */
+  private drainDoubts(): void {
+    if (this.state === 'closing') return;
+    if (this.doubtDrainReads === 0) {
+      for (const id of this.uncommitted.doubtfulIds(DOUBT_DRAIN_BATCH)) {
+        this.doubtDrainReads++;
+        try {
+          this.startOrderedRead('get', keyBytesOf(id), undefined, true, () => this.doubtDrainReads--);
+        } catch {
+          this.doubtDrainReads--; // admission refused it (the store is busy): a later pass
+          break;
+        }
+      }
+    }
+    if (this.uncommitted.doubtfulKeys > 0) this.armDoubtDrain();
   }
 
   /** An also key's version: its own object's when the leader answered, else every version of the write's term (or 0: not applied). */
@@ -1101,6 +1142,8 @@ export class Coordinator implements OperationHost, OrderedHost {
     this.hotKeys?.clear();
     if (this.deadlineArmed) this.host.clearTimer(this.deadlineTimer);
     this.deadlineArmed = false;
+    if (this.doubtDrainArmed) this.host.clearTimer(this.doubtDrainTimer);
+    this.doubtDrainArmed = false;
   }
 }
 

@@ -101,6 +101,13 @@ export interface StoreStats {
   pendingBytes: number;
   /** Replications, repairs and purges still in flight after their callers were answered. */
   background: number;
+  /**
+   * Leader-ordered keys whose last write failed after it may have reached its
+   * leader, not yet known to be on W replicas: a consistent read of one, or a
+   * background pass every max(1 s, timeoutMs), commits it first (DESIGN.md,
+   * commit before serving).
+   */
+  orderedKeysInDoubt: number;
   /** The hot-key cache's counters and size, when the store has one (StoreOptions.hotKeyCache). */
   hotKeyCache?: HotKeyCacheStats;
 }

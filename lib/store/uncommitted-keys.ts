@@ -83,6 +83,17 @@ export class UncommittedKeys {
     return this.doubtful;
   }
 
+  /** Up to `limit` keys in doubt with no write in flight: what a background pass commits (Coordinator.drainDoubts). */
+  doubtfulIds(limit: number): string[] {
+    const ids: string[] = [];
+    if (this.doubtful === 0) return ids;
+    for (const state of this.keys.values()) {
+      if (ids.length >= limit) break;
+      if (state.inFlight === 0 && state.doubtVersion > 0) ids.push(state.id);
+    }
+    return ids;
+  }
+
   /** A write of `id` is about to reach its leader. */
   writeSent(id: string, partition: number): void {
     let state = this.keys.get(id);

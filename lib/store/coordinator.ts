@@ -105,10 +105,14 @@ const PURGE_RETRY_MS = 100;
  * which commits the leader's copy before it is served), and the pause
  * between passes (at least this, else timeoutMs). Without it, keys that no
  * one reads again stay in doubt, and at DOUBTFUL_KEYS_MAX writes of other keys
- * are refused.
+ * are refused. Passes that commit nothing (their replicas still out of reach)
+ * back off, doubling the pause, and stop after DOUBT_DRAIN_IDLE_PASSES_MAX of
+ * them in a row (about 31 pauses in all), so a store with a key it cannot
+ * commit goes quiet; the next failed write or a node's start resumes them.
  */
 const DOUBT_DRAIN_BATCH = 64;
 const DOUBT_DRAIN_MS_MIN = 1000;
+const DOUBT_DRAIN_IDLE_PASSES_MAX = 5;
 
 /**
  * Spaces dropped over a store's life (each one a table id, never reused): the
@@ -161,6 +165,9 @@ export class Coordinator implements OperationHost, OrderedHost {
   private doubtDrainArmed = false;
   /** The background pass's reads in flight: a pass starts only once the last one's ended. */
   private doubtDrainReads = 0;
+  /** Passes in a row that found as many keys in doubt as the one before (each doubles the pause). */
+  private doubtDrainIdlePasses = 0;
+  private doubtDrainLastCount = 0;
   /**
    * Write envelopes being filled (sendBatched), sent when full or at the end
    * of the turn; through send, so that a node marked down since its items
@@ -258,6 +265,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    */
   nodeStarted(node: number): void {
     this.leaders.leaderStarted(node);
+    if (this.uncommitted.doubtfulKeys > 0) this.resumeDoubtDrain();
     this.oweSweep(node);
     this.tickHandoffs(this.host.monotonicMs());
   }
@@ -852,21 +860,32 @@ export class Coordinator implements OperationHost, OrderedHost {
     }
     // Released before the writer hears back, so that a next write of the key it sends queues behind them.
     if (released !== undefined) for (const waiter of released) waiter.commitsSettled();
-    if (!committed && this.uncommitted.doubtfulKeys > 0) this.armDoubtDrain();
+    if (!committed && this.uncommitted.doubtfulKeys > 0) this.resumeDoubtDrain();
+  }
+
+  /** Something may let keys in doubt be committed now (a new one, a node started): passes at the first pace. */
+  private resumeDoubtDrain(): void {
+    this.doubtDrainIdlePasses = 0;
+    this.doubtDrainLastCount = Number.POSITIVE_INFINITY; // the first pass is not judged
+    this.armDoubtDrain();
   }
 
   private armDoubtDrain(): void {
     if (this.doubtDrainArmed || this.state === 'closing') return;
     this.doubtDrainArmed = true;
-    this.doubtDrainTimer = this.host.setTimer(Math.max(DOUBT_DRAIN_MS_MIN, this.options.timeoutMs), () => {
+    this.doubtDrainTimer = this.host.setTimer(Math.max(DOUBT_DRAIN_MS_MIN, this.options.timeoutMs) * 2 ** this.doubtDrainIdlePasses, () => {
       this.doubtDrainArmed = false;
       this.drainDoubts();
     });
   }
 
-  /** Commits keys in doubt that no one reads, a batch per pass, until none is left (a replica down: the next pass tries again). */
+  /** Commits keys in doubt that no one reads, a batch per pass, until none is left (a replica down: a later pass tries again). */
   private drainDoubts(): void {
     if (this.state === 'closing') return;
+    const count = this.uncommitted.doubtfulKeys;
+    if (count < this.doubtDrainLastCount) this.doubtDrainIdlePasses = 0;
+    else if (++this.doubtDrainIdlePasses > DOUBT_DRAIN_IDLE_PASSES_MAX) return; // quiet until resumed
+    this.doubtDrainLastCount = count;
     if (this.doubtDrainReads === 0) {
       for (const id of this.uncommitted.doubtfulIds(DOUBT_DRAIN_BATCH)) {
         this.doubtDrainReads++;

@@ -7,9 +7,6 @@
  * in-memory engine, where such a record can be placed exactly.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Database } from '../lib/tables/database.js';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
 import { readCatalog } from '../lib/tables/catalog-file.js';
@@ -17,6 +14,7 @@ import { encodeItemKey } from '../lib/tables/key-encoding.js';
 import { logKeyPrefix, queueRecord, VERSION_SUFFIX_BYTES } from '../lib/tables/indexes/change-log.js';
 import { locateChange } from '../lib/tables/indexes/index-locator.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
+import { tempDir } from './helpers/temp-store.js';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 
@@ -30,11 +28,6 @@ t.test('locateChange: older changes are dropped, a newer one removes the located
   t.equal(locateChange({ baseVersion: 4 }, 3, undefined, bytes(2)), undefined, 'a removed item is not brought back by an older change');
 });
 
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ringtable-locator-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const TABLE = {
   TableName: 'accounts',

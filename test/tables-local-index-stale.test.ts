@@ -19,9 +19,6 @@
  */
 import t, { type Test } from 'tap';
 import { Buffer } from 'node:buffer';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Database } from '../lib/tables/database.js';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
 import { readCatalog } from '../lib/tables/catalog-file.js';
@@ -32,6 +29,7 @@ import { currentEntryItem, entryRepair } from '../lib/tables/indexes/local-entry
 import type { IndexSchema, PrimaryKeySchema } from '../lib/tables/table-schema.js';
 import type { TableEngine } from '../lib/tables/table-engine.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
+import { tempDir } from './helpers/temp-store.js';
 
 const TABLE_KEYS: PrimaryKeySchema = { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'N' } };
 const BY_TIME: IndexSchema = { indexName: 'byTime', partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'at', type: 'N' }, projectionType: 'INCLUDE', nonKeyAttributes: ['title'] };
@@ -51,11 +49,6 @@ t.test('currentEntryItem and entryRepair: an entry stands for its item only whil
   t.same(entryRepair(TABLE_KEYS, BY_TIME, { ...entry, title: { S: 'x' } }, item), { kind: 'rewrite', item: entry });
 });
 
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ringtable-lsi-stale-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const TABLE = {
   TableName: 'threads',

@@ -7,14 +7,12 @@
  * in-memory engine, where such a record can be placed exactly.
  */
 import t, { type Test } from 'tap';
-import { Database } from '../lib/tables/database.js';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
 import { readCatalog } from '../lib/tables/catalog-file.js';
 import { encodeItemKey } from '../lib/tables/key-encoding.js';
 import { logKeyPrefix, queueRecord, VERSION_SUFFIX_BYTES } from '../lib/tables/indexes/change-log.js';
 import { locateChange } from '../lib/tables/indexes/index-locator.js';
-import { MemoryTableEngine } from './helpers/memory-table-engine.js';
-import { tempDir } from './helpers/temp-store.js';
+import { openOnMemory } from './helpers/memory-database.js';
 
 const bytes = (...values: number[]) => Uint8Array.from(values);
 
@@ -38,10 +36,7 @@ const TABLE = {
 } as const;
 
 async function setUp(t: Test) {
-  const engine = new MemoryTableEngine();
-  const dir = tempDir(t);
-  const db = Database.openOnEngine(engine, { path: dir });
-  t.teardown(() => db.close());
+  const { db, engine, dir } = openOnMemory(t);
   await db.createTable(structuredClone(TABLE) as never);
   const record = readCatalog(dir).tables['accounts']!;
   const queueSpace = record.indexes!.spaces['byOwner']!.queueSpace!;

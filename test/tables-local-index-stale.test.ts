@@ -28,8 +28,8 @@ import { encodeIndexKey } from '../lib/tables/indexes/index-key.js';
 import { currentEntryItem, entryRepair } from '../lib/tables/indexes/local-entry-check.js';
 import type { IndexSchema, PrimaryKeySchema } from '../lib/tables/table-schema.js';
 import type { TableEngine } from '../lib/tables/table-engine.js';
-import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 import { tempDir } from './helpers/temp-store.js';
+import { openOnMemory } from './helpers/memory-database.js';
 
 const TABLE_KEYS: PrimaryKeySchema = { partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'sk', type: 'N' } };
 const BY_TIME: IndexSchema = { indexName: 'byTime', partitionKey: { name: 'pk', type: 'S' }, sortKey: { name: 'at', type: 'N' }, projectionType: 'INCLUDE', nonKeyAttributes: ['title'] };
@@ -59,10 +59,7 @@ const TABLE = {
 } as const;
 
 async function setUp(t: Test) {
-  const engine = new MemoryTableEngine();
-  const dir = tempDir(t);
-  const db = Database.openOnEngine(engine, { path: dir });
-  t.teardown(() => db.close());
+  const { db, engine, dir } = openOnMemory(t);
   await db.createTable(structuredClone(TABLE) as never);
   const record = () => readCatalog(dir).tables['threads']!;
   const baseKey = { partition: { S: 't1' }, sort: { N: '1' } };

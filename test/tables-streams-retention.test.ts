@@ -17,6 +17,7 @@ import { Database } from '../lib/tables/database.js';
 import { splitPartitionedKey } from '../lib/ring/partitioned-key.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 import { dynamoDbRejection } from './helpers/dynamodb-failure.js';
+import { openOnMemory } from './helpers/memory-database.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -35,8 +36,7 @@ interface Setup {
 
 // The clock starts far from the wall clock: every instant a stream is judged by must come from it.
 function open(t: Test, engine = new MemoryTableEngine(), dir = tempDir(t), clock = { nowMs: Date.UTC(2031, 0, 1) }): Setup {
-  const db = Database.openOnEngine(engine, { path: dir, streamClock: () => clock.nowMs });
-  t.teardown(() => db.close());
+  const { db } = openOnMemory(t, { streamClock: () => clock.nowMs }, engine, dir);
   return { db, engine, dir, clock };
 }
 

@@ -6,19 +6,12 @@
  * once, and TransactGetItems answers in request order.
  */
 import t from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetItemCommand, TransactGetItemsCommand, TransactWriteItemsCommand, TransactionCanceledException, IdempotentParameterMismatchException } from '@aws-sdk/client-dynamodb';
-import { Database } from '../lib/tables/database.js';
-import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 import { inProcessTransport } from './helpers/dynamodb-transports.js';
+import { openOnMemory } from './helpers/memory-database.js';
 
 t.test('TransactWriteItems and TransactGetItems through the AWS SDK', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringtable-txn-sdk-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = Database.openOnEngine(new MemoryTableEngine(), { path: dir });
-  t.teardown(() => db.close());
+  const { db } = openOnMemory(t);
   await db.createTable({ TableName: 'accounts', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' });
   const transport = inProcessTransport(db);
   t.teardown(() => transport.close());

@@ -11,9 +11,6 @@
  * crashNode and kill -9, is tables-transactions-nodes.test.ts.
  */
 import t, { type Test } from 'tap';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Database } from '../lib/tables/database.js';
 import { DynamoDbError } from '../lib/tables/dynamodb-error.js';
 import type { AttributeMap } from '../lib/tables/attribute-value.js';
@@ -25,17 +22,11 @@ import { Prng } from '../lib/prng.js';
 import { MemoryTableEngine } from './helpers/memory-table-engine.js';
 import { dynamoDbRejection } from './helpers/dynamodb-failure.js';
 import { ACCOUNTS_TABLE, RECEIPTS_TABLE } from './helpers/transfer-workload.js';
-
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ringtable-txn-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { openOnMemory } from './helpers/memory-database.js';
+import { tempDir } from './helpers/temp-store.js';
 
 function open(t: Test, dir: string, engine: TableEngine, transactionTimeoutMs = 60_000): Database {
-  const db = Database.openOnEngine(engine, { path: dir, transactionTimeoutMs });
-  t.teardown(() => db.close());
-  return db;
+  return openOnMemory(t, { transactionTimeoutMs }, engine, dir).db;
 }
 
 async function setup(t: Test, accounts = 4, balance = 100): Promise<{ db: Database; engine: MemoryTableEngine; dir: string }> {

@@ -87,6 +87,7 @@ export function benchCommand(): Command {
     .option('--path <dir>', 'directory for the stores (use an empty one; kept afterwards) (default: a temporary directory, removed at the end)')
     .option('--seed <number>', 'seed of the operation stream and the values', count(0, 2 ** 32 - 1), DEFAULTS.seed)
     .addOption(new Option('--baselines [list]', 'baselines to run after ringtable on the same records and stream: all, none, or a comma list of map, lmdb, post-message, redis (the flag alone means all)').preset('all').argParser(parser(parseBaselines)).default(parseBaselines(DEFAULTS.baselines), DEFAULTS.baselines))
+    .option('--rounds <count>', 'with --baselines: measure ringtable and the baselines this many times, interleaved (ringtable, baselines, ringtable, ...), and report each ratio per round and its median; the other figures are the first round\'s', count(1, 20), 1)
     .option('--redis-port <port>', 'port of the redis-server on 127.0.0.1 for the redis baseline', count(1, 65_535), DEFAULTS.redisPort)
     .option('--redis-server [command]', "for the redis baseline, start a redis-server of the bench's own (COMMAND, default redis-server from PATH) on a free loopback port with no persistence (--save '' --appendonly no), and stop it afterwards; instead of --redis-port")
     .option('--fault <plan>', 'node failures during the run, ringtable only: action:node@time[,...] with actions crash, restart, stop, start, pause, resume and times like 5s or 1500ms (applied at the next 1 s interval), e.g. crash:2@5s,restart:2@12s')

@@ -177,10 +177,33 @@ t.test('--fault crashes and restarts a node during the run; the timeline shows i
   t.ok(report.run.operations > 0);
 });
 
+t.test('--rounds interleaves ringtable with its baselines and reports every round\'s ratio and their median', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-bench-rounds-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const jsonFile = path.join(dir, 'report.json');
+  const exit = await runCli(['bench', '--workload', 'c', '--records', '500', '--operations', '3000', '--duration', '0', '--nodes', '2', '--vnodes', '16', '--durability', 'none', '--concurrency', '16', '--baselines', 'map', '--rounds', '3', '--path', dir, '--json', jsonFile, '--no-progress']);
+  t.equal(exit.code, 0, exit.stderr);
+  const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
+  t.same(report.baselines.map((b) => b.name), ['ringtable', 'map']);
+  const [ringtable, map] = report.baselines as [BenchReport['baselines'][number], BenchReport['baselines'][number]];
+  t.same(ringtable.ratioPerRound, [1, 1, 1]);
+  t.equal(ringtable.throughputPerRound![0], ringtable.throughputPerSec, 'round 1 is the main measurement');
+  t.equal(map.throughputPerRound!.length, 3);
+  t.ok(map.throughputPerRound!.every((perSec) => perSec > 0), 'the baseline ran in every round');
+  for (let round = 0; round < 3; round++) {
+    const ratio = map.throughputPerRound![round]! / ringtable.throughputPerRound![round]!;
+    t.ok(Math.abs(map.ratioPerRound![round]! / ratio - 1) < 1e-2, `round ${round + 1}: the ratio is of the same round's throughputs`);
+  }
+  t.equal(map.medianRatioToRingtable, [...map.ratioPerRound!].sort((a, b) => a - b)[1], 'the median of the three');
+  t.match(exit.stdout, /3 rounds of ringtable then each baseline, interleaved/);
+  t.match(exit.stdout, /median x \(per round\)/);
+  t.same(fs.readdirSync(dir).filter((name) => name.startsWith('round-')), [], 'each extra round removed its stores');
+});
+
 t.test('--help explains every option with its default', async (t) => {
   const exit = await runCli(['bench', '--help']);
   t.equal(exit.code, 0);
-  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
+  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--rounds', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
   for (const option of options) t.match(exit.stdout, option, option);
   // commander wraps the help text, so a default may start a new line after "default:".
   for (const fallback of [/default:\s+0\.99/, /default:\s+50000/, /default:\s+1000000/, /default:\s+256/, /default:\s+"async"/, /default:\s+none/]) t.match(exit.stdout, fallback);
@@ -195,6 +218,8 @@ t.test('invalid input: a clear message and exit code 2', async (t) => {
     [['bench', '--workload', 'a', '--mix', 'read=1'], /--workload or --mix, not both/],
     [['bench', '--theta', '1'], /strictly between 0 and 1/],
     [['bench', '--baselines', 'map,oracle'], /unknown baseline 'oracle'/],
+    [['bench', '--rounds', '3'], /--rounds interleaves ringtable with its baselines: give --baselines too/],
+    [['bench', '--rounds', '0', '--baselines', 'map'], /--rounds/],
     // --baselines alone means all and must not swallow the next option as its list.
     [['bench', '--baselines', '--theta', '1'], /strictly between 0 and 1/],
     [['bench', '--frobnicate'], /unknown option '--frobnicate'/],

@@ -127,6 +127,8 @@ export interface RawBenchOptions {
   path?: string;
   seed: number;
   baselines: BaselineName[];
+  /** `--rounds`: ringtable and the baselines measured this many times, interleaved; absent: 1. */
+  rounds?: number;
   redisPort: number;
   /** `--redis-server [command]`: true for the flag alone (redis-server from PATH). */
   redisServer?: string | true;
@@ -201,6 +203,11 @@ export function resolveRequest(raw: RawBenchOptions, command: string): BenchRequ
       throw new UsageError((error as Error).message);
     }
   }
+  const rounds = raw.rounds ?? 1;
+  // Extra rounds exist to compare ringtable with its baselines under the same machine load; alone, or with faults
+  // (which only the first ringtable run applies), they would measure nothing the first round did not.
+  if (rounds > 1 && raw.baselines.length === 0) throw new UsageError('--rounds interleaves ringtable with its baselines: give --baselines too');
+  if (rounds > 1 && faults.length > 0) throw new UsageError('--rounds and --fault do not go together: faults apply to the first ringtable run only');
   const redisServer = raw.redisServer === true ? REDIS_SERVER_DEFAULT_COMMAND : raw.redisServer;
-  return { workload, store, baselines: raw.baselines, redisPort: raw.redisPort, redisServer, path: raw.path, command, faults };
+  return { workload, store, baselines: raw.baselines, rounds, redisPort: raw.redisPort, redisServer, path: raw.path, command, faults };
 }

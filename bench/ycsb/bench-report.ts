@@ -136,8 +136,14 @@ export interface BaselineResult {
   ran: boolean;
   note?: string;
   throughputPerSec: number;
-  /** This baseline's throughput over ringtable's, both from this run. */
+  /** This baseline's throughput over ringtable's, both from this run (the first round). */
   ratioToRingtable: number;
+  /** With `--rounds` > 1: throughput in each round (ringtable and the baselines interleaved, round 1 first). */
+  throughputPerRound?: number[];
+  /** With `--rounds` > 1: throughput over ringtable's of the same round, per round. */
+  ratioPerRound?: number[];
+  /** With `--rounds` > 1: the median of ratioPerRound, the figure to quote on a noisy machine. */
+  medianRatioToRingtable?: number;
   latency?: Partial<Record<OpKind, LatencySummary>>;
 }
 

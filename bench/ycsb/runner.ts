@@ -3,7 +3,9 @@
  * load the records, run the stream with the requested concurrency (or target
  * rate), then collect per-node load, partition heat and hot keys; then the
  * same records and the same stream against each requested baseline, one
- * after another in this process. Returns the filled BenchReport.
+ * after another in this process; with `rounds` > 1, further rounds of
+ * ringtable and the baselines, interleaved, so each ratio is also measured
+ * under the same machine load. Returns the filled BenchReport.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,6 +42,8 @@ export interface BenchRequest {
   workload: WorkloadConfig;
   store: StoreShape;
   baselines: BaselineName[];
+  /** Rounds of ringtable then each baseline (the first is the full measurement; the others throughput only). */
+  rounds: number;
   /** Port of the redis-server on 127.0.0.1 for the redis baseline. */
   redisPort: number;
   /** Start a redis-server of our own with this command (on a free port, stopped afterwards) instead of using redisPort. */
@@ -83,6 +87,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
     if (request.baselines.length > 0) {
       baselines.push(baselineOf(main.target, main.measured, main.throughputPerSec, main.latency));
       for (const name of request.baselines) baselines.push(await measureBaseline(name, request, stream, keys, dir, main.throughputPerSec, context));
+      if (request.rounds > 1) await measureMoreRounds(request, stream, keys, dir, baselines, context);
     }
     notes.push(...runNotes(request, main.measured.run, main.access));
     notes.push(stallNote('ringtable', main.measured.run.durationMs, main.measured.stalls));
@@ -247,6 +252,52 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
   } finally {
     await target.close();
   }
+}
+
+/**
+ * Rounds 2..rounds: ringtable, then each baseline that ran in round 1, each
+ * in a fresh directory removed after its round. Fills every baseline's
+ * throughputPerRound, ratioPerRound and their median in place.
+ */
+async function measureMoreRounds(request: BenchRequest, stream: OperationStream, keys: KeySpace, dir: string, baselines: BaselineResult[], context: RunContext): Promise<void> {
+  const ringtable = baselines[0]!;
+  const others = baselines.slice(1).filter((baseline) => baseline.ran);
+  for (const baseline of [ringtable, ...others]) {
+    baseline.throughputPerRound = [baseline.throughputPerSec];
+    baseline.ratioPerRound = [baseline.ratioToRingtable];
+  }
+  for (let roundNumber = 2; roundNumber <= request.rounds; roundNumber++) {
+    const roundDir = path.join(dir, `round-${roundNumber}`);
+    fs.mkdirSync(roundDir, { recursive: true });
+    try {
+      context.log(`round ${roundNumber} of ${request.rounds}`);
+      const target = await RingtableTarget.open('ringtable', path.join(roundDir, 'ringtable'), request.store, keys);
+      let ringtablePerSec: number;
+      try {
+        const measured = await measure(target, request, stream, keys, context, { afterLoad: async () => void (await drained(target.store, DRAIN_WAIT_MS)) });
+        measured.run.latency.destroy();
+        ringtablePerSec = measured.run.operations / seconds(measured.run.durationMs);
+      } finally {
+        await target.close();
+      }
+      ringtable.throughputPerRound!.push(round(ringtablePerSec, 1));
+      ringtable.ratioPerRound!.push(1);
+      for (const baseline of others) {
+        const result = await measureBaseline(baseline.name as BaselineName, request, stream, keys, roundDir, ringtablePerSec, context);
+        baseline.throughputPerRound!.push(result.throughputPerSec);
+        baseline.ratioPerRound!.push(result.ratioToRingtable);
+      }
+    } finally {
+      removeTempDir(roundDir);
+    }
+  }
+  for (const baseline of [ringtable, ...others]) baseline.medianRatioToRingtable = median(baseline.ratioPerRound!);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : round((sorted[middle - 1]! + sorted[middle]!) / 2, 4);
 }
 
 async function applyFault(store: Store, step: FaultStep): Promise<void> {

@@ -81,12 +81,15 @@ export function formatSummary(report: BenchReport): string {
   }
 
   if (report.baselines.length > 0) {
-    out.push('', 'baselines (same records, same operation stream, one after another in this process):');
-    out.push(table(['name', 'ops/s', 'x ringtable', 'p50', 'p99'], report.baselines.map((b) => {
-      if (!b.ran) return [b.name, 'not run', '-', '-', '-'];
+    const rounds = report.baselines[0]?.ratioPerRound?.length ?? 1;
+    out.push('', rounds > 1 ? `baselines (same records, same operation stream, in this process; ${rounds} rounds of ringtable then each baseline, interleaved; ops/s, p50 and p99 of round 1):` : 'baselines (same records, same operation stream, one after another in this process):');
+    const headers = ['name', 'ops/s', 'x ringtable', 'p50', 'p99', ...(rounds > 1 ? ['median x (per round)'] : [])];
+    out.push(table(headers, report.baselines.map((b) => {
+      const perRound = rounds > 1 ? [b.ratioPerRound === undefined ? '-' : `${b.medianRatioToRingtable!.toFixed(2)}x (${b.ratioPerRound.map((ratio) => ratio.toFixed(2)).join(' ')})`] : [];
+      if (!b.ran) return [b.name, 'not run', '-', '-', '-', ...perRound];
       const ops = Object.values(b.latency ?? {});
       const worst = (pick: (l: (typeof ops)[number]) => number) => (ops.length > 0 ? micros(Math.max(...ops.map(pick))) : '-');
-      return [b.name, rate(b.throughputPerSec), `${b.ratioToRingtable.toFixed(2)}x`, worst((l) => l.p50Us), worst((l) => l.p99Us)];
+      return [b.name, rate(b.throughputPerSec), `${b.ratioToRingtable.toFixed(2)}x`, worst((l) => l.p50Us), worst((l) => l.p99Us), ...perRound];
     })));
     out.push('  (p50 and p99 are the slowest operation type\'s)');
   }

@@ -16,6 +16,7 @@ import { Ring } from '../ring/ring.js';
 import type { NodeLink } from '../transport/node-link.js';
 import { ATTACHED_MAX, AttachWord, OwnerState, slotWordOf } from '../transport/wire.js';
 import type { Coordinator } from './coordinator.js';
+import type { AttachmentTimers, TimerHandle } from './coordinator-host.js';
 import type { NodeHost } from './node-host.js';
 import type { AttachSnapshot, AttachedNode, StoreHandle, ToAttached, ToOwner } from './store-handle.js';
 
@@ -37,7 +38,7 @@ export interface AttachTarget {
 interface Waiter {
   resolve(): void;
   reject(error: Error): void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 /** What only the owner may do: an attached store refuses it (README, "Many coordinators"). */
@@ -49,7 +50,7 @@ export class Attachment {
   private readonly words: Int32Array;
   private readonly channel: BroadcastChannel;
   private nonceNext = 1;
-  private readonly asked = new Map<number, { resolve(snapshot: AttachSnapshot): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
+  private readonly asked = new Map<number, { resolve(snapshot: AttachSnapshot): void; reject(error: Error): void; timer: TimerHandle }>();
   private readonly answerMs: number;
   private appliedEpoch = -1;
   private ringJson = '';
@@ -66,6 +67,7 @@ export class Attachment {
     readonly handle: StoreHandle,
     readonly slot: number,
     readonly generation: number,
+    private readonly timers: AttachmentTimers,
   ) {
     this.words = new Int32Array(handle.state);
     this.answerMs = Math.max(OWNER_ANSWER_MS_MIN, handle.options.timeoutMs);
@@ -90,14 +92,14 @@ export class Attachment {
   }
 
   /** Claim a slot and take the owner's first snapshot. ERR_OVERLOADED when every slot is taken, ERR_CLOSED when the owner closed. */
-  static async connect(handle: StoreHandle): Promise<{ attachment: Attachment; snapshot: AttachSnapshot }> {
+  static async connect(handle: StoreHandle, timers: AttachmentTimers): Promise<{ attachment: Attachment; snapshot: AttachSnapshot }> {
     if (typeof handle?.channel !== 'string' || !(handle.state instanceof SharedArrayBuffer) || typeof handle.options !== 'object') {
       throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'Store.attach takes what store.handle() returned');
     }
     const words = new Int32Array(handle.state);
     if (Atomics.load(words, AttachWord.OWNER) === OwnerState.CLOSED) throw new RingtableError(ErrorCode.CLOSED, 'the owner store is closed');
     const [slot, generation] = claimSlot(words);
-    const attachment = new Attachment(handle, slot, generation);
+    const attachment = new Attachment(handle, slot, generation, timers);
     try {
       return { attachment, snapshot: await attachment.ask() };
     } catch (error) {
@@ -156,10 +158,10 @@ export class Attachment {
       const waiter: Waiter = {
         resolve,
         reject,
-        timer: setTimeout(() => {
+        timer: this.timers.setTimer(options.timeoutMs, () => {
           this.waiters.delete(waiter);
           reject(new RingtableError(ErrorCode.TIMEOUT, `the owner's membership change outlasted the request's ${options.timeoutMs} ms`));
-        }, options.timeoutMs),
+        }),
       };
       this.waiters.add(waiter);
     });
@@ -167,7 +169,7 @@ export class Attachment {
 
   private release(error?: Error): void {
     for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer);
+      this.timers.clearTimer(waiter.timer);
       if (error === undefined) waiter.resolve();
       else waiter.reject(error);
     }
@@ -224,7 +226,7 @@ export class Attachment {
       this.watch();
     };
     if (waited.async) void waited.value.then(next);
-    else setImmediate(next);
+    else this.timers.nextTurn(next);
   }
 
   private onEpoch(): void {
@@ -259,7 +261,7 @@ export class Attachment {
     const closed = new RingtableError(ErrorCode.CLOSED, 'the owner store closed');
     this.release(closed);
     for (const pending of this.asked.values()) {
-      clearTimeout(pending.timer);
+      this.timers.clearTimer(pending.timer);
       pending.reject(closed);
     }
     this.asked.clear();
@@ -271,11 +273,11 @@ export class Attachment {
   private ask(): Promise<AttachSnapshot> {
     const nonce = this.nonceNext++;
     return new Promise<AttachSnapshot>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.timers.setTimer(this.answerMs, () => {
         this.asked.delete(nonce);
         if (this.asked.size === 0) this.channel.unref();
         reject(new RingtableError(ErrorCode.TIMEOUT, `the owner store did not answer within ${this.answerMs} ms`));
-      }, this.answerMs);
+      });
       this.asked.set(nonce, { resolve, reject, timer });
       this.channel.ref();
       this.post({ type: 'state', slot: this.slot, generation: this.generation, nonce });
@@ -288,7 +290,7 @@ export class Attachment {
     if (pending === undefined) return;
     this.asked.delete(message.nonce);
     if (this.asked.size === 0) this.channel.unref();
-    clearTimeout(pending.timer);
+    this.timers.clearTimer(pending.timer);
     if (message.type === 'snapshot') pending.resolve(message.snapshot);
     else pending.reject(new RingtableError(ErrorCode.INVALID_STATE, message.message));
   }

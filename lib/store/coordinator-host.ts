@@ -1,8 +1,8 @@
 /**
  * The coordinator's world, as one injected object: its clocks, its timers,
  * the end of a turn (when write envelopes are flushed), and its links to the
- * storage nodes. The Store hands it the Node one (node-host.ts: Date.now,
- * performance.now, setTimeout, the nodes' rings); the simulation hands it a
+ * storage nodes. The Store hands it the Node one (node-host.ts: the real
+ * clocks and timers, the nodes' rings); the simulation hands it a
  * virtual clock, virtual timers and a simulated network (test/simulation/).
  * So the code between "a request is admitted" and "its quorum settled" is the
  * same in both (FoundationDB, TigerBeetle: simulate the code you ship).
@@ -56,4 +56,17 @@ export interface CoordinatorHost {
   hintsOwedTo(owner: number): number;
   /** Removed nodes that stand-ins may still hold hints for. */
   retiredIds(): Iterable<number>;
+}
+
+/**
+ * An attachment's timers, from the Node adapter (node-host.ts attachmentTimers)
+ * or a test's: it needs them before its store and host exist (attaching waits
+ * for the owner's first answer). Unlike the coordinator's, they keep the
+ * thread alive: a call waiting for the owner must not let its thread exit.
+ */
+export interface AttachmentTimers {
+  setTimer(delayMs: number, run: () => void): TimerHandle;
+  clearTimer(timer: TimerHandle): void;
+  /** Run `run` in a later turn of the event loop. */
+  nextTurn(run: () => void): void;
 }

@@ -66,7 +66,8 @@ export class DirectReads {
     this.turnScheduled = false;
   };
 
-  constructor(path: string, durability: Durability) {
+  /** `afterIo`: runs its argument after this turn's I/O callbacks, where the rings' answers arrive (node-host.ts: the event loop's check phase). */
+  constructor(path: string, durability: Durability, private readonly afterIo: (run: () => void) => void) {
     this.path = path;
     this.durability = durability;
   }
@@ -95,9 +96,8 @@ export class DirectReads {
 
   private scheduleTurn(): void {
     if (this.turnScheduled) return;
-    // setImmediate: after this turn's I/O callbacks, where the rings' answers arrive.
     this.turnScheduled = true;
-    setImmediate(this.newTurn);
+    this.afterIo(this.newTurn);
   }
 
   private readNow(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch: boolean): boolean {

@@ -11,7 +11,7 @@ import { nodeOfTarget } from '../ring/sloppy-quorum.js';
 import { type AttachedRings, type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import type { RequestRecord, WireKey } from '../transport/wire.js';
 import { DirectReads } from './direct-reads.js';
-import type { CoordinatorHost, TimerHandle } from './coordinator-host.js';
+import type { AttachmentTimers, CoordinatorHost, TimerHandle } from './coordinator-host.js';
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 
@@ -31,7 +31,7 @@ export class NodeHost implements CoordinatorHost {
   /** With `readPath: 'direct'`, reads of up replicas are served from their LMDB environments in this thread (direct-reads.ts). */
   constructor(links: (NodeLink | undefined)[], options?: Pick<ResolvedOptions, 'readPath' | 'path' | 'durability'>) {
     this.links = links;
-    this.directReads = options?.readPath === 'direct' ? new DirectReads(options.path, options.durability) : undefined;
+    this.directReads = options?.readPath === 'direct' ? new DirectReads(options.path, options.durability, (run) => void setImmediate(run)) : undefined;
   }
 
   readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean {
@@ -136,6 +136,13 @@ export class NodeHost implements CoordinatorHost {
     return this.retired;
   }
 }
+
+/** An attached store's timers (attachment.ts): real ones that keep the thread alive while they wait. */
+export const attachmentTimers: AttachmentTimers = {
+  setTimer: (delayMs, run) => setTimeout(run, delayMs),
+  clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
+  nextTurn: (run) => void setImmediate(run),
+};
 
 export function createLink(options: ResolvedOptions, nodeId: number): NodeLink {
   const linkOptions = linkOptionsOf(options, nodeId);

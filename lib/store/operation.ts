@@ -24,7 +24,7 @@ export interface OperationHost {
   /** A read returned a version written at `timestampMs` without going through toResult: later writes come after it (the hybrid logical clock). */
   observeTimestampMs(timestampMs: number): void;
   wallClockMs(): number;
-  /** A monotonic clock for deadlines (performance.now in the store). */
+  /** A monotonic clock for deadlines (the Node host's monotonic clock in the store). */
   monotonicMs(): number;
   readSettled(operation: GetOperation): void;
   writeSettled(operation: PutOperation): void;

@@ -1,12 +1,14 @@
 /**
  * A put or delete as the coordinator sends it (operations.ts PutRequest):
  * the caller's key, value and options checked against the store's bounds,
- * the value encoded, and the new version's timestamp taken last.
+ * the value encoded, and the new version's timestamp taken last; and its
+ * answer, the context the next write passes back.
  */
 import { ErrorCode, RingtableError } from '../errors.js';
 import { Op, RequestFlag } from '../transport/wire.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
-import { decodeContext } from '../version/object-codec.js';
+import { join as joinClock } from '../version/dotted-version-vector.js';
+import { decodeContext, decodeObject, encodeContext } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
 import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
@@ -43,4 +45,9 @@ export function putRequest(
     timestampMs,
     expiresAtMs: ttlMs === undefined ? 0 : Math.ceil(timestampMs + ttlMs),
   };
+}
+
+/** A put's answer: the context of the coordinating node's object (Dynamo §4.4: a write returns what the next one passes back). */
+export function contextOfObject(objectBytes: Uint8Array | undefined): string {
+  return encodeContext(joinClock(decodeObject(objectBytes!)));
 }

@@ -6,34 +6,29 @@
  * on the Node host (node-host.ts: real clocks, timers and node links).
  */
 import { ErrorCode, RingtableError } from '../errors.js';
-import { type ResolvedOptions, type StoreOptions, readQuorumFor, resolveOptions, writeQuorumFor } from '../config/options.js';
+import { type ResolvedOptions, type StoreOptions, resolveOptions } from '../config/options.js';
 import { hashKey32 } from '../ring/hash.js';
-import { NodeStat } from '../node/replica.js';
-import { carryCounters, nodeStatsOf } from './node-reports.js';
 import { watchNodes } from './node-watch.js';
 import { Faults } from './faults.js';
 import { AntiEntropyRepairs, type RepairResult, repairHostOf } from './anti-entropy-repair.js';
 import type { NodeLink } from '../transport/node-link.js';
-import { RequestFlag, type WireKey } from '../transport/wire.js';
-import { decodeObject, encodeContext } from '../version/object-codec.js';
-import { join as joinClock } from '../version/dotted-version-vector.js';
-import { requestBytesOf } from './operations.js';
-import type { GetCallback } from './operation.js';
+import { RequestFlag } from '../transport/wire.js';
 import type { GetResult } from './get-result.js';
-import { type Key, checkKey, keyByteLength, ownKey } from './value-codec.js';
-import { putRequest } from './put-request.js';
+import { type Key, keyByteLength } from './value-codec.js';
+import { ClientRequests } from './client-requests.js';
+import { contextOfObject } from './put-request.js';
 import { loadStoreFiles, makeStoreDirectory, readDroppedSpaces, withStoredPlacement } from './store-files.js';
-import { Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
+import { Coordinator } from './coordinator.js';
 import { writerEpochOf } from '../version/writer-version.js';
 import { randomInt } from 'node:crypto';
 import { OrderedKeys } from './ordered-keys.js';
 import { lockStoreDirectory } from './store-lock.js';
-import { NodeLifecycles } from './node-lifecycle.js';
-import { NodeHost, attachedLink, createLink, startLinks } from './node-host.js';
+import { NodeThreads } from './node-threads.js';
+import { NodeHost, startLinks } from './node-host.js';
 import { Ring } from '../ring/ring.js';
-import { requestTagOf } from '../transport/wire.js';
-import { Attachments } from './attachments.js';
-import { Attachment, refuseAttached } from './attachment.js';
+import type { Attachments } from './attachments.js';
+import { attachStore, ownerAttachments } from './store-attach.js';
+import { type Attachment, refuseAttached } from './attachment.js';
 import type { AttachOptions, StoreHandle } from './store-handle.js';
 import { Membership } from './membership.js';
 import { partitionInfos } from './partition-report.js';
@@ -53,10 +48,8 @@ export class Store {
   private readonly host: NodeHost;
   private readonly coordinator: Coordinator;
   private readonly ordered: OrderedKeys;
-  /** Every thread started, and one lifecycle change per node at a time. */
-  private readonly lifecycles = new NodeLifecycles();
-  /** Counters of a node's earlier threads (before restarts), so stats() only grow. */
-  private readonly carried: (Float64Array | undefined)[] = [];
+  /** Starting, crashing, stopping and restarting node threads (node-threads.ts). */
+  private readonly threads: NodeThreads;
   /** Fault injection for tests and benchmarks: drop, delay, duplicate requests to a node, or pause it. Seeded. */
   readonly faults: Faults;
   private failureTimer: unknown;
@@ -71,28 +64,31 @@ export class Store {
   private attachments: Attachments | undefined;
   /** An attached store's side (Store.attach): it follows the owner, and does only reads and writes. */
   private readonly attachment: Attachment | undefined;
+  /** Reads and writes from the caller to the coordinator (client-requests.ts). */
+  private readonly requests: ClientRequests;
 
   private constructor(options: ResolvedOptions, ring: Ring, links: NodeLink[], retired: readonly number[], private readonly unlock: () => void, attachment?: Attachment) {
     this.options = options;
     this.host = new NodeHost(links, options);
-    for (const link of links) if (link !== undefined) this.lifecycles.started(link);
     this.coordinator = new Coordinator({ ...options, writerEpoch: writerEpochOf(randomInt(2 ** 48 - 1)) }, ring, this.host);
     this.coordinator.orderedW = options.w;
     this.ordered = new OrderedKeys(options, this.coordinator, this.host);
     for (const space of readDroppedSpaces(options.path)) this.coordinator.dropSpaceLocally(space);
     for (const id of retired) this.host.retired.add(id);
     this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
-    this.faults = new Faults((nodeId) => this.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
+    this.threads = new NodeThreads(options, this.host, this.repairs, () => this.state === 'open');
+    this.faults = new Faults((nodeId) => this.threads.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     this.membership = new Membership(options, this.coordinator, this.host, {
-      lifecycles: this.lifecycles,
-      startLink: (nodeId) => this.startLink(nodeId),
+      lifecycles: this.threads.lifecycles,
+      startLink: (nodeId) => this.threads.start(nodeId),
       startNode: (nodeId) => this.startNode(nodeId),
-      linkOf: (nodeId) => this.linkOf(nodeId),
+      linkOf: (nodeId) => this.threads.linkOf(nodeId),
     });
     // The failure detector and the handoff pacer, on one timer. An attached store hands nothing off and sweeps nothing: its owner does.
     const tick = attachment === undefined ? () => this.coordinator.tickHandoffs(this.host.monotonicMs()) : () => {};
     this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), tick);
     this.attachment = attachment;
+    this.requests = new ClientRequests(options, this.coordinator, attachment, () => this.assertOpen());
     if (attachment !== undefined) return;
     // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).
     for (const id of ring.nodeIds()) this.coordinator.oweSweep(id);
@@ -128,21 +124,11 @@ export class Store {
    * once the owner closes, its calls fail with ERR_CLOSED. At most
    * ATTACHED_MAX (15) at once (ERR_OVERLOADED beyond).
    */
-  static async attach(handle: StoreHandle, options?: AttachOptions): Promise<Store> {
-    const { attachment, snapshot } = await Attachment.connect(handle);
-    try {
-      const resolved: ResolvedOptions = { ...handle.options, resolve: options?.resolve };
-      const tag = requestTagOf(attachment.slot, attachment.generation);
-      const linkOf = (node: (typeof snapshot.nodes)[number]) => attachedLink(resolved, { ...node, tag });
-      const links: NodeLink[] = [];
-      for (const node of snapshot.nodes) links[node.nodeId] = linkOf(node);
-      const store = new Store(resolved, Ring.fromJSON(snapshot.ring), links, snapshot.retired, () => {}, attachment);
-      attachment.bind({ host: store.host, coordinator: store.coordinator, n: resolved.n, linkOf, ownerClosed: () => void store.close() }, snapshot);
-      return store;
-    } catch (error) {
-      attachment.close();
-      throw error;
-    }
+  static attach(handle: StoreHandle, options?: AttachOptions): Promise<Store> {
+    return attachStore(handle, options, ({ options, ring, links, retired, attachment }) => {
+      const store = new Store(options, ring, links, retired, () => {}, attachment);
+      return { store, host: store.host, coordinator: store.coordinator, close: () => void store.close() };
+    });
   }
 
   /**
@@ -153,14 +139,7 @@ export class Store {
   handle(): StoreHandle {
     this.assertOpen();
     if (this.attachment !== undefined) return this.attachment.handle;
-    this.attachments ??= new Attachments(this.options, {
-      ring: () => this.coordinator.ring,
-      links: () => this.host.links,
-      downReason: (nodeId) => this.host.downReasons[nodeId],
-      retired: () => this.host.retired,
-      monotonicMs: () => this.host.monotonicMs(),
-      sleep: (delayMs) => this.host.sleep(delayMs),
-    });
+    this.attachments ??= ownerAttachments(this.options, this.coordinator, this.host);
     return this.attachments.handle();
   }
 
@@ -172,100 +151,36 @@ export class Store {
   // store, a bad key) still rejects, as from an async function.
   put(key: Key, value: unknown, options?: PutOptions): Promise<string> {
     try {
-      return this.write(key, value, options, 0).then(contextOfObject);
+      return this.requests.write(key, value, options, 0).then(contextOfObject);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   async delete(key: Key, options?: DeleteOptions): Promise<void> {
-    await this.write(key, null, options, RequestFlag.TOMBSTONE);
+    await this.requests.write(key, null, options, RequestFlag.TOMBSTONE);
   }
 
   get(key: Key, options?: GetOptions): Promise<GetResult | undefined> {
     try {
-      return this.read(key, options);
+      return this.requests.read(key, options);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   async has(key: Key, options?: GetOptions): Promise<boolean> {
-    return (await this.read(key, options)) !== undefined;
-  }
-
-  /** A put or delete: resolves with the coordinating node's object once W replicas acknowledged. */
-  private write(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
-    return this.attachment === undefined ? this.writeNow(key, value, options, flags) : this.attachment.call(() => this.writeNow(key, value, options, flags));
-  }
-
-  private writeNow(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
-    this.assertOpen();
-    // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
-    this.coordinator.admit(1);
-    const request = putRequest(key, value, options, flags, this.options, this.coordinator);
-    return new Promise<Uint8Array | undefined>((resolve, reject) => {
-      this.coordinator.admit(1, requestBytesOf(request));
-      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
-    });
-  }
-
-  private read(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
-    return this.attachment === undefined ? this.readNow(key, options) : this.attachment.call(() => this.readNow(key, options));
-  }
-
-  /** A refused call rejects (never throws): get is not an async function, so that a read answered in place costs one promise. */
-  private readNow(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
-    let r: number;
-    let owned: Key;
-    try {
-      this.assertOpen();
-      checkKey(key, this.options.keyBytesMax);
-      r = readQuorumFor(this.options, options);
-      owned = ownKey(key);
-      this.coordinator.admit(1);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const cacheable = options?.consistent !== true;
-    const now = r === 1 ? this.coordinator.getInPlace(owned, cacheable) : NOT_IN_PLACE;
-    if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
-    return new Promise<GetResult | undefined>((resolve, reject) => {
-      const callback: GetCallback = (error, result) => (error ? reject(error) : resolve(result));
-      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback);
-      else this.coordinator.startGet(owned, r, callback, 0, cacheable);
-    });
+    return (await this.requests.read(key, options)) !== undefined;
   }
 
   /** Every entry is validated before any is sent; resolves when every put met its W. */
   putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
-    return this.attachment === undefined ? this.putManyNow(entries, options) : this.attachment.call(() => this.putManyNow(entries, options));
-  }
-
-  private async putManyNow(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
-    this.assertOpen();
-    if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
-    if (entries.length > 0) this.coordinator.admit(1);
-    const requests = entries.map((entry) => {
-      if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator);
-    });
-    const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
-    return this.coordinator.putMany(requests, ws);
+    return this.requests.putMany(entries, options);
   }
 
   /** Results in the order of `keys`; undefined where a key has no live value. */
   getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
-    return this.attachment === undefined ? this.getManyNow(callerKeys, options) : this.attachment.call(() => this.getManyNow(callerKeys, options));
-  }
-
-  private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
-    this.assertOpen();
-    if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], this.options.keyBytesMax);
-    const r = readQuorumFor(this.options, options);
-    // The caller's keys: the coordinator owns (copies) those it still holds once this call returns.
-    return this.coordinator.getMany(callerKeys as readonly WireKey[], r);
+    return this.requests.getMany(callerKeys, options);
   }
 
   // ---- leader-ordered keys, ranges and spaces (lib/tables/DESIGN.md §5; ordered-keys.ts) ----
@@ -315,7 +230,6 @@ export class Store {
     return this.ordered.dropSpace(space);
   }
 
-
   /** Node ids holding `key`, primary first (Dynamo §4.3). */
   preferenceList(key: Key): number[] {
     this.assertOpen();
@@ -344,9 +258,8 @@ export class Store {
 
   stats(): StoreStats {
     this.assertOpen();
-    const nodes = this.host.links.flatMap((link) => (link === undefined ? [] : [nodeStatsOf(link, this.carried[link.nodeId])]));
     return {
-      nodes,
+      nodes: this.threads.stats(),
       membership: { nodes: this.coordinator.ring.nodeIds().length, lastChange: this.membership.lastChange },
       antiEntropy: { ...this.repairs.counters },
       ...this.coordinator.stats(),
@@ -372,9 +285,7 @@ export class Store {
   crashNode(nodeId: number): void {
     this.assertOpen();
     refuseAttached(this.attachment, 'crashNode');
-    const link = this.linkOf(nodeId);
-    this.host.markDown(nodeId, 'crashed');
-    link.crash();
+    this.threads.crash(nodeId);
     this.attachments?.changed();
   }
 
@@ -382,11 +293,7 @@ export class Store {
   async stopNode(nodeId: number): Promise<void> {
     this.assertOpen();
     refuseAttached(this.attachment, 'stopNode');
-    const link = this.linkOf(nodeId);
-    await this.lifecycles.run(nodeId, 'stopping', async () => {
-      this.host.markDown(nodeId, 'stopped');
-      await link.stop();
-    });
+    await this.threads.stop(nodeId);
     this.attachments?.changed();
   }
 
@@ -398,19 +305,7 @@ export class Store {
   async startNode(nodeId: number): Promise<void> {
     this.assertOpen();
     refuseAttached(this.attachment, 'startNode');
-    const old = this.linkOf(nodeId);
-    this.lifecycles.assertIdle(nodeId);
-    if (this.host.isUp(nodeId)) throw new RingtableError(ErrorCode.INVALID_STATE, `node ${nodeId} is already up`);
-    const link = await this.lifecycles.run(nodeId, 'starting', async () => {
-      await old.stop(); // a paused or stale node's thread goes first: one LMDB writer per environment
-      return this.startLink(nodeId);
-    });
-    if (link.failed !== undefined) {
-      throw new RingtableError(ErrorCode.NODE_FAILED, `storage node ${nodeId} failed to start: ${link.failed.message}`, undefined, { cause: link.failed });
-    }
-    carryCounters((this.carried[nodeId] ??= new Float64Array(NodeStat.COUNT)), old);
-    this.host.links[nodeId] = link;
-    this.host.downReasons[nodeId] = undefined;
+    await this.threads.restart(nodeId);
     await this.ordered.dropSpacesOn(nodeId); // a space dropped while it was down goes first, so nothing of it is handed on
     this.coordinator.nodeStarted(nodeId); // hints for it go back; its keys of ranges that moved meanwhile go to their replicas
     this.attachments?.changed(); // attached stores take rings to the new thread
@@ -462,18 +357,6 @@ export class Store {
     return this.repairs.repair();
   }
 
-  /** Start a node thread, with no anti-entropy task holding its environment (AntiEntropyRepairs.withEnvsReleased). */
-  private startLink(nodeId: number): Promise<NodeLink> {
-    return this.repairs.withEnvsReleased(() => this.lifecycles.start(() => createLink(this.options, nodeId), () => this.state === 'open'));
-  }
-
-  private linkOf(nodeId: number): NodeLink {
-    if (!Number.isInteger(nodeId)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `a node id is an integer, got ${typeof nodeId === 'string' ? `the string '${nodeId}'` : String(nodeId)}`);
-    const link = this.host.links[nodeId];
-    if (link === undefined) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `no node ${String(nodeId)} in this store`);
-    return link;
-  }
-
   /**
    * Waits for in-flight operations, stops the nodes and closes LMDB, then
    * releases the directory. Later calls fail with ERR_CLOSED; a second
@@ -497,10 +380,7 @@ export class Store {
     }
     this.coordinator.close();
     await this.host.directReads?.close(); // before the nodes: the last to close an environment is its node
-    await Promise.all(this.host.links.map((link) => link?.stop()));
-    // A node start in flight stops its own thread once ready (NodeLifecycles.start); wait for that.
-    while (this.lifecycles.startingCount > 0) await this.host.sleep(CLOSE_POLL_MS);
-    await this.lifecycles.stopStrays(this.host.links);
+    await this.threads.stopAll();
     await this.repairs.close();
     this.attachment?.close();
     this.state = 'closed';
@@ -510,10 +390,4 @@ export class Store {
   private assertOpen(): void {
     if (this.state !== 'open') throw new RingtableError(ErrorCode.CLOSED, 'the store is closed');
   }
-
-}
-
-/** A put's answer: the context of the coordinating node's object (Dynamo §4.4: a write returns what the next one passes back). */
-function contextOfObject(objectBytes: Uint8Array | undefined): string {
-  return encodeContext(joinClock(decodeObject(objectBytes!)));
 }

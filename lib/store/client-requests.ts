@@ -1,0 +1,102 @@
+/**
+ * A caller's read or write on its way from the Store's public API to the
+ * coordinator (Dynamo §4.5: the request a client hands a coordinator): its
+ * key, value and options checked, admitted (ERR_OVERLOADED beyond
+ * pendingMax), and started on the coordinator with a promise for its answer.
+ * In an attached store (Store.attach) each call first follows the owner
+ * (attachment.ts call).
+ */
+import { ErrorCode, RingtableError } from '../errors.js';
+import { type ResolvedOptions, readQuorumFor, writeQuorumFor } from '../config/options.js';
+import type { WireKey } from '../transport/wire.js';
+import type { Attachment } from './attachment.js';
+import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
+import type { GetCallback } from './operation.js';
+import { requestBytesOf } from './operations.js';
+import type { GetResult } from './get-result.js';
+import { putRequest } from './put-request.js';
+import type { GetOptions, PutManyEntry, PutOptions } from './store-types.js';
+import { type Key, checkKey, ownKey } from './value-codec.js';
+
+export class ClientRequests {
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly coordinator: Coordinator,
+    /** An attached store's side, or undefined in the owner. */
+    private readonly attachment: Attachment | undefined,
+    /** Throws ERR_CLOSED unless the store is open. */
+    private readonly assertOpen: () => void,
+  ) {}
+
+  /** A put or delete: resolves with the coordinating node's object once W replicas acknowledged. */
+  write(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
+    return this.attachment === undefined ? this.writeNow(key, value, options, flags) : this.attachment.call(() => this.writeNow(key, value, options, flags));
+  }
+
+  private writeNow(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
+    this.assertOpen();
+    // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
+    this.coordinator.admit(1);
+    const request = putRequest(key, value, options, flags, this.options, this.coordinator);
+    return new Promise<Uint8Array | undefined>((resolve, reject) => {
+      this.coordinator.admit(1, requestBytesOf(request));
+      this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
+    });
+  }
+
+  read(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
+    return this.attachment === undefined ? this.readNow(key, options) : this.attachment.call(() => this.readNow(key, options));
+  }
+
+  /** A refused call rejects (never throws): Store.get is not an async function, so that a read answered in place costs one promise. */
+  private readNow(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
+    let r: number;
+    let owned: Key;
+    try {
+      this.assertOpen();
+      checkKey(key, this.options.keyBytesMax);
+      r = readQuorumFor(this.options, options);
+      owned = ownKey(key);
+      this.coordinator.admit(1);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const cacheable = options?.consistent !== true;
+    const now = r === 1 ? this.coordinator.getInPlace(owned, cacheable) : NOT_IN_PLACE;
+    if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
+    return new Promise<GetResult | undefined>((resolve, reject) => {
+      const callback: GetCallback = (error, result) => (error ? reject(error) : resolve(result));
+      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback);
+      else this.coordinator.startGet(owned, r, callback, 0, cacheable);
+    });
+  }
+
+  putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
+    return this.attachment === undefined ? this.putManyNow(entries, options) : this.attachment.call(() => this.putManyNow(entries, options));
+  }
+
+  private async putManyNow(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
+    this.assertOpen();
+    if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
+    if (entries.length > 0) this.coordinator.admit(1);
+    const requests = entries.map((entry) => {
+      if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator);
+    });
+    const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
+    return this.coordinator.putMany(requests, ws);
+  }
+
+  getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+    return this.attachment === undefined ? this.getManyNow(callerKeys, options) : this.attachment.call(() => this.getManyNow(callerKeys, options));
+  }
+
+  private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
+    this.assertOpen();
+    if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
+    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], this.options.keyBytesMax);
+    const r = readQuorumFor(this.options, options);
+    // The caller's keys: the coordinator owns (copies) those it still holds once this call returns.
+    return this.coordinator.getMany(callerKeys as readonly WireKey[], r);
+  }
+}

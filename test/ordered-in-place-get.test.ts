@@ -21,6 +21,7 @@ import { Coordinator, NOT_IN_PLACE } from '../lib/store/coordinator.js';
 import type { CoordinatorHost } from '../lib/store/coordinator-host.js';
 import type { GetResult } from '../lib/store/get-result.js';
 import { InPlaceState } from '../lib/store/in-place-get.js';
+import { READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
 import { OrderedInPlaceAnswer, orderedInPlaceTarget } from '../lib/store/ordered-in-place-get.js';
 import type { Leadership } from '../lib/store/partition-leaders.js';
 import { encodeValue } from '../lib/store/value-codec.js';
@@ -103,6 +104,25 @@ t.test('getOrdered, eventual and consistent, is answered in place: no node threa
   await store.writeOrdered({ key: keys[0]!, value: undefined });
   t.equal(await store.getOrdered(keys[0]!, { consistent: true }), undefined, 'a deleted key');
   await t.rejects(store.getOrdered(new Uint8Array(0)), 'an invalid key still rejects');
+});
+
+t.test('ordered gets past the per-turn bound of reads in place wait a macrotask and are still read in place', async (t) => {
+  const store = await openTemp(t, { nodes: 4 });
+  const keys = Array.from({ length: 50 }, (_, i) => itemKey(`m${i}`, 'item'));
+  for (let i = 0; i < keys.length; i++) await store.writeOrdered({ key: keys[i]!, value: i });
+  for (const key of keys) await store.getOrdered(key, { consistent: true });
+  const gets = () => store.stats().nodes.reduce((sum, node) => sum + node.gets, 0);
+  const getsBefore = gets();
+  const count = READS_IN_PLACE_PER_TURN_MAX * 3 + 7;
+  // Issued in one turn, each answer chaining another: what GetItem with many in flight does.
+  const reads = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      store.getOrdered(keys[i % keys.length]!, { consistent: i % 2 === 0 }).then((first) => store.getOrdered(keys[(i + 1) % keys.length]!).then((second) => [first?.value, second?.value])),
+    ),
+  );
+  const wrong = reads.filter(([first, second], i) => first !== i % keys.length || second !== (i + 1) % keys.length);
+  t.equal(wrong.length, 0, `${count * 2} ordered gets answered their own keys`);
+  t.equal(gets(), getsBefore, 'no node thread was asked');
 });
 
 t.test('a restarted leader is read by message until a new term: the node checks it', async (t) => {

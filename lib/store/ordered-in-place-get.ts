@@ -29,8 +29,9 @@
  */
 import { isHinted, nodeOfTarget } from '../ring/sloppy-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Status, copyBytes } from '../transport/wire.js';
+import { Status, type WireKey, copyBytes } from '../transport/wire.js';
 import { InPlaceState } from './in-place-get.js';
+import type { OrderedReadCallback } from './ordered-operation.js';
 import { type Leadership, PartitionLeaders } from './partition-leaders.js';
 import { type IsUp, singleReadTarget } from './routing.js';
 
@@ -86,6 +87,50 @@ export class OrderedInPlaceAnswer implements PendingReply {
 
   onNodeFailure(): void {
     this.state = InPlaceState.DECLINED;
+  }
+}
+
+/**
+ * Ordered gets waiting for the next macrotask to be read in place
+ * (Coordinator.orderedGetLater), oldest first: past the host's per-turn bound
+ * of reads in place (direct-reads.ts), as LaterGets holds plain gets. Sent
+ * as messages instead, a third of GetItem's reads went to the node threads.
+ */
+export class LaterOrderedGets {
+  private keys: WireKey[] = [];
+  private consistents: boolean[] = [];
+  private callbacks: OrderedReadCallback[] = [];
+  private head = 0;
+
+  get size(): number {
+    return this.keys.length - this.head;
+  }
+
+  push(key: WireKey, consistent: boolean, callback: OrderedReadCallback): void {
+    this.keys.push(key);
+    this.consistents.push(consistent);
+    this.callbacks.push(callback);
+  }
+
+  key(): WireKey {
+    return this.keys[this.head]!;
+  }
+
+  consistent(): boolean {
+    return this.consistents[this.head]!;
+  }
+
+  /** Drop the oldest and return its callback. */
+  shift(): OrderedReadCallback {
+    const callback = this.callbacks[this.head]!;
+    this.head++;
+    if (this.head === this.keys.length) {
+      this.keys = [];
+      this.consistents = [];
+      this.callbacks = [];
+      this.head = 0;
+    }
+    return callback;
   }
 }
 

@@ -13,7 +13,7 @@ import { RANGE_ENTRIES_MAX } from '../node/replica.js';
 import { ALSO_KEYS_MAX, AlsoFlag, type AlsoWrite, ExpectKind, RequestFlag, Status, decodeRangePage, encodeRangePayload } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { isLive, orderedEntryOf, parseVersion, versionText } from '../version/ordered-version.js';
-import { type Coordinator, NOT_IN_PLACE } from './coordinator.js';
+import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
 import type { OrderedReadAnswer } from './ordered-in-place-get.js';
 import type { Send } from './coordinator-host.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
@@ -46,19 +46,19 @@ export class OrderedKeys {
    * Not an async function: a read answered in place (Coordinator.orderedGetInPlace) costs one settled promise, as Store.get's does.
    */
   get(key: Key, options?: GetOrderedOptions): Promise<OrderedValue | undefined> {
-    let answer: OrderedReadAnswer | typeof NOT_IN_PLACE;
+    let answer: OrderedReadAnswer | typeof NOT_IN_PLACE | typeof LATER;
     let consistent: boolean;
     try {
       keyByteLength(key, this.options.keyBytesMax);
       consistent = consistentOption(options);
       this.coordinator.admit(1);
       answer = this.coordinator.orderedGetInPlace(key, consistent);
-      if (answer !== NOT_IN_PLACE) return Promise.resolve(this.orderedValue(answer));
+      if (answer !== NOT_IN_PLACE && answer !== LATER) return Promise.resolve(this.orderedValue(answer));
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<OrderedReadAnswer>((resolve, reject) => {
-      this.coordinator.sendOrderedRead('get', key, undefined, consistent, (error, status, bytes, replica) => (error ? reject(error) : resolve({ status, payload: bytes!, replica })));
+      this.coordinator.orderedGetNotInPlace(answer, key, consistent, (error, status, bytes, replica) => (error ? reject(error) : resolve({ status, payload: bytes!, replica })));
     }).then((read) => this.orderedValue(read));
   }
 

@@ -44,6 +44,7 @@ import { electLeader } from './leader-election.js';
 import { KeyCommit, type KeyCommitCallback } from './key-commit.js';
 import { type CommitGate, type CommitWaiter, UncommittedKeys, keyBytesOf, keyIdOf, termVersionMax } from './uncommitted-keys.js';
 import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type OrderedWriteCallback, OrderedWriteOperation, type OrderedWriteRequest } from './ordered-operation.js';
+import { LaterOrderedGets, OrderedInPlaceAnswer, type OrderedReadAnswer, orderedInPlaceTarget } from './ordered-in-place-get.js';
 import { isWellFormedPartitionedKey, splitPartitionedKey, PARTITIONED_KEY_MARKER } from '../ring/partitioned-key.js';
 
 export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFanout' | 'timeoutMs' | 'pendingMax' | 'pendingBytesMax' | 'tombstoneGraceMs' | 'resolve' | 'handoffKeysPerSecond'> & {
@@ -299,7 +300,7 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   /** Operations in flight (their callers waiting or not), and those admitted but not sent yet. */
   get activeCount(): number {
-    return this.active.size + this.unsentCount + this.laterGets.size;
+    return this.active.size + this.unsentCount + this.laterGets.size + this.laterOrderedGets.size;
   }
 
   private get unsentCount(): number {
@@ -405,7 +406,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     return result;
   }
 
-  private readonly inPlaceAnswer = new InPlaceAnswer();
+  private readonly inPlaceAnswer = new InPlaceAnswer(this);
 
   /**
    * getInPlace said LATER: this macrotask's reads in place are used up
@@ -773,8 +774,66 @@ export class Coordinator implements OperationHost, OrderedHost {
     operation.start();
   }
 
-  /** A key (kind 'get') or a range from `key` (kind 'range', `payload` its RANGE fields), from one replica. */
+  /** A key (kind 'get') or a range from `key` (kind 'range', `payload` its RANGE fields), from one replica; a key read in place where it may be (answered before this returns). */
   startOrderedRead(kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, consistent: boolean, callback: OrderedReadCallback, hash32?: number): void {
+    if (kind === 'range') return this.sendOrderedRead(kind, key, payload, consistent, callback, hash32);
+    const answer = this.orderedGetInPlace(key, consistent, hash32);
+    if (answer === NOT_IN_PLACE || answer === LATER) return this.orderedGetNotInPlace(answer, key, consistent, callback, hash32);
+    callback(undefined, answer.status, answer.payload, answer.replica);
+  }
+
+  /** An ordered get orderedGetInPlace did not answer now: read in place in the next macrotask (LATER), else by an operation. */
+  orderedGetNotInPlace(verdict: typeof NOT_IN_PLACE | typeof LATER, key: WireKey, consistent: boolean, callback: OrderedReadCallback, hash32?: number): void {
+    if (verdict === NOT_IN_PLACE) return this.sendOrderedRead('get', key, undefined, consistent, callback, hash32);
+    // Counted as pending while it waits, as getLater's.
+    this.pendingCount++;
+    if (this.laterOrderedGets.size === 0) this.host.nextTurn!(this.runLaterOrderedGets);
+    this.laterOrderedGets.push(key, consistent, callback);
+  }
+
+  private readonly laterOrderedGets = new LaterOrderedGets();
+
+  private readonly runLaterOrderedGets = (): void => {
+    const later = this.laterOrderedGets;
+    while (later.size > 0) {
+      const answer = this.orderedGetInPlace(later.key(), later.consistent());
+      if (answer === LATER) break;
+      const key = later.key();
+      const consistent = later.consistent();
+      const callback = later.shift();
+      this.pendingCount--;
+      if (answer === NOT_IN_PLACE) this.sendOrderedRead('get', key, undefined, consistent, callback);
+      else callback(undefined, answer.status, answer.payload, answer.replica);
+    }
+    if (later.size > 0) this.host.nextTurn!(this.runLaterOrderedGets);
+  };
+
+  /**
+   * One leader-ordered key answered now from a copy read in place
+   * (ordered-in-place-get.ts decides which, and whether the operation would
+   * read that copy unchanged), or NOT_IN_PLACE: then sendOrderedRead it.
+   */
+  orderedGetInPlace(key: WireKey, consistent: boolean, hash32?: number): OrderedReadAnswer | typeof NOT_IN_PLACE | typeof LATER {
+    if (this.readPath !== 'direct' || this.host.readInPlace === undefined || this.state !== 'open') return NOT_IN_PLACE;
+    const hash = hash32 ?? hashKey32(key);
+    const partition = this.ringValue.partitionOf(hash);
+    const keyTracked = consistent && this.uncommitted.size > 0 && this.uncommitted.tracks(keyIdOf(key));
+    const target = orderedInPlaceTarget(consistent, this.preferenceLists.forHash(hash), consistent ? 0 : this.readRotation++, this.isUpBound, this.leaders.get(partition), keyTracked);
+    if (target < 0) return NOT_IN_PLACE;
+    if (this.host.inPlaceTurnLeft?.() === false) return this.laterOrderedGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
+    const answer = this.orderedInPlaceAnswer;
+    answer.reset();
+    if (!this.host.readInPlace(target, key, answer, 0, false) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
+    this.orderedReadsInPlace++;
+    return { status: answer.status, payload: answer.payload, replica: target };
+  }
+
+  private readonly orderedInPlaceAnswer = new OrderedInPlaceAnswer();
+  /** Ordered reads orderedGetInPlace answered (the simulation's tests count them). */
+  orderedReadsInPlace = 0;
+
+  /** startOrderedRead by an OrderedReadOperation: waits for the leader and for commits, retries, and reads in place only where sendRead does. */
+  sendOrderedRead(kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, consistent: boolean, callback: OrderedReadCallback, hash32?: number): void {
     const { partition, list } = this.orderedPlacement(key, hash32);
     const operation: OrderedReadOperation = new OrderedReadOperation(this, kind, key, payload, partition, list, consistent, this.host.monotonicMs() + this.options.timeoutMs, (error, status, bytes, replica) => {
       this.release(operation);

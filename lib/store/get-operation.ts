@@ -87,7 +87,7 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     if (status === Status.OK) {
       // One replica asked, one answer needed: nothing to merge or repair, so
       // read the answer in place (the common cache read, R = 1).
-      const direct = this.quorum.replicas.length === 1 && !this.keepObject ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs()) : null;
+      const direct = this.quorum.replicas.length === 1 && !this.keepObject ? resultFromBytes(bytes, view, at, length, this.coordinator.wallClockMs(), this.coordinator) : null;
       if (direct === null) {
         this.quorum.reply(nodeId, decodeObject(copyBytes(bytes, at, at + length)));
       } else {

@@ -104,14 +104,23 @@ export function resultError(error: unknown): RingtableError {
   return new RingtableError(ErrorCode.INVALID_VALUE, `a stored value could not be decoded: ${error instanceof Error ? error.message : String(error)}`, undefined, { cause: error });
 }
 
+/** Who hears the write time of what a read returned (the coordinator's hybrid logical clock). */
+export interface TimestampObserver {
+  observeTimestampMs(timestampMs: number): void;
+}
+
 /**
  * The read fast path: one replica's bytes holding a single sibling become a
  * result without materialising the object. Returns `null` when the object
- * needs the full path (several siblings).
+ * needs the full path (several siblings). `clock` observes the sibling's
+ * write time, tombstone or not, as Coordinator.toResult does on the full
+ * path: a write made with this read's context must come after what it read.
  */
-export function resultFromBytes(bytes: Uint8Array, view: DataView, at: number, length: number, nowMs: number): GetResult | undefined | null {
+export function resultFromBytes(bytes: Uint8Array, view: DataView, at: number, length: number, nowMs: number, clock?: TimestampObserver): GetResult | undefined | null {
   const siblingAt = soleSiblingAt(view, at, length);
   if (siblingAt < 0) return null;
+  const timestampMs = view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true);
+  clock?.observeTimestampMs(timestampMs);
   if (isTombstoneAt(view, siblingAt)) return undefined;
   const expiresAtMs = view.getFloat64(siblingAt + SiblingField.EXPIRES_AT_MS, true);
   if (expiresAtMs !== 0 && expiresAtMs <= nowMs) return undefined;
@@ -119,7 +128,6 @@ export function resultFromBytes(bytes: Uint8Array, view: DataView, at: number, l
   const valueAt = siblingAt + SIBLING_HEADER_BYTES;
   // Ring memory is shared (msgpackr's string extraction refuses it) and reused: decoded from a copy. A read in place is neither.
   const value = bytes.buffer instanceof SharedArrayBuffer ? decodeValue(bytes, valueAt, valueAt + valueBytes) : decodeValueInPlace(bytes, valueAt, valueAt + valueBytes);
-  const timestampMs = view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true);
   // The object's header holds its entry count (object-codec.ts); one entry's actor and counter need no array.
   if (view.getUint8(at + 1) !== 1) return new GetResult(value, undefined, timestampMs, clockOf(view, at), undefined);
   const entryAt = at + OBJECT_HEADER_BYTES;

@@ -10,7 +10,7 @@
  */
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
-import { type GetResult, resultFromBytes } from './get-result.js';
+import { type GetResult, type TimestampObserver, resultFromBytes } from './get-result.js';
 import type { GetCallback } from './operation.js';
 
 /** Gets waiting for the next macrotask at most (each also counts against pendingMax); past it, a get is started as any other. */
@@ -70,6 +70,9 @@ export class InPlaceAnswer implements PendingReply {
   /** The wall clock of this read (expiry): set before each read. */
   nowMs = 0;
 
+  /** `clock` observes the write time of what is read (GetOperation's full path does; the R = 1 reads in place did not). */
+  constructor(private readonly clock: TimestampObserver) {}
+
   reset(nowMs: number): void {
     this.state = InPlaceState.NONE;
     this.result = undefined;
@@ -87,7 +90,7 @@ export class InPlaceAnswer implements PendingReply {
     }
     let result: GetResult | undefined | null;
     try {
-      result = resultFromBytes(bytes, view, at, length, this.nowMs);
+      result = resultFromBytes(bytes, view, at, length, this.nowMs, this.clock);
     } catch {
       result = null;
     }

@@ -127,7 +127,7 @@ export class SingleReadBatch implements PendingReply, Operation {
     if (status === Status.OK) {
       try {
         // Within fill (a read in place), the loop's clock; an answer by message reads it now.
-        const direct = resultFromBytes(bytes, view, at, length, this.startMs >= 0 ? this.wallMs : this.coordinator.wallClockMs());
+        const direct = resultFromBytes(bytes, view, at, length, this.startMs >= 0 ? this.wallMs : this.coordinator.wallClockMs(), this.coordinator);
         this.results[tag] = direct !== null ? direct : this.coordinator.toResult(decodeObject(copyBytes(bytes, at, at + length)));
       } catch (thrown) {
         return this.end(resultError(thrown));

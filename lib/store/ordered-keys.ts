@@ -13,7 +13,8 @@ import { RANGE_ENTRIES_MAX } from '../node/replica.js';
 import { ALSO_KEYS_MAX, AlsoFlag, type AlsoWrite, ExpectKind, RequestFlag, Status, decodeRangePage, encodeRangePayload } from '../transport/wire.js';
 import { decodeObject } from '../version/object-codec.js';
 import { isLive, orderedEntryOf, parseVersion, versionText } from '../version/ordered-version.js';
-import type { Coordinator } from './coordinator.js';
+import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
+import type { OrderedReadAnswer } from './ordered-in-place-get.js';
 import type { Send } from './coordinator-host.js';
 import type { GetOrderedOptions, OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from './ordered-types.js';
 import { putRequest } from './put-request.js';
@@ -40,11 +41,28 @@ export class OrderedKeys {
   ) {}
 
 
-  /** Read one leader-ordered key: from its partition's leader (consistent) or any up replica (may be stale). */
-  async get(key: Key, options?: GetOrderedOptions): Promise<OrderedValue | undefined> {
-    keyByteLength(key, this.options.keyBytesMax);
-    const consistent = consistentOption(options);
-    const { status, payload, replica } = await this.orderedRead('get', key, undefined, consistent);
+  /**
+   * Read one leader-ordered key: from its partition's leader (consistent) or any up replica (may be stale).
+   * Not an async function: a read answered in place (Coordinator.orderedGetInPlace) costs one settled promise, as Store.get's does.
+   */
+  get(key: Key, options?: GetOrderedOptions): Promise<OrderedValue | undefined> {
+    let answer: OrderedReadAnswer | typeof NOT_IN_PLACE | typeof LATER;
+    let consistent: boolean;
+    try {
+      keyByteLength(key, this.options.keyBytesMax);
+      consistent = consistentOption(options);
+      this.coordinator.admit(1);
+      answer = this.coordinator.orderedGetInPlace(key, consistent);
+      if (answer !== NOT_IN_PLACE && answer !== LATER) return Promise.resolve(this.orderedValue(answer));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<OrderedReadAnswer>((resolve, reject) => {
+      this.coordinator.orderedGetNotInPlace(answer, key, consistent, (error, status, bytes, replica) => (error ? reject(error) : resolve({ status, payload: bytes!, replica })));
+    }).then((read) => this.orderedValue(read));
+  }
+
+  private orderedValue({ status, payload, replica }: OrderedReadAnswer): OrderedValue | undefined {
     if (status === Status.NOT_FOUND) return undefined;
     const entry = orderedEntryOf(decodeObject(payload));
     if (entry === undefined) throw new RingtableError(ErrorCode.INVALID_KEY, 'the key was written with put: read it with get (leader-ordered and plain keys never mix)');

@@ -137,6 +137,11 @@ export class UncommittedKeys {
     return this.release(state);
   }
 
+  /** Whether `id` has writes in flight or in doubt (a read of it in place must go through gateKey instead). */
+  tracks(id: string): boolean {
+    return this.keys.has(id);
+  }
+
   /** May a consistent read, or a conditional write, of `id` be served from the leader's copy now? */
   gateKey(id: string, waiter: CommitWaiter): CommitGate {
     if (this.keys.size === 0) return SERVE;

@@ -61,6 +61,8 @@ export interface Bugs {
    * even while the key's write is in flight or failed after reaching the leader.
    */
   serveUncommitted?: boolean;
+  /** Consistent reads of one key in place (lib/store/ordered-in-place-get.ts) ignore the key's writes in flight or in doubt. */
+  inPlaceIgnoresDoubt?: boolean;
 }
 
 export interface RunOptions {
@@ -115,6 +117,8 @@ export interface RunResult {
   trace: string;
   /** Gets the coordinator's hot-key cache answered (scenario.hotKeyCache). */
   hotKeyCacheHits: number;
+  /** Leader-ordered one-key reads answered in place, without an operation (readPath 'direct'). */
+  orderedReadsInPlace: number;
 }
 
 const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, TRANSACTIONS: 4, NODES: 100 } as const;
@@ -141,7 +145,7 @@ export async function runSeed(seed: number, scenario: Scenario, options: RunOpti
     failures = [{ kind: 'invariant', message: `threw at ${run.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }];
   }
   const transactions = run.transactionStats();
-  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), ...(transactions === undefined ? {} : { transactions }), trace: run.trace.text(), hotKeyCacheHits: run.coordinator.stats().hotKeyCache?.hits ?? 0 };
+  return { seed, scenario: scenario.name, failures: [...run.invariants, ...failures], stats: run.stats(), ...(transactions === undefined ? {} : { transactions }), trace: run.trace.text(), hotKeyCacheHits: run.coordinator.stats().hotKeyCache?.hits ?? 0, orderedReadsInPlace: run.coordinator.orderedReadsInPlace };
 }
 
 class Run implements World {
@@ -232,6 +236,7 @@ class Run implements World {
       this.host,
     );
     if (this.bugs.serveUncommitted === true) this.coordinator.commitGate = () => ({ action: 'serve' });
+    if (this.bugs.inPlaceIgnoresDoubt === true) this.coordinator.uncommitted.tracks = () => false;
     const w = scenario.workload;
     this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);
     this.keys = [...this.hotKeys, ...Array.from({ length: w.coldKeys }, (_, i) => `k${i}`)];

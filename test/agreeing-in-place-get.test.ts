@@ -183,16 +183,14 @@ t.test('divergent replicas take the full path and are repaired', async (t) => {
   t.ok(first.every((result) => result?.value === 'after' && result.siblings.length === 1), 'every get answered the newer value');
   t.ok(store.stats().readsInPlace - inPlaceBefore > keys.length * 2, 'the declined ones were read again by the full path');
   t.ok(store.stats().readRepairs > repairsBefore, `the full path repaired (${store.stats().readRepairs - repairsBefore})`);
-  // R = 3 merges all three and repairs what is left; then every R = 2 get agrees in place, two reads each.
-  const all = await store.getMany(keys, { r: 3 });
-  t.ok(all.every((result) => result?.value === 'after'), 'R = 3 answers the newer value');
+  // The full path asked the very replicas that differed: once its repairs landed, every R = 2 get agrees in place, two reads each.
   const agreed = await eventually(async () => {
     const before = store.stats().readsInPlace;
     const repairs = store.stats().readRepairs;
     const values = await Promise.all(keys.map((key) => store.get(key)));
     return values.every((result) => result?.value === 'after') && store.stats().readsInPlace - before === keys.length * 2 && store.stats().readRepairs === repairs;
   }, 10_000);
-  t.ok(agreed, 'repaired: every replica agrees, no get declines or repairs');
+  t.ok(agreed, 'repaired: the replicas read agree, no get declines or repairs');
 });
 
 t.test('a down replica is skipped as before: the two live ones answer in place', async (t) => {

@@ -415,12 +415,19 @@ export class Coordinator implements OperationHost, OrderedHost {
    * else NOT_IN_PLACE, and the GetOperation reads, merges and repairs as it always did.
    */
   private getAgreeingInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+    this.divergentKey = undefined;
     if (r > this.options.n) return NOT_IN_PLACE;
     if (this.agreeingTargets.length < r) this.agreeingTargets = new Int32Array(r);
     if (!firstReadableTargets(this.readTargetsOf(key, r), r, this.readsInPlaceBound, this.agreeingTargets)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.(r) === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.agreeingAnswer;
     answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, this.host.wallClockMs(), r === this.options.n);
+    if (answer.state === InPlaceState.DECLINED) {
+      // The full path the caller starts next asks these same replicas, so that what differs is repaired
+      // (any other R would do for the answer, but might agree and leave the divergence, read after read).
+      this.divergentKey = key;
+      this.divergentTargets = this.agreeingTargets.slice(0, r);
+    }
     if (answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
     // As toResult does: a write made with this read's context comes after what it read.
     if (!Number.isNaN(answer.observedTimestampMs)) this.clock.observe(answer.observedTimestampMs);
@@ -430,6 +437,9 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   private readonly agreeingAnswer = new AgreeingInPlaceAnswer();
+  /** The key getAgreeingInPlace just declined, and the replicas it read: sendGet's replicas for that key's next get. */
+  private divergentKey: WireKey | undefined = undefined;
+  private divergentTargets: Int32Array | undefined = undefined;
   private agreeingTargets = new Int32Array(2);
   private readonly readsInPlaceBound = (target: number): boolean => readsInPlace(this.readPath, target, this.isUpBound);
   private readonly readInPlaceBound: ReadInPlace = (target, key, reply, tag, batch) => this.host.readInPlace!(target, key, reply, tag, batch);
@@ -565,9 +575,11 @@ export class Coordinator implements OperationHost, OrderedHost {
   private sendGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false, fill?: CacheFill): void {
     if (!retried) this.sentCount++;
     const list = this.readTargetsOf(key, r);
-    const replicas = this.readBalance === 'least-loaded'
+    const divergent = this.divergentKey === key && !retried ? this.divergentTargets : undefined;
+    this.divergentKey = undefined;
+    const replicas = divergent ?? (this.readBalance === 'least-loaded'
       ? leastLoadedReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound, this.loadOfBound)
-      : readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
+      : readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound));
     const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs ?? Infinity, (error, result, t) => {
       this.release(operation);
       // The merge of R replicas, kept if the key is hot and no write of it raced this read.

@@ -62,11 +62,11 @@ export class ClientRequests {
       return Promise.reject(error);
     }
     const cacheable = options?.consistent !== true;
-    const now = r === 1 ? this.coordinator.getInPlace(owned, cacheable) : NOT_IN_PLACE;
+    const now = this.coordinator.getInPlace(owned, cacheable, r);
     if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
     return new Promise<GetResult | undefined>((resolve, reject) => {
       const callback: GetCallback = (error, result) => (error ? reject(error) : resolve(result));
-      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback);
+      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback, r);
       else this.coordinator.startGet(owned, r, callback, 0, cacheable);
     });
   }

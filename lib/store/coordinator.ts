@@ -37,6 +37,7 @@ import { shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-place-get.js';
+import { AgreeingInPlaceAnswer, type ReadInPlace, firstReadableTargets } from './agreeing-in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
@@ -392,9 +393,10 @@ export class Coordinator implements OperationHost, OrderedHost {
    * tombstone), no hot-key cache to fill, nothing held for the send window.
    * The replica: the key's first live one (routing.ts firstLiveTarget).
    */
-  getInPlace(key: WireKey, cacheable: boolean): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+  getInPlace(key: WireKey, cacheable: boolean, r = 1): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
     if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
+    if (r > 1) return this.getAgreeingInPlace(key, r);
     const target = firstLiveTarget(this.readTargetsOf(key, 1), this.isUpBound);
     if (target < 0 || !readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.() === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
@@ -409,15 +411,50 @@ export class Coordinator implements OperationHost, OrderedHost {
   private readonly inPlaceAnswer = new InPlaceAnswer(this);
 
   /**
+   * getInPlace of R >= 2 (agreeing-in-place-get.ts): the R first live own
+   * replicas read in place, answered when their records are byte-identical;
+   * else NOT_IN_PLACE, and the GetOperation reads, merges and repairs as it always did.
+   */
+  private getAgreeingInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+    this.divergentKey = undefined;
+    if (r > this.options.n) return NOT_IN_PLACE;
+    if (this.agreeingTargets.length < r) this.agreeingTargets = new Int32Array(r);
+    if (!firstReadableTargets(this.readTargetsOf(key, r), r, this.readsInPlaceBound, this.agreeingTargets)) return NOT_IN_PLACE;
+    if (this.host.inPlaceTurnLeft?.(r) === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
+    const answer = this.agreeingAnswer;
+    answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, this.host.wallClockMs(), r === this.options.n);
+    if (answer.state === InPlaceState.DECLINED) {
+      // The full path the caller starts next asks these same replicas, so that what differs is repaired
+      // (any other R would do for the answer, but might agree and leave the divergence, read after read).
+      this.divergentKey = key;
+      this.divergentTargets = this.agreeingTargets.slice(0, r);
+    }
+    if (answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
+    // As toResult does: a write made with this read's context comes after what it read.
+    if (!Number.isNaN(answer.observedTimestampMs)) this.clock.observe(answer.observedTimestampMs);
+    const result = answer.result;
+    answer.result = undefined;
+    return result;
+  }
+
+  private readonly agreeingAnswer = new AgreeingInPlaceAnswer();
+  /** The key getAgreeingInPlace just declined, and the replicas it read: sendGet's replicas for that key's next get. */
+  private divergentKey: WireKey | undefined = undefined;
+  private divergentTargets: Int32Array | undefined = undefined;
+  private agreeingTargets = new Int32Array(2);
+  private readonly readsInPlaceBound = (target: number): boolean => readsInPlace(this.readPath, target, this.isUpBound);
+  private readonly readInPlaceBound: ReadInPlace = (target, key, reply, tag, batch) => this.host.readInPlace!(target, key, reply, tag, batch);
+
+  /**
    * getInPlace said LATER: this macrotask's reads in place are used up
    * (direct-reads.ts). The get waits for the next macrotask, counted as
    * pending, and is read in place then, in order; one that cannot be by then
    * is started as any get. Cheaper than a GetOperation whose read is deferred.
    */
-  getLater(key: WireKey, cacheable: boolean, callback: GetCallback): void {
+  getLater(key: WireKey, cacheable: boolean, callback: GetCallback, r = 1): void {
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
-    this.laterGets.push(key, cacheable, callback);
+    this.laterGets.push(key, cacheable, callback, r);
   }
 
   private readonly laterGets = new LaterGets();
@@ -425,13 +462,14 @@ export class Coordinator implements OperationHost, OrderedHost {
   private readonly runLaterGets = (): void => {
     const later = this.laterGets;
     while (later.size > 0) {
-      const answer = this.getInPlace(later.key(), later.cacheable());
+      const answer = this.getInPlace(later.key(), later.cacheable(), later.r());
       if (answer === LATER) break;
       const key = later.key();
       const cacheable = later.cacheable();
+      const r = later.r();
       const callback = later.shift();
       this.pendingCount--;
-      if (answer === NOT_IN_PLACE) this.startGet(key, 1, callback, 0, cacheable);
+      if (answer === NOT_IN_PLACE) this.startGet(key, r, callback, 0, cacheable);
       else callback(undefined, answer, 0);
     }
     if (later.size > 0) this.host.nextTurn!(this.runLaterGets);
@@ -538,9 +576,11 @@ export class Coordinator implements OperationHost, OrderedHost {
   private sendGet(key: WireKey, r: number, callback: GetCallback, tag: number, deadlineMs?: number, retried = false, fill?: CacheFill): void {
     if (!retried) this.sentCount++;
     const list = this.readTargetsOf(key, r);
-    const replicas = this.readBalance === 'least-loaded'
+    const divergent = this.divergentKey === key && !retried ? this.divergentTargets : undefined;
+    this.divergentKey = undefined;
+    const replicas = divergent ?? (this.readBalance === 'least-loaded'
       ? leastLoadedReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound, this.loadOfBound)
-      : readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound);
+      : readReplicas(list, r, this.options.readFanout, this.readRotation++, this.isUpBound));
     const operation: GetOperation = new GetOperation(this, key, replicas, r, deadlineMs ?? Infinity, (error, result, t) => {
       this.release(operation);
       // The merge of R replicas, kept if the key is hot and no write of it raced this read.

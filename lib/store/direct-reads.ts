@@ -85,11 +85,11 @@ export class DirectReads {
   }
 
   /**
-   * Whether a read of a get (not a batch's) may be served in place in this
-   * macrotask; when not, the next macrotask resets the count.
+   * Whether `reads` reads of a get (not a batch's) may be served in place in
+   * this macrotask; when not, the next macrotask resets the count.
    */
-  hasTurnLeft(): boolean {
-    if (this.servedThisTurn < READS_IN_PLACE_PER_TURN_MAX) return true;
+  hasTurnLeft(reads = 1): boolean {
+    if (this.servedThisTurn + reads <= READS_IN_PLACE_PER_TURN_MAX) return true;
     this.scheduleTurn();
     return false;
   }

@@ -20,6 +20,7 @@ export const LATER_GETS_MAX = 65_536;
 export class LaterGets {
   private keys: WireKey[] = [];
   private cacheables: boolean[] = [];
+  private rs: number[] = [];
   private callbacks: GetCallback[] = [];
   private head = 0;
 
@@ -27,9 +28,10 @@ export class LaterGets {
     return this.keys.length - this.head;
   }
 
-  push(key: WireKey, cacheable: boolean, callback: GetCallback): void {
+  push(key: WireKey, cacheable: boolean, callback: GetCallback, r = 1): void {
     this.keys.push(key);
     this.cacheables.push(cacheable);
+    this.rs.push(r);
     this.callbacks.push(callback);
   }
 
@@ -41,6 +43,10 @@ export class LaterGets {
     return this.cacheables[this.head]!;
   }
 
+  r(): number {
+    return this.rs[this.head]!;
+  }
+
   /** Drop the oldest and return its callback. */
   shift(): GetCallback {
     const callback = this.callbacks[this.head]!;
@@ -48,6 +54,7 @@ export class LaterGets {
     if (this.head === this.keys.length) {
       this.keys = [];
       this.cacheables = [];
+      this.rs = [];
       this.callbacks = [];
       this.head = 0;
     }

@@ -12,10 +12,11 @@
  */
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Ring } from '../../lib/ring/ring.js';
-import { Coordinator } from '../../lib/store/coordinator.js';
+import { Coordinator, LATER, NOT_IN_PLACE } from '../../lib/store/coordinator.js';
 import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
 import { changeMembership, moveTo, waitFor } from '../../lib/store/membership-change.js';
 import type { PutRequest } from '../../lib/store/operations.js';
+import type { GetCallback } from '../../lib/store/operation.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
 import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
@@ -500,7 +501,7 @@ class Run implements World {
   private clientGet(client: number, key: string, r: number, final: boolean, next: () => void): void {
     const read = this.history.invokeRead({ client, key, r, invokedMs: this.queue.nowMs, final });
     if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} R=${r}${final ? ' (final)' : ''}`);
-    this.coordinator.startGet(key, r, (error, result) => {
+    const answered: GetCallback = (error, result) => {
       read.completedMs = this.queue.nowMs;
       read.outcome = error === undefined ? 'ok' : 'error';
       if (result !== undefined) {
@@ -510,7 +511,11 @@ class Run implements World {
       }
       if (this.trace.enabled) this.trace.log(`client ${client}: get #${read.id} ${key} -> ${error === undefined ? `[${read.values.join(', ')}]` : error.code}`);
       next();
-    }, 0, !final);
+    };
+    // As Store.get: answered in place when the coordinator can (lib/store/in-place-get.ts, agreeing-in-place-get.ts), else started.
+    const now = this.coordinator.getInPlace(key, !final, r);
+    if (now === NOT_IN_PLACE || now === LATER) this.coordinator.startGet(key, r, answered, 0, !final);
+    else answered(undefined, now, 0);
   }
 
   private clientWrite(client: number, key: string, tombstone: boolean, context: CausalContext | undefined, w: number, next: () => void): void {

@@ -912,6 +912,20 @@ export class Coordinator implements OperationHost, OrderedHost {
     return this.uncommitted.gateRange(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), waiter);
   }
 
+  writesSent(): number {
+    return this.uncommitted.writesSent;
+  }
+
+  keyWrittenSince(keyId: string, since: number): boolean {
+    return this.uncommitted.keyWrittenSince(keyId, since);
+  }
+
+  writtenSince(kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, since: number): boolean {
+    if (this.uncommitted.size === 0) return false;
+    if (kind === 'get') return this.uncommitted.keyWrittenSince(keyIdOf(key), since);
+    return this.uncommitted.rangeWrittenSince(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), since);
+  }
+
   stopWaitingCommits(keyId: string, waiter: CommitWaiter): void {
     this.uncommitted.removeWaiter(keyId, waiter);
   }

@@ -41,6 +41,8 @@ interface KeyState {
   /** The key's bytes as a latin1 string: ordered as the bytes are. */
   readonly id: string;
   inFlight: number;
+  /** The count of writes sent (UncommittedKeys.writesSent) when the last write of the key was sent. */
+  lastSent: number;
   /** 0: not in doubt; else the greatest version the leader may hold unconfirmed. */
   doubtVersion: number;
   readonly waiters: CommitWaiter[];
@@ -73,10 +75,45 @@ export class UncommittedKeys {
   /** The tracked keys of each ring partition, for range reads. */
   private readonly byPartition = new Map<number, Set<string>>();
   private doubtful = 0;
+  private sent = 0;
 
   /** Keys tracked (in flight or in doubt). */
   get size(): number {
     return this.keys.size;
+  }
+
+  /**
+   * Writes sent so far: a request that reads the leader remembers it, and
+   * asks `keyWrittenSince`/`rangeWrittenSince` later whether a write of its
+   * keys was sent in between (one the leader may have applied before the read).
+   */
+  get writesSent(): number {
+    return this.sent;
+  }
+
+  /** Is `id` tracked, with a write sent after `writesSent` was `since`? */
+  keyWrittenSince(id: string, since: number): boolean {
+    const state = this.keys.get(id);
+    return state !== undefined && state.lastSent > since;
+  }
+
+  /**
+   * The same for any key of [start, end) within `partition`. A leader may
+   * apply a write sent after a read before that read (the transport does not
+   * promise order between two requests), so an answer that may show a write
+   * still in flight, or failed, must not be served: the read asks the gate
+   * again. A write that settled committed and left no doubt is not tracked:
+   * showing it is right.
+   */
+  rangeWrittenSince(partition: number, start: string, end: string, since: number): boolean {
+    if (this.sent === since) return false;
+    const ids = this.byPartition.get(partition);
+    if (ids === undefined) return false;
+    for (const id of ids) {
+      if (id < start || id >= end) continue;
+      if (this.keys.get(id)!.lastSent > since) return true;
+    }
+    return false;
   }
 
   get doubtfulKeys(): number {
@@ -101,13 +138,14 @@ export class UncommittedKeys {
       if (this.doubtful >= DOUBTFUL_KEYS_MAX) {
         throw new RingtableError(ErrorCode.OVERLOADED, `${this.doubtful} keys have writes not known to be on W replicas; a consistent read of each commits it`);
       }
-      state = { partition, id, inFlight: 0, doubtVersion: 0, waiters: [] };
+      state = { partition, id, inFlight: 0, lastSent: 0, doubtVersion: 0, waiters: [] };
       this.keys.set(id, state);
       let ids = this.byPartition.get(partition);
       if (ids === undefined) this.byPartition.set(partition, (ids = new Set()));
       ids.add(id);
     }
     state.inFlight++;
+    state.lastSent = ++this.sent;
   }
 
   /**

@@ -163,3 +163,39 @@ t.test('doubtfulIds: the keys in doubt with no write in flight, at most the limi
   release(keys.committed(keyIdOf('a'), TERM_SPAN + 1));
   t.same(keys.doubtfulIds(10), [keyIdOf('c')], 'a committed key leaves');
 });
+
+t.test('writtenSince: a write sent after a read was sent, still in flight or failed, makes its answer unsafe; one settled committed does not', async (t) => {
+  const keys = new UncommittedKeys();
+  const [a, b, c] = ['a', 'b', 'c'].map(keyIdOf) as [string, string, string];
+  const before = keys.writesSent;
+  t.equal(keys.rangeWrittenSince(7, '', '\xff', before), false, 'nothing sent');
+  keys.writeSent(b, 7);
+  t.equal(keys.writesSent, before + 1, 'each write sent counts');
+  t.equal(keys.keyWrittenSince(b, before), true, 'in flight: the leader may have applied it before the read');
+  t.equal(keys.keyWrittenSince(a, before), false, 'another key');
+  t.equal(keys.rangeWrittenSince(7, a, c, before), true, 'b is in [a, c)');
+  t.equal(keys.rangeWrittenSince(7, c, '\xff', before), false, 'b is not in [c, end)');
+  t.equal(keys.rangeWrittenSince(8, a, c, before), false, "another partition's range");
+  t.equal(keys.rangeWrittenSince(7, a, c, keys.writesSent), false, 'a read sent after the write was sent');
+  release(keys.writeSettled(b, false, () => TERM_SPAN + 2));
+  t.equal(keys.rangeWrittenSince(7, a, c, before), true, 'failed, in doubt: still unsafe');
+  release(keys.committed(b, TERM_SPAN + 2));
+  t.equal(keys.rangeWrittenSince(7, a, c, before), false, 'committed: forgotten, safe to show');
+  keys.writeSent(a, 7);
+  release(keys.writeSettled(a, true, () => TERM_SPAN + 3));
+  t.equal(keys.keyWrittenSince(a, before), false, 'settled committed with no doubt: safe to show');
+});
+
+t.test('writtenSince: a key whose doubt a commit could not end, written again in the same term, is unsafe again', async (t) => {
+  const keys = new UncommittedKeys();
+  const a = keyIdOf('a');
+  keys.writeSent(a, 1);
+  release(keys.writeSettled(a, false, () => termVersionMax(1))); // the leader never answered: every version of term 1
+  const since = keys.writesSent;
+  release(keys.committed(a, TERM_SPAN + 1)); // a lesser version: the doubt stays
+  t.same(keys.gateKey(a, waiter()), { action: 'commit', keys: [a] }, 'still in doubt');
+  t.equal(keys.keyWrittenSince(a, since), false, 'no write since the commit began: its committed copy may be served');
+  keys.writeSent(a, 1);
+  release(keys.writeSettled(a, false, () => TERM_SPAN + 5)); // no greater than the doubt: the doubt version does not move
+  t.equal(keys.keyWrittenSince(a, since), true, 'written since: commit again');
+});

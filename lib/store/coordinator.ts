@@ -804,7 +804,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       isDropped: (key: Uint8Array) => this.isDroppedKey(key),
     };
     this.electionsInFlight++;
-    electLeader(electionHost, leadership, list, needed).then(
+    electLeader(electionHost, leadership, list, needed, Math.min(this.orderedW, list.length)).then(
       (result) => {
         this.electionsInFlight--;
         if (result.outcome === 'ready') {

@@ -199,3 +199,26 @@ t.test('writtenSince: a key whose doubt a commit could not end, written again in
   release(keys.writeSettled(a, false, () => TERM_SPAN + 5)); // no greater than the doubt: the doubt version does not move
   t.equal(keys.keyWrittenSince(a, since), true, 'written since: commit again');
 });
+
+t.test('recordsInDoubt: a failed write’s records are in doubt with its key, and a gate on either commits both', async (t) => {
+  const keys = new UncommittedKeys();
+  const [item, record, other] = ['item', 'log#item#0001', 'log#other'].map(keyIdOf) as [string, string, string];
+  keys.writeSent(item, 3);
+  release(keys.writeSettled(item, false, () => TERM_SPAN + 4));
+  keys.recordsInDoubt(item, 3, [{ id: record, version: TERM_SPAN + 4 }]);
+  t.equal(keys.doubtfulKeys, 2, 'the item and its record');
+  t.same(keys.gateKey(item, waiter()), { action: 'commit', keys: [item, record] }, 'the item with its record: never one committed without the other');
+  t.same(keys.gateRange(3, keyIdOf('log#'), keyIdOf('log$'), waiter()), { action: 'commit', keys: [record, item] }, 'a range read of the log commits the item too');
+  t.same(keys.gateRange(3, keyIdOf('log#o'), keyIdOf('log$'), waiter()), { action: 'serve' }, 'a range without the record');
+  t.same(keys.doubtfulIds(10).sort(), [item, record].sort(), 'both drained');
+  keys.writeSent(item, 3);
+  const w = waiter();
+  t.same(keys.gateRange(3, keyIdOf('log#'), keyIdOf('log$'), w), { action: 'wait', key: item }, 'the item written again: the record waits for it');
+  release(keys.writeSettled(item, true, () => TERM_SPAN + 9));
+  t.equal(w.calls, 1, 'released when the write settles');
+  t.same(keys.gateRange(3, keyIdOf('log#'), keyIdOf('log$'), waiter()), { action: 'commit', keys: [record] }, 'the item committed by its later write: the record alone is left');
+  release(keys.committed(record, TERM_SPAN + 4));
+  t.equal(keys.size, 0, 'nothing tracked once both are committed');
+  keys.recordsInDoubt(other, 3, [{ id: record, version: 1 }]);
+  t.equal(keys.size, 0, 'records of a key not in doubt are not tracked');
+});

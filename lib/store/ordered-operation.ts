@@ -460,10 +460,21 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
     }
     this.target = leader;
     this.term = term;
-    this.host.commitKey(gate.keys[0]!, this.partition, this.list, leader, term, (error, status, objectBytes) => {
-      if (error !== undefined && status === Status.STALE_TERM && this.routeAgain()) return;
-      if (error !== undefined) return this.gateFailed(error);
-      this.finish(undefined, status, status === Status.OK ? objectBytes : new Uint8Array(0));
+    // The key's companions (a failed write's records: UncommittedKeys.recordsInDoubt) are committed with it.
+    let left = gate.keys.length;
+    let failed = false;
+    let answer: { status: number; objectBytes: Uint8Array | undefined } | undefined;
+    gate.keys.forEach((key, i) => {
+      this.host.commitKey(key, this.partition, this.list, leader, term, (error, status, objectBytes) => {
+        if (failed) return;
+        if (error !== undefined) {
+          failed = true;
+          if (status === Status.STALE_TERM && this.routeAgain()) return;
+          return this.gateFailed(error);
+        }
+        if (i === 0) answer = { status, objectBytes };
+        if (--left === 0) this.finish(undefined, answer!.status, answer!.status === Status.OK ? answer!.objectBytes : new Uint8Array(0));
+      });
     });
   }
 

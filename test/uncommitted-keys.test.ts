@@ -163,3 +163,62 @@ t.test('doubtfulIds: the keys in doubt with no write in flight, at most the limi
   release(keys.committed(keyIdOf('a'), TERM_SPAN + 1));
   t.same(keys.doubtfulIds(10), [keyIdOf('c')], 'a committed key leaves');
 });
+
+t.test('writtenSince: a write sent after a read was sent, still in flight or failed, makes its answer unsafe; one settled committed does not', async (t) => {
+  const keys = new UncommittedKeys();
+  const [a, b, c] = ['a', 'b', 'c'].map(keyIdOf) as [string, string, string];
+  const before = keys.writesSent;
+  t.equal(keys.rangeWrittenSince(7, '', '\xff', before), false, 'nothing sent');
+  keys.writeSent(b, 7);
+  t.equal(keys.writesSent, before + 1, 'each write sent counts');
+  t.equal(keys.keyWrittenSince(b, before), true, 'in flight: the leader may have applied it before the read');
+  t.equal(keys.keyWrittenSince(a, before), false, 'another key');
+  t.equal(keys.rangeWrittenSince(7, a, c, before), true, 'b is in [a, c)');
+  t.equal(keys.rangeWrittenSince(7, c, '\xff', before), false, 'b is not in [c, end)');
+  t.equal(keys.rangeWrittenSince(8, a, c, before), false, "another partition's range");
+  t.equal(keys.rangeWrittenSince(7, a, c, keys.writesSent), false, 'a read sent after the write was sent');
+  release(keys.writeSettled(b, false, () => TERM_SPAN + 2));
+  t.equal(keys.rangeWrittenSince(7, a, c, before), true, 'failed, in doubt: still unsafe');
+  release(keys.committed(b, TERM_SPAN + 2));
+  t.equal(keys.rangeWrittenSince(7, a, c, before), false, 'committed: forgotten, safe to show');
+  keys.writeSent(a, 7);
+  release(keys.writeSettled(a, true, () => TERM_SPAN + 3));
+  t.equal(keys.keyWrittenSince(a, before), false, 'settled committed with no doubt: safe to show');
+});
+
+t.test('writtenSince: a key whose doubt a commit could not end, written again in the same term, is unsafe again', async (t) => {
+  const keys = new UncommittedKeys();
+  const a = keyIdOf('a');
+  keys.writeSent(a, 1);
+  release(keys.writeSettled(a, false, () => termVersionMax(1))); // the leader never answered: every version of term 1
+  const since = keys.writesSent;
+  release(keys.committed(a, TERM_SPAN + 1)); // a lesser version: the doubt stays
+  t.same(keys.gateKey(a, waiter()), { action: 'commit', keys: [a] }, 'still in doubt');
+  t.equal(keys.keyWrittenSince(a, since), false, 'no write since the commit began: its committed copy may be served');
+  keys.writeSent(a, 1);
+  release(keys.writeSettled(a, false, () => TERM_SPAN + 5)); // no greater than the doubt: the doubt version does not move
+  t.equal(keys.keyWrittenSince(a, since), true, 'written since: commit again');
+});
+
+t.test('recordsInDoubt: a failed write’s records are in doubt with its key, and a gate on either commits both', async (t) => {
+  const keys = new UncommittedKeys();
+  const [item, record, other] = ['item', 'log#item#0001', 'log#other'].map(keyIdOf) as [string, string, string];
+  keys.writeSent(item, 3);
+  release(keys.writeSettled(item, false, () => TERM_SPAN + 4));
+  keys.recordsInDoubt(item, 3, [{ id: record, version: TERM_SPAN + 4 }]);
+  t.equal(keys.doubtfulKeys, 2, 'the item and its record');
+  t.same(keys.gateKey(item, waiter()), { action: 'commit', keys: [item, record] }, 'the item with its record: never one committed without the other');
+  t.same(keys.gateRange(3, keyIdOf('log#'), keyIdOf('log$'), waiter()), { action: 'commit', keys: [record, item] }, 'a range read of the log commits the item too');
+  t.same(keys.gateRange(3, keyIdOf('log#o'), keyIdOf('log$'), waiter()), { action: 'serve' }, 'a range without the record');
+  t.same(keys.doubtfulIds(10).sort(), [item, record].sort(), 'both drained');
+  keys.writeSent(item, 3);
+  const w = waiter();
+  t.same(keys.gateRange(3, keyIdOf('log#'), keyIdOf('log$'), w), { action: 'wait', key: item }, 'the item written again: the record waits for it');
+  release(keys.writeSettled(item, true, () => TERM_SPAN + 9));
+  t.equal(w.calls, 1, 'released when the write settles');
+  t.same(keys.gateRange(3, keyIdOf('log#'), keyIdOf('log$'), waiter()), { action: 'commit', keys: [record] }, 'the item committed by its later write: the record alone is left');
+  release(keys.committed(record, TERM_SPAN + 4));
+  t.equal(keys.size, 0, 'nothing tracked once both are committed');
+  keys.recordsInDoubt(other, 3, [{ id: record, version: 1 }]);
+  t.equal(keys.size, 0, 'records of a key not in doubt are not tracked');
+});

@@ -903,7 +903,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       isDropped: (key: Uint8Array) => this.isDroppedKey(key),
     };
     this.electionsInFlight++;
-    electLeader(electionHost, leadership, list, needed).then(
+    electLeader(electionHost, leadership, list, needed, Math.min(this.orderedW, list.length)).then(
       (result) => {
         this.electionsInFlight--;
         if (result.outcome === 'ready') {
@@ -957,9 +957,22 @@ export class Coordinator implements OperationHost, OrderedHost {
       const waiters = this.uncommitted.writeSettled(ids[i]!, committed, () => (i === 0 ? operation.doubtVersion() : this.alsoVersion(operation, ids[i]!)));
       if (waiters.length > 0) (released ??= []).push(...waiters);
     }
+    if (!committed) this.recordsInDoubt(operation);
     // Released before the writer hears back, so that a next write of the key it sends queues behind them.
     if (released !== undefined) for (const waiter of released) waiter.commitsSettled();
     if (!committed && this.uncommitted.doubtfulKeys > 0) this.resumeDoubtDrain();
+  }
+
+  /** A failed write's version-keyed also keys the leader made (not in keyIds: new keys) are in doubt with its key (uncommitted-keys.ts). */
+  private recordsInDoubt(operation: OrderedWriteOperation): void {
+    if (operation.alsoObjects.length === operation.keyIds.length - 1) return;
+    const records: { id: string; version: number }[] = [];
+    for (const { key, object } of operation.alsoObjects) {
+      const id = keyIdOf(key);
+      const version = orderedEntryOf(decodeObject(object))?.version ?? 0;
+      if (version > 0 && !operation.keyIds.includes(id)) records.push({ id, version });
+    }
+    this.uncommitted.recordsInDoubt(operation.keyIds[0]!, operation.request.partition, records);
   }
 
   /** Something may let keys in doubt be committed now (a new one, a node started): passes at the first pace. */
@@ -1009,6 +1022,20 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (this.uncommitted.size === 0) return SERVE_GATE;
     if (kind === 'get') return this.uncommitted.gateKey(keyIdOf(key), waiter);
     return this.uncommitted.gateRange(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), waiter);
+  }
+
+  writesSent(): number {
+    return this.uncommitted.writesSent;
+  }
+
+  keyWrittenSince(keyId: string, since: number): boolean {
+    return this.uncommitted.keyWrittenSince(keyId, since);
+  }
+
+  writtenSince(kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, since: number): boolean {
+    if (this.uncommitted.size === 0) return false;
+    if (kind === 'get') return this.uncommitted.keyWrittenSince(keyIdOf(key), since);
+    return this.uncommitted.rangeWrittenSince(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), since);
   }
 
   stopWaitingCommits(keyId: string, waiter: CommitWaiter): void {

@@ -11,13 +11,29 @@
  *    leader-ordered object is merged into the leader (Op.ORDERED_REPLICATE
  *    of the new term: the greater version stays).
  *
+ * 3. The leader commits its own copies (Raft §5.4.2: a new leader commits
+ *    an entry of its term, the no-op, before it serves): it lists its keys
+ *    of the partition, and each whose copy fewer than W replicas were seen
+ *    to hold (a write that reached only the leader, then failed or was cut
+ *    off by a crash or a close of the store) is sent to the other fenced
+ *    replicas (Op.ORDERED_REPLICATE of the new term) until W hold it. Which
+ *    keys are in doubt is known only to the coordinator that wrote them
+ *    (uncommitted-keys.ts, in memory): after a reopen, or under another
+ *    coordinator, only this step keeps a consistent read from showing a
+ *    write a failover then takes back. The work is one more scan, of the
+ *    leader, plus a copy of each key only the leader held; the versions
+ *    seen on the other replicas are kept up to SEEN_KEY_BYTES_MAX of keys,
+ *    and beyond it a key not kept is sent (more copies, never fewer).
+ *
  * The leader serves once the replicas it fenced and read, itself included,
  * are at least N - W + 1: then they share a replica with every write quorum
  * of an older term, so every acknowledged write has reached the leader (a
  * fenced replica had it before its fence, or refused it). Fewer, and the
  * election fails: the partition cannot serve ordered requests until more
- * replicas are up, as DynamoDB's partition without a quorum cannot.
+ * replicas are up, as DynamoDB's partition without a quorum cannot. So does
+ * a copy of the leader's that cannot reach W replicas.
  */
+import { Buffer } from 'node:buffer';
 import { hashKey32 } from '../ring/hash.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, OrderedFlag, ExpectKind, Status, copyBytes, decodeScanPage, encodeOrderedValue, encodeScanRequest } from '../transport/wire.js';
@@ -28,6 +44,33 @@ import type { Leadership } from './partition-leaders.js';
 
 const PAGE_ENTRIES = 512;
 const EMPTY = new Uint8Array(0);
+/** Key bytes whose versions on the other replicas an election keeps (step 3); beyond, a key not kept is copied. */
+export const SEEN_KEY_BYTES_MAX = 16 * 1024 * 1024;
+
+/** The greatest version of each key the other fenced replicas hold, and how many hold it (step 3). */
+class SeenVersions {
+  private readonly versions = new Map<string, { version: number; holders: number }>();
+  private keyBytes = 0;
+
+  saw(key: Uint8Array, version: number): void {
+    const id = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+    const seen = this.versions.get(id);
+    if (seen === undefined) {
+      if (this.keyBytes + key.byteLength > SEEN_KEY_BYTES_MAX) return; // not kept: the leader's copy is sent
+      this.keyBytes += key.byteLength;
+      this.versions.set(id, { version, holders: 1 });
+    } else if (version > seen.version) {
+      seen.version = version;
+      seen.holders = 1;
+    } else if (version === seen.version) seen.holders++;
+  }
+
+  /** Replicas besides the leader known to hold `version` of `key`. */
+  holders(key: Uint8Array, version: number): number {
+    const seen = this.versions.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
+    return seen !== undefined && seen.version === version ? seen.holders : 0;
+  }
+}
 
 export interface ElectionHost {
   send: Send;
@@ -64,7 +107,8 @@ function knownTermOf(answer: Answer): number {
   return answer.payload.byteLength === 8 ? new DataView(answer.payload.buffer, answer.payload.byteOffset, 8).getFloat64(0, true) : 0;
 }
 
-export async function electLeader(host: ElectionHost, leadership: Leadership, replicas: ArrayLike<number>, needed: number): Promise<ElectionResult> {
+/** `needed`: replicas caught up from, the leader included (N - W + 1); `w`: replicas that must hold each of the leader's copies (step 3). */
+export async function electLeader(host: ElectionHost, leadership: Leadership, replicas: ArrayLike<number>, needed: number, w: number): Promise<ElectionResult> {
   const up = Array.from(replicas).filter((node) => host.isUp(node));
   const answers = await Promise.all(up.map((node) => call(host, node, Op.TERM, 0, EMPTY, termRequest(leadership, node === leadership.leader))));
   let knownTerm = 0;
@@ -76,14 +120,54 @@ export async function electLeader(host: ElectionHost, leadership: Leadership, re
   if (knownTerm > 0) return { outcome: 'stale', knownTerm };
   if (!fenced.includes(leadership.leader)) return { outcome: 'failed', reason: `the new leader, node ${leadership.leader}, did not take term ${leadership.term}` };
   const sources = fenced.filter((node) => node !== leadership.leader);
-  const copied = await Promise.all(sources.map((source) => copyFrom(host, leadership, source)));
+  const seen = new SeenVersions();
+  const copied = await Promise.all(sources.map((source) => copyFrom(host, leadership, source, seen)));
   const caughtUp = 1 + copied.filter((ok) => ok).length;
   if (caughtUp < needed) return { outcome: 'failed', reason: `partition ${leadership.partition}'s leader caught up from ${caughtUp} of the ${needed} replicas it needs` };
+  // Only the sources read in full say what they hold; the others may still take the leader's copies.
+  const readFully = sources.filter((_, i) => copied[i]);
+  const failed = await commitLeaderCopies(host, leadership, sources, readFully.length === sources.length ? seen : undefined, w);
+  if (failed !== undefined) return { outcome: 'failed', reason: `partition ${leadership.partition}'s leader could not commit its copies: ${failed}` };
   return { outcome: 'ready' };
 }
 
-/** Merge `source`'s leader-ordered keys of the partition into the leader, page by page: false if a step failed. */
-async function copyFrom(host: ElectionHost, leadership: Leadership, source: number): Promise<boolean> {
+/**
+ * Step 3: send each of the leader's copies that fewer than `w` replicas hold
+ * to the other fenced replicas. `seen` undefined: nothing is known (a source
+ * failed part-way), every copy is sent. Returns why it failed, or undefined.
+ */
+async function commitLeaderCopies(host: ElectionHost, leadership: Leadership, others: readonly number[], seen: SeenVersions | undefined, w: number): Promise<string | undefined> {
+  const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
+  let cursor: Uint8Array = EMPTY;
+  for (;;) {
+    const answer = await call(host, leadership.leader, Op.PARTITION_SCAN, 0, cursor, request);
+    if (answer.status !== Status.OK) return `the leader, node ${leadership.leader}, did not list its keys`;
+    const page = decodeScanPage(answer.payload, 0, answer.payload.byteLength);
+    const commits: Promise<boolean>[] = [];
+    for (const entry of page.entries) {
+      if (host.partitionOf(hashKey32(entry.key)) !== leadership.partition || host.isDropped(entry.key)) continue;
+      const ordered = orderedEntryOf(decodeObject(entry.object));
+      if (ordered === undefined) continue;
+      const holders = 1 + (seen === undefined ? 0 : seen.holders(entry.key, ordered.version));
+      if (holders >= w) continue;
+      commits.push(commitCopy(host, leadership, others, entry.key, entry.object, w - holders));
+    }
+    const results = await Promise.all(commits);
+    const short = results.filter((ok) => !ok).length;
+    if (short > 0) return `${short} of its copies reached fewer than ${w} replicas`;
+    if (page.next === undefined) return undefined;
+    cursor = page.next;
+  }
+}
+
+/** Send one copy of the leader's to `others`: true once `acksNeeded` of them took it. */
+async function commitCopy(host: ElectionHost, leadership: Leadership, others: readonly number[], key: Uint8Array, object: Uint8Array, acksNeeded: number): Promise<boolean> {
+  const answers = await Promise.all(others.map((node) => call(host, node, Op.ORDERED_REPLICATE, 0, key, termRequest(leadership, false, object))));
+  return answers.filter((answer) => answer.status === Status.OK).length >= acksNeeded;
+}
+
+/** Merge `source`'s leader-ordered keys of the partition into the leader, page by page, noting their versions in `seen`: false if a step failed. */
+async function copyFrom(host: ElectionHost, leadership: Leadership, source: number, seen: SeenVersions): Promise<boolean> {
   const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
   let cursor: Uint8Array = EMPTY;
   for (;;) {
@@ -93,7 +177,9 @@ async function copyFrom(host: ElectionHost, leadership: Leadership, source: numb
     const copies: Promise<Answer>[] = [];
     for (const entry of page.entries) {
       if (host.partitionOf(hashKey32(entry.key)) !== leadership.partition || host.isDropped(entry.key)) continue;
-      if (orderedEntryOf(decodeObject(entry.object)) === undefined) continue;
+      const ordered = orderedEntryOf(decodeObject(entry.object));
+      if (ordered === undefined) continue;
+      seen.saw(entry.key, ordered.version);
       copies.push(call(host, leadership.leader, Op.ORDERED_REPLICATE, 0, entry.key, termRequest(leadership, false, entry.object)));
     }
     const results = await Promise.all(copies);

@@ -61,6 +61,12 @@ export interface OrderedHost {
    * (uncommitted-keys.ts)? Throws ERR_OVERLOADED past the waiters' bound.
    */
   commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number): CommitGate;
+  /** Writes sent so far (uncommitted-keys.ts's writesSent). */
+  writesSent(): number;
+  /** Is the key (a gate's latin1 id) tracked with a write sent since `since`? */
+  keyWrittenSince(keyId: string, since: number): boolean;
+  /** Was a write of `key` (kind 'get'), or of a key of the range from `key`, sent since `since` and not settled committed? */
+  writtenSince(kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, since: number): boolean;
   /** A waiter whose deadline passed leaves the queue of the key it waited on. */
   stopWaitingCommits(keyId: string, waiter: CommitWaiter): void;
   /** Commit the leader's copy of the key (a gate's latin1 id) to W replicas (key-commit.ts). */
@@ -74,9 +80,12 @@ export interface OrderedHost {
  * once, wait (remembering the key waited on), or commit the keys in doubt
  * and then ask the gate again, serving if only keys just committed are left
  * (a key whose doubt a commit could not end, its write lost in a failover,
- * stays in doubt; its committed copy is served).
+ * stays in doubt; its committed copy is served). `committed` maps each key
+ * this request committed to the count of writes sent when its commit began:
+ * a key written since (in doubt again, maybe at a version no greater) is
+ * committed again, not served (seed 3188 of scenario ordered's kind of race).
  */
-function passGate(host: OrderedHost, request: GatedRequest, leader: number, term: number, committed: ReadonlySet<string>): void {
+function passGate(host: OrderedHost, request: GatedRequest, leader: number, term: number, committed: ReadonlyMap<string, number>): void {
   let gate: CommitGate;
   try {
     gate = request.gate();
@@ -87,11 +96,13 @@ function passGate(host: OrderedHost, request: GatedRequest, leader: number, term
     request.heldOn = gate.key;
     return;
   }
-  if (gate.action === 'serve' || gate.keys.every((key) => committed.has(key))) return request.serve(leader, term);
-  let left = gate.keys.length;
+  const pending = gate.action === 'serve' ? NO_IDS : gate.keys.filter((key) => !committed.has(key) || host.keyWrittenSince(key, committed.get(key)!));
+  if (pending.length === 0) return request.serve(leader, term);
+  let left = pending.length;
   let failed = false;
-  const done = new Set(committed);
-  for (const key of gate.keys) {
+  const done = new Map(committed);
+  const since = host.writesSent();
+  for (const key of pending) {
     host.commitKey(key, request.partition, request.list, leader, term, (error, status) => {
       if (failed) return;
       if (error !== undefined || request.expired) {
@@ -100,7 +111,7 @@ function passGate(host: OrderedHost, request: GatedRequest, leader: number, term
         if (status === Status.STALE_TERM && !request.expired && request.routeAgain()) return;
         return request.gateFailed(error ?? quorumError('write', 'pending', 0, 1, 1, true));
       }
-      done.add(key);
+      done.set(key, since);
       if (--left === 0) passGate(host, request, leader, term, done);
     });
   }
@@ -118,7 +129,7 @@ interface GatedRequest {
   gateFailed(error: RingtableError): void;
 }
 
-const NO_KEYS: ReadonlySet<string> = new Set();
+const NO_KEYS: ReadonlyMap<string, number> = new Map();
 const NO_IDS: readonly string[] = [];
 
 /** A leader-ordered write as the coordinator sends it: one record. */
@@ -395,6 +406,8 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   private retried = false;
   private waiting = false;
   private settled = false;
+  /** Writes sent (OrderedHost.writesSent) when this consistent read was sent to its leader. */
+  private sentAfterWrites = 0;
 
   constructor(host: OrderedHost, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, list: Int32Array, consistent: boolean, deadlineMs: number, callback: OrderedReadCallback) {
     this.host = host;
@@ -447,10 +460,21 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
     }
     this.target = leader;
     this.term = term;
-    this.host.commitKey(gate.keys[0]!, this.partition, this.list, leader, term, (error, status, objectBytes) => {
-      if (error !== undefined && status === Status.STALE_TERM && this.routeAgain()) return;
-      if (error !== undefined) return this.gateFailed(error);
-      this.finish(undefined, status, status === Status.OK ? objectBytes : new Uint8Array(0));
+    // The key's companions (a failed write's records: UncommittedKeys.recordsInDoubt) are committed with it.
+    let left = gate.keys.length;
+    let failed = false;
+    let answer: { status: number; objectBytes: Uint8Array | undefined } | undefined;
+    gate.keys.forEach((key, i) => {
+      this.host.commitKey(key, this.partition, this.list, leader, term, (error, status, objectBytes) => {
+        if (failed) return;
+        if (error !== undefined) {
+          failed = true;
+          if (status === Status.STALE_TERM && this.routeAgain()) return;
+          return this.gateFailed(error);
+        }
+        if (i === 0) answer = { status, objectBytes };
+        if (--left === 0) this.finish(undefined, answer!.status, answer!.status === Status.OK ? answer!.objectBytes : new Uint8Array(0));
+      });
     });
   }
 
@@ -475,6 +499,7 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   private sendTo(target: number, term: number): void {
     this.target = target;
     this.term = term;
+    if (term !== 0) this.sentAfterWrites = this.host.writesSent();
     const fields = { partition: this.partition, term, expect: ExpectKind.NONE, expectVersion: 0, flags: 0 };
     if (this.kind === 'range') return this.host.send(target, { op: Op.RANGE, flags: 0, key: this.key, context: undefined, value: encodeOrderedValue(fields, this.payload), timestampMs: this.host.wallClockMs(), expiresAtMs: 0 }, this, 0);
     // An eventual read is a plain GET of one replica's committed copy: read in place where a get of a plain key would be.
@@ -488,7 +513,13 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   }
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
-    if (status === Status.OK || status === Status.NOT_FOUND) return this.finish(undefined, status, copyBytes(bytes, at, at + length));
+    if (status === Status.OK || status === Status.NOT_FOUND) {
+      // The leader may have applied a write sent after this read before it (seed 3188 of scenario ordered:
+      // a RANGE and then an ORDERED_WRITE of a key in it, the write's answer lost): unless that write settled
+      // committed, the answer may show what a failover takes back, so ask the gate again (it waits, commits) and read again.
+      if (this.term !== 0 && this.callback !== undefined && this.host.writtenSince(this.kind, this.key, this.payload, this.partition, this.sentAfterWrites)) return this.start();
+      return this.finish(undefined, status, copyBytes(bytes, at, at + length));
+    }
     if (status === Status.STALE_TERM) {
       this.host.leaderRefused(this.partition, this.term, knownTermOf(bytes, at, length));
       if (this.retryOnce()) return;

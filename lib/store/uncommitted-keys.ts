@@ -41,9 +41,17 @@ interface KeyState {
   /** The key's bytes as a latin1 string: ordered as the bytes are. */
   readonly id: string;
   inFlight: number;
+  /** The count of writes sent (UncommittedKeys.writesSent) when the last write of the key was sent. */
+  lastSent: number;
   /** 0: not in doubt; else the greatest version the leader may hold unconfirmed. */
   doubtVersion: number;
   readonly waiters: CommitWaiter[];
+  /**
+   * The other keys of a failed write whose records (version-keyed also keys:
+   * a GSI queue's, a stream's) the leader made: committed with this key,
+   * never one without the other (recordsInDoubt).
+   */
+  companions: string[] | undefined;
 }
 
 export type CommitGate =
@@ -73,10 +81,45 @@ export class UncommittedKeys {
   /** The tracked keys of each ring partition, for range reads. */
   private readonly byPartition = new Map<number, Set<string>>();
   private doubtful = 0;
+  private sent = 0;
 
   /** Keys tracked (in flight or in doubt). */
   get size(): number {
     return this.keys.size;
+  }
+
+  /**
+   * Writes sent so far: a request that reads the leader remembers it, and
+   * asks `keyWrittenSince`/`rangeWrittenSince` later whether a write of its
+   * keys was sent in between (one the leader may have applied before the read).
+   */
+  get writesSent(): number {
+    return this.sent;
+  }
+
+  /** Is `id` tracked, with a write sent after `writesSent` was `since`? */
+  keyWrittenSince(id: string, since: number): boolean {
+    const state = this.keys.get(id);
+    return state !== undefined && state.lastSent > since;
+  }
+
+  /**
+   * The same for any key of [start, end) within `partition`. A leader may
+   * apply a write sent after a read before that read (the transport does not
+   * promise order between two requests), so an answer that may show a write
+   * still in flight, or failed, must not be served: the read asks the gate
+   * again. A write that settled committed and left no doubt is not tracked:
+   * showing it is right.
+   */
+  rangeWrittenSince(partition: number, start: string, end: string, since: number): boolean {
+    if (this.sent === since) return false;
+    const ids = this.byPartition.get(partition);
+    if (ids === undefined) return false;
+    for (const id of ids) {
+      if (id < start || id >= end) continue;
+      if (this.keys.get(id)!.lastSent > since) return true;
+    }
+    return false;
   }
 
   get doubtfulKeys(): number {
@@ -101,13 +144,14 @@ export class UncommittedKeys {
       if (this.doubtful >= DOUBTFUL_KEYS_MAX) {
         throw new RingtableError(ErrorCode.OVERLOADED, `${this.doubtful} keys have writes not known to be on W replicas; a consistent read of each commits it`);
       }
-      state = { partition, id, inFlight: 0, doubtVersion: 0, waiters: [] };
+      state = { partition, id, inFlight: 0, lastSent: 0, doubtVersion: 0, waiters: [], companions: undefined };
       this.keys.set(id, state);
       let ids = this.byPartition.get(partition);
       if (ids === undefined) this.byPartition.set(partition, (ids = new Set()));
       ids.add(id);
     }
     state.inFlight++;
+    state.lastSent = ++this.sent;
   }
 
   /**
@@ -129,6 +173,34 @@ export class UncommittedKeys {
     return this.release(state);
   }
 
+  /**
+   * A write of `ownerId` failed after its leader made `records` (version-keyed
+   * also keys, ids and versions as the leader answered): new keys, so they
+   * were not tracked in flight, yet the leader may hold them alone. Served
+   * (a GSI applier's or stream reader's consistent range read) while the item
+   * is not on W replicas, a failover takes back the item and leaves the
+   * change applied; the item committed alone, a failover loses the change.
+   * So each is in doubt, and a gate on either key commits both.
+   */
+  recordsInDoubt(ownerId: string, partition: number, records: readonly { id: string; version: number }[]): void {
+    const owner = this.keys.get(ownerId);
+    if (owner === undefined || records.length === 0) return;
+    for (const { id, version } of records) {
+      let state = this.keys.get(id);
+      if (state === undefined) {
+        if (this.doubtful >= DOUBTFUL_KEYS_MAX) return; // the bound: the owner stays in doubt, its gate still commits what is linked
+        state = { partition, id, inFlight: 0, lastSent: this.sent, doubtVersion: 0, waiters: [], companions: undefined };
+        this.keys.set(id, state);
+        let ids = this.byPartition.get(partition);
+        if (ids === undefined) this.byPartition.set(partition, (ids = new Set()));
+        ids.add(id);
+      }
+      if (version > state.doubtVersion) this.doubt(state, version);
+      (state.companions ??= []).push(ownerId);
+      (owner.companions ??= []).push(id);
+    }
+  }
+
   /** The leader's copy of `id` at `version` (0: it had none) reached W replicas. */
   committed(id: string, version: number): CommitWaiter[] {
     const state = this.keys.get(id);
@@ -148,7 +220,22 @@ export class UncommittedKeys {
     const state = this.keys.get(id);
     if (state === undefined) return SERVE;
     if (state.inFlight > 0) return this.hold(state, waiter);
-    return state.doubtVersion > 0 ? { action: 'commit', keys: [id] } : SERVE;
+    if (state.doubtVersion === 0) return SERVE;
+    if (state.companions === undefined) return { action: 'commit', keys: [id] };
+    const keys = [id];
+    const held = this.addCompanions(state, keys, waiter);
+    return held ?? { action: 'commit', keys };
+  }
+
+  /** Push `state`'s companions in doubt to `keys` (once each); a companion with a write in flight holds the request instead. */
+  private addCompanions(state: KeyState, keys: string[], waiter: CommitWaiter): CommitGate | undefined {
+    for (const id of state.companions!) {
+      const companion = this.keys.get(id);
+      if (companion === undefined) continue;
+      if (companion.inFlight > 0) return this.hold(companion, waiter);
+      if (companion.doubtVersion > 0 && !keys.includes(id)) keys.push(id);
+    }
+    return undefined;
   }
 
   /** The same for a range read of [start, end) (latin1 ids) within `partition`: every tracked key in it. */
@@ -161,7 +248,12 @@ export class UncommittedKeys {
       if (id < start || id >= end) continue;
       const state = this.keys.get(id)!;
       if (state.inFlight > 0) return this.hold(state, waiter);
-      if (state.doubtVersion > 0) commit.push(id);
+      if (state.doubtVersion === 0) continue;
+      if (!commit.includes(id)) commit.push(id);
+      if (state.companions !== undefined) {
+        const held = this.addCompanions(state, commit, waiter);
+        if (held !== undefined) return held;
+      }
     }
     return commit.length === 0 ? SERVE : { action: 'commit', keys: commit };
   }
@@ -203,6 +295,7 @@ export class UncommittedKeys {
 
   private forgetIfClear(state: KeyState): void {
     if (state.inFlight > 0 || state.doubtVersion > 0 || state.waiters.length > 0) return;
+    state.companions = undefined;
     this.keys.delete(state.id);
     const ids = this.byPartition.get(state.partition)!;
     ids.delete(state.id);

@@ -236,7 +236,10 @@ class Run implements World {
       Ring.create(ids, scenario.vnodes),
       this.host,
     );
-    if (this.bugs.serveUncommitted === true) this.coordinator.commitGate = () => ({ action: 'serve' });
+    if (this.bugs.serveUncommitted === true) {
+      this.coordinator.commitGate = () => ({ action: 'serve' });
+      this.coordinator.writtenSince = () => false; // nor is a read that a later write overtook read again
+    }
     if (this.bugs.inPlaceIgnoresDoubt === true) this.coordinator.uncommitted.tracks = () => false;
     const w = scenario.workload;
     this.hotKeys = Array.from({ length: w.hotKeys }, (_, i) => `hot${i}`);

@@ -853,7 +853,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    * (ordered-in-place-get.ts decides which, and whether the operation would
    * read that copy unchanged), or NOT_IN_PLACE: then sendOrderedRead it.
    */
-  orderedGetInPlace(key: WireKey, consistent: boolean, hash32?: number): OrderedReadAnswer | typeof NOT_IN_PLACE | typeof LATER {
+  orderedGetInPlace(key: WireKey, consistent: boolean, hash32?: number, decode = false): OrderedReadAnswer | typeof NOT_IN_PLACE | typeof LATER {
     if (this.readPath !== 'direct' || this.host.readInPlace === undefined || this.state !== 'open') return NOT_IN_PLACE;
     const hash = hash32 ?? hashKey32(key);
     const partition = this.ringValue.partitionOf(hash);
@@ -862,10 +862,10 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (target < 0) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.() === false) return this.laterOrderedGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.orderedInPlaceAnswer;
-    answer.reset();
+    answer.reset(decode, decode ? this.host.wallClockMs() : 0);
     if (!this.host.readInPlace(target, key, answer, 0, false) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
     this.orderedReadsInPlace++;
-    return { status: answer.status, payload: answer.payload, replica: target };
+    return answer.decoded === undefined ? { status: answer.status, payload: answer.payload, replica: target } : { status: answer.status, payload: answer.payload, replica: target, decoded: answer.decoded };
   }
 
   private readonly orderedInPlaceAnswer = new OrderedInPlaceAnswer();

@@ -33,14 +33,53 @@ import { Status, type WireKey, copyBytes } from '../transport/wire.js';
 import { InPlaceState } from './in-place-get.js';
 import type { OrderedReadCallback } from './ordered-operation.js';
 import { type Leadership, PartitionLeaders } from './partition-leaders.js';
+import { decodeValue, decodeValueInPlace } from './value-codec.js';
+import { EntryField, OBJECT_HEADER_BYTES, SIBLING_HEADER_BYTES, SiblingField, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
+import { ORDERED_ACTOR } from '../version/ordered-version.js';
 import { type IsUp, singleReadTarget } from './routing.js';
 
-/** The answer of an ordered read, as OrderedReadOperation gives it: OK with the object's bytes (the caller's own copy), or NOT_FOUND. */
+/**
+ * The answer of an ordered read, as OrderedReadOperation gives it: OK with
+ * the object's bytes (the caller's own copy), or NOT_FOUND. Asked `decoded`,
+ * a plain ordered object comes decoded instead (`decoded` set, `payload`
+ * empty): its value decoded where it lies, no copy of the object, no
+ * VersionedObject (orderedValueAt).
+ */
 export interface OrderedReadAnswer {
   status: number;
   payload: Uint8Array;
   /** The node whose copy was read. */
   replica: number;
+  decoded?: OrderedDecoded;
+}
+
+/** A leader-ordered object read straight from its bytes: `live` false for a tombstone or an expired value (then `value` is undefined). */
+export interface OrderedDecoded {
+  version: number;
+  live: boolean;
+  value: unknown;
+}
+
+/**
+ * The ordered entry of the object at `bytes[at, at + length)` (object-codec.ts
+ * layout: one entry of ORDERED_ACTOR with one sibling), decoded without
+ * materialising the object, as get-result.ts resultFromBytes reads a plain
+ * one; null when it is not such an object (the caller's full path decides
+ * what that means). The value is decoded where it lies unless the memory is
+ * shared (a ring's, reused: msgpackr refuses it).
+ */
+export function orderedValueAt(bytes: Uint8Array, view: DataView, at: number, length: number, nowMs: number): OrderedDecoded | null {
+  const siblingAt = soleSiblingAt(view, at, length);
+  if (siblingAt < 0 || view.getUint8(at + 1) !== 1) return null;
+  const entryAt = at + OBJECT_HEADER_BYTES;
+  if (view.getFloat64(entryAt + EntryField.ACTOR, true) !== ORDERED_ACTOR) return null;
+  const version = view.getFloat64(entryAt + EntryField.COUNTER, true);
+  const expiresAtMs = view.getFloat64(siblingAt + SiblingField.EXPIRES_AT_MS, true);
+  if (isTombstoneAt(view, siblingAt) || (expiresAtMs > 0 && expiresAtMs <= nowMs)) return { version, live: false, value: undefined };
+  const valueAt = siblingAt + SIBLING_HEADER_BYTES;
+  const valueEnd = valueAt + view.getUint32(siblingAt + SiblingField.VALUE_BYTES, true);
+  const value = bytes.buffer instanceof SharedArrayBuffer ? decodeValue(bytes, valueAt, valueEnd) : decodeValueInPlace(bytes, valueAt, valueEnd);
+  return { version, live: true, value };
 }
 
 /**
@@ -68,19 +107,39 @@ export class OrderedInPlaceAnswer implements PendingReply {
   state: number = InPlaceState.NONE;
   status: number = Status.NOT_FOUND;
   payload: Uint8Array = EMPTY;
+  decoded: OrderedDecoded | undefined = undefined;
+  /** Decode a plain ordered object (orderedValueAt) at this wall clock, rather than copy it out; set per read. */
+  private decode = false;
+  private nowMs = 0;
 
-  reset(): void {
+  reset(decode = false, nowMs = 0): void {
     this.state = InPlaceState.NONE;
     this.payload = EMPTY;
+    this.decoded = undefined;
+    this.decode = decode;
+    this.nowMs = nowMs;
   }
 
-  onReply(_nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
+  onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
     if (status !== Status.OK && status !== Status.NOT_FOUND) {
       this.state = InPlaceState.DECLINED;
       return;
     }
-    // As OrderedReadOperation answers: the bytes as stored, decoded by the caller.
     this.status = status;
+    if (status === Status.OK && this.decode) {
+      let decoded: OrderedDecoded | null;
+      try {
+        decoded = orderedValueAt(bytes, view, at, length, this.nowMs);
+      } catch {
+        decoded = null; // a value that does not decode: the full path reports it
+      }
+      if (decoded !== null) {
+        this.decoded = decoded;
+        this.state = InPlaceState.ANSWERED;
+        return;
+      }
+    }
+    // As OrderedReadOperation answers: the bytes as stored, decoded by the caller.
     this.payload = status === Status.OK ? copyBytes(bytes, at, at + length) : EMPTY;
     this.state = InPlaceState.ANSWERED;
   }

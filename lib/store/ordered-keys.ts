@@ -52,7 +52,7 @@ export class OrderedKeys {
       keyByteLength(key, this.options.keyBytesMax);
       consistent = consistentOption(options);
       this.coordinator.admit(1);
-      answer = this.coordinator.orderedGetInPlace(key, consistent);
+      answer = this.coordinator.orderedGetInPlace(key, consistent, undefined, true);
       if (answer !== NOT_IN_PLACE && answer !== LATER) return Promise.resolve(this.orderedValue(answer));
     } catch (error) {
       return Promise.reject(error);
@@ -62,8 +62,9 @@ export class OrderedKeys {
     }).then((read) => this.orderedValue(read));
   }
 
-  private orderedValue({ status, payload, replica }: OrderedReadAnswer): OrderedValue | undefined {
+  private orderedValue({ status, payload, replica, decoded }: OrderedReadAnswer): OrderedValue | undefined {
     if (status === Status.NOT_FOUND) return undefined;
+    if (decoded !== undefined) return decoded.live ? { value: decoded.value, version: versionText(decoded.version), replica } : undefined;
     const entry = orderedEntryOf(decodeObject(payload));
     if (entry === undefined) throw new RingtableError(ErrorCode.INVALID_KEY, 'the key was written with put: read it with get (leader-ordered and plain keys never mix)');
     if (!isLive(entry.sibling, this.coordinator.wallClockMs())) return undefined;

@@ -17,6 +17,11 @@
  *   the time the applier takes to drain what was left queued.
  * - Backfill: `--backfill-items` items, then UpdateTable adds a GSI while
  *   `--writers` clients keep writing; time until ACTIVE.
+ * - `--compare-with FILE`: another build's `dist/lib/index.js` (say, main
+ *   before a change), measured in the same process: `--rounds` rounds, each
+ *   one lag and throughput series per build, builds alternating (A, B, A,
+ *   B); each figure is the median over the rounds, and the ratios to 0 GSIs
+ *   are taken within one build's round.
  * Fixed data (item i has index values derived from i); configuration is printed with the figures.
  */
 import { Database } from '../lib/index.js';
@@ -30,7 +35,11 @@ const args = parseOptions('node dist/bench/indexes.bench.js', 'GSI propagation l
   keys: int(20_000, 'distinct item keys the writers cycle over'),
   'backfill-items': int(20_000, 'items in the table before the GSI is added (100000 for the issue figure)', 0),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
+  rounds: int(1, 'rounds of the lag and throughput series (each build once per round)'),
+  'compare-with': text('another build\'s dist/lib/index.js, run in the same rounds (before/after)', 'FILE'),
 });
+
+type Open = (options: { path: string; nodes: number; durability: 'none' }) => Promise<Database>;
 
 const GSI_ATTRIBUTES = ['g0', 'g1', 'g2', 'g3', 'g4'];
 
@@ -68,7 +77,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function lag(db: Database): Promise<void> {
+async function lag(db: Database): Promise<{ p50: number; p99: number; putsPerSecond: number }> {
   await db.createTable({ ...tableWith('lag', 1), GlobalSecondaryIndexes: [{ IndexName: 'by_g0', KeySchema: [{ AttributeName: 'g0', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }] });
   let probing = true;
   const lags: number[] = [];
@@ -87,23 +96,35 @@ async function lag(db: Database): Promise<void> {
   probing = false;
   await probes;
   lags.sort((a, b) => a - b);
-  console.log(`lag: ${lags.length} probes under ${(writes / args.seconds).toFixed(0)} puts/s: p50 ${percentile(lags, 50).toFixed(2)} ms, p99 ${percentile(lags, 99).toFixed(2)} ms, max ${lags[lags.length - 1]!.toFixed(2)} ms`);
+  console.log(`  lag: ${lags.length} probes under ${(writes / args.seconds).toFixed(0)} puts/s: p50 ${percentile(lags, 50).toFixed(2)} ms, p99 ${percentile(lags, 99).toFixed(2)} ms, max ${lags[lags.length - 1]!.toFixed(2)} ms`);
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), putsPerSecond: writes / args.seconds };
 }
 
-async function throughput(db: Database): Promise<void> {
+async function throughput(db: Database): Promise<{ rates: number[]; drainMs: number[]; cpuUs: number[] }> {
   let baseline = 0;
+  const rates: number[] = [];
+  const drains: number[] = [];
+  const cpus: number[] = [];
   for (const gsis of [0, 1, 2, 5]) {
     const name = `gsis${gsis}`;
     await db.createTable(tableWith(name, gsis));
+    const cpuStart = process.cpuUsage();
     const writes = await steadyWrites(db, name, args.seconds);
     const drainStartMs = performance.now();
     const pending = () => Object.entries(db.stats().indexes.lag).filter(([index]) => index.startsWith(`${name}/`)).reduce((sum, [, lag]) => sum + lag.pendingChanges, 0);
     while (pending() > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const drainMs = performance.now() - drainStartMs;
+    const cpu = process.cpuUsage(cpuStart);
+    // The whole process's CPU (every thread) per put, its index changes applied included: the cost that load does not hide.
+    const cpuUs = (cpu.user + cpu.system) / writes;
     const rate = writes / args.seconds;
     if (gsis === 0) baseline = rate;
-    console.log(`throughput: ${gsis} GSIs: ${rate.toFixed(0)} puts/s (${(rate / baseline).toFixed(2)}x of 0 GSIs), queue drained ${drainMs.toFixed(0)} ms after the last put`);
+    rates.push(rate);
+    drains.push(drainMs);
+    cpus.push(cpuUs);
+    console.log(`  throughput: ${gsis} GSIs: ${rate.toFixed(0)} puts/s (${(rate / baseline).toFixed(2)}x of 0 GSIs), queue drained ${drainMs.toFixed(0)} ms after the last put, CPU ${cpuUs.toFixed(0)} µs per put (${(cpuUs / cpus[0]!).toFixed(2)}x of 0 GSIs) with its index changes applied`);
   }
+  return { rates, drainMs: drains, cpuUs: cpus };
 }
 
 async function backfill(db: Database): Promise<void> {
@@ -138,14 +159,54 @@ async function backfill(db: Database): Promise<void> {
   console.log(`backfill: ${items} items indexed in ${seconds.toFixed(1)} s (${(items / seconds).toFixed(0)} items/s) while ${writes} puts ran (${(writes / seconds).toFixed(0)} puts/s)`);
 }
 
-const dir = makeTempDir('ringtable-indexes-bench-', args.dir);
-console.log(`config: nodes=${args.nodes} writers=${args.writers} seconds=${args.seconds} keys=${args.keys} backfill-items=${args['backfill-items']} durability=none node=${process.version}`);
-const db = await Database.open({ path: dir, nodes: args.nodes, durability: 'none' });
-try {
-  await lag(db);
-  await throughput(db);
-  await backfill(db);
-} finally {
-  await db.close();
-  removeTempDir(dir);
+const GSI_COUNTS = [0, 1, 2, 5];
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const loadAverage = async () => (await import('node:os')).loadavg().map((load) => load.toFixed(2)).join(' ');
+
+const builds: Array<{ name: string; open: Open }> = [{ name: 'this build', open: (options) => Database.open(options) }];
+if (args['compare-with'] !== undefined) {
+  const other = (await import(args['compare-with'])) as { Database: { open: Open } };
+  builds.unshift({ name: `other (${args['compare-with']})`, open: (options) => other.Database.open(options) });
+}
+console.log(`config: nodes=${args.nodes} writers=${args.writers} seconds=${args.seconds} keys=${args.keys} rounds=${args.rounds} backfill-items=${args['backfill-items']} durability=none node=${process.version} load=${await loadAverage()}`);
+const results = builds.map(() => ({ p50: [] as number[], p99: [] as number[], ratios: GSI_COUNTS.map(() => [] as number[]), rates: GSI_COUNTS.map(() => [] as number[]), drains: GSI_COUNTS.map(() => [] as number[]), cpuUs: GSI_COUNTS.map(() => [] as number[]), cpuRatios: GSI_COUNTS.map(() => [] as number[]) }));
+for (let round = 0; round < args.rounds; round += 1) {
+  for (const [at, build] of builds.entries()) {
+    console.log(`round ${round + 1}, ${build.name} (load ${await loadAverage()}):`);
+    const dir = makeTempDir('ringtable-indexes-bench-', args.dir);
+    const db = await build.open({ path: dir, nodes: args.nodes, durability: 'none' });
+    try {
+      const lagged = await lag(db);
+      const { rates, drainMs, cpuUs } = await throughput(db);
+      const result = results[at]!;
+      result.p50.push(lagged.p50);
+      result.p99.push(lagged.p99);
+      rates.forEach((rate, i) => {
+        result.rates[i]!.push(rate);
+        result.ratios[i]!.push(rate / rates[0]!);
+        result.drains[i]!.push(drainMs[i]!);
+        result.cpuUs[i]!.push(cpuUs[i]!);
+        result.cpuRatios[i]!.push(cpuUs[i]! / cpuUs[0]!);
+      });
+    } finally {
+      await db.close();
+      removeTempDir(dir);
+    }
+  }
+}
+console.log(`summary (median of ${args.rounds} round(s); load ${await loadAverage()}):`);
+for (const [at, build] of builds.entries()) {
+  const result = results[at]!;
+  console.log(`  ${build.name}: lag p50 ${median(result.p50).toFixed(2)} ms, p99 ${median(result.p99).toFixed(2)} ms; ` + GSI_COUNTS.map((gsis, i) => `${gsis} GSIs ${median(result.rates[i]!).toFixed(0)} puts/s (${median(result.ratios[i]!).toFixed(2)}x, drained ${median(result.drains[i]!).toFixed(0)} ms, CPU ${median(result.cpuUs[i]!).toFixed(0)} µs/put = ${median(result.cpuRatios[i]!).toFixed(2)}x)`).join(', '));
+}
+
+if (args['backfill-items'] > 0) {
+  const dir = makeTempDir('ringtable-indexes-bench-', args.dir);
+  const db = await Database.open({ path: dir, nodes: args.nodes, durability: 'none' });
+  try {
+    await backfill(db);
+  } finally {
+    await db.close();
+    removeTempDir(dir);
+  }
 }

@@ -569,8 +569,8 @@ export class Database {
       const { output, units, entries } = await this.indexes.scan(plan);
       if (!origin.free && this.capacity !== undefined) {
         const record = this.activeTable(plan.answer.tableName);
-        // A GSI's entries are its items: each GSI partition is charged its own; an LSI's (which may fetch from the table) go to the table at once.
-        if (plan.index.global && entries !== undefined) this.capacity.chargeScan(record, plan.segment.tokenStart, entries, plan.consistent ? 'strong' : 'eventual', plan.index.name);
+        // Each partition is charged what was read from it: a GSI's partitions their entries; the table's partitions an LSI's entries and the items it fetched (LSIs share the table's throughput).
+        if (entries !== undefined) this.capacity.chargeScan(record, plan.segment.tokenStart, entries, plan.consistent ? 'strong' : 'eventual', plan.index.global ? plan.index.name : undefined);
         else this.capacity.chargeIndexScan(record, plan.index, plan.segment.tokenStart, units);
       }
       return output;
@@ -641,7 +641,7 @@ export class Database {
     return this.streams.stream(tableName, options);
   }
 
-  /** The database's own statistics: each GSI's lag (pending changes, the oldest one's age). The engine's are `store.stats()`. */
+  /** The database's own statistics: each GSI's lag (pending changes, the oldest one's age), the LSI clean-up's counts. The engine's are `store.stats()`. */
   stats(): { indexes: IndexStats } {
     return { indexes: this.indexes.stats() };
   }

@@ -167,7 +167,7 @@ export class TableCapacity {
    * an empty page's one unit goes to the partition holding its segment's
    * first token. `items` are the items evaluated, in the order read.
    */
-  chargeScan(record: TableRecord, tokenStart: number, items: ReadonlyArray<{ engineKey: Uint8Array; bytes: number }>, consistency: 'eventual' | 'strong', index?: string): void {
+  chargeScan(record: TableRecord, tokenStart: number, items: ReadonlyArray<{ engineKey: Uint8Array; bytes: number; tableBytes?: number }>, consistency: 'eventual' | 'strong', index?: string): void {
     this.syncTable(record);
     const table = record.schema.tableName;
     const first: ChargedKey = { partitionKeyHash: tokenStart >>> 0, itemKey: SCAN_LABEL };
@@ -179,7 +179,11 @@ export class TableCapacity {
       return { partitionId, bytes: item.bytes };
     });
     const firstPartitionId = scanned[0]?.partitionId ?? this.model.partitionIdOf(table, first, index);
-    const parts = [...scanUnitsByPartition(scanned, firstPartitionId, consistency)].map(([partitionId, readUnits]) => ({ ...keyOf.get(partitionId)!, readUnits }));
+    const units = scanUnitsByPartition(scanned, firstPartitionId, consistency);
+    // An LSI Scan that fetched items: the items' units too, rounded on their own as the page's table part is (read-page.ts pageUnits).
+    const fetched = items.some((item) => item.tableBytes !== undefined) ? scanned.map((read, n) => ({ partitionId: read.partitionId, bytes: items[n]!.tableBytes ?? 0 })) : [];
+    if (fetched.length > 0) for (const [partitionId, readUnits] of scanUnitsByPartition(fetched, firstPartitionId, consistency)) units.set(partitionId, (units.get(partitionId) ?? 0) + readUnits);
+    const parts = [...units].map(([partitionId, readUnits]) => ({ ...keyOf.get(partitionId)!, readUnits }));
     const [main, ...rest] = parts;
     this.settle(this.model.charge({ table, index, ...main!, readParts: rest.length === 0 ? undefined : rest, nowMs: this.#clock() }));
   }

@@ -30,6 +30,8 @@ export interface IndexLocator {
   /** The item's entry in the index, if it has one. */
   readonly entryKey?: Uint8Array;
   readonly baseVersion: number;
+  /** The entry's size (item-size.ts), for the index's counts; absent in locators written before it was kept. */
+  readonly entryBytes?: number;
 }
 
 export function locatorKey(locatorSpace: number, baseKey: PrimaryKeyValues): Uint8Array {

@@ -28,7 +28,7 @@ import { backfillIndex } from './index-backfill.js';
 import { allocateIndexSpaces, withGlobalIndexAdded, withLocatorSpaces, withIndexState, withoutIndex, type IndexCounts, type StreamSpecification, type TableIndexes } from './index-catalog.js';
 import { IndexApplier, type IndexLag } from './index-applier.js';
 import type { IndexEntryValue } from './index-entry.js';
-import { LocalIndexCleanup } from './local-index-cleanup.js';
+import { LocalIndexCleanup, type CleanupCounts } from './local-index-cleanup.js';
 import { checkedLocalRead, type CheckedEntry } from './local-index-read.js';
 import { committedItem } from '../transactions/prepared-item.js';
 import { checkCollectionGrowth, collectionBytesOf, itemCollectionMetrics, ITEM_COLLECTION_BYTES_MAX, type ItemCollectionMetrics } from './item-collection.js';
@@ -57,6 +57,8 @@ export interface CatalogAccess {
 export interface IndexStats {
   /** Per GSI ("Table/Index"). */
   readonly lag: Record<string, IndexLag>;
+  /** Stale LSI entries the clean-up deleted or rewrote since the database opened (local-index-cleanup.ts). */
+  readonly localCleanup: CleanupCounts;
 }
 
 /** A base write's extra keys, and what to do once it committed. */
@@ -169,7 +171,7 @@ export class SecondaryIndexes {
   }
 
   stats(): IndexStats {
-    return { lag: this.applier.lags() };
+    return { lag: this.applier.lags(), localCleanup: this.cleanup.counts() };
   }
 
   /** Every GSI's queue applied (what is not held back by gsiLagMs): for tests and benchmarks that wait for quiescence. */
@@ -255,28 +257,26 @@ export class SecondaryIndexes {
     return itemCollectionMetrics(record.schema, partitionValue, await this.collectionBytes(record, { partition: partitionValue }));
   }
 
-  /** An item collection's bytes: its items and their LSI entries, read from the leader. */
+  /**
+   * An item collection's bytes: its items and their LSI entries, read from
+   * the leader. Each entry is counted by the item it belongs to (the item's
+   * projection into every LSI it is in: item-collection.ts collectionBytesOf),
+   * not read from the index: a stale entry a failed write left
+   * (local-entry-check.ts) is no part of the collection, before or after the
+   * clean-up deletes it. One range read of the items alone.
+   */
   private async collectionBytes(record: TableRecord, baseKey: PrimaryKeyValues): Promise<number> {
-    const prefixes = [encodeItemKey(record.id, baseKey.partition).partitionPrefix];
-    for (const index of record.schema.localSecondaryIndexes) {
-      const space = record.indexes?.spaces[index.indexName]?.entrySpace;
-      if (space !== undefined) prefixes.push(encodeItemKey(space, baseKey.partition).partitionPrefix);
-    }
+    const prefix = encodeItemKey(record.id, baseKey.partition).partitionPrefix;
+    const end = prefixEnd(prefix)!;
     let bytes = 0;
-    for (const [at, prefix] of prefixes.entries()) {
-      let start = prefix;
-      const end = prefixEnd(prefix)!;
-      for (;;) {
-        const page = await this.engine.range({ start, end, limit: RANGE_CHUNK, consistent: true });
-        for (const entry of page.entries) {
-          // A transaction's prepared item counts as its committed image (transactions/prepared-item.ts).
-          const item = at === 0 ? committedItem(entry.value) : (entry.value as IndexEntryValue).item;
-          if (item !== undefined) bytes += itemSize(item);
-        }
-        const last = page.entries[page.entries.length - 1];
-        if (!page.more || last === undefined) break;
-        start = keyAfter(last.key);
-      }
+    let start = prefix;
+    for (;;) {
+      const page = await this.engine.range({ start, end, limit: RANGE_CHUNK, consistent: true });
+      // A transaction's prepared item counts as its committed image (transactions/prepared-item.ts).
+      for (const entry of page.entries) bytes += collectionBytesOf(record.schema, committedItem(entry.value));
+      const last = page.entries[page.entries.length - 1];
+      if (!page.more || last === undefined) break;
+      start = keyAfter(last.key);
     }
     return bytes;
   }
@@ -319,7 +319,10 @@ export class SecondaryIndexes {
         const item = index.fetchBase ? checked.item : checked.entry;
         if (item !== undefined) offer(checked.entry!, item, undefined);
       });
-    return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage), entries: evaluatedKeys.map((key, n) => ({ engineKey: key, bytes: page.evaluatedBytes[n]! })) };
+    // An LSI that fetched its items: the page evaluated the items, and read the entries too (read-page.ts pageUnits).
+    const entryBytes = indexPage.entryBytes;
+    const entries = evaluatedKeys.map((key, n) => (entryBytes === undefined ? { engineKey: key, bytes: page.evaluatedBytes[n]! } : { engineKey: key, bytes: entryBytes[n]!, tableBytes: page.evaluatedBytes[n]! }));
+    return { output: pageOutput(plan.answer, page, indexPage), units: pageUnits(plan.answer, page, indexPage), entries };
   }
 
   /**
@@ -472,8 +475,12 @@ function checkLag(ms: number): number {
 export interface IndexReadOutput {
   output: ReadOutput;
   units: PageUnits;
-  /** A Scan's: the entries evaluated (engine key and size), in the order read. */
-  entries?: Array<{ engineKey: Uint8Array; bytes: number }>;
+  /**
+   * A Scan's: the entries evaluated (engine key and size), in the order
+   * read; `tableBytes`, the size of the item an LSI fetched from the table
+   * for the entry (same partition key, so the same partition).
+   */
+  entries?: Array<{ engineKey: Uint8Array; bytes: number; tableBytes?: number }>;
 }
 
 /**

@@ -134,6 +134,9 @@ function internalErrorResponse(): WireResponse {
   return jsonErrorResponse(500, 'InternalServerError', INTERNAL_ERROR_MESSAGE);
 }
 
+/** A request's 'error' (a client gone mid-body) needs a listener, but nothing to do: one shared, not one per request. */
+const ignoreError = (): void => {};
+
 /** The node:http request listener: reads bodies within their bounds and answers through the protocol core. */
 class HttpEndpoint {
   /** Request bytes held by all connections now; bounded by bufferedBytesMax. */
@@ -151,7 +154,7 @@ class HttpEndpoint {
 
   readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (this.mounted !== undefined && this.mounted.handles(req)) return this.mounted.handle(req, res);
-    req.on('error', () => {}); // a client gone mid-body; node:http closes its socket
+    req.on('error', ignoreError); // a client gone mid-body; node:http closes its socket
     if (Number(req.headers['content-length']) > REQUEST_BYTES_MAX) {
       req.resume();
       this.tooLarge(res);

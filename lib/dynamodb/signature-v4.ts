@@ -34,37 +34,60 @@ function header(request: WireRequest, name: string): string | undefined {
   return request.headers[name];
 }
 
-const COMMA = 0x2c;
-const SPACE = 0x20;
 const LEADING_WORD = /^\s*(\S*)/;
 /** Most requests have no query: one shared, never-modified empty one saves parsing "". */
 const NO_QUERY: Readonly<URLSearchParams> = new URLSearchParams();
 
+/** The three Authorization parameters DynamoDB requires; '' for one that is absent or empty. */
+interface AuthorizationParams {
+  credential: string;
+  signedHeaders: string;
+  signature: string;
+}
+
 /**
  * The Authorization header's `Name=value` pieces after the algorithm, split at
  * every comma and space as architect/dynalite index.js does (`split(/,| /)`,
- * the first piece dropped), by hand: a regular expression split cost more than the rest
- * of the presence checks.
+ * the first piece dropped; a later piece of the same name wins), by hand and
+ * keeping only the three names DynamoDB requires: a regular expression split,
+ * and then a Map of every piece, cost more than the rest of the presence checks.
  */
-function authorizationParams(authorization: string): Map<string, string> {
-  const params = new Map<string, string>();
+function authorizationParams(authorization: string): AuthorizationParams {
+  const params: AuthorizationParams = { credential: '', signedHeaders: '', signature: '' };
+  const length = authorization.length;
+  // The next comma and the next space at or after `start`, found by indexOf (the header is ~200 characters
+  // and has six separators) and looked for again only once passed.
+  let comma = -1;
+  let space = -1;
   let start = 0;
   let first = true;
-  for (let i = 0; i <= authorization.length; i++) {
-    const code = i < authorization.length ? authorization.charCodeAt(i) : COMMA;
-    if (code !== COMMA && code !== SPACE) continue;
-    const piece = authorization.slice(start, i);
-    start = i + 1;
+  while (start <= length) {
+    if (comma < start) comma = indexOrEnd(authorization, ',', start);
+    if (space < start) space = indexOrEnd(authorization, ' ', start);
+    const end = comma < space ? comma : space;
+    const pieceStart = start;
+    start = end + 1;
     if (first) {
       first = false;
       continue;
     }
-    if (piece === '') continue;
-    const equals = piece.indexOf('=');
-    if (equals < 0) params.set(piece.trim(), '');
-    else params.set(piece.slice(0, equals).trim(), piece.slice(equals + 1));
+    if (pieceStart === end) continue;
+    const equals = authorization.indexOf('=', pieceStart);
+    const nameEnd = equals < 0 || equals > end ? end : equals;
+    const value = nameEnd === end ? '' : authorization.slice(nameEnd + 1, end);
+    switch (authorization.slice(pieceStart, nameEnd).trim()) {
+      case 'Credential': params.credential = value; break;
+      case 'SignedHeaders': params.signedHeaders = value; break;
+      case 'Signature': params.signature = value; break;
+    }
   }
   return params;
+}
+
+/** Where `separator` next occurs at or after `from`; the text's length when it does not. */
+function indexOrEnd(text: string, separator: string, from: number): number {
+  const at = text.indexOf(separator, from);
+  return at < 0 ? text.length : at;
 }
 
 /** Whether a request carries no signature at all: no Authorization header and no presigned query. */
@@ -93,18 +116,18 @@ export function readSignature(request: WireRequest): SignatureParts | DynamoDbEr
   let message = '';
   if (authorization !== undefined) {
     const params = authorizationParams(authorization);
-    for (const name of ['Credential', 'Signature', 'SignedHeaders']) {
-      if (!params.get(name)) message += `Authorization header requires '${name}' parameter. `;
-    }
+    if (params.credential === '') message += "Authorization header requires 'Credential' parameter. ";
+    if (params.signature === '') message += "Authorization header requires 'Signature' parameter. ";
+    if (params.signedHeaders === '') message += "Authorization header requires 'SignedHeaders' parameter. ";
     const amzDate = header(request, 'x-amz-date');
     const date = header(request, 'date');
     if (!amzDate && !date) message += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
     if (message !== '') return new DynamoDbError('IncompleteSignatureException', message + 'Authorization=' + authorization);
     return {
       algorithm: algorithm!,
-      credential: params.get('Credential')!,
-      signedHeaders: params.get('SignedHeaders')!,
-      signature: params.get('Signature')!,
+      credential: params.credential,
+      signedHeaders: params.signedHeaders,
+      signature: params.signature,
       date: amzDate ? amzDate : date!,
       dateFromHeader: amzDate ? 'x-amz-date' : 'date',
     };

@@ -134,10 +134,27 @@ function internalErrorResponse(): WireResponse {
   return jsonErrorResponse(500, 'InternalServerError', INTERNAL_ERROR_MESSAGE);
 }
 
+/** A request read whole, waiting for its turn's batch to be answered (HttpEndpoint.arrive). */
+interface ArrivedRequest {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  body: Uint8Array;
+  release(): void;
+}
+
+/** The most requests answered together in one turn; a batch this large is answered as it arrives. */
+export const ARRIVED_PER_TURN_MAX = 256;
+
+/** A request's 'error' (a client gone mid-body) needs a listener, but nothing to do: one shared, not one per request. */
+const ignoreError = (): void => {};
+
 /** The node:http request listener: reads bodies within their bounds and answers through the protocol core. */
 class HttpEndpoint {
   /** Request bytes held by all connections now; bounded by bufferedBytesMax. */
   private bufferedBytes = 0;
+  /** Requests read whole in this turn of the event loop, not yet answered (arrive()). */
+  private arrived: ArrivedRequest[] = [];
+  private answerScheduled = false;
   closing = false;
 
   constructor(
@@ -151,7 +168,7 @@ class HttpEndpoint {
 
   readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (this.mounted !== undefined && this.mounted.handles(req)) return this.mounted.handle(req, res);
-    req.on('error', () => {}); // a client gone mid-body; node:http closes its socket
+    req.on('error', ignoreError); // a client gone mid-body; node:http closes its socket
     if (Number(req.headers['content-length']) > REQUEST_BYTES_MAX) {
       req.resume();
       this.tooLarge(res);
@@ -181,8 +198,34 @@ class HttpEndpoint {
     req.on('close', () => { if (!rejected) release(); });
     req.on('end', () => {
       // Most bodies arrive in one chunk: it is used as is, not copied.
-      if (!rejected) void this.answer(req, res, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes)).finally(release);
+      if (!rejected) this.arrive({ req, res, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), release });
     });
+  };
+
+  /**
+   * Requests whose bodies arrived in this turn of the event loop wait for its
+   * check phase (setImmediate) and are then answered together, in arrival
+   * order. node:http ends each body in its own callback, after which the
+   * engine publishes that request's messages to the storage-node threads
+   * (one publish, and a wake of a sleeping thread, per node per microtask
+   * checkpoint: transport/node-link.ts); answered together, the requests of
+   * one turn share one publish per node. A turn's batch is bounded: past
+   * ARRIVED_PER_TURN_MAX the batch is answered at once.
+   */
+  private arrive(request: ArrivedRequest): void {
+    this.arrived.push(request);
+    if (this.arrived.length >= ARRIVED_PER_TURN_MAX) return this.answerArrived();
+    if (this.answerScheduled) return;
+    this.answerScheduled = true;
+    setImmediate(this.answerArrived);
+  }
+
+  private readonly answerArrived = (): void => {
+    this.answerScheduled = false;
+    const arrived = this.arrived;
+    if (arrived.length === 0) return;
+    this.arrived = [];
+    for (const { req, res, body, release } of arrived) void this.answer(req, res, body).finally(release);
   };
 
   /** Why a body that has grown to `requestBytes` cannot be read further, as the answer to give. */

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { ErrorCode, RingtableError, type Store, partitionedKey, spacePrefix } from '../lib/index.js';
-import { failsWith, openAt, openTemp, outcome, tempDir } from './helpers/temp-store.js';
+import { eventually, failsWith, openAt, openTemp, outcome, tempDir } from './helpers/temp-store.js';
 
 const text = new TextEncoder();
 /** A key of `space` in one partition `part`, ordered by `rest`. */
@@ -182,6 +182,12 @@ t.test('range: pages in order both ways, bounded by count and bytes', async (t) 
   await store.writeOrdered({ key: itemKey(6, 'other', 'item#00'), value: 'elsewhere' });
   const live = names.filter((_, i) => i !== 7);
   const prefix = prefixOf(6, part);
+  // A write is acknowledged by W = 2 of the 3 replicas, and an eventual page may be read from the third: wait
+  // for every copy, since what this test checks is the paging, not how stale an eventual read may be.
+  t.ok(await eventually(() => {
+    const stats = store.stats();
+    return stats.background === 0 && stats.pending === 0 && stats.nodes.every((node) => node.queueDepth === 0);
+  }, 20_000), 'every replica holds every write');
 
   for (const reverse of [false, true]) {
     for (const consistent of [false, true]) {

@@ -39,6 +39,20 @@ const args = parseOptions('node dist/bench/indexes.bench.js', 'GSI propagation l
   'compare-with': text('another build\'s dist/lib/index.js, run in the same rounds (before/after)', 'FILE'),
 });
 
+/** Engine calls (leader-ordered reads and writes, range reads) made through the database's engine, counted by wrapping its methods. */
+const engineCalls = { getOrdered: 0, writeOrdered: 0, range: 0 };
+const totalCalls = () => engineCalls.getOrdered + engineCalls.writeOrdered + engineCalls.range;
+function countEngineCalls(db: Database): void {
+  const engine = (db as unknown as { engine: Record<keyof typeof engineCalls, (...args: unknown[]) => unknown> }).engine;
+  for (const name of Object.keys(engineCalls) as Array<keyof typeof engineCalls>) {
+    const call = engine[name].bind(engine);
+    engine[name] = (...args: unknown[]) => {
+      engineCalls[name] += 1;
+      return call(...args);
+    };
+  }
+}
+
 type Open = (options: { path: string; nodes: number; durability: 'none' }) => Promise<Database>;
 
 const GSI_ATTRIBUTES = ['g0', 'g1', 'g2', 'g3', 'g4'];
@@ -95,12 +109,15 @@ async function lag(db: Database): Promise<{ p50: number; p99: number; putsPerSec
   const writes = await steadyWrites(db, 'lag', args.seconds);
   probing = false;
   await probes;
+  // The throughput runs start with the index quiet: none of this table's changes left to apply.
+  while (Object.entries(db.stats().indexes.lag).some(([index, lagged]) => index.startsWith('lag/') && lagged.pendingChanges > 0)) await new Promise((resolve) => setTimeout(resolve, 5));
   lags.sort((a, b) => a - b);
   console.log(`  lag: ${lags.length} probes under ${(writes / args.seconds).toFixed(0)} puts/s: p50 ${percentile(lags, 50).toFixed(2)} ms, p99 ${percentile(lags, 99).toFixed(2)} ms, max ${lags[lags.length - 1]!.toFixed(2)} ms`);
   return { p50: percentile(lags, 50), p99: percentile(lags, 99), putsPerSecond: writes / args.seconds };
 }
 
-async function throughput(db: Database): Promise<{ rates: number[]; drainMs: number[]; cpuUs: number[] }> {
+async function throughput(db: Database): Promise<{ rates: number[]; drainMs: number[]; cpuUs: number[]; calls: number[] }> {
+  const callsPerPut: number[] = [];
   let baseline = 0;
   const rates: number[] = [];
   const drains: number[] = [];
@@ -109,12 +126,16 @@ async function throughput(db: Database): Promise<{ rates: number[]; drainMs: num
     const name = `gsis${gsis}`;
     await db.createTable(tableWith(name, gsis));
     const cpuStart = process.cpuUsage();
+    const callsStart = totalCalls();
     const writes = await steadyWrites(db, name, args.seconds);
     const drainStartMs = performance.now();
     const pending = () => Object.entries(db.stats().indexes.lag).filter(([index]) => index.startsWith(`${name}/`)).reduce((sum, [, lag]) => sum + lag.pendingChanges, 0);
     while (pending() > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const drainMs = performance.now() - drainStartMs;
     const cpu = process.cpuUsage(cpuStart);
+    // Engine round trips per put, its index changes applied included (load does not change how many are made).
+    const calls = (totalCalls() - callsStart) / writes;
+    callsPerPut.push(calls);
     // The whole process's CPU (every thread) per put, its index changes applied included: the cost that load does not hide.
     const cpuUs = (cpu.user + cpu.system) / writes;
     const rate = writes / args.seconds;
@@ -122,9 +143,9 @@ async function throughput(db: Database): Promise<{ rates: number[]; drainMs: num
     rates.push(rate);
     drains.push(drainMs);
     cpus.push(cpuUs);
-    console.log(`  throughput: ${gsis} GSIs: ${rate.toFixed(0)} puts/s (${(rate / baseline).toFixed(2)}x of 0 GSIs), queue drained ${drainMs.toFixed(0)} ms after the last put, CPU ${cpuUs.toFixed(0)} µs per put (${(cpuUs / cpus[0]!).toFixed(2)}x of 0 GSIs) with its index changes applied`);
+    console.log(`  throughput: ${gsis} GSIs: ${rate.toFixed(0)} puts/s (${(rate / baseline).toFixed(2)}x of 0 GSIs), queue drained ${drainMs.toFixed(0)} ms after the last put, CPU ${cpuUs.toFixed(0)} µs per put (${(cpuUs / cpus[0]!).toFixed(2)}x of 0 GSIs) with its index changes applied, ${calls.toFixed(2)} engine calls per put`);
   }
-  return { rates, drainMs: drains, cpuUs: cpus };
+  return { rates, drainMs: drains, cpuUs: cpus, calls: callsPerPut };
 }
 
 async function backfill(db: Database): Promise<void> {
@@ -169,15 +190,16 @@ if (args['compare-with'] !== undefined) {
   builds.unshift({ name: `other (${args['compare-with']})`, open: (options) => other.Database.open(options) });
 }
 console.log(`config: nodes=${args.nodes} writers=${args.writers} seconds=${args.seconds} keys=${args.keys} rounds=${args.rounds} backfill-items=${args['backfill-items']} durability=none node=${process.version} load=${await loadAverage()}`);
-const results = builds.map(() => ({ p50: [] as number[], p99: [] as number[], ratios: GSI_COUNTS.map(() => [] as number[]), rates: GSI_COUNTS.map(() => [] as number[]), drains: GSI_COUNTS.map(() => [] as number[]), cpuUs: GSI_COUNTS.map(() => [] as number[]), cpuRatios: GSI_COUNTS.map(() => [] as number[]) }));
+const results = builds.map(() => ({ p50: [] as number[], p99: [] as number[], ratios: GSI_COUNTS.map(() => [] as number[]), rates: GSI_COUNTS.map(() => [] as number[]), drains: GSI_COUNTS.map(() => [] as number[]), cpuUs: GSI_COUNTS.map(() => [] as number[]), cpuRatios: GSI_COUNTS.map(() => [] as number[]), calls: GSI_COUNTS.map(() => [] as number[]) }));
 for (let round = 0; round < args.rounds; round += 1) {
   for (const [at, build] of builds.entries()) {
     console.log(`round ${round + 1}, ${build.name} (load ${await loadAverage()}):`);
     const dir = makeTempDir('ringtable-indexes-bench-', args.dir);
     const db = await build.open({ path: dir, nodes: args.nodes, durability: 'none' });
+    countEngineCalls(db);
     try {
       const lagged = await lag(db);
-      const { rates, drainMs, cpuUs } = await throughput(db);
+      const { rates, drainMs, cpuUs, calls } = await throughput(db);
       const result = results[at]!;
       result.p50.push(lagged.p50);
       result.p99.push(lagged.p99);
@@ -187,6 +209,7 @@ for (let round = 0; round < args.rounds; round += 1) {
         result.drains[i]!.push(drainMs[i]!);
         result.cpuUs[i]!.push(cpuUs[i]!);
         result.cpuRatios[i]!.push(cpuUs[i]! / cpuUs[0]!);
+        result.calls[i]!.push(calls[i]!);
       });
     } finally {
       await db.close();
@@ -197,7 +220,7 @@ for (let round = 0; round < args.rounds; round += 1) {
 console.log(`summary (median of ${args.rounds} round(s); load ${await loadAverage()}):`);
 for (const [at, build] of builds.entries()) {
   const result = results[at]!;
-  console.log(`  ${build.name}: lag p50 ${median(result.p50).toFixed(2)} ms, p99 ${median(result.p99).toFixed(2)} ms; ` + GSI_COUNTS.map((gsis, i) => `${gsis} GSIs ${median(result.rates[i]!).toFixed(0)} puts/s (${median(result.ratios[i]!).toFixed(2)}x, drained ${median(result.drains[i]!).toFixed(0)} ms, CPU ${median(result.cpuUs[i]!).toFixed(0)} µs/put = ${median(result.cpuRatios[i]!).toFixed(2)}x)`).join(', '));
+  console.log(`  ${build.name}: lag p50 ${median(result.p50).toFixed(2)} ms, p99 ${median(result.p99).toFixed(2)} ms; ` + GSI_COUNTS.map((gsis, i) => `${gsis} GSIs ${median(result.rates[i]!).toFixed(0)} puts/s (${median(result.ratios[i]!).toFixed(2)}x, drained ${median(result.drains[i]!).toFixed(0)} ms, CPU ${median(result.cpuUs[i]!).toFixed(0)} µs/put = ${median(result.cpuRatios[i]!).toFixed(2)}x, ${median(result.calls[i]!).toFixed(2)} engine calls/put)`).join(', '));
 }
 
 if (args['backfill-items'] > 0) {

@@ -273,7 +273,10 @@ export class IndexApplier {
         }
         // What is due, per base partition in key order; a record held back holds every later one of its base partition.
         const ready: RangeEntry[] = [];
+        const readyByGroup: RangeEntry[][] = [];
         for (const [group, records] of groups) {
+          const due: RangeEntry[] = [];
+          readyByGroup.push(due);
           for (const entry of records) {
             const change = entry.value as QueueRecord;
             const readyAtMs = change.t + lagMs;
@@ -285,13 +288,12 @@ export class IndexApplier {
               continue;
             }
             ready.push(entry);
+            due.push(entry);
           }
         }
         if (spaces.locatorSpace === undefined) {
           // A catalog from before locators, until start() gave it one: one change at a time, by its images.
-          const byGroup = new Map<string, RangeEntry[]>();
-          for (const entry of ready) byGroup.set(logGroupOf(entry.key), [...(byGroup.get(logGroupOf(entry.key)) ?? []), entry]);
-          await boundedAll([...byGroup.values()], GROUPS_AT_ONCE, async (records) => {
+          await boundedAll(readyByGroup, GROUPS_AT_ONCE, async (records) => {
             for (const entry of records) {
               await this.applyByImages(record, index, spaces.entrySpace, entry);
               queue.applied += 1;
@@ -341,7 +343,9 @@ export class IndexApplier {
         item = { locatorKey: located, changes: [], records: [] };
         items.set(name, item);
         const group = logGroupOf(entry.key);
-        byGroup.set(group, [...(byGroup.get(group) ?? []), item]);
+        const others = byGroup.get(group);
+        if (others === undefined) byGroup.set(group, [item]);
+        else others.push(item);
       }
       const keyed: { version: number; removeFrom?: Uint8Array; writeTo?: Uint8Array; item?: AttributeMap } = { version: logVersionOf(entry.key) };
       if (targets.removeFrom !== undefined) keyed.removeFrom = encodeIndexKey(spaces.entrySpace, targets.removeFrom.indexKey, targets.removeFrom.baseKey).key;

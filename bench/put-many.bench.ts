@@ -37,6 +37,13 @@ import { hashKey32 } from '../lib/ring/hash.js';
 import { encodeObject } from '../lib/version/object-codec.js';
 import { mkdirSync } from 'node:fs';
 import { CopyWriters } from './lib/copy-writer.js';
+import { type ThreadCpu, type ThreadGroup, cpuByGroup, threadCpu, v8HelperThreads } from './lib/thread-cpu.js';
+import { stat } from 'node:fs/promises';
+
+// libuv's pool (lmdb-js's asynchronous commits run there) is started by now (a job starts it): no series counts its threads as its own.
+await stat('.');
+const atStart = threadCpu();
+const v8Helpers = atStart === undefined ? undefined : v8HelperThreads(atStart);
 
 /**
  * CPU time of the whole process (every thread: the coordinator, the node
@@ -47,13 +54,24 @@ import { CopyWriters } from './lib/copy-writer.js';
  */
 const cpuMicrosPerKey = new Map<string, number[]>();
 
-async function cpuTimed(series: string, ops: number, body: () => Promise<void>): Promise<Run> {
+/** The same by thread group (thread-cpu.ts), by series: where the CPU went. */
+const groupMicrosPerKey = new Map<string, Map<ThreadGroup, number[]>>();
+
+/** `beforeSetup`: the threads there before the series started its own (node threads, writers). */
+async function cpuTimed(series: string, ops: number, beforeSetup: ThreadCpu | undefined, body: () => Promise<void>): Promise<Run> {
+  const threadsBefore = threadCpu();
   const before = process.cpuUsage();
   const run = await timed(ops, body);
   const used = process.cpuUsage(before);
+  const threadsAfter = threadCpu();
   const list = cpuMicrosPerKey.get(series) ?? [];
   list.push((used.user + used.system) / ops);
   cpuMicrosPerKey.set(series, list);
+  if (v8Helpers !== undefined && beforeSetup !== undefined && threadsBefore !== undefined && threadsAfter !== undefined) {
+    const groups = groupMicrosPerKey.get(series) ?? new Map<ThreadGroup, number[]>();
+    for (const [group, micros] of cpuByGroup(v8Helpers, beforeSetup, threadsBefore, threadsAfter)) groups.set(group, [...(groups.get(group) ?? []), micros / ops]);
+    groupMicrosPerKey.set(series, groups);
+  }
   return run;
 }
 
@@ -114,10 +132,11 @@ async function main(): Promise<void> {
   const wrong: string[] = [];
 
   const ringtableRun = async (round: number): Promise<Run> => {
+    const beforeSetup = threadCpu();
     const store = await Store.open({ ...storeOptions, path: `${parent}/ringtable-${round}` });
     try {
       await settle();
-      const run = await cpuTimed('ringtable', args.keys, async () => {
+      const run = await cpuTimed('ringtable', args.keys, beforeSetup, async () => {
         for (const batch of batches) await store.putMany(batch);
       });
       const keys = Array.from(verifyOrder, (i) => data.keys[i]!);
@@ -157,11 +176,12 @@ async function main(): Promise<void> {
   const copiesRun = async (round: number): Promise<Run> => {
     const dirs = Array.from({ length: args.nodes }, (_, i) => `${parent}/copies-${round}/node-${i}`);
     for (const dir of dirs) mkdirSync(dir, { recursive: true });
+    const beforeSetup = threadCpu();
     const writers = new CopyWriters(dirs, args.durability, copyPlan, args['ceiling-commits']);
     try {
       await writers.whenReady();
       await settle();
-      return await cpuTimed('ceiling', args.keys, async () => {
+      return await cpuTimed('ceiling', args.keys, beforeSetup, async () => {
         for (let b = 0; b < copyPlan.length; b++) await writers.writeBatch(b);
       });
     } finally {
@@ -172,10 +192,11 @@ async function main(): Promise<void> {
 
   const rawRun = async (round: number): Promise<Run> => {
     const dir = `${parent}/raw-${round}`;
+    const beforeSetup = threadCpu();
     const db = openRawLmdb(dir, args.durability);
     try {
       await settle();
-      const run = await cpuTimed('raw', args.keys, async () => {
+      const run = await cpuTimed('raw', args.keys, beforeSetup, async () => {
         for (const batch of batches) {
           for (let i = 0; i < batch.length; i++) {
             const entry = batch[i]!;
@@ -222,6 +243,13 @@ async function main(): Promise<void> {
     report.phases['CPU per key, every thread of the process (median)'] = ['ringtable', 'raw', 'ceiling']
       .map((series) => `${series === 'ceiling' ? `raw ${args.n} copies` : series} ${median(cpuMicrosPerKey.get(series)!).toFixed(1)} µs`)
       .join('; ');
+    // Linux only: where each series' CPU went (thread-cpu.ts; 10 ms ticks, so short runs are coarse).
+    for (const [series, groups] of groupMicrosPerKey) {
+      const name = series === 'ceiling' ? `raw ${args.n} copies` : series;
+      report.phases[`CPU per key by thread group, ${name} (median)`] = [...groups]
+        .map(([group, list]) => `${group === 'started' ? (series === 'ringtable' ? 'node threads' : series === 'ceiling' ? 'writer threads' : 'started') : group === 'main' ? (series === 'ringtable' ? 'main (coordinator)' : 'main') : group === 'other' ? 'other (libuv pool: lmdb-js commits)' : 'V8 helpers (GC, compiler)'} ${median(list).toFixed(1)} µs`)
+        .join('; ');
+    }
     for (const line of wrong) report.notes.push(`WRONG: ${line}`);
   } finally {
     removeTempDir(parent);

@@ -818,13 +818,15 @@ export class Coordinator implements OperationHost, OrderedHost {
     const hash = hash32 ?? hashKey32(key);
     const partition = this.ringValue.partitionOf(hash);
     const keyTracked = consistent && this.uncommitted.size > 0 && this.uncommitted.tracks(keyIdOf(key));
-    const target = orderedInPlaceTarget(consistent, this.preferenceLists.forHash(hash), consistent ? 0 : this.readRotation++, this.isUpBound, this.leaders.get(partition), keyTracked);
+    // The rotation moves only once the read is answered here: a read that falls back asks the replica it would have read (a fault-injected one, say).
+    const target = orderedInPlaceTarget(consistent, this.preferenceLists.forHash(hash), consistent ? 0 : this.readRotation, this.isUpBound, this.leaders.get(partition), keyTracked);
     if (target < 0) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.() === false) return this.laterOrderedGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.orderedInPlaceAnswer;
     answer.reset(decode, decode ? this.host.wallClockMs() : 0);
     if (!this.host.readInPlace(target, key, answer, 0, false) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
     this.orderedReadsInPlace++;
+    if (!consistent) this.readRotation++;
     return answer.decoded === undefined ? { status: answer.status, payload: answer.payload, replica: target } : { status: answer.status, payload: answer.payload, replica: target, decoded: answer.decoded };
   }
 

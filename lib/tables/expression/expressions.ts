@@ -120,6 +120,28 @@ export interface PreparedExpressions {
   readonly projection: readonly ResolvedPath[] | undefined;
 }
 
+/** A request without expressions or placeholder maps (most GetItems and PutItems): nothing to parse, check or record, and nothing allocated per request. */
+const NO_EXPRESSIONS: PreparedExpressions = Object.freeze({
+  attributes: Object.freeze({ names: undefined, values: undefined }),
+  update: undefined,
+  condition: undefined,
+  keyCondition: undefined,
+  filter: undefined,
+  projection: undefined,
+});
+
+function hasNoExpressions(request: ExpressionRequest): boolean {
+  return (
+    request.UpdateExpression === undefined &&
+    request.ConditionExpression === undefined &&
+    request.KeyConditionExpression === undefined &&
+    request.FilterExpression === undefined &&
+    request.ProjectionExpression === undefined &&
+    request.ExpressionAttributeNames === undefined &&
+    request.ExpressionAttributeValues === undefined
+  );
+}
+
 /**
  * Validates every expression of a request; throws DynamoDB's
  * ValidationException for the first problem. The values' own validity
@@ -129,6 +151,7 @@ export function prepareExpressions(
   request: ExpressionRequest,
   cache: ParseCache = defaultCache,
 ): PreparedExpressions {
+  if (hasNoExpressions(request)) return NO_EXPRESSIONS;
   const attributes: ExpressionAttributes = { names: request.ExpressionAttributeNames, values: request.ExpressionAttributeValues };
   checkExpressionAttributeMaps(attributes);
   const use = new PlaceholderUse();

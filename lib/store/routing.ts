@@ -82,14 +82,16 @@ export function leastLoadedReplicas(list: Int32Array, r: number, fanout: ReadFan
   const n = list.length;
   if (fanout === 'all' || r >= n) return list;
   const start = rotation % n;
-  const replicas: number[] = [];
-  while (replicas.length < r) {
+  // Exactly r long (r < n distinct targets): allocated once at its size, not grown (a get's main allocation after the key, measured).
+  const replicas = new Array<number>(r);
+  let count = 0;
+  while (count < r) {
     let best = -1;
     let bestLoad = Infinity;
     for (let i = 0; i < n; i++) {
       const target = list[(start + i) % n]!;
       const node = nodeOfTarget(target);
-      if (!isUp(node) || replicas.includes(target)) continue;
+      if (!isUp(node) || chosen(replicas, count, target)) continue;
       const load = loadOf(node);
       if (load < bestLoad) {
         best = target;
@@ -97,13 +99,19 @@ export function leastLoadedReplicas(list: Int32Array, r: number, fanout: ReadFan
       }
     }
     if (best === -1) break;
-    replicas.push(best);
+    replicas[count++] = best;
   }
-  for (let i = 0; i < n && replicas.length < r; i++) {
+  for (let i = 0; i < n && count < r; i++) {
     const target = list[(start + i) % n]!;
-    if (!replicas.includes(target)) replicas.push(target);
+    if (!chosen(replicas, count, target)) replicas[count++] = target;
   }
+  if (count < r) replicas.length = count;
   return replicas;
+}
+
+function chosen(replicas: readonly number[], count: number, target: number): boolean {
+  for (let i = 0; i < count; i++) if (replicas[i] === target) return true;
+  return false;
 }
 
 /**

@@ -137,6 +137,14 @@ function checkContents(value: unknown, depth: number): void {
 let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
 export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength): unknown {
+  // A stored Uint8Array (the common binary value) is its bytes: copied out as msgpackr would (a fresh
+  // Uint8Array of its own memory), without the scratch copy and msgpackr's three views (message-path get profile).
+  const plain = uint8ArrayBytesAt(bytes, start, end);
+  if (plain >= 0) {
+    const value = new Uint8Array(end - plain);
+    copyInto(value, bytes, plain, end - plain);
+    return value;
+  }
   const length = end - start;
   if (length > scratch.byteLength) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.byteLength * 2));
   copyInto(scratch, bytes, start, length);
@@ -176,7 +184,13 @@ const UINT8_ARRAY_TYPE = 1;
  * slice of a plain Uint8Array is that same result.
  */
 function plainBytesAt(bytes: Uint8Array, start: number, end: number): number {
-  if (bytes.constructor !== Uint8Array || end - start < 4) return -1;
+  // Only a plain Uint8Array's slice is a plain Uint8Array (a Buffer's is a Buffer).
+  return bytes.constructor === Uint8Array ? uint8ArrayBytesAt(bytes, start, end) : -1;
+}
+
+/** plainBytesAt's test, in any bytes (a Buffer, ring memory). */
+function uint8ArrayBytesAt(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 4) return -1;
   const head = bytes[start]!;
   let at: number;
   let length: number;

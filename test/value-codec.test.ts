@@ -1,0 +1,58 @@
+import t from 'tap';
+import fc from 'fast-check';
+import { Packr } from 'msgpackr';
+import { decodeValue, decodeValueInPlace, encodeValue } from '../lib/store/value-codec.js';
+
+// msgpackr as the store configures it (value-codec.ts): what decodeValue's shortcut for a stored Uint8Array must equal.
+const packr = new Packr({ useRecords: false, copyBuffers: true, moreTypes: true });
+
+/** `encoded` at `offset` in ring-like memory: a Buffer over a SharedArrayBuffer, with other bytes around it. */
+function inSharedMemory(encoded: Uint8Array, offset: number): Buffer {
+  const memory = Buffer.from(new SharedArrayBuffer(offset + encoded.byteLength + 7));
+  memory.fill(0xee);
+  memory.set(encoded, offset);
+  return memory;
+}
+
+t.test('a stored Uint8Array decodes from shared memory to a fresh plain Uint8Array equal to msgpackr\'s own decode', (t) => {
+  // Lengths across msgpack's ext 8, ext 16 and ext 32 headers.
+  const lengths = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 65_530, max: 65_545 }));
+  fc.assert(
+    fc.property(lengths, fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 255 }), (length, offset, seed) => {
+      const value = new Uint8Array(length).map((_, i) => (i * 31 + seed) & 0xff);
+      const encoded = encodeValue(value, 1 << 20);
+      const memory = inSharedMemory(encoded, offset);
+      const decoded = decodeValue(memory, offset, offset + encoded.byteLength) as Uint8Array;
+      const reference = packr.unpack(Buffer.from(encoded)) as Uint8Array;
+      const plainAndOwn = decoded.constructor === reference.constructor && decoded.constructor === Uint8Array && !(decoded.buffer instanceof SharedArrayBuffer) && decoded.byteOffset === 0 && decoded.buffer.byteLength === length;
+      const equal = Buffer.compare(decoded, value) === 0 && Buffer.compare(decoded, reference) === 0;
+      // The memory it came from is reused (a ring): the value must not change with it.
+      memory.fill(0);
+      return plainAndOwn && equal && Buffer.compare(decoded, value) === 0;
+    }),
+    { numRuns: 60 },
+  );
+  t.end();
+});
+
+t.test('values that are not one Uint8Array still decode through msgpackr, from shared memory too', (t) => {
+  const values: unknown[] = ['text', 42, { a: [1, 'b'], c: null }, [new Uint8Array([1, 2]), 3], Buffer.from([9, 8, 7]), new Uint16Array([1, 2, 3]), true];
+  for (const value of values) {
+    const encoded = encodeValue(value, 1 << 20);
+    const decoded = decodeValue(inSharedMemory(encoded, 3), 3, 3 + encoded.byteLength);
+    t.same(decoded, packr.unpack(Buffer.from(encoded)), `${Object.prototype.toString.call(value)} decodes as msgpackr does`);
+  }
+  t.end();
+});
+
+t.test('decodeValue and decodeValueInPlace agree on a stored Uint8Array', (t) => {
+  const value = Uint8Array.from({ length: 100 }, (_, i) => i);
+  const encoded = encodeValue(value, 1 << 20);
+  const plain = new Uint8Array(encoded.byteLength + 5);
+  plain.set(encoded, 5);
+  const inPlace = decodeValueInPlace(plain, 5, plain.byteLength) as Uint8Array;
+  const copied = decodeValue(plain, 5, plain.byteLength) as Uint8Array;
+  t.equal(inPlace.constructor, copied.constructor);
+  t.same(Array.from(copied), Array.from(inPlace));
+  t.end();
+});

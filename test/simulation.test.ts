@@ -35,7 +35,7 @@ function putFrame(requestId: number, key: string, value: string): Uint8Array {
   const valueBytes = encodeValue(value, 1024);
   const keyBytes = keyBytesOf(key);
   const frame = Buffer.alloc(requestBytes(keyBytes, 0, valueBytes.byteLength));
-  encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, Op.PUT, RequestFlag.BLIND, requestId, key, keyBytes, undefined, valueBytes, 1, 0);
+  encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, requestId, { op: Op.PUT, flags: RequestFlag.BLIND, key: key, context: undefined, value: valueBytes, timestampMs: 1, expiresAtMs: 0 }, keyBytes);
   return frame;
 }
 

@@ -358,7 +358,7 @@ t.test('encodeRequest writes exactly requestBytes, at the offsets wire.ts names'
     const at = 24; // encode inside a larger buffer, at an offset
     const buffer = Buffer.alloc(at + length + guard, 0xa5);
     const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    encodeRequest(buffer, view, at, Op.PUT, RequestFlag.TOMBSTONE | RequestFlag.BLIND, 0xdeadbeef, key, keyBytes, context, value, 1_700_000_000_123.5, 1_700_000_060_000);
+    encodeRequest(buffer, view, at, 0xdeadbeef, { op: Op.PUT, flags: RequestFlag.TOMBSTONE | RequestFlag.BLIND, key: key, context: context, value: value, timestampMs: 1_700_000_000_123.5, expiresAtMs: 1_700_000_060_000 }, keyBytes);
 
     t.ok(buffer.subarray(0, at).every((b) => b === 0xa5), `${kind}: nothing written before the request`);
     t.ok(buffer.subarray(at + length).every((b) => b === 0xa5), `${kind}: nothing written after requestBytes`);
@@ -394,7 +394,7 @@ t.test('encodeRequest writes exactly requestBytes, at the offsets wire.ts names'
 t.test('encodeRequest asserts when a string key does not have the sized length', async (t) => {
   const buffer = Buffer.alloc(256);
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  t.throws(() => encodeRequest(buffer, view, 0, Op.GET, 0, 1, 'abc', 5, undefined, undefined, 0, 0), AssertionError);
+  t.throws(() => encodeRequest(buffer, view, 0, 1, { op: Op.GET, flags: 0, key: 'abc', context: undefined, value: undefined, timestampMs: 0, expiresAtMs: 0 }, 5), AssertionError);
 });
 
 t.test('encodeRequest without context or value (a GET)', async (t) => {
@@ -403,7 +403,7 @@ t.test('encodeRequest without context or value (a GET)', async (t) => {
   t.equal(length, Request.HEADER_BYTES + 8);
   const buffer = Buffer.alloc(length + 8, 0xff);
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  encodeRequest(buffer, view, 0, Op.GET, 0, 1, key, key.byteLength, undefined, undefined, 0, 0);
+  encodeRequest(buffer, view, 0, 1, { op: Op.GET, flags: 0, key: key, context: undefined, value: undefined, timestampMs: 0, expiresAtMs: 0 }, key.byteLength);
   t.equal(view.getUint8(Request.OP), Op.GET);
   t.equal(view.getUint32(Request.CONTEXT_PAIRS, true), 0);
   t.equal(view.getUint32(Request.VALUE_BYTES, true), 0);
@@ -419,7 +419,7 @@ t.test('a request encoded straight into the ring reads back through it', async (
   const value = patterned(5, 33);
   const length = requestBytes(1, 1, value.byteLength);
   const at = writer.reserve(length);
-  encodeRequest(writer.bytes, writer.view, at, Op.REPLICATE, 0, 77, key, 1, [[1, 2]], value, 5, 0);
+  encodeRequest(writer.bytes, writer.view, at, 77, { op: Op.REPLICATE, flags: 0, key: key, context: [[1, 2]], value: value, timestampMs: 5, expiresAtMs: 0 }, 1);
   writer.publish();
   let seen = 0;
   reader.read((bytes, view, offset, len) => {

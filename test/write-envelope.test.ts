@@ -70,7 +70,7 @@ function pack(
   tag: number,
   target: number,
 ): void {
-  builder.add(op, flags, key, keyBytesOf(key), context, value, timestampMs, expiresAtMs, reply, tag, target);
+  builder.add({ op, flags, key, context, value, timestampMs, expiresAtMs }, keyBytesOf(key), reply, tag, target);
 }
 
 function viewOf(bytes: Uint8Array): DataView {
@@ -185,12 +185,12 @@ t.test('the batcher: one envelope per node, sent when full or when the scheduled
   const reply = new Recorder();
   const small = new Uint8Array(10);
   let packed = 0;
-  for (let i = 0; i < ENVELOPE_ITEMS_TARGET + 3; i++) if (batcher.add(2, Op.REPLICATE, 0, `r${i}`, undefined, small, 0, 0, reply, i)) packed++;
+  for (let i = 0; i < ENVELOPE_ITEMS_TARGET + 3; i++) if (batcher.add(2, { op: Op.REPLICATE, flags: 0, key: `r${i}`, context: undefined, value: small, timestampMs: 0, expiresAtMs: 0 }, reply, i)) packed++;
   t.equal(packed, ENVELOPE_ITEMS_TARGET + 3, 'small requests are all packed');
   t.same(sent.map((s) => [s.nodeId, s.items]), [[2, ENVELOPE_ITEMS_TARGET]], 'a full envelope goes at once');
-  t.ok(batcher.add(hintedTarget(1, 3), Op.PUT, 0, 'p', undefined, small, 0, 0, reply, 0), 'a hinted target packs for its node');
+  t.ok(batcher.add(hintedTarget(1, 3), { op: Op.PUT, flags: 0, key: 'p', context: undefined, value: small, timestampMs: 0, expiresAtMs: 0 }, reply, 0), 'a hinted target packs for its node');
   t.equal(flushes.length, 1, 'one flush scheduled per turn');
-  t.notOk(batcher.add(1, Op.REPLICATE, 0, 'huge', undefined, new Uint8Array(ENVELOPE_ITEM_BYTES_MAX), 0, 0, reply, 0), 'too large for an envelope: refused, to travel alone');
+  t.notOk(batcher.add(1, { op: Op.REPLICATE, flags: 0, key: 'huge', context: undefined, value: new Uint8Array(ENVELOPE_ITEM_BYTES_MAX), timestampMs: 0, expiresAtMs: 0 }, reply, 0), 'too large for an envelope: refused, to travel alone');
   flushes.shift()!();
   t.same(
     sent.slice(1).map((s) => [s.nodeId, s.items, s.flags]),
@@ -203,7 +203,7 @@ t.test('the batcher: one envelope per node, sent when full or when the scheduled
   t.equal(batcher.envelopesSent, 3);
   t.equal(batcher.itemsSent, ENVELOPE_ITEMS_TARGET + 4);
   flushes.length = 0;
-  batcher.add(0, Op.REPLICATE, 0, 'again', undefined, small, 0, 0, reply, 0);
+  batcher.add(0, { op: Op.REPLICATE, flags: 0, key: 'again', context: undefined, value: small, timestampMs: 0, expiresAtMs: 0 }, reply, 0);
   t.equal(flushes.length, 1, 'the next turn schedules its own flush');
 });
 

@@ -1127,7 +1127,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     // A node down or gone fails the request at once, through send; so does nothing wait in an envelope for it.
     this.replicaLoad.add(nodeOfTarget(target));
     const packable = this.writeEnvelopes && !this.host.isDown(nodeOfTarget(target));
-    if (!packable || !this.envelopes.addRequest(target, request, reply, tag)) {
+    if (!packable || !this.envelopes.add(target, request, reply, tag)) {
       this.host.send(target, request, reply, tag);
     }
   }

@@ -11,7 +11,7 @@ import type { Durability } from '../storage/storage-engine.js';
 import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
 import type { TransportKind } from '../config/options.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequestRecord, keyBytesOf, requestBytesOf, copyBytes, REQUEST_ID_MASK, REQUEST_TAG_SHIFT } from './wire.js';
+import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequest, keyBytesOf, requestBytesOf, copyBytes, REQUEST_ID_MASK, REQUEST_TAG_SHIFT } from './wire.js';
 import { hintFieldOfTarget } from '../ring/sloppy-quorum.js';
 import type { Prng } from '../prng.js';
 
@@ -444,11 +444,11 @@ export class SabNodeLink extends NodeLink {
     const writer = this.writer;
     const at = this.outboxHead === this.outbox.length && messageBytes <= writer.recordPayloadMax ? writer.reserve(messageBytes) : -1;
     if (at >= 0) {
-      encodeRequestRecord(writer.bytes, writer.view, at, requestId, request, keyBytes, hintField);
+      encodeRequest(writer.bytes, writer.view, at, requestId, request, keyBytes, hintField);
       writer.publishEvery(PUBLISH_EVERY_RECORDS);
     } else {
       const message = Buffer.alloc(messageBytes);
-      encodeRequestRecord(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, requestId, request, keyBytes, hintField);
+      encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, requestId, request, keyBytes, hintField);
       this.outbox.push(message);
     }
     this.schedulePublish();
@@ -568,7 +568,7 @@ export class PostMessageNodeLink extends NodeLink {
     const keyBytes = keyBytesOf(request.key);
     // Its own ArrayBuffer (not Buffer's pool), so that it can be transferred.
     const message = Buffer.from(new ArrayBuffer(requestBytesOf(request, keyBytes)));
-    encodeRequestRecord(message, new DataView(message.buffer), 0, requestId, request, keyBytes, hintField);
+    encodeRequest(message, new DataView(message.buffer), 0, requestId, request, keyBytes, hintField);
     this.worker!.postMessage(message, [message.buffer]);
   }
 

@@ -406,38 +406,25 @@ export function requestBytesOf(request: RequestRecord, keyBytes: number): number
   return requestBytes(keyBytes, request.context?.length ?? 0, request.value?.byteLength ?? 0);
 }
 
-/** encodeRequest from a record. */
-export function encodeRequestRecord(bytes: Buffer, view: DataView, at: number, requestId: number, request: RequestRecord, keyBytes: number, hintOwnerField: number): void {
-  encodeRequest(bytes, view, at, request.op, request.flags, requestId, request.key, keyBytes, request.context, request.value, request.timestampMs, request.expiresAtMs, hintOwnerField);
-}
-
-export function encodeRequest(
-  bytes: Buffer,
-  view: DataView,
-  at: number,
-  op: number,
-  flags: number,
-  requestId: number,
-  key: WireKey,
-  keyBytes: number,
-  context: ReadonlyArray<readonly [number, number]> | undefined,
-  value: Uint8Array | undefined,
-  timestampMs: number,
-  expiresAtMs: number,
-  hintOwnerField = 0,
-): void {
+/**
+ * A request's message at `at`: the header, the key (`keyBytes`: keyBytesOf(key),
+ * measured by the caller when it sized the message), the context pairs and
+ * the value. `hintOwnerField`: hintFieldOfTarget of a hinted target, else 0.
+ */
+export function encodeRequest(bytes: Buffer, view: DataView, at: number, requestId: number, request: RequestRecord, keyBytes: number, hintOwnerField = 0): void {
+  const { key, context, value } = request;
   const contextPairs = context?.length ?? 0;
   const valueBytes = value?.byteLength ?? 0;
-  view.setUint8(at + Request.OP, op);
-  view.setUint8(at + Request.FLAGS, flags);
+  view.setUint8(at + Request.OP, request.op);
+  view.setUint8(at + Request.FLAGS, request.flags);
   view.setUint16(at + Request.HINT_OWNER, hintOwnerField, true);
   view.setUint32(at + Request.REQUEST_ID, requestId, true);
   view.setUint32(at + Request.KEY_BYTES, keyBytes, true);
   view.setUint32(at + Request.CONTEXT_PAIRS, contextPairs, true);
   view.setUint32(at + Request.VALUE_BYTES, valueBytes, true);
   view.setUint32(at + 20, 0, true);
-  view.setFloat64(at + Request.TIMESTAMP_MS, timestampMs, true);
-  view.setFloat64(at + Request.EXPIRES_AT_MS, expiresAtMs, true);
+  view.setFloat64(at + Request.TIMESTAMP_MS, request.timestampMs, true);
+  view.setFloat64(at + Request.EXPIRES_AT_MS, request.expiresAtMs, true);
   if (typeof key === 'string') {
     const written = bytes.write(key, at + Request.HEADER_BYTES, keyBytes, 'utf8');
     assert.equal(written, keyBytes, 'key length changed between sizing and encoding');

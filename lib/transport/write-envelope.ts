@@ -16,12 +16,11 @@ import {
   Response,
   Status,
   type RequestRecord,
-  type WireKey,
   align8,
   encodeRequest,
   forEachEnvelopeItem,
   keyBytesOf,
-  requestBytes,
+  requestBytesOf,
 } from './wire.js';
 import { hintFieldOfTarget, nodeOfTarget } from '../ring/sloppy-quorum.js';
 
@@ -119,30 +118,18 @@ export class EnvelopeBuilder {
     return this.itemCount < ENVELOPE_ITEMS_MAX && this.length + ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes) <= ENVELOPE_BYTES_TARGET;
   }
 
-  /** `keyBytes`: keyBytesOf(key), which the caller measured already. */
-  add(
-    op: number,
-    flags: number,
-    key: WireKey,
-    keyBytes: number,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    reply: PendingReply,
-    tag: number,
-    target: number,
-  ): void {
+  /** `keyBytes`: keyBytesOf(request.key), which the caller measured already. */
+  add(request: RequestRecord, keyBytes: number, reply: PendingReply, tag: number, target: number): void {
     assert.ok(this.itemCount < ENVELOPE_ITEMS_MAX, 'write envelope full');
-    const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
+    const messageBytes = requestBytesOf(request, keyBytes);
     const itemBytes = ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes);
     if (this.length + itemBytes > this.bytes.byteLength) this.grow(this.length + itemBytes);
     const at = this.length;
     this.view.setUint32(at, messageBytes, true);
     this.view.setUint32(at + 4, 0, true);
     const index = this.envelope.push(reply, tag, target);
-    if (op === Op.PUT) this.mints = true;
-    encodeRequest(this.bytes, this.view, at + ENVELOPE_ITEM_PREFIX_BYTES, op, flags, index, key, keyBytes, context, value, timestampMs, expiresAtMs, hintFieldOfTarget(target));
+    if (request.op === Op.PUT) this.mints = true;
+    encodeRequest(this.bytes, this.view, at + ENVELOPE_ITEM_PREFIX_BYTES, index, request, keyBytes, hintFieldOfTarget(target));
     // Padding is zeroed: equal envelopes are equal bytes.
     this.bytes.fill(0, at + ENVELOPE_ITEM_PREFIX_BYTES + messageBytes, at + itemBytes);
     this.length += itemBytes;
@@ -189,36 +176,20 @@ export class EnvelopeBatcher {
   ) {}
 
   /** Pack a request for `target`'s node. False, and nothing packed, when it is too large for an envelope: it goes alone. */
-  add(
-    target: number,
-    op: number,
-    flags: number,
-    key: WireKey,
-    context: ReadonlyArray<readonly [number, number]> | undefined,
-    value: Uint8Array | undefined,
-    timestampMs: number,
-    expiresAtMs: number,
-    reply: PendingReply,
-    tag: number,
-  ): boolean {
-    const keyBytes = keyBytesOf(key);
-    const messageBytes = requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0);
+  add(target: number, request: RequestRecord, reply: PendingReply, tag: number): boolean {
+    const keyBytes = keyBytesOf(request.key);
+    const messageBytes = requestBytesOf(request, keyBytes);
     if (messageBytes > ENVELOPE_ITEM_BYTES_MAX) return false;
     const nodeId = nodeOfTarget(target);
     const builder = (this.builders[nodeId] ??= new EnvelopeBuilder());
     if (!builder.fits(messageBytes)) this.flush(nodeId);
-    builder.add(op, flags, key, keyBytes, context, value, timestampMs, expiresAtMs, reply, tag, target);
+    builder.add(request, keyBytes, reply, tag, target);
     if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flush(nodeId);
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.scheduleFlush(this.flushAll);
     }
     return true;
-  }
-
-  /** `add`, from a request record (the coordinator's path). */
-  addRequest(target: number, request: RequestRecord, reply: PendingReply, tag: number): boolean {
-    return this.add(target, request.op, request.flags, request.key, request.context, request.value, request.timestampMs, request.expiresAtMs, reply, tag);
   }
 
   private readonly flushAll = (): void => {

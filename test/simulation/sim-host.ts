@@ -19,7 +19,7 @@ import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../../lib/node/replica.js';
 import { hintFieldOfTarget, isHinted, nodeOfTarget } from '../../lib/ring/sloppy-quorum.js';
 import type { CoordinatorHost, TimerHandle } from '../../lib/store/coordinator-host.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
-import { ENVELOPE_ITEMS_MAX, Op, Request, RequestFlag, type RequestRecord, Response, Status, type WireKey, encodeRequestRecord, forEachEnvelopeItem, keyBytesOf, requestBytes, requestOf, valueOffset } from '../../lib/transport/wire.js';
+import { ENVELOPE_ITEMS_MAX, Op, Request, RequestFlag, type RequestRecord, Response, Status, type WireKey, encodeRequest, forEachEnvelopeItem, keyBytesOf, requestBytes, requestOf, valueOffset } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 import type { SimNode } from './sim-node.js';
 import type { Trace } from './trace.js';
@@ -215,7 +215,7 @@ export class SimHost implements CoordinatorHost {
     assert.ok(requestId < 2 ** 32, 'request ids exhausted');
     const keyBytes = keyBytesOf(key);
     const frame = Buffer.alloc(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0));
-    encodeRequestRecord(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, requestId, request, keyBytes, hintFieldOfTarget(target));
+    encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, requestId, request, keyBytes, hintFieldOfTarget(target));
     this.pending.set(requestId, { node: nodeId, target, op, reply, tag, deadlineMs: this.queue.nowMs + this.config.timeoutMs });
     if (op === Op.PUT) this.hooks.onPutSent(requestId, value!);
     if (isHinted(target) && (op === Op.PUT || op === Op.REPLICATE || op === Op.GET)) this.lastHintedRouteMs = this.queue.nowMs;

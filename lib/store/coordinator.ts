@@ -392,6 +392,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    * answered: R = 1 under fanout 'quorum' with N > 1 (N = 1 may purge a
    * tombstone), no hot-key cache to fill, nothing held for the send window.
    * The replica: the key's first live one (routing.ts firstLiveTarget).
+   * R >= 2 (up to N): getAgreeingInPlace.
    */
   getInPlace(key: WireKey, cacheable: boolean, r = 1): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;

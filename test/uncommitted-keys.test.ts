@@ -222,3 +222,21 @@ t.test('recordsInDoubt: a failed write’s records are in doubt with its key, an
   keys.recordsInDoubt(other, 3, [{ id: record, version: 1 }]);
   t.equal(keys.size, 0, 'records of a key not in doubt are not tracked');
 });
+
+t.test('writtenAfter: a held answer waits only for the writes sent after its read, and commits only those in doubt', async (t) => {
+  const keys = new UncommittedKeys();
+  const [a, b] = ['a', 'b'].map(keyIdOf) as [string, string];
+  keys.writeSent(a, 2);
+  release(keys.writeSettled(a, false, () => TERM_SPAN + 1)); // a in doubt before the read
+  const since = keys.writesSent;
+  t.same(keys.gateRange(2, a, '\xff', waiter(), since), { action: 'serve' }, 'a was in doubt before the read: the gate that sent it dealt with a');
+  keys.writeSent(b, 2);
+  const w = waiter();
+  t.same(keys.gateRange(2, a, '\xff', w, since), { action: 'wait', key: b }, 'b was sent after the read and is in flight: wait');
+  release(keys.writeSettled(b, false, () => TERM_SPAN + 2));
+  t.equal(w.calls, 1, 'released when b settles');
+  t.same(keys.gateRange(2, a, '\xff', waiter(), since), { action: 'commit', keys: [b] }, 'b failed: commit it, not a');
+  t.same(keys.gateKey(a, waiter(), since), { action: 'serve' }, 'the same for one key');
+  t.same(keys.gateKey(b, waiter(), since), { action: 'commit', keys: [b] });
+  t.same(keys.gateRange(2, a, '\xff', waiter()), { action: 'commit', keys: [a, b] }, 'without writtenAfter: every key in doubt');
+});

@@ -1023,10 +1023,10 @@ export class Coordinator implements OperationHost, OrderedHost {
     return operation.doubtVersion() === 0 ? 0 : termVersionMax(operation.orderedTerm);
   }
 
-  commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number): CommitGate {
+  commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, writtenAfter?: number): CommitGate {
     if (this.uncommitted.size === 0) return SERVE_GATE;
-    if (kind === 'get') return this.uncommitted.gateKey(keyIdOf(key), waiter);
-    return this.uncommitted.gateRange(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), waiter);
+    if (kind === 'get') return this.uncommitted.gateKey(keyIdOf(key), waiter, writtenAfter);
+    return this.uncommitted.gateRange(partition, keyIdOf(key), keyIdOf(decodeRangePayload(payload!).end), waiter, writtenAfter);
   }
 
   writesSent(): number {

@@ -60,7 +60,7 @@ export interface OrderedHost {
    * request wait for writes in flight, or commit keys in doubt first
    * (uncommitted-keys.ts)? Throws ERR_OVERLOADED past the waiters' bound.
    */
-  commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number): CommitGate;
+  commitGate(waiter: CommitWaiter, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, writtenAfter?: number): CommitGate;
   /** Writes sent so far (uncommitted-keys.ts's writesSent). */
   writesSent(): number;
   /** Is the key (a gate's latin1 id) tracked with a write sent since `since`? */
@@ -408,6 +408,8 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   private settled = false;
   /** Writes sent (OrderedHost.writesSent) when this consistent read was sent to its leader. */
   private sentAfterWrites = 0;
+  /** The leader's answer, held until the writes sent after the read (which may have overtaken it) settle or are committed. */
+  private held: { status: number; payload: Uint8Array } | undefined;
 
   constructor(host: OrderedHost, kind: 'get' | 'range', key: WireKey, payload: Uint8Array | undefined, partition: number, list: Int32Array, consistent: boolean, deadlineMs: number, callback: OrderedReadCallback) {
     this.host = host;
@@ -442,6 +444,7 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   }
 
   gate(): CommitGate {
+    if (this.held !== undefined) return this.host.commitGate(this, this.kind, this.key, this.payload, this.partition, this.sentAfterWrites);
     return this.host.commitGate(this, this.kind, this.key, this.payload, this.partition);
   }
 
@@ -479,6 +482,7 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   }
 
   serve(leader: number, term: number): void {
+    if (this.held !== undefined) return this.finish(undefined, this.held.status, this.held.payload);
     this.sendTo(leader, term);
   }
 
@@ -487,12 +491,15 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
   }
 
   routeAgain(): boolean {
+    // A held answer is of a deposed leader's term: read the new leader's instead.
+    this.held = undefined;
     return this.retryOnce();
   }
 
   commitsSettled(): void {
     this.heldOn = undefined;
     if (this.callback === undefined) return;
+    if (this.held !== undefined) return passGate(this.host, this, this.target, this.term, NO_KEYS);
     this.start();
   }
 
@@ -514,11 +521,17 @@ export class OrderedReadOperation implements PendingReply, Operation, LeaderWait
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
     if (status === Status.OK || status === Status.NOT_FOUND) {
+      const payload = copyBytes(bytes, at, at + length);
       // The leader may have applied a write sent after this read before it (seed 3188 of scenario ordered:
       // a RANGE and then an ORDERED_WRITE of a key in it, the write's answer lost): unless that write settled
-      // committed, the answer may show what a failover takes back, so ask the gate again (it waits, commits) and read again.
-      if (this.term !== 0 && this.callback !== undefined && this.host.writtenSince(this.kind, this.key, this.payload, this.partition, this.sentAfterWrites)) return this.start();
-      return this.finish(undefined, status, copyBytes(bytes, at, at + length));
+      // committed, the answer may show what a failover takes back. So the answer is held while the writes sent
+      // since settle, and those that failed are committed (the leader's copy, at least what the answer showed),
+      // and then given. Not read again: under a steady write load a read again is overtaken again.
+      if (this.term !== 0 && this.callback !== undefined && this.held === undefined && this.host.writtenSince(this.kind, this.key, this.payload, this.partition, this.sentAfterWrites)) {
+        this.held = { status, payload };
+        return passGate(this.host, this, this.target, this.term, NO_KEYS);
+      }
+      return this.finish(undefined, status, payload);
     }
     if (status === Status.STALE_TERM) {
       this.host.leaderRefused(this.partition, this.term, knownTermOf(bytes, at, length));

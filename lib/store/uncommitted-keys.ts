@@ -215,10 +215,10 @@ export class UncommittedKeys {
   }
 
   /** May a consistent read, or a conditional write, of `id` be served from the leader's copy now? */
-  gateKey(id: string, waiter: CommitWaiter): CommitGate {
+  gateKey(id: string, waiter: CommitWaiter, writtenAfter = -1): CommitGate {
     if (this.keys.size === 0) return SERVE;
     const state = this.keys.get(id);
-    if (state === undefined) return SERVE;
+    if (state === undefined || state.lastSent <= writtenAfter) return SERVE;
     if (state.inFlight > 0) return this.hold(state, waiter);
     if (state.doubtVersion === 0) return SERVE;
     if (state.companions === undefined) return { action: 'commit', keys: [id] };
@@ -238,8 +238,12 @@ export class UncommittedKeys {
     return undefined;
   }
 
-  /** The same for a range read of [start, end) (latin1 ids) within `partition`: every tracked key in it. */
-  gateRange(partition: number, start: string, end: string, waiter: CommitWaiter): CommitGate {
+  /**
+   * The same for a range read of [start, end) (latin1 ids) within `partition`: every tracked key in it.
+   * `writtenAfter` (gateKey's too): only keys with a write sent since writesSent was that (an answer
+   * already read, held until the writes that may have overtaken it settle: rangeWrittenSince).
+   */
+  gateRange(partition: number, start: string, end: string, waiter: CommitWaiter, writtenAfter = -1): CommitGate {
     if (this.keys.size === 0) return SERVE;
     const ids = this.byPartition.get(partition);
     if (ids === undefined) return SERVE;
@@ -247,6 +251,7 @@ export class UncommittedKeys {
     for (const id of ids) {
       if (id < start || id >= end) continue;
       const state = this.keys.get(id)!;
+      if (state.lastSent <= writtenAfter) continue;
       if (state.inFlight > 0) return this.hold(state, waiter);
       if (state.doubtVersion === 0) continue;
       if (!commit.includes(id)) commit.push(id);

@@ -36,6 +36,7 @@ const args = parseOptions('node dist/bench/indexes.bench.js', 'GSI propagation l
   'backfill-items': int(20_000, 'items in the table before the GSI is added (100000 for the issue figure)', 0),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
   rounds: int(1, 'rounds of the lag and throughput series (each build once per round)'),
+  'lag-rate': int(500, 'puts per second of the steady write load the lag is measured under (0: as fast as the writers go, which measures the backlog of a saturated applier, not its delay)', 0),
   'compare-with': text('another build\'s dist/lib/index.js, run in the same rounds (before/after)', 'FILE'),
 });
 
@@ -75,11 +76,18 @@ function itemOf(i: number, round: number) {
   return item;
 }
 
-async function steadyWrites(db: Database, tableName: string, seconds: number): Promise<number> {
-  const endMs = Date.now() + seconds * 1000;
+/** `ratePerSecond` > 0: the writers' puts are paced to that many a second in all (each put at its turn, never early). */
+async function steadyWrites(db: Database, tableName: string, seconds: number, ratePerSecond = 0): Promise<number> {
+  const startMs = Date.now();
+  const endMs = startMs + seconds * 1000;
   let writes = 0;
   await Promise.all(Array.from({ length: args.writers }, async (_, writer) => {
     for (let i = writer; Date.now() < endMs; i += args.writers) {
+      if (ratePerSecond > 0) {
+        const dueMs = startMs + (i * 1000) / ratePerSecond;
+        if (dueMs >= endMs) break;
+        if (dueMs > Date.now()) await new Promise((resolve) => setTimeout(resolve, dueMs - Date.now()));
+      }
       await db.putItem({ TableName: tableName, Item: itemOf(i, writes) });
       writes++;
     }
@@ -102,11 +110,13 @@ async function lag(db: Database): Promise<{ p50: number; p99: number; putsPerSec
       for (;;) {
         const found = await db.query({ TableName: 'lag', IndexName: 'by_g0', KeyConditionExpression: 'g0 = :v', ExpressionAttributeValues: { ':v': { S: `probe-${probe}` } } });
         if (found.Count === 1) break;
+        // A pause between polls (1 ms, the timer's resolution): a busy loop of Queries would take the CPU the applier needs.
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
       lags.push(performance.now() - ackedMs);
     }
   })();
-  const writes = await steadyWrites(db, 'lag', args.seconds);
+  const writes = await steadyWrites(db, 'lag', args.seconds, args['lag-rate']);
   probing = false;
   await probes;
   // The throughput runs start with the index quiet: none of this table's changes left to apply.

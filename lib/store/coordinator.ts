@@ -954,6 +954,17 @@ export class Coordinator implements OperationHost, OrderedHost {
     operation.keyIds = ids;
   }
 
+  orderedWriteRefused(operation: OrderedWriteOperation): void {
+    const ids = operation.keyIds;
+    operation.keyIds = [];
+    let released: CommitWaiter[] | undefined;
+    for (const id of ids) {
+      const waiters = this.uncommitted.writeSettled(id, false, () => 0);
+      if (waiters.length > 0) (released ??= []).push(...waiters);
+    }
+    if (released !== undefined) for (const waiter of released) waiter.commitsSettled();
+  }
+
   /** An ordered write's caller has its answer: its keys are committed, or in doubt up to what the leader may hold. */
   private orderedWriteSettled(operation: OrderedWriteOperation, committed: boolean): void {
     const ids = operation.keyIds;

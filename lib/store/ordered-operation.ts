@@ -73,6 +73,11 @@ export interface OrderedHost {
   commitKey(keyId: string, partition: number, list: Int32Array, leader: number, term: number, callback: KeyCommitCallback): void;
   /** An ordered write is about to reach its leader for the first time: its keys are in flight (it sets `keyIds`). Throws ERR_OVERLOADED. */
   orderedWriteSent(operation: OrderedWriteOperation): void;
+  /**
+   * The leader refused an ordered write (a compare-and-set's conflict) and the write holds its verdict:
+   * its keys are no longer in flight, as it applied nothing (it empties `keyIds`, so its settling does not count them again).
+   */
+  orderedWriteRefused(operation: OrderedWriteOperation): void;
 }
 
 /**
@@ -176,6 +181,13 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   private waiting = true;
   private settled = false;
   private reason: string | undefined;
+  /** Writes sent (OrderedHost.writesSent) when this write was first sent to a leader, itself counted. */
+  private sentAfterWrites = 0;
+  /**
+   * A compare-and-set's conflict, held until the writes of its key sent after it (which the leader may
+   * have applied first, so the verdict may rest on them) settle and those that failed are committed.
+   */
+  private heldConflict: RingtableError | undefined;
 
   constructor(host: OrderedHost, request: OrderedWriteRequest, list: Int32Array, w: number, deadlineMs: number, callback: OrderedWriteCallback) {
     this.host = host;
@@ -209,6 +221,7 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   }
 
   gate(): CommitGate {
+    if (this.heldConflict !== undefined) return this.host.commitGate(this, 'get', this.request.key, undefined, this.request.partition, this.sentAfterWrites);
     return this.host.commitGate(this, 'get', this.request.key, undefined, this.request.partition);
   }
 
@@ -218,6 +231,8 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   }
 
   routeAgain(): boolean {
+    // A held verdict is of a deposed leader's term: the write failed (it applied nothing), not sent again.
+    if (this.heldConflict !== undefined) return false;
     if (this.retried) return false;
     this.retried = true;
     this.waiting = true;
@@ -228,17 +243,20 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
   commitsSettled(): void {
     this.heldOn = undefined;
     if (this.callback === undefined) return;
+    if (this.heldConflict !== undefined) return passGate(this.host, this, this.leader, this.term, NO_KEYS);
     this.waiting = true;
     this.host.withLeader(this.request.partition, this.list, this);
   }
 
   serve(leader: number, term: number): void {
+    if (this.heldConflict !== undefined) return this.gateFailed(this.heldConflict);
     if (this.keyIds.length === 0) {
       try {
         this.host.orderedWriteSent(this);
       } catch (error) {
         return this.gateFailed(error as RingtableError);
       }
+      this.sentAfterWrites = this.host.writesSent();
     }
     this.leader = leader;
     this.term = term;
@@ -284,7 +302,19 @@ export class OrderedWriteOperation implements PendingReply, Operation, LeaderWai
     }
     if (status === Status.CONFLICT) {
       const current = length === 0 ? 'absent' : versionText(orderedEntryOf(decodeObject(copyBytes(bytes, at, at + length)))!.version);
-      this.finish(new RingtableError(ErrorCode.CONFLICT, `the key's current version is ${current === 'absent' ? 'absent' : current}, not the one expected`, { current, answered: 0, required: this.w, contacted: 1 }));
+      const conflict = new RingtableError(ErrorCode.CONFLICT, `the key's current version is ${current === 'absent' ? 'absent' : current}, not the one expected`, { current, answered: 0, required: this.w, contacted: 1 });
+      // The leader may have applied a write of the key sent after this one first (the transport does not order
+      // two requests to one node): the verdict then rests on a write that may not reach W replicas, and a
+      // failover would take back what it showed (seed 9590 of scenario ordered: a blind write sent after a
+      // compare-and-set overtook it, failed with ERR_QUORUM, and a crash of the leader took it back). As a
+      // consistent read's answer is (OrderedReadOperation.onReply), the verdict is held until those writes
+      // settle and the leader's copy of those that failed is committed, then given; not sent again.
+      if (this.callback !== undefined && this.keyIds.length > 0 && this.host.keyWrittenSince(this.keyIds[0]!, this.sentAfterWrites)) {
+        this.heldConflict = conflict;
+        this.host.orderedWriteRefused(this);
+        return passGate(this.host, this, this.leader, this.term, NO_KEYS);
+      }
+      this.finish(conflict);
       return this.settle();
     }
     if (status === Status.STALE_TERM) {

@@ -3,7 +3,11 @@
  * keys, one replica's ordered range, the ring's token ranges, and dropping a
  * space. Key-value words only; the tables layer builds DynamoDB on them.
  */
+import { ALSO_KEYS_MAX } from '../transport/wire.js';
 import type { Key } from './value-codec.js';
+
+/** The most `also` writes one ordered write carries (OrderedWrite.also; the wire's bound). */
+export const ALSO_WRITES_MAX: number = ALSO_KEYS_MAX;
 
 /** Opaque version of a leader-ordered value; compare only for equality. */
 export type OrderedVersion = string;

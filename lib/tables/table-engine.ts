@@ -9,6 +9,7 @@
 import type { OrderedValue, OrderedVersion, OrderedWrite, RangePage, RangeRequest, TokenRange } from '../store/ordered-types.js';
 import { ErrorCode } from '../errors.js';
 
+export { ALSO_WRITES_MAX } from '../store/ordered-types.js';
 export type { AlsoKeyWrite, OrderedValue, OrderedVersion, OrderedWrite, RangeEntry, RangePage, RangeRequest, TokenRange } from '../store/ordered-types.js';
 
 /**

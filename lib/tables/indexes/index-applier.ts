@@ -42,14 +42,13 @@
 import type { AttributeMap } from '../attribute-value.js';
 import { itemSize } from '../item-size.js';
 import type { CatalogState, TableRecord } from '../table-catalog.js';
-import { isConflict, RANGE_LIMIT_MAX, type OrderedValue, type OrderedWrite, type RangeEntry, type TableEngine, type TokenRange } from '../table-engine.js';
+import { ALSO_WRITES_MAX, isConflict, RANGE_LIMIT_MAX, type OrderedValue, type OrderedWrite, type RangeEntry, type TableEngine, type TokenRange } from '../table-engine.js';
 import type { IndexSchema } from '../table-schema.js';
 import { segmentRanges } from '../scan.js';
 import { changeOfRecord, logGroupOf, logVersionOf, type QueueRecord } from './change-log.js';
 import { baseKeyOf, changeTargets, supersedes, type IndexEntryValue } from './index-entry.js';
 import { locatorKey, type IndexLocator } from './index-locator.js';
 import { countDelta, foldChanges, type KeyedChange } from './change-fold.js';
-import { ALSO_KEYS_MAX } from '../../transport/wire.js';
 import { encodeIndexKey } from './index-key.js';
 import { keyAfter } from '../../bytes.js';
 import { boundedAll } from '../bounded-all.js';
@@ -375,7 +374,7 @@ export class IndexApplier {
       const writes: OrderedWrite[] = folded.remove.map((key) => ({ key }));
       if (folded.write !== undefined) writes.push({ key: folded.write.key, value: { item: folded.write.item, baseVersion: folded.write.baseVersion } satisfies IndexEntryValue });
       await Promise.all(writes.map((write) => this.host.engine.writeOrdered(write)));
-      const deletions = item.records.slice(0, ALSO_KEYS_MAX).map((key) => ({ key }));
+      const deletions = item.records.slice(0, ALSO_WRITES_MAX).map((key) => ({ key }));
       try {
         await this.host.engine.writeOrdered({ key: item.locatorKey, value: folded.locator, expect: current?.version ?? 'absent', also: deletions });
       } catch (error) {
@@ -384,17 +383,17 @@ export class IndexApplier {
       }
       const delta = countDelta(before, beforeBytes, folded.locator);
       if (delta.items !== 0 || delta.bytes !== 0) this.host.counted(tableName, indexName, delta.items, delta.bytes);
-      await this.removeRecords(item.records.slice(ALSO_KEYS_MAX));
+      await this.removeRecords(item.records.slice(ALSO_WRITES_MAX));
       return;
     }
     // Nothing newer than the locator: the records only go.
     await this.removeRecords(item.records);
   }
 
-  /** Queue records of one base partition (one token) off the queue, ALSO_KEYS_MAX + 1 per atomic write. */
+  /** Queue records of one base partition (one token) off the queue, ALSO_WRITES_MAX + 1 per atomic write. */
   private async removeRecords(keys: readonly Uint8Array[]): Promise<void> {
-    for (let at = 0; at < keys.length; at += ALSO_KEYS_MAX + 1) {
-      const [first, ...rest] = keys.slice(at, at + ALSO_KEYS_MAX + 1);
+    for (let at = 0; at < keys.length; at += ALSO_WRITES_MAX + 1) {
+      const [first, ...rest] = keys.slice(at, at + ALSO_WRITES_MAX + 1);
       await this.host.engine.writeOrdered({ key: first!, also: rest.map((key) => ({ key })) });
     }
   }

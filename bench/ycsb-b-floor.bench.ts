@@ -25,7 +25,6 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import type { RootDatabase } from 'lmdb';
 import { Store, type PutManyEntry } from '../lib/index.js';
-import { Prng, deriveSeed } from '../lib/prng.js';
 import { formatRate, median, settle } from './lib/measure.js';
 import { choice, int, parseOptions, text } from './lib/options.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
@@ -34,7 +33,8 @@ import { keyName } from './ycsb/key-name.js';
 import { RedisLoad } from './lib/redis-load.js';
 import { LmdbLoad } from './lib/lmdb-load.js';
 import { REDIS_SERVER_DEFAULT_COMMAND, RedisServer } from './lib/redis-server.js';
-import { type LoadConfig, type LoadData, type LoadResult, loadData, runLoad, ycsbKeyChooser } from './lib/thread-load.js';
+import { type LoadConfig, type LoadData, type LoadResult, loadData, runLoad } from './lib/thread-load.js';
+import { runYcsbBLanes } from './lib/ycsb-b-lanes.js';
 
 const args = parseOptions('node dist/bench/ycsb-b-floor.bench.js', 'YCSB-B at N=3 R=2 W=2 from one thread: the replicated floor on raw lmdb-js against Redis and ringtable, interleaved, one run.', {
   records: int(100_000, 'records (zipfian key space)'),
@@ -48,10 +48,7 @@ const args = parseOptions('node dist/bench/ycsb-b-floor.bench.js', 'YCSB-B at N=
   'redis-server': text("redis-server command (default: redis-server from PATH; 'none': no Redis variant)", 'COMMAND'),
 });
 
-const READ_PROPORTION = 0.95;
 const REPLICAS = 3;
-/** Synchronous reads a lane runs before it yields a turn, as lmdb-load.ts. */
-const SYNC_BURST = 512;
 
 /** The floor: N = 3 raw environments, R = 2 reads compared, W = all three puts. */
 class ReplicatedFloor {
@@ -70,49 +67,30 @@ class ReplicatedFloor {
     return new ReplicatedFloor(dbs, keys);
   }
 
-  async run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
-    const result: LoadResult = { ops: 0, errors: 0, wrong: 0 };
-    const prng = new Prng(deriveSeed(config.seed, 100 + stream));
-    const chooser = ycsbKeyChooser(config);
-    const readBelow = READ_PROPORTION * 4294967296;
+  run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
     const [first, second, third] = this.dbs as [RootDatabase<Uint8Array, Uint8Array>, RootDatabase<Uint8Array, Uint8Array>, RootDatabase<Uint8Array, Uint8Array>];
     const keys = this.keys;
     let held = Buffer.allocUnsafeSlow(4096);
-    const lane = async () => {
-      let synchronous = 0;
-      while (Date.now() < endAtMs) {
-        const key = keys[chooser.draw(prng)]!;
-        try {
-          if (prng.nextUint32() < readBelow) {
-            // lmdb-js reuses its read buffer: the first replica's record is copied before the second is read.
-            const a = first.getBinaryFast(key);
-            if (a === undefined) {
-              result.wrong++;
-            } else {
-              // lmdb-js's buffer is its whole read buffer with `length` set to the record's: copied by that length.
-              const length = a.length;
-              if (held.byteLength < length) held = Buffer.allocUnsafeSlow(length * 2);
-              held.set(a.subarray(0, length), 0);
-              const b = second.getBinaryFast(key);
-              if (b === undefined || b.length !== length || held.compare(b, 0, length, 0, length) !== 0) result.wrong++;
-              else if ((valuePackr.unpack(b) as Uint8Array).byteLength !== config.valueBytes) result.wrong++;
-            }
-            if (++synchronous >= SYNC_BURST) {
-              synchronous = 0;
-              await new Promise((resolve) => setImmediate(resolve));
-            }
-          } else {
-            const packed = valuePackr.pack(data.value);
-            await firstTwo(first.put(key, packed), second.put(key, packed), third.put(key, packed));
-          }
-          result.ops++;
-        } catch {
-          result.errors++;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: config.concurrency }, lane));
-    return result;
+    return runYcsbBLanes(config, stream, endAtMs, {
+      read: (index) => {
+        const key = keys[index]!;
+        // lmdb-js reuses its read buffer: the first replica's record is copied before the second is read.
+        const a = first.getBinaryFast(key);
+        if (a === undefined) return false;
+        // lmdb-js's buffer is its whole read buffer with `length` set to the record's: copied by that length.
+        const length = a.length;
+        if (held.byteLength < length) held = Buffer.allocUnsafeSlow(length * 2);
+        held.set(a.subarray(0, length), 0);
+        const b = second.getBinaryFast(key);
+        if (b === undefined || b.length !== length || held.compare(b, 0, length, 0, length) !== 0) return false;
+        return (valuePackr.unpack(b) as Uint8Array).byteLength === config.valueBytes;
+      },
+      update: (index) => {
+        const key = keys[index]!;
+        const packed = valuePackr.pack(data.value);
+        return firstTwo(first.put(key, packed), second.put(key, packed), third.put(key, packed));
+      },
+    });
   }
 
   async close(): Promise<void> {

@@ -10,14 +10,11 @@
  */
 import type { RootDatabase } from 'lmdb';
 import type { Durability } from '../../lib/index.js';
-import { Prng, deriveSeed } from '../../lib/prng.js';
 import { keyName } from '../ycsb/key-name.js';
-import { type LoadConfig, type LoadData, type LoadResult, ycsbKeyChooser } from './thread-load.js';
+import { type LoadConfig, type LoadData, type LoadResult } from './thread-load.js';
+import { runYcsbBLanes } from './ycsb-b-lanes.js';
 import { openRawLmdb, rawBatchSettled, valuePackr } from './workloads.js';
 
-const READ_PROPORTION = 0.95;
-/** Synchronous reads a lane runs before it yields a turn: the other lanes and the timers run too. */
-const SYNC_BURST = 512;
 
 export class LmdbLoad {
   private readonly db: RootDatabase<Uint8Array, Uint8Array>;
@@ -44,37 +41,18 @@ export class LmdbLoad {
   }
 
   /** As runLoad's YCSB-B: until Date.now() reaches endAtMs; `stream` picks the PRNG stream. */
-  async run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
-    const result: LoadResult = { ops: 0, errors: 0, wrong: 0 };
-    const prng = new Prng(deriveSeed(config.seed, 100 + stream));
-    const chooser = ycsbKeyChooser(config);
-    const readBelow = READ_PROPORTION * 4294967296;
+  run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
     const { db, keys } = this;
-    const lane = async () => {
-      let synchronous = 0;
-      while (Date.now() < endAtMs) {
-        const key = keys[chooser.draw(prng)]!;
-        try {
-          if (prng.nextUint32() < readBelow) {
-            const bytes = db.getBinaryFast(key);
-            const value = bytes === undefined ? undefined : (valuePackr.unpack(bytes) as Uint8Array);
-            if (value?.byteLength !== config.valueBytes) result.wrong++;
-            if (++synchronous >= SYNC_BURST) {
-              synchronous = 0;
-              await new Promise((resolve) => setImmediate(resolve));
-            }
-          } else {
-            await db.put(key, valuePackr.pack(data.value));
-            if (this.durability === 'sync') await db.flushed;
-          }
-          result.ops++;
-        } catch {
-          result.errors++;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: config.concurrency }, lane));
-    return result;
+    return runYcsbBLanes(config, stream, endAtMs, {
+      read: (index) => {
+        const bytes = db.getBinaryFast(keys[index]!);
+        return bytes !== undefined && (valuePackr.unpack(bytes) as Uint8Array).byteLength === config.valueBytes;
+      },
+      update: async (index) => {
+        await db.put(keys[index]!, valuePackr.pack(data.value));
+        if (this.durability === 'sync') await db.flushed;
+      },
+    });
   }
 
   close(): Promise<void> {

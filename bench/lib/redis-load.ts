@@ -8,13 +8,12 @@
  * are msgpack-packed and unpacked with the bench's Packr, as ringtable's are.
  */
 import type { Redis as RedisClient } from 'ioredis';
-import { Prng, deriveSeed } from '../../lib/prng.js';
 import { keyName } from '../ycsb/key-name.js';
 import type { RedisServer } from './redis-server.js';
-import { type LoadConfig, type LoadData, type LoadResult, ycsbKeyChooser } from './thread-load.js';
+import { type LoadConfig, type LoadData, type LoadResult } from './thread-load.js';
+import { runYcsbBLanes } from './ycsb-b-lanes.js';
 import { valuePackr } from './workloads.js';
 
-const READ_PROPORTION = 0.95;
 /** Keys per MSET while loading. */
 const LOAD_BATCH = 1000;
 
@@ -46,31 +45,15 @@ export class RedisLoad {
   }
 
   /** As runLoad's YCSB-B: until Date.now() reaches endAtMs; `stream` picks the PRNG stream. */
-  async run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
-    const result: LoadResult = { ops: 0, errors: 0, wrong: 0 };
-    const prng = new Prng(deriveSeed(config.seed, 100 + stream));
-    const chooser = ycsbKeyChooser(config);
-    const readBelow = READ_PROPORTION * 4294967296;
+  run(config: LoadConfig, data: LoadData, stream: number, endAtMs: number): Promise<LoadResult> {
     const client = this.client;
-    const lane = async () => {
-      while (Date.now() < endAtMs) {
-        const key = keyName(chooser.draw(prng));
-        try {
-          if (prng.nextUint32() < readBelow) {
-            const bytes = await client.getBuffer(key);
-            const value = bytes === null ? undefined : (valuePackr.unpack(bytes) as Uint8Array);
-            if (value?.byteLength !== config.valueBytes) result.wrong++;
-          } else {
-            await client.set(key, valuePackr.pack(data.value));
-          }
-          result.ops++;
-        } catch {
-          result.errors++;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: config.concurrency }, lane));
-    return result;
+    return runYcsbBLanes(config, stream, endAtMs, {
+      read: async (index) => {
+        const bytes = await client.getBuffer(keyName(index));
+        return bytes !== null && (valuePackr.unpack(bytes) as Uint8Array).byteLength === config.valueBytes;
+      },
+      update: (index) => client.set(keyName(index), valuePackr.pack(data.value)),
+    });
   }
 
   async close(): Promise<void> {

@@ -40,7 +40,8 @@ export interface LoadResult {
   wrong: number;
 }
 
-const READ_PROPORTION = 0.95;
+/** YCSB-B: reads of all operations (the rest are updates). */
+export const READ_PROPORTION = 0.95;
 
 /** What a thread's loop reads: built once per thread (the data set is regenerated from the seed, not copied). */
 export interface LoadData {

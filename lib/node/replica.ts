@@ -51,7 +51,6 @@ import {
   encodeScanPage,
   newRequestHeader,
 } from '../transport/wire.js';
-import { hashKey32 } from '../ring/hash.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
 import type { ResponseSink } from './response-sink.js';
@@ -340,12 +339,7 @@ export class Replica {
   /** A page of own objects in the requested partitions, to stream a range to a new owner (Dynamo §4.9). */
   private scanPartitions(requestId: number, afterKey: Uint8Array, value: Uint8Array): void {
     const { entriesMax, partitionBits, bitmap } = decodeScanRequest(value);
-    const shift = 32 - partitionBits;
-    const accept = (key: Uint8Array) => {
-      const partition = hashKey32(key) >>> shift;
-      return (bitmap[partition >>> 3]! & (1 << (partition & 7))) !== 0;
-    };
-    const page = this.engine.scan(copyBytes(afterKey), accept, Math.min(entriesMax, LIST_ENTRIES_MAX), SCAN_EXAMINE_MAX);
+    const page = this.engine.scan(copyBytes(afterKey), { partitionBits, bitmap }, Math.min(entriesMax, LIST_ENTRIES_MAX), SCAN_EXAMINE_MAX);
     const entries = boundedByBytes(page.entries);
     // Cut short by bytes: continue after the last entry sent.
     const next = entries.length < page.entries.length ? entries[entries.length - 1]!.key : page.next;

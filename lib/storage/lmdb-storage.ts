@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Durability, ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from './storage-engine.js';
 import { copyBytes } from '../bytes.js';
+import { canSkipAfter, selectsKey, skipTarget, type PartitionSelection } from '../ring/partition-selection.js';
 
 const EXPIRY_PREFIX_BYTES = 8;
 const HINT_PREFIX_BYTES = 2;
@@ -108,30 +109,44 @@ export class LmdbStorage implements StorageEngine {
     return counts;
   }
 
-  scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
+  scan(afterKey: Uint8Array, selection: PartitionSelection, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
     // Keys first, values after: a point read inside lmdb-js's key iteration
     // reuses the buffers the iteration runs on (seen to never finish).
     const accepted: Uint8Array[] = [];
     let examined = 0;
     let last: Uint8Array | undefined;
-    let complete = true;
-    const range = afterKey.byteLength > 0 ? { start: afterKey as Buffer } : {};
-    for (const key of this.objects.getKeys(range) as Iterable<Uint8Array>) {
-      if (afterKey.byteLength > 0 && Buffer.compare(key, afterKey) === 0) continue;
-      last = copyBytes(key, 0, key.length);
-      examined++;
-      if (accept(last)) accepted.push(last);
-      if (accepted.length >= limit || examined >= examineMax) {
-        complete = false;
-        break;
+    let from: Uint8Array | undefined = afterKey.byteLength > 0 ? afterKey : undefined;
+    // `afterKey` is exclusive; a seek target (partition-selection.ts) is inclusive.
+    let excludeFrom = from !== undefined;
+    for (;;) {
+      let seekTo: Uint8Array | undefined;
+      let seeking = false;
+      for (const key of this.objects.getKeys(from === undefined ? {} : { start: from as Buffer }) as Iterable<Uint8Array>) {
+        if (excludeFrom && Buffer.compare(key, from!) === 0) continue;
+        last = copyBytes(key, 0, key.length);
+        examined++;
+        if (selectsKey(selection, last)) accepted.push(last);
+        else if (canSkipAfter(selection, last)) {
+          seekTo = skipTarget(selection, last);
+          seeking = true;
+        }
+        if (accepted.length >= limit || examined >= examineMax) return this.scanPage(accepted, last);
+        if (seeking) break;
       }
+      // The end of the keys, or no later key can be wanted.
+      if (seekTo === undefined) return this.scanPage(accepted, undefined);
+      from = seekTo;
+      excludeFrom = false;
     }
+  }
+
+  private scanPage(accepted: Uint8Array[], next: Uint8Array | undefined): { entries: StoredEntry[]; next: Uint8Array | undefined } {
     const entries: StoredEntry[] = [];
     for (const key of accepted) {
       const object = exact(this.objects.getBinaryFast(key as Buffer));
       if (object !== undefined) entries.push({ key, object: copyBytes(object) });
     }
-    return { entries, next: complete ? undefined : last };
+    return { entries, next };
   }
 
   range(start: Uint8Array, end: Uint8Array, reverse: boolean, limit: number, bytesMax: number, measure: (object: Uint8Array) => number): { entries: StoredEntry[]; more: boolean } {

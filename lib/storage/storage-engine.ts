@@ -2,6 +2,8 @@
  * What a storage node needs from its local store. LMDB implements it in the
  * worker; the failures issue's deterministic simulation implements it in memory.
  */
+import type { PartitionSelection } from '../ring/partition-selection.js';
+
 export type Durability = 'sync' | 'async' | 'none';
 
 export interface WriteBatch {
@@ -54,11 +56,13 @@ export interface StorageEngine {
   /** How many hints are held for each owner (read once at start; the replica keeps the count after). */
   hintCounts(): Map<number, number>;
   /**
-   * Own objects in key order after `afterKey` (exclusive) that `accept` takes,
-   * up to `limit` of them, looking at no more than `examineMax` keys. Copies.
-   * `next` is where to continue; undefined when the scan reached the end.
+   * Own objects in key order after `afterKey` (exclusive) placed in the
+   * partitions `selection` wants, up to `limit` of them, looking at no more
+   * than `examineMax` keys (a seek over partitions not wanted counts as one:
+   * partition-selection.ts). Copies. `next` is where to continue; undefined
+   * when the scan reached the end.
    */
-  scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined };
+  scan(afterKey: Uint8Array, selection: PartitionSelection, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined };
   /**
    * Own objects with keys in [start, end) in key order (descending from just
    * below `end` when `reverse`), at most `limit`, stopping after the entry

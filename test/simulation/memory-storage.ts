@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import type { ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from '../../lib/storage/storage-engine.js';
 import { copyBytes } from '../../lib/transport/wire.js';
+import { canSkipAfter, selectsKey, skipTarget, type PartitionSelection } from '../../lib/ring/partition-selection.js';
 
 /** Bug injection for the checker tests: a storage engine that is wrong on purpose. */
 export interface StorageFaults {
@@ -85,16 +86,26 @@ export class MemoryStorage implements StorageEngine {
     return counts;
   }
 
-  /** As LmdbStorage.scan: `next` is the last key examined when cut short by `limit` or `examineMax`. */
-  scan(afterKey: Uint8Array, accept: (key: Uint8Array) => boolean, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
+  /** As LmdbStorage.scan: `next` is the last key examined when cut short by `limit` or `examineMax`; a seek over partitions not wanted counts as one key examined. */
+  scan(afterKey: Uint8Array, selection: PartitionSelection, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
     const after = keyText(afterKey);
     const keys = [...this.objects.keys()].filter((text) => afterKey.byteLength === 0 || text > after).sort();
     const entries: StoredEntry[] = [];
     let examined = 0;
-    for (const text of keys) {
+    for (let at = 0; at < keys.length; ) {
+      const text = keys[at]!;
       const key = Buffer.from(text, 'latin1');
       examined++;
-      if (accept(key)) entries.push({ key, object: copyBytes(this.objects.get(text)!) });
+      at++;
+      if (selectsKey(selection, key)) entries.push({ key, object: copyBytes(this.objects.get(text)!) });
+      else if (canSkipAfter(selection, key)) {
+        const target = skipTarget(selection, key);
+        if (target === undefined) at = keys.length;
+        else {
+          const bound = keyText(target);
+          while (at < keys.length && keys[at]! < bound) at++;
+        }
+      }
       if (entries.length >= limit || examined >= examineMax) return { entries, next: key };
     }
     return { entries, next: undefined };

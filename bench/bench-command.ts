@@ -71,6 +71,7 @@ export function benchCommand(): Command {
     .option('--value-bytes <bytes>', "bytes per record's value (YCSB: 10 fields x 100 B)", count(1, VALUE_BYTES_MAX), DEFAULTS.valueBytes)
     .option('--operations <count>', 'operations in the run; the run stops at this count or at --duration, whichever comes first', count(1, OPERATIONS_MAX), DEFAULTS.operations)
     .option('--duration <seconds>', 'longest run in seconds (0: no time limit)', parser((text) => parseNumber(text, 0, 86_400)), DEFAULTS.durationSec)
+    .option('--warmup <seconds>', 'before the measured run, run the same stream this long unmeasured, for ringtable and each baseline alike (compiled code, elected leaders, warm caches), then replay it from its start (0: none)', parser((text) => parseNumber(text, 0, 3_600)), 0)
     .option('--concurrency <count>', 'operations in flight at once', count(1, CONCURRENCY_MAX), DEFAULTS.concurrency)
     .option('--target <opsPerSec>', 'target operations per second (0: unthrottled); with a target, latency is measured from each operation\'s intended start (coordinated-omission correction)', parser((text) => parseNumber(text, 0, 1e9)), DEFAULTS.targetPerSec)
     .option('--scan-length-max <count>', 'longest scan; scan lengths are uniform in 1..max', count(1, 65_535), DEFAULTS.scanLengthMax)

@@ -200,10 +200,26 @@ t.test('--rounds interleaves ringtable with its baselines and reports every roun
   t.same(fs.readdirSync(dir).filter((name) => name.startsWith('round-')), [], 'each extra round removed its stores');
 });
 
+t.test('--warmup runs the stream unmeasured first, for ringtable and each baseline, then measures the run from the stream\'s start', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-bench-warmup-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const jsonFile = path.join(dir, 'report.json');
+  const exit = await runCli(['bench', '--workload', 'b', '--records', '500', '--operations', '2000', '--duration', '0', '--warmup', '0.5', '--nodes', '2', '--vnodes', '16', '--durability', 'none', '--concurrency', '16', '--baselines', 'map', '--json', jsonFile, '--no-progress']);
+  t.equal(exit.code, 0, exit.stderr);
+  const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
+  t.equal(report.workload.warmupMs, 500);
+  // The run's counts are the run's alone: the warm-up's operations are not in them.
+  t.equal(report.run.operations, 2000);
+  t.equal(report.latency.read!.count + (report.latency.update?.count ?? 0) + report.errors.total, 2000);
+  t.match(exit.stdout, /after a 0\.5 s unmeasured warm-up/);
+  t.match(exit.stderr + exit.stdout, /ringtable: warm-up ran \d+ operations/);
+  t.match(exit.stderr + exit.stdout, /map: warm-up ran \d+ operations/);
+});
+
 t.test('--help explains every option with its default', async (t) => {
   const exit = await runCli(['bench', '--help']);
   t.equal(exit.code, 0);
-  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--rounds', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
+  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--warmup', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--rounds', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
   for (const option of options) t.match(exit.stdout, option, option);
   // commander wraps the help text, so a default may start a new line after "default:".
   for (const fallback of [/default:\s+0\.99/, /default:\s+50000/, /default:\s+1000000/, /default:\s+256/, /default:\s+"async"/, /default:\s+none/]) t.match(exit.stdout, fallback);

@@ -110,6 +110,8 @@ export interface RawBenchOptions {
   valueBytes: number;
   operations: number;
   duration: number;
+  /** `--warmup <seconds>`: the stream run this long unmeasured before the run; absent: 0. */
+  warmup?: number;
   concurrency: number;
   target: number;
   scanLengthMax: number;
@@ -147,6 +149,7 @@ function workloadOf(raw: RawBenchOptions): WorkloadConfig {
     scanLengthMax: raw.scanLengthMax,
     operationCount: raw.operations,
     durationMs: Math.round(raw.duration * 1000),
+    warmupMs: Math.round((raw.warmup ?? 0) * 1000),
     concurrency: raw.concurrency,
     targetPerSec: raw.target,
     seed: raw.seed,

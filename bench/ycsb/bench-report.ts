@@ -36,6 +36,13 @@ export interface WorkloadConfig {
   operationCount: number;
   /** ...or after this long, whichever comes first (0: no time limit). */
   durationMs: number;
+  /**
+   * Before the measured run, the same stream ran this long unmeasured (its
+   * latencies and counts discarded), so the run starts with compiled code,
+   * filled caches and elected leaders (wrk2's calibration period); the run
+   * then replays the stream from its start. Absent or 0: no warm-up.
+   */
+  warmupMs?: number;
   /** Operations in flight at once. */
   concurrency: number;
   /** Target operations per second (0: as fast as possible). With a target, latencies are corrected for coordinated omission. */

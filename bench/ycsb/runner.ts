@@ -162,6 +162,7 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   const load = { records: workload.recordCount, durationMs: round(loadMs, 1), throughputPerSec: round(workload.recordCount / seconds(loadMs), 1) };
   context.log(`${target.name}: loaded ${workload.recordCount} records in ${(loadMs / 1000).toFixed(2)} s`);
   await hooks.afterLoad?.();
+  if ((workload.warmupMs ?? 0) > 0) await warmUp(target, workload, stream, keys, context);
 
   context.progress.start(`${target.name}: run`, workload.operationCount);
   const monitor = new StallMonitor();
@@ -189,6 +190,27 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   context.progress.stop();
   context.log(`${target.name}: ran ${run.operations} operations in ${(run.durationMs / 1000).toFixed(2)} s, ${run.errors.total} errors`);
   return { load, run, stalls };
+}
+
+/**
+ * The stream, unmeasured, for workload.warmupMs (bench-report.ts's warmupMs):
+ * at the same pace and concurrency as the run, with no fault plan, its
+ * latencies and counts discarded. An insert it makes is made again by the
+ * run (an overwrite of the same value), so workloads d and e read a few
+ * records early that the cold run would have found missing.
+ */
+async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stream: OperationStream, keys: KeySpace, context: RunContext): Promise<void> {
+  context.progress.start(`${target.name}: warm-up`, workload.operationCount);
+  const warm = await drive({
+    stream,
+    keys,
+    target,
+    limits: { operationCount: workload.operationCount, durationMs: workload.warmupMs!, concurrency: workload.concurrency, targetPerSec: workload.targetPerSec },
+    intervalMs: INTERVAL_MS,
+    onInterval: (elapsedMs, completed) => context.progress.update(completed, `warm-up ${(elapsedMs / 1000).toFixed(0)}/${(workload.warmupMs! / 1000).toFixed(0)} s`),
+  });
+  context.progress.stop();
+  context.log(`${target.name}: warm-up ran ${warm.operations} operations in ${(warm.durationMs / 1000).toFixed(2)} s (not measured), ${warm.errors.total} errors`);
 }
 
 interface MainResult {

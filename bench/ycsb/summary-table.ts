@@ -37,7 +37,8 @@ export function headerLines(report: BenchReport): string[] {
   const s = report.store;
   const m = report.machine;
   const skew = w.distribution === 'hotspot' ? `hotspot ${w.hotspotOpFraction} of ops on ${w.hotspotDataFraction} of keys` : w.distribution === 'uniform' ? 'uniform' : `${w.distribution} theta ${w.theta}`;
-  const limit = w.durationMs > 0 ? `${w.operationCount} operations or ${w.durationMs / 1000} s` : `${w.operationCount} operations`;
+  const warmup = (w.warmupMs ?? 0) > 0 ? ` after a ${w.warmupMs! / 1000} s unmeasured warm-up` : '';
+  const limit = (w.durationMs > 0 ? `${w.operationCount} operations or ${w.durationMs / 1000} s` : `${w.operationCount} operations`) + warmup;
   const pace = w.targetPerSec > 0 ? `target ${w.targetPerSec} ops/s (latency from intended start)` : 'unthrottled';
   return [
     `command:   ${report.command}`,

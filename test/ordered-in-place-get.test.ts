@@ -188,7 +188,8 @@ t.test("the simulation's ordered scenario with readPath 'direct': reads answered
   }
   t.ok(inPlace > 0, `ordered reads were answered in place (${inPlace})`);
   let caught: string | undefined;
-  for (let seed = 0; seed < 100 && caught === undefined; seed++) {
+  // First caught at seed 125 since elections send a new leader only the copies it lacks (fewer messages, other schedules).
+  for (let seed = 0; seed < 400 && caught === undefined; seed++) {
     const result = await runSeed(seed, scenario, { bugs: { inPlaceIgnoresDoubt: true } });
     caught = result.failures.find((f) => f.kind === 'unstable-consistent-read')?.message;
   }

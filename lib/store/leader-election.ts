@@ -8,8 +8,11 @@
  *    another acknowledgement there.
  * 2. Every fenced replica but the leader lists its keys of the partition
  *    (Op.PARTITION_SCAN, in pages, as a range move copies them), and each
- *    leader-ordered object is merged into the leader (Op.ORDERED_REPLICATE
- *    of the new term: the greater version stays).
+ *    leader-ordered object newer than the leader's own copy (listed first,
+ *    once the leader was fenced) is merged into the leader
+ *    (Op.ORDERED_REPLICATE of the new term: the greater version stays). In a
+ *    partition whose replicas agree nothing is sent: an election is then
+ *    the fences and one scan per replica, not a message per key and replica.
  *
  * 3. The leader commits its own copies (Raft §5.4.2: a new leader commits
  *    an entry of its term, the no-op, before it serves): it lists its keys
@@ -63,6 +66,12 @@ class SeenVersions {
       seen.version = version;
       seen.holders = 1;
     } else if (version === seen.version) seen.holders++;
+  }
+
+  /** Whether a version of `key` at least `version` was seen (a key not kept, beyond the bound, was not). */
+  holdsAtLeast(key: Uint8Array, version: number): boolean {
+    const seen = this.versions.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1'));
+    return seen !== undefined && seen.version >= version;
   }
 
   /** Replicas besides the leader known to hold `version` of `key`. */
@@ -120,8 +129,10 @@ export async function electLeader(host: ElectionHost, leadership: Leadership, re
   if (knownTerm > 0) return { outcome: 'stale', knownTerm };
   if (!fenced.includes(leadership.leader)) return { outcome: 'failed', reason: `the new leader, node ${leadership.leader}, did not take term ${leadership.term}` };
   const sources = fenced.filter((node) => node !== leadership.leader);
+  // Fenced, the leader takes no write of an older term: what it holds now only grows by this catch-up.
+  const held = await leaderVersions(host, leadership);
   const seen = new SeenVersions();
-  const copied = await Promise.all(sources.map((source) => copyFrom(host, leadership, source, seen)));
+  const copied = await Promise.all(sources.map((source) => copyFrom(host, leadership, source, seen, held)));
   const caughtUp = 1 + copied.filter((ok) => ok).length;
   if (caughtUp < needed) return { outcome: 'failed', reason: `partition ${leadership.partition}'s leader caught up from ${caughtUp} of the ${needed} replicas it needs` };
   // Only the sources read in full say what they hold; the others may still take the leader's copies.
@@ -166,8 +177,35 @@ async function commitCopy(host: ElectionHost, leadership: Leadership, others: re
   return answers.filter((answer) => answer.status === Status.OK).length >= acksNeeded;
 }
 
-/** Merge `source`'s leader-ordered keys of the partition into the leader, page by page, noting their versions in `seen`: false if a step failed. */
-async function copyFrom(host: ElectionHost, leadership: Leadership, source: number, seen: SeenVersions): Promise<boolean> {
+/**
+ * The leader's version of each of its leader-ordered keys of the partition
+ * (up to SEEN_KEY_BYTES_MAX of keys), so that step 2 sends it only what it
+ * lacks: in a partition whose replicas agree, nothing. Undefined if the
+ * leader did not list them (step 2 then sends every copy, step 3 fails).
+ */
+async function leaderVersions(host: ElectionHost, leadership: Leadership): Promise<SeenVersions | undefined> {
+  const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
+  const versions = new SeenVersions();
+  let cursor: Uint8Array = EMPTY;
+  for (;;) {
+    const answer = await call(host, leadership.leader, Op.PARTITION_SCAN, 0, cursor, request);
+    if (answer.status !== Status.OK) return undefined;
+    const page = decodeScanPage(answer.payload, 0, answer.payload.byteLength);
+    for (const entry of page.entries) {
+      if (host.partitionOf(hashKey32(entry.key)) !== leadership.partition) continue;
+      const ordered = orderedEntryOf(decodeObject(entry.object));
+      if (ordered !== undefined) versions.saw(entry.key, ordered.version);
+    }
+    if (page.next === undefined) return versions;
+    cursor = page.next;
+  }
+}
+
+/**
+ * Merge `source`'s leader-ordered keys of the partition into the leader, page by page, noting their versions in
+ * `seen`: false if a step failed. A copy no newer than the leader's (`held`) is not sent: the greater version stays.
+ */
+async function copyFrom(host: ElectionHost, leadership: Leadership, source: number, seen: SeenVersions, held: SeenVersions | undefined): Promise<boolean> {
   const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
   let cursor: Uint8Array = EMPTY;
   for (;;) {
@@ -180,6 +218,7 @@ async function copyFrom(host: ElectionHost, leadership: Leadership, source: numb
       const ordered = orderedEntryOf(decodeObject(entry.object));
       if (ordered === undefined) continue;
       seen.saw(entry.key, ordered.version);
+      if (held !== undefined && held.holdsAtLeast(entry.key, ordered.version)) continue;
       copies.push(call(host, leadership.leader, Op.ORDERED_REPLICATE, 0, entry.key, termRequest(leadership, false, entry.object)));
     }
     const results = await Promise.all(copies);

@@ -191,8 +191,14 @@ export function isTombstoneAt(view: DataView, siblingAt: number): boolean {
 
 /** The causal context (join) read straight from the bytes, as flat [actor, counter, ...]. */
 export function clockOf(view: DataView, at: number): number[] {
+  const clock = new Array<number>(view.getUint8(at + 1) * 2);
+  clockInto(view, at, clock);
+  return clock;
+}
+
+/** clockOf into `clock` (reused by the caller): its first 2 x entryCount slots; returns entryCount. */
+export function clockInto(view: DataView, at: number, clock: number[]): number {
   const entryCount = view.getUint8(at + 1);
-  const clock = new Array<number>(entryCount * 2);
   let cursor = at + OBJECT_HEADER_BYTES;
   for (let i = 0; i < entryCount; i++) {
     clock[2 * i] = view.getFloat64(cursor + EntryField.ACTOR, true);
@@ -201,7 +207,7 @@ export function clockOf(view: DataView, at: number): number[] {
     cursor += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
   }
-  return clock;
+  return entryCount;
 }
 
 /** Opaque to users: they hand it back unchanged on their next write. */
@@ -256,13 +262,24 @@ function invalidContext(message: string, cause?: unknown): RingtableError {
  * object for a key it does not hold yet: it keeps the bytes as they are.
  */
 export function checkObjectBytes(bytes: Uint8Array, onExpiry: (expiresAtMs: number) => void): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  assert(bytes.byteLength >= OBJECT_HEADER_BYTES && bytes[0] === FORMAT_VERSION, 'object has an unknown format');
-  const entryCount = bytes[1]!;
-  let at = OBJECT_HEADER_BYTES;
+  const view = viewOfBytes(bytes);
+  if (checkObjectAt(view, bytes.byteOffset, bytes.byteLength)) forEachExpiryAt(view, bytes.byteOffset, onExpiry);
+}
+
+/**
+ * checkObjectBytes on the `length` bytes at `at` of `view`, allocating
+ * nothing: true when some value of the object expires (forEachExpiryAt lists
+ * them). A replica runs it on every new key a write envelope brings.
+ */
+export function checkObjectAt(view: DataView, start: number, length: number): boolean {
+  assert(length >= OBJECT_HEADER_BYTES && view.getUint8(start) === FORMAT_VERSION, 'object has an unknown format');
+  const end = start + length;
+  const entryCount = view.getUint8(start + 1);
+  let at = start + OBJECT_HEADER_BYTES;
   let actorPrevious = -1;
+  let expires = false;
   for (let i = 0; i < entryCount; i++) {
-    assert(at + ENTRY_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
+    assert(at + ENTRY_HEADER_BYTES <= end, 'object is truncated');
     const actor = view.getFloat64(at + EntryField.ACTOR, true);
     const counter = view.getFloat64(at + EntryField.COUNTER, true);
     const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
@@ -271,12 +288,46 @@ export function checkObjectBytes(bytes: Uint8Array, onExpiry: (expiresAtMs: numb
     actorPrevious = actor;
     at += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) {
-      assert(at + SIBLING_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
+      assert(at + SIBLING_HEADER_BYTES <= end, 'object is truncated');
       assert(view.getUint8(at + SiblingField.FLAGS) <= TOMBSTONE_FLAG, 'object sibling has unknown flags');
+      if (view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true) > 0) expires = true;
+      at += SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
+    }
+  }
+  assert.equal(at, end, 'object has trailing bytes');
+  return expires;
+}
+
+/** Each expiring value's expiresAtMs, of the object at `start` (checked by checkObjectAt). */
+export function forEachExpiryAt(view: DataView, start: number, onExpiry: (expiresAtMs: number) => void): void {
+  const entryCount = view.getUint8(start + 1);
+  let at = start + OBJECT_HEADER_BYTES;
+  for (let i = 0; i < entryCount; i++) {
+    const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
+    at += ENTRY_HEADER_BYTES;
+    for (let k = 0; k < siblingCount; k++) {
       const expiresAtMs = view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true);
       if (expiresAtMs > 0) onExpiry(expiresAtMs);
       at += SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
     }
   }
-  assert.equal(at, bytes.byteLength, 'object has trailing bytes');
 }
+
+/**
+ * A DataView over the whole ArrayBuffer of `bytes` (address it at
+ * bytes.byteOffset), the last one made kept for reuse: the items of one
+ * write envelope are views of one buffer, so a node walking them makes one
+ * DataView per envelope instead of one per item (a DataView per item was
+ * the largest single cost of a replica's new-key write after LMDB's own).
+ */
+export function viewOfBytes(bytes: Uint8Array): DataView {
+  const buffer = bytes.buffer;
+  if (buffer !== lastViewed) {
+    lastViewed = buffer;
+    lastView = new DataView(buffer);
+  }
+  return lastView;
+}
+
+let lastViewed: ArrayBufferLike = new ArrayBuffer(0);
+let lastView: DataView = new DataView(lastViewed);

@@ -187,7 +187,7 @@ t.test('the batcher: one envelope per node, sent when full or when the scheduled
   let packed = 0;
   for (let i = 0; i < ENVELOPE_ITEMS_TARGET + 3; i++) if (batcher.add(2, { op: Op.REPLICATE, flags: 0, key: `r${i}`, context: undefined, value: small, timestampMs: 0, expiresAtMs: 0 }, reply, i)) packed++;
   t.equal(packed, ENVELOPE_ITEMS_TARGET + 3, 'small requests are all packed');
-  t.same(sent.map((s) => [s.nodeId, s.items, s.flags]), [[2, ENVELOPE_ITEMS_TARGET, RequestFlag.FOLLOWS]], 'a full envelope goes with the next item for its node, flagged FOLLOWS: more come in this turn');
+  t.same(sent.map((s) => [s.nodeId, s.items]), [[2, ENVELOPE_ITEMS_TARGET]], 'a full envelope goes at once');
   t.ok(batcher.add(hintedTarget(1, 3), { op: Op.PUT, flags: 0, key: 'p', context: undefined, value: small, timestampMs: 0, expiresAtMs: 0 }, reply, 0), 'a hinted target packs for its node');
   t.equal(flushes.length, 1, 'one flush scheduled per turn');
   t.notOk(batcher.add(1, { op: Op.REPLICATE, flags: 0, key: 'huge', context: undefined, value: new Uint8Array(ENVELOPE_ITEM_BYTES_MAX), timestampMs: 0, expiresAtMs: 0 }, reply, 0), 'too large for an envelope: refused, to travel alone');

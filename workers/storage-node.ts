@@ -17,7 +17,6 @@ import { type MessageHandler, RingReader, RingWriter } from '../lib/transport/sp
 import { REQUEST_TAG_SHIFT, Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
 import { SpinBudget } from '../lib/transport/spin-budget.js';
-import { CommitHold } from '../lib/node/commit-hold.js';
 
 const data = workerData as StorageNodeData;
 const SLEEP_SLICE_MS = 100;
@@ -216,7 +215,6 @@ async function serveCoordinators(reader: RingReader, coordinators: Coordinators)
   const replica = new Replica(storage, config, coordinators, stats);
   const handle = replica.handleSafely.bind(replica);
   const spinBudget = new SpinBudget();
-  const commitHold = new CommitHold();
   let drainsSinceYield = 0;
   while (!reader.isClosed()) {
     // Checked here, outside any LMDB write transaction (see crashStop).
@@ -231,9 +229,7 @@ async function serveCoordinators(reader: RingReader, coordinators: Coordinators)
     stats[NodeStat.HEARTBEAT_MS] = Date.now();
     let drained = reader.read(handle, DRAIN_MESSAGES_MAX);
     if (coordinators.attached.length > 0) drained += coordinators.readAttached(handle, DRAIN_MESSAGES_MAX);
-    // The rest of a coordinator's burst is on its way (FOLLOWS): commit it all once (commit-hold.ts).
-    const holding = commitHold.holds(replica.writesFollow, replica.queuedCount, performance.now());
-    const committing = holding ? undefined : replica.commit();
+    const committing = replica.commit();
     writer.publish();
     if (drained > 0) {
       // Let lmdb-js run its commit callbacks now and then, even under load.
@@ -245,20 +241,13 @@ async function serveCoordinators(reader: RingReader, coordinators: Coordinators)
       continue;
     }
     housekeeping(replica);
-    // Holding: wait no longer than the hold has left, then commit.
-    const holdMs = holding ? Math.max(1, Math.ceil(commitHold.remainingMs(performance.now()))) : Infinity;
     if (replica.hasCommitsInFlight) {
       // A pending Atomics.waitAsync does not keep a thread alive; the timer does.
-      const waitMs = Math.min(COMMIT_WAIT_SLICE_MS, holdMs);
-      const keepAlive = setTimeout(noop, waitMs);
-      await Promise.race([reader.waitForDataAsync(waitMs, coordinators.attachedHaveData), replica.committed()]);
+      const keepAlive = setTimeout(noop, COMMIT_WAIT_SLICE_MS);
+      await Promise.race([reader.waitForDataAsync(COMMIT_WAIT_SLICE_MS, coordinators.attachedHaveData), replica.committed()]);
       clearTimeout(keepAlive);
       reader.markAwake();
       writer.publish();
-      continue;
-    }
-    if (holding) {
-      reader.waitForData(holdMs, coordinators.attachedHaveData);
       continue;
     }
     const idleSinceMs = performance.now();
@@ -270,8 +259,6 @@ async function serveCoordinators(reader: RingReader, coordinators: Coordinators)
     // Timers (lmdb-js housekeeping) get their turn after a sleep.
     await yieldToEventLoop();
   }
-  // Writes held for a burst's rest that never came (commit-hold.ts) commit as they would have.
-  void replica.commit();
   await drainCommits(replica);
 }
 

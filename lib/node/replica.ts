@@ -135,7 +135,6 @@ export class Replica {
   readonly stats: Float64Array;
   private queued: PendingWrite[] = [];
   private commitsInFlight = 0;
-  private writesFollowValue = false;
   /** This node's current actor epoch (version/actor.ts); persisted with the writes that use it. */
   private epoch: number;
   private epochUnsaved = false;
@@ -187,16 +186,6 @@ export class Replica {
     return this.commitsInFlight > 0;
   }
 
-  /** Writes queued for the next commit. */
-  get queuedCount(): number {
-    return this.queued.length;
-  }
-
-  /** The last write envelope came flagged FOLLOWS: its coordinator is sending more in the same turn (commit-hold.ts). */
-  get writesFollow(): boolean {
-    return this.writesFollowValue;
-  }
-
   /** A crash: writes queued for the next commit are lost, unanswered (the coordinator already failed them). */
   dropQueued(): void {
     this.queued = [];
@@ -231,7 +220,6 @@ export class Replica {
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
     if (op === Op.WRITE_BATCH) {
       assert.ok(keyBytes === 0 && contextPairs === 0 && hintOwner < 0, 'a write envelope has no key, context or hint owner of its own');
-      this.writesFollowValue = (this.header.flags & RequestFlag.FOLLOWS) !== 0;
       return this.handleEnvelope(requestId, bytes, valueStart, valueBytes);
     }
     if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);

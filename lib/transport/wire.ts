@@ -199,13 +199,6 @@ export const RequestFlag = {
   BLIND: 2,
   /** WRITE_BATCH holding at least one PUT: like a PUT, it mints versions, so it is never sent twice. */
   MINTS: 4,
-  /**
-   * WRITE_BATCH sent because it was full while its coordinator was still
-   * packing writes for the node in the same turn: another envelope follows
-   * at the latest at the turn's end, so the node may hold its commit for it
-   * (node/commit-hold.ts) and commit the burst once.
-   */
-  FOLLOWS: 8,
 } as const;
 
 /**

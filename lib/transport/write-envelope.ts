@@ -182,11 +182,10 @@ export class EnvelopeBatcher {
     if (messageBytes > ENVELOPE_ITEM_BYTES_MAX) return false;
     const nodeId = nodeOfTarget(target);
     const builder = (this.builders[nodeId] ??= new EnvelopeBuilder());
-    // A full envelope goes when the next item for its node comes (which then
-    // surely follows it, in this turn: FOLLOWS) or at the turn's end.
-    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET || !builder.fits(messageBytes)) this.flush(nodeId, RequestFlag.FOLLOWS);
+    if (!builder.fits(messageBytes)) this.flush(nodeId);
     builder.add(request, keyBytes, reply, tag, target);
-    if (!this.flushScheduled) {
+    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flush(nodeId);
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       this.scheduleFlush(this.flushAll);
     }
@@ -198,12 +197,12 @@ export class EnvelopeBatcher {
     for (let nodeId = 0; nodeId < this.builders.length; nodeId++) this.flush(nodeId);
   };
 
-  private flush(nodeId: number, follows = 0): void {
+  private flush(nodeId: number): void {
     const builder = this.builders[nodeId];
     if (builder === undefined || builder.itemCount === 0) return;
     const { body, flags, envelope } = builder.take();
     this.envelopesSent++;
     this.itemsSent += envelope.itemCount;
-    this.sendEnvelope(nodeId, flags | follows, body, envelope);
+    this.sendEnvelope(nodeId, flags, body, envelope);
   }
 }

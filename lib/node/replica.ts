@@ -20,7 +20,7 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, isReusableOwnActor, namesForgottenActor } from '../version/actor.js';
@@ -132,6 +132,8 @@ export class Replica {
   private readonly itemHeader = newRequestHeader();
   /** A replicated object's clock as flat [actor, counter, ...], reused from write to write (clockInto). */
   private readonly clock: number[] = [];
+  /** A coordinated write's object, kept until its commit is answered (ObjectArena: no ArrayBuffer per write). */
+  private readonly arena = new ObjectArena();
   readonly stats: Float64Array;
   private queued: PendingWrite[] = [];
   private commitsInFlight = 0;
@@ -472,8 +474,8 @@ export class Replica {
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor));
     const next = this.settle(update(local, context, sibling, this.actorFor(local, context)));
-    // Kept until the commit is answered: its own buffer, not the transient one.
-    const encoded = encodeObject(next);
+    // Kept until the commit is answered: the arena's bytes, not the transient buffer's.
+    const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);

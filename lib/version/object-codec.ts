@@ -87,12 +87,13 @@ export function encodeObjectTransient(obj: VersionedObject): Uint8Array {
   return out;
 }
 
-function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): void {
+/** Write `obj` at `base` of `out` (whose DataView `view` is), ending at `end`. */
+function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView, base = 0, end = out.byteLength): void {
   assertWellFormed(obj);
   assert(obj.entries.length <= ENTRIES_MAX, `an object may hold at most ${ENTRIES_MAX} clock entries`);
-  out[0] = FORMAT_VERSION;
-  out[1] = obj.entries.length;
-  let at = OBJECT_HEADER_BYTES;
+  out[base] = FORMAT_VERSION;
+  out[base + 1] = obj.entries.length;
+  let at = base + OBJECT_HEADER_BYTES;
   for (const entry of obj.entries) {
     view.setFloat64(at + EntryField.ACTOR, entry.actor, true);
     view.setFloat64(at + EntryField.COUNTER, entry.counter, true);
@@ -113,7 +114,35 @@ function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): voi
       at += sibling.value.byteLength;
     }
   }
-  assert.equal(at, out.byteLength);
+  assert.equal(at, end);
+}
+
+/**
+ * Encoded objects that must outlive the next encode (a coordinating node's
+ * answers, kept until its commit is answered), packed into shared chunks:
+ * one allocation and one DataView per chunk instead of an ArrayBuffer and a
+ * DataView per object. A chunk is never written twice: a full one is left
+ * to the views into it, and collected with the last of them.
+ */
+export class ObjectArena {
+  private chunk = new Uint8Array(0);
+  private view = new DataView(this.chunk.buffer);
+  private at = 0;
+
+  constructor(private readonly chunkBytes = 64 * 1024) {}
+
+  encode(obj: VersionedObject): Uint8Array {
+    const bytes = encodedObjectBytes(obj);
+    if (this.at + bytes > this.chunk.byteLength) {
+      this.chunk = new Uint8Array(Math.max(this.chunkBytes, bytes));
+      this.view = new DataView(this.chunk.buffer);
+      this.at = 0;
+    }
+    const start = this.at;
+    writeObject(obj, this.chunk, this.view, start, start + bytes);
+    this.at += bytes;
+    return this.chunk.subarray(start, start + bytes);
+  }
 }
 
 /**

@@ -23,6 +23,13 @@
  * environments of its preference list (same ring, same `--nodes`), one
  * worker thread per environment, each one read-then-write transaction per
  * batch, as a node does.
+ *
+ * Each series first writes `--warmup-keys` other keys, untimed, in the same
+ * batches: a fixed cost per run (five isolates' first compilations and
+ * collections for ringtable, one small loop's for the others) is then
+ * outside every series' timed region alike. `--other-build DIR` adds a
+ * ringtable series from another build (DIR/dist/lib/index.js) to the same
+ * interleaved rounds, for before/after ratios measured in one run.
  */
 import { Store, type PutManyEntry, type StoreOptions } from '../lib/index.js';
 import { VALUE_BYTES, makeDataSet, permutation, sameBytes, uniformAccess } from './lib/data.js';
@@ -77,6 +84,8 @@ async function cpuTimed(series: string, ops: number, beforeSetup: ThreadCpu | un
 
 const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughput (N=3, W=2) against raw lmdb-js puts batched per event turn, same durability.', {
   keys: int(100_000, 'keys written per timed run (each run starts from an empty store)'),
+  'warmup-keys': int(20_000, 'other keys every series writes first, untimed, in the same batches: each thread\'s JIT and first collections are then behind it, on both sides (0: none)', 0),
+  'other-build': text('a second ringtable build (a directory holding dist/lib/index.js), run as a fourth series in the same rounds: before/after ratios from one run', 'DIR'),
   batch: int(10_000, 'entries per putMany call / raw puts per event turn'),
   rounds: int(3, 'interleaved rounds (ringtable, raw)'),
   nodes: int(4, 'storage nodes'),
@@ -104,9 +113,9 @@ async function main(): Promise<void> {
   const report: Report = {
     benchmark: 'putMany vs raw lmdb-js',
     command: commandLine('put-many.bench.js'),
-    measured: `${args.keys} new keys (16 B keys, 100 B Uint8Array values, random order) into an empty store per run, in batches of ${args.batch} awaited one after another; ringtable putMany (N=${args.n}, W=${args.w}) vs raw lmdb-js puts + committed${args.durability === 'sync' ? ' + flushed' : ''} in one environment; durability ${args.durability} on both sides; interleaved runs, median reported`,
+    measured: `${args.keys} new keys (16 B keys, 100 B Uint8Array values, random order) into an empty store per run${args['warmup-keys'] > 0 ? ` after ${args['warmup-keys']} other keys written untimed (every series alike)` : ''}, in batches of ${args.batch} awaited one after another; ringtable putMany (N=${args.n}, W=${args.w}) vs raw lmdb-js puts + committed${args.durability === 'sync' ? ' + flushed' : ''} in one environment; durability ${args.durability} on both sides; interleaved runs, median reported`,
     environment: env,
-    config: { keys: args.keys, batch: args.batch, rounds: args.rounds, verify: args.verify, seed: args.seed, ceilingCommits: args['ceiling-commits'] },
+    config: { keys: args.keys, warmupKeys: args['warmup-keys'], batch: args.batch, rounds: args.rounds, verify: args.verify, seed: args.seed, ceilingCommits: args['ceiling-commits'] },
     storeOptions: { ...storeOptions, transport: 'sab' },
     phases: {},
     figures: [],
@@ -118,26 +127,35 @@ async function main(): Promise<void> {
   };
 
   console.log(`put-many benchmark: seed=${args.seed}, ${args.keys} keys per run, batch ${args.batch}, durability ${args.durability}, ${args.rounds} rounds; generating data...`);
-  const data = makeDataSet(args.keys, args.seed);
+  const warmupKeys = args['warmup-keys'];
+  const data = makeDataSet(args.keys + warmupKeys, args.seed);
   // Insert in a random order: sequential keys would flatter LMDB's B-tree appends.
-  const order = permutation(args.keys, args.seed);
+  const order = permutation(args.keys + warmupKeys, args.seed);
   const batches: PutManyEntry[][] = [];
-  for (let start = 0; start < args.keys; start += args.batch) {
-    const batch: PutManyEntry[] = [];
-    for (let i = start; i < Math.min(args.keys, start + args.batch); i++) batch.push([data.keys[order[i]!]!, data.values[order[i]!]!]);
-    batches.push(batch);
-  }
+  // The first `warmupBatches` are written before the timed region, by every series alike.
+  const cut = (from: number, to: number) => {
+    for (let start = from; start < to; start += args.batch) {
+      const batch: PutManyEntry[] = [];
+      for (let i = start; i < Math.min(to, start + args.batch); i++) batch.push([data.keys[order[i]!]!, data.values[order[i]!]!]);
+      batches.push(batch);
+    }
+  };
+  cut(0, warmupKeys);
+  const warmupBatches = batches.length;
+  cut(warmupKeys, warmupKeys + args.keys);
   const verifyOrder = uniformAccess(args.keys, args.verify, args.seed, 6);
   const parent = makeTempDir('ringtable-bench-put-many-', args.dir);
   const wrong: string[] = [];
 
-  const ringtableRun = async (round: number): Promise<Run> => {
+  const otherBuild = args['other-build'] === undefined ? undefined : ((await import(`${args['other-build']}/dist/lib/index.js`)) as { Store: typeof Store }).Store;
+  const ringtableRun = (series: string, open: typeof Store.open) => async (round: number): Promise<Run> => {
     const beforeSetup = threadCpu();
-    const store = await Store.open({ ...storeOptions, path: `${parent}/ringtable-${round}` });
+    const store = await open({ ...storeOptions, path: `${parent}/${series}-${round}` });
     try {
+      for (let b = 0; b < warmupBatches; b++) await store.putMany(batches[b]!);
       await settle();
-      const run = await cpuTimed('ringtable', args.keys, beforeSetup, async () => {
-        for (const batch of batches) await store.putMany(batch);
+      const run = await cpuTimed(series, args.keys, beforeSetup, async () => {
+        for (let b = warmupBatches; b < batches.length; b++) await store.putMany(batches[b]!);
       });
       const keys = Array.from(verifyOrder, (i) => data.keys[i]!);
       const results = await store.getMany(keys);
@@ -145,14 +163,14 @@ async function main(): Promise<void> {
       results.forEach((result, j) => {
         if (!(result?.value instanceof Uint8Array) || !sameBytes(result.value, data.values[verifyOrder[j]!]!)) bad++;
       });
-      if (bad > 0) wrong.push(`ringtable round ${round + 1}: ${bad} of ${keys.length} keys read back wrong or missing`);
+      if (bad > 0) wrong.push(`${series} round ${round + 1}: ${bad} of ${keys.length} keys read back wrong or missing`);
       const stats = store.stats();
-      if (stats.timeouts > 0 || stats.overloaded > 0) wrong.push(`ringtable round ${round + 1}: ${stats.timeouts} timeouts, ${stats.overloaded} overloaded`);
-      if (round === 0) report.phases['ringtable commits per node (round 1)'] = stats.nodes.map((n) => `node ${n.id}: ${n.commits} commits, ${n.puts + n.replicates} writes`).join('; ');
+      if (stats.timeouts > 0 || stats.overloaded > 0) wrong.push(`${series} round ${round + 1}: ${stats.timeouts} timeouts, ${stats.overloaded} overloaded`);
+      if (round === 0) report.phases[`${series} commits per node (round 1, warmup included)`] = stats.nodes.map((n) => `node ${n.id}: ${n.commits} commits, ${n.puts + n.replicates} writes`).join('; ');
       return run;
     } finally {
       await store.close();
-      removeTempDir(`${parent}/ringtable-${round}`);
+      removeTempDir(`${parent}/${series}-${round}`);
     }
   };
 
@@ -180,9 +198,10 @@ async function main(): Promise<void> {
     const writers = new CopyWriters(dirs, args.durability, copyPlan, args['ceiling-commits']);
     try {
       await writers.whenReady();
+      for (let b = 0; b < warmupBatches; b++) await writers.writeBatch(b);
       await settle();
       return await cpuTimed('ceiling', args.keys, beforeSetup, async () => {
-        for (let b = 0; b < copyPlan.length; b++) await writers.writeBatch(b);
+        for (let b = warmupBatches; b < copyPlan.length; b++) await writers.writeBatch(b);
       });
     } finally {
       await writers.close();
@@ -194,16 +213,18 @@ async function main(): Promise<void> {
     const dir = `${parent}/raw-${round}`;
     const beforeSetup = threadCpu();
     const db = openRawLmdb(dir, args.durability);
+    const writeBatch = async (batch: PutManyEntry[]) => {
+      for (let i = 0; i < batch.length; i++) {
+        const entry = batch[i]!;
+        void db.put(entry[0] as Buffer, valuePackr.pack(entry[1]) as Buffer);
+      }
+      await rawBatchSettled(db, args.durability);
+    };
     try {
+      for (let b = 0; b < warmupBatches; b++) await writeBatch(batches[b]!);
       await settle();
       const run = await cpuTimed('raw', args.keys, beforeSetup, async () => {
-        for (const batch of batches) {
-          for (let i = 0; i < batch.length; i++) {
-            const entry = batch[i]!;
-            void db.put(entry[0] as Buffer, valuePackr.pack(entry[1]) as Buffer);
-          }
-          await rawBatchSettled(db, args.durability);
-        }
+        for (let b = warmupBatches; b < batches.length; b++) await writeBatch(batches[b]!);
       });
       let bad = 0;
       for (const i of verifyOrder) {
@@ -223,9 +244,10 @@ async function main(): Promise<void> {
     const runs = await interleave(
       args.rounds,
       [
-        { name: 'ringtable putMany', run: ringtableRun },
+        { name: 'ringtable putMany', run: ringtableRun('ringtable', (options) => Store.open(options)) },
         { name: 'raw lmdb-js puts', run: rawRun },
         { name: `raw, ${args.n} copies`, run: copiesRun },
+        ...(otherBuild === undefined ? [] : [{ name: 'other build putMany', run: ringtableRun('other build', (options) => otherBuild.open(options)) }]),
       ],
       (name: string, round: number, run: Run) => console.log(`  round ${round + 1}/${args.rounds} ${name.padEnd(18)} ${formatRate(run.opsPerSecond).padStart(7)} puts/s (${formatSeconds(run.seconds)})`),
     );
@@ -233,21 +255,30 @@ async function main(): Promise<void> {
     const raw = figure('raw lmdb-js batched puts', `one db.put(key, msgpack(value)), ${args.batch} per event turn, then await committed${args.durability === 'sync' ? ' + flushed' : ''}`, runs.get('raw lmdb-js puts')!);
     const copies = figure(`raw lmdb-js, ${args.n} copies in ${args.nodes} environments`, `one key's ${args.n} stored records written by ${args.nodes} threads, one per environment, as ringtable's nodes would, without coordination`, runs.get(`raw, ${args.n} copies`)!);
     report.figures = [ring, raw, copies];
+    const other = otherBuild === undefined ? undefined : figure(`other build (${args['other-build']}) putMany, N=${args.n} W=${args.w}`, 'as ringtable putMany, by the other build, in the same rounds', runs.get('other build putMany')!);
+    if (other !== undefined) report.figures.push(other);
     report.ratios = [
       { name: 'ringtable / raw lmdb-js', value: ring.medianOpsPerSecond / raw.medianOpsPerSecond, target: 0.4 },
       { name: `raw ${args.n} copies / raw lmdb-js (the storage ceiling)`, value: copies.medianOpsPerSecond / raw.medianOpsPerSecond },
       { name: `ringtable / raw ${args.n} copies`, value: ring.medianOpsPerSecond / copies.medianOpsPerSecond },
       // The bound CPU sets when every core is busy: the ceiling's CPU per key over ringtable's.
       { name: `CPU per key: raw ${args.n} copies / ringtable`, value: median(cpuMicrosPerKey.get('ceiling')!) / median(cpuMicrosPerKey.get('ringtable')!) },
+      ...(other === undefined
+        ? []
+        : [
+            { name: `other build / raw ${args.n} copies`, value: other.medianOpsPerSecond / copies.medianOpsPerSecond },
+            { name: `CPU per key: raw ${args.n} copies / other build`, value: median(cpuMicrosPerKey.get('ceiling')!) / median(cpuMicrosPerKey.get('other build')!) },
+            { name: 'ringtable / other build', value: ring.medianOpsPerSecond / other.medianOpsPerSecond },
+          ]),
     ];
-    report.phases['CPU per key, every thread of the process (median)'] = ['ringtable', 'raw', 'ceiling']
+    report.phases['CPU per key, every thread of the process (median)'] = ['ringtable', 'raw', 'ceiling', ...(other === undefined ? [] : ['other build'])]
       .map((series) => `${series === 'ceiling' ? `raw ${args.n} copies` : series} ${median(cpuMicrosPerKey.get(series)!).toFixed(1)} µs`)
       .join('; ');
     // Linux only: where each series' CPU went (thread-cpu.ts; 10 ms ticks, so short runs are coarse).
     for (const [series, groups] of groupMicrosPerKey) {
       const name = series === 'ceiling' ? `raw ${args.n} copies` : series;
       report.phases[`CPU per key by thread group, ${name} (median)`] = [...groups]
-        .map(([group, list]) => `${group === 'started' ? (series === 'ringtable' ? 'node threads' : series === 'ceiling' ? 'writer threads' : 'started') : group === 'main' ? (series === 'ringtable' ? 'main (coordinator)' : 'main') : group === 'other' ? 'other (libuv pool: lmdb-js commits)' : 'V8 helpers (GC, compiler)'} ${median(list).toFixed(1)} µs`)
+        .map(([group, list]) => `${group === 'started' ? (series === 'ringtable' || series === 'other build' ? 'node threads' : series === 'ceiling' ? 'writer threads' : 'started') : group === 'main' ? (series === 'ringtable' || series === 'other build' ? 'main (coordinator)' : 'main') : group === 'other' ? 'other (libuv pool: lmdb-js commits)' : 'V8 helpers (GC, compiler)'} ${median(list).toFixed(1)} µs`)
         .join('; ');
     }
     for (const line of wrong) report.notes.push(`WRONG: ${line}`);

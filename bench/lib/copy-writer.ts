@@ -9,6 +9,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { open } from 'lmdb';
 import type { Durability } from '../../lib/index.js';
+import { lmdbOpenOptions } from '../../lib/storage/lmdb-storage.js';
 
 interface CopyWriterData {
   dir: string;
@@ -91,8 +92,10 @@ function pack(share: { keys: Uint8Array[]; records: Uint8Array[] }): CopyWriterD
 
 if (!isMainThread && (workerData as CopyWriterData | undefined)?.batches !== undefined) {
   const { dir, durability, batches, commitsPerBatch } = workerData as CopyWriterData;
-  // The options a ringtable node opens its environment with (lmdb-storage.ts).
-  const root = open<Uint8Array, Uint8Array>({ path: dir, noSync: durability === 'none', mapSize: 2 ** 30, encoding: 'binary', keyEncoding: 'binary', cache: false });
+  // The options a ringtable node opens its environment with, and the named
+  // sub-database its objects live in (lmdb-storage.ts): the same B-tree work per write.
+  const env = open<Uint8Array, Uint8Array>(lmdbOpenOptions(dir, durability));
+  const root = env.openDB<Uint8Array, Uint8Array>({ name: 'objects', encoding: 'binary', keyEncoding: 'binary' });
   parentPort!.postMessage('ready');
   const writeBatch = async (index: number): Promise<void> => {
     const batch = batches[index]!;
@@ -101,7 +104,7 @@ if (!isMainThread && (workerData as CopyWriterData | undefined)?.batches !== und
     let keyAt = 0;
     let recordAt = 0;
     for (let from = 0; from < count; from += perCommit) {
-      await root.transaction(() => {
+      await env.transaction(() => {
         for (let i = from; i < Math.min(count, from + perCommit); i++) {
           const key = batch.keys.subarray(keyAt, keyAt + batch.keyBytes[i]!);
           const record = batch.records.subarray(recordAt, recordAt + batch.recordBytes[i]!);
@@ -112,11 +115,11 @@ if (!isMainThread && (workerData as CopyWriterData | undefined)?.batches !== und
         }
       });
     }
-    if (durability === 'sync') await root.flushed;
+    if (durability === 'sync') await env.flushed;
   };
   parentPort!.on('message', (index: number) => {
     if (index < 0) {
-      void root.close().then(() => parentPort!.postMessage('closed'));
+      void env.close().then(() => parentPort!.postMessage('closed'));
       return;
     }
     void writeBatch(index).then(() => parentPort!.postMessage('done'));

@@ -20,10 +20,10 @@ import {
   truncate,
   update,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, checkObjectBytes, clockOf, decodeObject, encodeObject, encodeObjectTransient, soleSiblingAt } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
-import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, namesForgottenActor } from '../version/actor.js';
+import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, isReusableOwnActor, namesForgottenActor } from '../version/actor.js';
 import {
   CONTEXT_PAIR_BYTES,
   Op,
@@ -50,6 +50,7 @@ import {
   forEachEnvelopeItem,
   encodeScanPage,
   newRequestHeader,
+  type RequestHeader,
 } from '../transport/wire.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
@@ -128,6 +129,10 @@ export class Replica {
   /** Decoded headers, reused: one for the request being handled, one for a write (or envelope item) being queued. */
   private readonly header = newRequestHeader();
   private readonly itemHeader = newRequestHeader();
+  /** A replicated object's clock as flat [actor, counter, ...], reused from write to write (clockInto). */
+  private readonly clock: number[] = [];
+  /** A coordinated write's object, kept until its commit is answered (ObjectArena: no ArrayBuffer per write). */
+  private readonly arena = new ObjectArena();
   readonly stats: Float64Array;
   private queued: PendingWrite[] = [];
   private commitsInFlight = 0;
@@ -249,7 +254,7 @@ export class Replica {
         if (item.requestId !== index) assert.fail(`envelope item ${index} carries another index`);
         if (op !== Op.PUT && op !== Op.REPLICATE) assert.fail(`op ${op} cannot travel in a write envelope`);
         assert.ok(item.hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
-        this.queueWrite(owned, view, at, length, answer);
+        this.queueDecoded(item, owned, view, answer);
       } catch (error) {
         this.count(NodeStat.ERRORS);
         answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
@@ -263,7 +268,12 @@ export class Replica {
    * they are ring memory, copied.
    */
   private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number, envelope: EnvelopeAnswer | undefined): void {
-    const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = decodeRequestHeader(view, offset, length, this.itemHeader);
+    this.queueDecoded(decodeRequestHeader(view, offset, length, this.itemHeader), bytes, view, envelope);
+  }
+
+  /** queueWrite of a request whose header is decoded already (an envelope's item: decoded once, not twice). */
+  private queueDecoded(header: RequestHeader, bytes: Uint8Array, view: DataView, envelope: EnvelopeAnswer | undefined): void {
+    const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = header;
     if (hintOwner >= 0 && op !== Op.PUT && op !== Op.REPLICATE && op !== Op.HINT_DELIVERED) assert.fail(`op ${op} does not take a hint owner`);
     assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
     const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
@@ -458,8 +468,8 @@ export class Replica {
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor));
     const next = this.settle(update(local, context, sibling, this.actorFor(local, context)));
-    // Kept until the commit is answered: its own buffer, not the transient one.
-    const encoded = encodeObject(next);
+    // Kept until the commit is answered: the arena's bytes, not the transient buffer's.
+    const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
@@ -470,14 +480,14 @@ export class Replica {
   private replicate(batch: Keyspace, write: PendingWrite): undefined {
     this.count(NodeStat.REPLICATES);
     const stored = batch.get(write.key);
-    if (stored === undefined) {
-      const clock = clockOf(new DataView(write.value.buffer, write.value.byteOffset, write.value.byteLength), 0);
-      this.checkForgotten(undefined, clock.filter((_, index) => index % 2 === 0));
-    }
-    if (stored === undefined && (this.config.conflicts === 'siblings' || this.settlesAsItCame(write.value))) {
+    // One DataView for every item of an envelope (viewOfBytes): nothing allocated per write on the new-key path.
+    const view = viewOfBytes(write.value);
+    const at = write.value.byteOffset;
+    if (stored === undefined) this.checkForgottenAt(view, at);
+    if (stored === undefined && (this.config.conflicts === 'siblings' || this.settlesAsItCame(view, at, write.value.byteLength))) {
       // A key this replica does not hold yet: keep the coordinator's bytes as
       // they are, once their layout is checked (the common path of a put).
-      checkObjectBytes(write.value, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
+      if (checkObjectAt(view, at, write.value.byteLength)) forEachExpiryAt(view, at, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
       batch.put(write.key, write.value);
       return undefined;
     }
@@ -684,10 +694,10 @@ export class Replica {
     this.stats[NodeStat.HINTS] = total;
   }
 
-  /** An lww object that `settle` leaves as it is: one value, and no more entries than truncation keeps. */
-  private settlesAsItCame(bytes: Uint8Array): boolean {
-    if (bytes.byteLength < 2 || bytes[1]! > this.config.clockEntriesMax) return false;
-    return soleSiblingAt(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.byteLength) >= 0;
+  /** An lww object (the `length` bytes at `at` of `view`) that `settle` leaves as it is: one value, and no more entries than truncation keeps. */
+  private settlesAsItCame(view: DataView, at: number, length: number): boolean {
+    if (length < 2 || view.getUint8(at + 1) > this.config.clockEntriesMax) return false;
+    return soleSiblingAt(view, at, length) >= 0;
   }
 
   private checkObjectSize(bytes: number): void {
@@ -703,6 +713,17 @@ export class Replica {
    */
   private checkForgotten(local: VersionedObject | undefined, actors: readonly number[]): void {
     if (namesForgottenActor(local, actors, this.config.nodeId, this.epochMin)) this.epochMin = this.epoch + 1;
+  }
+
+  /** checkForgotten for a key this node does not hold, of the object at `at` of `view`, read in place. */
+  private checkForgottenAt(view: DataView, at: number): void {
+    const entries = clockInto(view, at, this.clock);
+    for (let i = 0; i < entries; i++) {
+      if (isReusableOwnActor(this.clock[2 * i]!, this.config.nodeId, this.epochMin)) {
+        this.epochMin = this.epoch + 1;
+        return;
+      }
+    }
   }
 
   /**

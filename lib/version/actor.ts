@@ -67,6 +67,11 @@ export function actorToReuse(local: VersionedObject | undefined, nodeId: number,
   return newest;
 }
 
+/** An actor of `nodeId` of an epoch it may still reuse: one a key without it in its local clock has forgotten (namesForgottenActor). */
+export function isReusableOwnActor(actor: number, nodeId: number, epochMin: number): boolean {
+  return nodeOfActor(actor) === nodeId && epochOfActor(actor) >= epochMin;
+}
+
 /**
  * Whether `actors` (a clock or a context that reached this node) name an
  * actor of `nodeId`, still reusable (epoch at least `epochMin`), that the
@@ -77,7 +82,7 @@ export function actorToReuse(local: VersionedObject | undefined, nodeId: number,
  */
 export function namesForgottenActor(local: VersionedObject | undefined, actors: Iterable<number>, nodeId: number, epochMin: number): boolean {
   for (const actor of actors) {
-    if (nodeOfActor(actor) !== nodeId || epochOfActor(actor) < epochMin) continue;
+    if (!isReusableOwnActor(actor, nodeId, epochMin)) continue;
     if (local === undefined || !local.entries.some((entry) => entry.actor === actor)) return true;
   }
   return false;

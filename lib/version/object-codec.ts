@@ -87,12 +87,13 @@ export function encodeObjectTransient(obj: VersionedObject): Uint8Array {
   return out;
 }
 
-function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): void {
+/** Write `obj` at `base` of `out` (whose DataView `view` is), ending at `end`. */
+function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView, base = 0, end = out.byteLength): void {
   assertWellFormed(obj);
   assert(obj.entries.length <= ENTRIES_MAX, `an object may hold at most ${ENTRIES_MAX} clock entries`);
-  out[0] = FORMAT_VERSION;
-  out[1] = obj.entries.length;
-  let at = OBJECT_HEADER_BYTES;
+  out[base] = FORMAT_VERSION;
+  out[base + 1] = obj.entries.length;
+  let at = base + OBJECT_HEADER_BYTES;
   for (const entry of obj.entries) {
     view.setFloat64(at + EntryField.ACTOR, entry.actor, true);
     view.setFloat64(at + EntryField.COUNTER, entry.counter, true);
@@ -113,7 +114,35 @@ function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView): voi
       at += sibling.value.byteLength;
     }
   }
-  assert.equal(at, out.byteLength);
+  assert.equal(at, end);
+}
+
+/**
+ * Encoded objects that must outlive the next encode (a coordinating node's
+ * answers, kept until its commit is answered), packed into shared chunks:
+ * one allocation and one DataView per chunk instead of an ArrayBuffer and a
+ * DataView per object. A chunk is never written twice: a full one is left
+ * to the views into it, and collected with the last of them.
+ */
+export class ObjectArena {
+  private chunk = new Uint8Array(0);
+  private view = new DataView(this.chunk.buffer);
+  private at = 0;
+
+  constructor(private readonly chunkBytes = 64 * 1024) {}
+
+  encode(obj: VersionedObject): Uint8Array {
+    const bytes = encodedObjectBytes(obj);
+    if (this.at + bytes > this.chunk.byteLength) {
+      this.chunk = new Uint8Array(Math.max(this.chunkBytes, bytes));
+      this.view = new DataView(this.chunk.buffer);
+      this.at = 0;
+    }
+    const start = this.at;
+    writeObject(obj, this.chunk, this.view, start, start + bytes);
+    this.at += bytes;
+    return this.chunk.subarray(start, start + bytes);
+  }
 }
 
 /**
@@ -191,8 +220,14 @@ export function isTombstoneAt(view: DataView, siblingAt: number): boolean {
 
 /** The causal context (join) read straight from the bytes, as flat [actor, counter, ...]. */
 export function clockOf(view: DataView, at: number): number[] {
+  const clock = new Array<number>(view.getUint8(at + 1) * 2);
+  clockInto(view, at, clock);
+  return clock;
+}
+
+/** clockOf into `clock` (reused by the caller): its first 2 x entryCount slots; returns entryCount. */
+export function clockInto(view: DataView, at: number, clock: number[]): number {
   const entryCount = view.getUint8(at + 1);
-  const clock = new Array<number>(entryCount * 2);
   let cursor = at + OBJECT_HEADER_BYTES;
   for (let i = 0; i < entryCount; i++) {
     clock[2 * i] = view.getFloat64(cursor + EntryField.ACTOR, true);
@@ -201,7 +236,7 @@ export function clockOf(view: DataView, at: number): number[] {
     cursor += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
   }
-  return clock;
+  return entryCount;
 }
 
 /** Opaque to users: they hand it back unchanged on their next write. */
@@ -256,13 +291,24 @@ function invalidContext(message: string, cause?: unknown): RingtableError {
  * object for a key it does not hold yet: it keeps the bytes as they are.
  */
 export function checkObjectBytes(bytes: Uint8Array, onExpiry: (expiresAtMs: number) => void): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  assert(bytes.byteLength >= OBJECT_HEADER_BYTES && bytes[0] === FORMAT_VERSION, 'object has an unknown format');
-  const entryCount = bytes[1]!;
-  let at = OBJECT_HEADER_BYTES;
+  const view = viewOfBytes(bytes);
+  if (checkObjectAt(view, bytes.byteOffset, bytes.byteLength)) forEachExpiryAt(view, bytes.byteOffset, onExpiry);
+}
+
+/**
+ * checkObjectBytes on the `length` bytes at `at` of `view`, allocating
+ * nothing: true when some value of the object expires (forEachExpiryAt lists
+ * them). A replica runs it on every new key a write envelope brings.
+ */
+export function checkObjectAt(view: DataView, start: number, length: number): boolean {
+  assert(length >= OBJECT_HEADER_BYTES && view.getUint8(start) === FORMAT_VERSION, 'object has an unknown format');
+  const end = start + length;
+  const entryCount = view.getUint8(start + 1);
+  let at = start + OBJECT_HEADER_BYTES;
   let actorPrevious = -1;
+  let expires = false;
   for (let i = 0; i < entryCount; i++) {
-    assert(at + ENTRY_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
+    assert(at + ENTRY_HEADER_BYTES <= end, 'object is truncated');
     const actor = view.getFloat64(at + EntryField.ACTOR, true);
     const counter = view.getFloat64(at + EntryField.COUNTER, true);
     const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
@@ -271,12 +317,46 @@ export function checkObjectBytes(bytes: Uint8Array, onExpiry: (expiresAtMs: numb
     actorPrevious = actor;
     at += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) {
-      assert(at + SIBLING_HEADER_BYTES <= bytes.byteLength, 'object is truncated');
+      assert(at + SIBLING_HEADER_BYTES <= end, 'object is truncated');
       assert(view.getUint8(at + SiblingField.FLAGS) <= TOMBSTONE_FLAG, 'object sibling has unknown flags');
+      if (view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true) > 0) expires = true;
+      at += SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
+    }
+  }
+  assert.equal(at, end, 'object has trailing bytes');
+  return expires;
+}
+
+/** Each expiring value's expiresAtMs, of the object at `start` (checked by checkObjectAt). */
+export function forEachExpiryAt(view: DataView, start: number, onExpiry: (expiresAtMs: number) => void): void {
+  const entryCount = view.getUint8(start + 1);
+  let at = start + OBJECT_HEADER_BYTES;
+  for (let i = 0; i < entryCount; i++) {
+    const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
+    at += ENTRY_HEADER_BYTES;
+    for (let k = 0; k < siblingCount; k++) {
       const expiresAtMs = view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true);
       if (expiresAtMs > 0) onExpiry(expiresAtMs);
       at += SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
     }
   }
-  assert.equal(at, bytes.byteLength, 'object has trailing bytes');
 }
+
+/**
+ * A DataView over the whole ArrayBuffer of `bytes` (address it at
+ * bytes.byteOffset), the last one made kept for reuse: the items of one
+ * write envelope are views of one buffer, so a node walking them makes one
+ * DataView per envelope instead of one per item (a DataView per item was
+ * the largest single cost of a replica's new-key write after LMDB's own).
+ */
+export function viewOfBytes(bytes: Uint8Array): DataView {
+  const buffer = bytes.buffer;
+  if (buffer !== lastViewed) {
+    lastViewed = buffer;
+    lastView = new DataView(buffer);
+  }
+  return lastView;
+}
+
+let lastViewed: ArrayBufferLike = new ArrayBuffer(0);
+let lastView: DataView = new DataView(lastViewed);

@@ -1200,7 +1200,10 @@ export class Coordinator implements OperationHost, OrderedHost {
       // A node owed an ownership sweep (it just started, or was down through a
       // change) may hold an older version outside its ranges: try again once
       // the sweeps are done, rather than drop the purge (sweeps follow every start).
-      this.purges.schedule(key, replicas, objectBytes, this.host.monotonicMs() + PURGE_RETRY_MS);
+      const nowMs = this.host.monotonicMs();
+      this.purges.schedule(key, replicas, objectBytes, nowMs + PURGE_RETRY_MS);
+      // The watch ticks the sweeps; so does each retry (the simulation's watch stops once it sees nothing left to do).
+      this.tickHandoffs(nowMs);
       return;
     }
     if (this.ownershipEnabled && !this.strandedCopiesRuledOut(key, replicas, objectBytes, due.currentReplicas)) return;

@@ -3,7 +3,10 @@
  * tombstone is purged once every replica of the key's preference list is known
  * to hold it (all N acknowledged the delete, or a read of all N found the same
  * tombstone everywhere) and `tombstoneGraceMs` has passed, so a write still in
- * flight cannot be resurrected by a stale replica. A node drops the key only if
+ * flight cannot be resurrected by a stale replica; it is sent only once no
+ * node can still hold an older copy (purge-rule.ts: hints owed, ranges moving,
+ * copies stranded outside the key's preference list not yet swept; a purge
+ * that must wait is queued again). A node drops the key only if
  * nothing newer than the purged version has arrived. Bounded: beyond
  * PURGES_PENDING_MAX the tombstone simply stays (safe, only space is spent).
  */

@@ -229,7 +229,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       (nodeId, flags, body, envelope) => this.send(nodeId, { op: Op.WRITE_BATCH, flags, key: NO_KEY, context: undefined, value: body, timestampMs: 0, expiresAtMs: 0 }, envelope, 0),
       (flush) => host.scheduleFlush(flush),
     );
-    this.purges = new TombstonePurges(options.tombstoneGraceMs, host, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
+    this.purges = new TombstonePurges(options.tombstoneGraceMs, host, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes), PURGE_RETRY_MS);
     this.handoff = new HintedHandoff(
       {
         send: host.send,
@@ -1233,7 +1233,8 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (unswept.length === 0) return true;
     for (const node of unswept) this.ownership.owe(node, sweptFromMs);
     const nowMs = this.host.monotonicMs();
-    this.purges.schedule(key, replicas, objectBytes, nowMs + PURGE_RETRY_MS);
+    // Soon: the sweeps of a small store end within a tick or two; if they still run then, the branch above waits.
+    this.purges.retry(key, replicas, objectBytes, nowMs);
     // Start them now if they may begin (the watch ticks them on otherwise; this retry ticks again).
     this.tickHandoffs(nowMs);
     return false;

@@ -139,9 +139,9 @@ export class OwnershipHandoff {
   /** Called periodically (the store's watch, with hinted handoff): start or resume sweeps. */
   tick(nowMs: number): void {
     this.nowMs = nowMs;
-    if (this.lastRefillMs !== undefined) {
-      this.tokens = Math.min(this.keysPerSecond, this.tokens + ((nowMs - this.lastRefillMs) / 1000) * this.keysPerSecond);
-    }
+    // The bucket starts full: a sweep owed before the first tick (a purge waiting for it) need not wait for a second one.
+    const refilled = this.lastRefillMs === undefined ? this.keysPerSecond : this.tokens + ((nowMs - this.lastRefillMs) / 1000) * this.keysPerSecond;
+    this.tokens = Math.min(this.keysPerSecond, refilled);
     this.lastRefillMs = nowMs;
     if (this.host.paused()) return;
     for (const sweep of this.sweeps.values()) if (sweep.waiting) this.requestPage(sweep);

@@ -2,6 +2,7 @@
 import t from 'tap';
 import { hintedTarget } from '../lib/ring/sloppy-quorum.js';
 import { nodesToSweepBeforePurge, shouldSchedulePurge, shouldSendPurge, strandedCopiesSwept } from '../lib/store/purge-rule.js';
+import { TombstonePurges } from '../lib/store/tombstone-purges.js';
 
 t.test('a purge is scheduled only when all N own replicas hold the tombstone', async (t) => {
   t.ok(shouldSchedulePurge(true, [0, 1, 2], 3), 'all N, none a stand-in');
@@ -40,4 +41,43 @@ t.test('a due purge waits until every node outside the key\'s replicas was swept
   t.same(judge({ 0: 445.9, 1: 446 }, 296), { unswept: [0], ok: false }, 'just before: not yet');
   t.ok(strandedCopiesSwept({ nodes: [0, 1, 2], currentReplicas: [2, 0, 1], sweptCleanSinceMs: () => undefined, changeEndedMs: 296, graceMs }), 'nodes = N: every node replicates the key, none can hold it outside');
   t.same(judge({ 2: undefined, 3: undefined, 4: undefined, 0: 500, 1: 500 }, 296), { unswept: [], ok: true }, 'the key\'s own replicas are not asked for a sweep: they hold the tombstone');
+});
+
+t.test('the purge queue: a purge waits out the grace period; one tried again waits only the retry delay, in a queue of its own', async (t) => {
+  let nowMs = 0;
+  const timers: { atMs: number; run: () => void }[] = [];
+  const host = {
+    monotonicMs: () => nowMs,
+    setTimer: (delayMs: number, run: () => void) => {
+      const timer = { atMs: nowMs + delayMs, run };
+      timers.push(timer);
+      return timer;
+    },
+    clearTimer: (timer: unknown) => void timers.splice(timers.indexOf(timer as (typeof timers)[number]), 1),
+  };
+  const sent: string[] = [];
+  const waitOnce = new Set(['b']);
+  const purges: TombstonePurges = new TombstonePurges(1000, host, (key) => {
+    const text = String(key);
+    if (waitOnce.delete(text)) return purges.retry(key, [0, 1, 2], new Uint8Array(0), nowMs);
+    sent.push(`${text}@${nowMs}`);
+  }, 100);
+  const advance = (toMs: number) => {
+    for (;;) {
+      timers.sort((a, b) => a.atMs - b.atMs);
+      const next = timers[0];
+      if (next === undefined || next.atMs > toMs) break;
+      timers.shift();
+      nowMs = next.atMs;
+      next.run();
+    }
+    nowMs = toMs;
+  };
+  purges.schedule('a', [0, 1, 2], new Uint8Array(0), 0);
+  purges.schedule('b', [0, 1, 2], new Uint8Array(0), 0);
+  advance(500);
+  purges.schedule('c', [0, 1, 2], new Uint8Array(0), 500);
+  advance(5000);
+  t.same(sent, ['a@1000', 'b@1100', 'c@1500'], 'b, held back once at 1000, goes 100 ms later, before c (grace ends at 1500)');
+  t.equal(purges.purged, 4, 'four attempts: a, b twice, c');
 });

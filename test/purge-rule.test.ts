@@ -59,8 +59,12 @@ t.test('the purge queue: a purge waits out the grace period; one tried again wai
   const waitOnce = new Set(['b']);
   const purges: TombstonePurges = new TombstonePurges(1000, host, (key) => {
     const text = String(key);
-    if (waitOnce.delete(text)) return purges.retry(key, [0, 1, 2], new Uint8Array(0), nowMs);
+    if (waitOnce.delete(text)) {
+      purges.retry(key, [0, 1, 2], new Uint8Array(0), nowMs);
+      return false;
+    }
     sent.push(`${text}@${nowMs}`);
+    return true;
   }, 100);
   const advance = (toMs: number) => {
     for (;;) {
@@ -79,5 +83,5 @@ t.test('the purge queue: a purge waits out the grace period; one tried again wai
   purges.schedule('c', [0, 1, 2], new Uint8Array(0), 500);
   advance(5000);
   t.same(sent, ['a@1000', 'b@1100', 'c@1500'], 'b, held back once at 1000, goes 100 ms later, before c (grace ends at 1500)');
-  t.equal(purges.purged, 4, 'four attempts: a, b twice, c');
+  t.equal(purges.purged, 3, 'three sent: b held back once is counted once');
 });

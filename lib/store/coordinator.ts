@@ -1184,8 +1184,9 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (purgeBytes !== undefined) this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
   }
 
-  private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
-    if (this.state !== 'open') return;
+  /** Sends the purge, or not now (false): then it waits again, or the tombstone stays. */
+  private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): boolean {
+    if (this.state !== 'open') return false;
     // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
     const due = {
       replicas,
@@ -1195,7 +1196,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       retired: this.host.retiredIds(),
       others: this.ringValue.nodeIds(),
     };
-    if (!shouldSendPurge(due)) return;
+    if (!shouldSendPurge(due)) return false;
     if (this.ownership.pending) {
       // A node owed an ownership sweep (it just started, or was down through a
       // change) may hold an older version outside its ranges: try again once
@@ -1203,15 +1204,16 @@ export class Coordinator implements OperationHost, OrderedHost {
       const nowMs = this.host.monotonicMs();
       this.purges.schedule(key, replicas, objectBytes, nowMs + PURGE_RETRY_MS);
       // The watch ticks the sweeps; so does each retry (the simulation's watch stops once it sees nothing left to do).
-      this.tickHandoffs(nowMs);
-      return;
+      if (this.sweepsHere) this.tickHandoffs(nowMs);
+      return false;
     }
-    if (this.ownershipEnabled && !this.strandedCopiesRuledOut(key, replicas, objectBytes, due.currentReplicas)) return;
+    if (this.ownershipEnabled && !this.strandedCopiesRuledOut(key, replicas, objectBytes, due.currentReplicas)) return false;
     const purge = requestOf(Op.PURGE, key, objectBytes);
     for (const node of replicas) {
       this.backgroundCount++;
       this.send(node, purge, this.backgroundReply, 0);
     }
+    return true;
   }
 
   /**

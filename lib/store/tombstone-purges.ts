@@ -62,13 +62,15 @@ export class TombstonePurges {
   /** Purges tried once and waiting for sweeps or handoff (`retry`): a shorter, constant delay of their own. */
   private readonly retries = new DueQueue();
   private timer: TimerHandle | undefined;
+  /** Purges sent (tombstonesPurged in stats()). */
   purged = 0;
   skipped = 0;
 
   constructor(
     private readonly graceMs: number,
     private readonly host: Pick<CoordinatorHost, 'monotonicMs' | 'setTimer' | 'clearTimer'>,
-    private readonly purge: (key: WireKey, replicas: readonly number[], objectBytes: Uint8Array) => void,
+    /** Sends a due purge; false if it was not sent (held back again, or dropped: the tombstone stays). */
+    private readonly purge: (key: WireKey, replicas: readonly number[], objectBytes: Uint8Array) => boolean,
     private readonly retryMs = graceMs,
   ) {}
 
@@ -111,10 +113,7 @@ export class TombstonePurges {
     const due: PendingPurge[] = [];
     while ((this.grace.peek()?.dueMs ?? Infinity) <= nowMs) due.push(this.grace.shift());
     while ((this.retries.peek()?.dueMs ?? Infinity) <= nowMs) due.push(this.retries.shift());
-    for (const purge of due) {
-      this.purged++;
-      this.purge(purge.key, purge.replicas, purge.objectBytes);
-    }
+    for (const purge of due) if (this.purge(purge.key, purge.replicas, purge.objectBytes)) this.purged++;
     this.arm();
   }
 

@@ -5,10 +5,13 @@
  * ran this code instead of a copy (issue 10).
  */
 import t from 'tap';
+import { hashKey32 } from '../lib/ring/hash.js';
+import { planMove } from '../lib/ring/move-plan.js';
 import { Ring } from '../lib/ring/ring.js';
 import { Coordinator } from '../lib/store/coordinator.js';
 import type { CoordinatorHost, Send } from '../lib/store/coordinator-host.js';
 import { moveTo } from '../lib/store/membership-change.js';
+import { copyToGainers } from '../lib/store/range-move.js';
 import { type Entry, Op, Status, encodeScanPage } from '../lib/transport/wire.js';
 
 const OPTIONS = { n: 3, sloppy: true, readFanout: 'quorum' as const, timeoutMs: 20, pendingMax: 100, pendingBytesMax: 1 << 20, tombstoneGraceMs: 10, resolve: undefined, handoffKeysPerSecond: 100 };
@@ -106,4 +109,41 @@ t.test('a gaining node drops what it still holds of the gained ranges before the
   const firstCopy = host.log.indexOf(`${Op.REPLICATE}:4`);
   t.ok(drop >= 0, 'the stale copy on the gainer was dropped');
   t.ok(firstCopy === -1 || drop < firstCopy, 'before anything was copied to it');
+});
+
+// A copy that fails on one source must not end while the other sources still
+// page and copy: the change would be over (and purges would wait only for
+// sweeps after it) while copies of it still landed on the gaining nodes
+// (purge-rule.ts; the simulation's seed 19787 of 'sloppy-membership').
+t.test('a copy that fails on one source ends only once every other source stopped copying', async (t) => {
+  const before = Ring.create([0, 1, 2, 3], 16);
+  const plan = planMove(before, before.withNodeAdded(4), 3);
+  const sources = [...new Set(plan.moves.flatMap((move) => move.before))].sort((a, b) => a - b);
+  const failing = sources[0]!;
+  const moving = new Set(plan.moves.map((move) => move.partition));
+  const encoder = new TextEncoder();
+  const keys = Array.from({ length: 400 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => moving.has(before.partitionOf(hashKey32(key))));
+  const pagesPerSource = 4;
+  const pagesSent = new Map<number, number>();
+  let copiesSent = 0;
+  const send: Send = (target, { op }, reply, tag) => {
+    if (op === Op.REPLICATE) copiesSent++;
+    setTimeout(() => {
+      if (op === Op.PARTITION_SCAN && target === failing) return reply.onNodeFailure(target, new Error('down'), tag);
+      let payload: Uint8Array = new Uint8Array(0);
+      if (op === Op.PARTITION_SCAN) {
+        const page = (pagesSent.get(target) ?? 0) + 1;
+        pagesSent.set(target, page);
+        const entries = keys.slice(0, 5).map((key) => ({ key, object: new Uint8Array([1]) }));
+        payload = encodeScanPage(page < pagesPerSource ? encoder.encode(`c${page}`) : undefined, entries);
+      }
+      reply.onReply(target, Status.OK, payload, new DataView(payload.buffer, payload.byteOffset, payload.byteLength), 0, payload.byteLength, tag);
+    }, 2);
+  };
+  const counters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
+  await t.rejects(copyToGainers({ send }, before, plan, () => true, counters), /failed during a range move/);
+  const copiesAtFailure = copiesSent;
+  for (const source of sources.slice(1)) t.equal(pagesSent.get(source), pagesPerSource, `source ${source} paged to its end before the failure was reported`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(copiesSent, copiesAtFailure, 'no copy is sent after the copy failed');
 });

@@ -93,7 +93,7 @@ t.test('removeNode of a node that is down starts it first, so its data is handed
 });
 
 /** A scripted cluster for the sweep: node 0 holds `held` (all outside its ranges); `down` refuse everything. */
-function scripted(ring: Ring, held: Uint8Array[], down: Set<number>) {
+function scripted(ring: Ring, held: Uint8Array[], down: Set<number>, currentRing: () => Ring = () => ring) {
   const table = new PreferenceListTable(ring, 3);
   const replicated = new Map<number, string[]>();
   const dropped: string[] = [];
@@ -102,7 +102,7 @@ function scripted(ring: Ring, held: Uint8Array[], down: Set<number>) {
   const handoff = new OwnershipHandoff(
     {
       isUp: (node) => !down.has(node),
-      ring: () => ring,
+      ring: currentRing,
       table: () => table,
       paused: () => false,
       send: (target, { op, key }, reply) => {
@@ -147,4 +147,30 @@ t.test('a sweep drops a key only once all N current replicas merged it, and retr
   handoff.tick(2100);
   t.equal(dropped.length, held.length, 'the retry hands over the rest');
   t.notOk(handoff.pending, 'nothing owed once everything was handed over');
+});
+
+t.test('a clean sweep is remembered with the time it began and its ring; a failed one is not (the purge rule reads it)', async (t) => {
+  let ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
+  const table = new PreferenceListTable(ring, 3);
+  const encoder = new TextEncoder();
+  const held = Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(0)).slice(0, 5);
+  const down = new Set<number>([table.forHash(hashKey32(held[0]!))[0]!]);
+  const { handoff } = scripted(ring, held, down, () => ring);
+  t.equal(handoff.sweptCleanSinceMs(0), undefined, 'never swept');
+  handoff.owe(0);
+  handoff.tick(0);
+  handoff.tick(1000);
+  t.equal(handoff.sweptCleanSinceMs(0), undefined, 'a sweep that could not hand a key to all N is not clean');
+  down.clear();
+  handoff.tick(2100);
+  t.equal(handoff.sweptCleanSinceMs(0), 2100, 'the retry handed everything over: clean, as of when it began');
+  handoff.changeEnded(2500);
+  t.equal(handoff.changeEndedMs, 2500, 'the end of a membership change is kept for the purge rule');
+  handoff.owe(0, 2650);
+  handoff.tick(2600);
+  t.equal(handoff.sweptCleanSinceMs(0), 2100, 'owed no sooner than 2650: not started at 2600');
+  handoff.tick(2700);
+  t.equal(handoff.sweptCleanSinceMs(0), 2700, 'swept again once due');
+  ring = Ring.create([0, 1, 2, 3, 4, 5, 6], 4);
+  t.equal(handoff.sweptCleanSinceMs(0), undefined, 'a sweep of another ring does not count');
 });

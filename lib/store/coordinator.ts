@@ -33,7 +33,7 @@ import { type GetCallback, GetOperation, type Operation, type OperationHost, Put
 import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
-import { shouldSendPurge } from './purge-rule.js';
+import { nodesToSweepBeforePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-place-get.js';
@@ -141,6 +141,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   readonly handoff: HintedHandoff;
   /** Data a node holds outside its ranges, handed to the keys' current replicas (ownership-handoff.ts). */
   readonly ownership: OwnershipHandoff;
+  /** False in an attached store (sweepsElsewhere): no tombstone purges there. */
+  private sweepsHere = true;
   private readonly ownershipEnabled: boolean;
   private readonly active = new Set<Operation>();
   /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
@@ -227,7 +229,7 @@ export class Coordinator implements OperationHost, OrderedHost {
       (nodeId, flags, body, envelope) => this.send(nodeId, { op: Op.WRITE_BATCH, flags, key: NO_KEY, context: undefined, value: body, timestampMs: 0, expiresAtMs: 0 }, envelope, 0),
       (flush) => host.scheduleFlush(flush),
     );
-    this.purges = new TombstonePurges(options.tombstoneGraceMs, host, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes));
+    this.purges = new TombstonePurges(options.tombstoneGraceMs, host, (key, replicas, objectBytes) => this.sendPurge(key, replicas, objectBytes), PURGE_RETRY_MS);
     this.handoff = new HintedHandoff(
       {
         send: host.send,
@@ -275,6 +277,20 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** `node` may hold keys outside its ranges: sweep it once it is up (ownership-handoff.ts). */
   oweSweep(node: number): void {
     if (this.ownershipEnabled) this.ownership.owe(node);
+  }
+
+  /**
+   * A membership change ended (failed or not): its copies may still land on
+   * any node for a grace period, so tombstone purges wait for sweeps that
+   * begin after it (purge-rule.ts nodesToSweepBeforePurge).
+   */
+  membershipChangeEnded(): void {
+    this.ownership.changeEnded(this.host.monotonicMs());
+  }
+
+  /** An attached store: its owner sweeps, this one never does, so it purges no tombstone (they stay: only space). */
+  sweepsElsewhere(): void {
+    this.sweepsHere = false;
   }
 
   /** Every node of the ring is swept (with each anti-entropy pass). */
@@ -1168,8 +1184,9 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (purgeBytes !== undefined) this.purges.schedule(operation.request.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
   }
 
-  private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
-    if (this.state !== 'open') return;
+  /** Sends the purge, or not now (false): then it waits again, or the tombstone stays. */
+  private sendPurge(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): boolean {
+    if (this.state !== 'open') return false;
     // Not now (a hint owed to a replica or a removed node, or ranges moving): the tombstone stays; a later read or delete purges it.
     const due = {
       replicas,
@@ -1179,22 +1196,54 @@ export class Coordinator implements OperationHost, OrderedHost {
       retired: this.host.retiredIds(),
       others: this.ringValue.nodeIds(),
     };
-    if (!shouldSendPurge(due)) return;
+    if (!shouldSendPurge(due)) return false;
     if (this.ownership.pending) {
       // A node owed an ownership sweep (it just started, or was down through a
       // change) may hold an older version outside its ranges: try again once
       // the sweeps are done, rather than drop the purge (sweeps follow every start).
-      this.purges.schedule(key, replicas, objectBytes, this.host.monotonicMs() + PURGE_RETRY_MS);
-      return;
+      const nowMs = this.host.monotonicMs();
+      this.purges.schedule(key, replicas, objectBytes, nowMs + PURGE_RETRY_MS);
+      // The watch ticks the sweeps; so does each retry (the simulation's watch stops once it sees nothing left to do).
+      if (this.sweepsHere) this.tickHandoffs(nowMs);
+      return false;
     }
+    if (this.ownershipEnabled && !this.strandedCopiesRuledOut(key, replicas, objectBytes, due.currentReplicas)) return false;
     const purge = requestOf(Op.PURGE, key, objectBytes);
     for (const node of replicas) {
       this.backgroundCount++;
       this.send(node, purge, this.backgroundReply, 0);
     }
+    return true;
+  }
+
+  /**
+   * A node outside the key's replicas not swept clean since the last change
+   * ended may hold an older copy that would outlive the tombstone (found by
+   * the simulation, seed 19787 of 'sloppy-membership'): sweep those nodes and
+   * try the purge again once they are done (the branch above waits for them).
+   */
+  private strandedCopiesRuledOut(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array, currentReplicas: ArrayLike<number>): boolean {
+    if (!this.sweepsHere) return false;
+    const sweptFromMs = this.ownership.changeEndedMs + this.options.tombstoneGraceMs;
+    const unswept = nodesToSweepBeforePurge({
+      nodes: this.ringValue.nodeIds(),
+      currentReplicas,
+      sweptCleanSinceMs: this.sweptCleanSinceMs,
+      changeEndedMs: this.ownership.changeEndedMs,
+      graceMs: this.options.tombstoneGraceMs,
+    });
+    if (unswept.length === 0) return true;
+    for (const node of unswept) this.ownership.owe(node, sweptFromMs);
+    const nowMs = this.host.monotonicMs();
+    // Soon: the sweeps of a small store end within a tick or two; if they still run then, the branch above waits.
+    this.purges.retry(key, replicas, objectBytes, nowMs);
+    // Start them now if they may begin (the watch ticks them on otherwise; this retry ticks again).
+    this.tickHandoffs(nowMs);
+    return false;
   }
 
   private readonly hostHintsOwedTo = (node: number): number => this.host.hintsOwedTo(node);
+  private readonly sweptCleanSinceMs = (node: number): number | undefined => this.ownership.sweptCleanSinceMs(node);
 
   /** An operation settles once (false on a later call); the counts it held are released. */
   private settleOperation(operation: Operation): boolean {

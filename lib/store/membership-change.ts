@@ -48,6 +48,7 @@ export async function changeMembership<T>(coordinator: Coordinator, change: () =
     return await running;
   } finally {
     coordinator.membershipChange = undefined;
+    coordinator.membershipChangeEnded();
   }
 }
 

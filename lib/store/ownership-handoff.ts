@@ -22,6 +22,12 @@
  * membership change runs: its copies to gaining nodes lie outside their
  * current ranges on purpose.
  *
+ * Each node's latest clean sweep (every key it found handed to all N and
+ * dropped, or none found) is remembered with the time it began and its ring:
+ * tombstone purges wait until every node outside a key's preference list has
+ * one that began `graceMs` after the last membership change ended
+ * (purge-rule.ts strandedCopiesSwept); a purge that finds one missing owes it.
+ *
  * Bounded: one page in flight per node, pages of at most PAGE_ENTRIES_MAX
  * keys, a token bucket of `keysPerSecond` (as hinted handoff), and a failed
  * sweep is tried again no sooner than RETRY_MS later.
@@ -48,6 +54,7 @@ export interface OwnershipHost {
 
 interface Sweep {
   node: number;
+  startedMs: number;
   /** The ring the sweep started on: if it switches, the sweep stops (the foreign partitions changed). */
   ring: Ring;
   partitions: number[];
@@ -67,6 +74,10 @@ export class OwnershipHandoff {
   /** Nodes owed a sweep, with the earliest time it may start. */
   private readonly owed = new Map<number, number>();
   private readonly sweeps = new Map<number, Sweep>();
+  /** Each node's latest clean sweep: when it began, on which ring. */
+  private readonly clean = new Map<number, { ring: Ring; startedMs: number }>();
+  /** When the last membership change ended; -Infinity if none ran. */
+  changeEndedMs = Number.NEGATIVE_INFINITY;
   private tokens = 0;
   private lastRefillMs: number | undefined;
   private nowMs = 0;
@@ -97,9 +108,20 @@ export class OwnershipHandoff {
     return false;
   }
 
-  /** `node` may hold keys outside its ranges: sweep it (at the next tick it is up). */
-  owe(node: number): void {
-    if (!this.owed.has(node)) this.owed.set(node, 0);
+  /** `node` may hold keys outside its ranges: sweep it (at the next tick it is up, no sooner than `notBeforeMs`). */
+  owe(node: number, notBeforeMs = 0): void {
+    this.owed.set(node, Math.max(this.owed.get(node) ?? 0, notBeforeMs));
+  }
+
+  /** A membership change ended (failed or not) at `nowMs`: sweeps that began before no longer rule out stranded copies. */
+  changeEnded(nowMs: number): void {
+    this.changeEndedMs = nowMs;
+  }
+
+  /** When `node`'s latest clean sweep on the current ring began (purge-rule.ts), or undefined. */
+  sweptCleanSinceMs(node: number): number | undefined {
+    const clean = this.clean.get(node);
+    return clean === undefined || clean.ring !== this.host.ring() ? undefined : clean.startedMs;
   }
 
   /** Every node of the ring (anti-entropy: a periodic sweep finds what anything else missed). */
@@ -111,14 +133,15 @@ export class OwnershipHandoff {
   forget(node: number): void {
     this.owed.delete(node);
     this.sweeps.delete(node);
+    this.clean.delete(node);
   }
 
   /** Called periodically (the store's watch, with hinted handoff): start or resume sweeps. */
   tick(nowMs: number): void {
     this.nowMs = nowMs;
-    if (this.lastRefillMs !== undefined) {
-      this.tokens = Math.min(this.keysPerSecond, this.tokens + ((nowMs - this.lastRefillMs) / 1000) * this.keysPerSecond);
-    }
+    // The bucket starts full: a sweep owed before the first tick (a purge waiting for it) need not wait for a second one.
+    const refilled = this.lastRefillMs === undefined ? this.keysPerSecond : this.tokens + ((nowMs - this.lastRefillMs) / 1000) * this.keysPerSecond;
+    this.tokens = Math.min(this.keysPerSecond, refilled);
     this.lastRefillMs = nowMs;
     if (this.host.paused()) return;
     for (const sweep of this.sweeps.values()) if (sweep.waiting) this.requestPage(sweep);
@@ -139,8 +162,12 @@ export class OwnershipHandoff {
     const table = this.host.table();
     const partitions: number[] = [];
     for (let p = 0; p < ring.partitionCount; p++) if (!table.forPartition(p).includes(node)) partitions.push(p);
-    if (partitions.length === 0) return; // it replicates every partition (nodes = N)
-    const sweep: Sweep = { node, ring, partitions, cursor: EMPTY, next: undefined, outstanding: 0, failed: false, waiting: false };
+    if (partitions.length === 0) {
+      // It replicates every partition (nodes = N): nothing of it lies outside its ranges.
+      this.clean.set(node, { ring, startedMs: this.nowMs });
+      return;
+    }
+    const sweep: Sweep = { node, startedMs: this.nowMs, ring, partitions, cursor: EMPTY, next: undefined, outstanding: 0, failed: false, waiting: false };
     this.sweeps.set(node, sweep);
     this.requestPage(sweep);
   }
@@ -216,6 +243,7 @@ export class OwnershipHandoff {
     this.sweeps.delete(sweep.node);
     if (!failed) {
       this.sweepsDone++;
+      this.clean.set(sweep.node, { ring: sweep.ring, startedMs: sweep.startedMs });
       return;
     }
     this.errors++;

@@ -15,7 +15,17 @@
  *   ownership handoff (ownership-handoff.ts: a node that was down through a
  *   change may hold an older version outside its ranges, which it hands to
  *   the key's replicas when it is swept), and the replicas are still the key's
- *   N (no change ran in between).
+ *   N (no change ran in between);
+ * - and only once no node outside the key's preference list can still hold
+ *   an older copy (strandedCopiesSwept): every such node of the ring has
+ *   completed a clean ownership sweep on the current ring that began at least
+ *   tombstoneGraceMs after the last membership change ended. As Cassandra
+ *   purges only after repair covered every replica (gc_grace), and Riak's
+ *   ownership handoff: a stranded copy the sweep finds is merged into the
+ *   replicas while they still hold the tombstone, which supersedes it. Found
+ *   by the simulation, seed 19787 of 'sloppy-membership': a failed removal's
+ *   late copy of k0 landed on a node after that node's sweep had dropped it;
+ *   the tombstone was purged from all N and the next sweep brought k0 back.
  * Pure: what the nodes report and whether ranges move are passed in.
  */
 import { isHinted, nodeOfTarget } from '../ring/sloppy-quorum.js';
@@ -67,4 +77,50 @@ export function shouldSendPurge(state: PurgeSendState): boolean {
   for (const node of state.retired) if (state.hintsOwedTo(node) > 0) return false;
   for (const node of state.others) if (state.hintsOwedTo(node) > 0) return false;
   return true;
+}
+
+/** What the stranded-copy half of the rule is judged on when a due purge is about to be sent. */
+export interface StrandedCopyState {
+  /** Every node of the current ring. */
+  nodes: Iterable<number>;
+  /** The key's preference list now: these hold the tombstone, a sweep of them does not look at the key. */
+  currentReplicas: ArrayLike<number>;
+  /**
+   * When the node's latest clean ownership sweep on the current ring began
+   * (every key it found outside its ranges was merged into all N and dropped,
+   * or it found none), or undefined if it has none.
+   */
+  sweptCleanSinceMs: (node: number) => number | undefined;
+  /** When the last membership change ended (failed or not); -Infinity if none ran. */
+  changeEndedMs: number;
+  /** tombstoneGraceMs: how long a copy a change sent may still be in flight after it ended. */
+  graceMs: number;
+}
+
+/**
+ * The nodes that must still be swept before the tombstone may go: those
+ * outside the key's preference list without a clean sweep that began
+ * `graceMs` after the last membership change ended. Copies land outside a
+ * key's replicas only through a membership change (range moves and their late
+ * or repeated messages, a failed change's copies to the nodes that were to
+ * gain, a node down through a change), so a node swept clean since then holds
+ * none (hints live apart and are judged by shouldSendPurge). A node that is
+ * down keeps its record: nothing reaches its disk while it is down.
+ */
+export function nodesToSweepBeforePurge(state: StrandedCopyState): number[] {
+  const sweptFromMs = state.changeEndedMs + state.graceMs;
+  const unswept: number[] = [];
+  for (const node of state.nodes) {
+    let replica = false;
+    for (let i = 0; i < state.currentReplicas.length; i++) if (nodeOfTarget(state.currentReplicas[i]!) === node) replica = true;
+    if (replica) continue;
+    const sinceMs = state.sweptCleanSinceMs(node);
+    if (sinceMs === undefined || sinceMs < sweptFromMs) unswept.push(node);
+  }
+  return unswept;
+}
+
+/** No node outside the key's preference list can still hold an older copy of it. */
+export function strandedCopiesSwept(state: StrandedCopyState): boolean {
+  return nodesToSweepBeforePurge(state).length === 0;
 }

@@ -58,6 +58,19 @@ function call(host: MoveHost, target: number, op: number, key: Uint8Array, value
   });
 }
 
+/**
+ * Await every node's page loop, then throw the first failure. Not
+ * Promise.all: on the first failure the change would end while the other
+ * loops still page and copy to gaining nodes, so copies of a change that
+ * failed would land outside their keys' replicas after it ended, later than
+ * the ownership sweeps that purges wait for (purge-rule.ts; the simulation's
+ * seed 19787 of 'sloppy-membership' lost a delete to such a late copy).
+ */
+async function allLoops(loops: Promise<void>[]): Promise<void> {
+  const outcomes = await Promise.allSettled(loops);
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+}
+
 /** Every key `node` holds in `partitions`, page by page. */
 async function scanPages(host: MoveHost, node: number, ring: Ring, partitions: number[], onPage: (entries: Entry[]) => Promise<void>, counters: MoveCounters): Promise<void> {
   if (partitions.length === 0) return;
@@ -101,7 +114,7 @@ export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MoveP
     await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
     counters.staleDropped++;
   };
-  await Promise.all(
+  await allLoops(
     [...gainers].map((gainer) =>
       scanPages(host, gainer, ring, partitionsToScan(plan, gainer, 'gainer'), async (entries) => void (await Promise.all(entries.map((entry) => handOver(gainer, entry)))), counters),
     ),
@@ -116,7 +129,7 @@ export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MoveP
 export async function copyToGainers(host: MoveHost, ring: Ring, plan: MovePlan, isUp: (node: number) => boolean, counters: MoveCounters): Promise<void> {
   const moves = movesByPartition(plan);
   const sources = new Set(plan.moves.flatMap((move) => move.before));
-  await Promise.all(
+  await allLoops(
     [...sources].filter(isUp).map((source) => {
       const partitions = partitionsToScan(plan, source, 'source').filter((p) => moves.get(p)!.gainers.length > 0);
       return scanPages(host, source, ring, partitions, (entries) => copyEntries(host, ring, moves, entries, counters), counters);
@@ -144,7 +157,7 @@ async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, Partit
 export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan, isUp: (node: number) => boolean, counters: MoveCounters): Promise<void> {
   const moves = movesByPartition(plan);
   const losers = new Set(plan.moves.flatMap((move) => move.losers));
-  await Promise.all(
+  await allLoops(
     [...losers].filter(isUp).map((loser) =>
       scanPages(
         host,

@@ -14,6 +14,8 @@ import {
   siblingsOf,
   sync,
   truncate,
+  CLOCK_ENTRIES_BOUND,
+  CLOCK_ENTRY_YOUNG_MS,
   update,
   type CausalContext,
   type Sibling,
@@ -179,6 +181,26 @@ t.test('lastWriterWins breaks timestamp ties by actor, then counter', async (t) 
   byCounter = update(byCounter, [], sibling('second', 9), 4);
   byCounter = update(byCounter, [], sibling('third', 8), 4);
   t.same(names(lastWriterWins(byCounter)), ['second']);
+});
+
+t.test("truncate keeps entries younger than youngMs of the clock's newest (Riak's young_vclock), up to CLOCK_ENTRIES_BOUND", async (t) => {
+  // Actors 1..6 stamped 1,000..6,000 ms; only actor 6 holds a value.
+  let obj: VersionedObject = EMPTY_OBJECT;
+  for (let actor = 1; actor <= 6; actor++) obj = update(obj, join(obj), sibling(`v${actor}`, actor * 1000), actor);
+  t.same(truncate(obj, 2, 10_000), obj, 'every entry within 10 s of the newest: none dropped');
+  t.same(truncate(obj, 2, 3500).entries.map((e) => e.actor), [3, 4, 5, 6], 'only entries 3.5 s or more older than the newest (1 and 2) go, though the bound is 2');
+  t.same(truncate(obj, 4, 0).entries.map((e) => e.actor), [3, 4, 5, 6], 'no age guard: the count bound alone');
+  t.same(truncate(obj, 5, 3500).entries.map((e) => e.actor), [2, 3, 4, 5, 6], 'no more than the excess');
+  // Past the codec's bound the age is not asked: the oldest go first, values stay.
+  let wide: VersionedObject = EMPTY_OBJECT;
+  for (let actor = 1; actor <= CLOCK_ENTRIES_BOUND + 7; actor++) wide = update(wide, join(wide), sibling(`v${actor}`, 1_000_000 + actor), actor);
+  const bounded = truncate(wide, 10, CLOCK_ENTRY_YOUNG_MS);
+  t.equal(bounded.entries.length, CLOCK_ENTRIES_BOUND);
+  t.equal(bounded.entries[0]!.actor, 8, 'the seven oldest dropped');
+  t.same(names(bounded), names(wide));
+  t.ok(descends(wide, bounded));
+  assertWellFormed(bounded);
+  t.throws(() => truncate(obj, 2, -1), AssertionError);
 });
 
 t.test('truncate bounds the clock and never drops a value', async (t) => {

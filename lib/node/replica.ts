@@ -19,6 +19,7 @@ import {
   sync,
   truncate,
   update,
+  CLOCK_ENTRY_YOUNG_MS,
 } from '../version/dotted-version-vector.js';
 import { CONTEXT_COUNTER_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
@@ -753,7 +754,7 @@ export class Replica {
 
   private settle(object: VersionedObject): VersionedObject {
     const resolved = this.config.conflicts === 'lww' ? lastWriterWins(object) : object;
-    return truncate(resolved, this.config.clockEntriesMax);
+    return truncate(resolved, this.config.clockEntriesMax, CLOCK_ENTRY_YOUNG_MS);
   }
 
   /**

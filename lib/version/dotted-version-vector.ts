@@ -310,11 +310,24 @@ function newestSibling(entry: ClockEntry): Sibling {
 }
 
 /**
+ * Riak's young_vclock (20 s; riak_core's vclock:prune): an entry whose actor
+ * wrote within this long of the key's latest event is kept past `entriesMax`.
+ */
+export const CLOCK_ENTRY_YOUNG_MS = 20_000;
+/** The most entries an object holds whatever their age: object-codec.ts's ENTRIES_MAX (its count is one byte). */
+export const CLOCK_ENTRIES_BOUND = 255;
+
+/**
  * Bounds the clock's size (Dynamo §4.4): while there are more than
  * `entriesMax` entries, drops the one with the oldest timestampMs (then the
- * lowest actor) among entries without siblings. An entry that still holds a
- * value is never dropped, so the bound may not be reached; the result has at
- * most max(entriesMax, entries holding values) entries.
+ * lowest actor) among entries without siblings whose timestampMs is at least
+ * `youngMs` before the clock's newest (Riak's young_vclock: the key's own
+ * latest event is the clock, so the choice is pure and every replica makes
+ * the same one). Past CLOCK_ENTRIES_BOUND the age is not asked. An entry
+ * that still holds a value is never dropped, so the bound may not be
+ * reached; the result has at most max(entriesMax, entries holding values,
+ * young entries) entries, and never more than CLOCK_ENTRIES_BOUND
+ * without values.
  *
  * Dropping an entry forgets what this replica had seen of that actor, so a
  * later comparison may find concurrency where there was order: descends()
@@ -324,18 +337,31 @@ function newestSibling(entry: ClockEntry): Sibling {
  * dropped actor later coordinates a write to this key from a state that has
  * forgotten it as well, it restarts its counter and reuses dots that other
  * replicas have seen, and those replicas may then take the new value as
- * obsolete. Keep `entriesMax` at least the number of nodes that can
- * coordinate writes and truncation never fires.
+ * obsolete. Actors are node epochs (actor.ts): a node takes a fresh one for
+ * a key it lost (a handoff, a purge), so a key's clock gains entries with
+ * membership changes and outages even with few nodes, and `entriesMax` at
+ * least the node count does not keep truncation from firing. The age guard
+ * is what does, for the window in which stale copies still travel: a copy
+ * stranded by a membership change, handed back by the next ownership sweep,
+ * found its entry dropped and came back as a false sibling (seed 11346 of the
+ * simulation's membership-outage scenario) when the bound was by count alone.
  */
-export function truncate(obj: VersionedObject, entriesMax: number): VersionedObject {
+export function truncate(obj: VersionedObject, entriesMax: number, youngMs = 0): VersionedObject {
   assert(Number.isSafeInteger(entriesMax) && entriesMax >= 0, 'entriesMax must be a non-negative integer');
+  assert(Number.isSafeInteger(youngMs) && youngMs >= 0, 'youngMs must be a non-negative integer');
   const excess = obj.entries.length - entriesMax;
   if (excess <= 0) return obj;
+  let newestMs = -Infinity;
+  for (const entry of obj.entries) if (entry.timestampMs > newestMs) newestMs = entry.timestampMs;
   const droppable = obj.entries
     .filter((entry) => entry.siblings.length === 0)
     .sort((x, y) => x.timestampMs - y.timestampMs || x.actor - y.actor);
-  if (droppable.length === 0) return obj;
-  const dropped = new Set(droppable.slice(0, excess));
+  let count = 0;
+  while (count < droppable.length && count < excess && newestMs - droppable[count]!.timestampMs >= youngMs) count++;
+  // Young or not, never past the codec's bound.
+  count = Math.max(count, Math.min(droppable.length, obj.entries.length - CLOCK_ENTRIES_BOUND));
+  if (count <= 0) return obj;
+  const dropped = new Set(droppable.slice(0, count));
   return { entries: obj.entries.filter((entry) => !dropped.has(entry)) };
 }
 

@@ -22,7 +22,7 @@
 import assert from 'node:assert';
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
-import { assertWellFormed, type CausalContext, type ClockEntry, type Sibling, type VersionedObject } from './dotted-version-vector.js';
+import { CLOCK_ENTRIES_BOUND, assertWellFormed, type CausalContext, type ClockEntry, type Sibling, type VersionedObject } from './dotted-version-vector.js';
 
 const packr = new Packr({ useRecords: false, copyBuffers: false, moreTypes: false });
 
@@ -32,7 +32,7 @@ export const ENTRY_HEADER_BYTES = 32;
 export const EntryField = { ACTOR: 0, COUNTER: 8, TIMESTAMP_MS: 16, SIBLING_COUNT: 24 } as const;
 export const SIBLING_HEADER_BYTES = 24;
 /** Entries per object: a u8 on disk; truncation (Dynamo §4.4) keeps real clocks far below. */
-export const ENTRIES_MAX = 255;
+export const ENTRIES_MAX = CLOCK_ENTRIES_BOUND;
 const TOMBSTONE_FLAG = 1;
 
 export const SiblingField = { TIMESTAMP_MS: 0, EXPIRES_AT_MS: 8, VALUE_BYTES: 16, FLAGS: 20 } as const;

@@ -252,7 +252,7 @@ class Run implements World {
   private addNode(id: number): SimNode {
     const scenario = this.scenario;
     const config = { nodeId: id, objectBytesMax: 1 << 20, conflicts: this.bugs.replicaConflicts ?? scenario.conflicts, clockEntriesMax: Math.max(10, scenario.nodes + scenario.faults.membershipChangesMax) };
-    // As resolveOptions: never below the nodes that can coordinate, so truncation never fires.
+    // As resolveOptions: never below the nodes that can coordinate. Fresh actor epochs still add entries (actor.ts); truncation's age guard keeps them within a run.
     const node = new SimNode(
       id,
       config,

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import t from 'tap';
 import { Piscina } from 'piscina';
 import { ErrorCode, RingtableError, Store, type StoreHandle } from '../lib/index.js';
-import { failsWith, openTemp } from './helpers/temp-store.js';
+import { eventually, failsWith, openTemp } from './helpers/temp-store.js';
 import type { AttachedAnswer, AttachedTask } from './helpers/attached-store-worker.js';
 
 const WORKER_URL = new URL('./helpers/attached-store-worker.js', import.meta.url);
@@ -213,4 +213,22 @@ t.test('a thread that ends without closing its attached store gives its slot bac
   t.equal((await attached[0]!.get('left'))?.value, 1, 'read after the membership change');
   for (const store of attached) await store.close();
   await owner.close();
+});
+
+t.test("an attached store's deletes are purged by its owner, which sweeps (purge-rule.ts), not left as tombstones", async (t) => {
+  const owner = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 3 }, durability: 'none', tombstoneGraceMs: 0 });
+  const attached = await Store.attach(owner.handle());
+  t.teardown(() => attached.close());
+  const keys = Array.from({ length: 20 }, (_, i) => `gone-${i}`);
+  for (const key of keys) await attached.put(key, 'v');
+  const keysOnNodes = () => owner.stats().nodes.reduce((sum, node) => sum + node.keys, 0);
+  t.ok(await eventually(() => keysOnNodes() === keys.length * 3, 5000), `every key on its three replicas (${keysOnNodes()})`);
+  for (const key of keys) await attached.delete(key); // W = 3: every replica holds the tombstone
+  t.ok(await eventually(() => keysOnNodes() === keys.length * 3, 5000), 'the tombstones are stored, as keys');
+  t.ok(
+    await eventually(() => keysOnNodes() === 0, 10_000),
+    `the owner purged the attached store's tombstones on every replica (${keysOnNodes()} keys left, ${owner.stats().tombstonesPurged} purges sent)`,
+  );
+  t.ok(owner.stats().tombstonesPurged >= keys.length, 'the owner sent the purges');
+  for (const key of keys) t.equal(await attached.get(key), undefined);
 });

@@ -299,6 +299,12 @@ export class Attachment {
     this.channel.postMessage(message);
   }
 
+  /** A due purge of a tombstone this store wrote goes to the owner, which sweeps (Coordinator.sweepsElsewhere). */
+  forwardPurge(key: string | Uint8Array, replicas: readonly number[], objectBytes: Uint8Array): void {
+    if (this.closed || this.ownerGone) return; // the tombstone stays: only space
+    this.post({ type: 'purge', key, replicas: [...replicas], objectBytes });
+  }
+
   /** This store closed (after its requests ended): the owner frees the slot and its rings. */
   close(): void {
     if (this.closed) return;

@@ -27,6 +27,8 @@ export interface AttachmentsHost {
   retired(): Iterable<number>;
   monotonicMs(): number;
   sleep(delayMs: number): Promise<void>;
+  /** An attached store's due tombstone purge: the owner's coordinator schedules it as its own. */
+  purge(key: string | Uint8Array, replicas: readonly number[], objectBytes: Uint8Array): void;
 }
 
 const ACK_POLL_MS = 1;
@@ -126,6 +128,7 @@ export class Attachments {
 
   private onMessage(message: ToOwner): void {
     if (message.type === 'detach') return this.detach(message.slot, message.generation);
+    if (message.type === 'purge') return this.host.purge(message.key, message.replicas, message.objectBytes);
     if (message.type !== 'state') return; // another attached store's, or an answer
     const claim = Atomics.load(this.words, slotWordOf(message.slot, AttachWord.CLAIM));
     if (claim !== message.generation * 2 + 1) {

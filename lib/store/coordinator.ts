@@ -143,6 +143,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   readonly ownership: OwnershipHandoff;
   /** False in an attached store (sweepsElsewhere): no tombstone purges there. */
   private sweepsHere = true;
+  /** An attached store's way to its owner's purges (sweepsElsewhere). */
+  private forwardPurge: ((key: WireKey, replicas: readonly number[], objectBytes: Uint8Array) => void) | undefined;
   private readonly ownershipEnabled: boolean;
   private readonly active = new Set<Operation>();
   /** Weight of the active operations whose callers still wait: what pendingMax bounds. */
@@ -288,9 +290,23 @@ export class Coordinator implements OperationHost, OrderedHost {
     this.ownership.changeEnded(this.host.monotonicMs());
   }
 
-  /** An attached store: its owner sweeps, this one never does, so it purges no tombstone (they stay: only space). */
-  sweepsElsewhere(): void {
+  /**
+   * An attached store: its owner sweeps, this one never does, so it cannot
+   * tell whether a stranded copy outlives a tombstone: each due purge goes to
+   * the owner (`forward`), which schedules it as its own (purgeForAttached).
+   */
+  sweepsElsewhere(forward: (key: WireKey, replicas: readonly number[], objectBytes: Uint8Array) => void): void {
     this.sweepsHere = false;
+    this.forwardPurge = forward;
+  }
+
+  /** An attached store's due purge, scheduled here like one of this store's own deletes (its grace again, then the rule). */
+  purgeForAttached(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array): void {
+    if (this.state !== 'open' || !this.sweepsHere) return;
+    const ring = this.ringValue.nodeIds();
+    // From this process's own attached stores; checked anyway, as any input at a boundary.
+    if (!(typeof key === 'string' || key instanceof Uint8Array) || !(objectBytes instanceof Uint8Array) || replicas.length === 0 || !replicas.every((node) => Number.isInteger(node) && ring.includes(node))) return;
+    this.purges.schedule(key, Array.from(replicas), objectBytes, this.host.monotonicMs());
   }
 
   /** Every node of the ring is swept (with each anti-entropy pass). */
@@ -1223,7 +1239,10 @@ export class Coordinator implements OperationHost, OrderedHost {
    * try the purge again once they are done (the branch above waits for them).
    */
   private strandedCopiesRuledOut(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array, currentReplicas: ArrayLike<number>): boolean {
-    if (!this.sweepsHere) return false;
+    if (!this.sweepsHere) {
+      this.forwardPurge?.(key, replicas, objectBytes);
+      return false;
+    }
     const sweptFromMs = this.ownership.changeEndedMs + this.options.tombstoneGraceMs;
     const unswept = nodesToSweepBeforePurge({
       nodes: this.ringValue.nodeIds(),

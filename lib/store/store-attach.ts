@@ -59,5 +59,6 @@ export function ownerAttachments(options: ResolvedOptions, coordinator: Coordina
     retired: () => host.retired,
     monotonicMs: () => host.monotonicMs(),
     sleep: (delayMs) => host.sleep(delayMs),
+    purge: (key, replicas, objectBytes) => coordinator.purgeForAttached(key, replicas, objectBytes),
   });
 }

@@ -47,5 +47,9 @@ export interface AttachSnapshot {
   nodes: AttachedNode[];
 }
 
-export type ToOwner = { type: 'state'; slot: number; generation: number; nonce: number } | { type: 'detach'; slot: number; generation: number };
+export type ToOwner =
+  | { type: 'state'; slot: number; generation: number; nonce: number }
+  | { type: 'detach'; slot: number; generation: number }
+  /** A tombstone an attached store wrote is due: its owner, which sweeps, decides when to purge it (purge-rule.ts). */
+  | { type: 'purge'; key: string | Uint8Array; replicas: number[]; objectBytes: Uint8Array };
 export type ToAttached = { type: 'snapshot'; slot: number; nonce: number; snapshot: AttachSnapshot } | { type: 'refused'; slot: number; nonce: number; message: string };

@@ -88,7 +88,7 @@ export class Store {
     const tick = attachment === undefined ? () => this.coordinator.tickHandoffs(this.host.monotonicMs()) : () => {};
     this.failureTimer = watchNodes(this.host, options.failureTimeoutMs, () => this.coordinator.ring.nodeIds(), (id, reason) => this.host.markDown(id, reason), tick);
     this.attachment = attachment;
-    if (attachment !== undefined) this.coordinator.sweepsElsewhere();
+    if (attachment !== undefined) this.coordinator.sweepsElsewhere((key, replicas, objectBytes) => attachment.forwardPurge(key, replicas, objectBytes));
     this.requests = new ClientRequests(options, this.coordinator, attachment, () => this.assertOpen());
     if (attachment !== undefined) return;
     // Every node just started on its data: it may hold keys of ranges it no longer replicates (ownership-handoff.ts).

@@ -224,7 +224,6 @@ t.test("an attached store's deletes are purged by its owner, which sweeps (purge
   const keysOnNodes = () => owner.stats().nodes.reduce((sum, node) => sum + node.keys, 0);
   t.ok(await eventually(() => keysOnNodes() === keys.length * 3, 5000), `every key on its three replicas (${keysOnNodes()})`);
   for (const key of keys) await attached.delete(key); // W = 3: every replica holds the tombstone
-  t.ok(await eventually(() => keysOnNodes() === keys.length * 3, 5000), 'the tombstones are stored, as keys');
   t.ok(
     await eventually(() => keysOnNodes() === 0, 10_000),
     `the owner purged the attached store's tombstones on every replica (${keysOnNodes()} keys left, ${owner.stats().tombstonesPurged} purges sent)`,

@@ -339,7 +339,7 @@ export function forEachEnvelopeItem(view: DataView, at: number, length: number, 
   const end = at + length;
   assert.ok(length >= ENVELOPE_HEADER_BYTES, 'envelope too short');
   const count = view.getUint32(at, true);
-  assert.ok(count <= ENVELOPE_ITEMS_MAX, `envelope of ${count} items`);
+  if (!(count <= ENVELOPE_ITEMS_MAX)) assert.fail(`envelope of ${count} items`);
   // First pass: bounds only.
   const places = new Array<number>(count * 2);
   let cursor = at + ENVELOPE_HEADER_BYTES;

@@ -61,7 +61,7 @@ export class WriteEnvelope implements PendingReply {
     }
     forEachEnvelopeItem(view, at, length, false, (itemAt, itemLength) => {
       const index = view.getUint32(itemAt + Response.REQUEST_ID, true);
-      assert.ok(index < this.answered.length && this.answered[index] === 0, `envelope answer for item ${index}: unknown or answered twice`);
+      if (!(index < this.answered.length && this.answered[index] === 0)) assert.fail(`envelope answer for item ${index}: unknown or answered twice`);
       this.answered[index] = 1;
       this.answeredCount++;
       const reply = this.replies[index]!;

@@ -90,7 +90,7 @@ export function encodeObjectTransient(obj: VersionedObject): Uint8Array {
 /** Write `obj` at `base` of `out` (whose DataView `view` is), ending at `end`. */
 function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView, base = 0, end = out.byteLength): void {
   assertWellFormed(obj);
-  assert(obj.entries.length <= ENTRIES_MAX, `an object may hold at most ${ENTRIES_MAX} clock entries`);
+  if (!(obj.entries.length <= ENTRIES_MAX)) assert.fail(`an object may hold at most ${ENTRIES_MAX} clock entries`);
   out[base] = FORMAT_VERSION;
   out[base + 1] = obj.entries.length;
   let at = base + OBJECT_HEADER_BYTES;

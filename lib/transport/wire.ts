@@ -117,6 +117,7 @@
  */
 import assert from 'node:assert/strict';
 import { copyBytes, isPowerOfTwo } from '../bytes.js';
+import { writeUtf8 } from './utf8-write.js';
 
 // Byte helpers moved to lib/bytes.ts; re-exported for the modules that read them here.
 export { copyBytes, isPowerOfTwo };
@@ -426,7 +427,7 @@ export function encodeRequest(bytes: Buffer, view: DataView, at: number, request
   view.setFloat64(at + Request.TIMESTAMP_MS, request.timestampMs, true);
   view.setFloat64(at + Request.EXPIRES_AT_MS, request.expiresAtMs, true);
   if (typeof key === 'string') {
-    const written = bytes.write(key, at + Request.HEADER_BYTES, keyBytes, 'utf8');
+    const written = writeUtf8(bytes, at + Request.HEADER_BYTES, key, keyBytes);
     assert.equal(written, keyBytes, 'key length changed between sizing and encoding');
   } else {
     bytes.set(key, at + Request.HEADER_BYTES);

@@ -341,27 +341,31 @@ export function forEachEnvelopeItem(view: DataView, at: number, length: number, 
   assert.ok(length >= ENVELOPE_HEADER_BYTES, 'envelope too short');
   const count = view.getUint32(at, true);
   if (!(count <= ENVELOPE_ITEMS_MAX)) assert.fail(`envelope of ${count} items`);
-  // First pass: bounds only.
-  const places = new Array<number>(count * 2);
+  // First pass: bounds only. The second walks the same places again rather
+  // than keeping them: no array of places per envelope (the bytes do not
+  // change under the visit; the checks stay, should they).
   let cursor = at + ENVELOPE_HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    let messageBytes: number;
-    if (prefixed) {
-      assert.ok(cursor + ENVELOPE_ITEM_PREFIX_BYTES <= end, 'envelope truncated');
-      messageBytes = view.getUint32(cursor, true);
-      cursor += ENVELOPE_ITEM_PREFIX_BYTES;
-    } else {
-      assert.ok(cursor + Response.HEADER_BYTES <= end, 'envelope answer truncated');
-      messageBytes = Response.HEADER_BYTES + view.getUint32(cursor + Response.PAYLOAD_BYTES, true);
-    }
-    assert.ok(cursor + messageBytes <= end, 'envelope truncated');
-    places[2 * i] = cursor;
-    places[2 * i + 1] = messageBytes;
-    cursor += align8(messageBytes);
-  }
+  for (let i = 0; i < count; i++) cursor = nextEnvelopeItem(view, cursor, end, prefixed, undefined, i);
   assert.equal(cursor, end, 'envelope has trailing bytes');
-  for (let i = 0; i < count; i++) visit(places[2 * i]!, places[2 * i + 1]!, i);
+  cursor = at + ENVELOPE_HEADER_BYTES;
+  for (let i = 0; i < count; i++) cursor = nextEnvelopeItem(view, cursor, end, prefixed, visit, i);
   return count;
+}
+
+/** The item at `cursor` checked against `end` (and visited, given `visit`): where the next one starts. */
+function nextEnvelopeItem(view: DataView, cursor: number, end: number, prefixed: boolean, visit: ((at: number, length: number, index: number) => void) | undefined, index: number): number {
+  let messageBytes: number;
+  if (prefixed) {
+    assert.ok(cursor + ENVELOPE_ITEM_PREFIX_BYTES <= end, 'envelope truncated');
+    messageBytes = view.getUint32(cursor, true);
+    cursor += ENVELOPE_ITEM_PREFIX_BYTES;
+  } else {
+    assert.ok(cursor + Response.HEADER_BYTES <= end, 'envelope answer truncated');
+    messageBytes = Response.HEADER_BYTES + view.getUint32(cursor + Response.PAYLOAD_BYTES, true);
+  }
+  assert.ok(cursor + messageBytes <= end, 'envelope truncated');
+  if (visit !== undefined) visit(cursor, messageBytes, index);
+  return cursor + align8(messageBytes);
 }
 
 /**

@@ -62,23 +62,6 @@ export class WriterVersions {
    * writer at or past its next counter; or the counter reached its bound):
    * the write then takes the node-minted path.
    */
-  /**
-   * mint, encoded into a reused buffer (object-codec.ts: valid until the
-   * next transient encode). Without a context, written from the fields
-   * (encodeSingleValueTransient): a putMany item's object costs no
-   * allocation on the coordinator.
-   */
-  mintTransient(context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean): Uint8Array | undefined {
-    if (context === undefined || context.length === 0) {
-      const counter = this.counter + 1;
-      if (counter > CONTEXT_COUNTER_MAX) return undefined;
-      this.counter = counter;
-      return encodeSingleValueTransient(this.actor, counter, timestampMs, expiresAtMs, tombstone, value);
-    }
-    const object = this.mint(context, { value, timestampMs, expiresAtMs, tombstone });
-    return object === undefined ? undefined : encodeObjectTransient(object);
-  }
-
   mint(context: CausalContext | undefined, sibling: Sibling): VersionedObject | undefined {
     const counter = this.counter + 1;
     if (counter > CONTEXT_COUNTER_MAX) return undefined;
@@ -104,5 +87,22 @@ export class WriterVersions {
     if (!placed) entries.push(own);
     this.counter = counter;
     return { entries };
+  }
+
+  /**
+   * mint, encoded into a reused buffer (object-codec.ts: valid until the
+   * next transient encode). Without a context, written from the fields
+   * (encodeSingleValueTransient): a putMany item's object costs no
+   * allocation on the coordinator.
+   */
+  mintTransient(context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean): Uint8Array | undefined {
+    if (context === undefined || context.length === 0) {
+      const counter = this.counter + 1;
+      if (counter > CONTEXT_COUNTER_MAX) return undefined;
+      this.counter = counter;
+      return encodeSingleValueTransient(this.actor, counter, timestampMs, expiresAtMs, tombstone, value);
+    }
+    const object = this.mint(context, { value, timestampMs, expiresAtMs, tombstone });
+    return object === undefined ? undefined : encodeObjectTransient(object);
   }
 }

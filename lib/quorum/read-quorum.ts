@@ -33,8 +33,8 @@ export class ReadQuorum<T> {
   private merged: T | undefined;
 
   constructor(replicas: ArrayLike<number>, required: number, ops: VersionOps<T>) {
-    assert.ok(replicas.length <= QUORUM_REPLICAS_MAX, `at most ${QUORUM_REPLICAS_MAX} replicas`);
-    assert.ok(required >= 1 && required <= replicas.length, `R=${required} must be within 1..${replicas.length}`);
+    if (!(replicas.length <= QUORUM_REPLICAS_MAX)) assert.fail(`at most ${QUORUM_REPLICAS_MAX} replicas`);
+    if (!(required >= 1 && required <= replicas.length)) assert.fail(`R=${required} must be within 1..${replicas.length}`);
     this.replicas = replicas;
     this.required = required;
     this.ops = ops;
@@ -59,7 +59,7 @@ export class ReadQuorum<T> {
 
   private settle(node: number): number {
     const position = positionOf(this.replicas, node);
-    assert.ok(((this.answeredMask | this.failedMask) & (1 << position)) === 0, `node ${node} answered twice`);
+    if (((this.answeredMask | this.failedMask) & (1 << position)) !== 0) assert.fail(`node ${node} answered twice`);
     return position;
   }
 

@@ -19,8 +19,8 @@ const NODE_MASK = (1 << NODE_BITS) - 1;
 assert.ok(NODE_ID_LIMIT <= NODE_MASK, 'a node id fits the low bits of a target');
 
 export function hintedTarget(node: number, owner: number): number {
-  assert.ok(Number.isInteger(node) && node >= 0 && node < NODE_ID_LIMIT, `node id ${node} out of range`);
-  assert.ok(Number.isInteger(owner) && owner >= 0 && owner < NODE_ID_LIMIT && owner !== node, `hint owner ${owner} out of range`);
+  if (!(Number.isInteger(node) && node >= 0 && node < NODE_ID_LIMIT)) assert.fail(`node id ${node} out of range`);
+  if (!(Number.isInteger(owner) && owner >= 0 && owner < NODE_ID_LIMIT && owner !== node)) assert.fail(`hint owner ${owner} out of range`);
   return node | ((owner + 1) << NODE_BITS);
 }
 

@@ -24,7 +24,7 @@ import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
 import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
 import { WriterVersions } from '../version/writer-version.js';
-import { decodeObject, encodeObjectTransient } from '../version/object-codec.js';
+import { decodeObject } from '../version/object-codec.js';
 import { orderedEntryOf } from '../version/ordered-version.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
@@ -709,9 +709,8 @@ export class Coordinator implements OperationHost, OrderedHost {
   /** A putMany item's object, minted here (writer-version.ts): sent to every replica at once. */
   private readonly mintWrite = (request: PutRequest): Uint8Array | undefined => {
     const tombstone = (request.flags & RequestFlag.TOMBSTONE) !== 0;
-    const object = this.writer!.mint(request.context, { value: request.value, timestampMs: request.timestampMs, expiresAtMs: request.expiresAtMs, tombstone });
     // Into a reused buffer: PutBatch copies it into the replicas' envelopes at once and keeps no reference.
-    return object === undefined ? undefined : encodeObjectTransient(object);
+    return this.writer!.mintTransient(request.context, request.value, request.timestampMs, request.expiresAtMs, tombstone);
   };
 
   private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);

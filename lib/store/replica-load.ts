@@ -24,7 +24,7 @@ export class ReplicaLoad {
 
   /** One request handed to `node`'s thread. */
   add(node: number): void {
-    assert.ok(Number.isInteger(node) && node >= 0, `node must be an id >= 0, got ${node}`);
+    if (!(Number.isInteger(node) && node >= 0)) assert.fail(`node must be an id >= 0, got ${node}`);
     if (node >= this.counts.length) this.grow(node);
     this.counts[node]!++;
     if (++this.sinceHalving < REPLICA_LOAD_HALF_LIFE) return;

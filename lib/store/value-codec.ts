@@ -11,6 +11,7 @@
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
+import { isPlainUint8Array, packUint8Array } from './uint8-array-value.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
 // moreTypes: typed arrays other than Uint8Array travel as msgpackr's typed-array
@@ -81,7 +82,7 @@ export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
   let bytes: Uint8Array;
   try {
     checkContents(value, 0);
-    bytes = packr.pack(value);
+    bytes = isPlainUint8Array(value) ? packUint8Array(value) : packr.pack(value);
   } catch (error) {
     if (error instanceof RingtableError) throw error;
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });

@@ -276,14 +276,14 @@ export class RingReader extends RingView {
     if (kind === RecordKind.FIRST) {
       assert.equal(this.reassembly, undefined, 'FIRST fragment while another message is open');
       const messageBytes = this.dataView.getUint32(payloadAt, true);
-      assert.ok(messageBytes <= this.messageBytesMax, `fragmented message of ${messageBytes} bytes over the bound`);
+      if (!(messageBytes <= this.messageBytesMax)) assert.fail(`fragmented message of ${messageBytes} bytes over the bound`);
       this.reassembly = new Uint8Array(messageBytes);
       this.reassembledBytes = 0;
       payloadAt += FIRST_FRAGMENT_PREFIX_BYTES;
       payloadBytes -= FIRST_FRAGMENT_PREFIX_BYTES;
     }
     const target = this.reassembly;
-    assert.ok(target !== undefined, `fragment kind ${kind} without FIRST`);
+    if (target === undefined) assert.fail(`fragment kind ${kind} without FIRST`);
     assert.ok(this.reassembledBytes + payloadBytes <= target.byteLength, 'fragments overflow their message');
     target.set(this.plain.subarray(payloadAt, payloadAt + payloadBytes), this.reassembledBytes);
     this.reassembledBytes += payloadBytes;

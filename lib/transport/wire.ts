@@ -117,6 +117,7 @@
  */
 import assert from 'node:assert/strict';
 import { copyBytes, isPowerOfTwo } from '../bytes.js';
+import { writeUtf8 } from './utf8-write.js';
 
 // Byte helpers moved to lib/bytes.ts; re-exported for the modules that read them here.
 export { copyBytes, isPowerOfTwo };
@@ -339,28 +340,32 @@ export function forEachEnvelopeItem(view: DataView, at: number, length: number, 
   const end = at + length;
   assert.ok(length >= ENVELOPE_HEADER_BYTES, 'envelope too short');
   const count = view.getUint32(at, true);
-  assert.ok(count <= ENVELOPE_ITEMS_MAX, `envelope of ${count} items`);
-  // First pass: bounds only.
-  const places = new Array<number>(count * 2);
+  if (!(count <= ENVELOPE_ITEMS_MAX)) assert.fail(`envelope of ${count} items`);
+  // First pass: bounds only. The second walks the same places again rather
+  // than keeping them: no array of places per envelope (the bytes do not
+  // change under the visit; the checks stay, should they).
   let cursor = at + ENVELOPE_HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    let messageBytes: number;
-    if (prefixed) {
-      assert.ok(cursor + ENVELOPE_ITEM_PREFIX_BYTES <= end, 'envelope truncated');
-      messageBytes = view.getUint32(cursor, true);
-      cursor += ENVELOPE_ITEM_PREFIX_BYTES;
-    } else {
-      assert.ok(cursor + Response.HEADER_BYTES <= end, 'envelope answer truncated');
-      messageBytes = Response.HEADER_BYTES + view.getUint32(cursor + Response.PAYLOAD_BYTES, true);
-    }
-    assert.ok(cursor + messageBytes <= end, 'envelope truncated');
-    places[2 * i] = cursor;
-    places[2 * i + 1] = messageBytes;
-    cursor += align8(messageBytes);
-  }
+  for (let i = 0; i < count; i++) cursor = nextEnvelopeItem(view, cursor, end, prefixed, undefined, i);
   assert.equal(cursor, end, 'envelope has trailing bytes');
-  for (let i = 0; i < count; i++) visit(places[2 * i]!, places[2 * i + 1]!, i);
+  cursor = at + ENVELOPE_HEADER_BYTES;
+  for (let i = 0; i < count; i++) cursor = nextEnvelopeItem(view, cursor, end, prefixed, visit, i);
   return count;
+}
+
+/** The item at `cursor` checked against `end` (and visited, given `visit`): where the next one starts. */
+function nextEnvelopeItem(view: DataView, cursor: number, end: number, prefixed: boolean, visit: ((at: number, length: number, index: number) => void) | undefined, index: number): number {
+  let messageBytes: number;
+  if (prefixed) {
+    assert.ok(cursor + ENVELOPE_ITEM_PREFIX_BYTES <= end, 'envelope truncated');
+    messageBytes = view.getUint32(cursor, true);
+    cursor += ENVELOPE_ITEM_PREFIX_BYTES;
+  } else {
+    assert.ok(cursor + Response.HEADER_BYTES <= end, 'envelope answer truncated');
+    messageBytes = Response.HEADER_BYTES + view.getUint32(cursor + Response.PAYLOAD_BYTES, true);
+  }
+  assert.ok(cursor + messageBytes <= end, 'envelope truncated');
+  if (visit !== undefined) visit(cursor, messageBytes, index);
+  return cursor + align8(messageBytes);
 }
 
 /**
@@ -426,7 +431,7 @@ export function encodeRequest(bytes: Buffer, view: DataView, at: number, request
   view.setFloat64(at + Request.TIMESTAMP_MS, request.timestampMs, true);
   view.setFloat64(at + Request.EXPIRES_AT_MS, request.expiresAtMs, true);
   if (typeof key === 'string') {
-    const written = bytes.write(key, at + Request.HEADER_BYTES, keyBytes, 'utf8');
+    const written = writeUtf8(bytes, at + Request.HEADER_BYTES, key, keyBytes);
     assert.equal(written, keyBytes, 'key length changed between sizing and encoding');
   } else {
     bytes.set(key, at + Request.HEADER_BYTES);

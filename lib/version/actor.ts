@@ -39,8 +39,8 @@ export const EPOCH_MAX = Math.floor(Number.MAX_SAFE_INTEGER / ACTOR_NODE_RANGE);
 export const EPOCH_RESTART_MARGIN = 2 ** 20;
 
 export function actorOf(nodeId: number, epoch: number): number {
-  assert.ok(Number.isInteger(nodeId) && nodeId >= 0 && nodeId < ACTOR_NODE_RANGE, `node id ${nodeId} out of range`);
-  assert.ok(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX, `epoch ${epoch} out of range`);
+  if (!(Number.isInteger(nodeId) && nodeId >= 0 && nodeId < ACTOR_NODE_RANGE)) assert.fail(`node id ${nodeId} out of range`);
+  if (!(Number.isInteger(epoch) && epoch >= 0 && epoch <= EPOCH_MAX)) assert.fail(`epoch ${epoch} out of range`);
   return epoch * ACTOR_NODE_RANGE + nodeId;
 }
 

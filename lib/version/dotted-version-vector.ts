@@ -396,5 +396,5 @@ function assertSibling(sibling: Sibling): void {
 
 /** Milliseconds, with a fraction when one clock gave several in one millisecond (hybrid-logical-clock.ts). */
 function assertTimestamp(timestampMs: number, name: string): void {
-  assert(Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= Number.MAX_SAFE_INTEGER, `${name} must be a non-negative number of milliseconds`);
+  if (!(Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= Number.MAX_SAFE_INTEGER)) assert.fail(`${name} must be a non-negative number of milliseconds`);
 }

@@ -35,7 +35,7 @@
 import assert from 'node:assert/strict';
 import { ACTOR_NODE_RANGE, EPOCH_MAX, actorOf } from './actor.js';
 import type { CausalContext, ClockEntry, Sibling, VersionedObject } from './dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX } from './object-codec.js';
+import { CONTEXT_COUNTER_MAX, encodeObjectTransient, encodeSingleValueTransient } from './object-codec.js';
 
 /** The node slot of writer actors: above every node id (bounds.ts NODE_IDS_MAX), apart from ORDERED_ACTOR's slot. */
 export const WRITER_NODE_SLOT = ACTOR_NODE_RANGE - 2;
@@ -87,5 +87,22 @@ export class WriterVersions {
     if (!placed) entries.push(own);
     this.counter = counter;
     return { entries };
+  }
+
+  /**
+   * mint, encoded into a reused buffer (object-codec.ts: valid until the
+   * next transient encode). Without a context, written from the fields
+   * (encodeSingleValueTransient): a putMany item's object costs no
+   * allocation on the coordinator.
+   */
+  mintTransient(context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean): Uint8Array | undefined {
+    if (context === undefined || context.length === 0) {
+      const counter = this.counter + 1;
+      if (counter > CONTEXT_COUNTER_MAX) return undefined;
+      this.counter = counter;
+      return encodeSingleValueTransient(this.actor, counter, timestampMs, expiresAtMs, tombstone, value);
+    }
+    const object = this.mint(context, { value, timestampMs, expiresAtMs, tombstone });
+    return object === undefined ? undefined : encodeObjectTransient(object);
   }
 }

@@ -148,27 +148,18 @@ export async function electLeader(host: ElectionHost, leadership: Leadership, re
  * failed part-way), every copy is sent. Returns why it failed, or undefined.
  */
 async function commitLeaderCopies(host: ElectionHost, leadership: Leadership, others: readonly number[], seen: SeenVersions | undefined, w: number): Promise<string | undefined> {
-  const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
-  let cursor: Uint8Array = EMPTY;
-  for (;;) {
-    const answer = await call(host, leadership.leader, Op.PARTITION_SCAN, 0, cursor, request);
-    if (answer.status !== Status.OK) return `the leader, node ${leadership.leader}, did not list its keys`;
-    const page = decodeScanPage(answer.payload, 0, answer.payload.byteLength);
+  let short = 0;
+  const listed = await eachOrderedPage(host, leadership, leadership.leader, async (entries) => {
     const commits: Promise<boolean>[] = [];
-    for (const entry of page.entries) {
-      if (host.partitionOf(hashKey32(entry.key)) !== leadership.partition || host.isDropped(entry.key)) continue;
-      const ordered = orderedEntryOf(decodeObject(entry.object));
-      if (ordered === undefined) continue;
-      const holders = 1 + (seen === undefined ? 0 : seen.holders(entry.key, ordered.version));
-      if (holders >= w) continue;
-      commits.push(commitCopy(host, leadership, others, entry.key, entry.object, w - holders));
+    for (const { key, object, version } of entries) {
+      const holders = 1 + (seen === undefined ? 0 : seen.holders(key, version));
+      if (holders < w) commits.push(commitCopy(host, leadership, others, key, object, w - holders));
     }
-    const results = await Promise.all(commits);
-    const short = results.filter((ok) => !ok).length;
-    if (short > 0) return `${short} of its copies reached fewer than ${w} replicas`;
-    if (page.next === undefined) return undefined;
-    cursor = page.next;
-  }
+    short = (await Promise.all(commits)).filter((ok) => !ok).length;
+    return short === 0;
+  });
+  if (!listed) return short > 0 ? `${short} of its copies reached fewer than ${w} replicas` : `the leader, node ${leadership.leader}, did not list its keys`;
+  return undefined;
 }
 
 /** Send one copy of the leader's to `others`: true once `acksNeeded` of them took it. */
@@ -184,45 +175,56 @@ async function commitCopy(host: ElectionHost, leadership: Leadership, others: re
  * leader did not list them (step 2 then sends every copy, step 3 fails).
  */
 async function leaderVersions(host: ElectionHost, leadership: Leadership): Promise<SeenVersions | undefined> {
-  const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
   const versions = new SeenVersions();
-  let cursor: Uint8Array = EMPTY;
-  for (;;) {
-    const answer = await call(host, leadership.leader, Op.PARTITION_SCAN, 0, cursor, request);
-    if (answer.status !== Status.OK) return undefined;
-    const page = decodeScanPage(answer.payload, 0, answer.payload.byteLength);
-    for (const entry of page.entries) {
-      if (host.partitionOf(hashKey32(entry.key)) !== leadership.partition) continue;
-      const ordered = orderedEntryOf(decodeObject(entry.object));
-      if (ordered !== undefined) versions.saw(entry.key, ordered.version);
-    }
-    if (page.next === undefined) return versions;
-    cursor = page.next;
-  }
+  const listed = await eachOrderedPage(host, leadership, leadership.leader, async (entries) => {
+    for (const { key, version } of entries) versions.saw(key, version);
+    return true;
+  });
+  return listed ? versions : undefined;
 }
 
 /**
  * Merge `source`'s leader-ordered keys of the partition into the leader, page by page, noting their versions in
  * `seen`: false if a step failed. A copy no newer than the leader's (`held`) is not sent: the greater version stays.
  */
-async function copyFrom(host: ElectionHost, leadership: Leadership, source: number, seen: SeenVersions, held: SeenVersions | undefined): Promise<boolean> {
+function copyFrom(host: ElectionHost, leadership: Leadership, source: number, seen: SeenVersions, held: SeenVersions | undefined): Promise<boolean> {
+  return eachOrderedPage(host, leadership, source, async (entries) => {
+    const copies: Promise<Answer>[] = [];
+    for (const { key, object, version } of entries) {
+      seen.saw(key, version);
+      if (held !== undefined && held.holdsAtLeast(key, version)) continue;
+      copies.push(call(host, leadership.leader, Op.ORDERED_REPLICATE, 0, key, termRequest(leadership, false, object)));
+    }
+    return (await Promise.all(copies)).every((result) => result.status === Status.OK);
+  });
+}
+
+interface OrderedScanEntry {
+  key: Uint8Array;
+  object: Uint8Array;
+  version: number;
+}
+
+/**
+ * `node`'s leader-ordered keys of the partition (not of dropped spaces), page
+ * by page (Op.PARTITION_SCAN, PAGE_ENTRIES at a time), each page handed to
+ * `visit`, which returns false to stop. True once every page was visited;
+ * false if the node did not list a page or `visit` stopped.
+ */
+async function eachOrderedPage(host: ElectionHost, leadership: Leadership, node: number, visit: (entries: OrderedScanEntry[]) => Promise<boolean>): Promise<boolean> {
   const request = encodeScanRequest(PAGE_ENTRIES, host.partitionBits, [leadership.partition]);
   let cursor: Uint8Array = EMPTY;
   for (;;) {
-    const answer = await call(host, source, Op.PARTITION_SCAN, 0, cursor, request);
+    const answer = await call(host, node, Op.PARTITION_SCAN, 0, cursor, request);
     if (answer.status !== Status.OK) return false;
     const page = decodeScanPage(answer.payload, 0, answer.payload.byteLength);
-    const copies: Promise<Answer>[] = [];
+    const entries: OrderedScanEntry[] = [];
     for (const entry of page.entries) {
       if (host.partitionOf(hashKey32(entry.key)) !== leadership.partition || host.isDropped(entry.key)) continue;
       const ordered = orderedEntryOf(decodeObject(entry.object));
-      if (ordered === undefined) continue;
-      seen.saw(entry.key, ordered.version);
-      if (held !== undefined && held.holdsAtLeast(entry.key, ordered.version)) continue;
-      copies.push(call(host, leadership.leader, Op.ORDERED_REPLICATE, 0, entry.key, termRequest(leadership, false, entry.object)));
+      if (ordered !== undefined) entries.push({ key: entry.key, object: entry.object, version: ordered.version });
     }
-    const results = await Promise.all(copies);
-    if (results.some((result) => result.status !== Status.OK)) return false;
+    if (!(await visit(entries))) return false;
     if (page.next === undefined) return true;
     cursor = page.next;
   }

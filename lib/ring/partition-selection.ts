@@ -17,6 +17,7 @@
  *
  * Pure: keys in, keys out; the storage engine does the seeking.
  */
+import assert from 'node:assert/strict';
 import { hashKey32 } from './hash.js';
 import { PARTITIONED_KEY_MARKER, SPACE_MAX, isWellFormedPartitionedKey, spacePrefix, tokenBound } from './partitioned-key.js';
 
@@ -62,7 +63,7 @@ function nextSelected(selection: PartitionSelection, from: number): number {
  * later key can be wanted. Always greater than `key`, so a scan progresses.
  */
 export function skipTarget(selection: PartitionSelection, key: Uint8Array): Uint8Array | undefined {
-  if (key[0] !== PARTITIONED_KEY_MARKER || !isWellFormedPartitionedKey(key)) throw new Error('skipTarget: a well-formed partitioned key');
+  assert.ok(key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(key), 'skipTarget takes a well-formed partitioned key');
   const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
   const space = view.getUint32(1);
   const shift = 32 - selection.partitionBits;

@@ -1212,14 +1212,20 @@ export class Coordinator implements OperationHost, OrderedHost {
       others: this.ringValue.nodeIds(),
     };
     if (!shouldSendPurge(due)) return false;
+    if (!this.sweepsHere && this.ownershipEnabled) {
+      // An attached store cannot tell whether a stranded copy outlives the tombstone: its owner, which sweeps, decides.
+      this.forwardPurge?.(key, replicas, objectBytes);
+      return false;
+    }
     if (this.ownership.pending) {
       // A node owed an ownership sweep (it just started, or was down through a
       // change) may hold an older version outside its ranges: try again once
       // the sweeps are done, rather than drop the purge (sweeps follow every start).
       const nowMs = this.host.monotonicMs();
-      this.purges.schedule(key, replicas, objectBytes, nowMs + PURGE_RETRY_MS);
+      // The retry queue: schedule() would add a whole grace period again, out of its queue's due order.
+      this.purges.retry(key, replicas, objectBytes, nowMs);
       // The watch ticks the sweeps; so does each retry (the simulation's watch stops once it sees nothing left to do).
-      if (this.sweepsHere) this.tickHandoffs(nowMs);
+      this.tickHandoffs(nowMs);
       return false;
     }
     if (this.ownershipEnabled && !this.strandedCopiesRuledOut(key, replicas, objectBytes, due.currentReplicas)) return false;
@@ -1238,10 +1244,6 @@ export class Coordinator implements OperationHost, OrderedHost {
    * try the purge again once they are done (the branch above waits for them).
    */
   private strandedCopiesRuledOut(key: WireKey, replicas: readonly number[], objectBytes: Uint8Array, currentReplicas: ArrayLike<number>): boolean {
-    if (!this.sweepsHere) {
-      this.forwardPurge?.(key, replicas, objectBytes);
-      return false;
-    }
     const sweptFromMs = this.ownership.changeEndedMs + this.options.tombstoneGraceMs;
     const unswept = nodesToSweepBeforePurge({
       nodes: this.ringValue.nodeIds(),

@@ -75,7 +75,3 @@ export function skipTarget(selection: PartitionSelection, key: Uint8Array): Uint
   return first === 0 ? spacePrefix(space + 1) : tokenBound(space + 1, first * 2 ** shift);
 }
 
-/** Whether a scan may call skipTarget after `key` (it is partitioned and not wanted). */
-export function canSkipAfter(selection: PartitionSelection, key: Uint8Array): boolean {
-  return key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(key) && !selectsKey(selection, key);
-}

@@ -24,7 +24,8 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { Durability, ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from './storage-engine.js';
 import { copyBytes } from '../bytes.js';
-import { canSkipAfter, selectsKey, skipTarget, type PartitionSelection } from '../ring/partition-selection.js';
+import { selectsKey, skipTarget, type PartitionSelection } from '../ring/partition-selection.js';
+import { isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 
 const EXPIRY_PREFIX_BYTES = 8;
 const HINT_PREFIX_BYTES = 2;
@@ -126,7 +127,7 @@ export class LmdbStorage implements StorageEngine {
         last = copyBytes(key, 0, key.length);
         examined++;
         if (selectsKey(selection, last)) accepted.push(last);
-        else if (canSkipAfter(selection, last)) {
+        else if (isWellFormedPartitionedKey(last)) {
           seekTo = skipTarget(selection, last);
           seeking = true;
         }

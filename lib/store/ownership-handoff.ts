@@ -26,7 +26,7 @@
  * dropped, or none found) is remembered with the time it began and its ring:
  * tombstone purges wait until every node outside a key's preference list has
  * one that began `graceMs` after the last membership change ended
- * (purge-rule.ts strandedCopiesSwept); a purge that finds one missing owes it.
+ * (purge-rule.ts nodesToSweepBeforePurge); a purge that finds one missing owes it.
  *
  * Bounded: one page in flight per node, pages of at most PAGE_ENTRIES_MAX
  * keys, a token bucket of `keysPerSecond` (as hinted handoff), and a failed

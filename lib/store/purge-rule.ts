@@ -17,7 +17,7 @@
  *   the key's replicas when it is swept), and the replicas are still the key's
  *   N (no change ran in between);
  * - and only once no node outside the key's preference list can still hold
- *   an older copy (strandedCopiesSwept): every such node of the ring has
+ *   an older copy (nodesToSweepBeforePurge): every such node of the ring has
  *   completed a clean ownership sweep on the current ring that began at least
  *   tombstoneGraceMs after the last membership change ended. As Cassandra
  *   purges only after repair covered every replica (gc_grace), and Riak's
@@ -120,7 +120,3 @@ export function nodesToSweepBeforePurge(state: StrandedCopyState): number[] {
   return unswept;
 }
 
-/** No node outside the key's preference list can still hold an older copy of it. */
-export function strandedCopiesSwept(state: StrandedCopyState): boolean {
-  return nodesToSweepBeforePurge(state).length === 0;
-}

@@ -13,7 +13,8 @@
 import assert from 'node:assert/strict';
 import type { ExpiryCandidate, StorageEngine, StoredEntry, WriteBatch } from '../../lib/storage/storage-engine.js';
 import { copyBytes } from '../../lib/transport/wire.js';
-import { canSkipAfter, selectsKey, skipTarget, type PartitionSelection } from '../../lib/ring/partition-selection.js';
+import { selectsKey, skipTarget, type PartitionSelection } from '../../lib/ring/partition-selection.js';
+import { isWellFormedPartitionedKey } from '../../lib/ring/partitioned-key.js';
 
 /** Bug injection for the checker tests: a storage engine that is wrong on purpose. */
 export interface StorageFaults {
@@ -98,7 +99,7 @@ export class MemoryStorage implements StorageEngine {
       examined++;
       at++;
       if (selectsKey(selection, key)) entries.push({ key, object: copyBytes(this.objects.get(text)!) });
-      else if (canSkipAfter(selection, key)) {
+      else if (isWellFormedPartitionedKey(key)) {
         const target = skipTarget(selection, key);
         if (target === undefined) at = keys.length;
         else {

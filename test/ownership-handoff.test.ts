@@ -93,7 +93,7 @@ t.test('removeNode of a node that is down starts it first, so its data is handed
 });
 
 /** A scripted cluster for the sweep: node 0 holds `held` (all outside its ranges); `down` refuse everything. */
-function scripted(ring: Ring, held: Uint8Array[], down: Set<number>, currentRing: () => Ring = () => ring) {
+function scripted(ring: Ring, held: Uint8Array[], down: Set<number>, currentRing: () => Ring = () => ring, dropStatus: (key: string) => number = () => Status.OK) {
   const table = new PreferenceListTable(ring, 3);
   const replicated = new Map<number, string[]>();
   const dropped: string[] = [];
@@ -113,7 +113,11 @@ function scripted(ring: Ring, held: Uint8Array[], down: Set<number>, currentRing
         }
         const text = Buffer.from(key as Uint8Array).toString();
         if (op === Op.REPLICATE) replicated.set(target, [...(replicated.get(target) ?? []), text]);
-        if (op === Op.DROP_IF_COVERED) dropped.push(text);
+        if (op === Op.DROP_IF_COVERED) {
+          const status = dropStatus(text);
+          if (status === Status.OK) dropped.push(text);
+          return answer(reply, target, status);
+        }
         answer(reply, target, Status.OK);
       },
     },
@@ -173,4 +177,25 @@ t.test('a clean sweep is remembered with the time it began and its ring; a faile
   t.equal(handoff.sweptCleanSinceMs(0), 2700, 'swept again once due');
   ring = Ring.create([0, 1, 2, 3, 4, 5, 6], 4);
   t.equal(handoff.sweptCleanSinceMs(0), undefined, 'a sweep of another ring does not count');
+});
+
+t.test('a holder that kept a newer copy (DROP_IF_COVERED answers CONFLICT) leaves its sweep unclean and is not counted as handed over; one already gone (NOT_FOUND) is clean', async (t) => {
+  const ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
+  const table = new PreferenceListTable(ring, 3);
+  const encoder = new TextEncoder();
+  const held = Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(0)).slice(0, 6);
+  const [kept, gone] = [Buffer.from(held[0]!).toString(), Buffer.from(held[1]!).toString()];
+  let keptNewer = true;
+  const { handoff, dropped } = scripted(ring, held, new Set(), () => ring, (key) => (key === kept && keptNewer ? Status.CONFLICT : key === gone ? Status.NOT_FOUND : Status.OK));
+  handoff.owe(0);
+  handoff.tick(0);
+  handoff.tick(1000);
+  t.equal(handoff.keysHandedOver, held.length - 2, 'only the keys dropped are counted');
+  t.notOk(dropped.includes(kept), 'the newer copy stayed');
+  t.equal(handoff.sweptCleanSinceMs(0), undefined, 'a sweep that left a newer copy behind is not clean');
+  t.ok(handoff.pending, 'the node is still owed a sweep');
+  keptNewer = false;
+  handoff.tick(2100);
+  t.ok(dropped.includes(kept), 'the next sweep handed the newer copy over and dropped it');
+  t.equal(handoff.sweptCleanSinceMs(0), 2100, 'clean once nothing newer was left');
 });

@@ -105,6 +105,10 @@ class Refusal {
   ) {}
 }
 
+/** DROP_IF_COVERED's answers when it drops nothing (dropIfCovered). */
+const NOT_STORED = new Refusal(Status.NOT_FOUND, undefined);
+const KEPT_NEWER = new Refusal(Status.CONFLICT, undefined);
+
 /** Shared by every write without a context (most of them): never mutated. */
 const NO_CONTEXT: [number, number][] = [];
 
@@ -668,10 +672,16 @@ export class Replica {
   }
 
   /** Data that moved to other owners: remove it once they hold all of it (the given object covers ours). */
-  private dropIfCovered(batch: WriteBatch, write: PendingWrite): undefined {
+  /**
+   * OK: dropped. NOT_FOUND: nothing was stored (dropped already). CONFLICT: kept,
+   * because what is stored is newer than the copy handed over (a write landed
+   * after the copy was read): the holder still holds a copy the replicas may lack.
+   */
+  private dropIfCovered(batch: WriteBatch, write: PendingWrite): Refusal | undefined {
     const stored = batch.get(write.key);
-    if (stored === undefined) return undefined;
-    if (descends(decodeObject(write.value), decodeObject(copyBytes(stored)))) batch.remove(write.key);
+    if (stored === undefined) return NOT_STORED;
+    if (!descends(decodeObject(write.value), decodeObject(copyBytes(stored)))) return KEPT_NEWER;
+    batch.remove(write.key);
     return undefined;
   }
 

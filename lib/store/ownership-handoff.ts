@@ -219,8 +219,10 @@ export class OwnershipHandoff {
       }
       this.host.send(sweep.node, requestOf(Op.DROP_IF_COVERED, entry.key, entry.object), {
         onReply: (_t, status) => {
+          // NOT_FOUND: gone already. CONFLICT: the holder kept a newer copy than the one merged,
+          // which the replicas may lack, so this sweep is not clean; the next one hands it over.
           if (status === Status.OK) this.keysHandedOver++;
-          settle(status === Status.OK);
+          settle(status === Status.OK || status === Status.NOT_FOUND);
         },
         onNodeFailure: () => settle(false),
       }, 0);

@@ -47,7 +47,8 @@ function call(host: MoveHost, target: number, op: number, key: Uint8Array, value
   return new Promise((resolve, reject) => {
     host.send(target, requestOf(op, key, value), {
       onReply: (_target, status, bytes, _view, at, length) => {
-        if (status === Status.OK || status === Status.NOT_FOUND) resolve(copyBytes(bytes, at, at + length));
+        // DROP_IF_COVERED answers CONFLICT when it keeps a newer copy: that copy stays and merges later (see above).
+        if (status === Status.OK || status === Status.NOT_FOUND || (op === Op.DROP_IF_COVERED && status === Status.CONFLICT)) resolve(copyBytes(bytes, at, at + length));
         else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));
       },
       onNodeFailure: (_target, error) => {

@@ -38,6 +38,7 @@ const args = parseOptions('node dist/bench/get-many.bench.js', 'getMany throughp
   'preload-concurrency': int(1, 'putMany calls in flight while preloading (timeoutMs bounds a whole putMany batch: keep batch x concurrency modest)'),
   durability: choice('none', ['none', 'async', 'sync'] as const, 'durability of both sides (affects the preload only)'),
   'read-path': choice('direct', ['direct', 'messages'] as const, "ringtable's readPath: replicas read in place in this thread, or by message to the node threads"),
+  'timeout-ms': int(5_000, "ringtable's timeoutMs (the store's default): raise it on a machine so loaded that a batch takes longer", 1),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
 });
 
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
     replication: { n: args.n, r: 1, w: args.w },
     durability: args.durability,
     readPath: args['read-path'],
+
+    timeoutMs: args['timeout-ms'],
   };
   const report: Report = {
     benchmark: 'getMany vs raw lmdb-js',

@@ -42,6 +42,7 @@ const args = parseOptions('node dist/bench/transport.bench.js', 'Pipelined get a
   r: int(2, "the store's R (the benchmark's calls pass r: 1)"),
   w: int(2, "the store's W"),
   vnodes: int(256, 'tokens per node'),
+  'timeout-ms': int(5_000, "ringtable's timeoutMs (the store's default): raise it on a machine so loaded that a batch takes longer", 1),
   dir: text('parent directory for the stores (default: the OS temp dir)', 'DIR'),
   durability: choice('none', ['none', 'async', 'sync'] as const, 'store durability (reads do not depend on it; preload does)'),
 });
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
     pendingMax: Math.max(262_144, args['in-flight'] * 2, args.batch * 2),
     // This measures the transports: every read is a message (readPath 'direct' would bypass both).
     readPath: 'messages',
+
+    timeoutMs: args['timeout-ms'],
   };
   const report: Report = {
     benchmark: 'transport (SAB rings vs postMessage)',

@@ -12,6 +12,8 @@ import { forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
 import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
 import { OpSchedule, latencyUs } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
+import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
+import { mainThreadSchedule, parseSchedstat } from '../bench/lib/thread-cpu.js';
 
 t.test('unthrottled: up to `concurrency` in flight, each completion frees a slot, done at the count', async (t) => {
   const schedule = new OpSchedule(1000, { operationCount: 5, durationMs: 0, concurrency: 2, targetPerSec: 0 });
@@ -240,4 +242,36 @@ t.test('errors are counted by code, timeouts also on their own', async (t) => {
   counter.add('ERR_QUORUM');
   counter.add('ERR_TIMEOUT');
   t.same(counter.tally(), { total: 3, timeouts: 2, byCode: { ERR_TIMEOUT: 2, ERR_QUORUM: 1 } });
+});
+
+t.test('schedstat: the three counters of a thread (ns on a core, ns waiting for one, slices), nothing else', async (t) => {
+  t.same(parseSchedstat('5904000000 2274000000 25933\n'), { ranMs: 5904, waitedMs: 2274, slices: 25933 });
+  t.equal(parseSchedstat(''), undefined);
+  t.equal(parseSchedstat('1 2'), undefined, 'two fields');
+  t.equal(parseSchedstat('1 -2 3'), undefined, 'a negative field');
+  if (process.platform === 'linux') {
+    const before = mainThreadSchedule();
+    t.ok(before !== undefined, 'this Linux has schedstats');
+    let spun = 0;
+    const untilMs = performance.now() + 30;
+    while (performance.now() < untilMs) spun++;
+    const after = mainThreadSchedule()!;
+    t.ok(spun > 0 && after.ranMs > before!.ranMs, 'the main thread ran meanwhile');
+  }
+});
+
+t.test('the stall note: event-loop delay rounded to 0.01 ms, the coordinator thread\'s time waiting for a core and the process\'s share of the cores', async (t) => {
+  const monitor = new StallMonitor();
+  monitor.start();
+  const untilMs = performance.now() + 50;
+  while (performance.now() < untilMs);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const summary = monitor.stop();
+  const note = stallNote('ringtable', 80, summary);
+  t.match(note, /^ringtable run, coordinator thread: event-loop delay p50 \d+(\.\d{1,2})? ms, p99 \d+(\.\d{1,2})? ms, p99\.9 \d+(\.\d{1,2})? ms, max \d+(\.\d{1,2})? ms/);
+  t.ok(summary.processCpuShare > 0 && summary.processCpuShare <= 1.5, `the process's share of the cores: ${summary.processCpuShare}`);
+  if (process.platform === 'linux') {
+    t.ok(summary.coordinatorRanMs! >= 40, `the busy loop ran on a core: ${summary.coordinatorRanMs} ms`);
+    t.match(note, /runnable but waiting for a core \d+ ms/);
+  }
 });

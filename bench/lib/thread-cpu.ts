@@ -70,3 +70,31 @@ export function cpuByGroup(helpers: ReadonlySet<number>, beforeSetup: ThreadCpu,
   }
   return groups;
 }
+
+/**
+ * What the scheduler did with one thread so far (Linux /proc/<pid>/task/<tid>/schedstat:
+ * nanoseconds on a core, nanoseconds runnable but waiting for one, times it was put on one).
+ * The wait is what no profile of the thread shows: a thread that waits for a core
+ * looks, from inside, like one whose work took longer.
+ */
+export interface ThreadSchedule {
+  ranMs: number;
+  waitedMs: number;
+  slices: number;
+}
+
+/** The three numbers of a schedstat line; undefined if it is not one. */
+export function parseSchedstat(line: string): ThreadSchedule | undefined {
+  const fields = line.trim().split(/\s+/);
+  if (fields.length !== 3 || !fields.every((field) => /^\d+$/.test(field))) return undefined;
+  return { ranMs: Number(fields[0]) / 1e6, waitedMs: Number(fields[1]) / 1e6, slices: Number(fields[2]) };
+}
+
+/** This process's main thread's schedule so far; undefined where /proc (or schedstats) is not there. */
+export function mainThreadSchedule(): ThreadSchedule | undefined {
+  try {
+    return parseSchedstat(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

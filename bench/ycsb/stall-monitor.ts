@@ -6,9 +6,13 @@
  * mark-compact with its duration). A tail that these explain is the
  * coordinator thread's own (allocation, long synchronous work); one they do
  * not is waiting elsewhere (node threads, the OS scheduler on a loaded
- * machine). Reported as one note per run.
+ * machine). So the note also says how long the thread waited for a core
+ * while runnable (Linux's schedstat, where there is one) and how much of the
+ * machine the whole process used. Reported as one note per run.
  */
+import { availableParallelism } from 'node:os';
 import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { type ThreadSchedule, mainThreadSchedule } from '../lib/thread-cpu.js';
 
 /** Event-loop delay sampling period (the histogram's resolution). */
 const RESOLUTION_MS = 10;
@@ -23,6 +27,11 @@ export interface StallSummary {
   gcMaxMs: number;
   /** Pauses of 10 ms or more: the ones a p99.9 can be made of. */
   gcPausesOver10Ms: number;
+  /** The coordinator thread on a core, and runnable but waiting for one, during the run; undefined without schedstat. */
+  coordinatorRanMs: number | undefined;
+  coordinatorWaitedMs: number | undefined;
+  /** CPU of every thread of the process over the run, as a share of all the machine's cores. */
+  processCpuShare: number;
 }
 
 export class StallMonitor {
@@ -32,6 +41,9 @@ export class StallMonitor {
   private gcTotalMs = 0;
   private gcMaxMs = 0;
   private gcPausesOver10Ms = 0;
+  private scheduleAtStart: ThreadSchedule | undefined;
+  private cpuAtStart = process.cpuUsage();
+  private startedAtMs = 0;
 
   constructor() {
     this.loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -46,6 +58,9 @@ export class StallMonitor {
   }
 
   start(): void {
+    this.scheduleAtStart = mainThreadSchedule();
+    this.cpuAtStart = process.cpuUsage();
+    this.startedAtMs = performance.now();
     this.loop.enable();
     this.observer.observe({ entryTypes: ['gc'] });
   }
@@ -53,8 +68,12 @@ export class StallMonitor {
   stop(): StallSummary {
     this.loop.disable();
     this.observer.disconnect();
-    // The histogram holds whole sampling intervals: the delay is what exceeds the period.
-    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
+    const schedule = mainThreadSchedule();
+    const atStart = this.scheduleAtStart;
+    const cpu = process.cpuUsage(this.cpuAtStart);
+    const elapsedMs = Math.max(1, performance.now() - this.startedAtMs);
+    // The histogram holds whole sampling intervals: the delay is what exceeds the period (rounded after, to 0.01 ms).
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4 - RESOLUTION_MS * 100) / 100);
     return {
       loopDelayP50Ms: ms(this.loop.percentile(50)),
       loopDelayP99Ms: ms(this.loop.percentile(99)),
@@ -64,11 +83,19 @@ export class StallMonitor {
       gcTotalMs: Math.round(this.gcTotalMs),
       gcMaxMs: Math.round(this.gcMaxMs * 10) / 10,
       gcPausesOver10Ms: this.gcPausesOver10Ms,
+      coordinatorRanMs: schedule === undefined || atStart === undefined ? undefined : Math.round(schedule.ranMs - atStart.ranMs),
+      coordinatorWaitedMs: schedule === undefined || atStart === undefined ? undefined : Math.round(schedule.waitedMs - atStart.waitedMs),
+      processCpuShare: (cpu.user + cpu.system) / 1000 / elapsedMs / availableParallelism(),
     };
   }
 }
 
 export function stallNote(target: string, durationMs: number, summary: StallSummary): string {
   const gcShare = ((100 * summary.gcTotalMs) / Math.max(1, durationMs)).toFixed(1);
-  return `${target} run, coordinator thread: event-loop delay p50 ${summary.loopDelayP50Ms} ms, p99 ${summary.loopDelayP99Ms} ms, p99.9 ${summary.loopDelayP999Ms} ms, max ${summary.loopDelayMaxMs} ms (beyond a ${RESOLUTION_MS} ms sampling period); GC ${summary.gcPauses} pauses, ${summary.gcTotalMs} ms (${gcShare}% of the run), longest ${summary.gcMaxMs} ms, ${summary.gcPausesOver10Ms} of 10 ms or more`;
+  const pct = (share: number) => `${(100 * share).toFixed(1)}%`;
+  const scheduled =
+    summary.coordinatorRanMs === undefined || summary.coordinatorWaitedMs === undefined
+      ? ''
+      : `; on a core ${summary.coordinatorRanMs} ms (${pct(summary.coordinatorRanMs / Math.max(1, durationMs))} of the run), runnable but waiting for a core ${summary.coordinatorWaitedMs} ms (${pct(summary.coordinatorWaitedMs / Math.max(1, durationMs))})`;
+  return `${target} run, coordinator thread: event-loop delay p50 ${summary.loopDelayP50Ms} ms, p99 ${summary.loopDelayP99Ms} ms, p99.9 ${summary.loopDelayP999Ms} ms, max ${summary.loopDelayMaxMs} ms (beyond a ${RESOLUTION_MS} ms sampling period); GC ${summary.gcPauses} pauses, ${summary.gcTotalMs} ms (${gcShare}% of the run), longest ${summary.gcMaxMs} ms, ${summary.gcPausesOver10Ms} of 10 ms or more${scheduled}; the process used ${pct(summary.processCpuShare)} of ${availableParallelism()} cores`;
 }

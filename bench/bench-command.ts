@@ -85,6 +85,7 @@ export function benchCommand(): Command {
     .addOption(new Option('--read-path <path>', 'direct (gets read up replicas in place, in this thread) or messages (every read a message to a node thread)').choices(READ_PATHS).default(DEFAULTS.readPath))
     .addOption(new Option('--read-balance <mode>', 'which R of N replicas a get asks: least-loaded (those whose node threads were handed the fewest requests lately) or rotate (round-robin)').choices(['least-loaded', 'rotate']).default(DEFAULTS.readBalance))
     .option('--hot-key-cache <entries>', "entries of the store's opt-in hot-key cache of the hottest keys' reads (0: none)", count(0, 1 << 19), DEFAULTS.hotKeyCache)
+    .option('--node-thread-nice <increment>', "how much lower the node threads' scheduling priority is than the coordinator's (Linux nice, 0-19; 0: the same)", count(0, 19), DEFAULTS.nodeThreadNice)
     .option('--path <dir>', 'directory for the stores (use an empty one; kept afterwards) (default: a temporary directory, removed at the end)')
     .option('--seed <number>', 'seed of the operation stream and the values', count(0, 2 ** 32 - 1), DEFAULTS.seed)
     .addOption(new Option('--baselines [list]', 'baselines to run after ringtable on the same records and stream: all, none, or a comma list of map, lmdb, post-message, redis (the flag alone means all)').preset('all').argParser(parser(parseBaselines)).default(parseBaselines(DEFAULTS.baselines), DEFAULTS.baselines))

@@ -25,3 +25,6 @@ assert.ok(NODES_MAX <= NODE_IDS_MAX, 'a store cannot hold more nodes than there 
 assert.ok(NODE_IDS_MAX <= NODE_ID_LIMIT, 'every node id must fit the wire and the replica targets');
 assert.ok(REPLICAS_MAX <= NODES_MAX, 'N replicas need N distinct nodes');
 assert.ok(REPLICAS_MAX <= QUORUM_REPLICAS_MAX, 'a quorum tracks every replica in its bitmasks');
+
+/** The lowest scheduling priority a thread can take on Linux (nice 19): the bound of nodeThreadNice. */
+export const NICE_MAX = 19;

@@ -17,8 +17,11 @@ import { type MessageHandler, RingReader, RingWriter } from '../lib/transport/sp
 import { REQUEST_TAG_SHIFT, Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
 import { SpinBudget } from '../lib/transport/spin-budget.js';
+import { lowerThreadPriority } from '../lib/node/thread-priority.js';
 
 const data = workerData as StorageNodeData;
+// Before any work: the coordinator's thread goes first when both want a core (node/thread-priority.ts).
+lowerThreadPriority(data.nodeThreadNice);
 const SLEEP_SLICE_MS = 100;
 /** Ring checks between two clock reads while spinning: a check costs ~8 ns of CPU, a clock read ~50 ns. */
 const SPIN_CHECKS_PER_CLOCK_READ = 32;

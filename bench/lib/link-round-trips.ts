@@ -23,6 +23,7 @@ export async function openLinks(kind: TransportKind, path: string, nodes: number
       objectBytesMax: 1 << 20,
       messageBytesMax: 2 << 20,
       sweepIntervalMs: 60_000,
+      nodeThreadNice: 10, // the store's default (nodeThreadNice)
       transport: kind,
       ringBytes: 1 << 20,
       workerUrl: WORKER_URL,

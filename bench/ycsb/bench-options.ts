@@ -52,6 +52,7 @@ export const DEFAULTS = {
   readPath: 'direct' as const,
   readBalance: 'least-loaded' as const,
   hotKeyCache: 0,
+  nodeThreadNice: 10,
   seed: 42,
   baselines: 'none',
   redisPort: 6379,
@@ -126,6 +127,8 @@ export interface RawBenchOptions {
   readBalance?: 'least-loaded' | 'rotate';
   /** Entries of the store's hot-key cache; 0 or absent: none. */
   hotKeyCache?: number;
+  /** StoreOptions.nodeThreadNice; absent: the store's default. */
+  nodeThreadNice?: number;
   path?: string;
   seed: number;
   baselines: BaselineName[];
@@ -178,8 +181,9 @@ function storeShapeOf(raw: RawBenchOptions): StoreShape {
       readPath: raw.readPath,
       readBalance: raw.readBalance,
       hotKeyCache: raw.hotKeyCache !== undefined && raw.hotKeyCache > 0 ? { entriesMax: raw.hotKeyCache } : undefined,
+      nodeThreadNice: raw.nodeThreadNice,
     });
-    const shape: StoreShape = { nodes: resolved.nodes, vnodes: resolved.vnodes, n: resolved.n, r: resolved.r, w: resolved.w, durability: resolved.durability, conflicts: resolved.conflicts, transport: 'sab', readPath: resolved.readPath, readBalance: resolved.readBalance };
+    const shape: StoreShape = { nodes: resolved.nodes, vnodes: resolved.vnodes, n: resolved.n, r: resolved.r, w: resolved.w, durability: resolved.durability, conflicts: resolved.conflicts, transport: 'sab', readPath: resolved.readPath, readBalance: resolved.readBalance, nodeThreadNice: resolved.nodeThreadNice };
     if (resolved.hotKeyCache !== undefined) shape.hotKeyCacheEntries = resolved.hotKeyCache.entriesMax;
     return shape;
   } catch (error) {

@@ -65,6 +65,8 @@ export interface StoreShape {
   readBalance?: 'least-loaded' | 'rotate';
   /** Entries of the store's hot-key cache (StoreOptions.hotKeyCache); absent: none. */
   hotKeyCacheEntries?: number;
+  /** How much lower the node threads' priority is (StoreOptions.nodeThreadNice); absent in reports from before it existed. */
+  nodeThreadNice?: number;
 }
 
 export interface MachineFacts {

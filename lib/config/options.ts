@@ -6,7 +6,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import type { Durability } from '../storage/storage-engine.js';
 import { isPowerOfTwo } from '../bytes.js';
 import { integer } from '../option-checks.js';
-import { KEY_BYTES_LIMIT, NODES_MAX, REPLICAS_MAX } from '../bounds.js';
+import { KEY_BYTES_LIMIT, NICE_MAX, NODES_MAX, REPLICAS_MAX } from '../bounds.js';
 
 export { integer };
 
@@ -125,6 +125,13 @@ export interface StoreOptions {
   antiEntropyIntervalMs?: number;
   /** Threads of the anti-entropy pool (piscina), which hash node data off the request path. Default 2. */
   antiEntropyThreads?: number;
+  /**
+   * How much lower than the thread that opens the store the node threads run
+   * (Linux nice increment, 0-19; other systems ignore it): the opening thread
+   * coordinates every request, so it should not wait for a core behind a node
+   * thread it woke. Default 10. 0 runs them at the same priority.
+   */
+  nodeThreadNice?: number;
 }
 
 export interface ResolvedOptions {
@@ -156,6 +163,7 @@ export interface ResolvedOptions {
   handoffKeysPerSecond: number;
   antiEntropyIntervalMs: number;
   antiEntropyThreads: number;
+  nodeThreadNice: number;
 }
 
 // The bounds live in lib/bounds.ts, checked together there.
@@ -233,6 +241,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     handoffKeysPerSecond: integer('handoffKeysPerSecond', options.handoffKeysPerSecond, 20_000, 1, 10_000_000),
     antiEntropyIntervalMs: integer('antiEntropyIntervalMs', options.antiEntropyIntervalMs, 600_000, 0, 86_400_000),
     antiEntropyThreads: integer('antiEntropyThreads', options.antiEntropyThreads, 2, 1, 64),
+    nodeThreadNice: integer('nodeThreadNice', options.nodeThreadNice, 10, 0, NICE_MAX),
   };
 }
 

@@ -164,6 +164,7 @@ function linkOptionsOf(options: ResolvedOptions, nodeId: number): NodeLinkOption
     objectBytesMax: objectBytesMaxOf(options),
     messageBytesMax: objectBytesMaxOf(options) + options.keyBytesMax + 4096,
     sweepIntervalMs: options.sweepIntervalMs,
+    nodeThreadNice: options.nodeThreadNice,
     transport: options.transport,
     ringBytes: options.ringBytes,
     workerUrl: WORKER_URL,

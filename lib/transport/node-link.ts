@@ -50,6 +50,8 @@ export interface StorageNodeData {
   /** Largest message either side accepts on a ring (fragments reassembled). */
   messageBytesMax: number;
   sweepIntervalMs: number;
+  /** Lower the node thread's priority by this much (node/thread-priority.ts). */
+  nodeThreadNice: number;
   transport: TransportKind;
   requestRing: SharedArrayBuffer;
   responseRing: SharedArrayBuffer;

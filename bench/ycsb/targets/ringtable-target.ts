@@ -53,6 +53,7 @@ export class RingtableTarget implements KvTarget {
       readPath: shape.readPath,
       readBalance: shape.readBalance,
       ...(shape.hotKeyCacheEntries === undefined ? {} : { hotKeyCache: { entriesMax: shape.hotKeyCacheEntries } }),
+      ...(shape.nodeThreadNice === undefined ? {} : { nodeThreadNice: shape.nodeThreadNice }),
     });
     return new RingtableTarget(name, store, keys, shape);
   }

@@ -52,7 +52,7 @@ t.test('a small mixed run writes a report consistent with itself and with the re
   const jsonFile = path.join(dir, 'report.json');
   const htmlFile = path.join(dir, 'report.html');
   const redisPort = await closedPort();
-  const args = ['bench', '--mix', 'read=0.4,update=0.2,insert=0.1,scan=0.1,rmw=0.2', '--scan-length-max', '10', '--records', String(RECORDS), '--operations', String(OPERATIONS), '--duration', '0', '--nodes', String(NODES), '--vnodes', '32', '--durability', 'none', '--read-path', 'messages', '--seed', '11', '--concurrency', '64', '--baselines', 'map,lmdb,redis', '--redis-port', String(redisPort), '--json', jsonFile, '--html', htmlFile, '--no-progress'];
+  const args = ['bench', '--mix', 'read=0.4,update=0.2,insert=0.1,scan=0.1,rmw=0.2', '--scan-length-max', '10', '--records', String(RECORDS), '--operations', String(OPERATIONS), '--duration', '0', '--nodes', String(NODES), '--vnodes', '32', '--durability', 'none', '--read-path', 'messages', '--node-thread-nice', '3', '--seed', '11', '--concurrency', '64', '--baselines', 'map,lmdb,redis', '--redis-port', String(redisPort), '--json', jsonFile, '--html', htmlFile, '--no-progress'];
   const exit = await runCli(args);
   t.equal(exit.code, 0, exit.stderr);
   const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
@@ -62,7 +62,7 @@ t.test('a small mixed run writes a report consistent with itself and with the re
     t.match(report.command, /^ringtable bench --mix/);
     t.match(report.workload, { name: 'custom', mix: MIX, distribution: 'scrambled-zipfian', recordCount: RECORDS, operationCount: OPERATIONS, durationMs: 0, concurrency: 64, seed: 11, scanLengthMax: 10 });
     // Reads as messages: the node counters below then see every replica read (readPath 'direct' serves them in this thread).
-    t.same(report.store, { nodes: NODES, vnodes: 32, n: 3, r: 2, w: 2, durability: 'none', conflicts: 'siblings', transport: 'sab', readPath: 'messages', readBalance: 'least-loaded' });
+    t.same(report.store, { nodes: NODES, vnodes: 32, n: 3, r: 2, w: 2, durability: 'none', conflicts: 'siblings', transport: 'sab', readPath: 'messages', readBalance: 'least-loaded', nodeThreadNice: 3 });
     t.equal(report.machine.node, process.version);
     t.ok(report.machine.cpus >= 1);
     t.match(report.machine.packageVersion, /^\d+\.\d+\.\d+/);

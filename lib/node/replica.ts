@@ -51,7 +51,6 @@ import {
   forEachEnvelopeItem,
   encodeScanPage,
   newRequestHeader,
-  type RequestHeader,
 } from '../transport/wire.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
@@ -111,6 +110,7 @@ const KEPT_NEWER = new Refusal(Status.CONFLICT, undefined);
 
 /** Shared by every write without a context (most of them): never mutated. */
 const NO_CONTEXT: [number, number][] = [];
+const EMPTY_BYTES = new Uint8Array(0);
 
 interface PendingWrite {
   op: number;
@@ -123,23 +123,53 @@ interface PendingWrite {
   expiresAtMs: number;
   /** -1: own data; else the node this write is held for (a hint). */
   hintOwner: number;
-  /** The write envelope it came in, which answers it; undefined: it came alone. */
-  envelope: EnvelopeAnswer | undefined;
 }
+
+/**
+ * A write envelope whose items wait for the next commit (issue 15 target 4).
+ * They are applied straight from the envelope's bytes, the node's own copy:
+ * until the commit, nothing is kept per item but its place, so a putMany's
+ * share of thousands of writes holds one buffer per envelope, not an object
+ * and two views per write that outlive the scavenges of their wait.
+ */
+class QueuedEnvelope {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly view: DataView,
+    /** Each item's message as [at, length] in `bytes`, in item order. */
+    readonly places: Int32Array,
+    readonly answer: EnvelopeAnswer,
+  ) {}
+
+  get itemCount(): number {
+    return this.places.length / 2;
+  }
+}
+
+/** What waits for the next commit, in arrival order: single writes, and envelopes of them. */
+type Queued = PendingWrite | QueuedEnvelope;
+
+type WriteResult = Uint8Array | Error | Refusal | undefined;
 
 export class Replica {
   private readonly engine: StorageEngine;
   private readonly config: ReplicaConfig;
   private readonly sink: ResponseSink;
-  /** Decoded headers, reused: one for the request being handled, one for a write (or envelope item) being queued. */
+  /** Decoded headers, reused: one for the request being handled, one for a write being queued or an envelope item being applied. */
   private readonly header = newRequestHeader();
   private readonly itemHeader = newRequestHeader();
+  /** An envelope item as a write while it is applied: one object for every item, refilled (applyEnvelopeItem). */
+  private readonly itemWrite: PendingWrite = { op: 0, requestId: 0, flags: 0, key: EMPTY_BYTES, context: NO_CONTEXT, value: EMPTY_BYTES, timestampMs: 0, expiresAtMs: 0, hintOwner: -1 };
+  /** Where an arriving envelope's items lie, [at, length] by item, before they are counted: grown by doubling. */
+  private placesScratch = new Int32Array(2 * 1024);
   /** A replicated object's clock as flat [actor, counter, ...], reused from write to write (clockInto). */
   private readonly clock: number[] = [];
   /** A coordinated write's object, kept until its commit is answered (ObjectArena: no ArrayBuffer per write). */
   private readonly arena = new ObjectArena();
   readonly stats: Float64Array;
-  private queued: PendingWrite[] = [];
+  private queued: Queued[] = [];
+  /** Writes in `queued`, an envelope's items each counted. */
+  private queuedWriteCount = 0;
   private commitsInFlight = 0;
   /** This node's current actor epoch (version/actor.ts); persisted with the writes that use it. */
   private epoch: number;
@@ -195,6 +225,12 @@ export class Replica {
   /** A crash: writes queued for the next commit are lost, unanswered (the coordinator already failed them). */
   dropQueued(): void {
     this.queued = [];
+    this.queuedWriteCount = 0;
+  }
+
+  /** Writes waiting for the next commit (the node loop bounds how many it lets wait). */
+  get queuedWrites(): number {
+    return this.queuedWriteCount;
   }
 
   /** Settles when the newest commit (and so, in order, every earlier one) is answered. */
@@ -233,72 +269,58 @@ export class Replica {
     if (op === Op.ORDERED_GET) return this.orderedGet(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.RANGE) return this.range(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes), timestampMsOf(view, offset));
     if (!WRITE_OPS.has(op)) assert.fail(`unknown op ${op}`);
-    this.queueWrite(bytes, view, offset, length, undefined);
+    this.queueWrite(bytes, view, offset, length);
   }
 
   /**
-   * A write envelope (wire.ts): its items are queued like single writes and
-   * answered through an EnvelopeAnswer. The envelope is checked whole before
-   * any item is queued; an item that fails its own checks fails alone.
+   * A write envelope (wire.ts): its items are applied at the next commit,
+   * from the envelope's bytes, and answered through an EnvelopeAnswer. The
+   * envelope is checked whole here, before any item is queued; an item that
+   * fails its own checks fails alone, when the envelope is applied.
    */
   private handleEnvelope(requestId: number, bytes: Uint8Array, valueAt: number, valueBytes: number): void {
-    // One copy for all the items, whose keys and values are views of it: the
+    // One copy for all the items, whose keys and values are read from it: the
     // ring's bytes are released before the commit runs.
     const owned = copyBytes(bytes, valueAt, valueAt + valueBytes);
     const view = new DataView(owned.buffer, owned.byteOffset, owned.byteLength);
-    const places: number[] = [];
-    forEachEnvelopeItem(view, 0, owned.byteLength, true, (at, length) => places.push(at, length));
+    const count = forEachEnvelopeItem(view, 0, owned.byteLength, true, this.placeItem);
     // An empty envelope is answered at once.
-    const answer = new EnvelopeAnswer(this.sink, requestId, places.length / 2);
-    for (let index = 0; index < places.length / 2; index++) {
-      const at = places[2 * index]!;
-      const length = places[2 * index + 1]!;
-      const op = view.getUint8(at + Request.OP);
-      try {
-        const item = decodeRequestHeader(view, at, length, this.itemHeader);
-        if (item.requestId !== index) assert.fail(`envelope item ${index} carries another index`);
-        if (op !== Op.PUT && op !== Op.REPLICATE) assert.fail(`op ${op} cannot travel in a write envelope`);
-        assert.ok(item.hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
-        this.queueDecoded(item, owned, view, answer);
-      } catch (error) {
-        this.count(NodeStat.ERRORS);
-        answer.add(op, Status.ERROR, index, new TextEncoder().encode(toError(error).message));
-      }
-    }
+    const answer = new EnvelopeAnswer(this.sink, requestId, count);
+    if (count === 0) return;
+    this.queued.push(new QueuedEnvelope(owned, view, this.placesScratch.slice(0, 2 * count), answer));
+    this.queuedWriteCount += count;
   }
+
+  /** forEachEnvelopeItem's visit of an arriving envelope: made once, not a closure per envelope. */
+  private readonly placeItem = (at: number, length: number, index: number): void => {
+    if (2 * index + 2 > this.placesScratch.length) {
+      const grown = new Int32Array(this.placesScratch.length * 2);
+      grown.set(this.placesScratch);
+      this.placesScratch = grown;
+    }
+    this.placesScratch[2 * index] = at;
+    this.placesScratch[2 * index + 1] = length;
+  };
 
   /**
-   * Queue a checked write request for the next commit. Within an envelope the
-   * request's bytes are the node's own copy and are kept as views; otherwise
-   * they are ring memory, copied.
+   * Queue a checked write request for the next commit. Its bytes are ring
+   * memory: its key and value are copied.
    */
-  private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number, envelope: EnvelopeAnswer | undefined): void {
-    this.queueDecoded(decodeRequestHeader(view, offset, length, this.itemHeader), bytes, view, envelope);
-  }
-
-  /** queueWrite of a request whose header is decoded already (an envelope's item: decoded once, not twice). */
-  private queueDecoded(header: RequestHeader, bytes: Uint8Array, view: DataView, envelope: EnvelopeAnswer | undefined): void {
-    const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = header;
-    if (hintOwner >= 0 && op !== Op.PUT && op !== Op.REPLICATE && op !== Op.HINT_DELIVERED) assert.fail(`op ${op} does not take a hint owner`);
-    assert.ok(hintOwner >= 0 || op !== Op.HINT_DELIVERED, 'HINT_DELIVERED needs a hint owner');
-    const context: [number, number][] = contextPairs === 0 ? NO_CONTEXT : [];
-    for (let i = 0; i < contextPairs; i++) {
-      const at = contextAt + i * CONTEXT_PAIR_BYTES;
-      context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
-    }
-    const owned = envelope !== undefined;
+  private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
+    const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = decodeRequestHeader(view, offset, length, this.itemHeader);
+    checkHintOwner(op, hintOwner);
     this.queued.push({
       op,
       requestId,
       flags,
-      key: owned ? bytes.subarray(keyAt, keyAt + keyBytes) : copyBytes(bytes, keyAt, keyAt + keyBytes),
-      context,
-      value: owned ? bytes.subarray(valueAt, valueAt + valueBytes) : copyBytes(bytes, valueAt, valueAt + valueBytes),
+      key: copyBytes(bytes, keyAt, keyAt + keyBytes),
+      context: contextOf(view, contextAt, contextPairs),
+      value: copyBytes(bytes, valueAt, valueAt + valueBytes),
       timestampMs,
       expiresAtMs,
       hintOwner,
-      envelope,
     });
+    this.queuedWriteCount++;
   }
 
   private get(requestId: number, key: Uint8Array, hintOwner: number): void {
@@ -365,15 +387,22 @@ export class Replica {
   commit(): Promise<void> | undefined {
     if (this.queued.length === 0) return undefined;
     const writes = this.queued;
+    const writeCount = this.queuedWriteCount;
     this.queued = [];
-    const results: (Uint8Array | Error | Refusal | undefined)[] = new Array(writes.length);
+    this.queuedWriteCount = 0;
+    // One slot per write, an envelope's items each their own, in queue order.
+    const results: WriteResult[] = new Array(writeCount);
     let committed: Promise<void> | undefined;
     try {
       committed = this.engine.write((batch) => {
-        const beat = this.config.beat;
+        let applied = 0;
         for (let i = 0; i < writes.length; i++) {
-          results[i] = this.applyCatching(batch, writes[i]!);
-          if (beat !== undefined && i % BEAT_WRITES === BEAT_WRITES - 1) beat();
+          const write = writes[i]!;
+          if (write instanceof QueuedEnvelope) applied = this.applyEnvelope(batch, write, results, applied);
+          else {
+            results[applied++] = this.applyCatching(batch, write);
+            if (applied % BEAT_WRITES === 0) this.config.beat?.();
+          }
         }
         if (this.epochUnsaved) batch.writeEpoch(this.epoch);
         this.epochUnsaved = false;
@@ -397,10 +426,51 @@ export class Replica {
           // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
           this.publishHintCounts();
-          this.answer(writes, writes.map(() => toError(error)));
+          this.answer(writes, new Array<WriteResult>(writeCount).fill(toError(error)));
         },
       ),
     );
+  }
+
+  /** Apply every item of `envelope` into `results` from `applied` on: returns the slot after its last. */
+  private applyEnvelope(batch: WriteBatch, envelope: QueuedEnvelope, results: WriteResult[], applied: number): number {
+    const places = envelope.places;
+    const beat = this.config.beat;
+    for (let index = 0; index < envelope.itemCount; index++) {
+      results[applied++] = this.applyEnvelopeItem(batch, envelope, index, places[2 * index]!, places[2 * index + 1]!);
+      if (beat !== undefined && applied % BEAT_WRITES === 0) beat();
+    }
+    return applied;
+  }
+
+  /**
+   * One envelope item, read from the envelope's bytes into the one reused
+   * `itemWrite`: its key and value are views of the envelope (LMDB copies
+   * what it stores), nothing of it outlives this call but its answer.
+   */
+  private applyEnvelopeItem(batch: WriteBatch, envelope: QueuedEnvelope, index: number, at: number, length: number): WriteResult {
+    try {
+      const item = decodeRequestHeader(envelope.view, at, length, this.itemHeader);
+      if (item.requestId !== index) assert.fail(`envelope item ${index} carries another index`);
+      if (item.op !== Op.PUT && item.op !== Op.REPLICATE) assert.fail(`op ${item.op} cannot travel in a write envelope`);
+      if (item.hintOwner === this.config.nodeId) assert.fail('a node cannot hold hints for itself');
+      const bytes = envelope.bytes;
+      const write = this.itemWrite;
+      write.op = item.op;
+      write.requestId = index;
+      write.flags = item.flags;
+      write.key = new Uint8Array(bytes.buffer, bytes.byteOffset + item.keyAt, item.keyBytes);
+      write.context = contextOf(envelope.view, item.contextAt, item.contextPairs);
+      write.value = new Uint8Array(bytes.buffer, bytes.byteOffset + item.valueAt, item.valueBytes);
+      write.timestampMs = item.timestampMs;
+      write.expiresAtMs = item.expiresAtMs;
+      write.hintOwner = item.hintOwner;
+      const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
+      return write.op === Op.PUT ? this.coordinate(space, write) : this.replicate(space, write);
+    } catch (error) {
+      // A bad item fails alone: the envelope, the batch and the worker go on (answer counts the error).
+      return toError(error);
+    }
   }
 
   /**
@@ -419,25 +489,34 @@ export class Replica {
   }
 
   /** A dropped space took hints with it: recount them (rare: once per dropped table). */
-  private afterSpaceDrops(writes: PendingWrite[]): void {
-    if (!writes.some((write) => write.op === Op.DROP_SPACE)) return;
+  private afterSpaceDrops(writes: Queued[]): void {
+    if (!writes.some((write) => !(write instanceof QueuedEnvelope) && write.op === Op.DROP_SPACE)) return;
     this.hintCounts = this.engine.hintCounts();
     this.publishHintCounts();
   }
 
-  private answer(writes: PendingWrite[], results: (Uint8Array | Error | Refusal | undefined)[]): void {
+  private answer(writes: Queued[], results: WriteResult[]): void {
     this.count(NodeStat.COMMITS);
+    let slot = 0;
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
-      const result = results[i];
-      const failed = result instanceof Error;
-      if (failed) this.count(NodeStat.ERRORS);
-      const refused = result instanceof Refusal;
-      const status = failed ? Status.ERROR : refused ? result.status : Status.OK;
-      const payload = failed ? new TextEncoder().encode(result.message) : refused ? result.payload : result;
-      if (write.envelope !== undefined) write.envelope.add(write.op, status, write.requestId, payload);
-      else this.sink.respond(write.op, status, write.requestId, payload);
+      if (!(write instanceof QueuedEnvelope)) {
+        this.answerOne(write.op, write.requestId, results[slot++], undefined);
+        continue;
+      }
+      const { places, view } = write;
+      for (let index = 0; index < places.length / 2; index++) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results[slot++], write.answer);
     }
+  }
+
+  private answerOne(op: number, requestId: number, result: WriteResult, envelope: EnvelopeAnswer | undefined): void {
+    const failed = result instanceof Error;
+    if (failed) this.count(NodeStat.ERRORS);
+    const refused = result instanceof Refusal;
+    const status = failed ? Status.ERROR : refused ? result.status : Status.OK;
+    const payload = failed ? new TextEncoder().encode(result.message) : refused ? result.payload : result;
+    if (envelope !== undefined) envelope.add(op, status, requestId, payload);
+    else this.sink.respond(op, status, requestId, payload);
   }
 
   private applyCatching(batch: WriteBatch, write: PendingWrite): Uint8Array | Error | Refusal | undefined {
@@ -864,4 +943,21 @@ function withVersionSuffix(key: Uint8Array, version: number): Uint8Array {
   out.set(key, 0);
   new DataView(out.buffer).setBigUint64(key.byteLength, BigInt(version));
   return out;
+}
+
+/** Ops that may name a hint owner (a stand-in's write), and the one that must. */
+function checkHintOwner(op: number, hintOwner: number): void {
+  if (hintOwner >= 0 && op !== Op.PUT && op !== Op.REPLICATE && op !== Op.HINT_DELIVERED) assert.fail(`op ${op} does not take a hint owner`);
+  if (hintOwner < 0 && op === Op.HINT_DELIVERED) assert.fail('HINT_DELIVERED needs a hint owner');
+}
+
+/** A request's causal context, read from its bytes (the shared NO_CONTEXT when it has none). */
+function contextOf(view: DataView, contextAt: number, contextPairs: number): CausalContext {
+  if (contextPairs === 0) return NO_CONTEXT;
+  const context: [number, number][] = [];
+  for (let i = 0; i < contextPairs; i++) {
+    const at = contextAt + i * CONTEXT_PAIR_BYTES;
+    context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
+  }
+  return context;
 }

@@ -39,10 +39,6 @@ export class EnvelopeAnswer {
     if (itemCount === 0) this.flush(Status.OK);
   }
 
-  get itemCount(): number {
-    return this.answered.length;
-  }
-
   get done(): boolean {
     return this.added === this.answered.length;
   }

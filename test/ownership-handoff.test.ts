@@ -92,6 +92,12 @@ t.test('removeNode of a node that is down starts it first, so its data is handed
   t.notOk(store.nodes().some((node) => node.id === 1), 'node 1 left');
 });
 
+/** The first `count` of keys k0, k1, ... whose preference list leaves out `node` (what a sweep of `node` hands over). */
+function keysOutside(table: PreferenceListTable, node: number, count: number): Uint8Array[] {
+  const encoder = new TextEncoder();
+  return Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(node)).slice(0, count);
+}
+
 /** A scripted cluster for the sweep: node 0 holds `held` (all outside its ranges); `down` refuse everything. */
 function scripted(ring: Ring, held: Uint8Array[], down: Set<number>, currentRing: () => Ring = () => ring, dropStatus: (key: string) => number = () => Status.OK) {
   const table = new PreferenceListTable(ring, 3);
@@ -130,7 +136,7 @@ t.test('a sweep drops a key only once all N current replicas merged it, and retr
   const ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
   const table = new PreferenceListTable(ring, 3);
   const encoder = new TextEncoder();
-  const held = Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(0)).slice(0, 20);
+  const held = keysOutside(table, 0, 20);
   const down = new Set<number>([table.forHash(hashKey32(held[0]!))[2]!]);
   const { handoff, replicated, dropped } = scripted(ring, held, down);
   handoff.owe(0);
@@ -156,8 +162,7 @@ t.test('a sweep drops a key only once all N current replicas merged it, and retr
 t.test('a clean sweep is remembered with the time it began and its ring; a failed one is not (the purge rule reads it)', async (t) => {
   let ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
   const table = new PreferenceListTable(ring, 3);
-  const encoder = new TextEncoder();
-  const held = Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(0)).slice(0, 5);
+  const held = keysOutside(table, 0, 5);
   const down = new Set<number>([table.forHash(hashKey32(held[0]!))[0]!]);
   const { handoff } = scripted(ring, held, down, () => ring);
   t.equal(handoff.sweptCleanSinceMs(0), undefined, 'never swept');
@@ -182,8 +187,7 @@ t.test('a clean sweep is remembered with the time it began and its ring; a faile
 t.test('a holder that kept a newer copy (DROP_IF_COVERED answers CONFLICT) leaves its sweep unclean and is not counted as handed over; one already gone (NOT_FOUND) is clean', async (t) => {
   const ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
   const table = new PreferenceListTable(ring, 3);
-  const encoder = new TextEncoder();
-  const held = Array.from({ length: 200 }, (_, i) => encoder.encode(`k${i}`)).filter((key) => !table.forHash(hashKey32(key)).includes(0)).slice(0, 6);
+  const held = keysOutside(table, 0, 6);
   const [kept, gone] = [Buffer.from(held[0]!).toString(), Buffer.from(held[1]!).toString()];
   let keptNewer = true;
   const { handoff, dropped } = scripted(ring, held, new Set(), () => ring, (key) => (key === kept && keptNewer ? Status.CONFLICT : key === gone ? Status.NOT_FOUND : Status.OK));

@@ -750,11 +750,12 @@ export class Replica {
     return undefined;
   }
 
-  /** Data that moved to other owners: remove it once they hold all of it (the given object covers ours). */
   /**
-   * OK: dropped. NOT_FOUND: nothing was stored (dropped already). CONFLICT: kept,
-   * because what is stored is newer than the copy handed over (a write landed
-   * after the copy was read): the holder still holds a copy the replicas may lack.
+   * Data that moved to other owners: remove it once they hold all of it (the
+   * given object covers ours). OK: dropped. NOT_FOUND: nothing was stored
+   * (dropped already). CONFLICT: kept, because what is stored is newer than
+   * the copy handed over (a write landed after the copy was read): the holder
+   * still holds a copy the replicas may lack.
    */
   private dropIfCovered(batch: WriteBatch, write: PendingWrite): Refusal | undefined {
     const stored = batch.get(write.key);

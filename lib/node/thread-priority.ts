@@ -26,12 +26,17 @@ import { NICE_MAX } from '../bounds.js';
 /**
  * Lower the calling thread's priority by `niceIncrement`, within Linux's
  * range. Returns its nice value afterwards, or undefined where nothing was
- * done (an increment of 0, or not Linux).
+ * done (an increment of 0, not Linux, or a system that refused).
  */
 export function lowerThreadPriority(niceIncrement: number, platform: NodeJS.Platform = process.platform): number | undefined {
   if (!Number.isInteger(niceIncrement) || niceIncrement < 0 || niceIncrement > NICE_MAX) throw new RangeError(`a node thread's nice increment is an integer in [0, ${NICE_MAX}], got ${niceIncrement}`);
   if (niceIncrement === 0 || platform !== 'linux') return undefined;
-  // pid 0: the calling thread on Linux (see above).
-  setPriority(0, Math.min(NICE_MAX, getPriority(0) + niceIncrement));
-  return getPriority(0);
+  try {
+    // pid 0: the calling thread on Linux (see above).
+    setPriority(0, Math.min(NICE_MAX, getPriority(0) + niceIncrement));
+    return getPriority(0);
+  } catch {
+    // A sandbox that forbids setpriority (seccomp): the node runs at its starter's priority, as with 0.
+    return undefined;
+  }
 }

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { type NodeLink, type PendingReply, PostMessageNodeLink, SabNodeLink, type TransportKind } from '../../lib/transport/node-link.js';
 import { Op, requestOf } from '../../lib/transport/wire.js';
+import { NODE_THREAD_NICE_DEFAULT } from '../../lib/config/options.js';
 
 const WORKER_URL = new URL('../../workers/storage-node.js', import.meta.url);
 
@@ -23,7 +24,7 @@ export async function openLinks(kind: TransportKind, path: string, nodes: number
       objectBytesMax: 1 << 20,
       messageBytesMax: 2 << 20,
       sweepIntervalMs: 60_000,
-      nodeThreadNice: 10, // the store's default (nodeThreadNice)
+      nodeThreadNice: NODE_THREAD_NICE_DEFAULT,
       transport: kind,
       ringBytes: 1 << 20,
       workerUrl: WORKER_URL,

@@ -5,7 +5,7 @@
  * broken rule throws UsageError, which the CLI turns into exit code 2.
  */
 import { RingtableError, type Durability } from '../../lib/index.js';
-import { resolveOptions } from '../../lib/config/options.js';
+import { NODE_THREAD_NICE_DEFAULT, resolveOptions } from '../../lib/config/options.js';
 import type { DistributionName, StoreShape, WorkloadConfig } from './bench-report.js';
 import { coreWorkload, customWorkload, parseMix } from './core-workloads.js';
 import { type FaultStep, parseFaultPlan } from './fault-plan.js';
@@ -52,7 +52,7 @@ export const DEFAULTS = {
   readPath: 'direct' as const,
   readBalance: 'least-loaded' as const,
   hotKeyCache: 0,
-  nodeThreadNice: 10,
+  nodeThreadNice: NODE_THREAD_NICE_DEFAULT,
   seed: 42,
   baselines: 'none',
   redisPort: 6379,

@@ -134,6 +134,9 @@ export interface StoreOptions {
   nodeThreadNice?: number;
 }
 
+/** StoreOptions.nodeThreadNice's default (node/thread-priority.ts says why). */
+export const NODE_THREAD_NICE_DEFAULT = 10;
+
 export interface ResolvedOptions {
   path: string;
   nodes: number;
@@ -241,7 +244,7 @@ export function resolveOptions(options: StoreOptions): ResolvedOptions {
     handoffKeysPerSecond: integer('handoffKeysPerSecond', options.handoffKeysPerSecond, 20_000, 1, 10_000_000),
     antiEntropyIntervalMs: integer('antiEntropyIntervalMs', options.antiEntropyIntervalMs, 600_000, 0, 86_400_000),
     antiEntropyThreads: integer('antiEntropyThreads', options.antiEntropyThreads, 2, 1, 64),
-    nodeThreadNice: integer('nodeThreadNice', options.nodeThreadNice, 10, 0, NICE_MAX),
+    nodeThreadNice: integer('nodeThreadNice', options.nodeThreadNice, NODE_THREAD_NICE_DEFAULT, 0, NICE_MAX),
   };
 }
 

@@ -228,11 +228,6 @@ export class Replica {
     this.queuedWriteCount = 0;
   }
 
-  /** Writes waiting for the next commit (the node loop bounds how many it lets wait). */
-  get queuedWrites(): number {
-    return this.queuedWriteCount;
-  }
-
   /** Settles when the newest commit (and so, in order, every earlier one) is answered. */
   committed(): Promise<unknown> {
     return this.lastCommit;
@@ -505,7 +500,7 @@ export class Replica {
         continue;
       }
       const { places, view } = write;
-      for (let index = 0; index < places.length / 2; index++) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results[slot++], write.answer);
+      for (let index = 0; index < write.itemCount; index++) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results[slot++], write.answer);
     }
   }
 

@@ -98,6 +98,7 @@ const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughp
   'ceiling-commits': int(1, 'sequential commits each environment splits a batch into, in the storage-ceiling series (ringtable\'s nodes make about 3: see "commits per node")', 1),
   'timeout-ms': int(5_000, "ringtable's timeoutMs (the store's default): raise it on a machine so loaded that a batch takes longer", 1),
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
+  'ring-bytes': int(1 << 20, "ringtable's ringBytes (each node's request and reply rings; a power of two)", 4096),
 });
 
 async function main(): Promise<void> {
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     durability: args.durability,
     conflicts: args.conflicts,
     timeoutMs: args['timeout-ms'],
+    ringBytes: args['ring-bytes'],
   };
   const report: Report = {
     benchmark: 'putMany vs raw lmdb-js',

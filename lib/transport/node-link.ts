@@ -6,7 +6,7 @@
  * postMessage otherwise carries control only: ready, stopped.
  */
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Durability } from '../storage/storage-engine.js';
 import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
 import type { TransportKind } from '../config/options.js';
@@ -120,6 +120,40 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
   return flags;
 }
 
+/**
+ * Flags a worker's execArgv refuses (ERR_WORKER_INVALID_EXEC_ARGV): V8's own
+ * (`--max-old-space-size`, `--max-semi-space-size`, `--trace-gc`) and the
+ * process's (`--title`). An application started with one of them could not
+ * open a store. They already hold for the whole process, node threads
+ * included (a worker left to inherit its parent's flags is not refused
+ * them), so a node thread starts without restating them. Node names them
+ * only in the refusal's message ("Initiated Worker with invalid execArgv
+ * flags: a, b", lib/internal/errors.js, unchanged since Node 12): learnt from
+ * the first refusal and remembered for the process.
+ */
+const refusedFlags = new Set<string>();
+
+/** The flags a refusal names, among those that were asked for. */
+export function refusedExecArgv(message: string, asked: readonly string[]): string[] {
+  const at = message.indexOf('flags: ');
+  if (at < 0) return [];
+  const named = new Set(message.slice(at + 'flags: '.length).split(', '));
+  return asked.filter((flag) => named.has(flag));
+}
+
+/** A Worker with the parent's flags less the main script's (workerExecArgv) and less those a worker refuses. */
+export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>): Worker {
+  const execArgv = workerExecArgv().filter((flag) => !refusedFlags.has(flag));
+  try {
+    return new Worker(url, { ...options, execArgv });
+  } catch (error) {
+    const refused = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? refusedExecArgv((error as Error).message, execArgv) : [];
+    if (refused.length === 0) throw error;
+    for (const flag of refused) refusedFlags.add(flag);
+    return new Worker(url, { ...options, execArgv: execArgv.filter((flag) => !refusedFlags.has(flag)) });
+  }
+}
+
 const RESPONSE_WAIT_SLICE_MS = 200;
 /** How long a crashed node may take to reach its exit before it is terminated regardless. */
 const CRASH_EXIT_WAIT_MS = 10_000;
@@ -180,7 +214,7 @@ export abstract class NodeLink {
       return;
     }
     const { ringBytes: _ringBytes, workerUrl, ...data } = options;
-    this.worker = new Worker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData }, execArgv: workerExecArgv() });
+    this.worker = startWorker(workerUrl, { workerData: { ...data, statsBuffer, ...extraData } });
     const controlListener = (message: unknown) => {
       const type = (message as { type?: string } | null)?.type;
       if (type === 'ready') onReady();

@@ -14,6 +14,8 @@ import { OpSchedule, latencyUs } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
 import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
 import { mainThreadSchedule, parseSchedstat } from '../bench/lib/thread-cpu.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 t.test('unthrottled: up to `concurrency` in flight, each completion frees a slot, done at the count', async (t) => {
   const schedule = new OpSchedule(1000, { operationCount: 5, durationMs: 0, concurrency: 2, targetPerSec: 0 });
@@ -286,4 +288,18 @@ t.test('the stall note: event-loop delay rounded to 0.01 ms, the coordinator thr
     t.ok(summary.coordinatorRanMs! >= 40, `the busy loop ran on a core: ${summary.coordinatorRanMs} ms`);
     t.match(note, /runnable but waiting for a core \d+ ms/);
   }
+});
+
+t.test("the stall note tells the old generation's collections from the young one's", async (t) => {
+  // A full collection on demand: V8's gc() exposed for this test only.
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const monitor = new StallMonitor();
+  monitor.start();
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const summary = monitor.stop();
+  t.ok(summary.gcMajorPauses >= 1, `a full collection counts as the old generation's: ${summary.gcMajorPauses}`);
+  t.ok(summary.gcMajorPauses <= summary.gcPauses && summary.gcMajorMs <= summary.gcTotalMs + 1, 'the old generation\'s pauses are among all pauses');
+  t.match(stallNote('ringtable', 100, summary), new RegExp(`, ${summary.gcMajorPauses} of the old generation \\(${summary.gcMajorMs} ms\\)`));
 });

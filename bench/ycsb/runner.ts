@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { NodeStats, Store } from '../../lib/index.js';
+import type { NodeStats, Store, StoreStats } from '../../lib/index.js';
 import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
 import { accessStats, type AccessStats } from './access-stats.js';
 import type { BaselineResult, BenchReport, FaultEvent, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
@@ -213,6 +213,12 @@ async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stre
   context.log(`${target.name}: warm-up ran ${warm.operations} operations in ${(warm.durationMs / 1000).toFixed(2)} s (not measured), ${warm.errors.total} errors`);
 }
 
+const RUN_COUNTERS = ['readsInPlace', 'readRepairs', 'readRepairsSkipped', 'siblingsSeen', 'timeouts', 'overloaded', 'writeEnvelopes', 'hintsDelivered'] as const;
+
+function counterDeltas(before: StoreStats, after: StoreStats): string {
+  return RUN_COUNTERS.map((name) => `${name} ${after[name] - before[name]}`).join(', ');
+}
+
 interface MainResult {
   target: RingtableTarget;
   measured: Measured;
@@ -235,13 +241,15 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     for (let k = 0; k < keys.names.length; k++) partitionOfKey[k] = store.partitionOf(keys.names[k]!);
     const partitionOwners = store.partitionOwners();
     let before: NodeStats[] = [];
+    let countersBefore: StoreStats | undefined;
     let drainedInTime = true;
     const faults: FaultEvent[] = [];
     let faultsDone = 0;
     const measured = await measure(target, request, stream, keys, context, {
       afterLoad: async () => {
         drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
-        before = store.stats().nodes;
+        countersBefore = store.stats();
+        before = countersBefore.nodes;
       },
       health: () => healthOf(store),
       onRunInterval: (elapsedMs) => {
@@ -258,6 +266,7 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     const after = store.stats();
     const nodes = nodeLoads(before, after.nodes);
     if (after.hotKeyCache !== undefined) context.log(`hot-key cache: ${JSON.stringify(after.hotKeyCache)}`);
+    if (countersBefore !== undefined) context.log(`store counters in the run: ${counterDeltas(countersBefore, after)}`);
     const run = measured.run;
     const access = accessStats({
       stream,

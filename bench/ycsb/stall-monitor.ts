@@ -11,7 +11,7 @@
  * machine the whole process used. Reported as one note per run.
  */
 import { availableParallelism } from 'node:os';
-import { type IntervalHistogram, PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 import { type ThreadSchedule, mainThreadSchedule } from '../lib/thread-cpu.js';
 
 /** Event-loop delay sampling period (the histogram's resolution). */
@@ -27,6 +27,9 @@ export interface StallSummary {
   gcMaxMs: number;
   /** Pauses of 10 ms or more: the ones a p99.9 can be made of. */
   gcPausesOver10Ms: number;
+  /** Of those pauses, the old generation's (mark-compact; the rest are scavenges of the young one): their count and time. */
+  gcMajorPauses: number;
+  gcMajorMs: number;
   /** The coordinator thread on a core, and runnable but waiting for one, during the run; undefined without schedstat. */
   coordinatorRanMs: number | undefined;
   coordinatorWaitedMs: number | undefined;
@@ -41,6 +44,8 @@ export class StallMonitor {
   private gcTotalMs = 0;
   private gcMaxMs = 0;
   private gcPausesOver10Ms = 0;
+  private gcMajorPauses = 0;
+  private gcMajorMs = 0;
   private scheduleAtStart: ThreadSchedule | undefined;
   private cpuAtStart = process.cpuUsage();
   private startedAtMs = 0;
@@ -53,6 +58,10 @@ export class StallMonitor {
         this.gcTotalMs += entry.duration;
         if (entry.duration > this.gcMaxMs) this.gcMaxMs = entry.duration;
         if (entry.duration >= 10) this.gcPausesOver10Ms++;
+        if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+          this.gcMajorPauses++;
+          this.gcMajorMs += entry.duration;
+        }
       }
     });
   }
@@ -83,6 +92,8 @@ export class StallMonitor {
       gcTotalMs: Math.round(this.gcTotalMs),
       gcMaxMs: Math.round(this.gcMaxMs * 10) / 10,
       gcPausesOver10Ms: this.gcPausesOver10Ms,
+      gcMajorPauses: this.gcMajorPauses,
+      gcMajorMs: Math.round(this.gcMajorMs),
       coordinatorRanMs: schedule === undefined || atStart === undefined ? undefined : Math.round(schedule.ranMs - atStart.ranMs),
       coordinatorWaitedMs: schedule === undefined || atStart === undefined ? undefined : Math.round(schedule.waitedMs - atStart.waitedMs),
       processCpuShare: (cpu.user + cpu.system) / 1000 / elapsedMs / availableParallelism(),
@@ -97,5 +108,5 @@ export function stallNote(target: string, durationMs: number, summary: StallSumm
     summary.coordinatorRanMs === undefined || summary.coordinatorWaitedMs === undefined
       ? ''
       : `; on a core ${summary.coordinatorRanMs} ms (${pct(summary.coordinatorRanMs / Math.max(1, durationMs))} of the run), runnable but waiting for a core ${summary.coordinatorWaitedMs} ms (${pct(summary.coordinatorWaitedMs / Math.max(1, durationMs))})`;
-  return `${target} run, coordinator thread: event-loop delay p50 ${summary.loopDelayP50Ms} ms, p99 ${summary.loopDelayP99Ms} ms, p99.9 ${summary.loopDelayP999Ms} ms, max ${summary.loopDelayMaxMs} ms (beyond a ${RESOLUTION_MS} ms sampling period); GC ${summary.gcPauses} pauses, ${summary.gcTotalMs} ms (${gcShare}% of the run), longest ${summary.gcMaxMs} ms, ${summary.gcPausesOver10Ms} of 10 ms or more${scheduled}; the process used ${pct(summary.processCpuShare)} of ${availableParallelism()} cores`;
+  return `${target} run, coordinator thread: event-loop delay p50 ${summary.loopDelayP50Ms} ms, p99 ${summary.loopDelayP99Ms} ms, p99.9 ${summary.loopDelayP999Ms} ms, max ${summary.loopDelayMaxMs} ms (beyond a ${RESOLUTION_MS} ms sampling period); GC ${summary.gcPauses} pauses, ${summary.gcTotalMs} ms (${gcShare}% of the run), longest ${summary.gcMaxMs} ms, ${summary.gcPausesOver10Ms} of 10 ms or more, ${summary.gcMajorPauses} of the old generation (${summary.gcMajorMs} ms)${scheduled}; the process used ${pct(summary.processCpuShare)} of ${availableParallelism()} cores`;
 }

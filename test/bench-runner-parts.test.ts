@@ -8,7 +8,7 @@ import type { NodeStats } from '../lib/index.js';
 import { UsageError, parseBaselines, parseCount, parseNumber, resolveRequest, type RawBenchOptions } from '../bench/ycsb/bench-options.js';
 import { ErrorCounter } from '../bench/ycsb/error-tally.js';
 import { INTERVALS_MAX, IntervalTally } from '../bench/ycsb/interval-tally.js';
-import { forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
+import { KeySpace, forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
 import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
 import { OpSchedule, latencyUs } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
@@ -16,6 +16,9 @@ import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
 import { mainThreadSchedule, parseSchedstat } from '../bench/lib/thread-cpu.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { drive } from '../bench/ycsb/op-driver.js';
+import type { KvTarget } from '../bench/ycsb/targets/kv-target.js';
+import { ErrorCode, RingtableError } from '../lib/errors.js';
 
 t.test('unthrottled: up to `concurrency` in flight, each completion frees a slot, done at the count', async (t) => {
   const schedule = new OpSchedule(1000, { operationCount: 5, durationMs: 0, concurrency: 2, targetPerSec: 0 });
@@ -302,4 +305,41 @@ t.test("the stall note tells the old generation's collections from the young one
   t.ok(summary.gcMajorPauses >= 1, `a full collection counts as the old generation's: ${summary.gcMajorPauses}`);
   t.ok(summary.gcMajorPauses <= summary.gcPauses && summary.gcMajorMs <= summary.gcTotalMs + 1, 'the old generation\'s pauses are among all pauses');
   t.match(stallNote('ringtable', 100, summary), new RegExp(`, ${summary.gcMajorPauses} of the old generation \\(${summary.gcMajorMs} ms\\)`));
+});
+
+t.test('the driver counts what promised operations settle with: a read through missingOf, a write as nothing missing, a rejection as an error', async (t) => {
+  const ops: [number, number][] = [];
+  for (let i = 0; i < 400; i++) ops.push([i % 4 === 0 ? OpCode.UPDATE : OpCode.READ, i % 10]);
+  const stream = streamOf(ops);
+  let reads = 0;
+  let writes = 0;
+  let maxInFlight = 0;
+  let inFlight = 0;
+  const later = <T>(value: T, fail = false): Promise<T> => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    return new Promise<T>((resolve, reject) => setImmediate(() => (inFlight--, fail ? reject(new RingtableError(ErrorCode.TIMEOUT, 'late')) : resolve(value))));
+  };
+  const target: KvTarget = {
+    name: 'promised',
+    description: 'settles each operation on a later turn',
+    load: async () => {},
+    // Keys 0-2 "have no value"; key 9 fails; what a read resolves with is an object, counted by missingOf.
+    read: (keyNumber) => (reads++, later({ absent: keyNumber < 3 }, keyNumber === 9)),
+    missingOf: (result) => ((result as { absent: boolean }).absent ? 1 : 0),
+    write: () => (writes++, later(undefined)),
+    scan: () => 0,
+    readModifyWrite: () => 0,
+    close: async () => {},
+  };
+  const result = await drive({ stream, keys: new KeySpace(10, 10, 8, 1), target, limits: { operationCount: 400, durationMs: 0, concurrency: 16, targetPerSec: 0 }, intervalMs: 1000 });
+  t.equal(result.operations, 400);
+  t.equal(reads + writes, 400);
+  // Reads are i % 4 != 0: of keys i % 10 < 3 the reads that had no value, of key 9 the failures.
+  const readOps = ops.filter(([code]) => code === OpCode.READ);
+  t.equal(result.notFound, readOps.filter(([, key]) => key < 3).length, 'a read counts as missing what missingOf says, a write nothing');
+  t.equal(result.errors.total, readOps.filter(([, key]) => key === 9).length, 'a rejection is an error');
+  t.equal(result.latency.count(OpCode.UPDATE), writes, 'every write that resolved with nothing succeeded');
+  t.ok(maxInFlight <= 16, `never more in flight than the concurrency: ${maxInFlight}`);
+  result.latency.destroy();
 });

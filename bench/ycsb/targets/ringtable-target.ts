@@ -85,11 +85,15 @@ export class RingtableTarget implements KvTarget {
   }
 
   read(keyNumber: number): Outcome {
-    return this.store.get(this.keys.names[keyNumber]!).then(this.checked);
+    return this.store.get(this.keys.names[keyNumber]!);
+  }
+
+  missingOf(result: unknown): number {
+    return this.checked(result as GetResult | undefined);
   }
 
   write(keyNumber: number, value: Uint8Array): Outcome {
-    return this.store.put(this.keys.names[keyNumber]!, value).then(() => 0);
+    return this.store.put(this.keys.names[keyNumber]!, value);
   }
 
   scan(from: number, to: number): Outcome {

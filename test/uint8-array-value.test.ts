@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { isPlainUint8Array, packUint8Array } from '../lib/store/uint8-array-value.js';
 import { decodeValue, encodeValue } from '../lib/store/value-codec.js';
+import { VALUE_SLAB_CHUNK_BYTES, VALUE_SLAB_ITEM_BYTES_MAX, ValueSlab } from '../lib/store/value-slab.js';
 
 // value-codec.ts's options.
 const packr = new Packr({ useRecords: false, copyBuffers: true, moreTypes: true });
@@ -50,5 +51,27 @@ t.test('only a plain Uint8Array takes the path', async (t) => {
   t.notOk(isPlainUint8Array([1, 2]));
   for (const value of [Buffer.from([1, 2, 3]), new Bytes([4, 5]), new Int8Array([-1, 2]), new Uint8ClampedArray([9])]) {
     t.ok(same(encodeValue(value, 1024), packr.pack(value)), `${value.constructor.name}: msgpackr's bytes`);
+  }
+});
+
+t.test("a putMany's values share a slab's chunks (value-slab.ts), each its own bytes", async (t) => {
+  const slab = new ValueSlab();
+  const values = Array.from({ length: 2000 }, (_, i) => new Uint8Array(100 + (i % 7)).fill(i & 0xff));
+  const packed = values.map((value) => encodeValue(value, 1 << 20, slab));
+  // Written once all were packed: no value overwrote another.
+  values.forEach((value, i) => {
+    if (!same(packed[i]!, packr.pack(value))) t.fail(`value ${i}: not msgpackr's bytes`);
+    const decoded = decodeValue(packed[i]!);
+    if (!(decoded instanceof Uint8Array && same(decoded, value))) t.fail(`value ${i}: does not decode to itself`);
+  });
+  const chunks = new Set(packed.map((bytes) => bytes.buffer));
+  t.ok(chunks.size < packed.length / 100, `2000 values in ${chunks.size} chunks`);
+  for (const chunk of chunks) t.equal(chunk.byteLength, VALUE_SLAB_CHUNK_BYTES);
+  // A large value has its own memory, of its own length, at every length class.
+  for (const n of [VALUE_SLAB_ITEM_BYTES_MAX, 70_000]) {
+    const value = new Uint8Array(n).map((_, i) => i & 0xff);
+    const bytes = packUint8Array(value, slab);
+    t.ok(same(bytes, packr.pack(value)), `${n} bytes: msgpackr's bytes`);
+    t.equal(bytes.buffer.byteLength, bytes.byteLength, `${n} bytes: its own memory`);
   }
 });

@@ -118,6 +118,23 @@ t.test('an envelope carries each item as a whole request message, in order, 8-al
   t.equal(builder.take().flags, 0, 'replication alone may be duplicated by fault injection');
 });
 
+t.test('an item\u2019s padding is zeroed, whatever the reused buffer held: equal envelopes are equal bytes', async (t) => {
+  const reply = new Recorder();
+  const fresh = new EnvelopeBuilder();
+  const reused = new EnvelopeBuilder();
+  // Dirty the reused builder's buffer with bytes of 0xff where the next envelope's padding falls.
+  for (let i = 0; i < 8; i++) pack(reused, Op.REPLICATE, 0, new Uint8Array(8).fill(0xff), undefined, new Uint8Array(64).fill(0xff), 0, 0, reply, i, 1);
+  reused.take();
+  // Values of 1 to 7 bytes: every padding length from 7 down to 1.
+  for (const builder of [fresh, reused]) {
+    for (let i = 1; i <= 8; i++) pack(builder, Op.REPLICATE, 0, 'k', undefined, new Uint8Array(i).fill(i), 5, 0, reply, i, 1);
+  }
+  const a = Buffer.from(fresh.take().body);
+  const b = Buffer.from(reused.take().body);
+  t.equal(a.byteLength, b.byteLength);
+  t.ok(a.equals(b), 'the same bytes from a fresh and a reused builder');
+});
+
 t.test('a malformed envelope is refused whole, before any item is visited', async (t) => {
   const builder = new EnvelopeBuilder();
   const reply = new Recorder();

@@ -17,6 +17,7 @@ import type { GetResult } from './get-result.js';
 import { putRequest } from './put-request.js';
 import type { GetOptions, PutManyEntry, PutOptions } from './store-types.js';
 import { type Key, checkKey, ownKey } from './value-codec.js';
+import { ValueSlab } from './value-slab.js';
 
 export class ClientRequests {
   constructor(
@@ -79,9 +80,11 @@ export class ClientRequests {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
     if (entries.length > 0) this.coordinator.admit(1);
+    // The batch's values share chunks (value-slab.ts): its requests hold them until it ends.
+    const slab = new ValueSlab();
     const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator);
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
     return this.coordinator.putMany(requests, ws);

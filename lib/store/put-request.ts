@@ -12,6 +12,7 @@ import { decodeContext, decodeObject, encodeContext } from '../version/object-co
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
 import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
+import type { ValueSlab } from './value-slab.js';
 
 /** Longest time to live (about 142,000 years): now + ttlMs stays a safe integer, which nodes require of an expiry. */
 const TTL_MS_MAX = 2 ** 52;
@@ -23,9 +24,10 @@ export function putRequest(
   flags: number,
   bounds: { keyBytesMax: number; valueBytesMax: number },
   clock: { nowMs(): number },
+  slab?: ValueSlab,
 ): PutRequest {
   keyByteLength(key, bounds.keyBytesMax);
-  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax);
+  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax, slab);
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
   }

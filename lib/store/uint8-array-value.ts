@@ -7,6 +7,7 @@
  * call (a putMany coordinator's CPU and sampling heap profiles); this is one
  * allocation, the result. test/uint8-array-value.test.ts holds it to packr.pack.
  */
+import type { ValueSlab } from './value-slab.js';
 
 /** The extension type of msgpackr's typed arrays ('t'), and Uint8Array's index among them. */
 export const TYPED_ARRAY_EXT = 0x74;
@@ -17,27 +18,28 @@ export function isPlainUint8Array(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype && !Object.hasOwn(value, 'constructor');
 }
 
-export function packUint8Array(value: Uint8Array): Uint8Array {
+/** `slab`: where a putMany's values go (value-slab.ts); without it, the result has its own memory. */
+export function packUint8Array(value: Uint8Array, slab?: ValueSlab): Uint8Array {
   const length = value.byteLength;
   // The extension's data: the element type byte, then the bytes.
   const data = length + 1;
   let out: Uint8Array;
   let at: number;
   if (data < 0x100) {
-    out = new Uint8Array(4 + length);
+    out = slab === undefined ? new Uint8Array(4 + length) : slab.take(4 + length);
     out[0] = 0xc7;
     out[1] = data;
     at = 2;
   } else if (data < 0x10000) {
-    out = new Uint8Array(5 + length);
+    out = slab === undefined ? new Uint8Array(5 + length) : slab.take(5 + length);
     out[0] = 0xc8;
     out[1] = data >> 8;
     out[2] = data & 0xff;
     at = 3;
   } else {
-    out = new Uint8Array(7 + length);
+    out = slab === undefined ? new Uint8Array(7 + length) : slab.take(7 + length);
     out[0] = 0xc9;
-    new DataView(out.buffer).setUint32(1, data);
+    new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(1, data);
     at = 5;
   }
   out[at] = TYPED_ARRAY_EXT;

@@ -12,6 +12,7 @@ import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { isPlainUint8Array, packUint8Array } from './uint8-array-value.js';
+import type { ValueSlab } from './value-slab.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
 // moreTypes: typed arrays other than Uint8Array travel as msgpackr's typed-array
@@ -74,7 +75,8 @@ function tooLong(bytes: number, keyBytesMax: number): RingtableError {
   return new RingtableError(ErrorCode.INVALID_KEY, `key of ${bytes} bytes exceeds keyBytesMax (${keyBytesMax})`);
 }
 
-export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
+/** `slab`: a putMany's (value-slab.ts), where a Uint8Array value's bytes go. */
+export function encodeValue(value: unknown, valueBytesMax: number, slab?: ValueSlab): Uint8Array {
   const kind = typeof value;
   if (value === undefined || kind === 'function' || kind === 'symbol') {
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value must be serialisable, got ${describe(value)}`);
@@ -82,7 +84,7 @@ export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
   let bytes: Uint8Array;
   try {
     checkContents(value, 0);
-    bytes = isPlainUint8Array(value) ? packUint8Array(value) : packr.pack(value);
+    bytes = isPlainUint8Array(value) ? packUint8Array(value, slab) : packr.pack(value);
   } catch (error) {
     if (error instanceof RingtableError) throw error;
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });

@@ -437,6 +437,8 @@ export function encodeRequest(bytes: Buffer, view: DataView, at: number, request
     bytes.set(key, at + Request.HEADER_BYTES);
   }
   let cursor = at + contextOffset(keyBytes);
+  // The key's padding is zeroed too (0 to 7 bytes): reused buffers (envelopes, rings) hold old bytes there.
+  for (let i = at + Request.HEADER_BYTES + keyBytes; i < cursor; i++) bytes[i] = 0;
   for (let i = 0; i < contextPairs; i++) {
     const pair = context![i]!;
     view.setFloat64(cursor, pair[0], true);

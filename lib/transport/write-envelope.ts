@@ -169,8 +169,10 @@ export class EnvelopeBuilder {
     const index = this.envelope.push(reply, tag, target);
     if (request.op === Op.PUT) this.mints = true;
     encodeRequest(this.bytes, this.view, at + ENVELOPE_ITEM_PREFIX_BYTES, index, request, keyBytes, hintFieldOfTarget(target));
-    // Padding is zeroed: equal envelopes are equal bytes.
-    this.bytes.fill(0, at + ENVELOPE_ITEM_PREFIX_BYTES + messageBytes, at + itemBytes);
+    // Padding is zeroed: equal envelopes are equal bytes. At most 7 bytes, so
+    // a loop: Buffer#fill's argument checks were 5% of a putMany
+    // coordinator's CPU profile (one call per copy).
+    for (let i = at + ENVELOPE_ITEM_PREFIX_BYTES + messageBytes; i < at + itemBytes; i++) this.bytes[i] = 0;
     this.length += itemBytes;
   }
 

@@ -1,0 +1,32 @@
+/**
+ * Memory for one putMany's encoded values: views into shared chunks instead
+ * of an ArrayBuffer each. A fresh Uint8Array of a 100-byte value's 104
+ * encoded bytes has its own off-heap backing store, which V8 allocates,
+ * tracks as external memory and frees one by one: 0.5-0.8 µs per value,
+ * against 0.07-0.13 µs for a view into a chunk (a micro-benchmark of
+ * 10,000-value batches, allocation and copy). The batch's requests hold their
+ * values until the batch ends, so a chunk lives as long as the batch does;
+ * nothing else keeps a request's value (the replicas' envelopes copy it).
+ */
+
+/** One chunk's bytes: a 10,000-key batch of 100-byte values takes 16 of them. */
+export const VALUE_SLAB_CHUNK_BYTES = 64 * 1024;
+/** A value larger than this gets its own memory: it would waste most of a chunk's tail, and its allocation costs little per byte. */
+export const VALUE_SLAB_ITEM_BYTES_MAX = VALUE_SLAB_CHUNK_BYTES / 4;
+
+export class ValueSlab {
+  private chunk = new ArrayBuffer(0);
+  private usedBytes = 0;
+
+  /** `bytes` of zeroed memory that no other view of this slab overlaps. */
+  take(bytes: number): Uint8Array {
+    if (bytes > VALUE_SLAB_ITEM_BYTES_MAX) return new Uint8Array(bytes);
+    if (this.usedBytes + bytes > this.chunk.byteLength) {
+      this.chunk = new ArrayBuffer(VALUE_SLAB_CHUNK_BYTES);
+      this.usedBytes = 0;
+    }
+    const out = new Uint8Array(this.chunk, this.usedBytes, bytes);
+    this.usedBytes += bytes;
+    return out;
+  }
+}

@@ -32,23 +32,34 @@ export interface MoveCounters {
   keysCopied: number;
   keysDropped: number;
   pages: number;
-  /** Stale copies a gaining node still held from an earlier time it replicated the range, dropped before the copy. */
+  /**
+   * Stale copies a gaining node still held from an earlier time it replicated
+   * the range, dropped before the copy: only those its node dropped (OK), not
+   * those it found gone (NOT_FOUND) or kept because it held a newer copy (CONFLICT).
+   */
   staleDropped: number;
 }
 
+/** A node's answer to one range-move step: its status (OK, NOT_FOUND, or CONFLICT for DROP_IF_COVERED) and a copy of its payload. */
+interface StepAnswer {
+  status: number;
+  payload: Uint8Array;
+}
+
 /**
- * One request as a promise: resolves with a copy of the answer's payload.
- * Every step is idempotent (a scan, a DVVSet merge, a drop that keeps
- * anything newer), so a request the node did not answer (lost, or the node
- * failed) is sent again, up to CALL_ATTEMPTS_MAX times in all: found by the
- * simulation, where one lost request failed most membership changes.
+ * One request as a promise: resolves with the node's status and a copy of
+ * the answer's payload. Every step is idempotent (a scan, a DVVSet merge, a
+ * drop that keeps anything newer), so a request the node did not answer
+ * (lost, or the node failed) is sent again, up to CALL_ATTEMPTS_MAX times in
+ * all: found by the simulation, where one lost request failed most
+ * membership changes.
  */
-function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<Uint8Array> {
+function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<StepAnswer> {
   return new Promise((resolve, reject) => {
     host.send(target, requestOf(op, key, value), {
       onReply: (_target, status, bytes, _view, at, length) => {
         // DROP_IF_COVERED answers CONFLICT when it keeps a newer copy: that copy stays and merges later (see above).
-        if (status === Status.OK || status === Status.NOT_FOUND || (op === Op.DROP_IF_COVERED && status === Status.CONFLICT)) resolve(copyBytes(bytes, at, at + length));
+        if (status === Status.OK || status === Status.NOT_FOUND || (op === Op.DROP_IF_COVERED && status === Status.CONFLICT)) resolve({ status, payload: copyBytes(bytes, at, at + length) });
         else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));
       },
       onNodeFailure: (_target, error) => {
@@ -78,7 +89,7 @@ async function scanPages(host: MoveHost, node: number, ring: Ring, partitions: n
   const request = encodeScanRequest(PAGE_ENTRIES, ring.partitionBits, partitions);
   let cursor: Uint8Array = EMPTY;
   for (;;) {
-    const payload = await call(host, node, Op.PARTITION_SCAN, cursor, request);
+    const { payload } = await call(host, node, Op.PARTITION_SCAN, cursor, request);
     const page = decodeScanPage(payload, 0, payload.byteLength);
     counters.pages++;
     await onPage(page.entries);
@@ -112,8 +123,10 @@ export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MoveP
     const current = moves.get(ring.partitionOf(hashKey32(entry.key)))?.before ?? [];
     const merged = await Promise.all(current.map((node) => call(host, node, Op.REPLICATE, entry.key, entry.object).then(() => true, () => false)));
     if (current.length === 0 || merged.includes(false)) return;
-    await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
-    counters.staleDropped++;
+    // Only OK dropped something: NOT_FOUND found nothing stored (a retried drop
+    // whose first answer was lost), CONFLICT kept a newer copy (it merges with the copy).
+    const { status } = await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
+    if (status === Status.OK) counters.staleDropped++;
   };
   await allLoops(
     [...gainers].map((gainer) =>
@@ -139,7 +152,7 @@ export async function copyToGainers(host: MoveHost, ring: Ring, plan: MovePlan, 
 }
 
 async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, PartitionMove>, entries: Entry[], counters: MoveCounters): Promise<void> {
-  const copies: Promise<Uint8Array>[] = [];
+  const copies: Promise<StepAnswer>[] = [];
   for (const entry of entries) {
     if (host.isDropped?.(entry.key) === true) continue;
     const move = moves.get(ring.partitionOf(hashKey32(entry.key)));

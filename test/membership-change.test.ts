@@ -107,7 +107,8 @@ t.test('a gaining node drops what it still holds of the gained ranges before the
   const stale: Entry = { key: new TextEncoder().encode('k8'), object: new Uint8Array([1, 2, 3]) };
   const host = scriptedHost(() => false, (target) => (target === 4 ? [stale] : []));
   const coordinator = new Coordinator(OPTIONS, ring, host);
-  await moveTo(coordinator, host, ring.withNodeAdded(4), 'add', 4, () => true, () => {});
+  const change = await moveTo(coordinator, host, ring.withNodeAdded(4), 'add', 4, () => true, () => {});
+  t.equal(change.staleDropped, 1, 'the change reports the stale copy it dropped');
   const drop = host.log.indexOf(`${Op.DROP_IF_COVERED}:4`);
   const firstCopy = host.log.indexOf(`${Op.REPLICATE}:4`);
   t.ok(drop >= 0, 'the stale copy on the gainer was dropped');

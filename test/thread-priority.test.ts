@@ -1,11 +1,12 @@
 /**
- * Node threads run below the priority of the thread that opened the store
- * (node/thread-priority.ts): checked on real worker threads through Linux's
+ * Node threads and the anti-entropy pool's threads run below the priority of
+ * the thread that opened the store (node/thread-priority.ts): checked on real worker threads through Linux's
  * own view of each thread (/proc/self/task/<tid>/stat), plus the option's
  * bounds and the pure guard.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import t from 'tap';
+import { stat } from 'node:fs/promises';
+import t, { type Test } from 'tap';
 import { resolveOptions } from '../lib/config/options.js';
 import { lowerThreadPriority } from '../lib/node/thread-priority.js';
 import { ErrorCode } from '../lib/index.js';
@@ -48,4 +49,26 @@ t.test('the node threads run at the opening thread\'s nice plus nodeThreadNice, 
   t.equal(lowered.length, 3, `one thread per node at nice ${mainNice + 7} (threads started: ${JSON.stringify(started)})`);
   t.equal(nicesByThread().get(process.pid), mainNice, 'the opening thread keeps its priority');
   t.equal(await store.get('k').then((result) => result?.value), 'v', 'and the store serves');
+});
+
+/** The nices of the threads an anti-entropy pass starts: the pool's (it starts its threads on demand, and keeps them a while after). */
+async function poolThreadNices(t: Test, nodeThreadNice: number): Promise<number[]> {
+  const store = await openTemp(t, { nodes: 3, durability: 'none', nodeThreadNice, antiEntropyIntervalMs: 0 });
+  await store.put('k', 'v');
+  // libuv's threads start on its first queued work, at this thread's nice: start them before the count.
+  await stat('.');
+  const before = new Set(nicesByThread().keys());
+  await store.repair();
+  return [...nicesByThread()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+}
+
+t.test('the anti-entropy pool\'s threads run at the opening thread\'s nice plus nodeThreadNice', { skip: process.platform === 'linux' ? false : 'nice is per thread only on Linux' }, async (t) => {
+  const mainNice = nicesByThread().get(process.pid)!;
+  const lowered = await poolThreadNices(t, 7);
+  t.ok(lowered.length > 0, `the pass started pool threads (${lowered.length})`);
+  t.same(lowered, lowered.map(() => Math.min(19, mainNice + 7)), `every pool thread at nice ${mainNice + 7}`);
+  const same = await poolThreadNices(t, 0);
+  t.ok(same.length > 0, `the pass started pool threads (${same.length})`);
+  t.same(same, same.map(() => mainNice), 'with nodeThreadNice 0 they keep the opening thread\'s nice');
+  t.equal(nicesByThread().get(process.pid), mainNice, 'the opening thread keeps its priority');
 });

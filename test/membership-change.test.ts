@@ -12,7 +12,7 @@ import { Coordinator } from '../lib/store/coordinator.js';
 import type { CoordinatorHost, Send } from '../lib/store/coordinator-host.js';
 import { moveTo } from '../lib/store/membership-change.js';
 import { NODE_STAT_SLOTS, Replica } from '../lib/node/replica.js';
-import { copyToGainers, dropStaleOnGainers } from '../lib/store/range-move.js';
+import { copyToGainers, dropStaleOnGainers, handOverAndDrop } from '../lib/store/range-move.js';
 import { type Entry, Op, Status, encodeRequest, encodeScanPage, keyBytesOf, requestBytesOf } from '../lib/transport/wire.js';
 import { encodeObject } from '../lib/version/object-codec.js';
 import { MemoryStorage } from './simulation/memory-storage.js';
@@ -219,4 +219,26 @@ t.test('staleDropped counts only the stale copies a gaining node dropped, not th
   const dropAnswers = [...(nodes.statuses.get(`${Op.DROP_IF_COVERED}:4`) ?? [])].sort();
   t.same(dropAnswers, [Status.OK, Status.NOT_FOUND, Status.CONFLICT].sort(), 'the gainer answered its three drops OK, NOT_FOUND and CONFLICT');
   t.equal(counters.staleDropped, 1, `only ${covered} was dropped: ${gone} was gone (NOT_FOUND) and ${newer} kept (CONFLICT)`);
+});
+
+t.test('keysDropped counts only the keys a losing node dropped after the switch, not those it found gone or kept newer', async (t) => {
+  const before = Ring.create([0, 1, 2, 3], 16);
+  const plan = planMove(before, before.withNodeAdded(4), 3);
+  const lost = plan.moves.find((move) => move.losers.length > 0)!;
+  const loser = lost.losers[0]!;
+  const encoder = new TextEncoder();
+  const [covered, gone, newer] = Array.from({ length: 400 }, (_, i) => `k${i}`).filter((key) => before.partitionOf(hashKey32(encoder.encode(key))) === lost.partition);
+  const held = objectAt(1, 'held');
+  const request = (op: number, key: string, value: Uint8Array) => ({ op, flags: 0, key: encoder.encode(key), context: undefined, value, timestampMs: 0, expiresAtMs: 0 });
+  const nodes = replicaNodes([0, 1, 2, 3, 4], (op, target, key) => {
+    if (op !== Op.DROP_IF_COVERED || target !== loser) return;
+    // Between the copy and the drop: the key went (a drop sent again) or a newer write reached the loser.
+    if (key === gone) void nodes.deliver(loser, request(Op.DROP_IF_COVERED, key, held));
+    if (key === newer) void nodes.deliver(loser, request(Op.REPLICATE, key, objectAt(2, 'newer')));
+  });
+  for (const key of [covered!, gone!, newer!]) t.equal((await nodes.deliver(loser, request(Op.REPLICATE, key, held))).status, Status.OK, `node ${loser} holds ${key}`);
+  const counters = { keysCopied: 0, keysDropped: 0, pages: 0, staleDropped: 0 };
+  await handOverAndDrop({ send: nodes.send }, before, plan, () => true, counters);
+  t.same([...(nodes.statuses.get(`${Op.DROP_IF_COVERED}:${loser}`) ?? [])].sort(), [Status.OK, Status.NOT_FOUND, Status.CONFLICT].sort(), 'the loser answered its three drops OK, NOT_FOUND and CONFLICT');
+  t.equal(counters.keysDropped, 1, `only ${covered} was dropped: ${gone} was gone and ${newer} kept`);
 });

@@ -26,6 +26,7 @@ export interface MembershipChange {
   movedFraction: number;
   /** Key copies streamed to gaining nodes (a key counts once per source page it was on). */
   keysCopied: number;
+  /** Keys the losing nodes dropped once handed over (not those a node kept because it held a newer copy). */
   keysDropped: number;
   /**
    * Stale copies the gaining nodes still held of the ranges they gain (from an

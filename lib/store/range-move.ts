@@ -30,6 +30,7 @@ export interface MoveHost {
 
 export interface MoveCounters {
   keysCopied: number;
+  /** Keys a losing (or leaving) node dropped after handing them over: only those it dropped, not those it kept newer. */
   keysDropped: number;
   pages: number;
   /**
@@ -164,6 +165,16 @@ async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, Partit
 }
 
 /**
+ * Drop `entry` on `node` unless it holds something newer; keysDropped counts
+ * only what it dropped (OK), not a key found gone (NOT_FOUND: a drop sent
+ * again, or a hand-over tried again) or kept newer (CONFLICT).
+ */
+async function dropCovered(host: MoveHost, node: number, entry: Entry, counters: MoveCounters): Promise<void> {
+  const { status } = await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
+  if (status === Status.OK) counters.keysDropped++;
+}
+
+/**
  * After the switch: each losing node's keys of the partitions it lost are
  * merged into the gainers once more (writes that reached it during the copy)
  * and then dropped, unless something newer arrived since.
@@ -180,8 +191,7 @@ export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan
         partitionsToScan(plan, loser, 'loser'),
         async (entries) => {
           await copyEntries(host, ring, moves, entries, counters);
-          await Promise.all(entries.map((entry) => call(host, loser, Op.DROP_IF_COVERED, entry.key, entry.object)));
-          counters.keysDropped += entries.length;
+          await Promise.all(entries.map((entry) => dropCovered(host, loser, entry, counters)));
         },
         counters,
       ),
@@ -209,10 +219,9 @@ export async function handOverAll(host: MoveHost, next: PreferenceListTable, nod
       await Promise.all(
         entries.map(async (entry) => {
           await Promise.all(Array.from(next.forHash(hashKey32(entry.key)), (replica) => call(host, replica, Op.REPLICATE, entry.key, entry.object)));
-          await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
+          await dropCovered(host, node, entry, counters);
         }),
       );
-      counters.keysDropped += entries.length;
     },
     counters,
   );

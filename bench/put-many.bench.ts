@@ -13,8 +13,19 @@
  *     groups them into one transaction), then await db.committed, and for
  *     durability 'sync' also db.flushed: what a ringtable node waits for.
  * The raw side msgpack-encodes each value with ringtable's Packr options, the
- * same encoding work ringtable does. Runs alternate (ringtable, raw, ...);
- * medians are reported. The issue's target: ringtable >= 0.4x raw.
+ * same encoding work ringtable does. Runs are interleaved, one run of each
+ * series per round, and medians are reported. The issue's target:
+ * ringtable >= 0.4x raw.
+ *
+ * The order rotates from round to round (bench/lib/measure.ts interleave:
+ * round r starts with series r mod k): with a fixed order, each round's first
+ * series measured about 0.9x of its second whatever build it ran, so a
+ * before/after ratio depended on which build went first. For such ratios run
+ * a multiple of the series count (3, or 4 with --other-build) as --rounds, so
+ * that every series takes every place equally often. Every run closes its
+ * store (or environments, or writer threads) and removes its directory before
+ * it returns, so nothing of an earlier run is open or on disk while the next
+ * series is timed.
  *
  * A third series bounds what any N-copy design can reach with this storage:
  * "raw lmdb-js, N copies" (lib/copy-writer.ts) writes, without any
@@ -87,7 +98,7 @@ const args = parseOptions('node dist/bench/put-many.bench.js', 'putMany throughp
   'warmup-keys': int(20_000, 'other keys every series writes first, untimed, in the same batches: each thread\'s JIT and first collections are then behind it, on both sides (0: none)', 0),
   'other-build': text('a second ringtable build (a directory holding dist/lib/index.js), run as a fourth series in the same rounds: before/after ratios from one run', 'DIR'),
   batch: int(10_000, 'entries per putMany call / raw puts per event turn'),
-  rounds: int(3, 'interleaved rounds (ringtable, raw)'),
+  rounds: int(3, 'interleaved rounds: each series once per round, the order rotating (a multiple of the series count for before/after ratios)'),
   nodes: int(4, 'storage nodes'),
   n: int(3, 'replicas per key (N)'),
   w: int(2, 'acknowledgements per put (W)'),

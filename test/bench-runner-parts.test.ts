@@ -1,7 +1,8 @@
 /**
  * The pure parts of `ringtable bench`: the operation schedule (and its
  * coordinated-omission correction), per-interval accounting, option parsing,
- * node load and imbalance, scan clipping and access counting.
+ * node load and imbalance, scan clipping and access counting; and the
+ * benchmarks' interleaved rounds (bench/lib/measure.ts).
  */
 import t from 'tap';
 import type { NodeStats } from '../lib/index.js';
@@ -19,6 +20,7 @@ import { runInNewContext } from 'node:vm';
 import { drive } from '../bench/ycsb/op-driver.js';
 import type { KvTarget } from '../bench/ycsb/targets/kv-target.js';
 import { ErrorCode, RingtableError } from '../lib/errors.js';
+import { interleave } from '../bench/lib/measure.js';
 
 t.test('unthrottled: up to `concurrency` in flight, each completion frees a slot, done at the count', async (t) => {
   const schedule = new OpSchedule(1000, { operationCount: 5, durationMs: 0, concurrency: 2, targetPerSec: 0 });
@@ -342,4 +344,13 @@ t.test('the driver counts what promised operations settle with: a read through m
   t.equal(result.latency.count(OpCode.UPDATE), writes, 'every write that resolved with nothing succeeded');
   t.ok(maxInFlight <= 16, `never more in flight than the concurrency: ${maxInFlight}`);
   result.latency.destroy();
+});
+
+t.test('interleave rotates the order every round, so each variant runs in each place of a round', async (t) => {
+  const calls: string[] = [];
+  const variant = (name: string) => ({ name, run: async (round: number) => (calls.push(`${name}${round}`), { ops: round + 1, seconds: 1, opsPerSecond: round + 1 }) });
+  const runs = await interleave(4, [variant('a'), variant('b'), variant('c')]);
+  t.same(calls, ['a0', 'b0', 'c0', 'b1', 'c1', 'a1', 'c2', 'a2', 'b2', 'a3', 'b3', 'c3'], 'round r starts with variant r mod 3');
+  t.same([...runs.keys()], ['a', 'b', 'c'], 'runs keyed by variant, in the order given');
+  t.same(runs.get('b')!.map((run) => run.ops), [1, 2, 3, 4], "each variant's runs in round order");
 });

@@ -8,13 +8,14 @@
  * replicas and versions).
  */
 import * as http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import t, { type Test } from 'tap';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { Database, ErrorCode, inspector, serve } from '../lib/index.js';
-import { inspectorRoutes, STREAMS_MAX } from '../lib/server/inspector.js';
+import { inspectorRoutes, pageDirectoryOf, STREAMS_MAX } from '../lib/server/inspector.js';
 import { ringSnapshot, sourcesOf, type InspectorSnapshot } from '../lib/server/inspector-snapshot.js';
 import { compareReads } from '../lib/server/inspector-actions.js';
 import type { OrderedValue, OrderedWrite } from '../lib/tables/table-engine.js';
@@ -229,4 +230,17 @@ t.test('the read comparison calls a lagging eventual read stale', async (t) => {
   t.equal(stale.eventual.replica, 1, 'and from the lagging replica');
   t.not(stale.consistent.version, stale.eventual.version, 'two versions');
   await db.close();
+});
+
+t.test('a build compiled outside the repository (tsc --outDir DIR) finds the page beside its source, by its source map', async (t) => {
+  // What tsc --outDir DIR writes beside DIR/lib/server/inspector.js: a map whose source is this tree's inspector.ts.
+  const outDir = mkdtempSync(join(tmpdir(), 'ringtable-out-dir-'));
+  t.teardown(() => rmSync(outDir, { recursive: true, force: true }));
+  const compiled = join(outDir, 'lib', 'server', 'inspector.js');
+  const source = fileURLToPath(new URL('../../lib/server/inspector.ts', import.meta.url));
+  const page = fileURLToPath(new URL('../../lib/server/inspector-page/', import.meta.url));
+  mkdirSync(join(outDir, 'lib', 'server'), { recursive: true });
+  t.throws(() => pageDirectoryOf(pathToFileURL(compiled).href), { code: ErrorCode.INVALID_STATE }, 'without a source map, nowhere to look');
+  writeFileSync(`${compiled}.map`, JSON.stringify({ version: 3, file: 'inspector.js', sourceRoot: '', sources: [relative(join(outDir, 'lib', 'server'), source)], names: [], mappings: '' }));
+  t.equal(pageDirectoryOf(pathToFileURL(compiled).href), page, "the page of the tree it was compiled from, nothing copied");
 });

@@ -1,11 +1,12 @@
 /**
- * Node threads run below the priority of the thread that opened the store
- * (node/thread-priority.ts): checked on real worker threads through Linux's
+ * Node threads and the anti-entropy pool's threads run below the priority of
+ * the thread that opened the store (node/thread-priority.ts): checked on real worker threads through Linux's
  * own view of each thread (/proc/self/task/<tid>/stat), plus the option's
  * bounds and the pure guard.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import t from 'tap';
+import { stat } from 'node:fs/promises';
+import t, { type Test } from 'tap';
 import { resolveOptions } from '../lib/config/options.js';
 import { lowerThreadPriority } from '../lib/node/thread-priority.js';
 import { ErrorCode } from '../lib/index.js';
@@ -48,4 +49,35 @@ t.test('the node threads run at the opening thread\'s nice plus nodeThreadNice, 
   t.equal(lowered.length, 3, `one thread per node at nice ${mainNice + 7} (threads started: ${JSON.stringify(started)})`);
   t.equal(nicesByThread().get(process.pid), mainNice, 'the opening thread keeps its priority');
   t.equal(await store.get('k').then((result) => result?.value), 'v', 'and the store serves');
+});
+
+/**
+ * The nices of the threads an anti-entropy pass starts: the pool's (it starts
+ * its threads on demand, at most antiEntropyThreads, and keeps them a while
+ * after), and others the process may start meanwhile at the opening thread's
+ * nice (under the tap runner, two more per pass).
+ */
+async function passThreadNices(t: Test, nodeThreadNice: number): Promise<number[]> {
+  const store = await openTemp(t, { nodes: 3, durability: 'none', nodeThreadNice, antiEntropyThreads: POOL_THREADS, antiEntropyIntervalMs: 0 });
+  await store.put('k', 'v');
+  // libuv's threads start on its first queued work, at this thread's nice: start them before the count.
+  await stat('.');
+  const before = new Set(nicesByThread().keys());
+  await store.repair();
+  return [...nicesByThread()].filter(([tid]) => !before.has(tid)).map(([, nice]) => nice);
+}
+
+const POOL_THREADS = 2;
+
+t.test('the anti-entropy pool\'s threads run at the opening thread\'s nice plus nodeThreadNice', { skip: process.platform === 'linux' ? false : 'nice is per thread only on Linux' }, async (t) => {
+  const mainNice = nicesByThread().get(process.pid)!;
+  const loweredNice = Math.min(19, mainNice + 7);
+  const started = await passThreadNices(t, 7);
+  const lowered = started.filter((nice) => nice === loweredNice).length;
+  t.ok(lowered >= 1 && lowered <= POOL_THREADS, `the pool's threads (1 to ${POOL_THREADS}) at nice ${loweredNice} (threads started: ${JSON.stringify(started)})`);
+  t.same(started.filter((nice) => nice !== loweredNice && nice !== mainNice), [], 'no thread at any other nice');
+  const same = await passThreadNices(t, 0);
+  t.ok(same.length > 0, `the pass started threads (${same.length})`);
+  t.same(same.filter((nice) => nice !== mainNice), [], 'with nodeThreadNice 0 every thread keeps the opening thread\'s nice');
+  t.equal(nicesByThread().get(process.pid), mainNice, 'the opening thread keeps its priority');
 });

@@ -443,3 +443,26 @@ t.test('a putMany of 20,000 items completes through a node crash', async (t) => 
   const read = await store.getMany(big.map(([key]) => key));
   t.equal(read.filter((result, i) => result?.value !== i).length, 0, 'every key readable with its value');
 });
+
+t.test('with 64 KiB rings, envelopes larger than a ring go through its outbox and every byte arrives', async (t) => {
+  // 'lww': putMany sends every copy as REPLICATE at once (ARCHITECTURE.md), so envelopes fill to ENVELOPE_BYTES_TARGET.
+  // A long deadline: this is about bytes, and on a loaded machine the niced node threads can take seconds.
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, conflicts: 'lww', ringBytes: 1 << 16, timeoutMs: 60_000 });
+  // Distinct bytes in every value, so that a byte moved, lost or left stale shows.
+  let seed = 0x5eed;
+  const entries = Array.from({ length: 800 }, (_, i) => {
+    const value = new Uint8Array(1000 + (i % 13));
+    for (let j = 0; j < value.length; j++) value[j] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    return [`outbox:${i}`, value] as const;
+  });
+  const before = store.stats();
+  await store.putMany(entries);
+  const after = store.stats();
+  const sent = after.writeEnvelopes - before.writeEnvelopes;
+  const items = after.writeEnvelopeItems - before.writeEnvelopeItems;
+  // Each item is at least its 1000-byte value and a 40-byte header: on average an envelope outgrew the 64 KiB ring.
+  t.ok((items * (1000 + Request.HEADER_BYTES)) / sent > 65_536, `${items} copies in ${sent} envelopes: larger than a ring on average`);
+  const read = await store.getMany(entries.map(([key]) => key), { r: 3 });
+  const wrong = read.filter((result, i) => !(result?.value instanceof Uint8Array) || Buffer.compare(result.value, entries[i]![1]) !== 0).length;
+  t.equal(wrong, 0, 'all three replicas of every key hold its value, byte for byte');
+});

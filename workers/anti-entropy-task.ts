@@ -28,7 +28,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
+import type { AntiEntropyThreadData } from '../lib/anti-entropy/anti-entropy.js';
 import {
   LeafDigestScan,
   LeafKeyListing,
@@ -38,7 +39,13 @@ import {
   type LeafKeysRequest,
   type LeafKeysResult,
 } from '../lib/anti-entropy/partition-scan.js';
+import { lowerThreadPriority } from '../lib/node/thread-priority.js';
 import { nodeDirectory } from '../lib/storage/lmdb-storage.js';
+
+// Piscina loads this file once per pool thread, when the thread starts: the
+// scans are background work, so the thread yields to the coordinator as node
+// threads do (lib/node/thread-priority.ts; AntiEntropyOptions.threadNice).
+lowerThreadPriority((workerData as AntiEntropyThreadData).threadNice);
 
 /** As the node opens it (lmdb-storage.ts); used only when no node thread has the environment open. */
 const MAP_SIZE_BYTES = 2 ** 30;

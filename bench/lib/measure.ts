@@ -1,7 +1,8 @@
 /**
  * Timing and summarising. Runs of competing variants are interleaved
- * (A, B, A, B, ...) so that drift on a shared machine (other processes, page
- * cache, thermal) hits both alike, and each variant is summarised by its median.
+ * (A, B, B, A, A, B, ...: interleave rotates the order every round) so that
+ * drift on a shared machine (other processes, page cache, thermal) and the
+ * place in a round hit both alike, and each variant is summarised by its median.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -25,11 +26,21 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Run each variant once per round, in order, for `rounds` rounds; returns the runs per variant. */
+/**
+ * Run each variant once per round for `rounds` rounds; returns the runs per
+ * variant, in round order. The order rotates: round r runs variants r mod k,
+ * r mod k + 1, ... (k variants), so over k rounds each variant takes each
+ * place once. A place in the round is not neutral: put-many measured each
+ * round's first series at about 0.9x of the second whatever build it ran
+ * (likely the previous round's teardown still weighing on it), so with a
+ * fixed order a before/after ratio carried the place's bias. Over a multiple
+ * of k rounds every variant bears it alike.
+ */
 export async function interleave(rounds: number, variants: readonly { name: string; run: (round: number) => Promise<Run> }[], onRun?: (name: string, round: number, run: Run) => void): Promise<Map<string, Run[]>> {
   const runs = new Map<string, Run[]>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const variant of variants) {
+    for (let place = 0; place < variants.length; place++) {
+      const variant = variants[(round + place) % variants.length]!;
       const run = await variant.run(round);
       runs.get(variant.name)!.push(run);
       onRun?.(variant.name, round, run);

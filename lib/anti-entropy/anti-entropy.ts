@@ -35,6 +35,7 @@
  */
 import assert from 'node:assert/strict';
 import { Piscina } from 'piscina';
+import { NICE_MAX } from '../bounds.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import type { Ring } from '../ring/ring.js';
 import { LEAF_BITS_MAX } from './merkle-tree.js';
@@ -68,6 +69,18 @@ export interface AntiEntropyOptions {
   listingBytesMax?: number;
   /** Differing keys one compare returns at most. Default 100,000. */
   differingMax?: number;
+  /**
+   * How much lower than the thread that creates the pool its threads run
+   * (Linux nice increment, 0-19; other systems ignore it): the scans are
+   * background work and should yield to the coordinator as the node threads
+   * do (node/thread-priority.ts). The Store passes its nodeThreadNice. Default 0.
+   */
+  threadNice?: number;
+}
+
+/** What each pool thread is started with (piscina's workerData), read by workers/anti-entropy-task.ts. */
+export interface AntiEntropyThreadData {
+  threadNice: number;
 }
 
 export interface CompareInput {
@@ -127,7 +140,13 @@ export class AntiEntropy {
     this.#keysListedMax = options.keysListedMax;
     this.#listingBytesMax = options.listingBytesMax;
     this.#differingMax = options.differingMax;
-    this.#pool = new Piscina({ filename: TASK_URL.href, minThreads: 0, maxThreads: options.threadsMax, maxQueue: TASKS_QUEUED_MAX, idleTimeout: THREAD_IDLE_MS });
+    // Each thread lowers its own priority when it starts (the task file's top
+    // level). Not piscina's niceIncrement: it calls nice(2) through the
+    // optional native @napi-rs/nice, which is no dependency of ringtable
+    // (without it piscina silently does nothing) and which elsewhere than
+    // Linux lowers the whole process, not the thread.
+    const workerData: AntiEntropyThreadData = { threadNice: options.threadNice };
+    this.#pool = new Piscina({ filename: TASK_URL.href, minThreads: 0, maxThreads: options.threadsMax, maxQueue: TASKS_QUEUED_MAX, idleTimeout: THREAD_IDLE_MS, workerData });
   }
 
   static create(options: AntiEntropyOptions): AntiEntropy {
@@ -141,6 +160,7 @@ export class AntiEntropy {
       keysListedMax: integer('keysListedMax', options.keysListedMax, KEYS_LISTED_MAX_DEFAULT, 1, 2 ** 26),
       listingBytesMax: integer('listingBytesMax', options.listingBytesMax, LISTING_BYTES_MAX_DEFAULT, 4096, 2 ** 30),
       differingMax: integer('differingMax', options.differingMax, DIFFERING_MAX_DEFAULT, 1, 2 ** 26),
+      threadNice: integer('threadNice', options.threadNice, 0, 0, NICE_MAX),
     });
   }
 

@@ -126,10 +126,11 @@ export interface StoreOptions {
   /** Threads of the anti-entropy pool (piscina), which hash node data off the request path. Default 2. */
   antiEntropyThreads?: number;
   /**
-   * How much lower than the thread that opens the store the node threads run
-   * (Linux nice increment, 0-19; other systems ignore it): the opening thread
-   * coordinates every request, so it should not wait for a core behind a node
-   * thread it woke. Default 10. 0 runs them at the same priority.
+   * How much lower than the thread that opens the store the node threads and
+   * the anti-entropy pool's threads run (Linux nice increment, 0-19; other
+   * systems ignore it): the opening thread coordinates every request, so it
+   * should not wait for a core behind a node thread it woke, nor behind
+   * background hashing. Default 10. 0 runs them at the same priority.
    */
   nodeThreadNice?: number;
 }

@@ -74,9 +74,18 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   scan: scanItems,
 };
 
-/** The page's files: lib/server/inspector-page/, found from the compiled file (dist/lib/server/) or the source. */
-function pageDirectory(): string {
-  const candidates = [new URL('./inspector-page/', import.meta.url), new URL('../../../lib/server/inspector-page/', import.meta.url)];
+/**
+ * The page's files: lib/server/inspector-page/, looked for beside the
+ * compiled file (a copy), then as the repository and the package lay them out
+ * (dist/lib/server/ and lib/server/), then beside the source the file was
+ * compiled from, as its source map (tsconfig's sourceMap) records it: tsc
+ * copies no other files, so a build compiled elsewhere (tsc --outDir DIR)
+ * serves the page of the tree it was compiled from, with nothing copied.
+ */
+export function pageDirectoryOf(moduleUrl: string): string {
+  const candidates = [new URL('./inspector-page/', moduleUrl), new URL('../../../lib/server/inspector-page/', moduleUrl)];
+  const compiledFrom = sourceOf(moduleUrl);
+  if (compiledFrom !== undefined) candidates.push(new URL('./inspector-page/', compiledFrom));
   for (const candidate of candidates) {
     const path = fileURLToPath(candidate);
     try {
@@ -89,9 +98,22 @@ function pageDirectory(): string {
   throw new RingtableError(ErrorCode.INVALID_STATE, 'inspector: lib/server/inspector-page/ is missing from the installation');
 }
 
+/** The source file `moduleUrl` was compiled from, by its source map (`<file>.map`), if it has one. */
+function sourceOf(moduleUrl: string): URL | undefined {
+  const mapUrl = new URL(`${moduleUrl}.map`);
+  try {
+    const map = JSON.parse(readFileSync(mapUrl, 'utf8')) as { sourceRoot?: unknown; sources?: unknown };
+    const source = Array.isArray(map.sources) ? map.sources[0] : undefined;
+    if (typeof source !== 'string') return undefined;
+    return new URL(`${typeof map.sourceRoot === 'string' ? map.sourceRoot : ''}${source}`, mapUrl);
+  } catch {
+    return undefined; // no map, or not one tsc wrote
+  }
+}
+
 /** Every file of the page, read once: the only paths served (no path from a request reaches the file system). */
 function loadPage(): Map<string, { type: string; body: Buffer }> {
-  const directory = pageDirectory();
+  const directory = pageDirectoryOf(import.meta.url);
   const files = new Map<string, { type: string; body: Buffer }>();
   for (const name of readdirSync(directory)) {
     const match = /^[a-z][a-z0-9-]*\.(html|js|css)$/.exec(name);

@@ -150,7 +150,7 @@ export class AntiEntropyRepairs {
   readonly counters = { passes: 0, keysRepaired: 0, lastPass: undefined as RepairResult | undefined };
 
   constructor(
-    private readonly pool: { path: string; threadsMax: number },
+    private readonly pool: { path: string; threadsMax: number; threadNice: number },
     private readonly host: RepairHost,
   ) {}
 
@@ -177,7 +177,7 @@ export class AntiEntropyRepairs {
   }
 
   private async pass(): Promise<RepairResult> {
-    this.antiEntropy ??= AntiEntropy.create({ path: this.pool.path, threadsMax: this.pool.threadsMax });
+    this.antiEntropy ??= AntiEntropy.create({ path: this.pool.path, threadsMax: this.pool.threadsMax, threadNice: this.pool.threadNice });
     const result = await repairPass(this.host, this.antiEntropy);
     this.counters.passes++;
     this.counters.keysRepaired += result.keysRepaired;

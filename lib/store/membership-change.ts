@@ -26,7 +26,14 @@ export interface MembershipChange {
   movedFraction: number;
   /** Key copies streamed to gaining nodes (a key counts once per source page it was on). */
   keysCopied: number;
+  /** Keys the losing nodes dropped once handed over (not those a node kept because it held a newer copy). */
   keysDropped: number;
+  /**
+   * Stale copies the gaining nodes still held of the ranges they gain (from an
+   * earlier change they were down for), handed over and dropped before the
+   * copy: only those a node dropped, not those it kept because it held a newer copy.
+   */
+  staleDropped: number;
   durationMs: number;
   /**
    * Set when a losing node failed while it handed over and dropped its moved
@@ -118,6 +125,7 @@ export async function moveTo(
     movedFraction: plan.primariesMoved / plan.partitionCount,
     keysCopied: counters.keysCopied,
     keysDropped: counters.keysDropped,
+    staleDropped: counters.staleDropped,
     durationMs: host.monotonicMs() - startedMs,
     ...(handOverFailure === undefined ? {} : { handOverFailure }),
   };

@@ -30,25 +30,37 @@ export interface MoveHost {
 
 export interface MoveCounters {
   keysCopied: number;
+  /** Keys a losing (or leaving) node dropped after handing them over: only those it dropped, not those it kept newer. */
   keysDropped: number;
   pages: number;
-  /** Stale copies a gaining node still held from an earlier time it replicated the range, dropped before the copy. */
+  /**
+   * Stale copies a gaining node still held from an earlier time it replicated
+   * the range, dropped before the copy: only those its node dropped (OK), not
+   * those it found gone (NOT_FOUND) or kept because it held a newer copy (CONFLICT).
+   */
   staleDropped: number;
 }
 
+/** A node's answer to one range-move step: its status (OK, NOT_FOUND, or CONFLICT for DROP_IF_COVERED) and a copy of its payload. */
+interface StepAnswer {
+  status: number;
+  payload: Uint8Array;
+}
+
 /**
- * One request as a promise: resolves with a copy of the answer's payload.
- * Every step is idempotent (a scan, a DVVSet merge, a drop that keeps
- * anything newer), so a request the node did not answer (lost, or the node
- * failed) is sent again, up to CALL_ATTEMPTS_MAX times in all: found by the
- * simulation, where one lost request failed most membership changes.
+ * One request as a promise: resolves with the node's status and a copy of
+ * the answer's payload. Every step is idempotent (a scan, a DVVSet merge, a
+ * drop that keeps anything newer), so a request the node did not answer
+ * (lost, or the node failed) is sent again, up to CALL_ATTEMPTS_MAX times in
+ * all: found by the simulation, where one lost request failed most
+ * membership changes.
  */
-function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<Uint8Array> {
+function call(host: MoveHost, target: number, op: number, key: Uint8Array, value: Uint8Array | undefined, attempt = 1): Promise<StepAnswer> {
   return new Promise((resolve, reject) => {
     host.send(target, requestOf(op, key, value), {
       onReply: (_target, status, bytes, _view, at, length) => {
         // DROP_IF_COVERED answers CONFLICT when it keeps a newer copy: that copy stays and merges later (see above).
-        if (status === Status.OK || status === Status.NOT_FOUND || (op === Op.DROP_IF_COVERED && status === Status.CONFLICT)) resolve(copyBytes(bytes, at, at + length));
+        if (status === Status.OK || status === Status.NOT_FOUND || (op === Op.DROP_IF_COVERED && status === Status.CONFLICT)) resolve({ status, payload: copyBytes(bytes, at, at + length) });
         else reject(new RingtableError(ErrorCode.NODE_FAILED, `node ${target} refused a range move step: ${new TextDecoder().decode(bytes.subarray(at, at + length))}`));
       },
       onNodeFailure: (_target, error) => {
@@ -78,7 +90,7 @@ async function scanPages(host: MoveHost, node: number, ring: Ring, partitions: n
   const request = encodeScanRequest(PAGE_ENTRIES, ring.partitionBits, partitions);
   let cursor: Uint8Array = EMPTY;
   for (;;) {
-    const payload = await call(host, node, Op.PARTITION_SCAN, cursor, request);
+    const { payload } = await call(host, node, Op.PARTITION_SCAN, cursor, request);
     const page = decodeScanPage(payload, 0, payload.byteLength);
     counters.pages++;
     await onPage(page.entries);
@@ -112,8 +124,10 @@ export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MoveP
     const current = moves.get(ring.partitionOf(hashKey32(entry.key)))?.before ?? [];
     const merged = await Promise.all(current.map((node) => call(host, node, Op.REPLICATE, entry.key, entry.object).then(() => true, () => false)));
     if (current.length === 0 || merged.includes(false)) return;
-    await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
-    counters.staleDropped++;
+    // Only OK dropped something: NOT_FOUND found nothing stored (a retried drop
+    // whose first answer was lost), CONFLICT kept a newer copy (it merges with the copy).
+    const { status } = await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
+    if (status === Status.OK) counters.staleDropped++;
   };
   await allLoops(
     [...gainers].map((gainer) =>
@@ -139,7 +153,7 @@ export async function copyToGainers(host: MoveHost, ring: Ring, plan: MovePlan, 
 }
 
 async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, PartitionMove>, entries: Entry[], counters: MoveCounters): Promise<void> {
-  const copies: Promise<Uint8Array>[] = [];
+  const copies: Promise<StepAnswer>[] = [];
   for (const entry of entries) {
     if (host.isDropped?.(entry.key) === true) continue;
     const move = moves.get(ring.partitionOf(hashKey32(entry.key)));
@@ -148,6 +162,16 @@ async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, Partit
   }
   await Promise.all(copies);
   counters.keysCopied += entries.length;
+}
+
+/**
+ * Drop `entry` on `node` unless it holds something newer; keysDropped counts
+ * only what it dropped (OK), not a key found gone (NOT_FOUND: a drop sent
+ * again, or a hand-over tried again) or kept newer (CONFLICT).
+ */
+async function dropCovered(host: MoveHost, node: number, entry: Entry, counters: MoveCounters): Promise<void> {
+  const { status } = await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
+  if (status === Status.OK) counters.keysDropped++;
 }
 
 /**
@@ -167,8 +191,7 @@ export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan
         partitionsToScan(plan, loser, 'loser'),
         async (entries) => {
           await copyEntries(host, ring, moves, entries, counters);
-          await Promise.all(entries.map((entry) => call(host, loser, Op.DROP_IF_COVERED, entry.key, entry.object)));
-          counters.keysDropped += entries.length;
+          await Promise.all(entries.map((entry) => dropCovered(host, loser, entry, counters)));
         },
         counters,
       ),
@@ -196,10 +219,9 @@ export async function handOverAll(host: MoveHost, next: PreferenceListTable, nod
       await Promise.all(
         entries.map(async (entry) => {
           await Promise.all(Array.from(next.forHash(hashKey32(entry.key)), (replica) => call(host, replica, Op.REPLICATE, entry.key, entry.object)));
-          await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
+          await dropCovered(host, node, entry, counters);
         }),
       );
-      counters.keysDropped += entries.length;
     },
     counters,
   );

@@ -75,7 +75,7 @@ export class Store {
     this.ordered = new OrderedKeys(options, this.coordinator, this.host);
     for (const space of readDroppedSpaces(options.path)) this.coordinator.dropSpaceLocally(space);
     for (const id of retired) this.host.retired.add(id);
-    this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
+    this.repairs = new AntiEntropyRepairs({ path: options.path, threadsMax: options.antiEntropyThreads, threadNice: options.nodeThreadNice }, repairHostOf(this.coordinator, this.host, () => this.state === 'open'));
     this.threads = new NodeThreads(options, this.host, this.repairs, () => this.state === 'open');
     this.faults = new Faults((nodeId) => this.threads.linkOf(nodeId), () => this.coordinator.ring.nodeIds(), 0);
     this.membership = new Membership(options, this.coordinator, this.host, {

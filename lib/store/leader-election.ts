@@ -35,6 +35,16 @@
  * election fails: the partition cannot serve ordered requests until more
  * replicas are up, as DynamoDB's partition without a quorum cannot. So does
  * a copy of the leader's that cannot reach W replicas.
+ *
+ * One round elects a batch of partitions with one leader and one set of
+ * replicas (PartitionLeaders.electionBatch): the TERMs of every partition go
+ * out at once, and each step's scan of a replica asks for every partition of
+ * the batch it was fenced in (PARTITION_SCAN takes a set), its entries
+ * sorted to their partitions by key. Each partition keeps its own term and
+ * is judged by the rules above on its own answers alone; a replica whose
+ * scan fails counts for none of the partitions it covered. A fresh or
+ * reopened store elects its 1,024 partitions (4 nodes of 256 vnodes) in
+ * tens of rounds instead of 1,024.
  */
 import assert from 'node:assert/strict';
 import { Buffer } from 'node:buffer';

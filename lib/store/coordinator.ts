@@ -941,7 +941,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     };
     // Partitions nobody leads yet that share this one's replicas and leader are caught up in the same round.
     const lists = this.preferenceLists;
-    const batch = this.leaders.electionBatch(route.leadership, list, this.ringValue.partitionCount, (other) => lists.forPartition(other), this.isUpBound);
+    const batch = this.leaders.electionBatch(route.leadership, list, needed, this.ringValue.partitionCount, (other) => lists.forPartition(other), this.isUpBound);
     const batchLists = batch.map((leadership, i) => (i === 0 ? list : lists.forPartition(leadership.partition)));
     this.electionsInFlight++;
     electLeaders(electionHost, batch, list, needed, Math.min(this.orderedW, list.length)).then(

@@ -117,12 +117,16 @@ export class PartitionLeaders {
    * all; each partition's term, fence and catch-up mean what a round of its
    * own would. A partition led by another node, or a term still in force, is
    * left to its own requests. Taken in partition order after `leadership`'s,
-   * wrapping, so the choice depends only on the arguments.
+   * wrapping, so the choice depends only on the arguments. With fewer than
+   * `needed` replicas up (the N - W + 1 a catch-up reads) the round cannot
+   * succeed: it takes no companions, whose terms it would open and fail for
+   * nothing at every request while the replicas stay down.
    */
-  electionBatch(leadership: Leadership, list: ArrayLike<number>, partitionCount: number, listOf: (partition: number) => ArrayLike<number>, isUp: (node: number) => boolean, batchMax = ELECTION_BATCH_MAX): Leadership[] {
+  electionBatch(leadership: Leadership, list: ArrayLike<number>, needed: number, partitionCount: number, listOf: (partition: number) => ArrayLike<number>, isUp: (node: number) => boolean, batchMax = ELECTION_BATCH_MAX): Leadership[] {
     assert.ok(this.states.get(leadership.partition) === leadership && !leadership.ready, 'a batch starts from the leadership route() just opened');
     this.electionRounds++;
     const batch = [leadership];
+    if (upCount(list, isUp) < needed) return batch;
     for (let step = 1; step < partitionCount && batch.length < batchMax; step++) {
       const partition = (leadership.partition + step) % partitionCount;
       if (this.states.has(partition)) continue;
@@ -183,6 +187,12 @@ export class PartitionLeaders {
     const index = state.waiters.indexOf(waiter);
     if (index >= 0) state.waiters.splice(index, 1);
   }
+}
+
+function upCount(list: ArrayLike<number>, isUp: (node: number) => boolean): number {
+  let count = 0;
+  for (let i = 0; i < list.length; i++) if (isUp(list[i]!)) count++;
+  return count;
 }
 
 /** Whether two preference lists hold the same nodes (in any order). */

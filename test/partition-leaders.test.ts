@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { type LeaderWaiter, LEADER_WAITERS_MAX, PartitionLeaders } from '../lib/store/partition-leaders.js';
+import { ELECTION_BATCH_MAX, type LeaderWaiter, type Leadership, LEADER_WAITERS_MAX, PartitionLeaders } from '../lib/store/partition-leaders.js';
 import { ErrorCode, RingtableError } from '../lib/errors.js';
 import { ORDERED_ACTOR, TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject, parseVersion, termOfVersion, versionText } from '../lib/version/ordered-version.js';
 import { sync } from '../lib/version/dotted-version-vector.js';
@@ -92,6 +92,64 @@ t.test('waiters are bounded per partition', async (t) => {
   state.waiters.push(some);
   leaders.removeWaiter(1, some);
   t.equal(state.waiters.length, LEADER_WAITERS_MAX, 'a waiter whose deadline passed leaves the queue');
+});
+
+/** The leadership a request for `partition` opens (route's 'elect'). */
+function opened(leaders: PartitionLeaders, partition: number, list: number[], isUp: (node: number) => boolean, w?: LeaderWaiter): Leadership {
+  const route = leaders.route(partition, list, isUp, w);
+  if (route.action !== 'elect') throw new Error(`partition ${partition}: ${route.action}, not elect`);
+  return route.leadership;
+}
+
+t.test('an election round takes the unled partitions with the same nodes and leader, after its own, each under a term of its own', async (t) => {
+  // Partition p's preference list, 8 partitions: the same three nodes in different orders, or other nodes.
+  const lists: number[][] = [[0, 1, 2], [3, 0, 1], [0, 2, 1], [1, 0, 2], [0, 1, 2], [0, 1, 3], [0, 2, 1], [0, 1, 2]];
+  const listOf = (partition: number) => lists[partition]!;
+  const leaders = new PartitionLeaders();
+  const allUp = () => true;
+  leaders.route(7, lists[7]!, allUp, undefined);
+  leaders.ready(leaders.get(7)!); // partition 7 is led already: its term stays in force
+  const log: string[] = [];
+  const batch = leaders.electionBatch(opened(leaders, 2, lists[2]!, allUp, waiter(log, 'a')), lists[2]!, 2, lists.length, listOf, allUp);
+  t.same(batch.map((l) => l.partition), [2, 4, 6, 0], 'in partition order after its own, wrapping: not 1 (another leader), 3 (another leader), 5 (other nodes), 7 (led)');
+  t.same(batch.map((l) => l.term), [2, 3, 4, 5], 'a term each, all new');
+  t.ok(batch.every((l) => l.leader === 0 && !l.ready && leaders.get(l.partition) === l), 'each opened, not ready, led by the same node');
+  t.same([leaders.elections, leaders.electionRounds], [5, 1], 'terms opened (partition 7 and four) and rounds (this one) counted apart');
+  t.equal(leaders.route(4, lists[4]!, allUp, waiter(log, 'b')).action, 'wait', "a request for a companion waits for the round's catch-up");
+  t.same(leaders.ready(batch[1]!).length, 1, "and starts once its partition's catch-up is done");
+  t.same(leaders.electionBatch(opened(leaders, 1, lists[1]!, allUp), lists[1]!, 2, lists.length, listOf, allUp).map((l) => l.partition), [1], 'a partition no other shares nodes and leader with: a round of its own');
+
+  const isUp = (node: number) => node !== 0; // node 0 down: partitions 0, 2, 4, 6 would be led by 1 or 2
+  const fresh = new PartitionLeaders(100);
+  const first = opened(fresh, 0, lists[0]!, isUp);
+  t.same(fresh.electionBatch(first, lists[0]!, 2, lists.length, listOf, isUp).map((l) => [l.partition, l.leader]), [[0, 1], [3, 1], [4, 1], [7, 1]], 'the leader compared is the first up node');
+
+  const onlyTwoUp = (node: number) => node === 0 || node === 1;
+  const short = new PartitionLeaders();
+  const alone = short.electionBatch(opened(short, 0, lists[0]!, onlyTwoUp), lists[0]!, 3, lists.length, listOf, onlyTwoUp);
+  t.same(alone.map((l) => l.partition), [0], 'fewer replicas up than a catch-up needs: the round cannot succeed and takes no companions');
+  t.equal(short.elections, 1, 'nor opens their terms');
+});
+
+t.test('an election round takes at most ELECTION_BATCH_MAX partitions', async (t) => {
+  const count = 3 * ELECTION_BATCH_MAX;
+  const leaders = new PartitionLeaders();
+  const list = [0, 1, 2];
+  const allUp = () => true;
+  const rounds: number[][] = [];
+  for (let partition = 0; partition < count; partition++) {
+    const route = leaders.route(partition, list, allUp, undefined);
+    if (route.action === 'elect') rounds.push(leaders.electionBatch(route.leadership, list, 2, count, () => list, allUp).map((l) => l.partition));
+    else t.equal(route.action, 'wait', `partition ${partition} waits for its round`);
+  }
+  t.same(rounds.map((r) => r.length), [ELECTION_BATCH_MAX, ELECTION_BATCH_MAX, ELECTION_BATCH_MAX], `${count} partitions of one leader: three full rounds`);
+  t.same(rounds.flat(), Array.from({ length: count }, (_, p) => p), 'each partition in one round');
+  t.equal(leaders.elections, count);
+  const failed = leaders.get(5)!;
+  leaders.failed(failed);
+  const again = opened(leaders, 5, list, allUp);
+  t.same(leaders.electionBatch(again, list, 2, count, () => list, allUp).map((l) => l.partition), [5], 'a failed election is elected again, alone when every other partition is led');
+  t.ok(again.term > failed.term, 'under a newer term');
 });
 
 t.test('versions: greater across terms, greater than the key had, converging by DVVSet sync without siblings', async (t) => {

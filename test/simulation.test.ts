@@ -318,5 +318,6 @@ function zeroStats(): RunStats {
     consistentRangeReadsOk: 0,
     racesWon: 0,
     elections: 0,
+    electionRounds: 0,
   };
 }

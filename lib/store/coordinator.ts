@@ -40,8 +40,8 @@ import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-pla
 import { AgreeingInPlaceAnswer, type ReadInPlace, firstReadableTargets } from './agreeing-in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
-import { type LeaderWaiter, PartitionLeaders } from './partition-leaders.js';
-import { electLeader } from './leader-election.js';
+import { type LeaderWaiter, type Leadership, PartitionLeaders } from './partition-leaders.js';
+import { type ElectionResult, electLeaders } from './leader-election.js';
 import { KeyCommit, type KeyCommitCallback } from './key-commit.js';
 import { type CommitGate, type CommitWaiter, UncommittedKeys, keyBytesOf, keyIdOf, termVersionMax } from './uncommitted-keys.js';
 import { type OrderedHost, OrderedReadOperation, type OrderedReadCallback, type OrderedWriteCallback, OrderedWriteOperation, type OrderedWriteRequest } from './ordered-operation.js';
@@ -358,6 +358,8 @@ export class Coordinator implements OperationHost, OrderedHost {
       pendingBytes: this.pendingBytesCount,
       background: this.backgroundCount,
       orderedKeysInDoubt: this.uncommitted.doubtfulKeys,
+      leaderTerms: this.leaders.elections,
+      leaderElectionRounds: this.leaders.electionRounds,
       ...(this.hotKeys === undefined ? {} : { hotKeyCache: { ...this.hotKeys.counters, entries: this.hotKeys.size } }),
     };
   }
@@ -929,7 +931,6 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (route.action === 'unavailable') return waiter.leaderFailed(new RingtableError(ErrorCode.QUORUM, `no replica of partition ${partition} is up to lead it`, { answered: 0, required: 1, contacted: list.length }));
     if (route.action === 'serve') return waiter.leaderReady(route.leadership.leader, route.leadership.term);
     if (route.action === 'wait') return;
-    const leadership = route.leadership;
     const needed = Math.max(1, list.length - this.orderedW + 1);
     const electionHost = {
       send: this.host.send,
@@ -938,29 +939,40 @@ export class Coordinator implements OperationHost, OrderedHost {
       partitionOf: (hash32: number) => this.ringValue.partitionOf(hash32),
       isDropped: (key: Uint8Array) => this.isDroppedKey(key),
     };
+    // Partitions nobody leads yet that share this one's replicas and leader are caught up in the same round.
+    const lists = this.preferenceLists;
+    const batch = this.leaders.electionBatch(route.leadership, list, needed, this.ringValue.partitionCount, (other) => lists.forPartition(other), this.isUpBound);
+    const batchLists = batch.map((leadership, i) => (i === 0 ? list : lists.forPartition(leadership.partition)));
     this.electionsInFlight++;
-    electLeader(electionHost, leadership, list, needed, Math.min(this.orderedW, list.length)).then(
-      (result) => {
+    electLeaders(electionHost, batch, list, needed, Math.min(this.orderedW, list.length)).then(
+      (results) => {
         this.electionsInFlight--;
-        if (result.outcome === 'ready') {
-          for (const ready of this.leaders.ready(leadership)) ready.leaderReady(leadership.leader, leadership.term);
-          return;
-        }
-        if (result.outcome === 'stale') {
-          // A node knows a newer term (this coordinator restarted): take terms above it, and elect again.
-          this.leaders.learnTerm(result.knownTerm);
-          for (const again of this.leaders.failed(leadership)) this.withLeader(partition, list, again);
-          return;
-        }
-        const error = new RingtableError(ErrorCode.QUORUM, result.reason, { answered: 0, required: needed, contacted: list.length });
-        for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(error);
+        results.forEach((result, i) => this.electionSettled(batch[i]!, batchLists[i]!, result, needed));
       },
       (error: unknown) => {
         this.electionsInFlight--;
-        const failure = new RingtableError(ErrorCode.NODE_FAILED, `partition ${partition}'s leader could not catch up: ${(error as Error).message}`);
-        for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(failure);
+        for (const leadership of batch) {
+          const failure = new RingtableError(ErrorCode.NODE_FAILED, `partition ${leadership.partition}'s leader could not catch up: ${(error as Error).message}`);
+          for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(failure);
+        }
       },
     );
+  }
+
+  /** One partition's election of a round ended: its waiters start, elect again, or fail. */
+  private electionSettled(leadership: Leadership, list: Int32Array, result: ElectionResult, needed: number): void {
+    if (result.outcome === 'ready') {
+      for (const ready of this.leaders.ready(leadership)) ready.leaderReady(leadership.leader, leadership.term);
+      return;
+    }
+    if (result.outcome === 'stale') {
+      // A node knows a newer term (this coordinator restarted): take terms above it, and elect again.
+      this.leaders.learnTerm(result.knownTerm);
+      for (const again of this.leaders.failed(leadership)) this.withLeader(leadership.partition, list, again);
+      return;
+    }
+    const error = new RingtableError(ErrorCode.QUORUM, result.reason, { answered: 0, required: needed, contacted: list.length });
+    for (const failed of this.leaders.failed(leadership)) failed.leaderFailed(error);
   }
 
   // ---- commit before serving (uncommitted-keys.ts) ------------------------------

@@ -15,6 +15,16 @@ import { TERM_MAX } from '../version/ordered-version.js';
 /** Requests one partition may hold while its leader catches up; beyond, ERR_OVERLOADED. */
 export const LEADER_WAITERS_MAX = 4096;
 
+/**
+ * Partitions one election round catches up at most. A fresh or reopened
+ * store elects a leader for every partition at first use (1,024 with 4 nodes
+ * of 256 vnodes); a round fences and scans its whole batch at once (one TERM
+ * round, one PARTITION_SCAN per replica over the batch's partitions), so its
+ * first seconds cost tens of rounds, not a round per partition. Bounded
+ * because the first request of a round waits for the whole batch's scans.
+ */
+export const ELECTION_BATCH_MAX = 64;
+
 /** A request waiting for its partition's leader: started once it serves, failed if catch-up fails. */
 export interface LeaderWaiter {
   leaderReady(leader: number, term: number): void;
@@ -49,7 +59,10 @@ export class PartitionLeaders {
   private readonly states = new Map<number, Leadership>();
   /** The last term handed out; every new leadership takes the next one. */
   private lastTerm: number;
+  /** Terms opened: one per partition and leader change. */
   elections = 0;
+  /** Election rounds (electionBatch): each catches up one or more of those terms together. */
+  electionRounds = 0;
 
   constructor(lastTerm = 0) {
     this.lastTerm = lastTerm;
@@ -91,6 +104,37 @@ export class PartitionLeaders {
       state.waiters.push(waiter);
     }
     return { action, leadership: state };
+  }
+
+  /**
+   * The leaderships one election round catches up: `leadership`, which
+   * route() just opened, and up to ELECTION_BATCH_MAX - 1 more partitions,
+   * opened here under terms of their own, that nobody leads yet (no
+   * leadership at all: never elected since the open, or a failed or
+   * forgotten election) and whose preference lists hold the same nodes with
+   * the same first up node. So every replica of the batch holds every one of
+   * its partitions, and one fence round and one scan per replica serve them
+   * all; each partition's term, fence and catch-up mean what a round of its
+   * own would. A partition led by another node, or a term still in force, is
+   * left to its own requests. Taken in partition order after `leadership`'s,
+   * wrapping, so the choice depends only on the arguments. With fewer than
+   * `needed` replicas up (the N - W + 1 a catch-up reads) the round cannot
+   * succeed: it takes no companions, whose terms it would open and fail for
+   * nothing at every request while the replicas stay down.
+   */
+  electionBatch(leadership: Leadership, list: ArrayLike<number>, needed: number, partitionCount: number, listOf: (partition: number) => ArrayLike<number>, isUp: (node: number) => boolean, batchMax = ELECTION_BATCH_MAX): Leadership[] {
+    assert.ok(this.states.get(leadership.partition) === leadership && !leadership.ready, 'a batch starts from the leadership route() just opened');
+    this.electionRounds++;
+    const batch = [leadership];
+    if (upCount(list, isUp) < needed) return batch;
+    for (let step = 1; step < partitionCount && batch.length < batchMax; step++) {
+      const partition = (leadership.partition + step) % partitionCount;
+      if (this.states.has(partition)) continue;
+      const other = listOf(partition);
+      if (!sameNodes(other, list) || PartitionLeaders.leaderOf(other, isUp) !== leadership.leader) continue;
+      batch.push(this.open(partition, leadership.leader));
+    }
+    return batch;
   }
 
   private open(partition: number, leader: number): Leadership {
@@ -143,4 +187,17 @@ export class PartitionLeaders {
     const index = state.waiters.indexOf(waiter);
     if (index >= 0) state.waiters.splice(index, 1);
   }
+}
+
+function upCount(list: ArrayLike<number>, isUp: (node: number) => boolean): number {
+  let count = 0;
+  for (let i = 0; i < list.length; i++) if (isUp(list[i]!)) count++;
+  return count;
+}
+
+/** Whether two preference lists hold the same nodes (in any order). */
+function sameNodes(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Array.prototype.includes.call(b, a[i]!)) return false;
+  return true;
 }

@@ -108,6 +108,9 @@ export interface StoreStats {
    * commit before serving).
    */
   orderedKeysInDoubt: number;
+  /** Leader terms opened (one per partition and change of its leader, DESIGN.md §3) and the election rounds that caught them up: a round takes many partitions at once (partition-leaders.ts ELECTION_BATCH_MAX). */
+  leaderTerms: number;
+  leaderElectionRounds: number;
   /** The hot-key cache's counters and size, when the store has one (StoreOptions.hotKeyCache). */
   hotKeyCache?: HotKeyCacheStats;
 }

@@ -99,6 +99,8 @@ export interface RunStats {
   consistentRangeReadsOk: number;
   racesWon: number;
   elections: number;
+  /** Election rounds: each catches up one or more of those terms together (PartitionLeaders.electionBatch). */
+  electionRounds: number;
 }
 
 /** Scenario 'transactions': transfers by outcome, attempts by outcome, snapshots read, database processes killed. */
@@ -923,6 +925,7 @@ class Run implements World {
       consistentRangeReadsOk: this.ordered.reads.filter((read) => read.outcome === 'ok' && read.via === 'range').length,
       racesWon: new Set(this.ordered.writes.filter((write) => write.race >= 0 && write.outcome === 'ok').map((write) => write.race)).size,
       elections: this.coordinator.leaders.elections,
+      electionRounds: this.coordinator.leaders.electionRounds,
     };
   }
 

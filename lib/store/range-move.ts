@@ -124,10 +124,7 @@ export async function dropStaleOnGainers(host: MoveHost, ring: Ring, plan: MoveP
     const current = moves.get(ring.partitionOf(hashKey32(entry.key)))?.before ?? [];
     const merged = await Promise.all(current.map((node) => call(host, node, Op.REPLICATE, entry.key, entry.object).then(() => true, () => false)));
     if (current.length === 0 || merged.includes(false)) return;
-    // Only OK dropped something: NOT_FOUND found nothing stored (a retried drop
-    // whose first answer was lost), CONFLICT kept a newer copy (it merges with the copy).
-    const { status } = await call(host, gainer, Op.DROP_IF_COVERED, entry.key, entry.object);
-    if (status === Status.OK) counters.staleDropped++;
+    if (await dropCovered(host, gainer, entry)) counters.staleDropped++;
   };
   await allLoops(
     [...gainers].map((gainer) =>
@@ -165,13 +162,13 @@ async function copyEntries(host: MoveHost, ring: Ring, moves: Map<number, Partit
 }
 
 /**
- * Drop `entry` on `node` unless it holds something newer; keysDropped counts
- * only what it dropped (OK), not a key found gone (NOT_FOUND: a drop sent
- * again, or a hand-over tried again) or kept newer (CONFLICT).
+ * Drop `entry` on `node` unless it holds something newer: true only if it
+ * dropped it (OK), not for a key found gone (NOT_FOUND: a drop sent again,
+ * or a hand-over tried again) or kept newer (CONFLICT: it merges later).
  */
-async function dropCovered(host: MoveHost, node: number, entry: Entry, counters: MoveCounters): Promise<void> {
+async function dropCovered(host: MoveHost, node: number, entry: Entry): Promise<boolean> {
   const { status } = await call(host, node, Op.DROP_IF_COVERED, entry.key, entry.object);
-  if (status === Status.OK) counters.keysDropped++;
+  return status === Status.OK;
 }
 
 /**
@@ -191,7 +188,11 @@ export async function handOverAndDrop(host: MoveHost, ring: Ring, plan: MovePlan
         partitionsToScan(plan, loser, 'loser'),
         async (entries) => {
           await copyEntries(host, ring, moves, entries, counters);
-          await Promise.all(entries.map((entry) => dropCovered(host, loser, entry, counters)));
+          await Promise.all(
+            entries.map(async (entry) => {
+              if (await dropCovered(host, loser, entry)) counters.keysDropped++;
+            }),
+          );
         },
         counters,
       ),
@@ -219,7 +220,7 @@ export async function handOverAll(host: MoveHost, next: PreferenceListTable, nod
       await Promise.all(
         entries.map(async (entry) => {
           await Promise.all(Array.from(next.forHash(hashKey32(entry.key)), (replica) => call(host, replica, Op.REPLICATE, entry.key, entry.object)));
-          await dropCovered(host, node, entry, counters);
+          if (await dropCovered(host, node, entry)) counters.keysDropped++;
         }),
       );
     },

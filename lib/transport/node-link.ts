@@ -11,7 +11,7 @@ import type { Durability } from '../storage/storage-engine.js';
 import { NODE_STAT_SLOTS, NodeStat } from './node-stats.js';
 import type { TransportKind } from '../config/options.js';
 import { RingReader, RingWriter, allocateRing } from './spsc-ring.js';
-import { Op, type RequestRecord, Request, RequestFlag, Response, Status, contextOffset, encodeRequest, keyBytesOf, requestBytesOf, copyBytes, REQUEST_ID_MASK, REQUEST_TAG_SHIFT } from './wire.js';
+import { Op, type RequestRecord, RequestFlag, Response, Status, encodeRequest, keyBytesOf, requestBytesOf, copyBytes, REQUEST_ID_MASK, REQUEST_TAG_SHIFT } from './wire.js';
 import { hintFieldOfTarget } from '../ring/sloppy-quorum.js';
 import type { Prng } from '../prng.js';
 
@@ -484,11 +484,9 @@ export class SabNodeLink extends NodeLink {
       writer.publishEvery(PUBLISH_EVERY_RECORDS);
     } else {
       // Not zeroed first (a write envelope that did not fit is about 128 KB):
-      // encodeRequest writes every byte but the key's padding, zeroed here so
-      // that no stale memory travels.
+      // encodeRequest writes every byte, the key's padding included.
       const message = Buffer.allocUnsafe(messageBytes);
       encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, requestId, request, keyBytes, hintField);
-      message.fill(0, Request.HEADER_BYTES + keyBytes, contextOffset(keyBytes));
       this.outbox.push(message);
     }
     this.schedulePublish();

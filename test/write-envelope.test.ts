@@ -26,7 +26,7 @@ import { hintedTarget } from '../lib/ring/sloppy-quorum.js';
 import { decodeObject, encodeObject } from '../lib/version/object-codec.js';
 import { siblingsOf } from '../lib/version/dotted-version-vector.js';
 import { MemoryStorage } from './simulation/memory-storage.js';
-import { ErrorCode, RingtableError } from '../lib/index.js';
+import { ErrorCode, RingtableError, type Store } from '../lib/index.js';
 import { eventually, openTemp } from './helpers/temp-store.js';
 
 const text = new TextEncoder();
@@ -71,6 +71,20 @@ function pack(
   target: number,
 ): void {
   builder.add({ op, flags, key, context, value, timestampMs, expiresAtMs }, keyBytesOf(key), reply, tag, target);
+}
+
+/** putMany `entries`, and the envelopes and envelope items (copies) it sent. */
+async function putManyInEnvelopes(store: Store, entries: (readonly [string, Uint8Array])[]): Promise<{ sent: number; items: number }> {
+  const before = store.stats();
+  await store.putMany(entries);
+  const after = store.stats();
+  return { sent: after.writeEnvelopes - before.writeEnvelopes, items: after.writeEnvelopeItems - before.writeEnvelopeItems };
+}
+
+/** Keys of `entries` whose value, read from all three replicas (R = 3), is not a Uint8Array of exactly their bytes. */
+async function keysNotOnEveryReplica(store: Store, entries: (readonly [string, Uint8Array])[]): Promise<number> {
+  const read = await store.getMany(entries.map(([key]) => key), { r: 3 });
+  return read.filter((result, i) => !(result?.value instanceof Uint8Array) || Buffer.compare(result.value, entries[i]![1]) !== 0).length;
 }
 
 function viewOf(bytes: Uint8Array): DataView {
@@ -385,16 +399,10 @@ t.test('putMany through envelopes against real nodes: every copy lands, large it
     const value = i % 500 === 7 ? new Uint8Array(ENVELOPE_ITEM_BYTES_MAX + 100).fill(i % 251) : new Uint8Array(20 + (i % 90)).fill(i % 251);
     return [`env:${i}`, value] as const;
   });
-  const before = store.stats();
-  await store.putMany(entries);
-  const after = store.stats();
-  const sent = after.writeEnvelopes - before.writeEnvelopes;
-  const items = after.writeEnvelopeItems - before.writeEnvelopeItems;
+  const { sent, items } = await putManyInEnvelopes(store, entries);
   t.ok(sent > 0 && sent < items / 20, `${items} copies in ${sent} envelopes`);
   t.equal(items, 3 * 3000 - 3 * 6, 'every copy but the six large items\u2019 went in an envelope');
-  const read = await store.getMany(entries.map(([key]) => key), { r: 3 });
-  const wrong = read.filter((result, i) => !(result?.value instanceof Uint8Array) || Buffer.compare(result.value, entries[i]![1]) !== 0).length;
-  t.equal(wrong, 0, 'all three replicas of every key hold its value');
+  t.equal(await keysNotOnEveryReplica(store, entries), 0, 'all three replicas of every key hold its value');
   // Nodes publish their key counts every COUNTS_INTERVAL_MS (workers/storage-node.ts), not at each commit.
   const copies = () => store.stats().nodes.reduce((sum, n) => sum + n.keys, 0);
   t.ok(await eventually(() => copies() === 3 * 3000, 5000), `exactly N copies (${copies()} of ${3 * 3000})`);
@@ -455,14 +463,8 @@ t.test('with 64 KiB rings, envelopes larger than a ring go through its outbox an
     for (let j = 0; j < value.length; j++) value[j] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
     return [`outbox:${i}`, value] as const;
   });
-  const before = store.stats();
-  await store.putMany(entries);
-  const after = store.stats();
-  const sent = after.writeEnvelopes - before.writeEnvelopes;
-  const items = after.writeEnvelopeItems - before.writeEnvelopeItems;
+  const { sent, items } = await putManyInEnvelopes(store, entries);
   // Each item is at least its 1000-byte value and a 40-byte header: on average an envelope outgrew the 64 KiB ring.
   t.ok((items * (1000 + Request.HEADER_BYTES)) / sent > 65_536, `${items} copies in ${sent} envelopes: larger than a ring on average`);
-  const read = await store.getMany(entries.map(([key]) => key), { r: 3 });
-  const wrong = read.filter((result, i) => !(result?.value instanceof Uint8Array) || Buffer.compare(result.value, entries[i]![1]) !== 0).length;
-  t.equal(wrong, 0, 'all three replicas of every key hold its value, byte for byte');
+  t.equal(await keysNotOnEveryReplica(store, entries), 0, 'all three replicas of every key hold its value, byte for byte');
 });

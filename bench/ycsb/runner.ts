@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { NodeStats, Store, StoreStats } from '../../lib/index.js';
+import type { Store, StoreStats } from '../../lib/index.js';
 import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
 import { accessStats, type AccessStats } from './access-stats.js';
 import type { BaselineResult, BenchReport, FaultEvent, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
@@ -240,16 +240,15 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     const partitionOfKey = new Int32Array(keys.names.length);
     for (let k = 0; k < keys.names.length; k++) partitionOfKey[k] = store.partitionOf(keys.names[k]!);
     const partitionOwners = store.partitionOwners();
-    let before: NodeStats[] = [];
-    let countersBefore: StoreStats | undefined;
+    // The store's counters once loaded: the run's node loads and counters are counted from them.
+    let before: StoreStats | undefined;
     let drainedInTime = true;
     const faults: FaultEvent[] = [];
     let faultsDone = 0;
     const measured = await measure(target, request, stream, keys, context, {
       afterLoad: async () => {
         drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
-        countersBefore = store.stats();
-        before = countersBefore.nodes;
+        before = store.stats();
       },
       health: () => healthOf(store),
       onRunInterval: (elapsedMs) => {
@@ -264,9 +263,9 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     });
     drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
     const after = store.stats();
-    const nodes = nodeLoads(before, after.nodes);
+    const nodes = nodeLoads(before?.nodes ?? [], after.nodes);
     if (after.hotKeyCache !== undefined) context.log(`hot-key cache: ${JSON.stringify(after.hotKeyCache)}`);
-    if (countersBefore !== undefined) context.log(`store counters in the run: ${counterDeltas(countersBefore, after)}`);
+    if (before !== undefined) context.log(`store counters in the run: ${counterDeltas(before, after)}`);
     const run = measured.run;
     const access = accessStats({
       stream,

@@ -202,6 +202,9 @@ export class Replica {
     this.hintCounts = engine.hintCounts();
     this.publishHintCounts();
     this.terms = engine.readTerms();
+    let termMax = 0;
+    for (const term of this.terms.values()) termMax = Math.max(termMax, term);
+    this.stats[NodeStat.TERM_MAX] = termMax;
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
     this.epochMin = this.epoch + 1;
     // Persisted before any write can use it; ordered before every later commit.
@@ -610,6 +613,8 @@ export class Replica {
     if (fields.term > known) {
       this.terms.set(fields.partition, fields.term);
       batch.writeTerm(fields.partition, fields.term);
+      // Seen before its commit: it only raises the terms a coordinator opens next, which is always safe.
+      if (fields.term > this.counter(NodeStat.TERM_MAX)) this.stats[NodeStat.TERM_MAX] = fields.term;
       const leading = this.leading.get(fields.partition);
       if (leading !== undefined && leading.term < fields.term) this.leading.delete(fields.partition);
     }

@@ -47,7 +47,7 @@ function encodable(value: unknown): boolean {
 }
 
 function leadership(leader: number, fields: Partial<Leadership> = {}): Leadership {
-  return { partition: 0, leader, term: 7, ready: true, readsInPlace: true, waiters: [], ...fields };
+  return { partition: 0, leader, term: 7, ready: true, readsInPlace: true, leaderRestarted: false, waiters: [], ...fields };
 }
 
 t.test('orderedInPlaceTarget: eventual reads rotate over up replicas; consistent ones only at a leader routing serves now, of a key not in doubt', async (t) => {

@@ -50,6 +50,12 @@ export interface CoordinatorHost {
   isDown(node: number): boolean;
   /** Routable: its thread runs and nobody marked it down. */
   isUp(node: number): boolean;
+  /**
+   * The greatest leader term `node` reports knowing (node-stats.ts
+   * TERM_MAX), 0 if none. Without it, a reopened store's first elections
+   * learn the nodes' terms from their refusals (STALE_TERM) and run again.
+   */
+  knownTermOf?(node: number): number;
   /** Hints `holder` reports holding for `owner`. */
   hintsHeld(holder: number, owner: number): number;
   /** Hints every node reports holding for `owner` (a crashed holder's last report counts). */

@@ -42,8 +42,8 @@ export interface CoordinatorHost {
    * `batch`: a read of a getMany (the host may let a batch read more per turn).
    */
   readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean;
-  /** Whether a get's `reads` reads (1 unless said) may still be served in place in this macrotask (with readInPlace). */
-  inPlaceTurnLeft?(reads?: number): boolean;
+  /** Whether a get's `reads` reads (1 unless said) may still be served in place in this macrotask (with readInPlace); `batch`: a getMany's, under its own bound. */
+  inPlaceTurnLeft?(reads?: number, batch?: boolean): boolean;
   /** Run `run` in the next macrotask, once the reads-in-place bound is reset (with readInPlace). */
   nextTurn?(run: () => void): void;
   /** Marked down, or not in the store: what `send` fails at once. */

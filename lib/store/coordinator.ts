@@ -29,9 +29,9 @@ import { orderedEntryOf } from '../version/ordered-version.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
-import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
+import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
-import { ownKey } from './value-codec.js';
+import { checkKey, ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { nodesToSweepBeforePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
@@ -129,7 +129,7 @@ export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
 export const LATER: unique symbol = Symbol('later');
 const SERVE_GATE: CommitGate = { action: 'serve' };
 
-export class Coordinator implements OperationHost, OrderedHost {
+export class Coordinator implements BatchReadHost, OrderedHost {
   readonly options: CoordinatorOptions;
   private readonly host: CoordinatorHost;
   private ringValue: Ring;
@@ -709,13 +709,16 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /**
-   * getMany's keys, validated but the caller's: results in their order. Keys
-   * are read a window at a time and the caller may change its array or
+   * getMany's keys, the caller's and not checked yet: results in their order.
+   * Keys are read a window at a time and the caller may change its array or
    * buffers once the call returned, so whatever is kept is copied: by the
-   * R = 1 batch, only the keys it has not read by then; here, all of them.
+   * R = 1 batch, only the keys it has not read by then (it checks each chunk
+   * of keys just before reading it, SingleReadBatch); here, all of them,
+   * after checking them all.
    */
-  async getMany(callerKeys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
-    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(callerKeys);
+  async getMany(callerKeys: readonly WireKey[], r: number, keyBytesMax: number): Promise<(GetResult | undefined)[]> {
+    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(callerKeys, keyBytesMax);
+    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], keyBytesMax);
     const keys = callerKeys.map(ownKey);
     // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
     const results: (GetResult | undefined)[] = new Array<GetResult | undefined>(keys.length).fill(undefined);
@@ -750,16 +753,25 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   private readonly isUpBound = (nodeId: number): boolean => this.host.isUp(nodeId);
 
+  /** SingleReadBatch: reads in place are bounded per macrotask (direct-reads.ts) only where the host has turns. */
+  batchReadsLeft(reads: number): boolean {
+    return this.readPath !== 'direct' || this.host.nextTurn === undefined || this.host.inPlaceTurnLeft?.(reads, true) !== false;
+  }
+
+  nextTurn(run: () => void): void {
+    this.host.nextTurn!(run);
+  }
+
   batchSettled(operation: Operation): void {
     this.settleOperation(operation);
   }
 
-  private singleReadBatch(keys: readonly WireKey[]): Promise<(GetResult | undefined)[]> {
+  private singleReadBatch(keys: readonly WireKey[], keyBytesMax: number): Promise<(GetResult | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1);
     return new Promise((resolve, reject) => {
-      const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
+      const batch: SingleReadBatch = new SingleReadBatch(this, keys, keyBytesMax, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
         this.release(batch);
         this.settleOperation(batch);
         if (error) reject(error);

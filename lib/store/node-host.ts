@@ -40,8 +40,8 @@ export class NodeHost implements CoordinatorHost {
     return this.directReads.read(link, target, key, reply, tag, batch);
   }
 
-  inPlaceTurnLeft(reads = 1): boolean {
-    return this.directReads?.hasTurnLeft(reads) ?? false;
+  inPlaceTurnLeft(reads = 1, batch = false): boolean {
+    return this.directReads?.hasTurnLeft(reads, batch) ?? false;
   }
 
   /** After this macrotask's I/O: the turn in which the reads-in-place bound has been reset (direct-reads.ts). */

@@ -11,8 +11,7 @@ import { join as joinClock } from '../version/dotted-version-vector.js';
 import { decodeContext, decodeObject, encodeContext } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
-import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
-import type { ValueSlab } from './value-slab.js';
+import { type Key, checkValueOrEncode, encodeValue, keyByteLength, ownKey } from './value-codec.js';
 
 /** Longest time to live (about 142,000 years): now + ttlMs stays a safe integer, which nodes require of an expiry. */
 const TTL_MS_MAX = 2 ** 52;
@@ -24,12 +23,15 @@ export function putRequest(
   flags: number,
   bounds: { keyBytesMax: number; valueBytesMax: number },
   clock: { nowMs(): number },
-  slab?: ValueSlab,
-  /** False: the request borrows the caller's key (a putMany's: its batch copies what it still needs once the call returns, operations.ts PutBatch.ownKeys). */
-  ownsKey = true,
+  /**
+   * True: the request borrows the caller's key, and its value if a plain
+   * Uint8Array, unpacked (checkValueOrEncode): a putMany's, whose batch packs
+   * and copies what it still needs once the call returns (operations.ts PutBatch.own).
+   */
+  borrows = false,
 ): PutRequest {
   keyByteLength(key, bounds.keyBytesMax);
-  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax, slab);
+  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : borrows ? checkValueOrEncode(value, bounds.valueBytesMax) : encodeValue(value, bounds.valueBytesMax);
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
   }
@@ -42,7 +44,7 @@ export function putRequest(
   const timestampMs = clock.nowMs();
   return {
     op: Op.PUT,
-    key: ownsKey ? ownKey(key) : key,
+    key: borrows ? key : ownKey(key),
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
     context,
     value: valueBytes,

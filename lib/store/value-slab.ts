@@ -1,7 +1,5 @@
 /**
- * Memory for one putMany's encoded values that outlive its call (items sent
- * later, or to a coordinating node: operations.ts PutBatch; a minted item's
- * value is packed into a reused buffer instead): views into shared chunks instead
+ * Memory for one putMany's encoded values: views into shared chunks instead
  * of an ArrayBuffer each. A fresh Uint8Array of a 100-byte value's 104
  * encoded bytes has its own off-heap backing store, which V8 allocates,
  * tracks as external memory and frees one by one: 0.5-0.8 µs per value,

@@ -8,7 +8,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
-import { isPlainUint8Array, packUint8Array, packUint8ArrayTransient, packedUint8ArrayBytes } from '../lib/store/uint8-array-value.js';
+import { isPlainUint8Array, packUint8Array } from '../lib/store/uint8-array-value.js';
 import { decodeValue, encodeValue } from '../lib/store/value-codec.js';
 import { VALUE_SLAB_CHUNK_BYTES, VALUE_SLAB_ITEM_BYTES_MAX, ValueSlab } from '../lib/store/value-slab.js';
 
@@ -57,7 +57,7 @@ t.test('only a plain Uint8Array takes the path', async (t) => {
 t.test("a putMany's values share a slab's chunks (value-slab.ts), each its own bytes", async (t) => {
   const slab = new ValueSlab();
   const values = Array.from({ length: 2000 }, (_, i) => new Uint8Array(100 + (i % 7)).fill(i & 0xff));
-  const packed = values.map((value) => packUint8Array(value, slab));
+  const packed = values.map((value) => encodeValue(value, 1 << 20, slab));
   // Written once all were packed: no value overwrote another.
   values.forEach((value, i) => {
     if (!same(packed[i]!, packr.pack(value))) t.fail(`value ${i}: not msgpackr's bytes`);
@@ -74,17 +74,4 @@ t.test("a putMany's values share a slab's chunks (value-slab.ts), each its own b
     t.ok(same(bytes, packr.pack(value)), `${n} bytes: msgpackr's bytes`);
     t.equal(bytes.buffer.byteLength, bytes.byteLength, `${n} bytes: its own memory`);
   }
-});
-
-t.test('packUint8ArrayTransient: the same bytes, in a reused buffer', async (t) => {
-  for (const n of [0, 100, 254, 255, 256, 65_534, 65_535, 70_000]) {
-    const value = new Uint8Array(n).map((_, i) => (i * 7) & 0xff);
-    const bytes = packUint8ArrayTransient(value);
-    t.ok(same(bytes, packr.pack(value)), `${n} bytes: msgpackr's bytes`);
-    t.equal(packedUint8ArrayBytes(n), bytes.byteLength, `${n} bytes: packedUint8ArrayBytes`);
-  }
-  const first = packUint8ArrayTransient(new Uint8Array(100).fill(1));
-  const second = packUint8ArrayTransient(new Uint8Array(100).fill(2));
-  t.equal(first, second, 'one view for values of one length: valid until the next call');
-  t.equal(second[50], 2);
 });

@@ -17,6 +17,7 @@ import type { GetResult } from './get-result.js';
 import { putRequest } from './put-request.js';
 import type { GetOptions, PutManyEntry, PutOptions } from './store-types.js';
 import { type Key, checkKey, ownKey } from './value-codec.js';
+import { ValueSlab } from './value-slab.js';
 
 export class ClientRequests {
   constructor(
@@ -79,19 +80,15 @@ export class ClientRequests {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
     if (entries.length > 0) this.coordinator.admit(1);
-    // The caller's keys and plain Uint8Array values, not copies: the batch
-    // sends most items before this call returns, and packs and copies those
-    // it still needs then (PutBatch.own).
-    const unpacked = new Uint8Array(entries.length);
-    const requests = entries.map((entry, i) => {
+    // The batch's values share chunks (value-slab.ts): its requests hold them until it ends.
+    const slab = new ValueSlab();
+    // The caller's keys, not copies: the batch sends most items before this call returns, and copies the keys it still needs then (PutBatch.ownKeys).
+    const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      const request = putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, true);
-      // Packing makes new bytes: the caller's own array is a value not packed yet.
-      if (request.value === entry[1]) unpacked[i] = 1;
-      return request;
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab, false);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
-    return this.coordinator.putMany(requests, ws, unpacked);
+    return this.coordinator.putMany(requests, ws);
   }
 
   getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {

@@ -32,8 +32,6 @@ import { OwnershipHandoff } from './ownership-handoff.js';
 import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { ownKey } from './value-codec.js';
-import { packUint8Array } from './uint8-array-value.js';
-import { ValueSlab } from './value-slab.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { nodesToSweepBeforePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
@@ -675,19 +673,13 @@ export class Coordinator implements OperationHost, OrderedHost {
   };
 
   /** putMany's requests, already validated: resolves when every put met its W. */
-  /** `unpacked`: 1 where a request's value is the caller's plain Uint8Array, not packed yet (client-requests.ts). */
-  async putMany(requests: PutRequest[], ws: readonly number[], unpacked: Uint8Array): Promise<void> {
+  async putMany(requests: PutRequest[], ws: readonly number[]): Promise<void> {
     if (requests.length === 0) return;
     let bytes = 0;
     for (const request of requests) bytes += requestBytesOf(request);
     if (this.transition !== undefined) {
-      // The keys and values are the caller's (client-requests.ts): these puts may be sent after the call returns.
-      const slab = new ValueSlab();
-      for (let i = 0; i < requests.length; i++) {
-        const request = requests[i]!;
-        request.key = ownKey(request.key);
-        if (unpacked[i] === 1) request.value = packUint8Array(request.value, slab);
-      }
+      // The keys are the caller's (client-requests.ts): these puts may be sent after the call returns.
+      for (const request of requests) request.key = ownKey(request.key);
       this.admit(1, bytes);
       // Ranges are moving: each put also reaches its gaining nodes (startPut), which the batch path does not do.
       return this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
@@ -700,7 +692,6 @@ export class Coordinator implements OperationHost, OrderedHost {
         this,
         requests,
         ws,
-        unpacked,
         this.options.n,
         this.routeWrite,
         windowMax,
@@ -718,8 +709,8 @@ export class Coordinator implements OperationHost, OrderedHost {
       );
       this.track(batch);
       batch.start();
-      // The caller may reuse its keys' and values' buffers once this call returns.
-      batch.own();
+      // The caller may reuse its keys' buffers once this call returns.
+      batch.ownKeys();
     });
   }
 
@@ -741,11 +732,10 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /** A putMany item's object, minted here (writer-version.ts): sent to every replica at once. */
-  /** `value`: the request's, packed (PutBatch packs a caller's Uint8Array into a reused buffer first). */
-  private readonly mintWrite = (request: PutRequest, value: Uint8Array): Uint8Array | undefined => {
+  private readonly mintWrite = (request: PutRequest): Uint8Array | undefined => {
     const tombstone = (request.flags & RequestFlag.TOMBSTONE) !== 0;
     // Into a reused buffer: PutBatch copies it into the replicas' envelopes at once and keeps no reference.
-    return this.writer!.mintTransient(request.context, value, request.timestampMs, request.expiresAtMs, tombstone);
+    return this.writer!.mintTransient(request.context, request.value, request.timestampMs, request.expiresAtMs, tombstone);
   };
 
   private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);

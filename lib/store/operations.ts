@@ -13,8 +13,6 @@ import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import { type PutRequest, requestBytesOf } from './put-operation.js';
 import { ownKey } from './value-codec.js';
-import { packUint8Array, packUint8ArrayTransient } from './uint8-array-value.js';
-import { ValueSlab } from './value-slab.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
@@ -172,21 +170,13 @@ export class PutBatch implements PendingReply, Operation {
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: OperationHost;
   /**
-   * The caller's requests, whose keys are the caller's until own(). An
+   * The caller's requests, whose keys are the caller's until ownKeys(). An
    * item's is let go once nothing will send it again (its object went to
    * every replica), unless `keepsRequests`: a batch of 10,000 held 3 MB of
    * records and keys until it ended, which every scavenge in between copied.
    */
   private readonly requests: (PutRequest | undefined)[];
   private readonly keepsRequests: boolean;
-  /**
-   * 1 where an item's value is the caller's plain Uint8Array, not packed yet
-   * (client-requests.ts): a minted item's is packed into a reused buffer and
-   * copied into its object at once; one sent later or to a coordinating node
-   * is packed into `slab`, the batch's own memory (value-slab.ts).
-   */
-  private readonly unpacked: Uint8Array;
-  private slab: ValueSlab | undefined;
   private readonly lists: Int32Array[];
   private readonly route: (key: WireKey) => Int32Array;
   private readonly quorums: WriteQuorumTable;
@@ -205,7 +195,7 @@ export class PutBatch implements PendingReply, Operation {
    * Its bytes may be a reused buffer, valid until the next call: they are
    * copied into the replicas' requests before `mint` is called again.
    */
-  private readonly mint: ((request: PutRequest, value: Uint8Array) => Uint8Array | undefined) | undefined;
+  private readonly mint: ((request: PutRequest) => Uint8Array | undefined) | undefined;
   private reason: string | undefined;
   private next = 0;
   private succeededCount = 0;
@@ -216,13 +206,12 @@ export class PutBatch implements PendingReply, Operation {
     coordinator: OperationHost,
     requests: (PutRequest | undefined)[],
     ws: ArrayLike<number>,
-    unpacked: Uint8Array,
     n: number,
     route: (key: WireKey) => Int32Array,
     windowMax: number,
     timeoutMs: number,
     done: (error: RingtableError | undefined) => void,
-    mint?: (request: PutRequest, value: Uint8Array) => Uint8Array | undefined,
+    mint?: (request: PutRequest) => Uint8Array | undefined,
     /** The caller reads every request again once the batch ended (the hot-key cache's keys): none is let go. */
     keepsRequests = false,
   ) {
@@ -230,7 +219,6 @@ export class PutBatch implements PendingReply, Operation {
     this.mint = mint;
     this.requests = requests;
     this.keepsRequests = keepsRequests;
-    this.unpacked = unpacked;
     this.ws = ws;
     this.route = route;
     this.lists = new Array(requests.length);
@@ -271,26 +259,16 @@ export class PutBatch implements PendingReply, Operation {
   }
 
   /**
-   * Once the caller's call returned (it may reuse its keys' and values'
-   * buffers then): copy the keys that will be sent again, those of items not
-   * started yet or waiting for their coordinating node (sendReplicas,
-   * retryElsewhere), and pack the values not sent yet. Items minted here went
-   * to every replica already: their keys and values are done with.
+   * Once the caller's call returned (it may reuse its keys' buffers then):
+   * copy the keys that will be sent again, those of items not started yet or
+   * waiting for their coordinating node (sendReplicas, retryElsewhere).
+   * Items minted here went to every replica already: their keys are done with.
    */
-  own(): void {
+  ownKeys(): void {
     for (let item = 0; item < this.requests.length; item++) {
       const q = this.requests[item];
-      if (q === undefined) continue;
-      if (item >= this.next || this.coordinated[item] === 0 || this.keepsRequests) q.key = ownKey(q.key);
-      this.pack(item, q);
+      if (q !== undefined && (item >= this.next || this.coordinated[item] === 0 || this.keepsRequests)) q.key = ownKey(q.key);
     }
-  }
-
-  /** The item's value packed into the batch's memory, if it was not. */
-  private pack(item: number, q: PutRequest): void {
-    if (this.unpacked[item] === 0) return;
-    q.value = packUint8Array(q.value, (this.slab ??= new ValueSlab()));
-    this.unpacked[item] = 0;
   }
 
   private startNext(nowMs = this.coordinator.monotonicMs()): void {
@@ -300,12 +278,8 @@ export class PutBatch implements PendingReply, Operation {
     const list = this.route(q.key);
     this.lists[item] = list;
     this.quorums.setRequired(item, this.ws[item]!);
-    const object = this.mint?.(q, this.unpacked[item] === 1 ? packUint8ArrayTransient(q.value) : q.value);
-    if (object === undefined) {
-      // A node mints it (siblings, or a context this writer cannot mint): it sends the value back, packed.
-      this.pack(item, q);
-      return this.coordinator.sendBatched(list[0]!, q, this, item);
-    }
+    const object = this.mint?.(q);
+    if (object === undefined) return this.coordinator.sendBatched(list[0]!, q, this, item);
     // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
     this.coordinated[item] = 1;
     this.sendReplicas(item, q, object, 0);

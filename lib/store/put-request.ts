@@ -11,7 +11,8 @@ import { join as joinClock } from '../version/dotted-version-vector.js';
 import { decodeContext, decodeObject, encodeContext } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
-import { type Key, checkValueOrEncode, encodeValue, keyByteLength, ownKey } from './value-codec.js';
+import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
+import type { ValueSlab } from './value-slab.js';
 
 /** Longest time to live (about 142,000 years): now + ttlMs stays a safe integer, which nodes require of an expiry. */
 const TTL_MS_MAX = 2 ** 52;
@@ -23,15 +24,12 @@ export function putRequest(
   flags: number,
   bounds: { keyBytesMax: number; valueBytesMax: number },
   clock: { nowMs(): number },
-  /**
-   * True: the request borrows the caller's key, and its value if a plain
-   * Uint8Array, unpacked (checkValueOrEncode): a putMany's, whose batch packs
-   * and copies what it still needs once the call returns (operations.ts PutBatch.own).
-   */
-  borrows = false,
+  slab?: ValueSlab,
+  /** False: the request borrows the caller's key (a putMany's: its batch copies what it still needs once the call returns, operations.ts PutBatch.ownKeys). */
+  ownsKey = true,
 ): PutRequest {
   keyByteLength(key, bounds.keyBytesMax);
-  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : borrows ? checkValueOrEncode(value, bounds.valueBytesMax) : encodeValue(value, bounds.valueBytesMax);
+  const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax, slab);
   if (options !== undefined && (options === null || typeof options !== 'object')) {
     throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'options must be an object');
   }
@@ -44,7 +42,7 @@ export function putRequest(
   const timestampMs = clock.nowMs();
   return {
     op: Op.PUT,
-    key: borrows ? key : ownKey(key),
+    key: ownsKey ? ownKey(key) : key,
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
     context,
     value: valueBytes,

@@ -18,56 +18,26 @@ export function isPlainUint8Array(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype && !Object.hasOwn(value, 'constructor');
 }
 
-/** The bytes packUint8Array writes for a value of `length` bytes. */
-export function packedUint8ArrayBytes(length: number): number {
-  const data = length + 1;
-  return length + (data < 0x100 ? 4 : data < 0x10000 ? 5 : 7);
-}
-
-/** A reused buffer for packUint8ArrayTransient, and its last result (handed out again for a value of the same length). */
-let transient = new Uint8Array(1024);
-let transientOut = transient.subarray(0, 0);
-/** Larger values get their own memory: the reused buffer stays small. */
-const TRANSIENT_BYTES_MAX = 64 * 1024;
-
-/**
- * packUint8Array into a reused buffer, valid until the next call: a putMany
- * item minted here (operations.ts PutBatch) is copied into its object at
- * once, so its value needs no memory of its own.
- */
-export function packUint8ArrayTransient(value: Uint8Array): Uint8Array {
-  const bytes = packedUint8ArrayBytes(value.byteLength);
-  if (bytes > TRANSIENT_BYTES_MAX) return packUint8Array(value);
-  if (bytes > transient.byteLength) transient = new Uint8Array(TRANSIENT_BYTES_MAX);
-  if (transientOut.byteLength !== bytes || transientOut.buffer !== transient.buffer) transientOut = transient.subarray(0, bytes);
-  writePacked(transientOut, value);
-  return transientOut;
-}
-
 /** `slab`: where a putMany's values go (value-slab.ts); without it, the result has its own memory. */
 export function packUint8Array(value: Uint8Array, slab?: ValueSlab): Uint8Array {
-  const bytes = packedUint8ArrayBytes(value.byteLength);
-  const out = slab === undefined ? new Uint8Array(bytes) : slab.take(bytes);
-  writePacked(out, value);
-  return out;
-}
-
-/** `value` packed into `out`, of packedUint8ArrayBytes(value.byteLength) bytes. */
-function writePacked(out: Uint8Array, value: Uint8Array): void {
   const length = value.byteLength;
   // The extension's data: the element type byte, then the bytes.
   const data = length + 1;
+  let out: Uint8Array;
   let at: number;
   if (data < 0x100) {
+    out = slab === undefined ? new Uint8Array(4 + length) : slab.take(4 + length);
     out[0] = 0xc7;
     out[1] = data;
     at = 2;
   } else if (data < 0x10000) {
+    out = slab === undefined ? new Uint8Array(5 + length) : slab.take(5 + length);
     out[0] = 0xc8;
     out[1] = data >> 8;
     out[2] = data & 0xff;
     at = 3;
   } else {
+    out = slab === undefined ? new Uint8Array(7 + length) : slab.take(7 + length);
     out[0] = 0xc9;
     new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(1, data);
     at = 5;
@@ -75,4 +45,5 @@ function writePacked(out: Uint8Array, value: Uint8Array): void {
   out[at] = TYPED_ARRAY_EXT;
   out[at + 1] = UINT8_ARRAY_TYPE;
   out.set(value, at + 2);
+  return out;
 }

@@ -11,7 +11,8 @@
 import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
-import { isPlainUint8Array, packUint8Array, packedUint8ArrayBytes } from './uint8-array-value.js';
+import { isPlainUint8Array, packUint8Array } from './uint8-array-value.js';
+import type { ValueSlab } from './value-slab.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
 // moreTypes: typed arrays other than Uint8Array travel as msgpackr's typed-array
@@ -74,7 +75,8 @@ function tooLong(bytes: number, keyBytesMax: number): RingtableError {
   return new RingtableError(ErrorCode.INVALID_KEY, `key of ${bytes} bytes exceeds keyBytesMax (${keyBytesMax})`);
 }
 
-export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
+/** `slab`: a putMany's (value-slab.ts), where a Uint8Array value's bytes go. */
+export function encodeValue(value: unknown, valueBytesMax: number, slab?: ValueSlab): Uint8Array {
   const kind = typeof value;
   if (value === undefined || kind === 'function' || kind === 'symbol') {
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value must be serialisable, got ${describe(value)}`);
@@ -82,29 +84,15 @@ export function encodeValue(value: unknown, valueBytesMax: number): Uint8Array {
   let bytes: Uint8Array;
   try {
     checkContents(value, 0);
-    bytes = isPlainUint8Array(value) ? packUint8Array(value) : packr.pack(value);
+    bytes = isPlainUint8Array(value) ? packUint8Array(value, slab) : packr.pack(value);
   } catch (error) {
     if (error instanceof RingtableError) throw error;
     throw new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });
   }
-  if (bytes.byteLength > valueBytesMax) throw tooLarge(bytes.byteLength, valueBytesMax);
+  if (bytes.byteLength > valueBytesMax) {
+    throw new RingtableError(ErrorCode.INVALID_VALUE, `value of ${bytes.byteLength} bytes (encoded) exceeds valueBytesMax (${valueBytesMax})`);
+  }
   return bytes;
-}
-
-/**
- * encodeValue's checks, but a plain Uint8Array is returned as it is, not
- * packed: a putMany item's value, packed where it is sent (operations.ts
- * PutBatch), the caller's until then. Anything else is encoded.
- */
-export function checkValueOrEncode(value: unknown, valueBytesMax: number): Uint8Array {
-  if (!isPlainUint8Array(value)) return encodeValue(value, valueBytesMax);
-  const bytes = packedUint8ArrayBytes(value.byteLength);
-  if (bytes > valueBytesMax) throw tooLarge(bytes, valueBytesMax);
-  return value;
-}
-
-function tooLarge(bytes: number, valueBytesMax: number): RingtableError {
-  return new RingtableError(ErrorCode.INVALID_VALUE, `value of ${bytes} bytes (encoded) exceeds valueBytesMax (${valueBytesMax})`);
 }
 
 /** Beyond this depth the walk stops; msgpackr still refuses cycles and stack-deep values. */

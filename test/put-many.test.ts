@@ -143,3 +143,23 @@ t.test("lww putMany with a replica crashed: the stand-ins' hints reach it", asyn
   const results = await store.getMany(keys, { r: 3 });
   t.same(results.map((r) => r?.value), keys.map((key) => `${key}:v`), 'every replica holds every value');
 });
+
+// putMany borrows the caller's binary keys while it sends (client-requests.ts):
+// whatever it still sends once the call returned must be its own copy.
+for (const conflicts of ['lww', 'siblings'] as const) {
+  t.test(`${conflicts} putMany: the caller reuses its key buffers as soon as the call returns`, async (t) => {
+    // pendingMax 64: a window of at most 64 items, so most of the batch is sent after the call returned.
+    const store = await openTemp(t, { conflicts, replication: { n: 3, r: 2, w: 2 }, pendingMax: 64 });
+    const count = 400;
+    const buffer = new Uint8Array(count * 8);
+    const keyOf = (i: number) => new TextEncoder().encode(`key${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < count; i++) buffer.set(keyOf(i), i * 8);
+    const entries = Array.from({ length: count }, (_, i) => [buffer.subarray(i * 8, i * 8 + 8), `v${i}`] as const);
+    const written = store.putMany(entries);
+    buffer.fill(0x61);
+    await written;
+    t.equal((await store.get(new Uint8Array(8).fill(0x61)))?.value, undefined, 'no item was sent under the reused bytes');
+    const results = await store.getMany(Array.from({ length: count }, (_, i) => keyOf(i)), { r: 3 });
+    t.same(results.map((r) => r?.value), Array.from({ length: count }, (_, i) => `v${i}`), 'every key as it was at the call, on all three replicas');
+  });
+}

@@ -82,9 +82,10 @@ export class ClientRequests {
     if (entries.length > 0) this.coordinator.admit(1);
     // The batch's values share chunks (value-slab.ts): its requests hold them until it ends.
     const slab = new ValueSlab();
+    // The caller's keys, not copies: the batch sends most items before this call returns, and copies the keys it still needs then (PutBatch.ownKeys).
     const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab);
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab, false);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
     return this.coordinator.putMany(requests, ws);

@@ -673,11 +673,13 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   };
 
   /** putMany's requests, already validated: resolves when every put met its W. */
-  async putMany(requests: readonly PutRequest[], ws: readonly number[]): Promise<void> {
+  async putMany(requests: PutRequest[], ws: readonly number[]): Promise<void> {
     if (requests.length === 0) return;
     let bytes = 0;
     for (const request of requests) bytes += requestBytesOf(request);
     if (this.transition !== undefined) {
+      // The keys are the caller's (client-requests.ts): these puts may be sent after the call returns.
+      for (const request of requests) request.key = ownKey(request.key);
       this.admit(1, bytes);
       // Ranges are moving: each put also reaches its gaining nodes (startPut), which the batch path does not do.
       return this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
@@ -702,9 +704,13 @@ export class Coordinator implements BatchReadHost, OrderedHost {
           else resolve();
         },
         this.writer === undefined ? undefined : this.mintWrite,
+        // The hot-key cache drops every key again once the batch ended.
+        this.hotKeys !== undefined,
       );
       this.track(batch);
       batch.start();
+      // The caller may reuse its keys' buffers once this call returns.
+      batch.ownKeys();
     });
   }
 

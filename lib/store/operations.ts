@@ -239,7 +239,14 @@ export class PutBatch implements PendingReply, Operation {
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: OperationHost;
-  private readonly requests: readonly PutRequest[];
+  /**
+   * The caller's requests, whose keys are the caller's until ownKeys(). An
+   * item's is let go once nothing will send it again (its object went to
+   * every replica), unless `keepsRequests`: a batch of 10,000 held 3 MB of
+   * records and keys until it ended, which every scavenge in between copied.
+   */
+  private readonly requests: (PutRequest | undefined)[];
+  private readonly keepsRequests: boolean;
   private readonly lists: Int32Array[];
   private readonly route: (key: WireKey) => Int32Array;
   private readonly quorums: WriteQuorumTable;
@@ -267,7 +274,7 @@ export class PutBatch implements PendingReply, Operation {
 
   constructor(
     coordinator: OperationHost,
-    requests: readonly PutRequest[],
+    requests: (PutRequest | undefined)[],
     ws: ArrayLike<number>,
     n: number,
     route: (key: WireKey) => Int32Array,
@@ -275,10 +282,13 @@ export class PutBatch implements PendingReply, Operation {
     timeoutMs: number,
     done: (error: RingtableError | undefined) => void,
     mint?: (request: PutRequest) => Uint8Array | undefined,
+    /** The caller reads every request again once the batch ended (the hot-key cache's keys): none is let go. */
+    keepsRequests = false,
   ) {
     this.coordinator = coordinator;
     this.mint = mint;
     this.requests = requests;
+    this.keepsRequests = keepsRequests;
     this.ws = ws;
     this.route = route;
     this.lists = new Array(requests.length);
@@ -290,7 +300,7 @@ export class PutBatch implements PendingReply, Operation {
     this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
     this.done = done;
     let bytes = 0;
-    for (const request of requests) bytes += requestBytesOf(request);
+    for (const request of requests) bytes += requestBytesOf(request!);
     this.bytes = bytes;
   }
 
@@ -313,12 +323,27 @@ export class PutBatch implements PendingReply, Operation {
   }
 
   start(): void {
-    while (this.next < this.windowMax) this.startNext();
+    // One clock read for the window: its items start within this one synchronous loop.
+    const nowMs = this.coordinator.monotonicMs();
+    while (this.next < this.windowMax) this.startNext(nowMs);
   }
 
-  private startNext(): void {
+  /**
+   * Once the caller's call returned (it may reuse its keys' buffers then):
+   * copy the keys that will be sent again, those of items not started yet or
+   * waiting for their coordinating node (sendReplicas, retryElsewhere).
+   * Items minted here went to every replica already: their keys are done with.
+   */
+  ownKeys(): void {
+    for (let item = 0; item < this.requests.length; item++) {
+      const q = this.requests[item];
+      if (q !== undefined && (item >= this.next || this.coordinated[item] === 0 || this.keepsRequests)) q.key = ownKey(q.key);
+    }
+  }
+
+  private startNext(nowMs = this.coordinator.monotonicMs()): void {
     const item = this.next++;
-    this.deadlines.start(item, this.coordinator.monotonicMs());
+    this.deadlines.start(item, nowMs);
     const q = this.requests[item]!;
     const list = this.route(q.key);
     this.lists[item] = list;
@@ -328,6 +353,7 @@ export class PutBatch implements PendingReply, Operation {
     // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
     this.coordinated[item] = 1;
     this.sendReplicas(item, q, object, 0);
+    if (!this.keepsRequests) this.requests[item] = undefined;
   }
 
   /** The item's object to its replicas from `first` on. */
@@ -352,6 +378,7 @@ export class PutBatch implements PendingReply, Operation {
       // Forward the coordinator's object straight from the response ring into
       // the replicas' request rings: no intermediate copy.
       this.sendReplicas(item, this.requests[item]!, bytes.subarray(at, at + length), 1);
+      if (!this.keepsRequests) this.requests[item] = undefined;
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {

@@ -25,6 +25,8 @@ export function putRequest(
   bounds: { keyBytesMax: number; valueBytesMax: number },
   clock: { nowMs(): number },
   slab?: ValueSlab,
+  /** False: the request borrows the caller's key (a putMany's: its batch copies what it still needs once the call returns, operations.ts PutBatch.ownKeys). */
+  ownsKey = true,
 ): PutRequest {
   keyByteLength(key, bounds.keyBytesMax);
   const valueBytes = flags & RequestFlag.TOMBSTONE ? new Uint8Array(0) : encodeValue(value, bounds.valueBytesMax, slab);
@@ -40,7 +42,7 @@ export function putRequest(
   const timestampMs = clock.nowMs();
   return {
     op: Op.PUT,
-    key: ownKey(key),
+    key: ownsKey ? ownKey(key) : key,
     flags: flags | (context === undefined ? RequestFlag.BLIND : 0),
     context,
     value: valueBytes,

@@ -5,8 +5,10 @@
  * tracks as external memory and frees one by one: 0.5-0.8 µs per value,
  * against 0.07-0.13 µs for a view into a chunk (a micro-benchmark of
  * 10,000-value batches, allocation and copy). The batch's requests hold their
- * values until the batch ends, so a chunk lives as long as the batch does;
- * nothing else keeps a request's value (the replicas' envelopes copy it).
+ * values until sent to every replica (operations.ts PutBatch lets a minted
+ * item's go then), so a chunk lives until its last value went out, at most
+ * as long as the batch; nothing else keeps a request's value (the replicas'
+ * envelopes copy it).
  */
 
 /** One chunk's bytes: a 10,000-key batch of 100-byte values takes 16 of them. */

@@ -239,20 +239,26 @@ export function decodeObject(bytes: Uint8Array): VersionedObject {
 /**
  * The read fast path: when an object holds exactly one sibling, return the
  * offset (within `view`) of that sibling's header, else -1. Lets a get answer
- * from the bytes without materialising the object.
+ * from the bytes without materialising the object. An object whose fields
+ * run past `length` is -1 too (the full path's decodeObject refuses it):
+ * `view` may go on past the object (lmdb-js's read buffer, a reused scratch)
+ * with other bytes that must never be read as this object's.
  */
 export function soleSiblingAt(view: DataView, at: number, length: number): number {
   if (length < OBJECT_HEADER_BYTES || view.getUint8(at) !== FORMAT_VERSION) return -1;
+  const end = at + length;
   const entryCount = view.getUint8(at + 1);
   let cursor = at + OBJECT_HEADER_BYTES;
   let found = -1;
   for (let i = 0; i < entryCount; i++) {
+    if (cursor + ENTRY_HEADER_BYTES > end) return -1;
     const siblingCount = view.getUint32(cursor + EntryField.SIBLING_COUNT, true);
     cursor += ENTRY_HEADER_BYTES;
     if (siblingCount === 0) continue;
-    if (siblingCount > 1 || found >= 0) return -1;
+    if (siblingCount > 1 || found >= 0 || cursor + SIBLING_HEADER_BYTES > end) return -1;
     found = cursor;
     cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
+    if (cursor > end) return -1;
   }
   return found;
 }

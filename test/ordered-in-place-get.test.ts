@@ -47,7 +47,7 @@ function encodable(value: unknown): boolean {
 }
 
 function leadership(leader: number, fields: Partial<Leadership> = {}): Leadership {
-  return { partition: 0, leader, term: 7, ready: true, readsInPlace: true, waiters: [], ...fields };
+  return { partition: 0, leader, term: 7, ready: true, readsInPlace: true, leaderRestarted: false, waiters: [], ...fields };
 }
 
 t.test('orderedInPlaceTarget: eventual reads rotate over up replicas; consistent ones only at a leader routing serves now, of a key not in doubt', async (t) => {
@@ -242,6 +242,6 @@ t.test('a one-answer get moves the hybrid logical clock past the write time it r
   t.ok(byMessage.nowMs() > aheadMs, 'the next write time is later than the value one GET answered');
 
   const batch = new Coordinator({ ...OPTIONS, readPath: 'messages' }, Ring.create([0, 1, 2, 3], 8), hostWithFutureValue(false, aheadMs));
-  t.same((await batch.getMany(['a', 'b'], 1)).map((r) => r?.value), ['ahead', 'ahead']);
+  t.same((await batch.getMany(['a', 'b'], 1, 1024)).map((r) => r?.value), ['ahead', 'ahead']);
   t.ok(batch.nowMs() > aheadMs, "and than the values a getMany's R = 1 reads answered");
 });

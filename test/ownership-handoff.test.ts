@@ -14,7 +14,7 @@ import { PreferenceListTable } from '../lib/ring/preference-list.js';
 import { Ring } from '../lib/ring/ring.js';
 import { OwnershipHandoff } from '../lib/store/ownership-handoff.js';
 import type { PendingReply } from '../lib/transport/node-link.js';
-import { Op, Status, encodeScanPage } from '../lib/transport/wire.js';
+import { Op, Status, decodeScanRequest, encodeScanPage } from '../lib/transport/wire.js';
 import { eventually, openAt, tempDir } from './helpers/temp-store.js';
 
 const HANDOFF_WAIT_MS = 30_000;
@@ -202,4 +202,72 @@ t.test('a holder that kept a newer copy (DROP_IF_COVERED answers CONFLICT) leave
   handoff.tick(2100);
   t.ok(dropped.includes(kept), 'the next sweep handed the newer copy over and dropped it');
   t.equal(handoff.sweptCleanSinceMs(0), 2100, 'clean once nothing newer was left');
+});
+
+/**
+ * A node that holds `pagesEmpty` pages of keys all inside its ranges (what
+ * most starts find), then `held` keys outside them, served at most the
+ * page's entriesMax at a time.
+ */
+function pagedNode(ring: Ring, pagesEmpty: number, held: Uint8Array[]) {
+  const table = new PreferenceListTable(ring, 3);
+  let pagesAsked = 0;
+  let handed = 0;
+  const answer = (reply: PendingReply, target: number, status: number, payload: Uint8Array = new Uint8Array(0)) =>
+    reply.onReply(target, status, payload, new DataView(payload.buffer), 0, payload.byteLength, 0);
+  const handoff = new OwnershipHandoff(
+    {
+      isUp: () => true,
+      ring: () => ring,
+      table: () => table,
+      paused: () => false,
+      send: (target, { op, key, value }, reply) => {
+        if (op !== Op.PARTITION_SCAN) return answer(reply, target, Status.OK);
+        const at = pagesAsked++;
+        const cursor = new Uint8Array([at + 1]);
+        if (at < pagesEmpty) return answer(reply, target, Status.OK, encodeScanPage(cursor, []));
+        const from = (key as Uint8Array).byteLength === 0 ? 0 : handed;
+        const page = held.slice(from, from + decodeScanRequest(value!).entriesMax);
+        handed = from + page.length;
+        return answer(reply, target, Status.OK, encodeScanPage(handed < held.length ? cursor : undefined, page.map((k) => ({ key: k, object: new Uint8Array([1]) }))));
+      },
+    },
+    1000,
+  );
+  return { handoff, pages: () => pagesAsked };
+}
+
+t.test("a sweep's empty pages use none of the handoff's tokens: a node that holds nothing outside its ranges is swept at once; keys handed over are still paced", async (t) => {
+  const ring = Ring.create([0, 1, 2, 3, 4, 5], 4);
+  const empty = pagedNode(ring, 200, []);
+  empty.handoff.owe(0);
+  empty.handoff.tick(0);
+  // Before, each page took its limit (256 of the bucket's 1,000 a second) whether or not it brought keys:
+  // 4 pages a second, 50 seconds for these 200.
+  t.equal(empty.pages(), 201, 'every page asked for within the first tick');
+  t.equal(empty.handoff.sweptCleanSinceMs(0), 0, 'the sweep ended clean');
+  t.notOk(empty.handoff.pending, 'nothing owed');
+
+  const held = keysOutside(new PreferenceListTable(ring, 3), 0, 40);
+  const busy = pagedNode(ring, 0, Array.from({ length: 30 }, () => held).flat());
+  busy.handoff.owe(0);
+  busy.handoff.tick(0);
+  t.equal(busy.handoff.keysHandedOver, 1000, 'the first second hands over the bucket of 1,000 keys, no more');
+  busy.handoff.tick(1000);
+  t.equal(busy.handoff.keysHandedOver, 1200, 'the rest the next second');
+  t.equal(busy.handoff.sweptCleanSinceMs(0), 0, 'clean');
+});
+
+t.test('stats() tells when the sweeps every start owes are done: a reopened store sweeps each node once', async (t) => {
+  const path = tempDir(t);
+  const options = { nodes: 4, durability: 'none' as const, antiEntropyIntervalMs: 0 };
+  const first = await openAt(t, path, options);
+  await first.putMany(Array.from({ length: 2000 }, (_, i) => [`k${i}`, 'v0'] as const));
+  await first.close();
+  const store = await openAt(t, path, options);
+  t.ok(await eventually(() => store.stats().ownershipSweepsPending === 0, HANDOFF_WAIT_MS), 'no node owed a sweep any more');
+  const stats = store.stats();
+  t.equal(stats.ownershipSweepsDone, 4, 'each of the 4 nodes swept clean once');
+  t.equal(stats.ownershipKeysHandedOver, 0, 'nothing lay outside its ranges');
+  t.same((await store.getMany(['k0', 'k1999'])).map((got) => got?.siblings), [['v0'], ['v0']], 'the keys are where they were');
 });

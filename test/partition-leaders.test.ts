@@ -152,6 +152,50 @@ t.test('an election round takes at most ELECTION_BATCH_MAX partitions', async (t
   t.ok(again.term > failed.term, 'under a newer term');
 });
 
+/** `count` partitions of `list`, each led by its first up node and caught up. */
+function ledAndReady(leaders: PartitionLeaders, count: number, list: number[], isUp: (node: number) => boolean): Leadership[] {
+  return Array.from({ length: count }, (_, partition) => {
+    const leadership = opened(leaders, partition, list, isUp);
+    leaders.ready(leadership);
+    return leadership;
+  });
+}
+
+t.test('an election round takes the caught-up partitions that can no longer serve (their leader restarted), not a term in force or an election under way', async (t) => {
+  const list = [0, 1, 2];
+  const allUp = () => true;
+  const leaders = new PartitionLeaders();
+  const before = ledAndReady(leaders, 6, list, allUp);
+  leaders.leaderStarted(0); // it leads none of those terms any more: each would be refused
+  leaders.forget(3, before[3]!.term);
+  leaders.ready(opened(leaders, 3, list, allUp)); // partition 3: elected again since, in force
+  leaders.forget(4, before[4]!.term);
+  const electing = opened(leaders, 4, list, allUp); // partition 4: its election under way
+  t.equal(leaders.route(0, list, allUp, undefined).action, 'serve', 'a request still goes to the restarted leader (its refusal elects again)');
+  leaders.forget(0, before[0]!.term);
+  const rounds = leaders.electionRounds;
+  const batch = leaders.electionBatch(opened(leaders, 0, list, allUp), list, 2, 6, () => list, allUp);
+  t.same(batch.map((l) => l.partition), [0, 1, 2, 5], "the refused partition and the others its leader's restart deposed, in one round");
+  t.ok(batch.every((l, i) => leaders.get(l.partition) === l && !l.ready && (i === 0 || l.term > before[l.partition]!.term)), 'each under a new term of its own, replacing the deposed one');
+  t.equal(leaders.electionRounds - rounds, 1, 'one round');
+  t.equal(leaders.get(4), electing, 'the election under way is left alone');
+  t.ok(leaders.get(3)!.ready, 'the term in force is left alone');
+});
+
+t.test('an election round leaves a caught-up leadership whose leader is down but did not restart: it may come back still leading', async (t) => {
+  const list = [0, 1, 2];
+  const up = new Set([0, 1, 2]);
+  const isUp = (node: number) => up.has(node);
+  const leaders = new PartitionLeaders();
+  const before = ledAndReady(leaders, 6, list, isUp);
+  up.delete(0);
+  const batch = leaders.electionBatch(opened(leaders, 2, list, isUp), list, 2, 6, () => list, isUp);
+  t.same(batch.map((l) => [l.partition, l.leader]), [[2, 1]], 'only the partition asked for moves to node 1');
+  up.add(0);
+  t.equal(leaders.route(3, list, isUp, undefined).action, 'serve', 'node 0 back: its term in force serves without an election');
+  t.equal(leaders.get(3), before[3], 'the same leadership');
+});
+
 t.test('versions: greater across terms, greater than the key had, converging by DVVSet sync without siblings', async (t) => {
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 1, max: TERM_SPAN - 2 }), fc.integer({ min: 1, max: TERM_SPAN - 2 }), (term, sequenceA, sequenceB) => {

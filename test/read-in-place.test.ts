@@ -5,8 +5,12 @@
  *   decodes, for every value, with its one-slice path for a stored
  *   Uint8Array (msgpackr's typed-array extension in an ext 8, 16 or 32);
  * - firstLiveTarget (lib/store/routing.ts): the first live target, or -1;
+ * - LaterGets (lib/store/in-place-get.ts) is first in, first out;
  * - gets past READS_IN_PLACE_PER_TURN_MAX wait for the next macrotask and are
- *   still read in place (no node thread asked), and answer right.
+ *   still read in place (no node thread asked), and answer right;
+ * - so do a getMany's reads past BATCH_READS_IN_PLACE_PER_TURN_MAX, and a
+ *   getMany fails with ERR_INVALID_KEY wherever its bad key is, although it
+ *   checks its keys a chunk at a time as it reads them (KEYS_PER_CHECK).
  */
 import t from 'tap';
 import fc from 'fast-check';
@@ -14,7 +18,9 @@ import { decodeValue, decodeValueInPlace, encodeValue } from '../lib/store/value
 import { firstLiveTarget } from '../lib/store/routing.js';
 import { BATCH_READS_IN_PLACE_PER_TURN_MAX, READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
 import { LaterGets, type RejectGet, type ResolveGet } from '../lib/store/in-place-get.js';
-import { openTemp } from './helpers/temp-store.js';
+import { KEYS_PER_CHECK } from '../lib/store/operations.js';
+import { ErrorCode } from '../lib/index.js';
+import { failsWith, openTemp } from './helpers/temp-store.js';
 
 function encodable(value: unknown): boolean {
   try {
@@ -131,4 +137,36 @@ t.test("a getMany's byte keys may be reused once the call returned: what is read
   const results = await reading;
   const wrong = results.filter((result, i) => result?.value !== i).length;
   t.equal(wrong, 0, `${count} keys answered as they were when getMany was called`);
+});
+
+t.test("a getMany's reads past the per-turn bound wait a macrotask and are still read in place", async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 }, timeoutMs: 60_000 });
+  const keys = Array.from({ length: BATCH_READS_IN_PLACE_PER_TURN_MAX + 3_000 }, (_, i) => `m:${i}`);
+  await store.putMany(keys.map((key, i) => [key, i] as const));
+  const getsBefore = store.stats().nodes.reduce((sum, node) => sum + node.gets, 0);
+  const inPlaceBefore = store.stats().readsInPlace;
+  const one = await store.getMany(keys);
+  t.equal(one.filter((result, i) => result?.value !== i).length, 0, `${keys.length} keys in one batch answered right`);
+  // Two batches started in one turn share its bound.
+  const halves = [keys.slice(0, 10_000), keys.slice(10_000)];
+  const two = await Promise.all(halves.map((half) => store.getMany(half)));
+  t.equal(two.flat().filter((result, i) => result?.value !== i).length, 0, 'two batches in one turn answered right');
+  t.equal(store.stats().readsInPlace - inPlaceBefore, keys.length * 2, 'every key read in place');
+  t.equal(store.stats().nodes.reduce((sum, node) => sum + node.gets, 0), getsBefore, 'no node thread was asked');
+});
+
+t.test('a getMany fails with ERR_INVALID_KEY wherever its bad key is, and leaves nothing pending', async (t) => {
+  const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 1, w: 3 }, keyBytesMax: 64, timeoutMs: 60_000 });
+  const keys = Array.from({ length: BATCH_READS_IN_PLACE_PER_TURN_MAX + 3_000 }, (_, i) => `v:${i}`);
+  await store.putMany(keys.slice(0, 1_000).map((key, i) => [key, i] as const));
+  // In the first chunk, in a later one, and past the turn's bound (checked before the batch copies what it reads later).
+  for (const at of [0, KEYS_PER_CHECK + 5, BATCH_READS_IN_PLACE_PER_TURN_MAX + 100]) {
+    for (const bad of ['', 42, new Uint8Array(65), 'a\uD800']) {
+      const batch: unknown[] = keys.slice();
+      batch[at] = bad;
+      await failsWith(t, () => store.getMany(batch as string[]), ErrorCode.INVALID_KEY, `a bad key (${typeof bad === 'string' ? JSON.stringify(bad) : String(bad).slice(0, 12)}) at ${at}`);
+    }
+  }
+  t.equal(store.stats().pending, 0, 'nothing left pending');
+  t.equal((await store.getMany(keys.slice(0, 3))).map((result) => result?.value).join(), '0,1,2', 'the store still reads');
 });

@@ -12,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
-import { NodeStat, Replica, type ResponseSink } from '../lib/node/replica.js';
+import { NodeStat, Replica, type ResponseSink, publishTermMax } from '../lib/node/replica.js';
 import { type MessageHandler, RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
 import { REQUEST_TAG_SHIFT, Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
@@ -336,6 +336,8 @@ function servePostMessage(): void {
 
 stats[NodeStat.KEYS] = storage.counts().keys;
 stats[NodeStat.HEARTBEAT_MS] = Date.now();
+// Before 'ready': the ring transport makes its Replica only once it serves, after the coordinator read it.
+publishTermMax(stats, storage.readTerms());
 if (data.transport === 'post-message') {
   servePostMessage();
 } else {

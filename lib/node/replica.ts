@@ -74,6 +74,18 @@ export interface ReplicaConfig {
   beat?: () => void;
 }
 
+/**
+ * The greatest term of `terms` into the shared counter the coordinator reads
+ * (node-stats.ts TERM_MAX). The node thread calls it before it reports
+ * ready, as the Replica does: a coordinator reads it as soon as the node is
+ * ready, before any request could make the Replica.
+ */
+export function publishTermMax(stats: Float64Array, terms: ReadonlyMap<number, number>): void {
+  let termMax = 0;
+  for (const term of terms.values()) termMax = Math.max(termMax, term);
+  stats[NodeStat.TERM_MAX] = Math.max(stats[NodeStat.TERM_MAX]!, termMax);
+}
+
 /** Writes applied between two `beat` calls within one commit. */
 const BEAT_WRITES = 256;
 
@@ -202,6 +214,7 @@ export class Replica {
     this.hintCounts = engine.hintCounts();
     this.publishHintCounts();
     this.terms = engine.readTerms();
+    publishTermMax(stats, this.terms);
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
     this.epochMin = this.epoch + 1;
     // Persisted before any write can use it; ordered before every later commit.
@@ -610,6 +623,8 @@ export class Replica {
     if (fields.term > known) {
       this.terms.set(fields.partition, fields.term);
       batch.writeTerm(fields.partition, fields.term);
+      // Seen before its commit: it only raises the terms a coordinator opens next, which is always safe.
+      if (fields.term > this.counter(NodeStat.TERM_MAX)) this.stats[NodeStat.TERM_MAX] = fields.term;
       const leading = this.leading.get(fields.partition);
       if (leading !== undefined && leading.term < fields.term) this.leading.delete(fields.partition);
     }

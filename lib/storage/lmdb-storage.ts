@@ -113,9 +113,13 @@ export class LmdbStorage implements StorageEngine {
   scan(afterKey: Uint8Array, selection: PartitionSelection, limit: number, examineMax: number): { entries: StoredEntry[]; next: Uint8Array | undefined } {
     // Keys first, values after: a point read inside lmdb-js's key iteration
     // reuses the buffers the iteration runs on (seen to never finish).
+    // An examined key is hashed and tested where the iteration hands it over
+    // (no read happens before the next step), and copied only if it is kept:
+    // an ownership sweep examines every plain key of the node and keeps
+    // almost none, and the copy was most of its cost per key (a profile of a
+    // reopened store of 750K keys per node: copyBytes 1.2 s of the scan's 2.7 s).
     const accepted: Uint8Array[] = [];
     let examined = 0;
-    let last: Uint8Array | undefined;
     let from: Uint8Array | undefined = afterKey.byteLength > 0 ? afterKey : undefined;
     // `afterKey` is exclusive; a seek target (partition-selection.ts) is inclusive.
     let excludeFrom = from !== undefined;
@@ -123,15 +127,18 @@ export class LmdbStorage implements StorageEngine {
       let seekTo: Uint8Array | undefined;
       let seeking = false;
       for (const key of this.objects.getKeys(from === undefined ? {} : { start: from as Buffer }) as Iterable<Uint8Array>) {
-        if (excludeFrom && Buffer.compare(key, from!) === 0) continue;
-        last = copyBytes(key, 0, key.length);
+        // Only the first key can equal the exclusive start.
+        if (excludeFrom) {
+          excludeFrom = false;
+          if (Buffer.compare(key, from!) === 0) continue;
+        }
         examined++;
-        if (selectsKey(selection, last)) accepted.push(last);
-        else if (isWellFormedPartitionedKey(last)) {
-          seekTo = skipTarget(selection, last);
+        if (selectsKey(selection, key)) accepted.push(copyBytes(key, 0, key.length));
+        else if (isWellFormedPartitionedKey(key)) {
+          seekTo = skipTarget(selection, key);
           seeking = true;
         }
-        if (accepted.length >= limit || examined >= examineMax) return this.scanPage(accepted, last);
+        if (accepted.length >= limit || examined >= examineMax) return this.scanPage(accepted, copyBytes(key, 0, key.length));
         if (seeking) break;
       }
       // The end of the keys, or no later key can be wanted.

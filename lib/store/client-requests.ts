@@ -110,9 +110,9 @@ export class ClientRequests {
   private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
     this.assertOpen();
     if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
-    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], this.options.keyBytesMax);
     const r = readQuorumFor(this.options, options);
-    // The caller's keys: the coordinator owns (copies) those it still holds once this call returns.
-    return this.coordinator.getMany(callerKeys as readonly WireKey[], r);
+    // The caller's keys, unchecked: the coordinator checks them (a batch of R = 1 a chunk at a time, as it reads them)
+    // and owns (copies) those it still holds once this call returns.
+    return this.coordinator.getMany(callerKeys as readonly WireKey[], r, this.options.keyBytesMax);
   }
 }

@@ -42,14 +42,20 @@ export interface CoordinatorHost {
    * `batch`: a read of a getMany (the host may let a batch read more per turn).
    */
   readInPlace?(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean;
-  /** Whether a get's `reads` reads (1 unless said) may still be served in place in this macrotask (with readInPlace). */
-  inPlaceTurnLeft?(reads?: number): boolean;
+  /** Whether a get's `reads` reads (1 unless said) may still be served in place in this macrotask (with readInPlace); `batch`: a getMany's, under its own bound. */
+  inPlaceTurnLeft?(reads?: number, batch?: boolean): boolean;
   /** Run `run` in the next macrotask, once the reads-in-place bound is reset (with readInPlace). */
   nextTurn?(run: () => void): void;
   /** Marked down, or not in the store: what `send` fails at once. */
   isDown(node: number): boolean;
   /** Routable: its thread runs and nobody marked it down. */
   isUp(node: number): boolean;
+  /**
+   * The greatest leader term `node` reports knowing (node-stats.ts
+   * TERM_MAX), 0 if none. Without it, a reopened store's first elections
+   * learn the nodes' terms from their refusals (STALE_TERM) and run again.
+   */
+  knownTermOf?(node: number): number;
   /** Hints `holder` reports holding for `owner`. */
   hintsHeld(holder: number, owner: number): number;
   /** Hints every node reports holding for `owner` (a crashed holder's last report counts). */

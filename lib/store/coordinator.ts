@@ -29,9 +29,9 @@ import { orderedEntryOf } from '../version/ordered-version.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
-import { type GetCallback, GetOperation, type Operation, type OperationHost, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
+import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
-import { ownKey } from './value-codec.js';
+import { checkKey, ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
 import { nodesToSweepBeforePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
@@ -129,7 +129,7 @@ export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
 export const LATER: unique symbol = Symbol('later');
 const SERVE_GATE: CommitGate = { action: 'serve' };
 
-export class Coordinator implements OperationHost, OrderedHost {
+export class Coordinator implements BatchReadHost, OrderedHost {
   readonly options: CoordinatorOptions;
   private readonly host: CoordinatorHost;
   private ringValue: Ring;
@@ -256,6 +256,19 @@ export class Coordinator implements OperationHost, OrderedHost {
       },
       options.handoffKeysPerSecond,
     );
+    for (const node of ring.nodeIds()) this.learnTermOf(node);
+  }
+
+  /**
+   * New terms exceed every term `node` knows (it read them from its meta at
+   * start): a reopened store's first elections are not refused as stale.
+   * Before, the first round of each batch came back STALE_TERM from every
+   * replica and ran again (640 of 1,024 partitions, in a scratch run of a
+   * reopened Database).
+   */
+  private learnTermOf(node: number): void {
+    const known = this.host.knownTermOf?.(node) ?? 0;
+    if (known > 0) this.leaders.learnTerm(known);
   }
 
   /** The handoff pacer (the store's watch timer): hints, and data held outside a node's ranges. */
@@ -271,6 +284,7 @@ export class Coordinator implements OperationHost, OrderedHost {
    */
   nodeStarted(node: number): void {
     this.leaders.leaderStarted(node);
+    this.learnTermOf(node);
     if (this.uncommitted.doubtfulKeys > 0) this.resumeDoubtDrain();
     this.oweSweep(node);
     this.tickHandoffs(this.host.monotonicMs());
@@ -354,6 +368,9 @@ export class Coordinator implements OperationHost, OrderedHost {
       hintsDelivered: this.handoff.delivered,
       handoffErrors: this.handoff.errors,
       tombstonesPurged: this.purges.purged,
+      ownershipSweepsPending: this.ownership.nodesPending,
+      ownershipSweepsDone: this.ownership.sweepsDone,
+      ownershipKeysHandedOver: this.ownership.keysHandedOver,
       pending: this.pendingCount,
       pendingBytes: this.pendingBytesCount,
       background: this.backgroundCount,
@@ -694,13 +711,16 @@ export class Coordinator implements OperationHost, OrderedHost {
   }
 
   /**
-   * getMany's keys, validated but the caller's: results in their order. Keys
-   * are read a window at a time and the caller may change its array or
+   * getMany's keys, the caller's and not checked yet: results in their order.
+   * Keys are read a window at a time and the caller may change its array or
    * buffers once the call returned, so whatever is kept is copied: by the
-   * R = 1 batch, only the keys it has not read by then; here, all of them.
+   * R = 1 batch, only the keys it has not read by then (it checks each chunk
+   * of keys just before reading it, SingleReadBatch); here, all of them,
+   * after checking them all.
    */
-  async getMany(callerKeys: readonly WireKey[], r: number): Promise<(GetResult | undefined)[]> {
-    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(callerKeys);
+  async getMany(callerKeys: readonly WireKey[], r: number, keyBytesMax: number): Promise<(GetResult | undefined)[]> {
+    if (r === 1 && this.options.readFanout === 'quorum') return this.singleReadBatch(callerKeys, keyBytesMax);
+    for (let i = 0; i < callerKeys.length; i++) checkKey(callerKeys[i], keyBytesMax);
     const keys = callerKeys.map(ownKey);
     // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
     const results: (GetResult | undefined)[] = new Array<GetResult | undefined>(keys.length).fill(undefined);
@@ -735,16 +755,25 @@ export class Coordinator implements OperationHost, OrderedHost {
 
   private readonly isUpBound = (nodeId: number): boolean => this.host.isUp(nodeId);
 
+  /** SingleReadBatch: reads in place are bounded per macrotask (direct-reads.ts) only where the host has turns. */
+  batchReadsLeft(reads: number): boolean {
+    return this.readPath !== 'direct' || this.host.nextTurn === undefined || this.host.inPlaceTurnLeft?.(reads, true) !== false;
+  }
+
+  nextTurn(run: () => void): void {
+    this.host.nextTurn!(run);
+  }
+
   batchSettled(operation: Operation): void {
     this.settleOperation(operation);
   }
 
-  private singleReadBatch(keys: readonly WireKey[]): Promise<(GetResult | undefined)[]> {
+  private singleReadBatch(keys: readonly WireKey[], keyBytesMax: number): Promise<(GetResult | undefined)[]> {
     if (keys.length === 0) return Promise.resolve([]);
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1);
     return new Promise((resolve, reject) => {
-      const batch: SingleReadBatch = new SingleReadBatch(this, keys, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
+      const batch: SingleReadBatch = new SingleReadBatch(this, keys, keyBytesMax, this.routeRead, windowMax, this.options.timeoutMs, (error, results) => {
         this.release(batch);
         this.settleOperation(batch);
         if (error) reject(error);
@@ -949,7 +978,11 @@ export class Coordinator implements OperationHost, OrderedHost {
     electLeaders(electionHost, batch, list, needed, Math.min(this.orderedW, list.length)).then(
       (results) => {
         this.electionsInFlight--;
-        results.forEach((result, i) => this.electionSettled(batch[i]!, batchLists[i]!, result, needed));
+        const again: ElectAgain[] = [];
+        results.forEach((result, i) => this.electionSettled(batch[i]!, batchLists[i]!, result, needed, again));
+        // The round's stale partitions elect again only once every one of them was let go, so that the
+        // first one's round takes the others as companions (electionBatch) instead of each starting its own.
+        for (const { partition, list, waiter } of again) this.withLeader(partition, list, waiter);
       },
       (error: unknown) => {
         this.electionsInFlight--;
@@ -961,8 +994,8 @@ export class Coordinator implements OperationHost, OrderedHost {
     );
   }
 
-  /** One partition's election of a round ended: its waiters start, elect again, or fail. */
-  private electionSettled(leadership: Leadership, list: Int32Array, result: ElectionResult, needed: number): void {
+  /** One partition's election of a round ended: its waiters start, fail, or are to elect again (`again`). */
+  private electionSettled(leadership: Leadership, list: Int32Array, result: ElectionResult, needed: number, again: ElectAgain[]): void {
     if (result.outcome === 'ready') {
       for (const ready of this.leaders.ready(leadership)) ready.leaderReady(leadership.leader, leadership.term);
       return;
@@ -970,7 +1003,7 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (result.outcome === 'stale') {
       // A node knows a newer term (this coordinator restarted): take terms above it, and elect again.
       this.leaders.learnTerm(result.knownTerm);
-      for (const again of this.leaders.failed(leadership)) this.withLeader(leadership.partition, list, again);
+      for (const waiter of this.leaders.failed(leadership)) again.push({ partition: leadership.partition, list, waiter });
       return;
     }
     const error = new RingtableError(ErrorCode.QUORUM, result.reason, { answered: 0, required: needed, contacted: list.length });
@@ -1389,6 +1422,13 @@ export class Coordinator implements OperationHost, OrderedHost {
     if (this.doubtDrainArmed) this.host.clearTimer(this.doubtDrainTimer);
     this.doubtDrainArmed = false;
   }
+}
+
+/** A request whose partition's election came back stale: routed again once its whole round settled. */
+interface ElectAgain {
+  partition: number;
+  list: Int32Array;
+  waiter: LeaderWaiter;
 }
 
 /** A cacheable get's key in the hot-key cache, and the write epoch it started at. */

@@ -6,7 +6,7 @@
  */
 import { ErrorCode, RingtableError } from '../errors.js';
 import { type ResolvedOptions, objectBytesMaxOf } from '../config/options.js';
-import { HINTS_FOR_BASE, NODE_IDS_MAX } from '../node/replica.js';
+import { HINTS_FOR_BASE, NODE_IDS_MAX, NodeStat } from '../node/replica.js';
 import { nodeOfTarget } from '../ring/sloppy-quorum.js';
 import { type AttachedRings, type NodeLink, type NodeLinkOptions, type PendingReply, PostMessageNodeLink, SabNodeLink } from '../transport/node-link.js';
 import type { RequestRecord, WireKey } from '../transport/wire.js';
@@ -40,8 +40,8 @@ export class NodeHost implements CoordinatorHost {
     return this.directReads.read(link, target, key, reply, tag, batch);
   }
 
-  inPlaceTurnLeft(reads = 1): boolean {
-    return this.directReads?.hasTurnLeft(reads) ?? false;
+  inPlaceTurnLeft(reads = 1, batch = false): boolean {
+    return this.directReads?.hasTurnLeft(reads, batch) ?? false;
   }
 
   /** After this macrotask's I/O: the turn in which the reads-in-place bound has been reset (direct-reads.ts). */
@@ -118,6 +118,10 @@ export class NodeHost implements CoordinatorHost {
   isUp(nodeId: number): boolean {
     const link = this.links[nodeId];
     return link !== undefined && link.failed === undefined && this.downReasons[nodeId] === undefined;
+  }
+
+  knownTermOf(nodeId: number): number {
+    return this.links[nodeId]?.stats[NodeStat.TERM_MAX] ?? 0;
   }
 
   hintsHeld(holder: number, owner: number): number {

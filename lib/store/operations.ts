@@ -4,7 +4,7 @@
  * get-operation.ts and put-operation.ts, what they share in operation.ts
  * (re-exported here for the modules that import them from this file).
  */
-import type { RingtableError } from '../errors.js';
+import { ErrorCode, RingtableError } from '../errors.js';
 import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
@@ -12,20 +12,47 @@ import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import { type PutRequest, requestBytesOf } from './put-operation.js';
-import { ownKey } from './value-codec.js';
+import { checkKey, ownKey } from './value-codec.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
 export { PutOperation, type PutRequest, requestBytesOf } from './put-operation.js';
 
+/** A batch's items read the clocks once per this many (a power of two). */
+const CLOCK_READS_EVERY = 64;
+
+/**
+ * A batch checks its keys this many at a time, each chunk just before it is
+ * read. The check is a tight loop over independent keys, so the CPU overlaps
+ * their cache and TLB misses (a key not used lately misses on its object and
+ * on its bytes); the chunk's reads then find the keys in cache when they hash
+ * them and copy them into LMDB's key buffer, one dependent step after another.
+ * Measured on 16-byte keys drawn at random from a million: hashing 10,000 keys
+ * after checking them all took 0.9-1.3 µs per key, after checking them 64 at
+ * a time 0.3 µs (scratch script, load 6-7).
+ */
+export const KEYS_PER_CHECK = 64;
+
+/** What a getMany of R = 1 needs of its coordinator beyond any operation's. */
+export interface BatchReadHost extends OperationHost {
+  /**
+   * Whether `reads` more of a batch's reads may be read in place in this
+   * macrotask (direct-reads.ts bounds them per turn); when not, the batch
+   * waits for `nextTurn` instead of asking node threads what it could read
+   * in place a turn later.
+   */
+  batchReadsLeft(reads: number): boolean;
+  nextTurn(run: () => void): void;
+}
+
 /**
  * getMany with R = 1: one replica per key and nothing to merge, so the batch
  * is one operation (one deadline, one completion) whose items travel as tags.
  * It keeps at most `windowMax` reads in flight, refilling as answers arrive.
+ * Its keys are the caller's, checked KEYS_PER_CHECK at a time just before
+ * they are read: a batch with a key that is not valid fails with that key's
+ * ERR_INVALID_KEY (what it read before it is dropped; reads change nothing).
  */
-/** A batch's items read the clocks once per this many (a power of two). */
-const CLOCK_READS_EVERY = 64;
-
 export class SingleReadBatch implements PendingReply, Operation {
   readonly windowMax: number;
   callerDone = false;
@@ -34,9 +61,14 @@ export class SingleReadBatch implements PendingReply, Operation {
   get weight(): number {
     return this.windowMax;
   }
-  private readonly coordinator: OperationHost;
+  private readonly coordinator: BatchReadHost;
   /** The caller's until ownKeys(). */
   private keys: readonly WireKey[];
+  /** Keys before this one are checked (checkKey). */
+  private checkedEnd = 0;
+  private readonly keyBytesMax: number;
+  /** Waiting for the next macrotask (this one's reads in place are used up). */
+  private waitingForTurn = false;
   private readonly route: (key: WireKey) => number;
   private readonly results: (GetResult | undefined)[];
   private readonly get: RequestRecord = requestOf(Op.GET, '', undefined);
@@ -50,8 +82,9 @@ export class SingleReadBatch implements PendingReply, Operation {
   private wallMs = 0;
 
   constructor(
-    coordinator: OperationHost,
+    coordinator: BatchReadHost,
     keys: readonly WireKey[],
+    keyBytesMax: number,
     route: (key: WireKey) => number,
     windowMax: number,
     timeoutMs: number,
@@ -59,6 +92,7 @@ export class SingleReadBatch implements PendingReply, Operation {
   ) {
     this.coordinator = coordinator;
     this.keys = keys;
+    this.keyBytesMax = keyBytesMax;
     this.route = route;
     this.windowMax = Math.min(windowMax, keys.length);
     this.finishedItems = new Uint8Array(keys.length);
@@ -77,29 +111,65 @@ export class SingleReadBatch implements PendingReply, Operation {
   }
 
   /**
-   * Once the caller's call returns: copy the keys not read yet (the caller
-   * may reuse its buffers). Those read, in place or by message, are done
-   * with (a message carries its key's bytes; a deferred read in place owns
-   * its key, direct-reads.ts).
+   * Once the caller's call returns: check and copy the keys not read yet
+   * (the caller may reuse its buffers). Those read, in place or by message,
+   * are done with (a message carries its key's bytes).
    */
   ownKeys(): void {
     if (this.ended || this.next === this.keys.length) return;
     const owned = this.keys.slice();
-    for (let i = this.next; i < owned.length; i++) owned[i] = ownKey(owned[i]!);
+    for (let i = this.next; i < owned.length; i++) {
+      if (!this.checkKeyAt(owned, i)) return;
+      owned[i] = ownKey(owned[i]!);
+    }
     this.keys = owned;
+    this.checkedEnd = owned.length;
   }
 
   /** Keep windowMax in flight. Items may be answered inside sendNext (reads in place): a loop, not recursion, sends the next. */
   private fill(): void {
-    if (this.filling) return;
+    if (this.filling || this.waitingForTurn) return;
     this.filling = true;
     while (!this.ended && this.next < this.keys.length && this.next - this.finished < this.windowMax) {
+      if (this.next === this.checkedEnd && !this.checkChunk()) break;
       // The clocks once per CLOCK_READS_EVERY items: reads in place answer within this loop, a few microseconds each.
       if ((this.next & (CLOCK_READS_EVERY - 1)) === 0 || this.startMs < 0) this.readClocks();
       this.sendNext();
     }
     this.startMs = -1;
     this.filling = false;
+  }
+
+  /**
+   * The next KEYS_PER_CHECK keys checked, if this macrotask may still read
+   * them in place; false when the batch ended (a key is not valid) or waits
+   * for the next macrotask.
+   */
+  private checkChunk(): boolean {
+    const end = Math.min(this.keys.length, this.checkedEnd + KEYS_PER_CHECK);
+    for (let i = this.checkedEnd; i < end; i++) if (!this.checkKeyAt(this.keys, i)) return false;
+    if (!this.coordinator.batchReadsLeft(end - this.checkedEnd)) {
+      this.waitingForTurn = true;
+      this.coordinator.nextTurn(this.nextTurn);
+      return false;
+    }
+    this.checkedEnd = end;
+    return true;
+  }
+
+  private readonly nextTurn = (): void => {
+    this.waitingForTurn = false;
+    this.fill();
+  };
+
+  private checkKeyAt(keys: readonly WireKey[], index: number): boolean {
+    try {
+      checkKey(keys[index], this.keyBytesMax);
+      return true;
+    } catch (error) {
+      this.end(error instanceof RingtableError ? error : new RingtableError(ErrorCode.INVALID_KEY, String(error)));
+      return false;
+    }
   }
 
   private readClocks(): void {

@@ -93,6 +93,15 @@ export interface StoreStats {
   writeEnvelopes: number;
   writeEnvelopeItems: number;
   tombstonesPurged: number;
+  /**
+   * Ownership handoff (Riak's; every node is swept at each start for keys it
+   * holds outside its ranges, and tombstone purges wait for it): nodes owed a
+   * sweep or being swept, sweeps that ended clean, and keys handed to their
+   * replicas and dropped.
+   */
+  ownershipSweepsPending: number;
+  ownershipSweepsDone: number;
+  ownershipKeysHandedOver: number;
   timeouts: number;
   overloaded: number;
   /** Operations whose callers wait (bounded by pendingMax). */

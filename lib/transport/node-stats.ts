@@ -29,7 +29,14 @@ export const NodeStat = {
    * next point outside LMDB's write lock, dropping uncommitted writes.
    */
   CRASHED: 12,
-  COUNT: 13,
+  /**
+   * The greatest leader term this node knows of any partition (persisted in
+   * its meta, and every newer one it takes): the coordinator opens its terms
+   * above it (partition-leaders.ts learnTerm), so a reopened store's first
+   * elections are not refused as stale, each, and run again.
+   */
+  TERM_MAX: 13,
+  COUNT: 14,
 } as const;
 
 /** Node ids a store may ever use (ids are never reused: see Store.addNode): lib/bounds.ts. */

@@ -33,9 +33,9 @@ function sibling(value: unknown, timestampMs: number, options: { tombstone?: boo
  * readable in place). Answers sit at an offset inside one reused buffer, as
  * lmdb-js's read buffer is reused from read to read.
  */
-function hostOf(stored: (Uint8Array | undefined | null)[]): { read: ReadInPlace; reads: number[] } {
+function hostOf(stored: (Uint8Array | undefined | null)[], bufferBytes = 256 * 1024): { read: ReadInPlace; reads: number[] } {
   const reads: number[] = [];
-  const buffer = new Uint8Array(64 * 1024);
+  const buffer = new Uint8Array(bufferBytes);
   const read: ReadInPlace = (target, _key, reply, tag) => {
     const record = stored[target];
     if (record === null) return false;
@@ -140,6 +140,40 @@ t.test('absent, unreadable and three-way reads', async (t) => {
   const again = readAll([other, other]);
   t.equal(read.result?.value, 'v', 'an earlier answer is unchanged by later reads');
   t.equal(again.result?.value, 'w');
+});
+
+t.test('one answer reused get after get decides each as a fresh one does, whatever the sizes (its held scratch grows, shrinks and is reused)', async () => {
+  // Records of Uint8Array values around the scratch's first size (4 KiB) and the most it keeps (64 KiB),
+  // some the same value with another clock, and a truncated copy (a prefix of another record's bytes).
+  const values = [0, 10, 4000, 5000, 70_000].map((length) => new Uint8Array(length).map((_, i) => (i * 13 + length) & 0xff));
+  const records: Uint8Array[] = [];
+  for (const value of values) {
+    records.push(encodeObject(update(undefined, NO_CONTEXT, sibling(value, NOW_MS - 5), 1)));
+    records.push(encodeObject(update(undefined, NO_CONTEXT, sibling(value, NOW_MS - 5), 2)));
+  }
+  records.push(records[6]!.subarray(0, records[6]!.byteLength - 1));
+  const reused = new AgreeingInPlaceAnswer();
+  const earlier: { value: Uint8Array; copy: Uint8Array }[] = [];
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(records.length - 1), fc.nat(records.length - 1), fc.boolean()), { minLength: 1, maxLength: 12 }), (pairs) => {
+      for (const [i, j, same] of pairs) {
+        const stored = [records[i]!, same ? records[i]! : records[j]!];
+        const { read } = hostOf(stored);
+        reused.read(read, Int32Array.from([0, 1]), 2, 'k', NOW_MS, false);
+        const fresh = readAll(stored);
+        if (reused.state !== fresh.state) return false;
+        if (JSON.stringify(plain(reused.result)) !== JSON.stringify(plain(fresh.result))) return false;
+        const value = reused.result?.value;
+        if (value instanceof Uint8Array) {
+          // Its own memory, as msgpackr returns it: nothing of the scratch the next get overwrites.
+          if (Object.getPrototypeOf(value) !== Uint8Array.prototype || value.byteOffset !== 0 || value.buffer.byteLength !== value.byteLength) return false;
+          earlier.push({ value, copy: value.slice() });
+        }
+      }
+      return earlier.every(({ value, copy }) => Buffer.from(value).equals(Buffer.from(copy)));
+    }),
+    { numRuns: 150 },
+  );
 });
 
 const keysOf = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}:${i}`);

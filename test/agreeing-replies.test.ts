@@ -92,6 +92,19 @@ t.test('the pure helpers: a pooled copy, an in-place comparison, the sole siblin
   t.ok(Number.isNaN(soleTimestampMs(new DataView(twoBytes.buffer, twoBytes.byteOffset, twoBytes.byteLength))), 'two siblings: no sole time');
 });
 
+t.test('the sole sibling is found only within the object: bytes past its length are never read as its own', async (t) => {
+  // A reused scratch or lmdb-js's read buffer goes on past the record with other bytes.
+  const object = update(undefined, NO_CONTEXT, sibling(new Uint8Array(300).fill(7), 1234.5), 3);
+  const bytes = encodeObject(object);
+  const memory = new Uint8Array(bytes.byteLength + 64).fill(0xee);
+  memory.set(bytes, 9);
+  const view = new DataView(memory.buffer);
+  t.equal(soleTimestampMs(view, 9, bytes.byteLength), 1234.5, 'the whole object: its sibling');
+  for (const cut of [1, 299, 300, 301, bytes.byteLength - 3]) {
+    t.ok(Number.isNaN(soleTimestampMs(view, 9, bytes.byteLength - cut)), `${cut} bytes short: no sole sibling (the full path decides)`);
+  }
+});
+
 t.test('agreeing replicas: the same answer as the full path, nothing to repair, the clock observes the read', async (t) => {
   const object = update(undefined, NO_CONTEXT, sibling({ name: 'ada', n: [1, 2, 3] }, NOW_MS - 5), 2);
   const bytes = encodeObject(object);

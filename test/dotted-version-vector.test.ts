@@ -21,7 +21,7 @@ import {
   type Sibling,
   type VersionedObject,
 } from '../lib/version/dotted-version-vector.js';
-import { decodeContext, decodeObject, encodeContext, encodeObject } from '../lib/version/object-codec.js';
+import { decodeContext, decodeObject, encodeContext, encodeObject, joinOfBytes } from '../lib/version/object-codec.js';
 
 /** Uniform floats in [0, 1) from the project's seeded PRNG. */
 function unitSource(seed: number): () => number {
@@ -383,6 +383,27 @@ t.test('decodeObject asserts on corrupt bytes', async (t) => {
     packr.pack([[1, 1, -5, []]]),
   ];
   for (const bytes of corrupt) t.throws(() => decodeObject(bytes), AssertionError, Buffer.from(bytes).toString('hex'));
+});
+
+t.test("joinOfBytes reads the join decodeObject's object has, and refuses what decodeObject refuses of the layout", async (t) => {
+  const samples: VersionedObject[] = [EMPTY_OBJECT];
+  samples.push(update(update(undefined, [], sibling('', 1_700_000_000_123), 0), [[9, 4]], sibling('gone', 1_700_000_000_456, { tombstone: true, value: new Uint8Array(0) }), 2 ** 40));
+  for (let seed = 2000; seed < 2100; seed++) samples.push(...simulate(seed, () => {}));
+  for (const sample of samples) {
+    const bytes = encodeObject(sample);
+    t.same(joinOfBytes(bytes), join(decodeObject(bytes)), describe(sample));
+    // Inside a larger buffer, as a put's answer arrives.
+    const inside = new Uint8Array(bytes.byteLength + 16).fill(0xee);
+    inside.set(bytes, 8);
+    t.same(joinOfBytes(inside.subarray(8, 8 + bytes.byteLength)), join(sample));
+  }
+  const good = encodeObject(update(update(undefined, [], sibling('a', 1), 1), [], sibling('b', 2), 2));
+  const flagged = Uint8Array.from(good);
+  flagged[2 + 32 + 20] = 7;
+  for (const bytes of [good.subarray(0, good.length - 1), good.subarray(0, 40), new Uint8Array([0xc1]), Uint8Array.from([...good, 0]), flagged]) {
+    t.throws(() => decodeObject(bytes), AssertionError);
+    t.throws(() => joinOfBytes(bytes), AssertionError, Buffer.from(bytes).toString('hex'));
+  }
 });
 
 t.test('contexts round trip and garbage is rejected', async (t) => {

@@ -5,6 +5,7 @@
  *   decodes, for every value, with its one-slice path for a stored
  *   Uint8Array (msgpackr's typed-array extension in an ext 8, 16 or 32);
  * - firstLiveTarget (lib/store/routing.ts): the first live target, or -1;
+ * - LaterGets (lib/store/in-place-get.ts) is first in, first out;
  * - gets past READS_IN_PLACE_PER_TURN_MAX wait for the next macrotask and are
  *   still read in place (no node thread asked), and answer right;
  * - so do a getMany's reads past BATCH_READS_IN_PLACE_PER_TURN_MAX, and a
@@ -16,6 +17,7 @@ import fc from 'fast-check';
 import { decodeValue, decodeValueInPlace, encodeValue } from '../lib/store/value-codec.js';
 import { firstLiveTarget } from '../lib/store/routing.js';
 import { BATCH_READS_IN_PLACE_PER_TURN_MAX, READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
+import { LaterGets, type RejectGet, type ResolveGet } from '../lib/store/in-place-get.js';
 import { KEYS_PER_CHECK } from '../lib/store/operations.js';
 import { ErrorCode } from '../lib/index.js';
 import { failsWith, openTemp } from './helpers/temp-store.js';
@@ -75,6 +77,34 @@ t.test('firstLiveTarget: the first live target of the list, else -1', async (t) 
   t.equal(firstLiveTarget(list, (node) => node !== 4), 5);
   t.equal(firstLiveTarget(list, (node) => node === 6), 6);
   t.equal(firstLiveTarget(list, () => false), -1);
+});
+
+t.test('LaterGets: first in, first out, across wrap-arounds and growth, each get with its own key, r, cacheable and promise functions', async () => {
+  // Runs of pushes and shifts, up to past the ring's first capacity (256) while its head is anywhere.
+  const steps = fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), fc.integer({ min: 0, max: 700 })), { minLength: 1, maxLength: 8 });
+  fc.assert(
+    fc.property(steps, (runs) => {
+      const later = new LaterGets();
+      const model: { key: string; r: number; cacheable: boolean; resolve: ResolveGet; reject: RejectGet }[] = [];
+      let made = 0;
+      for (const [pushes, shifts] of runs) {
+        for (let i = 0; i < pushes; i++, made++) {
+          const get = { key: `k${made}`, r: 1 + (made % 3), cacheable: made % 2 === 0, resolve: (() => {}) as ResolveGet, reject: (() => {}) as RejectGet };
+          model.push(get);
+          later.push(get.key, get.cacheable, get.resolve, get.reject, get.r);
+        }
+        for (let i = 0; i < shifts && model.length > 0; i++) {
+          const expected = model.shift()!;
+          if (later.key() !== expected.key || later.r() !== expected.r || later.cacheable() !== expected.cacheable) return false;
+          if (later.resolve() !== expected.resolve || later.reject() !== expected.reject) return false;
+          later.shift();
+        }
+        if (later.size !== model.length) return false;
+      }
+      return true;
+    }),
+    { numRuns: 100 },
+  );
 });
 
 t.test('gets past the per-turn bound wait a macrotask and are still read in place', async (t) => {

@@ -35,6 +35,26 @@ t.test('a stored Uint8Array decodes from shared memory to a fresh plain Uint8Arr
   t.end();
 });
 
+t.test('decodeValueInPlace from a Buffer (a held answer) returns msgpackr\'s plain Uint8Array of its own memory', (t) => {
+  // A Buffer's own slice is a Buffer: the shortcut must not hand that to the caller.
+  const lengths = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 65_530, max: 65_545 }));
+  fc.assert(
+    fc.property(lengths, fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 255 }), (length, offset, seed) => {
+      const value = new Uint8Array(length).map((_, i) => (i * 31 + seed) & 0xff);
+      const encoded = encodeValue(value, 1 << 20);
+      const held = Buffer.alloc(offset + encoded.byteLength + 7, 0xee);
+      held.set(encoded, offset);
+      const decoded = decodeValueInPlace(held, offset, offset + encoded.byteLength) as Uint8Array;
+      const reference = packr.unpack(Buffer.from(encoded)) as Uint8Array;
+      const plainAndOwn = decoded.constructor === reference.constructor && Object.getPrototypeOf(decoded) === Uint8Array.prototype && decoded.byteOffset === 0 && decoded.buffer !== held.buffer && decoded.buffer.byteLength === length;
+      held.fill(0);
+      return plainAndOwn && Buffer.compare(decoded, value) === 0;
+    }),
+    { numRuns: 60 },
+  );
+  t.end();
+});
+
 t.test('values that are not one Uint8Array still decode through msgpackr, from shared memory too', (t) => {
   const values: unknown[] = ['text', 42, { a: [1, 'b'], c: null }, [new Uint8Array([1, 2]), 3], Buffer.from([9, 8, 7]), new Uint16Array([1, 2, 3]), true];
   for (const value of values) {

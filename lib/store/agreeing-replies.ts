@@ -56,8 +56,8 @@ export function sameBytes(held: Buffer, bytes: Uint8Array, at: number, length: n
   return held.compare(bytes, at, at + length) === 0;
 }
 
-/** The write time of the object's one sibling (`view` over the whole object), or NaN when it holds several: the caller's clock observes what it read. */
-export function soleTimestampMs(view: DataView): number {
-  const siblingAt = soleSiblingAt(view, 0, view.byteLength);
+/** The write time of the object's one sibling (at `view[at, at + length)`, by default the whole view), or NaN when it holds several: the caller's clock observes what it read. */
+export function soleTimestampMs(view: DataView, at = 0, length = view.byteLength): number {
+  const siblingAt = soleSiblingAt(view, at, length);
   return siblingAt < 0 ? NaN : view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true);
 }

@@ -11,13 +11,21 @@ import { type ResolvedOptions, readQuorumFor, writeQuorumFor } from '../config/o
 import type { WireKey } from '../transport/wire.js';
 import type { Attachment } from './attachment.js';
 import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
-import type { GetCallback } from './operation.js';
+import { type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
 import { requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { putRequest } from './put-request.js';
 import type { GetOptions, PutManyEntry, PutOptions } from './store-types.js';
 import { type Key, checkKey, ownKey } from './value-codec.js';
 import { ValueSlab } from './value-slab.js';
+
+/** A promise's resolve and reject, captured by one shared executor (it runs synchronously in `new Promise`); taken right after. */
+let resolveCaptured: ResolveGet | undefined;
+let rejectCaptured: RejectGet | undefined;
+function capturePromiseFunctions(resolve: ResolveGet, reject: RejectGet): void {
+  resolveCaptured = resolve;
+  rejectCaptured = reject;
+}
 
 export class ClientRequests {
   constructor(
@@ -65,11 +73,16 @@ export class ClientRequests {
     const cacheable = options?.consistent !== true;
     const now = this.coordinator.getInPlace(owned, cacheable, r);
     if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
-    return new Promise<GetResult | undefined>((resolve, reject) => {
-      const callback: GetCallback = (error, result) => (error ? reject(error) : resolve(result));
-      if (now === LATER) this.coordinator.getLater(owned, cacheable, callback, r);
-      else this.coordinator.startGet(owned, r, callback, 0, cacheable);
-    });
+    // The promise's functions themselves wait with the get: no executor or callback made per get
+    // (most gets of a busy turn wait for the next, direct-reads.ts), and readNow holds no context for them.
+    const promise = new Promise<GetResult | undefined>(capturePromiseFunctions);
+    const resolve = resolveCaptured!;
+    const reject = rejectCaptured!;
+    resolveCaptured = undefined;
+    rejectCaptured = undefined;
+    if (now === LATER) this.coordinator.getLater(owned, cacheable, resolve, reject, r);
+    else this.coordinator.startGet(owned, r, getCallbackOf(resolve, reject), 0, cacheable);
+    return promise;
   }
 
   putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {

@@ -36,7 +36,7 @@ import { TombstonePurges } from './tombstone-purges.js';
 import { nodesToSweepBeforePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
-import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets } from './in-place-get.js';
+import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets, type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
 import { AgreeingInPlaceAnswer, type ReadInPlace, firstReadableTargets } from './agreeing-in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
@@ -503,10 +503,10 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    * pending, and is read in place then, in order; one that cannot be by then
    * is started as any get. Cheaper than a GetOperation whose read is deferred.
    */
-  getLater(key: WireKey, cacheable: boolean, callback: GetCallback, r = 1): void {
+  getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1): void {
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
-    this.laterGets.push(key, cacheable, callback, r);
+    this.laterGets.push(key, cacheable, resolve, reject, r);
   }
 
   private readonly laterGets = new LaterGets();
@@ -514,15 +514,17 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   private readonly runLaterGets = (): void => {
     const later = this.laterGets;
     while (later.size > 0) {
-      const answer = this.getInPlace(later.key(), later.cacheable(), later.r());
-      if (answer === LATER) break;
       const key = later.key();
       const cacheable = later.cacheable();
       const r = later.r();
-      const callback = later.shift();
+      const answer = this.getInPlace(key, cacheable, r);
+      if (answer === LATER) break;
+      const resolve = later.resolve();
+      const reject = later.reject();
+      later.shift();
       this.pendingCount--;
-      if (answer === NOT_IN_PLACE) this.startGet(key, r, callback, 0, cacheable);
-      else callback(undefined, answer, 0);
+      if (answer === NOT_IN_PLACE) this.startGet(key, r, getCallbackOf(resolve, reject), 0, cacheable);
+      else resolve(answer);
     }
     if (later.size > 0) this.host.nextTurn!(this.runLaterGets);
   };

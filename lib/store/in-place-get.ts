@@ -8,6 +8,8 @@
  * to decode, a node that cannot be read in place now) is left to GetOperation,
  * which reads again and answers, fails or repairs as it always did.
  */
+import assert from 'node:assert/strict';
+import type { RingtableError } from '../errors.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
 import { type GetResult, type TimestampObserver, resultFromBytes } from './get-result.js';
@@ -16,23 +18,49 @@ import type { GetCallback } from './operation.js';
 /** Gets waiting for the next macrotask at most (each also counts against pendingMax); past it, a get is started as any other. */
 export const LATER_GETS_MAX = 65_536;
 
-/** Gets waiting for the next macrotask to be read in place (Coordinator.getLater), oldest first. */
+/** The resolve and reject of a get's promise (ClientRequests): what a get waiting for the next macrotask keeps, instead of a callback made for it. */
+export type ResolveGet = (result: GetResult | undefined) => void;
+export type RejectGet = (error: RingtableError) => void;
+
+/** A GetCallback that settles a get's promise: made only for a waiting get that then has to be started as any other. */
+export function getCallbackOf(resolve: ResolveGet, reject: RejectGet): GetCallback {
+  return (error, result) => (error ? reject(error) : resolve(result));
+}
+
+/** The ring's first capacity; it doubles when full, up to LATER_GETS_MAX. */
+const LATER_GETS_START = 256;
+
+/**
+ * Gets waiting for the next macrotask to be read in place
+ * (Coordinator.getLater), oldest first: a ring over arrays kept from turn to
+ * turn. At YCSB-B rates most gets wait here once (each macrotask reads 512 in
+ * place, direct-reads.ts), and arrays made anew after every drain and grown
+ * by push were a twentieth of the coordinator's bytes per operation. A slot
+ * let go is cleared, so nothing of a settled get stays reachable.
+ */
 export class LaterGets {
-  private keys: WireKey[] = [];
-  private cacheables: boolean[] = [];
-  private rs: number[] = [];
-  private callbacks: GetCallback[] = [];
+  private keys: (WireKey | undefined)[] = new Array<WireKey | undefined>(LATER_GETS_START).fill(undefined);
+  private resolves: (ResolveGet | undefined)[] = new Array<ResolveGet | undefined>(LATER_GETS_START).fill(undefined);
+  private rejects: (RejectGet | undefined)[] = new Array<RejectGet | undefined>(LATER_GETS_START).fill(undefined);
+  private rs = new Int32Array(LATER_GETS_START);
+  private cacheables = new Uint8Array(LATER_GETS_START);
   private head = 0;
+  private count = 0;
 
   get size(): number {
-    return this.keys.length - this.head;
+    return this.count;
   }
 
-  push(key: WireKey, cacheable: boolean, callback: GetCallback, r = 1): void {
-    this.keys.push(key);
-    this.cacheables.push(cacheable);
-    this.rs.push(r);
-    this.callbacks.push(callback);
+  push(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1): void {
+    assert.ok(this.count < LATER_GETS_MAX, 'later gets beyond LATER_GETS_MAX');
+    if (this.count === this.keys.length) this.grow();
+    const at = (this.head + this.count) & (this.keys.length - 1);
+    this.keys[at] = key;
+    this.resolves[at] = resolve;
+    this.rejects[at] = reject;
+    this.rs[at] = r;
+    this.cacheables[at] = cacheable ? 1 : 0;
+    this.count++;
   }
 
   key(): WireKey {
@@ -40,25 +68,54 @@ export class LaterGets {
   }
 
   cacheable(): boolean {
-    return this.cacheables[this.head]!;
+    return this.cacheables[this.head] === 1;
   }
 
   r(): number {
     return this.rs[this.head]!;
   }
 
-  /** Drop the oldest and return its callback. */
-  shift(): GetCallback {
-    const callback = this.callbacks[this.head]!;
-    this.head++;
-    if (this.head === this.keys.length) {
-      this.keys = [];
-      this.cacheables = [];
-      this.rs = [];
-      this.callbacks = [];
-      this.head = 0;
+  resolve(): ResolveGet {
+    return this.resolves[this.head]!;
+  }
+
+  reject(): RejectGet {
+    return this.rejects[this.head]!;
+  }
+
+  /** Drop the oldest (read what it holds first). */
+  shift(): void {
+    assert.ok(this.count > 0, 'shift of no later get');
+    const at = this.head;
+    this.keys[at] = undefined;
+    this.resolves[at] = undefined;
+    this.rejects[at] = undefined;
+    this.head = (at + 1) & (this.keys.length - 1);
+    this.count--;
+  }
+
+  /** Twice the capacity (a power of two), the waiting gets moved to its start in order. */
+  private grow(): void {
+    const capacity = this.keys.length * 2;
+    const keys = new Array<WireKey | undefined>(capacity).fill(undefined);
+    const resolves = new Array<ResolveGet | undefined>(capacity).fill(undefined);
+    const rejects = new Array<RejectGet | undefined>(capacity).fill(undefined);
+    const rs = new Int32Array(capacity);
+    const cacheables = new Uint8Array(capacity);
+    for (let i = 0; i < this.count; i++) {
+      const from = (this.head + i) & (this.keys.length - 1);
+      keys[i] = this.keys[from];
+      resolves[i] = this.resolves[from];
+      rejects[i] = this.rejects[from];
+      rs[i] = this.rs[from]!;
+      cacheables[i] = this.cacheables[from]!;
     }
-    return callback;
+    this.keys = keys;
+    this.resolves = resolves;
+    this.rejects = rejects;
+    this.rs = rs;
+    this.cacheables = cacheables;
+    this.head = 0;
   }
 }
 

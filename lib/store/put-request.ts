@@ -7,8 +7,7 @@
 import { ErrorCode, RingtableError } from '../errors.js';
 import { Op, RequestFlag } from '../transport/wire.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
-import { join as joinClock } from '../version/dotted-version-vector.js';
-import { decodeContext, decodeObject, encodeContext } from '../version/object-codec.js';
+import { decodeContext, encodeContext, joinOfBytes } from '../version/object-codec.js';
 import type { PutRequest } from './operations.js';
 import type { PutOptions } from './store-types.js';
 import { type Key, encodeValue, keyByteLength, ownKey } from './value-codec.js';
@@ -53,5 +52,5 @@ export function putRequest(
 
 /** A put's answer: the context of the coordinating node's object (Dynamo §4.4: a write returns what the next one passes back). */
 export function contextOfObject(objectBytes: Uint8Array | undefined): string {
-  return encodeContext(joinClock(decodeObject(objectBytes!)));
+  return encodeContext(joinOfBytes(objectBytes!));
 }

@@ -161,8 +161,8 @@ export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength
  * the value is not copied twice (the scratch copy, then msgpackr's own).
  */
 export function decodeValueInPlace(bytes: Uint8Array, start: number, end: number): unknown {
-  const plain = plainBytesAt(bytes, start, end);
-  if (plain >= 0) return Uint8Array.prototype.slice.call(bytes, plain, end);
+  const plain = uint8ArrayBytesAt(bytes, start, end);
+  if (plain >= 0) return uint8ArrayCopy(bytes, plain, end);
   // msgpackr makes a bin value the source's type: a Buffer stored comes back a Buffer, as from decodeValue's scratch Buffer.
   if (bytes !== plainSource) {
     plainSource = bytes;
@@ -180,18 +180,28 @@ const TYPED_ARRAY_EXT = 0x74;
 const UINT8_ARRAY_TYPE = 1;
 
 /**
- * Where the bytes of a stored Uint8Array begin, when `bytes[start, end)` is
- * exactly one (moreTypes packs a Uint8Array as ext 0x74 of type 1, in an
- * ext 8, 16 or 32), else -1. msgpackr decodes it to a fresh Uint8Array over
- * a copy (a subarray, a slice of it, and a view on the slice's buffer); one
- * slice of a plain Uint8Array is that same result.
+ * A stored Uint8Array's bytes `bytes[plain, end)` as msgpackr returns them: a
+ * plain Uint8Array of its own memory, at offset 0. msgpackr builds it from a
+ * subarray, a slice of it and a view on the slice's buffer; one slice of a
+ * plain Uint8Array is that same result. Any other source (a Buffer: a
+ * GetOperation's held answer) would slice to its own type, so it is copied
+ * into a new Uint8Array. Either way it costs one object beside the copy
+ * (two past copyInto's byte loop): msgpackr's path, plus a Buffer over each
+ * new source and a DataView that msgpackr caches on it, was a fifth of the
+ * coordinator's bytes per R = 2 get (issue 15).
  */
-function plainBytesAt(bytes: Uint8Array, start: number, end: number): number {
-  // Only a plain Uint8Array's slice is a plain Uint8Array (a Buffer's is a Buffer).
-  return bytes.constructor === Uint8Array ? uint8ArrayBytesAt(bytes, start, end) : -1;
+function uint8ArrayCopy(bytes: Uint8Array, plain: number, end: number): Uint8Array {
+  if (bytes.constructor === Uint8Array) return Uint8Array.prototype.slice.call(bytes, plain, end);
+  const value = new Uint8Array(end - plain);
+  copyInto(value, bytes, plain, end - plain);
+  return value;
 }
 
-/** plainBytesAt's test, in any bytes (a Buffer, ring memory). */
+/**
+ * Where the bytes of a stored Uint8Array begin, when `bytes[start, end)` is
+ * exactly one (moreTypes packs a Uint8Array as ext 0x74 of type 1, in an
+ * ext 8, 16 or 32), else -1. Any bytes: a Uint8Array, a Buffer, ring memory.
+ */
 function uint8ArrayBytesAt(bytes: Uint8Array, start: number, end: number): number {
   if (end - start < 4) return -1;
   const head = bytes[start]!;

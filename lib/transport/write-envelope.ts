@@ -30,8 +30,15 @@ export const ENVELOPE_BYTES_TARGET = 128 * 1024;
 
 const textDecoder = new TextDecoder();
 
-/** The fewest items a new envelope has room for before it grows. */
-export const ENVELOPE_CAPACITY_MIN = 16;
+/**
+ * The fewest items a new envelope has room for before it grows. Eight tags
+ * are 64 bytes: V8 keeps a typed array of up to 64 bytes on its heap, without
+ * an ArrayBuffer (at 16, each envelope's tags had one). A YCSB-B turn's
+ * envelopes hold a few puts and repairs each.
+ */
+export const ENVELOPE_CAPACITY_MIN = 8;
+/** The answers of an envelope not sealed yet: none (never written, it has no room). */
+const NOT_SEALED = new Uint8Array(0);
 
 /**
  * Room for an envelope that follows one of `items`: the next power of two
@@ -55,7 +62,7 @@ export class WriteEnvelope implements PendingReply {
   private targets: Int32Array;
   private count = 0;
   /** 1 where an item has had its answer (or its failure). */
-  private answered = new Uint8Array(0);
+  private answered = NOT_SEALED;
   private answeredCount = 0;
 
   constructor(capacity = ENVELOPE_CAPACITY_MIN) {

@@ -231,3 +231,48 @@ t.test("an attached store's deletes are purged by its owner, which sweeps (purge
   t.ok(owner.stats().tombstonesPurged >= keys.length, 'the owner sent the purges');
   for (const key of keys) t.equal(await attached.get(key), undefined);
 });
+
+t.test("an attached store's call that waits for the owner's ring change takes the caller's keys and values when it is made", async (t) => {
+  // README: a Uint8Array key is copied, and a value encoded, when the call is
+  // made, so the caller may reuse them at once. An attached store whose owner
+  // changed membership since its last call first reloads the ring
+  // (attachment.ts call), a wait in which the caller has already moved on.
+  const owner = await openTemp(t, { nodes: 3, replication: { n: 3, r: 2, w: 2 }, durability: 'none', vnodes: 16 });
+  const attached = await Store.attach(owner.handle());
+  const encoder = new TextEncoder();
+
+  await owner.addNode();
+  const key = encoder.encode('deferred:put');
+  const value = { state: 'as called' };
+  const putting = attached.put(key, value);
+  key.set(encoder.encode('deferred:PUT'));
+  value.state = 'changed after';
+  await putting;
+
+  await owner.addNode();
+  const entries: [Uint8Array, { n: number }][] = [0, 1, 2].map((i) => [encoder.encode(`deferred:many${i}`), { n: i }]);
+  const puttingMany = attached.putMany(entries);
+  for (const [entryKey, entryValue] of entries) {
+    entryKey[entryKey.length - 1] = 0x58; // 'X'
+    entryValue.n = -1;
+  }
+  await puttingMany;
+
+  t.same((await owner.get('deferred:put', { r: 3 }))?.value, { state: 'as called' }, 'a put stores the key and value it was called with');
+  t.equal(await owner.get('deferred:PUT', { r: 3 }), undefined, 'not the key the caller wrote into its buffer afterwards');
+  t.same((await owner.getMany(['deferred:many0', 'deferred:many1', 'deferred:many2'], { r: 3 })).map((result) => result?.value), [{ n: 0 }, { n: 1 }, { n: 2 }], 'a putMany stores its entries as they were called');
+  t.equal(await owner.get('deferred:manyX', { r: 3 }), undefined, 'and none under the changed keys');
+
+  await owner.addNode();
+  const readKey = encoder.encode('deferred:put');
+  const reading = attached.get(readKey);
+  readKey.set(encoder.encode('deferred:PUT'));
+  t.same((await reading)?.value, { state: 'as called' }, 'a get reads the key it was called with');
+
+  await owner.addNode();
+  const manyKeys = [encoder.encode('deferred:many1'), encoder.encode('deferred:put')];
+  const readingMany = attached.getMany(manyKeys);
+  for (const manyKey of manyKeys) manyKey.fill(0x61);
+  t.same((await readingMany).map((result) => result?.value), [{ n: 1 }, { state: 'as called' }], 'a getMany reads the keys it was called with');
+  await attached.close();
+});

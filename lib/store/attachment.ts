@@ -124,7 +124,7 @@ export class Attachment {
    * failure is ERR_CLOSED when the owner closed under it.
    */
   call<T>(start: () => Promise<T>): Promise<T> {
-    if (!this.paused && !this.ownerGone && Atomics.load(this.words, AttachWord.EPOCH) === this.appliedEpoch) {
+    if (this.routesNow()) {
       let started: Promise<T>;
       try {
         started = start();
@@ -136,6 +136,30 @@ export class Attachment {
       });
     }
     return this.whenCurrent().then(() => this.call(start));
+  }
+
+  /**
+   * As call, for a call that takes the caller's keys or values: when the
+   * store must first follow the owner, `take` runs at once, before the wait
+   * (README: a key is copied and a value encoded when the call is made, so
+   * the caller may reuse them as soon as the call returns), and `start` with
+   * what it took once the store routes as the owner does. When no wait is
+   * needed, `direct` runs as call runs it (it reads the caller's arguments
+   * before it returns).
+   */
+  callTaking<A, T>(direct: () => Promise<T>, take: () => A, start: (taken: A) => Promise<T>): Promise<T> {
+    if (this.routesNow()) return this.call(direct);
+    let taken: A;
+    try {
+      taken = take();
+    } catch (error) {
+      return Promise.reject(this.mapped(error));
+    }
+    return this.call(() => start(taken));
+  }
+
+  private routesNow(): boolean {
+    return !this.paused && !this.ownerGone && Atomics.load(this.words, AttachWord.EPOCH) === this.appliedEpoch;
   }
 
   private mapped(error: unknown): unknown {

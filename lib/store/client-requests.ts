@@ -12,7 +12,7 @@ import type { WireKey } from '../transport/wire.js';
 import type { Attachment } from './attachment.js';
 import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
 import { type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
-import { requestBytesOf } from './operations.js';
+import { type PutRequest, requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { putRequest } from './put-request.js';
 import type { GetOptions, PutManyEntry, PutOptions } from './store-types.js';
@@ -39,14 +39,27 @@ export class ClientRequests {
 
   /** A put or delete: resolves with the coordinating node's object once W replicas acknowledged. */
   write(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
-    return this.attachment === undefined ? this.writeNow(key, value, options, flags) : this.attachment.call(() => this.writeNow(key, value, options, flags));
+    if (this.attachment === undefined) return this.writeNow(key, value, options, flags);
+    return this.attachment.callTaking(
+      () => this.writeNow(key, value, options, flags),
+      () => this.writeRequest(key, value, options, flags),
+      (request) => this.startWrite(request, options),
+    );
   }
 
   private writeNow(key: Key, value: unknown, options: PutOptions | undefined, flags: number): Promise<Uint8Array | undefined> {
+    return this.startWrite(this.writeRequest(key, value, options, flags), options);
+  }
+
+  /** The write's request: its key copied and its value encoded (throws when refused). */
+  private writeRequest(key: Key, value: unknown, options: PutOptions | undefined, flags: number): PutRequest {
     this.assertOpen();
     // Admission first: under overload, a refused call must not pay for encoding (finding 9 of issue 9).
     this.coordinator.admit(1);
-    const request = putRequest(key, value, options, flags, this.options, this.coordinator);
+    return putRequest(key, value, options, flags, this.options, this.coordinator);
+  }
+
+  private startWrite(request: PutRequest, options: PutOptions | undefined): Promise<Uint8Array | undefined> {
     return new Promise<Uint8Array | undefined>((resolve, reject) => {
       this.coordinator.admit(1, requestBytesOf(request));
       this.coordinator.startPut(request, writeQuorumFor(this.options, options), (error, bytes) => (error ? reject(error) : resolve(bytes)), 0);
@@ -54,7 +67,15 @@ export class ClientRequests {
   }
 
   read(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
-    return this.attachment === undefined ? this.readNow(key, options) : this.attachment.call(() => this.readNow(key, options));
+    if (this.attachment === undefined) return this.readNow(key, options);
+    return this.attachment.callTaking(
+      () => this.readNow(key, options),
+      () => {
+        checkKey(key, this.options.keyBytesMax);
+        return ownKey(key);
+      },
+      (owned) => this.readNow(owned, options),
+    );
   }
 
   /** A refused call rejects (never throws): Store.get is not an async function, so that a read answered in place costs one promise. */
@@ -86,10 +107,25 @@ export class ClientRequests {
   }
 
   putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
-    return this.attachment === undefined ? this.putManyNow(entries, options) : this.attachment.call(() => this.putManyNow(entries, options));
+    if (this.attachment === undefined) return this.putManyNow(entries, options);
+    return this.attachment.callTaking(
+      () => this.putManyNow(entries, options),
+      () => this.putManyRequests(entries, options, true),
+      ({ requests, ws }) => this.coordinator.putMany(requests, ws),
+    );
   }
 
   private async putManyNow(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
+    const { requests, ws } = this.putManyRequests(entries, options, false);
+    return this.coordinator.putMany(requests, ws);
+  }
+
+  /**
+   * A putMany's requests, values encoded; `ownsKeys` false: they borrow the
+   * caller's keys (the batch copies what it still needs before the call
+   * returns, operations.ts PutBatch.ownKeys), true: copied now.
+   */
+  private putManyRequests(entries: readonly PutManyEntry[], options: { w?: number } | undefined, ownsKeys: boolean): { requests: PutRequest[]; ws: number[] } {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
     if (entries.length > 0) this.coordinator.admit(1);
@@ -98,14 +134,25 @@ export class ClientRequests {
     // The caller's keys, not copies: the batch sends most items before this call returns, and copies the keys it still needs then (PutBatch.ownKeys).
     const requests = entries.map((entry) => {
       if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab, false);
+      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab, ownsKeys);
     });
     const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
-    return this.coordinator.putMany(requests, ws);
+    return { requests, ws };
   }
 
   getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {
-    return this.attachment === undefined ? this.getManyNow(callerKeys, options) : this.attachment.call(() => this.getManyNow(callerKeys, options));
+    if (this.attachment === undefined) return this.getManyNow(callerKeys, options);
+    return this.attachment.callTaking(
+      () => this.getManyNow(callerKeys, options),
+      () => {
+        if (!Array.isArray(callerKeys)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'getMany takes an array of keys');
+        return callerKeys.map((key) => {
+          checkKey(key, this.options.keyBytesMax);
+          return ownKey(key);
+        });
+      },
+      (owned) => this.getManyNow(owned, options),
+    );
   }
 
   private async getManyNow(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {

@@ -15,10 +15,9 @@
  * siblings, a record that fails to decode, or a tombstone when the R
  * replicas are all N (the full path may purge it, purge-rule.ts).
  */
-import assert from 'node:assert/strict';
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
-import { soleTimestampMs } from './agreeing-replies.js';
+import { HeldRecord, soleTimestampMs } from './agreeing-replies.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
 import { InPlaceState } from './in-place-get.js';
 
@@ -49,20 +48,11 @@ export class AgreeingInPlaceAnswer implements PendingReply {
   private nowMs = 0;
   /**
    * The first replica's record, copied (the next read reuses lmdb-js's read
-   * buffer) into this answer's own scratch: `heldBytes[0, heldLength)`, -1
-   * while none was read or it was absent. Only read() uses it, and it keeps
-   * nothing of it (the value is copied out), so one scratch serves every get
-   * with no object per get: a Buffer per held copy, a DataView on it, and a
-   * view for the value's copy out of a Buffer were a tenth of the
-   * coordinator's bytes per YCSB-B operation. A plain Uint8Array, so that the
-   * value's copy is one slice (value-codec.ts decodeValueInPlace) and any
-   * other value meets msgpackr with the same source (its DataView is cached).
+   * buffer); none held while none was read or it was absent. Only read()
+   * uses it and keeps nothing of it (the value is copied out), so one
+   * scratch serves every get.
    */
-  private heldBytes: Uint8Array<ArrayBuffer> = new Uint8Array(HELD_BYTES_START);
-  /** Buffer and DataView over heldBytes' memory: for compare, and for reading the record's fields. */
-  private heldBuffer = bufferOver(this.heldBytes);
-  private heldView = new DataView(this.heldBytes.buffer);
-  private heldLength = -1;
+  private readonly held = new HeldRecord();
   private absent = false;
   private answers = 0;
 
@@ -89,7 +79,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
       }
       this.decide(purgeMayApply);
     } finally {
-      this.releaseHeld();
+      this.held.release();
     }
   }
 
@@ -104,26 +94,8 @@ export class AgreeingInPlaceAnswer implements PendingReply {
       this.state = InPlaceState.DECLINED;
       return;
     }
-    if (first) this.hold(bytes, at, length);
-    else if (this.absent || !this.holds(bytes, at, length)) this.state = InPlaceState.DECLINED;
-  }
-
-  private hold(bytes: Uint8Array, at: number, length: number): void {
-    if (length > this.heldBytes.byteLength) this.heldScratch(new Uint8Array(Math.max(length, this.heldBytes.byteLength * 2)));
-    this.heldBytes.set(bytes.subarray(at, at + length), 0);
-    this.heldLength = length;
-  }
-
-  /** Whether `bytes[at, at + length)` is exactly the held record (Buffer.compare's native loop, no view made). */
-  private holds(bytes: Uint8Array, at: number, length: number): boolean {
-    assert.ok(this.heldLength >= 0, 'a second answer compared with no first held');
-    return length === this.heldLength && this.heldBuffer.compare(bytes, at, at + length, 0, length) === 0;
-  }
-
-  private heldScratch(bytes: Uint8Array<ArrayBuffer>): void {
-    this.heldBytes = bytes;
-    this.heldBuffer = bufferOver(bytes);
-    this.heldView = new DataView(bytes.buffer);
+    if (first) this.held.hold(bytes, at, length);
+    else if (this.absent || !this.held.holds(bytes, at, length)) this.state = InPlaceState.DECLINED;
   }
 
   onNodeFailure(): void {
@@ -132,7 +104,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
 
   /** Every replica agreed: the answer read from the held bytes, as GetOperation's agree() reads it. */
   private decide(purgeMayApply: boolean): void {
-    const length = this.heldLength;
+    const { bytes, view, length } = this.held;
     if (length < 0) {
       // Absent on every replica asked: what the full path merges to, with nothing to repair or purge.
       this.state = this.absent ? InPlaceState.ANSWERED : InPlaceState.DECLINED;
@@ -141,7 +113,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
     let result: GetResult | undefined | null;
     try {
       // The value is decoded into its own memory (value-codec.ts): nothing of the scratch is kept.
-      result = resultFromBytes(this.heldBytes, this.heldView, 0, length, this.nowMs);
+      result = resultFromBytes(bytes, view, 0, length, this.nowMs);
     } catch {
       result = null;
     }
@@ -155,22 +127,8 @@ export class AgreeingInPlaceAnswer implements PendingReply {
       this.state = InPlaceState.DECLINED;
       return;
     }
-    this.observedTimestampMs = soleTimestampMs(this.heldView, 0, length);
+    this.observedTimestampMs = soleTimestampMs(view, 0, length);
     this.result = result;
     this.state = InPlaceState.ANSWERED;
   }
-
-  /** The scratch is free for the next get; one grown past HELD_BYTES_MAX for a large record is not kept. */
-  private releaseHeld(): void {
-    this.heldLength = -1;
-    if (this.heldBytes.byteLength > HELD_BYTES_MAX) this.heldScratch(new Uint8Array(HELD_BYTES_START));
-  }
-}
-
-/** The held scratch's first size, and the most it keeps between gets (a larger record gets a scratch of its own, dropped after). */
-const HELD_BYTES_START = 4096;
-const HELD_BYTES_MAX = 64 * 1024;
-
-function bufferOver(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -10,6 +10,7 @@
  * the shortcut decides nothing the full path would decide differently; any
  * difference takes the full path.
  */
+import assert from 'node:assert/strict';
 import { SiblingField, soleSiblingAt } from '../version/object-codec.js';
 
 /**
@@ -22,7 +23,8 @@ import { SiblingField, soleSiblingAt } from '../version/object-codec.js';
  * coordinator's time and GC at YCSB-B rates (bench/agreeing-replies.bench.ts).
  */
 const SCRATCH_BYTES_MAX = 64 * 1024;
-let scratch: Buffer = Buffer.allocUnsafeSlow(4096);
+const SCRATCH_BYTES_START = 4096;
+let scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES_START);
 let scratchHeld = false;
 
 /** A copy of `bytes[at, at + length)` to hold until the other answer arrives; hand it back with `released`. */
@@ -60,4 +62,46 @@ export function sameBytes(held: Buffer, bytes: Uint8Array, at: number, length: n
 export function soleTimestampMs(view: DataView, at = 0, length = view.byteLength): number {
   const siblingAt = soleSiblingAt(view, at, length);
   return siblingAt < 0 ? NaN : view.getFloat64(siblingAt + SiblingField.TIMESTAMP_MS, true);
+}
+
+/**
+ * One held record in a scratch of its own owner's (an answer the coordinator
+ * keeps and resets per get, whose R answers all arrive before it is asked
+ * again: agreeing-in-place-get.ts): `bytes[0, length)`, length -1 while none
+ * is held. Holding, comparing and reading it make no object per get (a
+ * Buffer per held copy and a DataView on it were a tenth of the
+ * coordinator's bytes per YCSB-B operation). A plain Uint8Array, so that a
+ * value's copy out of it is one slice (value-codec.ts decodeValueInPlace).
+ * Grown for a larger record; past SCRATCH_BYTES_MAX not kept once released.
+ */
+export class HeldRecord {
+  bytes: Uint8Array<ArrayBuffer> = new Uint8Array(SCRATCH_BYTES_START);
+  /** Over `bytes`' memory, for reading the record's fields. */
+  view = new DataView(this.bytes.buffer);
+  length = -1;
+  /** Over `bytes`' memory: Buffer.compare's native loop. */
+  private buffer = Buffer.from(this.bytes.buffer);
+
+  hold(bytes: Uint8Array, at: number, length: number): void {
+    if (length > this.bytes.byteLength) this.use(new Uint8Array(Math.max(length, this.bytes.byteLength * 2)));
+    this.bytes.set(bytes.subarray(at, at + length), 0);
+    this.length = length;
+  }
+
+  /** Whether `bytes[at, at + length)` is exactly the held record. */
+  holds(bytes: Uint8Array, at: number, length: number): boolean {
+    assert.ok(this.length >= 0, 'a second answer compared with no first held');
+    return length === this.length && this.buffer.compare(bytes, at, at + length, 0, length) === 0;
+  }
+
+  release(): void {
+    this.length = -1;
+    if (this.bytes.byteLength > SCRATCH_BYTES_MAX) this.use(new Uint8Array(SCRATCH_BYTES_START));
+  }
+
+  private use(bytes: Uint8Array<ArrayBuffer>): void {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer);
+    this.buffer = Buffer.from(bytes.buffer);
+  }
 }

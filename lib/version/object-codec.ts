@@ -214,19 +214,14 @@ export function decodeObject(bytes: Uint8Array): VersionedObject {
     at += ENTRY_HEADER_BYTES;
     const siblings: Sibling[] = new Array(siblingCount);
     for (let k = 0; k < siblingCount; k++) {
-      assert(at + SIBLING_HEADER_BYTES <= bytes.byteLength, 'stored version is truncated');
-      const valueBytes = view.getUint32(at + SiblingField.VALUE_BYTES, true);
-      const flags = view.getUint8(at + SiblingField.FLAGS);
-      assert(flags <= TOMBSTONE_FLAG, 'stored sibling has unknown flags');
-      const valueAt = at + SIBLING_HEADER_BYTES;
-      assert(valueAt + valueBytes <= bytes.byteLength, 'stored version is truncated');
+      const end = siblingEnd(view, at);
       siblings[k] = {
-        value: bytes.subarray(valueAt, valueAt + valueBytes),
+        value: bytes.subarray(at + SIBLING_HEADER_BYTES, end),
         timestampMs: view.getFloat64(at + SiblingField.TIMESTAMP_MS, true),
         expiresAtMs: view.getFloat64(at + SiblingField.EXPIRES_AT_MS, true),
-        tombstone: flags === TOMBSTONE_FLAG,
+        tombstone: view.getUint8(at + SiblingField.FLAGS) === TOMBSTONE_FLAG,
       };
-      at = valueAt + valueBytes;
+      at = end;
     }
     entries[i] = { actor, counter, timestampMs, siblings };
   }
@@ -234,6 +229,19 @@ export function decodeObject(bytes: Uint8Array): VersionedObject {
   const obj: VersionedObject = { entries };
   assertWellFormed(obj);
   return obj;
+}
+
+/**
+ * Where the sibling whose header is at `view[at]` ends (its value's end),
+ * after decodeObject's checks of it: its header and value lie within the
+ * view (the whole object), its flags are known.
+ */
+function siblingEnd(view: DataView, at: number): number {
+  assert(at + SIBLING_HEADER_BYTES <= view.byteLength, 'stored version is truncated');
+  assert(view.getUint8(at + SiblingField.FLAGS) <= TOMBSTONE_FLAG, 'stored sibling has unknown flags');
+  const end = at + SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
+  assert(end <= view.byteLength, 'stored version is truncated');
+  return end;
 }
 
 /**
@@ -255,12 +263,7 @@ export function joinOfBytes(bytes: Uint8Array): CausalContext {
     context[i] = [view.getFloat64(at + EntryField.ACTOR, true), view.getFloat64(at + EntryField.COUNTER, true)];
     const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
     at += ENTRY_HEADER_BYTES;
-    for (let k = 0; k < siblingCount; k++) {
-      assert(at + SIBLING_HEADER_BYTES <= bytes.byteLength, 'stored version is truncated');
-      assert(view.getUint8(at + SiblingField.FLAGS) <= TOMBSTONE_FLAG, 'stored sibling has unknown flags');
-      at += SIBLING_HEADER_BYTES + view.getUint32(at + SiblingField.VALUE_BYTES, true);
-      assert(at <= bytes.byteLength, 'stored version is truncated');
-    }
+    for (let k = 0; k < siblingCount; k++) at = siblingEnd(view, at);
   }
   assert.equal(at, bytes.byteLength, 'stored version has trailing bytes');
   return context;

@@ -686,7 +686,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     }
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1, bytes);
-    if (this.hotKeys !== undefined) for (const key of items.keys) this.written(key!);
+    if (this.hotKeys !== undefined) for (let i = 0; i < items.count; i++) this.written(items.keyOf(i));
     await new Promise<void>((resolve, reject) => {
       const batch = new PutBatch(
         this,
@@ -696,15 +696,13 @@ export class Coordinator implements BatchReadHost, OrderedHost {
         windowMax,
         this.options.timeoutMs,
         (error) => {
-          if (this.hotKeys !== undefined) for (const key of items.keys) this.written(key!);
+          if (this.hotKeys !== undefined) for (let i = 0; i < items.count; i++) this.written(items.keyOf(i));
           this.release(batch);
           if (batch.isSettled) this.settleOperation(batch);
           if (error) reject(error);
           else resolve();
         },
         this.writer === undefined ? undefined : this.mintWrite,
-        // The hot-key cache drops every key again once the batch ended.
-        this.hotKeys !== undefined,
       );
       this.track(batch);
       batch.start();

@@ -242,13 +242,11 @@ export class PutBatch implements PendingReply, Operation {
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: OperationHost;
   /**
-   * An item's key and value are let go once nothing will send them again
-   * (its object went to every replica), unless `keepsItems`: a batch of
-   * 10,000 held 3 MB of records and keys until it ended, which every
-   * scavenge in between copied.
+   * An item's value is let go once nothing will send it again (its object
+   * went to every replica): a batch of 10,000 held 3 MB of records and keys
+   * until it ended, which every scavenge in between copied.
    */
   private readonly items: PutManyItems;
-  private readonly keepsItems: boolean;
   private readonly lists: Int32Array[];
   private readonly route: (hash32: number) => Int32Array;
   private readonly quorums: WriteQuorumTable;
@@ -284,13 +282,10 @@ export class PutBatch implements PendingReply, Operation {
     timeoutMs: number,
     done: (error: RingtableError | undefined) => void,
     mint?: PutMint,
-    /** The caller reads every key again once the batch ended (the hot-key cache's): none is let go. */
-    keepsItems = false,
   ) {
     this.coordinator = coordinator;
     this.mint = mint;
     this.items = items;
-    this.keepsItems = keepsItems;
     this.route = route;
     this.lists = new Array(items.count);
     this.quorums = new WriteQuorumTable(items.count, n);
@@ -339,14 +334,14 @@ export class PutBatch implements PendingReply, Operation {
     // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
     this.coordinated[item] = 1;
     this.sendReplicas(item, object, 0);
-    if (!this.keepsItems) items.letGo(item);
+    items.letGo(item);
   }
 
   /** The item's PUT to `target`, its coordinator, which mints its version. */
   private sendPut(target: number, item: number): void {
     const items = this.items;
     const put = this.put;
-    put.key = items.keys[item]!;
+    put.key = items.keyOf(item);
     put.flags = items.flags[item]!;
     put.context = items.contextAt(item);
     put.value = items.values[item]!;
@@ -359,7 +354,7 @@ export class PutBatch implements PendingReply, Operation {
   private sendReplicas(item: number, object: Uint8Array, first: number): void {
     const list = this.lists[item]!;
     const replicate = this.replicate;
-    replicate.key = this.items.keys[item]!;
+    replicate.key = this.items.keyOf(item);
     replicate.value = object;
     replicate.timestampMs = this.items.timestampsMs[item]!;
     for (let i = first; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
@@ -376,7 +371,7 @@ export class PutBatch implements PendingReply, Operation {
       // Forward the coordinator's object straight from the response ring into
       // the replicas' request rings: no intermediate copy.
       this.sendReplicas(item, bytes.subarray(at, at + length), 1);
-      if (!this.keepsItems) this.items.letGo(item);
+      this.items.letGo(item);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {

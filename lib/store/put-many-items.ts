@@ -12,8 +12,8 @@
  * values into fresh memory in the batch's order first cut the coordinator's
  * CPU per key from 3.4-3.9 to 1.8-2.5 µs (put-many's data, load 3-4). So
  * here each entry's key and value are read once, one right after the other:
- * the key is checked, copied into the batch's slab (value-slab.ts) and
- * hashed from that copy; the value is checked and encoded into the slab. The
+ * the key is checked, hashed and copied into the batch's key buffer; the
+ * value is checked and encoded into the batch's slab (value-slab.ts). The
  * batch then reads only its own memory, in its own order.
  *
  * The keys are copied at the call, so the caller may reuse its buffers as
@@ -37,16 +37,28 @@ import { ValueSlab } from './value-slab.js';
 
 /** Keys up to this many bytes are copied by a loop: TypedArray#set's call costs more than a short key's copy. */
 const KEY_LOOP_BYTES_MAX = 64;
+/** Room for keys of this many bytes each, at first: the key buffer doubles as needed. */
+const KEY_BYTES_GUESS = 16;
 
 export class PutManyItems {
   readonly count: number;
   /**
-   * Each item's key, the batch's own: a string as given, bytes copied into
-   * the slab. A PutBatch lets an item's key and value go once nothing will
-   * send them again (undefined then).
+   * The items' binary keys, copied one after another into one buffer (item
+   * `i`'s at keyAt[i], keyLength[i] bytes): no object per key. A string key
+   * is kept as given (keyLength -1), in `stringKeys`.
    */
-  readonly keys: (WireKey | undefined)[];
-  /** Each item's encoded value (value-codec.ts), a view into the slab. */
+  private keyBytes: Uint8Array;
+  private keyBytesUsed = 0;
+  private readonly keyAt: Int32Array;
+  private readonly keyLength: Int32Array;
+  private stringKeys: (string | undefined)[] | undefined;
+  /**
+   * keyOf's views, one per key length (at most keyBytesMax of them): each
+   * send encodes its key before the next keyOf, so one view per length
+   * serves every item.
+   */
+  private readonly keyViews: (Uint8Array | undefined)[] = [];
+  /** Each item's encoded value (value-codec.ts), a view into the slab; undefined once let go. */
   readonly values: (Uint8Array | undefined)[];
   /** hashKey32 of each key, taken while the key was in cache. */
   readonly hashes: Uint32Array;
@@ -63,13 +75,58 @@ export class PutManyItems {
 
   constructor(count: number) {
     this.count = count;
-    this.keys = new Array<WireKey | undefined>(count);
+    this.keyBytes = new Uint8Array(count * KEY_BYTES_GUESS);
+    this.keyAt = new Int32Array(count);
+    this.keyLength = new Int32Array(count);
     this.values = new Array<Uint8Array | undefined>(count);
     this.hashes = new Uint32Array(count);
     this.timestampsMs = new Float64Array(count);
     this.expiresAtMs = new Float64Array(count);
     this.flags = new Uint8Array(count);
     this.ws = new Int32Array(count);
+  }
+
+  /** Keeps a copy of `key` (its bytes, or the string itself) as item `item`'s. */
+  setKey(item: number, key: WireKey, keyBytes: number): void {
+    if (typeof key === 'string') {
+      (this.stringKeys ??= new Array<string | undefined>(this.count))[item] = key;
+      this.keyLength[item] = -1;
+      return;
+    }
+    if (this.keyBytesUsed + keyBytes > this.keyBytes.byteLength) {
+      const grown = new Uint8Array(Math.max(this.keyBytesUsed + keyBytes, this.keyBytes.byteLength * 2));
+      grown.set(this.keyBytes.subarray(0, this.keyBytesUsed));
+      this.keyBytes = grown;
+    }
+    const at = this.keyBytesUsed;
+    const to = this.keyBytes;
+    if (keyBytes <= KEY_LOOP_BYTES_MAX) for (let i = 0; i < keyBytes; i++) to[at + i] = key[i]!;
+    else to.set(key, at);
+    this.keyAt[item] = at;
+    this.keyLength[item] = keyBytes;
+    this.keyBytesUsed = at + keyBytes;
+  }
+
+  /**
+   * Item `item`'s key, to be encoded at once: a binary key is a view shared
+   * with every other key of its length, valid until the next keyOf.
+   */
+  keyOf(item: number): WireKey {
+    const length = this.keyLength[item]!;
+    if (length < 0) return this.stringKeys![item]!;
+    const view = (this.keyViews[length] ??= new Uint8Array(length));
+    const at = this.keyAt[item]!;
+    const from = this.keyBytes;
+    if (length <= KEY_LOOP_BYTES_MAX) for (let i = 0; i < length; i++) view[i] = from[at + i]!;
+    else view.set(from.subarray(at, at + length));
+    return view;
+  }
+
+  /** Item `item`'s key as a value of its own (a view into the batch's keys, which never change). */
+  ownKeyOf(item: number): WireKey {
+    const length = this.keyLength[item]!;
+    if (length < 0) return this.stringKeys![item]!;
+    return this.keyBytes.subarray(this.keyAt[item], this.keyAt[item]! + length);
   }
 
   contextAt(item: number): CausalContext | undefined {
@@ -80,7 +137,7 @@ export class PutManyItems {
   requestAt(item: number): PutRequest {
     return {
       op: Op.PUT,
-      key: this.keys[item]!,
+      key: this.ownKeyOf(item),
       flags: this.flags[item]!,
       context: this.contextAt(item),
       value: this.values[item]!,
@@ -89,9 +146,8 @@ export class PutManyItems {
     };
   }
 
-  /** Nothing will send the item again: its key and value may be collected (and its slab chunk, once all of the chunk's are). */
+  /** Nothing will send the item again: its value may be collected (and its slab chunk, once all of the chunk's are). */
   letGo(item: number): void {
-    this.keys[item] = undefined;
     this.values[item] = undefined;
     if (this.contexts !== undefined) this.contexts[item] = undefined;
   }
@@ -111,7 +167,7 @@ export function putManyItems(
 ): PutManyItems {
   const count = entries.length;
   const items = new PutManyItems(count);
-  // Keys and values share chunks (value-slab.ts): the batch's views hold them until it lets them go.
+  // The values share chunks (value-slab.ts): the batch's views hold them until it lets them go.
   const slab = new ValueSlab();
   const { keyBytesMax, valueBytesMax } = options;
   let withOptions = false;
@@ -119,18 +175,9 @@ export function putManyItems(
   for (let item = 0; item < count; item++) {
     const entry = entries[item];
     if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-    const callerKey = entry[0] as unknown;
-    const keyBytes = keyByteLength(callerKey, keyBytesMax);
-    let key: WireKey;
-    if (typeof callerKey === 'string') {
-      key = callerKey;
-    } else {
-      const from = callerKey as Uint8Array;
-      const copy = slab.take(keyBytes);
-      if (keyBytes <= KEY_LOOP_BYTES_MAX) for (let i = 0; i < keyBytes; i++) copy[i] = from[i]!;
-      else copy.set(from);
-      key = copy;
-    }
+    const key = entry[0] as WireKey;
+    const keyBytes = keyByteLength(key, keyBytesMax);
+    items.setKey(item, key, keyBytes);
     const value = encodeValue(entry[1], valueBytesMax, slab);
     const entryOptions = entry[2];
     let ttlMs: number | undefined;
@@ -142,7 +189,6 @@ export function putManyItems(
       if (context !== undefined) (items.contexts ??= new Array<CausalContext | undefined>(count))[item] = context;
     }
     const timestampMs = clock.nowMs();
-    items.keys[item] = key;
     items.values[item] = value;
     items.hashes[item] = hashKey32(key);
     items.timestampsMs[item] = timestampMs;

@@ -73,6 +73,16 @@ t.test("the items' keys are copies: the caller may reuse its buffers at once", a
   t.same(before[1], Array.from({ length: 16 }, (_, i) => 0x30 + ((16 + i) % 10)), 'and they were the bytes at the call');
 });
 
+t.test('keyOf gives each key as sent, short keys through a view shared per length, long ones their own', async (t) => {
+  const lengths = [16, 16, 64, 65, 100, 16, 300, 65, 1];
+  const keys = lengths.map((length, i) => new Uint8Array(length).map((_, j) => (i * 37 + j * 11) & 0x7f));
+  const entries: PutManyEntry[] = [...keys.map((k, i) => [k, i] as const), ['a string key', 9]];
+  const items = putManyItems(entries, undefined, options, tickingClock());
+  keys.forEach((k, i) => t.same(Array.from(items.keyOf(i) as Uint8Array), Array.from(k), `key ${i} (${k.byteLength} bytes)`));
+  t.equal(items.keyOf(keys.length), 'a string key', 'a string key as given');
+  t.equal(items.keyOf(0), items.keyOf(1), 'keys of one short length share a view');
+});
+
 t.test('a bad entry: the error the first failing put throws, W errors last', async (t) => {
   const thrown = (entries: readonly PutManyEntry[], callOptions?: { w?: number }) => {
     try {

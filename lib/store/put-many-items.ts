@@ -53,9 +53,9 @@ export class PutManyItems {
   private readonly keyLength: Int32Array;
   private stringKeys: (string | undefined)[] | undefined;
   /**
-   * keyOf's views, one per key length (at most keyBytesMax of them): each
-   * send encodes its key before the next keyOf, so one view per length
-   * serves every item.
+   * keyOf's views, one per key length up to KEY_LOOP_BYTES_MAX (at most 64
+   * views, 2 KB): each send encodes its key before the next keyOf, so one
+   * view per length serves every item.
    */
   private readonly keyViews: (Uint8Array | undefined)[] = [];
   /** Each item's encoded value (value-codec.ts), a view into the slab; undefined once let go. */
@@ -116,11 +116,12 @@ export class PutManyItems {
   keyOf(item: number): WireKey {
     const length = this.keyLength[item]!;
     if (length < 0) return this.stringKeys![item]!;
+    // A longer key: a view of its own, whose making costs little beside its copies.
+    if (length > KEY_LOOP_BYTES_MAX) return this.ownKeyOf(item);
     const view = (this.keyViews[length] ??= new Uint8Array(length));
     const at = this.keyAt[item]!;
     const from = this.keyBytes;
-    if (length <= KEY_LOOP_BYTES_MAX) for (let i = 0; i < length; i++) view[i] = from[at + i]!;
-    else view.set(from.subarray(at, at + length));
+    for (let i = 0; i < length; i++) view[i] = from[at + i]!;
     return view;
   }
 

@@ -309,6 +309,23 @@ t.test("the stall note tells the old generation's collections from the young one
   t.match(stallNote('ringtable', 100, summary), new RegExp(`, ${summary.gcMajorPauses} of the old generation \\(${summary.gcMajorMs} ms\\)`));
 });
 
+t.test('the stall note estimates the external memory (ArrayBuffers) the thread allocated in the run', async (t) => {
+  const monitor = new StallMonitor();
+  monitor.start();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  // 48 buffers of 1 MiB, allocated over several samples and all kept until the monitor stops: no free can hide them.
+  const kept: Uint8Array[] = [];
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 12; j++) kept.push(new Uint8Array(1 << 20));
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+  const summary = monitor.stop();
+  t.equal(kept.length, 48);
+  // A lower bound: a collection between two samples may free other buffers and hide part of an increase.
+  t.ok(summary.externalBytesAllocated >= 40 * (1 << 20), `most of the 48 MiB kept: ${summary.externalBytesAllocated}`);
+  t.match(stallNote('ringtable', 1000, summary), new RegExp(`external memory \\(ArrayBuffers\\) allocated >= ${(summary.externalBytesAllocated / 1e6).toFixed(1)} MB \\(${(summary.externalBytesAllocated / 1e6).toFixed(1)} MB/s\\)`));
+});
+
 t.test('the driver counts what promised operations settle with: a read through missingOf, a write as nothing missing, a rejection as an error', async (t) => {
   const ops: [number, number][] = [];
   for (let i = 0; i < 400; i++) ops.push([i % 4 === 0 ? OpCode.UPDATE : OpCode.READ, i % 10]);

@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NodeStat, Replica, type ResponseSink, publishTermMax } from '../lib/node/replica.js';
+import { commitExtension } from '../lib/node/commit-extension.js';
 import { type MessageHandler, RingReader, RingWriter } from '../lib/transport/spsc-ring.js';
 import { REQUEST_TAG_SHIFT, Response, Status, encodeResponseHeader } from '../lib/transport/wire.js';
 import { PUBLISH_EVERY_RECORDS, type StorageNodeData } from '../lib/transport/node-link.js';
@@ -217,6 +218,8 @@ async function serveCoordinators(reader: RingReader, coordinators: Coordinators)
   const writer = coordinators;
   const replica = new Replica(storage, config, coordinators, stats);
   const handle = replica.handleSafely.bind(replica);
+  // Only the owner's ring: attached coordinators' requests wait for the loop.
+  const extendCommit = commitExtension(reader, handle, { stopped: () => crashed() || stats[NodeStat.PAUSED] === 1, publish: () => coordinators.publish() });
   const spinBudget = new SpinBudget();
   let drainsSinceYield = 0;
   while (!reader.isClosed()) {
@@ -232,7 +235,7 @@ async function serveCoordinators(reader: RingReader, coordinators: Coordinators)
     stats[NodeStat.HEARTBEAT_MS] = Date.now();
     let drained = reader.read(handle, DRAIN_MESSAGES_MAX);
     if (coordinators.attached.length > 0) drained += coordinators.readAttached(handle, DRAIN_MESSAGES_MAX);
-    const committing = replica.commit();
+    const committing = replica.commit(extendCommit);
     writer.publish();
     if (drained > 0) {
       // Let lmdb-js run its commit callbacks now and then, even under load.

@@ -9,8 +9,18 @@
  * machine). So the note also says how long the thread waited for a core
  * while runnable (Linux's schedstat, where there is one) and how much of the
  * machine the whole process used. Reported as one note per run.
+ *
+ * It also estimates the external memory (chiefly ArrayBuffers: a get's
+ * returned value above 64 bytes) the thread allocated, from V8's own count
+ * sampled every RESOLUTION_MS (increases summed, so frees between two
+ * samples hide some: a lower bound). V8 11 counts external memory allocated
+ * since its last mark-compact against the old generation's limit (heap.h
+ * OldGenerationSpaceAvailable), which is what puts a run into the mode
+ * where the old generation is collected every ~150 ms (bench/README.md,
+ * "Session s10").
  */
 import { availableParallelism } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { type IntervalHistogram, PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 import { type ThreadSchedule, mainThreadSchedule } from '../lib/thread-cpu.js';
 
@@ -35,6 +45,8 @@ export interface StallSummary {
   coordinatorWaitedMs: number | undefined;
   /** CPU of every thread of the process over the run, as a share of all the machine's cores. */
   processCpuShare: number;
+  /** External memory (ArrayBuffers) this thread allocated during the run, at least: V8's count's increases between samples. */
+  externalBytesAllocated: number;
 }
 
 export class StallMonitor {
@@ -49,6 +61,9 @@ export class StallMonitor {
   private scheduleAtStart: ThreadSchedule | undefined;
   private cpuAtStart = process.cpuUsage();
   private startedAtMs = 0;
+  private externalSampler: ReturnType<typeof setInterval> | undefined;
+  private externalLast = 0;
+  private externalAllocated = 0;
 
   constructor() {
     this.loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -72,11 +87,24 @@ export class StallMonitor {
     this.startedAtMs = performance.now();
     this.loop.enable();
     this.observer.observe({ entryTypes: ['gc'] });
+    this.externalLast = getHeapStatistics().external_memory;
+    this.externalAllocated = 0;
+    this.externalSampler = setInterval(() => this.sampleExternal(), RESOLUTION_MS);
+    // The run's own work keeps the loop alive; the sampler must not.
+    this.externalSampler.unref();
+  }
+
+  private sampleExternal(): void {
+    const now = getHeapStatistics().external_memory;
+    if (now > this.externalLast) this.externalAllocated += now - this.externalLast;
+    this.externalLast = now;
   }
 
   stop(): StallSummary {
     this.loop.disable();
     this.observer.disconnect();
+    clearInterval(this.externalSampler);
+    this.sampleExternal();
     const schedule = mainThreadSchedule();
     const atStart = this.scheduleAtStart;
     const cpu = process.cpuUsage(this.cpuAtStart);
@@ -97,6 +125,7 @@ export class StallMonitor {
       coordinatorRanMs: schedule === undefined || atStart === undefined ? undefined : Math.round(schedule.ranMs - atStart.ranMs),
       coordinatorWaitedMs: schedule === undefined || atStart === undefined ? undefined : Math.round(schedule.waitedMs - atStart.waitedMs),
       processCpuShare: (cpu.user + cpu.system) / 1000 / elapsedMs / availableParallelism(),
+      externalBytesAllocated: this.externalAllocated,
     };
   }
 }
@@ -108,5 +137,6 @@ export function stallNote(target: string, durationMs: number, summary: StallSumm
     summary.coordinatorRanMs === undefined || summary.coordinatorWaitedMs === undefined
       ? ''
       : `; on a core ${summary.coordinatorRanMs} ms (${pct(summary.coordinatorRanMs / Math.max(1, durationMs))} of the run), runnable but waiting for a core ${summary.coordinatorWaitedMs} ms (${pct(summary.coordinatorWaitedMs / Math.max(1, durationMs))})`;
-  return `${target} run, coordinator thread: event-loop delay p50 ${summary.loopDelayP50Ms} ms, p99 ${summary.loopDelayP99Ms} ms, p99.9 ${summary.loopDelayP999Ms} ms, max ${summary.loopDelayMaxMs} ms (beyond a ${RESOLUTION_MS} ms sampling period); GC ${summary.gcPauses} pauses, ${summary.gcTotalMs} ms (${gcShare}% of the run), longest ${summary.gcMaxMs} ms, ${summary.gcPausesOver10Ms} of 10 ms or more, ${summary.gcMajorPauses} of the old generation (${summary.gcMajorMs} ms)${scheduled}; the process used ${pct(summary.processCpuShare)} of ${availableParallelism()} cores`;
+  const external = `; external memory (ArrayBuffers) allocated >= ${(summary.externalBytesAllocated / 1e6).toFixed(1)} MB (${(summary.externalBytesAllocated / 1e3 / Math.max(1, durationMs)).toFixed(1)} MB/s)`;
+  return `${target} run, coordinator thread: event-loop delay p50 ${summary.loopDelayP50Ms} ms, p99 ${summary.loopDelayP99Ms} ms, p99.9 ${summary.loopDelayP999Ms} ms, max ${summary.loopDelayMaxMs} ms (beyond a ${RESOLUTION_MS} ms sampling period); GC ${summary.gcPauses} pauses, ${summary.gcTotalMs} ms (${gcShare}% of the run), longest ${summary.gcMaxMs} ms, ${summary.gcPausesOver10Ms} of 10 ms or more, ${summary.gcMajorPauses} of the old generation (${summary.gcMajorMs} ms)${external}${scheduled}; the process used ${pct(summary.processCpuShare)} of ${availableParallelism()} cores`;
 }

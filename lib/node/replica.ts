@@ -88,6 +88,12 @@ export function publishTermMax(stats: Float64Array, terms: ReadonlyMap<number, n
 
 /** Writes applied between two `beat` calls within one commit. */
 const BEAT_WRITES = 256;
+/**
+ * Writes past which a commit is not extended (`commit`'s `extend`): bounds
+ * what one commit holds until it is answered (about 3.5 MB of a putMany's
+ * envelopes) and how long its first writes wait for their answers.
+ */
+export const COMMIT_WRITES_MAX = 16_384;
 
 // The stats layout shared with the coordinator lives in the transport (transport/node-stats.ts).
 export { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -183,6 +189,8 @@ export class Replica {
   /** Writes in `queued`, an envelope's items each counted. */
   private queuedWriteCount = 0;
   private commitsInFlight = 0;
+  /** The commit asked for whose transaction has not started yet: it will take every write queued by then. */
+  private commitAsked: Promise<void> | undefined;
   /** This node's current actor epoch (version/actor.ts); persisted with the writes that use it. */
   private epoch: number;
   private epochUnsaved = false;
@@ -391,31 +399,55 @@ export class Replica {
     this.sink.respond(Op.PARTITION_SCAN, Status.OK, requestId, encodeScanPage(next, entries));
   }
 
-  /** Commit every queued write in one transaction (group commit), then answer them all. */
-  commit(): Promise<void> | undefined {
+  /**
+   * Commit every queued write in one transaction (group commit), then answer
+   * them all. The transaction takes what is queued when it starts, not when
+   * it is asked for: with a durable engine it starts later, on lmdb-js's
+   * writer thread, and a commit asked for meanwhile is that same one (the
+   * rest of a putMany's batch, which arrives while the first part waits for
+   * its transaction, joins it instead of making a second).
+   *
+   * `extend`, when given, is asked for more once the queued writes are
+   * applied, while the transaction is still open: it may queue writes that
+   * arrived meanwhile (the node thread drains the rest of a burst its ring
+   * could not hold: storage-node.ts, `commitExtension`), which join this
+   * commit, up to COMMIT_WRITES_MAX. So a putMany's share of a batch larger
+   * than a node's ring costs one commit, not two, and the node applies the
+   * rest as it comes, never waiting for it (issue 15 target 4: a commit's
+   * cost grows with the pages it dirties, and two commits of one batch
+   * dirty most pages twice).
+   */
+  commit(extend?: () => boolean): Promise<void> | undefined {
     if (this.queued.length === 0) return undefined;
-    const writes = this.queued;
-    const writeCount = this.queuedWriteCount;
-    this.queued = [];
-    this.queuedWriteCount = 0;
-    // One slot per write, an envelope's items each their own, in queue order.
-    const results: WriteResult[] = new Array(writeCount);
+    if (this.commitAsked !== undefined) return this.commitAsked;
+    // In arrival order; one result slot per write, an envelope's items each their own.
+    const writes: Queued[] = [];
+    const results: WriteResult[] = [];
+    let writeCount = 0;
+    let taken = false;
+    const take = (): void => {
+      taken = true;
+      this.commitAsked = undefined;
+      for (const write of this.queued) writes.push(write);
+      writeCount += this.queuedWriteCount;
+      this.queued = [];
+      this.queuedWriteCount = 0;
+    };
     let committed: Promise<void> | undefined;
     try {
       committed = this.engine.write((batch) => {
-        let applied = 0;
-        for (let i = 0; i < writes.length; i++) {
-          const write = writes[i]!;
-          if (write instanceof QueuedEnvelope) applied = this.applyEnvelope(batch, write, results, applied);
-          else {
-            results[applied++] = this.applyCatching(batch, write);
-            if (applied % BEAT_WRITES === 0) this.config.beat?.();
-          }
+        take();
+        let applied = this.applyQueued(batch, writes, 0, results, 0);
+        while (extend !== undefined && applied < COMMIT_WRITES_MAX && extend()) {
+          const from = writes.length;
+          take();
+          applied = this.applyQueued(batch, writes, from, results, applied);
         }
         if (this.epochUnsaved) batch.writeEpoch(this.epoch);
         this.epochUnsaved = false;
       });
     } catch (error) {
+      if (!taken) take();
       committed = Promise.reject(error);
     }
     if (committed === undefined) {
@@ -424,13 +456,15 @@ export class Replica {
       this.answer(writes, results);
       return undefined;
     }
-    return this.inFlight(
+    const tracked = this.inFlight(
       committed.then(
         () => {
           this.afterSpaceDrops(writes);
           this.answer(writes, results);
         },
         (error: unknown) => {
+          // Failed before it started (lmdb-js could not begin it): its writes fail with it.
+          if (!taken) take();
           // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
           this.publishHintCounts();
@@ -438,6 +472,21 @@ export class Replica {
         },
       ),
     );
+    if (!taken) this.commitAsked = tracked;
+    return tracked;
+  }
+
+  /** Apply `writes` from `from` on into `results` from slot `applied` on: returns the slot after the last. */
+  private applyQueued(batch: WriteBatch, writes: Queued[], from: number, results: WriteResult[], applied: number): number {
+    for (let i = from; i < writes.length; i++) {
+      const write = writes[i]!;
+      if (write instanceof QueuedEnvelope) applied = this.applyEnvelope(batch, write, results, applied);
+      else {
+        results[applied++] = this.applyCatching(batch, write);
+        if (applied % BEAT_WRITES === 0) this.config.beat?.();
+      }
+    }
+    return applied;
   }
 
   /** Apply every item of `envelope` into `results` from `applied` on: returns the slot after its last. */
@@ -504,6 +553,8 @@ export class Replica {
   }
 
   private answer(writes: Queued[], results: WriteResult[]): void {
+    // A crash dropped what this commit would have taken (dropQueued).
+    if (writes.length === 0) return;
     this.count(NodeStat.COMMITS);
     let slot = 0;
     for (let i = 0; i < writes.length; i++) {
@@ -926,6 +977,11 @@ function boundedByBytes<T extends { key: Uint8Array; object: Uint8Array }>(entri
 
 /** Ops answered after the group commit. */
 const WRITE_OPS: ReadonlySet<number> = new Set([Op.PUT, Op.REPLICATE, Op.PURGE, Op.HINT_DELIVERED, Op.DROP_IF_COVERED, Op.TERM, Op.ORDERED_WRITE, Op.ORDERED_REPLICATE, Op.DROP_SPACE]);
+
+/** Whether a request of `op` only queues writes for the next commit (and reads nothing before it): a write envelope or a write. */
+export function isWriteRequest(op: number): boolean {
+  return op === Op.WRITE_BATCH || WRITE_OPS.has(op);
+}
 
 function staleTerm(known: number): Refusal {
   const payload = new Uint8Array(8);

@@ -1,0 +1,61 @@
+/**
+ * The rest of a burst, drained into the commit that is open (issue 15
+ * target 4). A putMany's share of a 10,000-key batch is about 1.7 MB for
+ * each node, and a node's request ring 1 MiB: the coordinator writes what
+ * fits, waits for room, and writes the rest once the node drained the
+ * first part. Given to `Replica.commit` as its `extend`, this drains that
+ * rest while the first part's transaction is still open, so a batch costs a
+ * node one commit, not two (a commit's cost grows with the pages it dirties,
+ * and two commits of one batch dirty most pages twice).
+ *
+ * A burst is known by its producer: it was waiting for room when the
+ * node's last drain freed some (RingReader.producerWaitedAtRelease).
+ * Nothing waits for the rest: what has arrived by the time the commit's
+ * writes are applied joins it, anything later does not (holding a commit
+ * for writes still to come idled the node and was reverted twice,
+ * bench/README.md sessions s6 and s8).
+ */
+import { Request } from '../transport/wire.js';
+import type { MessageHandler, RingReader } from '../transport/spsc-ring.js';
+import { isWriteRequest } from './replica.js';
+
+/** Messages one extension drains before the commit applies them (the node loop's own drain bound). */
+export const EXTENSION_MESSAGES_MAX = 4096;
+
+export interface CommitExtensionHost {
+  /** The node may not drain now (a crash, a pause): the commit closes with what it has. */
+  stopped(): boolean;
+  /** Make the answers given so far visible (the response rings' publish). */
+  publish(): void;
+}
+
+/**
+ * `Replica.commit`'s `extend` for a node that drains `reader` with `handle`.
+ * A request other than a write ends the drain and is handled once the
+ * transaction closed, in a microtask (lmdb-js runs a commit's callbacks in
+ * one synchronous step; a sync commit has returned by then): a read inside
+ * the transaction would see its writes before they commit.
+ */
+export function commitExtension(reader: RingReader, handle: MessageHandler, host: CommitExtensionHost): () => boolean {
+  /** At most one: the drain stops at it. */
+  let deferred: Uint8Array | undefined;
+  const handleDeferred = () => {
+    const message = deferred!;
+    deferred = undefined;
+    // Drained before any pause or crash: answered as the loop would have.
+    handle(message, new DataView(message.buffer), 0, message.byteLength);
+    host.publish();
+  };
+  const handleWrite: MessageHandler = (bytes, view, offset, length) => {
+    if (isWriteRequest(view.getUint8(offset + Request.OP))) return handle(bytes, view, offset, length);
+    deferred = bytes.slice(offset, offset + length);
+    queueMicrotask(handleDeferred);
+  };
+  return () => {
+    if (!reader.producerWaitedAtRelease || deferred !== undefined || reader.isClosed() || host.stopped()) return false;
+    // One message at a time, so that the drain stops right after a request it defers.
+    let drained = 0;
+    while (drained < EXTENSION_MESSAGES_MAX && deferred === undefined && reader.read(handleWrite, 1) > 0) drained++;
+    return drained > 0;
+  };
+}

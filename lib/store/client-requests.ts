@@ -14,10 +14,10 @@ import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
 import { type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
 import { type PutRequest, requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
+import { type PutManyItems, putManyItems } from './put-many-items.js';
 import { putRequest } from './put-request.js';
 import type { GetOptions, PutManyEntry, PutOptions } from './store-types.js';
 import { type Key, checkKey, ownKey } from './value-codec.js';
-import { ValueSlab } from './value-slab.js';
 
 /** A promise's resolve and reject, captured by one shared executor (it runs synchronously in `new Promise`); taken right after. */
 let resolveCaptured: ResolveGet | undefined;
@@ -110,34 +110,21 @@ export class ClientRequests {
     if (this.attachment === undefined) return this.putManyNow(entries, options);
     return this.attachment.callTaking(
       () => this.putManyNow(entries, options),
-      () => this.putManyRequests(entries, options, true),
-      ({ requests, ws }) => this.coordinator.putMany(requests, ws),
+      () => this.putManyItems(entries, options),
+      (items) => this.coordinator.putMany(items),
     );
   }
 
   private async putManyNow(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
-    const { requests, ws } = this.putManyRequests(entries, options, false);
-    return this.coordinator.putMany(requests, ws);
+    return this.coordinator.putMany(this.putManyItems(entries, options));
   }
 
-  /**
-   * A putMany's requests, values encoded; `ownsKeys` false: they borrow the
-   * caller's keys (the batch copies what it still needs before the call
-   * returns, operations.ts PutBatch.ownKeys), true: copied now.
-   */
-  private putManyRequests(entries: readonly PutManyEntry[], options: { w?: number } | undefined, ownsKeys: boolean): { requests: PutRequest[]; ws: number[] } {
+  /** A putMany's items: every entry checked, its key copied and its value encoded (put-many-items.ts), before any is sent. */
+  private putManyItems(entries: readonly PutManyEntry[], options: { w?: number } | undefined): PutManyItems {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
     if (entries.length > 0) this.coordinator.admit(1);
-    // The batch's values share chunks (value-slab.ts): its requests hold them until it ends.
-    const slab = new ValueSlab();
-    // The caller's keys, not copies: the batch sends most items before this call returns, and copies the keys it still needs then (PutBatch.ownKeys).
-    const requests = entries.map((entry) => {
-      if (!Array.isArray(entry)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'each putMany entry is [key, value, options?]');
-      return putRequest(entry[0], entry[1], entry[2], 0, this.options, this.coordinator, slab, ownsKeys);
-    });
-    const ws = entries.map((entry) => writeQuorumFor(this.options, entry[2] ?? options));
-    return { requests, ws };
+    return putManyItems(entries, options, this.options, this.coordinator);
   }
 
   getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {

@@ -19,7 +19,7 @@ import type { Ring } from '../ring/ring.js';
 import { PreferenceListTable } from '../ring/preference-list.js';
 import { nodeOfTarget, targetsFor } from '../ring/sloppy-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { AlsoFlag, Op, type RequestRecord, RequestFlag, type WireKey, decodeRangePayload, requestOf } from '../transport/wire.js';
+import { AlsoFlag, Op, type RequestRecord, type WireKey, decodeRangePayload, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
 import type { VersionedObject } from '../version/dotted-version-vector.js';
 import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
@@ -29,7 +29,8 @@ import { orderedEntryOf } from '../version/ordered-version.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
-import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
+import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, type PutMint, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
+import type { PutManyItems } from './put-many-items.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { checkKey, ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
@@ -674,45 +675,37 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     this.unstamped.length = 0;
   };
 
-  /** putMany's requests, already validated: resolves when every put met its W. */
-  async putMany(requests: PutRequest[], ws: readonly number[]): Promise<void> {
-    if (requests.length === 0) return;
-    let bytes = 0;
-    for (const request of requests) bytes += requestBytesOf(request);
+  /** putMany's items, checked and encoded (put-many-items.ts): resolves when every put met its W. */
+  async putMany(items: PutManyItems): Promise<void> {
+    if (items.count === 0) return;
+    const bytes = items.bytes;
     if (this.transition !== undefined) {
-      // The keys are the caller's (client-requests.ts): these puts may be sent after the call returns.
-      for (const request of requests) request.key = ownKey(request.key);
       this.admit(1, bytes);
       // Ranges are moving: each put also reaches its gaining nodes (startPut), which the batch path does not do.
-      return this.runBatch(requests.length, (i, done: PutCallback) => this.startPut(requests[i]!, ws[i]!, done, i));
+      return this.runBatch(items.count, (i, done: PutCallback) => this.startPut(items.requestAt(i), items.ws[i]!, done, i));
     }
     const windowMax = Math.min(BATCH_WINDOW_MAX, this.options.pendingMax - this.pendingCount);
     this.admit(1, bytes);
-    if (this.hotKeys !== undefined) for (const request of requests) this.written(request.key);
+    if (this.hotKeys !== undefined) for (let i = 0; i < items.count; i++) this.written(items.keyOf(i));
     await new Promise<void>((resolve, reject) => {
       const batch = new PutBatch(
         this,
-        requests,
-        ws,
+        items,
         this.options.n,
-        this.routeWrite,
+        this.routeWriteHash,
         windowMax,
         this.options.timeoutMs,
         (error) => {
-          if (this.hotKeys !== undefined) for (const request of requests) this.written(request.key);
+          if (this.hotKeys !== undefined) for (let i = 0; i < items.count; i++) this.written(items.keyOf(i));
           this.release(batch);
           if (batch.isSettled) this.settleOperation(batch);
           if (error) reject(error);
           else resolve();
         },
         this.writer === undefined ? undefined : this.mintWrite,
-        // The hot-key cache drops every key again once the batch ended.
-        this.hotKeys !== undefined,
       );
       this.track(batch);
       batch.start();
-      // The caller may reuse its keys' buffers once this call returns.
-      batch.ownKeys();
     });
   }
 
@@ -737,13 +730,13 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   }
 
   /** A putMany item's object, minted here (writer-version.ts): sent to every replica at once. */
-  private readonly mintWrite = (request: PutRequest): Uint8Array | undefined => {
-    const tombstone = (request.flags & RequestFlag.TOMBSTONE) !== 0;
+  private readonly mintWrite: PutMint = (context, value, timestampMs, expiresAtMs, tombstone) =>
     // Into a reused buffer: PutBatch copies it into the replicas' envelopes at once and keeps no reference.
-    return this.writer!.mintTransient(request.context, request.value, request.timestampMs, request.expiresAtMs, tombstone);
-  };
+    this.writer!.mintTransient(context, value, timestampMs, expiresAtMs, tombstone);
 
-  private readonly routeWrite = (key: WireKey): Int32Array => coordinatorFirst(this.targetsOf(key), this.isUpBound);
+  /** A putMany item's targets, by the hash its batch took (put-many-items.ts). */
+  private readonly routeWriteHash = (hash32: number): Int32Array =>
+    coordinatorFirst(targetsFor(this.preferenceLists, hash32, this.isUpBound, this.options.sloppy), this.isUpBound);
 
   /**
    * Where a key's requests go: its preference list while those nodes are up;

@@ -11,7 +11,8 @@ import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } fr
 import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
-import { type PutRequest, requestBytesOf } from './put-operation.js';
+import type { CausalContext } from '../version/dotted-version-vector.js';
+import type { PutManyItems } from './put-many-items.js';
 import { checkKey, ownKey } from './value-codec.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
@@ -230,32 +231,32 @@ export class SingleReadBatch implements PendingReply, Operation {
  * replicated, exactly as PutOperation, with the items' quorums in one
  * WriteQuorumTable. At most `windowMax` items are unsettled at a time; an
  * item settles when every replica has answered, and the next one starts.
- * The batch resolves once every item met its W.
+ * The batch resolves once every item met its W. Its items are columns
+ * (put-many-items.ts): keys and values the batch's own, hashed already.
  */
 export class PutBatch implements PendingReply, Operation {
   readonly windowMax: number;
-  /** Every item is encoded before the batch starts, and held until it ends. */
+  /** Every item is encoded before the batch starts, and held until it is sent to every replica. */
   readonly bytes: number;
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
   private readonly coordinator: OperationHost;
   /**
-   * The caller's requests, whose keys are the caller's until ownKeys(). An
-   * item's is let go once nothing will send it again (its object went to
-   * every replica), unless `keepsRequests`: a batch of 10,000 held 3 MB of
-   * records and keys until it ended, which every scavenge in between copied.
+   * An item's value is let go once nothing will send it again (its object
+   * went to every replica): a batch of 10,000 held 3 MB of records and keys
+   * until it ended, which every scavenge in between copied.
    */
-  private readonly requests: (PutRequest | undefined)[];
-  private readonly keepsRequests: boolean;
+  private readonly items: PutManyItems;
   private readonly lists: Int32Array[];
-  private readonly route: (key: WireKey) => Int32Array;
+  private readonly route: (hash32: number) => Int32Array;
   private readonly quorums: WriteQuorumTable;
-  private readonly ws: ArrayLike<number>;
   /** 1 once an item's coordinator answered: replicas were then sent its object. */
   private readonly coordinated: Uint8Array;
   /** 1 once an item was sent to a second coordinator (its first failed before answering). */
   private readonly retried: Uint8Array;
   private readonly succeeded: Uint8Array;
+  /** One record per op for the batch: each send encodes it before returning. */
+  private readonly put: RequestRecord = requestOf(Op.PUT, '', undefined);
   private readonly replicate: RequestRecord = requestOf(Op.REPLICATE, '', undefined);
   private readonly done: (error: RingtableError | undefined) => void;
   /**
@@ -265,7 +266,7 @@ export class PutBatch implements PendingReply, Operation {
    * Its bytes may be a reused buffer, valid until the next call: they are
    * copied into the replicas' requests before `mint` is called again.
    */
-  private readonly mint: ((request: PutRequest) => Uint8Array | undefined) | undefined;
+  private readonly mint: PutMint | undefined;
   private reason: string | undefined;
   private next = 0;
   private succeededCount = 0;
@@ -274,34 +275,27 @@ export class PutBatch implements PendingReply, Operation {
 
   constructor(
     coordinator: OperationHost,
-    requests: (PutRequest | undefined)[],
-    ws: ArrayLike<number>,
+    items: PutManyItems,
     n: number,
-    route: (key: WireKey) => Int32Array,
+    route: (hash32: number) => Int32Array,
     windowMax: number,
     timeoutMs: number,
     done: (error: RingtableError | undefined) => void,
-    mint?: (request: PutRequest) => Uint8Array | undefined,
-    /** The caller reads every request again once the batch ended (the hot-key cache's keys): none is let go. */
-    keepsRequests = false,
+    mint?: PutMint,
   ) {
     this.coordinator = coordinator;
     this.mint = mint;
-    this.requests = requests;
-    this.keepsRequests = keepsRequests;
-    this.ws = ws;
+    this.items = items;
     this.route = route;
-    this.lists = new Array(requests.length);
-    this.quorums = new WriteQuorumTable(requests.length, n);
-    this.coordinated = new Uint8Array(requests.length);
-    this.retried = new Uint8Array(requests.length);
-    this.succeeded = new Uint8Array(requests.length);
-    this.windowMax = Math.min(windowMax, requests.length);
-    this.deadlines = new ItemDeadlines(requests.length, timeoutMs, this.succeeded);
+    this.lists = new Array(items.count);
+    this.quorums = new WriteQuorumTable(items.count, n);
+    this.coordinated = new Uint8Array(items.count);
+    this.retried = new Uint8Array(items.count);
+    this.succeeded = new Uint8Array(items.count);
+    this.windowMax = Math.min(windowMax, items.count);
+    this.deadlines = new ItemDeadlines(items.count, timeoutMs, this.succeeded);
     this.done = done;
-    let bytes = 0;
-    for (const request of requests) bytes += requestBytesOf(request!);
-    this.bytes = bytes;
+    this.bytes = items.bytes;
   }
 
   /** Each item has `timeoutMs` from its own start to meet its W. */
@@ -319,7 +313,7 @@ export class PutBatch implements PendingReply, Operation {
   }
 
   get isSettled(): boolean {
-    return this.settledCount === this.next && (this.ended || this.next === this.requests.length);
+    return this.settledCount === this.next && (this.ended || this.next === this.items.count);
   }
 
   start(): void {
@@ -328,42 +322,41 @@ export class PutBatch implements PendingReply, Operation {
     while (this.next < this.windowMax) this.startNext(nowMs);
   }
 
-  /**
-   * Once the caller's call returned (it may reuse its keys' buffers then):
-   * copy the keys that will be sent again, those of items not started yet or
-   * waiting for their coordinating node (sendReplicas, retryElsewhere).
-   * Items minted here went to every replica already: their keys are done with.
-   */
-  ownKeys(): void {
-    for (let item = 0; item < this.requests.length; item++) {
-      const q = this.requests[item];
-      if (q !== undefined && (item >= this.next || this.coordinated[item] === 0 || this.keepsRequests)) q.key = ownKey(q.key);
-    }
-  }
-
   private startNext(nowMs = this.coordinator.monotonicMs()): void {
     const item = this.next++;
     this.deadlines.start(item, nowMs);
-    const q = this.requests[item]!;
-    const list = this.route(q.key);
+    const items = this.items;
+    const list = this.route(items.hashes[item]!);
     this.lists[item] = list;
-    this.quorums.setRequired(item, this.ws[item]!);
-    const object = this.mint?.(q);
-    if (object === undefined) return this.coordinator.sendBatched(list[0]!, q, this, item);
+    this.quorums.setRequired(item, items.ws[item]!);
+    const object = this.mint?.(items.contextAt(item), items.values[item]!, items.timestampsMs[item]!, items.expiresAtMs[item]!, false);
+    if (object === undefined) return this.sendPut(list[0]!, item);
     // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
     this.coordinated[item] = 1;
-    this.sendReplicas(item, q, object, 0);
-    if (!this.keepsRequests) this.requests[item] = undefined;
+    this.sendReplicas(item, object, 0);
+    items.letGo(item);
+  }
+
+  /** The item's PUT to `target`, its coordinator, which mints its version. */
+  private sendPut(target: number, item: number): void {
+    const items = this.items;
+    const put = this.put;
+    put.key = items.keyOf(item);
+    put.flags = items.flags[item]!;
+    put.context = items.contextAt(item);
+    put.value = items.values[item]!;
+    put.timestampMs = items.timestampsMs[item]!;
+    put.expiresAtMs = items.expiresAtMs[item]!;
+    this.coordinator.sendBatched(target, put, this, item);
   }
 
   /** The item's object to its replicas from `first` on. */
-  private sendReplicas(item: number, q: PutRequest, object: Uint8Array, first: number): void {
+  private sendReplicas(item: number, object: Uint8Array, first: number): void {
     const list = this.lists[item]!;
-    // One record for the batch: each send encodes it before returning.
     const replicate = this.replicate;
-    replicate.key = q.key;
+    replicate.key = this.items.keyOf(item);
     replicate.value = object;
-    replicate.timestampMs = q.timestampMs;
+    replicate.timestampMs = this.items.timestampsMs[item]!;
     for (let i = first; i < list.length; i++) this.coordinator.sendBatched(list[i]!, replicate, this, item);
   }
 
@@ -377,8 +370,8 @@ export class PutBatch implements PendingReply, Operation {
       this.quorums.ack(item, 0);
       // Forward the coordinator's object straight from the response ring into
       // the replicas' request rings: no intermediate copy.
-      this.sendReplicas(item, this.requests[item]!, bytes.subarray(at, at + length), 1);
-      if (!this.keepsRequests) this.requests[item] = undefined;
+      this.sendReplicas(item, bytes.subarray(at, at + length), 1);
+      this.items.letGo(item);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);
     } else {
@@ -401,13 +394,12 @@ export class PutBatch implements PendingReply, Operation {
 
   /** Route the item again (the failed node is down by now, so the list changes): false if it would go to the same coordinator. */
   private retryElsewhere(item: number, failed: number): boolean {
-    const q = this.requests[item]!;
-    const list = this.route(q.key);
+    const list = this.route(this.items.hashes[item]!);
     if (list.length === 0 || list[0] === failed) return false;
     this.retried[item] = 1;
     this.lists[item] = list;
     this.quorums.reset(item);
-    this.coordinator.sendBatched(list[0]!, q, this, item);
+    this.sendPut(list[0]!, item);
     return true;
   }
 
@@ -423,19 +415,19 @@ export class PutBatch implements PendingReply, Operation {
     if (status === 'succeeded' && this.succeeded[item] === 0) {
       this.succeeded[item] = 1;
       this.succeededCount++;
-      if (this.succeededCount === this.requests.length) this.end(undefined);
+      if (this.succeededCount === this.items.count) this.end(undefined);
     } else if (status === 'failed') {
       this.end(this.itemError(item, false));
     }
     if (!this.quorums.settled(item)) return;
     this.settledCount++;
-    if (!this.ended && this.next < this.requests.length) this.startNext();
+    if (!this.ended && this.next < this.items.count) this.startNext();
     if (this.isSettled) this.coordinator.batchSettled(this);
   }
 
   private itemError(item: number, timedOut: boolean): RingtableError {
     const n = this.quorums.replicasPerItem;
-    return quorumError('write', this.quorums.status(item), this.quorums.answered(item), this.ws[item]!, n, timedOut, this.reason);
+    return quorumError('write', this.quorums.status(item), this.quorums.answered(item), this.items.ws[item]!, n, timedOut, this.reason);
   }
 
   expire(): void {
@@ -449,6 +441,9 @@ export class PutBatch implements PendingReply, Operation {
     this.done(error);
   }
 }
+
+/** A putMany item's object minted by the coordinator (writer-version.ts mintTransient), or undefined for its coordinating node to mint. */
+export type PutMint = (context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean) => Uint8Array | undefined;
 
 /**
  * Per-item deadlines of a batch whose items start in order: the batch's

@@ -1,18 +1,18 @@
 /**
- * Memory for one putMany's copied keys and encoded values: views into shared
- * chunks instead of an ArrayBuffer each. A fresh Uint8Array of a 100-byte
- * value's 104 encoded bytes has its own off-heap backing store, which V8
- * allocates, tracks as external memory and frees one by one: 0.5-0.8 µs per
- * value, against 0.07-0.13 µs for a view into a chunk (a micro-benchmark of
- * 10,000-value batches, allocation and copy). The batch holds its keys and
- * values until sent to every replica (operations.ts PutBatch lets a minted
- * item's go then), so a chunk lives until its last view went out, at most
- * as long as the batch; nothing else keeps them (the replicas' envelopes
- * copy them). A batch's keys and values lie in its chunks in its own order,
- * which is the order it sends them in (put-many-items.ts).
+ * Memory for one putMany's encoded values: views into shared chunks instead
+ * of an ArrayBuffer each. A fresh Uint8Array of a 100-byte value's 104
+ * encoded bytes has its own off-heap backing store, which V8 allocates,
+ * tracks as external memory and frees one by one: 0.5-0.8 µs per value,
+ * against 0.07-0.13 µs for a view into a chunk (a micro-benchmark of
+ * 10,000-value batches, allocation and copy). The batch holds its values
+ * until sent to every replica (operations.ts PutBatch lets a minted item's
+ * go then), so a chunk lives until its last view went out, at most as long
+ * as the batch; nothing else keeps them (the replicas' envelopes copy them).
+ * The values lie in the chunks in the batch's own order, the order it sends
+ * them in; its keys are copied into a buffer of their own (put-many-items.ts).
  */
 
-/** One chunk's bytes: a 10,000-key batch of 16-byte keys and 100-byte values takes 19 of them. */
+/** One chunk's bytes: a 10,000-key batch of 100-byte values takes 16 of them. */
 export const VALUE_SLAB_CHUNK_BYTES = 64 * 1024;
 /** A value larger than this gets its own memory: it would waste most of a chunk's tail, and its allocation costs little per byte. */
 export const VALUE_SLAB_ITEM_BYTES_MAX = VALUE_SLAB_CHUNK_BYTES / 4;

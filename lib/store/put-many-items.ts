@@ -29,7 +29,7 @@ import { ErrorCode, RingtableError } from '../errors.js';
 import { hashKey32 } from '../ring/hash.js';
 import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
-import type { PutRequest } from './put-operation.js';
+import { type PutRequest, putBytesOf } from './put-operation.js';
 import { contextOf, expiresAtMsOf, ttlMsOf } from './put-request.js';
 import type { PutManyEntry } from './store-types.js';
 import { encodeValue, keyByteLength } from './value-codec.js';
@@ -222,7 +222,7 @@ export function putManyItems(
     items.timestampsMs[item] = timestampMs;
     items.expiresAtMs[item] = expiresAtMsOf(timestampMs, ttlMs);
     items.flags[item] = context === undefined ? RequestFlag.BLIND : 0;
-    bytes += value.byteLength + key.length;
+    bytes += putBytesOf(key, value);
   }
   items.bytes = bytes;
   items.touched = touched;

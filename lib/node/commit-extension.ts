@@ -1,19 +1,25 @@
 /**
- * The rest of a burst, drained into the commit that is open (issue 15
- * target 4). A putMany's share of a 10,000-key batch is about 1.7 MB for
- * each node, and a node's request ring 1 MiB: the coordinator writes what
- * fits, waits for room, and writes the rest once the node drained the
- * first part. Given to `Replica.commit` as its `extend`, this drains that
- * rest while the first part's transaction is still open, so a batch costs a
- * node one commit, not two (a commit's cost grows with the pages it dirties,
- * and two commits of one batch dirty most pages twice).
+ * Writes that arrived while a commit is open, drained into it (group
+ * commit; issue 15 target 4). Given to `Replica.commit` as its `extend`.
+ * A write that arrives while a transaction is open would otherwise wait
+ * for that commit and then make the next one; joining the open one costs
+ * it nothing, and saves the next commit's pages: a commit's cost grows with
+ * the pages it dirties, and two commits of one putMany batch dirty most
+ * pages twice. Two cases matter:
+ * - a burst larger than the ring: a putMany's share of a 10,000-key batch is
+ *   about 1.7 MB for each node, the ring 1 MiB; the coordinator writes what
+ *   fits, waits for room, and writes the rest while the first part's
+ *   transaction is open;
+ * - in `siblings` mode, the replicas' copies of a batch, which the
+ *   coordinator sends as each coordinating node answers its minted objects,
+ *   at different times: those arriving while one of them is applied join it
+ *   (commits per node for 12 batches 31-35 -> 25-32, bench/README.md s11).
  *
- * A burst is known by its producer: it was waiting for room when the
- * node's last drain freed some (RingReader.producerWaitedAtRelease).
- * Nothing waits for the rest: what has arrived by the time the commit's
- * writes are applied joins it, anything later does not (holding a commit
- * for writes still to come idled the node and was reverted twice,
- * bench/README.md sessions s6 and s8).
+ * Nothing waits for writes still to come: what has arrived by the time the
+ * commit's writes are applied joins it, anything later does not (holding a
+ * commit for writes still to come idled the node and was reverted twice,
+ * bench/README.md sessions s6 and s8). Replica.commit bounds what one commit
+ * takes (COMMIT_WRITES_MAX).
  */
 import { Request } from '../transport/wire.js';
 import type { MessageHandler, RingReader } from '../transport/spsc-ring.js';
@@ -52,7 +58,7 @@ export function commitExtension(reader: RingReader, handle: MessageHandler, host
     queueMicrotask(handleDeferred);
   };
   return () => {
-    if (!reader.producerWaitedAtRelease || deferred !== undefined || reader.isClosed() || host.stopped()) return false;
+    if (!reader.hasData() || deferred !== undefined || reader.isClosed() || host.stopped()) return false;
     // One message at a time, so that the drain stops right after a request it defers.
     let drained = 0;
     while (drained < EXTENSION_MESSAGES_MAX && deferred === undefined && reader.read(handleWrite, 1) > 0) drained++;

@@ -234,7 +234,6 @@ export class RingReader extends RingView {
   private reassembly: Uint8Array | undefined;
   private reassembledBytes = 0;
   private readonly messageBytesMax: number;
-  private producerWaited = false;
 
   constructor(buffer: SharedArrayBuffer, messageBytesMax: number) {
     super(buffer);
@@ -295,19 +294,9 @@ export class RingReader extends RingView {
     return true;
   }
 
-  /**
-   * Whether the producer was waiting for room when the last release freed
-   * some: it has more of a burst that did not fit, and writes it now. A
-   * storage node keeps its commit open for it (node/replica.ts, `commit`).
-   */
-  get producerWaitedAtRelease(): boolean {
-    return this.producerWaited;
-  }
-
   private release(): void {
     Atomics.store(this.control, ControlWord.TAIL, this.tail | 0);
-    this.producerWaited = Atomics.compareExchange(this.control, ControlWord.PRODUCER_STATE, ProducerState.WAITING, ProducerState.RUNNING) === ProducerState.WAITING;
-    if (this.producerWaited) {
+    if (Atomics.compareExchange(this.control, ControlWord.PRODUCER_STATE, ProducerState.WAITING, ProducerState.RUNNING) === ProducerState.WAITING) {
       Atomics.notify(this.control, ControlWord.PRODUCER_STATE); // all waiters, as above
     }
   }

@@ -12,6 +12,7 @@ import { Packr } from 'msgpackr';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { isPlainUint8Array, packUint8Array } from './uint8-array-value.js';
+import { pooledCopy } from './value-pool.js';
 import type { ValueSlab } from './value-slab.js';
 
 // copyBuffers: values are decoded straight from ring memory, which is reused.
@@ -140,14 +141,10 @@ function checkContents(value: unknown, depth: number): void {
 let scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
 export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength): unknown {
-  // A stored Uint8Array (the common binary value) is its bytes: copied out as msgpackr would (a fresh
-  // Uint8Array of its own memory), without the scratch copy and msgpackr's three views (message-path get profile).
+  // A stored Uint8Array (the common binary value) is its bytes, copied out into the value pool
+  // (value-pool.ts), without the scratch copy and msgpackr's three views (message-path get profile).
   const plain = uint8ArrayBytesAt(bytes, start, end);
-  if (plain >= 0) {
-    const value = new Uint8Array(end - plain);
-    copyInto(value, bytes, plain, end - plain);
-    return value;
-  }
+  if (plain >= 0) return pooledCopy(bytes, plain, end);
   const length = end - start;
   if (length > scratch.byteLength) scratch = Buffer.allocUnsafeSlow(Math.max(length, scratch.byteLength * 2));
   copyInto(scratch, bytes, start, length);
@@ -162,7 +159,7 @@ export function decodeValue(bytes: Uint8Array, start = 0, end = bytes.byteLength
  */
 export function decodeValueInPlace(bytes: Uint8Array, start: number, end: number): unknown {
   const plain = uint8ArrayBytesAt(bytes, start, end);
-  if (plain >= 0) return uint8ArrayCopy(bytes, plain, end);
+  if (plain >= 0) return pooledCopy(bytes, plain, end);
   // msgpackr makes a bin value the source's type: a Buffer stored comes back a Buffer, as from decodeValue's scratch Buffer.
   if (bytes !== plainSource) {
     plainSource = bytes;
@@ -178,24 +175,6 @@ let bufferSource: Buffer = Buffer.alloc(0);
 /** msgpackr's typed-array extension (moreTypes) and its element type for Uint8Array. */
 const TYPED_ARRAY_EXT = 0x74;
 const UINT8_ARRAY_TYPE = 1;
-
-/**
- * A stored Uint8Array's bytes `bytes[plain, end)` as msgpackr returns them: a
- * plain Uint8Array of its own memory, at offset 0. msgpackr builds it from a
- * subarray, a slice of it and a view on the slice's buffer; one slice of a
- * plain Uint8Array is that same result. Any other source (a Buffer: a
- * GetOperation's held answer) would slice to its own type, so it is copied
- * into a new Uint8Array. Either way it costs one object beside the copy
- * (two past copyInto's byte loop): msgpackr's path, plus a Buffer over each
- * new source and a DataView that msgpackr caches on it, was a fifth of the
- * coordinator's bytes per R = 2 get (issue 15).
- */
-function uint8ArrayCopy(bytes: Uint8Array, plain: number, end: number): Uint8Array {
-  if (bytes.constructor === Uint8Array) return Uint8Array.prototype.slice.call(bytes, plain, end);
-  const value = new Uint8Array(end - plain);
-  copyInto(value, bytes, plain, end - plain);
-  return value;
-}
 
 /**
  * Where the bytes of a stored Uint8Array begin, when `bytes[start, end)` is

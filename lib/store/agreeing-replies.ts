@@ -70,8 +70,8 @@ export function soleTimestampMs(view: DataView, at = 0, length = view.byteLength
  * again: agreeing-in-place-get.ts): `bytes[0, length)`, length -1 while none
  * is held. Holding, comparing and reading it make no object per get (a
  * Buffer per held copy and a DataView on it were a tenth of the
- * coordinator's bytes per YCSB-B operation). A plain Uint8Array, so that a
- * value's copy out of it is one slice (value-codec.ts decodeValueInPlace).
+ * coordinator's bytes per YCSB-B operation). A plain Uint8Array, which
+ * value-codec.ts decodeValueInPlace decodes where it lies.
  * Grown for a larger record; past SCRATCH_BYTES_MAX not kept once released.
  */
 export class HeldRecord {

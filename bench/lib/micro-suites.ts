@@ -12,6 +12,7 @@ import { hashKey32 } from '../../lib/ring/hash.js';
 import { PreferenceListTable } from '../../lib/ring/preference-list.js';
 import { Ring } from '../../lib/ring/ring.js';
 import { decodeValue, encodeValue } from '../../lib/store/value-codec.js';
+import { pooledCopy } from '../../lib/store/value-pool.js';
 import { RingReader, RingWriter, allocateRing } from '../../lib/transport/spsc-ring.js';
 import { CONTEXT_PAIR_BYTES, Op, Request, type RequestRecord, contextOffset, encodeRequest, requestBytes } from '../../lib/transport/wire.js';
 import { actorOf } from '../../lib/version/actor.js';
@@ -258,6 +259,41 @@ function msgpackSuites(config: MicroConfig): Suite[] {
   ];
 }
 
+/** Results kept at a time by the value-copy suites: most die young, as a get's do once its caller is done with them. */
+const VALUES_KEPT = 256;
+
+/**
+ * How a read hands out a binary value's bytes (lib/store/value-pool.ts): an
+ * ArrayBuffer of its own per value, as before, against a view into the
+ * thread's 8 KiB pool blocks. 100 bytes is bench:get-many's value, 1000
+ * YCSB's record.
+ */
+function valueCopySuites(config: MicroConfig): Suite[] {
+  return [100, 1000].flatMap((bytes) => {
+    const source = new Uint8Array(64 * 1024).map((_, i) => i & 0xff);
+    const kept: Uint8Array[] = new Array<Uint8Array>(VALUES_KEPT);
+    let next = 0;
+    const own = (start: number): Uint8Array => {
+      const value = new Uint8Array(bytes);
+      value.set(source.subarray(start, start + bytes), 0);
+      return value;
+    };
+    const copying = (copy: (start: number) => Uint8Array) => () => {
+      let sum = 0;
+      for (let i = 0; i < config.batch; i++) {
+        const value = copy((i * 64) & 0x7fff);
+        kept[next++ & (VALUES_KEPT - 1)] = value;
+        sum += value[bytes - 1]!;
+      }
+      return sum;
+    };
+    return [
+      { name: `value copy ${bytes} B own`, op: `a ${bytes}-byte value copied into an ArrayBuffer of its own (before s11), the last ${VALUES_KEPT} kept`, task: copying(own) },
+      { name: `value copy ${bytes} B pooled`, op: `the same into the value pool's 8 KiB blocks (pooledCopy)`, task: copying((start) => pooledCopy(source, start, start + bytes)) },
+    ];
+  });
+}
+
 function workloadSuites(config: MicroConfig): Suite[] {
   const plain = new ZipfianGenerator(config.records);
   const scrambled = new ScrambledZipfianGenerator(config.records);
@@ -322,6 +358,7 @@ export function microSuites(config: MicroConfig): Suite[] {
     ringPushPop(config),
     ...clockSuites(config),
     ...msgpackSuites(config),
+    ...valueCopySuites(config),
     ...workloadSuites(config),
   ];
 }

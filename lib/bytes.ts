@@ -15,6 +15,18 @@ export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength):
   return out;
 }
 
+/** Bytes below which a byte loop copies for less than building a subarray (a Buffer, on a Buffer's memory) to `set` from. */
+const LOOP_COPY_BYTES_MAX = 256;
+
+/** `source[start, start + length)` into `target` from its first byte. */
+export function copyInto(target: Uint8Array, source: Uint8Array, start: number, length: number): void {
+  if (length > LOOP_COPY_BYTES_MAX) {
+    target.set(source.subarray(start, start + length), 0);
+    return;
+  }
+  for (let i = 0; i < length; i++) target[i] = source[start + i]!;
+}
+
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }

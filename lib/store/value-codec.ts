@@ -9,6 +9,7 @@
  * section is the contract, and test/reliability.test.ts checks it.
  */
 import { Packr } from 'msgpackr';
+import { copyInto } from '../bytes.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { isPlainUint8Array, packUint8Array } from './uint8-array-value.js';
@@ -201,15 +202,6 @@ function uint8ArrayBytesAt(bytes: Uint8Array, start: number, end: number): numbe
   // at: the extension's type, then its data: the element type and the array's bytes.
   if (bytes[at] !== TYPED_ARRAY_EXT || at + 1 + length !== end || length < 1 || bytes[at + 1] !== UINT8_ARRAY_TYPE) return -1;
   return at + 2;
-}
-
-/** Byte loop for small values: cheaper than building a subarray (a Buffer, on ring memory) to `set` from. */
-function copyInto(target: Uint8Array, source: Uint8Array, start: number, length: number): void {
-  if (length > 256) {
-    target.set(source.subarray(start, start + length), 0);
-    return;
-  }
-  for (let i = 0; i < length; i++) target[i] = source[start + i]!;
 }
 
 function describe(value: unknown): string {

@@ -27,6 +27,7 @@
  * into its own.
  */
 import { markAsUntransferable } from 'node:worker_threads';
+import { copyInto } from '../bytes.js';
 
 /** One chunk's bytes: Node's Buffer.poolSize. */
 export const VALUE_POOL_CHUNK_BYTES = 8 * 1024;
@@ -34,8 +35,6 @@ export const VALUE_POOL_CHUNK_BYTES = 8 * 1024;
 export const VALUE_POOL_ITEM_BYTES_MAX = VALUE_POOL_CHUNK_BYTES >>> 1;
 /** Each value starts on a multiple of this, as in Node's pool: a Float64Array over a value's bytes stays possible. */
 const ALIGN_BYTES = 8;
-/** Below this a byte loop copies for less than building a subarray to `set` from. */
-const LOOP_COPY_BYTES_MAX = 256;
 
 let chunk = new ArrayBuffer(0);
 let usedBytes = 0;
@@ -45,7 +44,7 @@ export function pooledCopy(source: Uint8Array, start: number, end: number): Uint
   const length = end - start;
   if (length > VALUE_POOL_ITEM_BYTES_MAX) {
     const own = new Uint8Array(length);
-    own.set(source.subarray(start, end), 0);
+    copyInto(own, source, start, length);
     return own;
   }
   if (usedBytes + length > chunk.byteLength) {
@@ -55,7 +54,6 @@ export function pooledCopy(source: Uint8Array, start: number, end: number): Uint
   }
   const value = new Uint8Array(chunk, usedBytes, length);
   usedBytes = (usedBytes + length + ALIGN_BYTES - 1) & ~(ALIGN_BYTES - 1);
-  if (length > LOOP_COPY_BYTES_MAX) value.set(source.subarray(start, end), 0);
-  else for (let i = 0; i < length; i++) value[i] = source[start + i]!;
+  copyInto(value, source, start, length);
   return value;
 }

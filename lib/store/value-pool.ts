@@ -20,7 +20,7 @@
  * chunks are marked untransferable (worker_threads.markAsUntransferable,
  * what Node does to its pool): a value's buffer in a postMessage transfer
  * list is copied (Node 20; later Nodes throw) instead of detaching the
- * other values of its chunk. Chunks are never reused: a view's bytes stay
+ * other values of its chunk, and a structured clone copies the whole chunk. Chunks are never reused: a view's bytes stay
  * what they were when returned, and views never overlap.
  *
  * One pool per thread (module state): every coordinator thread decodes

@@ -28,13 +28,19 @@
  *   redis              Redis through ioredis, one connection, pipelined (redis-load.ts)
  *
  *   node dist/bench/ycsb-b-floor.bench.js --seconds 5 --rounds 3
+ *   node dist/bench/ycsb-b-floor.bench.js --seconds 5 --rounds 3 --other-build DIR   (before/after)
+ *
+ * With --other-build, that build's Store (DIR/dist/lib/index.js, its own
+ * store and node threads, its attached thread from DIR/dist/bench/lib/thread-load.js)
+ * runs the two ringtable series too, in the same rounds.
  *
  * 95% reads, 5% updates, plain zipfian keys (--distribution), --concurrency
  * calls in flight per application thread, durability none. Medians of the
  * rounds; each figure's ratio to Redis and to the floor of its thread count
  * is of the same rounds.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { writeFileSync } from 'node:fs';
 import { Store, type PutManyEntry } from '../lib/index.js';
 import { formatRate, median, settle } from './lib/measure.js';
@@ -58,6 +64,7 @@ const args = parseOptions('node dist/bench/ycsb-b-floor.bench.js', 'YCSB-B at N=
   dir: text('parent directory for the data (default: the OS temp dir)', 'DIR'),
   distribution: choice('zipfian', ['scrambled-zipfian', 'zipfian'], "the keys: YCSB's scrambled zipfian or the plain, clustered one (issue 15 target 2)"),
   'redis-server': text("redis-server command (default: redis-server from PATH; 'none': no Redis variant)", 'COMMAND'),
+  'other-build': text("another build's root (holding dist/): its ringtable, one thread and two, in the same rounds (before/after)", 'DIR'),
 });
 
 interface Variant {
@@ -95,6 +102,29 @@ async function startRedis(config: LoadConfig): Promise<RedisLoad | undefined> {
   }
 }
 
+/** Another build's store, loaded as this one, and its attached thread (the worker protocol of load-thread.ts, which older builds' thread-load.js speak too). */
+async function openOtherBuild(root: string, path: string, config: LoadConfig, patient: { failureTimeoutMs: number; timeoutMs: number }): Promise<{ store: Store; thread: LoadThread<AttachLoadThread>; close(): Promise<void> }> {
+  const dist = pathToFileURL(join(resolve(root), 'dist') + '/');
+  const { Store: OtherStore } = (await import(new URL('lib/index.js', dist).href)) as { Store: typeof Store };
+  const store = await OtherStore.open({ path, nodes: 8, replication: { n: 3, r: 2, w: 2 }, durability: 'none', ...patient });
+  const value = loadData(config).value;
+  for (let start = 0; start < config.records; start += 2000) {
+    const entries: PutManyEntry[] = [];
+    for (let i = start; i < Math.min(config.records, start + 2000); i++) entries.push([keyName(i), value]);
+    await store.putMany(entries);
+  }
+  const thread = new LoadThread<AttachLoadThread>(new URL('bench/lib/thread-load.js', dist), { threadLoad: true });
+  await thread.ready({ type: 'attach', handle: store.handle(), config });
+  return {
+    store,
+    thread,
+    close: async () => {
+      await thread.close();
+      await store.close();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const dir = makeTempDir('ringtable-ycsb-b-floor', args.dir);
   const config: LoadConfig = { workload: 'ycsb-b', records: args.records, valueBytes: args['value-bytes'], concurrency: args.concurrency, batch: 0, seed: args.seed, distribution: args.distribution as 'zipfian' | 'scrambled-zipfian' };
@@ -117,6 +147,8 @@ async function main(): Promise<void> {
     const attachedThread = new LoadThread<AttachLoadThread>(ATTACHED_THREAD_URL, { threadLoad: true });
     closers.push(() => attachedThread.close());
     await attachedThread.ready({ type: 'attach', handle: store.handle(), config });
+    const other = args['other-build'] === undefined ? undefined : await openOtherBuild(args['other-build'], join(dir, 'other-store'), config, patient);
+    if (other !== undefined) closers.push(() => other.close());
     const raw = await LmdbLoad.open(join(dir, 'raw'), 'none', config, data);
     closers.push(() => raw.close());
     const redis = await startRedis(config);
@@ -128,6 +160,12 @@ async function main(): Promise<void> {
       { name: 'ringtable R=2 W=2, 1 thread', threads: 1, run: (endAtMs, stream) => runLoad(store, config, data, stream, endAtMs), opsPerSecond: [], errors: 0 },
       { name: 'ringtable R=2 W=2, 2 threads', threads: 2, run: async (endAtMs, stream) => sum(await Promise.all([runLoad(store, config, data, stream, endAtMs), attachedThread.run(stream + 1, endAtMs)])), opsPerSecond: [], errors: 0 },
     ];
+    if (other !== undefined) {
+      variants.push(
+        { name: 'other build R=2 W=2, 1 thread', threads: 1, run: (endAtMs, stream) => runLoad(other.store, config, data, stream, endAtMs), opsPerSecond: [], errors: 0 },
+        { name: 'other build R=2 W=2, 2 threads', threads: 2, run: async (endAtMs, stream) => sum(await Promise.all([runLoad(other.store, config, data, stream, endAtMs), other.thread.run(stream + 1, endAtMs)])), opsPerSecond: [], errors: 0 },
+      );
+    }
     if (redis !== undefined) variants.push({ name: `redis ${redis.version} (ioredis, pipelined)`, threads: 1, run: (endAtMs, stream) => redis.run(config, data, stream, endAtMs), opsPerSecond: [], errors: 0 });
     console.log(`YCSB-B (95/5, ${args.distribution}), ${args.records} x ${args['value-bytes']} B, N=3 R=2 W=2, durability none, ${args.concurrency} in flight per application thread, ${args.seconds} s runs, ${args.rounds} interleaved rounds:`);
     for (const variant of variants) await variant.run(Date.now() + 1000, 0);
@@ -148,6 +186,7 @@ async function main(): Promise<void> {
       const rate = median(variant.opsPerSecond);
       console.log(`  ${variant.name.padEnd(36)} ${formatRate(rate).padStart(8)} ops/s   ${(rate / redisRate).toFixed(2)}x Redis   ${(rate / floorRates[variant.threads]).toFixed(2)}x the floor of ${variant.threads} thread${variant.threads === 1 ? '' : 's'}${variant.errors > 0 ? `   errors ${variant.errors}` : ''}`);
     }
+    if (other !== undefined) console.log(`  this build against the other (medians): one thread ${(median(variants[3]!.opsPerSecond) / median(variants[5]!.opsPerSecond)).toFixed(2)}x, two threads ${(median(variants[4]!.opsPerSecond) / median(variants[6]!.opsPerSecond)).toFixed(2)}x`);
     console.log(`  two threads against one (medians): floor ${(floorRates[2] / floorRates[1]).toFixed(2)}x, ringtable ${(median(variants[4]!.opsPerSecond) / median(variants[3]!.opsPerSecond)).toFixed(2)}x`);
     if (args.json !== undefined) writeFileSync(args.json, JSON.stringify({ benchmark: 'ycsb-b floor', argv: process.argv.slice(2), seed: args.seed, variants: variants.map(({ name, threads, opsPerSecond, errors }) => ({ name, threads, opsPerSecond, median: median(opsPerSecond), errors })) }, null, 2));
   } finally {

@@ -276,10 +276,11 @@ t.test('a replica left behind is answered past in place and repaired; concurrent
   t.equal(nodeGets(store), getsBefore, 'no node thread was asked');
   const repaired = store.stats().readRepairs - repairsBefore;
   t.ok(repaired > 0 && repaired < keys.length, `node 0 was repaired where it was read (${repaired} keys)`);
-  // The full path would read each key with a copy behind twice more (one repair each). A get may still take it now and
-  // then for other reasons (seen: 70 of 200 in one run of 14, all in place), so the bound is the full path's count.
+  // The full path reads each key with a copy behind twice more (one repair each: 266 reads again for 134 repairs
+  // before this change). A get may still take it now and then for other reasons (seen: 70 gets, 140 reads, in one
+  // run of 20, all in place), hence a bound between the two.
   const readAgain = store.stats().readsInPlace - inPlaceBefore - keys.length * 2;
-  t.ok(readAgain < 2 * repaired, `the copies behind were answered past in place, not read again by the full path (${readAgain} reads again)`);
+  t.ok(readAgain < 1.5 * repaired, `the copies behind were answered past in place, not read again by the full path (${readAgain} reads again)`);
   // Once the repairs landed, every R = 2 get agrees in place, two reads each, and repairs nothing.
   const agreed = await eventually(async () => {
     const before = store.stats().readsInPlace;

@@ -25,7 +25,6 @@
  * Each thread runs until the same wall-clock instant; a round's rate is the
  * threads' operations over the round's length. Medians are reported.
  */
-import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Store, type PutManyEntry } from '../lib/index.js';
@@ -38,7 +37,8 @@ import { keyName } from './ycsb/key-name.js';
 import { RedisLoad } from './lib/redis-load.js';
 import { LmdbLoad } from './lib/lmdb-load.js';
 import { REDIS_SERVER_DEFAULT_COMMAND, RedisServer } from './lib/redis-server.js';
-import { type FromLoadThread, type LoadConfig, type LoadData, type LoadResult, type ToLoadThread, loadData, runLoad } from './lib/thread-load.js';
+import { type AttachLoadThread, type LoadConfig, type LoadData, type LoadResult, loadData, runLoad } from './lib/thread-load.js';
+import { LoadThread } from './lib/load-thread.js';
 
 const args = parseOptions('node dist/bench/attach-threads.bench.js', 'YCSB-B and getMany R=1 from one application thread against two (the second on an attached store), interleaved, one run.', {
   records: int(100_000, 'YCSB-B records (zipfian key space)'),
@@ -64,34 +64,14 @@ const THREAD_URL = new URL('./lib/thread-load.js', import.meta.url);
  */
 const PATIENT = { failureTimeoutMs: args['failure-timeout-ms'], timeoutMs: args['failure-timeout-ms'] } as const;
 
-/** The worker thread with the attached store, one request at a time. */
-class LoadThread {
-  private readonly worker = new Worker(THREAD_URL, { workerData: { threadLoad: true } });
-  private waiting: ((message: FromLoadThread) => void) | undefined;
-
+/** The worker thread with the attached store. */
+class AttachedThread extends LoadThread<AttachLoadThread> {
   constructor() {
-    this.worker.on('message', (message: FromLoadThread) => this.waiting?.(message));
+    super(THREAD_URL, { threadLoad: true });
   }
 
-  private async ask(message: ToLoadThread): Promise<FromLoadThread> {
-    const answer = new Promise<FromLoadThread>((resolve) => (this.waiting = resolve));
-    this.worker.postMessage(message);
-    const reply = await answer;
-    if (reply.type === 'failed') throw new Error(`the attached thread failed: ${reply.message}`);
-    return reply;
-  }
-
-  attach(store: Store, config: LoadConfig): Promise<FromLoadThread> {
-    return this.ask({ type: 'attach', handle: store.handle(), config });
-  }
-
-  async run(stream: number, endAtMs: number): Promise<LoadResult> {
-    return ((await this.ask({ type: 'run', stream, endAtMs })) as { result: LoadResult }).result;
-  }
-
-  async close(): Promise<void> {
-    await this.ask({ type: 'close' });
-    await this.worker.terminate();
+  attach(store: Store, config: LoadConfig): Promise<void> {
+    return this.ready({ type: 'attach', handle: store.handle(), config });
   }
 }
 
@@ -109,7 +89,7 @@ function sum(results: readonly LoadResult[]): LoadResult {
 /** One thread, then two, `rounds` times (plus `extra` variants), each for `seconds`. */
 async function compareThreads(store: Store, config: LoadConfig, extra: { name: string; run: (endAtMs: number) => Promise<LoadResult> }[]): Promise<Figure[]> {
   const data: LoadData = loadData(config);
-  const thread = new LoadThread();
+  const thread = new AttachedThread();
   await thread.attach(store, config);
   const variants = [
     { name: 'one thread (owner)', run: (endAtMs: number, stream: number) => runLoad(store, config, data, stream, endAtMs) },

@@ -21,7 +21,7 @@ import {
   type Sibling,
   type VersionedObject,
 } from '../lib/version/dotted-version-vector.js';
-import { decodeContext, decodeObject, encodeContext, encodeObject, joinOfBytes } from '../lib/version/object-codec.js';
+import { SyncOrder, decodeContext, decodeObject, encodeContext, encodeObject, joinOfBytes, syncOrderAt } from '../lib/version/object-codec.js';
 
 /** Uniform floats in [0, 1) from the project's seeded PRNG. */
 function unitSource(seed: number): () => number {
@@ -404,6 +404,46 @@ t.test("joinOfBytes reads the join decodeObject's object has, and refuses what d
     t.throws(() => decodeObject(bytes), AssertionError);
     t.throws(() => joinOfBytes(bytes), AssertionError, Buffer.from(bytes).toString('hex'));
   }
+});
+
+t.test("syncOrderAt says from the bytes whether sync keeps one of two objects whole and the other's clock is behind", async (t) => {
+  // Every pair of replicas of randomized histories, plus each replica against its state a few steps earlier (one behind the other).
+  const pairs: [VersionedObject, VersionedObject][] = [];
+  for (let seed = 3000; seed < 3200; seed++) {
+    const replicas = simulate(seed, () => {});
+    for (const a of replicas) for (const b of replicas) pairs.push([a, b]);
+    const later = replicas.map((replica, i) => update(replica, i === 0 ? join(replica) : [], sibling(`later${seed}`, 5000 + seed), i + 1));
+    for (let i = 0; i < REPLICAS; i++) pairs.push([replicas[i]!, later[i]!], [later[i]!, replicas[i]!], [later[i]!, sync(replicas[i]!, replicas[(i + 1) % REPLICAS]!)]);
+  }
+  const seen = new Set<number>();
+  let wrong = 0;
+  for (const [a, b] of pairs) {
+    const bytesA = encodeObject(a);
+    const bytesB = encodeObject(b);
+    // Inside larger buffers, as lmdb-js's read buffer and the held scratch hold them.
+    const inside = new Uint8Array(bytesA.byteLength + bytesB.byteLength + 24).fill(0xee);
+    inside.set(bytesA, 8);
+    inside.set(bytesB, 16 + bytesA.byteLength);
+    const view = new DataView(inside.buffer);
+    const order = syncOrderAt(view, 8, bytesA.byteLength, view, 16 + bytesA.byteLength, bytesB.byteLength);
+    // The oracle: sync's own identity rule ("returns a itself") on the decoded objects, and equal() for the clocks.
+    const decodedA = decodeObject(bytesA);
+    const decodedB = decodeObject(bytesB);
+    const expected = equal(decodedA, decodedB) ? SyncOrder.NEITHER : sync(decodedA, decodedB) === decodedA ? SyncOrder.FIRST : sync(decodedB, decodedA) === decodedB ? SyncOrder.SECOND : SyncOrder.NEITHER;
+    seen.add(expected);
+    if (order !== expected && wrong++ < 5) t.fail(`syncOrderAt ${order}, expected ${expected}: ${describe(a)} / ${describe(b)}`);
+  }
+  t.equal(wrong, 0, `${pairs.length} pairs`);
+  t.same([...seen].sort(), [SyncOrder.NEITHER, SyncOrder.FIRST, SyncOrder.SECOND], 'every outcome occurs');
+  // What decodeObject refuses is NEITHER, never a merge read from bad bytes.
+  const good = encodeObject(update(update(undefined, [], sibling('a', 1), 1), [], sibling('b', 2), 2));
+  const older = encodeObject(update(undefined, [], sibling('a', 1), 1));
+  const flagged = Uint8Array.from(good);
+  flagged[1] = 9;
+  for (const bytes of [good.subarray(0, good.length - 1), good.subarray(0, 40), new Uint8Array([0xc1]), Uint8Array.from([...good, 0]), flagged]) {
+    t.equal(syncOrderAt(new DataView(bytes.buffer, bytes.byteOffset), 0, bytes.byteLength, new DataView(older.buffer), 0, older.byteLength), SyncOrder.NEITHER, Buffer.from(bytes).toString('hex'));
+  }
+  t.equal(syncOrderAt(new DataView(good.buffer), 0, good.byteLength, new DataView(older.buffer), 0, older.byteLength), SyncOrder.FIRST, 'the well-formed pair: the second is behind');
 });
 
 t.test('contexts round trip and garbage is rejected', async (t) => {

@@ -13,6 +13,7 @@ import { ScrambledZipfianGenerator } from '../ycsb/scrambled-zipfian.js';
 import { ZipfianGenerator } from '../ycsb/zipfian.js';
 import { keyName } from '../ycsb/key-name.js';
 import { VALUE_BYTES, makeDataSet, type DataSet } from './data.js';
+import { serveLoadThread } from './load-thread.js';
 
 export interface LoadConfig {
   workload: 'ycsb-b' | 'get-many';
@@ -96,30 +97,22 @@ function getManyLane(store: Store, config: LoadConfig, data: DataSet, prng: Prng
   };
 }
 
-/** The worker side: attach, then run each load the main thread asks for. */
-export type ToLoadThread = { type: 'attach'; handle: StoreHandle; config: LoadConfig } | { type: 'run'; stream: number; endAtMs: number } | { type: 'close' };
-export type FromLoadThread = { type: 'attached' } | { type: 'done'; result: LoadResult } | { type: 'closed' } | { type: 'failed'; message: string };
+/** What readies the worker side (load-thread.ts): attach to the owner's store. */
+export type AttachLoadThread = { type: 'attach'; handle: StoreHandle; config: LoadConfig };
 
 if (!isMainThread && (workerData as { threadLoad?: boolean } | undefined)?.threadLoad === true) {
   let store: Store | undefined;
   let config: LoadConfig | undefined;
   let data: LoadData | undefined;
-  const reply = (message: FromLoadThread) => parentPort!.postMessage(message);
-  parentPort!.on('message', (message: ToLoadThread) => {
-    const step = async () => {
-      if (message.type === 'attach') {
-        config = message.config;
-        data = loadData(config);
-        store = await Store.attach(message.handle);
-        reply({ type: 'attached' });
-      } else if (message.type === 'run') {
-        reply({ type: 'done', result: await runLoad(store!, config!, data!, message.stream, message.endAtMs) });
-      } else {
-        await store?.close();
-        reply({ type: 'closed' });
-        parentPort!.close();
-      }
-    };
-    step().catch((error: unknown) => reply({ type: 'failed', message: (error as Error).message }));
+  serveLoadThread<AttachLoadThread>(parentPort!, {
+    ready: async (message) => {
+      config = message.config;
+      data = loadData(config);
+      store = await Store.attach(message.handle);
+    },
+    run: (stream, endAtMs) => runLoad(store!, config!, data!, stream, endAtMs),
+    close: async () => {
+      await store?.close();
+    },
   });
 }

@@ -7,16 +7,27 @@
  * bytes merge to themselves and leave nothing to repair (read-quorum.ts
  * would find `equal` versions), so nothing the full path decides is skipped.
  *
+ * Records that differ only because one replica is behind (its version is
+ * one the others' supersede: object-codec.ts syncOrderAt, the rule of
+ * sync's own "teaches it nothing") merge to the newest record too: that is
+ * the answer, and the replicas behind are read-repaired with it, as the
+ * full path's merge and repairs() would do. Under YCSB-B's hot keys a write
+ * is nearly always on its way to some replica, and reading, decoding and
+ * merging such a key again on the full path was the most a read in place
+ * could cost (bench/README.md, "Session s11").
+ *
  * Anything else is DECLINED and the caller takes the full path (GetOperation:
- * merge, read repair, purge, retry) exactly as before: records that differ
- * (a write or a repair in flight, a replica that missed writes), a replica
+ * merge, read repair, purge, retry) exactly as before: concurrent versions
+ * (their merge is a third object), the same clock in other bytes, a replica
  * that cannot be read in place now (down, a stand-in, paused,
- * fault-injected, not yet open: read-path.ts and the host decide), several
- * siblings, a record that fails to decode, or a tombstone when the R
- * replicas are all N (the full path may purge it, purge-rule.ts).
+ * fault-injected, not yet open: read-path.ts and the host decide), an absent
+ * copy beside a present one, several siblings, a record that fails to
+ * decode, or a tombstone when the R replicas are all N (the full path may
+ * purge it, purge-rule.ts).
  */
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
+import { SyncOrder, syncOrderAt } from '../version/object-codec.js';
 import { HeldRecord, soleTimestampMs } from './agreeing-replies.js';
 import { type GetResult, resultFromBytes } from './get-result.js';
 import { InPlaceState } from './in-place-get.js';
@@ -45,27 +56,42 @@ export class AgreeingInPlaceAnswer implements PendingReply {
   result: GetResult | undefined = undefined;
   /** The write time the caller's clock observes (hybrid-logical-clock.ts), NaN when none. */
   observedTimestampMs = NaN;
+  /** ANSWERED: the targets whose records were behind the answer's, to read-repair with `repairBytes` (staleTargets[0, staleCount)). */
+  staleTargets = new Int32Array(2);
+  staleCount = 0;
+  /** The answer's stored record, copied for the repairs (undefined when none are due). */
+  repairBytes: Uint8Array | undefined = undefined;
   private nowMs = 0;
   /**
-   * The first replica's record, copied (the next read reuses lmdb-js's read
-   * buffer); none held while none was read or it was absent. Only read()
-   * uses it and keeps nothing of it (the value is copied out), so one
-   * scratch serves every get.
+   * The newest record read so far, copied (the next read reuses lmdb-js's
+   * read buffer); none held while none was read or it was absent. Only
+   * read() uses it and keeps nothing of it (the value is copied out, the
+   * repair's bytes too), so one scratch serves every get.
    */
   private readonly held = new HeldRecord();
+  /** The targets whose records are the held one's bytes: behind, once a newer one is read. */
+  private holding = new Int32Array(2);
+  private holdingCount = 0;
   private absent = false;
   private answers = 0;
 
   /**
-   * Read `targets[0, r)` in place and compare: ANSWERED (result set) or
-   * DECLINED, or NONE when the host could not read one of them (the caller
-   * takes the full path then too). `purgeMayApply`: the R replicas are all N,
-   * so a tombstone is left to the full path.
+   * Read `targets[0, r)` in place and compare: ANSWERED (result set, and
+   * the targets to repair) or DECLINED, or NONE when the host could not read
+   * one of them (the caller takes the full path then too). `purgeMayApply`:
+   * the R replicas are all N, so a tombstone is left to the full path.
    */
   read(readInPlace: ReadInPlace, targets: Int32Array, r: number, key: WireKey, nowMs: number, purgeMayApply: boolean): void {
     this.state = InPlaceState.NONE;
     this.result = undefined;
     this.observedTimestampMs = NaN;
+    this.repairBytes = undefined;
+    this.staleCount = 0;
+    this.holdingCount = 0;
+    if (this.holding.length < r) {
+      this.holding = new Int32Array(r);
+      this.staleTargets = new Int32Array(r);
+    }
     this.nowMs = nowMs;
     this.absent = false;
     this.answers = 0;
@@ -83,7 +109,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
     }
   }
 
-  onReply(_nodeId: number, status: number, bytes: Uint8Array, _view: DataView, at: number, length: number): void {
+  onReply(target: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
     const first = this.answers++ === 0;
     if (status === Status.NOT_FOUND) {
       if (first) this.absent = true;
@@ -94,15 +120,39 @@ export class AgreeingInPlaceAnswer implements PendingReply {
       this.state = InPlaceState.DECLINED;
       return;
     }
-    if (first) this.held.hold(bytes, at, length);
-    else if (this.absent || !this.held.holds(bytes, at, length)) this.state = InPlaceState.DECLINED;
+    if (first) {
+      this.held.hold(bytes, at, length);
+      this.holding[this.holdingCount++] = target;
+      return;
+    }
+    if (this.absent) {
+      this.state = InPlaceState.DECLINED;
+      return;
+    }
+    if (this.held.holds(bytes, at, length)) {
+      this.holding[this.holdingCount++] = target;
+      return;
+    }
+    const order = syncOrderAt(this.held.view, 0, this.held.length, view, at, length);
+    if (order === SyncOrder.FIRST) {
+      // This replica is behind: the merge is the held record.
+      this.staleTargets[this.staleCount++] = target;
+    } else if (order === SyncOrder.SECOND) {
+      // Every replica read so far is behind this one (sync is associative: what the held record supersedes, this one does too).
+      for (let i = 0; i < this.holdingCount; i++) this.staleTargets[this.staleCount++] = this.holding[i]!;
+      this.holdingCount = 0;
+      this.held.hold(bytes, at, length);
+      this.holding[this.holdingCount++] = target;
+    } else {
+      this.state = InPlaceState.DECLINED;
+    }
   }
 
   onNodeFailure(): void {
     this.state = InPlaceState.DECLINED;
   }
 
-  /** Every replica agreed: the answer read from the held bytes, as GetOperation's agree() reads it. */
+  /** Every replica agreed, or was behind the newest: the answer read from the held bytes, as GetOperation's agree() reads it. */
   private decide(purgeMayApply: boolean): void {
     const { bytes, view, length } = this.held;
     if (length < 0) {
@@ -129,6 +179,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
     }
     this.observedTimestampMs = soleTimestampMs(view, 0, length);
     this.result = result;
+    if (this.staleCount > 0) this.repairBytes = bytes.slice(0, length);
     this.state = InPlaceState.ANSWERED;
   }
 }

@@ -485,6 +485,9 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     if (answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
     // As toResult does: a write made with this read's context comes after what it read.
     if (!Number.isNaN(answer.observedTimestampMs)) this.clock.observe(answer.observedTimestampMs);
+    // Replicas behind the newest record read: repaired with it, as readSettled repairs what GetOperation merged.
+    if (answer.staleCount > 0) this.sendReadRepairs(key, answer.staleTargets, answer.staleCount, answer.repairBytes!);
+    answer.repairBytes = undefined;
     const result = answer.result;
     answer.result = undefined;
     return result;
@@ -1226,17 +1229,22 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   readSettled(operation: GetOperation): void {
     if (!this.settleOperation(operation)) return;
     const { repairTargets, repairBytes, purgeBytes } = operation.settledActions(this.options.n);
-    const repair = repairTargets.length > 0 ? requestOf(Op.REPLICATE, operation.key, repairBytes) : undefined;
-    for (const node of repairTargets) {
+    if (repairTargets.length > 0) this.sendReadRepairs(operation.key, repairTargets, repairTargets.length, repairBytes!);
+    if (purgeBytes !== undefined) this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
+  }
+
+  /** Read repair (Dynamo §4.7): the merged object to each of `targets[0, count)` that answered with something older, in the background, bounded by backgroundMax. */
+  private sendReadRepairs(key: WireKey, targets: ArrayLike<number>, count: number, objectBytes: Uint8Array): void {
+    const repair = requestOf(Op.REPLICATE, key, objectBytes);
+    for (let i = 0; i < count; i++) {
       if (this.backgroundCount >= this.backgroundMax) {
         this.counters.readRepairsSkipped++;
         continue;
       }
       this.counters.readRepairs++;
       this.backgroundCount++;
-      this.send(node, repair!, this.backgroundReply, 0);
+      this.send(targets[i]!, repair, this.backgroundReply, 0);
     }
-    if (purgeBytes !== undefined) this.purges.schedule(operation.key, Array.from(operation.quorum.replicas), purgeBytes, this.host.monotonicMs());
   }
 
   writeSettled(operation: PutOperation): void {

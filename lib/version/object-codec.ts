@@ -296,6 +296,91 @@ export function soleSiblingAt(view: DataView, at: number, length: number): numbe
   return found;
 }
 
+/** How two objects merge (syncOrderAt): into the first, into the second, or into something else (or unreadable). */
+export const SyncOrder = { NEITHER: 0, FIRST: 1, SECOND: 2 } as const;
+
+/** Per entry, as read by entriesInto: actor, counter, timestampMs, siblingCount. */
+const ENTRY_FIELDS = 4;
+const firstEntries = new Float64Array(ENTRIES_MAX * ENTRY_FIELDS);
+const secondEntries = new Float64Array(ENTRIES_MAX * ENTRY_FIELDS);
+
+/**
+ * Two stored objects of one key, read straight from the bytes: FIRST when
+ * sync(first, second) is the first object itself and their clocks differ
+ * (the second is behind: the merge is the first, and the second's replica is
+ * what read repair writes it to, read-quorum.ts repairs()), SECOND the other
+ * way round, NEITHER otherwise (concurrent versions, whose merge is a third
+ * object; the same clock in other bytes; a layout decodeObject would refuse).
+ * Mirrors dotted-version-vector.ts sync's "sameAsA" rule per actor, so a read
+ * of R replicas that differ only because a write has not reached one of them
+ * yet can answer and repair as GetOperation's merge would, without decoding
+ * either object (agreeing-in-place-get.ts).
+ */
+export function syncOrderAt(first: DataView, firstAt: number, firstLength: number, second: DataView, secondAt: number, secondLength: number): number {
+  const firstCount = entriesInto(first, firstAt, firstLength, firstEntries);
+  const secondCount = entriesInto(second, secondAt, secondLength, secondEntries);
+  if (firstCount < 0 || secondCount < 0 || sameClock(firstEntries, firstCount, secondEntries, secondCount)) return SyncOrder.NEITHER;
+  if (syncKeeps(firstEntries, firstCount, secondEntries, secondCount)) return SyncOrder.FIRST;
+  if (syncKeeps(secondEntries, secondCount, firstEntries, firstCount)) return SyncOrder.SECOND;
+  return SyncOrder.NEITHER;
+}
+
+/** The entries' headers of the object at `view[at, at + length)` into `into`: their count, or -1 for a layout decodeObject refuses (or actors out of order). */
+function entriesInto(view: DataView, at: number, length: number, into: Float64Array): number {
+  if (length < OBJECT_HEADER_BYTES || view.getUint8(at) !== FORMAT_VERSION) return -1;
+  const end = at + length;
+  const count = view.getUint8(at + 1);
+  let cursor = at + OBJECT_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (cursor + ENTRY_HEADER_BYTES > end) return -1;
+    const actor = view.getFloat64(cursor + EntryField.ACTOR, true);
+    if (i > 0 && !(actor > into[(i - 1) * ENTRY_FIELDS]!)) return -1;
+    const siblingCount = view.getUint32(cursor + EntryField.SIBLING_COUNT, true);
+    into[i * ENTRY_FIELDS] = actor;
+    into[i * ENTRY_FIELDS + 1] = view.getFloat64(cursor + EntryField.COUNTER, true);
+    into[i * ENTRY_FIELDS + 2] = view.getFloat64(cursor + EntryField.TIMESTAMP_MS, true);
+    into[i * ENTRY_FIELDS + 3] = siblingCount;
+    cursor += ENTRY_HEADER_BYTES;
+    for (let k = 0; k < siblingCount; k++) {
+      if (cursor + SIBLING_HEADER_BYTES > end) return -1;
+      cursor += SIBLING_HEADER_BYTES + view.getUint32(cursor + SiblingField.VALUE_BYTES, true);
+      if (cursor > end) return -1;
+    }
+  }
+  return cursor === end ? count : -1;
+}
+
+/** dotted-version-vector.ts equal: the same actors with the same counters. */
+function sameClock(a: Float64Array, aCount: number, b: Float64Array, bCount: number): boolean {
+  if (aCount !== bCount) return false;
+  for (let i = 0; i < aCount * ENTRY_FIELDS; i += ENTRY_FIELDS) if (a[i] !== b[i] || a[i + 1] !== b[i + 1]) return false;
+  return true;
+}
+
+/** Whether sync(x, y) returns x itself: every entry of y is one x's entry already wins (mergeEntry, mergeOrdered). */
+function syncKeeps(x: Float64Array, xCount: number, y: Float64Array, yCount: number): boolean {
+  let i = 0;
+  for (let j = 0; j < yCount * ENTRY_FIELDS; j += ENTRY_FIELDS) {
+    while (i < xCount * ENTRY_FIELDS && x[i]! < y[j]!) i += ENTRY_FIELDS;
+    if (i === xCount * ENTRY_FIELDS || x[i] !== y[j]) return false;
+    const xCounter = x[i + 1]!;
+    const yCounter = y[j + 1]!;
+    const xSiblings = x[i + 3]!;
+    const ySiblings = y[j + 3]!;
+    if (xCounter > yCounter) {
+      // mergeOrdered keeps the newer entry unless the older knows more of its dots are obsolete.
+      if (xCounter - xSiblings < yCounter - ySiblings) return false;
+    } else if (xCounter < yCounter) {
+      return false;
+    } else if (xSiblings > ySiblings || x[i + 2]! < y[j + 2]!) {
+      // mergeEntry on equal counters keeps the shorter list, with the greater timestamp.
+      return false;
+    }
+    i += ENTRY_FIELDS;
+  }
+  return true;
+}
+
 export function isTombstoneAt(view: DataView, siblingAt: number): boolean {
   return (view.getUint8(siblingAt + SiblingField.FLAGS) & TOMBSTONE_FLAG) !== 0;
 }

@@ -5,7 +5,10 @@
  *   decodes, for every value, with its one-slice path for a stored
  *   Uint8Array (msgpackr's typed-array extension in an ext 8, 16 or 32);
  * - firstLiveTarget (lib/store/routing.ts): the first live target, or -1;
+ * - an R = 1 get's replica (Coordinator.getInPlace): the first up node of the
+ *   key's preference list, which readTargets + firstLiveTarget also pick;
  * - LaterGets (lib/store/in-place-get.ts) is first in, first out;
+ * - an R = 1 get read in place judges expiry (its wall clock is read only then);
  * - gets past READS_IN_PLACE_PER_TURN_MAX wait for the next macrotask and are
  *   still read in place (no node thread asked), and answer right;
  * - so do a getMany's reads past BATCH_READS_IN_PLACE_PER_TURN_MAX, and a
@@ -15,7 +18,10 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { decodeValue, decodeValueInPlace, encodeValue } from '../lib/store/value-codec.js';
-import { firstLiveTarget } from '../lib/store/routing.js';
+import { firstLiveTarget, readTargets } from '../lib/store/routing.js';
+import { readsInPlace } from '../lib/store/read-path.js';
+import { PreferenceListTable } from '../lib/ring/preference-list.js';
+import { Ring } from '../lib/ring/ring.js';
 import { BATCH_READS_IN_PLACE_PER_TURN_MAX, READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
 import { LaterGets, type RejectGet, type ResolveGet } from '../lib/store/in-place-get.js';
 import { KEYS_PER_CHECK } from '../lib/store/operations.js';
@@ -79,23 +85,37 @@ t.test('firstLiveTarget: the first live target of the list, else -1', async (t) 
   t.equal(firstLiveTarget(list, () => false), -1);
 });
 
-t.test('LaterGets: first in, first out, across wrap-arounds and growth, each get with its own key, r, cacheable and promise functions', async () => {
+t.test("an R = 1 get's replica read in place: the first up node of the preference list, as readTargets then firstLiveTarget pick it", async () => {
+  // Coordinator.getInPlace takes the shortcut; readTargets (sloppy or not, any nodes down) then firstLiveTarget, kept only when readsInPlace, must agree.
+  const table = new PreferenceListTable(Ring.create([0, 1, 2, 3, 4, 5], 8), 3);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffff_ffff }), fc.integer({ min: 0, max: 63 }), fc.boolean(), (hash, downMask, sloppy) => {
+      const isUp = (node: number): boolean => (downMask & (1 << node)) === 0;
+      const full = firstLiveTarget(readTargets(table, hash, 1, sloppy, isUp), isUp);
+      const expected = full >= 0 && readsInPlace('direct', full, isUp) ? full : -1;
+      return firstLiveTarget(table.forHash(hash), isUp) === expected;
+    }),
+    { numRuns: 2_000 },
+  );
+});
+
+t.test('LaterGets: first in, first out, across wrap-arounds and growth, each get with its own key, r, cacheable, hash and promise functions', async () => {
   // Runs of pushes and shifts, up to past the ring's first capacity (256) while its head is anywhere.
   const steps = fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), fc.integer({ min: 0, max: 700 })), { minLength: 1, maxLength: 8 });
   fc.assert(
     fc.property(steps, (runs) => {
       const later = new LaterGets();
-      const model: { key: string; r: number; cacheable: boolean; resolve: ResolveGet; reject: RejectGet }[] = [];
+      const model: { key: string; r: number; cacheable: boolean; hash: number; resolve: ResolveGet; reject: RejectGet }[] = [];
       let made = 0;
       for (const [pushes, shifts] of runs) {
         for (let i = 0; i < pushes; i++, made++) {
-          const get = { key: `k${made}`, r: 1 + (made % 3), cacheable: made % 2 === 0, resolve: (() => {}) as ResolveGet, reject: (() => {}) as RejectGet };
+          const get = { key: `k${made}`, r: 1 + (made % 3), cacheable: made % 2 === 0, hash: (made * 2_654_435_761) >>> 0, resolve: (() => {}) as ResolveGet, reject: (() => {}) as RejectGet };
           model.push(get);
-          later.push(get.key, get.cacheable, get.resolve, get.reject, get.r);
+          later.push(get.key, get.cacheable, get.resolve, get.reject, get.r, get.hash);
         }
         for (let i = 0; i < shifts && model.length > 0; i++) {
           const expected = model.shift()!;
-          if (later.key() !== expected.key || later.r() !== expected.r || later.cacheable() !== expected.cacheable) return false;
+          if (later.key() !== expected.key || later.r() !== expected.r || later.cacheable() !== expected.cacheable || later.hash() !== expected.hash) return false;
           if (later.resolve() !== expected.resolve || later.reject() !== expected.reject) return false;
           later.shift();
         }
@@ -123,6 +143,18 @@ t.test('gets past the per-turn bound wait a macrotask and are still read in plac
   t.equal(await store.get('absent'), undefined, 'a missing key');
   await store.delete(keys[0]!);
   t.equal(await store.get(keys[0]!), undefined, 'a deleted key');
+});
+
+t.test('an R = 1 get read in place does not return a value past its expiry, not yet swept by its nodes', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 }, sweepIntervalMs: 3_600_000 });
+  await store.put('short', 'lived', { ttlMs: 300 });
+  await store.put('long', 'lived', { ttlMs: 3_600_000 });
+  t.equal((await store.get('short'))?.value, 'lived', 'read before its expiry');
+  const inPlaceBefore = store.stats().readsInPlace;
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.equal(await store.get('short'), undefined, 'not read after its expiry');
+  t.equal((await store.get('long'))?.value, 'lived', 'a value not expired yet still is');
+  t.equal(store.stats().readsInPlace - inPlaceBefore, 2, 'both read in place');
 });
 
 t.test("a getMany's byte keys may be reused once the call returned: what is read later was copied", async (t) => {

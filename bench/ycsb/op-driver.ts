@@ -174,6 +174,11 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
             slot.index = index;
             slot.intendedStartMs = intendedStartMs;
             outcome.then(slot.fulfilled, slot.rejected);
+            // Every slot busy: what schedule.next would say ('full', or 'done' with operations in flight, which
+            // only a completion finishes), without a clock read. Each completion of a promise-returning target
+            // launches one operation and then found the slots full: one more performance.now() and decision per
+            // operation than a synchronous target, which never meets a full schedule (and never gets here).
+            if (schedule.inFlightCount >= limits.concurrency) return;
           }
         } else if (decision.kind === 'wait') {
           timer = setTimeout(dispatch, Math.max(0, decision.atMs - nowMs));

@@ -444,17 +444,24 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    * answered: R = 1 under fanout 'quorum' with N > 1 (N = 1 may purge a
    * tombstone), no hot-key cache to fill, nothing held for the send window.
    * The replica: the key's first live one (routing.ts firstLiveTarget).
-   * R >= 2 (up to N): getAgreeingInPlace.
+   * R >= 2 (up to N): getAgreeingInPlace. `keyHash`: hashKey32(key) when known (a waiting get kept it).
    */
-  getInPlace(key: WireKey, cacheable: boolean, r = 1): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+  getInPlace(key: WireKey, cacheable: boolean, r = 1, keyHash?: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
     if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
-    if (r > 1) return this.getAgreeingInPlace(key, r);
-    const target = firstLiveTarget(this.readTargetsOf(key, 1), this.isUpBound);
+    // Hashed only here, past the checks: a get that is not read in place hashes its key where it is sent.
+    const hash = keyHash ?? hashKey32(key);
+    this.inPlaceKey = key;
+    this.inPlaceHash = hash;
+    if (r > 1) return this.getAgreeingInPlace(key, r, hash);
+    // The first up node of the key's own preference list: what readTargets and firstLiveTarget pick for R = 1
+    // (readTargets only drops down nodes, or with none up gives stand-ins, which are hinted and not read in place),
+    // without readTargets' count of up nodes (test/read-in-place.test.ts checks the two agree).
+    const target = firstLiveTarget(this.preferenceLists.forHash(hash), this.isUpBound);
     if (target < 0 || !readsInPlace(this.readPath, target, this.isUpBound)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.() === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.inPlaceAnswer;
-    answer.reset(this.host.wallClockMs());
+    answer.reset();
     if (!this.host.readInPlace(target, key, answer, 0, false) || answer.state !== InPlaceState.ANSWERED) return NOT_IN_PLACE;
     const result = answer.result;
     answer.result = undefined;
@@ -462,17 +469,21 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   }
 
   private readonly inPlaceAnswer = new InPlaceAnswer(this);
+  /** The key getInPlace last looked at, and its hash: getLater keeps the hash (a waiting get is not hashed twice). */
+  private inPlaceKey: WireKey | undefined = undefined;
+  private inPlaceHash = 0;
 
   /**
    * getInPlace of R >= 2 (agreeing-in-place-get.ts): the R first live own
    * replicas read in place, answered when their records are byte-identical;
    * else NOT_IN_PLACE, and the GetOperation reads, merges and repairs as it always did.
    */
-  private getAgreeingInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+  private getAgreeingInPlace(key: WireKey, r: number, hash: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     this.divergentKey = undefined;
     if (r > this.options.n) return NOT_IN_PLACE;
     if (this.agreeingTargets.length < r) this.agreeingTargets = new Int32Array(r);
-    if (!firstReadableTargets(this.readTargetsOf(key, r), r, this.readsInPlaceBound, this.agreeingTargets)) return NOT_IN_PLACE;
+    const targets = readTargets(this.preferenceLists, hash, r, this.options.sloppy, this.isUpBound);
+    if (!firstReadableTargets(targets, r, this.readsInPlaceBound, this.agreeingTargets)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.(r) === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.agreeingAnswer;
     answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, this.host.wallClockMs(), r === this.options.n);
@@ -510,7 +521,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1): void {
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
-    this.laterGets.push(key, cacheable, resolve, reject, r);
+    this.laterGets.push(key, cacheable, resolve, reject, r, key === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
   }
 
   private readonly laterGets = new LaterGets();
@@ -521,7 +532,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
       const key = later.key();
       const cacheable = later.cacheable();
       const r = later.r();
-      const answer = this.getInPlace(key, cacheable, r);
+      const answer = this.getInPlace(key, cacheable, r, later.hash());
       if (answer === LATER) break;
       const resolve = later.resolve();
       const reject = later.reject();

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import type { RingtableError } from '../errors.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
-import { type GetResult, type TimestampObserver, resultFromBytes } from './get-result.js';
+import { type GetResult, type ReadClock, resultFromBytes } from './get-result.js';
 import type { GetCallback } from './operation.js';
 
 /** Gets waiting for the next macrotask at most (each also counts against pendingMax); past it, a get is started as any other. */
@@ -43,6 +43,8 @@ export class LaterGets {
   private resolves: (ResolveGet | undefined)[] = new Array<ResolveGet | undefined>(LATER_GETS_START).fill(undefined);
   private rejects: (RejectGet | undefined)[] = new Array<RejectGet | undefined>(LATER_GETS_START).fill(undefined);
   private rs = new Int32Array(LATER_GETS_START);
+  /** Each key's hashKey32, from the getInPlace that sent it here. */
+  private hashes = new Uint32Array(LATER_GETS_START);
   private cacheables = new Uint8Array(LATER_GETS_START);
   private head = 0;
   private count = 0;
@@ -51,7 +53,7 @@ export class LaterGets {
     return this.count;
   }
 
-  push(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1): void {
+  push(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r: number, hash: number): void {
     assert.ok(this.count < LATER_GETS_MAX, 'later gets beyond LATER_GETS_MAX');
     if (this.count === this.keys.length) this.grow();
     const at = (this.head + this.count) & (this.keys.length - 1);
@@ -59,6 +61,7 @@ export class LaterGets {
     this.resolves[at] = resolve;
     this.rejects[at] = reject;
     this.rs[at] = r;
+    this.hashes[at] = hash;
     this.cacheables[at] = cacheable ? 1 : 0;
     this.count++;
   }
@@ -73,6 +76,10 @@ export class LaterGets {
 
   r(): number {
     return this.rs[this.head]!;
+  }
+
+  hash(): number {
+    return this.hashes[this.head]!;
   }
 
   resolve(): ResolveGet {
@@ -101,6 +108,7 @@ export class LaterGets {
     const resolves = new Array<ResolveGet | undefined>(capacity).fill(undefined);
     const rejects = new Array<RejectGet | undefined>(capacity).fill(undefined);
     const rs = new Int32Array(capacity);
+    const hashes = new Uint32Array(capacity);
     const cacheables = new Uint8Array(capacity);
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) & (this.keys.length - 1);
@@ -108,12 +116,14 @@ export class LaterGets {
       resolves[i] = this.resolves[from];
       rejects[i] = this.rejects[from];
       rs[i] = this.rs[from]!;
+      hashes[i] = this.hashes[from]!;
       cacheables[i] = this.cacheables[from]!;
     }
     this.keys = keys;
     this.resolves = resolves;
     this.rejects = rejects;
     this.rs = rs;
+    this.hashes = hashes;
     this.cacheables = cacheables;
     this.head = 0;
   }
@@ -131,16 +141,16 @@ export const InPlaceState = {
 export class InPlaceAnswer implements PendingReply {
   state: number = InPlaceState.NONE;
   result: GetResult | undefined = undefined;
-  /** The wall clock of this read (expiry): set before each read. */
-  nowMs = 0;
+  /**
+   * `clock` observes the write time of what is read (GetOperation's full path
+   * does; the R = 1 reads in place did not), and tells the wall clock when
+   * what is read expires (resultFromBytes with nowMs NaN).
+   */
+  constructor(private readonly clock: ReadClock) {}
 
-  /** `clock` observes the write time of what is read (GetOperation's full path does; the R = 1 reads in place did not). */
-  constructor(private readonly clock: TimestampObserver) {}
-
-  reset(nowMs: number): void {
+  reset(): void {
     this.state = InPlaceState.NONE;
     this.result = undefined;
-    this.nowMs = nowMs;
   }
 
   onReply(_nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
@@ -154,7 +164,7 @@ export class InPlaceAnswer implements PendingReply {
     }
     let result: GetResult | undefined | null;
     try {
-      result = resultFromBytes(bytes, view, at, length, this.nowMs, this.clock);
+      result = resultFromBytes(bytes, view, at, length, NaN, this.clock);
     } catch {
       result = null;
     }

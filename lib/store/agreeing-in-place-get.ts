@@ -162,7 +162,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
     }
     let result: GetResult | undefined | null;
     try {
-      // The value is decoded into its own memory (value-codec.ts): nothing of the scratch is kept.
+      // The value is copied out (value-codec.ts, into the value pool): nothing of the scratch is kept.
       result = resultFromBytes(bytes, view, 0, length, this.nowMs);
     } catch {
       result = null;

@@ -112,7 +112,7 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   private agree(nodeId: number): boolean {
     const held = this.held!;
     const view = new DataView(held.buffer, held.byteOffset, held.byteLength);
-    // The value is decoded into its own memory (value-codec.ts), the clock read into numbers: nothing of `held` is kept.
+    // The value is copied out (value-codec.ts, into the value pool), the clock read into numbers: nothing of `held` is kept.
     const result = resultFromBytes(held, view, 0, held.byteLength, this.coordinator.wallClockMs());
     // Several siblings, a tombstone (whose purge the full path decides) or an expired value: the full path.
     if (result === null || result === undefined) return false;

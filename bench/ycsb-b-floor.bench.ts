@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     const floorRates = { 1: median(variants[0]!.opsPerSecond), 2: median(variants[1]!.opsPerSecond) };
     for (const variant of variants) {
       const rate = median(variant.opsPerSecond);
-      console.log(`  ${variant.name.padEnd(36)} ${formatRate(rate).padStart(8)} ops/s   ${(rate / redisRate).toFixed(2)}x Redis   ${(rate / floorRates[variant.threads]).toFixed(2)}x the floor of ${variant.threads} thread${variant.threads === 1 ? '' : 's'}${variant.errors > 0 ? `   errors ${variant.errors}` : ''}`);
+      console.log(`  ${variant.name.padEnd(36)} ${formatRate(rate).padStart(8)} ops/s   ${redis === undefined ? '' : `${(rate / redisRate).toFixed(2)}x Redis   `}${(rate / floorRates[variant.threads]).toFixed(2)}x the floor of ${variant.threads} thread${variant.threads === 1 ? '' : 's'}${variant.errors > 0 ? `   errors ${variant.errors}` : ''}`);
     }
     if (other !== undefined) console.log(`  this build against the other (medians): one thread ${(median(variants[3]!.opsPerSecond) / median(variants[5]!.opsPerSecond)).toFixed(2)}x, two threads ${(median(variants[4]!.opsPerSecond) / median(variants[6]!.opsPerSecond)).toFixed(2)}x`);
     console.log(`  two threads against one (medians): floor ${(floorRates[2] / floorRates[1]).toFixed(2)}x, ringtable ${(median(variants[4]!.opsPerSecond) / median(variants[3]!.opsPerSecond)).toFixed(2)}x`);

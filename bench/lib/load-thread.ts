@@ -19,6 +19,9 @@ export class LoadThread<Ready extends { type: string }> {
   constructor(url: URL, workerData: unknown) {
     this.worker = new Worker(url, { workerData });
     this.worker.on('message', (message: FromBenchThread) => this.waiting?.(message));
+    // A worker that dies answers its pending request as failed: the bench ends with its error, it does not wait forever.
+    this.worker.on('error', (error) => this.waiting?.({ type: 'failed', message: error instanceof Error ? error.message : String(error) }));
+    this.worker.on('exit', (code) => this.waiting?.({ type: 'failed', message: `the worker exited (code ${code})` }));
   }
 
   private async ask(message: Ready | { type: 'run'; stream: number; endAtMs: number } | { type: 'close' }): Promise<FromBenchThread> {

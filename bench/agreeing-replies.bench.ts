@@ -44,6 +44,7 @@ const host: OperationHost = {
     checksum += operation.settledActions(3).repairTargets.length;
   },
   writeSettled: () => {},
+  replicationsSent: () => {},
   batchSettled: () => {},
 };
 

@@ -43,6 +43,7 @@ function fakeHost() {
     monotonicMs: () => 0,
     readSettled: (operation: GetOperation) => settled.push(operation),
     writeSettled: () => {},
+    replicationsSent: () => {},
     batchSettled: () => {},
   };
   return { host, observed, settled, calls };

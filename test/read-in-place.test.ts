@@ -171,6 +171,44 @@ t.test("a getMany's byte keys may be reused once the call returned: what is read
   t.equal(wrong, 0, `${count} keys answered as they were when getMany was called`);
 });
 
+t.test("a get's byte key may be reused once the call returned, whether the get was read at once, waits a turn or is sent", async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 }, timeoutMs: 60_000, failureTimeoutMs: 30_000 });
+  const keyOf = (i: number) => Uint8Array.of(2, (i >> 8) & 0xff, i & 0xff);
+  const count = 2_000;
+  await store.putMany(Array.from({ length: count }, (_, i) => [keyOf(i), i] as const));
+  // One buffer for every call, rewritten as soon as each returns. More gets than any turn reads in place: the
+  // rest wait for the next macrotask (LATER); R = 2 gets are compared as the other kind (their key is copied first).
+  const key = new Uint8Array(3);
+  for (const r of [1, 2]) {
+    const rounds = Math.ceil((READS_IN_PLACE_PER_TURN_MAX * 2) / count);
+    const pending: Promise<unknown>[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < count; i++) {
+        key.set(keyOf(i));
+        pending.push(store.get(key, { r }).then((result) => (result?.value === i ? 0 : 1)));
+        key.fill(0xee);
+      }
+    }
+    const wrong = (await Promise.all(pending)).reduce((sum: number, w) => sum + (w as number), 0);
+    t.equal(wrong, 0, `R = ${r}: ${pending.length} gets of one reused buffer answered the key it held at each call`);
+  }
+  // A node paused: its replicas' gets are sent (NOT_IN_PLACE), and their keys copied too.
+  const paused = store.preferenceList(keyOf(0))[0]!;
+  store.faults.pause(paused);
+  try {
+    const sent: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      key.set(keyOf(i));
+      sent.push(store.get(key).then((result) => (result?.value === i ? 0 : 1)));
+      key.fill(0xee);
+    }
+    store.faults.resume(paused);
+    t.equal((await Promise.all(sent)).reduce((sum: number, w) => sum + (w as number), 0), 0, 'gets sent by message answered their keys too');
+  } finally {
+    store.faults.resume(paused);
+  }
+});
+
 t.test("a getMany's reads past the per-turn bound wait a macrotask and are still read in place", async (t) => {
   const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 }, timeoutMs: 60_000 });
   const keys = Array.from({ length: BATCH_READS_IN_PLACE_PER_TURN_MAX + 3_000 }, (_, i) => `m:${i}`);

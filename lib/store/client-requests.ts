@@ -81,19 +81,21 @@ export class ClientRequests {
   /** A refused call rejects (never throws): Store.get is not an async function, so that a read answered in place costs one promise. */
   private readNow(key: Key, options: GetOptions | undefined): Promise<GetResult | undefined> {
     let r: number;
-    let owned: Key;
     try {
       this.assertOpen();
       checkKey(key, this.options.keyBytesMax);
       r = readQuorumFor(this.options, options);
-      owned = ownKey(key);
       this.coordinator.admit(1);
     } catch (error) {
       return Promise.reject(error);
     }
     const cacheable = options?.consistent !== true;
-    const now = this.coordinator.getInPlace(owned, cacheable, r);
+    // An R = 1 get read in place is over before this returns, and keeps nothing of its key: a byte key is copied
+    // only for a get that waits or is sent. (R >= 2 may keep the key it declined: getAgreeingInPlace's divergentKey.)
+    const seen = r === 1 ? key : ownKey(key);
+    const now = this.coordinator.getInPlace(seen, cacheable, r);
     if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
+    const owned = r === 1 ? ownKey(key) : seen;
     // The promise's functions themselves wait with the get: no executor or callback made per get
     // (most gets of a busy turn wait for the next, direct-reads.ts), and readNow holds no context for them.
     const promise = new Promise<GetResult | undefined>(capturePromiseFunctions);
@@ -101,7 +103,7 @@ export class ClientRequests {
     const reject = rejectCaptured!;
     resolveCaptured = undefined;
     rejectCaptured = undefined;
-    if (now === LATER) this.coordinator.getLater(owned, cacheable, resolve, reject, r);
+    if (now === LATER) this.coordinator.getLater(owned, cacheable, resolve, reject, r, seen);
     else this.coordinator.startGet(owned, r, getCallbackOf(resolve, reject), 0, cacheable);
     return promise;
   }

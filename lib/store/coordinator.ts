@@ -523,11 +523,12 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    * (direct-reads.ts). The get waits for the next macrotask, counted as
    * pending, and is read in place then, in order; one that cannot be by then
    * is started as any get. Cheaper than a GetOperation whose read is deferred.
+   * `seenKey`: the key getInPlace was given, when `key` is a copy of it made since.
    */
-  getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1): void {
+  getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1, seenKey: WireKey = key): void {
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
-    this.laterGets.push(key, cacheable, resolve, reject, r, key === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
+    this.laterGets.push(key, cacheable, resolve, reject, r, seenKey === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
   }
 
   private readonly laterGets = new LaterGets();

@@ -246,6 +246,29 @@ t.test('R = 2 gets of agreeing replicas are answered in place: two reads each, n
   t.equal(((await store.get(keys[1]!, { r: 3 }))?.value as { i: number }).i, 1, 'R = 3 answered');
 });
 
+t.test('a read given no time asks the wall clock only for a value that expires', async (t) => {
+  let asked = 0;
+  const answer = new AgreeingInPlaceAnswer(() => {
+    asked++;
+    return NOW_MS;
+  });
+  const readTwo = (record: Uint8Array) => {
+    answer.read(hostOf([record, record]).read, Int32Array.from([0, 1]), 2, 'k', NaN, false);
+    return answer;
+  };
+  const lasting = encodeObject(update(undefined, NO_CONTEXT, sibling('lasting', NOW_MS - 5), 1));
+  t.equal(readTwo(lasting).result?.value, 'lasting');
+  t.equal(asked, 0, 'a value without expiry: no clock read');
+  const later = encodeObject(update(undefined, NO_CONTEXT, sibling('later', NOW_MS - 5, { expiresAtMs: NOW_MS + 1 }), 1));
+  t.equal(readTwo(later).result?.value, 'later', 'a value expiring after now is answered');
+  const gone = encodeObject(update(undefined, NO_CONTEXT, sibling('gone', NOW_MS - 5, { expiresAtMs: NOW_MS }), 1));
+  const expired = readTwo(gone);
+  t.equal(expired.state, InPlaceState.ANSWERED, 'an expired value is answered in place');
+  t.equal(expired.result, undefined, 'as absent');
+  t.equal(asked, 2, 'the clock read once for each value that expires');
+  t.throws(() => new AgreeingInPlaceAnswer().read(hostOf([lasting, lasting]).read, Int32Array.from([0, 1]), 2, 'k', NaN, false), 'no time and no clock is a caller error');
+});
+
 t.test('a replica left behind is answered past in place and repaired; concurrent versions take the full path', async (t) => {
   // No stand-ins: node 0 misses the second writes and nobody hands them over.
   const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 2, w: 2 }, sloppy: false });

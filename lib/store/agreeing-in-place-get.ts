@@ -25,11 +25,12 @@
  * decode, or a tombstone when the R replicas are all N (the full path may
  * purge it, purge-rule.ts).
  */
+import assert from 'node:assert/strict';
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
 import { SyncOrder, syncOrderAt } from '../version/object-codec.js';
 import { HeldRecord, soleTimestampMs } from './agreeing-replies.js';
-import { type GetResult, resultFromBytes } from './get-result.js';
+import { type GetResult, type ReadClock, resultFromBytes } from './get-result.js';
 import { InPlaceState } from './in-place-get.js';
 
 /** The host's half: read `target`'s stored record of `key` in place into `reply`, or false (not readable in place now). */
@@ -62,6 +63,13 @@ export class AgreeingInPlaceAnswer implements PendingReply {
   /** The answer's stored record, copied for the repairs (undefined when none are due). */
   repairBytes: Uint8Array | undefined = undefined;
   private nowMs = 0;
+  /** Tells the wall clock when read() was given NaN for it (resultFromBytes asks only for a value that expires); observes nothing: the coordinator observes an answer's write time itself. */
+  private readonly expiryClock: ReadClock | undefined;
+
+  /** `wallClockMs`: the coordinator's wall clock, for reads given NaN as their time (most records never expire: no clock read per get). */
+  constructor(wallClockMs?: () => number) {
+    this.expiryClock = wallClockMs === undefined ? undefined : { wallClockMs, observeTimestampMs: () => {} };
+  }
   /**
    * The newest record read so far, copied (the next read reuses lmdb-js's
    * read buffer); none held while none was read or it was absent. Only
@@ -80,8 +88,11 @@ export class AgreeingInPlaceAnswer implements PendingReply {
    * the targets to repair) or DECLINED, or NONE when the host could not read
    * one of them (the caller takes the full path then too). `purgeMayApply`:
    * the R replicas are all N, so a tombstone is left to the full path.
+   * `nowMs` NaN: the wall clock given at construction is asked, and only
+   * when the answer's value expires.
    */
   read(readInPlace: ReadInPlace, targets: Int32Array, r: number, key: WireKey, nowMs: number, purgeMayApply: boolean): void {
+    if (Number.isNaN(nowMs) && this.expiryClock === undefined) assert.fail('a read without its time needs a wall clock');
     this.state = InPlaceState.NONE;
     this.result = undefined;
     this.observedTimestampMs = NaN;
@@ -163,7 +174,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
     let result: GetResult | undefined | null;
     try {
       // The value is copied out (value-codec.ts, into the value pool): nothing of the scratch is kept.
-      result = resultFromBytes(bytes, view, 0, length, this.nowMs);
+      result = resultFromBytes(bytes, view, 0, length, this.nowMs, Number.isNaN(this.nowMs) ? this.expiryClock : undefined);
     } catch {
       result = null;
     }

@@ -490,7 +490,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     if (!firstReadableTargets(targets, r, this.readsInPlaceBound, this.agreeingTargets)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.(r) === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.agreeingAnswer;
-    answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, this.host.wallClockMs(), r === this.options.n);
+    answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, NaN, r === this.options.n);
     if (answer.state === InPlaceState.DECLINED) {
       // The full path the caller starts next asks these same replicas, so that what differs is repaired
       // (any other R would do for the answer, but might agree and leave the divergence, read after read).
@@ -508,7 +508,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     return result;
   }
 
-  private readonly agreeingAnswer = new AgreeingInPlaceAnswer();
+  private readonly agreeingAnswer = new AgreeingInPlaceAnswer(() => this.host.wallClockMs());
   /** This coordinator's puts whose replications are on their way: read repairs they cover are left out. */
   private readonly replicating = new ReplicatesInFlight();
   /** The key getAgreeingInPlace just declined, and the replicas it read: sendGet's replicas for that key's next get. */

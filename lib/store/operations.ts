@@ -13,7 +13,7 @@ import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
 import type { PutManyItems } from './put-many-items.js';
-import { checkKey, ownKey } from './value-codec.js';
+import { checkKey } from './value-codec.js';
 
 export { BackgroundReply, type GetCallback, type Operation, type OperationHost, type PutCallback } from './operation.js';
 export { GetOperation } from './get-operation.js';
@@ -63,8 +63,10 @@ export class SingleReadBatch implements PendingReply, Operation {
     return this.windowMax;
   }
   private readonly coordinator: BatchReadHost;
-  /** The caller's until ownKeys(). */
-  private keys: readonly WireKey[];
+  /** The caller's: read as they are until ownKeys(), and after it only those read by then. */
+  private readonly keys: readonly WireKey[];
+  /** Once ownKeys() copied the keys not read yet: where they are read from (OwnedKeys). */
+  private owned: OwnedKeys | undefined;
   /** Keys before this one are checked (checkKey). */
   private checkedEnd = 0;
   private readonly keyBytesMax: number;
@@ -98,8 +100,18 @@ export class SingleReadBatch implements PendingReply, Operation {
     this.windowMax = Math.min(windowMax, keys.length);
     this.finishedItems = new Uint8Array(keys.length);
     this.deadlines = new ItemDeadlines(keys.length, timeoutMs, this.finishedItems);
-    // Dense: a missing key is an explicit undefined, which filter, map and forEach visit.
-    this.results = new Array<GetResult | undefined>(keys.length).fill(undefined);
+    // Dense: a missing key is an explicit undefined, which filter, map and forEach visit. Filled by
+    // this loop, here: filled by `.fill(undefined)`, or by this loop in a function of its own, nearly
+    // every result the array then held survived V8's scavenges (a sampling heap profile of
+    // bench:get-many's reads, keeping only what no minor GC collected: 193 of 205 bytes per read,
+    // against 10-23 with this; --trace-gc-nvp: 60-80% of the young generation survived each scavenge
+    // and was promoted, scavenges took 8-15 ms against raw lmdb-js's 1-7, and the results died in the
+    // old generation). As if the array were allocated old, its slots keeping the results alive through
+    // scavenges until a mark-compact; why only those forms do that was not found, nor a small
+    // store where they do (with 20,000 keys both forms kept 30-45% of the bytes), so no test holds it.
+    const results = new Array<GetResult | undefined>(keys.length);
+    for (let i = 0; i < keys.length; i++) results[i] = undefined;
+    this.results = results;
     this.done = (error) => done(error, this.results);
   }
 
@@ -118,13 +130,14 @@ export class SingleReadBatch implements PendingReply, Operation {
    */
   ownKeys(): void {
     if (this.ended || this.next === this.keys.length) return;
-    const owned = this.keys.slice();
-    for (let i = this.next; i < owned.length; i++) {
-      if (!this.checkKeyAt(owned, i)) return;
-      owned[i] = ownKey(owned[i]!);
-    }
-    this.keys = owned;
-    this.checkedEnd = owned.length;
+    for (let i = Math.max(this.next, this.checkedEnd); i < this.keys.length; i++) if (!this.checkKeyAt(this.keys, i)) return;
+    this.owned = new OwnedKeys(this.keys, this.next);
+    this.checkedEnd = this.keys.length;
+  }
+
+  private keyAt(index: number): WireKey {
+    const owned = this.owned;
+    return owned === undefined ? this.keys[index]! : owned.keyAt(index);
   }
 
   /** Keep windowMax in flight. Items may be answered inside sendNext (reads in place): a loop, not recursion, sends the next. */
@@ -186,7 +199,7 @@ export class SingleReadBatch implements PendingReply, Operation {
   private sendNext(): void {
     const index = this.next++;
     this.deadlines.start(index, this.startMs);
-    const key = this.keys[index]!;
+    const key = this.keyAt(index);
     // One record for the batch: each send encodes it before returning.
     const get = this.get;
     get.key = key;
@@ -223,6 +236,68 @@ export class SingleReadBatch implements PendingReply, Operation {
   private end(error: RingtableError | undefined): void {
     this.ended = true;
     this.done(error);
+  }
+}
+
+/** A key this short is copied by a loop: TypedArray#set is a builtin call per key. */
+const KEY_LOOP_COPY_BYTES_MAX = 64;
+
+/**
+ * The keys of a getMany not read when its call returns, copied (the caller
+ * may change its array and buffers then): the binary keys' bytes one after
+ * another in one buffer, a string key (immutable) kept as it is. A key is a
+ * view made when it is read, which dies young. A copy of its own per key
+ * (`ownKey`, and a copy of the array) lived until its read, a later
+ * macrotask, across scavenges: in bench:get-many (batches of 10,000,
+ * BATCH_READS_IN_PLACE_PER_TURN_MAX 16,384) most batches wait for the next
+ * turn with part of their keys, and those copies were 75 of a read's 294
+ * bytes allocated (a sampling heap profile). Measured in one
+ * process against the copy per key (a scratch A/B over bench:get-many's
+ * data, 10 interleaved rounds, load 3-4): 1.09x the reads per second, as
+ * much as not copying at all.
+ */
+class OwnedKeys {
+  private readonly from: number;
+  /** Key `from + j`'s bytes are bytes[starts[j], starts[j + 1]); an empty range is a string key (keys are never empty). */
+  private readonly bytes: Uint8Array;
+  private readonly starts: Int32Array;
+  private readonly strings: (string | undefined)[] | undefined;
+
+  /** `keys` from `from` on are checked (checkKey). */
+  constructor(keys: readonly WireKey[], from: number) {
+    const count = keys.length - from;
+    let total = 0;
+    let strings = false;
+    for (let i = from; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (typeof key === 'string') strings = true;
+      else total += key.byteLength;
+    }
+    this.from = from;
+    this.bytes = new Uint8Array(total);
+    this.starts = new Int32Array(count + 1);
+    this.strings = strings ? new Array<string | undefined>(count).fill(undefined) : undefined;
+    let at = 0;
+    for (let j = 0; j < count; j++) {
+      const key = keys[from + j]!;
+      this.starts[j] = at;
+      if (typeof key === 'string') {
+        this.strings![j] = key;
+      } else {
+        const length = key.byteLength;
+        if (length > KEY_LOOP_COPY_BYTES_MAX) this.bytes.set(key, at);
+        else for (let b = 0; b < length; b++) this.bytes[at + b] = key[b]!;
+        at += length;
+      }
+    }
+    this.starts[count] = at;
+  }
+
+  keyAt(index: number): WireKey {
+    const j = index - this.from;
+    const start = this.starts[j]!;
+    const end = this.starts[j + 1]!;
+    return start === end ? this.strings![j]! : this.bytes.subarray(start, end);
   }
 }
 

@@ -16,7 +16,6 @@ import { LmdbReader } from '../storage/lmdb-reader.js';
 import type { Durability } from '../storage/storage-engine.js';
 import { type NodeLink, type PendingReply, failReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
-import { ReadTurn } from './read-turn.js';
 
 interface OpenReader {
   /** The thread it was opened for: a restarted node is a new link, and gets a new handle. */
@@ -27,16 +26,17 @@ interface OpenReader {
 }
 
 /**
- * The per-turn bound of single gets' reads in place is ReadTurn's
- * (read-turn.ts): a read in place answers synchronously, so a caller that
- * issues the next get when one resolves never leaves the microtask queue, and
- * the answers of its writes (on the response rings) would wait until every
- * caller is blocked on a write. Measured, YCSB-B at 256 in flight without a
- * bound: update p50 907 ms against 45 ms with every read a message.
+ * Reads served in place within one macrotask, at most; past it, reads go by
+ * message until the next turn. A read in place answers synchronously, so a
+ * caller that issues the next get when one resolves never leaves the
+ * microtask queue: the answers of its writes (on the response rings) wait
+ * until every caller is blocked on a write. Measured, YCSB-B at 256 in flight
+ * without this bound: update p50 907 ms against 45 ms with every read a
+ * message. The reads past the bound also put the node threads' core to work.
  */
-export { READS_IN_PLACE_PER_TURN, READS_IN_PLACE_PER_TURN_MAX } from './read-turn.js';
+export const READS_IN_PLACE_PER_TURN_MAX = 512;
 /**
- * A bound for the reads of batches (getMany) too, a count: a batch is one promise,
+ * The same bound for the reads of batches (getMany): a batch is one promise,
  * not a chain, so it may read more in one turn, but not without limit (a
  * getMany of a million keys would hold the event loop for seconds). Past it,
  * a batch waits for the next macrotask and reads in place then
@@ -60,26 +60,20 @@ export class DirectReads {
   private lastView: DataView = EMPTY_VIEW;
   /** Reads served in place (stats). */
   served = 0;
-  /** This macrotask's reads in place of gets (read-turn.ts), and those of batches (BATCH_READS_IN_PLACE_PER_TURN_MAX). */
-  private readonly turn: ReadTurn;
+  /** Reads served in place in this macrotask (READS_IN_PLACE_PER_TURN_MAX), and those of batches. */
+  private servedThisTurn = 0;
   private batchServedThisTurn = 0;
   private turnScheduled = false;
   private readonly newTurn = (): void => {
-    this.turn.reset();
+    this.servedThisTurn = 0;
     this.batchServedThisTurn = 0;
     this.turnScheduled = false;
   };
 
-  /**
-   * `afterIo`: runs its argument after this turn's I/O callbacks, where the
-   * rings' answers arrive (node-host.ts: the event loop's check phase).
-   * `clockMs` (monotonic) and `answersAwaited` (a node answer is awaited):
-   * what decides how long a turn reads (read-turn.ts).
-   */
-  constructor(path: string, durability: Durability, private readonly afterIo: (run: () => void) => void, clockMs: () => number, answersAwaited: () => boolean) {
+  /** `afterIo`: runs its argument after this turn's I/O callbacks, where the rings' answers arrive (node-host.ts: the event loop's check phase). */
+  constructor(path: string, durability: Durability, private readonly afterIo: (run: () => void) => void) {
     this.path = path;
     this.durability = durability;
-    this.turn = new ReadTurn(clockMs, answersAwaited);
   }
 
   /**
@@ -90,7 +84,7 @@ export class DirectReads {
   read(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch = false): boolean {
     if (!readable(link)) return false;
     this.scheduleTurn();
-    if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : !this.turn.hasLeft(1)) return false;
+    if (batch ? this.batchServedThisTurn >= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn >= READS_IN_PLACE_PER_TURN_MAX) return false;
     return this.readNow(link, target, key, reply, tag, batch);
   }
 
@@ -99,7 +93,7 @@ export class DirectReads {
    * served in place in this macrotask; when not, the next macrotask resets the count.
    */
   hasTurnLeft(reads = 1, batch = false): boolean {
-    if (batch ? this.batchServedThisTurn + reads <= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.turn.hasLeft(reads)) return true;
+    if (batch ? this.batchServedThisTurn + reads <= BATCH_READS_IN_PLACE_PER_TURN_MAX : this.servedThisTurn + reads <= READS_IN_PLACE_PER_TURN_MAX) return true;
     this.scheduleTurn();
     return false;
   }
@@ -107,13 +101,12 @@ export class DirectReads {
   private scheduleTurn(): void {
     if (this.turnScheduled) return;
     this.turnScheduled = true;
-    this.turn.begin();
     this.afterIo(this.newTurn);
   }
 
   private readNow(link: NodeLink, target: number, key: WireKey, reply: PendingReply, tag: number, batch: boolean): boolean {
     if (batch) this.batchServedThisTurn++;
-    else this.turn.served();
+    else this.servedThisTurn++;
     let stored: Buffer | undefined;
     try {
       const open = this.readerOf(link);

@@ -34,7 +34,7 @@ const LATER_GETS_START = 256;
  * Gets waiting for the next macrotask to be read in place
  * (Coordinator.getLater), oldest first: a ring over arrays kept from turn to
  * turn. At YCSB-B rates most gets wait here once (each macrotask reads 512 in
- * place while writes are in flight, read-turn.ts), and arrays made anew after every drain and grown
+ * place, direct-reads.ts), and arrays made anew after every drain and grown
  * by push were a twentieth of the coordinator's bytes per operation. A slot
  * let go is cleared, so nothing of a settled get stays reachable.
  */

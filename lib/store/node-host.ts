@@ -31,15 +31,8 @@ export class NodeHost implements CoordinatorHost {
   /** With `readPath: 'direct'`, reads of up replicas are served from their LMDB environments in this thread (direct-reads.ts). */
   constructor(links: (NodeLink | undefined)[], options?: Pick<ResolvedOptions, 'readPath' | 'path' | 'durability'>) {
     this.links = links;
-    this.directReads =
-      options?.readPath === 'direct' ? new DirectReads(options.path, options.durability, (run) => void setImmediate(run), () => performance.now(), this.answersAwaited) : undefined;
+    this.directReads = options?.readPath === 'direct' ? new DirectReads(options.path, options.durability, (run) => void setImmediate(run)) : undefined;
   }
-
-  /** Whether any node thread owes this coordinator an answer: a turn of reads in place then ends at its first bound (read-turn.ts). */
-  private readonly answersAwaited = (): boolean => {
-    for (const link of this.links) if (link !== undefined && link.inFlight > 0) return true;
-    return false;
-  };
 
   readInPlace(target: number, key: WireKey, reply: PendingReply, tag: number, batch?: boolean): boolean {
     const link = this.readableLinkOf(nodeOfTarget(target));

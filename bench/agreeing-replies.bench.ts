@@ -44,7 +44,6 @@ const host: OperationHost = {
     checksum += operation.settledActions(3).repairTargets.length;
   },
   writeSettled: () => {},
-  replicationsSent: () => {},
   batchSettled: () => {},
 };
 

@@ -43,7 +43,6 @@ function fakeHost() {
     monotonicMs: () => 0,
     readSettled: (operation: GetOperation) => settled.push(operation),
     writeSettled: () => {},
-    replicationsSent: () => {},
     batchSettled: () => {},
   };
   return { host, observed, settled, calls };

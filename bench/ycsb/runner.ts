@@ -213,7 +213,7 @@ async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stre
   context.log(`${target.name}: warm-up ran ${warm.operations} operations in ${(warm.durationMs / 1000).toFixed(2)} s (not measured), ${warm.errors.total} errors`);
 }
 
-const RUN_COUNTERS = ['readsInPlace', 'readRepairs', 'readRepairsSkipped', 'readRepairsCovered', 'siblingsSeen', 'timeouts', 'overloaded', 'writeEnvelopes', 'hintsDelivered'] as const;
+const RUN_COUNTERS = ['readsInPlace', 'readRepairs', 'readRepairsSkipped', 'siblingsSeen', 'timeouts', 'overloaded', 'writeEnvelopes', 'hintsDelivered'] as const;
 
 function counterDeltas(before: StoreStats, after: StoreStats): string {
   return RUN_COUNTERS.map((name) => `${name} ${after[name] - before[name]}`).join(', ');

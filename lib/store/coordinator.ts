@@ -39,7 +39,6 @@ import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
 import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets, type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
 import { AgreeingInPlaceAnswer, type ReadInPlace, firstReadableTargets } from './agreeing-in-place-get.js';
-import { ReplicatesInFlight } from './replicates-in-flight.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
 import { type LeaderWaiter, type Leadership, PartitionLeaders } from './partition-leaders.js';
@@ -75,8 +74,6 @@ export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFan
 export interface CoordinatorCounters {
   readRepairs: number;
   readRepairsSkipped: number;
-  /** Read repairs left out: a put of the key in flight was sending the replica the same bytes (replicates-in-flight.ts). */
-  readRepairsCovered: number;
   siblingsSeen: number;
   timeouts: number;
   overloaded: number;
@@ -208,7 +205,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   private sendingUnsent = false;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
-  readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, readRepairsCovered: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
+  readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
   /** Each ring partition's leader and term for leader-ordered keys (DESIGN.md §3). */
   readonly leaders = new PartitionLeaders();
   /** Spaces dropped (dropSpace): anti-entropy, handoff, range moves and catch-up skip their keys. */
@@ -364,7 +361,6 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     return {
       readRepairs: counters.readRepairs,
       readRepairsSkipped: counters.readRepairsSkipped,
-      readRepairsCovered: counters.readRepairsCovered,
       siblingsSeen: counters.siblingsSeen,
       timeouts: counters.timeouts,
       overloaded: counters.overloaded,
@@ -501,7 +497,7 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     // As toResult does: a write made with this read's context comes after what it read.
     if (!Number.isNaN(answer.observedTimestampMs)) this.clock.observe(answer.observedTimestampMs);
     // Replicas behind the newest record read: repaired with it, as readSettled repairs what GetOperation merged.
-    if (answer.staleCount > 0) this.sendReadRepairs(key, answer.staleTargets, answer.staleCount, answer.repairBytes!, hash);
+    if (answer.staleCount > 0) this.sendReadRepairs(key, answer.staleTargets, answer.staleCount, answer.repairBytes!);
     answer.repairBytes = undefined;
     const result = answer.result;
     answer.result = undefined;
@@ -509,8 +505,6 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   }
 
   private readonly agreeingAnswer = new AgreeingInPlaceAnswer(() => this.host.wallClockMs());
-  /** This coordinator's puts whose replications are on their way: read repairs they cover are left out. */
-  private readonly replicating = new ReplicatesInFlight();
   /** The key getAgreeingInPlace just declined, and the replicas it read: sendGet's replicas for that key's next get. */
   private divergentKey: WireKey | undefined = undefined;
   private divergentTargets: Int32Array | undefined = undefined;
@@ -1252,15 +1246,9 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   }
 
   /** Read repair (Dynamo §4.7): the merged object to each of `targets[0, count)` that answered with something older, in the background, bounded by backgroundMax. */
-  private sendReadRepairs(key: WireKey, targets: ArrayLike<number>, count: number, objectBytes: Uint8Array, hash32 = -1): void {
+  private sendReadRepairs(key: WireKey, targets: ArrayLike<number>, count: number, objectBytes: Uint8Array): void {
     const repair = requestOf(Op.REPLICATE, key, objectBytes);
-    const inFlight = this.replicating.size > 0;
-    if (inFlight && hash32 < 0) hash32 = hashKey32(key);
     for (let i = 0; i < count; i++) {
-      if (inFlight && this.replicating.covers(hash32, key, targets[i]!, objectBytes)) {
-        this.counters.readRepairsCovered++;
-        continue;
-      }
       if (this.backgroundCount >= this.backgroundMax) {
         this.counters.readRepairsSkipped++;
         continue;
@@ -1343,14 +1331,9 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   private readonly hostHintsOwedTo = (node: number): number => this.host.hintsOwedTo(node);
   private readonly sweptCleanSinceMs = (node: number): number | undefined => this.ownership.sweptCleanSinceMs(node);
 
-  replicationsSent(operation: PutOperation): void {
-    this.replicating.add(hashKey32(operation.key), operation);
-  }
-
   /** An operation settles once (false on a later call); the counts it held are released. */
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;
-    if (this.replicating.size > 0 && operation instanceof PutOperation && operation.objectBytes !== undefined) this.replicating.remove(hashKey32(operation.key), operation);
     this.pendingBytesCount -= operation.bytes ?? 0;
     if (operation.callerDone) this.backgroundCount -= operation.weight;
     else this.pendingCount -= operation.weight;

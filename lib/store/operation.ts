@@ -28,8 +28,6 @@ export interface OperationHost {
   monotonicMs(): number;
   readSettled(operation: GetOperation): void;
   writeSettled(operation: PutOperation): void;
-  /** A put sent its object to the other replicas (replicates-in-flight.ts): until it settles, a read repair of them with those bytes is left out. */
-  replicationsSent(operation: PutOperation): void;
   /** A batch has no request left in flight: it no longer counts against pendingMax. */
   batchSettled(operation: Operation): void;
 }

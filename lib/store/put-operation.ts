@@ -12,7 +12,6 @@ import { Op, RequestFlag, type RequestRecord, Status, type WireKey, copyBytes } 
 import type { CausalContext } from '../version/dotted-version-vector.js';
 import { type Operation, type OperationHost, type PutCallback, nodeReason, quorumError } from './operation.js';
 import { shouldSchedulePurge } from './purge-rule.js';
-import type { ReplicatingPut } from './replicates-in-flight.js';
 
 /** A put or delete as the coordinator sends it: one record per request, reused for its retry. */
 export interface PutRequest extends RequestRecord {
@@ -36,7 +35,7 @@ export function putBytesOf(key: WireKey, value: Uint8Array): number {
   return value.byteLength + key.length;
 }
 
-export class PutOperation implements PendingReply, Operation, ReplicatingPut {
+export class PutOperation implements PendingReply, Operation {
   readonly request: PutRequest;
   private reason: string | undefined;
   readonly quorum: WriteQuorum;
@@ -65,18 +64,6 @@ export class PutOperation implements PendingReply, Operation, ReplicatingPut {
 
   get coordinatorNode(): number {
     return this.quorum.replicas[0]!;
-  }
-
-  get key(): WireKey {
-    return this.request.key;
-  }
-
-  /** Sent the coordinator's object (a replica after the first) and not answered yet: a read repair of it with those bytes would change nothing. */
-  awaitsReplica(target: number): boolean {
-    if (this.objectBytes === undefined || target === this.coordinatorNode) return false;
-    const replicas = this.quorum.replicas;
-    for (let i = 1; i < replicas.length; i++) if (replicas[i] === target) return !this.quorum.hasAnswered(target);
-    return false;
   }
 
   start(): void {
@@ -122,7 +109,6 @@ export class PutOperation implements PendingReply, Operation, ReplicatingPut {
     const replicas = this.quorum.replicas;
     const replicate: RequestRecord = { op: Op.REPLICATE, flags: 0, key: q.key, context: undefined, value: this.objectBytes, timestampMs: q.timestampMs, expiresAtMs: 0 };
     for (let i = 1; i < replicas.length; i++) this.coordinator.sendBatched(replicas[i]!, replicate, this, 0);
-    if (replicas.length > 1) this.coordinator.replicationsSent(this);
   }
 
   private progress(): void {

@@ -85,8 +85,6 @@ export interface StoreStats {
   readRepairs: number;
   /** Repairs not sent because background work was at its bound. */
   readRepairsSkipped: number;
-  /** Repairs not sent because a put of the key in flight was already sending that replica the same object (a put answers at W; the rest of its copies are still on their way). */
-  readRepairsCovered: number;
   /** Replica reads a get served in the calling thread from the replica's LMDB environment (readPath 'direct'), not by message. */
   readsInPlace: number;
   /** Gets that found more than one live concurrent version. */

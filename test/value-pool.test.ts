@@ -53,10 +53,15 @@ t.test('values of a get share chunks: 1,000 values of 1,000 bytes in about 125 c
 
 t.test("a value's buffer in a transfer list is copied: the other values of its chunk stay whole", async (t) => {
   const source = new Uint8Array(200).map((_, i) => i);
-  // Two copies in one chunk (a chunk that was nearly full takes one, its successor the next two).
+  // Two copies in one chunk. A chunk that was nearly full (what earlier tests left) takes the first
+  // alone and the second opens the next: then both are copied again, into that next chunk. (This
+  // swapped the two instead, so `first` then held bytes 100-199: it failed whenever the chunk was full.)
   let first = pooledCopy(source, 0, 100);
   let second = pooledCopy(source, 100, 200);
-  if (first.buffer !== second.buffer) [first, second] = [second, pooledCopy(source, 100, 200)];
+  if (first.buffer !== second.buffer) {
+    first = pooledCopy(source, 0, 100);
+    second = pooledCopy(source, 100, 200);
+  }
   t.equal(first.buffer, second.buffer, 'one chunk');
   const { port1, port2 } = new MessageChannel();
   const received = new Promise<Uint8Array>((resolve) => port2.once('message', resolve));

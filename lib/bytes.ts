@@ -18,13 +18,13 @@ export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.byteLength):
 /** Bytes below which a byte loop copies for less than building a subarray (a Buffer, on a Buffer's memory) to `set` from. */
 const LOOP_COPY_BYTES_MAX = 256;
 
-/** `source[start, start + length)` into `target` from its first byte. */
-export function copyInto(target: Uint8Array, source: Uint8Array, start: number, length: number): void {
+/** `source[start, start + length)` into `target` from `targetAt` (its first byte by default). */
+export function copyInto(target: Uint8Array, source: Uint8Array, start: number, length: number, targetAt = 0): void {
   if (length > LOOP_COPY_BYTES_MAX) {
-    target.set(source.subarray(start, start + length), 0);
+    target.set(source.subarray(start, start + length), targetAt);
     return;
   }
-  for (let i = 0; i < length; i++) target[i] = source[start + i]!;
+  for (let i = 0; i < length; i++) target[targetAt + i] = source[start + i]!;
 }
 
 export function isPowerOfTwo(n: number): boolean {

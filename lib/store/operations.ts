@@ -4,6 +4,7 @@
  * get-operation.ts and put-operation.ts, what they share in operation.ts
  * (re-exported here for the modules that import them from this file).
  */
+import { copyInto } from '../bytes.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
@@ -239,9 +240,6 @@ export class SingleReadBatch implements PendingReply, Operation {
   }
 }
 
-/** A key this short is copied by a loop: TypedArray#set is a builtin call per key. */
-const KEY_LOOP_COPY_BYTES_MAX = 64;
-
 /**
  * The keys of a getMany not read when its call returns, copied (the caller
  * may change its array and buffers then): the binary keys' bytes one after
@@ -284,10 +282,8 @@ class OwnedKeys {
       if (typeof key === 'string') {
         this.strings![j] = key;
       } else {
-        const length = key.byteLength;
-        if (length > KEY_LOOP_COPY_BYTES_MAX) this.bytes.set(key, at);
-        else for (let b = 0; b < length; b++) this.bytes[at + b] = key[b]!;
-        at += length;
+        copyInto(this.bytes, key, 0, key.byteLength, at);
+        at += key.byteLength;
       }
     }
     this.starts[count] = at;

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { renderHtmlReport } from './report/html-report.js';
-import type { BenchReport } from './ycsb/bench-report.js';
+import { type BenchReport, KEY_FORMS } from './ycsb/bench-report.js';
 import {
   CONCURRENCY_MAX,
   CONFLICT_MODES,
@@ -83,6 +83,7 @@ export function benchCommand(): Command {
     .addOption(new Option('--durability <mode>', 'when a write is acknowledged: none (no fsync), async (committed, flushed in the background), sync (flushed)').choices(DURABILITIES).default(DEFAULTS.durability))
     .addOption(new Option('--conflicts <mode>', 'siblings (keep concurrent versions) or lww (last writer wins)').choices(CONFLICT_MODES).default(DEFAULTS.conflicts))
     .addOption(new Option('--read-path <path>', 'direct (gets read up replicas in place, in this thread) or messages (every read a message to a node thread)').choices(READ_PATHS).default(DEFAULTS.readPath))
+    .addOption(new Option('--key-form <form>', "how the stream's keys are handed to ringtable and Redis: bytes (UTF-8 Buffers made before the run, the same objects raw lmdb-js reads, which takes no strings) or strings (the key names, encoded by every operation); the Map baseline always takes strings").choices(KEY_FORMS).default(DEFAULTS.keyForm))
     .addOption(new Option('--read-balance <mode>', 'which R of N replicas a get asks: least-loaded (those whose node threads were handed the fewest requests lately) or rotate (round-robin)').choices(['least-loaded', 'rotate']).default(DEFAULTS.readBalance))
     .option('--hot-key-cache <entries>', "entries of the store's opt-in hot-key cache of the hottest keys' reads (0: none)", count(0, 1 << 19), DEFAULTS.hotKeyCache)
     .option('--node-thread-nice <increment>', "how much lower the node threads' scheduling priority is than the coordinator's (Linux nice, 0-19; 0: the same)", count(0, 19), DEFAULTS.nodeThreadNice)

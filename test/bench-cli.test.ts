@@ -131,7 +131,9 @@ t.test('a small mixed run writes a report consistent with itself and with the re
 
   t.test('baselines ran on the same stream; redis, with no server, did not, and says how to start one', async (t) => {
     t.same(report.baselines.map((b) => b.name), ['ringtable', 'map', 'lmdb', 'redis']);
+    t.equal(report.keyForm, 'bytes', 'by default ringtable reads the same pre-encoded keys as raw lmdb-js');
     const ringtable = report.baselines[0]!;
+    t.match(ringtable.description, /keys as bytes/);
     t.equal(ringtable.ratioToRingtable, 1);
     t.ok(Math.abs(ringtable.throughputPerSec - report.run.throughputPerSec) < 1);
     for (const name of ['map', 'lmdb']) {
@@ -200,6 +202,22 @@ t.test('--rounds interleaves ringtable with its baselines and reports every roun
   t.same(fs.readdirSync(dir).filter((name) => name.startsWith('round-')), [], 'each extra round removed its stores');
 });
 
+t.test('--key-form strings hands ringtable the key names; both forms find every loaded record', async (t) => {
+  for (const form of ['strings', 'bytes'] as const) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ringtable-bench-keys-${form}-`));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const jsonFile = path.join(dir, 'report.json');
+    const exit = await runCli(['bench', '--workload', 'f', '--records', '300', '--operations', '1500', '--duration', '0', '--nodes', '2', '--vnodes', '16', '--durability', 'none', '--concurrency', '16', '--key-form', form, '--baselines', 'lmdb', '--path', dir, '--json', jsonFile, '--no-progress']);
+    t.equal(exit.code, 0, exit.stderr);
+    const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
+    t.equal(report.keyForm, form);
+    t.match(report.baselines[0]!.description, `keys as ${form}`);
+    t.match(exit.stdout, `keys as ${form}`, 'the summary says how keys were given');
+    t.equal(report.errors.total, 0, `${form}: no errors`);
+    t.equal(report.run.notFound ?? 0, 0, `${form}: every read and read-modify-write found the record loaded under the same key`);
+  }
+});
+
 t.test('--warmup runs the stream unmeasured first, for ringtable and each baseline, then measures the run from the stream\'s start', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-bench-warmup-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -219,7 +237,7 @@ t.test('--warmup runs the stream unmeasured first, for ringtable and each baseli
 t.test('--help explains every option with its default', async (t) => {
   const exit = await runCli(['bench', '--help']);
   t.equal(exit.code, 0);
-  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--warmup', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--path', '--seed', '--baselines', '--rounds', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
+  const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--warmup', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--key-form', '--path', '--seed', '--baselines', '--rounds', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
   for (const option of options) t.match(exit.stdout, option, option);
   // commander wraps the help text, so a default may start a new line after "default:".
   for (const fallback of [/default:\s+0\.99/, /default:\s+50000/, /default:\s+1000000/, /default:\s+256/, /default:\s+"async"/, /default:\s+none/]) t.match(exit.stdout, fallback);

@@ -175,15 +175,30 @@ const RAW: RawBenchOptions = {
   durability: 'none',
   conflicts: 'siblings',
   readPath: 'direct',
+  keyForm: 'bytes',
   seed: 7,
   baselines: [],
   redisPort: 6379,
 };
 
+t.test('KeySpace: with keys as bytes every target that takes them reads the same Buffers, with keys as strings the names', async (t) => {
+  const asBytes = new KeySpace(50, 40, 8, 3, 'bytes');
+  const bytes = asBytes.bytes();
+  t.equal(bytes.length, 50);
+  t.equal(asBytes.bytes(), bytes, 'made once: raw lmdb-js and ringtable are handed the very same objects');
+  t.equal(asBytes.keys(), bytes, "ringtable's and Redis's keys are those bytes");
+  for (let k = 0; k < 50; k++) t.same(bytes[k], Buffer.from(asBytes.names[k]!, 'utf8'), `key ${k} is its name's UTF-8`);
+  const asStrings = new KeySpace(50, 40, 8, 3, 'strings');
+  t.equal(asStrings.keys(), asStrings.names);
+  t.same(asStrings.bytes(), bytes, 'raw lmdb-js reads bytes either way');
+});
+
 t.test('resolveRequest: the store defaults n/r/w from nodes, a workload brings its mix, conflicting options are refused', async (t) => {
   const request = resolveRequest({ ...RAW, workload: 'a' }, 'ringtable bench --workload a');
   t.match(request.store, { nodes: 5, vnodes: 16, n: 3, r: 2, w: 2, durability: 'none', transport: 'sab' });
   t.equal(request.workload.name, 'a');
+  t.equal(request.keyForm, 'bytes');
+  t.equal(resolveRequest({ ...RAW, keyForm: 'strings' }, '').keyForm, 'strings');
   t.equal(request.workload.durationMs, 2500);
   t.equal(request.workload.mix.read + request.workload.mix.update, 1);
   t.equal(resolveRequest({ ...RAW, nodes: 1 }, '').store.n, 1, 'n shrinks with the cluster');

@@ -6,7 +6,7 @@
  */
 import { RingtableError, type Durability } from '../../lib/index.js';
 import { NODE_THREAD_NICE_DEFAULT, resolveOptions } from '../../lib/config/options.js';
-import type { DistributionName, StoreShape, WorkloadConfig } from './bench-report.js';
+import type { DistributionName, KeyForm, StoreShape, WorkloadConfig } from './bench-report.js';
 import { coreWorkload, customWorkload, parseMix } from './core-workloads.js';
 import { type FaultStep, parseFaultPlan } from './fault-plan.js';
 import { BASELINE_NAMES, type BaselineName, type BenchRequest } from './runner.js';
@@ -50,6 +50,7 @@ export const DEFAULTS = {
   durability: 'async' as Durability,
   conflicts: 'siblings' as const,
   readPath: 'direct' as const,
+  keyForm: 'bytes' as KeyForm,
   readBalance: 'least-loaded' as const,
   hotKeyCache: 0,
   nodeThreadNice: NODE_THREAD_NICE_DEFAULT,
@@ -124,6 +125,7 @@ export interface RawBenchOptions {
   durability: Durability;
   conflicts: 'siblings' | 'lww';
   readPath: 'direct' | 'messages';
+  keyForm: KeyForm;
   readBalance?: 'least-loaded' | 'rotate';
   /** Entries of the store's hot-key cache; 0 or absent: none. */
   hotKeyCache?: number;
@@ -216,5 +218,5 @@ export function resolveRequest(raw: RawBenchOptions, command: string): BenchRequ
   if (rounds > 1 && raw.baselines.length === 0) throw new UsageError('--rounds interleaves ringtable with its baselines: give --baselines too');
   if (rounds > 1 && faults.length > 0) throw new UsageError('--rounds and --fault do not go together: faults apply to the first ringtable run only');
   const redisServer = raw.redisServer === true ? REDIS_SERVER_DEFAULT_COMMAND : raw.redisServer;
-  return { workload, store, baselines: raw.baselines, rounds, redisPort: raw.redisPort, redisServer, path: raw.path, command, faults };
+  return { workload, keyForm: raw.keyForm, store, baselines: raw.baselines, rounds, redisPort: raw.redisPort, redisServer, path: raw.path, command, faults };
 }

@@ -50,6 +50,18 @@ export interface WorkloadConfig {
   seed: number;
 }
 
+/**
+ * How the stream's keys are handed to a target that takes either form
+ * (ringtable, Redis): 'bytes' gives every such target the same UTF-8 Buffers,
+ * made once before any timed loop, that raw lmdb-js always reads (its
+ * environment is opened with keyEncoding 'binary', as ringtable's nodes open
+ * theirs, so it takes no strings); 'strings' gives the key names, which each
+ * operation then encodes. The Map baseline always takes the names (a Map
+ * keys objects by identity).
+ */
+export type KeyForm = 'bytes' | 'strings';
+export const KEY_FORMS: readonly KeyForm[] = ['bytes', 'strings'];
+
 export interface StoreShape {
   nodes: number;
   vnodes: number;
@@ -169,6 +181,8 @@ export interface BenchReport {
   schemaVersion: 1;
   command: string;
   workload: WorkloadConfig;
+  /** How the targets were given the stream's keys; absent in reports from before --key-form (they gave ringtable strings). */
+  keyForm?: KeyForm;
   store: StoreShape;
   machine: MachineFacts;
   /** Loading `recordCount` records before the measured phase. */

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { keyName } from './key-name.js';
+import type { KeyForm } from './bench-report.js';
 import { OpCode, type OperationStream } from './operation-stream.js';
 
 /** Distinct values in the pool: enough that neighbouring records differ, small enough to stay in cache. */
@@ -49,17 +50,32 @@ export class KeySpace {
   readonly names: string[];
   readonly recordCount: number;
   readonly valueBytes: number;
+  readonly keyForm: KeyForm;
   private readonly values: Uint8Array[];
+  /** UTF-8 bytes of every name, made on first use and shared by every target that reads them. */
+  private encodedNames: Buffer[] | undefined;
 
-  constructor(keyCount: number, recordCount: number, valueBytes: number, seed: number) {
+  constructor(keyCount: number, recordCount: number, valueBytes: number, seed: number, keyForm: KeyForm = 'bytes') {
     assert.ok(Number.isSafeInteger(keyCount) && keyCount >= recordCount, 'every record has a key');
     this.recordCount = recordCount;
     this.valueBytes = valueBytes;
+    this.keyForm = keyForm;
     this.names = new Array<string>(keyCount);
     for (let k = 0; k < keyCount; k++) this.names[k] = keyName(k);
     const prng = new Prng(deriveSeed(seed, VALUES_STREAM));
     const pool = prng.fill(new Uint8Array(VALUE_POOL_SIZE * valueBytes));
     this.values = Array.from({ length: VALUE_POOL_SIZE }, (_, i) => pool.subarray(i * valueBytes, (i + 1) * valueBytes));
+  }
+
+  /** The UTF-8 bytes of every key name, index = key number (made once, outside the timed loops). */
+  bytes(): readonly Buffer[] {
+    this.encodedNames ??= this.names.map((name) => Buffer.from(name, 'utf8'));
+    return this.encodedNames;
+  }
+
+  /** What a target that takes either form is given for each key number, by `keyForm`. */
+  keys(): readonly (string | Buffer)[] {
+    return this.keyForm === 'bytes' ? this.bytes() : this.names;
   }
 
   /** The value loaded for record `keyNumber`. */

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Store, StoreStats } from '../../lib/index.js';
 import { makeTempDir, removeTempDir } from '../lib/temp-dir.js';
 import { accessStats, type AccessStats } from './access-stats.js';
-import type { BaselineResult, BenchReport, FaultEvent, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
+import type { BaselineResult, BenchReport, FaultEvent, KeyForm, NodeLoad, StoreShape, WorkloadConfig } from './bench-report.js';
 import { type FaultStep, crashImpacts, dueSteps } from './fault-plan.js';
 import { healthOf } from './health.js';
 import { KeySpace } from './key-space.js';
@@ -40,6 +40,8 @@ const DRAIN_WAIT_MS = 10_000;
 
 export interface BenchRequest {
   workload: WorkloadConfig;
+  /** How the stream's keys are handed to the targets that take either form (bench-report.ts KeyForm). */
+  keyForm: KeyForm;
   store: StoreShape;
   baselines: BaselineName[];
   /** Rounds of ringtable then each baseline (the first is the full measurement; the others throughput only). */
@@ -75,7 +77,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
 
   const generatedMs = performance.now();
   const stream = generateOperations(workload);
-  const keys = new KeySpace(stream.keyCountAfter, workload.recordCount, workload.valueBytes, workload.seed);
+  const keys = new KeySpace(stream.keyCountAfter, workload.recordCount, workload.valueBytes, workload.seed, request.keyForm);
   context.log(`operation stream: ${stream.count} operations, ${keys.names.length} keys, generated in ${(performance.now() - generatedMs).toFixed(0)} ms (outside the measured phase)`);
 
   const dir = request.path ?? makeTempDir('ringtable-bench-');
@@ -104,6 +106,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
       schemaVersion: 1,
       command: request.command,
       workload,
+      keyForm: request.keyForm,
       store: request.store,
       machine: { ...facts, loadAverageAtEnd: loadAverage() },
       load: main.measured.load,

@@ -42,7 +42,7 @@ export function headerLines(report: BenchReport): string[] {
   const pace = w.targetPerSec > 0 ? `target ${w.targetPerSec} ops/s (latency from intended start)` : 'unthrottled';
   return [
     `command:   ${report.command}`,
-    `workload:  YCSB ${w.name === 'custom' ? 'custom mix' : w.name.toUpperCase()} (${mixText(w.mix)}), ${skew}; ${w.recordCount} records x ${w.valueBytes} B; ${limit}; ${w.concurrency} in flight, ${pace}; seed ${w.seed}`,
+    `workload:  YCSB ${w.name === 'custom' ? 'custom mix' : w.name.toUpperCase()} (${mixText(w.mix)}), ${skew}; ${w.recordCount} records x ${w.valueBytes} B; ${limit}; ${w.concurrency} in flight, ${pace}; seed ${w.seed}${report.keyForm === undefined ? '' : `; keys as ${report.keyForm}`}`,
     `store:     ${s.nodes} nodes x ${s.vnodes} vnodes, N=${s.n} R=${s.r} W=${s.w}, durability ${s.durability}, conflicts ${s.conflicts}, transport ${s.transport}${s.readPath === undefined ? '' : `, reads ${s.readPath}`}${s.readBalance === undefined ? '' : ` ${s.readBalance}`}${s.hotKeyCacheEntries === undefined ? '' : `, hot-key cache ${s.hotKeyCacheEntries}`}${s.nodeThreadNice === undefined ? '' : `, node threads at nice +${s.nodeThreadNice}`}`,
     `machine:   ${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}, ${m.platform}; ringtable ${m.packageVersion} (git ${m.git}); load average ${m.loadAverageAtStart} at start, ${m.loadAverageAtEnd} at end`,
   ];

@@ -24,14 +24,14 @@ export class LmdbTarget implements KvTarget {
   private readonly db: RootDatabase<Uint8Array, Uint8Array>;
   private readonly durability: Durability;
   private readonly keys: KeySpace;
-  /** UTF-8 bytes of every key, made before the timed loop (ringtable encodes string keys the same way). */
-  private readonly keyBytes: Buffer[];
+  /** UTF-8 bytes of every key, made before the timed loop (KeySpace.bytes: with --key-form bytes, the same objects ringtable's target reads). */
+  private readonly keyBytes: readonly Buffer[];
 
   constructor(path: string, durability: Durability, keys: KeySpace) {
     this.db = openRawLmdb(path, durability);
     this.durability = durability;
     this.keys = keys;
-    this.keyBytes = keys.names.map((name) => Buffer.from(name, 'utf8'));
+    this.keyBytes = keys.bytes();
     this.description = `raw lmdb-js on the main thread, one copy, durability ${durability}; sync reads, puts batched per event turn and done when committed${durability === 'sync' ? ' and flushed' : ''}`;
   }
 

@@ -38,7 +38,8 @@ export class RedisTarget implements KvTarget {
   readonly description: string;
   private readonly client: RedisClient;
   private readonly keys: KeySpace;
-  private readonly names: string[];
+  /** Each key number's Redis key: this run's prefix + the name, as a string or (--key-form bytes) its UTF-8 bytes made before the run. */
+  private readonly names: (string | Buffer)[];
   /** The server this run started (--redis-server), stopped on close. */
   private readonly server: RedisServer | undefined;
 
@@ -47,7 +48,7 @@ export class RedisTarget implements KvTarget {
     this.keys = keys;
     this.server = server;
     const prefix = `ringtable-bench:${process.pid}:${Date.now()}:`;
-    this.names = keys.names.map((name) => prefix + name);
+    this.names = keys.names.map((name) => (keys.keyForm === 'bytes' ? Buffer.from(prefix + name, 'utf8') : prefix + name));
     const started = server === undefined ? "durability is the server's (assumed --save '' --appendonly no)" : `server started by the bench (${server.command} --save '' --appendonly no: durability none)`;
     this.description = `Redis ${serverVersion} via ioredis on ${REDIS_HOST}:${port}, one connection, commands pipelined up to the concurrency; GET / SET / MGET / GET+SET; ${started}`;
   }

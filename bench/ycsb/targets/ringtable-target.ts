@@ -3,7 +3,7 @@
  * blind overwrite), getMany for scans, and get-then-put-with-context for
  * read-modify-write. The same code drives the postMessage-transport baseline.
  */
-import { ErrorCode, type GetResult, type PutManyEntry, RingtableError, Store } from '../../../lib/index.js';
+import { ErrorCode, type GetResult, type Key, type PutManyEntry, RingtableError, Store } from '../../../lib/index.js';
 import type { StoreShape } from '../bench-report.js';
 import type { KeySpace } from '../key-space.js';
 import type { KvTarget, Outcome } from './kv-target.js';
@@ -29,6 +29,8 @@ export class RingtableTarget implements KvTarget {
   readonly description: string;
   readonly store: Store;
   private readonly keys: KeySpace;
+  /** Each key number's key as this run hands it to ringtable (KeySpace.keys: --key-form). */
+  private readonly keyObjects: readonly Key[];
   private loadBatch = LOAD_BATCH_START;
   /** Load batches that failed because the store was too busy, and were written again (reported as a note). */
   readonly loadRetries: string[] = [];
@@ -37,8 +39,9 @@ export class RingtableTarget implements KvTarget {
     this.name = name;
     this.store = store;
     this.keys = keys;
+    this.keyObjects = keys.keys();
     const transport = shape.transport === 'sab' ? 'SharedArrayBuffer rings' : 'postMessage';
-    this.description = `ringtable Store, ${shape.nodes} nodes over ${transport}, N=${shape.n} R=${shape.r} W=${shape.w}, durability ${shape.durability}; get / put / getMany / get+put(context), operations in flight up to the concurrency`;
+    this.description = `ringtable Store, ${shape.nodes} nodes over ${transport}, N=${shape.n} R=${shape.r} W=${shape.w}, durability ${shape.durability}; keys as ${keys.keyForm}; get / put / getMany / get+put(context), operations in flight up to the concurrency`;
   }
 
   static async open(name: string, path: string, shape: StoreShape, keys: KeySpace): Promise<RingtableTarget> {
@@ -69,7 +72,7 @@ export class RingtableTarget implements KvTarget {
 
   private async loadRange(start: number, end: number): Promise<void> {
     const entries = new Array<PutManyEntry>(end - start);
-    for (let k = start; k < end; k++) entries[k - start] = [this.keys.names[k]!, this.keys.loadValue(k)];
+    for (let k = start; k < end; k++) entries[k - start] = [this.keyObjects[k]!, this.keys.loadValue(k)];
     for (let attempt = 0; ; attempt++) {
       try {
         await this.store.putMany(entries);
@@ -85,7 +88,7 @@ export class RingtableTarget implements KvTarget {
   }
 
   read(keyNumber: number): Outcome {
-    return this.store.get(this.keys.names[keyNumber]!);
+    return this.store.get(this.keyObjects[keyNumber]!);
   }
 
   missingOf(result: unknown): number {
@@ -93,11 +96,11 @@ export class RingtableTarget implements KvTarget {
   }
 
   write(keyNumber: number, value: Uint8Array): Outcome {
-    return this.store.put(this.keys.names[keyNumber]!, value);
+    return this.store.put(this.keyObjects[keyNumber]!, value);
   }
 
   scan(from: number, to: number): Outcome {
-    return this.store.getMany(this.keys.names.slice(from, to)).then((results) => {
+    return this.store.getMany(this.keyObjects.slice(from, to)).then((results) => {
       let missing = 0;
       for (const result of results) missing += this.checked(result);
       return missing;
@@ -105,7 +108,7 @@ export class RingtableTarget implements KvTarget {
   }
 
   readModifyWrite(keyNumber: number, value: Uint8Array): Outcome {
-    const key = this.keys.names[keyNumber]!;
+    const key = this.keyObjects[keyNumber]!;
     return this.store.get(key).then((result) => {
       const missing = this.checked(result);
       const written = result === undefined ? this.store.put(key, value) : this.store.put(key, value, { context: result.context });

@@ -6,6 +6,7 @@
  * a caller that changes the value it got does not change the next caller's.
  */
 import t from 'tap';
+import { READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
 import { openTemp, sleep } from './helpers/temp-store.js';
 
 const HOT_READS = 12;
@@ -82,4 +83,42 @@ t.test('off by default', async (t) => {
   for (let i = 0; i < HOT_READS; i++) await store.get('k');
   t.equal(store.stats().hotKeyCache, undefined);
   t.equal(store.options.readBalance, 'least-loaded');
+});
+
+t.test('with reads in place (the default) and the cache on, cold keys are still read in place, past the per-turn bound too, and each get is counted once', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 3 }, hotKeyCache: CACHE, timeoutMs: 60_000 });
+  const keys = Array.from({ length: READS_IN_PLACE_PER_TURN_MAX * 3 }, (_, i) => `cold:${i}`);
+  await store.putMany(keys.map((key, i) => [key, i]));
+  await store.put('hot', 'h');
+  for (let i = 0; i < HOT_READS; i++) await store.get('hot');
+  const nodeGets = () => store.stats().nodes.reduce((sum, node) => sum + node.gets, 0);
+  const before = store.stats().hotKeyCache!;
+  const getsBefore = nodeGets();
+  // One turn: every cold key once (most past the bound: they wait a macrotask), the hot key between them.
+  const reads = keys.flatMap((key, i) => (i % 100 === 0 ? [store.get(key), store.get('hot')] : [store.get(key)]));
+  const values = await Promise.all(reads);
+  t.equal(nodeGets(), getsBefore, 'no node thread was asked: every miss was read in place');
+  let k = 0;
+  for (let i = 0; i < keys.length; i++) {
+    t.equal(values[k++]?.value, i, `${keys[i]}`);
+    if (i % 100 === 0) t.equal(values[k++]?.value, 'h', 'the hot key');
+  }
+  const after = store.stats().hotKeyCache!;
+  t.equal(after.hits + after.misses - (before.hits + before.misses), reads.length, 'each get looked up once, whichever path it took');
+  t.ok(after.hits - before.hits >= keys.length / 100, `the hot key was answered by the cache (${after.hits - before.hits} hits)`);
+});
+
+t.test("a hot key's miss takes the full path and fills the entry; the next get of it is a hit", async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, hotKeyCache: CACHE });
+  await store.put('k', 1);
+  for (let i = 0; i < HOT_READS; i++) await store.get('k');
+  const filled = store.stats().hotKeyCache!;
+  t.equal(filled.entries, 1);
+  await store.put('k', 2);
+  t.equal(store.stats().hotKeyCache!.entries, 0, 'the put removed the entry');
+  t.equal((await store.get('k'))?.value, 2, 'the miss reads the put');
+  const refilled = store.stats().hotKeyCache!;
+  t.equal(refilled.fills, filled.fills + 1, 'and fills the entry again');
+  t.equal((await store.get('k'))?.value, 2);
+  t.equal(store.stats().hotKeyCache!.hits, refilled.hits + 1, 'the next get is a hit');
 });

@@ -427,11 +427,18 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    */
   startGet(key: WireKey, r: number, callback: GetCallback, tag: number, cacheable = false): void {
     let fill: CacheFill | undefined;
+    const missed = this.cacheMiss;
+    this.cacheMiss = undefined;
     if (cacheable && this.hotKeys !== undefined) {
       const cacheKey = cacheKeyOf(key);
-      const entry = this.hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
-      if (entry !== undefined) return this.answerCached(entry.value, callback, tag);
-      fill = { key: cacheKey, epoch: this.hotKeys.readStarted() };
+      if (missed !== undefined && missed.key === cacheKey) {
+        // getInPlace looked this get up just now and counted its miss: not looked up (and counted) twice.
+        fill = missed.fill;
+      } else {
+        const entry = this.hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
+        if (entry !== undefined) return this.answerCached(entry.value, callback, tag);
+        fill = { key: cacheKey, epoch: this.hotKeys.readStarted() };
+      }
     }
     if (this.sentCount >= this.sendWindow || this.unsentCount > 0) return this.holdUnsent(() => this.sendGet(key, r, callback, tag, undefined, false, fill), 0);
     this.sendGet(key, r, callback, tag, undefined, false, fill);
@@ -442,13 +449,22 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    * (in-place-get.ts), or NOT_IN_PLACE: then startGet it. Only where a
    * GetOperation would ask exactly one replica and have nothing to do once it
    * answered: R = 1 under fanout 'quorum' with N > 1 (N = 1 may purge a
-   * tombstone), no hot-key cache to fill, nothing held for the send window.
+   * tombstone), nothing held for the send window.
    * The replica: the key's first live one (routing.ts firstLiveTarget).
    * R >= 2 (up to N): getAgreeingInPlace. `keyHash`: hashKey32(key) when known (a waiting get kept it).
+   * `cacheable` with a hot-key cache: cachedInPlace first.
    */
   getInPlace(key: WireKey, cacheable: boolean, r = 1, keyHash?: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+    this.cacheMiss = undefined;
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
-    if ((cacheable && this.hotKeys !== undefined) || this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
+    if (this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
+    if (cacheable && this.hotKeys !== undefined) {
+      const cached = this.cachedInPlace(key, r);
+      if (cached !== NOT_IN_PLACE) return cached;
+      // A hit whose value failed to decode, or a miss of a key the cache would keep: the full path.
+      const missed = this.cacheMiss as CacheMiss | undefined;
+      if (missed === undefined || missed.fill !== undefined) return NOT_IN_PLACE;
+    }
     // Hashed only here, past the checks: a get that is not read in place hashes its key where it is sent.
     const hash = keyHash ?? hashKey32(key);
     this.inPlaceKey = key;
@@ -467,6 +483,37 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     answer.result = undefined;
     return result;
   }
+
+  /**
+   * The hot-key cache's part of a get that may be read in place: a hit is
+   * answered now (decoded afresh, as answerCached does); a miss is counted
+   * and left in `cacheMiss` for the path the get takes next (startGet, or
+   * getLater, which reads it uncached), so that no get is counted twice.
+   * A miss of a key the cache would keep (HotKeyCache.isHot) carries the
+   * fill: that get takes the full path, whose merged result fills the entry
+   * (NOT_IN_PLACE). Any other miss is read in place as if there were no
+   * cache: its result would not be kept anyway (HotKeyCache.fill keeps only
+   * hot keys). Before this, every cacheable get of a store with the cache
+   * took the full path, hit or not, and the cache cost more than it saved.
+   */
+  private cachedInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE {
+    const hotKeys = this.hotKeys!;
+    const cacheKey = cacheKeyOf(key);
+    const entry = hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
+    if (entry === undefined) {
+      this.cacheMiss = { key: cacheKey, fill: hotKeys.isHot(cacheKey) ? { key: cacheKey, epoch: hotKeys.readStarted() } : undefined };
+      return NOT_IN_PLACE;
+    }
+    try {
+      return this.toResult(entry.value);
+    } catch {
+      // startGet looks the entry up again and rejects with what answerCached makes of the same error.
+      return NOT_IN_PLACE;
+    }
+  }
+
+  /** getInPlace's last hot-key cache miss, for the get's next path only (cleared by getInPlace and startGet). */
+  private cacheMiss: CacheMiss | undefined = undefined;
 
   private readonly inPlaceAnswer = new InPlaceAnswer(this);
   /** The key getInPlace last looked at, and its hash: getLater keeps the hash (a waiting get is not hashed twice). */
@@ -520,6 +567,9 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    * `seenKey`: the key getInPlace was given, when `key` is a copy of it made since.
    */
   getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1, seenKey: WireKey = key): void {
+    // A miss getInPlace just counted (of a key the cache would not keep): read later, in place, uncached.
+    if (this.cacheMiss !== undefined) cacheable = false;
+    this.cacheMiss = undefined;
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
     this.laterGets.push(key, cacheable, resolve, reject, r, seenKey === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
@@ -1454,6 +1504,12 @@ interface ElectAgain {
 interface CacheFill {
   key: string;
   epoch: number;
+}
+
+/** A get's hot-key cache miss, counted by getInPlace: its cache key, and the fill its full path makes (a key the cache would keep). */
+interface CacheMiss {
+  key: string;
+  fill: CacheFill | undefined;
 }
 
 /** A retry keeps its first attempt's deadline, once that has started. */

@@ -29,7 +29,7 @@ export class LmdbReader {
     // the 4 KB key buffer.
     const keyed = this.objects as unknown as { writeKey: (key: Uint8Array | string, target: Buffer, start: number) => number };
     const writeBytes = keyed.writeKey;
-    keyed.writeKey = (key, target, start) => (typeof key === 'string' ? writeStringKey(key, target, start) : writeBytes(key, target, start));
+    keyed.writeKey = (key, target, start) => (typeof key === 'string' ? start + target.write(key, start, 'utf8') : writeBytes(key, target, start));
   }
 
   /**
@@ -50,21 +50,4 @@ export class LmdbReader {
     this.closed = true;
     await this.root.close();
   }
-}
-
-/**
- * `key`'s UTF-8 bytes into `target` from `start`; returns where they end. An
- * ASCII key's bytes are its code units, copied by this loop (a get's key was
- * just hashed, so it is in cache: the loop cost less than Buffer#write's
- * call into C++); at the first other unit the whole key is written again by
- * Buffer#write.
- */
-export function writeStringKey(key: string, target: Buffer, start: number): number {
-  const length = key.length;
-  for (let i = 0; i < length; i++) {
-    const unit = key.charCodeAt(i);
-    if (unit > 0x7f) return start + target.write(key, start, 'utf8');
-    target[start + i] = unit;
-  }
-  return start + length;
 }

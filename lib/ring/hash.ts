@@ -9,7 +9,6 @@
  * algorithm or the seed without a migration.
  */
 import xxhash from 'xxhash-wasm';
-import { NOT_ASCII, asciiXxh32 } from './ascii-xxh32.js';
 import { PARTITIONED_KEY_MARKER, encodePartitionedKey, isWellFormedPartitionedKey, tokenOf } from './partitioned-key.js';
 
 /** Seed 0 so positions match any other XXH32 implementation's default. */
@@ -21,19 +20,14 @@ const hasher = await xxhash();
 
 /**
  * XXH32(key, seed 0) as an unsigned 32-bit integer. A string hashes as its
- * UTF-8 bytes: "abc" and the bytes of "abc" land on the same position. An
- * ASCII string is hashed from its characters in JavaScript (ascii-xxh32.ts:
- * the same value, without the encoding); any other string by xxhash-wasm,
- * which encodes it straight into WebAssembly memory (no bytes are allocated
- * on the per-request path either way).
+ * UTF-8 bytes (xxhash-wasm encodes it straight into WebAssembly memory, so
+ * no bytes are allocated on the per-request path): "abc" and the bytes of
+ * "abc" land on the same position.
  */
 export function hashKey32(key: Uint8Array | string): number {
   // xxhash-wasm already returns an unsigned value; `>>> 0` pins that
   // contract here, because `partitionOf` shifts the result as a uint32.
-  if (typeof key === 'string') {
-    const ascii = asciiXxh32(key);
-    return ascii !== NOT_ASCII ? ascii : hasher.h32(key, HASH_SEED) >>> 0;
-  }
+  if (typeof key === 'string') return hasher.h32(key, HASH_SEED) >>> 0;
   // A key with a partition part (partitioned-key.ts) carries its token, the
   // hash of that part. A malformed one hashes whole; the Store never lets one in.
   if (key[0] === PARTITIONED_KEY_MARKER && isWellFormedPartitionedKey(key)) return tokenOf(key);

@@ -44,8 +44,8 @@ t.test("readPath 'direct' is the default and answers as 'messages' does", async 
 });
 
 t.test('string keys read in place: ASCII or not, at any length, the same key as its UTF-8 bytes', async (t) => {
-  // A string key is placed by hashKey32 (an ASCII one hashed from its characters, ring/ascii-xxh32.ts; any other by xxhash-wasm)
-  // and written as UTF-8 into lmdb-js's key buffer (lmdb-reader.ts): the key and its bytes must be one key, on the same replicas.
+  // A string key is hashed (ring/hash.ts) and written into lmdb-js's key buffer (lmdb-reader.ts) as its UTF-8 bytes, each by
+  // its own code path (xxhash-wasm's h32 and Buffer#write, not the byte key's): the key and its bytes must be one key, on the same replicas.
   const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 } });
   const ascii = Array.from({ length: 40 }, (_, i) => 'k' + 'abcdefghijklmnopqrstuvwxyz0123456789~ \x7f\x01'.slice(0, i));
   const others = ['\u0080', 'é', 'é-then-ascii', 'ascii-then-é', 'mid-\u07ff-dle', 'ключ', '日本語のキー', 'emoji-🔑', 'a\u0100b', 'ab\uffff'];

@@ -43,6 +43,27 @@ t.test("readPath 'direct' is the default and answers as 'messages' does", async 
   await failsWith(t, () => openTemp(t, { readPath: 'mmap' as never }), ErrorCode.INVALID_OPTIONS, 'an unknown readPath');
 });
 
+t.test('string keys read in place: ASCII or not, at any length, the same key as its UTF-8 bytes', async (t) => {
+  // A string key is hashed (ring/hash.ts) and written into lmdb-js's key buffer (lmdb-reader.ts) as its UTF-8 bytes, each by
+  // its own code path (xxhash-wasm's h32 and Buffer#write, not the byte key's): the key and its bytes must be one key, on the same replicas.
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 1, w: 3 } });
+  const ascii = Array.from({ length: 40 }, (_, i) => 'k' + 'abcdefghijklmnopqrstuvwxyz0123456789~ \x7f\x01'.slice(0, i));
+  const others = ['\u0080', 'é', 'é-then-ascii', 'ascii-then-é', 'mid-\u07ff-dle', 'ключ', '日本語のキー', 'emoji-🔑', 'a\u0100b', 'ab\uffff'];
+  const keys = [...ascii, ...others, ...ascii.map((key) => key + 'é')];
+  await store.putMany(keys.map((key, i) => [key, i] as const));
+  const before = store.stats().readsInPlace;
+  // One at a time, longest first: each key is written over the bytes of a longer one in lmdb-js's key buffer.
+  const order = [...keys.keys()].sort((a, b) => keys[b]!.length - keys[a]!.length);
+  for (const i of order) {
+    const key = keys[i]!;
+    t.equal((await store.get(key))?.value, i, `${JSON.stringify(key)}, read in place`);
+    t.equal((await store.get(Buffer.from(key, 'utf8')))?.value, i, `${JSON.stringify(key)} as its UTF-8 bytes`);
+  }
+  t.equal(store.stats().readsInPlace - before, keys.length * 2, 'every get read in place');
+  t.equal(await store.get('ascii-then-'), undefined, 'a prefix of a key is another key');
+  t.equal(await store.get('ascii-then-e'), undefined, 'and so is its ASCII look-alike');
+});
+
 t.test('read-your-writes: a get right after an acknowledged put or delete sees it, from every replica', async (t) => {
   // W = 3 and R = 1 (in place: the key's first live replica): a replica read in place whose
   // snapshot predates the acknowledgement would show the older value.

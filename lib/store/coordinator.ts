@@ -427,13 +427,14 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    */
   startGet(key: WireKey, r: number, callback: GetCallback, tag: number, cacheable = false): void {
     let fill: CacheFill | undefined;
-    const missed = this.cacheMiss;
-    this.cacheMiss = undefined;
+    const missedKey = this.cacheMissKey;
+    const missedFill = this.cacheMissFill;
+    this.cacheMissKey = this.cacheMissFill = undefined;
     if (cacheable && this.hotKeys !== undefined) {
       const cacheKey = cacheKeyOf(key);
-      if (missed !== undefined && missed.key === cacheKey) {
+      if (missedKey === cacheKey) {
         // getInPlace looked this get up just now and counted its miss: not looked up (and counted) twice.
-        fill = missed.fill;
+        fill = missedFill;
       } else {
         const entry = this.hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
         if (entry !== undefined) return this.answerCached(entry.value, callback, tag);
@@ -455,15 +456,12 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    * `cacheable` with a hot-key cache: cachedInPlace first.
    */
   getInPlace(key: WireKey, cacheable: boolean, r = 1, keyHash?: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
-    this.cacheMiss = undefined;
+    this.cacheMissKey = this.cacheMissFill = undefined;
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
     if (this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
     if (cacheable && this.hotKeys !== undefined) {
       const cached = this.cachedInPlace(key, r);
-      if (cached !== NOT_IN_PLACE) return cached;
-      // A hit whose value failed to decode, or a miss of a key the cache would keep: the full path.
-      const missed = this.cacheMiss as CacheMiss | undefined;
-      if (missed === undefined || missed.fill !== undefined) return NOT_IN_PLACE;
+      if (cached !== READ_UNCACHED) return cached;
     }
     // Hashed only here, past the checks: a get that is not read in place hashes its key where it is sent.
     const hash = keyHash ?? hashKey32(key);
@@ -487,21 +485,23 @@ export class Coordinator implements BatchReadHost, OrderedHost {
   /**
    * The hot-key cache's part of a get that may be read in place: a hit is
    * answered now (decoded afresh, as answerCached does); a miss is counted
-   * and left in `cacheMiss` for the path the get takes next (startGet, or
+   * and left in `cacheMissKey` for the path the get takes next (startGet, or
    * getLater, which reads it uncached), so that no get is counted twice.
    * A miss of a key the cache would keep (HotKeyCache.isHot) carries the
    * fill: that get takes the full path, whose merged result fills the entry
-   * (NOT_IN_PLACE). Any other miss is read in place as if there were no
-   * cache: its result would not be kept anyway (HotKeyCache.fill keeps only
-   * hot keys). Before this, every cacheable get of a store with the cache
+   * (NOT_IN_PLACE, as for a hit whose value fails to decode). Any other miss
+   * is READ_UNCACHED: in place, as if there were no cache; its result would
+   * not be kept anyway (HotKeyCache.fill keeps only hot keys). Before this, every cacheable get of a store with the cache
    * took the full path, hit or not, and the cache cost more than it saved.
    */
-  private cachedInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE {
+  private cachedInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof READ_UNCACHED {
     const hotKeys = this.hotKeys!;
     const cacheKey = cacheKeyOf(key);
     const entry = hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
     if (entry === undefined) {
-      this.cacheMiss = { key: cacheKey, fill: hotKeys.isHot(cacheKey) ? { key: cacheKey, epoch: hotKeys.readStarted() } : undefined };
+      this.cacheMissKey = cacheKey;
+      if (!hotKeys.isHot(cacheKey)) return READ_UNCACHED;
+      this.cacheMissFill = { key: cacheKey, epoch: hotKeys.readStarted() };
       return NOT_IN_PLACE;
     }
     try {
@@ -512,8 +512,13 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     }
   }
 
-  /** getInPlace's last hot-key cache miss, for the get's next path only (cleared by getInPlace and startGet). */
-  private cacheMiss: CacheMiss | undefined = undefined;
+  /**
+   * getInPlace's last hot-key cache miss, for the get's next path only
+   * (cleared by getInPlace, startGet and getLater): its cache key, and the
+   * fill its full path makes when the cache would keep the key.
+   */
+  private cacheMissKey: string | undefined = undefined;
+  private cacheMissFill: CacheFill | undefined = undefined;
 
   private readonly inPlaceAnswer = new InPlaceAnswer(this);
   /** The key getInPlace last looked at, and its hash: getLater keeps the hash (a waiting get is not hashed twice). */
@@ -568,8 +573,8 @@ export class Coordinator implements BatchReadHost, OrderedHost {
    */
   getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1, seenKey: WireKey = key): void {
     // A miss getInPlace just counted (of a key the cache would not keep): read later, in place, uncached.
-    if (this.cacheMiss !== undefined) cacheable = false;
-    this.cacheMiss = undefined;
+    if (this.cacheMissKey !== undefined) cacheable = false;
+    this.cacheMissKey = this.cacheMissFill = undefined;
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
     this.laterGets.push(key, cacheable, resolve, reject, r, seenKey === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
@@ -1506,11 +1511,8 @@ interface CacheFill {
   epoch: number;
 }
 
-/** A get's hot-key cache miss, counted by getInPlace: its cache key, and the fill its full path makes (a key the cache would keep). */
-interface CacheMiss {
-  key: string;
-  fill: CacheFill | undefined;
-}
+/** Coordinator.cachedInPlace: a miss the cache would not keep, to be read in place as without the cache. */
+const READ_UNCACHED = Symbol('read uncached');
 
 /** A retry keeps its first attempt's deadline, once that has started. */
 function stampedOrUndefined(deadlineMs: number): number | undefined {

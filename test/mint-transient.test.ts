@@ -4,13 +4,15 @@
  * coordinator mints for a putMany item, encoded straight from its fields, is
  * byte for byte what encodeObject writes of mint's object, call after call
  * (the counter advances alike, a forged context falls back alike), also
- * once the shared scratch buffer was replaced by a larger one.
+ * once the shared scratch buffer was replaced by a larger one; counters
+ * reserved ahead (reserve) and minted later under them, into the scratch
+ * buffer or in place (mintInto), give the objects minting in order gives.
  */
 import t from 'tap';
 import fc from 'fast-check';
 import { ACTOR_NODE_RANGE } from '../lib/version/actor.js';
 import type { CausalContext } from '../lib/version/dotted-version-vector.js';
-import { decodeObject, encodeObject, encodeObjectTransient, encodeSingleValueTransient } from '../lib/version/object-codec.js';
+import { SINGLE_VALUE_HEAD_BYTES, decodeObject, encodeObject, encodeObjectTransient, encodeSingleValueTransient } from '../lib/version/object-codec.js';
 import { WRITER_NODE_SLOT, WriterVersions } from '../lib/version/writer-version.js';
 
 interface Write {
@@ -59,6 +61,49 @@ t.test('mintTransient writes the bytes of encodeObject(mint(...)), write after w
     }),
     { numRuns: 300 },
   );
+});
+
+t.test('counters reserved in order and minted later, in any order: the objects minting in order makes', async () => {
+  fc.assert(
+    fc.property(fc.array(writeArb, { minLength: 1, maxLength: 12 }), fc.nat(), (writes, seed) => {
+      const reference = new WriterVersions(EPOCH);
+      const inOrder = writes.map((w) => {
+        const object = reference.mint(w.context, { value: w.value, timestampMs: w.timestampMs, expiresAtMs: w.expiresAtMs, tombstone: w.tombstone });
+        // A write the writer refuses (a forged context) takes no counter when minted in order: reserve one for it anyway.
+        if (object === undefined) reference.reserve();
+        return object;
+      });
+      const ahead = new WriterVersions(EPOCH);
+      const counters = writes.map(() => ahead.reserve());
+      // Minted in a shuffled order, each under its own counter: in place (no context) or into the scratch buffer.
+      const order = writes.map((_, i) => i).sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101));
+      const bytes: (Buffer | undefined)[] = [];
+      for (const i of order) {
+        const w = writes[i]!;
+        if (w.context === undefined && i % 2 === 0) {
+          const out = Buffer.alloc(SINGLE_VALUE_HEAD_BYTES + w.value.byteLength + 5);
+          const valueAt = ahead.mintInto(out, new DataView(out.buffer, out.byteOffset, out.byteLength), 5, counters[i]!, w.timestampMs, w.expiresAtMs, w.tombstone, w.value.byteLength);
+          out.set(w.value, valueAt);
+          bytes[i] = out.subarray(5);
+        } else {
+          const transient = ahead.mintTransient(w.context, w.value, w.timestampMs, w.expiresAtMs, w.tombstone, counters[i]!);
+          bytes[i] = transient === undefined ? undefined : Buffer.from(transient);
+        }
+      }
+      return writes.every((_, i) => (inOrder[i] === undefined ? bytes[i] === undefined : bytes[i] !== undefined && bytes[i]!.equals(encodeObject(inOrder[i]!)))) && ahead.reserve() === reference.reserve();
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('a counter not reserved is refused by mintInto', async (t) => {
+  const writer = new WriterVersions(EPOCH);
+  const out = new Uint8Array(SINGLE_VALUE_HEAD_BYTES);
+  const view = new DataView(out.buffer);
+  t.throws(() => writer.mintInto(out, view, 0, 1, 10, 0, false, 0), /not reserved/);
+  t.equal(writer.reserve(), 1);
+  t.equal(writer.mintInto(out, view, 0, 1, 10, 0, false, 0), SINGLE_VALUE_HEAD_BYTES);
+  t.throws(() => writer.mintInto(out, view, 0, 0, 10, 0, false, 0), /not reserved/);
 });
 
 t.test('encodeSingleValueTransient decodes to its one entry of one value', async (t) => {

@@ -3,7 +3,10 @@
  * the requests put would make of them, one by one (key, flags, context,
  * encoded value, timestamp, expiry), with each key's hash and W beside; the
  * keys are the batch's own copies (keyOf, the one sends encode, included); a batch with bad entries throws what the
- * first failing put would, and W errors only after every entry's checks.
+ * first failing put would, and W errors only after every entry's checks. With
+ * a writer ('lww'), each item without a context is minted as it is read and
+ * built as its REPLICATE message: the bytes the batch encoded from its record
+ * when it minted the item as it sent it.
  */
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
@@ -15,6 +18,9 @@ import { putManyItems } from '../lib/store/put-many-items.js';
 import { putRequest } from '../lib/store/put-request.js';
 import type { PutManyEntry } from '../lib/store/store-types.js';
 import { encodeContext } from '../lib/version/object-codec.js';
+import { WriterVersions } from '../lib/version/writer-version.js';
+import { Op, contextOffset, encodeRequest, keyBytesOf } from '../lib/transport/wire.js';
+import { VALUE_SLAB_ITEM_BYTES_MAX } from '../lib/store/value-slab.js';
 
 const options = resolveOptions({ path: '/unused', nodes: 3, replication: { n: 3, r: 2, w: 2 } });
 
@@ -62,6 +68,58 @@ t.test('each item is the request put makes of its entry, with its hash and W', a
   );
 });
 
+const EPOCH = 4242;
+
+/** The REPLICATE message of `key`'s object, as PutBatch encoded it into an envelope from its record (request id and hint owner 0). */
+function replicateMessage(key: string | Uint8Array, object: Uint8Array, timestampMs: number): Buffer {
+  const keyBytes = keyBytesOf(key);
+  const bytes = Buffer.alloc(contextOffset(keyBytes) + object.byteLength);
+  encodeRequest(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, 0, { op: Op.REPLICATE, flags: 0, key, context: undefined, value: object, timestampMs, expiresAtMs: 0 }, keyBytes, 0);
+  return bytes;
+}
+
+t.test('with a writer: an item without a context is its minted REPLICATE message, byte for byte; the requests stay put\'s', async () => {
+  const large = fc.integer({ min: VALUE_SLAB_ITEM_BYTES_MAX - 200, max: VALUE_SLAB_ITEM_BYTES_MAX + 100 }).map((n) => new Uint8Array(n).fill(n & 0xff));
+  const lwwEntry = fc.tuple(key, fc.oneof(value, large), entryOptions).map(([k, v, o]) => (o === undefined ? [k, v] : [k, v, o]) as unknown as PutManyEntry);
+  fc.assert(
+    fc.property(fc.array(lwwEntry, { maxLength: 40 }), (entries) => {
+      const items = putManyItems(entries, undefined, options, tickingClock(), new WriterVersions(EPOCH));
+      const reference = new WriterVersions(EPOCH);
+      const clock = tickingClock();
+      return entries.every((e, i) => {
+        const expected = putRequest(e[0], e[1], e[2], 0, options, clock);
+        if (!isDeepStrictEqual(items.requestAt(i), expected)) return false;
+        // Every item's counter, in order: the next one.
+        const counter = reference.reserve();
+        const message = items.messages![i];
+        const mintedAtSend = message === undefined && items.values[i] !== undefined && items.counterAt(i) === counter;
+        if (expected.context !== undefined) return mintedAtSend;
+        // Minted now, as the batch minted it at its send: the same object, the same message.
+        const object = reference.mintTransient(undefined, expected.value, expected.timestampMs, expected.expiresAtMs, false, counter)!;
+        const whole = replicateMessage(expected.key, object, expected.timestampMs);
+        // A message a slab does not take is minted as it is sent, under its counter.
+        if (whole.byteLength > VALUE_SLAB_ITEM_BYTES_MAX) return mintedAtSend;
+        return message !== undefined && whole.equals(message) && Buffer.from(object).equals(items.objectAt(i)!) && items.counterAt(i) === 0;
+      });
+    }),
+    { numRuns: 200 },
+  );
+});
+
+t.test('with a writer: a minted item let go keeps nothing; the counter goes on from the last reserved', async (t) => {
+  const writer = new WriterVersions(EPOCH);
+  const items = putManyItems([['a', new Uint8Array([1])], ['b', { x: 1 }]], undefined, options, tickingClock(), writer);
+  t.ok(items.messages![0] !== undefined && items.messages![1] !== undefined, 'a plain Uint8Array and any other value are minted alike');
+  items.letGo(0);
+  t.equal(items.messages![0], undefined);
+  t.equal(items.valueAt(0), undefined);
+  t.equal(items.objectAt(0), undefined);
+  const reference = new WriterVersions(EPOCH);
+  reference.reserve();
+  reference.reserve();
+  t.equal(writer.reserve(), reference.reserve(), 'two counters taken');
+});
+
 t.test("the items' keys are copies: the caller may reuse its buffers at once", async (t) => {
   const buffer = new Uint8Array(64).map((_, i) => 0x30 + (i % 10));
   const entries: PutManyEntry[] = [0, 1, 2, 3].map((i) => [buffer.subarray(i * 16, i * 16 + 16), i]);
@@ -83,16 +141,34 @@ t.test('keyOf gives each key as sent, short keys through a view shared per lengt
   t.equal(items.keyOf(0), items.keyOf(1), 'keys of one short length share a view');
 });
 
-t.test('a bad entry: the error the first failing put throws, W errors last', async (t) => {
+for (const writer of [false, true]) {
+t.test(`a bad entry: the error the first failing put throws, W errors last${writer ? ' (with a writer)' : ''}`, async (t) => {
   const thrown = (entries: readonly PutManyEntry[], callOptions?: { w?: number }) => {
     try {
-      putManyItems(entries, callOptions, options, tickingClock());
+      putManyItems(entries, callOptions, options, tickingClock(), writer ? new WriterVersions(EPOCH) : undefined);
     } catch (error) {
       if (!(error instanceof RingtableError)) throw error;
       return error;
     }
     return undefined;
   };
+  const thenable = Object.assign(new Uint8Array(3), { then: () => {} });
+  const putError = (value: unknown) => {
+    try {
+      putRequest('k', value, undefined, 0, options, tickingClock());
+    } catch (error) {
+      return error as RingtableError;
+    }
+    return undefined;
+  };
+  for (const [what, bad] of [
+    ['a Uint8Array that is a thenable', thenable],
+    ['a Uint8Array past valueBytesMax', new Uint8Array(options.valueBytesMax)],
+  ] as const) {
+    const error = thrown([['ok', new Uint8Array(2)], ['k', bad]]);
+    t.equal(error?.message, putError(bad)?.message, `${what}: put's message`);
+    t.equal(error?.code, ErrorCode.INVALID_VALUE, `${what}: put's code`);
+  }
   t.equal(thrown([['ok', 1], ['', 2]])?.code, ErrorCode.INVALID_KEY, 'an empty key');
   t.equal(thrown([['ok', 1], ['bad', () => 1]])?.code, ErrorCode.INVALID_VALUE, 'a value that cannot be stored');
   t.equal(thrown([['a', () => 1], ['', 1]])?.code, ErrorCode.INVALID_VALUE, 'entry by entry: the first bad one');
@@ -104,3 +180,4 @@ t.test('a bad entry: the error the first failing put throws, W errors last', asy
   t.equal(thrown(['a' as unknown as PutManyEntry])?.message, 'each putMany entry is [key, value, options?]', 'an entry that is not an array');
   t.equal(thrown([['a', 1]]), undefined, 'a good batch throws nothing');
 });
+}

@@ -132,6 +132,33 @@ t.test("a store with conflicts: 'lww' (putMany minted by the coordinator)", asyn
   t.equal(coordinated, 2, 'nodes coordinated only the two puts, none of the putMany items');
 });
 
+t.test('lww putMany: one key several times in a batch, the later entry wins, however each is minted', async (t) => {
+  const store = await openTemp(t, { conflicts: 'lww', replication: { n: 3, r: 2, w: 2 } });
+  // Minted as the batch reads it: a small value without a context. Minted as it is sent: a value larger than a
+  // slab chunk takes (put-many-items.ts), or one with a context.
+  const large = (fill: number) => new Uint8Array(40_000).fill(fill);
+  const small = (fill: number) => new Uint8Array(100).fill(fill);
+  await store.put('ctx', 'seed');
+  const context = (await store.get('ctx'))!.context;
+  const cases: [string, unknown, unknown, unknown?][] = [
+    ['large then small', large(1), small(2)],
+    ['small then large', small(3), large(4)],
+    ['context then plain', 'with context', 'plain', { context }],
+    ['plain then context', 'plain', 'with context', undefined],
+  ];
+  await store.putMany(
+    cases.flatMap(([name, first, second, firstOptions]) => [
+      firstOptions === undefined ? [name, first] : [name, first, firstOptions],
+      second === 'with context' ? [name, second, { context }] : [name, second],
+    ]) as never,
+  );
+  for (const [name, , second] of cases) {
+    const got = await store.get(name, { r: 3 });
+    t.same(got?.siblings.length, 1, `${name}: one value`);
+    t.same(got?.value, second, `${name}: the later entry's, on all three replicas`);
+  }
+});
+
 t.test("lww putMany with a replica crashed: the stand-ins' hints reach it", async (t) => {
   const store = await openTemp(t, { conflicts: 'lww', replication: { n: 3, r: 2, w: 2 } });
   store.crashNode(1);
@@ -144,7 +171,7 @@ t.test("lww putMany with a replica crashed: the stand-ins' hints reach it", asyn
   t.same(results.map((r) => r?.value), keys.map((key) => `${key}:v`), 'every replica holds every value');
 });
 
-// putMany borrows the caller's binary keys while it sends (client-requests.ts):
+// putMany borrows the caller's binary keys and values while it sends (client-requests.ts):
 // whatever it still sends once the call returned must be its own copy.
 for (const conflicts of ['lww', 'siblings'] as const) {
   t.test(`${conflicts} putMany: the caller reuses its key buffers as soon as the call returns`, async (t) => {
@@ -154,12 +181,17 @@ for (const conflicts of ['lww', 'siblings'] as const) {
     const buffer = new Uint8Array(count * 8);
     const keyOf = (i: number) => new TextEncoder().encode(`key${String(i).padStart(5, '0')}`);
     for (let i = 0; i < count; i++) buffer.set(keyOf(i), i * 8);
-    const entries = Array.from({ length: count }, (_, i) => [buffer.subarray(i * 8, i * 8 + 8), `v${i}`] as const);
+    // Half the values are strings, half bytes in one reused buffer too.
+    const values = new Uint8Array(count * 4);
+    const valueOf = (i: number) => (i % 2 === 0 ? `v${i}` : new TextEncoder().encode(`b${String(i).padStart(3, '0')}`));
+    for (let i = 1; i < count; i += 2) values.set(valueOf(i) as Uint8Array, i * 4);
+    const entries = Array.from({ length: count }, (_, i) => [buffer.subarray(i * 8, i * 8 + 8), i % 2 === 0 ? valueOf(i) : values.subarray(i * 4, i * 4 + 4)] as const);
     const written = store.putMany(entries);
     buffer.fill(0x61);
+    values.fill(0x62);
     await written;
     t.equal((await store.get(new Uint8Array(8).fill(0x61)))?.value, undefined, 'no item was sent under the reused bytes');
     const results = await store.getMany(Array.from({ length: count }, (_, i) => keyOf(i)), { r: 3 });
-    t.same(results.map((r) => r?.value), Array.from({ length: count }, (_, i) => `v${i}`), 'every key as it was at the call, on all three replicas');
+    t.same(results.map((r) => r?.value), Array.from({ length: count }, (_, i) => valueOf(i)), 'every key and value as they were at the call, on all three replicas');
   });
 }

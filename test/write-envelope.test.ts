@@ -19,6 +19,7 @@ import {
   Response,
   Status,
   contextOffset,
+  encodeRequest,
   forEachEnvelopeItem,
   keyBytesOf,
 } from '../lib/transport/wire.js';
@@ -148,6 +149,55 @@ t.test('an item\u2019s padding is zeroed, whatever the reused buffer held: equal
   t.equal(a.byteLength, b.byteLength);
   t.ok(a.equals(b), 'the same bytes from a fresh and a reused builder');
 });
+
+t.test('a message encoded once and added to several envelopes: the bytes its record gives each, id and hint owner its own', async (t) => {
+  const reply = new Recorder();
+  const record = { op: Op.REPLICATE, flags: 0, key: 'minted', context: undefined, value: new Uint8Array(13).fill(7), timestampMs: 1234, expiresAtMs: 0 };
+  const other = { op: Op.REPLICATE, flags: 0, key: new Uint8Array([1, 2, 3]), context: undefined, value: new Uint8Array(5).fill(3), timestampMs: 9, expiresAtMs: 0 };
+  // The message as put-many-items.ts builds it: encoded with request id and hint owner 0.
+  const message = new Uint8Array(Buffer.from(encodedAlone(record)));
+  const targets = [2, hintedTarget(1, 3), 0];
+  for (const target of targets) {
+    const byRecord = new EnvelopeBuilder();
+    const byMessage = new EnvelopeBuilder();
+    // A dirty buffer where the padding falls, and an item before, so the index is not 0.
+    for (const builder of [byRecord, byMessage]) {
+      pack(builder, Op.REPLICATE, 0, new Uint8Array(8).fill(0xff), undefined, new Uint8Array(200).fill(0xff), 0, 0, reply, 0, target);
+      builder.take();
+      builder.add(other, keyBytesOf(other.key), reply, 1, target);
+    }
+    byRecord.add(record, keyBytesOf(record.key), reply, 2, target);
+    byMessage.addMessage(message, reply, 2, target);
+    const a = byRecord.take();
+    const b = byMessage.take();
+    t.ok(Buffer.from(a.body).equals(b.body), `target ${target}: the same envelope`);
+    t.equal(b.flags, a.flags);
+  }
+  t.same(Buffer.from(message), Buffer.from(encodedAlone(record)), 'the message itself is left as it was');
+  const putMessage = new Uint8Array(Buffer.from(encodedAlone({ ...record, op: Op.PUT })));
+  const builder = new EnvelopeBuilder();
+  builder.addMessage(putMessage, reply, 0, 1);
+  t.equal(builder.take().flags, RequestFlag.MINTS, 'a PUT message marks its envelope as minting');
+
+  const sent: number[] = [];
+  const batcher = new EnvelopeBatcher(
+    (nodeId, _flags, _body, envelope) => sent.push(nodeId, envelope.itemCount),
+    () => {},
+  );
+  let packed = 0;
+  for (let i = 0; i < ENVELOPE_ITEMS_TARGET; i++) if (batcher.addMessage(3, message, reply, i)) packed++;
+  t.equal(packed, ENVELOPE_ITEMS_TARGET);
+  t.same(sent, [3, ENVELOPE_ITEMS_TARGET], 'the batcher sends a full envelope of messages at once');
+  t.notOk(batcher.addMessage(1, new Uint8Array(ENVELOPE_ITEM_BYTES_MAX + 1), reply, 0), 'a message too large for an envelope is refused');
+});
+
+/** `record`'s message alone, with request id and hint owner 0. */
+function encodedAlone(record: { op: number; flags: number; key: string | Uint8Array; context: undefined; value: Uint8Array; timestampMs: number; expiresAtMs: number }): Uint8Array {
+  const keyBytes = keyBytesOf(record.key);
+  const bytes = Buffer.alloc(contextOffset(keyBytes) + record.value.byteLength);
+  encodeRequest(bytes, viewOf(bytes), 0, 0, record, keyBytes, 0);
+  return bytes;
+}
 
 t.test('a malformed envelope is refused whole, before any item is visited', async (t) => {
   const builder = new EnvelopeBuilder();

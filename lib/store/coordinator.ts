@@ -29,7 +29,7 @@ import { orderedEntryOf } from '../version/ordered-version.js';
 import type { CoordinatorHost } from './coordinator-host.js';
 import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
-import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutCallback, type PutMint, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
+import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutBatchHost, type PutCallback, type PutMint, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import type { PutManyItems } from './put-many-items.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { checkKey, ownKey } from './value-codec.js';
@@ -130,7 +130,7 @@ export const NOT_IN_PLACE: unique symbol = Symbol('not in place');
 export const LATER: unique symbol = Symbol('later');
 const SERVE_GATE: CommitGate = { action: 'serve' };
 
-export class Coordinator implements BatchReadHost, OrderedHost {
+export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   readonly options: CoordinatorOptions;
   private readonly host: CoordinatorHost;
   private ringValue: Ring;
@@ -799,10 +799,19 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     return results;
   }
 
+  /**
+   * Who mints putMany's versions in 'lww' stores (writer-version.ts), for
+   * put-many-items.ts to mint each item as it reads it; undefined where
+   * nodes mint every version.
+   */
+  get putManyWriter(): WriterVersions | undefined {
+    return this.writer;
+  }
+
   /** A putMany item's object, minted here (writer-version.ts): sent to every replica at once. */
-  private readonly mintWrite: PutMint = (context, value, timestampMs, expiresAtMs, tombstone) =>
+  private readonly mintWrite: PutMint = (context, value, timestampMs, expiresAtMs, tombstone, reserved) =>
     // Into a reused buffer: PutBatch copies it into the replicas' envelopes at once and keeps no reference.
-    this.writer!.mintTransient(context, value, timestampMs, expiresAtMs, tombstone);
+    this.writer!.mintTransient(context, value, timestampMs, expiresAtMs, tombstone, reserved);
 
   /** A putMany item's targets, by the hash its batch took (put-many-items.ts). */
   private readonly routeWriteHash = (hash32: number): Int32Array =>
@@ -1289,6 +1298,12 @@ export class Coordinator implements BatchReadHost, OrderedHost {
     if (!packable || !this.envelopes.add(target, request, reply, tag)) {
       this.host.send(target, request, reply, tag);
     }
+  }
+
+  sendBatchedMessage(target: number, message: Uint8Array, reply: PendingReply, tag: number): boolean {
+    if (!this.writeEnvelopes || this.host.isDown(nodeOfTarget(target)) || !this.envelopes.addMessage(target, message, reply, tag)) return false;
+    this.replicaLoad.add(nodeOfTarget(target));
+    return true;
   }
 
   // ---- settling ----------------------------------------------------------------

@@ -297,6 +297,17 @@ class OwnedKeys {
   }
 }
 
+/** What a putMany batch needs of its coordinator beyond any operation's. */
+export interface PutBatchHost extends OperationHost {
+  /**
+   * A request message encoded already (put-many-items.ts messages) packed
+   * into `nodeId`'s write envelope, its request id and hint owner set there;
+   * false, and nothing sent, when it cannot be packed (the node is down,
+   * envelopes are off, it is too large): the caller sends its record instead.
+   */
+  sendBatchedMessage(nodeId: number, message: Uint8Array, reply: PendingReply, tag: number): boolean;
+}
+
 /**
  * putMany: every item is a put coordinated by its first replica and then
  * replicated, exactly as PutOperation, with the items' quorums in one
@@ -311,7 +322,7 @@ export class PutBatch implements PendingReply, Operation {
   readonly bytes: number;
   callerDone = false;
   private readonly deadlines: ItemDeadlines;
-  private readonly coordinator: OperationHost;
+  private readonly coordinator: PutBatchHost;
   /**
    * An item's value is let go once nothing will send it again (its object
    * went to every replica): a batch of 10,000 held 3 MB of records and keys
@@ -345,7 +356,7 @@ export class PutBatch implements PendingReply, Operation {
   private ended = false;
 
   constructor(
-    coordinator: OperationHost,
+    coordinator: PutBatchHost,
     items: PutManyItems,
     n: number,
     route: (hash32: number) => Int32Array,
@@ -400,12 +411,33 @@ export class PutBatch implements PendingReply, Operation {
     const list = this.route(items.hashes[item]!);
     this.lists[item] = list;
     this.quorums.setRequired(item, items.ws[item]!);
-    const object = this.mint?.(items.contextAt(item), items.values[item]!, items.timestampsMs[item]!, items.expiresAtMs[item]!, false);
+    const message = items.messages?.[item];
+    if (message !== undefined) {
+      // Minted with the batch (put-many-items.ts): its message to every replica as it is.
+      this.coordinated[item] = 1;
+      this.sendMessage(item, message, list);
+      items.letGo(item);
+      return;
+    }
+    const object = this.mint?.(items.contextAt(item), items.values[item]!, items.timestampsMs[item]!, items.expiresAtMs[item]!, false, items.counterAt(item));
     if (object === undefined) return this.sendPut(list[0]!, item);
     // Already minted: every replica merges it (REPLICATE), the first included, each in its next commit.
     this.coordinated[item] = 1;
     this.sendReplicas(item, object, 0);
     items.letGo(item);
+  }
+
+  /** A minted item's REPLICATE message to each replica of `list`, copied into its envelope, else sent from its record. */
+  private sendMessage(item: number, message: Uint8Array, list: Int32Array): void {
+    for (let i = 0; i < list.length; i++) {
+      const target = list[i]!;
+      if (this.coordinator.sendBatchedMessage(target, message, this, item)) continue;
+      const replicate = this.replicate;
+      replicate.key = this.items.keyOf(item);
+      replicate.value = this.items.objectAt(item);
+      replicate.timestampMs = this.items.timestampsMs[item]!;
+      this.coordinator.sendBatched(target, replicate, this, item);
+    }
   }
 
   /** The item's PUT to `target`, its coordinator, which mints its version. */
@@ -415,7 +447,7 @@ export class PutBatch implements PendingReply, Operation {
     put.key = items.keyOf(item);
     put.flags = items.flags[item]!;
     put.context = items.contextAt(item);
-    put.value = items.values[item]!;
+    put.value = items.valueAt(item)!;
     put.timestampMs = items.timestampsMs[item]!;
     put.expiresAtMs = items.expiresAtMs[item]!;
     this.coordinator.sendBatched(target, put, this, item);
@@ -513,8 +545,12 @@ export class PutBatch implements PendingReply, Operation {
   }
 }
 
-/** A putMany item's object minted by the coordinator (writer-version.ts mintTransient), or undefined for its coordinating node to mint. */
-export type PutMint = (context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean) => Uint8Array | undefined;
+/**
+ * A putMany item's object minted by the coordinator (writer-version.ts
+ * mintTransient; `reserved`: the counter its batch reserved for it, or 0),
+ * or undefined for its coordinating node to mint.
+ */
+export type PutMint = (context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean, reserved: number) => Uint8Array | undefined;
 
 /**
  * Per-item deadlines of a batch whose items start in order: the batch's

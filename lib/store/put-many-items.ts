@@ -27,13 +27,16 @@
 import { type ResolvedOptions, writeQuorumFor } from '../config/options.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { hashKey32 } from '../ring/hash.js';
-import { Op, RequestFlag, type WireKey } from '../transport/wire.js';
+import { Op, RequestFlag, type RequestRecord, type WireKey, contextOffset, encodeRequestHead, requestBytes, requestOf } from '../transport/wire.js';
 import type { CausalContext } from '../version/dotted-version-vector.js';
+import { SINGLE_VALUE_HEAD_BYTES } from '../version/object-codec.js';
+import type { WriterVersions } from '../version/writer-version.js';
 import { type PutRequest, putBytesOf } from './put-operation.js';
 import { contextOf, expiresAtMsOf, ttlMsOf } from './put-request.js';
 import type { PutManyEntry } from './store-types.js';
-import { encodeValue, keyByteLength } from './value-codec.js';
-import { ValueSlab } from './value-slab.js';
+import { isPlainUint8Array, packUint8Array, packUint8ArrayInto } from './uint8-array-value.js';
+import { encodeValue, keyByteLength, plainValueBytes } from './value-codec.js';
+import { VALUE_SLAB_ITEM_BYTES_MAX, ValueSlab } from './value-slab.js';
 
 /** Keys up to this many bytes are copied by a loop: TypedArray#set's call costs more than a short key's copy. */
 const KEY_LOOP_BYTES_MAX = 64;
@@ -58,8 +61,25 @@ export class PutManyItems {
    * view per length serves every item.
    */
   private readonly keyViews: (Uint8Array | undefined)[] = [];
-  /** Each item's encoded value (value-codec.ts), a view into the slab; undefined once let go. */
+  /** Each item's encoded value (value-codec.ts), a view into the slab; undefined once let go, and for a plain Uint8Array encoded into its message (valueAt). */
   readonly values: (Uint8Array | undefined)[];
+  /**
+   * Each item minted already (a writer was given: 'lww'), its REPLICATE
+   * message to every replica as one view into the slab: the header
+   * (request id and hint owner 0, set in each copy), the key, and the
+   * minted object around the encoded value, written in place, once. Sent
+   * by copying it into each replica's envelope (write-envelope.ts
+   * addMessage). Undefined without a writer; an item's is undefined once
+   * let go, and for an item the writer did not mint (with a context, or
+   * larger than a slab takes): its object is minted as it is sent.
+   */
+  readonly messages: (Uint8Array | undefined)[] | undefined;
+  /**
+   * With a writer: each item's counter, reserved as it was read
+   * (WriterVersions.reserve; 0: none left), for an item minted as it is
+   * sent (counterAt). Undefined without a writer.
+   */
+  private readonly counters: Float64Array | undefined;
   /** hashKey32 of each key, taken while the key was in cache. */
   readonly hashes: Uint32Array;
   readonly timestampsMs: Float64Array;
@@ -75,8 +95,10 @@ export class PutManyItems {
   /** touch's sum, kept so that its reads are not optimised away. */
   touched = 0;
 
-  constructor(count: number) {
+  constructor(count: number, minted = false) {
     this.count = count;
+    this.messages = minted ? new Array<Uint8Array | undefined>(count) : undefined;
+    this.counters = minted ? new Float64Array(count) : undefined;
     this.keyBytes = new Uint8Array(count * KEY_BYTES_GUESS);
     this.keyAt = new Int32Array(count);
     this.keyLength = new Int32Array(count);
@@ -132,6 +154,35 @@ export class PutManyItems {
     return this.keyBytes.subarray(this.keyAt[item], this.keyAt[item]! + length);
   }
 
+  /** The writer's counter reserved for item `item` (mint's `reserved`), or 0: the writer's next. */
+  counterAt(item: number): number {
+    return this.counters === undefined ? 0 : this.counters[item]!;
+  }
+
+  setCounter(item: number, counter: number): void {
+    this.counters![item] = counter;
+  }
+
+  /** Item `item`'s encoded value: its own view, or the part of its message that holds it. */
+  valueAt(item: number): Uint8Array | undefined {
+    const value = this.values[item];
+    if (value !== undefined || this.messages === undefined) return value;
+    const message = this.messages[item];
+    return message === undefined ? undefined : message.subarray(this.objectAtIn(item) + SINGLE_VALUE_HEAD_BYTES);
+  }
+
+  /** Item `item`'s minted object, the tail of its message (undefined without one). */
+  objectAt(item: number): Uint8Array | undefined {
+    const message = this.messages?.[item];
+    return message === undefined ? undefined : message.subarray(this.objectAtIn(item));
+  }
+
+  /** Where a message's object starts: after its header and key (no context). */
+  private objectAtIn(item: number): number {
+    const length = this.keyLength[item]!;
+    return contextOffset(length >= 0 ? length : Buffer.byteLength(this.stringKeys![item]!, 'utf8'));
+  }
+
   contextAt(item: number): CausalContext | undefined {
     return this.contexts === undefined ? undefined : this.contexts[item];
   }
@@ -143,7 +194,7 @@ export class PutManyItems {
       key: this.ownKeyOf(item),
       flags: this.flags[item]!,
       context: this.contextAt(item),
-      value: this.values[item]!,
+      value: this.valueAt(item)!,
       timestampMs: this.timestampsMs[item]!,
       expiresAtMs: this.expiresAtMs[item]!,
     };
@@ -152,6 +203,7 @@ export class PutManyItems {
   /** Nothing will send the item again: its value may be collected (and its slab chunk, once all of the chunk's are). */
   letGo(item: number): void {
     this.values[item] = undefined;
+    if (this.messages !== undefined) this.messages[item] = undefined;
     if (this.contexts !== undefined) this.contexts[item] = undefined;
   }
 }
@@ -184,15 +236,28 @@ function touch(entries: readonly PutManyEntry[], from: number, to: number): numb
  * in one pass; each W from its own options, else the call's. Throws the
  * first bad entry's error, as put would (keys, then values, then options,
  * entry by entry; then the W of each entry in order).
+ *
+ * With `writer` (the coordinator's, in 'lww' stores) every item's counter
+ * is reserved here, in order (WriterVersions.reserve), and an item without a
+ * context is minted here and built as its REPLICATE message (messages):
+ * the value is encoded straight into the object, in the message, while
+ * entry and message are in cache. Minted as it was sent, each item's object
+ * was encoded into a scratch buffer (the value copied there from the slab,
+ * long out of cache by then), then each of its N copies encoded field by
+ * field into the envelopes. Counters taken here, with the items'
+ * timestamps, also keep one writer's later counter a later timestamp
+ * (writer-version.ts) between batches sent in another order than they were
+ * called (a batch past its window, an attached store's).
  */
 export function putManyItems(
   entries: readonly PutManyEntry[],
   callOptions: { w?: number } | undefined,
   options: ResolvedOptions,
   clock: { nowMs(): number },
+  writer?: WriterVersions,
 ): PutManyItems {
   const count = entries.length;
-  const items = new PutManyItems(count);
+  const items = new PutManyItems(count, writer !== undefined);
   // The values share chunks (value-slab.ts): the batch's views hold them until it lets them go.
   const slab = new ValueSlab();
   const { keyBytesMax, valueBytesMax } = options;
@@ -206,7 +271,11 @@ export function putManyItems(
     const key = entry[0] as WireKey;
     const keyBytes = keyByteLength(key, keyBytesMax);
     items.setKey(item, key, keyBytes);
-    const value = encodeValue(entry[1], valueBytesMax, slab);
+    const raw = entry[1] as unknown;
+    // A plain Uint8Array to be minted is checked now and encoded into its message below; any other value now.
+    const inPlace = writer !== undefined && isPlainUint8Array(raw);
+    const value = inPlace ? undefined : encodeValue(raw, valueBytesMax, slab);
+    const valueBytes = inPlace ? plainValueBytes(raw, valueBytesMax) : value!.byteLength;
     const entryOptions = entry[2];
     let ttlMs: number | undefined;
     let context: CausalContext | undefined;
@@ -217,12 +286,22 @@ export function putManyItems(
       if (context !== undefined) (items.contexts ??= new Array<CausalContext | undefined>(count))[item] = context;
     }
     const timestampMs = clock.nowMs();
-    items.values[item] = value;
+    const expiresAtMs = expiresAtMsOf(timestampMs, ttlMs);
+    let message: Uint8Array | undefined;
+    if (writer !== undefined) {
+      // Every item's counter now, in order, with its timestamp: also those minted as they are sent.
+      const counter = writer.reserve();
+      if (counter > 0 && context === undefined) message = mintedMessage(slab, writer, counter, key, keyBytes, raw, value, valueBytes, timestampMs, expiresAtMs);
+      if (message === undefined) items.setCounter(item, counter);
+    }
+    if (message !== undefined) items.messages![item] = message;
+    // Beside a message only a value msgpackr encoded (its own memory, held anyway until the batch lets go of the item).
+    if (message === undefined || value !== undefined) items.values[item] = value ?? packUint8Array(raw as Uint8Array, slab);
     items.hashes[item] = hashKey32(key);
     items.timestampsMs[item] = timestampMs;
-    items.expiresAtMs[item] = expiresAtMsOf(timestampMs, ttlMs);
+    items.expiresAtMs[item] = expiresAtMs;
     items.flags[item] = context === undefined ? RequestFlag.BLIND : 0;
-    bytes += putBytesOf(key, value);
+    bytes += putBytesOf(key, valueBytes);
   }
   items.bytes = bytes;
   items.touched = touched;
@@ -232,4 +311,31 @@ export function putManyItems(
     for (let item = 0; item < count; item++) items.ws[item] = writeQuorumFor(options, entries[item]![2] ?? callOptions);
   }
   return items;
+}
+
+/** The record minted messages are encoded from (their header's fields but the timestamp are a REPLICATE's defaults). */
+const replicateHead: RequestRecord = requestOf(Op.REPLICATE, '', undefined);
+
+/**
+ * An item's REPLICATE message, minted by `writer` under the `counter` it
+ * reserved and written into the slab (PutManyItems.messages), with `value`
+ * encoded (or the plain Uint8Array `raw`, checked already, encoded in
+ * place); undefined when the message is larger than a slab chunk takes.
+ */
+function mintedMessage(slab: ValueSlab, writer: WriterVersions, counter: number, key: WireKey, keyBytes: number, raw: unknown, value: Uint8Array | undefined, valueBytes: number, timestampMs: number, expiresAtMs: number): Uint8Array | undefined {
+  const messageBytes = requestBytes(keyBytes, 0, SINGLE_VALUE_HEAD_BYTES + valueBytes);
+  if (messageBytes > VALUE_SLAB_ITEM_BYTES_MAX) return undefined;
+  const message = slab.take(messageBytes);
+  const chunk = slab.chunk;
+  const view = slab.chunkView;
+  const at = message.byteOffset - chunk.byteOffset;
+  const head = replicateHead;
+  head.key = key;
+  head.timestampMs = timestampMs;
+  const objectAt = encodeRequestHead(chunk, view, at, 0, head, keyBytes, 0, SINGLE_VALUE_HEAD_BYTES + valueBytes, 0);
+  head.key = '';
+  const valueAt = writer.mintInto(chunk, view, objectAt, counter, timestampMs, expiresAtMs, false, valueBytes);
+  if (value === undefined) packUint8ArrayInto(raw as Uint8Array, chunk, valueAt);
+  else chunk.set(value, valueAt);
+  return message;
 }

@@ -27,12 +27,12 @@ export interface PutRequest extends RequestRecord {
 
 /** What a write holds while it runs, for pendingBytesMax: its encoded value and its key (UTF-16 units for a string: close enough for a bound). */
 export function requestBytesOf(request: PutRequest): number {
-  return putBytesOf(request.key, request.value);
+  return putBytesOf(request.key, request.value.byteLength);
 }
 
-/** requestBytesOf of a put of `key` and the encoded `value`, for a batch that holds no PutRequest (put-many-items.ts). */
-export function putBytesOf(key: WireKey, value: Uint8Array): number {
-  return value.byteLength + key.length;
+/** requestBytesOf of a put of `key` and an encoded value of `valueBytes`, for a batch that holds no PutRequest (put-many-items.ts). */
+export function putBytesOf(key: WireKey, valueBytes: number): number {
+  return valueBytes + key.length;
 }
 
 export class PutOperation implements PendingReply, Operation {

@@ -18,32 +18,43 @@ export function isPlainUint8Array(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype && !Object.hasOwn(value, 'constructor');
 }
 
+/** packUint8Array's length for a value of `length` bytes. */
+export function packedUint8ArrayBytes(length: number): number {
+  const data = length + 1;
+  return data < 0x100 ? 4 + length : data < 0x10000 ? 5 + length : 7 + length;
+}
+
 /** `slab`: where a putMany's values go (value-slab.ts); without it, the result has its own memory. */
 export function packUint8Array(value: Uint8Array, slab?: ValueSlab): Uint8Array {
+  const bytes = packedUint8ArrayBytes(value.byteLength);
+  const out = slab === undefined ? new Uint8Array(bytes) : slab.take(bytes);
+  packUint8ArrayInto(value, out, 0);
+  return out;
+}
+
+/** packUint8Array's bytes written at `at` of `out` (packedUint8ArrayBytes(value.byteLength) of them). */
+export function packUint8ArrayInto(value: Uint8Array, out: Uint8Array, at: number): void {
   const length = value.byteLength;
   // The extension's data: the element type byte, then the bytes.
   const data = length + 1;
-  let out: Uint8Array;
-  let at: number;
   if (data < 0x100) {
-    out = slab === undefined ? new Uint8Array(4 + length) : slab.take(4 + length);
-    out[0] = 0xc7;
-    out[1] = data;
-    at = 2;
+    out[at] = 0xc7;
+    out[at + 1] = data;
+    at += 2;
   } else if (data < 0x10000) {
-    out = slab === undefined ? new Uint8Array(5 + length) : slab.take(5 + length);
-    out[0] = 0xc8;
-    out[1] = data >> 8;
-    out[2] = data & 0xff;
-    at = 3;
+    out[at] = 0xc8;
+    out[at + 1] = data >> 8;
+    out[at + 2] = data & 0xff;
+    at += 3;
   } else {
-    out = slab === undefined ? new Uint8Array(7 + length) : slab.take(7 + length);
-    out[0] = 0xc9;
-    new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(1, data);
-    at = 5;
+    out[at] = 0xc9;
+    out[at + 1] = data >>> 24;
+    out[at + 2] = (data >>> 16) & 0xff;
+    out[at + 3] = (data >>> 8) & 0xff;
+    out[at + 4] = data & 0xff;
+    at += 5;
   }
   out[at] = TYPED_ARRAY_EXT;
   out[at + 1] = UINT8_ARRAY_TYPE;
   out.set(value, at + 2);
-  return out;
 }

@@ -12,7 +12,7 @@ import { Packr } from 'msgpackr';
 import { copyInto } from '../bytes.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
-import { isPlainUint8Array, packUint8Array } from './uint8-array-value.js';
+import { isPlainUint8Array, packUint8Array, packedUint8ArrayBytes } from './uint8-array-value.js';
 import { pooledCopy } from './value-pool.js';
 import type { ValueSlab } from './value-slab.js';
 
@@ -88,13 +88,36 @@ export function encodeValue(value: unknown, valueBytesMax: number, slab?: ValueS
     checkContents(value, 0);
     bytes = isPlainUint8Array(value) ? packUint8Array(value, slab) : packr.pack(value);
   } catch (error) {
-    if (error instanceof RingtableError) throw error;
-    throw new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });
+    throw notSerialisable(error);
   }
-  if (bytes.byteLength > valueBytesMax) {
-    throw new RingtableError(ErrorCode.INVALID_VALUE, `value of ${bytes.byteLength} bytes (encoded) exceeds valueBytesMax (${valueBytesMax})`);
-  }
+  if (bytes.byteLength > valueBytesMax) throw tooLarge(bytes.byteLength, valueBytesMax);
   return bytes;
+}
+
+/**
+ * encodeValue's checks of a plain Uint8Array (isPlainUint8Array), with its
+ * errors, without encoding it: the bytes its encoding takes, for a caller
+ * that writes them in place (packUint8ArrayInto: a putMany's minted
+ * message, put-many-items.ts).
+ */
+export function plainValueBytes(value: Uint8Array, valueBytesMax: number): number {
+  try {
+    checkContents(value, 0);
+  } catch (error) {
+    throw notSerialisable(error);
+  }
+  const bytes = packedUint8ArrayBytes(value.byteLength);
+  if (bytes > valueBytesMax) throw tooLarge(bytes, valueBytesMax);
+  return bytes;
+}
+
+function notSerialisable(error: unknown): RingtableError {
+  if (error instanceof RingtableError) return error;
+  return new RingtableError(ErrorCode.INVALID_VALUE, `value is not serialisable: ${(error as Error).message}`, undefined, { cause: error });
+}
+
+function tooLarge(bytes: number, valueBytesMax: number): RingtableError {
+  return new RingtableError(ErrorCode.INVALID_VALUE, `value of ${bytes} bytes (encoded) exceeds valueBytesMax (${valueBytesMax})`);
 }
 
 /** Beyond this depth the walk stops; msgpackr still refuses cycles and stack-deep values. */

@@ -18,17 +18,26 @@ export const VALUE_SLAB_CHUNK_BYTES = 64 * 1024;
 export const VALUE_SLAB_ITEM_BYTES_MAX = VALUE_SLAB_CHUNK_BYTES / 4;
 
 export class ValueSlab {
-  private chunk = new ArrayBuffer(0);
+  /**
+   * The chunk the last take() of at most VALUE_SLAB_ITEM_BYTES_MAX came
+   * from, and a DataView over it: for a caller that writes a message into
+   * its view in place (at the view's byteOffset), with encoders that take a
+   * Buffer and a DataView (store/put-many-items.ts, a minted item's message).
+   */
+  chunk: Buffer = Buffer.alloc(0);
+  chunkView = new DataView(this.chunk.buffer, 0, 0);
   private usedBytes = 0;
 
   /** `bytes` of zeroed memory that no other view of this slab overlaps. */
   take(bytes: number): Uint8Array {
     if (bytes > VALUE_SLAB_ITEM_BYTES_MAX) return new Uint8Array(bytes);
     if (this.usedBytes + bytes > this.chunk.byteLength) {
-      this.chunk = new ArrayBuffer(VALUE_SLAB_CHUNK_BYTES);
+      // Buffer.alloc of a chunk this large has memory of its own (not Node's shared pool), zeroed, at offset 0.
+      this.chunk = Buffer.alloc(VALUE_SLAB_CHUNK_BYTES);
+      this.chunkView = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
       this.usedBytes = 0;
     }
-    const out = new Uint8Array(this.chunk, this.usedBytes, bytes);
+    const out = new Uint8Array(this.chunk.buffer, this.chunk.byteOffset + this.usedBytes, bytes);
     this.usedBytes += bytes;
     return out;
   }

@@ -417,13 +417,30 @@ export function requestBytesOf(request: RequestRecord, keyBytes: number): number
  * the value. `hintOwnerField`: hintFieldOfTarget of a hinted target, else 0.
  */
 export function encodeRequest(bytes: Buffer, view: DataView, at: number, requestId: number, request: RequestRecord, keyBytes: number, hintOwnerField = 0): void {
-  const { key, context, value } = request;
+  const { context, value } = request;
   const contextPairs = context?.length ?? 0;
-  const valueBytes = value?.byteLength ?? 0;
+  let cursor = encodeRequestHead(bytes, view, at, requestId, request, keyBytes, contextPairs, value?.byteLength ?? 0, hintOwnerField);
+  for (let i = 0; i < contextPairs; i++) {
+    const pair = context![i]!;
+    view.setFloat64(cursor, pair[0], true);
+    view.setFloat64(cursor + 8, pair[1], true);
+    cursor += CONTEXT_PAIR_BYTES;
+  }
+  if (value !== undefined) bytes.set(value, cursor);
+}
+
+/**
+ * encodeRequest's header and key (its padding zeroed), without the context
+ * and the value: the header says `contextPairs` and `valueBytes`, which the
+ * caller writes itself from the place returned (a putMany's minted
+ * REPLICATE is built so, its object written straight into the message:
+ * store/put-many-items.ts). `request.context` and `request.value` are not read.
+ */
+export function encodeRequestHead(bytes: Buffer, view: DataView, at: number, requestId: number, request: RequestRecord, keyBytes: number, contextPairs: number, valueBytes: number, hintOwnerField: number): number {
+  const key = request.key;
   view.setUint8(at + Request.OP, request.op);
   view.setUint8(at + Request.FLAGS, request.flags);
-  view.setUint16(at + Request.HINT_OWNER, hintOwnerField, true);
-  view.setUint32(at + Request.REQUEST_ID, requestId, true);
+  addressRequest(view, at, requestId, hintOwnerField);
   view.setUint32(at + Request.KEY_BYTES, keyBytes, true);
   view.setUint32(at + Request.CONTEXT_PAIRS, contextPairs, true);
   view.setUint32(at + Request.VALUE_BYTES, valueBytes, true);
@@ -436,16 +453,21 @@ export function encodeRequest(bytes: Buffer, view: DataView, at: number, request
   } else {
     bytes.set(key, at + Request.HEADER_BYTES);
   }
-  let cursor = at + contextOffset(keyBytes);
+  const cursor = at + contextOffset(keyBytes);
   // The key's padding is zeroed too (0 to 7 bytes): reused buffers (envelopes, rings) hold old bytes there.
   for (let i = at + Request.HEADER_BYTES + keyBytes; i < cursor; i++) bytes[i] = 0;
-  for (let i = 0; i < contextPairs; i++) {
-    const pair = context![i]!;
-    view.setFloat64(cursor, pair[0], true);
-    view.setFloat64(cursor + 8, pair[1], true);
-    cursor += CONTEXT_PAIR_BYTES;
-  }
-  if (value !== undefined) bytes.set(value, cursor);
+  return cursor;
+}
+
+/**
+ * The two fields of a request message that its sender sets last: its id and
+ * its hint owner (hintFieldOfTarget). A message encoded once and copied to
+ * several targets (a putMany's minted REPLICATE, write-envelope.ts
+ * addMessage) gets them in each copy.
+ */
+export function addressRequest(view: DataView, at: number, requestId: number, hintOwnerField: number): void {
+  view.setUint16(at + Request.HINT_OWNER, hintOwnerField, true);
+  view.setUint32(at + Request.REQUEST_ID, requestId, true);
 }
 
 /**

@@ -12,10 +12,12 @@ import {
   ENVELOPE_ITEM_PREFIX_BYTES,
   ENVELOPE_ITEMS_MAX,
   Op,
+  Request,
   RequestFlag,
   Response,
   Status,
   type RequestRecord,
+  addressRequest,
   align8,
   encodeRequest,
   forEachEnvelopeItem,
@@ -183,6 +185,31 @@ export class EnvelopeBuilder {
     this.length += itemBytes;
   }
 
+  /**
+   * A request message encoded already (its id and hint owner are set here:
+   * wire.ts addressRequest), copied as it is: a putMany's minted REPLICATE,
+   * built once for its N replicas (store/put-many-items.ts). The same bytes
+   * as `add` of its record.
+   */
+  addMessage(message: Uint8Array, reply: PendingReply, tag: number, target: number): void {
+    if (!(this.itemCount < ENVELOPE_ITEMS_MAX)) assert.fail('write envelope full');
+    const messageBytes = message.byteLength;
+    const itemBytes = ENVELOPE_ITEM_PREFIX_BYTES + align8(messageBytes);
+    if (this.length + itemBytes > this.bytes.byteLength) this.grow(this.length + itemBytes);
+    const at = this.length;
+    const view = this.view;
+    view.setUint32(at, messageBytes, true);
+    view.setUint32(at + 4, 0, true);
+    const index = this.envelope.push(reply, tag, target);
+    if (message[Request.OP] === Op.PUT) this.mints = true;
+    const bytes = this.bytes;
+    bytes.set(message, at + ENVELOPE_ITEM_PREFIX_BYTES);
+    addressRequest(view, at + ENVELOPE_ITEM_PREFIX_BYTES, index, hintFieldOfTarget(target));
+    // Padding zeroed, as add's.
+    for (let i = at + ENVELOPE_ITEM_PREFIX_BYTES + messageBytes; i < at + itemBytes; i++) bytes[i] = 0;
+    this.length += itemBytes;
+  }
+
   /** The envelope to send: its body, its request flags, and the reply that routes its answers. */
   take(): { body: Uint8Array; flags: number; envelope: WriteEnvelope } {
     this.view.setUint32(0, this.itemCount, true);
@@ -223,6 +250,27 @@ export class EnvelopeBatcher {
     private readonly scheduleFlush: (flush: () => void) => void,
   ) {}
 
+  /** Pack an encoded request message for `target`'s node (EnvelopeBuilder.addMessage). False, and nothing packed, when it is too large for an envelope. */
+  addMessage(target: number, message: Uint8Array, reply: PendingReply, tag: number): boolean {
+    const messageBytes = message.byteLength;
+    if (messageBytes > ENVELOPE_ITEM_BYTES_MAX) return false;
+    const nodeId = nodeOfTarget(target);
+    const builder = (this.builders[nodeId] ??= new EnvelopeBuilder());
+    if (!builder.fits(messageBytes)) this.flush(nodeId);
+    builder.addMessage(message, reply, tag, target);
+    this.filled(nodeId, builder);
+    return true;
+  }
+
+  /** Send `nodeId`'s envelope once it holds its target of items, else make sure the turn's flush is scheduled. */
+  private filled(nodeId: number, builder: EnvelopeBuilder): void {
+    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flush(nodeId);
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.scheduleFlush(this.flushAll);
+    }
+  }
+
   /** Pack a request for `target`'s node. False, and nothing packed, when it is too large for an envelope: it goes alone. */
   add(target: number, request: RequestRecord, reply: PendingReply, tag: number): boolean {
     const keyBytes = keyBytesOf(request.key);
@@ -232,11 +280,7 @@ export class EnvelopeBatcher {
     const builder = (this.builders[nodeId] ??= new EnvelopeBuilder());
     if (!builder.fits(messageBytes)) this.flush(nodeId);
     builder.add(request, keyBytes, reply, tag, target);
-    if (builder.itemCount >= ENVELOPE_ITEMS_TARGET) this.flush(nodeId);
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      this.scheduleFlush(this.flushAll);
-    }
+    this.filled(nodeId, builder);
     return true;
   }
 

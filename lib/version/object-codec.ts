@@ -100,20 +100,34 @@ let singleValueOut = scratch.subarray(0, 0);
  * of either transient encoder.
  */
 export function encodeSingleValueTransient(actor: number, counter: number, timestampMs: number, expiresAtMs: number, tombstone: boolean, value: Uint8Array): Uint8Array {
+  const bytes = SINGLE_VALUE_HEAD_BYTES + value.byteLength;
+  if (bytes > scratch.byteLength) {
+    scratch = new Uint8Array(Math.max(bytes, scratch.byteLength * 2));
+    scratchView = new DataView(scratch.buffer);
+  }
+  scratch.set(value, writeSingleValueHead(scratch, scratchView, 0, actor, counter, timestampMs, expiresAtMs, tombstone, value.byteLength));
+  if (singleValueOut.byteLength !== bytes || singleValueOut.buffer !== scratch.buffer) singleValueOut = scratch.subarray(0, bytes);
+  return singleValueOut;
+}
+
+/** The bytes of a one-entry, one-value object (encodeSingleValueTransient's) before its value's. */
+export const SINGLE_VALUE_HEAD_BYTES = OBJECT_HEADER_BYTES + ENTRY_HEADER_BYTES + SIBLING_HEADER_BYTES;
+
+/**
+ * encodeSingleValueTransient's object at `at` of `out` (`view` over the
+ * same buffer) but its value's bytes: the caller writes `valueBytes` of
+ * value at the place returned (a putMany's minted object is written
+ * straight into its message, store/put-many-items.ts).
+ */
+export function writeSingleValueHead(out: Uint8Array, view: DataView, at: number, actor: number, counter: number, timestampMs: number, expiresAtMs: number, tombstone: boolean, valueBytes: number): number {
   // assertWellFormed's checks of such an object.
   if (!(Number.isSafeInteger(actor) && actor >= 0)) assert.fail('actor must be a non-negative integer node id');
   if (!(Number.isSafeInteger(counter) && counter >= 1)) assert.fail('entry counter must be a positive integer');
   if (!(Number.isFinite(timestampMs) && timestampMs >= 0 && timestampMs <= Number.MAX_SAFE_INTEGER)) assert.fail('sibling timestampMs must be a non-negative number of milliseconds');
   if (!(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0)) assert.fail('sibling expiresAtMs must be a non-negative integer');
-  const bytes = OBJECT_HEADER_BYTES + ENTRY_HEADER_BYTES + SIBLING_HEADER_BYTES + value.byteLength;
-  if (bytes > scratch.byteLength) {
-    scratch = new Uint8Array(Math.max(bytes, scratch.byteLength * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
-  const view = scratchView;
-  scratch[0] = FORMAT_VERSION;
-  scratch[1] = 1;
-  let at = OBJECT_HEADER_BYTES;
+  out[at] = FORMAT_VERSION;
+  out[at + 1] = 1;
+  at += OBJECT_HEADER_BYTES;
   view.setFloat64(at + EntryField.ACTOR, actor, true);
   view.setFloat64(at + EntryField.COUNTER, counter, true);
   view.setFloat64(at + EntryField.TIMESTAMP_MS, timestampMs, true);
@@ -122,12 +136,9 @@ export function encodeSingleValueTransient(actor: number, counter: number, times
   at += ENTRY_HEADER_BYTES;
   view.setFloat64(at + SiblingField.TIMESTAMP_MS, timestampMs, true);
   view.setFloat64(at + SiblingField.EXPIRES_AT_MS, expiresAtMs, true);
-  view.setUint32(at + SiblingField.VALUE_BYTES, value.byteLength, true);
+  view.setUint32(at + SiblingField.VALUE_BYTES, valueBytes, true);
   view.setUint32(at + SiblingField.FLAGS, tombstone ? TOMBSTONE_FLAG : 0, true);
-  at += SIBLING_HEADER_BYTES;
-  scratch.set(value, at);
-  if (singleValueOut.byteLength !== bytes || singleValueOut.buffer !== scratch.buffer) singleValueOut = scratch.subarray(0, bytes);
-  return singleValueOut;
+  return at + SIBLING_HEADER_BYTES;
 }
 
 /** Write `obj` at `base` of `out` (whose DataView `view` is), ending at `end`. */

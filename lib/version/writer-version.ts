@@ -35,7 +35,7 @@
 import assert from 'node:assert/strict';
 import { ACTOR_NODE_RANGE, EPOCH_MAX, actorOf } from './actor.js';
 import type { CausalContext, ClockEntry, Sibling, VersionedObject } from './dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, encodeObjectTransient, encodeSingleValueTransient } from './object-codec.js';
+import { CONTEXT_COUNTER_MAX, encodeObjectTransient, encodeSingleValueTransient, writeSingleValueHead } from './object-codec.js';
 
 /** The node slot of writer actors: above every node id (bounds.ts NODE_IDS_MAX), apart from ORDERED_ACTOR's slot. */
 export const WRITER_NODE_SLOT = ACTOR_NODE_RANGE - 2;
@@ -56,18 +56,34 @@ export class WriterVersions {
   }
 
   /**
-   * The object of one write: its context's entries without values, and the
-   * writer's next dot holding the value. Undefined when this writer cannot
-   * mint it (a context, forged since contexts come from users, names this
-   * writer at or past its next counter; or the counter reached its bound):
-   * the write then takes the node-minted path.
+   * The next counter, taken now for a write minted later with it (the
+   * `reserved` of mint, mintTransient and mintInto); 0 when none is left.
+   * A putMany takes its items' counters in their order as it reads them,
+   * with their timestamps, whichever it mints then and whichever as it
+   * sends them (put-many-items.ts): so a later entry of one key is always
+   * the higher counter, as sync requires of the later write.
    */
-  mint(context: CausalContext | undefined, sibling: Sibling): VersionedObject | undefined {
+  reserve(): number {
     const counter = this.counter + 1;
+    if (counter > CONTEXT_COUNTER_MAX) return 0;
+    this.counter = counter;
+    return counter;
+  }
+
+  /**
+   * The object of one write: its context's entries without values, and the
+   * writer's next dot holding the value (or the dot of the `reserved`
+   * counter, reserve's). Undefined when this writer cannot mint it (a
+   * context, forged since contexts come from users, names this writer at or
+   * past that counter; or the counter reached its bound): the write then
+   * takes the node-minted path.
+   */
+  mint(context: CausalContext | undefined, sibling: Sibling, reserved = 0): VersionedObject | undefined {
+    const counter = reserved > 0 ? reserved : this.counter + 1;
     if (counter > CONTEXT_COUNTER_MAX) return undefined;
     const own: ClockEntry = { actor: this.actor, counter, timestampMs: sibling.timestampMs, siblings: [sibling] };
     if (context === undefined || context.length === 0) {
-      this.counter = counter;
+      if (reserved === 0) this.counter = counter;
       return { entries: [own] };
     }
     const entries: ClockEntry[] = [];
@@ -85,7 +101,7 @@ export class WriterVersions {
       if (seen > 0) entries.push({ actor, counter: seen, timestampMs: 0, siblings: [] });
     }
     if (!placed) entries.push(own);
-    this.counter = counter;
+    if (reserved === 0) this.counter = counter;
     return { entries };
   }
 
@@ -95,14 +111,26 @@ export class WriterVersions {
    * (encodeSingleValueTransient): a putMany item's object costs no
    * allocation on the coordinator.
    */
-  mintTransient(context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean): Uint8Array | undefined {
+  mintTransient(context: CausalContext | undefined, value: Uint8Array, timestampMs: number, expiresAtMs: number, tombstone: boolean, reserved = 0): Uint8Array | undefined {
     if (context === undefined || context.length === 0) {
-      const counter = this.counter + 1;
+      const counter = reserved > 0 ? reserved : this.counter + 1;
       if (counter > CONTEXT_COUNTER_MAX) return undefined;
-      this.counter = counter;
+      if (reserved === 0) this.counter = counter;
       return encodeSingleValueTransient(this.actor, counter, timestampMs, expiresAtMs, tombstone, value);
     }
-    const object = this.mint(context, { value, timestampMs, expiresAtMs, tombstone });
+    const object = this.mint(context, { value, timestampMs, expiresAtMs, tombstone }, reserved);
     return object === undefined ? undefined : encodeObjectTransient(object);
+  }
+
+  /**
+   * mintTransient of a write without context under the `reserved` counter
+   * (reserve's), written at `at` of `out` (`view` over the same buffer) but
+   * for its value: the caller writes `valueBytes` of value at the place
+   * returned. A putMany builds each item's message around its object so
+   * (store/put-many-items.ts).
+   */
+  mintInto(out: Uint8Array, view: DataView, at: number, reserved: number, timestampMs: number, expiresAtMs: number, tombstone: boolean, valueBytes: number): number {
+    if (!(reserved >= 1 && reserved <= this.counter)) assert.fail(`counter ${reserved} was not reserved`);
+    return writeSingleValueHead(out, view, at, this.actor, reserved, timestampMs, expiresAtMs, tombstone, valueBytes);
   }
 }

@@ -175,7 +175,7 @@ const RAW: RawBenchOptions = {
   durability: 'none',
   conflicts: 'siblings',
   readPath: 'direct',
-  keyForm: 'bytes',
+  keyForm: 'strings',
   seed: 7,
   baselines: [],
   redisPort: 6379,
@@ -197,8 +197,8 @@ t.test('resolveRequest: the store defaults n/r/w from nodes, a workload brings i
   const request = resolveRequest({ ...RAW, workload: 'a' }, 'ringtable bench --workload a');
   t.match(request.store, { nodes: 5, vnodes: 16, n: 3, r: 2, w: 2, durability: 'none', transport: 'sab' });
   t.equal(request.workload.name, 'a');
-  t.equal(request.keyForm, 'bytes');
-  t.equal(resolveRequest({ ...RAW, keyForm: 'strings' }, '').keyForm, 'strings');
+  t.equal(request.keyForm, 'strings');
+  t.equal(resolveRequest({ ...RAW, keyForm: 'bytes' }, '').keyForm, 'bytes');
   t.equal(request.workload.durationMs, 2500);
   t.equal(request.workload.mix.read + request.workload.mix.update, 1);
   t.equal(resolveRequest({ ...RAW, nodes: 1 }, '').store.n, 1, 'n shrinks with the cluster');

@@ -50,7 +50,7 @@ export const DEFAULTS = {
   durability: 'async' as Durability,
   conflicts: 'siblings' as const,
   readPath: 'direct' as const,
-  keyForm: 'bytes' as KeyForm,
+  keyForm: 'strings' as KeyForm,
   readBalance: 'least-loaded' as const,
   hotKeyCache: 0,
   nodeThreadNice: NODE_THREAD_NICE_DEFAULT,

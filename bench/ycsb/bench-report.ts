@@ -56,11 +56,12 @@ export interface WorkloadConfig {
  * made once before any timed loop, that raw lmdb-js always reads (its
  * environment is opened with keyEncoding 'binary', as ringtable's nodes open
  * theirs, so it takes no strings); 'strings' gives the key names, which each
- * operation then encodes. The Map baseline always takes the names (a Map
- * keys objects by identity).
+ * operation then encodes (the default: most applications' keys are
+ * strings). The Map baseline always takes the names (a Map keys objects by
+ * identity).
  */
-export type KeyForm = 'bytes' | 'strings';
-export const KEY_FORMS: readonly KeyForm[] = ['bytes', 'strings'];
+export type KeyForm = 'strings' | 'bytes';
+export const KEY_FORMS: readonly KeyForm[] = ['strings', 'bytes'];
 
 export interface StoreShape {
   nodes: number;

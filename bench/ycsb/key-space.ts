@@ -55,7 +55,7 @@ export class KeySpace {
   /** UTF-8 bytes of every name, made on first use and shared by every target that reads them. */
   private encodedNames: Buffer[] | undefined;
 
-  constructor(keyCount: number, recordCount: number, valueBytes: number, seed: number, keyForm: KeyForm = 'bytes') {
+  constructor(keyCount: number, recordCount: number, valueBytes: number, seed: number, keyForm: KeyForm = 'strings') {
     assert.ok(Number.isSafeInteger(keyCount) && keyCount >= recordCount, 'every record has a key');
     this.recordCount = recordCount;
     this.valueBytes = valueBytes;

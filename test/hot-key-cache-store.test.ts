@@ -122,3 +122,28 @@ t.test("a hot key's miss takes the full path and fills the entry; the next get o
   t.equal((await store.get('k'))?.value, 2);
   t.equal(store.stats().hotKeyCache!.hits, refilled.hits + 1, 'the next get is a hit');
 });
+
+t.test("a hot key's miss past the per-turn bound waits a turn and fills its entry in place, asking no node thread", async (t) => {
+  // A sketch with room for every key: the cold keys read once each leave the hot key provably hot.
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 3 }, hotKeyCache: { entriesMax: 2048, entryTtlMs: 60_000 }, timeoutMs: 60_000 });
+  const keys = Array.from({ length: READS_IN_PLACE_PER_TURN_MAX * 2 }, (_, i) => `cold:${i}`);
+  await store.putMany(keys.map((key, i) => [key, i]));
+  await store.put('hot', 'h1');
+  for (let i = 0; i < HOT_READS; i++) await store.get('hot');
+  t.equal(store.stats().hotKeyCache!.entries, 1, 'the hot key is cached');
+  await store.put('hot', 'h2');
+  const nodeGets = () => store.stats().nodes.reduce((sum, node) => sum + node.gets, 0);
+  const getsBefore = nodeGets();
+  const before = store.stats().hotKeyCache!;
+  // One turn: the cold keys use up its reads in place, then the hot key misses (its entry went with the put).
+  const cold = keys.map((key) => store.get(key));
+  const hot = store.get('hot');
+  t.equal((await hot)?.value, 'h2', 'the miss reads the put');
+  await Promise.all(cold);
+  t.equal(nodeGets(), getsBefore, 'no node thread was asked, for the hot key either');
+  const after = store.stats().hotKeyCache!;
+  t.equal(after.fills, before.fills + 1, 'the hot key filled its entry again');
+  t.equal(after.hits + after.misses - (before.hits + before.misses), keys.length + 1, 'each get looked up once');
+  t.equal((await store.get('hot'))?.value, 'h2');
+  t.equal(store.stats().hotKeyCache!.hits, after.hits + 1, 'the next get is a hit');
+});

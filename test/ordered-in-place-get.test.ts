@@ -21,7 +21,7 @@ import { Ring } from '../lib/ring/ring.js';
 import { Coordinator, NOT_IN_PLACE } from '../lib/store/coordinator.js';
 import type { CoordinatorHost } from '../lib/store/coordinator-host.js';
 import type { GetResult } from '../lib/store/get-result.js';
-import { InPlaceState } from '../lib/store/in-place-get.js';
+import { CacheUse, InPlaceState } from '../lib/store/in-place-get.js';
 import { READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
 import { OrderedInPlaceAnswer, orderedInPlaceTarget, orderedValueAt } from '../lib/store/ordered-in-place-get.js';
 import type { Leadership } from '../lib/store/partition-leaders.js';
@@ -231,7 +231,7 @@ const OPTIONS = { n: 3, sloppy: true, readFanout: 'quorum' as const, timeoutMs: 
 t.test('a one-answer get moves the hybrid logical clock past the write time it read, in place or by message', async (t) => {
   const aheadMs = Date.now() + 600_000;
   const inPlace = new Coordinator({ ...OPTIONS, readPath: 'direct' }, Ring.create([0, 1, 2, 3], 8), hostWithFutureValue(true, aheadMs));
-  const read = inPlace.getInPlace('k', false);
+  const read = inPlace.getInPlace('k', CacheUse.NONE);
   t.not(read, NOT_IN_PLACE, 'answered in place');
   t.equal((read as GetResult).value, 'ahead');
   t.ok(inPlace.nowMs() > aheadMs, 'the next write time is later than the value read in place');

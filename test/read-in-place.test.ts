@@ -23,7 +23,7 @@ import { readsInPlace } from '../lib/store/read-path.js';
 import { PreferenceListTable } from '../lib/ring/preference-list.js';
 import { Ring } from '../lib/ring/ring.js';
 import { BATCH_READS_IN_PLACE_PER_TURN_MAX, READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
-import { LaterGets, type RejectGet, type ResolveGet } from '../lib/store/in-place-get.js';
+import { type CacheUse, LaterGets, type RejectGet, type ResolveGet } from '../lib/store/in-place-get.js';
 import { KEYS_PER_CHECK } from '../lib/store/operations.js';
 import { ErrorCode } from '../lib/index.js';
 import { failsWith, openTemp } from './helpers/temp-store.js';
@@ -99,23 +99,23 @@ t.test("an R = 1 get's replica read in place: the first up node of the preferenc
   );
 });
 
-t.test('LaterGets: first in, first out, across wrap-arounds and growth, each get with its own key, r, cacheable, hash and promise functions', async () => {
+t.test('LaterGets: first in, first out, across wrap-arounds and growth, each get with its own key, r, cache use, hash and promise functions', async () => {
   // Runs of pushes and shifts, up to past the ring's first capacity (256) while its head is anywhere.
   const steps = fc.array(fc.tuple(fc.integer({ min: 0, max: 700 }), fc.integer({ min: 0, max: 700 })), { minLength: 1, maxLength: 8 });
   fc.assert(
     fc.property(steps, (runs) => {
       const later = new LaterGets();
-      const model: { key: string; r: number; cacheable: boolean; hash: number; resolve: ResolveGet; reject: RejectGet }[] = [];
+      const model: { key: string; r: number; cacheUse: CacheUse; hash: number; resolve: ResolveGet; reject: RejectGet }[] = [];
       let made = 0;
       for (const [pushes, shifts] of runs) {
         for (let i = 0; i < pushes; i++, made++) {
-          const get = { key: `k${made}`, r: 1 + (made % 3), cacheable: made % 2 === 0, hash: (made * 2_654_435_761) >>> 0, resolve: (() => {}) as ResolveGet, reject: (() => {}) as RejectGet };
+          const get = { key: `k${made}`, r: 1 + (made % 3), cacheUse: (made % 3) as CacheUse, hash: (made * 2_654_435_761) >>> 0, resolve: (() => {}) as ResolveGet, reject: (() => {}) as RejectGet };
           model.push(get);
-          later.push(get.key, get.cacheable, get.resolve, get.reject, get.r, get.hash);
+          later.push(get.key, get.cacheUse, get.resolve, get.reject, get.r, get.hash);
         }
         for (let i = 0; i < shifts && model.length > 0; i++) {
           const expected = model.shift()!;
-          if (later.key() !== expected.key || later.r() !== expected.r || later.cacheable() !== expected.cacheable || later.hash() !== expected.hash) return false;
+          if (later.key() !== expected.key || later.r() !== expected.r || later.cacheUse() !== expected.cacheUse || later.hash() !== expected.hash) return false;
           if (later.resolve() !== expected.resolve || later.reject() !== expected.reject) return false;
           later.shift();
         }

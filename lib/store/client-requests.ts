@@ -11,7 +11,7 @@ import { type ResolvedOptions, readQuorumFor, writeQuorumFor } from '../config/o
 import type { WireKey } from '../transport/wire.js';
 import type { Attachment } from './attachment.js';
 import { type Coordinator, LATER, NOT_IN_PLACE } from './coordinator.js';
-import { type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
+import { CacheUse, type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
 import { type PutRequest, requestBytesOf } from './operations.js';
 import type { GetResult } from './get-result.js';
 import { type PutManyItems, putManyItems } from './put-many-items.js';
@@ -93,7 +93,7 @@ export class ClientRequests {
     // An R = 1 get read in place is over before this returns, and keeps nothing of its key: a byte key is copied
     // only for a get that waits or is sent. (R >= 2 may keep the key it declined: getAgreeingInPlace's divergentKey.)
     const seen = r === 1 ? key : ownKey(key);
-    const now = this.coordinator.getInPlace(seen, cacheable, r);
+    const now = this.coordinator.getInPlace(seen, cacheable ? CacheUse.LOOK_UP : CacheUse.NONE, r);
     if (now !== NOT_IN_PLACE && now !== LATER) return Promise.resolve(now);
     const owned = r === 1 ? ownKey(key) : seen;
     // The promise's functions themselves wait with the get: no executor or callback made per get

@@ -37,7 +37,7 @@ import { TombstonePurges } from './tombstone-purges.js';
 import { nodesToSweepBeforePurge, shouldSendPurge } from './purge-rule.js';
 import type { StoreStats } from './store-types.js';
 import { coordinatorFirst, firstLiveTarget, leastLoadedReplicas, readReplicas, readTargets, singleReadTarget, someDown } from './routing.js';
-import { InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets, type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
+import { CacheUse, InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets, type RejectGet, type ResolveGet, getCallbackOf } from './in-place-get.js';
 import { AgreeingInPlaceAnswer, type ReadInPlace, firstReadableTargets } from './agreeing-in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
@@ -453,15 +453,26 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
    * tombstone), nothing held for the send window.
    * The replica: the key's first live one (routing.ts firstLiveTarget).
    * R >= 2 (up to N): getAgreeingInPlace. `keyHash`: hashKey32(key) when known (a waiting get kept it).
-   * `cacheable` with a hot-key cache: cachedInPlace first.
+   * With a hot-key cache, `cacheUse` (in-place-get.ts CacheUse) says what the
+   * get does with it first: LOOK_UP (cachedInPlace), FILL (a hot key's miss
+   * counted before it waited a turn: the full path, no second look-up), NONE.
    */
-  getInPlace(key: WireKey, cacheable: boolean, r = 1, keyHash?: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
+  getInPlace(key: WireKey, cacheUse: CacheUse, r = 1, keyHash?: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof LATER {
     this.cacheMissKey = this.cacheMissFill = undefined;
+    // A hot key's miss counted before it waited a turn: its fill starts now, whichever path it takes (no second look-up).
+    if (cacheUse === CacheUse.FILL && this.hotKeys !== undefined) this.missedHot(key);
     if (this.readPath !== 'direct' || this.options.readFanout !== 'quorum' || this.options.n < 2 || this.host.readInPlace === undefined) return NOT_IN_PLACE;
     if (this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
-    if (cacheable && this.hotKeys !== undefined) {
+    if (cacheUse === CacheUse.LOOK_UP && this.hotKeys !== undefined) {
       const cached = this.cachedInPlace(key, r);
-      if (cached !== READ_UNCACHED) return cached;
+      // A hit, or one whose value failed to decode (startGet answers its error).
+      if (cached !== READ_UNCACHED && (cached !== NOT_IN_PLACE || this.cacheMissFill === undefined)) return cached;
+    }
+    if (this.cacheMissFill !== undefined) {
+      // A hot key's miss takes the full path, which fills the entry. Past this macrotask's reads in place it waits
+      // for the next, as other gets do: on the full path now, its replicas would be asked by message.
+      if (this.host.inPlaceTurnLeft?.(r) === false && this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined) return LATER;
+      return NOT_IN_PLACE;
     }
     // Hashed only here, past the checks: a get that is not read in place hashes its key where it is sent.
     const hash = keyHash ?? hashKey32(key);
@@ -499,10 +510,11 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     const cacheKey = cacheKeyOf(key);
     const entry = hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
     if (entry === undefined) {
-      this.cacheMissKey = cacheKey;
-      if (!hotKeys.isHot(cacheKey)) return READ_UNCACHED;
-      this.cacheMissFill = { key: cacheKey, epoch: hotKeys.readStarted() };
-      return NOT_IN_PLACE;
+      if (!hotKeys.isHot(cacheKey)) {
+        this.cacheMissKey = cacheKey;
+        return READ_UNCACHED;
+      }
+      return this.missedHot(key, cacheKey);
     }
     try {
       return this.toResult(entry.value);
@@ -510,6 +522,13 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
       // startGet looks the entry up again and rejects with what answerCached makes of the same error.
       return NOT_IN_PLACE;
     }
+  }
+
+  /** A hot key's miss, counted: its full path fills the entry with what it reads from now (the fill's epoch). */
+  private missedHot(key: WireKey, cacheKey = cacheKeyOf(key)): typeof NOT_IN_PLACE {
+    this.cacheMissKey = cacheKey;
+    this.cacheMissFill = { key: cacheKey, epoch: this.hotKeys!.readStarted() };
+    return NOT_IN_PLACE;
   }
 
   /**
@@ -572,12 +591,12 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
    * `seenKey`: the key getInPlace was given, when `key` is a copy of it made since.
    */
   getLater(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r = 1, seenKey: WireKey = key): void {
-    // A miss getInPlace just counted (of a key the cache would not keep): read later, in place, uncached.
-    if (this.cacheMissKey !== undefined) cacheable = false;
+    // A miss getInPlace just counted: a hot key's is read later on the full path (FILL), any other in place, uncached.
+    const cacheUse = this.cacheMissKey === undefined ? (cacheable ? CacheUse.LOOK_UP : CacheUse.NONE) : this.cacheMissFill !== undefined ? CacheUse.FILL : CacheUse.NONE;
     this.cacheMissKey = this.cacheMissFill = undefined;
     this.pendingCount++;
     if (this.laterGets.size === 0) this.host.nextTurn!(this.runLaterGets);
-    this.laterGets.push(key, cacheable, resolve, reject, r, seenKey === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
+    this.laterGets.push(key, cacheUse, resolve, reject, r, seenKey === this.inPlaceKey ? this.inPlaceHash : hashKey32(key));
   }
 
   private readonly laterGets = new LaterGets();
@@ -586,15 +605,15 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     const later = this.laterGets;
     while (later.size > 0) {
       const key = later.key();
-      const cacheable = later.cacheable();
+      const cacheUse = later.cacheUse();
       const r = later.r();
-      const answer = this.getInPlace(key, cacheable, r, later.hash());
+      const answer = this.getInPlace(key, cacheUse, r, later.hash());
       if (answer === LATER) break;
       const resolve = later.resolve();
       const reject = later.reject();
       later.shift();
       this.pendingCount--;
-      if (answer === NOT_IN_PLACE) this.startGet(key, r, getCallbackOf(resolve, reject), 0, cacheable);
+      if (answer === NOT_IN_PLACE) this.startGet(key, r, getCallbackOf(resolve, reject), 0, cacheUse !== CacheUse.NONE);
       else resolve(answer);
     }
     if (later.size > 0) this.host.nextTurn!(this.runLaterGets);

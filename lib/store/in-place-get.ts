@@ -27,6 +27,16 @@ export function getCallbackOf(resolve: ResolveGet, reject: RejectGet): GetCallba
   return (error, result) => (error ? reject(error) : resolve(result));
 }
 
+/**
+ * What a get does with the coordinator's hot-key cache (Coordinator.getInPlace):
+ * NONE: not cacheable, or a miss already counted of a key the cache would not
+ * keep; LOOK_UP: a plain get, looked up (and counted) once; FILL: a miss
+ * already counted of a key the cache would keep, to be read on the full path
+ * that fills its entry.
+ */
+export const CacheUse = { NONE: 0, LOOK_UP: 1, FILL: 2 } as const;
+export type CacheUse = (typeof CacheUse)[keyof typeof CacheUse];
+
 /** The ring's first capacity; it doubles when full, up to LATER_GETS_MAX. */
 const LATER_GETS_START = 256;
 
@@ -45,7 +55,7 @@ export class LaterGets {
   private rs = new Int32Array(LATER_GETS_START);
   /** Each key's hashKey32, from the getInPlace that sent it here. */
   private hashes = new Uint32Array(LATER_GETS_START);
-  private cacheables = new Uint8Array(LATER_GETS_START);
+  private cacheUses = new Uint8Array(LATER_GETS_START);
   private head = 0;
   private count = 0;
 
@@ -53,7 +63,7 @@ export class LaterGets {
     return this.count;
   }
 
-  push(key: WireKey, cacheable: boolean, resolve: ResolveGet, reject: RejectGet, r: number, hash: number): void {
+  push(key: WireKey, cacheUse: CacheUse, resolve: ResolveGet, reject: RejectGet, r: number, hash: number): void {
     assert.ok(this.count < LATER_GETS_MAX, 'later gets beyond LATER_GETS_MAX');
     if (this.count === this.keys.length) this.grow();
     const at = (this.head + this.count) & (this.keys.length - 1);
@@ -62,7 +72,7 @@ export class LaterGets {
     this.rejects[at] = reject;
     this.rs[at] = r;
     this.hashes[at] = hash;
-    this.cacheables[at] = cacheable ? 1 : 0;
+    this.cacheUses[at] = cacheUse;
     this.count++;
   }
 
@@ -70,8 +80,8 @@ export class LaterGets {
     return this.keys[this.head]!;
   }
 
-  cacheable(): boolean {
-    return this.cacheables[this.head] === 1;
+  cacheUse(): CacheUse {
+    return this.cacheUses[this.head] as CacheUse;
   }
 
   r(): number {
@@ -109,7 +119,7 @@ export class LaterGets {
     const rejects = new Array<RejectGet | undefined>(capacity).fill(undefined);
     const rs = new Int32Array(capacity);
     const hashes = new Uint32Array(capacity);
-    const cacheables = new Uint8Array(capacity);
+    const cacheUses = new Uint8Array(capacity);
     for (let i = 0; i < this.count; i++) {
       const from = (this.head + i) & (this.keys.length - 1);
       keys[i] = this.keys[from];
@@ -117,14 +127,14 @@ export class LaterGets {
       rejects[i] = this.rejects[from];
       rs[i] = this.rs[from]!;
       hashes[i] = this.hashes[from]!;
-      cacheables[i] = this.cacheables[from]!;
+      cacheUses[i] = this.cacheUses[from]!;
     }
     this.keys = keys;
     this.resolves = resolves;
     this.rejects = rejects;
     this.rs = rs;
     this.hashes = hashes;
-    this.cacheables = cacheables;
+    this.cacheUses = cacheUses;
     this.head = 0;
   }
 }

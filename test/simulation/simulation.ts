@@ -13,6 +13,7 @@
 import { Prng, deriveSeed } from '../../lib/prng.js';
 import { Ring } from '../../lib/ring/ring.js';
 import { Coordinator, LATER, NOT_IN_PLACE } from '../../lib/store/coordinator.js';
+import { CacheUse } from '../../lib/store/in-place-get.js';
 import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
 import { changeMembership, moveTo, waitFor } from '../../lib/store/membership-change.js';
 import type { PutRequest } from '../../lib/store/operations.js';
@@ -518,7 +519,7 @@ class Run implements World {
       next();
     };
     // As Store.get: answered in place when the coordinator can (lib/store/in-place-get.ts, agreeing-in-place-get.ts), else started.
-    const now = this.coordinator.getInPlace(key, !final, r);
+    const now = this.coordinator.getInPlace(key, final ? CacheUse.NONE : CacheUse.LOOK_UP, r);
     if (now === NOT_IN_PLACE || now === LATER) this.coordinator.startGet(key, r, answered, 0, !final);
     else answered(undefined, now, 0);
   }

@@ -28,7 +28,8 @@
 import assert from 'node:assert/strict';
 import type { PendingReply } from '../transport/node-link.js';
 import { Status, type WireKey } from '../transport/wire.js';
-import { SyncOrder, syncOrderAt } from '../version/object-codec.js';
+import type { VersionedObject } from '../version/dotted-version-vector.js';
+import { SyncOrder, decodeObject, syncOrderAt } from '../version/object-codec.js';
 import { HeldRecord, soleTimestampMs } from './agreeing-replies.js';
 import { type GetResult, type ReadClock, resultFromBytes } from './get-result.js';
 import { InPlaceState } from './in-place-get.js';
@@ -62,6 +63,12 @@ export class AgreeingInPlaceAnswer implements PendingReply {
   staleCount = 0;
   /** The answer's stored record, copied for the repairs (undefined when none are due). */
   repairBytes: Uint8Array | undefined = undefined;
+  /**
+   * ANSWERED by a read asked to `keepObject`: the answer's stored object,
+   * decoded from a copy of its record (undefined when absent everywhere), for
+   * the hot-key cache to keep as the full path's merge would have filled it.
+   */
+  object: VersionedObject | undefined = undefined;
   private nowMs = 0;
   /** Tells the wall clock when read() was given NaN for it (resultFromBytes asks only for a value that expires); observes nothing: the coordinator observes an answer's write time itself. */
   private readonly expiryClock: ReadClock | undefined;
@@ -91,12 +98,13 @@ export class AgreeingInPlaceAnswer implements PendingReply {
    * `nowMs` NaN: the wall clock given at construction is asked, and only
    * when the answer's value expires.
    */
-  read(readInPlace: ReadInPlace, targets: Int32Array, r: number, key: WireKey, nowMs: number, purgeMayApply: boolean): void {
+  read(readInPlace: ReadInPlace, targets: Int32Array, r: number, key: WireKey, nowMs: number, purgeMayApply: boolean, keepObject = false): void {
     if (Number.isNaN(nowMs) && this.expiryClock === undefined) assert.fail('a read without its time needs a wall clock');
     this.state = InPlaceState.NONE;
     this.result = undefined;
     this.observedTimestampMs = NaN;
     this.repairBytes = undefined;
+    this.object = undefined;
     this.staleCount = 0;
     this.holdingCount = 0;
     if (this.holding.length < r) {
@@ -114,7 +122,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
         }
         if (this.state === InPlaceState.DECLINED) return;
       }
-      this.decide(purgeMayApply);
+      this.decide(purgeMayApply, keepObject);
     } finally {
       this.held.release();
     }
@@ -164,7 +172,7 @@ export class AgreeingInPlaceAnswer implements PendingReply {
   }
 
   /** Every replica agreed, or was behind the newest: the answer read from the held bytes, as GetOperation's agree() reads it. */
-  private decide(purgeMayApply: boolean): void {
+  private decide(purgeMayApply: boolean, keepObject: boolean): void {
     const { bytes, view, length } = this.held;
     if (length < 0) {
       // Absent on every replica asked: what the full path merges to, with nothing to repair or purge.
@@ -188,8 +196,17 @@ export class AgreeingInPlaceAnswer implements PendingReply {
       this.state = InPlaceState.DECLINED;
       return;
     }
+    let object: VersionedObject | undefined;
+    try {
+      if (keepObject) object = decodeObject(bytes.slice(0, length));
+    } catch {
+      // resultFromBytes read it; should the whole object not decode, the full path decides as it always did.
+      this.state = InPlaceState.DECLINED;
+      return;
+    }
     this.observedTimestampMs = soleTimestampMs(view, 0, length);
     this.result = result;
+    this.object = object;
     if (this.staleCount > 0) this.repairBytes = bytes.slice(0, length);
     this.state = InPlaceState.ANSWERED;
   }

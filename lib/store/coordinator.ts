@@ -469,10 +469,11 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
       if (cached !== READ_UNCACHED && (cached !== NOT_IN_PLACE || this.cacheMissFill === undefined)) return cached;
     }
     if (this.cacheMissFill !== undefined) {
-      // A hot key's miss takes the full path, which fills the entry. Past this macrotask's reads in place it waits
-      // for the next, as other gets do: on the full path now, its replicas would be asked by message.
+      // A hot key's miss fills the entry. Past this macrotask's reads in place it waits for the next, as other gets
+      // do: on the full path now, its replicas would be asked by message. At R >= 2 the agreeing read in place
+      // fills it (getAgreeingInPlace); at R = 1, and wherever that declines, the full path does.
       if (this.host.inPlaceTurnLeft?.(r) === false && this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined) return LATER;
-      return NOT_IN_PLACE;
+      if (r === 1) return NOT_IN_PLACE;
     }
     // Hashed only here, past the checks: a get that is not read in place hashes its key where it is sent.
     const hash = keyHash ?? hashKey32(key);
@@ -557,7 +558,8 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     if (!firstReadableTargets(targets, r, this.readsInPlaceBound, this.agreeingTargets)) return NOT_IN_PLACE;
     if (this.host.inPlaceTurnLeft?.(r) === false) return this.laterGets.size < LATER_GETS_MAX && this.host.nextTurn !== undefined ? LATER : NOT_IN_PLACE;
     const answer = this.agreeingAnswer;
-    answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, NaN, r === this.options.n);
+    const fill = this.cacheMissFill;
+    answer.read(this.readInPlaceBound, this.agreeingTargets, r, key, NaN, r === this.options.n, fill !== undefined);
     if (answer.state === InPlaceState.DECLINED) {
       // The full path the caller starts next asks these same replicas, so that what differs is repaired
       // (any other R would do for the answer, but might agree and leave the divergence, read after read).
@@ -570,6 +572,12 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     // Replicas behind the newest record read: repaired with it, as readSettled repairs what GetOperation merged.
     if (answer.staleCount > 0) this.sendReadRepairs(key, answer.staleTargets, answer.staleCount, answer.repairBytes!);
     answer.repairBytes = undefined;
+    if (fill !== undefined) {
+      // The hot key's entry, as the full path's merge would fill it (the same replicas agreed, or were behind the newest).
+      this.hotKeys!.fill(fill.key, answer.object, r, fill.epoch, this.host.monotonicMs());
+      answer.object = undefined;
+      this.cacheMissKey = this.cacheMissFill = undefined;
+    }
     const result = answer.result;
     answer.result = undefined;
     return result;

@@ -465,8 +465,8 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     if (this.unsentCount > 0 || this.sentCount >= this.sendWindow || this.state !== 'open') return NOT_IN_PLACE;
     if (cacheUse === CacheUse.LOOK_UP && this.hotKeys !== undefined) {
       const cached = this.cachedInPlace(key, r);
-      // A hit, or one whose value failed to decode (startGet answers its error).
-      if (cached !== READ_UNCACHED && (cached !== NOT_IN_PLACE || this.cacheMissFill === undefined)) return cached;
+      // A hit, or one whose value failed to decode (NOT_IN_PLACE: startGet answers its error).
+      if (cached !== MISSED) return cached;
     }
     if (this.cacheMissFill !== undefined) {
       // A hot key's miss fills the entry. Past this macrotask's reads in place it waits for the next, as other gets
@@ -496,26 +496,22 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
 
   /**
    * The hot-key cache's part of a get that may be read in place: a hit is
-   * answered now (decoded afresh, as answerCached does); a miss is counted
-   * and left in `cacheMissKey` for the path the get takes next (startGet, or
-   * getLater, which reads it uncached), so that no get is counted twice.
-   * A miss of a key the cache would keep (HotKeyCache.isHot) carries the
-   * fill: that get takes the full path, whose merged result fills the entry
-   * (NOT_IN_PLACE, as for a hit whose value fails to decode). Any other miss
-   * is READ_UNCACHED: in place, as if there were no cache; its result would
-   * not be kept anyway (HotKeyCache.fill keeps only hot keys). Before this, every cacheable get of a store with the cache
-   * took the full path, hit or not, and the cache cost more than it saved.
+   * answered now (decoded afresh, as answerCached does; NOT_IN_PLACE when
+   * that fails). A miss is MISSED: counted, and left in `cacheMissKey` for
+   * the path the get takes next (startGet, or getLater), so that no get is
+   * counted twice. A miss of a key the cache would keep (HotKeyCache.isHot)
+   * also carries the fill (missedHot), which getInPlace's agreeing read or
+   * the full path makes; any other miss is read in place as if there were no
+   * cache (HotKeyCache.fill would not keep its result anyway).
    */
-  private cachedInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof READ_UNCACHED {
+  private cachedInPlace(key: WireKey, r: number): GetResult | undefined | typeof NOT_IN_PLACE | typeof MISSED {
     const hotKeys = this.hotKeys!;
     const cacheKey = cacheKeyOf(key);
     const entry = hotKeys.lookup(cacheKey, r, this.host.monotonicMs());
     if (entry === undefined) {
-      if (!hotKeys.isHot(cacheKey)) {
-        this.cacheMissKey = cacheKey;
-        return READ_UNCACHED;
-      }
-      return this.missedHot(key, cacheKey);
+      if (hotKeys.isHot(cacheKey)) this.missedHot(key, cacheKey);
+      else this.cacheMissKey = cacheKey;
+      return MISSED;
     }
     try {
       return this.toResult(entry.value);
@@ -526,10 +522,9 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   }
 
   /** A hot key's miss, counted: its full path fills the entry with what it reads from now (the fill's epoch). */
-  private missedHot(key: WireKey, cacheKey = cacheKeyOf(key)): typeof NOT_IN_PLACE {
+  private missedHot(key: WireKey, cacheKey = cacheKeyOf(key)): void {
     this.cacheMissKey = cacheKey;
     this.cacheMissFill = { key: cacheKey, epoch: this.hotKeys!.readStarted() };
-    return NOT_IN_PLACE;
   }
 
   /**
@@ -1553,8 +1548,8 @@ interface CacheFill {
   epoch: number;
 }
 
-/** Coordinator.cachedInPlace: a miss the cache would not keep, to be read in place as without the cache. */
-const READ_UNCACHED = Symbol('read uncached');
+/** Coordinator.cachedInPlace: a miss, counted (Coordinator.cacheMissKey, and cacheMissFill for a hot key's). */
+const MISSED = Symbol('missed');
 
 /** A retry keeps its first attempt's deadline, once that has started. */
 function stampedOrUndefined(deadlineMs: number): number | undefined {

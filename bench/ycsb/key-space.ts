@@ -74,7 +74,7 @@ export class KeySpace {
   }
 
   /** What a target that takes either form is given for each key number, by `keyForm`. */
-  keys(): readonly (string | Buffer)[] {
+  keysInForm(): readonly (string | Buffer)[] {
     return this.keyForm === 'bytes' ? this.bytes() : this.names;
   }
 

@@ -29,7 +29,7 @@ export class RingtableTarget implements KvTarget {
   readonly description: string;
   readonly store: Store;
   private readonly keys: KeySpace;
-  /** Each key number's key as this run hands it to ringtable (KeySpace.keys: --key-form). */
+  /** Each key number's key as this run hands it to ringtable (KeySpace.keysInForm: --key-form). */
   private readonly keyObjects: readonly Key[];
   private loadBatch = LOAD_BATCH_START;
   /** Load batches that failed because the store was too busy, and were written again (reported as a note). */
@@ -39,7 +39,7 @@ export class RingtableTarget implements KvTarget {
     this.name = name;
     this.store = store;
     this.keys = keys;
-    this.keyObjects = keys.keys();
+    this.keyObjects = keys.keysInForm();
     const transport = shape.transport === 'sab' ? 'SharedArrayBuffer rings' : 'postMessage';
     this.description = `ringtable Store, ${shape.nodes} nodes over ${transport}, N=${shape.n} R=${shape.r} W=${shape.w}, durability ${shape.durability}; keys as ${keys.keyForm}; get / put / getMany / get+put(context), operations in flight up to the concurrency`;
   }

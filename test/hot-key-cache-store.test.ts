@@ -7,9 +7,11 @@
  */
 import t from 'tap';
 import { READS_IN_PLACE_PER_TURN_MAX } from '../lib/store/direct-reads.js';
+import { HOT_READS_MAX } from '../lib/store/hot-key-cache.js';
 import { openTemp, sleep } from './helpers/temp-store.js';
 
-const HOT_READS = 12;
+/** Enough gets of one key to make it hot, and then hit its entry. */
+const HOT_READS = HOT_READS_MAX + 4;
 const CACHE = { entriesMax: 8, entryTtlMs: 60_000 };
 
 t.test('hot reads are cached; every write through the coordinator is seen by the next get', async (t) => {

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { EPOCHS_PER_ENTRY, HOT_COUNT_MIN, HotKeyCache, cacheKeyOf } from '../lib/store/hot-key-cache.js';
+import { EPOCHS_PER_ENTRY, HOT_READS_MAX, HotKeyCache, cacheKeyOf } from '../lib/store/hot-key-cache.js';
 import { resolveOptions } from '../lib/config/options.js';
 import { ErrorCode } from '../lib/errors.js';
 
@@ -29,15 +29,28 @@ t.test('a key read often enough is kept and answered; one read once is not', asy
   const cache = cacheOf(4);
   t.equal(readTimes(cache, 'once', 1, 'v', 0), 0);
   t.equal(cache.size, 0, 'a key read once is not hot');
-  const hits = readTimes(cache, 'hot', HOT_COUNT_MIN + 5, 'v1', 0);
-  t.ok(hits >= 5, `the hot key is answered from the cache after ${HOT_COUNT_MIN} reads (${hits} hits)`);
+  const hits = readTimes(cache, 'hot', HOT_READS_MAX + 5, 'v1', 0);
+  t.ok(hits >= 5, `the hot key is answered from the cache after at most ${HOT_READS_MAX} reads (${hits} hits)`);
   t.equal(cache.lookup('hot', 2, 1)?.value, 'v1');
   t.equal(cache.counters.hits, hits + 1);
 });
 
+t.test('the sketch counts a sample of the gets, drawn so that a periodic pattern skips no key', async (t) => {
+  // Eight keys read in turn: a sample of every eighth get would count one of them only.
+  const cache = cacheOf(8);
+  const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+  for (let round = 0; round < 60; round++) for (const key of keys) if (cache.lookup(key, 2, 0) === undefined) cache.fill(key, key, 2, cache.readStarted(), 0);
+  t.equal(cache.size, 8, 'every key of the cycle is cached');
+  for (const key of keys) t.equal(cache.lookup(key, 2, 0)?.value, key);
+  // A key read fewer times than the sample's hot bound's worth of gets alone is not.
+  const cold = cacheOf(8);
+  t.equal(readTimes(cold, 'few', 1, 'v', 0), 0);
+  t.equal(cold.size, 0, 'one sampled read is not hot');
+});
+
 t.test('a write through the coordinator removes its key; the next read refills it', async (t) => {
   const cache = cacheOf(4);
-  readTimes(cache, 'k', 10, 'old', 0);
+  readTimes(cache, 'k', HOT_READS_MAX + 2, 'old', 0);
   t.equal(cache.lookup('k', 2, 0)?.value, 'old');
   cache.written('k');
   t.equal(cache.lookup('k', 2, 0), undefined, 'a write removes the entry');
@@ -48,7 +61,7 @@ t.test('a write through the coordinator removes its key; the next read refills i
 
 t.test('a read that raced a write of its key is not kept, whenever the write ended', async (t) => {
   const cache = cacheOf(4);
-  readTimes(cache, 'k', 10, 'v0', 0);
+  readTimes(cache, 'k', HOT_READS_MAX + 2, 'v0', 0);
   cache.written('k');
   const epoch = cache.readStarted(); // a read starts...
   cache.written('k'); // ...a write of its key starts (and, say, ends) meanwhile
@@ -63,7 +76,7 @@ t.test('a read that raced a write of its key is not kept, whenever the write end
 
 t.test('the write epochs are bounded, and forgetting one is conservative', async (t) => {
   const cache = cacheOf(1);
-  readTimes(cache, 'k', 10, 'v', 0);
+  readTimes(cache, 'k', HOT_READS_MAX + 2, 'v', 0);
   cache.written('k');
   const epoch = cache.readStarted();
   cache.written('k');
@@ -74,7 +87,7 @@ t.test('the write epochs are bounded, and forgetting one is conservative', async
 
 t.test('an entry is served for entryTtlMs after its fill, no longer', async (t) => {
   const cache = cacheOf(4, 100);
-  readTimes(cache, 'k', 10, 'v', 1000);
+  readTimes(cache, 'k', HOT_READS_MAX + 2, 'v', 1000);
   t.equal(cache.lookup('k', 2, 1099)?.value, 'v');
   t.equal(cache.lookup('k', 2, 1100), undefined, 'at entryTtlMs the entry is gone');
 });
@@ -115,7 +128,7 @@ t.test('at most entriesMax keys, whatever the stream; every hit is a value fille
 
 t.test('an entry answers reads of R up to the R it was merged from', async (t) => {
   const cache = cacheOf(4);
-  readTimes(cache, 'k', 10, 'v', 0);
+  readTimes(cache, 'k', HOT_READS_MAX + 2, 'v', 0);
   t.equal(cache.lookup('k', 2, 0)?.value, 'v');
   t.equal(cache.lookup('k', 1, 0)?.value, 'v', 'a read of R = 1 may use a merge of 2');
   t.equal(cache.lookup('k', 3, 0), undefined, 'a read of R = 3 may not');
@@ -130,6 +143,17 @@ t.test('cacheKeyOf: a string key and the byte key of its UTF-8 bytes are one key
   t.equal(cacheKeyOf(Buffer.from('clé', 'utf8').subarray(1)), cacheKeyOf('lé'));
   t.not(cacheKeyOf('clé'), cacheKeyOf('cle'));
   t.not(cacheKeyOf(new Uint8Array([0xc3, 0xa9])), cacheKeyOf('\u00c3\u00a9'), 'latin1 text of other bytes is another key');
+  t.equal(cacheKeyOf('a\ud800b'), cacheKeyOf('a\ufffdb'), 'a lone surrogate is stored as U+FFFD: the same record, the same key');
+  t.equal(cacheKeyOf(Buffer.from('\ufeffbom', 'utf8')), '\ufeffbom', 'a leading byte-order mark is part of the key');
+  t.not(cacheKeyOf('bom'), cacheKeyOf(Buffer.from('\ufeffbom', 'utf8')));
+  const notUtf8 = [new Uint8Array([0xff]), new Uint8Array([0xc3]), new Uint8Array([0xed, 0xa0, 0x80]), new Uint8Array([0x61, 0x80])];
+  const cacheKeys = new Set(notUtf8.map((bytes) => cacheKeyOf(bytes)));
+  t.equal(cacheKeys.size, notUtf8.length, 'bytes that are not UTF-8: one key each');
+  for (const bytes of notUtf8) {
+    const cacheKey = cacheKeyOf(bytes);
+    t.notOk(cacheKey.isWellFormed(), `${Buffer.from(bytes).toString('hex')}: not any string key's`);
+    t.equal(cacheKeyOf(Buffer.from(bytes)), cacheKey, 'the same bytes in another buffer: the same key');
+  }
 });
 
 t.test('hotKeyCache options are checked: entriesMax required and bounded, entryTtlMs defaulted', async (t) => {

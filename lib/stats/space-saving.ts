@@ -93,6 +93,18 @@ export class SpaceSaving {
     return { key, count: this.#counts[slot]!, errorMax: this.#errors[slot]! };
   }
 
+  /** `key`'s estimated count (an upper bound of its true count), 0 when it is not monitored; estimate() without the object. */
+  count(key: string): number {
+    const slot = this.#slotOf.get(key);
+    return slot === undefined ? 0 : this.#counts[slot]!;
+  }
+
+  /** `key`'s guaranteed count (count - errorMax: a lower bound of its true count), 0 when it is not monitored. */
+  guaranteedCount(key: string): number {
+    const slot = this.#slotOf.get(key);
+    return slot === undefined ? 0 : this.#counts[slot]! - this.#errors[slot]!;
+  }
+
   /** The k monitored keys with the highest counts, highest first (ties: lower errorMax, then key). */
   top(k: number): HeavyHitter[] {
     assert.ok(Number.isInteger(k) && k >= 0, `k must be an integer >= 0, got ${k}`);

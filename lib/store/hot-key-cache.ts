@@ -4,12 +4,18 @@
  * that a skewed read stream stops hammering the N nodes that hold its
  * hottest keys. Pure: the time is passed in, nothing here reads a clock.
  *
- * Which keys: a Space-Saving sketch (lib/stats/space-saving.ts) counts the
- * cacheable gets; a read's result is kept only when the sketch proves its
- * key hot (its guaranteed count, count - errorMax, exceeds every key it does
- * not monitor, and HOT_COUNT_MIN). The sketch starts over every
- * SKETCH_WINDOW_FACTOR x capacity gets, so a key that cooled stops counting
- * as hot. At entriesMax entries, a new one takes the place of the coldest of
+ * Which keys: a Space-Saving sketch (lib/stats/space-saving.ts) counts a
+ * sample of the cacheable gets, about one in SKETCH_SAMPLE_WEIGHT, each
+ * offered with that weight (the gap to the next sampled get is drawn from a
+ * seeded generator, so no periodic access pattern always skips one key); a
+ * read's result is kept only when the sketch shows its key hot (its
+ * guaranteed count, count - errorMax, exceeds every key it does not monitor,
+ * and HOT_SAMPLES_MIN samples' weight). Counting every get cost more than a
+ * hit saved: a key the sketch does not monitor replaces its smallest counter
+ * and sifts down the heap, two Map writes a level (bench/README.md, "Session
+ * s14: the hot-key cache's bookkeeping"). The sketch starts over every
+ * SKETCH_WINDOW_FACTOR x capacity gets' weight, so a key that cooled stops
+ * counting as hot. At entriesMax entries, a new one takes the place of the coldest of
  * EVICTION_SAMPLES oldest entries (Redis samples its eviction candidates the
  * same way: maxmemory-samples).
  *
@@ -17,7 +23,11 @@
  * removes its entry when it starts and again when its caller is answered,
  * and a read's result is kept only if no write of its key started since the
  * read did (`epoch`): a read that raced a write never refills the entry with
- * what the write replaced. Writes this coordinator does not see (another
+ * what the write replaced. The write epochs are kept in two generations of
+ * at most EPOCHS_PER_ENTRY / 2 x entriesMax keys each: when the newer one is
+ * full it becomes the older, and the older one is forgotten whole, every key
+ * in it written no later than when the newer one started (floorEpoch); no
+ * key is deleted one at a time (a Map walked past the holes of its deletes). Writes this coordinator does not see (another
  * coordinator's, a Store.attach handle's, hints handed off, anti-entropy,
  * a node's own TTL sweep) reach the cache only when its entry ends:
  * entryTtlMs after the read that filled it. A value's own TTL is checked on
@@ -25,18 +35,25 @@
  */
 import assert from 'node:assert/strict';
 import type { ResolvedHotKeyCache } from '../config/options.js';
+import { Prng } from '../prng.js';
 import { SpaceSaving } from '../stats/space-saving.js';
 import type { WireKey } from '../transport/wire.js';
 
-/** A key read fewer times than this in the sketch's window is never cached. */
-export const HOT_COUNT_MIN = 3;
+/** One get in about this many is offered to the sketch, with this weight: the mean of the sample gaps drawn. */
+export const SKETCH_SAMPLE_WEIGHT = 8;
+/** A key sampled fewer times than this (beyond its possible overestimate) in the sketch's window is never cached. */
+export const HOT_SAMPLES_MIN = 2;
+/** A key read this many times in a row, with room in the sketch, is hot wherever the sample gaps stood (the longest gap is 2 x SKETCH_SAMPLE_WEIGHT - 1 gets). */
+export const HOT_READS_MAX = HOT_SAMPLES_MIN * (2 * SKETCH_SAMPLE_WEIGHT - 1);
+/** The sample gaps' generator is seeded: the cache stays a pure function of its calls (the simulation replays it). */
+const SKETCH_SAMPLE_SEED = 0x5ca1ab1e;
 /** The sketch keeps this many counters per cache entry. */
 export const SKETCH_COUNTERS_PER_ENTRY = 2;
 /** The sketch starts over after this many gets per counter. */
 export const SKETCH_WINDOW_FACTOR = 64;
 /** Oldest entries looked at to choose the one to evict. */
 export const EVICTION_SAMPLES = 8;
-/** Write epochs remembered per cache entry (keyEpochs' bound); older ones fold into floorEpoch. */
+/** Write epochs remembered per cache entry, over both generations; older ones fold into floorEpoch. */
 export const EPOCHS_PER_ENTRY = 4;
 
 export interface HotKeyEntry<T> {
@@ -63,13 +80,21 @@ export class HotKeyCache<T> {
   readonly entryTtlMs: number;
   private readonly sketchCapacity: number;
   private sketch: SpaceSaving;
+  /** Gets until the next one the sketch counts, and the generator of those gaps (uniform in [1, 2 x SKETCH_SAMPLE_WEIGHT - 1]). */
+  private getsToSample = 1;
+  private readonly sampleGaps = new Prng(SKETCH_SAMPLE_SEED);
   private readonly entries = new Map<string, HotKeyEntry<T>>();
   /** Each write's start and end takes the next epoch. */
   private epoch = 0;
-  /** The last epoch at which each recently written key was written; insertion order is age. */
-  private readonly keyEpochs = new Map<string, number>();
-  /** Every key not in keyEpochs was last written at or before this epoch. */
+  /** The last epoch at which each key was written since newerStartEpoch; at most generationKeysMax keys. */
+  private newerEpochs = new Map<string, number>();
+  /** The same for the generation before it (a key in both: newerEpochs has its last write). */
+  private olderEpochs = new Map<string, number>();
+  private readonly generationKeysMax: number;
+  /** The epoch when olderEpochs started: every key in neither generation was last written at or before it. */
   private floorEpoch = 0;
+  /** The epoch when newerEpochs started. */
+  private newerStartEpoch = 0;
   readonly counters: HotKeyCacheCounters = { hits: 0, misses: 0, fills: 0, fillsRaced: 0, invalidations: 0, evictions: 0 };
 
   constructor(options: ResolvedHotKeyCache) {
@@ -79,6 +104,7 @@ export class HotKeyCache<T> {
     this.entryTtlMs = options.entryTtlMs;
     this.sketchCapacity = Math.max(16, options.entriesMax * SKETCH_COUNTERS_PER_ENTRY);
     this.sketch = new SpaceSaving(this.sketchCapacity);
+    this.generationKeysMax = Math.max(1, (options.entriesMax * EPOCHS_PER_ENTRY) >> 1);
   }
 
   get size(): number {
@@ -86,15 +112,18 @@ export class HotKeyCache<T> {
   }
 
   /**
-   * A cacheable get of `key` at `r`: counted in the sketch; its entry if one
+   * A cacheable get of `key` at `r`: counted in the sketch if sampled; its entry if one
    * is fresh at `nowMs` and merged from at least `r` replicas (a read at R
    * sees what W acknowledged when R + W > N only if R replicas answered:
    * an R = 1 answer must not stand in for an R = 3 read), else undefined (a
    * miss: read the replicas, then `fill`).
    */
   lookup(key: string, r: number, nowMs: number): HotKeyEntry<T> | undefined {
-    if (this.sketch.total >= this.sketchCapacity * SKETCH_WINDOW_FACTOR) this.sketch = new SpaceSaving(this.sketchCapacity);
-    this.sketch.offer(key);
+    if (--this.getsToSample === 0) {
+      this.getsToSample = 1 + this.sampleGaps.nextBelow(2 * SKETCH_SAMPLE_WEIGHT - 1);
+      if (this.sketch.total >= this.sketchCapacity * SKETCH_WINDOW_FACTOR) this.sketch = new SpaceSaving(this.sketchCapacity);
+      this.sketch.offer(key, SKETCH_SAMPLE_WEIGHT);
+    }
     const entry = this.entries.get(key);
     if (entry !== undefined && entry.r >= r && nowMs - entry.filledAtMs < this.entryTtlMs) {
       this.counters.hits++;
@@ -116,7 +145,7 @@ export class HotKeyCache<T> {
    * since. Whether it was kept.
    */
   fill(key: string, value: T, r: number, readEpoch: number, nowMs: number): boolean {
-    if ((this.keyEpochs.get(key) ?? this.floorEpoch) > readEpoch) {
+    if ((this.newerEpochs.get(key) ?? this.olderEpochs.get(key) ?? this.floorEpoch) > readEpoch) {
       this.counters.fillsRaced++;
       return false;
     }
@@ -130,30 +159,21 @@ export class HotKeyCache<T> {
   /** A write of `key` through this coordinator starts, or its caller is answered (or it failed): its entry goes. */
   written(key: string): void {
     const epoch = ++this.epoch;
-    this.keyEpochs.delete(key);
-    this.keyEpochs.set(key, epoch);
-    const bound = this.entriesMax * EPOCHS_PER_ENTRY;
-    if (this.keyEpochs.size > bound) {
-      // The older half is forgotten at once, oldest first; every key forgotten was written no later than the
-      // last of them (floorEpoch). One at a time, each write past the bound walked from the Map's start over
-      // the holes its earlier deletes left there (V8 compacts a Map only when it rehashes): 3.8% of the
-      // coordinator's thread in a YCSB-B profile (bench/README.md, "Session s13: the hot-key cache").
-      let forgotten = 0;
-      for (const [oldest, oldestEpoch] of this.keyEpochs) {
-        this.keyEpochs.delete(oldest);
-        this.floorEpoch = oldestEpoch;
-        if (++forgotten >= bound >> 1) break;
-      }
+    if (this.newerEpochs.size >= this.generationKeysMax && !this.newerEpochs.has(key)) {
+      // The older generation is forgotten whole: each of its keys was last written before the newer one started.
+      this.floorEpoch = this.newerStartEpoch;
+      this.olderEpochs = this.newerEpochs;
+      this.newerEpochs = new Map();
+      this.newerStartEpoch = epoch - 1;
     }
+    this.newerEpochs.set(key, epoch);
     if (this.entries.delete(key)) this.counters.invalidations++;
   }
 
-  /** Provably hot: read more often than any key the sketch does not monitor, and at least HOT_COUNT_MIN times. */
+  /** Hot by the sketch's sample: sampled more often than any key it does not monitor, and at least HOT_SAMPLES_MIN times. */
   isHot(key: string): boolean {
-    const estimate = this.sketch.estimate(key);
-    if (estimate === undefined) return false;
-    const guaranteed = estimate.count - estimate.errorMax;
-    return guaranteed >= HOT_COUNT_MIN && guaranteed > this.sketch.countMin;
+    const guaranteed = this.sketch.guaranteedCount(key);
+    return guaranteed >= HOT_SAMPLES_MIN * SKETCH_SAMPLE_WEIGHT && guaranteed > this.sketch.countMin;
   }
 
   private evictOne(nowMs: number): void {
@@ -165,7 +185,7 @@ export class HotKeyCache<T> {
         victim = key;
         break;
       }
-      const count = this.sketch.estimate(key)?.count ?? 0;
+      const count = this.sketch.count(key);
       if (count < victimCount) {
         victim = key;
         victimCount = count;
@@ -182,14 +202,28 @@ export class HotKeyCache<T> {
   }
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Valid UTF-8 only, a leading byte-order mark kept: a byte key's text is the string key with the same bytes. */
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+/** The cache key of bytes that are not UTF-8 starts with a lone surrogate, which no well-formed string holds. */
+const NOT_UTF8 = '\ud800';
 
 /**
  * One string per stored key: a string key and a byte key with the same
- * UTF-8 bytes name the same record (wire.ts encodes strings as UTF-8), so
- * both map to the bytes as latin1 text (an ASCII string is its own).
+ * UTF-8 bytes name the same record (wire.ts encodes strings as UTF-8, a lone
+ * surrogate as U+FFFD's bytes), so both map to the well-formed string whose
+ * UTF-8 those bytes are: a well-formed string key is its own, as cheaply as
+ * a check that it holds no lone surrogate (a regular expression's ASCII test
+ * of every key cost 45-70 ns a get). Bytes that are not UTF-8 map to
+ * NOT_UTF8 and their latin1 text, which no string key's cache key equals.
  */
 export function cacheKeyOf(key: WireKey): string {
-  if (typeof key === 'string') return ASCII.test(key) ? key : Buffer.from(key, 'utf8').toString('latin1');
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  if (typeof key === 'string') {
+    if (key.isWellFormed()) return key;
+    key = Buffer.from(key, 'utf8');
+  }
+  try {
+    return UTF8_STRICT.decode(key);
+  } catch {
+    return NOT_UTF8 + Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  }
 }

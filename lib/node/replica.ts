@@ -47,6 +47,7 @@ import {
   decodeKeyedObjects,
   encodeKeyedObjects,
   type OrderedFields,
+  type RequestHeader,
   encodeEntries,
   forEachEnvelopeItem,
   encodeScanPage,
@@ -85,6 +86,9 @@ export function publishTermMax(stats: Float64Array, terms: ReadonlyMap<number, n
   for (const term of terms.values()) termMax = Math.max(termMax, term);
   stats[NodeStat.TERM_MAX] = Math.max(stats[NodeStat.TERM_MAX]!, termMax);
 }
+
+/** Longest key read into a reused key buffer (reusedKey): at most 64 KiB of buffers, one per length. */
+const REUSED_KEY_BYTES_MAX = 360;
 
 /** Writes applied between two `beat` calls within one commit. */
 const BEAT_WRITES = 256;
@@ -169,6 +173,38 @@ type Queued = PendingWrite | QueuedEnvelope;
 
 type WriteResult = Uint8Array | Error | Refusal | undefined;
 
+/**
+ * One commit's results by write slot, an envelope's items each their own:
+ * only those that are not a plain OK (undefined) are kept, in slot order,
+ * so an lww putMany's share of thousands of replicated writes keeps nothing
+ * (issue 15 target 4: an array grown slot by slot was 30 bytes of garbage
+ * per write on the nodes, a sampling heap profile of put-many.bench).
+ */
+class CommitResults {
+  private readonly slots: number[] = [];
+  private readonly values: (Uint8Array | Error | Refusal)[] = [];
+  private cursor = 0;
+  /** Every slot's result, when the commit failed as a whole. */
+  private failure: Error | undefined;
+
+  set(slot: number, result: WriteResult): void {
+    if (result === undefined) return;
+    this.slots.push(slot);
+    this.values.push(result);
+  }
+
+  failAll(error: Error): void {
+    this.failure = error;
+  }
+
+  /** The result of `slot`: asked for once per slot, in ascending order. */
+  take(slot: number): WriteResult {
+    if (this.failure !== undefined) return this.failure;
+    if (this.cursor < this.slots.length && this.slots[this.cursor] === slot) return this.values[this.cursor++];
+    return undefined;
+  }
+}
+
 export class Replica {
   private readonly engine: StorageEngine;
   private readonly config: ReplicaConfig;
@@ -180,6 +216,8 @@ export class Replica {
   private readonly itemWrite: PendingWrite = { op: 0, requestId: 0, flags: 0, key: EMPTY_BYTES, context: NO_CONTEXT, value: EMPTY_BYTES, timestampMs: 0, expiresAtMs: 0, hintOwner: -1 };
   /** Where an arriving envelope's items lie, [at, length] by item, before they are counted: grown by doubling. */
   private placesScratch = new Int32Array(2 * 1024);
+  /** Keys of envelope items by length, each reused for every key of its length (reusedKey). */
+  private readonly keysByLength: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(REUSED_KEY_BYTES_MAX + 1);
   /** A replicated object's clock as flat [actor, counter, ...], reused from write to write (clockInto). */
   private readonly clock: number[] = [];
   /** A coordinated write's object, kept until its commit is answered (ObjectArena: no ArrayBuffer per write). */
@@ -422,14 +460,12 @@ export class Replica {
     if (this.commitAsked !== undefined) return this.commitAsked;
     // In arrival order; one result slot per write, an envelope's items each their own.
     const writes: Queued[] = [];
-    const results: WriteResult[] = [];
-    let writeCount = 0;
+    const results = new CommitResults();
     let taken = false;
     const take = (): void => {
       taken = true;
       this.commitAsked = undefined;
       for (const write of this.queued) writes.push(write);
-      writeCount += this.queuedWriteCount;
       this.queued = [];
       this.queuedWriteCount = 0;
     };
@@ -468,7 +504,8 @@ export class Replica {
           // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
           this.publishHintCounts();
-          this.answer(writes, new Array<WriteResult>(writeCount).fill(toError(error)));
+          results.failAll(toError(error));
+          this.answer(writes, results);
         },
       ),
     );
@@ -477,12 +514,12 @@ export class Replica {
   }
 
   /** Apply `writes` from `from` on into `results` from slot `applied` on: returns the slot after the last. */
-  private applyQueued(batch: WriteBatch, writes: Queued[], from: number, results: WriteResult[], applied: number): number {
+  private applyQueued(batch: WriteBatch, writes: Queued[], from: number, results: CommitResults, applied: number): number {
     for (let i = from; i < writes.length; i++) {
       const write = writes[i]!;
       if (write instanceof QueuedEnvelope) applied = this.applyEnvelope(batch, write, results, applied);
       else {
-        results[applied++] = this.applyCatching(batch, write);
+        results.set(applied++, this.applyCatching(batch, write));
         if (applied % BEAT_WRITES === 0) this.config.beat?.();
       }
     }
@@ -490,11 +527,11 @@ export class Replica {
   }
 
   /** Apply every item of `envelope` into `results` from `applied` on: returns the slot after its last. */
-  private applyEnvelope(batch: WriteBatch, envelope: QueuedEnvelope, results: WriteResult[], applied: number): number {
+  private applyEnvelope(batch: WriteBatch, envelope: QueuedEnvelope, results: CommitResults, applied: number): number {
     const places = envelope.places;
     const beat = this.config.beat;
     for (let index = 0; index < envelope.itemCount; index++) {
-      results[applied++] = this.applyEnvelopeItem(batch, envelope, index, places[2 * index]!, places[2 * index + 1]!);
+      results.set(applied++, this.applyEnvelopeItem(batch, envelope, index, places[2 * index]!, places[2 * index + 1]!));
       if (beat !== undefined && applied % BEAT_WRITES === 0) beat();
     }
     return applied;
@@ -511,23 +548,60 @@ export class Replica {
       if (item.requestId !== index) assert.fail(`envelope item ${index} carries another index`);
       if (item.op !== Op.PUT && item.op !== Op.REPLICATE) assert.fail(`op ${item.op} cannot travel in a write envelope`);
       if (item.hintOwner === this.config.nodeId) assert.fail('a node cannot hold hints for itself');
-      const bytes = envelope.bytes;
-      const write = this.itemWrite;
-      write.op = item.op;
-      write.requestId = index;
-      write.flags = item.flags;
-      write.key = new Uint8Array(bytes.buffer, bytes.byteOffset + item.keyAt, item.keyBytes);
-      write.context = contextOf(envelope.view, item.contextAt, item.contextPairs);
-      write.value = new Uint8Array(bytes.buffer, bytes.byteOffset + item.valueAt, item.valueBytes);
-      write.timestampMs = item.timestampMs;
-      write.expiresAtMs = item.expiresAtMs;
-      write.hintOwner = item.hintOwner;
+      if (item.op === Op.REPLICATE && item.hintOwner < 0) return this.replicateItem(batch, envelope, item);
+      const write = this.itemWriteOf(envelope, item);
       const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
       return write.op === Op.PUT ? this.coordinate(space, write) : this.replicate(space, write);
     } catch (error) {
       // A bad item fails alone: the envelope, the batch and the worker go on (answer counts the error).
       return toError(error);
     }
+  }
+
+  /** `item` of `envelope` as the one reused `itemWrite`, its key and value views of the envelope's bytes. */
+  private itemWriteOf(envelope: QueuedEnvelope, item: RequestHeader): PendingWrite {
+    const bytes = envelope.bytes;
+    const write = this.itemWrite;
+    write.op = item.op;
+    write.requestId = item.requestId;
+    write.flags = item.flags;
+    write.key = new Uint8Array(bytes.buffer, bytes.byteOffset + item.keyAt, item.keyBytes);
+    write.context = contextOf(envelope.view, item.contextAt, item.contextPairs);
+    write.value = new Uint8Array(bytes.buffer, bytes.byteOffset + item.valueAt, item.valueBytes);
+    write.timestampMs = item.timestampMs;
+    write.expiresAtMs = item.expiresAtMs;
+    write.hintOwner = item.hintOwner;
+    return write;
+  }
+
+  /**
+   * An envelope's REPLICATE of the node's own data (an lww putMany's every
+   * item): `replicate`, with the object read and stored where it lies in the
+   * envelope and the key copied into a buffer reused for every key of its
+   * length (lmdb-js copies a key when it reads or writes it). A key the node
+   * does not hold yet, whose object it keeps as it came, costs no object at
+   * all; anything else takes `replicate`'s merge with views of the item.
+   */
+  private replicateItem(batch: WriteBatch, envelope: QueuedEnvelope, item: RequestHeader): WriteResult {
+    this.count(NodeStat.REPLICATES);
+    const key = this.reusedKey(envelope.bytes, item.keyAt, item.keyBytes);
+    const stored = batch.get(key);
+    if (stored === undefined && this.keepsAsItCame(batch, key, envelope.view, item.valueAt, item.valueBytes)) {
+      batch.putAt(key, envelope.bytes, item.valueAt, item.valueBytes);
+      return undefined;
+    }
+    // `stored` is lmdb-js's buffer until its next read: nothing reads before the merge copies it.
+    return this.mergeReplica(batch, this.itemWriteOf(envelope, item), stored);
+  }
+
+  /** The `length` bytes at `at` of `bytes` in the key buffer of that length, or a copy of their own past REUSED_KEY_BYTES_MAX. */
+  private reusedKey(bytes: Uint8Array, at: number, length: number): Uint8Array {
+    if (length > REUSED_KEY_BYTES_MAX) return copyBytes(bytes, at, at + length);
+    let key = this.keysByLength[length];
+    if (key === undefined) this.keysByLength[length] = key = new Uint8Array(length);
+    // A loop: a key is tens of bytes, and `set` would need a view of the source.
+    for (let i = 0; i < length; i++) key[i] = bytes[at + i]!;
+    return key;
   }
 
   /**
@@ -552,7 +626,7 @@ export class Replica {
     this.publishHintCounts();
   }
 
-  private answer(writes: Queued[], results: WriteResult[]): void {
+  private answer(writes: Queued[], results: CommitResults): void {
     // A crash dropped what this commit would have taken (dropQueued).
     if (writes.length === 0) return;
     this.count(NodeStat.COMMITS);
@@ -560,11 +634,11 @@ export class Replica {
     for (let i = 0; i < writes.length; i++) {
       const write = writes[i]!;
       if (!(write instanceof QueuedEnvelope)) {
-        this.answerOne(write.op, write.requestId, results[slot++], undefined);
+        this.answerOne(write.op, write.requestId, results.take(slot++), undefined);
         continue;
       }
       const { places, view } = write;
-      for (let index = 0; index < write.itemCount; index++) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results[slot++], write.answer);
+      for (let index = 0; index < write.itemCount; index++) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results.take(slot++), write.answer);
     }
   }
 
@@ -624,16 +698,28 @@ export class Replica {
     this.count(NodeStat.REPLICATES);
     const stored = batch.get(write.key);
     // One DataView for every item of an envelope (viewOfBytes): nothing allocated per write on the new-key path.
-    const view = viewOfBytes(write.value);
-    const at = write.value.byteOffset;
-    if (stored === undefined) this.checkForgottenAt(view, at);
-    if (stored === undefined && (this.config.conflicts === 'siblings' || this.settlesAsItCame(view, at, write.value.byteLength))) {
-      // A key this replica does not hold yet: keep the coordinator's bytes as
-      // they are, once their layout is checked (the common path of a put).
-      if (checkObjectAt(view, at, write.value.byteLength)) forEachExpiryAt(view, at, (expiresAtMs) => batch.indexExpiry(write.key, expiresAtMs));
+    if (stored === undefined && this.keepsAsItCame(batch, write.key, viewOfBytes(write.value), write.value.byteOffset, write.value.byteLength)) {
       batch.put(write.key, write.value);
       return undefined;
     }
+    return this.mergeReplica(batch, write, stored);
+  }
+
+  /**
+   * For a key this replica does not hold yet, whose object (the `length`
+   * bytes at `at` of `view`) came in a write: whether to keep the
+   * coordinator's bytes as they are (the common path of a put), once their
+   * layout is checked and their expiries indexed; the caller then stores them.
+   */
+  private keepsAsItCame(batch: Keyspace, key: Uint8Array, view: DataView, at: number, length: number): boolean {
+    this.checkForgottenAt(view, at);
+    if (this.config.conflicts !== 'siblings' && !this.settlesAsItCame(view, at, length)) return false;
+    if (checkObjectAt(view, at, length)) indexExpiriesAt(batch, key, view, at);
+    return true;
+  }
+
+  /** `replicate` past its new-key path: `stored` is what `batch.get` read for the key (not copied yet). */
+  private mergeReplica(batch: Keyspace, write: PendingWrite, stored: Uint8Array | undefined): undefined {
     const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
@@ -963,6 +1049,16 @@ export class Replica {
     this.stats[NodeStat.KEYS] = counts.keys;
     this.stats[NodeStat.BYTES] = counts.bytes;
   }
+}
+
+/**
+ * Index every expiry of the object at `at` of `view` under `key`. A function
+ * of its own: a closure over `batch` and `key` in the caller made V8 allocate
+ * their context on every call, expiry or not (45 bytes per replicated write
+ * in a sampling heap profile of the nodes).
+ */
+function indexExpiriesAt(batch: Keyspace, key: Uint8Array, view: DataView, at: number): void {
+  forEachExpiryAt(view, at, (expiresAtMs) => batch.indexExpiry(key, expiresAtMs));
 }
 
 /** Keep a listing's answer under LIST_BYTES_MAX (at least one entry, which always fits a message). */

@@ -218,6 +218,7 @@ export class LmdbStorage implements StorageEngine {
       removeHint: (owner, key) => void hints.removeSync(hintKey(owner, key) as Buffer),
       get: (key) => exact(objects.getBinaryFast(key as Buffer)),
       put: (key, bytes) => void objects.putSync(key as Buffer, bytes as Buffer),
+      putAt: (key, bytes, at, length) => void objects.putSync(key as Buffer, placed(bytes, at, length) as Buffer),
       remove: (key) => void objects.removeSync(key as Buffer),
       indexExpiry: (key, expiresAtMs) => void expiry.putSync(expiryKey(key, expiresAtMs) as Buffer, EMPTY as Buffer),
       removeExpiry: (candidate) => void expiry.removeSync(expiryKey(candidate.key, candidate.expiresAtMs) as Buffer),
@@ -281,6 +282,30 @@ export class LmdbStorage implements StorageEngine {
 function exact(bytes: Buffer | undefined): Uint8Array | undefined {
   // A plain Uint8Array view: cheaper to make than a Buffer (subarray's class).
   return bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * A value that lmdb-js reads as the `length` bytes at `at` of `bytes`,
+ * without a view of its own: lmdb-js takes a buffer that carries `start`
+ * and `end` (offsets in its ArrayBuffer) as the bytes between them (lmdb-js
+ * 3.5 write.js, `writeInstructions`: "buffers with start/end position", how
+ * msgpackr's reused encode buffer reaches it), and caches the ArrayBuffer's
+ * address on the buffer. Inside a write transaction `putSync` copies the
+ * bytes into the database before it returns, so the next put may move the
+ * place (test/lmdb-storage-put-at.test.ts checks what is stored). Only ever
+ * given buffers that are passed to lmdb-js this way (envelope copies).
+ */
+function placed(bytes: Uint8Array, at: number, length: number): Uint8Array {
+  if (!(at >= 0 && length > 0 && at + length <= bytes.byteLength)) assert.fail(`value of ${length} bytes at ${at} outside ${bytes.byteLength} bytes`);
+  const value = bytes as PlacedBytes;
+  value.start = bytes.byteOffset + at;
+  value.end = value.start + length;
+  return value;
+}
+
+interface PlacedBytes extends Uint8Array {
+  start: number;
+  end: number;
 }
 
 /** Owner first, big-endian: one owner's hints are one contiguous key range. */

@@ -10,6 +10,13 @@ export interface WriteBatch {
   /** The key's stored bytes as of this transaction, including earlier writes in it. */
   get(key: Uint8Array): Uint8Array | undefined;
   put(key: Uint8Array, bytes: Uint8Array): void;
+  /**
+   * `put(key, bytes.subarray(at, at + length))` without the view: a node
+   * stores a replicated object straight from the write envelope it came in
+   * (issue 15 target 4: a view per write was most of what a node allocated).
+   * The engine copies the bytes before it returns.
+   */
+  putAt(key: Uint8Array, bytes: Uint8Array, at: number, length: number): void;
   remove(key: Uint8Array): void;
   /** Remember that `key` may expire at `expiresAtMs`, for the background sweep. */
   indexExpiry(key: Uint8Array, expiresAtMs: number): void;

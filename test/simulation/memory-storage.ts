@@ -134,6 +134,12 @@ export class MemoryStorage implements StorageEngine {
         // The Replica may hand a transient buffer (encodeObjectTransient): own a copy.
         puts.set(text, copyBytes(bytes));
       },
+      putAt: (key, bytes, at, length) => {
+        const text = keyText(key);
+        const value = copyBytes(bytes, at, at + length);
+        if (this.faults.dropPut?.(text, value) === true) return;
+        puts.set(text, value);
+      },
       remove: (key) => void puts.set(keyText(key), null),
       indexExpiry: (key, expiresAtMs) => {
         const candidate = { key: copyBytes(key), expiresAtMs };

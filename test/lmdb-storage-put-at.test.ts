@@ -25,6 +25,9 @@ function objectOf(value: string, actor: number, expiresAtMs = 0): Uint8Array {
 t.test('putAt stores the bytes at its place in a buffer that is a view at an offset of a larger one', async (t) => {
   const storage = new LmdbStorage({ path: tempDir(t), nodeId: 0, durability: 'none' });
   t.teardown(() => storage.close());
+  // The pinned lmdb-js reads a placed value as its place: the path without a view is the one taken (a version
+  // that did not would fall back to views, and this would say so).
+  t.equal(storage.placedPuts, true, "this lmdb-js stores a placed value's bytes (checked at open)");
   const whole = new Uint8Array(64).map((_, i) => i);
   // A view 8 bytes into its ArrayBuffer: the places below are the view's.
   const bytes = whole.subarray(8, 56);

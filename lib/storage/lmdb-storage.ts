@@ -82,6 +82,13 @@ export class LmdbStorage implements StorageEngine {
   private readonly meta: Database<Uint8Array, Uint8Array>;
   private readonly hints: Database<Uint8Array, Uint8Array>;
   private readonly durability: Durability;
+  /**
+   * Whether this lmdb-js stores a placed value (`placed`) as the bytes of its
+   * place, checked once at open (placedPutsWork): the protocol is lmdb-js's
+   * own, not its documented API, so a version that reads it differently
+   * makes putAt take a view instead of storing the wrong bytes.
+   */
+  readonly placedPuts: boolean;
 
   constructor(options: LmdbStorageOptions) {
     const directory = nodeDirectory(options.path, options.nodeId);
@@ -92,6 +99,7 @@ export class LmdbStorage implements StorageEngine {
     this.expiry = this.root.openDB<Uint8Array, Uint8Array>({ name: 'expiry', encoding: 'binary', keyEncoding: 'binary' });
     this.meta = this.root.openDB<Uint8Array, Uint8Array>({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' });
     this.hints = this.root.openDB<Uint8Array, Uint8Array>({ name: 'hints', encoding: 'binary', keyEncoding: 'binary' });
+    this.placedPuts = placedPutsWork(this.root, this.meta);
   }
 
   getHint(owner: number, key: Uint8Array): Uint8Array | undefined {
@@ -218,7 +226,9 @@ export class LmdbStorage implements StorageEngine {
       removeHint: (owner, key) => void hints.removeSync(hintKey(owner, key) as Buffer),
       get: (key) => exact(objects.getBinaryFast(key as Buffer)),
       put: (key, bytes) => void objects.putSync(key as Buffer, bytes as Buffer),
-      putAt: (key, bytes, at, length) => void objects.putSync(key as Buffer, placed(bytes, at, length) as Buffer),
+      putAt: this.placedPuts
+        ? (key, bytes, at, length) => void objects.putSync(key as Buffer, placed(bytes, at, length) as Buffer)
+        : (key, bytes, at, length) => void objects.putSync(key as Buffer, checkedPlace(bytes, at, length).subarray(at, at + length) as Buffer),
       remove: (key) => void objects.removeSync(key as Buffer),
       indexExpiry: (key, expiresAtMs) => void expiry.putSync(expiryKey(key, expiresAtMs) as Buffer, EMPTY as Buffer),
       removeExpiry: (candidate) => void expiry.removeSync(expiryKey(candidate.key, candidate.expiresAtMs) as Buffer),
@@ -296,11 +306,38 @@ function exact(bytes: Buffer | undefined): Uint8Array | undefined {
  * given buffers that are passed to lmdb-js this way (envelope copies).
  */
 function placed(bytes: Uint8Array, at: number, length: number): Uint8Array {
-  if (!(at >= 0 && length > 0 && at + length <= bytes.byteLength)) assert.fail(`value of ${length} bytes at ${at} outside ${bytes.byteLength} bytes`);
-  const value = bytes as PlacedBytes;
+  const value = checkedPlace(bytes, at, length) as PlacedBytes;
   value.start = bytes.byteOffset + at;
   value.end = value.start + length;
   return value;
+}
+
+/** `bytes`, once `length` bytes at `at` are found to lie inside it. */
+function checkedPlace(bytes: Uint8Array, at: number, length: number): Uint8Array {
+  if (!(at >= 0 && length > 0 && at + length <= bytes.byteLength)) assert.fail(`value of ${length} bytes at ${at} outside ${bytes.byteLength} bytes`);
+  return bytes;
+}
+
+/** The probe's key in `meta`: written and removed in one transaction at open, so never stored. */
+const PLACED_PROBE_KEY = new TextEncoder().encode('placed-put-probe');
+
+/**
+ * Whether lmdb-js stores `placed(bytes, at, length)` as exactly those bytes:
+ * a put of a placed value inside a buffer of other bytes, read back in the
+ * same transaction, then removed (the transaction stores nothing).
+ */
+function placedPutsWork(root: RootDatabase, meta: Database<Uint8Array, Uint8Array>): boolean {
+  const around = new Uint8Array([0xee, 0xee, 1, 2, 3, 5, 8, 0xee]);
+  const inner = around.subarray(1);
+  let works = false;
+  // What transactionSync returns is lmdb-js's, not the callback's result.
+  root.transactionSync(() => {
+    meta.putSync(PLACED_PROBE_KEY as Buffer, placed(inner, 1, 5) as Buffer);
+    const stored = exact(meta.getBinaryFast(PLACED_PROBE_KEY as Buffer));
+    works = stored !== undefined && Buffer.compare(stored, Buffer.from([1, 2, 3, 5, 8])) === 0;
+    meta.removeSync(PLACED_PROBE_KEY as Buffer);
+  });
+  return works;
 }
 
 interface PlacedBytes extends Uint8Array {

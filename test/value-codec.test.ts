@@ -82,3 +82,31 @@ t.test('decodeValue and decodeValueInPlace agree on a stored Uint8Array', (t) =>
   t.same(Array.from(copied), Array.from(inPlace));
   t.end();
 });
+
+t.test('a stored Buffer decodes to a Buffer of its own bytes equal to msgpackr\'s decode, from shared memory and in place', (t) => {
+  const lengths = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 4_090, max: 4_100 }), fc.integer({ min: 65_530, max: 65_545 }));
+  fc.assert(
+    fc.property(lengths, fc.integer({ min: 0, max: 64 }), fc.boolean(), (length, offset, shared) => {
+      const value = Buffer.from(new Uint8Array(length).map((_, i) => (i * 7 + length) & 0xff));
+      const encoded = encodeValue(value, 1 << 20);
+      const memory = shared ? inSharedMemory(encoded, offset) : Buffer.alloc(offset + encoded.byteLength + 7, 0xee);
+      if (!shared) memory.set(encoded, offset);
+      const decoded = (shared ? decodeValue : decodeValueInPlace)(memory, offset, offset + encoded.byteLength) as Buffer;
+      const reference = packr.unpack(Buffer.from(encoded)) as Buffer;
+      const ok = Buffer.isBuffer(decoded) && decoded.constructor === reference.constructor && decoded.byteLength === length && !(decoded.buffer instanceof SharedArrayBuffer) && decoded.buffer !== memory.buffer && decoded.equals(value) && decoded.equals(reference);
+      memory.fill(0);
+      return ok && decoded.equals(value);
+    }),
+    { numRuns: 80 },
+  );
+  // Two reads of one stored Buffer: two copies, neither changed by the other's caller.
+  const encoded = encodeValue(Buffer.from('shared?'), 1 << 20);
+  const first = decodeValue(encoded) as Buffer;
+  const second = decodeValue(encoded) as Buffer;
+  first.fill(0);
+  t.equal(second.toString(), 'shared?');
+  // A bin inside a value is msgpackr's to decode: the shortcut takes only a value that is one bin, to its end.
+  t.same(decodeValue(encodeValue({ b: Buffer.from([1, 2]) }, 1 << 20)), { b: Buffer.from([1, 2]) });
+  t.same(decodeValue(encodeValue([Buffer.from([3])], 1 << 20)), [Buffer.from([3])]);
+  t.end();
+});

@@ -60,8 +60,8 @@ export function lmdbOpenOptions(directory: string, durability: Durability, mapSi
     noSync: durability === 'none',
     // Without fsync, a commit's cost was mostly its write() of every dirty page into the file: a one-put
     // transaction took 15-18 µs (8-12 of them in the kernel) on a 37,500-record environment, 5-6.5 µs when
-    // LMDB writes the pages in the memory map itself (bench/README.md, "Session s14: commits in the memory
-    // map"). lmdb-js: "Combined with noSync, normal reads/writes/transactions involve virtually zero explicit
+    // LMDB writes the pages in the memory map itself (bench/README.md, "Session s14", "Commits in the
+    // memory map"). lmdb-js: "Combined with noSync, normal reads/writes/transactions involve virtually zero explicit
     // I/O calls". A process crash still keeps every commit (the pages are the kernel's), as 'none' promises.
     // What it costs: no child transactions (none here: a node's transactionSync is never nested), a data
     // file as long as the map (sparse: only written pages take disk), and only in-process code may write the

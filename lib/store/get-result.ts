@@ -85,7 +85,7 @@ export function toGetResult(object: VersionedObject | undefined, nowMs: number, 
   if (entries.length === 1 && entries[0]!.siblings.length === 1) {
     // One sibling (no conflict: the usual object): the same result without liveSiblings' and the maps' four
     // arrays and closure, and no resolver (it is never called with one value). A hot-key cache hit is this
-    // call and the value's copy (bench/README.md, "Session s14").
+    // call and the value's copy (bench/README.md, "Session s14", "A hit's result").
     const sibling = entries[0]!.siblings[0]!;
     if (sibling.tombstone || (sibling.expiresAtMs !== 0 && sibling.expiresAtMs <= nowMs)) return undefined;
     return new GetResult(decodeValue(sibling.value), undefined, sibling.timestampMs, undefined, object);

@@ -13,11 +13,11 @@
  * and HOT_SAMPLES_MIN samples' weight). Counting every get cost more than a
  * hit saved: a key the sketch does not monitor replaces its smallest counter
  * and sifts down the heap, two Map writes a level (bench/README.md, "Session
- * s14: the hot-key cache's bookkeeping"). The sketch starts over every
+ * s14", "The hot-key cache's bookkeeping"). The sketch starts over every
  * SKETCH_WINDOW_FACTOR x capacity gets' weight, so a key that cooled stops
- * counting as hot. At entriesMax entries, a new one takes the place of the coldest of
- * EVICTION_SAMPLES oldest entries (Redis samples its eviction candidates the
- * same way: maxmemory-samples).
+ * counting as hot. At entriesMax entries, a new one takes the place of the
+ * coldest of EVICTION_SAMPLES oldest entries (Redis samples its eviction
+ * candidates the same way: maxmemory-samples).
  *
  * Coherence with the writes through this coordinator: a write of a key
  * removes its entry when it starts and again when its caller is answered,
@@ -27,10 +27,11 @@
  * at most EPOCHS_PER_ENTRY / 2 x entriesMax keys each: when the newer one is
  * full it becomes the older, and the older one is forgotten whole, every key
  * in it written no later than when the newer one started (floorEpoch); no
- * key is deleted one at a time (a Map walked past the holes of its deletes). Writes this coordinator does not see (another
- * coordinator's, a Store.attach handle's, hints handed off, anti-entropy,
- * a node's own TTL sweep) reach the cache only when its entry ends:
- * entryTtlMs after the read that filled it. A value's own TTL is checked on
+ * key is deleted one at a time (a Map walked past the holes of its deletes).
+ * Writes this coordinator does not see (another coordinator's, a
+ * Store.attach handle's, hints handed off, anti-entropy, a node's own TTL
+ * sweep) reach the cache only when its entry ends: entryTtlMs after the
+ * read that filled it. A value's own TTL is checked on
  * every hit by the caller (the cached object keeps its expiry times).
  */
 import assert from 'node:assert/strict';

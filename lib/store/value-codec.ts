@@ -238,7 +238,7 @@ function uint8ArrayBytesAt(bytes: Uint8Array, start: number, end: number): numbe
  * as a Buffer by `Uint8Array.prototype.slice` over its Buffer source, which
  * makes a Buffer of its own memory through Buffer's species constructor:
  * 0.86 µs of a hot-key cache hit's 1.6 µs on 1000-byte Buffer values
- * (bench/README.md, "Session s14"). Pooled as a Uint8Array value is.
+ * (bench/README.md, "Session s14", "A hit's result"). Pooled as a Uint8Array value is.
  */
 function binBytesAt(bytes: Uint8Array, start: number, end: number): number {
   if (end - start < 2) return -1;

@@ -126,7 +126,7 @@ export class ClientRequests {
     this.assertOpen();
     if (!Array.isArray(entries)) throw new RingtableError(ErrorCode.INVALID_OPTIONS, 'putMany takes an array of [key, value, options?]');
     if (entries.length > 0) this.coordinator.admit(1);
-    return putManyItems(entries, options, this.options, this.coordinator, this.coordinator.putManyWriter);
+    return putManyItems(entries, options, this.options, this.coordinator, this.coordinator.putManyWriter, this.coordinator.slabChunks);
   }
 
   getMany(callerKeys: readonly Key[], options?: GetOptions): Promise<(GetResult | undefined)[]> {

@@ -31,6 +31,7 @@ import { HintedHandoff } from './hinted-handoff.js';
 import { OwnershipHandoff } from './ownership-handoff.js';
 import { type BatchReadHost, type GetCallback, GetOperation, type Operation, PutBatch, type PutBatchHost, type PutCallback, type PutMint, PutOperation, type PutRequest, SingleReadBatch, BackgroundReply, requestBytesOf } from './operations.js';
 import type { PutManyItems } from './put-many-items.js';
+import { SlabChunks } from './value-slab.js';
 import { type GetResult, resultError, toGetResult } from './get-result.js';
 import { checkKey, ownKey } from './value-codec.js';
 import { TombstonePurges } from './tombstone-purges.js';
@@ -767,6 +768,9 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     this.unstamped.length = 0;
   };
 
+  /** Slab chunks of putMany batches that ended, for the next ones' (value-slab.ts). */
+  readonly slabChunks = new SlabChunks();
+
   /** putMany's items, checked and encoded (put-many-items.ts): resolves when every put met its W. */
   async putMany(items: PutManyItems): Promise<void> {
     if (items.count === 0) return;
@@ -789,6 +793,8 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
         this.options.timeoutMs,
         (error) => {
           if (this.hotKeys !== undefined) for (let i = 0; i < items.count; i++) this.written(items.keyOf(i));
+          // Every item met its W: each was sent, from copies, and none is sent again (a failed batch's may still be: a late retry reads its value).
+          if (error === undefined) items.releaseSlab();
           this.release(batch);
           if (batch.isSettled) this.settleOperation(batch);
           if (error) reject(error);

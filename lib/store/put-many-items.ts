@@ -36,7 +36,7 @@ import { contextOf, expiresAtMsOf, ttlMsOf } from './put-request.js';
 import type { PutManyEntry } from './store-types.js';
 import { isPlainUint8Array, packUint8Array, packUint8ArrayInto } from './uint8-array-value.js';
 import { encodeValue, keyByteLength, plainValueBytes } from './value-codec.js';
-import { VALUE_SLAB_ITEM_BYTES_MAX, ValueSlab } from './value-slab.js';
+import { type SlabChunks, VALUE_SLAB_ITEM_BYTES_MAX, ValueSlab } from './value-slab.js';
 
 /** Keys up to this many bytes are copied by a loop: TypedArray#set's call costs more than a short key's copy. */
 const KEY_LOOP_BYTES_MAX = 64;
@@ -94,6 +94,8 @@ export class PutManyItems {
   bytes = 0;
   /** touch's sum, kept so that its reads are not optimised away. */
   touched = 0;
+  /** The slab holding the items' values and messages (putManyItems sets it). */
+  slab: ValueSlab | undefined;
 
   constructor(count: number, minted = false) {
     this.count = count;
@@ -200,6 +202,16 @@ export class PutManyItems {
     };
   }
 
+  /**
+   * The batch ended with every item met its W: no view into the slab is
+   * read again (every copy was encoded into its requests when sent), so its
+   * chunks go back to the coordinator's SlabChunks for the next batch.
+   */
+  releaseSlab(): void {
+    this.slab?.release();
+    this.slab = undefined;
+  }
+
   /** Nothing will send the item again: its value may be collected (and its slab chunk, once all of the chunk's are). */
   letGo(item: number): void {
     this.values[item] = undefined;
@@ -255,11 +267,13 @@ export function putManyItems(
   options: ResolvedOptions,
   clock: { nowMs(): number },
   writer?: WriterVersions,
+  chunks?: SlabChunks,
 ): PutManyItems {
   const count = entries.length;
   const items = new PutManyItems(count, writer !== undefined);
-  // The values share chunks (value-slab.ts): the batch's views hold them until it lets them go.
-  const slab = new ValueSlab();
+  // The values share chunks (value-slab.ts): the batch's views hold them until it lets them go, its chunks until it ends.
+  const slab = new ValueSlab(chunks);
+  items.slab = slab;
   const { keyBytesMax, valueBytesMax } = options;
   let withOptions = false;
   let bytes = 0;

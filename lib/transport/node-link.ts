@@ -162,6 +162,45 @@ const READ_MESSAGES_MAX = 1 << 16;
 /** Publish within a burst so the node starts while the coordinator still writes. */
 export const PUBLISH_EVERY_RECORDS = 512;
 
+/**
+ * Outbox copies of this many bytes or more (a write envelope that did not
+ * fit in the ring) go into buffers the link keeps and reuses once the ring
+ * took them, up to OUTBOX_BUFFERS_MAX. Each fresh copy was an ArrayBuffer
+ * of its own: about 5 MB per 10,000-key lww putMany on the coordinator, freed
+ * only after a scavenge, and V8 counts ArrayBuffer memory allocated since the
+ * last mark-compact against the old generation's limit: with a large live
+ * heap (put-many.bench's data sets) that started a mark-compact of the whole
+ * heap, marked by V8's helper threads, every few batches.
+ */
+export const OUTBOX_POOLED_BYTES_MIN = 16 * 1024;
+/** A pooled outbox buffer: a write envelope (128 KiB of items at most, wire.ts) and its header. */
+export const OUTBOX_BUFFER_BYTES = 132 * 1024;
+/** Pooled outbox buffers per link: 1 MiB, the default ring's size. */
+export const OUTBOX_BUFFERS_MAX = 8;
+
+/** Memory for a link's outbox copies: large ones in reused buffers (OUTBOX_POOLED_BYTES_MIN). */
+export class OutboxBuffers {
+  /** OUTBOX_BUFFER_BYTES buffers whose copy the ring took: at most OUTBOX_BUFFERS_MAX. */
+  private readonly free: Buffer[] = [];
+
+  get freeCount(): number {
+    return this.free.length;
+  }
+
+  /** `messageBytes` for a copy, not zeroed: a pooled buffer's start for a large one, until `sent` gives it back. */
+  take(messageBytes: number): Buffer {
+    if (messageBytes < OUTBOX_POOLED_BYTES_MIN || messageBytes > OUTBOX_BUFFER_BYTES) return Buffer.allocUnsafe(messageBytes);
+    const buffer = this.free.pop() ?? Buffer.allocUnsafeSlow(OUTBOX_BUFFER_BYTES);
+    return buffer.subarray(0, messageBytes);
+  }
+
+  /** The ring took `message` (from take) whole: a pooled buffer serves the next large copy while the pool has room. */
+  sent(message: Uint8Array): void {
+    if (message.byteLength < OUTBOX_POOLED_BYTES_MIN || message.buffer.byteLength !== OUTBOX_BUFFER_BYTES || this.free.length >= OUTBOX_BUFFERS_MAX) return;
+    this.free.push(Buffer.from(message.buffer, 0, OUTBOX_BUFFER_BYTES));
+  }
+}
+
 export abstract class NodeLink {
   readonly nodeId: number;
   readonly stats: Float64Array;
@@ -456,6 +495,7 @@ export class SabNodeLink extends NodeLink {
   /** Messages that did not fit in the ring, oldest first: bounded by the store's pendingMax. */
   private readonly outbox: Uint8Array[] = [];
   private outboxHead = 0;
+  private readonly outboxBuffers = new OutboxBuffers();
   private fragmentSentBytes = 0;
   private publishScheduled = false;
   private pumping = false;
@@ -485,7 +525,7 @@ export class SabNodeLink extends NodeLink {
     } else {
       // Not zeroed first (a write envelope that did not fit is about 128 KB):
       // encodeRequest writes every byte, the key's padding included.
-      const message = Buffer.allocUnsafe(messageBytes);
+      const message = this.outboxBuffers.take(messageBytes);
       encodeRequest(message, new DataView(message.buffer, message.byteOffset, message.byteLength), 0, requestId, request, keyBytes, hintField);
       this.outbox.push(message);
     }
@@ -524,6 +564,7 @@ export class SabNodeLink extends NodeLink {
         this.fragmentSentBytes = 0;
       }
       this.outbox[this.outboxHead++] = undefined as unknown as Uint8Array;
+      this.outboxBuffers.sent(message);
     }
     if (this.outboxHead === this.outbox.length) {
       this.outbox.length = 0;

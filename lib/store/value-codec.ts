@@ -210,22 +210,10 @@ const UINT8_ARRAY_TYPE = 1;
  * ext 8, 16 or 32), else -1. Any bytes: a Uint8Array, a Buffer, ring memory.
  */
 function uint8ArrayBytesAt(bytes: Uint8Array, start: number, end: number): number {
-  if (end - start < 4) return -1;
-  const head = bytes[start]!;
-  let at: number;
-  let length: number;
-  if (head === 0xc7) {
-    length = bytes[start + 1]!;
-    at = start + 2;
-  } else if (head === 0xc8) {
-    length = (bytes[start + 1]! << 8) | bytes[start + 2]!;
-    at = start + 3;
-  } else if (head === 0xc9) {
-    length = ((bytes[start + 1]! << 24) >>> 0) + ((bytes[start + 2]! << 16) | (bytes[start + 3]! << 8) | bytes[start + 4]!);
-    at = start + 5;
-  } else {
-    return -1;
-  }
+  const field = lengthFieldBytes(bytes, start, end, EXT_8);
+  if (field === 0) return -1;
+  const length = lengthAt(bytes, start + 1, field);
+  const at = start + 1 + field;
   // at: the extension's type, then its data: the element type and the array's bytes.
   if (bytes[at] !== TYPED_ARRAY_EXT || at + 1 + length !== end || length < 1 || bytes[at + 1] !== UINT8_ARRAY_TYPE) return -1;
   return at + 2;
@@ -241,23 +229,32 @@ function uint8ArrayBytesAt(bytes: Uint8Array, start: number, end: number): numbe
  * (bench/README.md, "Session s14", "A hit's result"). Pooled as a Uint8Array value is.
  */
 function binBytesAt(bytes: Uint8Array, start: number, end: number): number {
-  if (end - start < 2) return -1;
-  const head = bytes[start]!;
-  let at: number;
-  let length: number;
-  if (head === 0xc4) {
-    length = bytes[start + 1]!;
-    at = start + 2;
-  } else if (head === 0xc5 && end - start >= 3) {
-    length = (bytes[start + 1]! << 8) | bytes[start + 2]!;
-    at = start + 3;
-  } else if (head === 0xc6 && end - start >= 5) {
-    length = ((bytes[start + 1]! << 24) >>> 0) + ((bytes[start + 2]! << 16) | (bytes[start + 3]! << 8) | bytes[start + 4]!);
-    at = start + 5;
-  } else {
-    return -1;
-  }
-  return at + length === end ? at : -1;
+  const field = lengthFieldBytes(bytes, start, end, BIN_8);
+  if (field === 0) return -1;
+  const at = start + 1 + field;
+  return at + lengthAt(bytes, start + 1, field) === end ? at : -1;
+}
+
+/** msgpack's bin 8 and ext 8 type bytes; the 16- and 32-bit forms follow each. */
+const BIN_8 = 0xc4;
+const EXT_8 = 0xc7;
+
+/**
+ * The bytes of the big-endian length field after the type byte at `start`,
+ * when that byte is `family` (bin 8 or ext 8: 1) or one of the two after it
+ * (16: 2, 32: 4) and the field lies before `end`; else 0.
+ */
+function lengthFieldBytes(bytes: Uint8Array, start: number, end: number, family: number): number {
+  const form = bytes[start]! - family;
+  const field = form === 0 ? 1 : form === 1 ? 2 : form === 2 ? 4 : 0;
+  return field > 0 && start + 1 + field <= end ? field : 0;
+}
+
+/** The big-endian unsigned integer of `fieldBytes` (1, 2 or 4) bytes at `at`. */
+function lengthAt(bytes: Uint8Array, at: number, fieldBytes: number): number {
+  let length = 0;
+  for (let i = 0; i < fieldBytes; i++) length = length * 256 + bytes[at + i]!;
+  return length;
 }
 
 /** A Buffer of its own bytes (msgpackr's type for a bin), a copy of `source[start, end)` in the value pool. */

@@ -9,10 +9,11 @@ import t from 'tap';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import { NODE_STAT_SLOTS, Replica } from '../lib/node/replica.js';
 import { EnvelopeBuilder } from '../lib/transport/write-envelope.js';
-import { Op, Request, Status, contextOffset, keyBytesOf } from '../lib/transport/wire.js';
+import { Op, Status, keyBytesOf } from '../lib/transport/wire.js';
 import { encodeObject } from '../lib/version/object-codec.js';
 import type { PendingReply } from '../lib/transport/node-link.js';
 import { tempDir } from './helpers/temp-store.js';
+import { writeBatchFrame } from './helpers/write-batch-frame.js';
 
 const text = new TextEncoder();
 
@@ -66,13 +67,7 @@ t.test('an envelope of replicated writes lands key by key in LMDB: equal-length 
   const builder = new EnvelopeBuilder();
   items.forEach(([key, object], tag) => builder.add({ op: Op.REPLICATE, flags: 0, key, context: undefined, value: object, timestampMs: 20, expiresAtMs: 0 }, keyBytesOf(key), ignoreReplies, tag, 1));
   const { body, flags } = builder.take();
-  const frame = new Uint8Array(contextOffset(0) + body.byteLength);
-  const view = new DataView(frame.buffer);
-  view.setUint8(Request.OP, Op.WRITE_BATCH);
-  view.setUint8(Request.FLAGS, flags);
-  view.setUint32(Request.REQUEST_ID, 77, true);
-  view.setUint32(Request.VALUE_BYTES, body.byteLength, true);
-  frame.set(body, contextOffset(0));
+  const { frame, view } = writeBatchFrame(body, flags, 77);
   replica.handleSafely(frame, view, 0, frame.byteLength);
   await replica.commit();
   t.same(answers, [{ status: Status.OK, requestId: 77 }], 'the envelope is answered once, OK');

@@ -29,6 +29,7 @@ import { siblingsOf } from '../lib/version/dotted-version-vector.js';
 import { MemoryStorage } from './simulation/memory-storage.js';
 import { ErrorCode, RingtableError, type Store } from '../lib/index.js';
 import { eventually, openTemp } from './helpers/temp-store.js';
+import { writeBatchFrame } from './helpers/write-batch-frame.js';
 
 const text = new TextEncoder();
 const untext = new TextDecoder();
@@ -395,13 +396,7 @@ t.test('a node queues an envelope\u2019s items like single writes; a bad item fa
   pack(builder, Op.PUT, RequestFlag.BLIND, 'self-hinted', undefined, text.encode('x'), 20, 0, coordinatorSide, 3, (2 << 16) | 1);
   pack(builder, Op.REPLICATE, 0, 'hinted', undefined, foreign, 20, 0, coordinatorSide, 4, hintedTarget(1, 3));
   const { body, flags } = builder.take();
-  const frame = new Uint8Array(contextOffset(0) + body.byteLength);
-  const frameView = viewOf(frame);
-  frameView.setUint8(Request.OP, Op.WRITE_BATCH);
-  frameView.setUint8(Request.FLAGS, flags);
-  frameView.setUint32(Request.REQUEST_ID, 900, true);
-  frameView.setUint32(Request.VALUE_BYTES, body.byteLength, true);
-  frame.set(body, contextOffset(0));
+  const { frame, view: frameView } = writeBatchFrame(body, flags, 900);
   replica.handleSafely(frame, frameView, 0, frame.byteLength);
   t.equal(sink.responses.length, 0, 'nothing is answered before its commit, not even the refused items');
   frame.fill(0xee); // the ring's bytes are reused once read: the node must own what it queued

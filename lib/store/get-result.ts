@@ -8,6 +8,7 @@ import type { Resolver } from '../config/options.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { type Sibling, type VersionedObject, join, siblingsOf } from '../version/dotted-version-vector.js';
 import { EntryField, OBJECT_HEADER_BYTES, SIBLING_HEADER_BYTES, SiblingField, clockOf, encodeContext, isTombstoneAt, soleSiblingAt } from '../version/object-codec.js';
+import { isLive } from '../version/ordered-version.js';
 import { decodeValue, decodeValueInPlace } from './value-codec.js';
 
 export class GetResult<V = unknown> {
@@ -68,7 +69,7 @@ export class GetResult<V = unknown> {
 
 /** Live siblings, newest first: tombstones and expired values are never returned. */
 export function liveSiblings(object: VersionedObject, nowMs: number): Sibling[] {
-  const live = siblingsOf(object).filter((s) => !s.tombstone && (s.expiresAtMs === 0 || s.expiresAtMs > nowMs));
+  const live = siblingsOf(object).filter((s) => isLive(s, nowMs));
   if (live.length > 1) live.sort(newestFirst);
   return live;
 }
@@ -87,7 +88,7 @@ export function toGetResult(object: VersionedObject | undefined, nowMs: number, 
     // arrays and closure, and no resolver (it is never called with one value). A hot-key cache hit is this
     // call and the value's copy (bench/README.md, "Session s14", "A hit's result").
     const sibling = entries[0]!.siblings[0]!;
-    if (sibling.tombstone || (sibling.expiresAtMs !== 0 && sibling.expiresAtMs <= nowMs)) return undefined;
+    if (!isLive(sibling, nowMs)) return undefined;
     return new GetResult(decodeValue(sibling.value), undefined, sibling.timestampMs, undefined, object);
   }
   const live = liveSiblings(object, nowMs);

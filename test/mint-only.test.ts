@@ -29,11 +29,11 @@ class CapturingSink {
   }
 }
 
-function setup(t: Test) {
+function setup(t: Test, objectBytesMax = 1 << 20) {
   const storage = new LmdbStorage({ path: tempDir(t), nodeId: NODE, durability: 'async' });
   t.teardown(() => storage.close());
   const sink = new CapturingSink();
-  const replica = new Replica(storage, { nodeId: NODE, conflicts: 'siblings', clockEntriesMax: 10, objectBytesMax: 1 << 20 }, sink, new Float64Array(NODE_STAT_SLOTS));
+  const replica = new Replica(storage, { nodeId: NODE, conflicts: 'siblings', clockEntriesMax: 10, objectBytesMax }, sink, new Float64Array(NODE_STAT_SLOTS));
   let requestId = 100;
   /** One envelope of `requests` handed to the node; returns its request id. */
   const send = (...requests: RequestRecord[]): number => {
@@ -142,4 +142,20 @@ t.test('no dot is minted twice: a PUT waiting for its commit and a MINT_ONLY of 
   await replica.commit();
   const byPut2 = decodeObject(answers(putId2).get(0)!.payload);
   t.not(dotOf(minted2, 'mint-2'), dotOf(byPut2, 'put-2'), `different dots (${dotOf(minted2, 'mint-2')}, ${dotOf(byPut2, 'put-2')})`);
+});
+
+t.test('a mint stays pending while the write that would store it is refused (over objectBytesMax): the key\u2019s next mint takes another actor', async (t) => {
+  const { replica, send, answers, stored } = setup(t, 600);
+  send(put('k', 'v0', undefined, false));
+  await replica.commit();
+  const context = join(stored('k')!);
+  const first = decodeObject(answers(send(put('k', 'v1', context, true))).get(0)!.payload);
+  // The minted object with a large concurrent value of another node: the merge is over the bound, refused.
+  const large = { actor: 7 * 1024 + 3, counter: 1, timestampMs: 1000, siblings: [{ value: new Uint8Array(700), timestampMs: 1000, expiresAtMs: 0, tombstone: false }] };
+  const refused = send(replicate('k', encodeObject({ entries: [...first.entries, large].sort((a, b) => a.actor - b.actor) })));
+  await replica.commit();
+  t.equal(answers(refused).get(0)?.status, Status.ERROR, 'the REPLICATE is refused');
+  t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)), ['v0'], 'nothing of the mint is stored');
+  const second = decodeObject(answers(send(put('k', 'v2', context, true))).get(0)!.payload);
+  t.not(dotOf(second, 'v2'), dotOf(first, 'v1'), `two mints, two dots (${dotOf(first, 'v1')}, ${dotOf(second, 'v2')})`);
 });

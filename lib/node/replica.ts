@@ -884,12 +884,17 @@ export class Replica {
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor), write.hintOwner < 0);
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
-    if (write.hintOwner < 0 && this.pendingMints.size > 0) this.noteStored(write.key, next);
-    if (local !== undefined && equal(local, next)) return undefined;
+    // Noted only once storage holds `next` (already, or by the put below): a refused write settles no mark.
+    const notes = write.hintOwner < 0 && this.pendingMints.size > 0;
+    if (local !== undefined && equal(local, next)) {
+      if (notes) this.noteStored(write.key, next);
+      return undefined;
+    }
     // A new key whose object settles as it came (an lww put's one value): its checked bytes as they are.
     const encoded = next === incoming ? write.value : encodeObjectTransient(next);
     this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
+    if (notes) this.noteStored(write.key, next);
     for (const sibling of siblingsOf(incoming)) {
       if (sibling.expiresAtMs > 0) batch.indexExpiry(write.key, sibling.expiresAtMs);
     }

@@ -6,12 +6,12 @@
  */
 import t from 'tap';
 import type { NodeStats } from '../lib/index.js';
-import { UsageError, parseBaselines, parseCount, parseNumber, resolveRequest, type RawBenchOptions } from '../bench/ycsb/bench-options.js';
+import { UsageError, parseBaselines, parseCount, parseNumber, parseTarget, resolveRequest, type RawBenchOptions } from '../bench/ycsb/bench-options.js';
 import { ErrorCounter } from '../bench/ycsb/error-tally.js';
 import { INTERVALS_MAX, IntervalTally } from '../bench/ycsb/interval-tally.js';
 import { KeySpace, forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
 import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
-import { OpSchedule, latencyUs } from '../bench/ycsb/op-schedule.js';
+import { OpSchedule, latencyUs, rateAtPercentOfPeak } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
 import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
 import { mainThreadSchedule, parseSchedstat } from '../bench/lib/thread-cpu.js';
@@ -159,6 +159,19 @@ t.test('option parsing: counts, numbers, baselines', async (t) => {
   t.throws(() => parseBaselines('map,mongodb'), UsageError);
 });
 
+t.test('--target: a rate, or a share of the peak in (0, 100]; the share becomes a whole rate of at least 1', async (t) => {
+  t.equal(parseTarget('20000'), 20000);
+  t.equal(parseTarget('0'), 0, 'unthrottled');
+  t.same(parseTarget('70%'), { percentOfPeak: 70 });
+  t.same(parseTarget(' 12.5 % '), { percentOfPeak: 12.5 });
+  t.same(parseTarget('100%'), { percentOfPeak: 100 });
+  for (const bad of ['0%', '-1%', '100.1%', '%', 'x%', 'Infinity%', '-5', 'fast']) t.throws(() => parseTarget(bad), UsageError, bad);
+  t.equal(rateAtPercentOfPeak(70, 150_000), 105_000);
+  t.equal(rateAtPercentOfPeak(70, 1234.5), 864);
+  t.equal(rateAtPercentOfPeak(1, 10), 1, 'never 0, which would mean unthrottled');
+  t.equal(rateAtPercentOfPeak(50, 0), 1);
+});
+
 const RAW: RawBenchOptions = {
   theta: 0.99,
   hotspotDataFraction: 0.2,
@@ -211,6 +224,9 @@ t.test('resolveRequest: the store defaults n/r/w from nodes, a workload brings i
   t.throws(() => resolveRequest({ ...RAW, nodes: 2, n: 3 }, ''), UsageError);
   t.throws(() => resolveRequest({ ...RAW, n: 2, r: 3 }, ''), UsageError);
   t.throws(() => resolveRequest({ ...RAW, mix: 'read=0.5' }, ''), UsageError, 'a mix must sum to 1');
+  const share = resolveRequest({ ...RAW, target: { percentOfPeak: 70 } }, '').workload;
+  t.match(share, { targetPerSec: 0, targetPercentOfPeak: 70 }, 'a share of the peak: unthrottled until the peak is measured');
+  t.equal(resolveRequest({ ...RAW, target: 5000 }, '').workload.targetPercentOfPeak, undefined, 'a fixed rate has no share');
 });
 
 function stats(id: number, gets: number, puts: number, replicates: number): NodeStats {

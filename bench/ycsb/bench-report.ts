@@ -47,6 +47,11 @@ export interface WorkloadConfig {
   concurrency: number;
   /** Target operations per second (0: as fast as possible). With a target, latencies are corrected for coordinated omission. */
   targetPerSec: number;
+  /**
+   * With `--target P%`: P. The run's targetPerSec is then P% of the throughput
+   * of an unthrottled pass of the same stream right before the run (BenchReport.peak).
+   */
+  targetPercentOfPeak?: number;
   seed: number;
 }
 
@@ -199,6 +204,12 @@ export interface BenchReport {
     /** Keys read that had no value (e.g. records whose insert was still in flight); such reads still count as successful. */
     notFound?: number;
   };
+  /**
+   * With `--target P%`: the unthrottled pass of the stream (after the warm-up,
+   * before the run, unmeasured otherwise) whose throughput the run's target
+   * was derived from. Absent with a fixed target or none.
+   */
+  peak?: { operations: number; durationMs: number; throughputPerSec: number };
   latency: Partial<Record<OpKind, LatencySummary>>;
   errors: ErrorTally;
   nodes: NodeLoad[];

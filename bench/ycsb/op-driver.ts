@@ -26,6 +26,28 @@ assert.deepEqual([OpCode.READ, OpCode.UPDATE, OpCode.INSERT, OpCode.SCAN, OpCode
 
 /** Synchronous operations run between two yields to the event loop. */
 export const SYNC_BURST = 512;
+/**
+ * With a target rate, an operation launched this much after its intended
+ * start counts as late: well above the 1 ms of a timer's granularity, and a
+ * lag that the coordinated-omission correction charges to its latency.
+ */
+export const LAUNCH_LATE_MS = 10;
+
+/**
+ * With a target rate: how far the driver fell behind its schedule, and why.
+ * A late launch that a completion made (every slot was busy until then) is
+ * the target waiting on the system under test: queueing, the rate above what
+ * it serves at that moment. Any other late launch is the driver's own thread
+ * held (its event loop busy or stalled: GC, a long turn, no core).
+ */
+export interface LaunchLag {
+  /** Operations launched LAUNCH_LATE_MS or more after their intended start. */
+  late: number;
+  /** Of those, launched by a completion that freed a slot: every slot was busy. */
+  lateSlotsFull: number;
+  /** The longest lag of any launch. */
+  maxMs: number;
+}
 
 export interface Health {
   nodesDown: number;
@@ -52,6 +74,8 @@ export interface DriveResult {
   timeline: TimelinePoint[];
   /** Keys read that had no value (records inserted by operations still in flight). */
   notFound: number;
+  /** With a target rate: launches behind the schedule (undefined unthrottled, where every launch is on time by definition). */
+  launchLag?: LaunchLag;
 }
 
 /** Turns operation `index` of the stream into a target call; inserts are counted in launch (= stream) order for scan clipping. */
@@ -103,6 +127,10 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
   const errors = new ErrorCounter();
   const tally = new IntervalTally(options.intervalMs);
   let notFound = 0;
+  const paced = limits.targetPerSec > 0;
+  const lag: LaunchLag = { late: 0, lateSlotsFull: 0, maxMs: 0 };
+  // True while dispatch runs from a completion that found every slot busy.
+  let freedSlot = false;
 
   return new Promise<DriveResult>((resolve) => {
     const schedule = new OpSchedule(performance.now(), limits);
@@ -127,10 +155,15 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
     const missingOf = options.target.missingOf?.bind(options.target);
     const settle = (slot: InFlight, result: unknown, error: unknown): void => {
       const { index, intendedStartMs } = slot;
+      const wasFull = schedule.inFlightCount >= limits.concurrency;
       idle.push(slot);
       if (error !== undefined) complete(index, intendedStartMs, 0, error);
       else complete(index, intendedStartMs, typeof result === 'number' ? result : missingOf !== undefined && stream.codes[index] === OpCode.READ ? missingOf(result) : 0, undefined);
-      if (timer === undefined) dispatch();
+      if (timer === undefined) {
+        freedSlot = wasFull;
+        dispatch();
+        freedSlot = false;
+      }
     };
 
     const ticker = setInterval(() => {
@@ -145,7 +178,7 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
       const durationMs = nowMs - startMs;
       const counted = errors.total + OP_KINDS.reduce((sum, _, i) => sum + latency.count(i), 0);
       assert.equal(counted, schedule.launchedCount, 'every launched operation is counted once, as a success or an error');
-      resolve({ operations: schedule.launchedCount, errors: errors.tally(), durationMs, latency, timeline: tally.points(durationMs), notFound });
+      resolve({ operations: schedule.launchedCount, errors: errors.tally(), durationMs, latency, timeline: tally.points(durationMs), notFound, ...(paced ? { launchLag: lag } : {}) });
     };
 
     const dispatch = (): void => {
@@ -156,6 +189,15 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
         const decision = schedule.next(nowMs);
         if (decision.kind === 'launch') {
           const { index, intendedStartMs } = decision;
+          if (paced) {
+            const lagMs = nowMs - intendedStartMs;
+            if (lagMs > lag.maxMs) lag.maxMs = lagMs;
+            if (lagMs >= LAUNCH_LATE_MS) {
+              lag.late++;
+              // A completion frees one slot, so a dispatch it runs launches one operation.
+              if (freedSlot) lag.lateSlotsFull++;
+            }
+          }
           let outcome: Outcome;
           try {
             outcome = execute(index);

@@ -19,7 +19,7 @@ import { healthOf } from './health.js';
 import { KeySpace } from './key-space.js';
 import { loadAverage, machineFacts } from './machine-facts.js';
 import { imbalanceOf, nodeLoads } from './node-load.js';
-import { type DriveResult, type Health, drive } from './op-driver.js';
+import { type DriveResult, type Health, LAUNCH_LATE_MS, type LaunchLag, drive } from './op-driver.js';
 import { rateAtPercentOfPeak } from './op-schedule.js';
 import { generateOperations, type OperationStream } from './operation-stream.js';
 import type { Progress } from './progress.js';
@@ -135,6 +135,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
         timeline: run.timeline.map((point) => ({ ...point, atMs: round(point.atMs, 1), opsPerSec: round(point.opsPerSec, 1) })),
         keyAccesses: main.access.keyAccesses,
         notFound: run.notFound,
+        ...(run.launchLag === undefined ? {} : { launchLag: { ...run.launchLag, maxMs: round(run.launchLag.maxMs, 1) } }),
       },
       ...(main.measured.peak === undefined ? {} : { peak: main.measured.peak }),
       latency: main.latency,
@@ -459,6 +460,11 @@ async function measureBaseline(name: BaselineName, request: BenchRequest, stream
   }
 }
 
+function launchLagNote(lag: LaunchLag, operations: number): string {
+  const share = `${((100 * lag.late) / Math.max(1, operations)).toFixed(2)}%`;
+  return `behind the schedule: ${lag.late} operations (${share}) launched ${LAUNCH_LATE_MS} ms or more after their intended start, ${lag.lateSlotsFull} of them waiting for a free slot (every one of --concurrency busy: the target behind the rate), the others with the driver's thread held (GC, a long turn, waiting for a core); longest lag ${lag.maxMs.toFixed(1)} ms`;
+}
+
 function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats, peak: BenchReport['peak']): string[] {
   const notes: string[] = [];
   const workload = request.workload;
@@ -466,6 +472,7 @@ function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats, 
   if (peak !== undefined) notes.push(`target ${workload.targetPercentOfPeak}% of the peak: after the warm-up, the stream ran unthrottled for ${(peak.durationMs / 1000).toFixed(2)} s (${peak.operations} operations, not measured otherwise) at ${round(peak.throughputPerSec, 0)} ops/s, so the run's target is ${workload.targetPerSec} ops/s`);
   if (workload.targetPerSec > 0) notes.push(`target ${workload.targetPerSec} ops/s: operation i is scheduled at start + i/target and its latency runs from that intended start (coordinated-omission correction)`);
   else notes.push(`unthrottled: ${workload.concurrency} operations in flight, each latency from the moment the operation was launched`);
+  if (run.launchLag !== undefined) notes.push(launchLagNote(run.launchLag, run.operations));
   if (workload.mix.scan > 0) notes.push('scan: a hash-partitioned store has no key order, so a YCSB scan is a getMany of the next records in key-number order (as YCSB runs scans on hash-partitioned stores): one operation, one latency');
   if (run.notFound > 0) notes.push(`${run.notFound} key reads found no value (records whose insert was still in flight); counted as successful reads`);
   notes.push(`${access.keyAccesses} key accesses (a scan touches each record it reads) in partitionHeat and the hot-key sketch`);

@@ -204,11 +204,12 @@ export interface BenchReport {
     /** Keys read that had no value (e.g. records whose insert was still in flight); such reads still count as successful. */
     notFound?: number;
     /**
-     * With a target rate: operations launched 10 ms or more after their intended start (`late`), of them those
-     * that waited for a free slot among `concurrency` (`lateSlotsFull`: the store behind the rate), and the longest
-     * lag. A run whose `late` is a sizeable share of its operations measured a queue, not a tail (op-driver.ts).
+     * With a target rate: operations launched 10 ms or more after their intended start (`late`), the longest lag,
+     * and the time during which an operation was due with every one of `concurrency` slots busy (`slotsFullMs`:
+     * the store holding that many, a queue). A run with many late launches measured a backlog, not only a tail
+     * (op-driver.ts LaunchLag).
      */
-    launchLag?: { late: number; lateSlotsFull: number; maxMs: number };
+    launchLag?: { late: number; maxMs: number; slotsFullMs: number };
   };
   /**
    * With `--target P%`: the unthrottled pass of the stream (after the warm-up,

@@ -34,19 +34,22 @@ export const SYNC_BURST = 512;
 export const LAUNCH_LATE_MS = 10;
 
 /**
- * With a target rate: how far the driver fell behind its schedule, and why.
- * A late launch that a completion made (every slot was busy until then) is
- * the target waiting on the system under test: queueing, the rate above what
- * it serves at that moment. Any other late launch is the driver's own thread
- * held (its event loop busy or stalled: GC, a long turn, no core).
+ * With a target rate: how far the driver fell behind its schedule, and
+ * whether for want of a slot. Time during which an operation was due and
+ * every one of the `concurrency` slots was busy is the system under test
+ * holding that many operations: queueing, the rate above what it serves at
+ * that moment. A lag without it is the driver's own thread held (its event
+ * loop busy or stalled: GC, a long turn, no core), after which the backlog
+ * launches at once (and, with targets that answer within the turn, frees
+ * its slots within microseconds).
  */
 export interface LaunchLag {
   /** Operations launched LAUNCH_LATE_MS or more after their intended start. */
   late: number;
-  /** Of those, launched by a completion that freed a slot: every slot was busy. */
-  lateSlotsFull: number;
   /** The longest lag of any launch. */
   maxMs: number;
+  /** Time during which an operation was due and every slot was busy. */
+  slotsFullMs: number;
 }
 
 export interface Health {
@@ -128,15 +131,18 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
   const tally = new IntervalTally(options.intervalMs);
   let notFound = 0;
   const paced = limits.targetPerSec > 0;
-  const lag: LaunchLag = { late: 0, lateSlotsFull: 0, maxMs: 0 };
-  // True while dispatch runs from a completion that found every slot busy.
-  let freedSlot = false;
+  const lag: LaunchLag = { late: 0, maxMs: 0, slotsFullMs: 0 };
+  // With every slot busy: when the next operation is (or was) due; -1 while a slot is free.
+  let fullSinceMs = -1;
 
   return new Promise<DriveResult>((resolve) => {
     const schedule = new OpSchedule(performance.now(), limits);
     const startMs = schedule.startMs;
     let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
     let finished = false;
+    const slotsFull = (nowMs: number): void => {
+      if (paced && fullSinceMs < 0) fullSinceMs = Math.max(nowMs, schedule.intendedStartMs(schedule.launchedCount));
+    };
 
     const complete = (index: number, intendedStartMs: number, missing: number, error: unknown) => {
       const endMs = performance.now();
@@ -155,15 +161,14 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
     const missingOf = options.target.missingOf?.bind(options.target);
     const settle = (slot: InFlight, result: unknown, error: unknown): void => {
       const { index, intendedStartMs } = slot;
-      const wasFull = schedule.inFlightCount >= limits.concurrency;
+      if (fullSinceMs >= 0) {
+        lag.slotsFullMs += Math.max(0, performance.now() - fullSinceMs);
+        fullSinceMs = -1;
+      }
       idle.push(slot);
       if (error !== undefined) complete(index, intendedStartMs, 0, error);
       else complete(index, intendedStartMs, typeof result === 'number' ? result : missingOf !== undefined && stream.codes[index] === OpCode.READ ? missingOf(result) : 0, undefined);
-      if (timer === undefined) {
-        freedSlot = wasFull;
-        dispatch();
-        freedSlot = false;
-      }
+      if (timer === undefined) dispatch();
     };
 
     const ticker = setInterval(() => {
@@ -192,11 +197,7 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
           if (paced) {
             const lagMs = nowMs - intendedStartMs;
             if (lagMs > lag.maxMs) lag.maxMs = lagMs;
-            if (lagMs >= LAUNCH_LATE_MS) {
-              lag.late++;
-              // A completion frees one slot, so a dispatch it runs launches one operation.
-              if (freedSlot) lag.lateSlotsFull++;
-            }
+            if (lagMs >= LAUNCH_LATE_MS) lag.late++;
           }
           let outcome: Outcome;
           try {
@@ -220,13 +221,14 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
             // only a completion finishes), without a clock read. Each completion of a promise-returning target
             // launches one operation and then found the slots full: one more performance.now() and decision per
             // operation than a synchronous target, which never meets a full schedule (and never gets here).
-            if (schedule.inFlightCount >= limits.concurrency) return;
+            if (schedule.inFlightCount >= limits.concurrency) return slotsFull(nowMs);
           }
         } else if (decision.kind === 'wait') {
           timer = setTimeout(dispatch, Math.max(0, decision.atMs - nowMs));
           return;
         } else {
           // 'full': a completion calls back; 'done': the last completion finishes.
+          if (decision.kind === 'full') slotsFull(nowMs);
           if (decision.kind === 'done' && schedule.isFinished(nowMs) && !finished) finish(nowMs);
           return;
         }

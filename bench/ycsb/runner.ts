@@ -135,7 +135,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
         timeline: run.timeline.map((point) => ({ ...point, atMs: round(point.atMs, 1), opsPerSec: round(point.opsPerSec, 1) })),
         keyAccesses: main.access.keyAccesses,
         notFound: run.notFound,
-        ...(run.launchLag === undefined ? {} : { launchLag: { ...run.launchLag, maxMs: round(run.launchLag.maxMs, 1) } }),
+        ...(run.launchLag === undefined ? {} : { launchLag: { ...run.launchLag, maxMs: round(run.launchLag.maxMs, 1), slotsFullMs: round(run.launchLag.slotsFullMs, 1) } }),
       },
       ...(main.measured.peak === undefined ? {} : { peak: main.measured.peak }),
       latency: main.latency,
@@ -460,9 +460,10 @@ async function measureBaseline(name: BaselineName, request: BenchRequest, stream
   }
 }
 
-function launchLagNote(lag: LaunchLag, operations: number): string {
+function launchLagNote(lag: LaunchLag, operations: number, durationMs: number): string {
   const share = `${((100 * lag.late) / Math.max(1, operations)).toFixed(2)}%`;
-  return `behind the schedule: ${lag.late} operations (${share}) launched ${LAUNCH_LATE_MS} ms or more after their intended start, ${lag.lateSlotsFull} of them waiting for a free slot (every one of --concurrency busy: the target behind the rate), the others with the driver's thread held (GC, a long turn, waiting for a core); longest lag ${lag.maxMs.toFixed(1)} ms`;
+  const full = `${Math.round(lag.slotsFullMs)} ms (${((100 * lag.slotsFullMs) / Math.max(1, durationMs)).toFixed(1)}% of the run)`;
+  return `behind the schedule: ${lag.late} operations (${share}) launched ${LAUNCH_LATE_MS} ms or more after their intended start, longest lag ${lag.maxMs.toFixed(1)} ms; an operation was due with every one of the ${'--concurrency'} slots busy for ${full} (the store holding that many: queueing), the rest of the lag is the driver's thread held (GC, a long turn, waiting for a core)`;
 }
 
 function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats, peak: BenchReport['peak']): string[] {
@@ -472,7 +473,7 @@ function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats, 
   if (peak !== undefined) notes.push(`target ${workload.targetPercentOfPeak}% of the peak: after the warm-up, the stream ran unthrottled for ${(peak.durationMs / 1000).toFixed(2)} s (${peak.operations} operations, not measured otherwise) at ${round(peak.throughputPerSec, 0)} ops/s, so the run's target is ${workload.targetPerSec} ops/s`);
   if (workload.targetPerSec > 0) notes.push(`target ${workload.targetPerSec} ops/s: operation i is scheduled at start + i/target and its latency runs from that intended start (coordinated-omission correction)`);
   else notes.push(`unthrottled: ${workload.concurrency} operations in flight, each latency from the moment the operation was launched`);
-  if (run.launchLag !== undefined) notes.push(launchLagNote(run.launchLag, run.operations));
+  if (run.launchLag !== undefined) notes.push(launchLagNote(run.launchLag, run.operations, run.durationMs));
   if (workload.mix.scan > 0) notes.push('scan: a hash-partitioned store has no key order, so a YCSB scan is a getMany of the next records in key-number order (as YCSB runs scans on hash-partitioned stores): one operation, one latency');
   if (run.notFound > 0) notes.push(`${run.notFound} key reads found no value (records whose insert was still in flight); counted as successful reads`);
   notes.push(`${access.keyAccesses} key accesses (a scan touches each record it reads) in partitionHeat and the hot-key sketch`);

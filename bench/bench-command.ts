@@ -28,10 +28,11 @@ import {
   parseBaselines,
   parseCount,
   parseNumber,
+  parseTarget,
   resolveRequest,
 } from './ycsb/bench-options.js';
 import { progressDisplay } from './ycsb/progress.js';
-import { runBench } from './ycsb/runner.js';
+import { PEAK_PASS_MS, runBench } from './ycsb/runner.js';
 import { formatSummary } from './ycsb/summary-table.js';
 import { tablesCommand } from './tables-workload/tables-command.js';
 
@@ -73,7 +74,7 @@ export function benchCommand(): Command {
     .option('--duration <seconds>', 'longest run in seconds (0: no time limit)', parser((text) => parseNumber(text, 0, 86_400)), DEFAULTS.durationSec)
     .option('--warmup <seconds>', 'before the measured run, run the same stream this long unmeasured, for ringtable and each baseline alike (compiled code, elected leaders, warm caches), then replay it from its start (0: none)', parser((text) => parseNumber(text, 0, 3_600)), 0)
     .option('--concurrency <count>', 'operations in flight at once', count(1, CONCURRENCY_MAX), DEFAULTS.concurrency)
-    .option('--target <opsPerSec>', 'target operations per second (0: unthrottled); with a target, latency is measured from each operation\'s intended start (coordinated-omission correction)', parser((text) => parseNumber(text, 0, 1e9)), DEFAULTS.targetPerSec)
+    .option('--target <opsPerSec|P%>', `target operations per second (0: unthrottled), or P% (0 < P <= 100) of this run's own peak: after the warm-up (run unthrottled then), the same stream runs unthrottled and unmeasured for ${PEAK_PASS_MS / 1000} s (no longer than --duration), its throughput is the peak, and the run goes at P% of it (the summary and reports give both); with a target, latency is measured from each operation's intended start (coordinated-omission correction); baselines run at the same rate`, parser(parseTarget), DEFAULTS.targetPerSec)
     .option('--scan-length-max <count>', 'longest scan; scan lengths are uniform in 1..max', count(1, 65_535), DEFAULTS.scanLengthMax)
     .option('--nodes <count>', 'storage nodes (worker threads)', count(1, 64), DEFAULTS.nodes)
     .option('--vnodes <count>', 'ring partitions (virtual nodes) per node', count(1, 65_536), DEFAULTS.vnodes)
@@ -108,7 +109,7 @@ export function benchCommand(): Command {
     });
   // `ringtable bench tables`: the DynamoDB tables workload; its options come after its name, not bench's.
   command.enablePositionalOptions().addCommand(tablesCommand().exitOverride());
-  command.addHelpText('after', ['', 'Examples:', '  ringtable bench --workload a --distribution zipfian --nodes 8', '  ringtable bench --workload c --records 1m --duration 30 --baselines all --json out.json --html out.html', '  ringtable bench --mix read=0.9,update=0.1 --target 20000 --concurrency 512'].join('\n'));
+  command.addHelpText('after', ['', 'Examples:', '  ringtable bench --workload a --distribution zipfian --nodes 8', '  ringtable bench --workload c --records 1m --duration 30 --baselines all --json out.json --html out.html', '  ringtable bench --mix read=0.9,update=0.1 --target 20000 --concurrency 512', '  ringtable bench --workload b --distribution zipfian --nodes 8 --warmup 5 --target 70%'].join('\n'));
   return command;
 }
 

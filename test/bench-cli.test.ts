@@ -234,11 +234,41 @@ t.test('--warmup runs the stream unmeasured first, for ringtable and each baseli
   t.match(exit.stderr + exit.stdout, /map: warm-up ran \d+ operations/);
 });
 
+t.test('--target P% measures the peak unthrottled after the warm-up, then runs at P% of it; the baselines at the same rate', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringtable-bench-peak-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const jsonFile = path.join(dir, 'report.json');
+  const htmlFile = path.join(dir, 'report.html');
+  const exit = await runCli(['bench', '--workload', 'b', '--records', '500', '--operations', '3000', '--duration', '0', '--warmup', '0.2', '--nodes', '2', '--vnodes', '16', '--durability', 'none', '--concurrency', '16', '--target', '40%', '--baselines', 'map', '--json', jsonFile, '--html', htmlFile, '--no-progress']);
+  t.equal(exit.code, 0, exit.stderr);
+  const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchReport;
+  const peak = report.peak!;
+  t.ok(peak !== undefined, 'the report has the peak');
+  // With no time limit the peak pass ends at the stream's end (well within its 5 s here).
+  t.equal(peak.operations, 3000, 'the peak pass ran the stream unthrottled');
+  t.ok(peak.throughputPerSec > 0);
+  t.equal(report.workload.targetPercentOfPeak, 40);
+  t.ok(Math.abs(report.workload.targetPerSec - 0.4 * peak.throughputPerSec) <= 1, 'the target is 40% of the peak (the peak is rounded to 0.1 in the JSON)');
+  // The schedule never launches operation i before start + i/target: the run cannot beat its target.
+  t.ok(report.run.operations - 1 <= (Math.ceil(report.run.durationMs) * report.workload.targetPerSec) / 1000, 'the run went at the derived target, not unthrottled');
+  t.equal(report.run.operations, 3000, 'the run is the whole stream, its counts its own');
+  t.equal(report.baselines[1]!.name, 'map');
+  t.match(exit.stdout, new RegExp(`target ${report.workload.targetPerSec} ops/s = 40% of the peak`), 'the summary says where the target came from');
+  t.match(exit.stdout, /^peak: +3000 operations in [\d.]+ s unthrottled/m);
+  t.match(exit.stdout, /ringtable: peak pass \(unthrottled\) ran 3000 operations/);
+  t.match(exit.stdout, new RegExp(`map: warm-up ran \\d+ operations`));
+  t.ok(report.notes.some((note) => note.startsWith('target 40% of the peak')), 'a note says how the peak was measured');
+  t.ok(report.run.launchLag !== undefined && report.run.launchLag.slotsFullMs >= 0 && report.run.launchLag.late <= report.run.operations, 'with a target, how far the driver fell behind its schedule');
+  t.ok(report.notes.some((note) => note.startsWith('behind the schedule: ')), 'and a note says it');
+  t.match(fs.readFileSync(htmlFile, 'utf8'), /40% of the peak, [\d,]+ ops\/s in an unthrottled pass/, 'the HTML report gives the peak and the target');
+});
+
 t.test('--help explains every option with its default', async (t) => {
   const exit = await runCli(['bench', '--help']);
   t.equal(exit.code, 0);
   const options = ['--workload', '--mix', '--distribution', '--theta', '--hotspot-data-fraction', '--hotspot-op-fraction', '--records', '--value-bytes', '--operations', '--duration', '--warmup', '--concurrency', '--target', '--scan-length-max', '--nodes', '--vnodes', '--n ', '--r ', '--w ', '--durability', '--conflicts', '--key-form', '--path', '--seed', '--baselines', '--rounds', '--redis-port', '--redis-server', '--fault', '--json', '--html', '--no-progress'];
   for (const option of options) t.match(exit.stdout, option, option);
+  t.match(exit.stdout, /--target <opsPerSec\|P%>/, '--target takes a share of the peak too');
   // commander wraps the help text, so a default may start a new line after "default:".
   for (const fallback of [/default:\s+0\.99/, /default:\s+50000/, /default:\s+1000000/, /default:\s+256/, /default:\s+"async"/, /default:\s+none/]) t.match(exit.stdout, fallback);
 });
@@ -254,6 +284,11 @@ t.test('invalid input: a clear message and exit code 2', async (t) => {
     [['bench', '--baselines', 'map,oracle'], /unknown baseline 'oracle'/],
     [['bench', '--rounds', '3'], /--rounds interleaves ringtable with its baselines: give --baselines too/],
     [['bench', '--rounds', '0', '--baselines', 'map'], /--rounds/],
+    [['bench', '--target', '0%'], /--target.*expected a percentage of the peak above 0 and at most 100 \(e\.g\. 70%\), got '0%'/],
+    [['bench', '--target', '100.5%'], /expected a percentage of the peak above 0 and at most 100/],
+    [['bench', '--target', '-5%'], /expected a percentage of the peak above 0 and at most 100/],
+    [['bench', '--target', '%'], /expected a percentage of the peak above 0 and at most 100/],
+    [['bench', '--target', 'fast'], /--target.*expected a number in 0\.\.1000000000/],
     // --baselines alone means all and must not swallow the next option as its list.
     [['bench', '--baselines', '--theta', '1'], /strictly between 0 and 1/],
     [['bench', '--frobnicate'], /unknown option '--frobnicate'/],

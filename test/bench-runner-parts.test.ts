@@ -6,12 +6,12 @@
  */
 import t from 'tap';
 import type { NodeStats } from '../lib/index.js';
-import { UsageError, parseBaselines, parseCount, parseNumber, resolveRequest, type RawBenchOptions } from '../bench/ycsb/bench-options.js';
+import { UsageError, parseBaselines, parseCount, parseNumber, parseTarget, resolveRequest, type RawBenchOptions } from '../bench/ycsb/bench-options.js';
 import { ErrorCounter } from '../bench/ycsb/error-tally.js';
 import { INTERVALS_MAX, IntervalTally } from '../bench/ycsb/interval-tally.js';
 import { KeySpace, forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
 import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
-import { OpSchedule, latencyUs } from '../bench/ycsb/op-schedule.js';
+import { OpSchedule, latencyUs, rateAtPercentOfPeak } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
 import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
 import { mainThreadSchedule, parseSchedstat } from '../bench/lib/thread-cpu.js';
@@ -159,6 +159,19 @@ t.test('option parsing: counts, numbers, baselines', async (t) => {
   t.throws(() => parseBaselines('map,mongodb'), UsageError);
 });
 
+t.test('--target: a rate, or a share of the peak in (0, 100]; the share becomes a whole rate of at least 1', async (t) => {
+  t.equal(parseTarget('20000'), 20000);
+  t.equal(parseTarget('0'), 0, 'unthrottled');
+  t.same(parseTarget('70%'), { percentOfPeak: 70 });
+  t.same(parseTarget(' 12.5 % '), { percentOfPeak: 12.5 });
+  t.same(parseTarget('100%'), { percentOfPeak: 100 });
+  for (const bad of ['0%', '-1%', '100.1%', '%', 'x%', 'Infinity%', '-5', 'fast']) t.throws(() => parseTarget(bad), UsageError, bad);
+  t.equal(rateAtPercentOfPeak(70, 150_000), 105_000);
+  t.equal(rateAtPercentOfPeak(70, 1234.5), 864);
+  t.equal(rateAtPercentOfPeak(1, 10), 1, 'never 0, which would mean unthrottled');
+  t.equal(rateAtPercentOfPeak(50, 0), 1);
+});
+
 const RAW: RawBenchOptions = {
   theta: 0.99,
   hotspotDataFraction: 0.2,
@@ -211,6 +224,9 @@ t.test('resolveRequest: the store defaults n/r/w from nodes, a workload brings i
   t.throws(() => resolveRequest({ ...RAW, nodes: 2, n: 3 }, ''), UsageError);
   t.throws(() => resolveRequest({ ...RAW, n: 2, r: 3 }, ''), UsageError);
   t.throws(() => resolveRequest({ ...RAW, mix: 'read=0.5' }, ''), UsageError, 'a mix must sum to 1');
+  const share = resolveRequest({ ...RAW, target: { percentOfPeak: 70 } }, '').workload;
+  t.match(share, { targetPerSec: 0, targetPercentOfPeak: 70 }, 'a share of the peak: unthrottled until the peak is measured');
+  t.equal(resolveRequest({ ...RAW, target: 5000 }, '').workload.targetPercentOfPeak, undefined, 'a fixed rate has no share');
 });
 
 function stats(id: number, gets: number, puts: number, replicates: number): NodeStats {
@@ -376,6 +392,39 @@ t.test('the driver counts what promised operations settle with: a read through m
   t.equal(result.latency.count(OpCode.UPDATE), writes, 'every write that resolved with nothing succeeded');
   t.ok(maxInFlight <= 16, `never more in flight than the concurrency: ${maxInFlight}`);
   result.latency.destroy();
+});
+
+t.test('launch lag: behind its schedule, the driver tells time with every slot busy (a queue) from its own thread held', async (t) => {
+  const stream = streamOf(Array.from({ length: 40 }, (_, i) => [OpCode.READ, i % 10] as [number, number]));
+  const base = { name: 'lagging', description: 'settles late or holds the thread', load: async () => {}, write: () => 0, scan: () => 0, readModifyWrite: () => 0, close: async () => {} };
+  // One slot, operations due every 2 ms, each taking at least 25 ms: every launch after the first waits for the slot.
+  const slow: KvTarget = { ...base, read: () => new Promise((resolve) => setTimeout(() => resolve(undefined), 25)) };
+  const queued = await drive({ stream, keys: new KeySpace(10, 10, 8, 1), target: slow, limits: { operationCount: 6, durationMs: 0, concurrency: 1, targetPerSec: 500 }, intervalMs: 1000 });
+  t.equal(queued.launchLag!.late, 5, 'the five after the first launched late');
+  t.ok(queued.launchLag!.maxMs >= 5 * 23, `the lag grows with the queue: ${queued.launchLag!.maxMs} ms`);
+  // Operation k (k >= 1) was due while k - 1 held the one slot: from 2 ms, then from each launch, to each completion.
+  t.ok(queued.launchLag!.slotsFullMs >= 23 + 4 * 24, `due with every slot busy: ${queued.launchLag!.slotsFullMs} ms`);
+  queued.latency.destroy();
+  // Many slots, the thread held 25 ms by the first operation: the operations due meanwhile launch late, none for want of a slot.
+  let first = true;
+  const holding: KvTarget = {
+    ...base,
+    read: () => {
+      if (first) {
+        first = false;
+        const until = performance.now() + 25;
+        while (performance.now() < until);
+      }
+      return new Promise((resolve) => setImmediate(() => resolve(undefined)));
+    },
+  };
+  const held = await drive({ stream, keys: new KeySpace(10, 10, 8, 1), target: holding, limits: { operationCount: 6, durationMs: 0, concurrency: 16, targetPerSec: 500 }, intervalMs: 1000 });
+  t.ok(held.launchLag!.late >= 1, `launched late after the hold: ${held.launchLag!.late}`);
+  t.equal(held.launchLag!.slotsFullMs, 0, 'never for want of a slot');
+  held.latency.destroy();
+  const unthrottled = await drive({ stream, keys: new KeySpace(10, 10, 8, 1), target: slow, limits: { operationCount: 2, durationMs: 0, concurrency: 1, targetPerSec: 0 }, intervalMs: 1000 });
+  t.equal(unthrottled.launchLag, undefined, 'unthrottled, no schedule to be behind');
+  unthrottled.latency.destroy();
 });
 
 t.test('interleave rotates the order every round, so each variant runs in each place of a round', async (t) => {

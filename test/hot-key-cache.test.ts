@@ -48,6 +48,36 @@ t.test('the sketch counts a sample of the gets, drawn so that a periodic pattern
   t.equal(cold.size, 0, 'one sampled read is not hot');
 });
 
+t.test('when the sketch\'s window ends its counts halve: a key hot before stays hot, one that cooled fades', async (t) => {
+  // entriesMax 4: a sketch of 16 counters, halved every 16 x 64 gets' weight.
+  const cache = cacheOf(4);
+  readTimes(cache, 'hot', 400, 'v', 0);
+  t.ok(cache.isHot('hot'), 'hot after 400 reads');
+  // 1,000 keys read once each: their weight ends the window (the sketch halves) and churns its smallest counters.
+  for (let i = 0; i < 1000; i++) readTimes(cache, `cold:${i}`, 1, 'c', 0);
+  t.ok(cache.isHot('hot'), 'still hot right after the window ended (a sketch that started over forgot it)');
+  cache.written('hot');
+  t.ok(cache.fill('hot', 'v2', 2, cache.readStarted(), 0), 'so its next miss fills its entry at once');
+  for (let i = 0; i < 20_000; i++) readTimes(cache, `colder:${i}`, 1, 'c', 0);
+  t.notOk(cache.isHot('hot'), 'not read for twenty windows: no longer hot');
+});
+
+t.test('a full cache keeps a hot result only in place of an entry the sketch counts colder', async (t) => {
+  const cache = cacheOf(1);
+  readTimes(cache, 'a', 300, 'va', 0);
+  t.equal(cache.lookup('a', 2, 0)?.value, 'va');
+  readTimes(cache, 'b', HOT_READS_MAX + 10, 'vb', 0);
+  t.ok(cache.isHot('b'), 'b is hot');
+  t.ok(cache.counters.admissionsRefused >= 1, 'but its results were refused');
+  t.equal(cache.lookup('a', 2, 0)?.value, 'va', 'a, read more often, keeps its entry');
+  t.equal(cache.counters.evictions, 0);
+  readTimes(cache, 'b', 600, 'vb', 0);
+  t.equal(cache.lookup('b', 2, 0)?.value, 'vb', 'once b is counted hotter than a, it takes the entry');
+  t.equal(cache.lookup('a', 2, 0), undefined);
+  t.equal(cache.counters.evictions, 1);
+  t.equal(cache.size, 1);
+});
+
 t.test('a write through the coordinator removes its key; the next read refills it', async (t) => {
   const cache = cacheOf(4);
   readTimes(cache, 'k', HOT_READS_MAX + 2, 'old', 0);

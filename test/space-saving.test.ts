@@ -101,3 +101,26 @@ t.test('exact when the capacity covers every distinct key; edge capacities', asy
   t.throws(() => one.offer('x', 0), 'weight 0 is refused');
   t.throws(() => one.offer('x', Number.NaN), 'weight NaN is refused');
 });
+
+t.test('halve: the sketch of the same stream with every weight offered before it halved, so the guarantees hold for the decayed stream', async (t) => {
+  const zipfian = new ZipfianGenerator(5_000, 0.99);
+  const offers = zipfianOffers(60_000, (prng) => zipfian.draw(prng), deriveSeed(SEED, 5), 4);
+  const halvedAt = [20_000, 40_000];
+  const halving = new SpaceSaving(200);
+  // The same stream, each offer's weight divided by 2 once per halving that came after it.
+  const decayed: Offer[] = offers.map(({ key, weight }, i) => ({ key, weight: weight / 2 ** halvedAt.filter((at) => at > i).length }));
+  const reference = new SpaceSaving(200);
+  offers.forEach(({ key, weight }, i) => {
+    if (halvedAt.includes(i)) halving.halve();
+    halving.offer(key, weight);
+  });
+  // Space-Saving's state scales with its weights: fed the decayed weights from the start (scaled up by 4
+  // so that no weight is a fraction smaller than the halved sketch ever held), then scaled back.
+  for (const { key, weight } of decayed) reference.offer(key, weight * 4);
+  const got = halving.top(200);
+  const want = reference.top(200).map(({ key, count, errorMax }) => ({ key, count: count / 4, errorMax: errorMax / 4 }));
+  t.same(got, want, 'every key, count and error bound equal the decayed stream\'s');
+  checkGuarantees(t, halving, decayed, 'halved twice');
+  const first = halving.top(1)[0]!;
+  t.ok(first.count < offers.filter(({ key }) => key === first.key).reduce((sum, { weight }) => sum + weight, 0), 'the counts decayed');
+});

@@ -32,6 +32,15 @@ export function describeDistribution(workload: WorkloadConfig): string {
   }
 }
 
+/** The run's pace; with `--target P%`, the measured peak it was derived from too. */
+function describeTarget(report: BenchReport): string {
+  const { workload, peak } = report;
+  if (!(workload.targetPerSec > 0)) return 'as fast as possible';
+  const corrected = `${formatRate(workload.targetPerSec)} (latency corrected for coordinated omission)`;
+  if (workload.targetPercentOfPeak === undefined || peak === undefined) return corrected;
+  return `${corrected}: ${workload.targetPercentOfPeak}% of the peak, ${formatRate(peak.throughputPerSec)} in an unthrottled pass of ${formatDurationMs(peak.durationMs)} before the run`;
+}
+
 function headline(name: string, value: string, detail: string): string {
   return tag('div', { class: 'figure', 'data-figure': name }, markup(tag('div', { class: 'figure-value' }, value)), markup(tag('div', { class: 'figure-name' }, detail)));
 }
@@ -56,7 +65,7 @@ export function summarySection(report: BenchReport): string {
     ['scan length', `1..${formatCount(workload.scanLengthMax)}`],
     ['stop after', `${formatCount(workload.operationCount)} operations${workload.durationMs > 0 ? ` or ${formatDurationMs(workload.durationMs)}` : ''}`],
     ['concurrency', formatCount(workload.concurrency)],
-    ['target', workload.targetPerSec > 0 ? `${formatRate(workload.targetPerSec)} (latency corrected for coordinated omission)` : 'as fast as possible'],
+    ['target', describeTarget(report)],
     ['seed', String(workload.seed)],
   ]);
   const storeFacts = facts([

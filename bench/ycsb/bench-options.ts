@@ -88,6 +88,25 @@ export function parseChoice<C extends string>(text: string, choices: readonly C[
   return value as C;
 }
 
+/** `--target 70%`: a share of the peak that an unthrottled pass of the same stream measures first (runner.ts). */
+export interface PeakShare {
+  percentOfPeak: number;
+}
+
+/**
+ * `--target`: operations per second (0: unthrottled), or a percentage of the
+ * run's own unthrottled peak, which moves by tens of percent between runs on
+ * a shared machine, so a fixed rate is a different load in each.
+ */
+export function parseTarget(text: string): number | PeakShare {
+  const trimmed = text.trim();
+  if (!trimmed.endsWith('%')) return parseNumber(text, 0, 1e9);
+  const number = trimmed.slice(0, -1).trim();
+  const percent = Number(number);
+  if (number === '' || !Number.isFinite(percent) || percent <= 0 || percent > 100) throw new UsageError(`expected a percentage of the peak above 0 and at most 100 (e.g. 70%), got '${text}'`);
+  return { percentOfPeak: percent };
+}
+
 /** 'all', 'none', or a comma-separated list of baseline names. */
 export function parseBaselines(text: string): BaselineName[] {
   const value = text.trim().toLowerCase();
@@ -115,7 +134,8 @@ export interface RawBenchOptions {
   /** `--warmup <seconds>`: the stream run this long unmeasured before the run; absent: 0. */
   warmup?: number;
   concurrency: number;
-  target: number;
+  /** Operations per second (0: unthrottled), or a share of the peak measured first. */
+  target: number | PeakShare;
   scanLengthMax: number;
   nodes: number;
   vnodes: number;
@@ -156,9 +176,11 @@ function workloadOf(raw: RawBenchOptions): WorkloadConfig {
     durationMs: Math.round(raw.duration * 1000),
     warmupMs: Math.round((raw.warmup ?? 0) * 1000),
     concurrency: raw.concurrency,
-    targetPerSec: raw.target,
+    // A share of the peak is turned into a rate once the peak is measured (runner.ts); until then the stream runs unthrottled.
+    targetPerSec: typeof raw.target === 'number' ? raw.target : 0,
     seed: raw.seed,
   };
+  if (typeof raw.target !== 'number') overrides.targetPercentOfPeak = raw.target.percentOfPeak;
   // Without --distribution, the workload's own (latest for d, YCSB's scrambled zipfian otherwise and for custom mixes).
   if (raw.distribution !== undefined) overrides.distribution = raw.distribution;
   try {

@@ -47,6 +47,11 @@ export interface WorkloadConfig {
   concurrency: number;
   /** Target operations per second (0: as fast as possible). With a target, latencies are corrected for coordinated omission. */
   targetPerSec: number;
+  /**
+   * With `--target P%`: P. The run's targetPerSec is then P% of the throughput
+   * of an unthrottled pass of the same stream right before the run (BenchReport.peak).
+   */
+  targetPercentOfPeak?: number;
   seed: number;
 }
 
@@ -198,7 +203,20 @@ export interface BenchReport {
     keyAccesses?: number;
     /** Keys read that had no value (e.g. records whose insert was still in flight); such reads still count as successful. */
     notFound?: number;
+    /**
+     * With a target rate: operations launched 10 ms or more after their intended start (`late`), the longest lag,
+     * and the time during which an operation was due with every one of `concurrency` slots busy (`slotsFullMs`:
+     * the store holding that many, a queue). A run with many late launches measured a backlog, not only a tail
+     * (op-driver.ts LaunchLag).
+     */
+    launchLag?: { late: number; maxMs: number; slotsFullMs: number };
   };
+  /**
+   * With `--target P%`: the unthrottled pass of the stream (after the warm-up,
+   * before the run, unmeasured otherwise) whose throughput the run's target
+   * was derived from. Absent with a fixed target or none.
+   */
+  peak?: { operations: number; durationMs: number; throughputPerSec: number };
   latency: Partial<Record<OpKind, LatencySummary>>;
   errors: ErrorTally;
   nodes: NodeLoad[];

@@ -26,6 +26,31 @@ assert.deepEqual([OpCode.READ, OpCode.UPDATE, OpCode.INSERT, OpCode.SCAN, OpCode
 
 /** Synchronous operations run between two yields to the event loop. */
 export const SYNC_BURST = 512;
+/**
+ * With a target rate, an operation launched this much after its intended
+ * start counts as late: well above the 1 ms of a timer's granularity, and a
+ * lag that the coordinated-omission correction charges to its latency.
+ */
+export const LAUNCH_LATE_MS = 10;
+
+/**
+ * With a target rate: how far the driver fell behind its schedule, and
+ * whether for want of a slot. Time during which an operation was due and
+ * every one of the `concurrency` slots was busy is the system under test
+ * holding that many operations: queueing, the rate above what it serves at
+ * that moment. A lag without it is the driver's own thread held (its event
+ * loop busy or stalled: GC, a long turn, no core), after which the backlog
+ * launches at once (and, with targets that answer within the turn, frees
+ * its slots within microseconds).
+ */
+export interface LaunchLag {
+  /** Operations launched LAUNCH_LATE_MS or more after their intended start. */
+  late: number;
+  /** The longest lag of any launch. */
+  maxMs: number;
+  /** Time during which an operation was due and every slot was busy. */
+  slotsFullMs: number;
+}
 
 export interface Health {
   nodesDown: number;
@@ -52,6 +77,8 @@ export interface DriveResult {
   timeline: TimelinePoint[];
   /** Keys read that had no value (records inserted by operations still in flight). */
   notFound: number;
+  /** With a target rate: launches behind the schedule (undefined unthrottled, where every launch is on time by definition). */
+  launchLag?: LaunchLag;
 }
 
 /** Turns operation `index` of the stream into a target call; inserts are counted in launch (= stream) order for scan clipping. */
@@ -103,12 +130,19 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
   const errors = new ErrorCounter();
   const tally = new IntervalTally(options.intervalMs);
   let notFound = 0;
+  const paced = limits.targetPerSec > 0;
+  const lag: LaunchLag = { late: 0, maxMs: 0, slotsFullMs: 0 };
+  // With every slot busy: when the next operation is (or was) due; -1 while a slot is free.
+  let fullSinceMs = -1;
 
   return new Promise<DriveResult>((resolve) => {
     const schedule = new OpSchedule(performance.now(), limits);
     const startMs = schedule.startMs;
     let timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
     let finished = false;
+    const slotsFull = (nowMs: number): void => {
+      if (paced && fullSinceMs < 0) fullSinceMs = Math.max(nowMs, schedule.intendedStartMs(schedule.launchedCount));
+    };
 
     const complete = (index: number, intendedStartMs: number, missing: number, error: unknown) => {
       const endMs = performance.now();
@@ -127,6 +161,10 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
     const missingOf = options.target.missingOf?.bind(options.target);
     const settle = (slot: InFlight, result: unknown, error: unknown): void => {
       const { index, intendedStartMs } = slot;
+      if (fullSinceMs >= 0) {
+        lag.slotsFullMs += Math.max(0, performance.now() - fullSinceMs);
+        fullSinceMs = -1;
+      }
       idle.push(slot);
       if (error !== undefined) complete(index, intendedStartMs, 0, error);
       else complete(index, intendedStartMs, typeof result === 'number' ? result : missingOf !== undefined && stream.codes[index] === OpCode.READ ? missingOf(result) : 0, undefined);
@@ -145,7 +183,7 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
       const durationMs = nowMs - startMs;
       const counted = errors.total + OP_KINDS.reduce((sum, _, i) => sum + latency.count(i), 0);
       assert.equal(counted, schedule.launchedCount, 'every launched operation is counted once, as a success or an error');
-      resolve({ operations: schedule.launchedCount, errors: errors.tally(), durationMs, latency, timeline: tally.points(durationMs), notFound });
+      resolve({ operations: schedule.launchedCount, errors: errors.tally(), durationMs, latency, timeline: tally.points(durationMs), notFound, ...(paced ? { launchLag: lag } : {}) });
     };
 
     const dispatch = (): void => {
@@ -156,6 +194,11 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
         const decision = schedule.next(nowMs);
         if (decision.kind === 'launch') {
           const { index, intendedStartMs } = decision;
+          if (paced) {
+            const lagMs = nowMs - intendedStartMs;
+            if (lagMs > lag.maxMs) lag.maxMs = lagMs;
+            if (lagMs >= LAUNCH_LATE_MS) lag.late++;
+          }
           let outcome: Outcome;
           try {
             outcome = execute(index);
@@ -178,13 +221,14 @@ export function drive(options: DriveOptions): Promise<DriveResult> {
             // only a completion finishes), without a clock read. Each completion of a promise-returning target
             // launches one operation and then found the slots full: one more performance.now() and decision per
             // operation than a synchronous target, which never meets a full schedule (and never gets here).
-            if (schedule.inFlightCount >= limits.concurrency) return;
+            if (schedule.inFlightCount >= limits.concurrency) return slotsFull(nowMs);
           }
         } else if (decision.kind === 'wait') {
           timer = setTimeout(dispatch, Math.max(0, decision.atMs - nowMs));
           return;
         } else {
           // 'full': a completion calls back; 'done': the last completion finishes.
+          if (decision.kind === 'full') slotsFull(nowMs);
           if (decision.kind === 'done' && schedule.isFinished(nowMs) && !finished) finish(nowMs);
           return;
         }

@@ -109,3 +109,13 @@ export class OpSchedule {
 export function latencyUs(intendedStartMs: number, endMs: number): number {
   return Math.max(0, Math.round((endMs - intendedStartMs) * 1000));
 }
+
+/**
+ * `--target P%`: the rate that is P% of a measured peak, whole operations per
+ * second and at least one (a rate of 0 would mean unthrottled).
+ */
+export function rateAtPercentOfPeak(percentOfPeak: number, peakPerSec: number): number {
+  assert.ok(percentOfPeak > 0 && percentOfPeak <= 100, 'a share of the peak is in (0, 100]');
+  assert.ok(Number.isFinite(peakPerSec) && peakPerSec >= 0, 'a peak is a rate');
+  return Math.max(1, Math.round((peakPerSec * percentOfPeak) / 100));
+}

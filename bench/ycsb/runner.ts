@@ -19,7 +19,8 @@ import { healthOf } from './health.js';
 import { KeySpace } from './key-space.js';
 import { loadAverage, machineFacts } from './machine-facts.js';
 import { imbalanceOf, nodeLoads } from './node-load.js';
-import { type DriveResult, type Health, drive } from './op-driver.js';
+import { type DriveResult, type Health, LAUNCH_LATE_MS, type LaunchLag, drive } from './op-driver.js';
+import { rateAtPercentOfPeak } from './op-schedule.js';
 import { generateOperations, type OperationStream } from './operation-stream.js';
 import type { Progress } from './progress.js';
 import type { KvTarget } from './targets/kv-target.js';
@@ -37,6 +38,16 @@ export type BaselineName = (typeof BASELINE_NAMES)[number];
 export const INTERVAL_MS = 1000;
 /** Longest wait for replications and repairs still in flight after callers were answered (W < N). */
 const DRAIN_WAIT_MS = 10_000;
+/**
+ * `--target P%`: how long the unthrottled pass that measures the peak runs
+ * (no longer than the run's --duration). Five seconds: the throughput of a
+ * warmed-up store settles within a second or two, and at this workload's
+ * 100-180K ops/s 5 s is 0.5-0.9M operations, the length of an unthrottled
+ * run limited by the default 1M operations (what "the peak" meant in the
+ * figures before, bench/README.md); longer would spend the machine's time,
+ * and move V8's heap further from where a run at the target keeps it.
+ */
+export const PEAK_PASS_MS = 5_000;
 
 export interface BenchRequest {
   workload: WorkloadConfig;
@@ -68,6 +79,10 @@ interface Measured {
   run: DriveResult;
   /** The coordinator thread's event-loop delay and GC pauses during the run (stall-monitor.ts). */
   stalls: StallSummary;
+  /** The rate the run went at: the workload's, or with `--target P%` P% of `peak`. */
+  targetPerSec: number;
+  /** With hooks.findPeak: the unthrottled pass the run's rate was derived from. */
+  peak?: NonNullable<BenchReport['peak']>;
 }
 
 export async function runBench(request: BenchRequest, context: RunContext): Promise<BenchReport> {
@@ -84,14 +99,16 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
   fs.mkdirSync(dir, { recursive: true });
   try {
     const main = await measureRingtable(request, stream, keys, path.join(dir, 'ringtable'), context);
+    // With --target P%, ringtable's peak pass set the rate: the baselines and later rounds run at that same rate.
+    const paced: BenchRequest = { ...request, workload: { ...workload, targetPerSec: main.measured.targetPerSec } };
     if (main.target.loadRetries.length > 0) notes.push(`ringtable load: ${main.target.loadRetries.length} batches retried with smaller batches (machine too busy for the store's timeout): ${main.target.loadRetries.join('; ')}`);
     const baselines: BaselineResult[] = [];
     if (request.baselines.length > 0) {
       baselines.push(baselineOf(main.target, main.measured, main.throughputPerSec, main.latency));
-      for (const name of request.baselines) baselines.push(await measureBaseline(name, request, stream, keys, dir, main.throughputPerSec, context));
-      if (request.rounds > 1) await measureMoreRounds(request, stream, keys, dir, baselines, context);
+      for (const name of request.baselines) baselines.push(await measureBaseline(name, paced, stream, keys, dir, main.throughputPerSec, context));
+      if (request.rounds > 1) await measureMoreRounds(paced, stream, keys, dir, baselines, context);
     }
-    notes.push(...runNotes(request, main.measured.run, main.access));
+    notes.push(...runNotes(paced, main.measured.run, main.access, main.measured.peak));
     notes.push(stallNote('ringtable', main.measured.run.durationMs, main.measured.stalls));
     if (stream.foldedDraws > 0) notes.push(`${stream.foldedDraws} zipfian draws found no inserted key and were folded into range (see bench/ycsb/zipfian.ts)`);
     if (!main.drainedInTime) notes.push(`replications still in flight ${DRAIN_WAIT_MS} ms after the run: node counters may be short`);
@@ -105,7 +122,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
     const report: BenchReport = {
       schemaVersion: 1,
       command: request.command,
-      workload,
+      workload: paced.workload,
       keyForm: request.keyForm,
       store: request.store,
       machine: { ...facts, loadAverageAtEnd: loadAverage() },
@@ -118,7 +135,9 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
         timeline: run.timeline.map((point) => ({ ...point, atMs: round(point.atMs, 1), opsPerSec: round(point.opsPerSec, 1) })),
         keyAccesses: main.access.keyAccesses,
         notFound: run.notFound,
+        ...(run.launchLag === undefined ? {} : { launchLag: { ...run.launchLag, maxMs: round(run.launchLag.maxMs, 1), slotsFullMs: round(run.launchLag.slotsFullMs, 1) } }),
       },
+      ...(main.measured.peak === undefined ? {} : { peak: main.measured.peak }),
       latency: main.latency,
       errors: run.errors,
       nodes: main.nodes,
@@ -152,6 +171,8 @@ interface MeasureHooks {
   health?: () => Health;
   /** At each interval of the run, before health is read: apply the faults due. */
   onRunInterval?: (elapsedMs: number) => void;
+  /** With `--target P%` (workload.targetPercentOfPeak): measure the peak after the warm-up and run at P% of it. */
+  findPeak?: boolean;
 }
 
 /** Load the records, then run the stream: the two timed phases every target goes through. */
@@ -166,6 +187,9 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   context.log(`${target.name}: loaded ${workload.recordCount} records in ${(loadMs / 1000).toFixed(2)} s`);
   await hooks.afterLoad?.();
   if ((workload.warmupMs ?? 0) > 0) await warmUp(target, workload, stream, keys, context);
+  const peak = hooks.findPeak === true && workload.targetPercentOfPeak !== undefined ? await peakPass(target, workload, stream, keys, context) : undefined;
+  const targetPerSec = peak === undefined ? workload.targetPerSec : rateAtPercentOfPeak(workload.targetPercentOfPeak!, peak.throughputPerSec);
+  if (peak !== undefined) context.log(`${target.name}: the run's target is ${workload.targetPercentOfPeak}% of that peak: ${targetPerSec} ops/s`);
 
   context.progress.start(`${target.name}: run`, workload.operationCount);
   const monitor = new StallMonitor();
@@ -176,7 +200,7 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
     stream,
     keys,
     target,
-    limits: { operationCount: workload.operationCount, durationMs: workload.durationMs, concurrency: workload.concurrency, targetPerSec: workload.targetPerSec },
+    limits: { operationCount: workload.operationCount, durationMs: workload.durationMs, concurrency: workload.concurrency, targetPerSec },
     intervalMs: INTERVAL_MS,
     onInterval: (elapsedMs, completed) => {
       hooks.onRunInterval?.(elapsedMs);
@@ -192,7 +216,32 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   context.progress.update(run.operations, `${(run.durationMs / 1000).toFixed(1)} s`);
   context.progress.stop();
   context.log(`${target.name}: ran ${run.operations} operations in ${(run.durationMs / 1000).toFixed(2)} s, ${run.errors.total} errors`);
-  return { load, run, stalls };
+  return { load, run, stalls, targetPerSec, ...(peak === undefined ? {} : { peak }) };
+}
+
+/**
+ * `--target P%`'s peak: the stream from its start, unthrottled, unmeasured
+ * but for its throughput, for PEAK_PASS_MS (no longer than the run's own
+ * duration limit, and ending at the stream's end). It runs right before the
+ * run, after the warm-up, so that the rate is the one the store sustains in
+ * the state the run starts in, not a figure from another process.
+ */
+async function peakPass(target: KvTarget, workload: BenchRequest['workload'], stream: OperationStream, keys: KeySpace, context: RunContext): Promise<NonNullable<BenchReport['peak']>> {
+  const durationMs = workload.durationMs > 0 ? Math.min(PEAK_PASS_MS, workload.durationMs) : PEAK_PASS_MS;
+  context.progress.start(`${target.name}: peak`, workload.operationCount);
+  const pass = await drive({
+    stream,
+    keys,
+    target,
+    limits: { operationCount: workload.operationCount, durationMs, concurrency: workload.concurrency, targetPerSec: 0 },
+    intervalMs: INTERVAL_MS,
+    onInterval: (elapsedMs, completed) => context.progress.update(completed, `peak ${(elapsedMs / 1000).toFixed(0)}/${(durationMs / 1000).toFixed(0)} s`),
+  });
+  context.progress.stop();
+  pass.latency.destroy();
+  const throughputPerSec = pass.operations / seconds(pass.durationMs);
+  context.log(`${target.name}: peak pass (unthrottled) ran ${pass.operations} operations in ${(pass.durationMs / 1000).toFixed(2)} s: ${Math.round(throughputPerSec)} ops/s, ${pass.errors.total} errors`);
+  return { operations: pass.operations, durationMs: round(pass.durationMs, 1), throughputPerSec: round(throughputPerSec, 1) };
 }
 
 /**
@@ -249,6 +298,7 @@ async function measureRingtable(request: BenchRequest, stream: OperationStream, 
     const faults: FaultEvent[] = [];
     let faultsDone = 0;
     const measured = await measure(target, request, stream, keys, context, {
+      findPeak: true,
       afterLoad: async () => {
         drainedInTime = (await drained(store, DRAIN_WAIT_MS)) && drainedInTime;
         before = store.stats();
@@ -410,12 +460,20 @@ async function measureBaseline(name: BaselineName, request: BenchRequest, stream
   }
 }
 
-function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats): string[] {
+function launchLagNote(lag: LaunchLag, operations: number, durationMs: number): string {
+  const share = `${((100 * lag.late) / Math.max(1, operations)).toFixed(2)}%`;
+  const full = `${Math.round(lag.slotsFullMs)} ms (${((100 * lag.slotsFullMs) / Math.max(1, durationMs)).toFixed(1)}% of the run)`;
+  return `behind the schedule: ${lag.late} operations (${share}) launched ${LAUNCH_LATE_MS} ms or more after their intended start, longest lag ${lag.maxMs.toFixed(1)} ms; an operation was due with every one of the ${'--concurrency'} slots busy for ${full} (the store holding that many: queueing), the rest of the lag is the driver's thread held (GC, a long turn, waiting for a core)`;
+}
+
+function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats, peak: BenchReport['peak']): string[] {
   const notes: string[] = [];
   const workload = request.workload;
   notes.push('operations counts every operation launched and completed, failed or not; latency histograms hold the successful ones, errors the others (operations = sum of latency counts + errors.total); throughput = operations / run duration');
+  if (peak !== undefined) notes.push(`target ${workload.targetPercentOfPeak}% of the peak: after the warm-up, the stream ran unthrottled for ${(peak.durationMs / 1000).toFixed(2)} s (${peak.operations} operations, not measured otherwise) at ${round(peak.throughputPerSec, 0)} ops/s, so the run's target is ${workload.targetPerSec} ops/s`);
   if (workload.targetPerSec > 0) notes.push(`target ${workload.targetPerSec} ops/s: operation i is scheduled at start + i/target and its latency runs from that intended start (coordinated-omission correction)`);
   else notes.push(`unthrottled: ${workload.concurrency} operations in flight, each latency from the moment the operation was launched`);
+  if (run.launchLag !== undefined) notes.push(launchLagNote(run.launchLag, run.operations, run.durationMs));
   if (workload.mix.scan > 0) notes.push('scan: a hash-partitioned store has no key order, so a YCSB scan is a getMany of the next records in key-number order (as YCSB runs scans on hash-partitioned stores): one operation, one latency');
   if (run.notFound > 0) notes.push(`${run.notFound} key reads found no value (records whose insert was still in flight); counted as successful reads`);
   notes.push(`${access.keyAccesses} key accesses (a scan touches each record it reads) in partitionHeat and the hot-key sketch`);

@@ -39,7 +39,8 @@ export function headerLines(report: BenchReport): string[] {
   const skew = w.distribution === 'hotspot' ? `hotspot ${w.hotspotOpFraction} of ops on ${w.hotspotDataFraction} of keys` : w.distribution === 'uniform' ? 'uniform' : `${w.distribution} theta ${w.theta}`;
   const warmup = (w.warmupMs ?? 0) > 0 ? ` after a ${w.warmupMs! / 1000} s unmeasured warm-up` : '';
   const limit = (w.durationMs > 0 ? `${w.operationCount} operations or ${w.durationMs / 1000} s` : `${w.operationCount} operations`) + warmup;
-  const pace = w.targetPerSec > 0 ? `target ${w.targetPerSec} ops/s (latency from intended start)` : 'unthrottled';
+  const share = w.targetPercentOfPeak === undefined ? '' : ` = ${w.targetPercentOfPeak}% of the peak ${report.peak === undefined ? '(not measured)' : `${rate(report.peak.throughputPerSec)} ops/s`}`;
+  const pace = w.targetPerSec > 0 ? `target ${w.targetPerSec} ops/s${share} (latency from intended start)` : 'unthrottled';
   return [
     `command:   ${report.command}`,
     `workload:  YCSB ${w.name === 'custom' ? 'custom mix' : w.name.toUpperCase()} (${mixText(w.mix)}), ${skew}; ${w.recordCount} records x ${w.valueBytes} B; ${limit}; ${w.concurrency} in flight, ${pace}; seed ${w.seed}${report.keyForm === undefined ? '' : `; keys as ${report.keyForm}`}`,
@@ -52,6 +53,7 @@ export function formatSummary(report: BenchReport): string {
   const out: string[] = ['', '=== ringtable bench ===', ...headerLines(report), ''];
   const run = report.run;
   out.push(`load:       ${report.load.records} records in ${(report.load.durationMs / 1000).toFixed(2)} s (${rate(report.load.throughputPerSec)} records/s)`);
+  if (report.peak !== undefined) out.push(`peak:       ${report.peak.operations} operations in ${(report.peak.durationMs / 1000).toFixed(2)} s unthrottled: ${rate(report.peak.throughputPerSec)} ops/s; the run's target ${report.workload.targetPercentOfPeak}% of it: ${rate(report.workload.targetPerSec)} ops/s`);
   out.push(`run:        ${run.operations} operations in ${(run.durationMs / 1000).toFixed(2)} s: ${rate(run.throughputPerSec)} ops/s`);
   const e = report.errors;
   const codes = Object.entries(e.byCode).map(([code, count]) => `${code} ${count}`).join(', ');

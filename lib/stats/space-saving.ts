@@ -81,6 +81,25 @@ export class SpaceSaving {
     this.siftDown(0);
   }
 
+  /**
+   * Every counter, every error bound and the total halved: what the sketch
+   * would hold had every weight offered so far been half as large, since
+   * each step of Space-Saving scales with the weights (a sum, or a minimum
+   * plus a weight). So the guarantees above hold for the stream with its
+   * past weights halved, and a key that cooled fades geometrically instead
+   * of all counts being lost at once (the "reset" of TinyLFU: Einziger,
+   * Friedman, Manes, "TinyLFU: A Highly Efficient Cache Admission Policy",
+   * ACM TOS 2017, §3.3). Halving keeps the heap's order: no slot moves.
+   */
+  halve(): void {
+    const size = this.#keys.length;
+    for (let slot = 0; slot < size; slot++) {
+      this.#counts[slot]! /= 2;
+      this.#errors[slot]! /= 2;
+    }
+    this.#total /= 2;
+  }
+
   /** Smallest counter: with a full summary, any key not monitored occurred at most this often. */
   get countMin(): number {
     return this.#keys.length < this.capacity ? 0 : this.#counts[0]!;

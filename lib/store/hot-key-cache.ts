@@ -9,15 +9,22 @@
  * offered with that weight (the gap to the next sampled get is drawn from a
  * seeded generator, so no periodic access pattern always skips one key); a
  * read's result is kept only when the sketch shows its key hot (its
- * guaranteed count, count - errorMax, exceeds every key it does not monitor,
- * and HOT_SAMPLES_MIN samples' weight). Counting every get cost more than a
- * hit saved: a key the sketch does not monitor replaces its smallest counter
- * and sifts down the heap, two Map writes a level (bench/README.md, "Session
- * s14", "The hot-key cache's bookkeeping"). The sketch starts over every
- * SKETCH_WINDOW_FACTOR x capacity gets' weight, so a key that cooled stops
- * counting as hot. At entriesMax entries, a new one takes the place of the
- * coldest of EVICTION_SAMPLES oldest entries (Redis samples its eviction
- * candidates the same way: maxmemory-samples).
+ * guaranteed count, count - errorMax, reaches HOT_SAMPLES_MIN samples'
+ * weight). Counting every get cost more than a hit saved: a key the sketch
+ * does not monitor replaces its smallest counter and sifts down the heap,
+ * two Map writes a level (bench/README.md, "Session s14", "The hot-key
+ * cache's bookkeeping"). Every SKETCH_WINDOW_FACTOR x capacity gets' weight
+ * the sketch halves its counts, so a key that cooled fades (TinyLFU's reset;
+ * until session s15 the sketch started over, and every key was cold again
+ * until sampled twice more). At entriesMax entries, a new one takes the
+ * place of the coldest of EVICTION_SAMPLES oldest entries (Redis samples its
+ * eviction candidates the same way: maxmemory-samples) if the sketch counts
+ * it hotter (TinyLFU's admission, Einziger et al. 2017: a key read once in a
+ * while does not push out one read more often). Until session s15 a key was
+ * kept only if it also outcounted every key the sketch did not monitor, a
+ * bar that the churn of a zipfian tail through the smallest counters raised
+ * so high that a 4096-entry cache held about 1,500 keys in YCSB-B
+ * (bench/README.md, "Session s15").
  *
  * Coherence with the writes through this coordinator: a write of a key
  * removes its entry when it starts and again when its caller is answered,
@@ -44,13 +51,18 @@ import type { WireKey } from '../transport/wire.js';
 export const SKETCH_SAMPLE_WEIGHT = 8;
 /** A key sampled fewer times than this (beyond its possible overestimate) in the sketch's window is never cached. */
 export const HOT_SAMPLES_MIN = 2;
-/** A key read this many times in a row, with room in the sketch, is hot wherever the sample gaps stood (the longest gap is 2 x SKETCH_SAMPLE_WEIGHT - 1 gets). */
+/** A key read this many times in a row is hot wherever the sample gaps stood (the longest gap is 2 x SKETCH_SAMPLE_WEIGHT - 1 gets), unless a halving fell among them. */
 export const HOT_READS_MAX = HOT_SAMPLES_MIN * (2 * SKETCH_SAMPLE_WEIGHT - 1);
 /** The sample gaps' generator is seeded: the cache stays a pure function of its calls (the simulation replays it). */
 const SKETCH_SAMPLE_SEED = 0x5ca1ab1e;
-/** The sketch keeps this many counters per cache entry. */
-export const SKETCH_COUNTERS_PER_ENTRY = 2;
-/** The sketch starts over after this many gets per counter. */
+/**
+ * The sketch keeps this many counters per cache entry: enough that a key
+ * as hot as the cache's coldest entries stays monitored between its samples
+ * (YCSB-B's stream, a 4096-entry cache, bench/README.md "Session s15": hits
+ * 57.8% with 1, 62.2% with 2, 65.7% with 4, 65.1% with 8, of at most 69.2%).
+ */
+export const SKETCH_COUNTERS_PER_ENTRY = 4;
+/** The sketch halves its counts after this many gets' weight per counter. */
 export const SKETCH_WINDOW_FACTOR = 64;
 /** Oldest entries looked at to choose the one to evict. */
 export const EVICTION_SAMPLES = 8;
@@ -74,6 +86,8 @@ export interface HotKeyCacheCounters {
   /** Entries removed by a write through this coordinator, and to make room. */
   invalidations: number;
   evictions: number;
+  /** Hot results not kept because the cache was full of keys the sketch counts at least as hot. */
+  admissionsRefused: number;
 }
 
 export class HotKeyCache<T> {
@@ -96,7 +110,7 @@ export class HotKeyCache<T> {
   private floorEpoch = 0;
   /** The epoch when newerEpochs started. */
   private newerStartEpoch = 0;
-  readonly counters: HotKeyCacheCounters = { hits: 0, misses: 0, fills: 0, fillsRaced: 0, invalidations: 0, evictions: 0 };
+  readonly counters: HotKeyCacheCounters = { hits: 0, misses: 0, fills: 0, fillsRaced: 0, invalidations: 0, evictions: 0, admissionsRefused: 0 };
 
   constructor(options: ResolvedHotKeyCache) {
     assert.ok(Number.isInteger(options.entriesMax) && options.entriesMax >= 1, `entriesMax must be an integer >= 1, got ${options.entriesMax}`);
@@ -122,7 +136,7 @@ export class HotKeyCache<T> {
   lookup(key: string, r: number, nowMs: number): HotKeyEntry<T> | undefined {
     if (--this.getsToSample === 0) {
       this.getsToSample = 1 + this.sampleGaps.nextBelow(2 * SKETCH_SAMPLE_WEIGHT - 1);
-      if (this.sketch.total >= this.sketchCapacity * SKETCH_WINDOW_FACTOR) this.sketch = new SpaceSaving(this.sketchCapacity);
+      if (this.sketch.total >= this.sketchCapacity * SKETCH_WINDOW_FACTOR) this.sketch.halve();
       this.sketch.offer(key, SKETCH_SAMPLE_WEIGHT);
     }
     const entry = this.entries.get(key);
@@ -151,7 +165,10 @@ export class HotKeyCache<T> {
       return false;
     }
     if (!this.isHot(key)) return false;
-    if (!this.entries.has(key) && this.entries.size >= this.entriesMax) this.evictOne(nowMs);
+    if (!this.entries.has(key) && this.entries.size >= this.entriesMax && !this.evictFor(key, nowMs)) {
+      this.counters.admissionsRefused++;
+      return false;
+    }
     this.entries.set(key, { value, r, filledAtMs: nowMs });
     this.counters.fills++;
     return true;
@@ -171,31 +188,39 @@ export class HotKeyCache<T> {
     if (this.entries.delete(key)) this.counters.invalidations++;
   }
 
-  /** Hot by the sketch's sample: sampled more often than any key it does not monitor, and at least HOT_SAMPLES_MIN times. */
+  /** Hot by the sketch's sample: sampled at least HOT_SAMPLES_MIN times (its weight, beyond the possible overestimate) in the sketch's decaying window. */
   isHot(key: string): boolean {
-    const guaranteed = this.sketch.guaranteedCount(key);
-    return guaranteed >= HOT_SAMPLES_MIN * SKETCH_SAMPLE_WEIGHT && guaranteed > this.sketch.countMin;
+    return this.sketch.guaranteedCount(key) >= HOT_SAMPLES_MIN * SKETCH_SAMPLE_WEIGHT;
   }
 
-  private evictOne(nowMs: number): void {
+  /**
+   * Room for `key` in a full cache: the entry that ended, or else the
+   * coldest by the sketch of the EVICTION_SAMPLES oldest, goes if `key` is
+   * hotter than it (TinyLFU's admission: a newcomer does not push out a
+   * key read more often). Whether an entry went.
+   */
+  private evictFor(key: string, nowMs: number): boolean {
     let victim: string | undefined;
     let victimCount = Infinity;
     let sampled = 0;
-    for (const [key, entry] of this.entries) {
+    for (const [entryKey, entry] of this.entries) {
       if (nowMs - entry.filledAtMs >= this.entryTtlMs) {
-        victim = key;
+        victim = entryKey;
+        victimCount = -1;
         break;
       }
-      const count = this.sketch.count(key);
+      const count = this.sketch.count(entryKey);
       if (count < victimCount) {
-        victim = key;
+        victim = entryKey;
         victimCount = count;
       }
       if (++sampled >= EVICTION_SAMPLES) break;
     }
     assert.ok(victim !== undefined, 'a full cache has an entry to evict');
+    if (victimCount >= this.sketch.count(key)) return false;
     this.entries.delete(victim);
     this.counters.evictions++;
+    return true;
   }
 
   clear(): void {

@@ -12,7 +12,10 @@ import { commitExtension } from '../lib/node/commit-extension.js';
 import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
 import type { StorageEngine, WriteBatch } from '../lib/storage/storage-engine.js';
 import { RingReader, RingWriter, allocateRing } from '../lib/transport/spsc-ring.js';
-import { Op, Status, encodeRequest, keyBytesOf, requestBytesOf, requestOf, type RequestRecord } from '../lib/transport/wire.js';
+import { Op, RequestFlag, Status, encodeRequest, keyBytesOf, requestBytesOf, requestOf, type RequestRecord } from '../lib/transport/wire.js';
+import { EnvelopeBuilder } from '../lib/transport/write-envelope.js';
+import type { PendingReply } from '../lib/transport/node-link.js';
+import { writeBatchFrame } from './helpers/write-batch-frame.js';
 import { encodeObject } from '../lib/version/object-codec.js';
 import { tempDir } from './helpers/temp-store.js';
 
@@ -189,4 +192,36 @@ t.test('writes that arrived while the transaction is open join it, whoever sent 
   writer.publish();
   t.equal(extend(), false);
   t.ok(reader.hasData(), 'left in the ring');
+});
+
+t.test('MINT_ONLY PUTs, alone or in an envelope, are not drained into an open transaction: they mint from committed storage', async (t) => {
+  const { engine, sink, stats, replica, handle } = setup(t);
+  const ring = allocateRing(8192);
+  const writer = new RingWriter(ring);
+  const reader = new RingReader(ring, MESSAGE_BYTES_MAX);
+  const extend = commitExtension(reader, handle, { stopped: () => false, publish: () => {} });
+  send(writer, 1, replicateOf('first'));
+  writer.publish();
+  t.equal(reader.read(handle, 4096), 1);
+  const mintOnly = (key: string): RequestRecord => ({ ...requestOf(Op.PUT, key, text.encode(`minted ${key}`)), flags: RequestFlag.BLIND | RequestFlag.MINT_ONLY, timestampMs: 10 });
+  send(writer, 2, mintOnly('alone'));
+  const builder = new EnvelopeBuilder();
+  const ignored: PendingReply = { onReply: () => {}, onNodeFailure: () => {} };
+  builder.add(mintOnly('enveloped'), keyBytesOf('enveloped'), ignored, 0, 1);
+  const { body, flags } = builder.take();
+  t.ok((flags & RequestFlag.MINT_ONLY) !== 0, 'the envelope carries the flag');
+  const { frame } = writeBatchFrame(body, flags, 3);
+  const at = writer.reserve(frame.byteLength);
+  writer.bytes.set(frame, at);
+  writer.publish();
+  await replica.commit(extend);
+  await Promise.resolve();
+  t.equal(stats[NodeStat.COMMITS], 1, 'one commit: the REPLICATE');
+  t.same(sink.responses.map((r) => [r.requestId, r.status]).sort(), [[1, Status.OK], [2, Status.OK]], 'the REPLICATE and the lone mint answered');
+  t.same(engine.readsWhileApplying, [false], 'the mint read once the transaction closed, not inside it');
+  t.ok(reader.hasData(), 'the drain stopped at the mint: the envelope waits for the node loop');
+  t.equal(reader.read(handle, 4096), 1);
+  t.same(sink.responses.map((r) => [r.requestId, r.status]).sort(), [[1, Status.OK], [2, Status.OK], [3, Status.OK]], 'the envelope\u2019s mint answered at once, no commit');
+  t.same(engine.readsWhileApplying, [false, false]);
+  t.equal(stats[NodeStat.COMMITS], 1);
 });

@@ -45,6 +45,29 @@ t.test('the arena writes what encodeObject writes, and never rewrites what it ha
   );
 });
 
+t.test('encodeSingleValue writes the one-entry, one-value object encodeObject writes, among encode\'s in the same chunks', async () => {
+  const singleArb = fc.record({
+    actor: fc.integer({ min: 0, max: 2 ** 40 }),
+    counter: fc.integer({ min: 1, max: 1000 }),
+    timestampMs: fc.integer({ min: 0, max: 2 ** 45 }),
+    expiresAtMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 45 })),
+    tombstone: fc.boolean(),
+    value: fc.uint8Array({ maxLength: 300 }),
+  });
+  fc.assert(
+    fc.property(fc.array(fc.oneof(objectArb, singleArb), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 2048 }), (items, chunkBytes) => {
+      const arena = new ObjectArena(chunkBytes);
+      const expected = items.map((item) =>
+        'entries' in item
+          ? encodeObject(item)
+          : encodeObject({ entries: [{ actor: item.actor, counter: item.counter, timestampMs: item.timestampMs, siblings: [{ value: item.value, timestampMs: item.timestampMs, expiresAtMs: item.expiresAtMs, tombstone: item.tombstone }] }] }),
+      );
+      const kept = items.map((item) => ('entries' in item ? arena.encode(item) : arena.encodeSingleValue(item.actor, item.counter, item.timestampMs, item.expiresAtMs, item.tombstone, item.value)));
+      return expected.every((bytes, i) => Buffer.compare(bytes, kept[i]!) === 0);
+    }),
+  );
+});
+
 t.test('checkObjectAt and clockInto read in place what checkObjectBytes and clockOf read', async (t) => {
   fc.assert(
     fc.property(objectArb, fc.integer({ min: 0, max: 64 }), (object, offset) => {

@@ -2,14 +2,16 @@
  * putMany in 'lww' stores mints its versions in the coordinator
  * (lib/version/writer-version.ts) and sends them to every replica at once:
  * the pure minting and its merge laws, then the store path against real nodes
- * (values, contexts, mixing with node-minted puts, a crashed replica).
+ * (values, contexts, mixing with node-minted puts, a crashed replica). In
+ * 'siblings' stores the first replica mints each item (RequestFlag.MINT_ONLY)
+ * and the object goes to every replica, it included.
  */
 import t from 'tap';
 import fc from 'fast-check';
 import { type VersionedObject, join, lastWriterWins, siblingsOf, sync } from '../lib/version/dotted-version-vector.js';
 import { WRITER_NODE_SLOT, WriterVersions, writerEpochOf } from '../lib/version/writer-version.js';
 import { ACTOR_NODE_RANGE, EPOCH_MAX, actorOf, nodeOfActor } from '../lib/version/actor.js';
-import { CONTEXT_COUNTER_MAX, decodeObject, encodeObject } from '../lib/version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, decodeContext, decodeObject, encodeObject } from '../lib/version/object-codec.js';
 import { eventually, openTemp } from './helpers/temp-store.js';
 
 const sibling = (text: string, timestampMs: number) => ({ value: new TextEncoder().encode(text), timestampMs, expiresAtMs: 0, tombstone: false });
@@ -130,6 +132,25 @@ t.test("a store with conflicts: 'lww' (putMany minted by the coordinator)", asyn
   t.equal((await store.get('dup', { r: 3 }))?.value, 'second', 'one key twice in a batch: the later entry wins');
   const coordinated = store.stats().nodes.reduce((sum, node) => sum + node.puts, 0);
   t.equal(coordinated, 2, 'nodes coordinated only the two puts, none of the putMany items');
+});
+
+t.test("a store with conflicts: 'siblings': the first replica only mints (MINT_ONLY), and every replica, it included, stores the REPLICATE", async (t) => {
+  const store = await openTemp(t, { replication: { n: 3, r: 2, w: 2 } });
+  const keys = Array.from({ length: 600 }, (_, i) => `s${i}`);
+  await store.putMany(keys.map((key) => [key, `${key}:1`]));
+  t.same((await store.getMany(keys, { r: 3 })).map((r) => r?.value), keys.map((key) => `${key}:1`), 'every value, on all three replicas');
+  const nodes = () => store.stats().nodes;
+  // W = 2: the third replica's REPLICATE may still be on its way when putMany resolves.
+  t.ok(await eventually(() => nodes().reduce((sum, node) => sum + node.replicates, 0) === 3 * keys.length, 5000), 'three REPLICATEs per key: the minting node stores its object as the others do');
+  t.equal(nodes().reduce((sum, node) => sum + node.puts, 0), keys.length, 'one mint per key');
+
+  // Written again with its context: the minting node reuses its actor (no fresh epoch per write), one value per key.
+  const read = await store.getMany(keys.slice(0, 50), { r: 3 });
+  await store.putMany(read.map((result, i) => [keys[i]!, `${keys[i]}:2`, { context: result!.context }]));
+  const again = await store.getMany(keys.slice(0, 50), { r: 3 });
+  t.same(again.map((r) => r?.siblings), keys.slice(0, 50).map((key) => [`${key}:2`]), 'the context superseded the first values');
+  const entries = again.map((r) => decodeContext(r!.context).length);
+  t.ok(entries.every((count) => count === 1), `one clock entry per key, the actor reused: ${[...new Set(entries)].join(', ')}`);
 });
 
 t.test('lww putMany: one key several times in a batch, the later entry wins, however each is minted', async (t) => {

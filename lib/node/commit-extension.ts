@@ -21,9 +21,8 @@
  * bench/README.md sessions s6 and s8). Replica.commit bounds what one commit
  * takes (COMMIT_WRITES_MAX).
  */
-import { Request } from '../transport/wire.js';
 import type { MessageHandler, RingReader } from '../transport/spsc-ring.js';
-import { isWriteRequest } from './replica.js';
+import { joinsOpenCommit } from './replica.js';
 
 /** Messages one extension drains before the commit applies them (the node loop's own drain bound). */
 export const EXTENSION_MESSAGES_MAX = 4096;
@@ -40,7 +39,8 @@ export interface CommitExtensionHost {
  * A request other than a write ends the drain and is handled once the
  * transaction closed, in a microtask (lmdb-js runs a commit's callbacks in
  * one synchronous step; a sync commit has returned by then): a read inside
- * the transaction would see its writes before they commit.
+ * the transaction would see its writes before they commit. So does an
+ * envelope of MINT_ONLY PUTs, which read to mint and answer before any commit.
  */
 export function commitExtension(reader: RingReader, handle: MessageHandler, host: CommitExtensionHost): () => boolean {
   /** At most one: the drain stops at it. */
@@ -53,7 +53,7 @@ export function commitExtension(reader: RingReader, handle: MessageHandler, host
     host.publish();
   };
   const handleWrite: MessageHandler = (bytes, view, offset, length) => {
-    if (isWriteRequest(view.getUint8(offset + Request.OP))) return handle(bytes, view, offset, length);
+    if (joinsOpenCommit(view, offset)) return handle(bytes, view, offset, length);
     deferred = bytes.slice(offset, offset + length);
     queueMicrotask(handleDeferred);
   };

@@ -58,6 +58,11 @@ export class EnvelopeAnswer {
     if (this.added === this.answered.length) this.flush(Status.OK);
   }
 
+  /** Send the answers given so far, as PARTIAL, if any wait (the rest follow). */
+  sendAnswered(): void {
+    if (this.added > this.sent && this.added < this.answered.length) this.flush(Status.PARTIAL);
+  }
+
   private flush(status: number): void {
     const body = new Uint8Array(this.pendingBytes);
     const view = new DataView(body.buffer);

@@ -25,6 +25,14 @@ import { CONTEXT_COUNTER_MAX, ObjectArena, checkObjectAt, clockInto, decodeObjec
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, isReusableOwnActor, namesForgottenActor } from '../version/actor.js';
+
+/**
+ * Fresh epochs a node may take outside a commit (RequestFlag.MINT_ONLY's
+ * mints, answered before anything stores them) beyond the last epoch a
+ * completed commit persisted: well under the margin a restart adds
+ * (actor.ts), so that a crash that loses them never reuses one.
+ */
+const EPOCHS_UNSTORED_MAX = EPOCH_RESTART_MARGIN / 4;
 import {
   CONTEXT_PAIR_BYTES,
   Op,
@@ -55,6 +63,7 @@ import {
 } from '../transport/wire.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
+import { PendingMints, keyText } from './pending-mints.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
@@ -158,7 +167,7 @@ class QueuedEnvelope {
   constructor(
     readonly bytes: Uint8Array,
     readonly view: DataView,
-    /** Each item's message as [at, length] in `bytes`, in item order. */
+    /** Each item's message as [at, length] in `bytes`, in item order; length 0: answered already (a MINT_ONLY PUT). */
     readonly places: Int32Array,
     readonly answer: EnvelopeAnswer,
   ) {}
@@ -222,6 +231,12 @@ export class Replica {
   private readonly clock: number[] = [];
   /** A coordinated write's object, kept until its commit is answered (ObjectArena: no ArrayBuffer per write). */
   private readonly arena = new ObjectArena();
+  /** Dots minted with a reused actor that committed storage may not show yet (pending-mints.ts). */
+  private readonly pendingMints = new PendingMints();
+  /** While a commit applies its writes: the marks it settles once it completed, as [key text, actor, counter]. */
+  private mintNotes: (string | number)[] | undefined;
+  /** The epoch the last completed commit persisted (MINT_ONLY's fresh epochs are bounded beyond it). */
+  private epochStored: number;
   readonly stats: Float64Array;
   private queued: Queued[] = [];
   /** Writes in `queued`, an envelope's items each counted. */
@@ -263,6 +278,7 @@ export class Replica {
     publishTermMax(stats, this.terms);
     this.epoch = Math.min(engine.readEpoch() + EPOCH_RESTART_MARGIN, EPOCH_MAX);
     this.epochMin = this.epoch + 1;
+    this.epochStored = this.epoch;
     // Persisted before any write can use it; ordered before every later commit.
     // A failure here surfaces again, as an error, on the first write's commit.
     engine.write((batch) => batch.writeEpoch(this.epoch))?.catch(() => this.count(NodeStat.ERRORS));
@@ -285,6 +301,18 @@ export class Replica {
   dropQueued(): void {
     this.queued = [];
     this.queuedWriteCount = 0;
+    this.forgetPendingMints();
+  }
+
+  /**
+   * Forget every pending mint's mark, and with them how far this node's
+   * current actors got on those keys: none is reused (actor.ts epochMin), so
+   * each key's next write here takes a fresh epoch, as after a restart.
+   */
+  private forgetPendingMints(): void {
+    if (this.pendingMints.size === 0) return;
+    this.pendingMints.clear();
+    this.epochMin = this.epoch + 1;
   }
 
   /** Settles when the newest commit (and so, in order, every earlier one) is answered. */
@@ -310,14 +338,16 @@ export class Replica {
 
   /** Handle one request message. Reads answer at once; writes wait for `commit()`. */
   handle(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
-    const { op, requestId, keyBytes, contextPairs, valueBytes, keyAt, hintOwner, valueAt: valueStart } = decodeRequestHeader(view, offset, length, this.header);
+    const { op, flags, requestId, keyBytes, contextPairs, valueBytes, keyAt, hintOwner, valueAt: valueStart } = decodeRequestHeader(view, offset, length, this.header);
     assert.ok(hintOwner !== this.config.nodeId, 'a node cannot hold hints for itself');
     if (op === Op.GET) return this.get(requestId, bytes.subarray(keyAt, keyAt + keyBytes), hintOwner);
     if (op === Op.PING) return this.sink.respond(op, Status.OK, requestId, undefined);
     if (op === Op.WRITE_BATCH) {
       assert.ok(keyBytes === 0 && contextPairs === 0 && hintOwner < 0, 'a write envelope has no key, context or hint owner of its own');
-      return this.handleEnvelope(requestId, bytes, valueStart, valueBytes);
+      return this.handleEnvelope(requestId, bytes, valueStart, valueBytes, (flags & RequestFlag.MINT_ONLY) !== 0);
     }
+    // A putMany item too large for an envelope: minted and answered now, as in one (handleEnvelope).
+    if (op === Op.PUT && (flags & RequestFlag.MINT_ONLY) !== 0) return this.sink.respond(op, Status.OK, requestId, this.mintNow(this.writeOf(bytes, view, this.header)));
     if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.ORDERED_GET) return this.orderedGet(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
@@ -332,7 +362,7 @@ export class Replica {
    * envelope is checked whole here, before any item is queued; an item that
    * fails its own checks fails alone, when the envelope is applied.
    */
-  private handleEnvelope(requestId: number, bytes: Uint8Array, valueAt: number, valueBytes: number): void {
+  private handleEnvelope(requestId: number, bytes: Uint8Array, valueAt: number, valueBytes: number, mintsOnly: boolean): void {
     // One copy for all the items, whose keys and values are read from it: the
     // ring's bytes are released before the commit runs.
     const owned = copyBytes(bytes, valueAt, valueAt + valueBytes);
@@ -341,8 +371,57 @@ export class Replica {
     // An empty envelope is answered at once.
     const answer = new EnvelopeAnswer(this.sink, requestId, count);
     if (count === 0) return;
-    this.queued.push(new QueuedEnvelope(owned, view, this.placesScratch.slice(0, 2 * count), answer));
-    this.queuedWriteCount += count;
+    const places = this.placesScratch.slice(0, 2 * count);
+    const left = mintsOnly ? this.mintItems(owned, view, places, answer) : count;
+    if (left === 0) return;
+    // The minted versions go back now, not with the envelope's commit: the coordinator replicates them meanwhile.
+    if (left < count) answer.sendAnswered();
+    this.queued.push(new QueuedEnvelope(owned, view, places, answer));
+    this.queuedWriteCount += left;
+  }
+
+  /**
+   * Mint and answer now every MINT_ONLY PUT of an envelope (`mintNow`),
+   * marking its place as answered (length 0): returns the items left for
+   * the next commit.
+   */
+  private mintItems(bytes: Uint8Array, view: DataView, places: Int32Array, answer: EnvelopeAnswer): number {
+    let left = 0;
+    for (let index = 0; index < places.length / 2; index++) {
+      const at = places[2 * index]!;
+      if (view.getUint8(at + Request.OP) !== Op.PUT || (view.getUint8(at + Request.FLAGS) & RequestFlag.MINT_ONLY) === 0) {
+        left++;
+        continue;
+      }
+      let result: WriteResult;
+      try {
+        const item = decodeRequestHeader(view, at, places[2 * index + 1]!, this.itemHeader);
+        if (item.requestId !== index) assert.fail(`envelope item ${index} carries another index`);
+        result = this.mintNow(this.writeOf(bytes, view, item));
+      } catch (error) {
+        // A bad item fails alone, as in a commit (applyEnvelopeItem).
+        result = toError(error);
+      }
+      places[2 * index + 1] = 0;
+      this.answerOne(Op.PUT, index, result, answer);
+    }
+    return left;
+  }
+
+  /**
+   * A MINT_ONLY PUT (wire.ts): the version `coordinate` would store, minted
+   * from the key's committed object, answered at once and stored nowhere
+   * yet. The coordinator sends it as REPLICATE to every replica, this node
+   * included, where it joins the replicas' writes in one commit (issue 15
+   * target 4: a batch cost each node the coordinated writes' commit, then
+   * the replicas' one or two). Own data only: a stand-in's PUT stores its
+   * hint as before.
+   */
+  private mintNow(write: PendingWrite): Uint8Array {
+    if (write.hintOwner >= 0) assert.fail('a MINT_ONLY PUT is for the node\'s own data');
+    if (this.epoch - this.epochStored >= EPOCHS_UNSTORED_MAX) throw new Error('too many epochs taken since the last commit: this PUT waits for one');
+    this.count(NodeStat.PUTS);
+    return this.mintVersion(this.engine.get(write.key), write, true, true);
   }
 
   /** forEachEnvelopeItem's visit of an arriving envelope: made once, not a closure per envelope. */
@@ -461,6 +540,9 @@ export class Replica {
     // In arrival order; one result slot per write, an envelope's items each their own.
     const writes: Queued[] = [];
     const results = new CommitResults();
+    /** The pending mints' marks this commit settles (mintNotes). */
+    const notes: (string | number)[] = [];
+    let epochWritten = -1;
     let taken = false;
     const take = (): void => {
       taken = true;
@@ -473,14 +555,20 @@ export class Replica {
     try {
       committed = this.engine.write((batch) => {
         take();
-        let applied = this.applyQueued(batch, writes, 0, results, 0);
-        while (extend !== undefined && applied < COMMIT_WRITES_MAX && extend()) {
-          const from = writes.length;
-          take();
-          applied = this.applyQueued(batch, writes, from, results, applied);
+        this.mintNotes = notes;
+        try {
+          let applied = this.applyQueued(batch, writes, 0, results, 0);
+          while (extend !== undefined && applied < COMMIT_WRITES_MAX && extend()) {
+            const from = writes.length;
+            take();
+            applied = this.applyQueued(batch, writes, from, results, applied);
+          }
+        } finally {
+          this.mintNotes = undefined;
         }
         if (this.epochUnsaved) batch.writeEpoch(this.epoch);
         this.epochUnsaved = false;
+        epochWritten = this.epoch;
       });
     } catch (error) {
       if (!taken) take();
@@ -488,6 +576,7 @@ export class Replica {
     }
     if (committed === undefined) {
       this.afterSpaceDrops(writes);
+      this.committedMints(notes, epochWritten);
       // Committed and as durable as promised already: answer now.
       this.answer(writes, results);
       return undefined;
@@ -496,6 +585,7 @@ export class Replica {
       committed.then(
         () => {
           this.afterSpaceDrops(writes);
+          this.committedMints(notes, epochWritten);
           this.answer(writes, results);
         },
         (error: unknown) => {
@@ -504,6 +594,8 @@ export class Replica {
           // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
           this.publishHintCounts();
+          // Nor did the versions it stored: storage may never show the marked dots it settled.
+          this.forgetPendingMints();
           results.failAll(toError(error));
           this.answer(writes, results);
         },
@@ -531,7 +623,9 @@ export class Replica {
     const places = envelope.places;
     const beat = this.config.beat;
     for (let index = 0; index < envelope.itemCount; index++) {
-      results.set(applied++, this.applyEnvelopeItem(batch, envelope, index, places[2 * index]!, places[2 * index + 1]!));
+      const length = places[2 * index + 1]!;
+      if (length === 0) continue;
+      results.set(applied++, this.applyEnvelopeItem(batch, envelope, index, places[2 * index]!, length));
       if (beat !== undefined && applied % BEAT_WRITES === 0) beat();
     }
     return applied;
@@ -560,13 +654,17 @@ export class Replica {
 
   /** `item` of `envelope` as the one reused `itemWrite`, its key and value views of the envelope's bytes. */
   private itemWriteOf(envelope: QueuedEnvelope, item: RequestHeader): PendingWrite {
-    const bytes = envelope.bytes;
+    return this.writeOf(envelope.bytes, envelope.view, item);
+  }
+
+  /** The request `item` of `bytes` (`view` over them) as the one reused `itemWrite`, its key and value views of `bytes`. */
+  private writeOf(bytes: Uint8Array, view: DataView, item: RequestHeader): PendingWrite {
     const write = this.itemWrite;
     write.op = item.op;
     write.requestId = item.requestId;
     write.flags = item.flags;
     write.key = new Uint8Array(bytes.buffer, bytes.byteOffset + item.keyAt, item.keyBytes);
-    write.context = contextOf(envelope.view, item.contextAt, item.contextPairs);
+    write.context = contextOf(view, item.contextAt, item.contextPairs);
     write.value = new Uint8Array(bytes.buffer, bytes.byteOffset + item.valueAt, item.valueBytes);
     write.timestampMs = item.timestampMs;
     write.expiresAtMs = item.expiresAtMs;
@@ -588,6 +686,7 @@ export class Replica {
     const stored = batch.get(key);
     if (stored === undefined && this.keepsAsItCame(batch, key, envelope.view, item.valueAt, item.valueBytes)) {
       batch.putAt(key, envelope.bytes, item.valueAt, item.valueBytes);
+      if (this.pendingMints.size > 0) this.noteStoredAt(key, envelope.view, item.valueAt);
       return undefined;
     }
     // `stored` is lmdb-js's buffer until its next read: nothing reads before the merge copies it.
@@ -619,6 +718,33 @@ export class Replica {
     return tracked;
   }
 
+  /** A commit completed: the marks it settled go, and the epoch it wrote is stored. */
+  private committedMints(notes: (string | number)[], epochWritten: number): void {
+    if (epochWritten > this.epochStored) this.epochStored = epochWritten;
+    for (let i = 0; i < notes.length; i += 3) this.pendingMints.stored(notes[i] as string, notes[i + 1] as number, notes[i + 2] as number);
+  }
+
+  /**
+   * A write of this commit stores `key` (own data) with the clock of the
+   * object at `at` of `view`: a pending mint of the key that clock covers is
+   * settled once the commit completed.
+   */
+  private noteStoredAt(key: Uint8Array, view: DataView, at: number): void {
+    const mark = this.pendingMints.markOf(key);
+    if (mark === undefined || this.mintNotes === undefined) return;
+    const entries = clockInto(view, at, this.clock);
+    for (let i = 0; i < entries; i++) {
+      if (this.clock[2 * i] === mark[0] && this.clock[2 * i + 1]! >= mark[1]) this.mintNotes.push(keyText(key), mark[0], mark[1]);
+    }
+  }
+
+  /** noteStoredAt for a decoded object. */
+  private noteStored(key: Uint8Array, next: VersionedObject): void {
+    const mark = this.pendingMints.markOf(key);
+    if (mark === undefined || this.mintNotes === undefined) return;
+    if (next.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1])) this.mintNotes.push(keyText(key), mark[0], mark[1]);
+  }
+
   /** A dropped space took hints with it: recount them (rare: once per dropped table). */
   private afterSpaceDrops(writes: Queued[]): void {
     if (!writes.some((write) => !(write instanceof QueuedEnvelope) && write.op === Op.DROP_SPACE)) return;
@@ -638,7 +764,9 @@ export class Replica {
         continue;
       }
       const { places, view } = write;
-      for (let index = 0; index < write.itemCount; index++) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results.take(slot++), write.answer);
+      for (let index = 0; index < write.itemCount; index++) {
+        if (places[2 * index + 1] !== 0) this.answerOne(view.getUint8(places[2 * index]! + Request.OP), index, results.take(slot++), write.answer);
+      }
     }
   }
 
@@ -673,24 +801,55 @@ export class Replica {
   /** The coordinator's write: this node is the actor of the new dot. */
   private coordinate(batch: Keyspace, write: PendingWrite): Uint8Array {
     this.count(NodeStat.PUTS);
-    const stored = batch.get(write.key);
-    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    const sibling: Sibling = {
-      value: write.value,
-      timestampMs: write.timestampMs,
-      expiresAtMs: write.expiresAtMs,
-      tombstone: (write.flags & RequestFlag.TOMBSTONE) !== 0,
-    };
-    const blind = (write.flags & RequestFlag.BLIND) !== 0;
-    const context = blind && local !== undefined ? join(local) : write.context;
-    this.checkForgotten(local, context.map(([actor]) => actor));
-    const next = this.settle(update(local, context, sibling, this.actorFor(local, context)));
-    // Kept until the commit is answered: the arena's bytes, not the transient buffer's.
-    const encoded = this.arena.encode(next);
-    this.checkObjectSize(encoded.byteLength);
+    const own = write.hintOwner < 0;
+    const encoded = this.mintVersion(batch.get(write.key), write, own, false);
     batch.put(write.key, encoded);
     if (write.expiresAtMs > 0) batch.indexExpiry(write.key, write.expiresAtMs);
+    if (own && this.pendingMints.size > 0) this.noteStoredAt(write.key, viewOfBytes(encoded), encoded.byteOffset);
     return encoded;
+  }
+
+  /**
+   * The version this node mints for `write` over `stored` (the key's stored
+   * object, not copied yet): the new dot's actor is this node. Kept until
+   * the write is answered: the arena's bytes, not the transient buffer's.
+   * In its own keyspace (`own`) a key with a pending mint takes a fresh
+   * actor, and a dot of a reused actor is marked pending until a commit
+   * stored it (pending-mints.ts): a MINT_ONLY PUT mints from committed
+   * storage, which shows neither its own earlier dots nor a PUT's in flight.
+   */
+  private mintVersion(stored: Uint8Array | undefined, write: PendingWrite, own: boolean, mintOnly: boolean): Uint8Array {
+    const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
+    if (stored === undefined && write.context.length === 0) {
+      // A key new here, written without a context (a putMany's every new key):
+      // update's one-entry object of a fresh actor, which settle leaves as it
+      // is, written straight into the arena (no object to build and encode).
+      const actor = this.actorFor(undefined, NO_CONTEXT, false);
+      const encoded = this.arena.encodeSingleValue(actor, 1, write.timestampMs, write.expiresAtMs, tombstone, write.value);
+      this.checkObjectSize(encoded.byteLength);
+      if (mintOnly) this.pendingMints.mintedFresh(actor);
+      return encoded;
+    }
+    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
+    const sibling: Sibling = { value: write.value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone };
+    const blind = (write.flags & RequestFlag.BLIND) !== 0;
+    const context = blind && local !== undefined ? join(local) : write.context;
+    this.checkForgotten(local, context.map(([actor]) => actor), false);
+    const actor = this.actorFor(local, context, !(own && this.pendingMints.markOf(write.key) !== undefined));
+    const next = this.settle(update(local, context, sibling, actor));
+    const encoded = this.arena.encode(next);
+    this.checkObjectSize(encoded.byteLength);
+    const reused = local !== undefined && local.entries.some((entry) => entry.actor === actor);
+    if (own && reused) this.markPending(write.key, actor, next);
+    else if (mintOnly) this.pendingMints.mintedFresh(actor);
+    return encoded;
+  }
+
+  /** Mark the dot `next` holds of `actor`, reused (pending-mints.ts); when the marks are full, forget them all instead. */
+  private markPending(key: Uint8Array, actor: number, next: VersionedObject): void {
+    const entry = next.entries.find((candidate) => candidate.actor === actor);
+    if (entry === undefined) return;
+    if (!this.pendingMints.mark(key, actor, entry.counter)) this.forgetPendingMints();
   }
 
   /** A replica's write: merge the coordinator's object into ours (DVVSet sync). */
@@ -700,6 +859,7 @@ export class Replica {
     // One DataView for every item of an envelope (viewOfBytes): nothing allocated per write on the new-key path.
     if (stored === undefined && this.keepsAsItCame(batch, write.key, viewOfBytes(write.value), write.value.byteOffset, write.value.byteLength)) {
       batch.put(write.key, write.value);
+      if (write.hintOwner < 0 && this.pendingMints.size > 0) this.noteStoredAt(write.key, viewOfBytes(write.value), write.value.byteOffset);
       return undefined;
     }
     return this.mergeReplica(batch, write, stored);
@@ -722,13 +882,19 @@ export class Replica {
   private mergeReplica(batch: Keyspace, write: PendingWrite, stored: Uint8Array | undefined): undefined {
     const incoming = decodeObject(write.value);
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor));
+    if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor), write.hintOwner < 0);
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
-    if (local !== undefined && equal(local, next)) return undefined;
+    // Noted only once storage holds `next` (already, or by the put below): a refused write settles no mark.
+    const notes = write.hintOwner < 0 && this.pendingMints.size > 0;
+    if (local !== undefined && equal(local, next)) {
+      if (notes) this.noteStored(write.key, next);
+      return undefined;
+    }
     // A new key whose object settles as it came (an lww put's one value): its checked bytes as they are.
     const encoded = next === incoming ? write.value : encodeObjectTransient(next);
     this.checkObjectSize(encoded.byteLength);
     batch.put(write.key, encoded);
+    if (notes) this.noteStored(write.key, next);
     for (const sibling of siblingsOf(incoming)) {
       if (sibling.expiresAtMs > 0) batch.indexExpiry(write.key, sibling.expiresAtMs);
     }
@@ -949,15 +1115,29 @@ export class Replica {
    * A key that comes back after this node forgot it may carry the node's
    * actors behind the dots they minted: none of them is reused (actor.ts).
    */
-  private checkForgotten(local: VersionedObject | undefined, actors: readonly number[]): void {
-    if (namesForgottenActor(local, actors, this.config.nodeId, this.epochMin)) this.epochMin = this.epoch + 1;
+  private checkForgotten(local: VersionedObject | undefined, actors: readonly number[], storing: boolean): void {
+    if (!namesForgottenActor(local, actors, this.config.nodeId, this.epochMin)) return;
+    if (this.pendingMints.freshCount > 0 && this.onlyFreshInFlight(local, actors, storing)) return;
+    this.epochMin = this.epoch + 1;
+  }
+
+  /** Whether every own reusable actor `actors` name that `local` does not show is a MINT_ONLY's fresh actor still on its way (pending-mints.ts). */
+  private onlyFreshInFlight(local: VersionedObject | undefined, actors: readonly number[], storing: boolean): boolean {
+    for (const actor of actors) {
+      if (!isReusableOwnActor(actor, this.config.nodeId, this.epochMin)) continue;
+      if (local !== undefined && local.entries.some((entry) => entry.actor === actor)) continue;
+      if (!this.pendingMints.isFreshInFlight(actor, storing)) return false;
+    }
+    return true;
   }
 
   /** checkForgotten for a key this node does not hold, of the object at `at` of `view`, read in place. */
   private checkForgottenAt(view: DataView, at: number): void {
     const entries = clockInto(view, at, this.clock);
     for (let i = 0; i < entries; i++) {
-      if (isReusableOwnActor(this.clock[2 * i]!, this.config.nodeId, this.epochMin)) {
+      const actor = this.clock[2 * i]!;
+      // A MINT_ONLY's fresh actor coming back to be stored: not forgotten (pending-mints.ts).
+      if (isReusableOwnActor(actor, this.config.nodeId, this.epochMin) && !this.pendingMints.isFreshInFlight(actor, true)) {
         this.epochMin = this.epoch + 1;
         return;
       }
@@ -969,8 +1149,8 @@ export class Replica {
    * every dot it minted (epoch at least epochMin); otherwise take a fresh
    * epoch, so no dot is ever minted twice.
    */
-  private actorFor(local: VersionedObject | undefined, context: CausalContext): number {
-    const reused = actorToReuse(local, this.config.nodeId, this.epochMin);
+  private actorFor(local: VersionedObject | undefined, context: CausalContext, reuse: boolean): number {
+    const reused = reuse ? actorToReuse(local, this.config.nodeId, this.epochMin) : -1;
     if (reused >= 0 && !counterExhausted(reused, local, context)) return reused;
     // A new key here, an actor this node may no longer reuse (actor.ts), or
     // one whose counter a context (forged: contexts come from users) pushed to
@@ -1077,6 +1257,18 @@ const WRITE_OPS: ReadonlySet<number> = new Set([Op.PUT, Op.REPLICATE, Op.PURGE, 
 /** Whether a request of `op` only queues writes for the next commit (and reads nothing before it): a write envelope or a write. */
 export function isWriteRequest(op: number): boolean {
   return op === Op.WRITE_BATCH || WRITE_OPS.has(op);
+}
+
+/**
+ * Whether the request at `offset` of `view` may be drained into an open
+ * transaction (commit-extension.ts): a write that reads nothing before its
+ * commit. An envelope of MINT_ONLY PUTs reads committed storage to answer
+ * them at once, so it waits for the transaction to close.
+ */
+export function joinsOpenCommit(view: DataView, offset: number): boolean {
+  const op = view.getUint8(offset + Request.OP);
+  if (op === Op.PUT || op === Op.WRITE_BATCH) return (view.getUint8(offset + Request.FLAGS) & RequestFlag.MINT_ONLY) === 0;
+  return isWriteRequest(op);
 }
 
 function staleTerm(known: number): Refusal {

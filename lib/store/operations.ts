@@ -8,7 +8,8 @@ import { copyInto } from '../bytes.js';
 import { ErrorCode, RingtableError } from '../errors.js';
 import { WriteQuorumTable, positionOf } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
-import { Op, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
+import { Op, RequestFlag, type RequestRecord, Status, type WireKey, copyBytes, requestOf } from '../transport/wire.js';
+import { isHinted } from '../ring/sloppy-quorum.js';
 import { decodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import { type Operation, type OperationHost, nodeReason, quorumError } from './operation.js';
@@ -336,6 +337,12 @@ export class PutBatch implements PendingReply, Operation {
   private readonly coordinated: Uint8Array;
   /** 1 once an item was sent to a second coordinator (its first failed before answering). */
   private readonly retried: Uint8Array;
+  /**
+   * 1 while an item's PUT went with RequestFlag.MINT_ONLY: its coordinator
+   * answers the minted object before storing it, so its acknowledgement is
+   * that of the REPLICATE it is then sent with the other replicas.
+   */
+  private readonly mintedOnly: Uint8Array;
   private readonly succeeded: Uint8Array;
   /** One record per op for the batch: each send encodes it before returning. */
   private readonly put: RequestRecord = requestOf(Op.PUT, '', undefined);
@@ -373,6 +380,7 @@ export class PutBatch implements PendingReply, Operation {
     this.quorums = new WriteQuorumTable(items.count, n);
     this.coordinated = new Uint8Array(items.count);
     this.retried = new Uint8Array(items.count);
+    this.mintedOnly = new Uint8Array(items.count);
     this.succeeded = new Uint8Array(items.count);
     this.windowMax = Math.min(windowMax, items.count);
     this.deadlines = new ItemDeadlines(items.count, timeoutMs, this.succeeded);
@@ -440,12 +448,19 @@ export class PutBatch implements PendingReply, Operation {
     }
   }
 
-  /** The item's PUT to `target`, its coordinator, which mints its version. */
+  /**
+   * The item's PUT to `target`, its coordinator, which mints its version;
+   * to a node's own data (no stand-in) as MINT_ONLY, so that the object
+   * reaches every replica, the coordinator included, in their one commit
+   * of the batch (wire.ts RequestFlag.MINT_ONLY).
+   */
   private sendPut(target: number, item: number): void {
     const items = this.items;
     const put = this.put;
+    const mintOnly = !isHinted(target);
+    this.mintedOnly[item] = mintOnly ? 1 : 0;
     put.key = items.keyOf(item);
-    put.flags = items.flags[item]!;
+    put.flags = items.flags[item]! | (mintOnly ? RequestFlag.MINT_ONLY : 0);
     put.context = items.contextAt(item);
     put.value = items.valueAt(item)!;
     put.timestampMs = items.timestampsMs[item]!;
@@ -470,10 +485,12 @@ export class PutBatch implements PendingReply, Operation {
     if (position === 0 && this.coordinated[item] === 0) {
       if (status !== Status.OK) return this.coordinatorFailed(item);
       this.coordinated[item] = 1;
-      this.quorums.ack(item, 0);
+      // Stored (a PUT) or only minted (MINT_ONLY, then sent to it as to every replica).
+      const first = this.mintedOnly[item] === 1 ? 0 : 1;
+      if (first === 1) this.quorums.ack(item, 0);
       // Forward the coordinator's object straight from the response ring into
       // the replicas' request rings: no intermediate copy.
-      this.sendReplicas(item, bytes.subarray(at, at + length), 1);
+      this.sendReplicas(item, bytes.subarray(at, at + length), first);
       this.items.letGo(item);
     } else if (status === Status.OK) {
       this.quorums.ack(item, position);

@@ -200,6 +200,16 @@ export const RequestFlag = {
   BLIND: 2,
   /** WRITE_BATCH holding at least one PUT: like a PUT, it mints versions, so it is never sent twice. */
   MINTS: 4,
+  /**
+   * PUT of a putMany item (store/operations.ts PutBatch), own data only (no
+   * hint owner): mint the version and answer it at once, storing nothing; the
+   * coordinator sends the object as REPLICATE to every replica, this node
+   * included, so that a batch costs each node one commit (node/replica.ts
+   * `mintNow`). A PUT without it stores its version and answers once committed.
+   * On a WRITE_BATCH: it holds such a PUT, whose answer comes before the
+   * envelope's commit (a node never drains it into an open transaction).
+   */
+  MINT_ONLY: 8,
 } as const;
 
 /**

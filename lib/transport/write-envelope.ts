@@ -151,6 +151,8 @@ export class EnvelopeBuilder {
   private envelope = new WriteEnvelope();
   /** Whether the envelope being filled holds a PUT (RequestFlag.MINTS). */
   private mints = false;
+  /** Whether it holds a PUT with RequestFlag.MINT_ONLY, which the node answers before any commit (the envelope carries the flag too). */
+  private mintsOnly = false;
 
   get itemCount(): number {
     return this.envelope.itemCount;
@@ -176,7 +178,10 @@ export class EnvelopeBuilder {
     this.view.setUint32(at, messageBytes, true);
     this.view.setUint32(at + 4, 0, true);
     const index = this.envelope.push(reply, tag, target);
-    if (request.op === Op.PUT) this.mints = true;
+    if (request.op === Op.PUT) {
+      this.mints = true;
+      if ((request.flags & RequestFlag.MINT_ONLY) !== 0) this.mintsOnly = true;
+    }
     encodeRequest(this.bytes, this.view, at + ENVELOPE_ITEM_PREFIX_BYTES, index, request, keyBytes, hintFieldOfTarget(target));
     // Padding is zeroed: equal envelopes are equal bytes. At most 7 bytes, so
     // a loop: Buffer#fill's argument checks were 5% of a putMany
@@ -201,7 +206,10 @@ export class EnvelopeBuilder {
     view.setUint32(at, messageBytes, true);
     view.setUint32(at + 4, 0, true);
     const index = this.envelope.push(reply, tag, target);
-    if (message[Request.OP] === Op.PUT) this.mints = true;
+    if (message[Request.OP] === Op.PUT) {
+      this.mints = true;
+      if ((message[Request.FLAGS]! & RequestFlag.MINT_ONLY) !== 0) this.mintsOnly = true;
+    }
     const bytes = this.bytes;
     bytes.set(message, at + ENVELOPE_ITEM_PREFIX_BYTES);
     addressRequest(view, at + ENVELOPE_ITEM_PREFIX_BYTES, index, hintFieldOfTarget(target));
@@ -216,11 +224,12 @@ export class EnvelopeBuilder {
     this.view.setUint32(4, 0, true);
     const body = this.bytes.subarray(0, this.length);
     const envelope = this.envelope;
-    const flags = this.mints ? RequestFlag.MINTS : 0;
+    const flags = (this.mints ? RequestFlag.MINTS : 0) | (this.mintsOnly ? RequestFlag.MINT_ONLY : 0);
     envelope.seal();
     this.envelope = new WriteEnvelope(envelopeCapacityAfter(envelope.itemCount));
     this.length = ENVELOPE_HEADER_BYTES;
     this.mints = false;
+    this.mintsOnly = false;
     return { body, flags, envelope };
   }
 

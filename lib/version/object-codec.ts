@@ -187,15 +187,33 @@ export class ObjectArena {
 
   encode(obj: VersionedObject): Uint8Array {
     const bytes = encodedObjectBytes(obj);
+    const start = this.reserve(bytes);
+    writeObject(obj, this.chunk, this.view, start, start + bytes);
+    return this.chunk.subarray(start, start + bytes);
+  }
+
+  /**
+   * encodeSingleValueTransient's object (one entry, one value), kept as
+   * `encode`'s are: a write that mints a key's first version builds no
+   * object to encode (the same bytes: test/object-arena.test.ts).
+   */
+  encodeSingleValue(actor: number, counter: number, timestampMs: number, expiresAtMs: number, tombstone: boolean, value: Uint8Array): Uint8Array {
+    const bytes = SINGLE_VALUE_HEAD_BYTES + value.byteLength;
+    const start = this.reserve(bytes);
+    this.chunk.set(value, writeSingleValueHead(this.chunk, this.view, start, actor, counter, timestampMs, expiresAtMs, tombstone, value.byteLength));
+    return this.chunk.subarray(start, start + bytes);
+  }
+
+  /** The place of `bytes` more in the current chunk, or at the start of a new one. */
+  private reserve(bytes: number): number {
     if (this.at + bytes > this.chunk.byteLength) {
       this.chunk = new Uint8Array(Math.max(this.chunkBytes, bytes));
       this.view = new DataView(this.chunk.buffer);
       this.at = 0;
     }
     const start = this.at;
-    writeObject(obj, this.chunk, this.view, start, start + bytes);
     this.at += bytes;
-    return this.chunk.subarray(start, start + bytes);
+    return start;
   }
 }
 

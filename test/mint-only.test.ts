@@ -1,0 +1,161 @@
+/**
+ * RequestFlag.MINT_ONLY (wire.ts): a putMany item's PUT is minted from the
+ * key's committed object and answered before any commit, stored nowhere
+ * until the coordinator's REPLICATE of it commits; and no dot is ever minted
+ * twice meanwhile (node/pending-mints.ts). A Replica over real LMDB
+ * (durability 'async': commits complete later, on lmdb-js's writer thread).
+ */
+import t, { type Test } from 'tap';
+import { NODE_STAT_SLOTS, Replica } from '../lib/node/replica.js';
+import { LmdbStorage } from '../lib/storage/lmdb-storage.js';
+import type { PendingReply } from '../lib/transport/node-link.js';
+import { EnvelopeBuilder } from '../lib/transport/write-envelope.js';
+import { Op, RequestFlag, Response, Status, type RequestRecord, forEachEnvelopeItem, keyBytesOf } from '../lib/transport/wire.js';
+import { decodeObject, encodeObject } from '../lib/version/object-codec.js';
+import { type CausalContext, type VersionedObject, join, siblingsOf } from '../lib/version/dotted-version-vector.js';
+import { tempDir } from './helpers/temp-store.js';
+import { writeBatchFrame } from './helpers/write-batch-frame.js';
+
+const text = new TextEncoder();
+const untext = new TextDecoder();
+const NODE = 1;
+
+const ignored: PendingReply = { onReply: () => {}, onNodeFailure: () => {} };
+
+class CapturingSink {
+  readonly responses: { op: number; status: number; requestId: number; payload: Uint8Array }[] = [];
+  respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
+    this.responses.push({ op, status, requestId, payload: payload === undefined ? new Uint8Array(0) : payload.slice() });
+  }
+}
+
+function setup(t: Test, objectBytesMax = 1 << 20) {
+  const storage = new LmdbStorage({ path: tempDir(t), nodeId: NODE, durability: 'async' });
+  t.teardown(() => storage.close());
+  const sink = new CapturingSink();
+  const replica = new Replica(storage, { nodeId: NODE, conflicts: 'siblings', clockEntriesMax: 10, objectBytesMax }, sink, new Float64Array(NODE_STAT_SLOTS));
+  let requestId = 100;
+  /** One envelope of `requests` handed to the node; returns its request id. */
+  const send = (...requests: RequestRecord[]): number => {
+    const builder = new EnvelopeBuilder();
+    requests.forEach((request, i) => builder.add(request, keyBytesOf(request.key), ignored, i, NODE));
+    const { body, flags } = builder.take();
+    const { frame, view } = writeBatchFrame(body, flags, ++requestId);
+    replica.handleSafely(frame, view, 0, frame.byteLength);
+    frame.fill(0xee); // ring memory is reused once read
+    return requestId;
+  };
+  /** Every item answer given so far to envelope `id`, by item index. */
+  const answers = (id: number): Map<number, { status: number; payload: Uint8Array }> => {
+    const found = new Map<number, { status: number; payload: Uint8Array }>();
+    for (const response of sink.responses) {
+      if (response.requestId !== id) continue;
+      const view = new DataView(response.payload.buffer, response.payload.byteOffset, response.payload.byteLength);
+      forEachEnvelopeItem(view, 0, response.payload.byteLength, false, (at, length) => {
+        found.set(view.getUint32(at + Response.REQUEST_ID, true), { status: view.getUint8(at + Response.STATUS), payload: response.payload.slice(at + Response.HEADER_BYTES, at + length) });
+      });
+    }
+    return found;
+  };
+  const stored = (key: string): VersionedObject | undefined => {
+    const bytes = storage.get(text.encode(key));
+    return bytes === undefined ? undefined : decodeObject(bytes.slice());
+  };
+  return { storage, sink, replica, send, answers, stored };
+}
+
+function put(key: string, value: string, context: CausalContext | undefined, mintOnly: boolean): RequestRecord {
+  const flags = (context === undefined ? RequestFlag.BLIND : 0) | (mintOnly ? RequestFlag.MINT_ONLY : 0);
+  return { op: Op.PUT, flags, key, context: context as [number, number][] | undefined, value: text.encode(value), timestampMs: 1000, expiresAtMs: 0 };
+}
+
+function replicate(key: string, object: Uint8Array): RequestRecord {
+  return { op: Op.REPLICATE, flags: 0, key, context: undefined, value: object, timestampMs: 1000, expiresAtMs: 0 };
+}
+
+/** The dot of `value` in `object`: its entry's actor, and the counter it took (values newest first). */
+function dotOf(object: VersionedObject, value: string): string {
+  for (const entry of object.entries) {
+    const index = entry.siblings.findIndex((sibling) => untext.decode(sibling.value) === value);
+    if (index >= 0) return `${entry.actor}:${entry.counter - index}`;
+  }
+  return 'none';
+}
+
+t.test('a MINT_ONLY PUT is answered before any commit and stores nothing; the REPLICATE of its object stores it', async (t) => {
+  const { storage, replica, send, answers, stored } = setup(t);
+  const id = send(put('k', 'v1', undefined, true), replicate('other', new Uint8Array(0)));
+  const minted = answers(id).get(0);
+  t.ok(minted !== undefined && minted.status === Status.OK, 'answered at once, before the envelope\u2019s commit');
+  t.notOk(answers(id).has(1), 'the envelope\u2019s other item waits for its commit');
+  const object = decodeObject(minted!.payload);
+  t.same(siblingsOf(object).map((s) => untext.decode(s.value)), ['v1']);
+  t.equal(stored('k'), undefined, 'nothing stored by the mint');
+  await replica.commit();
+  t.equal(answers(id).get(1)?.status, Status.ERROR, 'the bad REPLICATE fails alone, at its commit');
+  t.equal(stored('k'), undefined, 'the commit stored nothing of the minted item');
+  const back = send(replicate('k', minted!.payload));
+  await replica.commit();
+  t.equal(answers(back).get(0)?.status, Status.OK);
+  t.same(Buffer.from(storage.get(text.encode('k'))!), Buffer.from(minted!.payload), 'the minted object, stored as minted');
+  // Its actor came back with its one dot: nothing was forgotten, so the next write of the key reuses it.
+  const next = decodeObject(answers(send(put('k', 'v2', join(stored('k')!), true))).get(0)!.payload);
+  t.equal(dotOf(next, 'v2'), `${dotOf(object, 'v1').split(':')[0]}:2`, 'the next mint reuses the actor: (actor, 2)');
+});
+
+t.test('no dot is minted twice: a key minted again before its first mint is stored takes another actor, until a commit stores it', async (t) => {
+  const { replica, send, answers, stored } = setup(t);
+  send(put('k', 'v0', undefined, false));
+  await replica.commit();
+  const context = join(stored('k')!);
+  const first = decodeObject(answers(send(put('k', 'v1', context, true))).get(0)!.payload);
+  const second = decodeObject(answers(send(put('k', 'v2', context, true))).get(0)!.payload);
+  t.equal(dotOf(first, 'v1').split(':')[0], dotOf(stored('k')!, 'v0').split(':')[0], 'the first mint reuses the key\u2019s actor');
+  t.not(dotOf(second, 'v2'), dotOf(first, 'v1'), `two mints, two dots (${dotOf(first, 'v1')}, ${dotOf(second, 'v2')})`);
+  t.not(dotOf(second, 'v2').split(':')[0], dotOf(first, 'v1').split(':')[0], 'the second takes a fresh actor');
+  // Both stored (they are concurrent: siblings), then the actor is reused again.
+  send(replicate('k', encodeObject(first)), replicate('k', encodeObject(second)));
+  await replica.commit();
+  t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)).sort(), ['v1', 'v2']);
+  const third = decodeObject(answers(send(put('k', 'v3', join(stored('k')!), true))).get(0)!.payload);
+  const reused = dotOf(third, 'v3').split(':')[0];
+  t.ok(reused === dotOf(first, 'v1').split(':')[0] || reused === dotOf(second, 'v2').split(':')[0], 'once stored, an actor of the key is reused: no fresh epoch per write');
+  t.same(siblingsOf(third).map((s) => untext.decode(s.value)), ['v3'], 'the context covered both');
+});
+
+t.test('no dot is minted twice: a PUT waiting for its commit and a MINT_ONLY of the same key mint different dots', async (t) => {
+  const { replica, send, answers, stored } = setup(t);
+  send(put('j', 'v0', undefined, false));
+  await replica.commit();
+  const context = join(stored('j')!);
+  // The PUT's commit is asked for and not done (its transaction runs on lmdb-js's writer thread).
+  const putId = send(put('j', 'by-put', context, false));
+  const committing = replica.commit();
+  const minted = decodeObject(answers(send(put('j', 'by-mint', context, true))).get(0)!.payload);
+  await committing;
+  const byPut = decodeObject(answers(putId).get(0)!.payload);
+  t.not(dotOf(minted, 'by-mint'), dotOf(byPut, 'by-put'), `different dots (${dotOf(minted, 'by-mint')}, ${dotOf(byPut, 'by-put')})`);
+  // And the other way round: a MINT_ONLY first, then a PUT of the key before the mint is stored.
+  const context2 = join(stored('j')!);
+  const minted2 = decodeObject(answers(send(put('j', 'mint-2', context2, true))).get(0)!.payload);
+  const putId2 = send(put('j', 'put-2', context2, false));
+  await replica.commit();
+  const byPut2 = decodeObject(answers(putId2).get(0)!.payload);
+  t.not(dotOf(minted2, 'mint-2'), dotOf(byPut2, 'put-2'), `different dots (${dotOf(minted2, 'mint-2')}, ${dotOf(byPut2, 'put-2')})`);
+});
+
+t.test('a mint stays pending while the write that would store it is refused (over objectBytesMax): the key\u2019s next mint takes another actor', async (t) => {
+  const { replica, send, answers, stored } = setup(t, 600);
+  send(put('k', 'v0', undefined, false));
+  await replica.commit();
+  const context = join(stored('k')!);
+  const first = decodeObject(answers(send(put('k', 'v1', context, true))).get(0)!.payload);
+  // The minted object with a large concurrent value of another node: the merge is over the bound, refused.
+  const large = { actor: 7 * 1024 + 3, counter: 1, timestampMs: 1000, siblings: [{ value: new Uint8Array(700), timestampMs: 1000, expiresAtMs: 0, tombstone: false }] };
+  const refused = send(replicate('k', encodeObject({ entries: [...first.entries, large].sort((a, b) => a.actor - b.actor) })));
+  await replica.commit();
+  t.equal(answers(refused).get(0)?.status, Status.ERROR, 'the REPLICATE is refused');
+  t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)), ['v0'], 'nothing of the mint is stored');
+  const second = decodeObject(answers(send(put('k', 'v2', context, true))).get(0)!.payload);
+  t.not(dotOf(second, 'v2'), dotOf(first, 'v1'), `two mints, two dots (${dotOf(first, 'v1')}, ${dotOf(second, 'v2')})`);
+});

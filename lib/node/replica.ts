@@ -813,10 +813,15 @@ export class Replica {
    * The version this node mints for `write` over `stored` (the key's stored
    * object, not copied yet): the new dot's actor is this node. Kept until
    * the write is answered: the arena's bytes, not the transient buffer's.
-   * In its own keyspace (`own`) a key with a pending mint takes a fresh
-   * actor, and a dot of a reused actor is marked pending until a commit
-   * stored it (pending-mints.ts): a MINT_ONLY PUT mints from committed
-   * storage, which shows neither its own earlier dots nor a PUT's in flight.
+   * In its own keyspace (`own`) a key whose pending mint `stored` does not
+   * show takes a fresh actor, and a dot of a reused actor is marked pending
+   * until a commit stored it (pending-mints.ts): a MINT_ONLY PUT mints from
+   * committed storage, which shows neither its own earlier dots nor a PUT's
+   * in flight. A PUT reads its transaction's view, which shows every write
+   * queued before it: the dot of an earlier PUT in flight is there, and
+   * reusing its actor mints the next counter (a fresh actor for each PUT of
+   * a key written faster than its commits, YCSB-B's hot keys, grew one clock
+   * entry per write until objects reached ENTRIES_MAX).
    */
   private mintVersion(stored: Uint8Array | undefined, write: PendingWrite, own: boolean, mintOnly: boolean): Uint8Array {
     const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
@@ -835,7 +840,7 @@ export class Replica {
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor), false);
-    const actor = this.actorFor(local, context, !(own && this.pendingMints.markOf(write.key) !== undefined));
+    const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
     const next = this.settle(update(local, context, sibling, actor));
     const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
@@ -843,6 +848,13 @@ export class Replica {
     if (own && reused) this.markPending(write.key, actor, next);
     else if (mintOnly) this.pendingMints.mintedFresh(actor);
     return encoded;
+  }
+
+  /** Whether `key` has a pending mint that `local` (the object a mint reads) does not show: then its actor must not be reused. */
+  private markUnseen(key: Uint8Array, local: VersionedObject | undefined): boolean {
+    const mark = this.pendingMints.markOf(key);
+    if (mark === undefined) return false;
+    return local === undefined || !local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
   }
 
   /** Mark the dot `next` holds of `actor`, reused (pending-mints.ts); when the marks are full, forget them all instead. */

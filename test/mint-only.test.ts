@@ -131,8 +131,11 @@ t.test('no dot is minted twice: a PUT waiting for its commit and a MINT_ONLY of 
   // The PUT's commit is asked for and not done (its transaction runs on lmdb-js's writer thread).
   const putId = send(put('j', 'by-put', context, false));
   const committing = replica.commit();
-  const minted = decodeObject(answers(send(put('j', 'by-mint', context, true))).get(0)!.payload);
+  // The key's PUT is not committed: the MINT_ONLY is minted in the next commit, after it (uncommitted-writes.ts).
+  const mintId = send(put('j', 'by-mint', context, true));
   await committing;
+  await replica.commit();
+  const minted = decodeObject(answers(mintId).get(0)!.payload);
   const byPut = decodeObject(answers(putId).get(0)!.payload);
   t.not(dotOf(minted, 'by-mint'), dotOf(byPut, 'by-put'), `different dots (${dotOf(minted, 'by-mint')}, ${dotOf(byPut, 'by-put')})`);
   // And the other way round: a MINT_ONLY first, then a PUT of the key before the mint is stored.
@@ -178,4 +181,32 @@ t.test('PUTs of one key faster than their commits reuse its actor: each reads th
   const final = stored('hot')!;
   t.equal(final.entries.length, 1, 'one clock entry after 21 writes');
   t.same(siblingsOf(final).map((s) => untext.decode(s.value)), ['v20']);
+});
+
+t.test('a MINT_ONLY of a key with a write here not committed yet waits for that write: a blind putMany item supersedes the put it follows', async (t) => {
+  const { replica, send, answers, stored } = setup(t);
+  // A put's REPLICATE queued here (not committed), then a blind MINT_ONLY of the key.
+  const v0 = decodeObject(answers(send(put('other-node', 'x', undefined, true))).get(0)!.payload); // an object to replicate, minted for another key
+  const replicated = encodeObject({ entries: v0.entries.map((entry) => ({ ...entry, actor: 5 * 1024 + 2, siblings: [{ ...entry.siblings[0]!, value: text.encode('v0') }] })) });
+  send(replicate('k', replicated));
+  const id = send(put('k', 'v1', undefined, true));
+  t.notOk(answers(id).has(0), 'not minted from committed storage, which does not show the queued write');
+  await replica.commit();
+  const object = decodeObject(answers(id).get(0)!.payload);
+  t.same(siblingsOf(object).map((s) => untext.decode(s.value)), ['v1'], 'minted after it, in the commit: the blind write supersedes v0');
+  send(replicate('k', answers(id).get(0)!.payload));
+  await replica.commit();
+  t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)), ['v1'], 'and its REPLICATE leaves v1 alone');
+  // A write whose commit is under way counts too, until that commit ends.
+  const putId = send(put('j', 'j0', undefined, false));
+  const committing = replica.commit();
+  const mintId = send(put('j', 'j1', undefined, true));
+  t.notOk(answers(mintId).has(0), 'a commit in flight holds the key\u2019s mint back as well');
+  await committing;
+  await replica.commit();
+  t.equal(answers(putId).get(0)?.status, Status.OK);
+  t.same(siblingsOf(decodeObject(answers(mintId).get(0)!.payload)).map((s) => untext.decode(s.value)), ['j1']);
+  // Once nothing of a key is uncommitted, its MINT_ONLY is answered at once again.
+  const later = send(put('j', 'j2', undefined, true));
+  t.ok(answers(later).has(0), 'answered at once when nothing of its key waits');
 });

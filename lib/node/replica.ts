@@ -64,6 +64,7 @@ import {
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
 import { PendingMints, keyText } from './pending-mints.js';
+import { UncommittedWrites, uncommittedSlotOf } from './uncommitted-writes.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
 
@@ -154,6 +155,8 @@ interface PendingWrite {
   expiresAtMs: number;
   /** -1: own data; else the node this write is held for (a hint). */
   hintOwner: number;
+  /** A queued write's key slot in the node's UncommittedWrites, until its commit ends. */
+  uncommittedSlot?: number;
 }
 
 /**
@@ -169,6 +172,8 @@ class QueuedEnvelope {
     readonly view: DataView,
     /** Each item's message as [at, length] in `bytes`, in item order; length 0: answered already (a MINT_ONLY PUT). */
     readonly places: Int32Array,
+    /** Each item's key slot in the node's UncommittedWrites until the commit ends; -1: answered already. */
+    readonly slots: Int32Array,
     readonly answer: EnvelopeAnswer,
   ) {}
 
@@ -233,6 +238,8 @@ export class Replica {
   private readonly arena = new ObjectArena();
   /** Dots minted with a reused actor that committed storage may not show yet (pending-mints.ts). */
   private readonly pendingMints = new PendingMints();
+  /** The writes taken and not yet committed, by key slot: a MINT_ONLY of such a key waits for the commit (uncommitted-writes.ts). */
+  private readonly uncommitted = new UncommittedWrites();
   /** While a commit applies its writes: the marks it settles once it completed, as [key text, actor, counter]. */
   private mintNotes: (string | number)[] | undefined;
   /** The epoch the last completed commit persisted (MINT_ONLY's fresh epochs are bounded beyond it). */
@@ -299,6 +306,7 @@ export class Replica {
 
   /** A crash: writes queued for the next commit are lost, unanswered (the coordinator already failed them). */
   dropQueued(): void {
+    this.release(this.queued);
     this.queued = [];
     this.queuedWriteCount = 0;
     this.forgetPendingMints();
@@ -346,8 +354,10 @@ export class Replica {
       assert.ok(keyBytes === 0 && contextPairs === 0 && hintOwner < 0, 'a write envelope has no key, context or hint owner of its own');
       return this.handleEnvelope(requestId, bytes, valueStart, valueBytes, (flags & RequestFlag.MINT_ONLY) !== 0);
     }
-    // A putMany item too large for an envelope: minted and answered now, as in one (handleEnvelope).
-    if (op === Op.PUT && (flags & RequestFlag.MINT_ONLY) !== 0) return this.sink.respond(op, Status.OK, requestId, this.mintNow(this.writeOf(bytes, view, this.header)));
+    // A putMany item too large for an envelope: minted and answered now, as in one (handleEnvelope), or else queued as a PUT.
+    if (op === Op.PUT && (flags & RequestFlag.MINT_ONLY) !== 0 && hintOwner < 0 && this.mintsNow(uncommittedSlotOf(bytes, keyAt, keyBytes))) {
+      return this.sink.respond(op, Status.OK, requestId, this.mintNow(this.writeOf(bytes, view, this.header)));
+    }
     if (op === Op.HINTS) return this.listHints(requestId, hintOwner, bytes.subarray(keyAt, keyAt + keyBytes), view, valueStart, valueBytes);
     if (op === Op.PARTITION_SCAN) return this.scanPartitions(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
     if (op === Op.ORDERED_GET) return this.orderedGet(requestId, bytes.subarray(keyAt, keyAt + keyBytes), bytes.subarray(valueStart, valueStart + valueBytes));
@@ -372,27 +382,38 @@ export class Replica {
     const answer = new EnvelopeAnswer(this.sink, requestId, count);
     if (count === 0) return;
     const places = this.placesScratch.slice(0, 2 * count);
-    const left = mintsOnly ? this.mintItems(owned, view, places, answer) : count;
+    const slots = new Int32Array(count);
+    const left = this.takeItems(owned, view, places, slots, answer, mintsOnly);
     if (left === 0) return;
     // The minted versions go back now, not with the envelope's commit: the coordinator replicates them meanwhile.
     if (left < count) answer.sendAnswered();
-    this.queued.push(new QueuedEnvelope(owned, view, places, answer));
+    this.queued.push(new QueuedEnvelope(owned, view, places, slots, answer));
     this.queuedWriteCount += left;
   }
 
   /**
-   * Mint and answer now every MINT_ONLY PUT of an envelope (`mintNow`),
-   * marking its place as answered (length 0): returns the items left for
-   * the next commit.
+   * An arriving envelope's items, in item order: with `mintsOnly`, each
+   * MINT_ONLY PUT that may be minted now (`mintsNow`) is minted and answered
+   * (`mintNow`), its place marked answered (length 0) and its slot -1; every
+   * other item is counted as an uncommitted write of its key until its
+   * commit ends. A MINT_ONLY PUT of a key written earlier and not committed
+   * yet (by an earlier item of this envelope too) stays an ordinary PUT of
+   * the next commit, which reads that write. Returns the items left for it.
    */
-  private mintItems(bytes: Uint8Array, view: DataView, places: Int32Array, answer: EnvelopeAnswer): number {
+  private takeItems(bytes: Uint8Array, view: DataView, places: Int32Array, slots: Int32Array, answer: EnvelopeAnswer, mintsOnly: boolean): number {
     let left = 0;
-    for (let index = 0; index < places.length / 2; index++) {
+    for (let index = 0; index < slots.length; index++) {
       const at = places[2 * index]!;
-      if (view.getUint8(at + Request.OP) !== Op.PUT || (view.getUint8(at + Request.FLAGS) & RequestFlag.MINT_ONLY) === 0) {
+      const keyBytes = Math.max(0, Math.min(view.getUint32(at + Request.KEY_BYTES, true), places[2 * index + 1]! - Request.HEADER_BYTES));
+      const slot = uncommittedSlotOf(bytes, at + Request.HEADER_BYTES, keyBytes);
+      const mintOnly = mintsOnly && view.getUint8(at + Request.OP) === Op.PUT && (view.getUint8(at + Request.FLAGS) & RequestFlag.MINT_ONLY) !== 0;
+      if (!mintOnly || !this.mintsNow(slot)) {
+        this.uncommitted.add(slot);
+        slots[index] = slot;
         left++;
         continue;
       }
+      slots[index] = -1;
       let result: WriteResult;
       try {
         const item = decodeRequestHeader(view, at, places[2 * index + 1]!, this.itemHeader);
@@ -419,9 +440,31 @@ export class Replica {
    */
   private mintNow(write: PendingWrite): Uint8Array {
     if (write.hintOwner >= 0) assert.fail('a MINT_ONLY PUT is for the node\'s own data');
-    if (this.epoch - this.epochStored >= EPOCHS_UNSTORED_MAX) throw new Error('too many epochs taken since the last commit: this PUT waits for one');
+    if (this.epoch - this.epochStored >= EPOCHS_UNSTORED_MAX) assert.fail('mintsNow bounds the epochs taken outside commits');
     this.count(NodeStat.PUTS);
     return this.mintVersion(this.engine.get(write.key), write, true, true);
+  }
+
+  /**
+   * Whether a MINT_ONLY PUT of the key in `slot` may be minted now, from
+   * committed storage: no write of that key waits for a commit here (a mint
+   * that read past one would not supersede it: uncommitted-writes.ts), and
+   * the fresh epochs taken outside commits are within EPOCHS_UNSTORED_MAX.
+   * Otherwise it is queued as an ordinary PUT: stored by the next commit and
+   * answered after it, as an older build would; the REPLICATE that follows
+   * finds the same object here and writes nothing.
+   */
+  private mintsNow(slot: number): boolean {
+    return !this.uncommitted.has(slot) && this.epoch - this.epochStored < EPOCHS_UNSTORED_MAX;
+  }
+
+  /** `writes` left the node's uncommitted writes: their commit ended (committed or failed), or they were dropped. */
+  private release(writes: readonly Queued[]): void {
+    for (const write of writes) {
+      if (write instanceof QueuedEnvelope) {
+        for (const slot of write.slots) if (slot >= 0) this.uncommitted.remove(slot);
+      } else if (write.uncommittedSlot !== undefined) this.uncommitted.remove(write.uncommittedSlot);
+    }
   }
 
   /** forEachEnvelopeItem's visit of an arriving envelope: made once, not a closure per envelope. */
@@ -442,6 +485,8 @@ export class Replica {
   private queueWrite(bytes: Uint8Array, view: DataView, offset: number, length: number): void {
     const { op, flags, requestId, keyBytes, contextPairs, valueBytes, hintOwner, keyAt, contextAt, valueAt, timestampMs, expiresAtMs } = decodeRequestHeader(view, offset, length, this.itemHeader);
     checkHintOwner(op, hintOwner);
+    const uncommittedSlot = uncommittedSlotOf(bytes, keyAt, keyBytes);
+    this.uncommitted.add(uncommittedSlot);
     this.queued.push({
       op,
       requestId,
@@ -452,6 +497,7 @@ export class Replica {
       timestampMs,
       expiresAtMs,
       hintOwner,
+      uncommittedSlot,
     });
     this.queuedWriteCount++;
   }
@@ -575,6 +621,7 @@ export class Replica {
       committed = Promise.reject(error);
     }
     if (committed === undefined) {
+      this.release(writes);
       this.afterSpaceDrops(writes);
       this.committedMints(notes, epochWritten);
       // Committed and as durable as promised already: answer now.
@@ -584,6 +631,7 @@ export class Replica {
     const tracked = this.inFlight(
       committed.then(
         () => {
+          this.release(writes);
           this.afterSpaceDrops(writes);
           this.committedMints(notes, epochWritten);
           this.answer(writes, results);
@@ -591,6 +639,7 @@ export class Replica {
         (error: unknown) => {
           // Failed before it started (lmdb-js could not begin it): its writes fail with it.
           if (!taken) take();
+          this.release(writes);
           // The transaction aborted: the hint counts it applied never happened.
           this.hintCounts = this.engine.hintCounts();
           this.publishHintCounts();

@@ -101,6 +101,20 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     bugs: { node: { rangeDropsLast: true } },
   },
   {
+    name: 'mint-without-marks',
+    description: "nodes mint putMany's MINT_ONLY versions without the pending-mints marks: a key's reused actor mints again a dot not stored yet, under another value (KV679)",
+    caughtAs: 'dropped-sibling',
+    scenario: 'calm',
+    bugs: { node: { mintWithoutMarks: true } },
+  },
+  {
+    name: 'ack-mint',
+    description: "putMany counts a MINT_ONLY answer (a version minted, stored nowhere) as its minting node's acknowledgement, and sends the object to the other replicas only",
+    caughtAs: 'stale-read',
+    scenario: 'calm',
+    bugs: { mintAnswerAcks: true },
+  },
+  {
     name: 'lww-replicas',
     description: "nodes resolve conflicts by last-writer-wins while the store promises siblings",
     caughtAs: 'dropped-sibling',

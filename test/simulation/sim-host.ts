@@ -29,6 +29,12 @@ export interface SimHostConfig {
   timeoutMs: number;
   /** Wall clock at virtual time 0: timestamps are integers, as Date.now() gives. */
   wallClockOriginMs: number;
+  /**
+   * Planted bug 'ack-mint' (bugs.ts): PutBatch counts a MINT_ONLY answer as
+   * its minting node's acknowledgement, as for a PUT that stored its version,
+   * so it sends the object to the other replicas only.
+   */
+  mintAnswerAcks?: boolean;
 }
 
 export interface SimHostHooks {
@@ -211,6 +217,7 @@ export class SimHost implements CoordinatorHost {
 
   readonly send = (target: number, request: RequestRecord, reply: PendingReply, tag: number): void => {
     const { op, flags, key, context, value } = request;
+    if (op === Op.PUT && (flags & RequestFlag.MINT_ONLY) !== 0 && this.config.mintAnswerAcks === true) reply = mintAnswerAcks(reply);
     const nodeId = nodeOfTarget(target);
     if (!this.isUp(nodeId)) {
       // As NodeHost.send: requests never wait on a node marked down.
@@ -320,6 +327,17 @@ export class SimHost implements CoordinatorHost {
       if (this.pending.size > 0) this.armTick();
     });
   }
+}
+
+/** The planted bug 'ack-mint': the item's PutBatch learns, as its answer arrives, that its PUT was not MINT_ONLY (operations.ts PutBatch.mintedOnly). */
+function mintAnswerAcks(reply: PendingReply): PendingReply {
+  return {
+    onReply(nodeId, status, bytes, view, at, length, tag) {
+      (reply as unknown as { mintedOnly: Uint8Array }).mintedOnly[tag] = 0;
+      reply.onReply(nodeId, status, bytes, view, at, length, tag);
+    },
+    onNodeFailure: (nodeId, error, tag) => reply.onNodeFailure(nodeId, error, tag),
+  };
 }
 
 function flagsText(flags: number): string {

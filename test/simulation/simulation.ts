@@ -69,6 +69,8 @@ export interface Bugs {
   serveUncommitted?: boolean;
   /** Consistent reads of one key in place (lib/store/ordered-in-place-get.ts) ignore the key's writes in flight or in doubt. */
   inPlaceIgnoresDoubt?: boolean;
+  /** putMany counts a MINT_ONLY answer as its minting node's acknowledgement (sim-host.ts mintAnswerAcks). */
+  mintAnswerAcks?: boolean;
 }
 
 export interface RunOptions {
@@ -225,7 +227,7 @@ class Run implements World {
     const ids = Array.from({ length: scenario.nodes }, (_, i) => i);
     this.nextNodeId = scenario.nodes;
     for (const id of ids) this.addNode(id);
-    this.host = new SimHost({ timeoutMs: scenario.timeoutMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS }, this.queue, this.trace, this.nodes, {
+    this.host = new SimHost({ timeoutMs: scenario.timeoutMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS, mintAnswerAcks: this.bugs.mintAnswerAcks === true }, this.queue, this.trace, this.nodes, {
       transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
       onPutSent: (requestId, value, flags) => this.history.putSent(requestId, value, (flags & RequestFlag.MINT_ONLY) !== 0),
       onReplicateSent: (requestId, key, object) => this.history.replicateSent(requestId, key, object),
@@ -249,8 +251,8 @@ class Run implements World {
         resolve: undefined,
         handoffKeysPerSecond: scenario.handoffKeysPerSecond,
         // Odd seeds send writes in envelopes, as the store does; even seeds
-        // alone. The planted node bugs act on single frames: none with them.
-        writeEnvelopes: (seed & 1) === 1 && this.bugs.node === undefined,
+        // alone. The planted node bugs, and ack-mint, act on single frames: none with them.
+        writeEnvelopes: (seed & 1) === 1 && this.bugs.node === undefined && this.bugs.mintAnswerAcks !== true,
         ownershipHandoff: this.bugs.strandForeign !== true,
         // As store.ts: in 'lww' putMany's versions are minted here, under a writer epoch of this run's.
         conflicts: scenario.conflicts,

@@ -552,7 +552,8 @@ class Run implements World {
       const value = `w${this.history.writes.length}`;
       const valueBytes = encodeValue(value, 1024);
       writes.push(this.history.invokeWrite({ client, key: itemKey, value, valueBytes, tombstone: false, blind: itemContext === undefined, context: itemContext, w, batch, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined }));
-      entries.push(itemContext === undefined ? [itemKey, value] : [itemKey, value, { context: encodeContext(itemContext) }]);
+      // An entry's own options replace the call's (put-many-items.ts writeQuorumFor): with a context, its W too.
+      entries.push(itemContext === undefined ? [itemKey, value] : [itemKey, value, { context: encodeContext(itemContext), w }]);
     }
     const items = putManyItems(entries, { w }, this.storeOptions, this.coordinator, this.coordinator.putManyWriter, this.coordinator.slabChunks);
     for (let item = 0; item < count; item++) writes[item]!.timestampMs = items.timestampsMs[item]!;

@@ -12,7 +12,7 @@ import { decodeObject, encodeObject, encodeObjectTransient } from '../lib/versio
 import type { VersionedObject } from '../lib/version/dotted-version-vector.js';
 import { EPOCH_RESTART_MARGIN, epochOfActor } from '../lib/version/actor.js';
 import { encodeValue } from '../lib/store/value-codec.js';
-import { PLANTED_BUGS } from './simulation/bugs.js';
+import { PLANTED_BUGS, plantedBugScenario } from './simulation/bugs.js';
 import { EventQueue } from './simulation/event-queue.js';
 import { MemoryStorage } from './simulation/memory-storage.js';
 import { SCENARIOS, scenarioForSeed, scenarioNamed, withoutPutMany } from './simulation/scenario.js';
@@ -158,7 +158,7 @@ t.test(`seeds 0-${CI_SEEDS - 1}: every checker passes in every scenario`, async 
 
 t.test('every checker catches its planted bug', async (t) => {
   for (const bug of PLANTED_BUGS) {
-    const scenario = scenarioNamed(bug.scenario);
+    const scenario = plantedBugScenario(bug);
     let caught: RunResult | undefined;
     for (let seed = 0; seed < PLANTED_SEEDS_MAX && caught === undefined; seed++) {
       const result = await runSeed(seed, scenario, { bugs: bug.bugs });

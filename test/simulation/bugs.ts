@@ -8,6 +8,7 @@ import { decodeObject } from '../../lib/version/object-codec.js';
 import type { FailureKind } from './checkers.js';
 import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import type { Bugs } from './simulation.js';
+import { type Scenario, scenarioNamed, withoutPutMany } from './scenario.js';
 
 export interface PlantedBug {
   name: string;
@@ -16,6 +17,8 @@ export interface PlantedBug {
   caughtAs: FailureKind;
   /** The scenario it is planted in. */
   scenario: string;
+  /** Run without the clients' putMany (scenario.ts withoutPutMany): their traffic moved its first catch past the seeds tried. */
+  withoutPutMany?: boolean;
   bugs: Bugs;
 }
 
@@ -140,9 +143,17 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: "the leader's copy is served while the key's write is in flight or failed after reaching the leader (not on W replicas)",
     caughtAs: 'unstable-consistent-read',
     scenario: 'ordered',
+    // Seed 52 first without putMany; with it, 172.
+    withoutPutMany: true,
     bugs: { serveUncommitted: true },
   },
 ];
+
+/** The scenario `bug` runs in. */
+export function plantedBugScenario(bug: PlantedBug): Scenario {
+  const scenario = scenarioNamed(bug.scenario);
+  return bug.withoutPutMany === true ? withoutPutMany(scenario) : scenario;
+}
 
 export function plantedBug(name: string): PlantedBug {
   const bug = PLANTED_BUGS.find((b) => b.name === name);

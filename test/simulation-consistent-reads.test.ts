@@ -12,7 +12,7 @@
  * Longer runs: `node dist/test/simulation/long-run.js --scenario ordered --seeds 5000`.
  */
 import t from 'tap';
-import { plantedBug } from './simulation/bugs.js';
+import { plantedBug, plantedBugScenario } from './simulation/bugs.js';
 import { OrderedHistory } from './simulation/ordered-history.js';
 import { scenarioNamed } from './simulation/scenario.js';
 import { runSeed } from './simulation/simulation.js';
@@ -74,7 +74,7 @@ t.test('the planted bug serve-uncommitted (the leader serves its copy before W r
   const bug = plantedBug('serve-uncommitted');
   let caught: string | undefined;
   for (let seed = 0; seed < PLANTED_SEEDS_MAX && caught === undefined; seed++) {
-    const result = await runSeed(seed, scenarioNamed(bug.scenario), { bugs: bug.bugs });
+    const result = await runSeed(seed, plantedBugScenario(bug), { bugs: bug.bugs });
     caught = result.failures.find((f) => f.kind === bug.caughtAs)?.message;
   }
   t.ok(caught !== undefined, `caught as ${bug.caughtAs}: ${caught ?? ''}`);

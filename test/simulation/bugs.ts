@@ -8,6 +8,7 @@ import { decodeObject } from '../../lib/version/object-codec.js';
 import type { FailureKind } from './checkers.js';
 import { orderedEntryOf } from '../../lib/version/ordered-version.js';
 import type { Bugs } from './simulation.js';
+import { type Scenario, scenarioNamed, withoutPutMany } from './scenario.js';
 
 export interface PlantedBug {
   name: string;
@@ -16,6 +17,8 @@ export interface PlantedBug {
   caughtAs: FailureKind;
   /** The scenario it is planted in. */
   scenario: string;
+  /** Run without the clients' putMany (scenario.ts withoutPutMany): their traffic moved its first catch past the seeds tried. */
+  withoutPutMany?: boolean;
   bugs: Bugs;
 }
 
@@ -101,6 +104,20 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     bugs: { node: { rangeDropsLast: true } },
   },
   {
+    name: 'mint-without-marks',
+    description: "nodes mint putMany's MINT_ONLY versions without the pending-mints marks: a key's reused actor mints again a dot not stored yet, under another value (KV679)",
+    caughtAs: 'dropped-sibling',
+    scenario: 'calm',
+    bugs: { node: { mintWithoutMarks: true } },
+  },
+  {
+    name: 'ack-mint',
+    description: "putMany counts a MINT_ONLY answer (a version minted, stored nowhere) as its minting node's acknowledgement, and sends the object to the other replicas only",
+    caughtAs: 'stale-read',
+    scenario: 'calm',
+    bugs: { mintAnswerAcks: true },
+  },
+  {
     name: 'lww-replicas',
     description: "nodes resolve conflicts by last-writer-wins while the store promises siblings",
     caughtAs: 'dropped-sibling',
@@ -126,9 +143,17 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     description: "the leader's copy is served while the key's write is in flight or failed after reaching the leader (not on W replicas)",
     caughtAs: 'unstable-consistent-read',
     scenario: 'ordered',
+    // Seed 52 first without putMany; with it, 172.
+    withoutPutMany: true,
     bugs: { serveUncommitted: true },
   },
 ];
+
+/** The scenario `bug` runs in. */
+export function plantedBugScenario(bug: PlantedBug): Scenario {
+  const scenario = scenarioNamed(bug.scenario);
+  return bug.withoutPutMany === true ? withoutPutMany(scenario) : scenario;
+}
 
 export function plantedBug(name: string): PlantedBug {
   const bug = PLANTED_BUGS.find((b) => b.name === name);

@@ -5,8 +5,16 @@
  * effect" when a node coordinated it: the tap on the node's answers
  * (sim-node.ts) sees the resulting object even when the network then loses
  * the answer, so writes that failed for the client but landed are known too.
+ *
+ * A putMany item's version is stored only by REPLICATE: its node mints it
+ * by MINT_ONLY and answers before storing anything (wire.ts RequestFlag.
+ * MINT_ONLY), or in 'lww' the coordinator mints it (writer-version.ts). Such
+ * a mint took effect once a node stored it: the tap on REPLICATE answers
+ * (given after their commit) learns it then. A mint no node stored (its
+ * batch retried the item elsewhere, or every REPLICATE was lost) took no effect.
  */
 import { type CausalContext, type VersionedObject, join } from '../../lib/version/dotted-version-vector.js';
+import { decodeObject } from '../../lib/version/object-codec.js';
 
 export type Dot = readonly [actor: number, counter: number];
 
@@ -35,6 +43,8 @@ export interface WriteRecord {
   blind: boolean;
   context: CausalContext | undefined;
   w: number;
+  /** The putMany call it was an item of (Run's count of batches), or -1 for a put or delete. */
+  batch: number;
   timestampMs: number;
   invokedMs: number;
   completedMs: number;
@@ -77,6 +87,10 @@ export class History {
   private readonly writesByBytes = new Map<string, WriteRecord>();
   /** Coordinator request id of a PUT -> its write. */
   private readonly putRequests = new Map<number, WriteRecord>();
+  /** Keys putMany wrote: their REPLICATEs may store a putMany item's mint. */
+  private readonly batchKeys = new Set<string>();
+  /** Request id of a REPLICATE of such a key -> the object it carries (a copy). */
+  private readonly replicateRequests = new Map<number, Uint8Array>();
   /** Fault-free checks skip gets overlapping these [start, end] windows. */
   readonly exemptWindows: [number, number][] = [];
   /** Findings of the oracle itself (an ack without an effect). */
@@ -89,6 +103,7 @@ export class History {
     this.writes.push(write);
     this.writesByValue.set(write.value, write);
     this.writesByBytes.set(valueText(write.valueBytes), write);
+    if (write.batch >= 0) this.batchKeys.add(write.key);
     return write;
   }
 
@@ -102,9 +117,40 @@ export class History {
     return this.writesByValue.get(value);
   }
 
-  putSent(requestId: number, valueBytes: Uint8Array): void {
+  /** A PUT went out; a MINT_ONLY's answer stores nothing, so its mint is learned from the REPLICATEs that store it (replicateApplied). */
+  putSent(requestId: number, valueBytes: Uint8Array, mintOnly: boolean): void {
+    if (mintOnly) return;
     const write = this.writesByBytes.get(valueText(valueBytes));
     if (write !== undefined) this.putRequests.set(requestId, write);
+  }
+
+  /** A REPLICATE of `key` carrying `object` went out: kept, if the key has putMany items, until a node answers it. */
+  replicateSent(requestId: number, key: string, object: Uint8Array): void {
+    // A copy (Buffer#slice would be a view of a frame the coordinator reuses).
+    if (this.batchKeys.has(key)) this.replicateRequests.set(requestId, Uint8Array.prototype.slice.call(object));
+  }
+
+  /**
+   * Node `node` stored REPLICATE `requestId` (its answer comes after the
+   * commit): a putMany item's dot it carries that no coordination of the
+   * item showed before took effect now, on that node. Only PutBatch sends
+   * such a dot first (anything else replicates what some node stored), so
+   * `object` is the object its minting node, or the coordinator, minted.
+   */
+  replicateApplied(requestId: number, node: number, atMs: number): void {
+    const bytes = this.replicateRequests.get(requestId);
+    if (bytes === undefined) return;
+    this.replicateRequests.delete(requestId);
+    const object = decodeObject(bytes);
+    for (const entry of object.entries) {
+      for (let k = 0; k < entry.siblings.length; k++) {
+        const write = this.writesByBytes.get(valueText(entry.siblings[k]!.value));
+        if (write === undefined || write.batch < 0) continue;
+        const dot: Dot = [entry.actor, entry.counter - k];
+        if (write.effects.some((effect) => effect.dot !== undefined && effect.dot[0] === dot[0] && effect.dot[1] === dot[1])) continue;
+        write.effects.push({ atMs, node, object, dot, supersedes: write.blind ? clockWithout(object, dot) : (write.context ?? []) });
+      }
+    }
   }
 
   /** The tap saw node `node` answer PUT `requestId` with `object`. */

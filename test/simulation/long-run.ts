@@ -12,7 +12,7 @@
  * the command that replays it.
  */
 import { parseArgs } from 'node:util';
-import { plantedBug } from './bugs.js';
+import { plantedBug, plantedBugScenario } from './bugs.js';
 import { NAMED_SCENARIOS, SCENARIOS, scenarioForSeed, scenarioNamed } from './scenario.js';
 import { type RunOptions, type RunResult, runSeed } from './simulation.js';
 
@@ -42,7 +42,7 @@ function integer(name: string, text: string): number {
 }
 
 const bug = values.bug === undefined ? undefined : plantedBug(values.bug);
-const fixedScenario = values.scenario !== undefined ? scenarioNamed(values.scenario) : bug !== undefined ? scenarioNamed(bug.scenario) : undefined;
+const fixedScenario = values.scenario !== undefined ? scenarioNamed(values.scenario) : bug !== undefined ? plantedBugScenario(bug) : undefined;
 const options: RunOptions = { trace: values.trace, bugs: bug?.bugs };
 
 export function replayCommand(result: RunResult): string {

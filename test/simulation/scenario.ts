@@ -25,6 +25,15 @@ export interface WorkloadConfig {
   staleContextProbability: number;
   /** (R, W) pairs operations draw from. */
   quorums: QuorumChoice[];
+  /**
+   * Probability that a put (with context or blind) is a putMany instead:
+   * 2 to putManyItemsMax items over the hot and cold keys, a key possibly
+   * twice, each blind or with a context as a put's. Drawn from its own
+   * stream (simulation.ts Stream.BATCHES): at 0 a seed runs as it did before
+   * putMany was simulated (withoutPutMany).
+   */
+  putManyProbability: number;
+  putManyItemsMax: number;
 }
 
 /** Clients of leader-ordered keys (Store.writeOrdered / getOrdered, DESIGN.md §3). */
@@ -129,6 +138,8 @@ const WORKLOAD: WorkloadConfig = {
   mix: { get: 40, putWithContext: 30, putBlind: 18, delete: 12 },
   staleContextProbability: 0.25,
   quorums: QUORUMS,
+  putManyProbability: 0.2,
+  putManyItemsMax: 6,
 };
 
 const ORDERED_WORKLOAD: OrderedWorkload = {
@@ -294,6 +305,15 @@ export function scenarioNamed(name: string): Scenario {
   const scenario = all.find((s) => s.name === name);
   if (scenario === undefined) throw new Error(`no scenario ${name}; known: ${all.map((s) => s.name).join(', ')}`);
   return scenario;
+}
+
+/**
+ * `scenario` as it ran before its clients called putMany: a seed replays the
+ * schedule it had then (the regression seeds of test/simulation.test.ts were
+ * found on those schedules).
+ */
+export function withoutPutMany(scenario: Scenario): Scenario {
+  return { ...scenario, workload: { ...scenario.workload, putManyProbability: 0 } };
 }
 
 /** The scenario a seed runs when none is named: seeds cycle through the mixes. */

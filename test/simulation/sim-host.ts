@@ -29,13 +29,25 @@ export interface SimHostConfig {
   timeoutMs: number;
   /** Wall clock at virtual time 0: timestamps are integers, as Date.now() gives. */
   wallClockOriginMs: number;
+  /**
+   * Planted bug 'ack-mint' (bugs.ts): PutBatch counts a MINT_ONLY answer as
+   * its minting node's acknowledgement, as for a PUT that stored its version,
+   * so it sends the object to the other replicas only.
+   */
+  mintAnswerAcks?: boolean;
 }
 
 export interface SimHostHooks {
   /** Frames leave through the simulated network. */
   transmit(node: number, frame: Uint8Array): void;
-  /** A PUT request was sent: the oracle maps its request id to the client's write. */
-  onPutSent(requestId: number, value: Uint8Array): void;
+  /** A PUT request was sent: the oracle maps its request id to the client's write (`flags`: its RequestFlag bits, MINT_ONLY among them). */
+  onPutSent(requestId: number, value: Uint8Array, flags: number): void;
+  /**
+   * A REPLICATE request was sent, carrying `object` (a view: copy it to
+   * keep it): a putMany item minted by MINT_ONLY, or by the coordinator in
+   * 'lww', is stored only by its REPLICATEs, where the oracle learns it.
+   */
+  onReplicateSent(requestId: number, key: string, object: Uint8Array): void;
   /** A core assertion failed while handling an answer: a finding, not a simulation error. */
   onInvariant(error: unknown): void;
   /** The network cuts the node off (a partition): it is not read in place either. */
@@ -205,6 +217,7 @@ export class SimHost implements CoordinatorHost {
 
   readonly send = (target: number, request: RequestRecord, reply: PendingReply, tag: number): void => {
     const { op, flags, key, context, value } = request;
+    if (op === Op.PUT && (flags & RequestFlag.MINT_ONLY) !== 0 && this.config.mintAnswerAcks === true) reply = mintAnswerAcks(reply);
     const nodeId = nodeOfTarget(target);
     if (!this.isUp(nodeId)) {
       // As NodeHost.send: requests never wait on a node marked down.
@@ -217,9 +230,10 @@ export class SimHost implements CoordinatorHost {
     const frame = Buffer.alloc(requestBytes(keyBytes, context?.length ?? 0, value?.byteLength ?? 0));
     encodeRequest(frame, new DataView(frame.buffer, frame.byteOffset, frame.byteLength), 0, requestId, request, keyBytes, hintFieldOfTarget(target));
     this.pending.set(requestId, { node: nodeId, target, op, reply, tag, deadlineMs: this.queue.nowMs + this.config.timeoutMs });
-    if (op === Op.PUT) this.hooks.onPutSent(requestId, value!);
+    if (op === Op.PUT) this.hooks.onPutSent(requestId, value!, flags);
+    if (op === Op.REPLICATE) this.hooks.onReplicateSent(requestId, keyName(key), value!);
     if (isHinted(target) && (op === Op.PUT || op === Op.REPLICATE || op === Op.GET)) this.lastHintedRouteMs = this.queue.nowMs;
-    if (this.trace.enabled) this.trace.log(`coord -> n${nodeId}${isHinted(target) ? ` (hint for n${hintFieldOfTarget(target) - 1})` : ''}  ${OPS[op]} #${requestId} key=${keyName(key)}${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}`);
+    if (this.trace.enabled) this.trace.log(`coord -> n${nodeId}${isHinted(target) ? ` (hint for n${hintFieldOfTarget(target) - 1})` : ''}  ${OPS[op]} #${requestId} key=${keyName(key)}${flagsText(flags)}`);
     if (op === Op.WRITE_BATCH) this.envelopeSent(nodeId, requestId, value!);
     this.hooks.transmit(nodeId, frame);
     this.armTick();
@@ -246,7 +260,7 @@ export class SimHost implements CoordinatorHost {
     return true;
   }
 
-  /** The history learns each enveloped PUT, and the trace shows every item. */
+  /** The history learns each enveloped PUT and REPLICATE, and the trace shows every item. */
   private envelopeSent(nodeId: number, requestId: number, body: Uint8Array): void {
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     forEachEnvelopeItem(view, 0, body.byteLength, true, (at, _length, index) => {
@@ -254,13 +268,13 @@ export class SimHost implements CoordinatorHost {
       const keyBytes = view.getUint32(at + Request.KEY_BYTES, true);
       const valueAt = at + valueOffset(keyBytes, view.getUint32(at + Request.CONTEXT_PAIRS, true));
       const hint = view.getUint16(at + Request.HINT_OWNER, true);
-      if (op === Op.PUT) this.hooks.onPutSent(envelopeItemId(requestId, index), body.subarray(valueAt, valueAt + view.getUint32(at + Request.VALUE_BYTES, true)));
+      const flags = view.getUint8(at + Request.FLAGS);
+      const value = body.subarray(valueAt, valueAt + view.getUint32(at + Request.VALUE_BYTES, true));
+      const key = Buffer.from(body.subarray(at + Request.HEADER_BYTES, at + Request.HEADER_BYTES + keyBytes)).toString('latin1');
+      if (op === Op.PUT) this.hooks.onPutSent(envelopeItemId(requestId, index), value, flags);
+      if (op === Op.REPLICATE) this.hooks.onReplicateSent(envelopeItemId(requestId, index), key, value);
       if (hint > 0) this.lastHintedRouteMs = this.queue.nowMs;
-      if (this.trace.enabled) {
-        const flags = view.getUint8(at + Request.FLAGS);
-        const key = Buffer.from(body.subarray(at + Request.HEADER_BYTES, at + Request.HEADER_BYTES + keyBytes)).toString('latin1');
-        this.trace.log(`    #${requestId}.${index} -> n${nodeId}${hint > 0 ? ` (hint for n${hint - 1})` : ''}  ${OPS[op]} key=${key}${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}`);
-      }
+      if (this.trace.enabled) this.trace.log(`    #${requestId}.${index} -> n${nodeId}${hint > 0 ? ` (hint for n${hint - 1})` : ''}  ${OPS[op]} key=${key}${flagsText(flags)}`);
     });
   }
 
@@ -313,6 +327,21 @@ export class SimHost implements CoordinatorHost {
       if (this.pending.size > 0) this.armTick();
     });
   }
+}
+
+/** The planted bug 'ack-mint': the item's PutBatch learns, as its answer arrives, that its PUT was not MINT_ONLY (operations.ts PutBatch.mintedOnly). */
+function mintAnswerAcks(reply: PendingReply): PendingReply {
+  return {
+    onReply(nodeId, status, bytes, view, at, length, tag) {
+      (reply as unknown as { mintedOnly: Uint8Array }).mintedOnly[tag] = 0;
+      reply.onReply(nodeId, status, bytes, view, at, length, tag);
+    },
+    onNodeFailure: (nodeId, error, tag) => reply.onNodeFailure(nodeId, error, tag),
+  };
+}
+
+function flagsText(flags: number): string {
+  return `${flags & RequestFlag.TOMBSTONE ? ' (delete)' : ''}${flags & RequestFlag.BLIND ? ' (blind)' : ''}${flags & RequestFlag.MINT_ONLY ? ' (mint only)' : ''}`;
 }
 
 function keyName(key: WireKey): string {

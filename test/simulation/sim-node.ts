@@ -9,6 +9,7 @@
  */
 import { Prng } from '../../lib/prng.js';
 import { NODE_STAT_SLOTS, Replica, type ReplicaConfig, type ResponseSink } from '../../lib/node/replica.js';
+import type { PendingMints } from '../../lib/node/pending-mints.js';
 import { ExpectKind, Op, OrderedField, Request, RequestFlag, Response, Status, decodeRangePage, decodeRequestHeader, encodeRangePage, newRequestHeader } from '../../lib/transport/wire.js';
 import type { EventQueue } from './event-queue.js';
 import { MemoryStorage, type StorageFaults } from './memory-storage.js';
@@ -27,6 +28,13 @@ export interface NodeFaults {
   skipExpect?: boolean;
   /** RANGE pages leave out their last key but still say the range is complete (an off-by-one at the page's end). */
   rangeDropsLast?: boolean;
+  /**
+   * The node keeps no pending-mint marks (lib/node/pending-mints.ts): a
+   * MINT_ONLY mints from committed storage with the key's reused actor even
+   * while a dot it minted with that actor is not stored yet, so it mints that
+   * dot again under another value (Riak's KV679).
+   */
+  mintWithoutMarks?: boolean;
 }
 
 export interface NodeTiming {
@@ -86,6 +94,8 @@ export class SimNode {
   private start(): void {
     const sink: ResponseSink = { respond: (op, status, requestId, payload) => this.respond(op, status, requestId, payload) };
     this.replica = new Replica(this.engine, this.config, sink, this.stats);
+    // The planted bug reaches into the Replica's private marks: nothing else may.
+    if (this.faults.mintWithoutMarks === true) (this.replica as unknown as { pendingMints: PendingMints }).pendingMints.mark = () => true;
   }
 
   /** The process dies: nothing beyond the engine's committed state survives. */

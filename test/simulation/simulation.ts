@@ -17,15 +17,19 @@ import { CacheUse } from '../../lib/store/in-place-get.js';
 import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
 import { changeMembership, moveTo, waitFor } from '../../lib/store/membership-change.js';
 import type { PutRequest } from '../../lib/store/operations.js';
+import { putManyItems } from '../../lib/store/put-many-items.js';
+import type { PutManyEntry } from '../../lib/store/store-types.js';
+import { type ResolvedOptions, resolveOptions } from '../../lib/config/options.js';
+import { writerEpochOf } from '../../lib/version/writer-version.js';
 import type { GetCallback } from '../../lib/store/operation.js';
 import type { PendingReply } from '../../lib/transport/node-link.js';
 import { encodeValue } from '../../lib/store/value-codec.js';
 import { type CausalContext, join } from '../../lib/version/dotted-version-vector.js';
-import { decodeContext, decodeObject } from '../../lib/version/object-codec.js';
+import { decodeContext, decodeObject, encodeContext } from '../../lib/version/object-codec.js';
 import { Op, RequestFlag, type RequestRecord, Response, Status, copyBytes, forEachEnvelopeItem } from '../../lib/transport/wire.js';
 import { type Failure, checkAll, entryTimestampsDiffer } from './checkers.js';
 import { EventQueue } from './event-queue.js';
-import { History, ackedDotOf } from './history.js';
+import { History, type WriteRecord, ackedDotOf } from './history.js';
 import type { StorageFaults } from './memory-storage.js';
 import { repairAll } from './repair.js';
 import type { Scenario } from './scenario.js';
@@ -65,6 +69,8 @@ export interface Bugs {
   serveUncommitted?: boolean;
   /** Consistent reads of one key in place (lib/store/ordered-in-place-get.ts) ignore the key's writes in flight or in doubt. */
   inPlaceIgnoresDoubt?: boolean;
+  /** putMany counts a MINT_ONLY answer as its minting node's acknowledgement (sim-host.ts mintAnswerAcks). */
+  mintAnswerAcks?: boolean;
 }
 
 export interface RunOptions {
@@ -91,6 +97,9 @@ export interface RunStats {
   readsChecked: number;
   hintsDelivered: number;
   putRetries: number;
+  /** putMany calls, and their items acknowledged (each is also counted in writes and writesAcked). */
+  putManyCalls: number;
+  putManyItemsAcked: number;
   /** Membership changes that failed (a node they streamed from or to failed): the ring stayed as it was, or the change ended early. */
   membershipChangesFailed: number;
   /** Leader-ordered writes acknowledged, consistent reads that answered, races with a winner, leader elections. */
@@ -125,10 +134,16 @@ export interface RunResult {
   orderedReadsInPlace: number;
 }
 
-const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, TRANSACTIONS: 4, NODES: 100 } as const;
+const Stream = { NETWORK: 0, CLIENTS: 1, FAULTS: 2, ORDERED: 3, TRANSACTIONS: 4, BATCHES: 5, NODES: 100 } as const;
 const EVENTS_PENDING_MAX = 1 << 20;
 const DRAIN_EVENTS_MAX = 200_000;
 const CONTEXTS_KEPT = 4;
+/**
+ * Microtask turns after each event while a putMany is under way: well over
+ * what its settling takes (with 2, seeds 0-119 ran the same traces as with a
+ * turn of the event loop after each event).
+ */
+const BATCH_CONTINUATION_TURNS = 8;
 const WALL_CLOCK_ORIGIN_MS = 1_700_000_000_000;
 const NODE_IDS_MAX = 1024;
 /** Store.removeNode's wait for the leaving node's hints to drain (store.ts HINTS_DRAIN_WAIT_MS). */
@@ -170,6 +185,13 @@ class Run implements World {
   private readonly clientPrng: Prng;
   private readonly faultPrng: Prng;
   private readonly orderedPrng: Prng;
+  /** putMany's draws (whether a put is one, its items): a stream of its own, so that without putMany a seed runs as before. */
+  private readonly batchPrng: Prng;
+  /** The options putManyItems checks a batch's entries against (the store's, for this scenario). */
+  private readonly storeOptions: ResolvedOptions;
+  private batches = 0;
+  /** putMany calls whose promise has not settled: the run yields a turn after each event meanwhile (pause). */
+  private batchesInFlight = 0;
   private races = 0;
   private readonly keys: string[];
   private readonly hotKeys: string[];
@@ -206,12 +228,15 @@ class Run implements World {
     this.clientPrng = new Prng(deriveSeed(seed, Stream.CLIENTS));
     this.faultPrng = new Prng(deriveSeed(seed, Stream.FAULTS));
     this.orderedPrng = new Prng(deriveSeed(seed, Stream.ORDERED));
+    this.batchPrng = new Prng(deriveSeed(seed, Stream.BATCHES));
+    this.storeOptions = resolveOptions({ path: 'simulation', nodes: scenario.nodes, replication: { n: scenario.n }, conflicts: scenario.conflicts });
     const ids = Array.from({ length: scenario.nodes }, (_, i) => i);
     this.nextNodeId = scenario.nodes;
     for (const id of ids) this.addNode(id);
-    this.host = new SimHost({ timeoutMs: scenario.timeoutMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS }, this.queue, this.trace, this.nodes, {
+    this.host = new SimHost({ timeoutMs: scenario.timeoutMs, wallClockOriginMs: WALL_CLOCK_ORIGIN_MS, mintAnswerAcks: this.bugs.mintAnswerAcks === true }, this.queue, this.trace, this.nodes, {
       transmit: (node, frame) => this.network.send(node, frame, true, (arrived) => this.nodes.get(node)?.receive(arrived), this.dropLogger(node, 'request')),
-      onPutSent: (requestId, value) => this.history.putSent(requestId, value),
+      onPutSent: (requestId, value, flags) => this.history.putSent(requestId, value, (flags & RequestFlag.MINT_ONLY) !== 0),
+      onReplicateSent: (requestId, key, object) => this.history.replicateSent(requestId, key, object),
       onInvariant: (error) => this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: ${(error as Error).stack ?? String(error)}` }),
       isCut: (node) => this.network.isCut(node),
     });
@@ -232,9 +257,12 @@ class Run implements World {
         resolve: undefined,
         handoffKeysPerSecond: scenario.handoffKeysPerSecond,
         // Odd seeds send writes in envelopes, as the store does; even seeds
-        // alone. The planted node bugs act on single frames: none with them.
-        writeEnvelopes: (seed & 1) === 1 && this.bugs.node === undefined,
+        // alone. The planted node bugs, and ack-mint, act on single frames: none with them.
+        writeEnvelopes: (seed & 1) === 1 && this.bugs.node === undefined && this.bugs.mintAnswerAcks !== true,
         ownershipHandoff: this.bugs.strandForeign !== true,
+        // As store.ts: in 'lww' putMany's versions are minted here, under a writer epoch of this run's.
+        conflicts: scenario.conflicts,
+        writerEpoch: writerEpochOf(this.batchPrng.nextBelow(2 ** 30)),
       },
       Ring.create(ids, scenario.vnodes),
       this.host,
@@ -268,11 +296,14 @@ class Run implements World {
         if (op === Op.PUT && status === Status.OK && payload !== undefined) {
           this.history.putApplied(requestId, from, decodeObject(copyBytes(payload)), this.queue.nowMs);
         }
+        if (op === Op.REPLICATE && status === Status.OK) this.history.replicateApplied(requestId, from, this.queue.nowMs);
         if (op === Op.WRITE_BATCH && (status === Status.OK || status === Status.PARTIAL) && payload !== undefined) {
           const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
           forEachEnvelopeItem(view, 0, payload.byteLength, false, (at, length) => {
-            if (view.getUint8(at + Response.OP) !== Op.PUT || view.getUint8(at + Response.STATUS) !== Status.OK) return;
+            if (view.getUint8(at + Response.STATUS) !== Status.OK) return;
             const index = view.getUint32(at + Response.REQUEST_ID, true);
+            if (view.getUint8(at + Response.OP) === Op.REPLICATE) this.history.replicateApplied(envelopeItemId(requestId, index), from, this.queue.nowMs);
+            if (view.getUint8(at + Response.OP) !== Op.PUT) return;
             const object = decodeObject(copyBytes(payload, at + Response.HEADER_BYTES, at + length));
             this.history.putApplied(envelopeItemId(requestId, index), from, object, this.queue.nowMs);
           });
@@ -343,8 +374,11 @@ class Run implements World {
     // The transaction protocol is promise-based throughout: its continuations run after every event.
     if (this.transactions !== undefined) return new Promise((resolve) => setImmediate(resolve));
     // Leader catch-ups are promise-based too (lib/store/leader-election.ts).
-    if (this.change === undefined && this.changeRequests === 0 && this.coordinator.electionsInFlight === 0) return undefined;
-    return new Promise((resolve) => setImmediate(resolve));
+    if (this.change !== undefined || this.changeRequests > 0 || this.coordinator.electionsInFlight > 0) return new Promise((resolve) => setImmediate(resolve));
+    // So is putMany (Coordinator.putMany), but its continuations are promise
+    // reactions alone: a few microtask turns run them (a turn of the event
+    // loop after every event made the seeds half as fast again).
+    return this.batchesInFlight > 0 ? microtaskTurns(BATCH_CONTINUATION_TURNS) : undefined;
   };
 
   /** Runs the simulation until `promise` settles (the healed cluster answers every call); a call that never settles is a livelock. */
@@ -501,7 +535,60 @@ class Run implements World {
     if (kind !== 'putBlind' && known.length > 0) {
       context = this.chance(prng, w.staleContextProbability) ? this.pick(prng, known) : known[known.length - 1];
     }
+    if (kind !== 'delete' && w.putManyProbability > 0 && this.chance(this.batchPrng, w.putManyProbability)) return this.clientPutMany(client, key, context, quorum.w, next);
     this.clientWrite(client, key, kind === 'delete', context, quorum.w, next);
+  }
+
+  /**
+   * A putMany (Store.putMany's items through Coordinator.putMany, as
+   * client-requests.ts sends them): the drawn put is its first item; 1 to
+   * putManyItemsMax - 1 more over the hot and cold keys (a key may come
+   * twice), each blind or with a context the client knows, as a put's.
+   * putMany answers the batch as a whole: each item is acknowledged when it
+   * resolves, and none when it rejects (the client cannot tell which landed).
+   */
+  private clientPutMany(client: number, key: string, context: CausalContext | undefined, w: number, next: () => void): void {
+    const workload = this.scenario.workload;
+    const prng = this.batchPrng;
+    const batch = this.batches++;
+    const writes: WriteRecord[] = [];
+    const entries: PutManyEntry[] = [];
+    const count = 2 + prng.nextBelow(workload.putManyItemsMax - 1);
+    for (let item = 0; item < count; item++) {
+      const itemKey = item === 0 ? key : this.chance(prng, workload.hotProbability) ? this.pick(prng, this.hotKeys) : this.pick(prng, this.keys.slice(workload.hotKeys));
+      const itemContext = item === 0 ? context : this.itemContext(client, itemKey);
+      const value = `w${this.history.writes.length}`;
+      const valueBytes = encodeValue(value, 1024);
+      writes.push(this.history.invokeWrite({ client, key: itemKey, value, valueBytes, tombstone: false, blind: itemContext === undefined, context: itemContext, w, batch, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined }));
+      // An entry's own options replace the call's (put-many-items.ts writeQuorumFor): with a context, its W too.
+      entries.push(itemContext === undefined ? [itemKey, value] : [itemKey, value, { context: encodeContext(itemContext), w }]);
+    }
+    const items = putManyItems(entries, { w }, this.storeOptions, this.coordinator, this.coordinator.putManyWriter, this.coordinator.slabChunks);
+    for (let item = 0; item < count; item++) writes[item]!.timestampMs = items.timestampsMs[item]!;
+    if (this.trace.enabled) this.trace.log(`client ${client}: putMany ${writes.map((write) => `#${write.id} ${write.key}=${write.value}${write.context === undefined ? ' blind' : ` context ${JSON.stringify(write.context)}`}`).join(', ')} W=${w}`);
+    this.batchesInFlight++;
+    const settled = (error: { code?: string } | undefined): void => {
+      this.batchesInFlight--;
+      for (const write of writes) {
+        write.completedMs = this.queue.nowMs;
+        write.outcome = error === undefined ? 'ok' : 'error';
+        write.error = error === undefined ? undefined : (error.code ?? 'unknown');
+        // The coordination the batch replicated: a retried item's first mint took effect only if stored, and earlier.
+        if (error === undefined) write.ackedDot = write.effects[write.effects.length - 1]?.dot;
+      }
+      if (this.trace.enabled) this.trace.log(`client ${client}: putMany ${writes.map((write) => `#${write.id}`).join(', ')} -> ${error === undefined ? 'ok' : (error.code ?? 'error')}`);
+      next();
+    };
+    this.coordinator.putMany(items).then(() => settled(undefined), (error: { code?: string }) => settled(error));
+  }
+
+  /** A putMany item's context, drawn as a put's: none (blind) or one the client knows, sometimes an older one. */
+  private itemContext(client: number, key: string): CausalContext | undefined {
+    const w = this.scenario.workload;
+    const prng = this.batchPrng;
+    const known = this.contexts[client]!.get(key) ?? [];
+    if (known.length === 0 || this.chance(prng, w.mix.putBlind / (w.mix.putBlind + w.mix.putWithContext))) return undefined;
+    return this.chance(prng, w.staleContextProbability) ? this.pick(prng, known) : known[known.length - 1];
   }
 
   private clientGet(client: number, key: string, r: number, final: boolean, next: () => void): void {
@@ -528,7 +615,7 @@ class Run implements World {
     const id = this.history.writes.length;
     const value = `w${id}`;
     const valueBytes = encodeValue(value, 1024);
-    const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined });
+    const write = this.history.invokeWrite({ client, key, value, valueBytes, tombstone, blind: context === undefined, context, w, batch: -1, timestampMs: 0, invokedMs: this.queue.nowMs, ackedDot: undefined });
     if (this.trace.enabled) this.trace.log(`client ${client}: ${tombstone ? 'delete' : 'put'} #${id} ${key}=${value} W=${w}${context === undefined ? ' blind' : ` context ${JSON.stringify(context)}`}`);
     const request: PutRequest = {
       op: Op.PUT,
@@ -920,6 +1007,8 @@ class Run implements World {
       readsChecked: this.history.readsChecked,
       hintsDelivered: this.coordinator.handoff.delivered,
       putRetries: this.coordinator.counters.putRetries,
+      putManyCalls: this.batches,
+      putManyItemsAcked: writes.filter((w) => w.batch >= 0 && w.outcome === 'ok').length,
       membershipChangesFailed: this.counts.membershipChangesFailed,
       orderedAcked: this.ordered.acknowledged,
       consistentReadsOk: this.ordered.reads.filter((read) => read.outcome === 'ok' && read.via === 'get').length,
@@ -937,6 +1026,14 @@ class Run implements World {
     for (const transfer of workload.history.transfers) transfers[transfer.outcome] = (transfers[transfer.outcome] ?? 0) + 1;
     return { transfers, attempts: Object.fromEntries(workload.history.attemptOutcomes), snapshots: workload.history.snapshots.length, processesKilled: workload.kills };
   }
+}
+
+/**
+ * `turns` turns of the microtask queue: what a putMany's settling queued runs
+ * meanwhile (Coordinator.putMany's await, its promise, the client's reaction).
+ */
+async function microtaskTurns(turns: number): Promise<void> {
+  for (let turn = 0; turn < turns; turn++) await undefined;
 }
 
 /** The key a leader-ordered key's name stands for: range keys are partitioned keys of one partition, others plain. */

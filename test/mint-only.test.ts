@@ -195,6 +195,7 @@ t.test('a MINT_ONLY of a key with a write here not committed yet waits for that 
   await replica.commit();
   const object = decodeObject(answers(id).get(0)!.payload);
   t.same(siblingsOf(object).map((s) => untext.decode(s.value)), ['v1'], 'minted after it, in the commit: the blind write supersedes v0');
+  t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)), ['v0'], 'and, a mint still, stored nothing: its REPLICATE stores it');
   send(replicate('k', answers(id).get(0)!.payload));
   await replica.commit();
   t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)), ['v1'], 'and its REPLICATE leaves v1 alone');

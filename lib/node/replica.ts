@@ -397,8 +397,8 @@ export class Replica {
    * (`mintNow`), its place marked answered (length 0) and its slot -1; every
    * other item is counted as an uncommitted write of its key until its
    * commit ends. A MINT_ONLY PUT of a key written earlier and not committed
-   * yet (by an earlier item of this envelope too) stays an ordinary PUT of
-   * the next commit, which reads that write. Returns the items left for it.
+   * yet (by an earlier item of this envelope too) is minted by the next
+   * commit, which reads that write (mintInCommit). Returns the items left for it.
    */
   private takeItems(bytes: Uint8Array, view: DataView, places: Int32Array, slots: Int32Array, answer: EnvelopeAnswer, mintsOnly: boolean): number {
     let left = 0;
@@ -450,9 +450,8 @@ export class Replica {
    * committed storage: no write of that key waits for a commit here (a mint
    * that read past one would not supersede it: uncommitted-writes.ts), and
    * the fresh epochs taken outside commits are within EPOCHS_UNSTORED_MAX.
-   * Otherwise it is queued as an ordinary PUT: stored by the next commit and
-   * answered after it, as an older build would; the REPLICATE that follows
-   * finds the same object here and writes nothing.
+   * Otherwise it is queued for the next commit, which mints it from the
+   * transaction's view and answers it when the commit ends (mintInCommit).
    */
   private mintsNow(slot: number): boolean {
     return !this.uncommitted.has(slot) && this.epoch - this.epochStored < EPOCHS_UNSTORED_MAX;
@@ -694,7 +693,8 @@ export class Replica {
       if (item.op === Op.REPLICATE && item.hintOwner < 0) return this.replicateItem(batch, envelope, item);
       const write = this.itemWriteOf(envelope, item);
       const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
-      return write.op === Op.PUT ? this.coordinate(space, write) : this.replicate(space, write);
+      if (write.op !== Op.PUT) return this.replicate(space, write);
+      return this.isMintOnly(write) ? this.mintInCommit(batch, write) : this.coordinate(space, write);
     } catch (error) {
       // A bad item fails alone: the envelope, the batch and the worker go on (answer counts the error).
       return toError(error);
@@ -838,13 +838,30 @@ export class Replica {
       if (write.op === Op.HINT_DELIVERED) return this.hintDelivered(batch, write);
       if (write.op === Op.DROP_IF_COVERED) return this.dropIfCovered(batch, write);
       const space = write.hintOwner < 0 ? batch : this.hintSpace(batch, write.hintOwner);
-      if (write.op === Op.PUT) return this.coordinate(space, write);
+      if (write.op === Op.PUT) return this.isMintOnly(write) ? this.mintInCommit(batch, write) : this.coordinate(space, write);
       if (write.op === Op.REPLICATE) return this.replicate(space, write);
       return this.purge(space, write);
     } catch (error) {
       // A bad request fails alone: the batch and the worker go on.
       return toError(error);
     }
+  }
+
+  /** A MINT_ONLY PUT of own data, which `mintsNow` held back for the commit (uncommitted-writes.ts). */
+  private isMintOnly(write: PendingWrite): boolean {
+    return (write.flags & RequestFlag.MINT_ONLY) !== 0 && write.hintOwner < 0;
+  }
+
+  /**
+   * A MINT_ONLY PUT held back for the commit because a write of its key was
+   * not committed when it arrived: minted as mintNow mints, from the
+   * transaction's view (which shows every write queued before it) instead
+   * of committed storage, and stored nowhere; its REPLICATE stores it, as
+   * any MINT_ONLY's. Answered when the commit ends.
+   */
+  private mintInCommit(batch: Keyspace, write: PendingWrite): Uint8Array {
+    this.count(NodeStat.PUTS);
+    return this.mintVersion(batch.get(write.key), write, true, true);
   }
 
   /** The coordinator's write: this node is the actor of the new dot. */

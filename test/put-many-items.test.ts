@@ -55,8 +55,8 @@ t.test('each item is the request put makes of its entry, with its hash and W', a
       const same = entries.every((e, i) => {
         const expected = putRequest(e[0], e[1], e[2], 0, options, clock);
         bytes += expected.value.byteLength + expected.key.length;
-        // An entry's own options, w or not, stand in for the call's (as before: entry[2] ?? options).
-        const w = e[2] !== undefined ? (e[2].w ?? options.w) : (callW ?? options.w);
+        // An entry's own w wins over the call's; an entry's other options leave the call's w in force.
+        const w = e[2]?.w ?? callW ?? options.w;
         // keyOf's view is shared by keys of one length: compared at once.
         const sent = items.keyOf(i);
         const sameKey = typeof sent === 'string' ? sent === expected.key : Buffer.from(sent).equals(expected.key as Uint8Array);

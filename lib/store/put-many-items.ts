@@ -322,7 +322,11 @@ export function putManyItems(
   if (!withOptions) {
     if (count > 0) items.ws.fill(writeQuorumFor(options, callOptions));
   } else {
-    for (let item = 0; item < count; item++) items.ws[item] = writeQuorumFor(options, entries[item]![2] ?? callOptions);
+    // An entry's own w wins over the call's; an entry with options but no w (a TTL, a context) keeps the call's.
+    for (let item = 0; item < count; item++) {
+      const entryOptions = entries[item]![2];
+      items.ws[item] = writeQuorumFor(options, entryOptions?.w !== undefined ? entryOptions : callOptions);
+    }
   }
   return items;
 }

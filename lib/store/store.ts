@@ -174,7 +174,11 @@ export class Store {
     return (await this.requests.read(key, options)) !== undefined;
   }
 
-  /** Every entry is validated before any is sent; resolves when every put met its W. */
+  /**
+   * Every entry is validated before any is sent; resolves when every put met
+   * its W. W is an entry's own `w` if it has one, else the call's `w`, else
+   * the store's (an entry's TTL or context leaves the call's `w` in force).
+   */
   putMany(entries: readonly PutManyEntry[], options?: { w?: number }): Promise<void> {
     return this.requests.putMany(entries, options);
   }

@@ -250,6 +250,7 @@ t.test('--target P% measures the peak unthrottled after the warm-up, then runs a
   t.ok(peak.operations > 0 && peak.operations <= 3000, 'the peak pass ran the stream unthrottled');
   t.ok(peak.operations === 3000 || peak.durationMs >= 5000, 'to its end, or for its whole 5 s');
   t.ok(peak.throughputPerSec > 0);
+  t.ok(peak.warmUpThroughputPerSec !== undefined && peak.warmUpThroughputPerSec > 0, "the unthrottled warm-up's rate beside it (a peak far under it is flagged)");
   t.equal(report.workload.targetPercentOfPeak, 40);
   t.ok(Math.abs(report.workload.targetPerSec - 0.4 * peak.throughputPerSec) <= 1, 'the target is 40% of the peak (the peak is rounded to 0.1 in the JSON)');
   // The schedule never launches operation i before start + i/target: the run cannot beat its target.

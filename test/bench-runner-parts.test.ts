@@ -11,7 +11,7 @@ import { ErrorCounter } from '../bench/ycsb/error-tally.js';
 import { INTERVALS_MAX, IntervalTally } from '../bench/ycsb/interval-tally.js';
 import { KeySpace, forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
 import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
-import { OpSchedule, latencyUs, rateAtPercentOfPeak } from '../bench/ycsb/op-schedule.js';
+import { OpSchedule, latencyUs, peakCaution, rateAtPercentOfPeak } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
 import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
 import { mainThreadSchedule, parseSchedstat } from '../bench/lib/thread-cpu.js';
@@ -170,6 +170,15 @@ t.test('--target: a rate, or a share of the peak in (0, 100]; the share becomes 
   t.equal(rateAtPercentOfPeak(70, 1234.5), 864);
   t.equal(rateAtPercentOfPeak(1, 10), 1, 'never 0, which would mean unthrottled');
   t.equal(rateAtPercentOfPeak(50, 0), 1);
+});
+
+t.test('--target P%: a peak pass far under the warm-up just before it is flagged', async (t) => {
+  t.equal(peakCaution(100_000, undefined), undefined, 'no warm-up, nothing to compare with');
+  t.equal(peakCaution(100_000, 120_000), undefined, 'a peak near the warm-up is taken as it is');
+  t.equal(peakCaution(60_000, 120_000), undefined, 'at the share itself: not flagged');
+  const caution = peakCaution(20_000, 120_000);
+  t.match(caution, /peak pass made 20000 ops\/s, under 50% of the unthrottled warm-up's 120000 ops\/s/);
+  t.equal(peakCaution(20_000, 0), undefined, 'a warm-up that made nothing tells nothing');
 });
 
 const RAW: RawBenchOptions = {

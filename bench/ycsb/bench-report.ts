@@ -214,9 +214,11 @@ export interface BenchReport {
   /**
    * With `--target P%`: the unthrottled pass of the stream (after the warm-up,
    * before the run, unmeasured otherwise) whose throughput the run's target
-   * was derived from. Absent with a fixed target or none.
+   * was derived from. Absent with a fixed target or none. `warmUpThroughputPerSec`:
+   * the warm-up's rate (unthrottled with `--target P%`), when there was one, so a
+   * peak pass far below it can be told apart (op-schedule.ts peakCaution).
    */
-  peak?: { operations: number; durationMs: number; throughputPerSec: number };
+  peak?: { operations: number; durationMs: number; throughputPerSec: number; warmUpThroughputPerSec?: number };
   latency: Partial<Record<OpKind, LatencySummary>>;
   errors: ErrorTally;
   nodes: NodeLoad[];

@@ -119,3 +119,23 @@ export function rateAtPercentOfPeak(percentOfPeak: number, peakPerSec: number): 
   assert.ok(Number.isFinite(peakPerSec) && peakPerSec >= 0, 'a peak is a rate');
   return Math.max(1, Math.round((peakPerSec * percentOfPeak) / 100));
 }
+
+/**
+ * A peak pass that made less than this share of the unthrottled warm-up's
+ * rate just before it was most likely held (a stall, the machine's other
+ * load) rather than the store's capacity, and P% of it is not what the run
+ * means to ask (bench/README.md "Session s15: the read tail": the peak moved
+ * 43-141K ops/s between 5-s passes under load).
+ */
+export const PEAK_BELOW_WARMUP_SHARE = 0.5;
+
+/**
+ * A caution about `--target P%`'s peak, or undefined: when the peak pass ran
+ * under PEAK_BELOW_WARMUP_SHARE of the warm-up's rate (both unthrottled, the
+ * same stream, one after the other).
+ */
+export function peakCaution(peakPerSec: number, warmUpPerSec: number | undefined): string | undefined {
+  if (warmUpPerSec === undefined || !(warmUpPerSec > 0)) return undefined;
+  if (peakPerSec >= PEAK_BELOW_WARMUP_SHARE * warmUpPerSec) return undefined;
+  return `the peak pass made ${Math.round(peakPerSec)} ops/s, under ${PEAK_BELOW_WARMUP_SHARE * 100}% of the unthrottled warm-up's ${Math.round(warmUpPerSec)} ops/s just before it: something held the store or the machine during the pass (a stall, other load), so the target derived from it is lower than P% of what the store sustains; run again`;
+}

@@ -20,7 +20,7 @@ import { KeySpace } from './key-space.js';
 import { loadAverage, machineFacts } from './machine-facts.js';
 import { imbalanceOf, nodeLoads } from './node-load.js';
 import { type DriveResult, type Health, LAUNCH_LATE_MS, type LaunchLag, drive } from './op-driver.js';
-import { rateAtPercentOfPeak } from './op-schedule.js';
+import { peakCaution, rateAtPercentOfPeak } from './op-schedule.js';
 import { generateOperations, type OperationStream } from './operation-stream.js';
 import type { Progress } from './progress.js';
 import type { KvTarget } from './targets/kv-target.js';
@@ -186,8 +186,8 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
   const load = { records: workload.recordCount, durationMs: round(loadMs, 1), throughputPerSec: round(workload.recordCount / seconds(loadMs), 1) };
   context.log(`${target.name}: loaded ${workload.recordCount} records in ${(loadMs / 1000).toFixed(2)} s`);
   await hooks.afterLoad?.();
-  if ((workload.warmupMs ?? 0) > 0) await warmUp(target, workload, stream, keys, context);
-  const peak = hooks.findPeak === true && workload.targetPercentOfPeak !== undefined ? await peakPass(target, workload, stream, keys, context) : undefined;
+  const warmUpPerSec = (workload.warmupMs ?? 0) > 0 ? await warmUp(target, workload, stream, keys, context) : undefined;
+  const peak = hooks.findPeak === true && workload.targetPercentOfPeak !== undefined ? await peakPass(target, workload, stream, keys, context, warmUpPerSec) : undefined;
   const targetPerSec = peak === undefined ? workload.targetPerSec : rateAtPercentOfPeak(workload.targetPercentOfPeak!, peak.throughputPerSec);
   if (peak !== undefined) context.log(`${target.name}: the run's target is ${workload.targetPercentOfPeak}% of that peak: ${targetPerSec} ops/s`);
 
@@ -226,7 +226,14 @@ async function measure(target: KvTarget, request: BenchRequest, stream: Operatio
  * run, after the warm-up, so that the rate is the one the store sustains in
  * the state the run starts in, not a figure from another process.
  */
-async function peakPass(target: KvTarget, workload: BenchRequest['workload'], stream: OperationStream, keys: KeySpace, context: RunContext): Promise<NonNullable<BenchReport['peak']>> {
+async function peakPass(
+  target: KvTarget,
+  workload: BenchRequest['workload'],
+  stream: OperationStream,
+  keys: KeySpace,
+  context: RunContext,
+  warmUpPerSec: number | undefined,
+): Promise<NonNullable<BenchReport['peak']>> {
   const durationMs = workload.durationMs > 0 ? Math.min(PEAK_PASS_MS, workload.durationMs) : PEAK_PASS_MS;
   context.progress.start(`${target.name}: peak`, workload.operationCount);
   const pass = await drive({
@@ -241,7 +248,14 @@ async function peakPass(target: KvTarget, workload: BenchRequest['workload'], st
   pass.latency.destroy();
   const throughputPerSec = pass.operations / seconds(pass.durationMs);
   context.log(`${target.name}: peak pass (unthrottled) ran ${pass.operations} operations in ${(pass.durationMs / 1000).toFixed(2)} s: ${Math.round(throughputPerSec)} ops/s, ${pass.errors.total} errors`);
-  return { operations: pass.operations, durationMs: round(pass.durationMs, 1), throughputPerSec: round(throughputPerSec, 1) };
+  const caution = peakCaution(throughputPerSec, warmUpPerSec);
+  if (caution !== undefined) context.log(`${target.name}: ${caution}`);
+  return {
+    operations: pass.operations,
+    durationMs: round(pass.durationMs, 1),
+    throughputPerSec: round(throughputPerSec, 1),
+    ...(warmUpPerSec === undefined ? {} : { warmUpThroughputPerSec: round(warmUpPerSec, 1) }),
+  };
 }
 
 /**
@@ -251,7 +265,7 @@ async function peakPass(target: KvTarget, workload: BenchRequest['workload'], st
  * run (an overwrite of the same value), so workloads d and e read a few
  * records early that the cold run would have found missing.
  */
-async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stream: OperationStream, keys: KeySpace, context: RunContext): Promise<void> {
+async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stream: OperationStream, keys: KeySpace, context: RunContext): Promise<number> {
   context.progress.start(`${target.name}: warm-up`, workload.operationCount);
   const warm = await drive({
     stream,
@@ -263,6 +277,7 @@ async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stre
   });
   context.progress.stop();
   context.log(`${target.name}: warm-up ran ${warm.operations} operations in ${(warm.durationMs / 1000).toFixed(2)} s (not measured), ${warm.errors.total} errors`);
+  return warm.operations / seconds(warm.durationMs);
 }
 
 const RUN_COUNTERS = ['readsInPlace', 'readRepairs', 'readRepairsSkipped', 'siblingsSeen', 'timeouts', 'overloaded', 'writeEnvelopes', 'hintsDelivered'] as const;
@@ -471,6 +486,8 @@ function runNotes(request: BenchRequest, run: DriveResult, access: AccessStats, 
   const workload = request.workload;
   notes.push('operations counts every operation launched and completed, failed or not; latency histograms hold the successful ones, errors the others (operations = sum of latency counts + errors.total); throughput = operations / run duration');
   if (peak !== undefined) notes.push(`target ${workload.targetPercentOfPeak}% of the peak: after the warm-up, the stream ran unthrottled for ${(peak.durationMs / 1000).toFixed(2)} s (${peak.operations} operations, not measured otherwise) at ${round(peak.throughputPerSec, 0)} ops/s, so the run's target is ${workload.targetPerSec} ops/s`);
+  const caution = peak === undefined ? undefined : peakCaution(peak.throughputPerSec, peak.warmUpThroughputPerSec);
+  if (caution !== undefined) notes.push(`caution: ${caution}`);
   if (workload.targetPerSec > 0) notes.push(`target ${workload.targetPerSec} ops/s: operation i is scheduled at start + i/target and its latency runs from that intended start (coordinated-omission correction)`);
   else notes.push(`unthrottled: ${workload.concurrency} operations in flight, each latency from the moment the operation was launched`);
   if (run.launchLag !== undefined) notes.push(launchLagNote(run.launchLag, run.operations, run.durationMs));

@@ -280,7 +280,7 @@ async function warmUp(target: KvTarget, workload: BenchRequest['workload'], stre
   return warm.operations / seconds(warm.durationMs);
 }
 
-const RUN_COUNTERS = ['readsInPlace', 'readRepairs', 'readRepairsSkipped', 'siblingsSeen', 'timeouts', 'overloaded', 'writeEnvelopes', 'hintsDelivered'] as const;
+const RUN_COUNTERS = ['readsInPlace', 'readRepairs', 'readRepairsSkipped', 'readRepairsCovered', 'siblingsSeen', 'timeouts', 'overloaded', 'writeEnvelopes', 'hintsDelivered'] as const;
 
 function counterDeltas(before: StoreStats, after: StoreStats): string {
   return RUN_COUNTERS.map((name) => `${name} ${after[name] - before[name]}`).join(', ');

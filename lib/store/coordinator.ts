@@ -42,6 +42,7 @@ import { CacheUse, InPlaceAnswer, InPlaceState, LATER_GETS_MAX, LaterGets, type 
 import { AgreeingInPlaceAnswer, type ReadInPlace, firstReadableTargets } from './agreeing-in-place-get.js';
 import { ReplicaLoad } from './replica-load.js';
 import { HotKeyCache, cacheKeyOf } from './hot-key-cache.js';
+import { WritesInFlight } from './writes-in-flight.js';
 import { type LeaderWaiter, type Leadership, PartitionLeaders } from './partition-leaders.js';
 import { type ElectionResult, electLeaders } from './leader-election.js';
 import { KeyCommit, type KeyCommitCallback } from './key-commit.js';
@@ -75,6 +76,7 @@ export type CoordinatorOptions = Pick<ResolvedOptions, 'n' | 'sloppy' | 'readFan
 export interface CoordinatorCounters {
   readRepairs: number;
   readRepairsSkipped: number;
+  readRepairsCovered: number;
   siblingsSeen: number;
   timeouts: number;
   overloaded: number;
@@ -206,7 +208,9 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   private sendingUnsent = false;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
-  readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
+  /** Puts and deletes some replica has not answered, by cache key: a read repair does not send a replica what one of them brings. */
+  private readonly writesInFlight = new WritesInFlight<PutOperation>();
+  readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, readRepairsCovered: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
   /** Each ring partition's leader and term for leader-ordered keys (DESIGN.md §3). */
   readonly leaders = new PartitionLeaders();
   /** Spaces dropped (dropSpace): anti-entropy, handoff, range moves and catch-up skip their keys. */
@@ -362,6 +366,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     return {
       readRepairs: counters.readRepairs,
       readRepairsSkipped: counters.readRepairsSkipped,
+      readRepairsCovered: counters.readRepairsCovered,
       siblingsSeen: counters.siblingsSeen,
       timeouts: counters.timeouts,
       overloaded: counters.overloaded,
@@ -717,6 +722,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     }, tag);
     if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
+    this.writesInFlight.add(cacheKeyOf(request.key), operation);
     operation.start();
   }
 
@@ -1346,7 +1352,13 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   /** Read repair (Dynamo §4.7): the merged object to each of `targets[0, count)` that answered with something older, in the background, bounded by backgroundMax. */
   private sendReadRepairs(key: WireKey, targets: ArrayLike<number>, count: number, objectBytes: Uint8Array): void {
     const repair = requestOf(Op.REPLICATE, key, objectBytes);
+    const cacheKey = this.writesInFlight.size > 0 ? cacheKeyOf(key) : undefined;
     for (let i = 0; i < count; i++) {
+      // A put of this key is still on its way there (writes-in-flight.ts): it brings the replica up; once it settled, a read that finds the replica behind repairs it.
+      if (cacheKey !== undefined && this.writesInFlight.reaches(cacheKey, targets[i]!)) {
+        this.counters.readRepairsCovered++;
+        continue;
+      }
       if (this.backgroundCount >= this.backgroundMax) {
         this.counters.readRepairsSkipped++;
         continue;
@@ -1432,6 +1444,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   /** An operation settles once (false on a later call); the counts it held are released. */
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;
+    if (operation instanceof PutOperation) this.writesInFlight.remove(cacheKeyOf(operation.request.key), operation);
     this.pendingBytesCount -= operation.bytes ?? 0;
     if (operation.callerDone) this.backgroundCount -= operation.weight;
     else this.pendingCount -= operation.weight;

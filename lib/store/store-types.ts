@@ -85,6 +85,8 @@ export interface StoreStats {
   readRepairs: number;
   /** Repairs not sent because background work was at its bound. */
   readRepairsSkipped: number;
+  /** Repairs not sent because a put or delete of the key from this coordinator was still on its way to that replica (writes-in-flight.ts). */
+  readRepairsCovered: number;
   /** Replica reads a get served in the calling thread from the replica's LMDB environment (readPath 'direct'), not by message. */
   readsInPlace: number;
   /** Gets that found more than one live concurrent version. */

@@ -1,0 +1,79 @@
+/**
+ * A read repair is not sent to a replica that a put of the key from this
+ * coordinator is still on its way to (lib/store/writes-in-flight.ts): the
+ * put brings it up. Once the put settled (here: its copy to that replica
+ * dropped and timed out), the next read that finds the replica behind
+ * repairs it, as before. Real worker threads and LMDB; the dropped copy is
+ * the store's own fault injection. Plus the bookkeeping alone.
+ */
+import t from 'tap';
+import { WritesInFlight } from '../lib/store/writes-in-flight.js';
+import { eventually, openTemp } from './helpers/temp-store.js';
+
+t.test('a replica a put is on its way to is not read-repaired; once the put settled, it is', async (t) => {
+  // sloppy: false, so the dropped copy leaves no hint that would bring the replica up instead of the repair.
+  const timeoutMs = 6_000;
+  const store = await openTemp(t, { nodes: 3, replication: { n: 3, r: 2, w: 2 }, sloppy: false, timeoutMs, antiEntropyIntervalMs: 0 });
+  const key = 'in-flight';
+  const [, , behind] = store.preferenceList(key) as [number, number, number];
+  await store.put(key, 'v1', { w: 3 });
+
+  // The put is acknowledged by the other two; its copy to `behind` is dropped and waits for its deadline.
+  store.faults.drop(behind, 1);
+  await store.put(key, 'v2');
+  store.faults.clear(behind);
+  const before = store.stats();
+  t.equal(before.timeouts, 0, 'the put has not reached its deadline yet');
+
+  const got = await store.get(key, { r: 3 });
+  t.same(got?.siblings, ['v2'], 'a read of all three answers the put');
+  let after = store.stats();
+  t.equal(after.readRepairs - before.readRepairs, 0, 'no repair sent: the put is still on its way to the replica behind');
+  t.equal(after.readRepairsCovered - before.readRepairsCovered, 1, 'the one repair the read decided was covered by the put');
+  t.equal(after.nodes[behind]!.replicates, before.nodes[behind]!.replicates, 'nothing more reached the replica behind');
+
+  // The dropped copy times out: the put settles, and the next read repairs the replica still behind.
+  t.ok(await eventually(() => store.stats().timeouts > 0, timeoutMs * 3), 'the dropped copy reached its deadline');
+  const repairsBefore = store.stats().readRepairs;
+  t.same((await store.get(key, { r: 3 }))?.siblings, ['v2']);
+  t.ok(await eventually(() => store.stats().readRepairs - repairsBefore === 1, 5_000), `the read repaired node ${behind} (got ${store.stats().readRepairs - repairsBefore})`);
+  t.ok(await eventually(() => store.stats().nodes[behind]!.replicates > before.nodes[behind]!.replicates, 5_000), 'the repair reached it');
+  after = store.stats();
+  await store.get(key, { r: 3 });
+  t.equal(store.stats().readRepairs, after.readRepairs, 'then every replica agrees: nothing more to repair');
+});
+
+/** A write as WritesInFlight sees it: its targets and which answered. */
+function write(replicas: number[]): { quorum: { replicas: number[]; hasAnswered(target: number): boolean }; answer(target: number): void } {
+  const answered = new Set<number>();
+  return {
+    quorum: { replicas, hasAnswered: (target) => answered.has(target) },
+    answer: (target) => void answered.add(target),
+  };
+}
+
+t.test('WritesInFlight: a target is reached while a write of the key has not heard from it', async (t) => {
+  const inFlight = new WritesInFlight<ReturnType<typeof write>>();
+  const first = write([1, 2, 3]);
+  const second = write([1, 2, 4]);
+  t.notOk(inFlight.reaches('k', 3), 'nothing in flight');
+  inFlight.add('k', first);
+  t.ok(inFlight.reaches('k', 3));
+  t.notOk(inFlight.reaches('k', 4), 'not one of its targets');
+  t.notOk(inFlight.reaches('other', 3), 'another key');
+  first.answer(3);
+  t.notOk(inFlight.reaches('k', 3), 'the target answered (acknowledged or failed)');
+  inFlight.add('k', second);
+  t.equal(inFlight.size, 2);
+  t.ok(inFlight.reaches('k', 4), "the second write's target");
+  t.ok(inFlight.reaches('k', 1), 'a target both writes still owe');
+  second.answer(1);
+  t.ok(inFlight.reaches('k', 1), 'the first still owes it');
+  t.ok(inFlight.remove('k', first));
+  t.notOk(inFlight.reaches('k', 1), 'the second answered it, the first is gone');
+  t.notOk(inFlight.remove('k', first), 'a write is removed once');
+  t.ok(inFlight.remove('k', second));
+  t.equal(inFlight.size, 0);
+  t.notOk(inFlight.reaches('k', 4), 'nothing in flight any more');
+  t.notOk(inFlight.remove('k', second));
+});

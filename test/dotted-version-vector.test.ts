@@ -126,8 +126,29 @@ t.test('update takes the counter from the context when it is ahead', async (t) =
   const written = update(undefined, [[1, 5], [4, 2]], sibling('a', 7), 1);
   t.same(join(written), [[1, 6], [4, 2]]);
   t.equal(written.entries[0]!.timestampMs, 7);
-  t.equal(written.entries[1]!.timestampMs, 0, 'an actor known only from the context has no known time');
+  // Was 0 ("no known time"), and truncation then dropped such entries first however recent:
+  // now dated at the write, which the context's events happened before (update's comment).
+  t.equal(written.entries[1]!.timestampMs, 7, 'an actor known only from the context is dated at the write that learnt it');
   t.same(join(update(undefined, [[2, 0]], sibling('a'), 1)), [[1, 1]], 'zero counters add no entry');
+  // A counter the context raises is dated at the write too; one it does not raise keeps its time.
+  const local = update(update(undefined, [], sibling('x', 3), 4), [], sibling('y', 4), 2);
+  const raised = update(local, [[2, 5], [4, 1]], sibling('b', 9), 1);
+  t.same(raised.entries.map((entry) => [entry.actor, entry.counter, entry.timestampMs]), [[1, 1, 9], [2, 5, 9], [4, 1, 3]]);
+});
+
+t.test('truncation keeps what a write learnt from its context as long as the write itself', async (t) => {
+  // A hot key's clock: actors 1..12 each wrote long ago; a client read actors 20..29 (the
+  // newest writers, whose values reached this replica only through the client's context) and
+  // writes through actor 30 at 100 s. Truncation to 10 entries must keep those 10 context
+  // entries (written within CLOCK_ENTRY_YOUNG_MS) and drop the old ones: when they went first,
+  // a superseded value of actor 20..29 still on its way came back as a sibling.
+  let local: VersionedObject = EMPTY_OBJECT;
+  for (let actor = 1; actor <= 12; actor++) local = update(local, join(local), sibling(`old${actor}`, actor), actor);
+  const context: CausalContext = [...join(local), ...Array.from({ length: 10 }, (_, i) => [20 + i, 1] as const)];
+  const written = truncate(update(local, context, sibling('new', 100_000), 30), 10, CLOCK_ENTRY_YOUNG_MS);
+  t.same(written.entries.map((entry) => entry.actor), [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+  const lateCopy = update(undefined, [], sibling('superseded', 99_000), 25);
+  t.same(names(sync(written, lateCopy)), ['new'], 'the superseded value does not come back');
 });
 
 t.test('descends and equal order clocks', async (t) => {

@@ -138,3 +138,10 @@ t.test('fields no stored object may hold are refused', async (t) => {
   t.throws(() => encodeSingleValueTransient(writerActor, 1, 10, 1.5, false, value), /expiresAtMs/);
   t.throws(() => encodeSingleValueTransient(-1, 1, 10, 0, false, value), /actor/);
 });
+
+t.test("mint dates its context's entries at the write, as update() does, so that truncation keeps them as long", async (t) => {
+  const writer = new WriterVersions(EPOCH);
+  const sibling = { value: new Uint8Array([1]), timestampMs: 5_000, expiresAtMs: 0, tombstone: false };
+  const object = writer.mint([[3, 2], [7, 4]], sibling)!;
+  t.same(object.entries.map((entry) => [entry.actor, entry.counter, entry.timestampMs, entry.siblings.length]), [[3, 2, 5_000, 0], [7, 4, 5_000, 0], [writerActor, 1, 5_000, 1]]);
+});

@@ -907,7 +907,7 @@ export class Replica {
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor), false);
     const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
-    const next = this.settle(datedContextEntries(update(local, context, sibling, actor), local, write.timestampMs));
+    const next = this.settle(update(local, context, sibling, actor));
     const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
     const reused = local !== undefined && local.entries.some((entry) => entry.actor === actor);
@@ -1393,32 +1393,4 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
     context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
   }
   return context;
-}
-
-/**
- * `next` (update's result over `local`) with the entries it learnt from the
- * write's context alone dated at the write's time, `timestampMs`.
- *
- * Why: update gives such an entry timestampMs 0 (its actor's event time is
- * unknown here), and truncation (settle) drops the oldest entries first,
- * keeping only those within CLOCK_ENTRY_YOUNG_MS of the key's newest: at 0
- * they went first however recent they were, and with them what the write
- * superseded, so a copy of a superseded value still on its way (a
- * REPLICATE this node had not stored yet) came back beside the write as a
- * sibling, an acknowledged overwrite undone. Clocks of hot keys outgrow
- * clockEntriesMax within a second since MINT_ONLY's fresh epochs
- * (pending-mints.ts): the simulation's putMany clients met it in 12 of 360
- * seeds (0-59 of six scenarios). The write's time bounds the event's from
- * above (not below, as ClockEntry.timestampMs otherwise does): such an entry
- * is kept longer than its event's age asks, never shorter.
- */
-function datedContextEntries(next: VersionedObject, local: VersionedObject | undefined, timestampMs: number): VersionedObject {
-  let entries: VersionedObject['entries'] | undefined;
-  for (let i = 0; i < next.entries.length; i++) {
-    const entry = next.entries[i]!;
-    if (entry.timestampMs !== 0 || entry.siblings.length > 0 || local?.entries.some((known) => known.actor === entry.actor) === true) continue;
-    const dated = (entries ??= next.entries.slice()) as VersionedObject['entries'][number][];
-    dated[i] = { ...entry, timestampMs };
-  }
-  return entries === undefined ? next : { entries };
 }

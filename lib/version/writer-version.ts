@@ -98,7 +98,8 @@ export class WriterVersions {
         placed = true;
       }
       // A counter of 0 says nothing was seen: no entry, as update() keeps none.
-      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: 0, siblings: [] });
+      // Dated at the write, as update() dates what it learns from a context (its comment says why).
+      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: sibling.timestampMs, siblings: [] });
     }
     if (!placed) entries.push(own);
     if (reserved === 0) this.counter = counter;

@@ -21,7 +21,7 @@ import {
   update,
   CLOCK_ENTRY_YOUNG_MS,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, ENTRIES_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, isReusableOwnActor, namesForgottenActor } from '../version/actor.js';
@@ -908,6 +908,7 @@ export class Replica {
     this.checkForgotten(local, context.map(([actor]) => actor), false);
     const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
     const next = this.settle(update(local, context, sibling, actor));
+    this.checkEntryCount(next);
     const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
     const reused = local !== undefined && local.entries.some((entry) => entry.actor === actor);
@@ -962,6 +963,7 @@ export class Replica {
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor), write.hintOwner < 0);
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
+    this.checkEntryCount(next);
     // Noted only once storage holds `next` (already, or by the put below): a refused write settles no mark.
     const notes = write.hintOwner < 0 && this.pendingMints.size > 0;
     if (local !== undefined && equal(local, next)) {
@@ -1180,6 +1182,23 @@ export class Replica {
   private settlesAsItCame(view: DataView, at: number, length: number): boolean {
     if (length < 2 || view.getUint8(at + 1) > this.config.clockEntriesMax) return false;
     return soleSiblingAt(view, at, length) >= 0;
+  }
+
+  /**
+   * Refuse a write whose settled object keeps more clock entries than an
+   * object holds (ENTRIES_MAX, a u8 on disk): truncation drops only entries
+   * without values, so that many entries hold concurrent values (siblings of
+   * as many actors). Refused, not cut: dropping a value would lose a write
+   * this store acknowledged, which Dynamo's truncation (§4.4) never does;
+   * Riak refuses a write past max_siblings the same way. The replica keeps
+   * what it stored; a put that carries a read's context supersedes the
+   * values it saw and so brings the object back within the bound. Before, the
+   * encoder's assertion failed the request as an internal error.
+   */
+  private checkEntryCount(object: VersionedObject): void {
+    if (object.entries.length > ENTRIES_MAX) {
+      throw new Error(`${ErrorCode.SIBLINGS_FULL}: the key's versions would hold ${object.entries.length} clock entries with values of concurrent writers, over ${ENTRIES_MAX}: resolve its siblings with a put that carries their context`);
+    }
   }
 
   private checkObjectSize(bytes: number): void {

@@ -8,7 +8,7 @@ import { ReadQuorum } from '../quorum/read-quorum.js';
 import type { QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes } from '../transport/wire.js';
-import { type VersionedObject, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
+import { CLOCK_ENTRIES_BOUND, type VersionedObject, boundedForStorage, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import type { RingtableError } from '../errors.js';
@@ -16,7 +16,17 @@ import { type GetCallback, type Operation, type OperationHost, quorumError } fro
 import { shouldSchedulePurge } from './purge-rule.js';
 import { heldCopy, isScratch, released, sameBytes, soleTimestampMs } from './agreeing-replies.js';
 
-const versionOps = { merge: sync, equal };
+/**
+ * The merge of R replicas' objects may hold up to R times the clock entries
+ * one object may (ENTRIES_MAX): answered and repaired with as boundedForStorage
+ * truncates it, so that its context (what the next put passes back) names at
+ * most what one object holds, keeping every entry with a value and the newest
+ * others. A larger context is taken back too (CONTEXT_ENTRIES_MAX), but the
+ * coordinating node must then truncate its young entries, and may drop the
+ * very entries that supersede the values the read showed. Untouched when its
+ * values alone pass the bound (nothing can hold it: no repair, below).
+ */
+const versionOps = { merge: sync, equal, bound: (merged: VersionedObject) => boundedForStorage(merged) ?? merged };
 
 /** What a settled read leaves to do: repair these replicas with the merge, and purge a tombstone every replica holds. */
 export interface ReadSettledActions {
@@ -181,12 +191,14 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     // Two that agreed byte for byte hold one live value: nothing to repair or purge.
     if (this.agreed) return NOTHING_TO_DO;
     if (this.quorum.answered < 2 && (this.quorum.result() === undefined || this.quorum.replicas.length !== n)) return NOTHING_TO_DO;
-    const repairs = this.quorum.repairs();
-    const repairBytes = repairs.length > 0 ? encodeObject(repairs[0]!.version) : undefined;
     const merged = this.quorum.result();
+    // Bounded already (versionOps.bound), unless its values alone pass the bound: no replica would store it, so no repair.
+    const bounded = merged === undefined || merged.entries.length > CLOCK_ENTRIES_BOUND ? undefined : merged;
+    const repairs = bounded === undefined ? [] : this.quorum.repairs();
+    const repairBytes = repairs.length > 0 ? encodeObject(bounded!) : undefined;
     // The cheap test first: only a tombstone read asks whether all N agree.
-    const tombstoneEverywhere = merged !== undefined && isAllTombstones(merged) && this.quorum.unanimous();
-    const purgeBytes = shouldSchedulePurge(tombstoneEverywhere, this.quorum.replicas, n) ? encodeObject(merged!) : undefined;
+    const tombstoneEverywhere = bounded !== undefined && isAllTombstones(bounded) && this.quorum.unanimous();
+    const purgeBytes = shouldSchedulePurge(tombstoneEverywhere, this.quorum.replicas, n) ? encodeObject(bounded!) : undefined;
     return { repairTargets: repairs.map((repair) => repair.node), repairBytes, purgeBytes };
   }
 }

@@ -138,8 +138,8 @@ function mergeOrdered(newer: ClockEntry, older: ClockEntry): ClockEntry {
  * survives as a sibling, and the new value gets the dot
  * (actor, max(local counter, context counter) + 1).
  *
- * What the write learnt from its context alone (an actor the local clock
- * lacks, or a counter above the local one) is dated at the write's time,
+ * What the write learnt from its context (an actor the local clock lacks, a
+ * counter above the local one, values it supersedes) is dated at the write's time,
  * `sibling.timestampMs`, not left unknown (0): truncation drops the
  * stalest entries first, and an entry dated 0 went first however recent its
  * event, and with it the knowledge of what the write superseded; a copy of
@@ -196,14 +196,16 @@ function discardCovered(local: readonly ClockEntry[], context: CausalContext, wr
   return entries;
 }
 
-/** Keeps only the siblings whose dots are above what the client has seen; a counter the context raised is dated `writtenMs`. */
+/** Keeps only the siblings whose dots are above what the client has seen; an entry the context raised or discarded values of is dated `writtenMs`. */
 function coverEntry(entry: ClockEntry, counterSeen: number, writtenMs: number): ClockEntry {
   const keep = Math.max(0, Math.min(entry.siblings.length, entry.counter - counterSeen));
   if (keep === entry.siblings.length && entry.counter >= counterSeen) return entry;
   return {
     actor: entry.actor,
     counter: Math.max(entry.counter, counterSeen),
-    timestampMs: counterSeen > entry.counter ? Math.max(entry.timestampMs, writtenMs) : entry.timestampMs,
+    // What the write took from its context: a raised counter, or values it supersedes (whose entry, if truncated
+    // first, would let a copy of them still on its way come back beside the write).
+    timestampMs: counterSeen > entry.counter || keep < entry.siblings.length ? Math.max(entry.timestampMs, writtenMs) : entry.timestampMs,
     siblings: entry.siblings.slice(0, keep),
   };
 }
@@ -378,6 +380,24 @@ export function truncate(obj: VersionedObject, entriesMax: number, youngMs = 0):
   if (count <= 0) return obj;
   const dropped = new Set(droppable.slice(0, count));
   return { entries: obj.entries.filter((entry) => !dropped.has(entry)) };
+}
+
+/**
+ * `obj` within CLOCK_ENTRIES_BOUND, for a merge made away from storage (a
+ * read's merge of its replicas' objects, to repair them with; anti-entropy's
+ * merge of all of them): each replica's object is within the bound, their
+ * merge may hold up to one bound per replica. Drops the stalest entries
+ * without values only (truncate past the bound), which every replica's
+ * settle may drop too. Undefined when more entries than the bound hold
+ * values (concurrent values of as many actors): no replica could store it
+ * (replica.ts refuses such a write with ERR_SIBLINGS_FULL), so there is
+ * nothing to send; the read still answers every value, and a put with its
+ * context resolves them.
+ */
+export function boundedForStorage(obj: VersionedObject): VersionedObject | undefined {
+  if (obj.entries.length <= CLOCK_ENTRIES_BOUND) return obj;
+  const bounded = truncate(obj, CLOCK_ENTRIES_BOUND);
+  return bounded.entries.length <= CLOCK_ENTRIES_BOUND ? bounded : undefined;
 }
 
 /**

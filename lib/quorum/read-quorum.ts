@@ -63,6 +63,11 @@ export class ReadQuorum<T> {
     return this.status();
   }
 
+  /** Whether `node` answered or failed already: it must not be counted again. */
+  heard(node: number): boolean {
+    return ((this.answeredMask | this.failedMask) & (1 << positionOf(this.replicas, node))) !== 0;
+  }
+
   private settle(node: number): number {
     const position = positionOf(this.replicas, node);
     if (((this.answeredMask | this.failedMask) & (1 << position)) !== 0) assert.fail(`node ${node} answered twice`);

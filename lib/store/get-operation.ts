@@ -69,6 +69,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   private heldNode = -1;
   /** Both answers agreed byte for byte: nothing to repair or purge. */
   private agreed = false;
+  /** The first answer that could not be used (replyFailed): what a failed read reports. */
+  private replyError: unknown;
 
   constructor(coordinator: OperationHost, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
     this.coordinator = coordinator;
@@ -85,6 +87,33 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    try {
+      this.takeReply(nodeId, status, bytes, view, at, length);
+    } catch (error) {
+      this.replyFailed(nodeId, error);
+    }
+  }
+
+  /**
+   * An answer this read could not use (its object does not decode) counts as
+   * its replica's failure, once; one whose handling threw after it was
+   * counted (settling: a merge that would not encode for read repair, before
+   * boundedForStorage) is not counted again. If the read then fails, the
+   * caller hears that error, not a quorum's. Handled here and never
+   * rethrown: the link would fail the request again (node-link.ts
+   * failReply), and the quorum, which may have counted the answer already,
+   * asserted "node N answered twice", which failReply could only report as
+   * a warning.
+   */
+  private replyFailed(nodeId: number, error: unknown): void {
+    this.replyError ??= error;
+    this.releaseHeldOrFail();
+    if (!this.quorum.heard(nodeId)) this.quorum.fail(nodeId);
+    // Finished and settled once only: finish drops its callback, Coordinator.readSettled ignores an operation it settled.
+    this.progress();
+  }
+
+  private takeReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
     if (status === Status.OK && this.mayAgree()) {
       if (this.held === undefined) {
         this.held = heldCopy(bytes, at, length);
@@ -93,7 +122,9 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
       }
       if (sameBytes(this.held, bytes, at, length) && this.agree(nodeId)) return this.progress();
     }
-    this.releaseHeld();
+    // A held answer that does not decode fails its own replica; this one is counted as it is.
+    const thrown = this.releaseHeldOrFail();
+    if (thrown !== undefined) this.replyError ??= thrown;
     if (status === Status.OK) {
       // One replica asked, one answer needed: nothing to merge or repair, so
       // read the answer in place (the common cache read, R = 1).
@@ -149,9 +180,23 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   onNodeFailure(nodeId: number): void {
-    this.releaseHeld();
+    const thrown = this.releaseHeldOrFail();
+    if (thrown !== undefined) this.replyError ??= thrown;
     this.quorum.fail(nodeId);
     this.progress();
+  }
+
+  /** releaseHeld, but a held answer that does not decode counts as its replica's failure: what it threw, or undefined. */
+  private releaseHeldOrFail(): unknown {
+    if (this.held === undefined) return undefined;
+    const heldNode = this.heldNode;
+    try {
+      this.releaseHeld();
+      return undefined;
+    } catch (thrown) {
+      this.quorum.fail(heldNode);
+      return thrown;
+    }
   }
 
   private progress(): void {
@@ -161,6 +206,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   private error(status: QuorumStatus, timedOut: boolean): RingtableError {
+    // A replica's answer that could not be used is why it failed: its own error (resultError's code).
+    if (!timedOut && this.replyError !== undefined) return resultError(this.replyError);
     const q = this.quorum;
     return quorumError('read', status, q.answered, q.required, q.replicas.length, timedOut);
   }
@@ -181,7 +228,7 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   expire(): void {
-    this.releaseHeld();
+    this.releaseHeldOrFail();
     this.finish(this.error(this.quorum.status(), true));
   }
 

@@ -23,13 +23,12 @@
  */
 import t, { type Test } from 'tap';
 import { ErrorCode, type Store } from '../lib/index.js';
-import { Op, Status, copyBytes, requestOf } from '../lib/transport/wire.js';
 import { type ClockEntry, type VersionedObject, siblingsOf } from '../lib/version/dotted-version-vector.js';
-import { ENTRIES_MAX, decodeObject, encodeObject } from '../lib/version/object-codec.js';
+import { ENTRIES_MAX } from '../lib/version/object-codec.js';
 import { encodeValue, decodeValue } from '../lib/store/value-codec.js';
-import type { Coordinator } from '../lib/store/coordinator.js';
 import { actorOf } from '../lib/version/actor.js';
 import { eventually, failsWith, openTemp } from './helpers/temp-store.js';
+import { replicateTo, storedAt } from './helpers/replica-objects.js';
 
 const NOW_MS = Date.now();
 
@@ -48,30 +47,6 @@ function entriesOf(firstEpoch: number, count: number, valued: boolean, timestamp
 
 function objectOf(...groups: ClockEntry[][]): VersionedObject {
   return { entries: groups.flat().sort((x, y) => x.actor - y.actor) };
-}
-
-function coordinatorOf(store: Store): Coordinator {
-  return (store as unknown as { coordinator: Coordinator }).coordinator;
-}
-
-/** A REPLICATE of `object` to `node` (as read repair sends it): OK, or the node's error text. */
-function replicateTo(store: Store, node: number, key: string, object: VersionedObject): Promise<string> {
-  return new Promise((resolve) => {
-    coordinatorOf(store).send(node, requestOf(Op.REPLICATE, key, encodeObject(object)), {
-      onReply: (_n, status, bytes, _v, at, length) => resolve(status === Status.OK ? 'OK' : new TextDecoder().decode(bytes.subarray(at, at + length))),
-      onNodeFailure: (_n, error) => resolve(`failed: ${error.message}`),
-    }, 0);
-  });
-}
-
-/** What `node` stores for `key`. */
-function storedAt(store: Store, node: number, key: string): Promise<VersionedObject | undefined> {
-  return new Promise((resolve, reject) => {
-    coordinatorOf(store).send(node, requestOf(Op.GET, key, undefined), {
-      onReply: (_n, status, bytes, _v, at, length) => resolve(status === Status.OK ? decodeObject(copyBytes(bytes, at, at + length)) : undefined),
-      onNodeFailure: (_n, error) => reject(error),
-    }, 0);
-  });
 }
 
 const valuesOf = (object: VersionedObject | undefined): string[] => (object === undefined ? [] : siblingsOf(object).map((s) => decodeValue(s.value) as string).sort());

@@ -17,11 +17,12 @@ import {
   CLOCK_ENTRIES_BOUND,
   CLOCK_ENTRY_YOUNG_MS,
   update,
+  boundedForStorage,
   type CausalContext,
   type Sibling,
   type VersionedObject,
 } from '../lib/version/dotted-version-vector.js';
-import { SyncOrder, decodeContext, decodeObject, encodeContext, encodeObject, joinOfBytes, syncOrderAt } from '../lib/version/object-codec.js';
+import { CONTEXT_CHARS_MAX, CONTEXT_COUNTER_MAX, CONTEXT_ENTRIES_MAX, SyncOrder, decodeContext, decodeObject, encodeContext, encodeObject, joinOfBytes, syncOrderAt } from '../lib/version/object-codec.js';
 
 /** Uniform floats in [0, 1) from the project's seeded PRNG. */
 function unitSource(seed: number): () => number {
@@ -126,8 +127,56 @@ t.test('update takes the counter from the context when it is ahead', async (t) =
   const written = update(undefined, [[1, 5], [4, 2]], sibling('a', 7), 1);
   t.same(join(written), [[1, 6], [4, 2]]);
   t.equal(written.entries[0]!.timestampMs, 7);
-  t.equal(written.entries[1]!.timestampMs, 0, 'an actor known only from the context has no known time');
+  // Was 0 ("no known time"), and truncation then dropped such entries first however recent:
+  // now dated at the write, which the context's events happened before (update's comment).
+  t.equal(written.entries[1]!.timestampMs, 7, 'an actor known only from the context is dated at the write that learnt it');
   t.same(join(update(undefined, [[2, 0]], sibling('a'), 1)), [[1, 1]], 'zero counters add no entry');
+  // A counter the context raises is dated at the write too; an entry it does not name keeps its time.
+  const local = update(update(undefined, [], sibling('x', 3), 4), [], sibling('y', 4), 2);
+  const raised = update(local, [[2, 5]], sibling('b', 9), 1);
+  t.same(raised.entries.map((entry) => [entry.actor, entry.counter, entry.timestampMs]), [[1, 1, 9], [2, 5, 9], [4, 1, 3]]);
+});
+
+t.test('an entry whose values a write supersedes is dated at the write, one it leaves alone keeps its time', async (t) => {
+  const local = update(update(undefined, [], sibling('x', 3), 4), [], sibling('y', 4), 2);
+  const written = update(local, [[4, 1]], sibling('b', 9), 1);
+  t.same(written.entries.map((entry) => [entry.actor, entry.counter, entry.timestampMs, entry.siblings.length]), [[1, 1, 9, 1], [2, 1, 4, 1], [4, 1, 9, 0]]);
+});
+
+t.test('boundedForStorage truncates a merge past CLOCK_ENTRIES_BOUND to it, keeping every value, or gives up when values alone pass it', async (t) => {
+  const bare = (from: number, count: number, timestampMs: number): VersionedObject['entries'] =>
+    Array.from({ length: count }, (_, i) => ({ actor: from + i, counter: 1, timestampMs: timestampMs + i, siblings: [] }));
+  const valued = (from: number, count: number): VersionedObject['entries'] =>
+    Array.from({ length: count }, (_, i) => ({ actor: from + i, counter: 1, timestampMs: 5_000, siblings: [sibling(`v${from + i}`, 5_000)] }));
+  const one: VersionedObject = { entries: [...valued(1, 1), ...bare(1000, 200, 100)] };
+  const two: VersionedObject = { entries: [...valued(2, 1), ...bare(2000, 200, 1_000)] };
+  t.equal(boundedForStorage(one), one, 'within the bound: itself');
+  const merged = sync(one, two);
+  t.equal(merged.entries.length, 402);
+  t.throws(() => encodeObject(merged), AssertionError, 'the merge does not encode');
+  const bounded = boundedForStorage(merged)!;
+  t.equal(bounded.entries.length, CLOCK_ENTRIES_BOUND);
+  t.same(names(bounded), ['v1', 'v2'], 'every value kept');
+  t.ok(bounded.entries.every((entry) => entry.actor < 1000 || entry.actor >= 1053), 'the 147 stalest entries without values went');
+  t.same(decodeObject(encodeObject(bounded)), bounded);
+  const full = sync({ entries: valued(1000, 200) }, { entries: valued(2000, 200) });
+  t.equal(boundedForStorage(full), undefined, '400 entries holding values: nothing one object can hold');
+});
+
+t.test('truncation keeps what a write learnt from its context as long as the write itself', async (t) => {
+  // A hot key's clock: actors 1..12 each wrote long ago; a client read actors 20..29 (the
+  // newest writers, whose values reached this replica only through the client's context) and
+  // writes through actor 30 at 100 s. Truncation to 10 entries must keep those 10 context
+  // entries (written within CLOCK_ENTRY_YOUNG_MS) and drop the old ones: when they went first,
+  // a superseded value of actor 20..29 still on its way came back as a sibling.
+  let local: VersionedObject = EMPTY_OBJECT;
+  for (let actor = 1; actor <= 12; actor++) local = update(local, join(local), sibling(`old${actor}`, actor), actor);
+  const context: CausalContext = [...join(local), ...Array.from({ length: 10 }, (_, i) => [20 + i, 1] as const)];
+  const written = truncate(update(local, context, sibling('new', 100_000), 30), 10, CLOCK_ENTRY_YOUNG_MS);
+  // Actor 12's value, superseded by this write, dates its entry at the write too.
+  t.same(written.entries.map((entry) => entry.actor), [12, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]);
+  const lateCopy = update(undefined, [], sibling('superseded', 99_000), 25);
+  t.same(names(sync(written, lateCopy)), ['new'], 'the superseded value does not come back');
 });
 
 t.test('descends and equal order clocks', async (t) => {
@@ -184,9 +233,11 @@ t.test('lastWriterWins breaks timestamp ties by actor, then counter', async (t) 
 });
 
 t.test("truncate keeps entries younger than youngMs of the clock's newest (Riak's young_vclock), up to CLOCK_ENTRIES_BOUND", async (t) => {
-  // Actors 1..6 stamped 1,000..6,000 ms; only actor 6 holds a value.
-  let obj: VersionedObject = EMPTY_OBJECT;
-  for (let actor = 1; actor <= 6; actor++) obj = update(obj, join(obj), sibling(`v${actor}`, actor * 1000), actor);
+  // Actors 1..6 stamped 1,000..6,000 ms; only actor 6 holds a value. (Built by hand: a chain of
+  // update()s would date each superseded entry at the write that superseded it.)
+  const obj: VersionedObject = {
+    entries: [1, 2, 3, 4, 5, 6].map((actor) => ({ actor, counter: 1, timestampMs: actor * 1000, siblings: actor === 6 ? [sibling('v6', 6000)] : [] })),
+  };
   t.same(truncate(obj, 2, 10_000), obj, 'every entry within 10 s of the newest: none dropped');
   t.same(truncate(obj, 2, 3500).entries.map((e) => e.actor), [3, 4, 5, 6], 'only entries 3.5 s or more older than the newest (1 and 2) go, though the bound is 2');
   t.same(truncate(obj, 4, 0).entries.map((e) => e.actor), [3, 4, 5, 6], 'no age guard: the count bound alone');
@@ -444,6 +495,16 @@ t.test("syncOrderAt says from the bytes whether sync keeps one of two objects wh
     t.equal(syncOrderAt(new DataView(bytes.buffer, bytes.byteOffset), 0, bytes.byteLength, new DataView(older.buffer), 0, older.byteLength), SyncOrder.NEITHER, Buffer.from(bytes).toString('hex'));
   }
   t.equal(syncOrderAt(new DataView(good.buffer), 0, good.byteLength, new DataView(older.buffer), 0, older.byteLength), SyncOrder.FIRST, 'the well-formed pair: the second is behind');
+});
+
+t.test("a context may name CONTEXT_ENTRIES_MAX actors (a read's merge of replicas), of the largest numbers, within CONTEXT_CHARS_MAX", async (t) => {
+  const widest: CausalContext = Array.from({ length: CONTEXT_ENTRIES_MAX }, (_, i) => [Number.MAX_SAFE_INTEGER - CONTEXT_ENTRIES_MAX + i, CONTEXT_COUNTER_MAX] as const);
+  const text = encodeContext(widest);
+  t.ok(text.length <= CONTEXT_CHARS_MAX, `${text.length} chars`);
+  t.same(decodeContext(text), widest);
+  t.ok(CONTEXT_ENTRIES_MAX > 2 * CLOCK_ENTRIES_BOUND, 'more than the merge of two full objects');
+  const over = Array.from({ length: CONTEXT_ENTRIES_MAX + 1 }, (_, i) => [i, 1] as const);
+  t.throws(() => decodeContext(encodeContext(over)), { code: ErrorCode.INVALID_CONTEXT });
 });
 
 t.test('contexts round trip and garbage is rejected', async (t) => {

@@ -11,7 +11,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { ACTOR_NODE_RANGE } from '../lib/version/actor.js';
-import type { CausalContext } from '../lib/version/dotted-version-vector.js';
+import { CLOCK_ENTRIES_BOUND, type CausalContext } from '../lib/version/dotted-version-vector.js';
 import { SINGLE_VALUE_HEAD_BYTES, decodeObject, encodeObject, encodeObjectTransient, encodeSingleValueTransient } from '../lib/version/object-codec.js';
 import { WRITER_NODE_SLOT, WriterVersions } from '../lib/version/writer-version.js';
 
@@ -137,4 +137,21 @@ t.test('fields no stored object may hold are refused', async (t) => {
   t.throws(() => encodeSingleValueTransient(writerActor, 1, -1, 0, false, value), /timestampMs/);
   t.throws(() => encodeSingleValueTransient(writerActor, 1, 10, 1.5, false, value), /expiresAtMs/);
   t.throws(() => encodeSingleValueTransient(-1, 1, 10, 0, false, value), /actor/);
+});
+
+t.test("mint dates its context's entries at the write, as update() does, so that truncation keeps them as long", async (t) => {
+  const writer = new WriterVersions(EPOCH);
+  const sibling = { value: new Uint8Array([1]), timestampMs: 5_000, expiresAtMs: 0, tombstone: false };
+  const object = writer.mint([[3, 2], [7, 4]], sibling)!;
+  t.same(object.entries.map((entry) => [entry.actor, entry.counter, entry.timestampMs, entry.siblings.length]), [[3, 2, 5_000, 0], [7, 4, 5_000, 0], [writerActor, 1, 5_000, 1]]);
+});
+
+t.test('mint of a context naming more actors than an object holds keeps the writer\'s value and encodes within the bound', async (t) => {
+  const writer = new WriterVersions(EPOCH);
+  const sibling = { value: new Uint8Array([1]), timestampMs: 5_000, expiresAtMs: 0, tombstone: false };
+  const context: CausalContext = Array.from({ length: 400 }, (_, i) => [i + 1, 1] as const);
+  const object = writer.mint(context, sibling)!;
+  t.equal(object.entries.length, CLOCK_ENTRIES_BOUND);
+  t.same(object.entries.filter((entry) => entry.siblings.length > 0).map((entry) => entry.actor), [writerActor]);
+  t.same(decodeObject(writer.mintTransient(context, sibling.value, 6_000, 0, false)!).entries.length, CLOCK_ENTRIES_BOUND, 'mintTransient encodes it');
 });

@@ -21,7 +21,7 @@ import {
   update,
   CLOCK_ENTRY_YOUNG_MS,
 } from '../version/dotted-version-vector.js';
-import { CONTEXT_COUNTER_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
+import { CONTEXT_COUNTER_MAX, ENTRIES_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
 import { TERM_SPAN, isLive, nextVersion, orderedEntryOf, orderedObject } from '../version/ordered-version.js';
 import type { ExpiryCandidate, StorageEngine, WriteBatch } from '../storage/storage-engine.js';
 import { EPOCH_MAX, EPOCH_RESTART_MARGIN, actorOf, actorToReuse, isReusableOwnActor, namesForgottenActor } from '../version/actor.js';
@@ -907,7 +907,8 @@ export class Replica {
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor), false);
     const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
-    const next = this.settle(datedContextEntries(update(local, context, sibling, actor), local, write.timestampMs));
+    const next = this.settle(update(local, context, sibling, actor));
+    this.checkEntryCount(next);
     const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
     const reused = local !== undefined && local.entries.some((entry) => entry.actor === actor);
@@ -962,6 +963,7 @@ export class Replica {
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     if (local !== undefined) this.checkForgotten(local, incoming.entries.map((entry) => entry.actor), write.hintOwner < 0);
     const next = this.settle(local === undefined ? incoming : sync(local, incoming));
+    this.checkEntryCount(next);
     // Noted only once storage holds `next` (already, or by the put below): a refused write settles no mark.
     const notes = write.hintOwner < 0 && this.pendingMints.size > 0;
     if (local !== undefined && equal(local, next)) {
@@ -1182,6 +1184,23 @@ export class Replica {
     return soleSiblingAt(view, at, length) >= 0;
   }
 
+  /**
+   * Refuse a write whose settled object keeps more clock entries than an
+   * object holds (ENTRIES_MAX, a u8 on disk): truncation drops only entries
+   * without values, so that many entries hold concurrent values (siblings of
+   * as many actors). Refused, not cut: dropping a value would lose a write
+   * this store acknowledged, which Dynamo's truncation (§4.4) never does;
+   * Riak refuses a write past max_siblings the same way. The replica keeps
+   * what it stored; a put that carries a read's context supersedes the
+   * values it saw and so brings the object back within the bound. Before, the
+   * encoder's assertion failed the request as an internal error.
+   */
+  private checkEntryCount(object: VersionedObject): void {
+    if (object.entries.length > ENTRIES_MAX) {
+      throw new Error(`${ErrorCode.SIBLINGS_FULL}: the key's versions would hold ${object.entries.length} clock entries with values of concurrent writers, over ${ENTRIES_MAX}: resolve its siblings with a put that carries their context`);
+    }
+  }
+
   private checkObjectSize(bytes: number): void {
     if (bytes > this.config.objectBytesMax) {
       // The code leads the text the coordinator receives: a deterministic refusal, not a failure to retry (operations.ts).
@@ -1393,32 +1412,4 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
     context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
   }
   return context;
-}
-
-/**
- * `next` (update's result over `local`) with the entries it learnt from the
- * write's context alone dated at the write's time, `timestampMs`.
- *
- * Why: update gives such an entry timestampMs 0 (its actor's event time is
- * unknown here), and truncation (settle) drops the oldest entries first,
- * keeping only those within CLOCK_ENTRY_YOUNG_MS of the key's newest: at 0
- * they went first however recent they were, and with them what the write
- * superseded, so a copy of a superseded value still on its way (a
- * REPLICATE this node had not stored yet) came back beside the write as a
- * sibling, an acknowledged overwrite undone. Clocks of hot keys outgrow
- * clockEntriesMax within a second since MINT_ONLY's fresh epochs
- * (pending-mints.ts): the simulation's putMany clients met it in 12 of 360
- * seeds (0-59 of six scenarios). The write's time bounds the event's from
- * above (not below, as ClockEntry.timestampMs otherwise does): such an entry
- * is kept longer than its event's age asks, never shorter.
- */
-function datedContextEntries(next: VersionedObject, local: VersionedObject | undefined, timestampMs: number): VersionedObject {
-  let entries: VersionedObject['entries'] | undefined;
-  for (let i = 0; i < next.entries.length; i++) {
-    const entry = next.entries[i]!;
-    if (entry.timestampMs !== 0 || entry.siblings.length > 0 || local?.entries.some((known) => known.actor === entry.actor) === true) continue;
-    const dated = (entries ??= next.entries.slice()) as VersionedObject['entries'][number][];
-    dated[i] = { ...entry, timestampMs };
-  }
-  return entries === undefined ? next : { entries };
 }

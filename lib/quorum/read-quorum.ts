@@ -12,6 +12,12 @@ export interface VersionOps<T> {
   merge(a: T, b: T): T;
   /** Same causal history. */
   equal(a: T, b: T): boolean;
+  /**
+   * The merge as it is answered and repaired with, when it may outgrow what
+   * one version holds (a DVVSet merge of R replicas' clocks: truncated as a
+   * replica would). Identity if absent.
+   */
+  bound?(merged: T): T;
 }
 
 export interface ReadRepair<T> {
@@ -57,6 +63,11 @@ export class ReadQuorum<T> {
     return this.status();
   }
 
+  /** Whether `node` answered or failed already: it must not be counted again. */
+  heard(node: number): boolean {
+    return ((this.answeredMask | this.failedMask) & (1 << positionOf(this.replicas, node))) !== 0;
+  }
+
   private settle(node: number): number {
     const position = positionOf(this.replicas, node);
     if (((this.answeredMask | this.failedMask) & (1 << position)) !== 0) assert.fail(`node ${node} answered twice`);
@@ -77,9 +88,10 @@ export class ReadQuorum<T> {
     return 'pending';
   }
 
-  /** The newest version among the replies: every concurrent sibling survives the merge. */
+  /** The newest version among the replies: every concurrent sibling survives the merge (bounded by `ops.bound`). */
   result(): T | undefined {
-    return this.merged;
+    const merged = this.merged;
+    return merged === undefined || this.ops.bound === undefined ? merged : this.ops.bound(merged);
   }
 
   /**
@@ -88,7 +100,7 @@ export class ReadQuorum<T> {
    * which is anti-entropy's and hinted handoff's business (Dynamo §4.6, §4.7).
    */
   repairs(): ReadRepair<T>[] {
-    const merged = this.merged;
+    const merged = this.result();
     if (merged === undefined || this.replies < 2) return [];
     const repairs: ReadRepair<T>[] = [];
     for (let i = 0; i < this.replicas.length; i++) {

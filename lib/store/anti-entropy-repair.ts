@@ -14,7 +14,7 @@ import type { CoordinatorHost, Send } from './coordinator-host.js';
 import type { Coordinator } from './coordinator.js';
 import { waitFor } from './membership-change.js';
 import { Op, Status, copyBytes, requestOf } from '../transport/wire.js';
-import { type VersionedObject, equal, sync } from '../version/dotted-version-vector.js';
+import { type VersionedObject, boundedForStorage, equal, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 
 /** What one anti-entropy pass (`store.repair()`) did. */
@@ -121,8 +121,10 @@ async function repairKey(host: RepairHost, key: Uint8Array, upNodeIds: readonly 
   const versions = await Promise.all(replicas.map(read));
   let merged: VersionedObject | undefined;
   for (const version of versions) if (version !== undefined && !(version instanceof Error)) merged = merged === undefined ? version : sync(merged, version);
-  if (merged === undefined) return 0;
-  const bytes = encodeObject(merged);
+  // Within the bound of one object as a replica would settle it; past it in values alone, no replica would store it.
+  const bounded = merged === undefined ? undefined : boundedForStorage(merged);
+  if (merged === undefined || bounded === undefined) return 0;
+  const bytes = encodeObject(bounded);
   // Replicas that answered with something other than the merge (a failed read is not rewritten blind).
   const stale = replicas.filter((_, i) => {
     const version = versions[i];

@@ -21,7 +21,7 @@ import { nodeOfTarget, targetsFor } from '../ring/sloppy-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { AlsoFlag, Op, type RequestRecord, type WireKey, decodeRangePayload, requestOf } from '../transport/wire.js';
 import { EnvelopeBatcher } from '../transport/write-envelope.js';
-import type { VersionedObject } from '../version/dotted-version-vector.js';
+import { type VersionedObject, lastWriterWins } from '../version/dotted-version-vector.js';
 import { HybridLogicalClock } from '../version/hybrid-logical-clock.js';
 import { WriterVersions } from '../version/writer-version.js';
 import { decodeObject } from '../version/object-codec.js';
@@ -920,7 +920,11 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   toResult(object: VersionedObject | undefined): GetResult | undefined {
     // A write made with this read's context must come after what it read, whatever the wall clock says.
     if (object !== undefined) for (const entry of object.entries) for (const sibling of entry.siblings) this.clock.observe(sibling.timestampMs);
-    const result = toGetResult(object, this.host.wallClockMs(), this.options.resolve);
+    // 'lww': a merge of replicas may hold concurrent values that each replica's settle resolves by timestamp (a
+    // delete newer than a put its node never saw): answered as they resolve it. toGetResult's newest live value
+    // skipped the newer tombstone and answered the deleted value (found by the simulation's lww resurrection check).
+    const settled = object !== undefined && this.options.conflicts === 'lww' ? lastWriterWins(object) : object;
+    const result = toGetResult(settled, this.host.wallClockMs(), this.options.resolve);
     if (result !== undefined && result.siblings.length > 1) this.counters.siblingsSeen++;
     return result;
   }

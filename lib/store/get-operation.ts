@@ -8,7 +8,7 @@ import { ReadQuorum } from '../quorum/read-quorum.js';
 import type { QuorumStatus } from '../quorum/write-quorum.js';
 import type { PendingReply } from '../transport/node-link.js';
 import { Op, type RequestRecord, Status, type WireKey, copyBytes } from '../transport/wire.js';
-import { type VersionedObject, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
+import { CLOCK_ENTRIES_BOUND, type VersionedObject, boundedForStorage, equal, siblingsOf, sync } from '../version/dotted-version-vector.js';
 import { decodeObject, encodeObject } from '../version/object-codec.js';
 import { type GetResult, resultError, resultFromBytes } from './get-result.js';
 import type { RingtableError } from '../errors.js';
@@ -16,7 +16,17 @@ import { type GetCallback, type Operation, type OperationHost, quorumError } fro
 import { shouldSchedulePurge } from './purge-rule.js';
 import { heldCopy, isScratch, released, sameBytes, soleTimestampMs } from './agreeing-replies.js';
 
-const versionOps = { merge: sync, equal };
+/**
+ * The merge of R replicas' objects may hold up to R times the clock entries
+ * one object may (ENTRIES_MAX): answered and repaired with as boundedForStorage
+ * truncates it, so that its context (what the next put passes back) names at
+ * most what one object holds, keeping every entry with a value and the newest
+ * others. A larger context is taken back too (CONTEXT_ENTRIES_MAX), but the
+ * coordinating node must then truncate its young entries, and may drop the
+ * very entries that supersede the values the read showed. Untouched when its
+ * values alone pass the bound (nothing can hold it: no repair, below).
+ */
+const versionOps = { merge: sync, equal, bound: (merged: VersionedObject) => boundedForStorage(merged) ?? merged };
 
 /** What a settled read leaves to do: repair these replicas with the merge, and purge a tombstone every replica holds. */
 export interface ReadSettledActions {
@@ -59,6 +69,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   private heldNode = -1;
   /** Both answers agreed byte for byte: nothing to repair or purge. */
   private agreed = false;
+  /** The first answer that could not be used (replyFailed): what a failed read reports. */
+  private replyError: unknown;
 
   constructor(coordinator: OperationHost, key: WireKey, replicas: ArrayLike<number>, r: number, deadlineMs: number, callback: GetCallback, tag: number) {
     this.coordinator = coordinator;
@@ -75,6 +87,33 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   onReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
+    try {
+      this.takeReply(nodeId, status, bytes, view, at, length);
+    } catch (error) {
+      this.replyFailed(nodeId, error);
+    }
+  }
+
+  /**
+   * An answer this read could not use (its object does not decode) counts as
+   * its replica's failure, once; one whose handling threw after it was
+   * counted (settling: a merge that would not encode for read repair, before
+   * boundedForStorage) is not counted again. If the read then fails, the
+   * caller hears that error, not a quorum's. Handled here and never
+   * rethrown: the link would fail the request again (node-link.ts
+   * failReply), and the quorum, which may have counted the answer already,
+   * asserted "node N answered twice", which failReply could only report as
+   * a warning.
+   */
+  private replyFailed(nodeId: number, error: unknown): void {
+    this.replyError ??= error;
+    this.releaseHeldOrFail();
+    if (!this.quorum.heard(nodeId)) this.quorum.fail(nodeId);
+    // Finished and settled once only: finish drops its callback, Coordinator.readSettled ignores an operation it settled.
+    this.progress();
+  }
+
+  private takeReply(nodeId: number, status: number, bytes: Uint8Array, view: DataView, at: number, length: number): void {
     if (status === Status.OK && this.mayAgree()) {
       if (this.held === undefined) {
         this.held = heldCopy(bytes, at, length);
@@ -83,7 +122,9 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
       }
       if (sameBytes(this.held, bytes, at, length) && this.agree(nodeId)) return this.progress();
     }
-    this.releaseHeld();
+    // A held answer that does not decode fails its own replica; this one is counted as it is.
+    const thrown = this.releaseHeldOrFail();
+    if (thrown !== undefined) this.replyError ??= thrown;
     if (status === Status.OK) {
       // One replica asked, one answer needed: nothing to merge or repair, so
       // read the answer in place (the common cache read, R = 1).
@@ -139,9 +180,23 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   onNodeFailure(nodeId: number): void {
-    this.releaseHeld();
+    const thrown = this.releaseHeldOrFail();
+    if (thrown !== undefined) this.replyError ??= thrown;
     this.quorum.fail(nodeId);
     this.progress();
+  }
+
+  /** releaseHeld, but a held answer that does not decode counts as its replica's failure: what it threw, or undefined. */
+  private releaseHeldOrFail(): unknown {
+    if (this.held === undefined) return undefined;
+    const heldNode = this.heldNode;
+    try {
+      this.releaseHeld();
+      return undefined;
+    } catch (thrown) {
+      this.quorum.fail(heldNode);
+      return thrown;
+    }
   }
 
   private progress(): void {
@@ -151,6 +206,8 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   private error(status: QuorumStatus, timedOut: boolean): RingtableError {
+    // A replica's answer that could not be used is why it failed: its own error (resultError's code).
+    if (!timedOut && this.replyError !== undefined) return resultError(this.replyError);
     const q = this.quorum;
     return quorumError('read', status, q.answered, q.required, q.replicas.length, timedOut);
   }
@@ -171,7 +228,7 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
   }
 
   expire(): void {
-    this.releaseHeld();
+    this.releaseHeldOrFail();
     this.finish(this.error(this.quorum.status(), true));
   }
 
@@ -181,12 +238,14 @@ export class GetOperation implements PendingReply, Operation, RequestRecord {
     // Two that agreed byte for byte hold one live value: nothing to repair or purge.
     if (this.agreed) return NOTHING_TO_DO;
     if (this.quorum.answered < 2 && (this.quorum.result() === undefined || this.quorum.replicas.length !== n)) return NOTHING_TO_DO;
-    const repairs = this.quorum.repairs();
-    const repairBytes = repairs.length > 0 ? encodeObject(repairs[0]!.version) : undefined;
     const merged = this.quorum.result();
+    // Bounded already (versionOps.bound), unless its values alone pass the bound: no replica would store it, so no repair.
+    const bounded = merged === undefined || merged.entries.length > CLOCK_ENTRIES_BOUND ? undefined : merged;
+    const repairs = bounded === undefined ? [] : this.quorum.repairs();
+    const repairBytes = repairs.length > 0 ? encodeObject(bounded!) : undefined;
     // The cheap test first: only a tombstone read asks whether all N agree.
-    const tombstoneEverywhere = merged !== undefined && isAllTombstones(merged) && this.quorum.unanimous();
-    const purgeBytes = shouldSchedulePurge(tombstoneEverywhere, this.quorum.replicas, n) ? encodeObject(merged!) : undefined;
+    const tombstoneEverywhere = bounded !== undefined && isAllTombstones(bounded) && this.quorum.unanimous();
+    const purgeBytes = shouldSchedulePurge(tombstoneEverywhere, this.quorum.replicas, n) ? encodeObject(bounded!) : undefined;
     return { repairTargets: repairs.map((repair) => repair.node), repairBytes, purgeBytes };
   }
 }

@@ -38,9 +38,12 @@ export interface ClockEntry {
   readonly actor: number;
   readonly counter: number;
   /**
-   * A lower bound on the time of this actor's latest event (0 if unknown,
-   * when the entry was learnt only from a client's context). Used only by
-   * `truncate` to pick the stalest entry, never for causality.
+   * When this actor's latest event happened, as far as this clock knows:
+   * the time of its newest value, or, for an entry a write learnt from its
+   * context (`update`), that write's time (an upper bound: the context was
+   * read before it). Objects stored by older builds may hold 0 for the
+   * latter. Used only by `truncate` to pick the stalest entry, never for
+   * causality.
    */
   readonly timestampMs: number;
   /** Newest first: siblings[k] has the dot (actor, counter - k). */
@@ -110,7 +113,7 @@ function mergeEntry(x: ClockEntry, y: ClockEntry): ClockEntry {
   }
   // Same counter, so the same dots: the shorter list has discarded more.
   const shorter = x.siblings.length <= y.siblings.length ? x : y;
-  // Max on ties keeps the timestamp commutative (a context-only entry has 0).
+  // Max on ties keeps the timestamp commutative (the same events may be dated differently: a context's by its write).
   const timestampMs = Math.max(x.timestampMs, y.timestampMs);
   if (shorter.timestampMs === timestampMs) return shorter;
   return { actor: x.actor, counter: x.counter, timestampMs, siblings: shorter.siblings };
@@ -135,6 +138,18 @@ function mergeOrdered(newer: ClockEntry, older: ClockEntry): ClockEntry {
  * survives as a sibling, and the new value gets the dot
  * (actor, max(local counter, context counter) + 1).
  *
+ * What the write learnt from its context (an actor the local clock lacks, a
+ * counter above the local one, values it supersedes) is dated at the write's time,
+ * `sibling.timestampMs`, not left unknown (0): truncation drops the
+ * stalest entries first, and an entry dated 0 went first however recent its
+ * event, and with it the knowledge of what the write superseded; a copy of
+ * a superseded value still on its way then came back beside the write as a
+ * sibling, an acknowledged overwrite undone (found by the simulation's
+ * putMany clients, fixed first on the node's PUT path alone in 6827471).
+ * The write's time bounds the event's from above, so such an entry is kept
+ * longer than its event's age asks, never shorter. writer-version.ts's
+ * mint follows the same rule.
+ *
  * `context` must already be validated (see decodeContext); a malformed one
  * here is a programmer error.
  */
@@ -146,13 +161,13 @@ export function update(
 ): VersionedObject {
   assertActor(actor);
   assertSibling(sibling);
-  const entries = discardCovered((local ?? EMPTY_OBJECT).entries, context);
+  const entries = discardCovered((local ?? EMPTY_OBJECT).entries, context, sibling.timestampMs);
   addEvent(entries, actor, sibling);
   return { entries };
 }
 
-/** sync(local, clock of context with no values): drops the dots the client has seen. */
-function discardCovered(local: readonly ClockEntry[], context: CausalContext): ClockEntry[] {
+/** sync(local, clock of context with no values): drops the dots the client has seen; what only the context knows is dated `writtenMs`. */
+function discardCovered(local: readonly ClockEntry[], context: CausalContext, writtenMs: number): ClockEntry[] {
   const entries: ClockEntry[] = [];
   let i = 0;
   let j = 0;
@@ -171,24 +186,26 @@ function discardCovered(local: readonly ClockEntry[], context: CausalContext): C
     actorPrevious = actor;
     j++;
     if (entry !== undefined && entry.actor === actor) {
-      entries.push(coverEntry(entry, counter));
+      entries.push(coverEntry(entry, counter, writtenMs));
       i++;
     } else if (counter > 0) {
-      // Learnt from the client only: the actor's event time is unknown here.
-      entries.push({ actor, counter, timestampMs: 0, siblings: EMPTY_SIBLINGS });
+      // Learnt from the client only: dated at the write (update's comment says why).
+      entries.push({ actor, counter, timestampMs: writtenMs, siblings: EMPTY_SIBLINGS });
     }
   }
   return entries;
 }
 
-/** Keeps only the siblings whose dots are above what the client has seen. */
-function coverEntry(entry: ClockEntry, counterSeen: number): ClockEntry {
+/** Keeps only the siblings whose dots are above what the client has seen; an entry the context raised or discarded values of is dated `writtenMs`. */
+function coverEntry(entry: ClockEntry, counterSeen: number, writtenMs: number): ClockEntry {
   const keep = Math.max(0, Math.min(entry.siblings.length, entry.counter - counterSeen));
   if (keep === entry.siblings.length && entry.counter >= counterSeen) return entry;
   return {
     actor: entry.actor,
     counter: Math.max(entry.counter, counterSeen),
-    timestampMs: entry.timestampMs,
+    // What the write took from its context: a raised counter, or values it supersedes (whose entry, if truncated
+    // first, would let a copy of them still on its way come back beside the write).
+    timestampMs: counterSeen > entry.counter || keep < entry.siblings.length ? Math.max(entry.timestampMs, writtenMs) : entry.timestampMs,
     siblings: entry.siblings.slice(0, keep),
   };
 }
@@ -363,6 +380,24 @@ export function truncate(obj: VersionedObject, entriesMax: number, youngMs = 0):
   if (count <= 0) return obj;
   const dropped = new Set(droppable.slice(0, count));
   return { entries: obj.entries.filter((entry) => !dropped.has(entry)) };
+}
+
+/**
+ * `obj` within CLOCK_ENTRIES_BOUND, for a merge made away from storage (a
+ * read's merge of its replicas' objects, to repair them with; anti-entropy's
+ * merge of all of them): each replica's object is within the bound, their
+ * merge may hold up to one bound per replica. Drops the stalest entries
+ * without values only (truncate past the bound), which every replica's
+ * settle may drop too. Undefined when more entries than the bound hold
+ * values (concurrent values of as many actors): no replica could store it
+ * (replica.ts refuses such a write with ERR_SIBLINGS_FULL), so there is
+ * nothing to send; the read still answers every value, and a put with its
+ * context resolves them.
+ */
+export function boundedForStorage(obj: VersionedObject): VersionedObject | undefined {
+  if (obj.entries.length <= CLOCK_ENTRIES_BOUND) return obj;
+  const bounded = truncate(obj, CLOCK_ENTRIES_BOUND);
+  return bounded.entries.length <= CLOCK_ENTRIES_BOUND ? bounded : undefined;
 }
 
 /**

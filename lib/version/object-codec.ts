@@ -51,6 +51,20 @@ export const CONTEXT_CHARS_MAX = 65_536;
  */
 export const CONTEXT_COUNTER_MAX = 2 ** 52;
 
+/**
+ * The most [actor, counter] pairs a context from a user may carry. A read
+ * answers the merge of its replicas' objects (at most ENTRIES_MAX entries
+ * each), and its context names every actor of that merge, so that a write
+ * with it supersedes every value the read showed (resolving siblings): when
+ * replicas hold different concurrent values, that is more than ENTRIES_MAX
+ * (truncation drops only entries without values). Was ENTRIES_MAX, which
+ * made such a read's context refused on the write meant to resolve it. A
+ * context of this many pairs of the largest numbers fits CONTEXT_CHARS_MAX
+ * (test/dotted-version-vector.test.ts); a node's write with it keeps its
+ * object within ENTRIES_MAX by truncation, or is refused (ERR_SIBLINGS_FULL).
+ */
+export const CONTEXT_ENTRIES_MAX = 2_048;
+
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export function encodedObjectBytes(obj: VersionedObject): number {
@@ -453,8 +467,7 @@ export function decodeContext(text: string): CausalContext {
     throw invalidContext('context is not valid msgpack', error);
   }
   if (!isValidContext(raw, Number.MAX_SAFE_INTEGER)) throw invalidContext('context is not a sorted list of [actor, counter] pairs');
-  // An object has at most ENTRIES_MAX entries, and so has a context read from one.
-  if (raw.length > ENTRIES_MAX) throw invalidContext(`context has ${raw.length} entries; a context ringtable produced has at most ${ENTRIES_MAX}`);
+  if (raw.length > CONTEXT_ENTRIES_MAX) throw invalidContext(`context has ${raw.length} entries; ringtable accepts at most ${CONTEXT_ENTRIES_MAX}`);
   if (raw.some(([, counter]) => counter > CONTEXT_COUNTER_MAX)) throw invalidContext(`context counter over ${CONTEXT_COUNTER_MAX}`);
   return raw;
 }

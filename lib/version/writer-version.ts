@@ -34,7 +34,7 @@
  */
 import assert from 'node:assert/strict';
 import { ACTOR_NODE_RANGE, EPOCH_MAX, actorOf } from './actor.js';
-import type { CausalContext, ClockEntry, Sibling, VersionedObject } from './dotted-version-vector.js';
+import { CLOCK_ENTRIES_BOUND, truncate, type CausalContext, type ClockEntry, type Sibling, type VersionedObject } from './dotted-version-vector.js';
 import { CONTEXT_COUNTER_MAX, encodeObjectTransient, encodeSingleValueTransient, writeSingleValueHead } from './object-codec.js';
 
 /** The node slot of writer actors: above every node id (bounds.ts NODE_IDS_MAX), apart from ORDERED_ACTOR's slot. */
@@ -98,11 +98,17 @@ export class WriterVersions {
         placed = true;
       }
       // A counter of 0 says nothing was seen: no entry, as update() keeps none.
-      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: 0, siblings: [] });
+      // Dated at the write, as update() dates what it learns from a context (its comment says why).
+      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: sibling.timestampMs, siblings: [] });
     }
     if (!placed) entries.push(own);
     if (reserved === 0) this.counter = counter;
-    return { entries };
+    // A context may name more actors than an object holds (object-codec.ts
+    // CONTEXT_ENTRIES_MAX): only the writer's entry holds a value, so
+    // truncation always brings it within the bound, dropping context entries.
+    // Under last-writer-wins that forgets nothing a replica needs: the
+    // write's timestamp is later than every value its context covers.
+    return truncate({ entries }, CLOCK_ENTRIES_BOUND);
   }
 
   /**

@@ -118,6 +118,13 @@ export const PLANTED_BUGS: readonly PlantedBug[] = [
     bugs: { mintAnswerAcks: true },
   },
   {
+    name: 'stale-gets',
+    description: "in a last-writer-wins store, nodes answer each GET of a key with what they answered the GET of it before (a stale read cache)",
+    caughtAs: 'resurrected',
+    scenario: 'lww',
+    bugs: { node: { staleGets: true } },
+  },
+  {
     name: 'lww-replicas',
     description: "nodes resolve conflicts by last-writer-wins while the store promises siblings",
     caughtAs: 'dropped-sibling',

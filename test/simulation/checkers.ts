@@ -28,7 +28,7 @@ import { decodeObject, encodeObject } from '../../lib/version/object-codec.js';
 import { type History, type ReadRecord, type WriteRecord, concurrent, supersededByAcknowledged, whollySupersededBy } from './history.js';
 import { keyText, type MemoryStorage } from './memory-storage.js';
 
-export type FailureKind = 'lost-write' | 'divergence' | 'stale-read' | 'dropped-sibling' | 'lost-ordered-write' | 'stale-consistent-read' | 'unstable-consistent-read' | 'cas-race' | 'multi-key-torn' | 'txn-atomicity' | 'txn-serializability' | 'invariant';
+export type FailureKind = 'lost-write' | 'divergence' | 'stale-read' | 'dropped-sibling' | 'resurrected' | 'lost-ordered-write' | 'stale-consistent-read' | 'unstable-consistent-read' | 'cas-race' | 'multi-key-torn' | 'txn-atomicity' | 'txn-serializability' | 'invariant';
 
 export interface Failure {
   kind: FailureKind;
@@ -160,6 +160,10 @@ export function checkAcknowledgedWrites(context: CheckContext, finals: Map<strin
             : { kind: 'lost-write', message: `acknowledged ${writeLabel(a)} on ${key} is lost: not live in the final version and no write superseded it; final ${describeObject(final)}` },
         );
       }
+      if (conflicts === 'lww' && a.supersededAtMs === Infinity) {
+        const older = olderThan(a, live, history);
+        if (older !== undefined) failures.push({ kind: 'resurrected', message: `${older.value} (#${older.id}, written at ${older.timestampMs}ms) is live in the final version of ${key}, though acknowledged ${writeLabel(a)} at ${a.timestampMs}ms superseded it; final ${describeObject(final)}` });
+      }
       if (conflicts === 'siblings') {
         for (const value of live) {
           const v = history.writeOfValue(value);
@@ -206,9 +210,33 @@ function missing(read: ReadRecord, a: WriteRecord, mustSee: WriteRecord[], write
   return { kind: 'stale-read', message: `${what}, missing ${writeLabel(a)} acknowledged at ${a.completedMs.toFixed(2)}ms` };
 }
 
-/** A get must not return a value that an acknowledged write (acknowledged before the get began) superseded. */
+/**
+ * Last-writer-wins: a write of `values` that `a` superseded by its later
+ * timestamp (a put or a delete; the one value a key keeps is the newest
+ * that took effect, and an acknowledged one took effect on W replicas).
+ */
+function olderThan(a: WriteRecord, values: Iterable<string>, history: History): WriteRecord | undefined {
+  for (const value of values) {
+    const v = history.writeOfValue(value);
+    if (v !== undefined && v !== a && v.timestampMs < a.timestampMs) return v;
+  }
+  return undefined;
+}
+
+/**
+ * A get must not return a value that an acknowledged write (acknowledged before the get began) superseded:
+ * in 'siblings' by causality; in 'lww' by timestamp (kind 'resurrected': `missing` excuses a read that
+ * lacks `a` when a later write beat it, but the value read must then not be older than `a`).
+ */
 function resurrected(read: ReadRecord, a: WriteRecord, history: History, conflicts: 'siblings' | 'lww'): Failure | undefined {
-  if (conflicts !== 'siblings') return undefined;
+  if (conflicts === 'lww') {
+    // A write that took effect may supersede `a` by causality whatever its timestamp (a blind put overwrites what its
+    // coordinating node held): then an older value, concurrent with that write, may be the newest left (lastWriterWins).
+    if (a.supersededAtMs <= read.completedMs) return undefined;
+    const v = olderThan(a, read.values, history);
+    if (v === undefined) return undefined;
+    return { kind: 'resurrected', message: `${read.final ? 'final ' : ''}get #${read.id} of ${read.key} (R=${read.r}) returned ${v.value} (#${v.id}, written at ${v.timestampMs}ms), older than ${writeLabel(a)} at ${a.timestampMs}ms, acknowledged at ${a.completedMs.toFixed(2)}ms` };
+  }
   for (const value of read.values) {
     const v = history.writeOfValue(value);
     if (v !== undefined && supersededByAcknowledged(v, a)) {

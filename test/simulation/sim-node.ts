@@ -35,6 +35,8 @@ export interface NodeFaults {
    * dot again under another value (Riak's KV679).
    */
   mintWithoutMarks?: boolean;
+  /** Answer each GET of a key with what the node answered the GET of it before (a stale read cache), and remember this answer for the next. */
+  staleGets?: boolean;
 }
 
 export interface NodeTiming {
@@ -63,6 +65,9 @@ export class SimNode {
   private commitScheduled = false;
   /** Requests whose Replica answer is swallowed (ackReplicateEarly answered them already). */
   private readonly swallowed = new Set<number>();
+  /** NodeFaults.staleGets: the key of each GET in flight here, and the last OK answer given for each key. */
+  private readonly getKeys = new Map<number, string>();
+  private readonly staleAnswers = new Map<string, Uint8Array>();
   readonly stats = new Float64Array(NODE_STAT_SLOTS);
   crashes = 0;
 
@@ -134,6 +139,10 @@ export class SimNode {
       return;
     }
     if (op === Op.PUT && this.faults.forceBlind === true) frame[Request.FLAGS] = frame[Request.FLAGS]! | RequestFlag.BLIND;
+    if (op === Op.GET && this.faults.staleGets === true) {
+      const header = decodeRequestHeader(view, 0, frame.byteLength, newRequestHeader());
+      this.getKeys.set(header.requestId, Buffer.from(frame.subarray(header.keyAt, header.keyAt + header.keyBytes)).toString('latin1'));
+    }
     if (op === Op.ORDERED_REPLICATE && this.faults.ignoreOrderedReplicate === true) {
       this.later(() => this.respond(op, Status.OK, view.getUint32(Request.REQUEST_ID, true), undefined));
       return;
@@ -167,6 +176,16 @@ export class SimNode {
     });
   }
 
+  /** NodeFaults.staleGets: the payload of the previous OK answer to a GET of this request's key, if any, and this one kept in its place. */
+  private staleAnswer(requestId: number, status: number, payload: Uint8Array | undefined): Uint8Array | undefined {
+    const key = this.getKeys.get(requestId);
+    this.getKeys.delete(requestId);
+    if (key === undefined || status !== Status.OK || payload === undefined) return payload;
+    const previous = this.staleAnswers.get(key);
+    this.staleAnswers.set(key, payload.slice());
+    return previous ?? payload;
+  }
+
   private respond(op: number, status: number, requestId: number, payload: Uint8Array | undefined): void {
     // An early ack already went out for it: the Replica's own answer is not sent twice.
     if (op === Op.REPLICATE && this.swallowed.delete(requestId)) return;
@@ -174,6 +193,7 @@ export class SimNode {
       const page = decodeRangePage(payload, 0, payload.byteLength);
       payload = encodeRangePage(page.more, page.entries.slice(0, -1));
     }
+    if (op === Op.GET && this.faults.staleGets === true) payload = this.staleAnswer(requestId, status, payload);
     this.tap(this.id, op, status, requestId, payload);
     const frame = new Uint8Array(Response.HEADER_BYTES + (payload?.byteLength ?? 0));
     const view = new DataView(frame.buffer);

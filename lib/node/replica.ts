@@ -891,6 +891,11 @@ export class Replica {
    */
   private mintVersion(stored: Uint8Array | undefined, write: PendingWrite, own: boolean, mintOnly: boolean): Uint8Array {
     const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
+    const blind = (write.flags & RequestFlag.BLIND) !== 0;
+    if (own && mintOnly && blind) {
+      const chained = this.chainedBlindMint(stored, write, tombstone);
+      if (chained !== undefined) return chained;
+    }
     if (stored === undefined && write.context.length === 0) {
       // A key new here, written without a context (a putMany's every new key):
       // update's one-entry object of a fresh actor, which settle leaves as it
@@ -898,12 +903,15 @@ export class Replica {
       const actor = this.actorFor(undefined, NO_CONTEXT, false);
       const encoded = this.arena.encodeSingleValue(actor, 1, write.timestampMs, write.expiresAtMs, tombstone, write.value);
       this.checkObjectSize(encoded.byteLength);
-      if (mintOnly) this.pendingMints.mintedFresh(actor);
+      if (mintOnly) {
+        this.pendingMints.mintedFresh(actor);
+        // The key's next blind mint chains on this dot while storage does not show it (chainedBlindMint).
+        if (own && this.pendingMints.markOf(write.key) === undefined && !this.pendingMints.mark(write.key, actor, 1)) this.forgetPendingMints();
+      }
       return encoded;
     }
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const sibling: Sibling = { value: write.value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone };
-    const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor), false);
     const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
@@ -914,6 +922,41 @@ export class Replica {
     const reused = local !== undefined && local.entries.some((entry) => entry.actor === actor);
     if (own && reused) this.markPending(write.key, actor, next);
     else if (mintOnly) this.pendingMints.mintedFresh(actor);
+    return encoded;
+  }
+
+  /**
+   * A blind MINT_ONLY of a key whose newest mint here (its mark) committed
+   * storage does not show yet: minted with the mark's actor at the next
+   * counter, its context the stored clock and the marked dot, so it
+   * supersedes that mint as a blind PUT supersedes the PUTs queued before it
+   * (a PUT reads its transaction's view, which shows them). Undefined when it
+   * cannot chain (no mark, storage shows it, the actor no longer reusable):
+   * then mintVersion mints as before, a fresh actor where a mark is unseen.
+   *
+   * Why: each such mint took a fresh actor, one more clock entry, younger
+   * than truncation's CLOCK_ENTRY_YOUNG_MS: a key putMany wrote faster than
+   * its node committed grew 255 entries on every replica, and concurrent
+   * blind items of it stayed siblings (test/hot-key-clock.test.ts). No dot is
+   * minted twice: the mark is the newest dot minted with that actor, and
+   * this mint takes the one after it and becomes the mark.
+   */
+  private chainedBlindMint(stored: Uint8Array | undefined, write: PendingWrite, tombstone: boolean): Uint8Array | undefined {
+    const mark = this.pendingMints.markOf(write.key);
+    if (mark === undefined) return undefined;
+    const [actor, counter] = mark;
+    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
+    if (local !== undefined && local.entries.some((entry) => entry.actor === actor && entry.counter >= counter)) return undefined;
+    const seen = local === undefined ? [] : join(local);
+    if (!isReusableOwnActor(actor, this.config.nodeId, this.epochMin)) return undefined;
+    const context = withDot(seen, actor, counter);
+    if (counterExhausted(actor, local, context)) return undefined;
+    const sibling: Sibling = { value: write.value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone };
+    const next = this.settle(update(local, context, sibling, actor));
+    this.checkEntryCount(next);
+    const encoded = this.arena.encode(next);
+    this.checkObjectSize(encoded.byteLength);
+    this.markPending(write.key, actor, next);
     return encoded;
   }
 
@@ -1412,4 +1455,23 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
     context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
   }
   return context;
+}
+
+/** `context` (sorted by actor) with `actor` seen up to at least `counter`. */
+function withDot(context: CausalContext, actor: number, counter: number): CausalContext {
+  const out: [number, number][] = [];
+  let placed = false;
+  for (const [known, seen] of context) {
+    if (!placed && known >= actor) {
+      placed = true;
+      if (known === actor) {
+        out.push([actor, Math.max(seen, counter)]);
+        continue;
+      }
+      out.push([actor, counter]);
+    }
+    out.push([known, seen]);
+  }
+  if (!placed) out.push([actor, counter]);
+  return out;
 }

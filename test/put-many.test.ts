@@ -181,6 +181,18 @@ t.test('lww putMany: one key several times in a batch, the later entry wins, how
   }
 });
 
+t.test('siblings putMany: one key twice in a batch, blind, the later entry wins (as with two puts)', async (t) => {
+  const store = await openTemp(t, { replication: { n: 3, r: 2, w: 2 } });
+  await store.put('held', 'old');
+  const keys = ['new', 'held'];
+  // Both items of a key are minted by its first replica before either is stored there: the second chains on the first.
+  await store.putMany(keys.flatMap((key) => [[key, `${key}: first`], [`other:${key}`, 0], [key, `${key}: second`]]) as never);
+  for (const key of keys) {
+    const got = await store.get(key, { r: 3 });
+    t.same(got?.siblings, [`${key}: second`], `${key}: one value, the later entry's, on all three replicas`);
+  }
+});
+
 t.test("lww putMany with a replica crashed: the stand-ins' hints reach it", async (t) => {
   const store = await openTemp(t, { conflicts: 'lww', replication: { n: 3, r: 2, w: 2 } });
   store.crashNode(1);

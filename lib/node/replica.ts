@@ -892,10 +892,6 @@ export class Replica {
   private mintVersion(stored: Uint8Array | undefined, write: PendingWrite, own: boolean, mintOnly: boolean): Uint8Array {
     const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
     const blind = (write.flags & RequestFlag.BLIND) !== 0;
-    if (own && mintOnly && blind) {
-      const chained = this.chainedBlindMint(stored, write, tombstone);
-      if (chained !== undefined) return chained;
-    }
     if (stored === undefined && write.context.length === 0) {
       // A key new here, written without a context (a putMany's every new key):
       // update's one-entry object of a fresh actor, which settle leaves as it
@@ -903,18 +899,20 @@ export class Replica {
       const actor = this.actorFor(undefined, NO_CONTEXT, false);
       const encoded = this.arena.encodeSingleValue(actor, 1, write.timestampMs, write.expiresAtMs, tombstone, write.value);
       this.checkObjectSize(encoded.byteLength);
-      if (mintOnly) {
-        this.pendingMints.mintedFresh(actor);
-        // The key's next blind mint chains on this dot while storage does not show it (chainedBlindMint).
-        if (own && this.pendingMints.markOf(write.key) === undefined && !this.pendingMints.mark(write.key, actor, 1)) this.forgetPendingMints();
-      }
+      if (mintOnly) this.pendingMints.mintedFresh(actor);
       return encoded;
     }
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const sibling: Sibling = { value: write.value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone };
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor), false);
-    const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
+    const mark = own ? this.pendingMints.markOf(write.key) : undefined;
+    const unseen = mark !== undefined && !shows(local, mark);
+    if (unseen && mintOnly && blind) {
+      const chained = this.chainedBlindMint(mark, local, context, sibling, write.key);
+      if (chained !== undefined) return chained;
+    }
+    const actor = this.actorFor(local, context, !unseen);
     const next = this.settle(update(local, context, sibling, actor));
     this.checkEntryCount(next);
     const encoded = this.arena.encode(next);
@@ -928,44 +926,35 @@ export class Replica {
   /**
    * A blind MINT_ONLY of a key whose newest mint here (its mark) committed
    * storage does not show yet: minted with the mark's actor at the next
-   * counter, its context the stored clock and the marked dot, so it
+   * counter, its context the stored clock (`seen`) and the marked dot, so it
    * supersedes that mint as a blind PUT supersedes the PUTs queued before it
    * (a PUT reads its transaction's view, which shows them). Undefined when it
-   * cannot chain (no mark, storage shows it, the actor no longer reusable):
-   * then mintVersion mints as before, a fresh actor where a mark is unseen.
+   * cannot chain (the actor no longer reusable, its counter at the bound):
+   * then mintVersion takes a fresh actor, as it did for every such mint.
    *
-   * Why: each such mint took a fresh actor, one more clock entry, younger
-   * than truncation's CLOCK_ENTRY_YOUNG_MS: a key putMany wrote faster than
-   * its node committed grew 255 entries on every replica, and concurrent
-   * blind items of it stayed siblings (test/hot-key-clock.test.ts). No dot is
-   * minted twice: the mark is the newest dot minted with that actor, and
-   * this mint takes the one after it and becomes the mark.
+   * Why: with a fresh actor per such mint, one more clock entry younger than
+   * truncation's CLOCK_ENTRY_YOUNG_MS each time, a key that putMany wrote
+   * faster than its node committed grew 255 entries on every replica, and
+   * its concurrent blind items stayed siblings (test/hot-key-clock.test.ts).
+   * No dot is minted twice: the mark is the newest dot minted with that
+   * actor, and this mint takes the one after it and becomes the mark. A key
+   * new here is minted by a fresh actor without a mark (marking every new
+   * key cost the node threads about 4 µs per putMany key in bench:put-many),
+   * so its chain starts at its first mint that reads it stored.
    */
-  private chainedBlindMint(stored: Uint8Array | undefined, write: PendingWrite, tombstone: boolean): Uint8Array | undefined {
-    const mark = this.pendingMints.markOf(write.key);
-    if (mark === undefined) return undefined;
+  private chainedBlindMint(mark: readonly [number, number], local: VersionedObject | undefined, seen: CausalContext, sibling: Sibling, key: Uint8Array): Uint8Array | undefined {
     const [actor, counter] = mark;
-    const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
-    if (local !== undefined && local.entries.some((entry) => entry.actor === actor && entry.counter >= counter)) return undefined;
-    const seen = local === undefined ? [] : join(local);
     if (!isReusableOwnActor(actor, this.config.nodeId, this.epochMin)) return undefined;
     const context = withDot(seen, actor, counter);
     if (counterExhausted(actor, local, context)) return undefined;
-    const sibling: Sibling = { value: write.value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone };
     const next = this.settle(update(local, context, sibling, actor));
     this.checkEntryCount(next);
     const encoded = this.arena.encode(next);
     this.checkObjectSize(encoded.byteLength);
-    this.markPending(write.key, actor, next);
+    this.markPending(key, actor, next);
     return encoded;
   }
 
-  /** Whether `key` has a pending mint that `local` (the object a mint reads) does not show: then its actor must not be reused. */
-  private markUnseen(key: Uint8Array, local: VersionedObject | undefined): boolean {
-    const mark = this.pendingMints.markOf(key);
-    if (mark === undefined) return false;
-    return local === undefined || !local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
-  }
 
   /** Mark the dot `next` holds of `actor`, reused (pending-mints.ts); when the marks are full, forget them all instead. */
   private markPending(key: Uint8Array, actor: number, next: VersionedObject): void {
@@ -1455,6 +1444,11 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
     context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
   }
   return context;
+}
+
+/** Whether `local` (the object a mint reads) shows the pending mint `mark`: else its actor must not be reused, or only to chain on it. */
+function shows(local: VersionedObject | undefined, mark: readonly [number, number]): boolean {
+  return local !== undefined && local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
 }
 
 /** `context` (sorted by actor) with `actor` seen up to at least `counter`. */

@@ -63,7 +63,7 @@ import {
 } from '../transport/wire.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
-import { PendingMints, keyText } from './pending-mints.js';
+import { type PendingMint, PendingMints, keyText } from './pending-mints.js';
 import { UncommittedWrites, uncommittedSlotOf } from './uncommitted-writes.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -942,10 +942,12 @@ export class Replica {
    * key cost the node threads about 4 µs per putMany key in bench:put-many),
    * so its chain starts at its first mint that reads it stored.
    */
-  private chainedBlindMint(mark: readonly [number, number], local: VersionedObject | undefined, seen: CausalContext, sibling: Sibling, key: Uint8Array): Uint8Array | undefined {
-    const [actor, counter] = mark;
+  private chainedBlindMint(mark: PendingMint, local: VersionedObject | undefined, seen: CausalContext, sibling: Sibling, key: Uint8Array): Uint8Array | undefined {
+    const [actor, , clock] = mark;
     if (!isReusableOwnActor(actor, this.config.nodeId, this.epochMin)) return undefined;
-    const context = withDot(seen, actor, counter);
+    // The marked object's whole clock, not only its dot: what that object superseded, this one has seen too (else a
+    // value it superseded, absent from `local`, stays live beside this one on a replica still holding it: seed 486).
+    const context = joinedContexts(seen, clock);
     if (counterExhausted(actor, local, context)) return undefined;
     const next = this.settle(update(local, context, sibling, actor));
     this.checkEntryCount(next);
@@ -960,7 +962,7 @@ export class Replica {
   private markPending(key: Uint8Array, actor: number, next: VersionedObject): void {
     const entry = next.entries.find((candidate) => candidate.actor === actor);
     if (entry === undefined) return;
-    if (!this.pendingMints.mark(key, actor, entry.counter)) this.forgetPendingMints();
+    if (!this.pendingMints.mark(key, actor, entry.counter, join(next))) this.forgetPendingMints();
   }
 
   /** A replica's write: merge the coordinator's object into ours (DVVSet sync). */
@@ -1447,25 +1449,29 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
 }
 
 /** Whether `local` (the object a mint reads) shows the pending mint `mark`: else its actor must not be reused, or only to chain on it. */
-function shows(local: VersionedObject | undefined, mark: readonly [number, number]): boolean {
+function shows(local: VersionedObject | undefined, mark: PendingMint): boolean {
   return local !== undefined && local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
 }
 
-/** `context` (sorted by actor) with `actor` seen up to at least `counter`. */
-function withDot(context: CausalContext, actor: number, counter: number): CausalContext {
+/** Two contexts (each sorted by actor) as one: every actor either names, at the higher counter. */
+function joinedContexts(a: CausalContext, b: CausalContext): CausalContext {
   const out: [number, number][] = [];
-  let placed = false;
-  for (const [known, seen] of context) {
-    if (!placed && known >= actor) {
-      placed = true;
-      if (known === actor) {
-        out.push([actor, Math.max(seen, counter)]);
-        continue;
-      }
-      out.push([actor, counter]);
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x[0] < y[0])) {
+      out.push([x![0], x![1]]);
+      i++;
+    } else if (x === undefined || y[0] < x[0]) {
+      out.push([y[0], y[1]]);
+      j++;
+    } else {
+      out.push([x[0], Math.max(x[1], y[1])]);
+      i++;
+      j++;
     }
-    out.push([known, seen]);
   }
-  if (!placed) out.push([actor, counter]);
   return out;
 }

@@ -242,3 +242,24 @@ t.test('a write keeps what its context superseded when its clock is truncated, t
     t.same(siblingsOf(stored('h')!).map((s) => untext.decode(s.value)), ['new'], `${mintOnly ? 'MINT_ONLY' : 'PUT'}: the superseded value does not come back`);
   }
 });
+
+t.test("a blind MINT_ONLY of a key whose last mint is not stored yet chains on it: the mark's actor, the next counter, and the marked object's whole clock", async (t) => {
+  const { replica, send, answers, stored } = setup(t);
+  send(put('k', 'v0', undefined, false));
+  await replica.commit();
+  const actor = dotOf(stored('k')!, 'v0').split(':')[0];
+  // A value of another node this node never stored: the first mint's context supersedes it (seed 486 of 'crashes').
+  const foreign = 9 * 1024 + 4;
+  const first = decodeObject(answers(send(put('k', 'v1', [[foreign, 1], ...join(stored('k')!)], true))).get(0)!.payload);
+  t.equal(dotOf(first, 'v1'), `${actor}:2`, 'the first mint reuses the key\u2019s actor');
+  // Not stored yet: the blind one after it chains on it.
+  const second = decodeObject(answers(send(put('k', 'v2', undefined, true))).get(0)!.payload);
+  t.equal(dotOf(second, 'v2'), `${actor}:3`, 'the next counter of the same actor: one clock entry, no fresh epoch');
+  t.same(siblingsOf(second).map((s) => untext.decode(s.value)), ['v2'], 'it supersedes the mint it chains on, as a blind PUT supersedes the PUT queued before it');
+  t.same(join(second).find(([a]) => a === foreign), [foreign, 1], "and has seen what that mint's context superseded: the foreign value cannot stay live beside it");
+  // A replica holding the foreign value and then both objects, in either order, ends as the minting node does.
+  const foreignObject = encodeObject({ entries: [{ actor: foreign, counter: 1, timestampMs: 1000, siblings: [{ value: text.encode('foreign'), timestampMs: 1000, expiresAtMs: 0, tombstone: false }] }] });
+  send(replicate('k', foreignObject), replicate('k', encodeObject(second)), replicate('k', encodeObject(first)));
+  await replica.commit();
+  t.same(siblingsOf(stored('k')!).map((s) => untext.decode(s.value)), ['v2'], 'only v2 stays');
+});

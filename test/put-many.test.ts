@@ -181,6 +181,21 @@ t.test('lww putMany: one key several times in a batch, the later entry wins, how
   }
 });
 
+t.test('siblings putMany: a stored key twice in a batch, blind, the later entry wins (as with two puts)', async (t) => {
+  const store = await openTemp(t, { replication: { n: 3, r: 2, w: 2 } });
+  const keys = ['held', 'also held'];
+  for (const key of keys) await store.put(key, 'old', { w: 3 });
+  // Both items of a key are minted by its first replica before either is stored there: the second chains on the first.
+  await store.putMany(keys.flatMap((key) => [[key, `${key}: first`], [`other:${key}`, 0], [key, `${key}: second`]]) as never);
+  for (const key of keys) {
+    const got = await store.get(key, { r: 3 });
+    t.same(got?.siblings, [`${key}: second`], `${key}: one value, the later entry's, on all three replicas`);
+  }
+  // A key new on its node is minted by a fresh actor per item (replica.ts chainedBlindMint): its two blind items stay concurrent.
+  await store.putMany([['new', 'first'], ['new', 'second']]);
+  t.same((await store.get('new', { r: 3 }))?.siblings.slice().sort(), ['first', 'second'], 'a new key twice: both, as siblings');
+});
+
 t.test("lww putMany with a replica crashed: the stand-ins' hints reach it", async (t) => {
   const store = await openTemp(t, { conflicts: 'lww', replication: { n: 3, r: 2, w: 2 } });
   store.crashNode(1);

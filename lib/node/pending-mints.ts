@@ -30,14 +30,24 @@
  * forgotten, and a late copy of their dots raises epochMin as before.
  */
 
+import type { CausalContext } from '../version/dotted-version-vector.js';
+
+/** A key's mark: the dot (actor, counter) minted with a reused actor, and the clock of the object it was minted in. */
+export type PendingMint = readonly [actor: number, counter: number, clock: CausalContext];
+
 /** Marked keys at most: four putMany windows (16,384 items) of overwrites on one node. */
 export const PENDING_MINTS_MAX = 65_536;
 /** Fresh actors kept at most: four putMany windows (16,384 items) of new keys on one node. */
 export const FRESH_ACTORS_MAX = 65_536;
 
 export class PendingMints {
-  /** By the key's bytes as latin1 text: [actor, counter] of the newest dot minted with a reused actor. */
-  private readonly byKey = new Map<string, readonly [number, number]>();
+  /**
+   * By the key's bytes as latin1 text: [actor, counter] of the newest dot
+   * minted with a reused actor, and the clock of the object minted with it
+   * (a blind mint that chains on it has seen all of that object's past, not
+   * only its dot: replica.ts chainedBlindMint).
+   */
+  private readonly byKey = new Map<string, PendingMint>();
   /** Fresh actors of MINT_ONLY's mints whose one dot has not come back to be stored here. */
   private readonly fresh = new Set<number>();
 
@@ -46,15 +56,15 @@ export class PendingMints {
   }
 
   /** The key's mark, if it has one: its next mint takes a fresh actor. */
-  markOf(key: Uint8Array): readonly [number, number] | undefined {
+  markOf(key: Uint8Array): PendingMint | undefined {
     return this.byKey.size === 0 ? undefined : this.byKey.get(keyText(key));
   }
 
-  /** Mark `key`'s dot (actor, counter); false, and nothing marked, when full (the caller forgets them all). */
-  mark(key: Uint8Array, actor: number, counter: number): boolean {
+  /** Mark `key`'s dot (actor, counter) of the object whose clock is `clock`; false, and nothing marked, when full (the caller forgets them all). */
+  mark(key: Uint8Array, actor: number, counter: number, clock: CausalContext): boolean {
     const text = keyText(key);
     if (this.byKey.size >= PENDING_MINTS_MAX && !this.byKey.has(text)) return false;
-    this.byKey.set(text, [actor, counter]);
+    this.byKey.set(text, [actor, counter, clock]);
     return true;
   }
 

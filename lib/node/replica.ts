@@ -63,7 +63,7 @@ import {
 } from '../transport/wire.js';
 import { PARTITIONED_KEY_MARKER, isWellFormedPartitionedKey } from '../ring/partitioned-key.js';
 import { EnvelopeAnswer } from './envelope-answer.js';
-import { PendingMints, keyText } from './pending-mints.js';
+import { type PendingMint, PendingMints, keyText } from './pending-mints.js';
 import { UncommittedWrites, uncommittedSlotOf } from './uncommitted-writes.js';
 import type { ResponseSink } from './response-sink.js';
 import { HINTS_FOR_BASE, NODE_IDS_MAX, NODE_STAT_SLOTS, NodeStat } from '../transport/node-stats.js';
@@ -891,6 +891,7 @@ export class Replica {
    */
   private mintVersion(stored: Uint8Array | undefined, write: PendingWrite, own: boolean, mintOnly: boolean): Uint8Array {
     const tombstone = (write.flags & RequestFlag.TOMBSTONE) !== 0;
+    const blind = (write.flags & RequestFlag.BLIND) !== 0;
     if (stored === undefined && write.context.length === 0) {
       // A key new here, written without a context (a putMany's every new key):
       // update's one-entry object of a fresh actor, which settle leaves as it
@@ -903,10 +904,15 @@ export class Replica {
     }
     const local = stored === undefined ? undefined : decodeObject(copyBytes(stored));
     const sibling: Sibling = { value: write.value, timestampMs: write.timestampMs, expiresAtMs: write.expiresAtMs, tombstone };
-    const blind = (write.flags & RequestFlag.BLIND) !== 0;
     const context = blind && local !== undefined ? join(local) : write.context;
     this.checkForgotten(local, context.map(([actor]) => actor), false);
-    const actor = this.actorFor(local, context, !(own && this.markUnseen(write.key, local)));
+    const mark = own ? this.pendingMints.markOf(write.key) : undefined;
+    const unseen = mark !== undefined && !shows(local, mark);
+    if (unseen && mintOnly && blind) {
+      const chained = this.chainedBlindMint(mark, local, context, sibling, write.key);
+      if (chained !== undefined) return chained;
+    }
+    const actor = this.actorFor(local, context, !unseen);
     const next = this.settle(update(local, context, sibling, actor));
     this.checkEntryCount(next);
     const encoded = this.arena.encode(next);
@@ -917,18 +923,46 @@ export class Replica {
     return encoded;
   }
 
-  /** Whether `key` has a pending mint that `local` (the object a mint reads) does not show: then its actor must not be reused. */
-  private markUnseen(key: Uint8Array, local: VersionedObject | undefined): boolean {
-    const mark = this.pendingMints.markOf(key);
-    if (mark === undefined) return false;
-    return local === undefined || !local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
+  /**
+   * A blind MINT_ONLY of a key whose newest mint here (its mark) committed
+   * storage does not show yet: minted with the mark's actor at the next
+   * counter, its context the stored clock (`seen`) and the marked dot, so it
+   * supersedes that mint as a blind PUT supersedes the PUTs queued before it
+   * (a PUT reads its transaction's view, which shows them). Undefined when it
+   * cannot chain (the actor no longer reusable, its counter at the bound):
+   * then mintVersion takes a fresh actor, as it did for every such mint.
+   *
+   * Why: with a fresh actor per such mint, one more clock entry younger than
+   * truncation's CLOCK_ENTRY_YOUNG_MS each time, a key that putMany wrote
+   * faster than its node committed grew 255 entries on every replica, and
+   * its concurrent blind items stayed siblings (test/hot-key-clock.test.ts).
+   * No dot is minted twice: the mark is the newest dot minted with that
+   * actor, and this mint takes the one after it and becomes the mark. A key
+   * new here is minted by a fresh actor without a mark (marking every new
+   * key cost the node threads about 4 µs per putMany key in bench:put-many),
+   * so its chain starts at its first mint that reads it stored.
+   */
+  private chainedBlindMint(mark: PendingMint, local: VersionedObject | undefined, seen: CausalContext, sibling: Sibling, key: Uint8Array): Uint8Array | undefined {
+    const [actor, , clock] = mark;
+    if (!isReusableOwnActor(actor, this.config.nodeId, this.epochMin)) return undefined;
+    // The marked object's whole clock, not only its dot: what that object superseded, this one has seen too (else a
+    // value it superseded, absent from `local`, stays live beside this one on a replica still holding it: seed 486).
+    const context = joinedContexts(seen, clock);
+    if (counterExhausted(actor, local, context)) return undefined;
+    const next = this.settle(update(local, context, sibling, actor));
+    this.checkEntryCount(next);
+    const encoded = this.arena.encode(next);
+    this.checkObjectSize(encoded.byteLength);
+    this.markPending(key, actor, next);
+    return encoded;
   }
+
 
   /** Mark the dot `next` holds of `actor`, reused (pending-mints.ts); when the marks are full, forget them all instead. */
   private markPending(key: Uint8Array, actor: number, next: VersionedObject): void {
     const entry = next.entries.find((candidate) => candidate.actor === actor);
     if (entry === undefined) return;
-    if (!this.pendingMints.mark(key, actor, entry.counter)) this.forgetPendingMints();
+    if (!this.pendingMints.mark(key, actor, entry.counter, join(next))) this.forgetPendingMints();
   }
 
   /** A replica's write: merge the coordinator's object into ours (DVVSet sync). */
@@ -1412,4 +1446,32 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
     context.push([view.getFloat64(at, true), view.getFloat64(at + 8, true)]);
   }
   return context;
+}
+
+/** Whether `local` (the object a mint reads) shows the pending mint `mark`: else its actor must not be reused, or only to chain on it. */
+function shows(local: VersionedObject | undefined, mark: PendingMint): boolean {
+  return local !== undefined && local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
+}
+
+/** Two contexts (each sorted by actor) as one: every actor either names, at the higher counter. */
+function joinedContexts(a: CausalContext, b: CausalContext): CausalContext {
+  const out: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x[0] < y[0])) {
+      out.push([x![0], x![1]]);
+      i++;
+    } else if (x === undefined || y[0] < x[0]) {
+      out.push([y[0], y[1]]);
+      j++;
+    } else {
+      out.push([x[0], Math.max(x[1], y[1])]);
+      i++;
+      j++;
+    }
+  }
+  return out;
 }

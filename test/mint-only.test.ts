@@ -220,7 +220,8 @@ t.test('a MINT_ONLY of a key with a write here not committed yet waits for that 
 // REPLICATEs still on the way) had those entries truncated first, as they
 // came with timestampMs 0; the value they superseded then came back beside
 // the acknowledged write when its REPLICATE landed. Fixed in replica.ts
-// (datedContextEntries).
+// (datedContextEntries, s15); since s16 update() itself dates such entries at
+// the write (dotted-version-vector.ts discardCovered).
 t.test('a write keeps what its context superseded when its clock is truncated, though its coordinator had not stored those dots', async (t) => {
   for (const mintOnly of [true, false]) {
     const { replica, send, answers, stored } = setup(t);

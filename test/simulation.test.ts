@@ -296,9 +296,18 @@ function nodeDownDuringChange(trace: string): boolean {
 //   during a change was sent after it, to the replicas of the old ring; the
 //   simulation's old copy of the coordinator skipped such purges, the store
 //   did not. Fixed: a due purge is sent only to the key's current N (purge-rule.ts).
+//   Session s16: 505675 and 602446 no longer failed with that check taken
+//   out (their schedules moved); sloppy-membership seed 31108 fails so (found
+//   searching seeds 30000-31108 without putMany), as lost-write and
+//   stale-read: the blind delete #43 of k4 (W=1, 236.6 ms) reached the old
+//   ring's replicas n3, n4, n0 while n0's removal ran; its purge, decided for
+//   them, went at 1,491 ms to n3 and n4, and n5, which had gained k4, still
+//   held w49, which repair brought back. With the check the purge is not sent.
+//   Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 31108 --without-put-many --trace
 t.test('an acknowledged delete stays deleted across membership changes', async (t) => {
-  for (const [scenario, seed] of [['membership', 400969], ['sloppy-membership', 1139], ['membership', 505675], ['sloppy-membership', 602446]] as const) {
+  for (const [scenario, seed] of [['membership', 400969], ['sloppy-membership', 1139], ['sloppy-membership', 31108]] as const) {
     const result = await runSeed(seed, withoutPutMany(scenarioNamed(scenario)));
+    t.ok(result.stats.membershipChanges > 0, `${scenario} seed ${seed}: the schedule still changes membership`);
     t.same(result.failures.map((f) => f.kind), [], `${scenario} seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
   }
 });

@@ -233,7 +233,11 @@ t.test('an acknowledged delete stays deleted when a stand-in hands back an older
 // that n0 held for the tombstone; replicas then held equal clocks with
 // different values (w56, and the tombstone w24), which no merge separates.
 // Fixed in lib/version/actor.ts (actorToReuse, namesForgottenActor) and
-// lib/node/replica.ts (epochMin). Replay: node dist/test/simulation/long-run.js --scenario lww --seed 603431 --trace
+// lib/node/replica.ts (epochMin). Replay: node dist/test/simulation/long-run.js --scenario lww --seed 603431 --without-put-many --trace
+// Session s16: the seed no longer fails with namesForgottenActor taken out
+// (it never raises epochMin), and no seed of 'lww' 20000-39999 without
+// putMany does: it passes as a plain run of 'lww' only, not as this
+// regression's guard (last-writer-wins.test.ts tests the rule itself).
 t.test('a node that took a purged key back does not mint again its old dots (lww)', async (t) => {
   for (const seed of [603431]) {
     const result = await runSeed(seed, withoutPutMany(scenarioNamed('lww')));
@@ -262,7 +266,7 @@ t.test('a node that took a purged key back does not mint again its old dots (lww
 // In 20090 the removal of n4 fails at 320 ms (n3, cut off, fails its
 // hand-over) and n0 and n2 keep hints for n4 after healing (lost-write).
 // Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 20090 --without-put-many --trace
-t.test('a membership change that fails after its ring switch still completes the removal', async (t) => {
+t.test('a membership change that fails after its ring switch still completes (a removal, or a join)', async (t) => {
   for (const seed of [20000, 20053, 20090]) {
     const result = await runSeed(seed, withoutPutMany(scenarioNamed('sloppy-membership')), { trace: true });
     t.ok(nodeDownDuringChange(result.trace), `seed ${seed}: the schedule still has a node go down while a membership change runs`);
@@ -287,11 +291,18 @@ function nodeDownDuringChange(trace: string): boolean {
 //   lost kept its copies; a delete was purged from the new replicas; when a
 //   later change gave the node the range again, its old copy came back.
 //   Fixed: a gaining node drops what it holds of the gained ranges before the
-//   copy (range-move.ts dropStaleOnGainers).
+//   copy (range-move.ts dropStaleOnGainers). Session s16: the seed no longer
+//   fails with dropStaleOnGainers skipped, and no seed of 'membership'
+//   20000-59999 or 100000-110999 without putMany does (nor 60000-60999 with
+//   the purge's sweep rule taken out too), so this seed guards nothing of its
+//   own now. Perhaps the ownership sweeps (issue 9) now reach such a stale
+//   copy first; not checked.
 // - sloppy-membership seed 1139: a stand-in held a hint for a node that was
 //   then removed; the delete's tombstone was purged from the key's replicas,
 //   and the hint, handed to those replicas, brought the old value back.
 //   Fixed: no purge while hints are owed to a removed node (purge-rule.ts).
+//   Session s16: the seed no longer fails with that check taken out, and no
+//   seed of 'sloppy-membership' 30000-86999 without putMany does.
 // - membership seed 505675 (and sloppy-membership 602446): a purge decided
 //   during a change was sent after it, to the replicas of the old ring; the
 //   simulation's old copy of the coordinator skipped such purges, the store

@@ -207,10 +207,22 @@ t.test('equal versions encode to equal bytes, whatever was encoded before', asyn
 // live again everywhere after repair. The purge rule (store.ts writeSettled /
 // readSettled: all N own replicas hold the tombstone) does not know about
 // hints held elsewhere for those replicas. Fixed: store.ts sendPurge (and the
-// simulated coordinator) purge only while no hint is owed to them. Replay: node dist/test/simulation/long-run.js --scenario sloppy --seed 1838 --trace
+// simulated coordinator) purge only while no hint is owed to them
+// (purge-rule.ts shouldSendPurge).
+// Session s16: seeds 1838, 5149, 5233, 5415 and 22985 no longer failed with
+// that check taken out (hints owed to the key's replicas ignored): later
+// changes moved their schedules. Seeds 31306 and 32851 fail so (found
+// searching seeds 30000-32851 of 'sloppy' without putMany), as lost-write and
+// stale-read. 31306: put #37 of k1 (W=3) is acknowledged by n1, n2 and n4 (a
+// hint for n0, down); n4 crashes before handing it back; the delete #53 reaches
+// n0, n1, n2 and is purged from them at 444.8 ms while n4 still owes n0 the
+// hint; n4 hands w37 to n0 at 461.3 ms, and repair spreads it. With the check,
+// the purge waits for the hint, which the tombstone then supersedes.
+// Replay: node dist/test/simulation/long-run.js --scenario sloppy --seed 31306 --without-put-many --trace
 t.test('an acknowledged delete stays deleted when a stand-in hands back an older hint after the purge', async (t) => {
-  for (const seed of [1838, 5149, 5233, 5415, 22985]) {
+  for (const seed of [31306, 32851]) {
     const result = await runSeed(seed, withoutPutMany(scenarioNamed('sloppy')));
+    t.ok(result.stats.hintsDelivered > 0, `seed ${seed}: the schedule still hands hints back`);
     t.same(result.failures.map((f) => f.kind), [], `seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
   }
 });
@@ -221,7 +233,11 @@ t.test('an acknowledged delete stays deleted when a stand-in hands back an older
 // that n0 held for the tombstone; replicas then held equal clocks with
 // different values (w56, and the tombstone w24), which no merge separates.
 // Fixed in lib/version/actor.ts (actorToReuse, namesForgottenActor) and
-// lib/node/replica.ts (epochMin). Replay: node dist/test/simulation/long-run.js --scenario lww --seed 603431 --trace
+// lib/node/replica.ts (epochMin). Replay: node dist/test/simulation/long-run.js --scenario lww --seed 603431 --without-put-many --trace
+// Session s16: the seed no longer fails with namesForgottenActor taken out
+// (it never raises epochMin), and no seed of 'lww' 20000-39999 without
+// putMany does: it passes as a plain run of 'lww' only, not as this
+// regression's guard (last-writer-wins.test.ts tests the rule itself).
 t.test('a node that took a purged key back does not mint again its old dots (lww)', async (t) => {
   for (const seed of [603431]) {
     const result = await runSeed(seed, withoutPutMany(scenarioNamed('lww')));
@@ -237,31 +253,72 @@ t.test('a node that took a purged key back does not mint again its old dots (lww
 // seeds 20, 34, 49, 94: the run never went quiet). Fixed: the switch is the
 // commit point (Store.removeNode finishes such a removal, addNode keeps a node
 // that joined), and the idempotent steps are sent again (range-move.ts,
-// membership-change.ts). Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 10 --trace
-t.test('a membership change that fails after its ring switch still completes the removal', async (t) => {
-  for (const seed of [10, 20, 24, 34, 49, 94]) {
-    const result = await runSeed(seed, withoutPutMany(scenarioNamed('sloppy-membership')));
+// membership-change.ts).
+// Session s16: seeds 10, 20, 24, 34, 49 and 94 no longer failed with the fix
+// taken out (a hand-over that fails after the switch throws, not tried again;
+// a node whose join failed so is stopped, one whose removal failed so is left
+// running, as before): their schedules moved. Seeds 20000, 20053 and 20090
+// fail so (found searching seeds 20000-20139 of 'sloppy-membership' without
+// putMany; 20 failed so, all but 20090 as a livelock): in 20000 the join of
+// n5 fails after its switch (n5 crashes, 243.8 ms) and the stopped n5 stays in
+// the ring; in 20053 the removal of n4 fails after its switch (n0 down,
+// 390 ms); both never go quiet (invariant: still busy after 200,000 events).
+// In 20090 the removal of n4 fails at 320 ms (n3, cut off, fails its
+// hand-over) and n0 and n2 keep hints for n4 after healing (lost-write).
+// Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 20090 --without-put-many --trace
+t.test('a membership change that fails after its ring switch still completes (a removal, or a join)', async (t) => {
+  for (const seed of [20000, 20053, 20090]) {
+    const result = await runSeed(seed, withoutPutMany(scenarioNamed('sloppy-membership')), { trace: true });
+    t.ok(nodeDownDuringChange(result.trace), `seed ${seed}: the schedule still has a node go down while a membership change runs`);
     t.same(result.failures.map((f) => f.kind), [], `seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
   }
 });
+
+/** Whether the coordinator marked a node down between a membership change's start and its end, in a run's trace. */
+function nodeDownDuringChange(trace: string): boolean {
+  let changing: string | undefined;
+  for (const line of trace.split('\n')) {
+    const started = / ring: (n\d+) (joins|leaves)/.exec(line);
+    if (started !== null) changing = started[1];
+    else if (changing !== undefined && new RegExp(` membership: (add|remove) ${changing} `).test(line)) changing = undefined;
+    else if (changing !== undefined && / marks n\d+ down/.test(line)) return true;
+  }
+  return false;
+}
 
 // Found by the long simulation once it ran the real membership change:
 // - membership seed 400969: a node down while a change dropped the ranges it
 //   lost kept its copies; a delete was purged from the new replicas; when a
 //   later change gave the node the range again, its old copy came back.
 //   Fixed: a gaining node drops what it holds of the gained ranges before the
-//   copy (range-move.ts dropStaleOnGainers).
+//   copy (range-move.ts dropStaleOnGainers). Session s16: the seed no longer
+//   fails with dropStaleOnGainers skipped, and no seed of 'membership'
+//   20000-59999 or 100000-110999 without putMany does (nor 60000-60999 with
+//   the purge's sweep rule taken out too), so this seed guards nothing of its
+//   own now. Perhaps the ownership sweeps (issue 9) now reach such a stale
+//   copy first; not checked.
 // - sloppy-membership seed 1139: a stand-in held a hint for a node that was
 //   then removed; the delete's tombstone was purged from the key's replicas,
 //   and the hint, handed to those replicas, brought the old value back.
 //   Fixed: no purge while hints are owed to a removed node (purge-rule.ts).
+//   Session s16: the seed no longer fails with that check taken out, and no
+//   seed of 'sloppy-membership' 30000-86999 without putMany does.
 // - membership seed 505675 (and sloppy-membership 602446): a purge decided
 //   during a change was sent after it, to the replicas of the old ring; the
 //   simulation's old copy of the coordinator skipped such purges, the store
 //   did not. Fixed: a due purge is sent only to the key's current N (purge-rule.ts).
+//   Session s16: 505675 and 602446 no longer failed with that check taken
+//   out (their schedules moved); sloppy-membership seed 31108 fails so (found
+//   searching seeds 30000-31108 without putMany), as lost-write and
+//   stale-read: the blind delete #43 of k4 (W=1, 236.6 ms) reached the old
+//   ring's replicas n3, n4, n0 while n0's removal ran; its purge, decided for
+//   them, went at 1,491 ms to n3 and n4, and n5, which had gained k4, still
+//   held w49, which repair brought back. With the check the purge is not sent.
+//   Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 31108 --without-put-many --trace
 t.test('an acknowledged delete stays deleted across membership changes', async (t) => {
-  for (const [scenario, seed] of [['membership', 400969], ['sloppy-membership', 1139], ['membership', 505675], ['sloppy-membership', 602446]] as const) {
+  for (const [scenario, seed] of [['membership', 400969], ['sloppy-membership', 1139], ['sloppy-membership', 31108]] as const) {
     const result = await runSeed(seed, withoutPutMany(scenarioNamed(scenario)));
+    t.ok(result.stats.membershipChanges > 0, `${scenario} seed ${seed}: the schedule still changes membership`);
     t.same(result.failures.map((f) => f.kind), [], `${scenario} seed ${seed}: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
   }
 });
@@ -286,7 +343,7 @@ t.test('an acknowledged delete stays deleted across membership changes', async (
 // out. Seed 15840 fails without the fix (nodesToSweepBeforePurge returning
 // no node; found searching seeds 15000 on): its removal fails, and the
 // acknowledged delete #39 of hot1 (W=3) has w30 live again (lost-write,
-// stale-read); with the fix it passes. Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 15840 --trace
+// stale-read); with the fix it passes. Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 15840 --without-put-many --trace
 t.test('an acknowledged delete stays deleted when a failed membership change strands a late copy outside the key\'s replicas', async (t) => {
   const result = await runSeed(15840, withoutPutMany(scenarioNamed('sloppy-membership')));
   t.equal(result.stats.membershipChangesFailed, 1, 'the schedule still fails its removal');
@@ -302,7 +359,9 @@ t.test('an acknowledged delete stays deleted when a failed membership change str
 // into the replicas, whose clocks no longer showed w7 as seen: w7 came back
 // as a false sibling beside the four later writes (lost-write, stale-read).
 // Fixed: truncation keeps entries within CLOCK_ENTRY_YOUNG_MS of the key's
-// newest (Riak's young_vclock). Replay: node dist/test/simulation/long-run.js --scenario membership-outage --seed 11346 --trace
+// newest (Riak's young_vclock). Session s16 checked it still bites: with the
+// guard taken out (truncate's youngMs 0) the seed fails, now as divergence
+// (hot0's replicas keep different clocks). Replay: node dist/test/simulation/long-run.js --scenario membership-outage --seed 11346 --without-put-many --trace
 t.test('a clock truncated while a stranded copy travels does not bring the copy back as a sibling', async (t) => {
   const result = await runSeed(11346, withoutPutMany(scenarioNamed('membership-outage')));
   t.ok(result.stats.membershipChanges >= 3, 'the schedule still changes membership');

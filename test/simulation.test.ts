@@ -350,6 +350,20 @@ t.test('an acknowledged delete stays deleted when a failed membership change str
   t.same(result.failures.map((f) => f.kind), [], `seed 15840: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
 });
 
+// Found by the simulation (session s16's helper, checking pinned seeds),
+// sloppy-membership seed 66045 without putMany: n1 took a hint for the down
+// n5 while its own removal ran (after its hints had been handed off), a W=3
+// put of k11 was acknowledged with it, and n1 stopped with the hint when it
+// left: an R=1 read of n5 after every other hint was handed back missed the
+// put (stale-read). Fixed: a node being removed takes no hints
+// (sloppy-quorum.ts sloppyTargets' mayStandIn; Coordinator.leavingNode).
+// Replay: node dist/test/simulation/long-run.js --scenario sloppy-membership --seed 66045 --without-put-many --trace
+t.test('a node being removed takes no hints, so none leaves with it', async (t) => {
+  const result = await runSeed(66045, withoutPutMany(scenarioNamed('sloppy-membership')));
+  t.ok(result.stats.membershipChanges > 0 && result.stats.hintsDelivered > 0, 'the schedule still removes a node while hints are handed back');
+  t.same(result.failures.map((f) => f.kind), [], `seed 66045: ${result.failures[0]?.message.slice(0, 200) ?? 'passes'}`);
+});
+
 // Found by the simulation, membership-outage seed 11346 (once purges waited
 // for sweeps, which moved its schedule): a node lost key hot0 in a handoff
 // and took a fresh actor epoch when it wrote it again (actor.ts), so hot0's

@@ -32,6 +32,26 @@ t.test('sloppy targets: up owners, then one stand-in per down owner, never a lis
   t.same(allDown, preferenceList(ring, 0, 3), 'no node up: the owners stay, unhinted (their requests fail at once)');
 });
 
+t.test('a node that may not stand in (leaving the ring) is passed over for the next up node', async (t) => {
+  for (let partition = 0; partition < ring.partitionCount; partition++) {
+    const owners = preferenceList(ring, partition, 3);
+    const down = owners[1]!;
+    const isUp = (node: number) => node !== down;
+    const usual = nodeOfTarget(sloppyTargets(ring, partition, 3, isUp)[2]!);
+    const targets = Array.from(sloppyTargets(ring, partition, 3, isUp, (node) => isUp(node) && node !== usual));
+    const standIn = targets[2]!;
+    t.ok(isHinted(standIn) && hintFieldOfTarget(standIn) - 1 === down, `partition ${partition}: still a stand-in for node ${down}`);
+    t.ok(nodeOfTarget(standIn) !== usual && !owners.includes(nodeOfTarget(standIn)), `partition ${partition}: not node ${usual}, which leaves, nor an owner`);
+    t.same(targets.slice(0, 2), owners.filter((node) => node !== down), 'the up owners are targets as before');
+  }
+  const table = new PreferenceListTable(ring, 3);
+  const hash = 0x1234_5678;
+  const list = Array.from(table.forHash(hash));
+  const leaving = nodeOfTarget(targetsFor(table, hash, (node) => node !== list[0], true)[2]!);
+  const targets = Array.from(targetsFor(table, hash, (node) => node !== list[0], true, (node) => node !== list[0] && node !== leaving));
+  t.ok(targets.every((target) => nodeOfTarget(target) !== leaving), 'targetsFor passes it on');
+});
+
 t.test('targetsFor returns the shared preference list while its nodes are up, and strict mode never substitutes', async (t) => {
   const table = new PreferenceListTable(ring, 3);
   const hash = 0x1234_5678;

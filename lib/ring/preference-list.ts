@@ -68,6 +68,8 @@ export function preferenceListWithFallbacks(
   partition: number,
   n: number,
   isUp: (nodeId: number) => boolean,
+  /** Which up nodes may stand in (take hints): not one leaving the ring (sloppy-quorum.ts). */
+  mayStandIn: (nodeId: number) => boolean = isUp,
 ): { primaries: number[]; fallbacks: number[] } {
   validateN(ring, n);
   const walk = walkClockwise(ring, partition, n);
@@ -81,7 +83,7 @@ export function preferenceListWithFallbacks(
     const owner = ring.ownerOf((partition + step) % ring.partitionCount);
     if (listed.has(owner)) continue;
     listed.add(owner); // a down node is skipped once, not re-examined
-    if (isUp(owner)) fallbacks.push(owner);
+    if (isUp(owner) && mayStandIn(owner)) fallbacks.push(owner);
   }
   return { primaries, fallbacks };
 }

@@ -142,6 +142,8 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   private transition: { table: PreferenceListTable; changed: Uint8Array } | undefined;
   /** Set while a membership change runs (membership-change.ts): purges wait, a stream may bring back an older version. */
   membershipChange: Promise<unknown> | undefined;
+  /** The node the running membership change removes, from its start (before its hints drain) to its end: it takes no hints. */
+  leavingNode: number | undefined = undefined;
   readonly handoff: HintedHandoff;
   /** Data a node holds outside its ranges, handed to the keys' current replicas (ownership-handoff.ts). */
   readonly ownership: OwnershipHandoff;
@@ -849,7 +851,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
 
   /** A putMany item's targets, by the hash its batch took (put-many-items.ts). */
   private readonly routeWriteHash = (hash32: number): Int32Array =>
-    coordinatorFirst(targetsFor(this.preferenceLists, hash32, this.isUpBound, this.options.sloppy), this.isUpBound);
+    coordinatorFirst(targetsFor(this.preferenceLists, hash32, this.isUpBound, this.options.sloppy, this.mayStandInBound), this.isUpBound);
 
   /**
    * Where a key's requests go: its preference list while those nodes are up;
@@ -858,7 +860,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
    * (requests to down nodes fail at once, so the quorum fails if too few are up).
    */
   private targetsOf(key: WireKey): Int32Array {
-    return targetsFor(this.preferenceLists, hashKey32(key), this.isUpBound, this.options.sloppy);
+    return targetsFor(this.preferenceLists, hashKey32(key), this.isUpBound, this.options.sloppy, this.mayStandInBound);
   }
 
   private readTargetsOf(key: WireKey, r: number): Int32Array {
@@ -866,6 +868,9 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   }
 
   private readonly isUpBound = (nodeId: number): boolean => this.host.isUp(nodeId);
+
+  /** A write's stand-ins: up nodes, but not one a membership change is removing (sloppy-quorum.ts sloppyTargets says why). */
+  private readonly mayStandInBound = (nodeId: number): boolean => nodeId !== this.leavingNode && this.host.isUp(nodeId);
 
   /** SingleReadBatch: reads in place are bounded per macrotask (direct-reads.ts) only where the host has turns. */
   batchReadsLeft(reads: number): boolean {

@@ -46,14 +46,27 @@ export interface MembershipChange {
 const WAIT_POLL_MS = 20;
 const HANDOVER_ATTEMPTS_MAX = 5;
 
-/** One change at a time: while it runs, `coordinator.membershipChange` holds it (purges wait, anti-entropy waits). */
-export async function changeMembership<T>(coordinator: Coordinator, change: () => Promise<T>): Promise<T> {
+/**
+ * One change at a time: while it runs, `coordinator.membershipChange` holds it
+ * (purges wait, anti-entropy waits). `leavingNode`: the node a removal takes
+ * out, which takes no hints from before its own hints drain to the end
+ * (sloppy-quorum.ts sloppyTargets).
+ */
+export async function changeMembership<T>(coordinator: Coordinator, change: () => Promise<T>, leavingNode?: number): Promise<T> {
   if (coordinator.membershipChange !== undefined) throw new RingtableError(ErrorCode.INVALID_STATE, 'a membership change is already in progress');
-  const running = change();
+  coordinator.leavingNode = leavingNode;
+  let running: Promise<T>;
+  try {
+    running = change();
+  } catch (error) {
+    coordinator.leavingNode = undefined;
+    throw error;
+  }
   coordinator.membershipChange = running;
   try {
     return await running;
   } finally {
+    coordinator.leavingNode = undefined;
     coordinator.membershipChange = undefined;
     coordinator.membershipChangeEnded();
   }

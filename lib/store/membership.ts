@@ -119,7 +119,7 @@ export class Membership {
       const directory = nodeDirectory(this.options.path, nodeId);
       if (existsSync(directory)) renameSync(directory, `${directory}.removed`);
       if (failure !== undefined) throw failure;
-    });
+    }, nodeId);
   }
 
   private async moveTo(next: Ring, kind: 'add' | 'remove', nodeId: number): Promise<void> {

@@ -881,7 +881,7 @@ class Run implements World {
       }
       return moveTo(this.coordinator, host, ring, kind, id, reachable, () => {});
     };
-    changeMembership(this.coordinator, move).then(
+    changeMembership(this.coordinator, move, kind === 'remove' ? id : undefined).then(
       (result) => {
         if (this.trace.enabled) this.trace.log(`membership: ${kind} n${id} done: ${result.keysCopied} keys copied, ${result.keysDropped} dropped`);
         if (kind === 'remove') this.stopNode(id, true);

@@ -4,10 +4,11 @@
  * put brings it up. Once the put settled (here: its copy to that replica
  * dropped and timed out), the next read that finds the replica behind
  * repairs it, as before. Real worker threads and LMDB; the dropped copy is
- * the store's own fault injection. Plus the bookkeeping alone.
+ * the store's own fault injection. Plus the bookkeeping alone (counts by a
+ * slot of the key's hash).
  */
 import t from 'tap';
-import { WritesInFlight } from '../lib/store/writes-in-flight.js';
+import { WRITES_IN_FLIGHT_SLOTS, WritesInFlight } from '../lib/store/writes-in-flight.js';
 import { eventually, openTemp } from './helpers/temp-store.js';
 
 t.test('a replica a put is on its way to is not read-repaired; once the put settled, it is', async (t) => {
@@ -43,37 +44,22 @@ t.test('a replica a put is on its way to is not read-repaired; once the put sett
   t.equal(store.stats().readRepairs, after.readRepairs, 'then every replica agrees: nothing more to repair');
 });
 
-/** A write as WritesInFlight sees it: its targets and which answered. */
-function write(replicas: number[]): { quorum: { replicas: number[]; hasAnswered(target: number): boolean }; answer(target: number): void } {
-  const answered = new Set<number>();
-  return {
-    quorum: { replicas, hasAnswered: (target) => answered.has(target) },
-    answer: (target) => void answered.add(target),
-  };
-}
-
-t.test('WritesInFlight: a target is reached while a write of the key has not heard from it', async (t) => {
-  const inFlight = new WritesInFlight<ReturnType<typeof write>>();
-  const first = write([1, 2, 3]);
-  const second = write([1, 2, 4]);
-  t.notOk(inFlight.reaches('k', 3), 'nothing in flight');
-  inFlight.add('k', first);
-  t.ok(inFlight.reaches('k', 3));
-  t.notOk(inFlight.reaches('k', 4), 'not one of its targets');
-  t.notOk(inFlight.reaches('other', 3), 'another key');
-  first.answer(3);
-  t.notOk(inFlight.reaches('k', 3), 'the target answered (acknowledged or failed)');
-  inFlight.add('k', second);
+t.test('WritesInFlight: a key is covered while a write of it (or of a key in its slot) is in flight', async (t) => {
+  const inFlight = new WritesInFlight();
+  const k = 0x1234_abcd;
+  const sameSlot = k + WRITES_IN_FLIGHT_SLOTS;
+  const other = k + 1;
+  t.notOk(inFlight.covers(k), 'nothing in flight');
+  inFlight.add(k);
+  inFlight.add(k);
   t.equal(inFlight.size, 2);
-  t.ok(inFlight.reaches('k', 4), "the second write's target");
-  t.ok(inFlight.reaches('k', 1), 'a target both writes still owe');
-  second.answer(1);
-  t.ok(inFlight.reaches('k', 1), 'the first still owes it');
-  t.ok(inFlight.remove('k', first));
-  t.notOk(inFlight.reaches('k', 1), 'the second answered it, the first is gone');
-  t.notOk(inFlight.remove('k', first), 'a write is removed once');
-  t.ok(inFlight.remove('k', second));
+  t.ok(inFlight.covers(k));
+  t.ok(inFlight.covers(sameSlot), 'a key sharing the slot is covered too (its repair deferred)');
+  t.notOk(inFlight.covers(other), 'another slot');
+  inFlight.remove(k);
+  t.ok(inFlight.covers(k), 'one write of the key still in flight');
+  inFlight.remove(k);
+  t.notOk(inFlight.covers(k), 'both settled');
   t.equal(inFlight.size, 0);
-  t.notOk(inFlight.reaches('k', 4), 'nothing in flight any more');
-  t.notOk(inFlight.remove('k', second));
+  t.throws(() => inFlight.remove(k), 'a write is removed once');
 });

@@ -210,8 +210,8 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   private sendingUnsent = false;
   /** Operations started this turn whose deadlines start once the turn's requests are sent (stampWhenSent); bounded by pendingMax. */
   private readonly unstamped: (GetOperation | PutOperation)[] = [];
-  /** Puts and deletes some replica has not answered, by cache key: a read repair does not send a replica what one of them brings. */
-  private readonly writesInFlight = new WritesInFlight<PutOperation>();
+  /** Puts and deletes in flight, counted by a slot of their key's hash: a read repair does not send a replica what one of them brings. */
+  private readonly writesInFlight = new WritesInFlight();
   readonly counters: CoordinatorCounters = { readRepairs: 0, readRepairsSkipped: 0, readRepairsCovered: 0, siblingsSeen: 0, timeouts: 0, overloaded: 0, putRetries: 0 };
   /** Each ring partition's leader and term for leader-ordered keys (DESIGN.md §3). */
   readonly leaders = new PartitionLeaders();
@@ -724,7 +724,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
     }, tag);
     if (deadlineMs === undefined) this.stampWhenSent(operation);
     this.track(operation);
-    this.writesInFlight.add(cacheKeyOf(request.key), operation);
+    this.writesInFlight.add(hashKey32(request.key));
     operation.start();
   }
 
@@ -1361,13 +1361,12 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   /** Read repair (Dynamo §4.7): the merged object to each of `targets[0, count)` that answered with something older, in the background, bounded by backgroundMax. */
   private sendReadRepairs(key: WireKey, targets: ArrayLike<number>, count: number, objectBytes: Uint8Array): void {
     const repair = requestOf(Op.REPLICATE, key, objectBytes);
-    const cacheKey = this.writesInFlight.size > 0 ? cacheKeyOf(key) : undefined;
+    // A put of this key is still on its way to its replicas (writes-in-flight.ts): it brings them up; once it settled, a read that finds one behind repairs it.
+    if (this.writesInFlight.covers(hashKey32(key))) {
+      this.counters.readRepairsCovered += count;
+      return;
+    }
     for (let i = 0; i < count; i++) {
-      // A put of this key is still on its way there (writes-in-flight.ts): it brings the replica up; once it settled, a read that finds the replica behind repairs it.
-      if (cacheKey !== undefined && this.writesInFlight.reaches(cacheKey, targets[i]!)) {
-        this.counters.readRepairsCovered++;
-        continue;
-      }
       if (this.backgroundCount >= this.backgroundMax) {
         this.counters.readRepairsSkipped++;
         continue;
@@ -1453,7 +1452,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   /** An operation settles once (false on a later call); the counts it held are released. */
   private settleOperation(operation: Operation): boolean {
     if (!this.active.delete(operation)) return false;
-    if (operation instanceof PutOperation) this.writesInFlight.remove(cacheKeyOf(operation.request.key), operation);
+    if (operation instanceof PutOperation) this.writesInFlight.remove(hashKey32(operation.request.key));
     this.pendingBytesCount -= operation.bytes ?? 0;
     if (operation.callerDone) this.backgroundCount -= operation.weight;
     else this.pendingCount -= operation.weight;

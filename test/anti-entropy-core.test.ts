@@ -38,11 +38,12 @@ t.test('canonical version: the causal content of the stored bytes, nothing else'
   t.same(canonical(v2), canonicalOfObject(v2), 'read from the bytes as from the object');
   t.notSame(canonical(v1), canonical(v2), 'a newer version differs');
 
-  // A coordinator that learnt B's event only from a client's context stores
-  // its entry with timestampMs 0; a replica that saw the event keeps its
-  // time, and sync keeps the max. Same version, different stored bytes.
+  // A coordinator that learnt B's event only from a client's context dates
+  // its entry at the write (500; timestampMs 0 before session s16); a replica
+  // that knew the event with a later time keeps that, and sync keeps the max.
+  // Same version, different stored bytes.
   const coordinated = update(undefined, [[B, 3]], sibling('x', 500), C);
-  const knewB: VersionedObject = { entries: [{ actor: B, counter: 3, timestampMs: 400, siblings: [] }] };
+  const knewB: VersionedObject = { entries: [{ actor: B, counter: 3, timestampMs: 600, siblings: [] }] };
   const replicated = sync(knewB, coordinated);
   t.notSame(Buffer.from(encodeObject(replicated)), Buffer.from(encodeObject(coordinated)), 'the stored bytes differ (entry timestamps)');
   t.same(canonical(replicated), canonical(coordinated), 'the canonical content is the same');

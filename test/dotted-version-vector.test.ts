@@ -10,6 +10,7 @@ import {
   descends,
   equal,
   join,
+  joinContexts,
   lastWriterWins,
   siblingsOf,
   sync,
@@ -543,3 +544,30 @@ t.test('contexts round trip and garbage is rejected', async (t) => {
   }
   t.throws(() => decodeContext(undefined as unknown as string), { code: 'ERR_INVALID_CONTEXT' });
 });
+
+t.test('joinContexts: every actor of either context at the higher counter, sorted (the chained mint of replica.ts)', async (t) => {
+  const next = uint32Source(7);
+  for (let round = 0; round < 300; round++) {
+    const contextOf = (): CausalContext => {
+      const counters = new Map<number, number>();
+      const size = next() % 6;
+      for (let i = 0; i < size; i++) counters.set(next() % 8, 1 + (next() % 5));
+      return [...counters].sort((x, y) => x[0] - y[0]);
+    };
+    const a = contextOf();
+    const b = contextOf();
+    const expected = new Map<number, number>(a);
+    for (const [actor, counter] of b) expected.set(actor, Math.max(counter, expected.get(actor) ?? 0));
+    const joined = joinContexts(a, b);
+    if (!isSameContext(joined, [...expected].sort((x, y) => x[0] - y[0]))) {
+      t.fail(`joinContexts(${JSON.stringify(a)}, ${JSON.stringify(b)}) = ${JSON.stringify(joined)}`);
+      return;
+    }
+  }
+  t.pass('300 random pairs');
+  t.same(joinContexts([], []), [], 'two empty contexts');
+});
+
+function isSameContext(x: CausalContext, y: CausalContext): boolean {
+  return x.length === y.length && x.every(([actor, counter], i) => actor === y[i]![0] && counter === y[i]![1]);
+}

@@ -19,6 +19,7 @@ import {
   sync,
   truncate,
   update,
+  joinContexts,
   CLOCK_ENTRY_YOUNG_MS,
 } from '../version/dotted-version-vector.js';
 import { CONTEXT_COUNTER_MAX, ENTRIES_MAX, ObjectArena, checkObjectAt, clockInto, decodeObject, encodeObject, encodeObjectTransient, forEachExpiryAt, soleSiblingAt, viewOfBytes } from '../version/object-codec.js';
@@ -947,7 +948,7 @@ export class Replica {
     if (!isReusableOwnActor(actor, this.config.nodeId, this.epochMin)) return undefined;
     // The marked object's whole clock, not only its dot: what that object superseded, this one has seen too (else a
     // value it superseded, absent from `local`, stays live beside this one on a replica still holding it: seed 486).
-    const context = joinedContexts(seen, clock);
+    const context = joinContexts(seen, clock);
     if (counterExhausted(actor, local, context)) return undefined;
     const next = this.settle(update(local, context, sibling, actor));
     this.checkEntryCount(next);
@@ -956,7 +957,6 @@ export class Replica {
     this.markPending(key, actor, next);
     return encoded;
   }
-
 
   /** Mark the dot `next` holds of `actor`, reused (pending-mints.ts); when the marks are full, forget them all instead. */
   private markPending(key: Uint8Array, actor: number, next: VersionedObject): void {
@@ -1451,27 +1451,4 @@ function contextOf(view: DataView, contextAt: number, contextPairs: number): Cau
 /** Whether `local` (the object a mint reads) shows the pending mint `mark`: else its actor must not be reused, or only to chain on it. */
 function shows(local: VersionedObject | undefined, mark: PendingMint): boolean {
   return local !== undefined && local.entries.some((entry) => entry.actor === mark[0] && entry.counter >= mark[1]);
-}
-
-/** Two contexts (each sorted by actor) as one: every actor either names, at the higher counter. */
-function joinedContexts(a: CausalContext, b: CausalContext): CausalContext {
-  const out: [number, number][] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const x = a[i];
-    const y = b[j];
-    if (y === undefined || (x !== undefined && x[0] < y[0])) {
-      out.push([x![0], x![1]]);
-      i++;
-    } else if (x === undefined || y[0] < x[0]) {
-      out.push([y[0], y[1]]);
-      j++;
-    } else {
-      out.push([x[0], Math.max(x[1], y[1])]);
-      i++;
-      j++;
-    }
-  }
-  return out;
 }

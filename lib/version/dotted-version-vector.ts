@@ -232,6 +232,29 @@ export function join(obj: VersionedObject): CausalContext {
   return obj.entries.map((entry) => [entry.actor, entry.counter] as const);
 }
 
+/** Two contexts (each sorted by actor) as one: every actor either names, at the higher counter (what a client that had seen both has seen). */
+export function joinContexts(a: CausalContext, b: CausalContext): CausalContext {
+  const out: [number, number][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x[0] < y[0])) {
+      out.push([x![0], x![1]]);
+      i++;
+    } else if (x === undefined || y[0] < x[0]) {
+      out.push([y[0], y[1]]);
+      j++;
+    } else {
+      out.push([x[0], Math.max(x[1], y[1])]);
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
 /** All current values: by actor ascending, then newest first. */
 export function siblingsOf(obj: VersionedObject): Sibling[] {
   const siblings: Sibling[] = [];

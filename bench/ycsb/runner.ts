@@ -475,6 +475,56 @@ async function measureBaseline(name: BaselineName, request: BenchRequest, stream
   }
 }
 
+/** One target measured alone in this process (measureAlone): what a tail comparison needs. */
+export interface AloneResult {
+  name: string;
+  /** The rate the run went at: the workload's, or with `--target P%` P% of `peak`. */
+  targetPerSec: number;
+  peak?: NonNullable<BenchReport['peak']>;
+  throughputPerSec: number;
+  operations: number;
+  latency: BenchReport['latency'];
+  launchLag?: LaunchLag;
+  stalls: StallSummary;
+}
+
+/**
+ * A baseline alone: the stream, load, warm-up, peak pass (with `--target P%`)
+ * and run that ringtable goes through in runBench, with no ringtable run
+ * before it in this process (its threads, heap and garbage would weigh on the
+ * baseline's run). bench/tail-floor.bench.ts runs each in a fresh process.
+ */
+export async function measureAlone(name: BaselineName, request: BenchRequest, context: RunContext): Promise<AloneResult> {
+  const stream = generateOperations(request.workload);
+  const keys = new KeySpace(stream.keyCountAfter, request.workload.recordCount, request.workload.valueBytes, request.workload.seed, request.keyForm);
+  const dir = request.path ?? makeTempDir('ringtable-bench-');
+  fs.mkdirSync(dir, { recursive: true });
+  try {
+    const target = await openBaseline(name, request, keys, dir);
+    if (typeof target === 'string') throw new Error(`${name} could not start: ${target}`);
+    try {
+      const measured = await measure(target, request, stream, keys, context, { findPeak: true });
+      const run = measured.run;
+      const latency = run.latency.summaries();
+      run.latency.destroy();
+      return {
+        name,
+        targetPerSec: measured.targetPerSec,
+        ...(measured.peak === undefined ? {} : { peak: measured.peak }),
+        throughputPerSec: round(run.operations / seconds(run.durationMs), 1),
+        operations: run.operations,
+        latency,
+        ...(run.launchLag === undefined ? {} : { launchLag: run.launchLag }),
+        stalls: measured.stalls,
+      };
+    } finally {
+      await target.close();
+    }
+  } finally {
+    if (request.path === undefined) removeTempDir(dir);
+  }
+}
+
 function launchLagNote(lag: LaunchLag, operations: number, durationMs: number): string {
   const share = `${((100 * lag.late) / Math.max(1, operations)).toFixed(2)}%`;
   const full = `${Math.round(lag.slotsFullMs)} ms (${((100 * lag.slotsFullMs) / Math.max(1, durationMs)).toFixed(1)}% of the run)`;

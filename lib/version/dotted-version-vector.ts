@@ -61,7 +61,12 @@ export interface ClockEntry {
    * anywhere makes the actor the key's); like timestampMs a hint for
    * truncation only, never causality, so a replica that learns only this of
    * a key does not rewrite it (replica.ts skips a merge that leaves the
-   * clock `equal`).
+   * clock `equal`). So a coordinating node that learnt an actor from a
+   * context keeps it marked while the replicas that held its value clear it,
+   * until an object with it cleared reaches that node: their stored bytes
+   * differ meanwhile, and a read in place of R >= 2 of them takes the full
+   * path (agreeing-in-place-get.ts: the same clock in other bytes); read
+   * repair and anti-entropy compare clocks, not this.
    */
   readonly contextOnly?: boolean;
 }

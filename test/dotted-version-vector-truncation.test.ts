@@ -20,6 +20,7 @@ import {
   boundedForStorage,
   join,
   joinContexts,
+  sameContextOnly,
   siblingsOf,
   sync,
   truncate,
@@ -133,6 +134,7 @@ t.test('sync: an entry is context-only only when both sides say so; the codec ke
     t.not(sync(named, other), named, 'a merge that changes only the kind is a new object');
   }
   t.equal(sync(named, named), named);
+  t.ok(sameContextOnly(named, named) && !sameContextOnly(named, ownSame), 'sameContextOnly tells the marks of equal clocks apart (replica.ts stores a merge that clears one)');
   t.equal(sync(named, { entries: [{ ...named.entries[0]!, timestampMs: 1 }] }), named, 'both context-only: unchanged');
   const written = update(named, [[9, 4]], sibling('b', 9), 1);
   t.same(written.entries.map((entry) => [entry.actor, entry.contextOnly === true]), [[1, false], [5, true], [9, true]], 'update marks what it learnt from its context alone');

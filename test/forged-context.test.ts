@@ -12,14 +12,19 @@
  * the entry saying v1 was superseded went, and the replica behind showed v1
  * beside v3, then beside a blind v4 (Dynamo §4.4's false siblings;
  * reliability.test finding 6's one CI failure).
+ *
+ * And a replica stores a merge that clears an entry's contextOnly mark
+ * though the clock stays the same (replica.ts mergeReplica), so that the
+ * mark does not stay on a node after the value's own write reached it.
  */
 import { Packr } from 'msgpackr';
 import t from 'tap';
 import { CONTEXT_COUNTER_MAX, CONTEXT_ENTRIES_MAX } from '../lib/version/object-codec.js';
-import { siblingsOf } from '../lib/version/dotted-version-vector.js';
-import { decodeValue } from '../lib/store/value-codec.js';
+import { type VersionedObject, siblingsOf } from '../lib/version/dotted-version-vector.js';
+import { actorOf } from '../lib/version/actor.js';
+import { decodeValue, encodeValue } from '../lib/store/value-codec.js';
 import { eventually, openTemp } from './helpers/temp-store.js';
-import { storedAt } from './helpers/replica-objects.js';
+import { replicateTo, storedAt } from './helpers/replica-objects.js';
 
 const packr = new Packr({ useRecords: false });
 const pairsOf = (context: string) => packr.unpack(Buffer.from(context, 'base64url')) as [number, number][];
@@ -55,4 +60,27 @@ t.test('a replica behind does not show a superseded value again after a write wi
   // No read in between (its repair would bring the key's entries back): finding 6's blind put, then a read of all.
   await store.put(key, 'v4', { w: 3 });
   t.same((await store.get(key, { r: 3 }))?.siblings, ['v4'], 'a blind put after it: v4 alone, not v1 beside it');
+});
+
+t.test('a replica whose entry only a context named learns that a value was minted under it stores that, though its clock stays the same', async (t) => {
+  const store = await openTemp(t, { nodes: 3, antiEntropyIntervalMs: 0 });
+  const key = 'marked';
+  const [node] = store.preferenceList(key) as [number];
+  // Actors of a node slot no storage node has (bounds.ts NODE_IDS_MAX), so that none is a node's own.
+  const named = actorOf(900, 1);
+  const writer = actorOf(900, 2);
+  const nowMs = Date.now();
+  const value = { value: encodeValue('w', 1 << 20), timestampMs: nowMs, expiresAtMs: 0, tombstone: false };
+  const objectWith = (contextOnly: boolean): VersionedObject => ({
+    entries: [
+      contextOnly ? { actor: named, counter: 3, timestampMs: nowMs, siblings: [], contextOnly } : { actor: named, counter: 3, timestampMs: nowMs, siblings: [] },
+      { actor: writer, counter: 1, timestampMs: nowMs, siblings: [value] },
+    ],
+  });
+  // What a coordinating node holds after a write whose context named `named` (its values superseded elsewhere).
+  t.equal(await replicateTo(store, node, key, objectWith(true)), 'OK');
+  t.equal((await storedAt(store, node, key))?.entries[0]?.contextOnly, true, 'stored marked');
+  // The replica that held `named`'s values sends its object: the same clock, the entry the key's own.
+  t.equal(await replicateTo(store, node, key, objectWith(false)), 'OK');
+  t.equal((await storedAt(store, node, key))?.entries[0]?.contextOnly, undefined, 'stored as the key\'s own: the forced truncation keeps it before made-up actors');
 });

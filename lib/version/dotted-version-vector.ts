@@ -59,14 +59,14 @@ export interface ClockEntry {
    * reserved word, 0 before), which truncation then takes for the key's own,
    * the safe side. Merged as false when either side is false (a value seen
    * anywhere makes the actor the key's); like timestampMs a hint for
-   * truncation only, never causality, so a replica that learns only this of
-   * a key does not rewrite it (replica.ts skips a merge that leaves the
-   * clock `equal`). So a coordinating node that learnt an actor from a
-   * context keeps it marked while the replicas that held its value clear it,
-   * until an object with it cleared reaches that node: their stored bytes
-   * differ meanwhile, and a read in place of R >= 2 of them takes the full
-   * path (agreeing-in-place-get.ts: the same clock in other bytes); read
-   * repair and anti-entropy compare clocks, not this.
+   * truncation only, never causality: read repair and anti-entropy compare
+   * clocks, not this. So a coordinating node that learnt an actor from a
+   * context keeps it marked while the replicas that held its value clear
+   * it, until an object with it cleared reaches that node (the write that
+   * minted the value, on its way or handed off: replica.ts stores a merge
+   * that clears a mark though it leaves the clock `equal`). Their stored
+   * bytes differ meanwhile, and a read in place of R >= 2 of them takes the
+   * full path (agreeing-in-place-get.ts: the same clock in other bytes).
    */
   readonly contextOnly?: boolean;
 }
@@ -297,6 +297,15 @@ export function equal(a: VersionedObject, b: VersionedObject): boolean {
     const x = a.entries[i]!;
     const y = b.entries[i]!;
     if (x.actor !== y.actor || x.counter !== y.counter) return false;
+  }
+  return true;
+}
+
+/** Of two objects whose clocks are `equal`: whether they mark the same entries contextOnly. */
+export function sameContextOnly(a: VersionedObject, b: VersionedObject): boolean {
+  assert(a.entries.length === b.entries.length, 'sameContextOnly compares equal clocks');
+  for (let i = 0; i < a.entries.length; i++) {
+    if ((a.entries[i]!.contextOnly === true) !== (b.entries[i]!.contextOnly === true)) return false;
   }
   return true;
 }

@@ -51,7 +51,7 @@ function describe(obj: VersionedObject): string {
       const siblings = entry.siblings.map(
         (s) => `${Buffer.from(s.value).toString('hex')}/${s.timestampMs}/${s.expiresAtMs}/${s.tombstone ? 'T' : 'V'}`,
       );
-      return `${entry.actor}:${entry.counter}@${entry.timestampMs}[${siblings.join(',')}]`;
+      return `${entry.actor}:${entry.counter}@${entry.timestampMs}${entry.contextOnly === true ? '~' : ''}[${siblings.join(',')}]`;
     })
     .join(' ');
 }

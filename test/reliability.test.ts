@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isDeepStrictEqual, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { Packr } from 'msgpackr';
 import t from 'tap';
 import { ErrorCode, Store } from '../lib/index.js';
@@ -105,12 +105,11 @@ t.test('finding 6: a forged context counter is refused with ERR_INVALID_CONTEXT,
   await store.put('user:42', 'v4', { context: read!.context });
   await store.delete('user:42', { context: (await store.get('user:42'))!.context });
   t.equal(await store.get('user:42', { r: 3 }), undefined, 'deleted');
+  // No wait for every replica to hold v5: in one CI run of s16 the read below showed v1 beside v6, a replica still
+  // behind whose v1 the truncated clock no longer covered (the forged actors, dated at the write, outlived the key's
+  // own entries in the forced truncation to 255). Truncation now drops entries only contexts named first
+  // (dotted-version-vector.ts truncate; test/forged-context.test.ts holds a replica behind on purpose).
   await store.put('user:42', 'v5', { context: forge(tooMany.slice(1)) });
-  // Every replica holds v5 first. In one CI run of s16 the read below showed v1 beside v6: most likely a replica
-  // still behind, whose v1 the truncated clock no longer covered (the forged actors, dated at the write since s16,
-  // outlive the key's real entries in the forced truncation to 255; Dynamo §4.4's false siblings). Not checked
-  // further: the stop note's "noticed, not fixed".
-  t.ok(await eventually(async () => isDeepStrictEqual((await store.get('user:42', { r: 3 }))?.siblings, ['v5']), 5_000), 'every replica holds v5');
   await store.put('user:42', 'v6');
   t.same((await store.get('user:42', { r: 3 }))?.siblings, ['v6'], `a context of ${CONTEXT_ENTRIES_MAX} forged actors leaves the key writable too`);
 });

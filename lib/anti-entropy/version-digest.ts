@@ -7,8 +7,9 @@
  * bound used only to pick truncation victims, merged by max and 0 when the
  * entry was learnt from a client's context (dotted-version-vector.ts
  * discardCovered, mergeEntry), so two replicas that hold the same version can
- * store different entry timestamps. Everything else in the bytes is a
- * function of the causal content.
+ * store different entry timestamps; likewise an entry's contextOnly flag
+ * (entryFlags), a truncation hint merged by AND. Everything else in the
+ * bytes is a function of the causal content.
  *
  * Canonical content, per clock entry in actor order (the codec keeps entries
  * sorted by actor; asserted here):

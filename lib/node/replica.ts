@@ -13,6 +13,7 @@ import {
   type VersionedObject,
   descends,
   equal,
+  sameContextOnly,
   join,
   lastWriterWins,
   siblingsOf,
@@ -1000,7 +1001,9 @@ export class Replica {
     this.checkEntryCount(next);
     // Noted only once storage holds `next` (already, or by the put below): a refused write settles no mark.
     const notes = write.hintOwner < 0 && this.pendingMints.size > 0;
-    if (local !== undefined && equal(local, next)) {
+    // The same clock: nothing to store, unless the merge cleared a contextOnly mark (a value of that actor reached a
+    // replica, which the forced truncation must know here too: dotted-version-vector.ts truncate).
+    if (local !== undefined && equal(local, next) && sameContextOnly(local, next)) {
       if (notes) this.noteStored(write.key, next);
       return undefined;
     }

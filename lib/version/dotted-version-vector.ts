@@ -48,6 +48,27 @@ export interface ClockEntry {
   readonly timestampMs: number;
   /** Newest first: siblings[k] has the dot (actor, counter - k). */
   readonly siblings: readonly Sibling[];
+  /**
+   * True when this object knows the actor only from writes' contexts: no
+   * value minted under it (a dot holding a value) ever reached the object.
+   * Contexts come from callers and may name up to CONTEXT_ENTRIES_MAX actors
+   * (object-codec.ts), any they like; `truncate` past CLOCK_ENTRIES_BOUND
+   * drops such entries before the key's own (its comment says why). Absent
+   * means false: an entry that held a value, and every entry of an object
+   * stored before this flag (object-codec.ts stores it in the entry header's
+   * reserved word, 0 before), which truncation then takes for the key's own,
+   * the safe side. Merged as false when either side is false (a value seen
+   * anywhere makes the actor the key's); like timestampMs a hint for
+   * truncation only, never causality: read repair and anti-entropy compare
+   * clocks, not this. So a coordinating node that learnt an actor from a
+   * context keeps it marked while the replicas that held its value clear
+   * it, until an object with it cleared reaches that node (the write that
+   * minted the value, on its way or handed off: replica.ts stores a merge
+   * that clears a mark though it leaves the clock `equal`). Their stored
+   * bytes differ meanwhile, and a read in place of R >= 2 of them takes the
+   * full path (agreeing-in-place-get.ts: the same clock in other bytes).
+   */
+  readonly contextOnly?: boolean;
 }
 
 export interface VersionedObject {
@@ -115,21 +136,24 @@ function mergeEntry(x: ClockEntry, y: ClockEntry): ClockEntry {
   const shorter = x.siblings.length <= y.siblings.length ? x : y;
   // Max on ties keeps the timestamp commutative (the same events may be dated differently: a context's by its write).
   const timestampMs = Math.max(x.timestampMs, y.timestampMs);
-  if (shorter.timestampMs === timestampMs) return shorter;
-  return { actor: x.actor, counter: x.counter, timestampMs, siblings: shorter.siblings };
+  const contextOnly = x.contextOnly === true && y.contextOnly === true;
+  if (shorter.timestampMs === timestampMs && (shorter.contextOnly === true) === contextOnly) return shorter;
+  return entryOf(x.actor, x.counter, timestampMs, shorter.siblings, contextOnly);
 }
 
 /** `newer.counter > older.counter`: newer has every current dot; older may know more are obsolete. */
 function mergeOrdered(newer: ClockEntry, older: ClockEntry): ClockEntry {
   const obsoleteNewer = newer.counter - newer.siblings.length;
   const obsoleteOlder = older.counter - older.siblings.length;
-  if (obsoleteNewer >= obsoleteOlder) return newer;
-  return {
-    actor: newer.actor,
-    counter: newer.counter,
-    timestampMs: newer.timestampMs,
-    siblings: newer.siblings.slice(0, newer.counter - obsoleteOlder),
-  };
+  const contextOnly = newer.contextOnly === true && older.contextOnly === true;
+  if (obsoleteNewer >= obsoleteOlder && (newer.contextOnly === true) === contextOnly) return newer;
+  const keep = Math.min(newer.siblings.length, newer.counter - obsoleteOlder);
+  return entryOf(newer.actor, newer.counter, newer.timestampMs, keep === newer.siblings.length ? newer.siblings : newer.siblings.slice(0, keep), contextOnly);
+}
+
+/** An entry; `contextOnly` set only when true, so that most entries keep one shape (the codec's and update's). */
+function entryOf(actor: number, counter: number, timestampMs: number, siblings: readonly Sibling[], contextOnly: boolean): ClockEntry {
+  return contextOnly ? { actor, counter, timestampMs, siblings, contextOnly } : { actor, counter, timestampMs, siblings };
 }
 
 /**
@@ -189,8 +213,8 @@ function discardCovered(local: readonly ClockEntry[], context: CausalContext, wr
       entries.push(coverEntry(entry, counter, writtenMs));
       i++;
     } else if (counter > 0) {
-      // Learnt from the client only: dated at the write (update's comment says why).
-      entries.push({ actor, counter, timestampMs: writtenMs, siblings: EMPTY_SIBLINGS });
+      // Learnt from the client only: dated at the write (update's comment says why), and marked so (truncate's comment).
+      entries.push({ actor, counter, timestampMs: writtenMs, siblings: EMPTY_SIBLINGS, contextOnly: true });
     }
   }
   return entries;
@@ -200,14 +224,16 @@ function discardCovered(local: readonly ClockEntry[], context: CausalContext, wr
 function coverEntry(entry: ClockEntry, counterSeen: number, writtenMs: number): ClockEntry {
   const keep = Math.max(0, Math.min(entry.siblings.length, entry.counter - counterSeen));
   if (keep === entry.siblings.length && entry.counter >= counterSeen) return entry;
-  return {
-    actor: entry.actor,
-    counter: Math.max(entry.counter, counterSeen),
+  return entryOf(
+    entry.actor,
+    Math.max(entry.counter, counterSeen),
     // What the write took from its context: a raised counter, or values it supersedes (whose entry, if truncated
     // first, would let a copy of them still on its way come back beside the write).
-    timestampMs: counterSeen > entry.counter || keep < entry.siblings.length ? Math.max(entry.timestampMs, writtenMs) : entry.timestampMs,
-    siblings: entry.siblings.slice(0, keep),
-  };
+    counterSeen > entry.counter || keep < entry.siblings.length ? Math.max(entry.timestampMs, writtenMs) : entry.timestampMs,
+    entry.siblings.slice(0, keep),
+    // The key's own entry stays the key's; one only contexts named stays so, whatever counter this one names.
+    entry.contextOnly === true,
+  );
 }
 
 /** dvvset event/3: the next dot of `actor`, as the newest value of its entry. */
@@ -275,6 +301,15 @@ export function equal(a: VersionedObject, b: VersionedObject): boolean {
   return true;
 }
 
+/** Of two objects whose clocks are `equal`: whether they mark the same entries contextOnly. */
+export function sameContextOnly(a: VersionedObject, b: VersionedObject): boolean {
+  assert(a.entries.length === b.entries.length, 'sameContextOnly compares equal clocks');
+  for (let i = 0; i < a.entries.length; i++) {
+    if ((a.entries[i]!.contextOnly === true) !== (b.entries[i]!.contextOnly === true)) return false;
+  }
+  return true;
+}
+
 /** `a` has seen every event `b` has (a >= b; true when equal). */
 export function descends(a: VersionedObject, b: VersionedObject): boolean {
   const entriesA = a.entries;
@@ -312,7 +347,7 @@ export function lastWriterWins(obj: VersionedObject): VersionedObject {
     const siblings = index === winnerIndex ? keepNewest(entry) : EMPTY_SIBLINGS;
     if (siblings.length === entry.siblings.length && siblings[0] === entry.siblings[0]) return entry;
     changed = true;
-    return { actor: entry.actor, counter: entry.counter, timestampMs: entry.timestampMs, siblings };
+    return entryOf(entry.actor, entry.counter, entry.timestampMs, siblings, entry.contextOnly === true);
   });
   return changed ? { entries } : obj;
 }
@@ -369,6 +404,29 @@ export const CLOCK_ENTRIES_BOUND = 255;
  * young entries) entries, and never more than CLOCK_ENTRIES_BOUND
  * without values.
  *
+ * Past CLOCK_ENTRIES_BOUND, entries that only contexts named (`contextOnly`:
+ * no value minted under the actor ever reached this object) go first, then
+ * the key's own, each kind oldest first. Why: a context comes from a caller,
+ * may name up to CONTEXT_ENTRIES_MAX (2,048) actors, and what it teaches is
+ * dated at its write (update's comment says why), so those entries are the
+ * newest of the clock. By age alone a context of made-up actors evicted the
+ * key's own older entries, among them the ones saying which of its values
+ * were superseded; a replica still holding such a value (a copy on its way,
+ * a replica behind) then showed it again beside every later write, an
+ * acknowledged overwrite undone (test/dotted-version-vector-truncation.test.ts,
+ * test/forged-context.test.ts; reliability.test finding 6's CI failure, v1
+ * beside v6). An entry of the key's own names events that happened, whose
+ * stale copies may exist; one only a context named may name nothing. The
+ * choice depends on the object alone, so it stays pure and the same on
+ * every replica. What it does not tell apart: among context-only entries, a
+ * real actor a legitimate read learnt from another replica (this object has
+ * not merged that replica's yet) from a made-up one; a write whose context
+ * names more than the bound of both may keep made-up ones and drop the real
+ * one, and the value it meant to supersede then stays beside it as a
+ * sibling, which the next write with a read's context resolves. Riak bounds
+ * its vclocks by count and age alone (riak_core vclock:prune), its actors
+ * being its vnodes; here a caller's context can add actors, hence the kind.
+ *
  * Dropping an entry forgets what this replica had seen of that actor, so a
  * later comparison may find concurrency where there was order: descends()
  * turns false and stale values may come back as false siblings, which the
@@ -396,12 +454,20 @@ export function truncate(obj: VersionedObject, entriesMax: number, youngMs = 0):
   const droppable = obj.entries
     .filter((entry) => entry.siblings.length === 0)
     .sort((x, y) => x.timestampMs - y.timestampMs || x.actor - y.actor);
-  let count = 0;
-  while (count < droppable.length && count < excess && newestMs - droppable[count]!.timestampMs >= youngMs) count++;
-  // Young or not, never past the codec's bound.
-  count = Math.max(count, Math.min(droppable.length, obj.entries.length - CLOCK_ENTRIES_BOUND));
-  if (count <= 0) return obj;
-  const dropped = new Set(droppable.slice(0, count));
+  const dropped = new Set<ClockEntry>();
+  // Young or not, never past the codec's bound: entries only contexts named first, each kind oldest first.
+  const forced = obj.entries.length - CLOCK_ENTRIES_BOUND;
+  if (forced > 0) {
+    const byKind = [...droppable].sort((x, y) => Number(y.contextOnly === true) - Number(x.contextOnly === true) || x.timestampMs - y.timestampMs || x.actor - y.actor);
+    for (let i = 0; i < forced && i < byKind.length; i++) dropped.add(byKind[i]!);
+  }
+  // Then towards entriesMax by age alone, the young kept (without entries only contexts named, the same entries as
+  // one pass oldest first would drop).
+  for (const entry of droppable) {
+    if (dropped.size >= excess || newestMs - entry.timestampMs < youngMs) break;
+    dropped.add(entry);
+  }
+  if (dropped.size === 0) return obj;
   return { entries: obj.entries.filter((entry) => !dropped.has(entry)) };
 }
 
@@ -409,9 +475,10 @@ export function truncate(obj: VersionedObject, entriesMax: number, youngMs = 0):
  * `obj` within CLOCK_ENTRIES_BOUND, for a merge made away from storage (a
  * read's merge of its replicas' objects, to repair them with; anti-entropy's
  * merge of all of them): each replica's object is within the bound, their
- * merge may hold up to one bound per replica. Drops the stalest entries
- * without values only (truncate past the bound), which every replica's
- * settle may drop too. Undefined when more entries than the bound hold
+ * merge may hold up to one bound per replica. Drops entries without values
+ * only, those only contexts named first, then the stalest (truncate past
+ * the bound), which every replica's settle may drop too. Undefined when
+ * more entries than the bound hold
  * values (concurrent values of as many actors): no replica could store it
  * (replica.ts refuses such a write with ERR_SIBLINGS_FULL), so there is
  * nothing to send; the read still answers every value, and a put with its
@@ -438,6 +505,8 @@ export function assertWellFormed(obj: VersionedObject): void {
     assert(Array.isArray(entry.siblings), 'entry siblings must be an array');
     assert(entry.siblings.length <= entry.counter, 'an entry cannot hold more values than events');
     for (const sibling of entry.siblings) assertSibling(sibling);
+    assert(entry.contextOnly === undefined || typeof entry.contextOnly === 'boolean', 'entry contextOnly must be a boolean');
+    assert(entry.contextOnly !== true || entry.siblings.length === 0, 'an entry holding a value is not context-only');
   }
 }
 

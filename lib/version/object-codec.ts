@@ -8,12 +8,16 @@
  *   u8  FORMAT_VERSION (1)
  *   u8  entryCount                      <= ENTRIES_MAX
  *   entryCount x entry:
- *     f64 actor | f64 counter | f64 timestampMs | u32 siblingCount | u32 0   (ENTRY_HEADER_BYTES)
+ *     f64 actor | f64 counter | f64 timestampMs | u32 siblingCount | u32 entryFlags   (ENTRY_HEADER_BYTES)
  *     siblingCount x sibling, newest first:
  *       f64 timestampMs | f64 expiresAtMs | u32 valueBytes | u8 flags | u8[3] 0   (SIBLING_HEADER_BYTES)
  *       value bytes (the user's msgpack, never re-encoded)
  *
- * Entries sorted by actor (see dotted-version-vector.ts); flags bit 0 = tombstone.
+ * Entries sorted by actor (see dotted-version-vector.ts); flags bit 0 =
+ * tombstone; entryFlags bit 0 = contextOnly (dotted-version-vector.ts
+ * ClockEntry: an entry without values only contexts named). entryFlags was a
+ * reserved 0 before it, which reads as the key's own entry: the safe side
+ * for truncation, so FORMAT_VERSION stays 1.
  *
  * Context, as base64url of msgpack [[actor, counter], ...] sorted by actor.
  * It comes back from users, so anything malformed is their mistake
@@ -29,11 +33,12 @@ const packr = new Packr({ useRecords: false, copyBuffers: false, moreTypes: fals
 export const FORMAT_VERSION = 1;
 export const OBJECT_HEADER_BYTES = 2;
 export const ENTRY_HEADER_BYTES = 32;
-export const EntryField = { ACTOR: 0, COUNTER: 8, TIMESTAMP_MS: 16, SIBLING_COUNT: 24 } as const;
+export const EntryField = { ACTOR: 0, COUNTER: 8, TIMESTAMP_MS: 16, SIBLING_COUNT: 24, FLAGS: 28 } as const;
 export const SIBLING_HEADER_BYTES = 24;
 /** Entries per object: a u8 on disk; truncation (Dynamo §4.4) keeps real clocks far below. */
 export const ENTRIES_MAX = CLOCK_ENTRIES_BOUND;
 const TOMBSTONE_FLAG = 1;
+const CONTEXT_ONLY_FLAG = 1;
 
 export const SiblingField = { TIMESTAMP_MS: 0, EXPIRES_AT_MS: 8, VALUE_BYTES: 16, FLAGS: 20 } as const;
 
@@ -146,7 +151,7 @@ export function writeSingleValueHead(out: Uint8Array, view: DataView, at: number
   view.setFloat64(at + EntryField.COUNTER, counter, true);
   view.setFloat64(at + EntryField.TIMESTAMP_MS, timestampMs, true);
   view.setUint32(at + EntryField.SIBLING_COUNT, 1, true);
-  view.setUint32(at + EntryField.SIBLING_COUNT + 4, 0, true);
+  view.setUint32(at + EntryField.FLAGS, 0, true);
   at += ENTRY_HEADER_BYTES;
   view.setFloat64(at + SiblingField.TIMESTAMP_MS, timestampMs, true);
   view.setFloat64(at + SiblingField.EXPIRES_AT_MS, expiresAtMs, true);
@@ -167,7 +172,7 @@ function writeObject(obj: VersionedObject, out: Uint8Array, view: DataView, base
     view.setFloat64(at + EntryField.COUNTER, entry.counter, true);
     view.setFloat64(at + EntryField.TIMESTAMP_MS, entry.timestampMs, true);
     view.setUint32(at + EntryField.SIBLING_COUNT, entry.siblings.length, true);
-    view.setUint32(at + EntryField.SIBLING_COUNT + 4, 0, true);
+    view.setUint32(at + EntryField.FLAGS, entry.contextOnly === true ? CONTEXT_ONLY_FLAG : 0, true);
     at += ENTRY_HEADER_BYTES;
     for (const sibling of entry.siblings) {
       view.setFloat64(at + SiblingField.TIMESTAMP_MS, sibling.timestampMs, true);
@@ -254,6 +259,8 @@ export function decodeObject(bytes: Uint8Array): VersionedObject {
     const counter = view.getFloat64(at + EntryField.COUNTER, true);
     const timestampMs = view.getFloat64(at + EntryField.TIMESTAMP_MS, true);
     const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
+    const entryFlags = view.getUint32(at + EntryField.FLAGS, true);
+    assert(entryFlags <= CONTEXT_ONLY_FLAG, 'stored entry has unknown flags');
     at += ENTRY_HEADER_BYTES;
     const siblings: Sibling[] = new Array(siblingCount);
     for (let k = 0; k < siblingCount; k++) {
@@ -266,7 +273,8 @@ export function decodeObject(bytes: Uint8Array): VersionedObject {
       };
       at = end;
     }
-    entries[i] = { actor, counter, timestampMs, siblings };
+    // contextOnly only when set: most entries keep update's shape (dotted-version-vector.ts entryOf).
+    entries[i] = entryFlags === CONTEXT_ONLY_FLAG ? { actor, counter, timestampMs, siblings, contextOnly: true } : { actor, counter, timestampMs, siblings };
   }
   assert.equal(at, bytes.byteLength, 'stored version has trailing bytes');
   const obj: VersionedObject = { entries };
@@ -342,8 +350,8 @@ export function soleSiblingAt(view: DataView, at: number, length: number): numbe
 /** How two objects merge (syncOrderAt): into the first, into the second, or into something else (or unreadable). */
 export const SyncOrder = { NEITHER: 0, FIRST: 1, SECOND: 2 } as const;
 
-/** Per entry, as read by entriesInto: actor, counter, timestampMs, siblingCount. */
-const ENTRY_FIELDS = 4;
+/** Per entry, as read by entriesInto: actor, counter, timestampMs, siblingCount, entryFlags. */
+const ENTRY_FIELDS = 5;
 const firstEntries = new Float64Array(ENTRIES_MAX * ENTRY_FIELDS);
 const secondEntries = new Float64Array(ENTRIES_MAX * ENTRY_FIELDS);
 
@@ -383,6 +391,9 @@ function entriesInto(view: DataView, at: number, length: number, into: Float64Ar
     into[i * ENTRY_FIELDS + 1] = view.getFloat64(cursor + EntryField.COUNTER, true);
     into[i * ENTRY_FIELDS + 2] = view.getFloat64(cursor + EntryField.TIMESTAMP_MS, true);
     into[i * ENTRY_FIELDS + 3] = siblingCount;
+    const entryFlags = view.getUint32(cursor + EntryField.FLAGS, true);
+    if (entryFlags > CONTEXT_ONLY_FLAG || (entryFlags === CONTEXT_ONLY_FLAG && siblingCount > 0)) return -1;
+    into[i * ENTRY_FIELDS + 4] = entryFlags;
     cursor += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) {
       if (cursor + SIBLING_HEADER_BYTES > end) return -1;
@@ -410,6 +421,8 @@ function syncKeeps(x: Float64Array, xCount: number, y: Float64Array, yCount: num
     const yCounter = y[j + 1]!;
     const xSiblings = x[i + 3]!;
     const ySiblings = y[j + 3]!;
+    // An entry only contexts named here is the key's own there: the merge changes it.
+    if (x[i + 4] === CONTEXT_ONLY_FLAG && y[j + 4] !== CONTEXT_ONLY_FLAG) return false;
     if (xCounter > yCounter) {
       // mergeOrdered keeps the newer entry unless the older knows more of its dots are obsolete.
       if (xCounter - xSiblings < yCounter - ySiblings) return false;
@@ -523,6 +536,8 @@ export function checkObjectAt(view: DataView, start: number, length: number): bo
     const siblingCount = view.getUint32(at + EntryField.SIBLING_COUNT, true);
     assert(Number.isSafeInteger(actor) && actor > actorPrevious, 'object entries must be sorted by actor and distinct');
     assert(Number.isSafeInteger(counter) && counter >= siblingCount, 'object entry holds more values than events');
+    const entryFlags = view.getUint32(at + EntryField.FLAGS, true);
+    assert(entryFlags === 0 || (entryFlags === CONTEXT_ONLY_FLAG && siblingCount === 0), 'object entry has unknown flags, or is context-only and holds a value');
     actorPrevious = actor;
     at += ENTRY_HEADER_BYTES;
     for (let k = 0; k < siblingCount; k++) {

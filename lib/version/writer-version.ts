@@ -98,8 +98,8 @@ export class WriterVersions {
         placed = true;
       }
       // A counter of 0 says nothing was seen: no entry, as update() keeps none.
-      // Dated at the write, as update() dates what it learns from a context (its comment says why).
-      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: sibling.timestampMs, siblings: [] });
+      // Dated at the write and marked context-only, as update() treats what it learns from a context (its comments say why).
+      if (seen > 0) entries.push({ actor, counter: seen, timestampMs: sibling.timestampMs, siblings: [], contextOnly: true });
     }
     if (!placed) entries.push(own);
     if (reserved === 0) this.counter = counter;
@@ -107,7 +107,9 @@ export class WriterVersions {
     // CONTEXT_ENTRIES_MAX): only the writer's entry holds a value, so
     // truncation always brings it within the bound, dropping context entries.
     // Under last-writer-wins that forgets nothing a replica needs: the
-    // write's timestamp is later than every value its context covers.
+    // write's timestamp is later than every value its context covers. A
+    // replica merging it past the bound drops these before its own entries
+    // (they are contextOnly: truncate's comment).
     return truncate({ entries }, CLOCK_ENTRIES_BOUND);
   }
 

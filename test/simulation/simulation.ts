@@ -901,6 +901,9 @@ class Run implements World {
 
   /** Store.removeNode's end (and addNode's on failure): the node is marked down, stopped, and forgotten. */
   private stopNode(id: number, retire: boolean): void {
+    // A hint is a copy its write may have counted (Dynamo §4.6): one still on a removed node leaves with it.
+    const hintsLeft = retire && this.nodes.has(id) ? this.hintsHeldBy(id) : 0;
+    if (hintsLeft > 0) this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: n${id} left the ring holding ${hintsLeft} hints, which left with it` });
     this.host.markDown(id);
     this.nodes.get(id)?.crash();
     this.nodes.delete(id);

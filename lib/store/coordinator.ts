@@ -376,6 +376,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
       writeEnvelopeItems: this.envelopes.itemsSent,
       hintsDelivered: this.handoff.delivered,
       handoffErrors: this.handoff.errors,
+      hintsRefused: this.handoff.refused,
       tombstonesPurged: this.purges.purged,
       ownershipSweepsPending: this.ownership.nodesPending,
       ownershipSweepsDone: this.ownership.sweepsDone,

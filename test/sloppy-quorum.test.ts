@@ -6,6 +6,7 @@ import t from 'tap';
 import { Ring } from '../lib/ring/ring.js';
 import { PreferenceListTable, preferenceList } from '../lib/ring/preference-list.js';
 import { hintFieldOfTarget, hintedTarget, isHinted, nodeOfTarget, sloppyTargets, targetsFor } from '../lib/ring/sloppy-quorum.js';
+import { readTargets } from '../lib/store/routing.js';
 
 const ring = Ring.create([0, 1, 2, 3, 4], 16);
 
@@ -50,6 +51,25 @@ t.test('a node that may not stand in (leaving the ring) is passed over for the n
   const leaving = nodeOfTarget(targetsFor(table, hash, (node) => node !== list[0], true)[2]!);
   const targets = Array.from(targetsFor(table, hash, (node) => node !== list[0], true, (node) => node !== list[0] && node !== leaving));
   t.ok(targets.every((target) => nodeOfTarget(target) !== leaving), 'targetsFor passes it on');
+});
+
+t.test("a read's stand-ins pass over a node that may not stand in too: its repair would land a hint there (routing.ts readTargets)", async (t) => {
+  const six = Ring.create([0, 1, 2, 3, 4, 5], 16); // two down owners, and two stand-ins besides the leaving one
+  const table = new PreferenceListTable(six, 3);
+  for (let partition = 0; partition < six.partitionCount; partition++) {
+    const hash = (partition * (2 ** 32 / six.partitionCount)) >>> 0; // the first hash of the partition
+    const owners = Array.from(table.forHash(hash));
+    const down = new Set([owners[0]!, owners[1]!]);
+    const isUp = (node: number) => !down.has(node);
+    // R = 2 with two of the three owners down: the read needs stand-ins.
+    const usual = Array.from(readTargets(table, hash, 2, true, isUp)).filter(isHinted).map(nodeOfTarget);
+    t.equal(usual.length, 2, `partition ${partition}: two stand-ins`);
+    const leaving = usual[0]!;
+    const targets = Array.from(readTargets(table, hash, 2, true, isUp, (node) => isUp(node) && node !== leaving));
+    t.ok(targets.every((target) => nodeOfTarget(target) !== leaving), `partition ${partition}: not node ${leaving}, which leaves`);
+    t.same(targets.filter((target) => !isHinted(target)), owners.filter(isUp), 'the up owner is a target as before');
+    t.equal(targets.filter(isHinted).length, 2, 'and two stand-ins, still');
+  }
 });
 
 t.test('targetsFor returns the shared preference list while its nodes are up, and strict mode never substitutes', async (t) => {

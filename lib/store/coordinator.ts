@@ -376,6 +376,7 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
       writeEnvelopeItems: this.envelopes.itemsSent,
       hintsDelivered: this.handoff.delivered,
       handoffErrors: this.handoff.errors,
+      hintsRefused: this.handoff.refused,
       tombstonesPurged: this.purges.purged,
       ownershipSweepsPending: this.ownership.nodesPending,
       ownershipSweepsDone: this.ownership.sweepsDone,
@@ -864,12 +865,12 @@ export class Coordinator implements BatchReadHost, PutBatchHost, OrderedHost {
   }
 
   private readTargetsOf(key: WireKey, r: number): Int32Array {
-    return readTargets(this.preferenceLists, hashKey32(key), r, this.options.sloppy, this.isUpBound);
+    return readTargets(this.preferenceLists, hashKey32(key), r, this.options.sloppy, this.isUpBound, this.mayStandInBound);
   }
 
   private readonly isUpBound = (nodeId: number): boolean => this.host.isUp(nodeId);
 
-  /** A write's stand-ins: up nodes, but not one a membership change is removing (sloppy-quorum.ts sloppyTargets says why). */
+  /** Stand-ins, a write's and a read's: up nodes, but not one a membership change is removing (sloppy-quorum.ts sloppyTargets says why). */
   private readonly mayStandInBound = (nodeId: number): boolean => nodeId !== this.leavingNode && this.host.isUp(nodeId);
 
   /** SingleReadBatch: reads in place are bounded per macrotask (direct-reads.ts) only where the host has turns. */

@@ -11,7 +11,15 @@
  *
  * Bounded: at most one page in flight per (stand-in, owner) pair, pages of at
  * most PAGE_ENTRIES_MAX, and a token bucket of `keysPerSecond` so handoff
- * never starves foreground traffic.
+ * never starves foreground traffic. A pass over a pair's hints that runs out
+ * of tokens resumes where it stopped at the next tick.
+ *
+ * A hint the owner refuses (it answers an error while up: ERR_SIBLINGS_FULL,
+ * the merge would hold more concurrent values than a key may, until a put
+ * with their context resolves them) is kept, for it may be a copy a write
+ * counted; the pass goes on past it, so the hints after it are not held up,
+ * and the pair's next pass waits REFUSED_RETRY_MS, so a refused hint is sent
+ * again at that pace, not at every tick. `refused` counts them.
  */
 import type { PendingReply } from '../transport/node-link.js';
 import type { Send } from './coordinator-host.js';
@@ -19,6 +27,8 @@ import { Op, Status, decodeEntries, type Entry, requestOf } from '../transport/w
 import { hintedTarget } from '../ring/sloppy-quorum.js';
 
 const PAGE_ENTRIES_MAX = 256;
+/** After a pass in which the owner refused hints: how long the pair waits before the next (a refusal lasts until a user resolves the key's siblings). */
+export const REFUSED_RETRY_MS = 5_000;
 const EMPTY = new Uint8Array(0);
 
 /** What handoff needs from the store. */
@@ -50,17 +60,31 @@ interface Job {
   /** Entries of the current page not yet settled (delivered or failed). */
   outstanding: number;
   pageFull: boolean;
+  /** A party failed: the pass stops, and the next tick starts over. */
   failed: boolean;
+  /** Hints of this pass an owner refused (kept). */
+  refused: number;
+}
+
+/** Where a pair's pass goes on at the next tick, or when its next pass may start. */
+interface PassState {
+  cursor: Uint8Array;
+  refused: number;
+  notBeforeMs: number;
 }
 
 export class HintedHandoff {
   private readonly host: HandoffHost;
   private readonly keysPerSecond: number;
   private readonly jobs = new Map<string, Job>();
+  /** Per (stand-in, owner) pair with a pass to resume or to hold back: at most one entry per pair. */
+  private readonly passes = new Map<string, PassState>();
   private tokens = 0;
   private lastRefillMs: number | undefined;
   delivered = 0;
   errors = 0;
+  /** Hints an owner refused to merge (kept, sent again after REFUSED_RETRY_MS). */
+  refused = 0;
 
   constructor(host: HandoffHost, keysPerSecond: number) {
     this.host = host;
@@ -86,7 +110,10 @@ export class HintedHandoff {
         if (owner === holder || (!retired && !this.host.isUp(owner)) || this.host.hintsHeld(holder, owner) === 0) continue;
         const id = `${holder}:${owner}`;
         if (this.jobs.has(id)) continue;
-        const job: Job = { holder, owner, cursor: EMPTY, outstanding: 0, pageFull: false, failed: false };
+        const pass = this.passes.get(id);
+        if (pass !== undefined && nowMs < pass.notBeforeMs) continue;
+        const job: Job = { holder, owner, cursor: pass?.cursor ?? EMPTY, outstanding: 0, pageFull: false, failed: false, refused: pass?.refused ?? 0 };
+        this.passes.delete(id);
         this.jobs.set(id, job);
         this.requestPage(id, job);
       }
@@ -97,8 +124,11 @@ export class HintedHandoff {
     const limit = Math.min(PAGE_ENTRIES_MAX, Math.floor(this.tokens));
     const retired = !this.host.nodeIds().includes(job.owner);
     if (limit < 1 || !this.host.isUp(job.holder) || (!retired && !this.host.isUp(job.owner))) {
-      // Out of budget or a party went down: the next tick starts over.
+      // Out of budget: the next tick goes on from here (else hints an owner
+      // refused, first in key order, would take the budget of every tick).
+      // A party went down: the next tick starts over.
       this.jobs.delete(id);
+      if (limit < 1) this.passes.set(id, { cursor: job.cursor, refused: job.refused, notBeforeMs: 0 });
       return;
     }
     this.tokens -= limit;
@@ -109,7 +139,7 @@ export class HintedHandoff {
         if (status !== Status.OK) return this.abort(id);
         const entries = decodeEntries(bytes, at, length);
         job.pageFull = entries.length >= limit;
-        if (entries.length === 0) return void this.jobs.delete(id);
+        if (entries.length === 0) return this.passEnded(id, job);
         job.cursor = entries[entries.length - 1]!.key;
         job.outstanding = entries.length;
         for (const entry of entries) this.deliver(id, job, entry, retired);
@@ -122,7 +152,8 @@ export class HintedHandoff {
   private deliver(id: string, job: Job, entry: Entry, retired: boolean): void {
     const settled = () => {
       if (--job.outstanding > 0) return;
-      if (job.failed || !job.pageFull) this.jobs.delete(id);
+      if (job.failed) this.jobs.delete(id);
+      else if (!job.pageFull) this.passEnded(id, job);
       else this.requestPage(id, job);
     };
     const dropped: PendingReply = {
@@ -145,23 +176,33 @@ export class HintedHandoff {
     const followReplicas = this.host.followReplicas ?? true;
     const recipients = retired ? current : !followReplicas || current.includes(job.owner) ? [job.owner] : current;
     let waiting = recipients.length;
-    let ok = true;
-    const onMerged = (success: boolean) => {
-      if (!success) ok = false;
+    let outcome: 'merged' | 'refused' | 'failed' = 'merged';
+    const onMerged = (answer: 'merged' | 'refused' | 'failed') => {
+      if (answer === 'failed' || (answer === 'refused' && outcome === 'merged')) outcome = answer;
       if (--waiting > 0) return;
-      if (!ok) {
+      if (outcome !== 'merged') {
         this.errors++;
-        job.failed = true;
+        // Refused: the hint stays and the pass goes on. Failed: the pass stops.
+        if (outcome === 'refused') {
+          this.refused++;
+          job.refused++;
+        } else job.failed = true;
         return settled();
       }
       this.host.send(hintedTarget(job.holder, job.owner), requestOf(Op.HINT_DELIVERED, entry.key, entry.object), dropped, 0);
     };
     const merged: PendingReply = {
-      onReply: (_t, status) => onMerged(status === Status.OK),
-      onNodeFailure: () => onMerged(false),
+      onReply: (_t, status) => onMerged(status === Status.OK ? 'merged' : 'refused'),
+      onNodeFailure: () => onMerged('failed'),
     };
     const replicate = requestOf(Op.REPLICATE, entry.key, entry.object);
     for (const node of recipients) this.host.send(node, replicate, merged, 0);
+  }
+
+  /** The pass read the pair's last page: the next starts from the first hint, held back if the owner refused some. */
+  private passEnded(id: string, job: Job): void {
+    this.jobs.delete(id);
+    if (job.refused > 0) this.passes.set(id, { cursor: EMPTY, refused: 0, notBeforeMs: (this.lastRefillMs ?? 0) + REFUSED_RETRY_MS });
   }
 
   private abort(id: string): void {

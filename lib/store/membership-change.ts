@@ -179,6 +179,25 @@ async function handOver(
   }
 }
 
+/**
+ * A removal's first step, before anything changes: the leaving node's hints
+ * belong to other nodes, so they are handed off first (hinted-handoff.ts;
+ * their owners must be up). False if some are still there after `waitMs`:
+ * the caller refuses the removal. Requests routed from now on pass the node
+ * over as a stand-in (`coordinator.leavingNode`, set by changeMembership),
+ * but a write routed just before may have picked it and still be on its way:
+ * its hint would land after the drain and leave with the node, an
+ * acknowledged copy lost (Dynamo §4.6: a hint is a replica the write counted).
+ * So the drain first waits until the operations in flight now have settled
+ * (each ends by its deadline): every copy they counted has landed by then.
+ */
+export async function drainLeavingHints(coordinator: Coordinator, host: Pick<CoordinatorHost, 'monotonicMs' | 'sleep'>, hintsHeld: () => number, waitMs: number): Promise<boolean> {
+  if (coordinator.leavingNode === undefined) throw new RingtableError(ErrorCode.INVALID_STATE, 'drainLeavingHints runs inside a removal (changeMembership with its leaving node)');
+  const routedBefore = coordinator.activeOperations();
+  await waitFor(host, () => routedBefore.every((operation) => !coordinator.isActive(operation)), coordinator.options.timeoutMs);
+  return waitFor(host, () => hintsHeld() === 0, waitMs);
+}
+
 /** Poll `probe` on the host's clock until it holds (true) or `timeoutMs` passed (false). */
 export async function waitFor(host: Pick<CoordinatorHost, 'monotonicMs' | 'sleep'>, probe: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = host.monotonicMs() + timeoutMs;

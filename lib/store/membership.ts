@@ -15,7 +15,7 @@ import type { NodeLink } from '../transport/node-link.js';
 import type { Coordinator } from './coordinator.js';
 import type { NodeHost } from './node-host.js';
 import type { NodeLifecycles } from './node-lifecycle.js';
-import { type MembershipChange, changeMembership, moveTo, waitFor } from './membership-change.js';
+import { type MembershipChange, changeMembership, drainLeavingHints, moveTo } from './membership-change.js';
 import { nextNodeId, writeMembership, writeRing } from './store-files.js';
 import { nodeInfoOf } from './node-reports.js';
 import type { NodeInfo } from './store-types.js';
@@ -97,8 +97,8 @@ export class Membership {
       let failure: unknown;
       this.leaving.add(nodeId);
       try {
-        // Its hints belong to others: hand them off first (owners must be up).
-        const handedOff = await waitFor(this.host, () => (link.stats[NodeStat.HINTS] ?? 0) === 0, HINTS_DRAIN_WAIT_MS);
+        // Its hints belong to others: hand them off first (owners must be up), those of writes still on their way too.
+        const handedOff = await drainLeavingHints(this.coordinator, this.host, () => link.stats[NodeStat.HINTS] ?? 0, HINTS_DRAIN_WAIT_MS);
         if (!handedOff) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} still holds ${link.stats[NodeStat.HINTS]} hints for down nodes: start them first`);
         await this.moveTo(this.coordinator.ring.withNodeRemoved(nodeId), 'remove', nodeId);
       } catch (error) {

@@ -33,14 +33,18 @@ export function coordinatorFirst(list: Int32Array, isUp: IsUp): Int32Array {
  * A read's targets: while R of the key's own replicas are up, only those (a
  * stand-in that holds no hint would answer "not found" and could make up R
  * with a stale replica); otherwise the sloppy targets, stand-ins included.
+ * Stand-ins are those that `mayStandIn`, as a write's: a read's repair of a
+ * stand-in lands as a hint, and a node being removed must take none
+ * (sloppy-quorum.ts sloppyTargets; the simulation's 'sloppy-membership' seed
+ * 271 repaired the leaving node as a stand-in, which stopped with the hint).
  */
-export function readTargets(table: PreferenceListTable, hash32: number, r: number, sloppy: boolean, isUp: IsUp): Int32Array {
+export function readTargets(table: PreferenceListTable, hash32: number, r: number, sloppy: boolean, isUp: IsUp, mayStandIn: IsUp = isUp): Int32Array {
   const list = table.forHash(hash32);
   let up = 0;
   for (const node of list) if (isUp(node)) up++;
   if (up === list.length || !sloppy) return list;
   if (up >= r) return list.filter((node) => isUp(node));
-  return targetsFor(table, hash32, isUp, true);
+  return targetsFor(table, hash32, isUp, true, mayStandIn);
 }
 
 /**

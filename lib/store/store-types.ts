@@ -79,6 +79,12 @@ export interface StoreStats {
   /** Hints handed back to their owners, and handoff steps that failed (retried later). */
   hintsDelivered: number;
   handoffErrors: number;
+  /**
+   * Of those failures, hints an owner refused to merge (ERR_SIBLINGS_FULL: a
+   * put with the key's context resolves it): each is kept on its stand-in and
+   * sent again every 5 s (hinted-handoff.ts REFUSED_RETRY_MS), not at every tick.
+   */
+  hintsRefused: number;
   /** Times a node was marked down: worker exit, crash, stop, or a stale heartbeat. */
   nodesMarkedDown: number;
   /** Stale or missing replicas updated after a get (Dynamo §5). */

@@ -15,7 +15,7 @@ import { Ring } from '../../lib/ring/ring.js';
 import { Coordinator, LATER, NOT_IN_PLACE } from '../../lib/store/coordinator.js';
 import { CacheUse } from '../../lib/store/in-place-get.js';
 import type { CoordinatorHost } from '../../lib/store/coordinator-host.js';
-import { changeMembership, moveTo, waitFor } from '../../lib/store/membership-change.js';
+import { changeMembership, drainLeavingHints, moveTo } from '../../lib/store/membership-change.js';
 import type { PutRequest } from '../../lib/store/operations.js';
 import { putManyItems } from '../../lib/store/put-many-items.js';
 import type { PutManyEntry } from '../../lib/store/store-types.js';
@@ -876,7 +876,7 @@ class Run implements World {
     const move = async () => {
       if (kind === 'remove') {
         // As Store.removeNode: the leaving node's own hints are handed off first (their owners must be up), or it is refused.
-        const handedOff = await waitFor(host, () => this.hintsHeldBy(id) === 0, HINTS_DRAIN_WAIT_MS);
+        const handedOff = await drainLeavingHints(this.coordinator, host, () => this.hintsHeldBy(id), HINTS_DRAIN_WAIT_MS);
         if (!handedOff) throw new Error(`n${id} still holds hints for down nodes`);
       }
       return moveTo(this.coordinator, host, ring, kind, id, reachable, () => {});
@@ -901,6 +901,9 @@ class Run implements World {
 
   /** Store.removeNode's end (and addNode's on failure): the node is marked down, stopped, and forgotten. */
   private stopNode(id: number, retire: boolean): void {
+    // A hint is a copy its write may have counted (Dynamo §4.6): one still on a removed node leaves with it.
+    const hintsLeft = retire && this.nodes.has(id) ? this.hintsHeldBy(id) : 0;
+    if (hintsLeft > 0) this.invariants.push({ kind: 'invariant', message: `at ${this.queue.nowMs.toFixed(2)}ms: n${id} left the ring holding ${hintsLeft} hints, which left with it` });
     this.host.markDown(id);
     this.nodes.get(id)?.crash();
     this.nodes.delete(id);

@@ -4,10 +4,12 @@
  *
  * The stored object (object-codec.ts) is not canonical across replicas, so
  * its bytes are never hashed as they are: an entry's `timestampMs` is a
- * bound used only to pick truncation victims, merged by max and 0 when the
- * entry was learnt from a client's context (dotted-version-vector.ts
- * discardCovered, mergeEntry), so two replicas that hold the same version can
- * store different entry timestamps; likewise an entry's contextOnly flag
+ * bound used only to pick truncation victims, merged by max, and for an
+ * entry learnt from a client's context the time of the write that brought it
+ * (dotted-version-vector.ts update, mergeEntry), which differs between the
+ * replica that coordinated that write and one that knew the actor's event
+ * earlier, so two replicas that hold the same version can store different
+ * entry timestamps; likewise an entry's contextOnly flag
  * (entryFlags), a truncation hint merged by AND. Everything else in the
  * bytes is a function of the causal content.
  *

@@ -110,6 +110,8 @@ t.test('a small mixed run writes a report consistent with itself and with the re
     const mean = operations.reduce((a, b) => a + b, 0) / operations.length;
     t.ok(report.imbalance >= 1);
     t.ok(Math.abs(report.imbalance - Math.max(...operations) / mean) < 1e-3, 'imbalance = max/mean');
+    t.equal(n, NODES, 'the run below keeps a copy of every key on every node');
+    t.equal(report.writeCopiesImbalance, 1, "so the writes alone load every node alike");
   });
 
   t.test('partition heat and hot keys cover the accesses', async (t) => {

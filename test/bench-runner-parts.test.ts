@@ -11,6 +11,7 @@ import { ErrorCounter } from '../bench/ycsb/error-tally.js';
 import { INTERVALS_MAX, IntervalTally } from '../bench/ycsb/interval-tally.js';
 import { KeySpace, forEachAccess, scanEnd } from '../bench/ycsb/key-space.js';
 import { imbalanceOf, nodeLoads } from '../bench/ycsb/node-load.js';
+import { accessStats } from '../bench/ycsb/access-stats.js';
 import { OpSchedule, latencyUs, peakCaution, rateAtPercentOfPeak } from '../bench/ycsb/op-schedule.js';
 import { OpCode, type OperationStream } from '../bench/ycsb/operation-stream.js';
 import { StallMonitor, stallNote } from '../bench/ycsb/stall-monitor.js';
@@ -281,6 +282,35 @@ t.test('accesses: scans read the next records in key order, clipped to what was 
   t.same(seen, [1, 8, 9, 10, 8, 9, 10, 2, 3]);
   t.equal(accesses, seen.length);
   t.equal(forEachAccess(stream, 2, 10, () => {}), 3, 'only the operations that ran');
+});
+
+t.test("the writes' own imbalance: every write counted on each node of its key's preference list, reads and scans not at all", async (t) => {
+  const stream = streamOf([
+    [OpCode.UPDATE, 1],
+    [OpCode.READ, 2],
+    [OpCode.UPDATE, 1],
+    [OpCode.SCAN, 0, 5],
+    [OpCode.INSERT, 10],
+    [OpCode.READ_MODIFY_WRITE, 2],
+    [OpCode.UPDATE, 3],
+  ]);
+  const names = Array.from({ length: 11 }, (_, k) => `k${k}`);
+  const input = {
+    stream,
+    recordCount: 10,
+    partitionOfKey: new Int32Array(11),
+    partitionCount: 1,
+    nodeCount: 4,
+    names,
+    // Key k lives on nodes k % 4 and (k + 1) % 4.
+    preferenceList: (key: string) => [Number(key.slice(1)) % 4, (Number(key.slice(1)) + 1) % 4],
+  };
+  // Copies per node: k1 twice -> 1,2 x2; k10 -> 2,3; k2 -> 2,3; k3 -> 3,0. Node 0: 1, 1: 2, 2: 4, 3: 3; mean 2.5.
+  t.equal(accessStats({ ...input, operations: stream.count }).writeCopiesImbalance, 4 / 2.5);
+  t.equal(accessStats({ ...input, operations: 3 }).writeCopiesImbalance, 2 / 1, 'only the operations that ran: k1 twice on nodes 1 and 2');
+  t.equal(accessStats({ ...input, operations: 2 }).writeCopiesImbalance, 2, 'one write on two of four nodes');
+  t.equal(accessStats({ ...input, stream: streamOf([[OpCode.READ, 1]]), operations: 1 }).writeCopiesImbalance, 0, 'no writes: 0');
+  t.throws(() => accessStats({ ...input, nodeCount: 2, operations: stream.count }), 'a preference list outside the store is refused');
 });
 
 t.test('errors are counted by code, timeouts also on their own', async (t) => {

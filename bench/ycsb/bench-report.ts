@@ -224,6 +224,8 @@ export interface BenchReport {
   nodes: NodeLoad[];
   /** max/mean of `nodes[].operations`. */
   imbalance: number;
+  /** access-stats.ts writeCopiesImbalance: the imbalance the writes alone set, each on its key's N home replicas (0: no writes; absent in reports from before it). */
+  writeCopiesImbalance?: number;
   /** Accesses per ring partition (virtual node), index = partition number; owner of each partition in `partitionOwners`. */
   partitionHeat: number[];
   partitionOwners: number[];

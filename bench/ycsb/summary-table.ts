@@ -68,7 +68,8 @@ export function formatSummary(report: BenchReport): string {
   })));
 
   const total = report.nodes.reduce((sum, node) => sum + node.operations, 0);
-  out.push('', `requests served per node in the run (reads + writes + replications); imbalance max/mean = ${report.imbalance.toFixed(3)}:`);
+  const writesAlone = (report.writeCopiesImbalance ?? 0) > 0 ? ` (the writes alone, each on its key's ${report.store.n} home replicas: ${report.writeCopiesImbalance!.toFixed(3)}; reads served in place are not counted)` : '';
+  out.push('', `requests served per node in the run (reads + writes + replications); imbalance max/mean = ${report.imbalance.toFixed(3)}${writesAlone}:`);
   out.push(table(['node', 'requests', 'reads', 'writes', 'share'], report.nodes.map((node) => [node.id, node.operations, node.reads, node.writes, total > 0 ? `${((100 * node.operations) / total).toFixed(1)}%` : '-'])));
 
   const heat = report.partitionHeat;

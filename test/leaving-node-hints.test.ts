@@ -44,3 +44,28 @@ t.test('a hint that lands on the leaving node after the removal began is handed 
   const read = await store.get(KEY, { r: 3 });
   t.same(read?.siblings, ['v'], 'an R = 3 read sees it');
 });
+
+t.test('a node holding a hint for an owner that stays down is not removed: the removal is refused, the hint kept, and it is handed off once the owner is back', async (t) => {
+  const store = await openTemp(t, { nodes: 4, replication: { n: 3, r: 2, w: 2 }, antiEntropyIntervalMs: 0 });
+  const owners = store.preferenceList(KEY);
+  const owner = owners[2]!;
+  const standIn = [0, 1, 2, 3].find((id) => !owners.includes(id))!;
+  store.crashNode(owner);
+  await store.put(KEY, 'v', { w: 3 });
+  t.equal(store.nodes().find((node) => node.id === standIn)!.hintsHeld, 1, `precondition: node ${standIn} holds the hint for node ${owner}`);
+
+  const refusal = await store.removeNode(standIn).then(
+    () => undefined,
+    (error: unknown) => error as { code?: string; message: string },
+  );
+  t.equal(refusal?.code, 'ERR_INVALID_OPTIONS', 'the removal is refused');
+  t.match(refusal?.message ?? '', /still holds 1 hints after \d+ ms: their owners are down \(start them first\) or refused them/, 'and says why');
+  t.ok(store.nodes().some((node) => node.id === standIn), `node ${standIn} stays in the ring`);
+  t.equal(store.nodes().find((node) => node.id === standIn)!.hintsHeld, 1, 'with its hint');
+
+  await store.startNode(owner);
+  t.ok(await eventually(async () => (await storedAt(store, owner, KEY)) !== undefined, 15_000), `the hint reached node ${owner} once it was back`);
+  await store.removeNode(standIn);
+  t.notOk(store.nodes().some((node) => node.id === standIn), `node ${standIn} left once it held no hint`);
+  t.same((await store.get(KEY, { r: 3 }))?.siblings, ['v'], 'an R = 3 read sees the put');
+});

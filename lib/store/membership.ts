@@ -99,7 +99,8 @@ export class Membership {
       try {
         // Its hints belong to others: hand them off first (owners must be up), those of writes still on their way too.
         const handedOff = await drainLeavingHints(this.coordinator, this.host, () => link.stats[NodeStat.HINTS] ?? 0, HINTS_DRAIN_WAIT_MS);
-        if (!handedOff) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} still holds ${link.stats[NodeStat.HINTS]} hints for down nodes: start them first`);
+        // Hints stay when their owner is down, or up and refusing them (hinted-handoff.ts: counted in stats().hintsRefused).
+        if (!handedOff) throw new RingtableError(ErrorCode.INVALID_OPTIONS, `node ${nodeId} still holds ${link.stats[NodeStat.HINTS]} hints after ${HINTS_DRAIN_WAIT_MS} ms: their owners are down (start them first) or refused them (stats().hintsRefused)`);
         await this.moveTo(this.coordinator.ring.withNodeRemoved(nodeId), 'remove', nodeId);
       } catch (error) {
         // Before the ring switch nothing changed; past it the node has left (membership-change.ts): finish its removal.

@@ -74,6 +74,33 @@ t.test('target rate: an operation due after the time limit ends the run instead 
   t.match(schedule.next(10), { kind: 'launch', index: 1 });
   t.match(schedule.next(20), { kind: 'launch', index: 2 });
   t.same(schedule.next(21), { kind: 'done' }, 'operation 3 would start at 30 ms, past the 25 ms limit');
+  t.notOk(schedule.isFinished(21), 'three still in flight');
+  for (let i = 0; i < 3; i++) schedule.completed();
+  t.ok(schedule.isFinished(21), 'then the run is over, before the limit itself: nothing more will be launched');
+  t.same(schedule.next(22), { kind: 'done' });
+});
+
+t.test('target rate: a run of synchronous operations whose next one is due past the time limit ends, it does not hang', async (t) => {
+  // 100 ops/s for 29 ms: operations at 0, 10 and 20 ms, the next at 30 is past the limit and is found so at about
+  // 20 ms, with nothing in flight (each completes inside its launch) and no timer left to call the driver back.
+  const target: KvTarget = {
+    name: 'sync',
+    description: 'answers inside the launch',
+    load: async () => {},
+    read: () => 0,
+    write: () => 0,
+    scan: () => 0,
+    readModifyWrite: () => 0,
+    close: async () => {},
+  };
+  const stream = streamOf([[OpCode.READ, 1], [OpCode.READ, 2], [OpCode.READ, 3], [OpCode.READ, 4], [OpCode.READ, 5]]);
+  const keys = new KeySpace(10, 10, 8, 1);
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 5_000)));
+  const result = await Promise.race([drive({ stream, keys, target, limits: { operationCount: 5, durationMs: 29, concurrency: 4, targetPerSec: 100 }, intervalMs: 1000 }), hung]);
+  clearTimeout(timer);
+  t.not(result, 'hung', 'the run ended');
+  if (result !== 'hung') t.equal(result.operations, 3, 'the operations due before the limit ran');
 });
 
 /**

@@ -44,6 +44,8 @@ export class OpSchedule {
   private readonly intervalMs: number;
   private launched = 0;
   private inFlight = 0;
+  /** Set once the next operation was found due at or after the time limit: nothing more will be launched. */
+  private closed = false;
 
   constructor(startMs: number, limits: ScheduleLimits) {
     assert.ok(Number.isInteger(limits.operationCount) && limits.operationCount >= 0, 'operationCount is a count');
@@ -73,7 +75,7 @@ export class OpSchedule {
   }
 
   private nothingLeft(nowMs: number): boolean {
-    if (this.launched >= this.limits.operationCount) return true;
+    if (this.closed || this.launched >= this.limits.operationCount) return true;
     return this.limits.durationMs > 0 && nowMs >= this.startMs + this.limits.durationMs;
   }
 
@@ -90,7 +92,12 @@ export class OpSchedule {
       intendedStartMs = this.intendedStartMs(index);
       if (intendedStartMs > nowMs) {
         // An operation due after the time limit is never launched.
-        if (this.limits.durationMs > 0 && intendedStartMs >= this.startMs + this.limits.durationMs) return { kind: 'done' };
+        // The run is then over once what is in flight completes, before the time limit itself (isFinished): a
+        // driver of synchronous operations has nothing else that would call it back (it hung there).
+        if (this.limits.durationMs > 0 && intendedStartMs >= this.startMs + this.limits.durationMs) {
+          this.closed = true;
+          return { kind: 'done' };
+        }
         return { kind: 'wait', atMs: intendedStartMs };
       }
     }

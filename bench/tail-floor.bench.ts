@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { type BenchReport, type LatencySummary } from './ycsb/bench-report.js';
 import { DEFAULTS, parseTarget, resolveRequest } from './ycsb/bench-options.js';
 import { type AloneResult, type BaselineName, measureAlone } from './ycsb/runner.js';
+import type { StallSummary } from './ycsb/stall-monitor.js';
 import { choice, int, parseOptions, text } from './lib/options.js';
 import { commandLine, environment } from './lib/report.js';
 import { makeTempDir, removeTempDir } from './lib/temp-dir.js';
@@ -107,17 +108,16 @@ async function measureRingtable(round: number, dir: string): Promise<Measurement
   const loadBefore = loadNow();
   await execNode([path.join(here, '..', 'lib', 'cli', 'ringtable.js'), ...ringtableArgs(), '--target', `${args.percent}%`, '--json', file, '--no-progress']);
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchReport;
-  const stall = report.notes.find((note) => note.startsWith('ringtable run, coordinator thread:')) ?? '';
-  const major = /(\d+) of the old generation/.exec(stall);
-  const waited = /runnable but waiting for a core \d+ ms \(([\d.]+)%\)/.exec(stall);
+  if (report.stalls === undefined) throw new Error(`${file}: the report has no stalls (a ringtable build before them?)`);
+  const { stalls } = report;
   return {
     round,
     subject: `ringtable, ${args.percent}% of its peak`,
     targetPerSec: report.workload.targetPerSec,
     peakPerSec: report.peak?.throughputPerSec,
     read: report.latency.read!,
-    oldGenerationCollections: major === null ? NaN : Number(major[1]),
-    waitedShare: waited === null ? undefined : Number(waited[1]) / 100,
+    oldGenerationCollections: stalls.gcMajorPauses,
+    waitedShare: waitedShare(stalls, report.run.durationMs),
     load: `${loadBefore}-${loadNow()}`,
   };
 }
@@ -127,7 +127,6 @@ async function measureBaseline(round: number, name: BaselineName, target: string
   const output = await execNode([fileURLToPath(import.meta.url), '--child', name, '--target', target, '--rounds', '1', '--duration', String(args.duration), '--warmup', String(args.warmup), '--operations', String(args.operations), '--records', String(args.records), '--seed', String(args.seed)]);
   const result = JSON.parse(output.trim().split('\n').at(-1)!) as AloneResult;
   const { stalls } = result;
-  const runMs = result.operations / Math.max(1, result.throughputPerSec) * 1000;
   return {
     round,
     subject,
@@ -135,9 +134,14 @@ async function measureBaseline(round: number, name: BaselineName, target: string
     peakPerSec: result.peak?.throughputPerSec,
     read: result.latency.read!,
     oldGenerationCollections: stalls.gcMajorPauses,
-    waitedShare: stalls.coordinatorWaitedMs === undefined ? undefined : stalls.coordinatorWaitedMs / runMs,
+    waitedShare: waitedShare(stalls, result.durationMs),
     load: `${loadBefore}-${loadNow()}`,
   };
+}
+
+/** The driver's thread runnable but not running, as a share of the run; undefined without schedstat. */
+function waitedShare(stalls: StallSummary, durationMs: number): number | undefined {
+  return stalls.coordinatorWaitedMs === undefined ? undefined : stalls.coordinatorWaitedMs / Math.max(1, durationMs);
 }
 
 function ms(us: number): string {

@@ -114,6 +114,16 @@ t.test('a small mixed run writes a report consistent with itself and with the re
     t.equal(report.writeCopiesImbalance, 1, "so the writes alone load every node alike");
   });
 
+  t.test("the coordinator thread's stalls, as the stall note gives them in words", async (t) => {
+    const stalls = report.stalls!;
+    t.ok(stalls !== undefined, 'the report has them');
+    t.ok(stalls.gcMajorPauses <= stalls.gcPauses && stalls.gcPausesOver10Ms <= stalls.gcPauses, "the old generation's and the long pauses are among all pauses");
+    t.ok(stalls.loopDelayP50Ms <= stalls.loopDelayMaxMs, 'event-loop delay: p50 <= max');
+    const note = report.notes.find((line) => line.startsWith('ringtable run, coordinator thread:')) ?? '';
+    t.match(note, `GC ${stalls.gcPauses} pauses`, 'the same count as the note');
+    t.match(note, `${stalls.gcMajorPauses} of the old generation`);
+  });
+
   t.test('partition heat and hot keys cover the accesses', async (t) => {
     // Q = the next power of two at or above nodes x vnodes (lib/ring/ring.ts).
     t.equal(report.partitionHeat.length, 2 ** Math.ceil(Math.log2(NODES * 32)));

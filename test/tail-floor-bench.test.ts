@@ -49,7 +49,7 @@ t.test('the script: four rows a round, the baselines at the rates they claim', a
     execFile(process.execPath, [SCRIPT, '--rounds', '1', '--duration', '1', '--warmup', '1', '--operations', '20k', '--records', '2000', '--json', json], { timeout: 240_000, maxBuffer: 16 << 20 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)));
   });
   t.match(stdout, /ringtable: node dist\/lib\/cli\/ringtable\.js bench --workload b --distribution zipfian --nodes 8 --n 3 --r 2 --w 2 --durability none --records 2000 /, "the ringtable command is printed: the issue's, with the sizes given");
-  const report = JSON.parse(fs.readFileSync(json, 'utf8')) as { rows: { subject: string; targetPerSec: number; peakPerSec?: number; read: { p50Us: number; p999Us: number; count: number } }[] };
+  const report = JSON.parse(fs.readFileSync(json, 'utf8')) as { rows: { subject: string; targetPerSec: number; peakPerSec?: number; oldGenerationCollections: number; read: { p50Us: number; p999Us: number; count: number } }[] };
   const [ringtable, lmdbOwn, lmdbAtRate, mapAtRate] = report.rows;
   t.equal(report.rows.length, 4);
   t.equal(ringtable!.targetPerSec, rateAtPercentOfPeak(70, ringtable!.peakPerSec!), "ringtable's run at 70% of its peak");
@@ -58,4 +58,5 @@ t.test('the script: four rows a round, the baselines at the rates they claim', a
   t.equal(mapAtRate!.targetPerSec, ringtable!.targetPerSec, "the Map at ringtable's rate");
   t.equal(lmdbAtRate!.peakPerSec, undefined, 'a fixed rate has no peak pass');
   for (const row of report.rows) t.ok(row.read.count > 0 && row.read.p50Us <= row.read.p999Us, `${row.subject}: reads measured`);
+  for (const row of report.rows) t.ok(Number.isInteger(row.oldGenerationCollections) && row.oldGenerationCollections >= 0, `${row.subject}: its old-generation collections counted`);
 });

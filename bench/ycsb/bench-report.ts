@@ -6,6 +6,7 @@
  * Units are in the names: `...Us` microseconds, `...Ms` milliseconds,
  * `...PerSec` operations per second. Every figure is measured in this run.
  */
+import type { StallSummary } from './stall-monitor.js';
 
 /** YCSB operation types (CoreWorkload), plus read-modify-write as its own type. */
 export type OpKind = 'read' | 'update' | 'insert' | 'scan' | 'readModifyWrite';
@@ -232,5 +233,7 @@ export interface BenchReport {
   hotKeys: HotKey[];
   baselines: BaselineResult[];
   faults: FaultEvent[];
+  /** The coordinator thread's event-loop delay, GC pauses and core waits during the run (stall-monitor.ts; the stall note says the same in words); absent in reports from before it. */
+  stalls?: StallSummary;
   notes: string[];
 }

@@ -148,6 +148,7 @@ export async function runBench(request: BenchRequest, context: RunContext): Prom
       hotKeys: main.access.hotKeys,
       baselines,
       faults: main.faults,
+      stalls: main.measured.stalls,
       notes,
     };
     return report;
@@ -485,6 +486,7 @@ export interface AloneResult {
   peak?: NonNullable<BenchReport['peak']>;
   throughputPerSec: number;
   operations: number;
+  durationMs: number;
   latency: BenchReport['latency'];
   launchLag?: LaunchLag;
   stalls: StallSummary;
@@ -515,6 +517,7 @@ export async function measureAlone(name: BaselineName, request: BenchRequest, co
         ...(measured.peak === undefined ? {} : { peak: measured.peak }),
         throughputPerSec: round(run.operations / seconds(run.durationMs), 1),
         operations: run.operations,
+        durationMs: round(run.durationMs, 1),
         latency,
         ...(run.launchLag === undefined ? {} : { launchLag: run.launchLag }),
         stalls: measured.stalls,
